@@ -1,0 +1,153 @@
+// Docker runtime: one container per replica, found again by its labels, so a restarted agent
+// adopts what is running instead of starting it twice. The engine holds all state.
+import Dockerode from 'dockerode';
+import { mebibytes } from '../../reconciler/core/quantity.js';
+import type { DriverOptions, ObservedReplica, ReplicaPhase, RuntimeDriver, Workload } from './driver.js';
+
+export const LABEL = {
+  fleet: 'canopy.fleet',
+  cluster: 'canopy.cluster',
+  node: 'canopy.node',
+  service: 'canopy.service',
+  replica: 'canopy.replica',
+  specHash: 'canopy.spec-hash',
+} as const;
+
+const STOP_TIMEOUT_S = 2;
+
+/** True when a Docker engine answers a ping within about a second. */
+export async function dockerAvailable(docker: Dockerode = new Dockerode({ timeout: 1000 })): Promise<boolean> {
+  const timeout = new Promise<false>((resolve) => setTimeout(resolve, 1000, false).unref());
+  return Promise.race([docker.ping().then(() => true, () => false), timeout]);
+}
+
+/**
+ * `canopy_<fleet>_<node>_<app>_<svc>_<index>`. Parts are DNS labels (they contain `-` but never
+ * `_`), so `_` keeps names of different replicas apart: with `-`, app `a-b`/svc `c` and app
+ * `a`/svc `b-c` would share a name and replace each other.
+ */
+export function containerName(opts: DriverOptions, replicaId: string): string {
+  const part = (s: string) => s.replace(/[^a-zA-Z0-9.-]/g, '-');
+  const [service, index = '0'] = replicaId.split('#');
+  return ['canopy', opts.fleet, opts.node, ...service.split('/'), index].map(part).join('_');
+}
+
+export function dockerDriver(opts: DriverOptions & { docker?: Dockerode }): RuntimeDriver {
+  const docker = opts.docker ?? new Dockerode();
+  const filters = { label: [`${LABEL.fleet}=${opts.fleet}`, `${LABEL.node}=${opts.node}`] };
+
+  async function list(): Promise<ObservedReplica[]> {
+    const infos = await docker.listContainers({ all: true, filters });
+    const out: ObservedReplica[] = [];
+    for (const c of infos) {
+      const id = c.Labels[LABEL.replica];
+      if (!id) continue;
+      const base = { id, service: c.Labels[LABEL.service] ?? '', specHash: c.Labels[LABEL.specHash] ?? '' };
+      if (c.State === 'running') {
+        // No restart policy, so a running container started right after it was created.
+        out.push({ ...base, state: 'running', since: new Date(c.Created * 1000).toISOString() });
+      } else {
+        const seen = await describeStopped(c.Id, new Date(c.Created * 1000).toISOString());
+        if (seen) out.push({ ...base, ...seen });
+      }
+    }
+    return out;
+  }
+
+  // Only containers that are not running need their times and exit code: one inspect each.
+  async function describeStopped(containerId: string, created: string): Promise<Omit<ObservedReplica, 'id' | 'service' | 'specHash'> | undefined> {
+    let s: Dockerode.ContainerInspectInfo['State'];
+    try {
+      s = (await docker.getContainer(containerId).inspect()).State;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined; // removed since listContainers
+      throw err;
+    }
+    const phase = phaseOf(s.Status, s.Error);
+    if (phase === 'failed') {
+      const why = s.Error ? s.Error
+        : s.Status === 'paused' ? 'container paused'
+        : `exited with code ${s.ExitCode}${s.OOMKilled ? ' (out of memory)' : ''}`;
+      return { state: phase, message: why, since: dockerTime(s.FinishedAt) ?? dockerTime(s.StartedAt) ?? created };
+    }
+    return { state: phase, since: dockerTime(s.StartedAt) ?? created };
+  }
+
+  async function start(w: Workload): Promise<void> {
+    const { spec } = w;
+    if (!spec.image) throw new Error(`service ${w.service} has runtime container but no image`);
+    await stop(w.id);
+    const cpu = spec.resources?.cpu ?? 0;
+    const memory = Math.round(mebibytes(spec.resources?.memory) * 1024 * 1024);
+    const create: Dockerode.ContainerCreateOptions = {
+      name: containerName(opts, w.id),
+      Image: spec.image,
+      Cmd: spec.command,
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Labels: {
+        [LABEL.fleet]: opts.fleet, [LABEL.cluster]: opts.cluster, [LABEL.node]: opts.node,
+        [LABEL.service]: w.service, [LABEL.replica]: w.id, [LABEL.specHash]: w.specHash,
+      },
+      // Exposed only: publishing host ports would clash between replicas on one node.
+      ExposedPorts: Object.fromEntries((spec.ports ?? []).map((p) => [`${p.port}/${p.protocol ?? 'tcp'}`, {}])),
+      HostConfig: {
+        Init: true, // PID 1 that forwards SIGTERM: stop takes 0.2 s instead of the 10 s kill timeout
+        RestartPolicy: { Name: 'no' }, // the agent restarts, so it sees and reports every failure
+        ...(cpu > 0 ? { NanoCpus: Math.round(cpu * 1e9) } : {}),
+        ...(memory > 0 ? { Memory: memory } : {}),
+      },
+    };
+    let container: Dockerode.Container;
+    try {
+      container = await docker.createContainer(create);
+    } catch (err) {
+      // Never pull: edge sites (and tests) reach no registry, and a pull would hang the agent.
+      if (statusOf(err) === 404 && /no such image/i.test(messageOf(err))) {
+        throw new Error(`image ${spec.image} not found on node ${opts.node}: load it with \`docker load\` or \`docker import\``);
+      }
+      throw err;
+    }
+    await container.start();
+  }
+
+  async function stop(id: string): Promise<void> {
+    const c = docker.getContainer(containerName(opts, id));
+    try {
+      await c.stop({ t: STOP_TIMEOUT_S });
+    } catch (err) {
+      if (statusOf(err) === 404) return;
+      if (statusOf(err) !== 304) throw err; // 304: already stopped
+    }
+    try {
+      await c.remove({ force: true });
+    } catch (err) {
+      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err; // 409: removal in progress
+    }
+  }
+
+  return { name: 'docker', list, start, stop, close: async () => {} };
+}
+
+function phaseOf(status: string, error: string): ReplicaPhase {
+  switch (status) {
+    case 'running': return 'running';
+    case 'created': return error ? 'failed' : 'starting';
+    case 'restarting': return 'starting';
+    case 'removing': return 'stopped';
+    default: return 'failed'; // exited, dead, paused
+  }
+}
+
+/** Docker writes 0001-01-01T00:00:00Z for times that never happened. */
+function dockerTime(t: string | undefined): string | undefined {
+  return t && !t.startsWith('0001-') ? new Date(t).toISOString() : undefined;
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | null)?.statusCode;
+}
+
+function messageOf(err: unknown): string {
+  const e = err as { message?: string; json?: { message?: string } } | null;
+  return `${e?.json?.message ?? ''} ${e?.message ?? ''}`;
+}

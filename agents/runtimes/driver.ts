@@ -1,0 +1,44 @@
+// The port every runtime implements. An agent holds one driver per workload kind it can run
+// (`container`, `process`); `sim` serves both. Drivers are dumb: they start, stop and list;
+// the agent's pure plan decides what to do.
+import type { ServiceSpec } from '../../schemas/model.js';
+
+/** One replica to run on this node. */
+export interface Workload {
+  id: string;          // replica id, `app/name#index`
+  service: string;     // `app/name`
+  index: number;
+  specHash: string;    // a running replica with another hash is replaced
+  spec: ServiceSpec;
+}
+
+export type ReplicaPhase = 'starting' | 'running' | 'failed' | 'stopped';
+
+/** What a driver sees of a replica it owns. */
+export interface ObservedReplica {
+  id: string;
+  service: string;
+  specHash: string;
+  state: ReplicaPhase;
+  message?: string;    // why it failed, for status ("exited with code 1", "image not found …")
+  since: string;       // ISO time the state began
+}
+
+export interface DriverOptions {
+  fleet: string;
+  cluster: string;
+  node: string;
+  stateDir: string;    // durable per-node directory (process driver keeps its pid records here)
+}
+
+export interface RuntimeDriver {
+  readonly name: 'docker' | 'process' | 'sim';
+  /** Every replica this node owns in this runtime, including ones started before a restart. */
+  list(): Promise<ObservedReplica[]>;
+  /** Start a replica; if one with the same id exists it is removed first. Idempotent. */
+  start(w: Workload): Promise<void>;
+  /** Stop and remove a replica; no error when it is already gone. */
+  stop(id: string): Promise<void>;
+  /** Release clients; leaves workloads running (a restarted agent adopts them). */
+  close(): Promise<void>;
+}

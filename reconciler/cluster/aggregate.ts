@@ -1,0 +1,77 @@
+// What a cluster tells the root: totals and per-service counts, never its nodes. Pure.
+import type { ClusterStatus, NodeStatus, Placement, Capacity, ServiceStatus } from '../../schemas/messages.js';
+import type { NodeView } from './place.js';
+import { request } from '../root/place.js';
+import type { LatLon } from '../core/geo.js';
+
+export interface AggregateInput {
+  cluster: string;
+  at: string;
+  placement: Placement | undefined;
+  nodes: NodeView[];
+  statuses: Map<string, NodeStatus | undefined>;
+  online: Set<string>;
+  assignment: Map<string, string>;
+  pending: Map<string, string>;
+  labels: Record<string, string>;
+  operator?: string;
+  location?: LatLon;
+}
+
+const zero = (): Capacity => ({ cpu: 0, memoryMi: 0, gpu: 0 });
+
+export function aggregate(i: AggregateInput): ClusterStatus {
+  const capacity = zero();
+  const maxNode = zero();
+  const used = new Map<string, Capacity>();
+  const arch = new Set<string>();
+  const runtimes = new Set<string>();
+  const live = i.nodes.filter((n) => i.online.has(n.name));
+  for (const n of live) {
+    capacity.cpu += n.capacity.cpu; capacity.memoryMi += n.capacity.memoryMi; capacity.gpu += n.capacity.gpu;
+    maxNode.cpu = Math.max(maxNode.cpu, n.capacity.cpu);
+    maxNode.memoryMi = Math.max(maxNode.memoryMi, n.capacity.memoryMi);
+    maxNode.gpu = Math.max(maxNode.gpu, n.capacity.gpu);
+    arch.add(n.arch);
+    for (const r of n.runtimes) runtimes.add(r);
+    used.set(n.name, zero());
+  }
+  const services: Record<string, ServiceStatus> = {};
+  for (const [id, a] of Object.entries(i.placement?.services ?? {})) {
+    services[id] = { desired: a.replicas, running: 0, failed: 0 };
+    const why = i.pending.get(id);
+    if (why) services[id].message = why;
+  }
+  for (const [replica, node] of i.assignment) {
+    const svc = i.placement?.services[replica.slice(0, replica.lastIndexOf('#'))];
+    const u = used.get(node);
+    if (svc && u) { const r = request(svc.spec); u.cpu += r.cpu; u.memoryMi += r.memoryMi; u.gpu += r.gpu; }
+  }
+  for (const n of live) {
+    for (const r of i.statuses.get(n.name)?.replicas ?? []) {
+      const want = i.placement?.services[r.service];
+      const s = (services[r.service] ??= { desired: 0, running: 0, failed: 0 });
+      // Only replicas of the current spec, on the node they are assigned to, count as running.
+      const current = want && want.specHash === r.specHash && i.assignment.get(r.id) === n.name;
+      if (r.state === 'running' && (current || !want)) s.running++;
+      else if (r.state === 'failed') { s.failed++; if (r.message && !s.message) s.message = `${r.id}: ${r.message}`; }
+    }
+  }
+  const free = zero();
+  const maxNodeFree = zero();
+  for (const n of live) {
+    const u = used.get(n.name)!;
+    const f = { cpu: Math.max(0, n.capacity.cpu - u.cpu), memoryMi: Math.max(0, n.capacity.memoryMi - u.memoryMi), gpu: Math.max(0, n.capacity.gpu - u.gpu) };
+    free.cpu += f.cpu; free.memoryMi += f.memoryMi; free.gpu += f.gpu;
+    maxNodeFree.cpu = Math.max(maxNodeFree.cpu, f.cpu);
+    maxNodeFree.memoryMi = Math.max(maxNodeFree.memoryMi, f.memoryMi);
+    maxNodeFree.gpu = Math.max(maxNodeFree.gpu, f.gpu);
+  }
+  return {
+    kind: 'cluster-status', cluster: i.cluster, at: i.at, applied: i.placement?.version ?? null,
+    capacity, free, maxNodeFree, maxNode, arch: [...arch].sort(), runtimes: [...runtimes].sort(),
+    labels: i.labels, ...(i.operator ? { operator: i.operator } : {}), ...(i.location ? { location: i.location } : {}),
+    nodes: { total: i.nodes.length, online: live.length },
+    services,
+  };
+}

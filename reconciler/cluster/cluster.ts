@@ -1,0 +1,207 @@
+// The cluster reconciler's composition: placement in (MQTT from the root, journal on disk),
+// node choice (pure), node assignments out, node status in, aggregated status out (MQTT to the
+// root, commits to refs/canopy/status/<cluster>). It keeps enforcing its last placement when
+// the root is away: everything it needs is in its state directory.
+import jsonpatch from 'fast-json-patch';
+import type { Bus } from '../mqtt/bus.js';
+import { topics as topicsFor } from '../mqtt/topics.js';
+import { DesiredMessage, NodeStatus, OnlineMessage, Placement as PlacementSchema, type Placement, type NodeStatus as NodeStatusT, type ClusterStatus, type NodeDesired, type ReplicaSpec } from '../../schemas/messages.js';
+import { parsePayload, checkValue } from '../../schemas/parse.js';
+import type { Logger } from '../core/log.js';
+import { startLoop } from '../runtime/loop.js';
+import { openJournal } from '../core/journal.js';
+import { canonicalJson } from '../core/ids.js';
+import type { Repo } from '../git/repo.js';
+import { placeReplicas, type NodeView, type ClusterPolicy } from './place.js';
+import { aggregate } from './aggregate.js';
+import { StatusRecorder } from './status-ref.js';
+import type { LatLon } from '../core/geo.js';
+
+export interface ClusterOptions {
+  name: string;
+  fleet: string;
+  /** Wide-area bus to the root. */
+  bus: Bus;
+  /** Site-local bus to the agents (may be the same). */
+  nodeBus: Bus;
+  stateDir: string;
+  repo?: Repo;
+  labels?: Record<string, string>;
+  operator?: string;
+  location?: LatLon;
+  policy?: ClusterPolicy;
+  heartbeatMs?: number;
+  unreachableMs?: number;
+  statusRefreshMs?: number;
+  log: Logger;
+}
+
+export interface Cluster {
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+  readonly stats: { dropped: number };
+}
+
+interface NodeState { status?: NodeStatusT; online: boolean; lastHeard: number; sent?: { seq: number; key: string; at: number } }
+
+export async function startCluster(o: ClusterOptions): Promise<Cluster> {
+  const t = topicsFor(o.fleet);
+  const journal = openJournal(o.stateDir);
+  const heartbeatMs = o.heartbeatMs ?? 2000;
+  const unreachableMs = o.unreachableMs ?? 10_000;
+  const recorder = o.repo ? new StatusRecorder(o.repo, o.name, { name: `canopy cluster ${o.name}`, email: `${o.name}@canopy.invalid` }) : undefined;
+  let placement: Placement | undefined = await journal.read<Placement>('placement.json');
+  let assignment = new Map<string, string>(Object.entries((await journal.read<Record<string, string>>('assignments.json')) ?? {}));
+  const nodes = new Map<string, NodeState>();
+  let nodeSeq = Date.now();
+  let byNode = new Map<string, ReplicaSpec[]>();
+  let pending = new Map<string, string>();
+  let lastReport = '';
+  let lastReportAt = 0;
+
+  const loop = startLoop({
+    name: `cluster ${o.name}`, log: o.log, resyncMs: heartbeatMs, resyncKeys: () => ['report', 'place'],
+    reconcile: async (key) => {
+      if (key === 'place') return reconcilePlace();
+      if (key === 'report') return reconcileReport();
+      if (key.startsWith('node:')) return sendNode(key.slice(5));
+    },
+  });
+
+  const nodeViews = (): NodeView[] => [...nodes].filter(([, s]) => s.status).map(([name, s]) => ({
+    name, online: s.online, capacity: s.status!.capacity, arch: s.status!.arch, runtimes: s.status!.runtimes, labels: s.status!.labels,
+  }));
+
+  async function reconcilePlace(): Promise<void> {
+    const plan = placeReplicas(placement, nodeViews(), assignment, o.policy ?? 'bestfit');
+    byNode = plan.byNode;
+    pending = plan.pending;
+    const next = plan.assignment;
+    if (canonicalJson(Object.fromEntries(next)) !== canonicalJson(Object.fromEntries(assignment))) {
+      assignment = next;
+      await journal.write('assignments.json', Object.fromEntries(assignment));
+    }
+    for (const n of nodes.keys()) loop.enqueue(`node:${n}`);
+    loop.enqueue('report');
+  }
+
+  async function sendNode(node: string): Promise<void> {
+    const st = nodes.get(node);
+    if (!st || !st.online) return;
+    const replicas = byNode.get(node) ?? [];
+    const key = canonicalJson(replicas);
+    const applied = st.status?.appliedSeq;
+    if (st.sent && st.sent.key === key && (applied === st.sent.seq || Date.now() - st.sent.at < 1000)) return;
+    const seq = st.sent && st.sent.key === key ? st.sent.seq : (nodeSeq = Math.max(nodeSeq + 1, Date.now()));
+    const msg: NodeDesired = { kind: 'node-desired', seq, epoch: placement?.version.epoch ?? 0, replicas };
+    st.sent = { seq, key, at: Date.now() };
+    await o.nodeBus.publish(t.nodeDesired(o.name, node), msg, { retain: true });
+  }
+
+  async function reconcileReport(): Promise<void> {
+    const now = new Date();
+    for (const [name, st] of nodes) {
+      if (st.online && now.getTime() - st.lastHeard > unreachableMs) {
+        st.online = false;
+        o.log.warn(`node ${name} unreachable: not heard for ${Math.round((now.getTime() - st.lastHeard) / 1000)} s; re-placing its replicas`);
+        loop.enqueue('place');
+      }
+    }
+    const status: ClusterStatus = aggregate({
+      cluster: o.name, at: now.toISOString(), placement, nodes: nodeViews(), statuses: new Map([...nodes].map(([n, s]) => [n, s.status])),
+      online: new Set([...nodes].filter(([, s]) => s.online).map(([n]) => n)), assignment, pending,
+      labels: o.labels ?? {}, operator: o.operator, location: o.location,
+    });
+    const key = canonicalJson({ ...status, at: undefined, free: undefined, maxNodeFree: undefined });
+    if (key !== lastReport || now.getTime() - lastReportAt >= heartbeatMs) {
+      lastReport = key;
+      lastReportAt = now.getTime();
+      if (o.bus.isConnected()) await o.bus.publish(t.clusterStatus(o.name), status, { retain: true });
+    }
+    if (recorder) {
+      const r = await recorder.record(status, o.statusRefreshMs ?? 60_000);
+      if (r === 'changed') o.log.debug(`status committed`);
+    }
+  }
+
+  async function applyDesired(topic: string, payload: Buffer): Promise<void> {
+    const p = parsePayload(DesiredMessage, payload, topic);
+    if (!p.ok) return o.bus.drop(topic, p.error);
+    const m = p.value;
+    let next: Placement;
+    if (m.kind === 'snapshot') {
+      next = m.placement;
+    } else {
+      const cur = placement?.version;
+      if (!cur || cur.seq !== m.base.seq || cur.commit !== m.base.commit || cur.epoch !== m.base.epoch) {
+        o.log.info(`patch for base #${m.base.seq} but applied #${cur?.seq ?? 'none'}: asking for a snapshot`);
+        loop.enqueue('report');
+        return;
+      }
+      try {
+        const doc = jsonpatch.applyPatch(jsonpatch.deepClone(placement), m.ops as jsonpatch.Operation[], true, false).newDocument;
+        const c = checkValue(PlacementSchema, doc, `${topic} (patched)`);
+        if (!c.ok) return o.bus.drop(topic, c.error);
+        next = c.value;
+      } catch (e) {
+        return o.bus.drop(topic, `${topic}: patch does not apply: ${(e as Error).message}`);
+      }
+    }
+    if (next.cluster !== o.name || next.fleet !== o.fleet) return o.bus.drop(topic, `${topic}: placement is for ${next.fleet}/${next.cluster}`);
+    if (placement && (next.version.epoch < placement.version.epoch || (next.version.epoch === placement.version.epoch && next.version.seq < placement.version.seq))) {
+      o.log.info(`ignoring stale placement #${next.version.seq} (have #${placement.version.seq})`);
+      loop.enqueue('report');
+      return;
+    }
+    await journal.write('placement.json', next);
+    placement = next;
+    o.log.info(`applied placement #${next.version.seq} from ${next.version.commit.slice(0, 12)}: ${Object.keys(next.services).length} service(s)`);
+    loop.enqueue('place');
+  }
+
+  // ---- inputs ----
+  let desiredChain = Promise.resolve();
+  await o.bus.subscribe(t.clusterDesired(o.name), (topic, payload) => {
+    // Applied strictly in arrival order: a patch depends on the one before it.
+    desiredChain = desiredChain.then(() => applyDesired(topic, payload)).catch((e) => o.log.error(`applying ${topic}: ${(e as Error).message}`));
+  });
+  await o.nodeBus.subscribe(t.allNodeStatus(o.name), (topic, payload) => {
+    const parts = t.parse(topic);
+    if (!parts || parts.level !== 'node' || !payload.length) return;
+    const p = parsePayload(NodeStatus, payload, topic);
+    if (!p.ok) return o.nodeBus.drop(topic, p.error);
+    if (p.value.node !== parts.node) return o.nodeBus.drop(topic, `${topic}: names node ${p.value.node}`);
+    const st = nodes.get(parts.node) ?? { online: false, lastHeard: 0 };
+    const wasOnline = st.online;
+    const shape = (s?: NodeStatusT) => JSON.stringify(s && [s.capacity, s.arch, s.runtimes, s.labels]);
+    const shapeChanged = shape(st.status) !== shape(p.value);
+    st.status = p.value;
+    st.online = true;
+    st.lastHeard = Date.now();
+    nodes.set(parts.node, st);
+    if (!wasOnline || shapeChanged) { o.log.info(`node ${parts.node} online`); loop.enqueue('place'); }
+    if (st.sent && p.value.appliedSeq !== st.sent.seq) loop.enqueue(`node:${parts.node}`);
+    loop.enqueue('report');
+  });
+  await o.nodeBus.subscribe(t.allNodeOnline(o.name), (topic, payload) => {
+    const parts = t.parse(topic);
+    if (!parts || parts.level !== 'node' || !payload.length) return;
+    const p = parsePayload(OnlineMessage, payload, topic);
+    if (!p.ok) return o.nodeBus.drop(topic, p.error);
+    const st = nodes.get(parts.node);
+    if (st && !p.value.online && st.online) {
+      st.online = false;
+      o.log.warn(`node ${parts.node} went offline; re-placing its replicas`);
+      loop.enqueue('place');
+    }
+  });
+  o.bus.onConnect(() => { lastReport = ''; loop.enqueue('report'); });
+  o.nodeBus.onConnect(() => { for (const st of nodes.values()) st.sent = undefined; loop.enqueue('place'); });
+  loop.enqueue('place');
+
+  return {
+    stats: { get dropped() { return o.bus.stats.dropped + (o.nodeBus === o.bus ? 0 : o.nodeBus.stats.dropped); } },
+    idle: () => loop.idle(),
+    async stop() { await loop.stop(); await desiredChain; },
+  };
+}

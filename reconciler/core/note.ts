@@ -1,0 +1,65 @@
+// What the root records on each commit of main, under refs/notes/canopy: a few lines a person
+// reads with `git notes --ref canopy show <commit>`, then the same as JSON for tools.
+export type Outcome = 'accepted' | 'rejected' | 'superseded';
+
+export interface NoteProblem { file: string; line: number; column: number; message: string }
+
+export interface NotePlacement { desired: number; placed: number; clusters: Record<string, number>; reason: string }
+
+export interface CommitNote {
+  outcome: Outcome;
+  commit: string;
+  at: string;                    // when the root decided
+  supersededBy?: string;
+  problems?: NoteProblem[];
+  /** Services this commit changed (added, modified, removed) and where they went. */
+  changed?: Record<string, NotePlacement | { removed: true }>;
+  unschedulable?: Record<string, string>;
+  convergedAt?: string;
+  /** Still in force after a rejection: the last accepted commit. */
+  inForce?: string;
+}
+
+const MARK = '--- canopy/v1 json ---';
+
+export function renderNote(n: CommitNote): string {
+  const lines: string[] = [];
+  const short = (o: string) => o.slice(0, 12);
+  if (n.outcome === 'rejected') {
+    lines.push(`canopy: REJECTED at ${n.at}; nothing from this commit was applied.`);
+    if (n.inForce) lines.push(`Still in force: ${short(n.inForce)}.`);
+    lines.push('', 'Problems (fix them in a new commit):');
+    for (const p of n.problems ?? []) lines.push(`  ${p.file}:${p.line}:${p.column}: ${p.message}`);
+  } else if (n.outcome === 'superseded') {
+    lines.push(`canopy: superseded by ${short(n.supersededBy ?? '')} before it was reconciled on its own (its changes are in that commit's outcome).`);
+  } else {
+    lines.push(`canopy: accepted at ${n.at}.`);
+    lines.push(n.convergedAt ? `Converged at ${n.convergedAt}.` : 'Not converged yet.');
+    const changed = Object.entries(n.changed ?? {});
+    if (changed.length) {
+      lines.push('', 'Changed services:');
+      for (const [id, p] of changed) {
+        if ('removed' in p) lines.push(`  ${id}: removed`);
+        else lines.push(`  ${id}: ${p.placed}/${p.desired} replicas placed — ${p.reason}`);
+      }
+    } else lines.push('', 'No service changed.');
+    const un = Object.entries(n.unschedulable ?? {});
+    if (un.length) {
+      lines.push('', 'Unschedulable:');
+      for (const [id, why] of un) lines.push(`  ${id}: ${why}`);
+    }
+  }
+  lines.push('', MARK, JSON.stringify(n));
+  return lines.join('\n') + '\n';
+}
+
+export function parseNote(text: string): CommitNote | undefined {
+  const i = text.indexOf(MARK);
+  if (i < 0) return undefined;
+  try {
+    const v = JSON.parse(text.slice(i + MARK.length).trim()) as CommitNote;
+    return v && typeof v.outcome === 'string' && typeof v.commit === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

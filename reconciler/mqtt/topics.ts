@@ -1,0 +1,54 @@
+// Every MQTT topic canopy uses, built in one place: canopy/v1/<fleet>/clusters/<c>/...
+export interface Topics {
+  root: string;
+  clusterDesired(c: string): string;
+  clusterStatus(c: string): string;
+  clusterOnline(c: string): string;
+  nodeDesired(c: string, n: string): string;
+  nodeStatus(c: string, n: string): string;
+  nodeOnline(c: string, n: string): string;
+  /** Wildcards the root subscribes to. */
+  allClusterStatus: string;
+  allClusterOnline: string;
+  /** Wildcards a cluster subscribes to for its nodes. */
+  allNodeStatus(c: string): string;
+  allNodeOnline(c: string): string;
+  /** Parse a topic back into its parts; undefined when it is not one of ours. */
+  parse(topic: string): TopicParts | undefined;
+}
+
+export type TopicParts =
+  | { level: 'cluster'; cluster: string; leaf: 'desired' | 'status' | 'online' }
+  | { level: 'node'; cluster: string; node: string; leaf: 'desired' | 'status' | 'online' };
+
+const LEAVES = new Set(['desired', 'status', 'online']);
+
+export function topics(fleet: string): Topics {
+  const root = `canopy/v1/${fleet}`;
+  const c = (cl: string) => `${root}/clusters/${cl}`;
+  const n = (cl: string, no: string) => `${c(cl)}/nodes/${no}`;
+  return {
+    root,
+    clusterDesired: (cl) => `${c(cl)}/desired`,
+    clusterStatus: (cl) => `${c(cl)}/status`,
+    clusterOnline: (cl) => `${c(cl)}/online`,
+    nodeDesired: (cl, no) => `${n(cl, no)}/desired`,
+    nodeStatus: (cl, no) => `${n(cl, no)}/status`,
+    nodeOnline: (cl, no) => `${n(cl, no)}/online`,
+    allClusterStatus: `${root}/clusters/+/status`,
+    allClusterOnline: `${root}/clusters/+/online`,
+    allNodeStatus: (cl) => `${c(cl)}/nodes/+/status`,
+    allNodeOnline: (cl) => `${c(cl)}/nodes/+/online`,
+    parse(topic) {
+      if (!topic.startsWith(root + '/clusters/')) return undefined;
+      const parts = topic.slice(root.length + 1).split('/');
+      if (parts.length === 3 && LEAVES.has(parts[2])) {
+        return { level: 'cluster', cluster: parts[1], leaf: parts[2] as 'desired' };
+      }
+      if (parts.length === 5 && parts[2] === 'nodes' && LEAVES.has(parts[4])) {
+        return { level: 'node', cluster: parts[1], node: parts[3], leaf: parts[4] as 'desired' };
+      }
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,105 @@
+// The fleet's status, from Git alone (notes on main, placement refs, status refs), so that
+// `canopy status` works from any clone, offline. Liveness comes from the status ref's commit
+// times: a cluster commits on every meaningful change and at least every statusRefreshSeconds.
+import { ClusterStatus as ClusterStatusSchema, Placement as PlacementSchema, type ClusterStatus, type Placement } from '../../schemas/messages.js';
+import { checkValue } from '../../schemas/parse.js';
+import { firstParentLog, listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
+import { readNote } from '../git/notes.js';
+import { parseNote, type CommitNote } from '../core/note.js';
+import { loadDesired } from '../root/desired.js';
+
+export type ServiceState = 'converged' | 'progressing' | 'degraded' | 'unschedulable' | 'rejected';
+
+export interface ServiceReport { desired: number; running: number; clusters: Record<string, number>; state: ServiceState; reason: string }
+export interface ClusterReport {
+  state: 'online' | 'unreachable';
+  lastHeartbeat: string | null;
+  applied: { commit: string; seq: number; epoch: number } | null;
+  nodes: { total: number; online: number };
+}
+export interface FleetReport {
+  fleet: string | null;
+  head: { commit: string; outcome: CommitNote['outcome'] | 'pending'; convergedAt?: string; problems?: CommitNote['problems'] } | null;
+  inForce: string | null;
+  services: Record<string, ServiceReport>;
+  clusters: Record<string, ClusterReport>;
+}
+
+export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main'): Promise<FleetReport> {
+  const headOid = await resolveRef(repo, `refs/heads/${branch}`);
+  const report: FleetReport = { fleet: null, head: null, inForce: null, services: {}, clusters: {} };
+  if (!headOid) return report;
+  let headNote: CommitNote | undefined;
+  let good: CommitNote | undefined;
+  for (const { oid } of await firstParentLog(repo, headOid, 1000)) {
+    const text = await readNote(repo, oid);
+    const n = text ? parseNote(text) : undefined;
+    if (oid === headOid) headNote = n;
+    if (n?.outcome === 'accepted') { good = n; break; }
+  }
+  report.head = { commit: headOid, outcome: headNote?.outcome ?? 'pending', ...(headNote?.convergedAt ? { convergedAt: headNote.convergedAt } : {}), ...(headNote?.problems ? { problems: headNote.problems } : {}) };
+  report.inForce = good?.commit ?? null;
+  if (!good) return report;
+  const desired = await loadDesired(repo, good.commit, undefined, new Map());
+  if (!desired.ok) return report;
+  report.fleet = desired.state.fleet.metadata.name;
+  const timings = desired.state.fleet.spec?.timings;
+  const staleMs = 1000 * ((timings?.statusRefreshSeconds ?? 60) + (timings?.unreachableAfterSeconds ?? 10));
+
+  const placements = new Map<string, Placement>();
+  for (const [c, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
+    const p = await readJson<Placement>(repo, oid, 'placement.json', PlacementSchema);
+    if (p) placements.set(c, p);
+  }
+  const statuses = new Map<string, ClusterStatus>();
+  for (const [c, oid] of await listRefs(repo, 'refs/canopy/status/')) {
+    const s = await readJson<ClusterStatus>(repo, oid, 'status.json', ClusterStatusSchema);
+    const when = new Date((await readCommit(repo, oid)).committer.timestamp * 1000);
+    const reachable = now.getTime() - when.getTime() <= staleMs;
+    report.clusters[c] = { state: reachable ? 'online' : 'unreachable', lastHeartbeat: when.toISOString(), applied: s?.applied ?? null, nodes: s?.nodes ?? { total: 0, online: 0 } };
+    if (s) statuses.set(c, s);
+  }
+  for (const c of placements.keys()) report.clusters[c] ??= { state: 'unreachable', lastHeartbeat: null, applied: null, nodes: { total: 0, online: 0 } };
+
+  const rejectedFiles = new Map((headNote?.outcome === 'rejected' ? headNote.problems ?? [] : []).map((p) => [p.file, p]));
+  for (const [id, svc] of desired.state.services) {
+    const clusters: Record<string, number> = {};
+    let running = 0, placed = 0, failed = 0, stale = false, down = false;
+    const messages: string[] = [];
+    for (const [c, p] of placements) {
+      const a = p.services[id];
+      if (!a) continue;
+      placed += a.replicas;
+      const st = statuses.get(c);
+      const s = st?.services[id];
+      clusters[c] = s?.running ?? 0;
+      running += s?.running ?? 0;
+      failed += s?.failed ?? 0;
+      if (s?.message) messages.push(`${c}: ${s.message}`);
+      if (!st || st.applied?.seq !== p.version.seq || st.applied.epoch !== p.version.epoch) stale = true;
+      if (report.clusters[c]?.state === 'unreachable') down = true;
+    }
+    const want = svc.spec.replicas;
+    const rejected = rejectedFiles.get(svc.file);
+    let state: ServiceState, reason: string;
+    if (rejected) { state = 'rejected'; reason = `${rejected.file}:${rejected.line}: ${rejected.message} (previous version still in force)`; }
+    else if (placed < want) { state = 'unschedulable'; reason = good.unschedulable?.[id] ?? `${placed} of ${want} replicas placed`; }
+    else if (down) { state = 'degraded'; reason = `cluster ${Object.keys(clusters).filter((c) => report.clusters[c]?.state === 'unreachable').join(', ')} unreachable`; }
+    else if (failed) { state = 'degraded'; reason = messages.join('; ') || `${failed} replica(s) failed`; }
+    else if (running === want && !stale) { state = 'converged'; reason = want ? `${running}/${want} running` : 'scaled to 0'; }
+    else { state = 'progressing'; reason = stale ? 'waiting for clusters to apply the latest placement' : `${running}/${want} running`; }
+    report.services[id] = { desired: want, running, clusters, state, reason };
+  }
+  return report;
+}
+
+async function readJson<T>(repo: Repo, commit: string, file: string, schema: Parameters<typeof checkValue>[0]): Promise<T | undefined> {
+  const text = await readFileAt(repo, commit, file);
+  if (!text) return undefined;
+  try {
+    const p = checkValue(schema, JSON.parse(text), `${commit.slice(0, 12)}:${file}`);
+    return p.ok ? (p.value as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}

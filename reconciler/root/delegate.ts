@@ -1,0 +1,98 @@
+// The root's side of delegation: each cluster's placement document, its history (for patches),
+// its placement ref in Git, and the message that brings a cluster from what it has applied to
+// the current version: a JSON Patch when the root knows the cluster's base, else a snapshot.
+import jsonpatch from 'fast-json-patch';
+import type { Placement, Version, DesiredMessage } from '../../schemas/messages.js';
+import { Placement as PlacementSchema } from '../../schemas/messages.js';
+import { checkValue } from '../../schemas/parse.js';
+import { canonicalJson } from '../core/ids.js';
+import { resolveRef, readCommit, readFileAt, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
+import { writeFiles } from '../git/tree.js';
+
+export const placementRef = (cluster: string) => `refs/canopy/placements/${cluster}`;
+const FILE = 'placement.json';
+const KEEP = 64;
+
+export function sameVersion(a: Version | null | undefined, b: Version | null | undefined): boolean {
+  return !!a && !!b && a.commit === b.commit && a.seq === b.seq && a.epoch === b.epoch;
+}
+
+export class PlacementBook {
+  private readonly current = new Map<string, Placement>();
+  private readonly history = new Map<string, Map<number, Placement>>();
+
+  constructor(private readonly repo: Repo, private readonly author: Identity) {}
+
+  /** Load every cluster's current placement from its ref (root restart). */
+  async load(clusters: Iterable<string>): Promise<void> {
+    for (const c of clusters) {
+      const doc = await this.readAt(placementRef(c));
+      if (doc) this.remember(doc);
+    }
+  }
+
+  get(cluster: string): Placement | undefined { return this.current.get(cluster); }
+  clusters(): string[] { return [...this.current.keys()]; }
+  maxSeq(): number { return Math.max(0, ...[...this.current.values()].map((p) => p.version.seq)); }
+
+  /** True when `doc` (ignoring its version) differs from the current one. */
+  differs(cluster: string, services: Placement['services']): boolean {
+    const cur = this.current.get(cluster);
+    return canonicalJson(cur?.services ?? {}) !== canonicalJson(services);
+  }
+
+  /** Record a new placement: commit it to the cluster's ref, then remember it. */
+  async commit(doc: Placement, message: string): Promise<void> {
+    const ref = placementRef(doc.cluster);
+    const parent = await resolveRef(this.repo, ref);
+    const base = parent ? (await readCommit(this.repo, parent)).tree : undefined;
+    const tree = await writeFiles(this.repo, base, new Map([[FILE, JSON.stringify(doc, null, 1) + '\n']]));
+    const oid = await writeCommit(this.repo, { tree, parents: parent ? [parent] : [], message, author: this.author });
+    await updateRef(this.repo, ref, oid, parent);
+    this.remember(doc);
+  }
+
+  /** The message that takes a cluster from `applied` to its current placement. */
+  async messageFor(cluster: string, applied: Version | null): Promise<DesiredMessage | undefined> {
+    const doc = this.current.get(cluster);
+    if (!doc) return undefined;
+    const base = applied ? await this.find(cluster, applied) : undefined;
+    if (!base) return { kind: 'snapshot', placement: doc };
+    const ops = jsonpatch.compare(base, doc) as Array<{ op: 'add'; path: string; value?: unknown }>;
+    return { kind: 'patch', base: base.version, version: doc.version, ops };
+  }
+
+  private remember(doc: Placement): void {
+    this.current.set(doc.cluster, doc);
+    let h = this.history.get(doc.cluster);
+    if (!h) this.history.set(doc.cluster, (h = new Map()));
+    h.set(doc.version.seq, doc);
+    if (h.size > KEEP) h.delete(h.keys().next().value as number);
+  }
+
+  /** A past placement of the cluster at exactly `v`: from memory, else from the ref's history. */
+  private async find(cluster: string, v: Version): Promise<Placement | undefined> {
+    const mem = this.history.get(cluster)?.get(v.seq);
+    if (mem) return sameVersion(mem.version, v) ? mem : undefined;
+    let oid = await resolveRef(this.repo, placementRef(cluster));
+    for (let i = 0; oid && i < 256; i++) {
+      const doc = await this.readCommitDoc(oid);
+      if (doc && doc.version.seq < v.seq) return undefined;
+      if (doc && sameVersion(doc.version, v)) return doc;
+      oid = (await readCommit(this.repo, oid)).parent[0];
+    }
+    return undefined;
+  }
+
+  private async readAt(ref: string): Promise<Placement | undefined> {
+    const oid = await resolveRef(this.repo, ref);
+    return oid ? this.readCommitDoc(oid) : undefined;
+  }
+
+  private async readCommitDoc(oid: string): Promise<Placement | undefined> {
+    const text = await readFileAt(this.repo, oid, FILE);
+    if (!text) return undefined;
+    const parsed = checkValue(PlacementSchema, JSON.parse(text), `${oid}:${FILE}`);
+    return parsed.ok ? parsed.value : undefined;
+  }
+}

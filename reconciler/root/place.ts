@@ -1,0 +1,150 @@
+// The root's coarse choice: which clusters run how many replicas of each service, from the
+// clusters' aggregates only. Pure and deterministic: same inputs, same placement. Services
+// keep the clusters they had while those still qualify, so a commit moves only what changed.
+import type { ServiceSpec } from '../../schemas/model.js';
+import type { Capacity } from '../../schemas/messages.js';
+import { mebibytes } from '../core/quantity.js';
+import { distanceKm, type LatLon } from '../core/geo.js';
+
+export interface ClusterView {
+  name: string;
+  online: boolean;
+  capacity: Capacity;
+  maxNode: Capacity;
+  arch: string[];
+  runtimes: string[];
+  labels: Record<string, string>;
+  operator?: string;
+  location?: LatLon;
+}
+
+export interface ServiceView { id: string; spec: ServiceSpec }
+
+/** service → cluster → replicas */
+export type Allocation = Map<string, Map<string, number>>;
+
+export interface ServiceDecision {
+  clusters: Map<string, number>;
+  placed: number;
+  desired: number;
+  /** Plain words: where it went and why; why other clusters were passed over. */
+  reason: string;
+  excluded: Record<string, string>;
+}
+
+export interface PlaceResult { decisions: Map<string, ServiceDecision> }
+
+export type RootPolicy = 'bestfit' | 'spread';
+
+export function request(spec: ServiceSpec): Capacity {
+  return { cpu: spec.resources?.cpu ?? 0, memoryMi: mebibytes(spec.resources?.memory), gpu: spec.resources?.gpu ?? 0 };
+}
+
+/** Why a cluster cannot take any replica of this service, or undefined if it can. */
+export function exclusion(c: ClusterView, spec: ServiceSpec): string | undefined {
+  if (!c.online) return 'unreachable';
+  const runtime = spec.runtime;
+  if (!c.runtimes.includes(runtime)) return `no node runs ${runtime} workloads (has ${c.runtimes.join(', ') || 'none'})`;
+  const arch = spec.resources?.arch;
+  if (arch && !arch.some((a) => c.arch.includes(a))) return `architecture ${arch.join('/')} not present (has ${c.arch.join(', ') || 'none'})`;
+  const cc = spec.constraints?.clusters;
+  if (cc?.names && !cc.names.includes(c.name)) return `not among the named clusters ${cc.names.join(', ')}`;
+  if (cc?.operator && c.operator !== cc.operator) return `operator is ${c.operator ?? 'unset'}, needs ${cc.operator}`;
+  for (const [k, v] of Object.entries(cc?.matchLabels ?? {})) {
+    if (c.labels[k] !== v) return `label ${k}=${v} not matched (has ${k}=${c.labels[k] ?? 'unset'})`;
+  }
+  const geo = spec.constraints?.geo;
+  if (geo) {
+    if (!c.location) return 'location unknown, geo constraint cannot be checked';
+    const d = distanceKm(c.location, geo);
+    if (d > geo.withinKm) return `${Math.round(d)} km from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`;
+  }
+  const r = request(spec);
+  if (r.cpu > c.maxNode.cpu || r.memoryMi > c.maxNode.memoryMi || r.gpu > c.maxNode.gpu) {
+    return `no node large enough for one replica (needs ${fmt(r)}, largest node ${fmt(c.maxNode)})`;
+  }
+  return undefined;
+}
+
+export function fmt(c: Capacity): string {
+  const parts = [`cpu ${round(c.cpu)}`, `memory ${round(c.memoryMi)}Mi`];
+  if (c.gpu) parts.push(`gpu ${c.gpu}`);
+  return parts.join(', ');
+}
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+function fits(free: Capacity, r: Capacity): boolean {
+  const eps = 1e-9;
+  return r.cpu <= free.cpu + eps && r.memoryMi <= free.memoryMi + eps && r.gpu <= free.gpu + eps;
+}
+
+function take(free: Capacity, r: Capacity): void {
+  free.cpu -= r.cpu; free.memoryMi -= r.memoryMi; free.gpu -= r.gpu;
+}
+
+/**
+ * Place every service. `previous` is the last allocation (sticky); `order` is every service id
+ * in a stable order (sorted), so capacity is consumed the same way on every run.
+ */
+export function placeServices(services: ServiceView[], clusters: ClusterView[], previous: Allocation, policy: RootPolicy = 'bestfit'): PlaceResult {
+  const sorted = [...clusters].sort((a, b) => a.name.localeCompare(b.name));
+  const free = new Map(sorted.map((c) => [c.name, { ...c.capacity }]));
+  const decisions = new Map<string, ServiceDecision>();
+  const ordered = [...services].sort((a, b) => a.id.localeCompare(b.id));
+
+  for (const svc of ordered) {
+    const r = request(svc.spec);
+    const excluded: Record<string, string> = {};
+    const eligible: ClusterView[] = [];
+    for (const c of sorted) {
+      const why = exclusion(c, svc.spec);
+      if (why) excluded[c.name] = why; else eligible.push(c);
+    }
+    const prev = previous.get(svc.id) ?? new Map<string, number>();
+    const got = new Map<string, number>();
+    const want = svc.spec.replicas;
+    const spread = svc.spec.spread === 'clusters';
+    const add = (name: string) => { take(free.get(name)!, r); got.set(name, (got.get(name) ?? 0) + 1); };
+
+    for (let i = 0; i < want; i++) {
+      const candidates = eligible.filter((c) => fits(free.get(c.name)!, r));
+      if (!candidates.length) break;
+      candidates.sort((a, b) => rank(a, b));
+      add(candidates[0].name);
+    }
+    // Clusters that had room at first but ran out as replicas were added.
+    for (const c of eligible) {
+      if (!got.has(c.name) && !fits(free.get(c.name)!, r)) excluded[c.name] = `not enough free capacity (needs ${fmt(r)}, ${fmt(free.get(c.name)!)} left)`;
+    }
+    const placed = [...got.values()].reduce((a, b) => a + b, 0);
+    decisions.set(svc.id, { clusters: got, placed, desired: want, excluded, reason: explain(svc, got, placed, want, excluded, spread) });
+
+    function rank(a: ClusterView, b: ClusterView): number {
+      const ga = got.get(a.name) ?? 0, gb = got.get(b.name) ?? 0;
+      // Sticky: a cluster that had replicas keeps up to as many as it had.
+      const sa = ga < (prev.get(a.name) ?? 0) ? 1 : 0, sb = gb < (prev.get(b.name) ?? 0) ? 1 : 0;
+      if (sa !== sb) return sb - sa;
+      if (spread && ga !== gb) return ga - gb;
+      if (!spread) {
+        // Keep a service together: prefer a cluster that already holds some of it.
+        const ha = ga > 0 ? 1 : 0, hb = gb > 0 ? 1 : 0;
+        if (ha !== hb) return hb - ha;
+      }
+      const fa = free.get(a.name)!, fb = free.get(b.name)!;
+      const score = (f: Capacity, c: ClusterView) => f.cpu / Math.max(c.capacity.cpu, 1e-9) + f.memoryMi / Math.max(c.capacity.memoryMi, 1e-9);
+      const d = score(fa, a) - score(fb, b);
+      if (Math.abs(d) > 1e-9) return policy === 'bestfit' ? d : -d;
+      return a.name.localeCompare(b.name);
+    }
+  }
+  return { decisions };
+}
+
+function explain(svc: ServiceView, got: Map<string, number>, placed: number, want: number, excluded: Record<string, string>, spread: boolean): string {
+  const where = [...got].map(([c, n]) => `${c}×${n}`).join(', ');
+  const skipped = Object.entries(excluded).map(([c, why]) => `${c}: ${why}`).join('; ');
+  if (want === 0) return 'scaled to 0 replicas';
+  if (placed === want) return `placed on ${where}${spread ? ' (spread across clusters)' : ''}${skipped ? `; passed over ${skipped}` : ''}`;
+  if (placed === 0) return `no cluster can run it: ${skipped || 'no clusters are registered'}`;
+  return `only ${placed} of ${want} replicas fit (${where}); ${skipped}`;
+}

@@ -1,0 +1,255 @@
+// The root reconciler's composition: Git in (main), MQTT both ways (clusters), Git out
+// (placement refs, notes). One pass: fetch revision → validate → plan → dispatch → record.
+import type { Bus } from '../mqtt/bus.js';
+import { topics as topicsFor } from '../mqtt/topics.js';
+import { ClusterStatus, OnlineMessage, type ClusterStatus as ClusterStatusT, type Placement } from '../../schemas/messages.js';
+import { parsePayload } from '../../schemas/parse.js';
+import type { Logger } from '../core/log.js';
+import { startLoop, type Loop } from '../runtime/loop.js';
+import { resolveRef, type Repo, type Identity } from '../git/repo.js';
+import { readNote, writeNotes } from '../git/notes.js';
+import { renderNote, parseNote, type CommitNote } from '../core/note.js';
+import { loadDesired, type DesiredState } from './desired.js';
+import { placeServices, type Allocation, type ClusterView, type RootPolicy } from './place.js';
+import { PlacementBook, sameVersion } from './delegate.js';
+import { recoverRoot } from './recover.js';
+import { watchRef, type RefWatcher } from '../git/watch.js';
+
+export interface RootOptions {
+  repo: Repo;
+  bus: Bus;
+  fleet: string;
+  log: Logger;
+  branch?: string;
+  now?: () => Date;
+}
+
+export interface Root {
+  /** Resolves once the current head has been processed (tests). */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+  readonly stats: { rejected: number; accepted: number; sent: number };
+}
+
+interface ClusterState { status?: ClusterStatusT; online: boolean; lastHeard: number; lastSent?: { seq: number; at: number } }
+
+const AUTHOR: Identity = { name: 'canopy root', email: 'root@canopy.invalid' };
+
+export async function startRoot(o: RootOptions): Promise<Root> {
+  const now = o.now ?? (() => new Date());
+  const branchRef = `refs/heads/${o.branch ?? 'main'}`;
+  const t = topicsFor(o.fleet);
+  const book = new PlacementBook(o.repo, AUTHOR);
+  const clusters = new Map<string, ClusterState>();
+  const parseCache = new Map<string, unknown>();
+  const stats = { rejected: 0, accepted: 0, sent: 0 };
+  const rec = await recoverRoot(o.repo, branchRef, book, parseCache);
+  let good: DesiredState | undefined = rec.good;
+  let seen: string | undefined = rec.seen;
+  let pending: CommitNote | undefined = rec.pending;   // the good commit's note, until converged
+  const older: CommitNote[] = [];                        // accepted before it, converging with it
+  let seq = book.maxSeq();
+  let allocation: Allocation = rec.allocation;
+  const heartbeatMs = () => 1000 * (good?.fleet.spec?.timings?.heartbeatSeconds ?? 2);
+  const unreachableMs = () => 1000 * (good?.fleet.spec?.timings?.unreachableAfterSeconds ?? 10);
+
+  const loop: Loop = startLoop({
+    name: 'root', log: o.log, resyncMs: 5000, resyncKeys: () => ['main', 'converge'],
+    reconcile: async (key) => {
+      if (key === 'main') return reconcileMain();
+      if (key === 'place') return reconcilePlacement();
+      if (key === 'converge') return reconcileConvergence();
+      if (key.startsWith('send:')) return sendTo(key.slice(5));
+    },
+  });
+
+  async function reconcileMain(): Promise<void> {
+    const head = await resolveRef(o.repo, branchRef);
+    if (!head || head === seen) return;
+    const res = await loadDesired(o.repo, head, good, parseCache);
+    const notes = new Map<string, string>();
+    for (const skipped of await between(seen, head)) {
+      notes.set(skipped, renderNote({ outcome: 'superseded', commit: skipped, at: now().toISOString(), supersededBy: head }));
+    }
+    if (!res.ok) {
+      stats.rejected++;
+      o.log.warn(`rejected ${head.slice(0, 12)}: ${res.problems.length} problem(s), keeping ${good?.commit.slice(0, 12) ?? 'nothing'}`);
+      notes.set(head, renderNote({ outcome: 'rejected', commit: head, at: now().toISOString(), problems: res.problems, inForce: good?.commit }));
+      await writeNotes(o.repo, notes, AUTHOR, `canopy: ${head.slice(0, 12)} rejected`);
+      seen = head;
+      return;
+    }
+    stats.accepted++;
+    good = res.state;
+    seen = head;
+    const changed: CommitNote['changed'] = {};
+    for (const id of res.removed) changed[id] = { removed: true };
+    if (pending && !pending.convergedAt) older.push(pending);
+    pending = { outcome: 'accepted', commit: head, at: now().toISOString(), changed };
+    await place(notes, [...res.changed]);
+    o.log.info(`accepted ${head.slice(0, 12)}: ${res.changed.size} changed, ${res.removed.size} removed`);
+  }
+
+  async function reconcilePlacement(): Promise<void> {
+    const notes = new Map<string, string>();
+    await place(notes, []);
+  }
+
+  /** Plan and dispatch: decide every service's clusters; write and send what changed. */
+  async function place(notes: Map<string, string>, changedIds: string[]): Promise<void> {
+    if (!good) return;
+    const views: ClusterView[] = [...clusters].filter(([, s]) => s.status).map(([name, s]) => view(name, s));
+    const policy = (good.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy;
+    const { decisions } = placeServices([...good.services.values()], views, allocation, policy);
+    allocation = new Map([...decisions].map(([id, d]) => [id, d.clusters]));
+    const docs = new Map<string, Placement['services']>();
+    for (const name of new Set([...book.clusters(), ...views.map((v) => v.name)])) docs.set(name, {});
+    for (const [id, d] of decisions) {
+      const svc = good.services.get(id)!;
+      for (const [c, n] of d.clusters) docs.get(c)![id] = { replicas: n, specHash: svc.specHash, spec: svc.spec, reason: d.reason };
+    }
+    if (pending && !pending.convergedAt) {
+      for (const id of changedIds) {
+        const d = decisions.get(id)!;
+        pending.changed![id] = { desired: d.desired, placed: d.placed, clusters: Object.fromEntries(d.clusters), reason: d.reason };
+      }
+      pending.unschedulable = Object.fromEntries([...decisions].filter(([, d]) => d.placed < d.desired).map(([id, d]) => [id, d.reason]));
+      notes.set(pending.commit, renderNote(pending));
+    }
+    for (const [cluster, services] of docs) {
+      if (!book.differs(cluster, services) && book.get(cluster)) continue;
+      const doc: Placement = { fleet: o.fleet, cluster, version: { commit: good.commit, seq: ++seq, epoch: 0 }, services };
+      const lines = Object.entries(services).map(([id, a]) => `${id}: ${a.replicas} replica(s)`);
+      await book.commit(doc, `placement ${cluster} #${seq} from ${good.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}`);
+      loop.enqueue(`send:${cluster}`);
+    }
+    if (notes.size) await writeNotes(o.repo, notes, AUTHOR, `canopy: ${good.commit.slice(0, 12)} ${pending?.convergedAt ? 'converged' : 'accepted'}`);
+    loop.enqueue('converge');
+  }
+
+  async function sendTo(cluster: string): Promise<void> {
+    const st = clusters.get(cluster);
+    const doc = book.get(cluster);
+    if (!doc || !st?.online) return;
+    if (sameVersion(st.status?.applied, doc.version)) return;
+    const msg = await book.messageFor(cluster, st.status?.applied ?? null);
+    if (!msg) return;
+    st.lastSent = { seq: doc.version.seq, at: Date.now() };
+    stats.sent++;
+    await o.bus.publish(t.clusterDesired(cluster), msg);
+  }
+
+  async function reconcileConvergence(): Promise<{ requeueAfterMs?: number } | void> {
+    if (!pending || pending.convergedAt || !good) return;
+    for (const [c, doc] of clusterDocs()) {
+      const st = clusters.get(c);
+      if (!st?.status || !sameVersion(st.status.applied, doc.version)) return;
+    }
+    for (const [id, svc] of good.services) {
+      let running = 0;
+      for (const st of clusters.values()) running += st.status?.services[id]?.running ?? 0;
+      if (running !== svc.spec.replicas) return;
+    }
+    for (const st of clusters.values()) {
+      for (const [id, s] of Object.entries(st.status?.services ?? {})) if (!good.services.has(id) && s.running > 0) return;
+    }
+    pending.convergedAt = now().toISOString();
+    const notes = new Map([[pending.commit, renderNote(pending)]]);
+    for (const n of older.splice(0)) notes.set(n.commit, renderNote({ ...n, convergedAt: pending.convergedAt }));
+    await writeNotes(o.repo, notes, AUTHOR, `canopy: ${pending.commit.slice(0, 12)} converged`);
+    o.log.info(`converged ${pending.commit.slice(0, 12)}`);
+  }
+
+  function* clusterDocs(): Generator<[string, Placement]> {
+    for (const c of book.clusters()) yield [c, book.get(c)!];
+  }
+
+  function view(name: string, s: ClusterState): ClusterView {
+    const st = s.status!;
+    return { name, online: s.online, capacity: st.capacity, maxNode: st.maxNode, arch: st.arch, runtimes: st.runtimes, labels: st.labels, operator: st.operator, location: st.location };
+  }
+
+  /** Commits after `from` up to (not including) `head`, first parents only, bounded. */
+  async function between(from: string | undefined, head: string): Promise<string[]> {
+    if (!from) return [];
+    const { firstParentLog } = await import('../git/repo.js');
+    const out: string[] = [];
+    const log = await firstParentLog(o.repo, head, 200, (c) => c.oid === from);
+    for (const c of log.slice(1)) { if (c.oid === from) break; out.push(c.oid); }
+    // Skip ones that already have a note (a root restart re-reading history).
+    const fresh: string[] = [];
+    for (const c of out) if (!(await readNote(o.repo, c))) fresh.push(c);
+    return fresh;
+  }
+
+  // ---- MQTT inputs: events only enqueue keys ----
+  await o.bus.subscribe(t.allClusterStatus, (topic, payload) => {
+    const parts = t.parse(topic);
+    if (!parts || parts.level !== 'cluster') return;
+    if (!payload.length) return;
+    const p = parsePayload(ClusterStatus, payload, topic);
+    if (!p.ok) return o.bus.drop(topic, p.error);
+    if (p.value.cluster !== parts.cluster) return o.bus.drop(topic, `${topic}: names cluster ${p.value.cluster}`);
+    const st = clusters.get(parts.cluster) ?? { online: true, lastHeard: 0 };
+    const before = st.status;
+    st.status = p.value;
+    st.lastHeard = Date.now();
+    const wasOnline = st.online;
+    st.online = true;
+    clusters.set(parts.cluster, st);
+    if (!before || !wasOnline || shapeChanged(before, p.value)) loop.enqueue('place');
+    if (!sameVersion(p.value.applied, book.get(parts.cluster)?.version)) {
+      // Resend when the cluster is behind, unless a send is in flight (then give it a moment).
+      const ls = st.lastSent;
+      if (!ls || ls.seq !== book.get(parts.cluster)?.version.seq || Date.now() - ls.at > 1000) loop.enqueue(`send:${parts.cluster}`);
+    }
+    loop.enqueue('converge');
+  });
+  await o.bus.subscribe(t.allClusterOnline, (topic, payload) => {
+    const parts = t.parse(topic);
+    if (!parts || parts.level !== 'cluster' || !payload.length) return;
+    const p = parsePayload(OnlineMessage, payload, topic);
+    if (!p.ok) return o.bus.drop(topic, p.error);
+    const st = clusters.get(parts.cluster) ?? { online: false, lastHeard: 0 };
+    if (st.online !== p.value.online) {
+      st.online = p.value.online;
+      if (p.value.online) st.lastHeard = Date.now();
+      clusters.set(parts.cluster, st);
+      o.log.info(`cluster ${parts.cluster} ${p.value.online ? 'online' : 'offline'}`);
+      loop.enqueue('place');
+    }
+  });
+  o.bus.onConnect(() => { for (const c of clusters.keys()) loop.enqueue(`send:${c}`); });
+
+  const liveness = setInterval(() => {
+    for (const [name, st] of clusters) {
+      if (st.online && st.lastHeard && Date.now() - st.lastHeard > unreachableMs()) {
+        st.online = false;
+        o.log.warn(`cluster ${name} unreachable: not heard for ${Math.round((Date.now() - st.lastHeard) / 1000)} s`);
+        loop.enqueue('place');
+      }
+    }
+  }, Math.max(250, Math.min(heartbeatMs(), 1000)));
+
+  // Retained statuses arrive right after subscribing: give them a moment before the first pass,
+  // so the root places onto the clusters that exist rather than onto none.
+  const watcher: RefWatcher = watchRef(o.repo, branchRef, () => loop.enqueue('main'), o.log);
+  setTimeout(() => loop.enqueue('main'), 300);
+
+  return {
+    stats,
+    idle: () => loop.idle(),
+    async stop() {
+      clearInterval(liveness);
+      await watcher.close();
+      await loop.stop();
+    },
+  };
+}
+
+function shapeChanged(a: ClusterStatusT, b: ClusterStatusT): boolean {
+  const key = (s: ClusterStatusT) => JSON.stringify([s.capacity, s.maxNode, s.arch, s.runtimes, s.labels, s.operator, s.location]);
+  return key(a) !== key(b);
+}
+
+export { parseNote };

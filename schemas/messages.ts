@@ -1,0 +1,147 @@
+// Wire and record shapes: MQTT payloads, placement documents, status records. One
+// discriminated union per topic, keyed on `kind`. Parsed at the receiving boundary by
+// schemas/parse.ts; never trusted before that.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ServiceSpec, Point } from './model.js';
+
+const Oid = Type.String({ pattern: '^[0-9a-f]{40}$' });
+const Id = Type.String({ minLength: 1, maxLength: 300 });
+const Time = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$', maxLength: 40, description: 'UTC ISO 8601 time' });
+
+/** Version of a delegation: the main commit it came from, a sequence number and a fencing epoch. */
+export const Version = Type.Object({
+  commit: Oid,
+  seq: Type.Integer({ minimum: 0 }),
+  epoch: Type.Integer({ minimum: 0 }),
+}, { additionalProperties: false });
+
+/** One service as handed to a cluster: the spec, how many replicas there, and why. */
+export const Assignment = Type.Object({
+  replicas: Type.Integer({ minimum: 0 }),
+  specHash: Type.String({ minLength: 1, maxLength: 64 }),
+  spec: ServiceSpec,
+  reason: Type.Optional(Type.String({ maxLength: 2000 })),
+}, { additionalProperties: false });
+
+/** A cluster's whole placement: what the root writes to refs/canopy/placements/<cluster>. */
+export const Placement = Type.Object({
+  fleet: Type.String(),
+  cluster: Type.String(),
+  version: Version,
+  services: Type.Record(Id, Assignment),
+}, { additionalProperties: false, $id: 'placement.schema.json' });
+
+const PatchOp = Type.Object({
+  op: Type.String({ enum: ['add', 'remove', 'replace', 'move', 'copy', 'test'] }),
+  path: Type.String(),
+  from: Type.Optional(Type.String()),
+  value: Type.Optional(Type.Unknown()),
+}, { additionalProperties: false });
+
+/** clusters/<c>/desired: root → cluster. */
+export const DesiredMessage = Type.Union([
+  Type.Object({ kind: Type.Literal('snapshot'), placement: Placement }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('patch'), base: Version, version: Version, ops: Type.Array(PatchOp) }, { additionalProperties: false }),
+], { $id: 'desired-message.schema.json' });
+
+const Capacity = Type.Object({
+  cpu: Type.Number({ minimum: 0 }),
+  memoryMi: Type.Number({ minimum: 0 }),
+  gpu: Type.Number({ minimum: 0 }),
+}, { additionalProperties: false });
+
+export const ServiceStatus = Type.Object({
+  desired: Type.Integer({ minimum: 0 }),
+  running: Type.Integer({ minimum: 0 }),
+  failed: Type.Integer({ minimum: 0 }),
+  message: Type.Optional(Type.String({ maxLength: 2000 })),
+}, { additionalProperties: false });
+
+/** clusters/<c>/status: cluster → root. Aggregates only: the root never sees nodes. */
+export const ClusterStatus = Type.Object({
+  kind: Type.Literal('cluster-status'),
+  cluster: Type.String(),
+  at: Time,
+  applied: Type.Union([Version, Type.Null()]),
+  capacity: Capacity,
+  free: Capacity,
+  maxNodeFree: Capacity,
+  /** The largest single node's capacity: the root never sends a replica no node could hold. */
+  maxNode: Capacity,
+  arch: Type.Array(Type.String()),
+  runtimes: Type.Array(Type.String()),
+  labels: Type.Record(Type.String(), Type.String()),
+  operator: Type.Optional(Type.String()),
+  location: Type.Optional(Point),
+  nodes: Type.Object({ total: Type.Integer({ minimum: 0 }), online: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+  services: Type.Record(Id, ServiceStatus),
+}, { additionalProperties: false, $id: 'cluster-status.schema.json' });
+
+/** .../online (retained; also the last will). */
+export const OnlineMessage = Type.Object({
+  kind: Type.Literal('online'),
+  online: Type.Boolean(),
+  at: Time,
+}, { additionalProperties: false, $id: 'online.schema.json' });
+
+/** One replica as handed to a node. */
+export const ReplicaSpec = Type.Object({
+  id: Id,
+  service: Id,
+  index: Type.Integer({ minimum: 0 }),
+  specHash: Type.String({ minLength: 1, maxLength: 64 }),
+  spec: ServiceSpec,
+}, { additionalProperties: false });
+
+/** clusters/<c>/nodes/<n>/desired: cluster → agent, a full snapshot (small: one node's share). */
+export const NodeDesired = Type.Object({
+  kind: Type.Literal('node-desired'),
+  seq: Type.Integer({ minimum: 0 }),
+  epoch: Type.Integer({ minimum: 0 }),
+  replicas: Type.Array(ReplicaSpec),
+}, { additionalProperties: false, $id: 'node-desired.schema.json' });
+
+export const ReplicaState = Type.Object({
+  id: Id,
+  service: Id,
+  specHash: Type.String(),
+  state: Type.String({ enum: ['starting', 'running', 'failed', 'stopped'] }),
+  message: Type.Optional(Type.String({ maxLength: 2000 })),
+  since: Time,
+}, { additionalProperties: false });
+
+/** clusters/<c>/nodes/<n>/status: agent → cluster. */
+export const NodeStatus = Type.Object({
+  kind: Type.Literal('node-status'),
+  node: Type.String(),
+  at: Time,
+  appliedSeq: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  capacity: Capacity,
+  arch: Type.String(),
+  runtimes: Type.Array(Type.String()),
+  labels: Type.Record(Type.String(), Type.String()),
+  location: Type.Optional(Point),
+  replicas: Type.Array(ReplicaState),
+}, { additionalProperties: false, $id: 'node-status.schema.json' });
+
+export type Version = Static<typeof Version>;
+export type Assignment = Static<typeof Assignment>;
+export type Placement = Static<typeof Placement>;
+export type DesiredMessage = Static<typeof DesiredMessage>;
+export type Capacity = Static<typeof Capacity>;
+export type ServiceStatus = Static<typeof ServiceStatus>;
+export type ClusterStatus = Static<typeof ClusterStatus>;
+export type OnlineMessage = Static<typeof OnlineMessage>;
+export type ReplicaSpec = Static<typeof ReplicaSpec>;
+export type NodeDesired = Static<typeof NodeDesired>;
+export type ReplicaState = Static<typeof ReplicaState>;
+export type NodeStatus = Static<typeof NodeStatus>;
+
+export const messageSchemas: Record<string, TSchema> = {
+  'placement.schema.json': Placement,
+  'desired-message.schema.json': DesiredMessage,
+  'cluster-status.schema.json': ClusterStatus,
+  'online.schema.json': OnlineMessage,
+  'node-desired.schema.json': NodeDesired,
+  'node-status.schema.json': NodeStatus,
+};
