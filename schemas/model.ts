@@ -9,7 +9,7 @@ const Name = Type.String({
   description: 'lower-case DNS label: letters, digits and -, at most 63 characters',
 });
 const Labels = Type.Record(Type.String({ pattern: '^[A-Za-z0-9._/-]{1,63}$' }), Type.String({ maxLength: 253 }), {
-  description: 'key: value labels',
+  description: 'key: value labels', additionalProperties: false,
 });
 const Quantity = Type.Union([
   Type.Number({ minimum: 0 }),
@@ -68,7 +68,7 @@ export const ServiceSpec = Type.Object({
   constraints: Type.Optional(Constraints),
   spread: Type.Optional(Type.String({ enum: ['none', 'clusters', 'nodes'] })),
   ports: Type.Optional(Type.Array(Port)),
-  env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String())),
+  env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { additionalProperties: false })),
   health: Type.Optional(Health),
   failover: Type.Optional(Type.Object({ afterSeconds: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
   rollout: Type.Optional(Type.Object({ maxUnavailable: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false })),
@@ -99,7 +99,7 @@ export const FleetDescriptor = Type.Object({
       lat: Type.Number({ minimum: -90, maximum: 90 }),
       lon: Type.Number({ minimum: -180, maximum: 180 }),
       probe: Type.Optional(Type.String()),
-    }, { additionalProperties: false }))),
+    }, { additionalProperties: false }), { additionalProperties: false })),
   }, { additionalProperties: false })),
 }, { additionalProperties: false, $id: 'fleet.schema.json', title: 'canopy fleet.yaml' });
 

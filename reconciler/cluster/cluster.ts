@@ -188,16 +188,19 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     if (!parts || parts.level !== 'node' || !payload.length) return;
     const p = parsePayload(OnlineMessage, payload, topic);
     if (!p.ok) return o.nodeBus.drop(topic, p.error);
+    // A node that went away (last will) keeps its replicas for the grace period: an agent that
+    // restarts within it adopts its workloads. After it, the heartbeat check re-places them.
     const st = nodes.get(parts.node);
     if (st && !p.value.online && st.online) {
-      st.online = false;
-      o.log.warn(`node ${parts.node} went offline; re-placing its replicas`);
-      loop.enqueue('place');
+      o.log.warn(`node ${parts.node} disconnected; its replicas move if it is not back within ${unreachableMs / 1000} s`);
+      loop.enqueueAfter('report', Math.max(0, unreachableMs - (Date.now() - st.lastHeard)) + 50);
     }
   });
   o.bus.onConnect(() => { lastReport = ''; loop.enqueue('report'); });
   o.nodeBus.onConnect(() => { for (const st of nodes.values()) st.sent = undefined; loop.enqueue('place'); });
-  loop.enqueue('place');
+  // Nodes' retained statuses arrive right after subscribing: place once they are in, so a
+  // restarted cluster keeps its replicas where they run instead of placing onto no nodes.
+  loop.enqueueAfter('place', 500);
 
   return {
     stats: { get dropped() { return o.bus.stats.dropped + (o.nodeBus === o.bus ? 0 : o.nodeBus.stats.dropped); } },

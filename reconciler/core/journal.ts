@@ -8,6 +8,8 @@ export interface Journal {
   write(name: string, value: unknown): Promise<void>;
 }
 
+let writes = 0;
+
 export function openJournal(dir: string): Journal {
   let made = false;
   return {
@@ -22,7 +24,7 @@ export function openJournal(dir: string): Journal {
     async write(name, value) {
       if (!made) { await mkdir(dir, { recursive: true }); made = true; }
       const file = path.join(dir, name);
-      const tmp = `${file}.${process.pid}.tmp`;
+      const tmp = `${file}.${process.pid}.${++writes}.tmp`;
       const fh = await open(tmp, 'w');
       try {
         await fh.writeFile(JSON.stringify(value));

@@ -2,7 +2,7 @@
 // blobs that changed since the last good state are read and parsed (parsed results are cached
 // by blob oid); cross-file rules still see the whole tree.
 import type { FleetDescriptor, ServiceSpec } from '../../schemas/model.js';
-import { validateFleet, type FleetFile, type Problem } from '../core/validate.js';
+import { validateFleet, layoutOf, type FleetFile, type Problem, type ParseResult } from '../core/validate.js';
 import { serviceId, specHash } from '../core/ids.js';
 import { readCommit, readBlobText, type Repo } from '../git/repo.js';
 import { diffTrees } from '../git/tree.js';
@@ -23,7 +23,7 @@ export type LoadResult =
 
 const MAX_BLOB = 1024 * 1024;
 
-export async function loadDesired(repo: Repo, commit: string, prev: DesiredState | undefined, cache: Map<string, unknown>): Promise<LoadResult> {
+export async function loadDesired(repo: Repo, commit: string, prev: DesiredState | undefined, cache: Map<string, ParseResult>): Promise<LoadResult> {
   const tree = (await readCommit(repo, commit)).tree;
   const files = new Map(prev?.files ?? []);
   const problems: Problem[] = [];
@@ -31,14 +31,15 @@ export async function loadDesired(repo: Repo, commit: string, prev: DesiredState
     if (!c.after) { files.delete(c.path); continue; }
     if (c.after.type === 'commit') { problems.push(at(c.path, 'submodules are not allowed in a fleet repository')); continue; }
     if (c.after.mode === '120000') { problems.push(at(c.path, 'symbolic links are not allowed in a fleet repository: commit the file itself')); continue; }
+    if (layoutOf(c.path).kind === 'ignored') { files.set(c.path, { path: c.path, oid: c.after.oid, text: '' }); continue; }
     const text = await readBlobText(repo, c.after.oid);
-    if (text.length > MAX_BLOB) { problems.push(at(c.path, `file is ${text.length} bytes; descriptors are limited to 1 MiB`)); continue; }
+    if (Buffer.byteLength(text) > MAX_BLOB) { problems.push(at(c.path, `file is ${text.length} bytes; descriptors are limited to 1 MiB`)); continue; }
     files.set(c.path, { path: c.path, oid: c.after.oid, text });
   }
-  const v = validateFleet([...files.values()], cache as never);
+  const v = validateFleet([...files.values()], cache);
   if (!v.ok || problems.length) {
     const all = [...problems, ...(v.ok ? [] : v.problems)];
-    all.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+    all.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
     return { ok: false, problems: all };
   }
   const services = new Map<string, DesiredService>();

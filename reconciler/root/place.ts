@@ -9,6 +9,8 @@ import { distanceKm, type LatLon } from '../core/geo.js';
 export interface ClusterView {
   name: string;
   online: boolean;
+  /** How long it has been unreachable (0 when online). */
+  offlineForMs?: number;
   capacity: Capacity;
   maxNode: Capacity;
   arch: string[];
@@ -96,25 +98,39 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
     const r = request(svc.spec);
     const excluded: Record<string, string> = {};
     const eligible: ClusterView[] = [];
+    const prev = previous.get(svc.id) ?? new Map<string, number>();
+    // An unreachable cluster keeps what it had (its site goes on running it) unless the service
+    // asks for failover and the cluster has been away longer than it allows.
+    const keep = new Map<string, number>();
     for (const c of sorted) {
       const why = exclusion(c, svc.spec);
+      if (why === 'unreachable' && prev.get(c.name)) {
+        const after = svc.spec.failover?.afterSeconds;
+        if (after === undefined || (c.offlineForMs ?? 0) < after * 1000) {
+          keep.set(c.name, prev.get(c.name)!);
+          excluded[c.name] = after === undefined ? 'unreachable; keeps its replicas (no failover policy)' : `unreachable; keeps its replicas until failover after ${after} s`;
+          eligible.push(c);
+          continue;
+        }
+        excluded[c.name] = `unreachable for ${Math.round((c.offlineForMs ?? 0) / 1000)} s: failed over (failover.afterSeconds ${after})`;
+        continue;
+      }
       if (why) excluded[c.name] = why; else eligible.push(c);
     }
-    const prev = previous.get(svc.id) ?? new Map<string, number>();
     const got = new Map<string, number>();
     const want = svc.spec.replicas;
     const spread = svc.spec.spread === 'clusters';
     const add = (name: string) => { take(free.get(name)!, r); got.set(name, (got.get(name) ?? 0) + 1); };
 
     for (let i = 0; i < want; i++) {
-      const candidates = eligible.filter((c) => fits(free.get(c.name)!, r));
+      const candidates = eligible.filter((c) => (keep.has(c.name) ? (got.get(c.name) ?? 0) < keep.get(c.name)! : true) && fits(free.get(c.name)!, r));
       if (!candidates.length) break;
       candidates.sort((a, b) => rank(a, b));
       add(candidates[0].name);
     }
     // Clusters that had room at first but ran out as replicas were added.
     for (const c of eligible) {
-      if (!got.has(c.name) && !fits(free.get(c.name)!, r)) excluded[c.name] = `not enough free capacity (needs ${fmt(r)}, ${fmt(free.get(c.name)!)} left)`;
+      if (!got.has(c.name) && !keep.has(c.name) && !fits(free.get(c.name)!, r)) excluded[c.name] = `not enough free capacity (needs ${fmt(r)}, ${fmt(free.get(c.name)!)} left)`;
     }
     const placed = [...got.values()].reduce((a, b) => a + b, 0);
     decisions.set(svc.id, { clusters: got, placed, desired: want, excluded, reason: explain(svc, got, placed, want, excluded, spread) });

@@ -1,3 +1,4 @@
+import type { ParseResult } from '../core/validate.js';
 // A root that starts (or restarts after kill -9) rebuilds its state from Git alone: the notes
 // say which commits it has seen and which was the last accepted; the placement refs say what
 // each cluster was given.
@@ -17,7 +18,7 @@ export interface Recovered {
 
 const SCAN = 1000;
 
-export async function recoverRoot(repo: Repo, branchRef: string, book: PlacementBook, cache: Map<string, unknown>): Promise<Recovered> {
+export async function recoverRoot(repo: Repo, branchRef: string, book: PlacementBook, cache: Map<string, ParseResult>): Promise<Recovered> {
   const clusters = await listRefs(repo, 'refs/canopy/placements/');
   await book.load(clusters.keys());
   const allocation: Allocation = new Map();

@@ -4,6 +4,7 @@ import type { Bus } from '../mqtt/bus.js';
 import { topics as topicsFor } from '../mqtt/topics.js';
 import { ClusterStatus, OnlineMessage, type ClusterStatus as ClusterStatusT, type Placement } from '../../schemas/messages.js';
 import { parsePayload } from '../../schemas/parse.js';
+import type { ParseResult } from '../core/validate.js';
 import type { Logger } from '../core/log.js';
 import { startLoop, type Loop } from '../runtime/loop.js';
 import { resolveRef, type Repo, type Identity } from '../git/repo.js';
@@ -31,7 +32,7 @@ export interface Root {
   readonly stats: { rejected: number; accepted: number; sent: number };
 }
 
-interface ClusterState { status?: ClusterStatusT; online: boolean; lastHeard: number; lastSent?: { seq: number; at: number } }
+interface ClusterState { status?: ClusterStatusT; online: boolean; lastHeard: number; offlineSince?: number; lastSent?: { seq: number; at: number } }
 
 const AUTHOR: Identity = { name: 'canopy root', email: 'root@canopy.invalid' };
 
@@ -41,7 +42,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   const t = topicsFor(o.fleet);
   const book = new PlacementBook(o.repo, AUTHOR);
   const clusters = new Map<string, ClusterState>();
-  const parseCache = new Map<string, unknown>();
+  const parseCache = new Map<string, ParseResult>();
   const stats = { rejected: 0, accepted: 0, sent: 0 };
   const rec = await recoverRoot(o.repo, branchRef, book, parseCache);
   let good: DesiredState | undefined = rec.good;
@@ -102,6 +103,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const policy = (good.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy;
     const { decisions } = placeServices([...good.services.values()], views, allocation, policy);
     allocation = new Map([...decisions].map(([id, d]) => [id, d.clusters]));
+    scheduleFailover(views);
     const docs = new Map<string, Placement['services']>();
     for (const name of new Set([...book.clusters(), ...views.map((v) => v.name)])) docs.set(name, {});
     for (const [id, d] of decisions) {
@@ -125,6 +127,19 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     }
     if (notes.size) await writeNotes(o.repo, notes, AUTHOR, `canopy: ${good.commit.slice(0, 12)} ${pending?.convergedAt ? 'converged' : 'accepted'}`);
     loop.enqueue('converge');
+  }
+
+  /** Re-plan when the first failover deadline of a service on an unreachable cluster passes. */
+  function scheduleFailover(views: ClusterView[]): void {
+    let next = Infinity;
+    for (const v of views) {
+      if (v.online) continue;
+      for (const [id, where] of allocation) {
+        const after = good?.services.get(id)?.spec.failover?.afterSeconds;
+        if (after !== undefined && where.get(v.name)) next = Math.min(next, after * 1000 - (v.offlineForMs ?? 0));
+      }
+    }
+    if (next < Infinity) loop.enqueueAfter('place', Math.max(0, next) + 50);
   }
 
   async function sendTo(cluster: string): Promise<void> {
@@ -166,7 +181,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
 
   function view(name: string, s: ClusterState): ClusterView {
     const st = s.status!;
-    return { name, online: s.online, capacity: st.capacity, maxNode: st.maxNode, arch: st.arch, runtimes: st.runtimes, labels: st.labels, operator: st.operator, location: st.location };
+    return { name, online: s.online, offlineForMs: s.online ? 0 : Date.now() - (s.offlineSince ?? Date.now()), capacity: st.capacity, maxNode: st.maxNode, arch: st.arch, runtimes: st.runtimes, labels: st.labels, operator: st.operator, location: st.location };
   }
 
   /** Commits after `from` up to (not including) `head`, first parents only, bounded. */
@@ -196,6 +211,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     st.lastHeard = Date.now();
     const wasOnline = st.online;
     st.online = true;
+    st.offlineSince = undefined;
     clusters.set(parts.cluster, st);
     if (!before || !wasOnline || shapeChanged(before, p.value)) loop.enqueue('place');
     if (!sameVersion(p.value.applied, book.get(parts.cluster)?.version)) {
@@ -213,7 +229,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const st = clusters.get(parts.cluster) ?? { online: false, lastHeard: 0 };
     if (st.online !== p.value.online) {
       st.online = p.value.online;
-      if (p.value.online) st.lastHeard = Date.now();
+      if (p.value.online) { st.lastHeard = Date.now(); st.offlineSince = undefined; } else st.offlineSince = Date.now();
       clusters.set(parts.cluster, st);
       o.log.info(`cluster ${parts.cluster} ${p.value.online ? 'online' : 'offline'}`);
       loop.enqueue('place');
@@ -225,6 +241,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     for (const [name, st] of clusters) {
       if (st.online && st.lastHeard && Date.now() - st.lastHeard > unreachableMs()) {
         st.online = false;
+        st.offlineSince = st.lastHeard;
         o.log.warn(`cluster ${name} unreachable: not heard for ${Math.round((Date.now() - st.lastHeard) / 1000)} s`);
         loop.enqueue('place');
       }

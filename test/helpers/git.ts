@@ -1,0 +1,36 @@
+// Native git in tests: to make commits as users do, and to check what canopy wrote.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 't@example.com' },
+  }).trimEnd();
+}
+
+export function tempDir(prefix = 'canopy-test-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Write (or with null delete) files, commit them all on the current branch, return the commit. */
+export function commitFiles(dir: string, files: Record<string, string | null>, message = 'change'): string {
+  for (const [f, text] of Object.entries(files)) {
+    const p = path.join(dir, f);
+    if (text === null) { rmSync(p, { force: true }); continue; }
+    mkdirSync(path.dirname(p), { recursive: true });
+    writeFileSync(p, text);
+  }
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', message);
+  return git(dir, 'rev-parse', 'HEAD');
+}
+
+/** A service descriptor's YAML. */
+export function serviceYaml(app: string, name: string, spec: Record<string, unknown>): string {
+  const lines = ['apiVersion: canopy/v1', 'kind: Service', `metadata: {name: ${name}, app: ${app}}`, 'spec:'];
+  for (const [k, v] of Object.entries(spec)) lines.push(`  ${k}: ${JSON.stringify(v)}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,40 @@
+// Runs every uvu suite under dist/test, one folder at a time (unit → contract → integration →
+// e2e), each file in its own process so a crash is contained, and closes with one line
+// "N passed, N failed". Usage: node test/run.mjs [folder|file-pattern]...
+import { spawnSync } from 'node:child_process';
+import { readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const dist = path.join(root, 'dist', 'test');
+const filters = process.argv.slice(2);
+const folders = ['unit', 'contract', 'integration', 'e2e'];
+let passed = 0, failed = 0, files = 0;
+const failures = [];
+const started = Date.now();
+for (const folder of folders) {
+  const dir = path.join(dist, folder);
+  if (!existsSync(dir)) continue;
+  const tests = readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort();
+  for (const f of tests) {
+    const rel = `${folder}/${f}`;
+    if (filters.length && !filters.some((x) => rel.includes(x))) continue;
+    files++;
+    const t0 = Date.now();
+    process.stdout.write(`\n== ${rel}\n`);
+    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/uvu/bin.js'), dir, `^${f.replace(/\./g, '\\.')}$`], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+    process.stdout.write(r.stdout);
+    const total = Number(/Total:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
+    const ok = Number(/Passed:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
+    if (r.status !== 0 || total === 0) {
+      failures.push(`${rel} (exit ${r.status}, ${ok}/${total} passed)`);
+      failed += Math.max(1, total - ok);
+      passed += ok;
+    } else passed += ok;
+    process.stdout.write(`-- ${rel}: ${ok}/${total} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  }
+}
+if (!files) { console.error('no test files matched'); process.exit(1); }
+process.stdout.write(`\n${files} files in ${((Date.now() - started) / 1000).toFixed(0)} s${failures.length ? `\nFAILED:\n  ${failures.join('\n  ')}` : ''}\n`);
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exit(failed ? 1 : 0);
