@@ -22,7 +22,7 @@ for (const folder of folders) {
     files++;
     const t0 = Date.now();
     process.stdout.write(`\n== ${rel}\n`);
-    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/uvu/bin.js'), dir, `^${f.replace(/\./g, '\\.')}$`], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/uvu/bin.js'), dir, `^${f.replace(/\./g, '\\.')}$`], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
     process.stdout.write(r.stdout);
     const total = Number(/Total:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
     const ok = Number(/Passed:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for canopy: system packages (mosquitto, docker.io,
+# busybox-static, git), a running Docker Engine, npm dependencies, the build, the offline test
+# image, and `canopy` on the PATH. Idempotent: run it again at any time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+need=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
+command -v git >/dev/null 2>&1 || need+=(git)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+docker_ok() { timeout 10 docker info >/dev/null 2>&1; }
+if ! docker_ok; then
+  say "starting dockerd"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  # Prefer the init system when there is one; otherwise run the daemon in the background.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+    $SUDO systemctl start docker || true
+  fi
+  if ! docker_ok; then
+    $SUDO sh -c 'nohup dockerd >/var/log/canopy-dockerd.log 2>&1 &'
+  fi
+  for _ in $(seq 1 60); do docker_ok && break; sleep 0.5; done
+  docker_ok || { echo "dockerd did not start: see /var/log/canopy-dockerd.log" >&2; exit 1; }
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+say "building"
+npm run --silent build
+bash scripts/build-test-image.sh
+npm link --no-audit --no-fund --loglevel=error >/dev/null 2>&1 || say "npm link failed: use npx canopy from this directory"
+say "ready: $(docker --version), $(/usr/sbin/mosquitto -h 2>/dev/null | head -1 || true)"
