@@ -12,7 +12,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   cluster: { summary: 'run a cluster reconciler', load: async () => (await import('./commands/cluster.js')).default },
   agent: { summary: 'run a node agent', load: async () => (await import('./commands/agent.js')).default },
   status: { summary: 'show services and clusters, from Git alone', load: async () => (await import('./commands/status.js')).default },
+  plan: { summary: 'what a change would do, for a pull request (text, markdown, json)', load: async () => (await import('./commands/plan.js')).default },
+  history: { summary: 'placement timeline of a service or the fleet, from Git alone', load: async () => (await import('./commands/history.js')).default },
   wait: { summary: 'wait until a commit has converged (exit 0), was rejected (2) or time ran out (1)', load: async () => (await import('./commands/wait.js')).default },
+  import: { summary: 'import an Oakestra SLA as canopy descriptors', load: async () => (await import('./commands/import.js')).default },
 };
 
 function help(): string {

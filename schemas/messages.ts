@@ -2,6 +2,7 @@
 // discriminated union per topic, keyed on `kind`. Parsed at the receiving boundary by
 // schemas/parse.ts; never trusted before that.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { StringEnum } from './string-enum.js';
 import { ServiceSpec, Point } from './model.js';
 
 const Oid = Type.String({ pattern: '^[0-9a-f]{40}$' });
@@ -32,7 +33,7 @@ export const Placement = Type.Object({
 }, { additionalProperties: false, $id: 'placement.schema.json' });
 
 const PatchOp = Type.Object({
-  op: Type.String({ enum: ['add', 'remove', 'replace', 'move', 'copy', 'test'] }),
+  op: StringEnum(['add', 'remove', 'replace', 'move', 'copy', 'test'] as const),
   path: Type.String(),
   from: Type.Optional(Type.String()),
   value: Type.Optional(Type.Unknown()),
@@ -68,6 +69,8 @@ export const ClusterStatus = Type.Object({
   maxNodeFree: Capacity,
   /** The largest single node's capacity: the root never sends a replica no node could hold. */
   maxNode: Capacity,
+  /** Distinct node sizes (Pareto-largest, at most 32): one of them must hold a replica. */
+  shapes: Type.Optional(Type.Array(Capacity, { maxItems: 32 })),
   arch: Type.Array(Type.String()),
   runtimes: Type.Array(Type.String()),
   labels: Type.Record(Type.String(), Type.String()),
@@ -105,7 +108,7 @@ export const ReplicaState = Type.Object({
   id: Id,
   service: Id,
   specHash: Type.String(),
-  state: Type.String({ enum: ['starting', 'running', 'failed', 'stopped'] }),
+  state: StringEnum(['starting', 'running', 'failed', 'stopped'] as const),
   message: Type.Optional(Type.String({ maxLength: 2000 })),
   since: Time,
 }, { additionalProperties: false });

@@ -3,6 +3,7 @@
 // schemas to schemas/*.schema.json for editors and other tools (test/unit/schemas checks they
 // are current).
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { StringEnum } from './string-enum.js';
 
 const Name = Type.String({
   pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
@@ -25,7 +26,7 @@ export const Resources = Type.Object({
   memory: Type.Optional(Quantity),
   gpu: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
   storage: Type.Optional(Quantity),
-  arch: Type.Optional(Type.Array(Type.String({ enum: ['amd64', 'arm64', 'arm', '386', 'riscv64'] }), { minItems: 1, uniqueItems: true })),
+  arch: Type.Optional(Type.Array(StringEnum(['amd64', 'arm64', 'arm', '386', 'riscv64'] as const), { minItems: 1, uniqueItems: true })),
 }, { additionalProperties: false });
 
 export const Constraints = Type.Object({
@@ -50,7 +51,7 @@ export const Constraints = Type.Object({
 
 export const Port = Type.Object({
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
-  protocol: Type.Optional(Type.String({ enum: ['tcp', 'udp'] })),
+  protocol: Type.Optional(StringEnum(['tcp', 'udp'] as const)),
 }, { additionalProperties: false });
 
 export const Health = Type.Object({
@@ -60,13 +61,13 @@ export const Health = Type.Object({
 }, { additionalProperties: false });
 
 export const ServiceSpec = Type.Object({
-  runtime: Type.String({ enum: ['container', 'process'], description: 'container (Docker) or process (a child process of the agent)' }),
+  runtime: StringEnum(['container', 'process'] as const, { description: 'container (Docker) or process (a child process of the agent)' }),
   image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'container image; required for runtime container' })),
   command: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'argv; required for runtime process' })),
   replicas: Type.Integer({ minimum: 0, maximum: 10000 }),
   resources: Type.Optional(Resources),
   constraints: Type.Optional(Constraints),
-  spread: Type.Optional(Type.String({ enum: ['none', 'clusters', 'nodes'] })),
+  spread: Type.Optional(StringEnum(['none', 'clusters', 'nodes'] as const)),
   ports: Type.Optional(Type.Array(Port)),
   env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { additionalProperties: false })),
   health: Type.Optional(Health),
@@ -87,8 +88,8 @@ export const FleetDescriptor = Type.Object({
   metadata: Type.Object({ name: Name }, { additionalProperties: false }),
   spec: Type.Optional(Type.Object({
     scheduler: Type.Optional(Type.Object({
-      root: Type.Optional(Type.String({ enum: ['bestfit', 'spread'] })),
-      cluster: Type.Optional(Type.String({ enum: ['bestfit', 'firstfit', 'spread'] })),
+      root: Type.Optional(StringEnum(['bestfit', 'spread'] as const)),
+      cluster: Type.Optional(StringEnum(['bestfit', 'firstfit', 'spread'] as const)),
     }, { additionalProperties: false })),
     timings: Type.Optional(Type.Object({
       heartbeatSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),

@@ -29,7 +29,16 @@ export function parsePayload<T extends TSchema>(schema: T, payload: Uint8Array |
 export function checkValue<T extends TSchema>(schema: T, data: unknown, where: string): Parsed<Static<T>> {
   const check = checkerFor(schema);
   if (check.Check(data)) return { ok: true, value: data as Static<T> };
-  const first = check.Errors(data).First();
+  let first = check.Errors(data).First();
+  // A union's own error says only "Expected union value": descend into the variant the message
+  // meant (the one whose `kind` matches, else the first) to name the real path.
+  for (let depth = 0; first && first.errors?.length && depth < 8; depth++) {
+    const kind = (data as { kind?: unknown })?.kind;
+    const variants = first.errors.map((it) => it.First()).filter((e): e is NonNullable<typeof e> => !!e);
+    const pick = variants.find((e) => !e.path.endsWith('/kind') && typeof kind === 'string' && JSON.stringify(e.schema).length > 0 && !variants.every((v) => v === e)) ?? variants[0];
+    const matching = first.errors.map((it, i) => ({ e: variants[i], errs: [...it] })).find(({ errs }) => !errs.some((x) => x.path === '/kind'));
+    first = matching?.e ?? pick;
+  }
   const at = first?.path || '/';
   return { ok: false, error: `${where}: ${at}: ${first?.message ?? 'does not match the schema'}` };
 }

@@ -26,7 +26,7 @@ for (const folder of folders) {
     process.stdout.write(r.stdout);
     const total = Number(/Total:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
     const ok = Number(/Passed:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
-    if (r.status !== 0 || total === 0) {
+    if (r.status !== 0 || total === 0 || ok < total) {
       failures.push(`${rel} (exit ${r.status}, ${ok}/${total} passed)`);
       failed += Math.max(1, total - ok);
       passed += ok;

@@ -69,9 +69,19 @@ export function aggregate(i: AggregateInput): ClusterStatus {
   }
   return {
     kind: 'cluster-status', cluster: i.cluster, at: i.at, applied: i.placement?.version ?? null,
-    capacity, free, maxNodeFree, maxNode, arch: [...arch].sort(), runtimes: [...runtimes].sort(),
+    capacity, free, maxNodeFree, maxNode, shapes: shapesOf(live.map((n) => n.capacity)), arch: [...arch].sort(), runtimes: [...runtimes].sort(),
     labels: i.labels, ...(i.operator ? { operator: i.operator } : {}), ...(i.location ? { location: i.location } : {}),
     nodes: { total: i.nodes.length, online: live.length },
     services,
   };
+}
+
+/** The node sizes no other node dominates (bigger or equal in every dimension), largest first. */
+export function shapesOf(caps: Capacity[]): Capacity[] {
+  const key = (c: Capacity) => `${c.cpu}/${c.memoryMi}/${c.gpu}`;
+  const distinct = [...new Map(caps.map((c) => [key(c), c])).values()];
+  const dominated = (a: Capacity, b: Capacity) => b.cpu >= a.cpu && b.memoryMi >= a.memoryMi && b.gpu >= a.gpu && key(a) !== key(b);
+  const front = distinct.filter((a) => !distinct.some((b) => dominated(a, b)));
+  front.sort((a, b) => b.cpu - a.cpu || b.memoryMi - a.memoryMi || b.gpu - a.gpu);
+  return front.slice(0, 32).map((c) => ({ ...c }));
 }

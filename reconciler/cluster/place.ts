@@ -31,7 +31,7 @@ export function nodeExclusion(n: NodeView, spec: ServiceSpec): string | undefine
   if (!n.online) return 'offline';
   if (!n.runtimes.includes(spec.runtime)) return `does not run ${spec.runtime} workloads`;
   const arch = spec.resources?.arch;
-  if (arch && !arch.includes(n.arch)) return `architecture ${n.arch}`;
+  if (arch && !(arch as string[]).includes(n.arch)) return `architecture ${n.arch}`;
   for (const [k, v] of Object.entries(spec.constraints?.nodes?.matchLabels ?? {})) {
     if (n.labels[k] !== v) return `label ${k}=${v} not matched`;
   }

@@ -7,8 +7,8 @@ import { resolveRef, readCommit, writeCommit, updateRef, type Repo, type Identit
 import { writeFiles } from '../git/tree.js';
 import { canonicalJson } from '../core/ids.js';
 
-export const statusRef = (cluster: string) => `refs/canopy/status/${cluster}`;
-export const STATUS_FILE = 'status.json';
+import { statusRef, STATUS_FILE } from '../core/refs.js';
+export { statusRef, STATUS_FILE };
 
 /** The part of a status whose change is worth a commit (not the time, not free capacity wobble). */
 export function meaningful(s: ClusterStatus): string {

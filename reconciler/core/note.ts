@@ -54,10 +54,12 @@ export function renderNote(n: CommitNote): string {
 }
 
 export function parseNote(text: string): CommitNote | undefined {
-  const i = text.indexOf(MARK);
+  // The marker on a line of its own: problem lines are indented, so one quoting it never matches.
+  const at = `\n${MARK}\n`;
+  const i = text.lastIndexOf(at);
   if (i < 0) return undefined;
   try {
-    const v = JSON.parse(text.slice(i + MARK.length).trim()) as CommitNote;
+    const v = JSON.parse(text.slice(i + at.length).trim()) as CommitNote;
     return v && typeof v.outcome === 'string' && typeof v.commit === 'string' ? v : undefined;
   } catch {
     return undefined;

@@ -126,6 +126,13 @@ function safely(log: Logger, fn: () => void): void {
 
 /** MQTT wildcard pattern → RegExp (+ one level, # the rest). */
 export function patternToRegExp(pattern: string): RegExp {
-  const esc = pattern.split('/').map((p) => (p === '+' ? '[^/]+' : p === '#' ? '.*' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-  return new RegExp(`^${esc.join('/')}$`);
+  const levels = pattern.split('/');
+  let re = '';
+  levels.forEach((p, i) => {
+    const sep = i === 0 ? '' : '/';
+    // "#" also matches its parent level ("a/#" matches "a"); "+" matches one level, even empty.
+    if (p === '#') re += i === 0 ? '.*' : '(?:/.*)?';
+    else re += sep + (p === '+' ? '[^/]*' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  });
+  return new RegExp(`^${re}$`);
 }

@@ -42,6 +42,7 @@ export function topics(fleet: string): Topics {
     parse(topic) {
       if (!topic.startsWith(root + '/clusters/')) return undefined;
       const parts = topic.slice(root.length + 1).split('/');
+      if (parts.some((p) => p === '')) return undefined;
       if (parts.length === 3 && LEAVES.has(parts[2])) {
         return { level: 'cluster', cluster: parts[1], leaf: parts[2] as 'desired' };
       }

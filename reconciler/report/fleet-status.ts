@@ -7,6 +7,7 @@ import { firstParentLog, listRefs, readCommit, readFileAt, resolveRef, type Repo
 import { readNote } from '../git/notes.js';
 import { parseNote, type CommitNote } from '../core/note.js';
 import { loadDesired } from '../root/desired.js';
+import { LIVENESS, type Liveness } from '../core/refs.js';
 
 export type ServiceState = 'converged' | 'progressing' | 'degraded' | 'unschedulable' | 'rejected';
 
@@ -47,16 +48,23 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   const staleMs = 1000 * ((timings?.statusRefreshSeconds ?? 60) + (timings?.unreachableAfterSeconds ?? 10));
 
   const placements = new Map<string, Placement>();
+  const rootSays = new Map<string, Liveness>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
     const p = await readJson<Placement>(repo, oid, 'placement.json', PlacementSchema);
     if (p) placements.set(c, p);
+    const l = await readFileAt(repo, oid, LIVENESS).catch(() => undefined);
+    try { if (l) rootSays.set(c, JSON.parse(l) as Liveness); } catch { /* ignore a damaged record */ }
   }
   const statuses = new Map<string, ClusterStatus>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/status/')) {
     const s = await readJson<ClusterStatus>(repo, oid, 'status.json', ClusterStatusSchema);
     const when = new Date((await readCommit(repo, oid)).committer.timestamp * 1000);
-    const reachable = now.getTime() - when.getTime() <= staleMs;
-    report.clusters[c] = { state: reachable ? 'online' : 'unreachable', lastHeartbeat: when.toISOString(), applied: s?.applied ?? null, nodes: s?.nodes ?? { total: 0, online: 0 } };
+    // Unreachable when the root says so (it hears heartbeats every few seconds), or when the
+    // cluster's own record has gone silent for longer than its refresh period allows.
+    const root = rootSays.get(c);
+    const reachable = now.getTime() - when.getTime() <= staleMs && root?.state !== 'unreachable';
+    const heard = root?.state === 'unreachable' && root.lastHeard ? root.lastHeard : when.toISOString();
+    report.clusters[c] = { state: reachable ? 'online' : 'unreachable', lastHeartbeat: heard, applied: s?.applied ?? null, nodes: s?.nodes ?? { total: 0, online: 0 } };
     if (s) statuses.set(c, s);
   }
   for (const c of placements.keys()) report.clusters[c] ??= { state: 'unreachable', lastHeartbeat: null, applied: null, nodes: { total: 0, online: 0 } };

@@ -9,8 +9,8 @@ import { canonicalJson } from '../core/ids.js';
 import { resolveRef, readCommit, readFileAt, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
 import { writeFiles } from '../git/tree.js';
 
-export const placementRef = (cluster: string) => `refs/canopy/placements/${cluster}`;
-const FILE = 'placement.json';
+import { placementRef, PLACEMENT_FILE as FILE, LIVENESS, type Liveness } from '../core/refs.js';
+export { placementRef, LIVENESS, type Liveness };
 const KEEP = 64;
 
 export function sameVersion(a: Version | null | undefined, b: Version | null | undefined): boolean {
@@ -34,6 +34,25 @@ export class PlacementBook {
   get(cluster: string): Placement | undefined { return this.current.get(cluster); }
   clusters(): string[] { return [...this.current.keys()]; }
   maxSeq(): number { return Math.max(0, ...[...this.current.values()].map((p) => p.version.seq)); }
+  maxEpoch(): number { return Math.max(0, ...[...this.current.values()].map((p) => p.version.epoch)); }
+
+  /**
+   * Record a cluster's liveness as the root sees it (online / unreachable, since when) beside
+   * its placement, so readers of Git alone see what the root saw. Only transitions are written.
+   */
+  async recordLiveness(cluster: string, l: Liveness): Promise<void> {
+    const ref = placementRef(cluster);
+    const parent = await resolveRef(this.repo, ref);
+    if (!parent) return;
+    const cur = await readFileAt(this.repo, parent, LIVENESS);
+    if (cur && (JSON.parse(cur) as Liveness).state === l.state) return;
+    if (!cur && l.state === 'online') return;
+    const base = (await readCommit(this.repo, parent)).tree;
+    const tree = await writeFiles(this.repo, base, new Map([[LIVENESS, JSON.stringify(l, null, 1) + '\n']]));
+    const why = l.state === 'online' ? 'back online' : `unreachable: last heard ${l.lastHeard ?? 'never'}`;
+    const oid = await writeCommit(this.repo, { tree, parents: [parent], message: `${cluster} ${why}`, author: this.author, time: new Date(l.since) });
+    await updateRef(this.repo, ref, oid, parent);
+  }
 
   /** True when `doc` (ignoring its version) differs from the current one. */
   differs(cluster: string, services: Placement['services']): boolean {

@@ -13,6 +13,8 @@ export interface ClusterView {
   offlineForMs?: number;
   capacity: Capacity;
   maxNode: Capacity;
+  /** Node sizes; when given, one must hold a replica (maxNode alone can mix two nodes). */
+  shapes?: Capacity[];
   arch: string[];
   runtimes: string[];
   labels: Record<string, string>;
@@ -62,8 +64,9 @@ export function exclusion(c: ClusterView, spec: ServiceSpec): string | undefined
     if (d > geo.withinKm) return `${Math.round(d)} km from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`;
   }
   const r = request(spec);
-  if (r.cpu > c.maxNode.cpu || r.memoryMi > c.maxNode.memoryMi || r.gpu > c.maxNode.gpu) {
-    return `no node large enough for one replica (needs ${fmt(r)}, largest node ${fmt(c.maxNode)})`;
+  const holds = (n: Capacity) => r.cpu <= n.cpu + 1e-9 && r.memoryMi <= n.memoryMi + 1e-9 && r.gpu <= n.gpu + 1e-9;
+  if (c.shapes ? !c.shapes.some(holds) : !holds(c.maxNode)) {
+    return `no node large enough for one replica (needs ${fmt(r)}, largest node ${(c.shapes ?? [c.maxNode]).slice(0, 3).map(fmt).join(" | ")})`;
   }
   return undefined;
 }
@@ -94,17 +97,18 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
   const decisions = new Map<string, ServiceDecision>();
   const ordered = [...services].sort((a, b) => a.id.localeCompare(b.id));
 
-  for (const svc of ordered) {
-    const r = request(svc.spec);
+  interface Work { svc: ServiceView; r: Capacity; excluded: Record<string, string>; eligible: ClusterView[]; keep: Map<string, number>; prev: Map<string, number>; got: Map<string, number> }
+  const work: Work[] = ordered.map((svc) => {
     const excluded: Record<string, string> = {};
     const eligible: ClusterView[] = [];
     const prev = previous.get(svc.id) ?? new Map<string, number>();
-    // An unreachable cluster keeps what it had (its site goes on running it) unless the service
-    // asks for failover and the cluster has been away longer than it allows.
+    // An unreachable cluster keeps what it had (its site goes on running it), if the service
+    // still allows it there, unless the service asks for failover and the cluster has been away
+    // longer than it allows.
     const keep = new Map<string, number>();
     for (const c of sorted) {
       const why = exclusion(c, svc.spec);
-      if (why === 'unreachable' && prev.get(c.name)) {
+      if (why === 'unreachable' && prev.get(c.name) && !exclusion({ ...c, online: true }, svc.spec)) {
         const after = svc.spec.failover?.afterSeconds;
         if (after === undefined || (c.offlineForMs ?? 0) < after * 1000) {
           keep.set(c.name, prev.get(c.name)!);
@@ -117,41 +121,52 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
       }
       if (why) excluded[c.name] = why; else eligible.push(c);
     }
-    const got = new Map<string, number>();
-    const want = svc.spec.replicas;
-    const spread = svc.spec.spread === 'clusters';
-    const add = (name: string) => { take(free.get(name)!, r); got.set(name, (got.get(name) ?? 0) + 1); };
+    return { svc, r: request(svc.spec), excluded, eligible, keep, prev, got: new Map() };
+  });
+  const add = (w: Work, name: string) => { take(free.get(name)!, w.r); w.got.set(name, (w.got.get(name) ?? 0) + 1); };
+  const count = (w: Work) => [...w.got.values()].reduce((a, b) => a + b, 0);
 
-    for (let i = 0; i < want; i++) {
-      const candidates = eligible.filter((c) => (keep.has(c.name) ? (got.get(c.name) ?? 0) < keep.get(c.name)! : true) && fits(free.get(c.name)!, r));
+  // Pass 1, sticky: every service first gets back the replicas it had where they may stay, so
+  // a new or grown service never pushes out one that is already running.
+  for (const w of work) {
+    for (const c of w.eligible) {
+      const had = w.prev.get(c.name) ?? 0;
+      for (let i = 0; i < had && count(w) < w.svc.spec.replicas && fits(free.get(c.name)!, w.r); i++) add(w, c.name);
+    }
+  }
+  // Pass 2: the rest, by policy.
+  for (const w of work) {
+    const spread = w.svc.spec.spread === 'clusters';
+    while (count(w) < w.svc.spec.replicas) {
+      const candidates = w.eligible.filter((c) => !w.keep.has(c.name) && fits(free.get(c.name)!, w.r));
       if (!candidates.length) break;
-      candidates.sort((a, b) => rank(a, b));
-      add(candidates[0].name);
+      candidates.sort((a, b) => rank(w, spread, a, b));
+      add(w, candidates[0].name);
     }
-    // Clusters that had room at first but ran out as replicas were added.
-    for (const c of eligible) {
-      if (!got.has(c.name) && !keep.has(c.name) && !fits(free.get(c.name)!, r)) excluded[c.name] = `not enough free capacity (needs ${fmt(r)}, ${fmt(free.get(c.name)!)} left)`;
-    }
-    const placed = [...got.values()].reduce((a, b) => a + b, 0);
-    decisions.set(svc.id, { clusters: got, placed, desired: want, excluded, reason: explain(svc, got, placed, want, excluded, spread) });
-
-    function rank(a: ClusterView, b: ClusterView): number {
-      const ga = got.get(a.name) ?? 0, gb = got.get(b.name) ?? 0;
-      // Sticky: a cluster that had replicas keeps up to as many as it had.
-      const sa = ga < (prev.get(a.name) ?? 0) ? 1 : 0, sb = gb < (prev.get(b.name) ?? 0) ? 1 : 0;
-      if (sa !== sb) return sb - sa;
-      if (spread && ga !== gb) return ga - gb;
-      if (!spread) {
-        // Keep a service together: prefer a cluster that already holds some of it.
-        const ha = ga > 0 ? 1 : 0, hb = gb > 0 ? 1 : 0;
-        if (ha !== hb) return hb - ha;
+    const placed = count(w);
+    const want = w.svc.spec.replicas;
+    if (placed < want) {
+      // Say what stopped the rest: every cluster that could have taken one but is full now.
+      for (const c of w.eligible) {
+        if (!w.keep.has(c.name) && !fits(free.get(c.name)!, w.r)) w.excluded[c.name] = `not enough free capacity (needs ${fmt(w.r)}, ${fmt(free.get(c.name)!)} left)`;
       }
-      const fa = free.get(a.name)!, fb = free.get(b.name)!;
-      const score = (f: Capacity, c: ClusterView) => f.cpu / Math.max(c.capacity.cpu, 1e-9) + f.memoryMi / Math.max(c.capacity.memoryMi, 1e-9);
-      const d = score(fa, a) - score(fb, b);
-      if (Math.abs(d) > 1e-9) return policy === 'bestfit' ? d : -d;
-      return a.name.localeCompare(b.name);
     }
+    decisions.set(w.svc.id, { clusters: w.got, placed, desired: want, excluded: w.excluded, reason: explain(w.svc, w.got, placed, want, w.excluded, spread) });
+  }
+
+  function rank(w: Work, spread: boolean, a: ClusterView, b: ClusterView): number {
+    const ga = w.got.get(a.name) ?? 0, gb = w.got.get(b.name) ?? 0;
+    if (spread && ga !== gb) return ga - gb;
+    if (!spread) {
+      // Keep a service together: prefer a cluster that already holds some of it.
+      const ha = ga > 0 ? 1 : 0, hb = gb > 0 ? 1 : 0;
+      if (ha !== hb) return hb - ha;
+    }
+    const fa = free.get(a.name)!, fb = free.get(b.name)!;
+    const score = (f: Capacity, c: ClusterView) => f.cpu / Math.max(c.capacity.cpu, 1e-9) + f.memoryMi / Math.max(c.capacity.memoryMi, 1e-9);
+    const d = score(fa, a) - score(fb, b);
+    if (Math.abs(d) > 1e-9) return policy === 'bestfit' ? d : -d;
+    return a.name.localeCompare(b.name);
   }
   return { decisions };
 }

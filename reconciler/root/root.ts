@@ -32,7 +32,7 @@ export interface Root {
   readonly stats: { rejected: number; accepted: number; sent: number };
 }
 
-interface ClusterState { status?: ClusterStatusT; online: boolean; lastHeard: number; offlineSince?: number; lastSent?: { seq: number; at: number } }
+interface ClusterState { status?: ClusterStatusT; online: boolean; lastHeard: number; offlineSince?: number; lastSent?: { seq: number; at: number }; recorded?: 'online' | 'unreachable' }
 
 const AUTHOR: Identity = { name: 'canopy root', email: 'root@canopy.invalid' };
 
@@ -50,6 +50,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   let pending: CommitNote | undefined = rec.pending;   // the good commit's note, until converged
   const older: CommitNote[] = [];                        // accepted before it, converging with it
   let seq = book.maxSeq();
+  let epoch = book.maxEpoch();
   let allocation: Allocation = rec.allocation;
   const heartbeatMs = () => 1000 * (good?.fleet.spec?.timings?.heartbeatSeconds ?? 2);
   const unreachableMs = () => 1000 * (good?.fleet.spec?.timings?.unreachableAfterSeconds ?? 10);
@@ -61,6 +62,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       if (key === 'place') return reconcilePlacement();
       if (key === 'converge') return reconcileConvergence();
       if (key.startsWith('send:')) return sendTo(key.slice(5));
+      if (key.startsWith('live:')) return recordLiveness(key.slice(5));
     },
   });
 
@@ -102,6 +104,11 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const views: ClusterView[] = [...clusters].filter(([, s]) => s.status).map(([name, s]) => view(name, s));
     const policy = (good.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy;
     const { decisions } = placeServices([...good.services.values()], views, allocation, policy);
+    // A failover (replicas taken from an unreachable cluster under its failover policy) opens a
+    // new epoch: every placement written from now on carries it, and a returning cluster stops
+    // the replicas the newer epoch has moved away.
+    const failedOver = [...decisions].some(([id, d]) => [...(allocation.get(id) ?? [])].some(([c, n]) => n > (d.clusters.get(c) ?? 0) && /failed over/.test(d.excluded[c] ?? '')));
+    if (failedOver) { epoch++; o.log.warn(`failover: epoch ${epoch}`); }
     allocation = new Map([...decisions].map(([id, d]) => [id, d.clusters]));
     scheduleFailover(views);
     const docs = new Map<string, Placement['services']>();
@@ -119,8 +126,9 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       notes.set(pending.commit, renderNote(pending));
     }
     for (const [cluster, services] of docs) {
-      if (!book.differs(cluster, services) && book.get(cluster)) continue;
-      const doc: Placement = { fleet: o.fleet, cluster, version: { commit: good.commit, seq: ++seq, epoch: 0 }, services };
+      const cur = book.get(cluster);
+      if (cur && !book.differs(cluster, services) && (cur.version.epoch === epoch || !failedOver)) continue;
+      const doc: Placement = { fleet: o.fleet, cluster, version: { commit: good.commit, seq: ++seq, epoch }, services };
       const lines = Object.entries(services).map(([id, a]) => `${id}: ${a.replicas} replica(s)`);
       await book.commit(doc, `placement ${cluster} #${seq} from ${good.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}`);
       loop.enqueue(`send:${cluster}`);
@@ -140,6 +148,16 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       }
     }
     if (next < Infinity) loop.enqueueAfter('place', Math.max(0, next) + 50);
+  }
+
+  async function recordLiveness(cluster: string): Promise<void> {
+    const st = clusters.get(cluster);
+    if (!st) return;
+    const state = st.online ? 'online' : 'unreachable';
+    if (st.recorded === state) return;
+    st.recorded = state;
+    const since = new Date(st.online ? Date.now() : st.offlineSince ?? Date.now()).toISOString();
+    await book.recordLiveness(cluster, { state, since, lastHeard: st.lastHeard ? new Date(st.lastHeard).toISOString() : null });
   }
 
   async function sendTo(cluster: string): Promise<void> {
@@ -181,7 +199,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
 
   function view(name: string, s: ClusterState): ClusterView {
     const st = s.status!;
-    return { name, online: s.online, offlineForMs: s.online ? 0 : Date.now() - (s.offlineSince ?? Date.now()), capacity: st.capacity, maxNode: st.maxNode, arch: st.arch, runtimes: st.runtimes, labels: st.labels, operator: st.operator, location: st.location };
+    return { name, online: s.online, offlineForMs: s.online ? 0 : Date.now() - (s.offlineSince ?? Date.now()), capacity: st.capacity, maxNode: st.maxNode, shapes: st.shapes, arch: st.arch, runtimes: st.runtimes, labels: st.labels, operator: st.operator, location: st.location };
   }
 
   /** Commits after `from` up to (not including) `head`, first parents only, bounded. */
@@ -214,6 +232,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     st.offlineSince = undefined;
     clusters.set(parts.cluster, st);
     if (!before || !wasOnline || shapeChanged(before, p.value)) loop.enqueue('place');
+    if (!wasOnline) loop.enqueue(`live:${parts.cluster}`);
     if (!sameVersion(p.value.applied, book.get(parts.cluster)?.version)) {
       // Resend when the cluster is behind, unless a send is in flight (then give it a moment).
       const ls = st.lastSent;
@@ -233,6 +252,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       clusters.set(parts.cluster, st);
       o.log.info(`cluster ${parts.cluster} ${p.value.online ? 'online' : 'offline'}`);
       loop.enqueue('place');
+      loop.enqueue(`live:${parts.cluster}`);
     }
   });
   o.bus.onConnect(() => { for (const c of clusters.keys()) loop.enqueue(`send:${c}`); });
@@ -244,6 +264,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
         st.offlineSince = st.lastHeard;
         o.log.warn(`cluster ${name} unreachable: not heard for ${Math.round((Date.now() - st.lastHeard) / 1000)} s`);
         loop.enqueue('place');
+        loop.enqueue(`live:${name}`);
       }
     }
   }, Math.max(250, Math.min(heartbeatMs(), 1000)));
@@ -265,7 +286,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
 }
 
 function shapeChanged(a: ClusterStatusT, b: ClusterStatusT): boolean {
-  const key = (s: ClusterStatusT) => JSON.stringify([s.capacity, s.maxNode, s.arch, s.runtimes, s.labels, s.operator, s.location]);
+  const key = (s: ClusterStatusT) => JSON.stringify([s.capacity, s.maxNode, s.shapes, s.arch, s.runtimes, s.labels, s.operator, s.location]);
   return key(a) !== key(b);
 }
 

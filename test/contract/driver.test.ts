@@ -149,11 +149,13 @@ const procOnly = suite('process: particulars');
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 procOnly('a command that cannot be spawned is a clear error naming it', async () => {
-  const d = processDriver(nodeOpts());
+  const opts = nodeOpts();
+  const d = processDriver(opts);
   const err = await d.start(aWorkload({ runtime: 'process', replicas: 1, command: ['/no/such/cmd', '-x'] })).catch((e: Error) => e);
   assert.instance(err, Error);
   assert.match((err as Error).message, /\/no\/such\/cmd: command not found/);
   assert.equal(await d.list(), []);
+  rmSync(opts.stateDir, { recursive: true, force: true });
 });
 
 procOnly('output and env go to a log file per replica', async () => {

@@ -1,0 +1,43 @@
+import type { Command } from '../args.js';
+import { num } from '../args.js';
+import { UsageError } from '../../reconciler/core/errors.js';
+import { openRepo } from '../../reconciler/git/repo.js';
+import { fleetHistory, parseSince, UnknownServiceError, WALK_LIMIT } from '../../reconciler/report/history.js';
+import { renderHistory } from '../../reconciler/report/render-history.js';
+
+const cmd: Command = {
+  name: 'history',
+  summary: 'placement timeline of a service or the fleet, from Git alone',
+  usage: [
+    'Usage: canopy history [SERVICE] [--repo DIR] [--since DATE] [--limit N] [--json]',
+    '',
+    '  SERVICE       app/name (or name, when one app has it); without it, the whole fleet',
+    '  --repo DIR    the fleet repository (default .)',
+    '  --since DATE  2026-11-20, 2026-11-20T08:00:00Z or "3 days ago" (UTC)',
+    `  --limit N     commits walked per ref (default ${WALK_LIMIT}); a cut walk is reported`,
+    '  --json        the events as JSON',
+    '',
+    'Reads the notes on main, the placement refs and the status refs: works from any clone,',
+    'offline, once \'refs/canopy/*:refs/canopy/*\' and \'refs/notes/*:refs/notes/*\' are fetched.',
+  ].join('\n'),
+  options: { repo: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  async run(v, pos) {
+    if (pos.length > 1) throw new UsageError(`canopy history: expected at most one service\n\n${this.usage}`);
+    let since: Date | undefined;
+    if (v.since !== undefined) {
+      since = parseSince(String(v.since));
+      if (!since) throw new UsageError(`canopy history: --since ${String(v.since)}: expected a date (2026-11-20), an ISO time or "N days ago"`);
+    }
+    const limit = num('limit', v.limit, 1);
+    const repo = await openRepo(String(v.repo ?? '.')).catch((e: Error) => { throw new UsageError(`canopy history: ${e.message}`); });
+    try {
+      const h = await fleetHistory(repo, { service: pos[0], since, limit });
+      process.stdout.write(v.json ? JSON.stringify(h, null, 2) + '\n' : renderHistory(h));
+      return 0;
+    } catch (e) {
+      if (e instanceof UnknownServiceError) { process.stderr.write(`canopy history: ${e.message}\n`); return 1; }
+      throw e;
+    }
+  },
+};
+export default cmd;

@@ -1,0 +1,11 @@
+// Names of the system-authored refs and the files in their commits, in one place.
+export const MAIN = 'refs/heads/main';
+export const NOTES_REF = 'refs/notes/canopy';
+export const placementRef = (cluster: string) => `refs/canopy/placements/${cluster}`;
+export const statusRef = (cluster: string) => `refs/canopy/status/${cluster}`;
+export const PLACEMENT_FILE = 'placement.json';
+export const STATUS_FILE = 'status.json';
+/** Beside placement.json: the cluster's liveness as the root saw it (transitions only). */
+export const LIVENESS = 'liveness.json';
+
+export interface Liveness { state: 'online' | 'unreachable'; since: string; lastHeard: string | null }

@@ -1,0 +1,242 @@
+// Where a service (or the whole fleet) ran, when and why, from Git alone: the notes on main's
+// commits (what the root decided), the placement refs' histories (what each cluster was asked
+// to run, with the root's reason) and the status refs' histories (what each cluster observed,
+// dated when observed). Walks are bounded; a truncated walk is reported, not hidden.
+import { ClusterStatus as ClusterStatusSchema, Placement as PlacementSchema, type ClusterStatus, type Placement } from '../../schemas/messages.js';
+import { CanopyError } from '../core/errors.js';
+import { canonicalJson } from '../core/ids.js';
+import { parseNote, type NotePlacement, type NoteProblem, type Outcome } from '../core/note.js';
+import { LIVENESS, NOTES_REF, PLACEMENT_FILE, STATUS_FILE, type Liveness } from '../core/refs.js';
+import { firstParentLog, listRefs, readBlobText, readCommit, readFileAt, readTree, resolveRef, type Repo } from '../git/repo.js';
+import { listFiles } from '../git/tree.js';
+import { readRecord } from './plan.js';
+
+export const WALK_LIMIT = 5000;
+
+export interface Observation { desired: number; running: number; failed: number; message?: string }
+
+export type HistoryEvent =
+  | { kind: 'commit'; at: string; commit: string; outcome: Outcome | 'pending'; authored: string; author: string; subject: string;
+      changes?: Record<string, NotePlacement | { removed: true }>; unschedulable?: Record<string, string>; problems?: NoteProblem[]; supersededBy?: string }
+  | { kind: 'converged'; at: string; commit: string }
+  | { kind: 'placement'; at: string; cluster: string; commit: string; seq: number; epoch: number;
+      services: Record<string, { replicas: number; was: number; respec: boolean; reason?: string }> }
+  | { kind: 'liveness'; at: string; cluster: string; state: Liveness['state']; lastHeard: string | null }
+  | { kind: 'observed'; at: string; cluster: string; nodes: { total: number; online: number }; services: Record<string, Observation | null> };
+
+export interface History {
+  service: string | null;
+  since: string | null;
+  events: HistoryEvent[];
+  /** Refs whose walk stopped at the limit: older events are missing. */
+  truncated: string[];
+  known: string[];
+}
+
+export class UnknownServiceError extends CanopyError {
+  constructor(name: string, readonly known: string[], ambiguous = false) {
+    super('unknown-service', ambiguous
+      ? `service ${name} is ambiguous: ${known.join(', ')}; give app/name`
+      : `no service ${name} in the history; known: ${known.join(', ') || 'none'}`, { name });
+  }
+}
+
+interface Rec<T> { oid: string; at: Date; value: T | undefined; extra?: string }
+
+const KIND_ORDER: Record<HistoryEvent['kind'], number> = { commit: 0, placement: 1, liveness: 2, observed: 3, converged: 4 };
+
+export async function fleetHistory(repo: Repo, o: { service?: string; since?: Date; limit?: number; branch?: string } = {}): Promise<History> {
+  const limit = o.limit ?? WALK_LIMIT;
+  const truncated: string[] = [];
+  const walk = async <T>(ref: string, tip: string, read: (oid: string) => Promise<T | undefined>, extra?: (oid: string) => Promise<string | undefined>) => {
+    const r = await chain(repo, tip, limit, o.since, read, extra);
+    if (r.truncated) truncated.push(ref);
+    return r.recs;
+  };
+  const branch = `refs/heads/${o.branch ?? 'main'}`;
+  const mainTip = (await resolveRef(repo, branch)) ?? (await resolveRef(repo, 'HEAD'));
+  const commits = mainTip ? await commitsWithNotes(repo, mainTip, limit, o.since, () => truncated.push(branch)) : [];
+  const placements = new Map<string, Rec<Placement>[]>();
+  for (const [c, tip] of await listRefs(repo, 'refs/canopy/placements/')) {
+    placements.set(c, await walk(`refs/canopy/placements/${c}`, tip, (oid) => readRecord<Placement>(repo, oid, PLACEMENT_FILE, PlacementSchema),
+      (oid) => readFileAt(repo, oid, LIVENESS).catch(() => undefined)));
+  }
+  const statuses = new Map<string, Rec<ClusterStatus>[]>();
+  for (const [c, tip] of await listRefs(repo, 'refs/canopy/status/')) {
+    statuses.set(c, await walk(`refs/canopy/status/${c}`, tip, (oid) => readRecord<ClusterStatus>(repo, oid, STATUS_FILE, ClusterStatusSchema)));
+  }
+
+  const known = new Set<string>();
+  if (mainTip) {
+    for (const p of (await listFiles(repo, (await readCommit(repo, mainTip)).tree)).keys()) {
+      const m = /^services\/([^/]+)\/([^/]+)\.yaml$/.exec(p);
+      if (m) known.add(`${m[1]}/${m[2]}`);
+    }
+  }
+  for (const c of commits) for (const id of Object.keys({ ...c.note?.changed, ...c.note?.unschedulable })) known.add(id);
+  for (const recs of placements.values()) for (const r of recs) for (const id of Object.keys(r.value?.services ?? {})) known.add(id);
+  for (const recs of statuses.values()) for (const r of recs) for (const id of Object.keys(r.value?.services ?? {})) known.add(id);
+  const knownList = [...known].sort();
+  const id = o.service === undefined ? undefined : pickService(o.service, knownList);
+
+  const events: HistoryEvent[] = [
+    ...commitEvents(commits, id),
+    ...[...placements].flatMap(([c, recs]) => placementEvents(c, recs, id)),
+    ...[...statuses].flatMap(([c, recs]) => observedEvents(c, recs, id)),
+  ];
+  const sec = (e: HistoryEvent) => Math.floor(Date.parse(e.at) / 1000);
+  const kept = events.filter((e) => !o.since || Date.parse(e.at) >= o.since.getTime());
+  // Git times have whole seconds; within a second, decisions come before what followed them.
+  kept.sort((a, b) => sec(a) - sec(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || Date.parse(a.at) - Date.parse(b.at));
+  return { service: id ?? null, since: o.since?.toISOString() ?? null, events: kept, truncated, known: knownList };
+}
+
+/** `app/name`, or a bare name when exactly one app has a service of that name. */
+function pickService(name: string, known: string[]): string {
+  if (known.includes(name)) return name;
+  const matches = name.includes('/') ? [] : known.filter((k) => k.endsWith(`/${name}`));
+  if (matches.length === 1) return matches[0];
+  throw new UnknownServiceError(name, matches.length ? matches : known, matches.length > 1);
+}
+
+/** A ref's first-parent history, oldest first; the commit just before `since` is kept as the baseline. */
+async function chain<T>(repo: Repo, tip: string, limit: number, since: Date | undefined, read: (oid: string) => Promise<T | undefined>, extra?: (oid: string) => Promise<string | undefined>) {
+  const before = (c: { commit: { author: { timestamp: number } } }) => !!since && c.commit.author.timestamp * 1000 < since.getTime();
+  const log = await firstParentLog(repo, tip, limit, before);
+  const last = log[log.length - 1];
+  const truncated = log.length >= limit && !!last?.commit.parent[0] && !before(last);
+  // Heartbeat commits repeat their parent's tree: read each tree once.
+  const byTree = new Map<string, { value: T | undefined; extra?: string }>();
+  const recs: Rec<T>[] = [];
+  for (const { oid, commit } of log.reverse()) {
+    let r = byTree.get(commit.tree);
+    if (!r) { r = { value: await read(oid), extra: await extra?.(oid) }; byTree.set(commit.tree, r); }
+    recs.push({ oid, at: new Date(commit.author.timestamp * 1000), ...r });
+  }
+  return { recs, truncated };
+}
+
+interface MainCommit { oid: string; authored: Date; committed: Date; author: string; subject: string; note?: ReturnType<typeof parseNote> }
+
+async function commitsWithNotes(repo: Repo, tip: string, limit: number, since: Date | undefined, onTruncated: () => void): Promise<MainCommit[]> {
+  const notes = await notesIndex(repo);
+  const log = await firstParentLog(repo, tip, limit, (c) => !!since && c.commit.committer.timestamp * 1000 < since.getTime());
+  if (log.length >= limit && log[log.length - 1].commit.parent[0]) onTruncated();
+  const out: MainCommit[] = [];
+  for (const { oid, commit } of log.reverse()) {
+    const blob = notes.get(oid);
+    out.push({
+      oid, authored: new Date(commit.author.timestamp * 1000), committed: new Date(commit.committer.timestamp * 1000),
+      author: commit.author.name, subject: commit.message.split('\n')[0], note: blob ? parseNote(await readBlobText(repo, blob)) : undefined,
+    });
+  }
+  return out;
+}
+
+/** commit oid → note blob, for every layout native git writes (flat or fanned out). */
+async function notesIndex(repo: Repo): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const head = await resolveRef(repo, NOTES_REF);
+  if (!head) return out;
+  const walk = async (tree: string, prefix: string): Promise<void> => {
+    for (const [name, e] of await readTree(repo, tree)) {
+      if (e.type === 'tree' && /^[0-9a-f]{2}$/.test(name)) await walk(e.oid, prefix + name);
+      else if (e.type === 'blob') out.set(prefix + name, e.oid);
+    }
+  };
+  await walk((await readCommit(repo, head)).tree, '');
+  return out;
+}
+
+function commitEvents(commits: MainCommit[], id: string | undefined): HistoryEvent[] {
+  const out: HistoryEvent[] = [];
+  const file = id ? `services/${id}.yaml` : undefined;
+  for (const c of commits) {
+    const n = c.note;
+    const base = { commit: c.oid, authored: c.authored.toISOString(), author: c.author, subject: c.subject };
+    if (!n) { if (!id) out.push({ kind: 'commit', at: c.committed.toISOString(), outcome: 'pending', ...base }); continue; }
+    const problems = (n.problems ?? []).filter((p) => !file || p.file === file);
+    const changes = Object.fromEntries(Object.entries(n.changed ?? {}).filter(([k]) => !id || k === id));
+    const unschedulable = Object.fromEntries(Object.entries(n.unschedulable ?? {}).filter(([k]) => !id || k === id));
+    if (id && !(problems.length || Object.keys(changes).length)) continue;
+    if (n.outcome === 'superseded' && id) continue;
+    out.push({
+      kind: 'commit', at: n.at, outcome: n.outcome, ...base,
+      ...(n.outcome === 'accepted' ? { changes, unschedulable } : {}),
+      ...(n.outcome === 'rejected' ? { problems } : {}),
+      ...(n.supersededBy ? { supersededBy: n.supersededBy } : {}),
+    });
+    if (n.outcome === 'accepted' && n.convergedAt) out.push({ kind: 'converged', at: n.convergedAt, commit: c.oid });
+  }
+  return out;
+}
+
+function placementEvents(cluster: string, recs: Rec<Placement>[], id: string | undefined): HistoryEvent[] {
+  const out: HistoryEvent[] = [];
+  let prev: Placement['services'] = {};
+  let live: Liveness['state'] = 'online';
+  for (const r of recs) {
+    const cur = r.value?.services ?? prev;
+    const changed: Record<string, { replicas: number; was: number; respec: boolean; reason?: string }> = {};
+    for (const sid of new Set([...Object.keys(prev), ...Object.keys(cur)])) {
+      if (id && sid !== id) continue;
+      const a = prev[sid], b = cur[sid];
+      const respec = !!a && !!b && a.specHash !== b.specHash;
+      if ((a?.replicas ?? 0) === (b?.replicas ?? 0) && !respec) continue;
+      changed[sid] = { replicas: b?.replicas ?? 0, was: a?.replicas ?? 0, respec, ...(b?.reason ? { reason: b.reason } : {}) };
+    }
+    if (r.value && Object.keys(changed).length) {
+      const v = r.value.version;
+      out.push({ kind: 'placement', at: r.at.toISOString(), cluster, commit: v.commit, seq: v.seq, epoch: v.epoch, services: changed });
+    }
+    prev = cur;
+    const l = parseLiveness(r.extra);
+    if (l && l.state !== live) {
+      live = l.state;
+      if (!id || (cur[id]?.replicas ?? 0) > 0) out.push({ kind: 'liveness', at: new Date(l.since).toISOString(), cluster, state: l.state, lastHeard: l.lastHeard });
+    }
+  }
+  return out;
+}
+
+function parseLiveness(text: string | undefined): Liveness | undefined {
+  try {
+    const l = text ? (JSON.parse(text) as Liveness) : undefined;
+    return l && (l.state === 'online' || l.state === 'unreachable') && !Number.isNaN(Date.parse(l.since)) ? l : undefined;
+  } catch { return undefined; }
+}
+
+/** One event per change of what the cluster observed; repeats (heartbeats) collapse. */
+function observedEvents(cluster: string, recs: Rec<ClusterStatus>[], id: string | undefined): HistoryEvent[] {
+  const out: HistoryEvent[] = [];
+  let last: string | undefined;
+  for (const r of recs) {
+    const s = r.value;
+    if (!s) continue;
+    const pick = (x: ClusterStatus['services'][string]): Observation => ({ desired: x.desired, running: x.running, failed: x.failed, ...(x.message ? { message: x.message } : {}) });
+    const services: Record<string, Observation | null> = id
+      ? { [id]: s.services[id] ? pick(s.services[id]) : null }
+      : Object.fromEntries(Object.entries(s.services).map(([k, x]) => [k, pick(x)]));
+    const key = canonicalJson(id ? services : { services, nodes: s.nodes });
+    if (key === last) continue;
+    const firstAbsent = id && last === undefined && services[id] === null;
+    last = key;
+    if (!firstAbsent) out.push({ kind: 'observed', at: r.at.toISOString(), cluster, nodes: s.nodes, services });
+  }
+  return out;
+}
+
+/** `--since`: 2026-11-20, an ISO time, or "3 days ago" (seconds … weeks). */
+export function parseSince(text: string, now = new Date()): Date | undefined {
+  const t = text.trim();
+  const ago = /^(\d+)\s*(second|minute|hour|day|week)s?\s+ago$/i.exec(t);
+  if (ago) {
+    const unit = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 }[ago[2].toLowerCase() as 'day'];
+    return new Date(now.getTime() - Number(ago[1]) * unit * 1000);
+  }
+  if (!/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) return undefined;
+  // A date alone, or a time without a zone, is UTC: the timeline is printed in UTC.
+  const iso = t.length === 10 ? `${t}T00:00:00Z` : /Z|[+-]\d{2}:?\d{2}$/.test(t) ? t.replace(' ', 'T') : `${t.replace(' ', 'T')}Z`;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}

@@ -1,0 +1,92 @@
+// A change plan for people: plain text for a terminal, Markdown for a pull-request comment
+// (verdict in the heading, a table of what moves, reasons folded away). JSON is the plan itself.
+import type { ChangePlan, ServicePlan, ClusterPlan } from './plan.js';
+import { table } from './render.js';
+
+const short = (oid: string) => oid.slice(0, 12);
+const where = (m: Record<string, number>) => Object.entries(m).map(([c, n]) => `${c}×${n}`).join(', ') || '-';
+const gains = (d: Record<string, number>) => Object.entries(d).map(([c, n]) => `${c} ${n > 0 ? '+' : '−'}${Math.abs(n)}`).join(', ') || '-';
+
+function changeOf(s: ServicePlan): string {
+  if (s.change === 'changed') return `changed: ${s.fields.join(', ')}`;
+  if (s.change === 'added') return `added (${s.replicas.after} replica${s.replicas.after === 1 ? '' : 's'})`;
+  if (s.change === 'moved') return 'moved (spec unchanged)';
+  return s.change;
+}
+
+function clusterLine(c: ClusterPlan): string {
+  if (!c.reported) return c.note;
+  return `last status ${c.lastStatus}${c.stale ? `; ${c.note}` : ''}`;
+}
+
+function revisions(p: ChangePlan): string {
+  return `base ${p.base.rev} ${short(p.base.commit)} → head ${p.head.rev} ${short(p.head.commit)}` + (p.fleet ? ` (fleet ${p.fleet})` : '');
+}
+
+function baseNote(p: ChangePlan): string | undefined {
+  if (p.base.inForce === p.base.commit) return undefined;
+  return p.base.inForce
+    ? `base ${short(p.base.commit)} does not validate itself: compared against ${short(p.base.inForce)}, the last good state before it`
+    : `no commit at or before base ${short(p.base.commit)} validates: compared against an empty fleet`;
+}
+
+export function renderPlanText(p: ChangePlan): string {
+  const out = [`canopy plan: ${revisions(p)}`, p.verdict];
+  const bn = baseNote(p);
+  if (bn) out.push(`(${bn})`);
+  if (!p.accepted) {
+    out.push('', 'Problems (fix them in a new commit):');
+    for (const x of p.problems) out.push(`  ${x.file}:${x.line}:${x.column}: ${x.message}`);
+  } else if (p.services.length) {
+    out.push('', table(['SERVICE', 'CHANGE', 'BEFORE', 'AFTER', 'GAINS/LOSSES'],
+      p.services.map((s) => [s.id, changeOf(s), where(s.before), where(s.after), gains(s.delta)])));
+    const placed = p.services.filter((s) => !s.unschedulable);
+    if (placed.length) out.push('', 'Why:', ...placed.map((s) => `  ${s.id}: ${s.reason}`));
+    const un = p.services.filter((s) => s.unschedulable);
+    if (un.length) {
+      out.push('', 'Unschedulable (reported; the merge still applies the rest):');
+      for (const s of un) out.push(`  ${s.id}: ${s.unschedulable}`);
+    }
+  }
+  out.push('', 'Clusters (planned from their last status, as if all were available):');
+  if (!p.clusters.length) out.push('  none has reported yet: fetch refs/canopy/* from the fleet remote, or run the fleet first');
+  const w = Math.max(0, ...p.clusters.map((c) => c.name.length));
+  for (const c of p.clusters) out.push(`  ${c.name.padEnd(w)}  ${clusterLine(c)}`);
+  return out.join('\n') + '\n';
+}
+
+const cell = (s: string) => md(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+function md(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function renderPlanMarkdown(p: ChangePlan): string {
+  const un = p.services.filter((s) => s.unschedulable);
+  const icon = !p.accepted ? '❌' : un.length ? '⚠️' : '✅';
+  const out = ['<!-- canopy-plan -->', `### canopy plan: ${icon} ${md(p.verdict)}`, ''];
+  out.push(`\`${md(p.base.rev)}\` ${short(p.base.commit)} → \`${md(p.head.rev)}\` ${short(p.head.commit)}` + (p.fleet ? ` · fleet **${md(p.fleet)}**` : ''));
+  const bn = baseNote(p);
+  if (bn) out.push('', `_${md(bn)}_`);
+  if (!p.accepted) {
+    out.push('', 'Merging this would be rejected whole. Problems (fix them in a new commit):', '');
+    for (const x of p.problems) out.push(`- \`${x.file}:${x.line}:${x.column}\`: ${md(x.message)}`);
+  } else if (p.services.length) {
+    out.push('', '| service | change | before | after | gains / losses |', '| --- | --- | --- | --- | --- |');
+    for (const s of p.services) out.push(`| \`${s.id}\` | ${cell(changeOf(s))} | ${cell(where(s.before))} | ${cell(where(s.after))} | ${cell(gains(s.delta))} |`);
+    if (un.length) {
+      out.push('', '**Unschedulable** (reported; the merge still applies the rest):', '');
+      for (const s of un) out.push(`- \`${s.id}\`: ${md(s.unschedulable!)}`);
+    }
+    const placed = p.services.filter((s) => !s.unschedulable);
+    if (placed.length) {
+      out.push('', '<details><summary>Why there</summary>', '');
+      for (const s of placed) out.push(`- \`${s.id}\`: ${md(s.reason)}`);
+      out.push('', '</details>');
+    }
+  } else out.push('', 'No service changes where it runs.');
+  out.push('', `<details><summary>Clusters (${p.clusters.filter((c) => c.reported).length} considered, from their last status)</summary>`, '');
+  if (!p.clusters.length) out.push('- none has reported yet: fetch `refs/canopy/*` from the fleet remote');
+  for (const c of p.clusters) out.push(`- **${md(c.name)}**: ${c.stale ? '⚠️ ' : ''}${md(clusterLine(c))}`);
+  out.push('', '</details>');
+  return out.join('\n') + '\n';
+}

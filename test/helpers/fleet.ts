@@ -1,0 +1,109 @@
+// A whole fleet as separate processes over a real Mosquitto, with a TCP proxy on each link a
+// test may cut: root ↔ broker, each cluster ↔ broker (wide area), each agent ↔ broker (site).
+// Workloads are real child processes (runtime process) carrying a marker in their argv, so a
+// test counts what really runs with pgrep.
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { canopy, start, type Proc } from './canopy.js';
+import { tempDir, commitFiles } from './git.js';
+import { startMosquitto, type Mosquitto } from './mosquitto.js';
+import { startProxy, type Proxy } from './proxy.js';
+
+export interface FleetSpec {
+  name: string;
+  clusters: Record<string, { lat: number; lon: number; labels?: Record<string, string>; nodes: number }>;
+  services: Record<string, Record<string, unknown>>;   // "app/name" → spec fields (runtime process added)
+  timings?: { heartbeatSeconds: number; unreachableAfterSeconds: number; statusRefreshSeconds: number };
+}
+
+export interface TestFleet {
+  dir: string;
+  broker: Mosquitto;
+  links: Map<string, Proxy>;               // 'root', '<cluster>', '<node>'
+  procs: Map<string, Proc>;
+  startRoot(): Proc;
+  startCluster(name: string): Proc;
+  startAgent(cluster: string, node: string): Proc;
+  marker(service: string): string;
+  /** Processes of a service really running on this machine. */
+  count(service: string): number;
+  commit(files: Record<string, string | null>, message?: string): string;
+  service(id: string, spec: Record<string, unknown>): Record<string, string>;
+  wait(rev?: string, timeoutS?: number): { code: number; stdout: string; stderr: string };
+  status(): { services: Record<string, { desired: number; running: number; state: string; clusters: Record<string, number> }>; clusters: Record<string, { state: string }> };
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export async function startFleet(spec: FleetSpec): Promise<TestFleet> {
+  const work = tempDir('canopy-fleet-');
+  const dir = path.join(work, 'repo');
+  const broker = await startMosquitto();
+  const links = new Map<string, Proxy>();
+  const procs = new Map<string, Proc>();
+  const link = async (name: string) => { const p = await startProxy(broker.port); links.set(name, p); return p; };
+  const marker = (svc: string) => `cmk-${spec.name}-${svc.replace('/', '-')}`;
+  const t = spec.timings ?? { heartbeatSeconds: 0.5, unreachableAfterSeconds: 3, statusRefreshSeconds: 5 };
+
+  const serviceFiles = (id: string, s: Record<string, unknown>) => {
+    const [app, name] = id.split('/');
+    const body = { runtime: 'process', command: ['sh', '-c', 'while :; do sleep 1; done', marker(id)], ...s };
+    const lines = ['apiVersion: canopy/v1', 'kind: Service', `metadata: {name: ${name}, app: ${app}}`, 'spec:',
+      ...Object.entries(body).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)];
+    return { [`services/${app}/${name}.yaml`]: lines.join('\n') + '\n' };
+  };
+
+  execFileSync('git', ['init', '-q', '-b', 'main', dir]);
+  const files: Record<string, string> = {
+    'fleet.yaml': `apiVersion: canopy/v1\nkind: Fleet\nmetadata: {name: ${spec.name}}\nspec:\n  timings: ${JSON.stringify(t)}\n`,
+  };
+  for (const [c, cs] of Object.entries(spec.clusters)) {
+    files[`clusters/${c}.yaml`] = `apiVersion: canopy/v1\nkind: Cluster\nmetadata: {name: ${c}, labels: ${JSON.stringify(cs.labels ?? {})}}\nspec: {location: {lat: ${cs.lat}, lon: ${cs.lon}}, nodes: ${cs.nodes}}\n`;
+  }
+  for (const [id, s] of Object.entries(spec.services)) Object.assign(files, serviceFiles(id, s));
+  commitFiles(dir, files, 'fleet');
+
+  const f: TestFleet = {
+    dir, broker, links, procs,
+    startRoot() {
+      const p = start(['root', '--repo', dir, '--broker', links.get('root')!.url()]);
+      procs.set('root', p);
+      return p;
+    },
+    startCluster(name) {
+      const p = start(['cluster', '--name', name, '--broker', links.get(name)!.url(), '--node-broker', broker.url, '--repo', dir, '--state-dir', path.join(work, 'state', name)]);
+      procs.set(name, p);
+      return p;
+    },
+    startAgent(cluster, node) {
+      const p = start(['agent', '--cluster', cluster, '--name', node, '--broker', links.get(node)!.url(), '--runtime', 'process', '--fleet', spec.name,
+        '--state-dir', path.join(work, 'state', cluster, node), '--cpu', '4', '--memory', '4Gi']);
+      procs.set(node, p);
+      return p;
+    },
+    marker,
+    count(service) {
+      try { return execFileSync('pgrep', ['-f', marker(service)], { encoding: 'utf8' }).split('\n').filter(Boolean).length; } catch { return 0; }
+    },
+    commit: (fs, m) => commitFiles(dir, fs, m),
+    service: serviceFiles,
+    wait: (rev = 'HEAD', timeoutS = 60) => canopy(['wait', '--repo', dir, '--rev', rev, '--timeout', String(timeoutS), '--quiet']),
+    status: () => JSON.parse(canopy(['status', '--repo', dir, '--json']).stdout),
+    logs: () => [...procs].map(([n, p]) => `--- ${n}\n${p.output().slice(-4000)}`).join('\n'),
+    async stop() {
+      for (const p of procs.values()) await p.kill('SIGTERM');
+      for (const l of links.values()) await l.close();
+      await broker.stop();
+      try { execFileSync('pkill', ['-f', `cmk-${spec.name}-`]); } catch { /* none left */ }
+    },
+  };
+  await link('root');
+  for (const [c, cs] of Object.entries(spec.clusters)) {
+    await link(c);
+    f.startCluster(c);
+    for (let i = 1; i <= cs.nodes; i++) { await link(`${c}-${i}`); f.startAgent(c, `${c}-${i}`); }
+  }
+  for (const [c] of Object.entries(spec.clusters)) await procs.get(c)!.waitFor(/running/);
+  f.startRoot();
+  return f;
+}

@@ -1,0 +1,243 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { placeReplicas, nodeExclusion, type NodeView, type NodePlan, type ClusterPolicy } from '../../reconciler/cluster/place.js';
+import { request } from '../../reconciler/root/place.js';
+import type { Placement } from '../../schemas/messages.js';
+import { aNode, aService, aPlacement, prng, type NodeBuilder, type ServiceBuilder, type Rng } from '../helpers/builders.js';
+
+const plan = (services: ServiceBuilder[], nodes: NodeBuilder[], previous: Record<string, string> = {}, policy?: ClusterPolicy) => {
+  const p = aPlacement('munich');
+  for (const s of services) p.with(s);
+  return placeReplicas(p.build(), nodes.map((n) => n.build()), new Map(Object.entries(previous)), policy);
+};
+
+/** replica → node, as a plain object. */
+const assigned = (p: NodePlan) => Object.fromEntries(p.assignment);
+/** node → how many replicas, for nodes that have any. */
+const perNode = (p: NodePlan) => Object.fromEntries([...p.byNode].filter(([, rs]) => rs.length).map(([n, rs]) => [n, rs.length]));
+
+// --- nodeExclusion -----------------------------------------------------------------------------
+
+const Exclusion = suite('nodeExclusion');
+
+const exclusions: Array<[string, NodeBuilder, ServiceBuilder, string | undefined]> = [
+  ['a plain node takes a plain service', aNode('n1'), aService('shop/web'), undefined],
+  ['an offline node', aNode('n1').offline(), aService('shop/web'), 'offline'],
+  ['a node without the runtime', aNode('n1').withRuntimes('container'), aService('shop/web').runtime('process'), 'does not run process workloads'],
+  ['a node with the runtime', aNode('n1').withRuntimes('process'), aService('shop/web').runtime('process'), undefined],
+  ['another architecture', aNode('n1').withArch('amd64'), aService('shop/web').arch('arm64'), 'architecture amd64'],
+  ['one of the listed architectures', aNode('n1').withArch('arm64'), aService('shop/web').arch('amd64', 'arm64'), undefined],
+  ['node labels all match', aNode('n1').withLabels({ gpu: 'yes', disk: 'ssd' }), aService('shop/web').onNodesLabelled({ gpu: 'yes' }), undefined],
+  ['a node label with another value', aNode('n1').withLabels({ gpu: 'no' }), aService('shop/web').onNodesLabelled({ gpu: 'yes' }), 'label gpu=yes not matched'],
+  ['a missing node label', aNode('n1'), aService('shop/web').onNodesLabelled({ gpu: 'yes' }), 'label gpu=yes not matched'],
+  ['cluster constraints are not the node\'s business', aNode('n1'), aService('shop/web').inClusters('paris').onClustersLabelled({ tier: 'edge' }), undefined],
+];
+for (const [name, n, s, want] of exclusions) {
+  Exclusion(name, () => assert.is(nodeExclusion(n.build(), s.spec()), want));
+}
+
+// --- placeReplicas -----------------------------------------------------------------------------
+
+const Place = suite('placeReplicas');
+
+Place('gives every replica a node, with its id, index and spec hash', () => {
+  const web = aService('shop/web').replicas(3).cpu(0.5);
+  const p = plan([web], [aNode('n1')]);
+  assert.equal(assigned(p), { 'shop/web#0': 'n1', 'shop/web#1': 'n1', 'shop/web#2': 'n1' });
+  const rs = p.byNode.get('n1')!;
+  assert.equal(rs.map((r) => [r.id, r.index, r.service]), [['shop/web#0', 0, 'shop/web'], ['shop/web#1', 1, 'shop/web'], ['shop/web#2', 2, 'shop/web']]);
+  const want = aPlacement('munich').with(web).build().services['shop/web'];
+  for (const r of rs) { assert.is(r.specHash, want.specHash); assert.equal(r.spec, want.spec); }
+  assert.equal(p.pending.size, 0);
+  assert.equal(p.used.get('n1'), { cpu: 1.5, memoryMi: 0, gpu: 0 });
+});
+
+Place('the replica count comes from the placement, not the spec', () => {
+  const web = aService('shop/web').replicas(5);
+  const doc = aPlacement('munich').with(web, 2).build();
+  const p = placeReplicas(doc, [aNode('n1').build()], new Map());
+  assert.equal(Object.keys(assigned(p)), ['shop/web#0', 'shop/web#1']);
+});
+
+Place('no placement yet: every node has an empty list', () => {
+  const p = placeReplicas(undefined, [aNode('n2').build(), aNode('n1').build()], new Map());
+  assert.equal([...p.byNode.keys()], ['n1', 'n2']);
+  assert.equal(perNode(p), {});
+  assert.is(p.assignment.size, 0);
+  assert.equal(p.used.get('n1'), { cpu: 0, memoryMi: 0, gpu: 0 });
+});
+
+Place('sticky: replicas stay on their node although policy would choose another', () => {
+  const web = aService('shop/web').replicas(2).cpu(1);
+  // Without history bestfit packs both onto n1 (the name tie); history says n2.
+  assert.equal(assigned(plan([web], [aNode('n1'), aNode('n2')])), { 'shop/web#0': 'n1', 'shop/web#1': 'n1' });
+  const p = plan([web], [aNode('n1'), aNode('n2')], { 'shop/web#0': 'n2', 'shop/web#1': 'n2' });
+  assert.equal(assigned(p), { 'shop/web#0': 'n2', 'shop/web#1': 'n2' });
+});
+
+Place('replicas of an offline node move to an online one', () => {
+  const web = aService('shop/web').replicas(2).cpu(1);
+  const p = plan([web], [aNode('n1'), aNode('n2').offline()], { 'shop/web#0': 'n2', 'shop/web#1': 'n1' });
+  assert.equal(assigned(p), { 'shop/web#0': 'n1', 'shop/web#1': 'n1' });
+  assert.equal(p.byNode.get('n2'), []);
+  assert.equal(p.used.get('n2'), { cpu: 0, memoryMi: 0, gpu: 0 });
+});
+
+Place('replicas leave a node that no longer qualifies', () => {
+  const web = aService('shop/web').onNodesLabelled({ zone: 'a' });
+  const p = plan([web], [aNode('n1').withLabels({ zone: 'b' }), aNode('n2').withLabels({ zone: 'a' })], { 'shop/web#0': 'n1' });
+  assert.equal(assigned(p), { 'shop/web#0': 'n2' });
+});
+
+Place('replicas of a previous node that is gone are placed anew', () => {
+  const p = plan([aService('shop/web')], [aNode('n1')], { 'shop/web#0': 'vanished' });
+  assert.equal(assigned(p), { 'shop/web#0': 'n1' });
+});
+
+Place('a newcomer never pushes out a replica that is already running', () => {
+  // z/old fills n1 (4 cpu); a/new sorts first but must not take n1 from it.
+  const old = aService('z/old').cpu(4);
+  const fresh = aService('a/new').cpu(4);
+  const p = plan([old, fresh], [aNode('n1'), aNode('n2')], { 'z/old#0': 'n1' });
+  assert.equal(assigned(p), { 'z/old#0': 'n1', 'a/new#0': 'n2' });
+});
+
+Place('node labels: matchLabels picks the labelled nodes', () => {
+  const p = plan([aService('ml/infer').replicas(2).onNodesLabelled({ accel: 'tpu' })], [aNode('n1'), aNode('n2').withLabels({ accel: 'tpu' }), aNode('n3')]);
+  assert.equal(perNode(p), { n2: 2 });
+});
+
+Place('runtime: process replicas go to nodes that run processes', () => {
+  const p = plan([aService('tools/cron').replicas(2).runtime('process')], [aNode('n1').withRuntimes('container'), aNode('n2')]);
+  assert.equal(perNode(p), { n2: 2 });
+});
+
+Place("spread: 'nodes' puts one replica on each node before doubling up", () => {
+  const nodes = [aNode('n1'), aNode('n2'), aNode('n3')];
+  assert.equal(perNode(plan([aService('shop/web').replicas(3).cpu(0.5)], nodes)), { n1: 3 }, 'bestfit packs without spread');
+  assert.equal(perNode(plan([aService('shop/web').replicas(3).cpu(0.5).spread('nodes')], nodes)), { n1: 1, n2: 1, n3: 1 });
+  const four = perNode(plan([aService('shop/web').replicas(4).cpu(0.5).spread('nodes')], nodes));
+  assert.equal(Object.values(four).sort(), [1, 1, 2]);
+});
+
+Place("policy 'spread' spreads every service", () => {
+  const p = plan([aService('shop/web').replicas(3).cpu(0.5)], [aNode('n1'), aNode('n2'), aNode('n3')], {}, 'spread');
+  assert.equal(perNode(p), { n1: 1, n2: 1, n3: 1 });
+});
+
+Place('firstfit takes the first node by name; bestfit the fullest', () => {
+  // n1 is big and empty; n2 is small and half full with app/old. app/new fits on both.
+  const services = [aService('app/old').cpu(1), aService('app/new').cpu(0.5)];
+  const nodes = [aNode('n1').withCapacity(4, '4Gi'), aNode('n2').withCapacity(2, '4Gi')];
+  const previous = { 'app/old#0': 'n2' };
+  assert.is(plan(services, nodes, previous, 'firstfit').assignment.get('app/new#0'), 'n1');
+  assert.is(plan(services, nodes, previous, 'bestfit').assignment.get('app/new#0'), 'n2');
+});
+
+Place('pending: nothing fits, and the reason names each node and why', () => {
+  const p = plan([aService('shop/web').cpu(8)], [aNode('n1').withCapacity(4, '8Gi'), aNode('n2').offline(), aNode('n3').withRuntimes('process')]);
+  assert.is(p.assignment.size, 0);
+  assert.is(p.pending.get('shop/web'),
+    'no node can take a replica: n1: needs cpu 8, memory 0Mi, cpu 4, memory 8192Mi free; n2: offline; n3: does not run container workloads');
+});
+
+Place('pending: some replicas fit, the rest wait', () => {
+  const p = plan([aService('shop/web').replicas(3).cpu(2)], [aNode('n1').withCapacity(4)]);
+  assert.is(p.assignment.size, 2);
+  assert.match(p.pending.get('shop/web') ?? '', /^no node can take a replica: n1: needs cpu 2, memory 0Mi, cpu 0, memory 8192Mi free$/);
+});
+
+Place('pending: with no nodes at all', () => {
+  assert.is(plan([aService('shop/web')], []).pending.get('shop/web'), 'no node can take a replica: no nodes online');
+});
+
+Place('memory and gpu bind as well as cpu', () => {
+  const p = plan([aService('ml/train').replicas(3).memory('3Gi').gpu(1)], [aNode('n1').withCapacity(16, '8Gi', 4), aNode('n2').withCapacity(16, '64Gi', 1)]);
+  assert.equal(perNode(p), { n1: 2, n2: 1 });
+});
+
+Place('determinism: the same input, in any order, gives the same plan', () => {
+  const services = [aService('shop/web').replicas(4).cpu(0.5), aService('shop/db').replicas(2).cpu(1).spread('nodes'), aService('ml/x').memory('2Gi')];
+  const nodes = [aNode('n3'), aNode('n1').withCapacity(2), aNode('n2').withLabels({ a: 'b' })];
+  const once = plan(services, nodes, { 'shop/web#1': 'n3' });
+  assert.equal(plan(services, nodes, { 'shop/web#1': 'n3' }), once);
+  assert.equal(plan([...services].reverse(), [...nodes].reverse(), { 'shop/web#1': 'n3' }), once);
+});
+
+// --- placeReplicas: properties over random clusters -------------------------------------------
+
+function randomCluster(rng: Rng): { placement: Placement; nodes: NodeView[]; previous: Map<string, string> } {
+  const nodes = Array.from({ length: rng.int(0, 6) }, (_, i) => {
+    const n = aNode(`n${i}`).withCapacity(rng.int(0, 16) / 2, rng.int(0, 16) * 512, rng.int(0, 2))
+      .withArch(rng.pick(['amd64', 'arm64']))
+      .withRuntimes(...rng.subset(['container', 'process'], 1))
+      .withLabels({ zone: rng.pick(['a', 'b']) });
+    if (rng.chance(0.2)) n.offline();
+    return n.build();
+  });
+  const p = aPlacement('munich');
+  for (let i = 0; i < rng.int(0, 6); i++) {
+    const s = aService(`app/svc-${i}`).replicas(rng.int(0, 8)).cpu(rng.int(0, 8) / 4).memory(rng.pick(['0Mi', '128Mi', '1Gi', '3Gi']));
+    if (rng.chance(0.1)) s.gpu(1);
+    if (rng.chance(0.3)) s.runtime('process');
+    if (rng.chance(0.2)) s.arch(rng.pick(['amd64', 'arm64'] as const));
+    if (rng.chance(0.2)) s.onNodesLabelled({ zone: rng.pick(['a', 'b']) });
+    if (rng.chance(0.3)) s.spread('nodes');
+    p.with(s, rng.chance(0.8) ? undefined : rng.int(0, 8));
+  }
+  const placement = p.build();
+  const previous = new Map<string, string>();
+  for (const [id, a] of Object.entries(placement.services)) {
+    for (let i = 0; i < a.replicas + 2; i++) if (rng.chance(0.5)) previous.set(`${id}#${i}`, rng.pick([...nodes.map((n) => n.name), 'gone']));
+  }
+  return { placement, nodes, previous };
+}
+
+Place('property: no node is over-committed or unqualified, and plans are deterministic (200 random clusters)', () => {
+  const rng = prng(424242);
+  for (let n = 0; n < 200; n++) {
+    const { placement, nodes, previous } = randomCluster(rng);
+    const policy = rng.pick(['bestfit', 'firstfit', 'spread'] as const);
+    const ctx = `case ${n}`;
+    const p = placeReplicas(placement, nodes, previous, policy);
+    assert.equal(placeReplicas(placement, rng.shuffle(nodes), previous, policy), p, `${ctx}: deterministic`);
+
+    const used = new Map(nodes.map((x) => [x.name, { cpu: 0, memoryMi: 0, gpu: 0 }]));
+    for (const [node, rs] of p.byNode) {
+      const nv = nodes.find((x) => x.name === node)!;
+      for (const r of rs) {
+        assert.is(p.assignment.get(r.id), node, `${ctx}: ${r.id} listed on ${node} but assigned elsewhere`);
+        assert.is(nodeExclusion(nv, r.spec), undefined, `${ctx}: ${r.id} on unqualified ${node}`);
+        const q = request(r.spec), u = used.get(node)!;
+        u.cpu += q.cpu; u.memoryMi += q.memoryMi; u.gpu += q.gpu;
+      }
+    }
+    for (const nv of nodes) {
+      const u = used.get(nv.name)!, eps = 1e-6;
+      assert.ok(u.cpu <= nv.capacity.cpu + eps && u.memoryMi <= nv.capacity.memoryMi + eps && u.gpu <= nv.capacity.gpu + eps,
+        `${ctx}: ${nv.name} over-committed: ${JSON.stringify(u)} of ${JSON.stringify(nv.capacity)}`);
+      const reported = p.used.get(nv.name)!;
+      assert.ok(Math.abs(reported.cpu - u.cpu) < eps && Math.abs(reported.memoryMi - u.memoryMi) < eps, `${ctx}: used for ${nv.name}`);
+    }
+    for (const [id, a] of Object.entries(placement.services)) {
+      const count = [...p.assignment.keys()].filter((r) => r.startsWith(`${id}#`)).length;
+      assert.ok(count <= a.replicas, `${ctx}: ${id} has ${count} of ${a.replicas}`);
+      if (count < a.replicas) assert.ok(p.pending.has(id), `${ctx}: ${id} is short without a pending reason`);
+      else assert.not.ok(p.pending.has(id), `${ctx}: ${id} is complete but pending`);
+    }
+    // Sticky: a replica whose previous node still qualifies stays unless that node ran out.
+    for (const [r, node] of previous) {
+      const now = p.assignment.get(r);
+      if (now === undefined || now === node) continue;
+      const nv = nodes.find((x) => x.name === node);
+      const spec = placement.services[r.slice(0, r.lastIndexOf('#'))].spec;
+      if (!nv || nodeExclusion(nv, spec)) continue;
+      const q = request(spec), u = used.get(node)!;
+      assert.ok(u.cpu + q.cpu > nv.capacity.cpu + 1e-9 || u.memoryMi + q.memoryMi > nv.capacity.memoryMi + 1e-9 || u.gpu + q.gpu > nv.capacity.gpu + 1e-9,
+        `${ctx}: ${r} moved from ${node} to ${now} although ${node} had room`);
+    }
+  }
+});
+
+Exclusion.run();
+Place.run();
