@@ -41,7 +41,7 @@ export function nodeArch(): string {
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const t = topicsFor(o.fleet);
   const journal = openJournal(o.stateDir);
-  const heartbeatMs = o.heartbeatMs ?? 2000;
+  let heartbeatMs = o.heartbeatMs ?? 2000;
   const capacity = o.capacity ?? { cpu: os.cpus().length, memoryMi: Math.floor(os.totalmem() / 1024 ** 2), gpu: 0 };
   let desired: NodeDesiredT | undefined = await journal.read<NodeDesiredT>('desired.json');
   const restarts = new Map<string, RestartRecord>();
@@ -51,10 +51,11 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const runtimes = Object.keys(o.drivers).filter((k) => o.drivers[k as 'container']);
   const drivers = [...new Set(Object.values(o.drivers).filter(Boolean))] as RuntimeDriver[];
 
-  const loop = startLoop({
-    name: `agent ${o.node}`, log: o.log, resyncMs: heartbeatMs, resyncKeys: () => ['sync'],
-    reconcile: async () => sync(),
-  });
+  const loop = startLoop({ name: `agent ${o.node}`, log: o.log, reconcile: async () => sync() });
+  // The resync is also the heartbeat; its period follows the cluster's (sent with the assignment).
+  let beat: NodeJS.Timeout | undefined;
+  const schedule = () => { clearTimeout(beat); beat = setTimeout(() => { loop.enqueue('sync'); schedule(); }, heartbeatMs); };
+  schedule();
 
   async function observe(): Promise<ObservedReplica[]> {
     return (await Promise.all(drivers.map((d) => d.list()))).flat();
@@ -112,7 +113,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       capacity, arch: nodeArch(), runtimes, labels: o.labels ?? {}, ...(o.location ? { location: o.location } : {}), replicas,
     };
     const key = canonicalJson({ ...status, at: undefined });
-    if (key === lastStatus && Date.now() - lastStatusAt < heartbeatMs) return;
+    if (key === lastStatus && Date.now() - lastStatusAt < heartbeatMs * 0.9) return;
     if (!o.bus.isConnected()) return;
     lastStatus = key;
     lastStatusAt = Date.now();
@@ -125,6 +126,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     if (!p.ok) return o.bus.drop(topic, p.error);
     if (desired && p.value.epoch < desired.epoch) return o.bus.drop(topic, `${topic}: epoch ${p.value.epoch} is older than ${desired.epoch}`);
     desired = p.value;
+    if (p.value.heartbeatSeconds && p.value.heartbeatSeconds * 1000 !== heartbeatMs) { heartbeatMs = p.value.heartbeatSeconds * 1000; schedule(); }
     journal.write('desired.json', desired).catch((e) => o.log.error(`saving assignment: ${(e as Error).message}`));
     loop.enqueue('sync');
   });
@@ -134,6 +136,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   return {
     idle: () => loop.idle(),
     async stop() {
+      clearTimeout(beat);
       await loop.stop();
       for (const d of drivers) await d.close();
     },

@@ -101,6 +101,8 @@ export const NodeDesired = Type.Object({
   kind: Type.Literal('node-desired'),
   seq: Type.Integer({ minimum: 0 }),
   epoch: Type.Integer({ minimum: 0 }),
+  /** How often the agent reports: the cluster's heartbeat, so its liveness check fits. */
+  heartbeatSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
   replicas: Type.Array(ReplicaSpec),
 }, { additionalProperties: false, $id: 'node-desired.schema.json' });
 

@@ -93,7 +93,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const applied = st.status?.appliedSeq;
     if (st.sent && st.sent.key === key && (applied === st.sent.seq || Date.now() - st.sent.at < 1000)) return;
     const seq = st.sent && st.sent.key === key ? st.sent.seq : (nodeSeq = Math.max(nodeSeq + 1, Date.now()));
-    const msg: NodeDesired = { kind: 'node-desired', seq, epoch: placement?.version.epoch ?? 0, replicas };
+    const msg: NodeDesired = { kind: 'node-desired', seq, epoch: placement?.version.epoch ?? 0, heartbeatSeconds: heartbeatMs / 1000, replicas };
     st.sent = { seq, key, at: Date.now() };
     await o.nodeBus.publish(t.nodeDesired(o.name, node), msg, { retain: true });
   }
@@ -113,7 +113,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       labels: o.labels ?? {}, operator: o.operator, location: o.location,
     });
     const key = canonicalJson({ ...status, at: undefined, free: undefined, maxNodeFree: undefined });
-    if (key !== lastReport || now.getTime() - lastReportAt >= heartbeatMs) {
+    if (key !== lastReport || now.getTime() - lastReportAt >= heartbeatMs * 0.9) {
       lastReport = key;
       lastReportAt = now.getTime();
       if (o.bus.isConnected()) await o.bus.publish(t.clusterStatus(o.name), status, { retain: true });

@@ -121,8 +121,8 @@ function specOf(c: Ctx, ms: Obj, at: string, who: string): Obj | undefined {
   else if (code && /^[a-z][a-z0-9+.-]*:\/\//i.test(code)) c.notes.push(`${who}: code "${code}" is a URL, not an image reference; written as spec.image as it is, point it at an image before deploying`);
   const cmd = get(c, ms, at, 'cmd', 'list');
   cmd?.forEach((a, k) => { if (typeof a !== 'string') c.errors.push(`${at}.cmd[${k}]: must be a string (got ${show(a)})`); });
-  // Oakestra's scheduler reads an absent vcpus or memory as 0. A request that states one but not
-  // the other is half a request: refused, as Oakestra's own flawed cases expect.
+  // Oakestra's scheduler reads an absent vcpus or memory as 0, and sla_correct_2 states neither;
+  // sla_flawed_4 states memory without vcpus. So: both or neither, half a request is refused.
   const vcpus = get(c, ms, at, 'vcpus', 'number'), memory = get(c, ms, at, 'memory', 'integer');
   if (ms.vcpus === undefined && ms.memory !== undefined) c.errors.push(`${at}.vcpus: required when memory is given (the CPU cores one instance needs)`);
   if (ms.memory === undefined && ms.vcpus !== undefined) c.errors.push(`${at}.memory: required when vcpus is given (MB one instance needs)`);

@@ -41,7 +41,8 @@ export class UnknownServiceError extends CanopyError {
   }
 }
 
-interface Rec<T> { oid: string; at: Date; value: T | undefined; extra?: string }
+/** `baseline`: the oldest record of a cut walk, known only as the state events start from. */
+interface Rec<T> { oid: string; at: Date; value: T | undefined; extra?: string; baseline?: boolean }
 
 const KIND_ORDER: Record<HistoryEvent['kind'], number> = { commit: 0, placement: 1, liveness: 2, observed: 3, converged: 4 };
 
@@ -84,10 +85,12 @@ export async function fleetHistory(repo: Repo, o: { service?: string; since?: Da
     ...[...placements].flatMap(([c, recs]) => placementEvents(c, recs, id)),
     ...[...statuses].flatMap(([c, recs]) => observedEvents(c, recs, id)),
   ];
-  const sec = (e: HistoryEvent) => Math.floor(Date.parse(e.at) / 1000);
+  // A placement's Git time has whole seconds, but it cannot precede the decision on its source
+  // commit (notes have milliseconds): sort it just after that decision within its second.
+  const decided = new Map(commits.flatMap((c) => (c.note ? [[c.oid, Date.parse(c.note.at)] as const] : [])));
+  const key = (e: HistoryEvent) => e.kind === 'placement' ? Math.max(Date.parse(e.at), (decided.get(e.commit) ?? 0) + 1) : Date.parse(e.at);
   const kept = events.filter((e) => !o.since || Date.parse(e.at) >= o.since.getTime());
-  // Git times have whole seconds; within a second, decisions come before what followed them.
-  kept.sort((a, b) => sec(a) - sec(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || Date.parse(a.at) - Date.parse(b.at));
+  kept.sort((a, b) => key(a) - key(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
   return { service: id ?? null, since: o.since?.toISOString() ?? null, events: kept, truncated, known: knownList };
 }
 
@@ -113,6 +116,7 @@ async function chain<T>(repo: Repo, tip: string, limit: number, since: Date | un
     if (!r) { r = { value: await read(oid), extra: await extra?.(oid) }; byTree.set(commit.tree, r); }
     recs.push({ oid, at: new Date(commit.author.timestamp * 1000), ...r });
   }
+  if (truncated && recs.length) recs[0].baseline = true;
   return { recs, truncated };
 }
 
@@ -185,7 +189,7 @@ function placementEvents(cluster: string, recs: Rec<Placement>[], id: string | u
       if ((a?.replicas ?? 0) === (b?.replicas ?? 0) && !respec) continue;
       changed[sid] = { replicas: b?.replicas ?? 0, was: a?.replicas ?? 0, respec, ...(b?.reason ? { reason: b.reason } : {}) };
     }
-    if (r.value && Object.keys(changed).length) {
+    if (r.value && Object.keys(changed).length && !r.baseline) {
       const v = r.value.version;
       out.push({ kind: 'placement', at: r.at.toISOString(), cluster, commit: v.commit, seq: v.seq, epoch: v.epoch, services: changed });
     }
@@ -193,6 +197,7 @@ function placementEvents(cluster: string, recs: Rec<Placement>[], id: string | u
     const l = parseLiveness(r.extra);
     if (l && l.state !== live) {
       live = l.state;
+      if (r.baseline) continue;
       if (!id || (cur[id]?.replicas ?? 0) > 0) out.push({ kind: 'liveness', at: new Date(l.since).toISOString(), cluster, state: l.state, lastHeard: l.lastHeard });
     }
   }
@@ -221,7 +226,9 @@ function observedEvents(cluster: string, recs: Rec<ClusterStatus>[], id: string 
     if (key === last) continue;
     const firstAbsent = id && last === undefined && services[id] === null;
     last = key;
-    if (!firstAbsent) out.push({ kind: 'observed', at: r.at.toISOString(), cluster, nodes: s.nodes, services });
+    // The record's own time (ms) is when it was observed; the commit time is that, to the second.
+    const at = Number.isNaN(Date.parse(s.at)) ? r.at.toISOString() : s.at;
+    if (!firstAbsent && !r.baseline) out.push({ kind: 'observed', at, cluster, nodes: s.nodes, services });
   }
   return out;
 }

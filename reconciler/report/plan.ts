@@ -13,7 +13,6 @@ import { LIVENESS, PLACEMENT_FILE, STATUS_FILE, type Liveness } from '../core/re
 import type { ParseResult, Problem } from '../core/validate.js';
 import { firstParentLog, listRefs, readCommit, readFileAt, resolveRevision, type Repo } from '../git/repo.js';
 import { readNote } from '../git/notes.js';
-import { ago } from './render.js';
 import { loadDesired, type DesiredState } from '../root/desired.js';
 import { placeServices, type Allocation, type ClusterView, type RootPolicy, type ServiceDecision } from '../root/place.js';
 
@@ -43,6 +42,7 @@ export interface ClusterPlan {
   /** false: declared in clusters/<name>.yaml but no status ref: not considered. */
   reported: boolean;
   lastStatus: string | null;
+  ageSeconds: number | null;
   stale: boolean;
   note: string;
 }
@@ -197,20 +197,20 @@ async function clusterViews(repo: Repo, desired: DesiredState | undefined, now: 
   for (const [name, oid] of await listRefs(repo, 'refs/canopy/status/')) {
     const st = await readRecord<ClusterStatus>(repo, oid, STATUS_FILE, ClusterStatusSchema);
     const when = new Date((await readCommit(repo, oid)).committer.timestamp * 1000);
-    if (!st) { clusters.push({ name, reported: false, lastStatus: when.toISOString(), stale: true, note: 'status record unreadable: not considered' }); continue; }
+    if (!st) { clusters.push({ name, reported: false, lastStatus: when.toISOString(), ageSeconds: null, stale: true, note: 'status record unreadable: not considered' }); continue; }
     const ageS = Math.round((now.getTime() - when.getTime()) / 1000);
     const rootSaysDown = liveness.get(name)?.state === 'unreachable';
     const stale = ageS > staleAfterSeconds || rootSaysDown;
-    const why = rootSaysDown ? `the root last recorded it unreachable (since ${liveness.get(name)!.since})` : `last heard ${ago(ageS * 1000)}, longer than ${staleAfterSeconds} s`;
-    clusters.push({ name, reported: true, lastStatus: when.toISOString(), stale, note: stale ? `stale: ${why}; planned as if available` : 'from its last status' });
+    const why = rootSaysDown ? `the root last recorded it unreachable (since ${liveness.get(name)!.since})` : `silent for longer than ${staleAfterSeconds} s (statusRefreshSeconds + unreachableAfterSeconds)`;
+    clusters.push({ name, reported: true, lastStatus: when.toISOString(), ageSeconds: ageS, stale, note: stale ? `stale: ${why}; planned as if available` : 'from its last status' });
     views.push({
-      name, online: true, offlineForMs: 0, capacity: st.capacity, maxNode: st.maxNode, arch: st.arch, runtimes: st.runtimes,
+      name, online: true, offlineForMs: 0, capacity: st.capacity, maxNode: st.maxNode, ...(st.shapes ? { shapes: st.shapes } : {}), arch: st.arch, runtimes: st.runtimes,
       labels: st.labels, ...(st.operator ? { operator: st.operator } : {}), ...(st.location ? { location: st.location } : {}),
     });
   }
   for (const path of desired?.files.keys() ?? []) {
     const name = /^clusters\/([^/]+)\.yaml$/.exec(path)?.[1];
-    if (name && !clusters.some((c) => c.name === name)) clusters.push({ name, reported: false, lastStatus: null, stale: false, note: 'never reported: not considered' });
+    if (name && !clusters.some((c) => c.name === name)) clusters.push({ name, reported: false, lastStatus: null, ageSeconds: null, stale: false, note: 'never reported: not considered' });
   }
   clusters.sort((a, b) => a.name.localeCompare(b.name));
   return { views, clusters };

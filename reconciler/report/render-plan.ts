@@ -1,7 +1,7 @@
 // A change plan for people: plain text for a terminal, Markdown for a pull-request comment
 // (verdict in the heading, a table of what moves, reasons folded away). JSON is the plan itself.
 import type { ChangePlan, ServicePlan, ClusterPlan } from './plan.js';
-import { table } from './render.js';
+import { ago, table } from './render.js';
 
 const short = (oid: string) => oid.slice(0, 12);
 const where = (m: Record<string, number>) => Object.entries(m).map(([c, n]) => `${c}×${n}`).join(', ') || '-';
@@ -16,7 +16,8 @@ function changeOf(s: ServicePlan): string {
 
 function clusterLine(c: ClusterPlan): string {
   if (!c.reported) return c.note;
-  return `last status ${c.lastStatus}${c.stale ? `; ${c.note}` : ''}`;
+  const when = `${c.lastStatus!.slice(0, 19).replace('T', ' ')} UTC${c.ageSeconds !== null ? ` (${ago(c.ageSeconds * 1000)})` : ''}`;
+  return `last status ${when}${c.stale ? `; ${c.note}` : ''}`;
 }
 
 function revisions(p: ChangePlan): string {

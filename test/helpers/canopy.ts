@@ -11,6 +11,21 @@ export function canopy(args: string[], opts: { cwd?: string; timeoutMs?: number 
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * The same, without blocking this process: needed whenever the test itself serves something
+ * the command depends on (a TCP proxy, a Git server), which a blocked event loop cannot serve.
+ */
+export function canopyAsync(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout!.on('data', (d) => { stdout += d; });
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('close', (code) => { clearTimeout(t); resolve({ code: code ?? -1, stdout, stderr }); });
+  });
+}
+
 export interface Proc { child: ChildProcess; output(): string; waitFor(re: RegExp, ms?: number): Promise<void>; kill(sig?: NodeJS.Signals): Promise<number | null> }
 
 /** Start a long-running canopy command; output is collected for assertions and failures. */

@@ -4,7 +4,7 @@
 // test counts what really runs with pgrep.
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { canopy, start, type Proc } from './canopy.js';
+import { canopyAsync, start, type Proc } from './canopy.js';
 import { tempDir, commitFiles } from './git.js';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';
 import { startProxy, type Proxy } from './proxy.js';
@@ -29,8 +29,8 @@ export interface TestFleet {
   count(service: string): number;
   commit(files: Record<string, string | null>, message?: string): string;
   service(id: string, spec: Record<string, unknown>): Record<string, string>;
-  wait(rev?: string, timeoutS?: number): { code: number; stdout: string; stderr: string };
-  status(): { services: Record<string, { desired: number; running: number; state: string; clusters: Record<string, number> }>; clusters: Record<string, { state: string }> };
+  wait(rev?: string, timeoutS?: number): Promise<{ code: number; stdout: string; stderr: string }>;
+  status(): Promise<{ services: Record<string, { desired: number; running: number; state: string; clusters: Record<string, number> }>; clusters: Record<string, { state: string }> }>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -87,8 +87,8 @@ export async function startFleet(spec: FleetSpec): Promise<TestFleet> {
     },
     commit: (fs, m) => commitFiles(dir, fs, m),
     service: serviceFiles,
-    wait: (rev = 'HEAD', timeoutS = 60) => canopy(['wait', '--repo', dir, '--rev', rev, '--timeout', String(timeoutS), '--quiet']),
-    status: () => JSON.parse(canopy(['status', '--repo', dir, '--json']).stdout),
+    wait: (rev = 'HEAD', timeoutS = 60) => canopyAsync(['wait', '--repo', dir, '--rev', rev, '--timeout', String(timeoutS), '--quiet']),
+    status: async () => JSON.parse((await canopyAsync(['status', '--repo', dir, '--json'])).stdout),
     logs: () => [...procs].map(([n, p]) => `--- ${n}\n${p.output().slice(-4000)}`).join('\n'),
     async stop() {
       for (const p of procs.values()) await p.kill('SIGTERM');
