@@ -61,27 +61,8 @@ export interface ChangePlan {
   staleAfterSeconds: number;
 }
 
-export class RevisionError extends CanopyError {
-  constructor(rev: string, why: string) { super('unknown-revision', `unknown revision ${rev}: ${why}`, { rev }); }
-}
-
-/** A revision as users write it, with `~N` and `^N` suffixes (HEAD~1, origin/main^2). */
-export async function resolveRev(repo: Repo, rev: string): Promise<string> {
-  const m = /^(.+?)((?:[~^][0-9]*)*)$/.exec(rev.trim());
-  if (!m) throw new RevisionError(rev, 'give a branch, a ref or a commit id');
-  let oid: string;
-  try { oid = await resolveRevision(repo, m[1]); } catch { throw new RevisionError(rev, `${m[1]} is not a branch, ref or commit here (in a clone, fetch it first)`); }
-  for (const [, op, n] of m[2].matchAll(/([~^])([0-9]*)/g)) {
-    const count = n === '' ? 1 : Number(n);
-    for (let i = 0; i < (op === '~' ? count : Math.min(count, 1)); i++) {
-      const parents = (await readCommit(repo, oid)).parent;
-      const next = op === '~' ? parents[0] : parents[count - 1];
-      if (!next) throw new RevisionError(rev, `${oid.slice(0, 12)} has no such parent (shallow clone? fetch with full history)`);
-      oid = next;
-    }
-  }
-  return oid;
-}
+export { RevisionError, resolveRev } from '../git/revision.js';
+import { resolveRev } from '../git/revision.js';
 
 export async function planChange(repo: Repo, o: { base: string; head: string; now?: Date }): Promise<ChangePlan> {
   const now = o.now ?? new Date();

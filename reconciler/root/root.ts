@@ -48,7 +48,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   let good: DesiredState | undefined = rec.good;
   let seen: string | undefined = rec.seen;
   let pending: CommitNote | undefined = rec.pending;   // the good commit's note, until converged
-  const older: CommitNote[] = [];                        // accepted before it, converging with it
+  const older: CommitNote[] = [];
+  let lastPendingText = '';                        // accepted before it, converging with it
   let seq = book.maxSeq();
   let epoch = book.maxEpoch();
   let allocation: Allocation = rec.allocation;
@@ -118,12 +119,17 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       for (const [c, n] of d.clusters) docs.get(c)![id] = { replicas: n, specHash: svc.specHash, spec: svc.spec, reason: d.reason };
     }
     if (pending && !pending.convergedAt) {
-      for (const id of changedIds) {
+      // Every service the commit changed, also on later passes: clusters that report after the
+      // first pass change where things go, and the note must say where they went.
+      const ids = new Set([...changedIds, ...Object.entries(pending.changed ?? {}).filter(([, v]) => !('removed' in v)).map(([k]) => k)]);
+      for (const id of ids) {
+        if (!decisions.has(id)) continue;
         const d = decisions.get(id)!;
         pending.changed![id] = { desired: d.desired, placed: d.placed, clusters: Object.fromEntries(d.clusters), reason: d.reason };
       }
       pending.unschedulable = Object.fromEntries([...decisions].filter(([, d]) => d.placed < d.desired).map(([id, d]) => [id, d.reason]));
-      notes.set(pending.commit, renderNote(pending));
+      const text = renderNote(pending);
+      if (text !== lastPendingText) { notes.set(pending.commit, text); lastPendingText = text; }
     }
     for (const [cluster, services] of docs) {
       const cur = book.get(cluster);
