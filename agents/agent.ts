@@ -14,6 +14,7 @@ import { canonicalJson } from '../reconciler/core/ids.js';
 import type { RuntimeDriver, ObservedReplica } from './runtimes/driver.js';
 import { planAgent, type RestartRecord } from './plan.js';
 import type { LatLon } from '../reconciler/core/geo.js';
+import { startProber, type ProberOptions } from './probe.js';
 
 export interface AgentOptions {
   fleet: string;
@@ -25,6 +26,8 @@ export interface AgentOptions {
   capacity?: { cpu: number; memoryMi: number; gpu: number };
   labels?: Record<string, string>;
   location?: LatLon;
+  /** How this node measures round trips to the fleet's latency targets (every 30 s by default). */
+  probe?: Omit<ProberOptions, 'onChange' | 'log'>;
   heartbeatMs?: number;
   log: Logger;
 }
@@ -52,6 +55,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const drivers = [...new Set(Object.values(o.drivers).filter(Boolean))] as RuntimeDriver[];
 
   const loop = startLoop({ name: `agent ${o.node}`, log: o.log, reconcile: async () => sync() });
+  // Round trips to the latency targets the cluster sends with the assignment; reported with the status.
+  const prober = startProber({ ...o.probe, onChange: () => loop.enqueue('sync'), log: o.log });
+  prober.update(desired?.targets);
   // The resync is also the heartbeat; its period follows the cluster's (sent with the assignment).
   let beat: NodeJS.Timeout | undefined;
   const schedule = () => { clearTimeout(beat); beat = setTimeout(() => { loop.enqueue('sync'); schedule(); }, heartbeatMs); };
@@ -110,7 +116,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     replicas.sort((a, b) => a.id.localeCompare(b.id));
     const status: NodeStatus = {
       kind: 'node-status', node: o.node, at: new Date().toISOString(), appliedSeq: desired?.seq ?? null,
-      capacity, arch: nodeArch(), runtimes, labels: o.labels ?? {}, ...(o.location ? { location: o.location } : {}), replicas,
+      capacity, arch: nodeArch(), runtimes, labels: o.labels ?? {}, ...(o.location ? { location: o.location } : {}),
+      ...(Object.keys(prober.latency).length ? { latency: Object.fromEntries(Object.entries(prober.latency).map(([k, ms]) => [k, { ms }])) } : {}), replicas,
     };
     const key = canonicalJson({ ...status, at: undefined });
     if (key === lastStatus && Date.now() - lastStatusAt < heartbeatMs * 0.9) return;
@@ -127,6 +134,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     if (desired && p.value.epoch < desired.epoch) return o.bus.drop(topic, `${topic}: epoch ${p.value.epoch} is older than ${desired.epoch}`);
     desired = p.value;
     if (p.value.heartbeatSeconds && p.value.heartbeatSeconds * 1000 !== heartbeatMs) { heartbeatMs = p.value.heartbeatSeconds * 1000; schedule(); }
+    prober.update(desired.targets);
     journal.write('desired.json', desired).catch((e) => o.log.error(`saving assignment: ${(e as Error).message}`));
     loop.enqueue('sync');
   });
@@ -137,6 +145,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     idle: () => loop.idle(),
     async stop() {
       clearTimeout(beat);
+      prober.stop();
       await loop.stop();
       for (const d of drivers) await d.close();
     },

@@ -4,7 +4,12 @@ import { parse as parseYaml } from 'yaml';
 import { connectBus, type Bus } from '../reconciler/mqtt/bus.js';
 import { topics } from '../reconciler/mqtt/topics.js';
 import type { Logger } from '../reconciler/core/log.js';
-import { openRepo, readFileAt, type Repo } from '../reconciler/git/repo.js';
+import os from 'node:os';
+import path from 'node:path';
+import { openRepo, readFileAt, resolveRef, type Repo } from '../reconciler/git/repo.js';
+import { parseRemote, openMirror, lsRemote, fetchRef } from '../reconciler/git/remote.js';
+import { gitSync, type GitSync } from '../reconciler/git/sync.js';
+import { MAIN, NOTES_REF, placementRef, statusRef } from '../reconciler/core/refs.js';
 import { fleetAtMain } from './fleet-repo.js';
 import type { FleetDescriptor, ClusterDescriptor } from '../schemas/model.js';
 import type { LatLon } from '../reconciler/core/geo.js';
@@ -22,13 +27,75 @@ export function timingsOf(fleet: FleetDescriptor | undefined): Timings {
   };
 }
 
-export async function runRoot(o: { repo: Repo; broker: string; log: Logger }): Promise<Running> {
-  const { fleet } = await fleetAtMain(o.repo);
+export interface RootPartOptions {
+  /** A local repository, or a remote one (http(s) URL) mirrored into cacheDir. */
+  repo: Repo | string;
+  broker: string;
+  log: Logger;
+  cacheDir?: string;
+  pollMs?: number;
+  webhook?: { host: string; port: number; secret?: string };
+}
+
+export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPort?: number }> {
+  const stops: Array<() => Promise<void> | void> = [];
+  let repo: Repo;
+  let sync: GitSync | undefined;
+  const remote = typeof o.repo === 'string' ? parseRemote(o.repo) : undefined;
+  if (remote) {
+    repo = await openMirror(o.cacheDir ?? defaultCache('root', remote.url), remote);
+    sync = gitSync(repo, remote, o.log);
+    o.log.info(`fleet repository ${remote.url}, mirrored in ${repo.gitdir}`);
+    await sync.pull([MAIN]);
+    // Our own refs: take the remote's only when this mirror has none (a new cache directory).
+    for (const [ref] of await lsRemote(remote, 'refs/canopy/placements/')) if (!(await resolveRef(repo, ref))) await fetchRef(repo, remote, ref);
+    if (!(await resolveRef(repo, NOTES_REF))) await fetchRef(repo, remote, NOTES_REF);
+  } else {
+    repo = typeof o.repo === 'string' ? await openRepo(o.repo) : o.repo;
+  }
+  const { fleet } = await fleetAtMain(repo);
   const name = fleet.metadata.name;
   const bus = await connectBus({ url: o.broker, clientId: `canopy-${name}-root`, log: o.log, onlineTopic: `${topics(name).root}/root/online` });
   const { startRoot } = await import('../reconciler/root/root.js');
-  const root = await startRoot({ repo: o.repo, bus, fleet: name, log: o.log });
-  return { async stop() { await root.stop(); await bus.close(); } };
+  const root = await startRoot({ repo, bus, fleet: name, log: o.log, onWrite: sync ? (ref) => sync!.push(ref) : undefined });
+  let webhookPort: number | undefined;
+  if (sync) {
+    // Learn of new commits: a cheap ls-remote poll, and at once on a webhook push.
+    let pulling = false;
+    let failing = '';
+    const pull = async () => {
+      if (pulling) return;
+      pulling = true;
+      try {
+        await sync!.pull([MAIN]);
+        if (failing) { o.log.info(`reached ${remote!.url} again`); failing = ''; }
+      } catch (e) {
+        if ((e as Error).message !== failing) o.log.warn(`fetching main from ${remote!.url}: ${(e as Error).message}`);
+        failing = (e as Error).message;
+      } finally { pulling = false; }
+    };
+    const timer = setInterval(pull, o.pollMs ?? 10_000);
+    stops.push(() => clearInterval(timer));
+    if (o.webhook) {
+      const { startWebhook } = await import('../reconciler/root/webhook.js');
+      const hook = await startWebhook({ ...o.webhook, branch: 'main', onPush: () => void pull(), log: o.log });
+      webhookPort = hook.port;
+      stops.push(() => hook.close());
+    }
+  }
+  return {
+    webhookPort,
+    async stop() {
+      for (const s of stops) await s();
+      await root.stop();
+      if (sync) { await sync.flush(); sync.close(); }
+      await bus.close();
+    },
+  };
+}
+
+function defaultCache(kind: string, url: string): string {
+  return path.join(os.homedir(), '.cache', 'canopy', `${kind}-${url.replace(/^https?:\/\//, '').replace(/[^A-Za-z0-9._-]+/g, '_')}`);
 }
 
 export interface ClusterPartOptions {
@@ -52,7 +119,18 @@ export async function clusterFileAtMain(repo: Repo, commit: string, name: string
 }
 
 export async function runCluster(o: ClusterPartOptions): Promise<Running> {
-  const repo = o.repoDir ? await openRepo(o.repoDir) : undefined;
+  const remote = o.repoDir ? parseRemote(o.repoDir) : undefined;
+  let repo: Repo | undefined;
+  let sync: GitSync | undefined;
+  if (remote) {
+    repo = await openMirror(path.join(o.stateDir, 'repo'), remote);
+    sync = gitSync(repo, remote, o.log);
+    // Only what this cluster reads: main (for fleet.yaml and its cluster file) and its own refs.
+    await sync.pull([MAIN, placementRef(o.name)], { depth: 1 });
+    if (!(await resolveRef(repo, statusRef(o.name)))) await fetchRef(repo, remote, statusRef(o.name), { depth: 1 });
+  } else if (o.repoDir) {
+    repo = await openRepo(o.repoDir);
+  }
   let fleet: FleetDescriptor | undefined;
   let file: ClusterDescriptor | undefined;
   if (repo) {
@@ -73,11 +151,14 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   const cluster = await startCluster({
     name: o.name, fleet: fleetName, bus, nodeBus, stateDir: o.stateDir, repo,
     labels, operator: o.operator ?? file?.spec?.operator, location: o.location ?? file?.spec?.location,
-    policy: fleet?.spec?.scheduler?.cluster as never, heartbeatMs: tm.heartbeatMs, unreachableMs: tm.unreachableMs, statusRefreshMs: tm.statusRefreshMs, log: o.log,
+    policy: fleet?.spec?.scheduler?.cluster as never, targets: fleet?.spec?.targets, heartbeatMs: tm.heartbeatMs, unreachableMs: tm.unreachableMs, statusRefreshMs: tm.statusRefreshMs, log: o.log,
+    placementFromGit: repo ? placementReader(repo, o.name, sync, o.log) : undefined,
+    onStatusCommit: sync ? () => sync!.push(statusRef(o.name)) : undefined,
   });
   return {
     async stop() {
       await cluster.stop();
+      if (sync) { await sync.flush(); sync.close(); }
       if (nodeBus !== bus) await nodeBus.close();
       await bus.close();
     },
@@ -94,6 +175,10 @@ export interface AgentPartOptions {
   capacity?: { cpu: number; memoryMi: number; gpu: number };
   labels?: Record<string, string>;
   location?: LatLon;
+  /** Local address latency probes are sent from (--probe-from). */
+  probeFrom?: string;
+  /** How often latency targets are re-measured (default 30 s). */
+  probeIntervalMs?: number;
   heartbeatMs?: number;
   log: Logger;
 }
@@ -105,8 +190,26 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
   const { loadDrivers } = await import('../agents/runtimes/load.js');
   const drivers = await loadDrivers(o.runtime, { fleet, cluster: o.cluster, node: o.name, stateDir: o.stateDir });
   const { startAgent } = await import('../agents/agent.js');
-  const agent = await startAgent({ fleet, cluster: o.cluster, node: o.name, bus, drivers, stateDir: o.stateDir, capacity: o.capacity, labels: o.labels, location: o.location, heartbeatMs: o.heartbeatMs, log: o.log });
+  const agent = await startAgent({ fleet, cluster: o.cluster, node: o.name, bus, drivers, stateDir: o.stateDir, capacity: o.capacity, labels: o.labels, location: o.location,
+    probe: { ...(o.probeFrom ? { localAddress: o.probeFrom } : {}), ...(o.probeIntervalMs ? { intervalMs: o.probeIntervalMs } : {}) }, heartbeatMs: o.heartbeatMs, log: o.log });
   return { async stop() { await agent.stop(); await bus.close(); } };
+}
+
+/** Read the cluster's placement ref, fetching it first (at most every 5 s) when the repo is remote. */
+function placementReader(repo: Repo, cluster: string, sync: GitSync | undefined, log: Logger) {
+  let last = 0;
+  let failing = '';
+  return async () => {
+    if (sync && Date.now() - last > 5000) {
+      last = Date.now();
+      try { await sync.pull([placementRef(cluster)], { depth: 1 }); failing = ''; } catch (e) {
+        if ((e as Error).message !== failing) log.warn(`fetching ${placementRef(cluster)}: ${(e as Error).message}`);
+        failing = (e as Error).message;
+      }
+    }
+    const { placementInGit } = await import('../reconciler/cluster/placement-source.js');
+    return placementInGit(repo, cluster);
+  };
 }
 
 /** An agent told only its cluster learns the fleet from the cluster's retained online message. */

@@ -56,6 +56,19 @@ export const ServiceStatus = Type.Object({
   running: Type.Integer({ minimum: 0 }),
   failed: Type.Integer({ minimum: 0 }),
   message: Type.Optional(Type.String({ maxLength: 2000 })),
+  /** Replicas of what it was given that the cluster cannot place on any node, and why: the root tries elsewhere. */
+  refused: Type.Optional(Type.Object({
+    count: Type.Integer({ minimum: 1 }),
+    reason: Type.String({ maxLength: 2000 }),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+const TargetName = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' });
+/** A latency target as fleet.yaml names it: a point, and optionally an address to probe. */
+export const LatencyTarget = Type.Object({
+  lat: Type.Number({ minimum: -90, maximum: 90 }),
+  lon: Type.Number({ minimum: -180, maximum: 180 }),
+  probe: Type.Optional(Type.String({ maxLength: 300 })),
 }, { additionalProperties: false });
 
 /** clusters/<c>/status: cluster → root. Aggregates only: the root never sees nodes. */
@@ -76,6 +89,13 @@ export const ClusterStatus = Type.Object({
   labels: Type.Record(Type.String(), Type.String()),
   operator: Type.Optional(Type.String()),
   location: Type.Optional(Point),
+  /** Geohash cells (precision 5, coarser when there are many) holding its online nodes: where, roughly, without naming them. */
+  footprint: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9b-hjkmnp-z]{1,12}$' }), { maxItems: 256 })),
+  /** Per latency target: the best round trip its nodes measured, else its estimate from their positions. */
+  latency: Type.Optional(Type.Record(TargetName, Type.Object({
+    ms: Type.Number({ minimum: 0 }),
+    source: StringEnum(['measured', 'estimated'] as const),
+  }, { additionalProperties: false }), { additionalProperties: false })),
   nodes: Type.Object({ total: Type.Integer({ minimum: 0 }), online: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
   services: Type.Record(Id, ServiceStatus),
 }, { additionalProperties: false, $id: 'cluster-status.schema.json' });
@@ -103,6 +123,8 @@ export const NodeDesired = Type.Object({
   epoch: Type.Integer({ minimum: 0 }),
   /** How often the agent reports: the cluster's heartbeat, so its liveness check fits. */
   heartbeatSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
+  /** The fleet's latency targets: the agent measures round trips to those with a probe address. */
+  targets: Type.Optional(Type.Record(TargetName, LatencyTarget, { additionalProperties: false })),
   replicas: Type.Array(ReplicaSpec),
 }, { additionalProperties: false, $id: 'node-desired.schema.json' });
 
@@ -126,6 +148,8 @@ export const NodeStatus = Type.Object({
   runtimes: Type.Array(Type.String()),
   labels: Type.Record(Type.String(), Type.String()),
   location: Type.Optional(Point),
+  /** Per latency target: the median round trip this node measured to its probe address. */
+  latency: Type.Optional(Type.Record(TargetName, Type.Object({ ms: Type.Number({ minimum: 0 }) }, { additionalProperties: false }), { additionalProperties: false })),
   replicas: Type.Array(ReplicaState),
 }, { additionalProperties: false, $id: 'node-status.schema.json' });
 
@@ -141,6 +165,7 @@ export type ReplicaSpec = Static<typeof ReplicaSpec>;
 export type NodeDesired = Static<typeof NodeDesired>;
 export type ReplicaState = Static<typeof ReplicaState>;
 export type NodeStatus = Static<typeof NodeStatus>;
+export type LatencyTarget = Static<typeof LatencyTarget>;
 
 export const messageSchemas: Record<string, TSchema> = {
   'placement.schema.json': Placement,

@@ -17,11 +17,14 @@ const cmd: Command = {
     '  --memory Q          memory offered, e.g. 2Gi (default: all)',
     '  --gpu N             GPUs offered (default 0)',
     '  --labels k=v,...    node labels',
-    '  --location LAT,LON  where the node is',
+    '  --location LAT,LON  where the node is (geo and latency constraints judge nodes by it)',
+    '  --probe-from ADDR   local address to send latency probes from (default: chosen by routing)',
+    '  --probe-every S     re-measure latency targets every S seconds (default 30)',
   ].join('\n'),
   options: {
     cluster: { type: 'string' }, name: { type: 'string' }, broker: { type: 'string' }, runtime: { type: 'string' }, 'state-dir': { type: 'string' },
     fleet: { type: 'string' }, cpu: { type: 'string' }, memory: { type: 'string' }, gpu: { type: 'string' }, labels: { type: 'string' }, location: { type: 'string' },
+    'probe-from': { type: 'string' }, 'probe-every': { type: 'string' },
   },
   async run(v) {
     required(this, v, 'cluster', 'name', 'broker', 'runtime', 'state-dir');
@@ -39,6 +42,7 @@ const cmd: Command = {
     const part = await runAgent({
       cluster: String(v.cluster), name, broker: brokerUrl(v.broker), fleet: v.fleet as string | undefined, runtime: runtime as 'docker',
       stateDir: String(v['state-dir']), capacity, labels: labels('labels', v.labels), location: location('location', v.location), log,
+      probeFrom: v['probe-from'] as string | undefined, probeIntervalMs: v['probe-every'] !== undefined ? 1000 * num('probe-every', v['probe-every'], 0.1)! : undefined,
     });
     log.info(`running (${runtime}); Ctrl-C to stop`);
     return untilSignal(() => [part]);

@@ -1,8 +1,11 @@
-// What a cluster tells the root: totals and per-service counts, never its nodes. Pure.
+// What a cluster tells the root: totals and per-service counts, never its nodes. Where it is
+// goes out as coarse geohash cells, and its latency as the best round trip per target; what it
+// could not place goes out as refusals, so the root tries elsewhere. Pure.
 import type { ClusterStatus, NodeStatus, Placement, Capacity, ServiceStatus } from '../../schemas/messages.js';
 import type { NodeView } from './place.js';
-import { request } from '../root/place.js';
-import type { LatLon } from '../core/geo.js';
+import { request, type Target } from '../root/place.js';
+import { distanceKm, type LatLon } from '../core/geo.js';
+import { estimateRttMs, footprintOf, round1 } from '../root/policies/geo.js';
 
 export interface AggregateInput {
   cluster: string;
@@ -16,6 +19,10 @@ export interface AggregateInput {
   labels: Record<string, string>;
   operator?: string;
   location?: LatLon;
+  /** The fleet's latency targets: the cluster reports its best round trip to each. */
+  targets?: Record<string, Target>;
+  /** service → replicas it cannot place (after its grace period), and why. */
+  refused?: Map<string, { count: number; reason: string }>;
 }
 
 const zero = (): Capacity => ({ cpu: 0, memoryMi: 0, gpu: 0 });
@@ -41,6 +48,8 @@ export function aggregate(i: AggregateInput): ClusterStatus {
     services[id] = { desired: a.replicas, running: 0, failed: 0 };
     const why = i.pending.get(id);
     if (why) services[id].message = why;
+    const no = i.refused?.get(id);
+    if (no && no.count > 0) services[id].refused = { count: Math.min(no.count, a.replicas), reason: no.reason.slice(0, 2000) };
   }
   for (const [replica, node] of i.assignment) {
     const svc = i.placement?.services[replica.slice(0, replica.lastIndexOf('#'))];
@@ -67,13 +76,32 @@ export function aggregate(i: AggregateInput): ClusterStatus {
     maxNodeFree.memoryMi = Math.max(maxNodeFree.memoryMi, f.memoryMi);
     maxNodeFree.gpu = Math.max(maxNodeFree.gpu, f.gpu);
   }
+  const positions = live.flatMap((n) => n.location ? [n.location] : []);
+  const footprint = footprintOf(positions);
+  const latency = latencyOf(live, i.targets ?? {}, i.location);
   return {
     kind: 'cluster-status', cluster: i.cluster, at: i.at, applied: i.placement?.version ?? null,
     capacity, free, maxNodeFree, maxNode, shapes: shapesOf(live.map((n) => n.capacity)), arch: [...arch].sort(), runtimes: [...runtimes].sort(),
     labels: i.labels, ...(i.operator ? { operator: i.operator } : {}), ...(i.location ? { location: i.location } : {}),
+    ...(footprint.length ? { footprint } : {}), ...(Object.keys(latency).length ? { latency } : {}),
     nodes: { total: i.nodes.length, online: live.length },
     services,
   };
+}
+
+/**
+ * Per target, the best round trip of any online node: measured where an agent measured it, else
+ * estimated from the nearest node's position (the cluster's own location for nodes without one).
+ */
+export function latencyOf(live: NodeView[], targets: Record<string, Target>, location?: LatLon): NonNullable<ClusterStatus['latency']> {
+  const out: NonNullable<ClusterStatus['latency']> = {};
+  for (const name of Object.keys(targets).sort()) {
+    const measured = live.flatMap((n) => n.latency?.[name] !== undefined ? [n.latency[name]] : []);
+    if (measured.length) { out[name] = { ms: round1(Math.min(...measured)), source: 'measured' }; continue; }
+    const km = live.flatMap((n) => { const at = n.location ?? location; return at ? [distanceKm(at, targets[name])] : []; });
+    if (km.length) out[name] = { ms: estimateRttMs(Math.min(...km)), source: 'estimated' };
+  }
+  return out;
 }
 
 /** The node sizes no other node dominates (bigger or equal in every dimension), largest first. */

@@ -5,7 +5,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { Bus } from '../mqtt/bus.js';
 import { topics as topicsFor } from '../mqtt/topics.js';
-import { DesiredMessage, NodeStatus, OnlineMessage, Placement as PlacementSchema, type Placement, type NodeStatus as NodeStatusT, type ClusterStatus, type NodeDesired, type ReplicaSpec } from '../../schemas/messages.js';
+import { DesiredMessage, NodeStatus, OnlineMessage, Placement as PlacementSchema, type Placement, type NodeStatus as NodeStatusT, type ClusterStatus, type NodeDesired, type ReplicaSpec, type LatencyTarget } from '../../schemas/messages.js';
 import { parsePayload, checkValue } from '../../schemas/parse.js';
 import type { Logger } from '../core/log.js';
 import { startLoop } from '../runtime/loop.js';
@@ -30,9 +30,15 @@ export interface ClusterOptions {
   operator?: string;
   location?: LatLon;
   policy?: ClusterPolicy;
+  /** fleet.yaml's latency targets: sent to the agents to probe, reported as the best round trip to each. */
+  targets?: Record<string, LatencyTarget>;
   heartbeatMs?: number;
   unreachableMs?: number;
   statusRefreshMs?: number;
+  /** The placement as committed to Git (refs/canopy/placements/<name>): the way in when the broker is not. */
+  placementFromGit?: () => Promise<Placement | undefined>;
+  /** Told after each status commit (a remote sync pushes it). */
+  onStatusCommit?: () => void;
   log: Logger;
 }
 
@@ -56,26 +62,37 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   let nodeSeq = Date.now();
   let byNode = new Map<string, ReplicaSpec[]>();
   let pending = new Map<string, string>();
+  // Replicas no node can take are refused to the root only once they have stayed so for a grace
+  // period: a restarted cluster whose nodes are still reporting in refuses nothing.
+  let unplaced = new Map<string, number>();
+  const unplacedSince = new Map<string, number>();
+  const refuseAfterMs = Math.max(2 * heartbeatMs, 1000);
   let lastReport = '';
   let lastReportAt = 0;
 
   const loop = startLoop({
-    name: `cluster ${o.name}`, log: o.log, resyncMs: heartbeatMs, resyncKeys: () => ['report', 'place'],
+    name: `cluster ${o.name}`, log: o.log, resyncMs: heartbeatMs, resyncKeys: () => (o.placementFromGit ? ['git', 'report', 'place'] : ['report', 'place']),
     reconcile: async (key) => {
       if (key === 'place') return reconcilePlace();
       if (key === 'report') return reconcileReport();
+      if (key === 'git') return readGit();
       if (key.startsWith('node:')) return sendNode(key.slice(5));
     },
   });
 
   const nodeViews = (): NodeView[] => [...nodes].filter(([, s]) => s.status).map(([name, s]) => ({
     name, online: s.online, capacity: s.status!.capacity, arch: s.status!.arch, runtimes: s.status!.runtimes, labels: s.status!.labels,
+    ...(s.status!.location ? { location: s.status!.location } : {}),
+    ...(s.status!.latency ? { latency: Object.fromEntries(Object.entries(s.status!.latency).map(([k, v]) => [k, v.ms])) } : {}),
   }));
 
   async function reconcilePlace(): Promise<void> {
-    const plan = placeReplicas(placement, nodeViews(), assignment, o.policy ?? 'bestfit');
+    const plan = placeReplicas(placement, nodeViews(), assignment, o.policy ?? 'bestfit', { targets: o.targets, location: o.location });
     byNode = plan.byNode;
     pending = plan.pending;
+    unplaced = plan.unplaced;
+    for (const id of unplacedSince.keys()) if (!unplaced.has(id)) unplacedSince.delete(id);
+    for (const id of unplaced.keys()) if (!unplacedSince.has(id)) unplacedSince.set(id, Date.now());
     const next = plan.assignment;
     if (canonicalJson(Object.fromEntries(next)) !== canonicalJson(Object.fromEntries(assignment))) {
       assignment = next;
@@ -89,11 +106,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const st = nodes.get(node);
     if (!st || !st.online) return;
     const replicas = byNode.get(node) ?? [];
-    const key = canonicalJson(replicas);
+    const key = canonicalJson({ replicas, targets: o.targets });
     const applied = st.status?.appliedSeq;
     if (st.sent && st.sent.key === key && (applied === st.sent.seq || Date.now() - st.sent.at < 1000)) return;
     const seq = st.sent && st.sent.key === key ? st.sent.seq : (nodeSeq = Math.max(nodeSeq + 1, Date.now()));
-    const msg: NodeDesired = { kind: 'node-desired', seq, epoch: placement?.version.epoch ?? 0, heartbeatSeconds: heartbeatMs / 1000, replicas };
+    const msg: NodeDesired = { kind: 'node-desired', seq, epoch: placement?.version.epoch ?? 0, heartbeatSeconds: heartbeatMs / 1000, ...(o.targets ? { targets: o.targets } : {}), replicas };
     st.sent = { seq, key, at: Date.now() };
     await o.nodeBus.publish(t.nodeDesired(o.name, node), msg, { retain: true });
   }
@@ -110,7 +127,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const status: ClusterStatus = aggregate({
       cluster: o.name, at: now.toISOString(), placement, nodes: nodeViews(), statuses: new Map([...nodes].map(([n, s]) => [n, s.status])),
       online: new Set([...nodes].filter(([, s]) => s.online).map(([n]) => n)), assignment, pending,
-      labels: o.labels ?? {}, operator: o.operator, location: o.location,
+      labels: o.labels ?? {}, operator: o.operator, location: o.location, targets: o.targets,
+      refused: new Map([...unplaced].filter(([id]) => now.getTime() - (unplacedSince.get(id) ?? Infinity) >= refuseAfterMs).map(([id, count]) => [id, { count, reason: pending.get(id) ?? 'no node can take a replica' }])),
     });
     const key = canonicalJson({ ...status, at: undefined, free: undefined, maxNodeFree: undefined });
     if (key !== lastReport || now.getTime() - lastReportAt >= heartbeatMs * 0.9) {
@@ -120,7 +138,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     }
     if (recorder) {
       const r = await recorder.record(status, o.statusRefreshMs ?? 60_000);
-      if (r === 'changed') o.log.debug(`status committed`);
+      if (r !== 'unchanged') o.onStatusCommit?.();
     }
   }
 
@@ -147,16 +165,29 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         return o.bus.drop(topic, `${topic}: patch does not apply: ${(e as Error).message}`);
       }
     }
-    if (next.cluster !== o.name || next.fleet !== o.fleet) return o.bus.drop(topic, `${topic}: placement is for ${next.fleet}/${next.cluster}`);
+    await adopt(next, topic);
+  }
+
+  /** Take a placement (from MQTT or Git) if it is for us and not older than what we have. */
+  async function adopt(next: Placement, from: string): Promise<void> {
+    if (next.cluster !== o.name || next.fleet !== o.fleet) return o.bus.drop(from, `${from}: placement is for ${next.fleet}/${next.cluster}`);
     if (placement && (next.version.epoch < placement.version.epoch || (next.version.epoch === placement.version.epoch && next.version.seq < placement.version.seq))) {
-      o.log.info(`ignoring stale placement #${next.version.seq} (have #${placement.version.seq})`);
+      o.log.info(`ignoring stale placement #${next.version.seq} from ${from} (have #${placement.version.seq})`);
       loop.enqueue('report');
       return;
     }
+    if (placement && next.version.seq === placement.version.seq && next.version.epoch === placement.version.epoch) return;
     await journal.write('placement.json', next);
     placement = next;
-    o.log.info(`applied placement #${next.version.seq} from ${next.version.commit.slice(0, 12)}: ${Object.keys(next.services).length} service(s)`);
+    o.log.info(`applied placement #${next.version.seq} from ${next.version.commit.slice(0, 12)} (${from}): ${Object.keys(next.services).length} service(s)`);
     loop.enqueue('place');
+  }
+
+  async function readGit(): Promise<void> {
+    const p = await o.placementFromGit!();
+    if (p && (!placement || p.version.epoch > placement.version.epoch || (p.version.epoch === placement.version.epoch && p.version.seq > placement.version.seq))) {
+      await adopt(p, 'git');
+    }
   }
 
   // ---- inputs ----
@@ -173,13 +204,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     if (p.value.node !== parts.node) return o.nodeBus.drop(topic, `${topic}: names node ${p.value.node}`);
     const st = nodes.get(parts.node) ?? { online: false, lastHeard: 0 };
     const wasOnline = st.online;
-    const shape = (s?: NodeStatusT) => JSON.stringify(s && [s.capacity, s.arch, s.runtimes, s.labels]);
+    const shape = (s?: NodeStatusT) => JSON.stringify(s && [s.capacity, s.arch, s.runtimes, s.labels, s.location, s.latency]);
     const shapeChanged = shape(st.status) !== shape(p.value);
     st.status = p.value;
     st.online = true;
     st.lastHeard = Date.now();
     nodes.set(parts.node, st);
-    if (!wasOnline || shapeChanged) { o.log.info(`node ${parts.node} online`); loop.enqueue('place'); }
+    if (!wasOnline) o.log.info(`node ${parts.node} online`);
+    if (!wasOnline || shapeChanged) loop.enqueue('place');
     if (st.sent && p.value.appliedSeq !== st.sent.seq) loop.enqueue(`node:${parts.node}`);
     loop.enqueue('report');
   });

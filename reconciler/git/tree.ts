@@ -1,28 +1,103 @@
 // Tree-level reads and writes whose cost follows the change: a diff skips every subtree whose
-// oid is equal on both sides, and a write rebuilds only the trees on the changed paths.
-import { readTree, writeTree, writeBlob, type Entry, type Repo } from './repo.js';
+// oid is equal on both sides and walks two sorted tree objects side by side without decoding
+// equal entries (a flat directory of 10,000 files costs one byte comparison per entry), and a
+// write rebuilds only the trees on the changed paths. Objects come from the fast store (odb.ts).
+import { objectStore } from './odb.js';
+import type { Entry, Repo } from './repo.js';
 
 export interface Change { path: string; before?: Entry; after?: Entry }
 
-/** Changed blobs (and odd entries: submodules, symlinks) between two trees; a undefined = empty. */
-export async function diffTrees(repo: Repo, a: string | undefined, b: string | undefined, prefix = ''): Promise<Change[]> {
-  if (a === b) return [];
-  const left = a ? await readTree(repo, a) : new Map<string, Entry>();
-  const right = b ? await readTree(repo, b) : new Map<string, Entry>();
-  const out: Change[] = [];
-  const names = new Set([...left.keys(), ...right.keys()]);
-  for (const name of [...names].sort()) {
-    const l = left.get(name);
-    const r = right.get(name);
-    if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
-    const p = prefix + name;
-    const lt = l?.type === 'tree' ? l : undefined;
-    const rt = r?.type === 'tree' ? r : undefined;
-    if (lt || rt) out.push(...(await diffTrees(repo, lt?.oid, rt?.oid, p + '/')));
-    const lb = l && l.type !== 'tree' ? l : undefined;
-    const rb = r && r.type !== 'tree' ? r : undefined;
-    if (lb || rb) out.push({ path: p, before: lb, after: rb });
+/** A tree object's entries in stored order: name, mode and where the 20-byte oid sits. */
+interface RawTree { body: Buffer; starts: number[]; nuls: number[] }
+
+function scanTree(body: Buffer): RawTree {
+  const starts: number[] = [];
+  const nuls: number[] = [];
+  let i = 0;
+  while (i < body.length) {
+    const nul = body.indexOf(0, i);
+    if (nul < 0) throw new Error('malformed tree object');
+    starts.push(i);
+    nuls.push(nul);
+    i = nul + 21;
   }
+  return { body, starts, nuls };
+}
+
+async function rawTree(repo: Repo, oid: string | undefined): Promise<RawTree> {
+  if (!oid) return { body: Buffer.alloc(0), starts: [], nuls: [] };
+  return scanTree(await objectStore(repo).readType(oid, 'tree'));
+}
+
+function entryAt(t: RawTree, k: number): { name: string; entry: Entry } {
+  const { body } = t;
+  const sp = body.indexOf(0x20, t.starts[k]);
+  const mode = body.toString('latin1', t.starts[k], sp).padStart(6, '0');
+  const name = body.toString('utf8', sp + 1, t.nuls[k]);
+  const oid = body.toString('hex', t.nuls[k] + 1, t.nuls[k] + 21);
+  return { name, entry: { mode, oid, type: mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob' } };
+}
+
+const isTreeMode = (body: Buffer, start: number) => body[start] === 0x34 && body[start + 1] === 0x30 && body[start + 2] === 0x30 && body[start + 5] === 0x20;
+
+/**
+ * Order of two entries as git sorts a tree: by name bytes, a tree's name as if it ended in "/".
+ * Compares in place, without decoding.
+ */
+function order(a: RawTree, i: number, b: RawTree, j: number): number {
+  const na = a.body.indexOf(0x20, a.starts[i]) + 1;
+  const nb = b.body.indexOf(0x20, b.starts[j]) + 1;
+  const la = a.nuls[i] - na, lb = b.nuls[j] - nb;
+  const n = Math.min(la, lb);
+  const c = a.body.compare(b.body, nb, nb + n, na, na + n);
+  if (c !== 0) return c;
+  const ca = la > n ? a.body[na + n] : isTreeMode(a.body, a.starts[i]) ? 0x2f : 0;
+  const cb = lb > n ? b.body[nb + n] : isTreeMode(b.body, b.starts[j]) ? 0x2f : 0;
+  return ca - cb;
+}
+
+/** Whole entries (mode, name and oid) byte-equal. */
+function same(a: RawTree, i: number, b: RawTree, j: number): boolean {
+  const la = a.nuls[i] + 21 - a.starts[i];
+  return la === b.nuls[j] + 21 - b.starts[j] && a.body.compare(b.body, b.starts[j], b.starts[j] + la, a.starts[i], a.starts[i] + la) === 0;
+}
+
+/** Changed blobs (and odd entries: submodules, symlinks) between two trees; undefined = empty. */
+export async function diffTrees(repo: Repo, a: string | undefined, b: string | undefined, prefix = ''): Promise<Change[]> {
+  const out: Change[] = [];
+  await diffInto(repo, a, b, prefix, out);
+  return out;
+}
+
+async function diffInto(repo: Repo, a: string | undefined, b: string | undefined, prefix: string, out: Change[]): Promise<void> {
+  if (a === b) return;
+  const left = await rawTree(repo, a);
+  const right = await rawTree(repo, b);
+  let i = 0, j = 0;
+  const nl = left.starts.length, nr = right.starts.length;
+  while (i < nl || j < nr) {
+    if (i < nl && j < nr && same(left, i, right, j)) { i++; j++; continue; }
+    const c = i >= nl ? 1 : j >= nr ? -1 : order(left, i, right, j);
+    const l = c <= 0 ? entryAt(left, i++) : undefined;
+    const r = c >= 0 ? entryAt(right, j++) : undefined;
+    await emit(repo, prefix + (l ?? r)!.name, l?.entry, r?.entry, out);
+  }
+}
+
+async function emit(repo: Repo, p: string, l: Entry | undefined, r: Entry | undefined, out: Change[]): Promise<void> {
+  const lt = l?.type === 'tree' ? l : undefined;
+  const rt = r?.type === 'tree' ? r : undefined;
+  if (lt || rt) await diffInto(repo, lt?.oid, rt?.oid, p + '/', out);
+  const lb = l && l.type !== 'tree' ? l : undefined;
+  const rb = r && r.type !== 'tree' ? r : undefined;
+  if (lb || rb) out.push({ path: p, before: lb, after: rb });
+}
+
+/** A tree's entries by name (what repo.readTree returns, from the fast store). */
+export async function readEntries(repo: Repo, oid: string): Promise<Map<string, Entry>> {
+  const t = await rawTree(repo, oid);
+  const out = new Map<string, Entry>();
+  for (let k = 0; k < t.starts.length; k++) { const { name, entry } = entryAt(t, k); out.set(name, entry); }
   return out;
 }
 
@@ -33,8 +108,38 @@ export async function listFiles(repo: Repo, tree: string | undefined): Promise<M
   return out;
 }
 
+/** The entry at `file` (a/b/c) under a tree, or undefined. */
+export async function entryAtPath(repo: Repo, tree: string, file: string): Promise<Entry | undefined> {
+  let cur: Entry | undefined = { mode: '040000', oid: tree, type: 'tree' };
+  for (const part of file.split('/')) {
+    if (cur?.type !== 'tree') return undefined;
+    cur = (await readEntries(repo, cur.oid)).get(part);
+  }
+  return cur;
+}
+
+/** Write a tree object from entries (any order: sorted here as git sorts). */
+export async function writeEntries(repo: Repo, entries: Map<string, Entry>): Promise<string> {
+  const key = (name: string, e: Entry) => e.type === 'tree' ? name + '/' : name;
+  const sorted = [...entries].sort(([a, x], [b, y]) => Buffer.compare(Buffer.from(key(a, x)), Buffer.from(key(b, y))));
+  const parts: Buffer[] = [];
+  for (const [name, e] of sorted) {
+    parts.push(Buffer.from(`${e.mode.replace(/^0+/, '')} ${name}\0`), Buffer.from(e.oid, 'hex'));
+  }
+  return objectStore(repo).write('tree', Buffer.concat(parts));
+}
+
+export async function writeBlobFast(repo: Repo, text: string | Uint8Array): Promise<string> {
+  return objectStore(repo).write('blob', typeof text === 'string' ? Buffer.from(text) : Buffer.from(text));
+}
+
 /** A new tree: `base` with each path set to new text (or removed when null). */
 export async function writeFiles(repo: Repo, base: string | undefined, files: Map<string, string | null>): Promise<string> {
+  return (await writeFilesOrEmpty(repo, base, files)) ?? objectStore(repo).write('tree', Buffer.alloc(0));
+}
+
+/** Like writeFiles, but undefined when the result is an empty tree (a directory to drop). */
+async function writeFilesOrEmpty(repo: Repo, base: string | undefined, files: Map<string, string | null>): Promise<string | undefined> {
   const byDir = new Map<string, Map<string, string | null>>();
   const here = new Map<string, string | null>();
   for (const [p, v] of files) {
@@ -44,17 +149,16 @@ export async function writeFiles(repo: Repo, base: string | undefined, files: Ma
     if (!byDir.has(d)) byDir.set(d, new Map());
     byDir.get(d)!.set(p.slice(i + 1), v);
   }
-  const entries = base ? await readTree(repo, base) : new Map<string, Entry>();
+  const entries = base ? await readEntries(repo, base) : new Map<string, Entry>();
   for (const [name, v] of here) {
     if (v === null) entries.delete(name);
-    else entries.set(name, { mode: '100644', oid: await writeBlob(repo, v), type: 'blob' });
+    else entries.set(name, { mode: '100644', oid: await writeBlobFast(repo, v), type: 'blob' });
   }
   for (const [d, sub] of byDir) {
     const prev = entries.get(d);
-    const oid = await writeFiles(repo, prev?.type === 'tree' ? prev.oid : undefined, sub);
-    const empty = (await readTree(repo, oid)).size === 0;
-    if (empty) entries.delete(d);
+    const oid = await writeFilesOrEmpty(repo, prev?.type === 'tree' ? prev.oid : undefined, sub);
+    if (oid === undefined) entries.delete(d);
     else entries.set(d, { mode: '040000', oid, type: 'tree' });
   }
-  return writeTree(repo, entries);
+  return entries.size ? writeEntries(repo, entries) : undefined;
 }

@@ -1,10 +1,13 @@
-// Steps 1–2 of a root pass: read a commit of main and validate it into a desired state. Only
-// blobs that changed since the last good state are read and parsed (parsed results are cached
-// by blob oid); cross-file rules still see the whole tree.
+// Steps 1–2 of a root pass: read a commit of main and validate it into a desired state. The
+// cost follows the change: the trees are diffed against the last good state (equal subtrees
+// skipped), only changed blobs are read and parsed (parse results cached by blob oid), and the
+// rules across files live in an index (core/fleet-index.ts) that the changed paths update.
 import type { FleetDescriptor, ServiceSpec } from '../../schemas/model.js';
-import { validateFleet, layoutOf, type FleetFile, type Problem, type ParseResult } from '../core/validate.js';
+import { FleetIndex, MAX_DESCRIPTOR_BYTES, layoutOf, type FleetFile, type Problem, type ParseResult } from '../core/validate.js';
+import type { Change as IndexChange, Indexed } from '../core/fleet-index.js';
 import { serviceId, specHash } from '../core/ids.js';
-import { readCommit, readBlobText, type Repo } from '../git/repo.js';
+import type { Repo } from '../git/repo.js';
+import { objectStore, readCommitInfo } from '../git/odb.js';
 import { diffTrees } from '../git/tree.js';
 
 export interface DesiredService { id: string; spec: ServiceSpec; specHash: string; file: string }
@@ -12,7 +15,10 @@ export interface DesiredService { id: string; spec: ServiceSpec; specHash: strin
 export interface DesiredState {
   commit: string;
   tree: string;
-  files: Map<string, FleetFile>;
+  /** Every file of the tree, parsed and indexed; the next commit is judged against it. (A state
+   * built by hand, as tests do, may lack it: the next load then starts from scratch.) */
+  index?: FleetIndex;
+  files: ReadonlyMap<string, FleetFile>;
   fleet: FleetDescriptor;
   services: Map<string, DesiredService>;
 }
@@ -21,44 +27,85 @@ export type LoadResult =
   | { ok: true; state: DesiredState; changed: Set<string>; removed: Set<string> }
   | { ok: false; problems: Problem[] };
 
-const MAX_BLOB = 1024 * 1024;
+export interface LoadOptions {
+  /**
+   * Hand `prev` over instead of copying it: its index and services map are updated in place
+   * (no O(fleet) copy). On rejection they are restored and `prev` stays valid; once accepted,
+   * only the new state may be used. The root does this; a caller that keeps both states must not.
+   */
+  consume?: boolean;
+}
 
-export async function loadDesired(repo: Repo, commit: string, prev: DesiredState | undefined, cache: Map<string, ParseResult>): Promise<LoadResult> {
-  const tree = (await readCommit(repo, commit)).tree;
-  const files = new Map(prev?.files ?? []);
-  const problems: Problem[] = [];
+export async function loadDesired(repo: Repo, commit: string, last: DesiredState | undefined, cache: Map<string, ParseResult>, o: LoadOptions = {}): Promise<LoadResult> {
+  const prev = last?.index ? last as DesiredState & { index: FleetIndex } : undefined;
+  const tree = (await readCommitInfo(repo, commit)).tree;
+  const store = objectStore(repo);
+  const treeProblems: Problem[] = [];
+  const changes: IndexChange[] = [];
   for (const c of await diffTrees(repo, prev?.tree, tree)) {
-    if (!c.after) { files.delete(c.path); continue; }
-    if (c.after.type === 'commit') { problems.push(at(c.path, 'submodules are not allowed in a fleet repository')); continue; }
-    if (c.after.mode === '120000') { problems.push(at(c.path, 'symbolic links are not allowed in a fleet repository: commit the file itself')); continue; }
-    if (layoutOf(c.path).kind === 'ignored') { files.set(c.path, { path: c.path, oid: c.after.oid, text: '' }); continue; }
-    const text = await readBlobText(repo, c.after.oid);
-    if (Buffer.byteLength(text) > MAX_BLOB) { problems.push(at(c.path, `file is ${text.length} bytes; descriptors are limited to 1 MiB`)); continue; }
-    files.set(c.path, { path: c.path, oid: c.after.oid, text });
+    if (!c.after) { changes.push([c.path, null]); continue; }
+    if (c.after.type === 'commit') { treeProblems.push(at(c.path, 'submodules are not allowed in a fleet repository')); continue; }
+    if (c.after.mode === '120000') { treeProblems.push(at(c.path, 'symbolic links are not allowed in a fleet repository: commit the file itself')); continue; }
+    if (layoutOf(c.path).kind === 'ignored') { changes.push([c.path, { path: c.path, oid: c.after.oid, text: '' }]); continue; }
+    const body = await store.readType(c.after.oid, 'blob');
+    if (body.length > MAX_DESCRIPTOR_BYTES) {
+      treeProblems.push(at(c.path, `file is ${body.length} bytes: a descriptor may be at most 1 MiB (${MAX_DESCRIPTOR_BYTES} bytes); not parsed`));
+      continue;
+    }
+    changes.push([c.path, { path: c.path, oid: c.after.oid, text: body.toString('utf8') }]);
   }
-  const v = validateFleet([...files.values()], cache);
-  if (!v.ok || problems.length) {
-    const all = [...problems, ...(v.ok ? [] : v.problems)];
-    all.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
-    return { ok: false, problems: all };
+
+  const index = !prev ? new FleetIndex(cache) : o.consume ? prev.index : prev.index.clone();
+  const before = new Map<string, Indexed | undefined>(changes.map(([p]) => [p, index.get(p)]));
+  const undo = index.apply(changes);
+  const problems = [...treeProblems, ...index.problems()];
+  if (problems.length) {
+    if (prev && o.consume) index.apply(undo);
+    problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+    return { ok: false, problems };
   }
-  const services = new Map<string, DesiredService>();
-  const fileOf = new Map<string, string>();
-  for (const f of files.values()) {
-    const m = /^services\/([^/]+)\/([^/]+)\.ya?ml$/.exec(f.path);
-    if (m) fileOf.set(serviceId(m[1], m[2]), f.path);
-  }
-  for (const s of v.services) {
-    const id = serviceId(s.metadata.app, s.metadata.name);
-    services.set(id, { id, spec: s.spec, specHash: specHash(s.spec), file: fileOf.get(id) ?? '' });
+
+  const services = !prev ? new Map<string, DesiredService>() : o.consume ? prev.services : new Map(prev.services);
+  const old = new Map<string, DesiredService>();
+  for (const [path, was] of before) {
+    const id = serviceOf(was);
+    const s = id ? services.get(id) : undefined;
+    if (id && s && s.file === path) { old.set(id, s); services.delete(id); }
   }
   const changed = new Set<string>();
-  const removed = new Set<string>();
-  for (const [id, s] of services) if (prev?.services.get(id)?.specHash !== s.specHash) changed.add(id);
-  for (const id of prev?.services.keys() ?? []) if (!services.has(id)) removed.add(id);
-  return { ok: true, state: { commit, tree, files, fleet: v.fleet, services }, changed, removed };
+  for (const [path] of changes) {
+    const e = index.get(path);
+    const id = serviceOf(e);
+    if (!id || e?.result?.ok !== true || e.result.kind !== 'Service') continue;
+    const spec = e.result.value.spec;
+    const hash = specHash(spec);
+    const was = old.get(id);
+    services.set(id, was && was.specHash === hash && was.file === path ? was : { id, spec, specHash: hash, file: path });
+    if (was?.specHash !== hash) changed.add(id);
+  }
+  const removed = new Set([...old.keys()].filter((id) => !services.has(id)));
+  const state: DesiredState = { commit, tree, index, files: new FilesView(index), fleet: index.fleet()!, services };
+  return { ok: true, state, changed, removed };
+}
+
+function serviceOf(e: Indexed | undefined): string | undefined {
+  const r = e?.result;
+  return r?.ok && r.kind === 'Service' ? serviceId(r.value.metadata.app, r.value.metadata.name) : undefined;
 }
 
 function at(file: string, message: string): Problem {
   return { file, line: 1, column: 1, message };
+}
+
+/** The files of a desired state, read through its index (no second map to keep in step). */
+class FilesView implements ReadonlyMap<string, FleetFile> {
+  constructor(private readonly index: FleetIndex) {}
+  get size(): number { return this.index.size; }
+  get(p: string): FleetFile | undefined { return this.index.get(p)?.file; }
+  has(p: string): boolean { return this.index.get(p) !== undefined; }
+  *entries(): MapIterator<[string, FleetFile]> { for (const e of this.index.values()) yield [e.file.path, e.file]; }
+  keys(): MapIterator<string> { return this.index.paths(); }
+  *values(): MapIterator<FleetFile> { for (const e of this.index.values()) yield e.file; }
+  [Symbol.iterator](): MapIterator<[string, FleetFile]> { return this.entries(); }
+  forEach(fn: (v: FleetFile, k: string, m: ReadonlyMap<string, FleetFile>) => void): void { for (const [k, v] of this.entries()) fn(v, k, this); }
 }

@@ -1,10 +1,17 @@
 // The root's coarse choice: which clusters run how many replicas of each service, from the
 // clusters' aggregates only. Pure and deterministic: same inputs, same placement. Services
 // keep the clusters they had while those still qualify, so a commit moves only what changed.
+// Constraints filter here; the fleet's policy (policies/) only ranks what is left.
 import type { ServiceSpec } from '../../schemas/model.js';
-import type { Capacity } from '../../schemas/messages.js';
+import type { Capacity, ClusterStatus } from '../../schemas/messages.js';
 import { mebibytes } from '../core/quantity.js';
-import { distanceKm, type LatLon } from '../core/geo.js';
+import type { LatLon } from '../core/geo.js';
+import { estimateRttMs, nearestKm, round1 } from './policies/geo.js';
+import { compareScores, type Rtt, type Score } from './policies/policy.js';
+import { rootScheduler, type RootPolicy } from './policies/index.js';
+
+export type { RootPolicy } from './policies/index.js';
+export type { Rtt } from './policies/policy.js';
 
 export interface ClusterView {
   name: string;
@@ -20,9 +27,23 @@ export interface ClusterView {
   labels: Record<string, string>;
   operator?: string;
   location?: LatLon;
+  /** Geohash cells where it has nodes: used for geo and latency when it has no single location. */
+  footprint?: string[];
+  /** Per latency target: the best round trip its nodes measured, or its own estimate. */
+  latency?: Record<string, { ms: number; source: 'measured' | 'estimated' }>;
+  /** Per service: it could hold only `limit` replicas of what it was given, and why. */
+  refused?: Record<string, Refusal>;
 }
 
-export interface ServiceView { id: string; spec: ServiceSpec }
+/** A cluster's refusal, as the root keeps it: it is full for that service at `limit` replicas. */
+export interface Refusal { limit: number; count: number; reason: string; specHash?: string }
+
+export interface ServiceView { id: string; spec: ServiceSpec; specHash?: string }
+
+/** A named point of fleet.yaml spec.targets. */
+export interface Target { lat: number; lon: number; probe?: string }
+
+export interface PlaceOptions { targets?: Record<string, Target> }
 
 /** service → cluster → replicas */
 export type Allocation = Map<string, Map<string, number>>;
@@ -34,41 +55,100 @@ export interface ServiceDecision {
   /** Plain words: where it went and why; why other clusters were passed over. */
   reason: string;
   excluded: Record<string, string>;
+  /** The clusters that qualified, with what the policy saw of them (score before this service's new replicas). */
+  candidates?: Record<string, { score: number[]; rtt?: Rtt; distanceKm?: number }>;
 }
 
 export interface PlaceResult { decisions: Map<string, ServiceDecision> }
-
-export type RootPolicy = 'bestfit' | 'spread';
 
 export function request(spec: ServiceSpec): Capacity {
   return { cpu: spec.resources?.cpu ?? 0, memoryMi: mebibytes(spec.resources?.memory), gpu: spec.resources?.gpu ?? 0 };
 }
 
+/** What the root learns of a cluster from its status: the view placement works on. */
+export function clusterViewOf(st: ClusterStatus, o: { online?: boolean; offlineForMs?: number; refused?: Record<string, Refusal> } = {}): ClusterView {
+  return {
+    name: st.cluster, online: o.online ?? true, offlineForMs: o.offlineForMs ?? 0, capacity: st.capacity, maxNode: st.maxNode,
+    ...(st.shapes ? { shapes: st.shapes } : {}), arch: st.arch, runtimes: st.runtimes, labels: st.labels,
+    ...(st.operator ? { operator: st.operator } : {}), ...(st.location ? { location: st.location } : {}),
+    ...(st.footprint ? { footprint: st.footprint } : {}), ...(st.latency ? { latency: st.latency } : {}),
+    ...(o.refused && Object.keys(o.refused).length ? { refused: o.refused } : {}),
+  };
+}
+
+/** What a cluster's constraints look like from here: why it cannot take the service, or how near it is. */
+export interface Assessment { why?: string; rtt?: Rtt; distanceKm?: number }
+
 /** Why a cluster cannot take any replica of this service, or undefined if it can. */
-export function exclusion(c: ClusterView, spec: ServiceSpec): string | undefined {
-  if (!c.online) return 'unreachable';
+export function exclusion(c: ClusterView, spec: ServiceSpec, targets?: Record<string, Target>): string | undefined {
+  return assess(c, spec, targets).why;
+}
+
+export function assess(c: ClusterView, spec: ServiceSpec, targets?: Record<string, Target>): Assessment {
+  if (!c.online) return { why: 'unreachable' };
   const runtime = spec.runtime;
-  if (!c.runtimes.includes(runtime)) return `no node runs ${runtime} workloads (has ${c.runtimes.join(', ') || 'none'})`;
+  if (!c.runtimes.includes(runtime)) return { why: `no node runs ${runtime} workloads (has ${c.runtimes.join(', ') || 'none'})` };
   const arch = spec.resources?.arch;
-  if (arch && !arch.some((a) => c.arch.includes(a))) return `architecture ${arch.join('/')} not present (has ${c.arch.join(', ') || 'none'})`;
+  if (arch && !arch.some((a) => c.arch.includes(a))) return { why: `architecture ${arch.join('/')} not present (has ${c.arch.join(', ') || 'none'})` };
   const cc = spec.constraints?.clusters;
-  if (cc?.names && !cc.names.includes(c.name)) return `not among the named clusters ${cc.names.join(', ')}`;
-  if (cc?.operator && c.operator !== cc.operator) return `operator is ${c.operator ?? 'unset'}, needs ${cc.operator}`;
+  if (cc?.names && !cc.names.includes(c.name)) return { why: `not among the named clusters ${cc.names.join(', ')}` };
+  if (cc?.operator && c.operator !== cc.operator) return { why: `operator is ${c.operator ?? 'unset'}, needs ${cc.operator}` };
   for (const [k, v] of Object.entries(cc?.matchLabels ?? {})) {
-    if (c.labels[k] !== v) return `label ${k}=${v} not matched (has ${k}=${c.labels[k] ?? 'unset'})`;
+    if (c.labels[k] !== v) return { why: `label ${k}=${v} not matched (has ${k}=${c.labels[k] ?? 'unset'})` };
   }
+  const out: Assessment = {};
   const geo = spec.constraints?.geo;
   if (geo) {
-    if (!c.location) return 'location unknown, geo constraint cannot be checked';
-    const d = distanceKm(c.location, geo);
-    if (d > geo.withinKm) return `${Math.round(d)} km from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`;
+    const near = nearestKm(geo, c);
+    if (!near) return { why: 'location unknown, geo constraint cannot be checked' };
+    if (near.km > geo.withinKm) {
+      return {
+        why: near.via === 'location'
+          ? `${Math.round(near.km)} km from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`
+          : `its nodes are ${Math.round(near.km)} km or more from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`,
+      };
+    }
+    out.distanceKm = near.km;
+  }
+  const lat = spec.constraints?.latency;
+  if (lat) {
+    const r = rttTo(c, lat.to, targets);
+    if ('why' in r) return { why: r.why };
+    if (r.rtt.ms > lat.maxMs) return { why: `${describeRtt(r.rtt, labelOf(lat.to))}, limit ${lat.maxMs} ms` };
+    out.rtt = r.rtt;
+    if (out.distanceKm === undefined && r.km !== undefined) out.distanceKm = r.km;
   }
   const r = request(spec);
   const holds = (n: Capacity) => r.cpu <= n.cpu + 1e-9 && r.memoryMi <= n.memoryMi + 1e-9 && r.gpu <= n.gpu + 1e-9;
   if (c.shapes ? !c.shapes.some(holds) : !holds(c.maxNode)) {
-    return `no node large enough for one replica (needs ${fmt(r)}, largest node ${(c.shapes ?? [c.maxNode]).slice(0, 3).map(fmt).join(" | ")})`;
+    return { why: `no node large enough for one replica (needs ${fmt(r)}, largest node ${(c.shapes ?? [c.maxNode]).slice(0, 3).map(fmt).join(' | ')})` };
   }
-  return undefined;
+  return out;
+}
+
+type LatencyTo = NonNullable<NonNullable<ServiceSpec['constraints']>['latency']>['to'];
+
+/** The round trip from a cluster to a latency reference: reported by the cluster, else estimated from where it is. */
+function rttTo(c: ClusterView, to: LatencyTo, targets?: Record<string, Target>): { rtt: Rtt; km?: number } | { why: string } {
+  const point: LatLon | undefined = 'target' in to ? targets?.[to.target] : to;
+  const km = point ? nearestKm(point, c)?.km : undefined;
+  if ('target' in to) {
+    const m = c.latency?.[to.target];
+    if (m) return { rtt: { ms: m.ms, source: m.source }, km };
+    if (!point) return { why: `latency target ${to.target} is not declared in fleet.yaml spec.targets, and the cluster reports none for it` };
+  }
+  if (km === undefined) return { why: 'location unknown, latency constraint cannot be checked' };
+  return { rtt: { ms: estimateRttMs(km), source: 'estimated', km }, km };
+}
+
+function labelOf(to: LatencyTo): string {
+  return 'target' in to ? `target ${to.target}` : `(${to.lat}, ${to.lon})`;
+}
+
+/** "2.1 ms to target cams (measured)", "about 8.8 ms to (48.137, 11.575) (estimated from 684 km)". */
+export function describeRtt(r: Rtt, label: string): string {
+  if (r.source === 'measured') return `${round1(r.ms)} ms to ${label} (measured)`;
+  return `about ${round1(r.ms)} ms to ${label} (estimated from ${r.km !== undefined ? `${Math.round(r.km)} km` : 'its nodes\' positions'})`;
 }
 
 export function fmt(c: Capacity): string {
@@ -87,41 +167,53 @@ function take(free: Capacity, r: Capacity): void {
   free.cpu -= r.cpu; free.memoryMi -= r.memoryMi; free.gpu -= r.gpu;
 }
 
+interface Eligible { c: ClusterView; a: Assessment; limit: number }
+
 /**
- * Place every service. `previous` is the last allocation (sticky); `order` is every service id
- * in a stable order (sorted), so capacity is consumed the same way on every run.
+ * Place every service. `previous` is the last allocation (sticky). Services are taken in id
+ * order and clusters in name order, so capacity is consumed the same way on every run.
  */
-export function placeServices(services: ServiceView[], clusters: ClusterView[], previous: Allocation, policy: RootPolicy = 'bestfit'): PlaceResult {
-  const sorted = [...clusters].sort((a, b) => a.name.localeCompare(b.name));
+export function placeServices(services: ServiceView[], clusters: ClusterView[], previous: Allocation, policy: RootPolicy | string = 'bestfit', o: PlaceOptions = {}): PlaceResult {
+  const scheduler = rootScheduler(policy);
+  const sorted = [...clusters].sort((a, b) => cmp(a.name, b.name));
   const free = new Map(sorted.map((c) => [c.name, { ...c.capacity }]));
   const decisions = new Map<string, ServiceDecision>();
-  const ordered = [...services].sort((a, b) => a.id.localeCompare(b.id));
+  const ordered = [...services].sort((a, b) => cmp(a.id, b.id));
 
-  interface Work { svc: ServiceView; r: Capacity; excluded: Record<string, string>; eligible: ClusterView[]; keep: Map<string, number>; prev: Map<string, number>; got: Map<string, number> }
+  interface Work { svc: ServiceView; r: Capacity; excluded: Record<string, string>; refusals: Record<string, string>; eligible: Eligible[]; keep: Map<string, number>; prev: Map<string, number>; got: Map<string, number> }
   const work: Work[] = ordered.map((svc) => {
     const excluded: Record<string, string> = {};
-    const eligible: ClusterView[] = [];
+    const refusals: Record<string, string> = {};
+    const eligible: Eligible[] = [];
     const prev = previous.get(svc.id) ?? new Map<string, number>();
     // An unreachable cluster keeps what it had (its site goes on running it), if the service
     // still allows it there, unless the service asks for failover and the cluster has been away
     // longer than it allows.
     const keep = new Map<string, number>();
     for (const c of sorted) {
-      const why = exclusion(c, svc.spec);
-      if (why === 'unreachable' && prev.get(c.name) && !exclusion({ ...c, online: true }, svc.spec)) {
+      const a = assess(c, svc.spec, o.targets);
+      const refusal = c.refused?.[svc.id];
+      const limit = refusal && (!refusal.specHash || !svc.specHash || refusal.specHash === svc.specHash) ? refusal.limit : Infinity;
+      if (a.why === 'unreachable' && prev.get(c.name) && !exclusion({ ...c, online: true }, svc.spec, o.targets)) {
         const after = svc.spec.failover?.afterSeconds;
         if (after === undefined || (c.offlineForMs ?? 0) < after * 1000) {
           keep.set(c.name, prev.get(c.name)!);
           excluded[c.name] = after === undefined ? 'unreachable; keeps its replicas (no failover policy)' : `unreachable; keeps its replicas until failover after ${after} s`;
-          eligible.push(c);
+          eligible.push({ c, a, limit: Infinity });
           continue;
         }
         excluded[c.name] = `unreachable for ${Math.round((c.offlineForMs ?? 0) / 1000)} s: failed over (failover.afterSeconds ${after})`;
         continue;
       }
-      if (why) excluded[c.name] = why; else eligible.push(c);
+      if (a.why) { excluded[c.name] = a.why; continue; }
+      if (limit !== Infinity) {
+        const text = `refused ${refusal!.count} replica${refusal!.count === 1 ? '' : 's'} (${refusal!.reason}), so it is treated as full for this service at ${limit}`;
+        if (limit <= 0) { excluded[c.name] = text; continue; }
+        refusals[c.name] = text;
+      }
+      eligible.push({ c, a, limit });
     }
-    return { svc, r: request(svc.spec), excluded, eligible, keep, prev, got: new Map() };
+    return { svc, r: request(svc.spec), excluded, refusals, eligible, keep, prev, got: new Map() };
   });
   const add = (w: Work, name: string) => { take(free.get(name)!, w.r); w.got.set(name, (w.got.get(name) ?? 0) + 1); };
   const count = (w: Work) => [...w.got.values()].reduce((a, b) => a + b, 0);
@@ -129,53 +221,111 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
   // Pass 1, sticky: every service first gets back the replicas it had where they may stay, so
   // a new or grown service never pushes out one that is already running.
   for (const w of work) {
-    for (const c of w.eligible) {
-      const had = w.prev.get(c.name) ?? 0;
+    for (const { c, limit } of w.eligible) {
+      const had = Math.min(w.prev.get(c.name) ?? 0, limit);
       for (let i = 0; i < had && count(w) < w.svc.spec.replicas && fits(free.get(c.name)!, w.r); i++) add(w, c.name);
     }
   }
-  // Pass 2: the rest, by policy.
+  // Pass 2: the rest, best by policy first.
   for (const w of work) {
     const spread = w.svc.spec.spread === 'clusters';
+    const score = (e: Eligible): Score => {
+      const holds = w.got.get(e.c.name) ?? 0;
+      // Spread: fewest of this service first. Otherwise keep it together: where it already is.
+      const first = spread ? holds : holds > 0 ? 0 : 1;
+      return [first, ...scheduler.score({ cluster: e.c, free: free.get(e.c.name)!, request: w.r, holds, rtt: e.a.rtt, distanceKm: e.a.distanceKm }, w.svc.spec)];
+    };
+    const open = (e: Eligible) => !w.keep.has(e.c.name) && (w.got.get(e.c.name) ?? 0) < e.limit && fits(free.get(e.c.name)!, w.r);
+    const candidates: NonNullable<ServiceDecision['candidates']> = {};
+    for (const e of w.eligible) {
+      if (w.keep.has(e.c.name)) continue;
+      candidates[e.c.name] = { score: [...score(e).slice(1)], ...(e.a.rtt ? { rtt: e.a.rtt } : {}), ...(e.a.distanceKm !== undefined ? { distanceKm: round1(e.a.distanceKm) } : {}) };
+    }
     while (count(w) < w.svc.spec.replicas) {
-      const candidates = w.eligible.filter((c) => !w.keep.has(c.name) && fits(free.get(c.name)!, w.r));
-      if (!candidates.length) break;
-      candidates.sort((a, b) => rank(w, spread, a, b));
-      add(w, candidates[0].name);
+      let best: Eligible | undefined, bestScore: Score = [];
+      for (const e of w.eligible) {
+        if (!open(e)) continue;
+        const s = score(e);
+        if (!best || compareScores(s, bestScore) < 0) { best = e; bestScore = s; }
+      }
+      if (!best) break;
+      add(w, best.c.name);
     }
     const placed = count(w);
     const want = w.svc.spec.replicas;
     if (placed < want) {
       // Say what stopped the rest: every cluster that could have taken one but is full now.
-      for (const c of w.eligible) {
-        if (!w.keep.has(c.name) && !fits(free.get(c.name)!, w.r)) w.excluded[c.name] = `not enough free capacity (needs ${fmt(w.r)}, ${fmt(free.get(c.name)!)} left)`;
+      for (const { c, limit } of w.eligible) {
+        if (w.keep.has(c.name)) continue;
+        if ((w.got.get(c.name) ?? 0) >= limit) continue;
+        if (!fits(free.get(c.name)!, w.r)) w.excluded[c.name] = `not enough free capacity (needs ${fmt(w.r)}, ${fmt(free.get(c.name)!)} left)`;
       }
     }
-    decisions.set(w.svc.id, { clusters: w.got, placed, desired: want, excluded: w.excluded, reason: explain(w.svc, w.got, placed, want, w.excluded, spread) });
-  }
-
-  function rank(w: Work, spread: boolean, a: ClusterView, b: ClusterView): number {
-    const ga = w.got.get(a.name) ?? 0, gb = w.got.get(b.name) ?? 0;
-    if (spread && ga !== gb) return ga - gb;
-    if (!spread) {
-      // Keep a service together: prefer a cluster that already holds some of it.
-      const ha = ga > 0 ? 1 : 0, hb = gb > 0 ? 1 : 0;
-      if (ha !== hb) return hb - ha;
-    }
-    const fa = free.get(a.name)!, fb = free.get(b.name)!;
-    const score = (f: Capacity, c: ClusterView) => f.cpu / Math.max(c.capacity.cpu, 1e-9) + f.memoryMi / Math.max(c.capacity.memoryMi, 1e-9);
-    const d = score(fa, a) - score(fb, b);
-    if (Math.abs(d) > 1e-9) return policy === 'bestfit' ? d : -d;
-    return a.name.localeCompare(b.name);
+    for (const [c, text] of Object.entries(w.refusals)) w.excluded[c] ??= text;
+    w.excluded = Object.fromEntries(Object.entries(w.excluded).sort(([a], [b]) => cmp(a, b)));
+    const evidence = evidenceOf(w.svc.spec, w.eligible.filter((e) => w.got.has(e.c.name)));
+    decisions.set(w.svc.id, {
+      clusters: w.got, placed, desired: want, excluded: w.excluded, candidates,
+      reason: explain(w.got, placed, want, w.excluded, spread, evidence),
+    });
   }
   return { decisions };
 }
 
-function explain(svc: ServiceView, got: Map<string, number>, placed: number, want: number, excluded: Record<string, string>, spread: boolean): string {
+/** For the chosen clusters: how they meet the geo and latency constraints ("3 km away, within 50 km"). */
+function evidenceOf(spec: ServiceSpec, chosen: Eligible[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const geo = spec.constraints?.geo, lat = spec.constraints?.latency;
+  if (!geo && !lat) return out;
+  for (const { c, a } of chosen) {
+    if (!c.online) continue;
+    const parts: string[] = [];
+    if (geo && a.distanceKm !== undefined) parts.push(`${Math.round(a.distanceKm)} km from (${geo.lat}, ${geo.lon}), within ${geo.withinKm} km`);
+    if (lat && a.rtt) parts.push(`${describeRtt(a.rtt, labelOf(lat.to))}, within ${lat.maxMs} ms`);
+    if (parts.length) out.set(c.name, parts.join('; '));
+  }
+  return out;
+}
+
+function explain(got: Map<string, number>, placed: number, want: number, excluded: Record<string, string>, spread: boolean, evidence: Map<string, string>): string {
   const where = [...got].map(([c, n]) => `${c}×${n}`).join(', ');
-  const skipped = Object.entries(excluded).map(([c, why]) => `${c}: ${why}`).join('; ');
+  const why = evidence.size === 1 && got.size === 1 ? ` (${[...evidence.values()][0]})`
+    : evidence.size ? ` (${[...evidence].map(([c, e]) => `${c}: ${e}`).join('; ')})` : '';
+  // A cluster that holds some and refused more is not "passed over": it is said apart.
+  const refusedHere = Object.entries(excluded).filter(([c, t]) => got.has(c) && t.startsWith('refused '));
+  const skipped = Object.entries(excluded).filter(([c, t]) => !(got.has(c) && t.startsWith('refused '))).map(([c, t]) => `${c}: ${t}`).join('; ');
+  const refusals = refusedHere.map(([c, t]) => `${c} ${t}`).join('; ');
   if (want === 0) return 'scaled to 0 replicas';
-  if (placed === want) return `placed on ${where}${spread ? ' (spread across clusters)' : ''}${skipped ? `; passed over ${skipped}` : ''}`;
+  if (placed === want) {
+    return `placed on ${where}${spread ? ' (spread across clusters)' : ''}${why}${refusals ? `; ${refusals}` : ''}${skipped ? `; passed over ${skipped}` : ''}`;
+  }
   if (placed === 0) return `no cluster can run it: ${skipped || 'no clusters are registered'}`;
-  return `only ${placed} of ${want} replicas fit (${where}); ${skipped}`;
+  return `only ${placed} of ${want} replicas fit (${where}); ${[refusals, skipped].filter(Boolean).join('; ')}`;
+}
+
+// Code-unit order, not locale order: the same names sort the same everywhere.
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The refusals the root keeps for one cluster, after its latest status. New ones are taken when
+ * the status answers the placement in force (`given`): that service is full there at what the
+ * cluster could place. All are forgotten when the cluster's capacity changes (a node came back
+ * or went), so the root tries it again; a spec change voids one (see `specHash`).
+ */
+export function keepRefusals(kept: Record<string, Refusal> | undefined, before: ClusterStatus | undefined, now: ClusterStatus, given: { version: { commit: string; seq: number; epoch: number }; services: Record<string, { replicas: number; specHash: string }> } | undefined): { refused: Record<string, Refusal> | undefined; changed: boolean } {
+  let out = kept;
+  const size = (s: ClusterStatus) => JSON.stringify([s.capacity, s.maxNode, s.shapes, s.nodes]);
+  if (out && before && size(before) !== size(now)) out = undefined;
+  const v = now.applied, g = given?.version;
+  if (given && v && g && v.commit === g.commit && v.seq === g.seq && v.epoch === g.epoch) {
+    for (const [id, s] of Object.entries(now.services)) {
+      const a = given.services[id];
+      if (!s.refused || !a) continue;
+      const r: Refusal = { limit: Math.max(0, a.replicas - s.refused.count), count: s.refused.count, reason: s.refused.reason, specHash: a.specHash };
+      if (JSON.stringify(out?.[id]) !== JSON.stringify(r)) out = { ...out, [id]: r };
+    }
+  }
+  return { refused: out, changed: out !== kept };
 }

@@ -8,10 +8,11 @@ import type { ParseResult } from '../core/validate.js';
 import type { Logger } from '../core/log.js';
 import { startLoop, type Loop } from '../runtime/loop.js';
 import { resolveRef, type Repo, type Identity } from '../git/repo.js';
-import { readNote, writeNotes } from '../git/notes.js';
+import { readNote, writeNotes, NOTES_REF } from '../git/notes.js';
+import { placementRef } from '../core/refs.js';
 import { renderNote, parseNote, type CommitNote } from '../core/note.js';
 import { loadDesired, type DesiredState } from './desired.js';
-import { placeServices, type Allocation, type ClusterView, type RootPolicy } from './place.js';
+import { placeServices, clusterViewOf, keepRefusals, type Allocation, type ClusterView, type RootPolicy, type Refusal } from './place.js';
 import { PlacementBook, sameVersion } from './delegate.js';
 import { recoverRoot } from './recover.js';
 import { watchRef, type RefWatcher } from '../git/watch.js';
@@ -23,6 +24,8 @@ export interface RootOptions {
   log: Logger;
   branch?: string;
   now?: () => Date;
+  /** Told of every ref the root has written (a remote sync pushes it). */
+  onWrite?: (ref: string) => void;
 }
 
 export interface Root {
@@ -32,7 +35,7 @@ export interface Root {
   readonly stats: { rejected: number; accepted: number; sent: number };
 }
 
-interface ClusterState { status?: ClusterStatusT; online: boolean; lastHeard: number; offlineSince?: number; lastSent?: { seq: number; at: number }; recorded?: 'online' | 'unreachable' }
+interface ClusterState { status?: ClusterStatusT; online: boolean; lastHeard: number; offlineSince?: number; lastSent?: { seq: number; at: number }; recorded?: 'online' | 'unreachable'; refused?: Record<string, Refusal> }
 
 const AUTHOR: Identity = { name: 'canopy root', email: 'root@canopy.invalid' };
 
@@ -80,6 +83,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       o.log.warn(`rejected ${head.slice(0, 12)}: ${res.problems.length} problem(s), keeping ${good?.commit.slice(0, 12) ?? 'nothing'}`);
       notes.set(head, renderNote({ outcome: 'rejected', commit: head, at: now().toISOString(), problems: res.problems, inForce: good?.commit }));
       await writeNotes(o.repo, notes, AUTHOR, `canopy: ${head.slice(0, 12)} rejected`);
+      o.onWrite?.(NOTES_REF);
       seen = head;
       return;
     }
@@ -104,7 +108,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     if (!good) return;
     const views: ClusterView[] = [...clusters].filter(([, s]) => s.status).map(([name, s]) => view(name, s));
     const policy = (good.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy;
-    const { decisions } = placeServices([...good.services.values()], views, allocation, policy);
+    const { decisions } = placeServices([...good.services.values()], views, allocation, policy, { targets: good.fleet.spec?.targets });
     // A failover (replicas taken from an unreachable cluster under its failover policy) opens a
     // new epoch: every placement written from now on carries it, and a returning cluster stops
     // the replicas the newer epoch has moved away.
@@ -137,9 +141,13 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       const doc: Placement = { fleet: o.fleet, cluster, version: { commit: good.commit, seq: ++seq, epoch }, services };
       const lines = Object.entries(services).map(([id, a]) => `${id}: ${a.replicas} replica(s)`);
       await book.commit(doc, `placement ${cluster} #${seq} from ${good.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}`);
+      o.onWrite?.(placementRef(cluster));
       loop.enqueue(`send:${cluster}`);
     }
-    if (notes.size) await writeNotes(o.repo, notes, AUTHOR, `canopy: ${good.commit.slice(0, 12)} ${pending?.convergedAt ? 'converged' : 'accepted'}`);
+    if (notes.size) {
+      await writeNotes(o.repo, notes, AUTHOR, `canopy: ${good.commit.slice(0, 12)} ${pending?.convergedAt ? 'converged' : 'accepted'}`);
+      o.onWrite?.(NOTES_REF);
+    }
     loop.enqueue('converge');
   }
 
@@ -164,6 +172,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     st.recorded = state;
     const since = new Date(st.online ? Date.now() : st.offlineSince ?? Date.now()).toISOString();
     await book.recordLiveness(cluster, { state, since, lastHeard: st.lastHeard ? new Date(st.lastHeard).toISOString() : null });
+    o.onWrite?.(placementRef(cluster));
   }
 
   async function sendTo(cluster: string): Promise<void> {
@@ -196,6 +205,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const notes = new Map([[pending.commit, renderNote(pending)]]);
     for (const n of older.splice(0)) notes.set(n.commit, renderNote({ ...n, convergedAt: pending.convergedAt }));
     await writeNotes(o.repo, notes, AUTHOR, `canopy: ${pending.commit.slice(0, 12)} converged`);
+    o.onWrite?.(NOTES_REF);
     o.log.info(`converged ${pending.commit.slice(0, 12)}`);
   }
 
@@ -204,8 +214,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   }
 
   function view(name: string, s: ClusterState): ClusterView {
-    const st = s.status!;
-    return { name, online: s.online, offlineForMs: s.online ? 0 : Date.now() - (s.offlineSince ?? Date.now()), capacity: st.capacity, maxNode: st.maxNode, shapes: st.shapes, arch: st.arch, runtimes: st.runtimes, labels: st.labels, operator: st.operator, location: st.location };
+    return { ...clusterViewOf(s.status!, { online: s.online, offlineForMs: s.online ? 0 : Date.now() - (s.offlineSince ?? Date.now()), refused: s.refused }), name };
   }
 
   /** Commits after `from` up to (not including) `head`, first parents only, bounded. */
@@ -232,12 +241,15 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const st = clusters.get(parts.cluster) ?? { online: true, lastHeard: 0 };
     const before = st.status;
     st.status = p.value;
+    // A cluster that could not place what it was given: full there for that service; re-place.
+    const refusals = keepRefusals(st.refused, before, p.value, book.get(parts.cluster));
+    st.refused = refusals.refused;
     st.lastHeard = Date.now();
     const wasOnline = st.online;
     st.online = true;
     st.offlineSince = undefined;
     clusters.set(parts.cluster, st);
-    if (!before || !wasOnline || shapeChanged(before, p.value)) loop.enqueue('place');
+    if (!before || !wasOnline || shapeChanged(before, p.value) || refusals.changed) loop.enqueue('place');
     if (!wasOnline) loop.enqueue(`live:${parts.cluster}`);
     if (!sameVersion(p.value.applied, book.get(parts.cluster)?.version)) {
       // Resend when the cluster is behind, unless a send is in flight (then give it a moment).
@@ -292,7 +304,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
 }
 
 function shapeChanged(a: ClusterStatusT, b: ClusterStatusT): boolean {
-  const key = (s: ClusterStatusT) => JSON.stringify([s.capacity, s.maxNode, s.shapes, s.arch, s.runtimes, s.labels, s.operator, s.location]);
+  const key = (s: ClusterStatusT) => JSON.stringify([s.capacity, s.maxNode, s.shapes, s.arch, s.runtimes, s.labels, s.operator, s.location, s.footprint, s.latency]);
   return key(a) !== key(b);
 }
 

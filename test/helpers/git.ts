@@ -1,5 +1,5 @@
 // Native git in tests: to make commits as users do, and to check what canopy wrote.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,11 @@ export function git(dir: string, ...args: string[]): string {
     encoding: 'utf8',
     env: { ...process.env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 't@example.com' },
   }).trimEnd();
+}
+
+/** git without blocking this process: for talking to a server the test itself runs. */
+export function gitAsync(dir: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => execFile('git', ['-C', dir, ...args], { encoding: 'utf8' }, (e, out, err) => (e ? reject(new Error(`git ${args.join(' ')}: ${err || e.message}`)) : resolve(out.trimEnd()))));
 }
 
 export function tempDir(prefix = 'canopy-test-'): string {

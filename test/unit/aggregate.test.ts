@@ -5,7 +5,7 @@ import { exclusion, request, type ClusterView } from '../../reconciler/root/plac
 import type { NodeView } from '../../reconciler/cluster/place.js';
 import { ClusterStatus, type ReplicaState } from '../../schemas/messages.js';
 import { checkValue } from '../../schemas/parse.js';
-import { aNode, aService, aPlacement, aNodeStatus, replicaState, MUNICH, COMMIT, type ServiceBuilder } from '../helpers/builders.js';
+import { aNode, aService, aPlacement, aNodeStatus, replicaState, MUNICH, PARIS, COMMIT, type ServiceBuilder } from '../helpers/builders.js';
 
 const web = aService('shop/web').replicas(4).cpu(0.5).memory('256Mi');
 const placement = aPlacement('munich').with(web).seq(7).build();
@@ -188,4 +188,60 @@ Aggregate('what it produces passes the ClusterStatus schema the root parses with
   assert.ok(r.ok, r.ok ? '' : r.error);
 });
 
+
+// --- where it is, how far its targets are, what it refuses ---------------------------------------
+
+const Where = suite('aggregate: footprint, latency, refusals');
+const FREISING = { lat: 48.4029, lon: 11.7488 };
+const placed = (name: string, p?: { lat: number; lon: number }, latency?: Record<string, number>, online = true): NodeView => {
+  const n = aNode(name);
+  if (!online) n.offline();
+  return { ...n.build(), ...(p ? { location: p } : {}), ...(latency ? { latency } : {}) };
+};
+const TARGETS = { cams: { ...MUNICH, probe: 'http://cams:80/' }, louvre: PARIS };
+
+Where('the footprint is the geohash cells of the online nodes, no node names or positions', () => {
+  const s = aggregate(input([placed('n1', MUNICH), placed('n2', { lat: 48.138, lon: 11.576 }), placed('n3', FREISING), placed('n4', PARIS, undefined, false), placed('n5')]));
+  assert.equal(s.footprint, ['u281z', 'u2877']);
+  const text = JSON.stringify(s);
+  for (const secret of ['n1', 'n3', '48.4029', '11.7488']) assert.not.ok(text.includes(secret), `status reveals ${secret}`);
+});
+
+Where('a cluster spread wide reports a few coarse cells', () => {
+  const nodes = Array.from({ length: 60 }, (_, i) => placed(`n${i}`, { lat: 40 + (i % 10), lon: i * 0.5 }));
+  const s = aggregate(input(nodes));
+  assert.ok(s.footprint!.length <= 32 && s.footprint!.length > 0, JSON.stringify(s.footprint));
+  assert.ok(s.footprint!.every((c) => c.length < 5), 'coarser than 5 characters');
+});
+
+Where('no positions: no footprint', () => {
+  assert.not.ok('footprint' in aggregate(input([placed('n1')])));
+});
+
+Where('per target, the best round trip any online node measured', () => {
+  const s = aggregate(input([placed('n1', PARIS, { cams: 14.2 }), placed('n2', PARIS, { cams: 3.14159 }), placed('n3', MUNICH, { cams: 0.5 }, false)], { targets: TARGETS }));
+  assert.equal(s.latency?.cams, { ms: 3.1, source: 'measured' });
+});
+
+Where('nothing measured: estimated from the nearest node, else from the cluster\'s location', () => {
+  const s = aggregate(input([placed('n1', PARIS), placed('n2', FREISING)], { targets: TARGETS }));
+  assert.equal(s.latency?.cams, { ms: 2.3, source: 'estimated' }, 'Freising is 32 km from the Munich target');
+  assert.equal(s.latency?.louvre, { ms: 2, source: 'estimated' });
+  const bare = aggregate(input([placed('n1')], { targets: TARGETS, location: PARIS }));
+  assert.equal(bare.latency?.cams, { ms: 8.8, source: 'estimated' });
+  assert.not.ok('latency' in aggregate(input([placed('n1')], { targets: TARGETS })), 'no position anywhere: nothing to say');
+});
+
+Where('refusals go out per service, never more than it was given', () => {
+  const s = aggregate(input([placed('n1')], {
+    pending: new Map([['shop/web', 'no node can take a replica: n1: 51 km from (48.137, 11.575), limit 50 km']]),
+    refused: new Map([['shop/web', { count: 9, reason: 'no node can take a replica: n1: 51 km from (48.137, 11.575), limit 50 km' }], ['not/given', { count: 1, reason: 'x' }]]),
+  }));
+  assert.equal(s.services['shop/web'].refused, { count: 4, reason: 'no node can take a replica: n1: 51 km from (48.137, 11.575), limit 50 km' });
+  assert.is(s.services['not/given'], undefined);
+  const r = checkValue(ClusterStatus, JSON.parse(JSON.stringify({ ...s, latency: { cams: { ms: 3, source: 'measured' } } })), 'status');
+  assert.ok(r.ok, r.ok ? '' : r.error);
+});
+
 Aggregate.run();
+Where.run();

@@ -1,9 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { placeReplicas, nodeExclusion, type NodeView, type NodePlan, type ClusterPolicy } from '../../reconciler/cluster/place.js';
-import { request } from '../../reconciler/root/place.js';
+import { placeReplicas, nodeExclusion, type NodeView, type NodePlan, type ClusterPolicy, type NodeContext } from '../../reconciler/cluster/place.js';
+import { request, type Target } from '../../reconciler/root/place.js';
 import type { Placement } from '../../schemas/messages.js';
-import { aNode, aService, aPlacement, prng, type NodeBuilder, type ServiceBuilder, type Rng } from '../helpers/builders.js';
+import type { ServiceSpec } from '../../schemas/model.js';
+import { aNode, aService, aPlacement, prng, MUNICH, PARIS, type NodeBuilder, type ServiceBuilder, type Rng } from '../helpers/builders.js';
 
 const plan = (services: ServiceBuilder[], nodes: NodeBuilder[], previous: Record<string, string> = {}, policy?: ClusterPolicy) => {
   const p = aPlacement('munich');
@@ -173,7 +174,10 @@ function randomCluster(rng: Rng): { placement: Placement; nodes: NodeView[]; pre
       .withRuntimes(...rng.subset(['container', 'process'], 1))
       .withLabels({ zone: rng.pick(['a', 'b']) });
     if (rng.chance(0.2)) n.offline();
-    return n.build();
+    const v = n.build();
+    if (rng.chance(0.7)) v.location = { lat: MUNICH.lat + (rng.next() - 0.5) * 1.2, lon: MUNICH.lon + (rng.next() - 0.5) * 1.8 };
+    if (rng.chance(0.4)) v.latency = { cams: rng.int(1, 30) };
+    return v;
   });
   const p = aPlacement('munich');
   for (let i = 0; i < rng.int(0, 6); i++) {
@@ -183,9 +187,13 @@ function randomCluster(rng: Rng): { placement: Placement; nodes: NodeView[]; pre
     if (rng.chance(0.2)) s.arch(rng.pick(['amd64', 'arm64'] as const));
     if (rng.chance(0.2)) s.onNodesLabelled({ zone: rng.pick(['a', 'b']) });
     if (rng.chance(0.3)) s.spread('nodes');
+    if (rng.chance(0.3)) s.within(rng.pick([10, 30, 50]), MUNICH);
     p.with(s, rng.chance(0.8) ? undefined : rng.int(0, 8));
   }
   const placement = p.build();
+  for (const a of Object.values(placement.services)) {
+    if (rng.chance(0.3)) (a.spec.constraints ??= {}).latency = { to: rng.chance(0.6) ? { target: 'cams' } : PARIS, maxMs: rng.pick([3, 8, 12, 20]) };
+  }
   const previous = new Map<string, string>();
   for (const [id, a] of Object.entries(placement.services)) {
     for (let i = 0; i < a.replicas + 2; i++) if (rng.chance(0.5)) previous.set(`${id}#${i}`, rng.pick([...nodes.map((n) => n.name), 'gone']));
@@ -193,21 +201,24 @@ function randomCluster(rng: Rng): { placement: Placement; nodes: NodeView[]; pre
   return { placement, nodes, previous };
 }
 
-Place('property: no node is over-committed or unqualified, and plans are deterministic (200 random clusters)', () => {
+const TARGETS: Record<string, Target> = { cams: MUNICH };
+
+Place('property: no node is over-committed or unqualified (geo, latency too), and plans are deterministic (400 random clusters)', () => {
   const rng = prng(424242);
-  for (let n = 0; n < 200; n++) {
+  for (let n = 0; n < 400; n++) {
     const { placement, nodes, previous } = randomCluster(rng);
-    const policy = rng.pick(['bestfit', 'firstfit', 'spread'] as const);
+    const policy = rng.pick(['bestfit', 'firstfit', 'spread', 'ldp'] as const);
     const ctx = `case ${n}`;
-    const p = placeReplicas(placement, nodes, previous, policy);
-    assert.equal(placeReplicas(placement, rng.shuffle(nodes), previous, policy), p, `${ctx}: deterministic`);
+    const where: NodeContext = { targets: TARGETS, ...(rng.chance(0.5) ? { location: MUNICH } : {}) };
+    const p = placeReplicas(placement, nodes, previous, policy, where);
+    assert.equal(placeReplicas(placement, rng.shuffle(nodes), previous, policy, where), p, `${ctx}: deterministic`);
 
     const used = new Map(nodes.map((x) => [x.name, { cpu: 0, memoryMi: 0, gpu: 0 }]));
     for (const [node, rs] of p.byNode) {
       const nv = nodes.find((x) => x.name === node)!;
       for (const r of rs) {
         assert.is(p.assignment.get(r.id), node, `${ctx}: ${r.id} listed on ${node} but assigned elsewhere`);
-        assert.is(nodeExclusion(nv, r.spec), undefined, `${ctx}: ${r.id} on unqualified ${node}`);
+        assert.is(nodeExclusion(nv, r.spec, where), undefined, `${ctx}: ${r.id} on unqualified ${node}`);
         const q = request(r.spec), u = used.get(node)!;
         u.cpu += q.cpu; u.memoryMi += q.memoryMi; u.gpu += q.gpu;
       }
@@ -224,6 +235,7 @@ Place('property: no node is over-committed or unqualified, and plans are determi
       assert.ok(count <= a.replicas, `${ctx}: ${id} has ${count} of ${a.replicas}`);
       if (count < a.replicas) assert.ok(p.pending.has(id), `${ctx}: ${id} is short without a pending reason`);
       else assert.not.ok(p.pending.has(id), `${ctx}: ${id} is complete but pending`);
+      assert.is(p.unplaced.get(id) ?? 0, a.replicas - count, `${ctx}: ${id} unplaced count`);
     }
     // Sticky: a replica whose previous node still qualifies stays unless that node ran out.
     for (const [r, node] of previous) {
@@ -231,7 +243,7 @@ Place('property: no node is over-committed or unqualified, and plans are determi
       if (now === undefined || now === node) continue;
       const nv = nodes.find((x) => x.name === node);
       const spec = placement.services[r.slice(0, r.lastIndexOf('#'))].spec;
-      if (!nv || nodeExclusion(nv, spec)) continue;
+      if (!nv || nodeExclusion(nv, spec, where)) continue;
       const q = request(spec), u = used.get(node)!;
       assert.ok(u.cpu + q.cpu > nv.capacity.cpu + 1e-9 || u.memoryMi + q.memoryMi > nv.capacity.memoryMi + 1e-9 || u.gpu + q.gpu > nv.capacity.gpu + 1e-9,
         `${ctx}: ${r} moved from ${node} to ${now} although ${node} had room`);
@@ -239,5 +251,66 @@ Place('property: no node is over-committed or unqualified, and plans are determi
   }
 });
 
+
+// --- geo and latency at node level: exact positions, measured round trips --------------------
+
+const Where = suite('geo and latency at node level');
+
+const ROSENHEIM = { lat: 47.8571, lon: 12.1181 };  // 51.0 km from Munich
+const FREISING = { lat: 48.4029, lon: 11.7488 };   // 32.2 km
+const CAMS: Record<string, Target> = { cams: MUNICH };
+const at = (n: NodeBuilder, p: { lat: number; lon: number }, latency?: Record<string, number>): NodeView => ({ ...n.build(), location: p, ...(latency ? { latency } : {}) });
+const latencySpec = (to: { target: string } | { lat: number; lon: number }, maxMs: number, s = aService('cam/d')): ServiceSpec => {
+  const spec = s.spec();
+  (spec.constraints ??= {}).latency = { to, maxMs };
+  return spec;
+};
+
+const whereCases: Array<[string, NodeView, ServiceSpec, NodeContext, string | undefined]> = [
+  ['geo: a node 32 km away is within 50', at(aNode('n1'), FREISING), aService('s/x').within(50, MUNICH).spec(), {}, undefined],
+  ['geo: a node 51 km away is not (its exact position, not a cell)', at(aNode('n1'), ROSENHEIM), aService('s/x').within(50, MUNICH).spec(), {}, '51 km from (48.137, 11.575), limit 50 km'],
+  ['geo: a node without a position takes the cluster\'s', aNode('n1').build(), aService('s/x').within(50, MUNICH).spec(), { location: PARIS }, '684 km from (48.137, 11.575), limit 50 km'],
+  ['geo: no position anywhere', aNode('n1').build(), aService('s/x').within(50, MUNICH).spec(), {}, 'position unknown, geo constraint cannot be checked'],
+  ['latency: measured by the node\'s agent', at(aNode('n1'), PARIS, { cams: 4.5 }), latencySpec({ target: 'cams' }, 5), { targets: CAMS }, undefined],
+  ['latency: a measurement over the limit', at(aNode('n1'), MUNICH, { cams: 21 }), latencySpec({ target: 'cams' }, 20), { targets: CAMS }, '21 ms to target cams (measured), limit 20 ms'],
+  ['latency: estimated from the node\'s position when not measured', at(aNode('n1'), PARIS), latencySpec({ target: 'cams' }, 5), { targets: CAMS },
+    'about 8.8 ms to target cams (estimated from 684 km), limit 5 ms'],
+  ['latency: to a point', at(aNode('n1'), PARIS), latencySpec(MUNICH, 10), {}, undefined],
+  ['latency: no position and no measurement', aNode('n1').build(), latencySpec({ target: 'cams' }, 5), { targets: CAMS }, 'position unknown, latency constraint cannot be checked'],
+];
+for (const [name, n, spec, ctx, want] of whereCases) Where(name, () => assert.is(nodeExclusion(n, spec, ctx), want));
+
+const planAt = (specs: Array<[string, ServiceSpec, number]>, nodes: NodeView[], policy: ClusterPolicy, ctx: NodeContext, previous: Record<string, string> = {}) => {
+  const doc = aPlacement('munich').build();
+  for (const [id, spec, replicas] of specs) doc.services[id] = { replicas, specHash: 'h', spec };
+  return placeReplicas(doc, nodes, new Map(Object.entries(previous)), policy, ctx);
+};
+
+Where('ldp takes the node with the lowest measured round trip; bestfit the fullest', () => {
+  const nodes = [at(aNode('n1'), MUNICH, { cams: 9 }), at(aNode('n2').withCapacity(8), MUNICH, { cams: 2 })];
+  const spec = latencySpec({ target: 'cams' }, 10);
+  assert.equal(assigned(planAt([['cam/d', spec, 1]], nodes, 'ldp', { targets: CAMS })), { 'cam/d#0': 'n2' });
+  assert.equal(assigned(planAt([['cam/d', spec, 1]], nodes, 'bestfit', { targets: CAMS })), { 'cam/d#0': 'n1' });
+});
+
+Where('ldp: nearest the geo centre among the nodes within the radius', () => {
+  const nodes = [at(aNode('far'), FREISING), at(aNode('near'), { lat: 48.14, lon: 11.58 }), at(aNode('out'), ROSENHEIM)];
+  const p = planAt([['cam/d', aService('cam/d').within(50, MUNICH).spec(), 2]], nodes, 'ldp', {});
+  assert.equal(perNode(p), { near: 2 });
+});
+
+Where('a replica leaves a node whose measured round trip rose over the limit', () => {
+  const spec = latencySpec({ target: 'cams' }, 10);
+  const p = planAt([['cam/d', spec, 1]], [at(aNode('n1'), MUNICH, { cams: 40 }), at(aNode('n2'), MUNICH, { cams: 3 })], 'bestfit', { targets: CAMS }, { 'cam/d#0': 'n1' });
+  assert.equal(assigned(p), { 'cam/d#0': 'n2' });
+});
+
+Where('what no node meets is unplaced, counted, and the reason names each node', () => {
+  const p = planAt([['cam/d', aService('cam/d').within(50, MUNICH).spec(), 2]], [at(aNode('n1'), ROSENHEIM), aNode('n2').offline().build()], 'ldp', {});
+  assert.is(p.unplaced.get('cam/d'), 2);
+  assert.is(p.pending.get('cam/d'), 'no node can take a replica: n1: 51 km from (48.137, 11.575), limit 50 km; n2: offline');
+});
+
 Exclusion.run();
 Place.run();
+Where.run();

@@ -1,7 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { placeServices, exclusion, request, type ClusterView, type ServiceView, type Allocation, type RootPolicy } from '../../reconciler/root/place.js';
-import type { Capacity } from '../../schemas/messages.js';
+import { placeServices, exclusion, request, clusterViewOf, keepRefusals, type ClusterView, type ServiceView, type Allocation, type RootPolicy, type Target } from '../../reconciler/root/place.js';
+import type { Capacity, ClusterStatus } from '../../schemas/messages.js';
+import type { ServiceSpec } from '../../schemas/model.js';
+import { geohash } from '../../reconciler/root/policies/geo.js';
 import {
   aCluster, aService, aFleet, allocation, prng, MUNICH, PARIS,
   type ClusterBuilder, type ServiceBuilder, type Rng,
@@ -277,9 +279,14 @@ function randomFleet(rng: Rng): { clusters: ClusterView[]; services: ServiceView
       .withRuntimes(...rng.subset(['container', 'process']))
       .withLabels({ tier: rng.pick(['edge', 'core']), region: rng.pick(['eu', 'us']) });
     if (rng.chance(0.5)) c.operatedBy(rng.pick(['telekom', 'orange']));
-    if (rng.chance(0.8)) c.at(45 + rng.next() * 8, 2 + rng.next() * 12);
+    const where = { lat: 45 + rng.next() * 8, lon: 2 + rng.next() * 12 };
+    if (rng.chance(0.6)) c.at(where.lat, where.lon);
     if (rng.chance(0.15)) c.offline(rng.int(0, 120) * 1000);
-    return c.build();
+    const v: ClusterView = c.build();
+    if (rng.chance(0.5)) v.footprint = [geohash(where, rng.pick([3, 4, 5]))];
+    if (rng.chance(0.4)) v.latency = { cams: { ms: rng.int(1, 40), source: rng.pick(['measured', 'estimated'] as const) } };
+    if (rng.chance(0.2)) v.refused = { [`app/svc-${rng.int(0, 7)}`]: { limit: rng.int(0, 3), count: 1, reason: 'no node can take a replica' } };
+    return v;
   });
   const services = Array.from({ length: rng.int(1, 8) }, (_, i) => {
     const s = aService(`app/svc-${i}`).replicas(rng.int(0, 6)).cpu(rng.int(0, 8) / 4);
@@ -293,7 +300,9 @@ function randomFleet(rng: Rng): { clusters: ClusterView[]; services: ServiceView
     if (rng.chance(0.2)) s.within(rng.pick([50, 300, 800]), rng.pick([MUNICH, PARIS]));
     if (rng.chance(0.3)) s.spread('clusters');
     if (rng.chance(0.3)) s.failoverAfter(rng.int(0, 90));
-    return s.build();
+    const spec = s.spec();
+    if (rng.chance(0.25)) (spec.constraints ??= {}).latency = { to: rng.chance(0.5) ? { target: rng.pick(['cams', 'nowhere']) } : MUNICH, maxMs: rng.pick([3, 10, 25]) };
+    return { id: s.id, spec };
   });
   const previous: Allocation = new Map();
   for (const s of services) {
@@ -303,17 +312,19 @@ function randomFleet(rng: Rng): { clusters: ClusterView[]; services: ServiceView
   return { clusters, services, previous };
 }
 
-Place('property: capacity, constraints, determinism and counts hold for 200 random fleets', () => {
+const TARGETS: Record<string, Target> = { cams: MUNICH };
+
+Place('property: capacity, constraints (geo, latency, refusals), determinism and counts hold for 400 random fleets', () => {
   const rng = prng(20240611);
-  for (let n = 0; n < 200; n++) {
+  for (let n = 0; n < 400; n++) {
     const { clusters, services, previous } = randomFleet(rng);
-    const policy = rng.pick(['bestfit', 'spread'] as const);
+    const policy = rng.pick(['bestfit', 'spread', 'closest'] as const);
     const ctx = `case ${n}`;
-    const result = placeServices(services, clusters, previous, policy);
+    const result = placeServices(services, clusters, previous, policy, { targets: TARGETS });
 
     // Same inputs, in any order, give the same output.
-    assert.equal(placeServices(services, clusters, previous, policy), result, `${ctx}: same inputs, same output`);
-    assert.equal(placeServices(rng.shuffle(services), rng.shuffle(clusters), previous, policy), result, `${ctx}: input order does not matter`);
+    assert.equal(placeServices(services, clusters, previous, policy, { targets: TARGETS }), result, `${ctx}: same inputs, same output`);
+    assert.equal(placeServices(rng.shuffle(services), rng.shuffle(clusters), previous, policy, { targets: TARGETS }), result, `${ctx}: input order does not matter`);
 
     const used = new Map(clusters.map((c) => [c.name, { cpu: 0, memoryMi: 0, gpu: 0 }]));
     for (const s of services) {
@@ -327,7 +338,9 @@ Place('property: capacity, constraints, determinism and counts hold for 200 rand
       for (const [name, count] of d!.clusters) {
         assert.ok(count > 0, `${ctx}: ${s.id} lists ${name} with ${count}`);
         const c = clusters.find((x) => x.name === name)!;
-        const why = exclusion(c, s.spec);
+        const why = exclusion(c, s.spec, TARGETS);
+        const refusal = c.refused?.[s.id];
+        if (refusal) assert.ok(count <= refusal.limit, `${ctx}: ${s.id} has ${count} on ${name}, which refused beyond ${refusal.limit}`);
         if (why !== undefined) {
           // The one allowed exception: an unreachable cluster keeping what it had, within failover.
           const after = s.spec.failover?.afterSeconds;
@@ -348,6 +361,181 @@ Place('property: capacity, constraints, determinism and counts hold for 200 rand
   }
 });
 
+
+// --- latency and footprints: known answers (Munich 48.137,11.575; Paris 48.857,2.352) ----------
+
+const Where = suite('geo and latency at the root');
+
+const CAMS: Record<string, Target> = { cams: MUNICH };
+const AUGSBURG = { lat: 48.3705, lon: 10.8978 };   // 56.5 km from Munich
+const FREISING = { lat: 48.4029, lon: 11.7488 };   // 32.2 km
+const ROSENHEIM = { lat: 47.8571, lon: 12.1181 };  // 51.0 km; its 5-character cell comes within 46 km
+/** A cluster that reports no single location, only the cells of its nodes. */
+const spreadOut = (name: string, ...at: Array<{ lat: number; lon: number }>): ClusterView => ({ ...aCluster(name).build(), footprint: at.map((p) => geohash(p, 5)) });
+const withLatency = (c: ClusterView, ms: number, source: 'measured' | 'estimated' = 'measured'): ClusterView => ({ ...c, latency: { cams: { ms, source } } });
+const latencySpec = (to: { target: string } | { lat: number; lon: number }, maxMs: number, s = aService('traffic-cam/detector')): ServiceSpec => {
+  const spec = s.spec();
+  (spec.constraints ??= {}).latency = { to, maxMs };
+  return spec;
+};
+
+const whereCases: Array<[string, ClusterView, ServiceSpec, string | RegExp | undefined]> = [
+  ['latency: a measured round trip within the limit', withLatency(paris().build(), 4), latencySpec({ target: 'cams' }, 5), undefined],
+  ['latency: a measured round trip over the limit', withLatency(munich().build(), 12.34), latencySpec({ target: 'cams' }, 10),
+    '12.3 ms to target cams (measured), limit 10 ms'],
+  ['latency: nothing measured, Paris is estimated 8.8 ms from a Munich target (684 km)', paris().build(), latencySpec({ target: 'cams' }, 5),
+    'about 8.8 ms to target cams (estimated from 684 km), limit 5 ms'],
+  ['latency: the same estimate admits Paris under 10 ms', paris().build(), latencySpec({ target: 'cams' }, 10), undefined],
+  ['latency: to a point, always estimated', paris().build(), latencySpec(MUNICH, 5), 'about 8.8 ms to (48.137, 11.575) (estimated from 684 km), limit 5 ms'],
+  ['latency: Munich to a Munich point is the fixed 2 ms', munich().build(), latencySpec(MUNICH, 2), undefined],
+  ['latency: the cluster\'s own estimate, from its nodes\' positions', withLatency(paris().build(), 9.1, 'estimated'), latencySpec({ target: 'cams' }, 5),
+    'about 9.1 ms to target cams (estimated from its nodes\' positions), limit 5 ms'],
+  ['latency: an undeclared target nobody measured', paris().build(), latencySpec({ target: 'radar' }, 5), /^latency target radar is not declared in fleet\.yaml spec\.targets/],
+  ['latency: a cluster nobody can place', aCluster('x').build(), latencySpec({ target: 'cams' }, 5), 'location unknown, latency constraint cannot be checked'],
+  ['latency: estimated from the footprint when there is no location', spreadOut('x', PARIS), latencySpec(MUNICH, 5), /^about 8\.8 ms to \(48\.137, 11\.575\) \(estimated from 682 km\)/],
+  ['geo: a footprint cell within 50 km admits the cluster', spreadOut('x', FREISING), aService('s/x').within(50, MUNICH).spec(), undefined],
+  ['geo: any one cell is enough', spreadOut('x', PARIS, FREISING), aService('s/x').within(50, MUNICH).spec(), undefined],
+  ['geo: a footprint entirely beyond the radius', spreadOut('x', AUGSBURG), aService('s/x').within(50, MUNICH).spec(),
+    'its nodes are 55 km or more from (48.137, 11.575), limit 50 km'],
+  ['geo: the cell\'s size counts: a node 51 km away may be within, so the cluster is asked', spreadOut('x', ROSENHEIM), aService('s/x').within(50, MUNICH).spec(), undefined],
+  ['geo: a location is exact and wins over the footprint', { ...aCluster('x').at(ROSENHEIM.lat, ROSENHEIM.lon).build(), footprint: [geohash(ROSENHEIM)] },
+    aService('s/x').within(50, MUNICH).spec(), '51 km from (48.137, 11.575), limit 50 km'],
+  ['geo and latency: both must hold', withLatency(munich().build(), 30), latencySpec({ target: 'cams' }, 20, aService('s/x').within(50, MUNICH)),
+    '30 ms to target cams (measured), limit 20 ms'],
+];
+for (const [name, c, spec, want] of whereCases) {
+  Where(name, () => {
+    const got = exclusion(c, spec, CAMS);
+    if (want === undefined || typeof want === 'string') assert.is(got, want);
+    else assert.match(got ?? '<none>', want);
+  });
+}
+
+Where('a service within 50 km of Munich lands on munich only, and the reason says why paris was not chosen', () => {
+  const d = decide(aService('traffic-cam/detector').replicas(2).within(50, MUNICH), [paris(), munich()]);
+  assert.equal(where(d), { munich: 2 });
+  assert.is(d.reason, 'placed on munich×2 (0 km from (48.137, 11.575), within 50 km); passed over paris: 684 km from (48.137, 11.575), limit 50 km');
+});
+
+Where('when munich is full the service is unschedulable, with the reason per cluster', () => {
+  const d = decide(aService('traffic-cam/detector').replicas(2).cpu(2).within(50, MUNICH), [paris(), munich().withCapacity(2)]);
+  assert.equal(where(d), { munich: 1 });
+  assert.is(d.reason, 'only 1 of 2 replicas fit (munich×1); munich: not enough free capacity (needs cpu 2, memory 0Mi, cpu 0, memory 16384Mi left); paris: 684 km from (48.137, 11.575), limit 50 km');
+});
+
+Where('an architecture no cluster has: unschedulable, and each cluster says what it has', () => {
+  const d = decide(aService('ml/infer').arch('riscv64'), [paris(), munich().withArch('amd64', 'arm64')]);
+  assert.is(d.reason, 'no cluster can run it: munich: architecture riscv64 not present (has amd64, arm64); paris: architecture riscv64 not present (has amd64)');
+});
+
+Where('latency: a measured round trip places and the reason says it was measured', () => {
+  const r = placeServices([{ id: 'cam/d', spec: latencySpec({ target: 'cams' }, 10) }], [withLatency(munich().build(), 3.2), paris().build()], new Map(), 'bestfit', { targets: CAMS });
+  const d = r.decisions.get('cam/d')!;
+  assert.equal(where(d), { munich: 1 });
+  assert.is(d.reason, 'placed on munich×1 (3.2 ms to target cams (measured), within 10 ms)');
+  const five = placeServices([{ id: 'cam/d', spec: latencySpec({ target: 'cams' }, 5) }], [withLatency(munich().build(), 3.2), paris().build()], new Map(), 'bestfit', { targets: CAMS });
+  assert.match(five.decisions.get('cam/d')!.reason, /passed over paris: about 8\.8 ms to target cams \(estimated from 684 km\), limit 5 ms$/);
+});
+
+Where('latency: a measurement moves the service away from where distance alone would put it', () => {
+  // Both within 10 ms by distance; munich's nodes measured 25 ms (a congested link).
+  const svc = { id: 'cam/d', spec: latencySpec({ target: 'cams' }, 10) };
+  const before = placeServices([svc], [munich().build(), paris().build()], new Map(), 'closest', { targets: CAMS });
+  assert.equal(where(before.decisions.get('cam/d')!), { munich: 1 });
+  const after = placeServices([svc], [withLatency(munich().build(), 25), paris().build()], allocation({ 'cam/d': { munich: 1 } }), 'closest', { targets: CAMS });
+  assert.equal(where(after.decisions.get('cam/d')!), { paris: 1 });
+  assert.match(after.decisions.get('cam/d')!.reason, /munich: 25 ms to target cams \(measured\), limit 10 ms/);
+});
+
+Where('closest picks the nearer cluster where bestfit picks the fuller one', () => {
+  // munich is empty, paris half full: bestfit prefers paris; closest the cluster nearest the target.
+  const services = [aService('a/filler').cpu(4).inClusters('paris').build(), { id: 'cam/d', spec: latencySpec({ target: 'cams' }, 20) }];
+  const clusters = [munich().build(), paris().build()];
+  assert.equal(where(placeServices(services, clusters, new Map(), 'bestfit', { targets: CAMS }).decisions.get('cam/d')!), { paris: 1 });
+  const d = placeServices(services, clusters, new Map(), 'closest', { targets: CAMS }).decisions.get('cam/d')!;
+  assert.equal(where(d), { munich: 1 });
+  assert.equal(d.candidates?.munich.rtt, { ms: 2, source: 'estimated', km: 0 });
+  assert.is(d.candidates?.paris.rtt?.ms, 8.8);
+});
+
+// --- refusals: a cluster that could not place what it was given -------------------------------
+
+const Refuse = suite('refusals at the root');
+const refusing = (c: ClusterBuilder, id: string, limit: number, count: number, specHash?: string): ClusterView =>
+  ({ ...c.build(), refused: { [id]: { limit, count, reason: 'no node can take a replica: n1: needs cpu 2, memory 0Mi, cpu 1, memory 8192Mi free', ...(specHash ? { specHash } : {}) } } });
+
+Refuse('a cluster that refused some is full at what it holds; the rest go to the next candidate, and the reason says so', () => {
+  const svc = aService('shop/web').replicas(3).cpu(2);
+  const r = placeServices([svc.build()], [refusing(aCluster('a'), 'shop/web', 2, 1), aCluster('b').build()], allocation({ 'shop/web': { a: 3 } }));
+  const got = r.decisions.get('shop/web')!;
+  assert.equal(where(got), { a: 2, b: 1 });
+  assert.is(got.reason, 'placed on a×2, b×1; a refused 1 replica (no node can take a replica: n1: needs cpu 2, memory 0Mi, cpu 1, memory 8192Mi free), so it is treated as full for this service at 2');
+});
+
+Refuse('a cluster that refused everything is passed over for that service only', () => {
+  const r = placeServices([aService('shop/web').replicas(2).build(), aService('shop/db').build()],
+    [refusing(aCluster('a'), 'shop/web', 0, 2), aCluster('b').build()], allocation({ 'shop/web': { a: 2 } }));
+  assert.equal(where(r.decisions.get('shop/web')!), { b: 2 });
+  assert.match(r.decisions.get('shop/web')!.reason, /^placed on b×2; passed over a: refused 2 replicas \(no node can take a replica: .*\), so it is treated as full for this service at 0$/);
+  assert.equal(where(r.decisions.get('shop/db')!), { a: 1 }, 'other services still go there');
+});
+
+Refuse('what fits nowhere else is unschedulable, with the refusal among the reasons', () => {
+  const d = placeServices([aService('cam/d').replicas(1).within(50, MUNICH).build()], [refusing(munich(), 'cam/d', 0, 1), paris().build()], new Map()).decisions.get('cam/d')!;
+  assert.is(d.placed, 0);
+  assert.match(d.reason, /^no cluster can run it: munich: refused 1 replica \(no node can take a replica: .*\), so it is treated as full for this service at 0; paris: 684 km from/);
+});
+
+Refuse('a refusal of an older spec does not hold against the new one', () => {
+  const svc: ServiceView = { ...aService('shop/web').replicas(2).build(), specHash: 'new' };
+  const d = placeServices([svc], [refusing(aCluster('a'), 'shop/web', 0, 2, 'old'), aCluster('b').build()], new Map()).decisions.get('shop/web')!;
+  assert.equal(where(d), { a: 2 });
+});
+
+const KeepRefusals = suite('keepRefusals');
+
+function statusOf(o: { seq?: number; refused?: number; cpu?: number } = {}): ClusterStatus {
+  const cap = { cpu: o.cpu ?? 4, memoryMi: 8192, gpu: 0 };
+  return {
+    kind: 'cluster-status', cluster: 'a', at: '2025-01-01T00:00:00Z', applied: { commit: 'c'.repeat(40), seq: o.seq ?? 5, epoch: 0 },
+    capacity: cap, free: cap, maxNodeFree: cap, maxNode: cap, arch: ['amd64'], runtimes: ['container'], labels: {}, nodes: { total: 1, online: 1 },
+    services: { 'shop/web': { desired: 3, running: 3 - (o.refused ?? 0), failed: 0, ...(o.refused ? { refused: { count: o.refused, reason: 'full' } } : {}) } },
+  };
+}
+const given = { version: { commit: 'c'.repeat(40), seq: 5, epoch: 0 }, services: { 'shop/web': { replicas: 3, specHash: 'h1' } } };
+
+KeepRefusals('a refusal answering the placement in force is kept: full at what it could place', () => {
+  const r = keepRefusals(undefined, statusOf(), statusOf({ refused: 1 }), given);
+  assert.ok(r.changed);
+  assert.equal(r.refused, { 'shop/web': { limit: 2, count: 1, reason: 'full', specHash: 'h1' } });
+  assert.is(keepRefusals(r.refused, statusOf({ refused: 1 }), statusOf({ refused: 1 }), given).changed, false, 'the same again is no change');
+});
+
+KeepRefusals('a refusal of an older placement is not taken', () => {
+  const r = keepRefusals(undefined, undefined, statusOf({ seq: 4, refused: 1 }), given);
+  assert.equal(r, { refused: undefined, changed: false });
+});
+
+KeepRefusals('kept while the cluster holds what it could (no refusal now); forgotten when its capacity changes', () => {
+  const kept = keepRefusals(undefined, undefined, statusOf({ refused: 1 }), given).refused;
+  assert.equal(keepRefusals(kept, statusOf(), statusOf({ seq: 6 }), given).refused, kept);
+  const grown = keepRefusals(kept, statusOf(), statusOf({ cpu: 8 }), given);
+  assert.equal(grown, { refused: undefined, changed: true });
+});
+
+KeepRefusals('clusterViewOf carries footprint, latency and refusals to the placer', () => {
+  const st = { ...statusOf(), location: MUNICH, footprint: ['u281z'], latency: { cams: { ms: 3, source: 'measured' as const } } };
+  const v = clusterViewOf(st, { refused: { 'shop/web': { limit: 1, count: 2, reason: 'full' } } });
+  assert.equal(v.footprint, ['u281z']);
+  assert.equal(v.latency, { cams: { ms: 3, source: 'measured' } });
+  assert.equal(v.refused, { 'shop/web': { limit: 1, count: 2, reason: 'full' } });
+  assert.is(v.name, 'a');
+  assert.ok(v.online);
+});
+
 Request.run();
 Exclusion.run();
 Place.run();
+Where.run();
+Refuse.run();
+KeepRefusals.run();

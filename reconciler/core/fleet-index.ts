@@ -1,0 +1,159 @@
+// The rules across files of a fleet repository, kept as indexes that a change updates by its
+// changed paths only: which files hold each service id and cluster name (duplicates), which
+// services name each latency target (unknown targets), which files have problems of their own,
+// whether fleet.yaml exists. Judging a commit that changed one file of 10,000 costs one parse
+// and a few map updates; the problems are exactly those validateFleet reports for the whole
+// tree (validateFleet is built on this index). Pure: no I/O.
+import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
+import { START } from './yaml-locate.js';
+import {
+  byPosition, compare, descriptorOf, idOf, layoutOf, parseCached, problemAt,
+  type FleetFile, type Layout, type ParseResult, type Problem,
+} from './parse-descriptor.js';
+
+/** What the index knows of one path. Never mutated: a change replaces it. */
+export interface Indexed {
+  file: FleetFile;
+  layout: Layout;
+  /** Absent for ignored and unknown files. */
+  result?: ParseResult;
+  /** "service app/name" or "cluster name": what must be unique. */
+  key?: string;
+  /** The fleet.yaml target an accepted service's latency constraint names. */
+  target?: string;
+}
+
+export type Change = readonly [path: string, file: FleetFile | null];
+
+export class FleetIndex {
+  private entries = new Map<string, Indexed>();
+  private byKey = new Map<string, readonly string[]>();
+  private dupKeys = new Set<string>();
+  private failing = new Set<string>();
+  private byTarget = new Map<string, readonly string[]>();
+
+  constructor(private readonly cache?: Map<string, ParseResult>) {}
+
+  get size(): number { return this.entries.size; }
+  get(path: string): Indexed | undefined { return this.entries.get(path); }
+  paths(): IterableIterator<string> { return this.entries.keys(); }
+  values(): IterableIterator<Indexed> { return this.entries.values(); }
+
+  /** Set (or with null remove) files; returns the changes that undo it. */
+  apply(changes: Iterable<Change>): Change[] {
+    const undo: Change[] = [];
+    for (const [path, file] of changes) {
+      const before = this.entries.get(path);
+      if (before) this.forget(path, before);
+      undo.push([path, before?.file ?? null]);
+      if (file) this.index(path, file);
+    }
+    return undo.reverse();
+  }
+
+  /** An independent copy (the maps are copied; entries and path lists are shared, never mutated). */
+  clone(): FleetIndex {
+    const c = new FleetIndex(this.cache);
+    c.entries = new Map(this.entries);
+    c.byKey = new Map(this.byKey);
+    c.dupKeys = new Set(this.dupKeys);
+    c.failing = new Set(this.failing);
+    c.byTarget = new Map(this.byTarget);
+    return c;
+  }
+
+  /** Every problem of the tree as it stands, sorted by file and position. */
+  problems(): Problem[] {
+    const out: Problem[] = [];
+    for (const path of this.failing) {
+      const e = this.entries.get(path)!;
+      if (e.layout.kind === 'unknown') out.push({ file: path, ...START, message: e.layout.message });
+      else if (e.result && !e.result.ok) out.push(...e.result.problems);
+    }
+    if (!this.entries.has('fleet.yaml')) {
+      out.push({ file: 'fleet.yaml', ...START, message: 'missing fleet.yaml: every fleet repository needs one at its root (canopy init writes one)' });
+    }
+    for (const key of this.dupKeys) out.push(...this.duplicates(key));
+    out.push(...this.unknownTargets());
+    return out.sort(byPosition);
+  }
+
+  /** The fleet descriptor, when fleet.yaml parsed and validated. */
+  fleet(): FleetDescriptor | undefined {
+    const r = this.entries.get('fleet.yaml')?.result;
+    return r?.ok && r.kind === 'Fleet' ? r.value : undefined;
+  }
+
+  /** Accepted descriptors of a kind, in path order of insertion (sort them for output). */
+  accepted<K extends 'Service' | 'Cluster'>(kind: K): Array<K extends 'Service' ? ServiceDescriptor : ClusterDescriptor> {
+    const out: unknown[] = [];
+    for (const e of this.entries.values()) if (e.result?.ok && e.result.kind === kind) out.push(e.result.value);
+    return out as Array<K extends 'Service' ? ServiceDescriptor : ClusterDescriptor>;
+  }
+
+  private index(path: string, file: FleetFile): void {
+    const layout = layoutOf(path);
+    const e: Indexed = { file, layout };
+    if (layout.kind === 'unknown') this.failing.add(path);
+    if (layout.kind !== 'ignored' && layout.kind !== 'unknown') {
+      const result = parseCached(file, this.cache);
+      e.result = result;
+      if (!result.ok) this.failing.add(path);
+      const d = descriptorOf(result);
+      if (d && d.kind !== 'Fleet') {
+        e.key = d.kind === 'Service' ? `service ${idOf(d.value)}` : `cluster ${d.value.metadata.name}`;
+        const paths = [...(this.byKey.get(e.key) ?? []), path];
+        this.byKey.set(e.key, paths);
+        if (paths.length > 1) this.dupKeys.add(e.key);
+      }
+      const to = result.ok && result.kind === 'Service' ? result.value.spec.constraints?.latency?.to : undefined;
+      if (to && 'target' in to) {
+        e.target = to.target;
+        this.byTarget.set(to.target, [...(this.byTarget.get(to.target) ?? []), path]);
+      }
+    }
+    this.entries.set(path, e);
+  }
+
+  private forget(path: string, e: Indexed): void {
+    this.entries.delete(path);
+    this.failing.delete(path);
+    if (e.key) {
+      const paths = (this.byKey.get(e.key) ?? []).filter((p) => p !== path);
+      if (paths.length) this.byKey.set(e.key, paths); else this.byKey.delete(e.key);
+      if (paths.length < 2) this.dupKeys.delete(e.key);
+    }
+    if (e.target) {
+      const paths = (this.byTarget.get(e.target) ?? []).filter((p) => p !== path);
+      if (paths.length) this.byTarget.set(e.target, paths); else this.byTarget.delete(e.target);
+    }
+  }
+
+  /**
+   * The same service id (or cluster name) in several files. The file whose path agrees with
+   * its metadata is the original; the problem goes on the others, naming the original.
+   */
+  private duplicates(key: string): Problem[] {
+    const results = (this.byKey.get(key) ?? []).map((p) => this.entries.get(p)!.result!);
+    results.sort((a, b) => Number(b.ok) - Number(a.ok) || compare(a.file, b.file));
+    const [original, ...others] = results;
+    return others.map((r) => problemAt(r.file, this.entries.get(r.file)!.file.text, ['metadata', 'name'], `duplicate ${key}: also defined in ${original.file}`));
+  }
+
+  /** `latency.to.target` must name a target of fleet.yaml, or the planner has no point to measure to. */
+  private unknownTargets(): Problem[] {
+    const fleet = this.fleet();
+    if (!fleet) return [];
+    const targets = Object.keys(fleet.spec?.targets ?? {});
+    const out: Problem[] = [];
+    for (const [target, paths] of this.byTarget) {
+      if (targets.includes(target)) continue;
+      const known = targets.length ? `declared: ${targets.join(', ')}` : 'fleet.yaml declares none under spec.targets';
+      for (const p of paths) {
+        out.push(problemAt(p, this.entries.get(p)!.file.text, ['spec', 'constraints', 'latency', 'to', 'target'],
+          `spec.constraints.latency.to.target: "${target}" is not a target of fleet.yaml (${known})`));
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,183 @@
+// One descriptor file on its own: what its path says it is (the layout of DESIGN.md), and its
+// text parsed, checked against its schema and the rules a schema cannot say, each problem at a
+// file:line:column. Pure: text in, result out. Rules across files are fleet-index.ts's.
+import { LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
+import { serviceId } from './ids.js';
+import { schemaIssues, type Kind, type SchemaIssue } from './schema-errors.js';
+import { START, locate, positionAt, type Position } from './yaml-locate.js';
+
+export type { Kind } from './schema-errors.js';
+
+export interface FleetFile { path: string; oid?: string; text: string }
+/** line and column are 1-based; 1:1 when the whole file is at fault. */
+export interface Problem { file: string; line: number; column: number; message: string }
+
+export type Descriptor =
+  | { kind: 'Service'; value: ServiceDescriptor }
+  | { kind: 'Fleet'; value: FleetDescriptor }
+  | { kind: 'Cluster'; value: ClusterDescriptor };
+
+/**
+ * `file` is the path the result was computed for: a cached result is reused only at the same
+ * path, since the path picks the schema and must agree with metadata. A failed result keeps
+ * its `descriptor` when only the semantic rules failed, so duplicates are still found.
+ */
+export type ParseResult =
+  | ({ ok: true; file: string } & Descriptor)
+  | { ok: false; file: string; problems: Problem[]; descriptor?: Descriptor };
+
+export const MAX_DESCRIPTOR_BYTES = 1024 * 1024;
+
+export type Layout =
+  | { kind: Kind; dir?: string; name?: string }
+  | { kind: 'ignored' }
+  | { kind: 'unknown'; message: string };
+
+/** What a path in the fleet repository is, by the layout of DESIGN.md. */
+export function layoutOf(path: string): Layout {
+  const parts = path.split('/');
+  const base = parts[parts.length - 1];
+  if (path === 'fleet.yaml') return { kind: 'Fleet' };
+  if (parts[0] === 'clusters' && parts.length === 2 && base.endsWith('.yaml')) {
+    return { kind: 'Cluster', name: base.slice(0, -'.yaml'.length) };
+  }
+  if (parts[0] === 'services' && parts.length === 3 && base.endsWith('.yaml')) {
+    return { kind: 'Service', dir: parts[1], name: base.slice(0, -'.yaml'.length) };
+  }
+  if (base.startsWith('README') || base.endsWith('.md') || base === '.gitignore'
+    || parts[0] === '.github' || parts[0] === 'schemas') return { kind: 'ignored' };
+  const where = parts[0] === 'clusters'
+    ? 'put cluster descriptors in clusters/<name>.yaml'
+    : 'put service descriptors in services/<app>/<name>.yaml';
+  return { kind: 'unknown', message: `unknown file: ${where}${base.endsWith('.yml') ? ' (ending in .yaml, not .yml)' : ''}` };
+}
+
+export function parseDescriptor(file: FleetFile): ParseResult {
+  const fail = (problems: Problem[], descriptor?: Descriptor): ParseResult =>
+    ({ ok: false, file: file.path, problems, descriptor });
+  const at = (pos: Position, message: string): Problem => ({ file: file.path, ...pos, message });
+
+  const layout = layoutOf(file.path);
+  if (layout.kind === 'unknown') return fail([at(START, layout.message)]);
+  if (layout.kind === 'ignored') return fail([at(START, 'not a descriptor: this file is ignored')]);
+  const size = utf8Length(file.text);
+  if (size > MAX_DESCRIPTOR_BYTES) {
+    return fail([at(START, `file is ${size} bytes: a descriptor may be at most 1 MiB (${MAX_DESCRIPTOR_BYTES} bytes); not parsed`)]);
+  }
+
+  const lines = new LineCounter();
+  const doc = parseDocument(file.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) return fail(doc.errors.map((e) => at(positionAt(lines, e.pos[0]), yamlMessage(e, file.text))));
+  if (doc.contents === null) return fail([at(START, `empty file: expected a ${layout.kind} descriptor`)]);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return fail([at(unresolvedAlias(doc, lines) ?? START, `YAML: ${(e as Error).message}`)]);
+  }
+
+  const located = (issues: SchemaIssue[]) => issues.map((i) => at(locate(doc, lines, i.at, i.key), i.message));
+  const schemaProblems = located(schemaIssues(layout.kind, value));
+  if (schemaProblems.length > 0) return fail(schemaProblems);
+  const descriptor = { kind: layout.kind, value } as Descriptor;
+  const ruleProblems = located(ruleIssues(descriptor, layout));
+  if (ruleProblems.length > 0) return fail(ruleProblems, descriptor);
+  return { ok: true, file: file.path, ...descriptor };
+}
+
+/** Rules the schema cannot say: what a runtime needs, and that the path agrees with metadata. */
+function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): SchemaIssue[] {
+  const out: SchemaIssue[] = [];
+  if (d.kind === 'Service') {
+    const { spec, metadata } = d.value;
+    if (spec.runtime === 'container' && spec.image === undefined) {
+      out.push({ at: ['spec', 'runtime'], message: 'spec.image: required for runtime container (the image to run)' });
+    }
+    if (spec.runtime === 'process' && spec.command === undefined) {
+      out.push({ at: ['spec', 'runtime'], message: 'spec.command: required for runtime process (the argv to start)' });
+    }
+    if (metadata.app !== layout.dir) {
+      out.push({ at: ['metadata', 'app'], message: `metadata.app: "${metadata.app}" does not match the directory services/${layout.dir}/ (the path must be services/<app>/<name>.yaml)` });
+    }
+  }
+  if (d.kind !== 'Fleet' && d.value.metadata.name !== layout.name) {
+    out.push({ at: ['metadata', 'name'], message: `metadata.name: "${d.value.metadata.name}" does not match the file name ${layout.name}.yaml` });
+  }
+  return out;
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+}
+
+/** A parse result, memoised by blob oid: reused only at the same path (the path picks the schema). */
+export function parseCached(file: FleetFile, cache?: Map<string, ParseResult>): ParseResult {
+  const hit = file.oid === undefined ? undefined : cache?.get(file.oid);
+  if (hit && hit.file === file.path) return hit;
+  const result = parseDescriptor(file);
+  if (file.oid !== undefined) cache?.set(file.oid, result);
+  return result;
+}
+
+export function descriptorOf(r: ParseResult): Descriptor | undefined {
+  return r.ok ? r : r.descriptor;
+}
+
+// Positions for cross-file problems are found again from the text: rare, so not worth keeping
+// every YAML tree around.
+export function problemAt(file: string, text: string, path: string[], message: string): Problem {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  return { file, ...locate(doc, lines, path), message };
+}
+
+function yamlMessage(e: YAMLError, text: string): string {
+  switch (e.code) {
+    case 'MULTIPLE_DOCS':
+      return 'one descriptor per file: a second YAML document starts here (remove the "---" or split the file)';
+    case 'DUPLICATE_KEY': {
+      const key = text.slice(e.pos[0]).split(/[:\n]/)[0].trim();
+      return `duplicate key "${key}": a key may appear only once in a mapping`;
+    }
+    default:
+      return `YAML syntax: ${e.message}`;
+  }
+}
+
+function unresolvedAlias(doc: Document, lines: LineCounter): Position | undefined {
+  let pos: Position | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) !== undefined || !node.range) return undefined;
+      pos = positionAt(lines, node.range[0]);
+      return visit.BREAK;
+    },
+  });
+  return pos;
+}
+
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00) { n += 4; i++; } // surrogate pair: one 4-byte character
+    else n += 3;
+  }
+  return n;
+}
+
+export function idOf(s: ServiceDescriptor): string {
+  return serviceId(s.metadata.app, s.metadata.name);
+}
+
+// Code-unit order, not locale order: the same tree sorts the same everywhere.
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function byPosition(a: Problem, b: Problem): number {
+  return compare(a.file, b.file) || a.line - b.line || a.column - b.column || compare(a.message, b.message);
+}

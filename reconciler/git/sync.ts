@@ -1,0 +1,76 @@
+// Keeps a local repository in step with a remote: pulls the refs a process reads, pushes the
+// refs it writes. Pushes are queued and retried with backoff, so a site cut off from its Git
+// host keeps committing locally and catches up when the link returns, history intact.
+import type { Logger } from '../core/log.js';
+import type { Repo } from './repo.js';
+import { fetchRef, lsRemote, pushRef, type Remote } from './remote.js';
+
+export interface GitSync {
+  readonly remote: Remote;
+  /** Fetch these refs if the remote moved them; resolves with the refs that changed. */
+  pull(refs: string[], opts?: { depth?: number }): Promise<string[]>;
+  /** Push this ref as soon as the remote can be reached. */
+  push(ref: string): void;
+  /** Refs committed locally and not yet pushed. */
+  unpushed(): string[];
+  /** Resolves when nothing is waiting to be pushed (or the remote is unreachable). */
+  flush(): Promise<void>;
+  close(): void;
+}
+
+export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
+  const pending = new Set<string>();
+  let running: Promise<void> | undefined;
+  let backoff = 500;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let lastError = '';
+
+  const run = async () => {
+    while (pending.size && !closed) {
+      const ref = [...pending][0];
+      try {
+        await pushRef(repo, remote, ref);
+        pending.delete(ref);
+        backoff = 500;
+        if (lastError) { log.info(`pushed to ${remote.url} again`); lastError = ''; }
+      } catch (e) {
+        const msg = (e as Error).message;
+        if (msg !== lastError) log.warn(`push ${ref} to ${remote.url} failed (${msg}); kept locally, retrying`);
+        lastError = msg;
+        timer = setTimeout(kick, backoff * (0.75 + Math.random() / 2));
+        backoff = Math.min(backoff * 2, 30_000);
+        return;
+      }
+    }
+  };
+  const kick = () => {
+    if (running || closed) return;
+    running = run().finally(() => { running = undefined; });
+  };
+
+  return {
+    remote,
+    async pull(refs, opts = {}) {
+      const remoteRefs = await lsRemote(remote, 'refs/');
+      const changed: string[] = [];
+      for (const ref of refs) {
+        const want = remoteRefs.get(ref);
+        if (!want) continue;
+        const before = await import('./repo.js').then((m) => m.resolveRef(repo, ref));
+        if (before === want || pending.has(ref)) continue;   // our own unpushed commits win
+        const got = await fetchRef(repo, remote, ref, { depth: opts.depth });
+        if (got && got !== before) changed.push(ref);
+      }
+      return changed;
+    },
+    push(ref) {
+      pending.add(ref);
+      if (timer) { clearTimeout(timer); timer = undefined; }
+      kick();
+    },
+    unpushed: () => [...pending],
+    async flush() { while (running) await running; },
+    close() { closed = true; if (timer) clearTimeout(timer); },
+  };
+}
