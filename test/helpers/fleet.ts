@@ -14,6 +14,8 @@ export interface FleetSpec {
   clusters: Record<string, { lat: number; lon: number; labels?: Record<string, string>; nodes: number }>;
   services: Record<string, Record<string, unknown>>;   // "app/name" → spec fields (runtime process added)
   timings?: { heartbeatSeconds: number; unreachableAfterSeconds: number; statusRefreshSeconds: number };
+  /** process (default: real child processes) or sim (nothing runs; for many services). */
+  runtime?: 'process' | 'sim';
 }
 
 export interface TestFleet {
@@ -76,7 +78,7 @@ export async function startFleet(spec: FleetSpec): Promise<TestFleet> {
       return p;
     },
     startAgent(cluster, node) {
-      const p = start(['agent', '--cluster', cluster, '--name', node, '--broker', links.get(node)!.url(), '--runtime', 'process', '--fleet', spec.name,
+      const p = start(['agent', '--cluster', cluster, '--name', node, '--broker', links.get(node)!.url(), '--runtime', spec.runtime ?? 'process', '--fleet', spec.name,
         '--state-dir', path.join(work, 'state', cluster, node), '--cpu', '4', '--memory', '4Gi']);
       procs.set(node, p);
       return p;
