@@ -20,7 +20,9 @@ const run: Bench = async ({ quick, log }) => {
   const services: Record<string, Record<string, unknown>> = {};
   for (let i = 0; i < SERVICES; i++) services[`cat/s${i}`] = { replicas: 1, env: { ROUND: '0' }, constraints: on };
   log(`catch-up: starting a fleet (2 clusters, 3 sim nodes, ${SERVICES} services)`);
-  const f = await startFleet({ name: `bench-catchup-${process.pid}`, runtime: 'sim', clusters: { edge: { lat: 48.1, lon: 11.6, nodes: 2 }, other: { lat: 48.9, lon: 2.4, nodes: 1 } }, services });
+  // The whole site is cut, broker and Git alike, as when its uplink fails: the repository is
+  // served over smart HTTP and the cluster reaches it through its own link.
+  const f = await startFleet({ name: `bench-catchup-${process.pid}`, runtime: 'sim', git: 'remote', clusters: { edge: { lat: 48.1, lon: 11.6, nodes: 2 }, other: { lat: 48.9, lon: 2.4, nodes: 1 } }, services });
   const times: number[] = [];
   const down: number[] = [];
   const up: number[] = [];
@@ -28,24 +30,26 @@ const run: Bench = async ({ quick, log }) => {
   try {
     const w = await f.wait('HEAD', 120);
     if (w.code !== 0) throw new Error(`fleet did not converge: ${w.stderr}`);
-    const repo = await openRepo(f.dir);
+    const repo = await openRepo(f.recordDir);
     for (let r = 1; r <= rounds; r++) {
       const link = f.links.get('edge')!;
-      link.cut('reset');
+      const gitLink = f.links.get('git-edge')!;
+      f.cutSite('edge');
       await sleep(1000);
       let bytes = 0;
       let head = '';
       for (let i = 0; i < SERVICES; i++) {
         const files = f.service(`cat/s${i}`, { replicas: 1, env: { ROUND: String(r) }, constraints: on });
         bytes += Object.values(files).reduce((a, t) => a + Buffer.byteLength(t!), 0);
-        head = f.commit(files, `round ${r}: s${i}`);
+        head = await f.commit(files, `round ${r}: s${i}`);
       }
       log(`catch-up round ${r}: ${SERVICES} commits landed while cut (${bytes} bytes of changed descriptors)`);
       // Let the root decide on the head before the link returns, so the figure is catch-up alone.
       for (let i = 0; i < 600; i++) { const n = await readNote(repo, head); if (n && parseNote(n)?.outcome === 'accepted') break; await sleep(50); }
       link.resetCounters();
+      gitLink.resetCounters();
       const restoredAt = Date.now();
-      link.restore();
+      f.healSite('edge');
       let convergedAt = 0;
       for (let i = 0; i < 1200 && !convergedAt; i++) {
         const n = await readNote(repo, head);
@@ -56,8 +60,9 @@ const run: Bench = async ({ quick, log }) => {
       if (!convergedAt) throw new Error(`round ${r}: head did not converge within 30 s of the reconnect`);
       await sleep(200);
       times.push(convergedAt - restoredAt);
-      down.push(link.bytes.down);
-      up.push(link.bytes.up);
+      down.push(link.bytes.down + gitLink.bytes.down);
+      up.push(link.bytes.up + gitLink.bytes.up);
+      log(`catch-up round ${r}: broker link ${link.bytes.down}/${link.bytes.up} bytes down/up, Git link ${gitLink.bytes.down}/${gitLink.bytes.up}`);
       changed.push(bytes);
       log(`catch-up round ${r}: converged ${convergedAt - restoredAt} ms after reconnect; ${link.bytes.down} bytes to the cluster, ${link.bytes.up} from it`);
     }
@@ -75,7 +80,7 @@ const run: Bench = async ({ quick, log }) => {
   return {
     name: 'catchup',
     figures,
-    notes: [`${SERVICES} services on the cut cluster, each changed once while cut; ${rounds} round(s); bytes counted on the cluster's broker link (MQTT framing included)`],
+    notes: [`${SERVICES} services on the cut cluster, each changed once while cut; ${rounds} round(s); bytes counted on the cluster's broker and Git links (MQTT and HTTP framing included); the whole site is cut, the repository served over smart HTTP`],
   };
 };
 export default run;

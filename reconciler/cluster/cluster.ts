@@ -151,6 +151,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       next = m.placement;
     } else {
       const cur = placement?.version;
+      if (cur && (m.version.epoch < cur.epoch || (m.version.epoch === cur.epoch && m.version.seq <= cur.seq))) return;   // already there (e.g. from Git)
       if (!cur || cur.seq !== m.base.seq || cur.commit !== m.base.commit || cur.epoch !== m.base.epoch) {
         o.log.info(`patch for base #${m.base.seq} but applied #${cur?.seq ?? 'none'}: asking for a snapshot`);
         loop.enqueue('report');

@@ -36,10 +36,11 @@ test('root↔cluster cut during 100 commits: the site keeps running, shows unrea
   await eventually('munich unreachable in canopy status', async () => (await f.status()).clusters.munich?.state === 'unreachable', 15_000);
   let head = '';
   for (let i = 1; i <= 100; i++) {
-    head = f.commit(f.service('shop/a', { replicas: 2 + (i % 2), env: { ROUND: String(i) }, constraints: { clusters: { names: ['munich'] } } }), `round ${i}`);
+    head = await f.commit(f.service('shop/a', { replicas: 2 + (i % 2), env: { ROUND: String(i) }, constraints: { clusters: { names: ['munich'] } } }), `round ${i}`);
   }
-  // Cut off, munich goes on running its last placement.
-  assert.is(f.count('shop/a'), 2);
+  // Cut off from the broker, munich goes on running (it still reads its placement from Git,
+  // so it may already be following the new commits: 2 or 3 replicas, never none).
+  assert.ok(f.count('shop/a') >= 2);
   f.links.get('munich')!.resetCounters();
   f.links.get('munich')!.restore();
   const w = await f.wait(head, 60);
@@ -72,7 +73,7 @@ test('cluster↔agent cut: the cluster re-places the node\'s replicas, and when 
 test('kill -9 of the root, repeatedly, mid-reconcile: it recovers from Git and converges', async () => {
   let head = '';
   for (let i = 0; i < 4; i++) {
-    head = f.commit(f.service('shop/b', { replicas: 1 + (i % 2), env: { K: String(i) }, constraints: { clusters: { names: ['paris'] } } }), `b ${i}`);
+    head = await f.commit(f.service('shop/b', { replicas: 1 + (i % 2), env: { K: String(i) }, constraints: { clusters: { names: ['paris'] } } }), `b ${i}`);
     await new Promise((r) => setTimeout(r, 30 + 60 * i));
     await f.procs.get('root')!.kill('SIGKILL');
     f.startRoot();
@@ -95,14 +96,14 @@ test('kill -9 of a cluster and of an agent: no duplicates, nothing lost', async 
   f.startAgent('paris', 'paris-2');
   await new Promise((r) => setTimeout(r, 3000));
   assert.is(f.count('shop/b'), 2);
-  const head = f.commit(f.service('shop/b', { replicas: 1, constraints: { clusters: { names: ['paris'] } } }), 'b: 1');
+  const head = await f.commit(f.service('shop/b', { replicas: 1, constraints: { clusters: { names: ['paris'] } } }), 'b: 1');
   assert.is((await f.wait(head, 60)).code, 0, f.logs());
   await eventually('shop/b down to 1', () => f.count('shop/b') === 1, 15_000);
 });
 
 test('broker restart under load: every process reconnects and converges', async () => {
   let head = '';
-  for (let i = 0; i < 5; i++) head = f.commit(f.service('shop/a', { replicas: 2, env: { R: `restart-${i}` }, constraints: { clusters: { names: ['munich'] } } }), `a r${i}`);
+  for (let i = 0; i < 5; i++) head = await f.commit(f.service('shop/a', { replicas: 2, env: { R: `restart-${i}` }, constraints: { clusters: { names: ['munich'] } } }), `a r${i}`);
   await f.broker.restart();
   const w = await f.wait(head, 90);
   assert.is(w.code, 0, w.stderr + f.logs());
@@ -111,7 +112,7 @@ test('broker restart under load: every process reconnects and converges', async 
 });
 
 test('failover: a service with failover.afterSeconds moves when its cluster is cut, and the old copy stops on heal', async () => {
-  const head = f.commit(f.service('shop/c', { replicas: 1, failover: { afterSeconds: 2 } }), 'c with failover');
+  const head = await f.commit(f.service('shop/c', { replicas: 1, failover: { afterSeconds: 2 } }), 'c with failover');
   assert.is((await f.wait(head, 60)).code, 0, f.logs());
   const first = Object.entries((await f.status()).services['shop/c'].clusters).find(([, n]) => n > 0)![0];
   const other = first === 'munich' ? 'paris' : 'munich';

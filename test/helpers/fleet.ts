@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { canopyAsync, start, type Proc } from './canopy.js';
-import { tempDir, commitFiles } from './git.js';
+import { tempDir, commitFiles, gitAsync } from './git.js';
+import { startGitServer, type GitServer } from './git-server.js';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';
 import { startProxy, type Proxy } from './proxy.js';
 
@@ -16,10 +17,18 @@ export interface FleetSpec {
   timings?: { heartbeatSeconds: number; unreachableAfterSeconds: number; statusRefreshSeconds: number };
   /** process (default: real child processes) or sim (nothing runs; for many services). */
   runtime?: 'process' | 'sim';
+  /**
+   * local (default): every part uses the repository's directory. remote: it is served over
+   * smart HTTP; the root mirrors it (webhook + poll) and each cluster reaches it through a link
+   * of its own ('git-<cluster>'), so a site can be cut from Git as well as from the broker.
+   */
+  git?: 'local' | 'remote';
 }
 
 export interface TestFleet {
   dir: string;
+  /** Where the system's refs are read: dir (local) or the server's bare repository (remote). */
+  recordDir: string;
   broker: Mosquitto;
   links: Map<string, Proxy>;               // 'root', '<cluster>', '<node>'
   procs: Map<string, Proc>;
@@ -29,7 +38,11 @@ export interface TestFleet {
   marker(service: string): string;
   /** Processes of a service really running on this machine. */
   count(service: string): number;
-  commit(files: Record<string, string | null>, message?: string): string;
+  /** Commit on main (and in remote mode push it and send the webhook). */
+  commit(files: Record<string, string | null>, message?: string): Promise<string>;
+  /** Cut (or heal) every link of a cluster's site: broker and, in remote mode, Git. */
+  cutSite(cluster: string, mode?: 'reset' | 'blackhole'): void;
+  healSite(cluster: string): void;
   service(id: string, spec: Record<string, unknown>): Record<string, string>;
   wait(rev?: string, timeoutS?: number): Promise<{ code: number; stdout: string; stderr: string }>;
   status(): Promise<{ services: Record<string, { desired: number; running: number; state: string; clusters: Record<string, number> }>; clusters: Record<string, { state: string }> }>;
@@ -64,16 +77,30 @@ export async function startFleet(spec: FleetSpec): Promise<TestFleet> {
   }
   for (const [id, s] of Object.entries(spec.services)) Object.assign(files, serviceFiles(id, s));
   commitFiles(dir, files, 'fleet');
+  let server: GitServer | undefined;
+  let url = '';
+  let recordDir = dir;
+  let hookPort = 0;
+  if (spec.git === 'remote') {
+    server = await startGitServer();
+    recordDir = server.publish('fleet', dir);
+    url = server.url('fleet');
+    execFileSync('git', ['-C', dir, 'remote', 'add', 'origin', url]);
+  }
+  const siteUrl = (cluster: string) => url.replace(`:${server!.port}/`, `:${links.get(`git-${cluster}`)!.port}/`);
 
   const f: TestFleet = {
-    dir, broker, links, procs,
+    dir, recordDir, broker, links, procs,
     startRoot() {
-      const p = start(['root', '--repo', dir, '--broker', links.get('root')!.url()]);
+      const p = server
+        ? start(['root', '--repo', url, '--cache-dir', path.join(work, 'root-cache'), '--webhook', '127.0.0.1:0', '--poll-seconds', '2', '--broker', links.get('root')!.url()])
+        : start(['root', '--repo', dir, '--broker', links.get('root')!.url()]);
       procs.set('root', p);
+      if (server) void p.waitFor(/webhook listening on http:\/\/127\.0\.0\.1:(\d+)/).then(() => { hookPort = Number(/webhook listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(p.output())![1]); }, () => undefined);
       return p;
     },
     startCluster(name) {
-      const p = start(['cluster', '--name', name, '--broker', links.get(name)!.url(), '--node-broker', broker.url, '--repo', dir, '--state-dir', path.join(work, 'state', name)]);
+      const p = start(['cluster', '--name', name, '--broker', links.get(name)!.url(), '--node-broker', broker.url, '--repo', server ? siteUrl(name) : dir, '--state-dir', path.join(work, 'state', name)]);
       procs.set(name, p);
       return p;
     },
@@ -87,21 +114,38 @@ export async function startFleet(spec: FleetSpec): Promise<TestFleet> {
     count(service) {
       try { return execFileSync('pgrep', ['-f', marker(service)], { encoding: 'utf8' }).split('\n').filter(Boolean).length; } catch { return 0; }
     },
-    commit: (fs, m) => commitFiles(dir, fs, m),
+    async commit(fs, m) {
+      const oid = commitFiles(dir, fs, m);
+      if (server) {
+        await gitAsync(dir, 'push', '-q', 'origin', 'main');
+        if (hookPort) await fetch(`http://127.0.0.1:${hookPort}/`, { method: 'POST', body: JSON.stringify({ ref: 'refs/heads/main', after: oid }), headers: { 'x-github-event': 'push' } }).catch(() => undefined);
+      }
+      return oid;
+    },
+    cutSite(cluster, mode = 'reset') {
+      links.get(cluster)!.cut(mode);
+      links.get(`git-${cluster}`)?.cut(mode);
+    },
+    healSite(cluster) {
+      links.get(cluster)!.restore();
+      links.get(`git-${cluster}`)?.restore();
+    },
     service: serviceFiles,
-    wait: (rev = 'HEAD', timeoutS = 60) => canopyAsync(['wait', '--repo', dir, '--rev', rev, '--timeout', String(timeoutS), '--quiet']),
-    status: async () => JSON.parse((await canopyAsync(['status', '--repo', dir, '--json'])).stdout),
+    wait: (rev = 'HEAD', timeoutS = 60) => canopyAsync(['wait', '--repo', recordDir, '--rev', rev, '--timeout', String(timeoutS), '--quiet']),
+    status: async () => JSON.parse((await canopyAsync(['status', '--repo', recordDir, '--json'])).stdout),
     logs: () => [...procs].map(([n, p]) => `--- ${n}\n${p.output().slice(-4000)}`).join('\n'),
     async stop() {
       for (const p of procs.values()) await p.kill('SIGTERM');
       for (const l of links.values()) await l.close();
       await broker.stop();
+      await server?.close();
       try { execFileSync('pkill', ['-f', `cmk-${spec.name}-`]); } catch { /* none left */ }
     },
   };
   await link('root');
   for (const [c, cs] of Object.entries(spec.clusters)) {
     await link(c);
+    if (server) links.set(`git-${c}`, await startProxy(server.port));
     f.startCluster(c);
     for (let i = 1; i <= cs.nodes; i++) { await link(`${c}-${i}`); f.startAgent(c, `${c}-${i}`); }
   }
