@@ -71,7 +71,7 @@ function sample(addr: ProbeAddress, timeoutMs: number, localAddress?: string): P
 export interface Prober {
   /** The targets to measure (those with a probe address); measures at once when they change. */
   update(targets: Record<string, { probe?: string }> | undefined): void;
-  /** target → median round trip in ms (0.1 ms resolution), for the targets that answered. */
+  /** target → median round trip in ms (0.1 ms resolution, kept while within 0.5 ms or 10 %), for the targets that answered. */
   readonly latency: Record<string, number>;
   stop(): void;
 }
@@ -107,7 +107,10 @@ export function startProber(o: ProberOptions): Prober {
         return;
       }
       warned.delete(name);
-      next[name] = Math.round(ms * 10) / 10;
+      // Jitter is not news: a figure moves only when it changes by more than 0.5 ms and 10 %,
+      // so the status (and the placement that follows it) stays put on a steady link.
+      const was = latency[name];
+      next[name] = was !== undefined && Math.abs(ms - was) <= Math.max(0.5, 0.1 * was) ? was : Math.round(ms * 10) / 10;
     }));
     if (stopped) return;
     const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => (a < b ? -1 : 1)));

@@ -72,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
   let failed = 0;
   for (const name of chosen) {
     const started = Date.now();
-    say(`── ${name}`);
+    const loadBefore = os.loadavg()[0];
+    say(`── ${name} (load average ${loadBefore.toFixed(2)} on ${m.cores} cores)`);
     let result: BenchResult;
     try {
       const mod = (await import(pathToFileURL(path.join(here, `${name}.bench.js`)).href)) as { default: Bench };
@@ -86,10 +87,11 @@ async function main(argv: string[]): Promise<number> {
       await cleanupAll((l) => say(`${name}: ${l}`));
     }
     const seconds = Math.round((Date.now() - started) / 100) / 10;
+    const load = { before: loadBefore, after: os.loadavg()[0] };
     for (const n of result.notes ?? []) say(`${name}: note: ${n}`);
-    say(`${name}: done in ${seconds} s`);
+    say(`${name}: done in ${seconds} s (load average ${load.after.toFixed(2)})`);
     results.push(result);
-    writeFileSync(path.join(resultsDir, `${name}.json`), JSON.stringify({ machine: m, quick, seconds, ...result }, null, 2) + '\n');
+    writeFileSync(path.join(resultsDir, `${name}.json`), JSON.stringify({ machine: m, quick, seconds, loadavg1: load, ...result }, null, 2) + '\n');
   }
   writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify({ machine: m, quick, seconds: Math.round((Date.now() - t0) / 1000), results }, null, 2) + '\n');
 

@@ -64,12 +64,20 @@ export class BenchFleet {
     scope.add(() => { if (!process.env.BENCH_KEEP) rmSync(this.work, { recursive: true, force: true }); });
   }
 
-  /** git init + one commit of `files`. */
+  /**
+   * git init + one commit of `files` on main, written with `git fast-import` (10,000 files in a
+   * second, where add + commit take tens), then checked out so later commits start from it.
+   */
   async init(files: Record<string, string>): Promise<string> {
     spawnSync('git', ['init', '-q', '-b', 'main', this.dir]);
-    writeFiles(this.dir, files);
-    git(this.dir, 'add', '-A');
-    git(this.dir, 'commit', '-q', '-m', 'fleet');
+    const chunks: Buffer[] = [Buffer.from(`commit refs/heads/main\ncommitter bench <bench@canopy.invalid> ${Math.floor(Date.now() / 1000)} +0000\ndata 5\nfleet\n`)];
+    for (const [f, text] of Object.entries(files)) {
+      const b = Buffer.from(text);
+      chunks.push(Buffer.from(`M 100644 inline ${f}\ndata ${b.length}\n`), b, Buffer.from('\n'));
+    }
+    const r = spawnSync('git', ['-C', this.dir, 'fast-import', '--quiet'], { input: Buffer.concat(chunks), maxBuffer: 64 << 20 });
+    if (r.status !== 0) throw new Error(`git fast-import: ${r.stderr}`);
+    git(this.dir, 'reset', '-q', '--hard', 'main');
     this.repo = await openRepo(this.dir);
     return git(this.dir, 'rev-parse', 'HEAD');
   }

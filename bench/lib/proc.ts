@@ -80,8 +80,9 @@ export function ticksPerSecond(): number {
 export interface ProcSample { at: number; rssKiB: number; hwmKiB: number; cpuTicks: number }
 
 /** One reading of a live process: resident set, its high-water mark, user+system CPU ticks. */
-export function sampleProc(pid: number): ProcSample {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+export function sampleProc(pid: number, name = String(pid)): ProcSample {
+  let status: string;
+  try { status = readFileSync(`/proc/${pid}/status`, 'utf8'); } catch { throw new Error(`${name} (pid ${pid}) is not running`); }
   const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces), which ends at the last ')'.
@@ -97,16 +98,16 @@ export interface IdleFigures { rssMB: number; rssMaxMB: number; hwmMB: number; c
  * one core used over the whole window.
  */
 export async function watchIdle(pids: Record<string, number>, ms: number): Promise<Record<string, IdleFigures>> {
-  const first = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, sampleProc(p)]));
+  const first = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, sampleProc(p, k)]));
   const rss: Record<string, number[]> = Object.fromEntries(Object.keys(pids).map((k) => [k, [first[k].rssKiB]]));
   const end = performance.now() + ms;
   while (performance.now() < end) {
     await sleep(Math.min(1000, end - performance.now()));
-    for (const [k, p] of Object.entries(pids)) rss[k].push(sampleProc(p).rssKiB);
+    for (const [k, p] of Object.entries(pids)) rss[k].push(sampleProc(p, k).rssKiB);
   }
   const out: Record<string, IdleFigures> = {};
   for (const [k, p] of Object.entries(pids)) {
-    const last = sampleProc(p);
+    const last = sampleProc(p, k);
     const seconds = (last.at - first[k].at) / 1000;
     const sorted = [...rss[k]].sort((a, b) => a - b);
     out[k] = {

@@ -75,7 +75,7 @@ export function assessNode(n: NodeView, spec: ServiceSpec, ctx: NodeContext = {}
     let rtt: Rtt;
     if (measured !== undefined) rtt = { ms: measured, source: 'measured' };
     else if (km !== undefined) rtt = { ms: estimateRttMs(km), source: 'estimated', km };
-    else return { why: point ? 'position unknown, latency constraint cannot be checked' : `latency target ${'target' in to ? to.target : ''} unknown here and not measured` };
+    else return { why: point ? 'position unknown, latency constraint cannot be checked' : `no round trip to ${label} is known: not measured, and the target's point is not known here` };
     if (rtt.ms > lat.maxMs) return { why: `${describeRtt(rtt, label)}, limit ${lat.maxMs} ms` };
     out.rtt = rtt;
     if (out.distanceKm === undefined && km !== undefined) out.distanceKm = km;

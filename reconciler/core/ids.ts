@@ -35,3 +35,20 @@ function sortKeys(v: unknown): unknown {
 export function specHash(spec: unknown): string {
   return createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16);
 }
+
+const workloadHashes = new WeakMap<object, string>();
+
+/**
+ * Hash of what a running replica is made of (runtime, image, command, env, ports, resources,
+ * health): a replica is replaced only when this changes, not when a placement-only field
+ * (replicas, constraints, spread, failover) does.
+ */
+export function workloadHash(spec: { [k: string]: unknown }): string {
+  let h = workloadHashes.get(spec);
+  if (!h) {
+    const { runtime, image, command, env, ports, resources, health } = spec;
+    h = specHash({ runtime, image, command, env, ports, resources, health });
+    workloadHashes.set(spec, h);
+  }
+  return h;
+}

@@ -24,9 +24,46 @@ function scanTree(body: Buffer): RawTree {
   return { body, starts, nuls };
 }
 
+/** Scanned trees by oid (an oid names the same bytes in every repository), bounded by bytes. */
+const scanned = new Map<string, RawTree>();
+let scannedBytes = 0;
+const SCANNED_LIMIT = 32 * 1024 * 1024;
+
 async function rawTree(repo: Repo, oid: string | undefined): Promise<RawTree> {
   if (!oid) return { body: Buffer.alloc(0), starts: [], nuls: [] };
-  return scanTree(await objectStore(repo).readType(oid, 'tree'));
+  const hit = scanned.get(oid);
+  if (hit) { scanned.delete(oid); scanned.set(oid, hit); return hit; }
+  const t = scanTree(await objectStore(repo).readType(oid, 'tree'));
+  if (t.starts.length > 64) {
+    // Only large trees are worth keeping: they are what a flat directory diff reads every round.
+    scanned.set(oid, t);
+    scannedBytes += t.body.length;
+    for (const [k, v] of scanned) { if (scannedBytes <= SCANNED_LIMIT) break; scanned.delete(k); scannedBytes -= v.body.length; }
+  }
+  return t;
+}
+
+/** How many leading entries two trees share byte for byte, and how many trailing ones. */
+function sharedEnds(a: RawTree, b: RawTree): { head: number; tail: number } {
+  const la = a.body.length, lb = b.body.length;
+  let d = 0;
+  const n = Math.min(la, lb);
+  for (const step of [65536, 4096, 256, 16, 1]) {
+    while (d + step <= n && a.body.compare(b.body, d, d + step, d, d + step) === 0) d += step;
+  }
+  // Entries that end at or before the first differing byte start at the same offsets on both sides.
+  let head = 0;
+  const max = Math.min(a.starts.length, b.starts.length);
+  while (head < max && a.nuls[head] + 21 <= d) head++;
+  let e = 0;
+  for (const step of [65536, 4096, 256, 16, 1]) {
+    while (e + step <= n && a.body.compare(b.body, lb - e - step, lb - e, la - e - step, la - e) === 0) e += step;
+  }
+  // Trailing entries: both sides must have an entry starting at the same distance from the end.
+  let tail = 0;
+  let i = a.starts.length - 1, j = b.starts.length - 1;
+  while (i >= head && j >= head && la - a.starts[i] <= e && la - a.starts[i] === lb - b.starts[j]) { tail++; i--; j--; }
+  return { head, tail };
 }
 
 function entryAt(t: RawTree, k: number): { name: string; entry: Entry } {
@@ -73,8 +110,9 @@ async function diffInto(repo: Repo, a: string | undefined, b: string | undefined
   if (a === b) return;
   const left = await rawTree(repo, a);
   const right = await rawTree(repo, b);
-  let i = 0, j = 0;
-  const nl = left.starts.length, nr = right.starts.length;
+  const { head, tail } = sharedEnds(left, right);
+  let i = head, j = head;
+  const nl = left.starts.length - tail, nr = right.starts.length - tail;
   while (i < nl || j < nr) {
     if (i < nl && j < nr && same(left, i, right, j)) { i++; j++; continue; }
     const c = i >= nl ? 1 : j >= nr ? -1 : order(left, i, right, j);

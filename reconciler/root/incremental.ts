@@ -2,16 +2,19 @@
 // at the cost of the services that can change. placeServices is sticky and greedy: pass 1 gives
 // every service back the replicas it had (where it may keep them and they fit), pass 2 places
 // the rest in id order by policy. A service is *settled* when pass 1 alone gives it everything
-// and nothing it depends on changed: same spec, its previous allocation is exactly its last
-// decision (in cluster order, as pass 1 builds it), fully placed, no refusal names it, none of
-// its clusters is unreachable, and the clusters look the same apart from free capacity. When in
-// addition every cluster can hold all the pass-1 replicas at once, pass 1 cannot fail anywhere,
+// and nothing it depends on changed: same spec, its last decision was a fixed point (computed
+// from the allocation it gave back) and is its previous allocation now, fully placed, no refusal
+// names it, none of its clusters is unreachable, and the clusters look the same apart from free
+// capacity. When in addition every cluster can hold all the pass-1 replicas at once, pass 1
+// cannot fail anywhere,
 // so a settled service's decision is its last one, and the others see the same free capacity in
 // pass 2 as in a full run. Those others are placed by placeServices itself, with the settled
 // services' consumption standing in as one pinned "reserved" service per cluster and replica
-// size. Anything else (first run, clusters changed, a cluster near full) places everything.
+// size. Anything else (first run, clusters changed, a cluster over-committed by its previous
+// allocation) places everything.
+import { workloadHash } from '../core/ids.js';
 import type { ServiceSpec } from '../../schemas/model.js';
-import type { Capacity } from '../../schemas/messages.js';
+import type { Capacity, Placement } from '../../schemas/messages.js';
 import { canonicalJson } from '../core/ids.js';
 import { placeServices, request, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision, type ServiceView } from './place.js';
 
@@ -29,85 +32,111 @@ export interface IncrementalResult {
   why?: string;
 }
 
-interface Settled { spec: ServiceSpec; hash?: string; r: Capacity; rKey: string }
+/** What the placer keeps of each service between calls. */
+interface Entry {
+  d: ServiceDecision;
+  spec: ServiceSpec;
+  hash?: string;
+  r: Capacity;
+  /** r as a key: settled services of one size share a stand-in. */
+  rKey: string;
+  /** d.clusters as pairs, in cluster order. */
+  hold: Array<[string, number]>;
+  /**
+   * The decision was a fixed point (it gave back exactly the allocation it was computed from),
+   * fully placed and listed in cluster order: pass 1 alone rebuilds it, given the same inputs.
+   */
+  settles: boolean;
+  seen: number;
+}
 
 /** Below this share of the fleet to re-place, a partial run pays; above it, place everything. */
 const PARTIAL_SHARE = 0.5;
-/** Headroom a cluster must keep for pass 1 to be order-independent beyond float rounding. */
-const MARGIN = 1e-6;
+/**
+ * placeServices lets a replica fit within 1e-9 of a cluster's free capacity. Demand up to half
+ * of that over capacity fits in any order (float rounding of the sums is far smaller), so a
+ * cluster filled exactly (bestfit does that) still allows a partial run; beyond it, not.
+ */
+const SLACK = 5e-10;
 
 export class IncrementalPlacer {
+  /** In id order, as placeServices returns decisions. */
+  private entries = new Map<string, Entry>();
   private decisions = new Map<string, ServiceDecision>();
-  private inputs = new Map<string, Settled>();
   private lastKey?: string;
   private lastRefused = new Set<string>();
+  private round = 0;
   /** The allocation the last call produced: pass it back as `previous` (it is kept up to date in place). */
   allocation: Allocation = new Map();
 
   place(services: ServiceView[], views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions = {}): IncrementalResult {
+    const round = ++this.round;
     const key = canonicalJson([policy, o, views.map(shapeOf).sort((a, b) => cmp(a.name, b.name))]);
     const refused = new Set(views.flatMap((v) => Object.keys(v.refused ?? {})));
     const offline = new Set(views.filter((v) => !v.online).map((v) => v.name));
-    const ids = new Set(services.map((s) => s.id));
-    const removed = new Set([...this.decisions.keys()].filter((id) => !ids.has(id)));
-    const was = (id: string) => previous.get(id);
     const firstWhy = this.lastKey === undefined ? 'first placement' : key !== this.lastKey ? 'clusters or policy changed' : undefined;
     const sameAlloc = previous === this.allocation;
-
-    const unsettled: ServiceView[] = [];
-    const settled: Array<{ d: ServiceDecision; s: Settled }> = [];
-    if (!firstWhy) {
-      for (const svc of services) {
-        const d = this.decisions.get(svc.id);
-        const s = this.inputs.get(svc.id);
-        const ok = d !== undefined && s !== undefined
-          && (svc.specHash !== undefined && s.hash !== undefined ? svc.specHash === s.hash : svc.spec === s.spec)
-          && d.placed === d.desired && !refused.has(svc.id) && !this.lastRefused.has(svc.id) && inClusterOrder(d.clusters)
-          && (!offline.size || ![...d.clusters.keys()].some((c) => offline.has(c)))
-          && (sameAlloc || sameCounts(previous.get(svc.id), d.clusters));
-        if (ok) settled.push({ d, s }); else unsettled.push(svc);
-      }
-    }
+    const lastRefused = this.lastRefused;
     this.lastKey = key;
     this.lastRefused = refused;
+
+    const unsettled: ServiceView[] = [];
+    const settled: Entry[] = [];
+    for (const svc of services) {
+      const e = this.entries.get(svc.id);
+      if (e) e.seen = round;
+      const ok = !firstWhy && e !== undefined && e.settles
+        && (svc.specHash !== undefined && e.hash !== undefined ? svc.specHash === e.hash : svc.spec === e.spec)
+        && (!refused.size || !refused.has(svc.id)) && (!lastRefused.size || !lastRefused.has(svc.id))
+        && (!offline.size || !e.hold.some(([c]) => offline.has(c)))
+        && (sameAlloc || sameCounts(previous.get(svc.id), e.d.clusters));
+      if (ok) settled.push(e!); else unsettled.push(svc);
+    }
+    const removed = new Set<string>();
+    for (const [id, e] of this.entries) if (e.seen !== round) removed.add(id);
     const before = new Map<string, Map<string, number> | undefined>();
     let why = firstWhy ?? (unsettled.length > services.length * PARTIAL_SHARE ? 'most services changed' : undefined);
     if (!why) {
-      for (const svc of unsettled) before.set(svc.id, was(svc.id));
-      for (const id of removed) before.set(id, was(id));
+      for (const svc of unsettled) before.set(svc.id, previous.get(svc.id));
+      for (const id of removed) before.set(id, previous.get(id));
       const recomputed = this.partial(settled, unsettled, removed, views, previous, policy, o);
       if (recomputed) return { decisions: this.decisions, recomputed, removed, before, full: false };
-      why = 'a cluster is (nearly) full';
+      why = 'a cluster cannot hold every previous replica';
     }
-    for (const id of new Set([...ids, ...removed])) before.set(id, was(id));
+    for (const svc of services) before.set(svc.id, previous.get(svc.id));
+    for (const id of removed) before.set(id, previous.get(id));
     const { decisions } = placeServices(services, views, previous, policy, o);
-    this.replace(services, decisions);
-    return { decisions, recomputed: ids, removed, before, full: true, why };
+    this.replace(services, decisions, previous);
+    return { decisions, recomputed: new Set(services.map((s) => s.id)), removed, before, full: true, why };
   }
 
   /** Places the unsettled services beside stand-ins for the settled ones; undefined when that would not equal a full run. */
-  private partial(settled: Array<{ d: ServiceDecision; s: Settled }>, unsettled: ServiceView[], removed: Set<string>, views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions): Set<string> | undefined {
+  private partial(settled: Entry[], unsettled: ServiceView[], removed: Set<string>, views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions): Set<string> | undefined {
     // What the settled services hold, per cluster and replica size; and whether every cluster
-    // holds that plus every pass-1 replica of the rest with room to spare.
-    const reserved = new Map<string, Map<string, { r: Capacity; n: number }>>();
-    const demand = new Map<string, Capacity>(views.map((v) => [v.name, { cpu: 0, memoryMi: 0, gpu: 0 }]));
-    const add = (c: string, r: Capacity, n: number) => {
-      const t = demand.get(c);
-      if (!t) return false;
-      t.cpu += r.cpu * n; t.memoryMi += r.memoryMi * n; t.gpu += r.gpu * n;
-      return true;
-    };
-    for (const { d, s } of settled) {
-      for (const [c, n] of d.clusters) {
-        if (!add(c, s.r, n)) return undefined;
-        let bySize = reserved.get(c);
-        if (!bySize) reserved.set(c, (bySize = new Map()));
-        const e = bySize.get(s.rKey);
-        if (e) e.n += n; else bySize.set(s.rKey, { r: s.r, n });
+    // holds that plus every pass-1 replica of the rest.
+    const reserved = new Map<string, Map<string, { r: Capacity; n: number }>>(views.map((v) => [v.name, new Map()]));
+    for (const e of settled) {
+      for (const [c, n] of e.hold) {
+        const bySize = reserved.get(c);
+        if (!bySize) return undefined;
+        const x = bySize.get(e.rKey);
+        if (x) x.n += n; else bySize.set(e.rKey, { r: e.r, n });
       }
     }
-    for (const svc of unsettled) for (const [c, n] of previous.get(svc.id) ?? []) add(c, request(svc.spec), n);
-    const over = (need: number, cap: number) => need > 0 && need > cap - MARGIN;
+    const demand = new Map<string, Capacity>();
+    for (const [c, bySize] of reserved) {
+      const t = { cpu: 0, memoryMi: 0, gpu: 0 };
+      for (const { r, n } of bySize.values()) { t.cpu += r.cpu * n; t.memoryMi += r.memoryMi * n; t.gpu += r.gpu * n; }
+      demand.set(c, t);
+    }
+    for (const svc of unsettled) {
+      const r = request(svc.spec);
+      for (const [c, n] of previous.get(svc.id) ?? []) {
+        const t = demand.get(c);
+        if (t) { t.cpu += r.cpu * n; t.memoryMi += r.memoryMi * n; t.gpu += r.gpu * n; }
+      }
+    }
+    const over = (need: number, cap: number) => need > 0 && need > cap + SLACK;
     for (const v of views) {
       const t = demand.get(v.name)!;
       if (over(t.cpu, v.capacity.cpu) || over(t.memoryMi, v.capacity.memoryMi) || over(t.gpu, v.capacity.gpu)) return undefined;
@@ -118,7 +147,7 @@ export class IncrementalPlacer {
     for (const svc of unsettled) { const p = previous.get(svc.id); if (p) prev.set(svc.id, p); }
     for (const v of views) {
       let k = 0;
-      for (const { r, n } of reserved.get(v.name)?.values() ?? []) {
+      for (const { r, n } of reserved.get(v.name)!.values()) {
         const id = `~reserved/${v.name}/${k++}`;
         stand.push({ id, spec: reservedSpec(v, r, n) });
         prev.set(id, new Map([[v.name, n]]));
@@ -130,44 +159,50 @@ export class IncrementalPlacer {
       if (!d || d.placed !== d.desired) return undefined; // a stand-in that did not fit: not the full run's state
     }
     const recomputed = new Set(unsettled.map((s) => s.id));
-    this.update(unsettled, decisions, recomputed, removed);
+    this.update(unsettled, decisions, prev, removed);
     return recomputed;
   }
 
-  /** After a full run: every decision and input afresh. */
-  private replace(services: ServiceView[], decisions: Map<string, ServiceDecision>): void {
+  /** After a full run: every decision and entry afresh. */
+  private replace(services: ServiceView[], decisions: Map<string, ServiceDecision>, previous: Allocation): void {
+    const byId = new Map(services.map((s) => [s.id, s]));
     this.decisions = decisions;
-    this.inputs = new Map(services.map((svc) => [svc.id, inputOf(svc)]));
+    this.entries = new Map([...decisions.keys()].map((id) => [id, entryOf(byId.get(id)!, decisions.get(id)!, previous.get(id), this.round)]));
     this.allocation = new Map([...decisions].map(([id, d]) => [id, d.clusters]));
   }
 
   /**
-   * After a partial run: the recomputed decisions replace theirs in place (the map keeps id
+   * After a partial run: the recomputed decisions replace theirs in place (the maps keep id
    * order), unless services came, when the maps are rebuilt in id order.
    */
-  private update(unsettled: ServiceView[], decisions: Map<string, ServiceDecision>, recomputed: Set<string>, removed: Set<string>): void {
-    const added = unsettled.some((s) => !this.decisions.has(s.id));
-    for (const svc of unsettled) this.inputs.set(svc.id, inputOf(svc));
-    for (const id of removed) { this.decisions.delete(id); this.inputs.delete(id); this.allocation.delete(id); }
-    for (const id of recomputed) {
-      const d = decisions.get(id)!;
-      this.decisions.set(id, d);
-      this.allocation.set(id, d.clusters);
+  private update(unsettled: ServiceView[], decisions: Map<string, ServiceDecision>, previous: Allocation, removed: Set<string>): void {
+    const added = unsettled.some((s) => !this.entries.has(s.id));
+    for (const id of removed) { this.entries.delete(id); this.decisions.delete(id); this.allocation.delete(id); }
+    for (const svc of unsettled) {
+      const d = decisions.get(svc.id)!;
+      this.entries.set(svc.id, entryOf(svc, d, previous.get(svc.id), this.round));
+      this.decisions.set(svc.id, d);
+      this.allocation.set(svc.id, d.clusters);
     }
     if (added) {
-      const ids = [...this.decisions.keys()].sort(cmp);
-      this.decisions = new Map(ids.map((id) => [id, this.decisions.get(id)!]));
+      const ids = [...this.entries.keys()].sort(cmp);
+      this.entries = new Map(ids.map((id) => [id, this.entries.get(id)!]));
+      this.decisions = new Map(ids.map((id) => [id, this.entries.get(id)!.d]));
       // The same Map object stays the allocation: a caller holding it passes it back.
-      const alloc = new Map(this.allocation);
       this.allocation.clear();
-      for (const id of ids) this.allocation.set(id, alloc.get(id)!);
+      for (const id of ids) this.allocation.set(id, this.entries.get(id)!.d.clusters);
     }
   }
 }
 
-function inputOf(svc: ServiceView): Settled {
+function entryOf(svc: ServiceView, d: ServiceDecision, prev: Map<string, number> | undefined, seen: number): Entry {
   const r = request(svc.spec);
-  return { spec: svc.spec, hash: svc.specHash, r, rKey: `${r.cpu}|${r.memoryMi}|${r.gpu}` };
+  const hold = [...d.clusters];
+  const ordered = hold.every(([c], i) => i === 0 || hold[i - 1][0] < c);
+  return {
+    d, spec: svc.spec, hash: svc.specHash, r, rKey: `${r.cpu}|${r.memoryMi}|${r.gpu}`, hold, seen,
+    settles: d.placed === d.desired && ordered && sameCounts(prev, d.clusters),
+  };
 }
 
 /** A cluster's view without what a settled service does not depend on (free capacity, absence time, refusals). */
@@ -185,13 +220,6 @@ function reservedSpec(v: ClusterView, r: Capacity, n: number): ServiceSpec {
   } as ServiceSpec;
 }
 
-/** Pass 1 walks clusters in name order: a decision it built lists them so. */
-function inClusterOrder(m: Map<string, number>): boolean {
-  let last = '';
-  for (const c of m.keys()) { if (c <= last) return false; last = c; }
-  return true;
-}
-
 function sameCounts(a: Map<string, number> | undefined, b: Map<string, number>): boolean {
   if (!a) return b.size === 0;
   if (a.size !== b.size) return false;
@@ -201,4 +229,52 @@ function sameCounts(a: Map<string, number> | undefined, b: Map<string, number>):
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+type Assignments = Placement['services'];
+
+/**
+ * Each cluster's placement document (service → replicas, spec, reason), kept from the decisions
+ * of the services that were re-placed, so a round touches only the clusters they are on.
+ */
+export class PlacementDocs {
+  private docs = new Map<string, Assignments>();
+  private where = new Map<string, string[]>();
+  private unschedulable = new Map<string, string>();
+
+  /** Take the decisions of `ids` (re-placed or removed); returns the clusters whose document changed. */
+  update(decisions: Map<string, ServiceDecision>, ids: Iterable<string>, services: Map<string, { specHash: string; spec: ServiceSpec }>): Set<string> {
+    const touched = new Set<string>();
+    for (const id of ids) {
+      const d = decisions.get(id);
+      const svc = services.get(id);
+      const next = new Map<string, Assignments[string]>();
+      if (d && svc) for (const [c, n] of d.clusters) next.set(c, { replicas: n, specHash: workloadHash(svc.spec), spec: svc.spec, reason: d.reason });
+      for (const c of this.where.get(id) ?? []) {
+        if (next.has(c)) continue;
+        delete this.docs.get(c)![id];
+        touched.add(c);
+      }
+      for (const [c, a] of next) {
+        let doc = this.docs.get(c);
+        if (!doc) this.docs.set(c, (doc = {}));
+        const old = doc[id];
+        if (!old || old.replicas !== a.replicas || old.specHash !== a.specHash || old.reason !== a.reason) touched.add(c);
+        doc[id] = a;
+      }
+      if (next.size) this.where.set(id, [...next.keys()]); else this.where.delete(id);
+      if (d && svc && d.placed < d.desired) this.unschedulable.set(id, d.reason); else this.unschedulable.delete(id);
+    }
+    return touched;
+  }
+
+  /** A cluster's assignments, as a new object (the book keeps what it is given). */
+  assignments(cluster: string): Assignments {
+    return { ...(this.docs.get(cluster) ?? {}) };
+  }
+
+  /** Services placed short of their replicas, and why. */
+  short(): Record<string, string> {
+    return Object.fromEntries([...this.unschedulable].sort(([a], [b]) => cmp(a, b)));
+  }
 }

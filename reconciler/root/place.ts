@@ -135,7 +135,7 @@ function rttTo(c: ClusterView, to: LatencyTo, targets?: Record<string, Target>):
   if ('target' in to) {
     const m = c.latency?.[to.target];
     if (m) return { rtt: { ms: m.ms, source: m.source }, km };
-    if (!point) return { why: `latency target ${to.target} is not declared in fleet.yaml spec.targets, and the cluster reports none for it` };
+    if (!point) return { why: `no round trip to target ${to.target} is known: the cluster reports none, and the target's point is not known here` };
   }
   if (km === undefined) return { why: 'location unknown, latency constraint cannot be checked' };
   return { rtt: { ms: estimateRttMs(km), source: 'estimated', km }, km };
@@ -258,7 +258,7 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
       for (const { c, limit } of w.eligible) {
         if (w.keep.has(c.name)) continue;
         if ((w.got.get(c.name) ?? 0) >= limit) continue;
-        if (!fits(free.get(c.name)!, w.r)) w.excluded[c.name] = `not enough free capacity (needs ${fmt(w.r)}, ${fmt(free.get(c.name)!)} left)`;
+        if (!fits(free.get(c.name)!, w.r)) w.excluded[c.name] = `full: a replica needs ${fmt(w.r)}, and ${fmt(free.get(c.name)!)} is left`;
       }
     }
     for (const [c, text] of Object.entries(w.refusals)) w.excluded[c] ??= text;

@@ -12,9 +12,10 @@ import { readNote, writeNotes, NOTES_REF } from '../git/notes.js';
 import { placementRef } from '../core/refs.js';
 import { renderNote, parseNote, type CommitNote } from '../core/note.js';
 import { loadDesired, type DesiredState } from './desired.js';
-import { placeServices, clusterViewOf, keepRefusals, type Allocation, type ClusterView, type RootPolicy, type Refusal } from './place.js';
+import { clusterViewOf, keepRefusals, type Allocation, type ClusterView, type RootPolicy, type Refusal } from './place.js';
 import { PlacementBook, sameVersion } from './delegate.js';
 import { recoverRoot } from './recover.js';
+import { IncrementalPlacer, PlacementDocs } from './incremental.js';
 import { watchRef, type RefWatcher } from '../git/watch.js';
 
 export interface RootOptions {
@@ -56,6 +57,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   let seq = book.maxSeq();
   let epoch = book.maxEpoch();
   let allocation: Allocation = rec.allocation;
+  const placer = new IncrementalPlacer();
+  const docs = new PlacementDocs();
   const heartbeatMs = () => 1000 * (good?.fleet.spec?.timings?.heartbeatSeconds ?? 2);
   const unreachableMs = () => 1000 * (good?.fleet.spec?.timings?.unreachableAfterSeconds ?? 10);
 
@@ -73,7 +76,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   async function reconcileMain(): Promise<void> {
     const head = await resolveRef(o.repo, branchRef);
     if (!head || head === seen) return;
-    const res = await loadDesired(o.repo, head, good, parseCache);
+    // The last good state is handed over (no copy of the fleet); a rejection leaves it intact.
+    const res = await loadDesired(o.repo, head, good, parseCache, { consume: true });
     const notes = new Map<string, string>();
     for (const skipped of await between(seen, head)) {
       notes.set(skipped, renderNote({ outcome: 'superseded', commit: skipped, at: now().toISOString(), supersededBy: head }));
@@ -108,20 +112,17 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     if (!good) return;
     const views: ClusterView[] = [...clusters].filter(([, s]) => s.status).map(([name, s]) => view(name, s));
     const policy = (good.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy;
-    const { decisions } = placeServices([...good.services.values()], views, allocation, policy, { targets: good.fleet.spec?.targets });
+    // Only services that can have moved are re-placed (incremental.ts: same result as placing all).
+    const placed = placer.place([...good.services.values()], views, allocation, policy, { targets: good.fleet.spec?.targets });
+    const { decisions } = placed;
     // A failover (replicas taken from an unreachable cluster under its failover policy) opens a
     // new epoch: every placement written from now on carries it, and a returning cluster stops
     // the replicas the newer epoch has moved away.
-    const failedOver = [...decisions].some(([id, d]) => [...(allocation.get(id) ?? [])].some(([c, n]) => n > (d.clusters.get(c) ?? 0) && /failed over/.test(d.excluded[c] ?? '')));
+    const failedOver = [...placed.before].some(([id, was]) => { const d = decisions.get(id); return !!d && [...(was ?? [])].some(([c, n]) => n > (d.clusters.get(c) ?? 0) && /failed over/.test(d.excluded[c] ?? '')); });
     if (failedOver) { epoch++; o.log.warn(`failover: epoch ${epoch}`); }
-    allocation = new Map([...decisions].map(([id, d]) => [id, d.clusters]));
+    allocation = placer.allocation;
     scheduleFailover(views);
-    const docs = new Map<string, Placement['services']>();
-    for (const name of new Set([...book.clusters(), ...views.map((v) => v.name)])) docs.set(name, {});
-    for (const [id, d] of decisions) {
-      const svc = good.services.get(id)!;
-      for (const [c, n] of d.clusters) docs.get(c)![id] = { replicas: n, specHash: svc.specHash, spec: svc.spec, reason: d.reason };
-    }
+    const touched = docs.update(decisions, [...placed.recomputed, ...placed.removed], good.services);
     if (pending && !pending.convergedAt) {
       // Every service the commit changed, also on later passes: clusters that report after the
       // first pass change where things go, and the note must say where they went.
@@ -131,13 +132,16 @@ export async function startRoot(o: RootOptions): Promise<Root> {
         const d = decisions.get(id)!;
         pending.changed![id] = { desired: d.desired, placed: d.placed, clusters: Object.fromEntries(d.clusters), reason: d.reason };
       }
-      pending.unschedulable = Object.fromEntries([...decisions].filter(([, d]) => d.placed < d.desired).map(([id, d]) => [id, d.reason]));
+      pending.unschedulable = docs.short();
       const text = renderNote(pending);
       if (text !== lastPendingText) { notes.set(pending.commit, text); lastPendingText = text; }
     }
-    for (const [cluster, services] of docs) {
+    for (const cluster of new Set([...book.clusters(), ...views.map((v) => v.name)])) {
       const cur = book.get(cluster);
-      if (cur && !book.differs(cluster, services) && (cur.version.epoch === epoch || !failedOver)) continue;
+      const renew = !cur || (cur.version.epoch !== epoch && failedOver);
+      if (!renew && !touched.has(cluster)) continue;
+      const services = docs.assignments(cluster);
+      if (!renew && !book.differs(cluster, services)) continue;
       const doc: Placement = { fleet: o.fleet, cluster, version: { commit: good.commit, seq: ++seq, epoch }, services };
       const lines = Object.entries(services).map(([id, a]) => `${id}: ${a.replicas} replica(s)`);
       await book.commit(doc, `placement ${cluster} #${seq} from ${good.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}`);

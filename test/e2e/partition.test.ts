@@ -121,8 +121,8 @@ test('failover: a service with failover.afterSeconds moves when its cluster is c
     const s = await f.status();
     return (s.services['shop/c'].clusters[other] ?? 0) === 1;
   }, 30_000);
-  // During the partition the cut-off site still runs its copy: two in all.
-  assert.is(f.count('shop/c'), 2);
+  // Cut from the broker only, the site still reads Git: it sees the newer epoch there and stops
+  // its copy without waiting for the link (site-partition.test.ts cuts Git too).
   f.links.get(first)!.restore();
   await eventually('the fenced copy stops: one shop/c in all', () => f.count('shop/c') === 1, 30_000);
   const placements = git(f.dir, 'log', '--format=%s', `refs/canopy/placements/${first}`);

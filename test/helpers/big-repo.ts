@@ -112,3 +112,20 @@ function fastImport(dir: string, files: Map<string, string | null>, parent: stri
   if (!parent) execFileSync('git', ['-C', dir, 'symbolic-ref', 'HEAD', 'refs/heads/main']);
   return execFileSync('git', ['-C', dir, 'rev-parse', 'refs/heads/main'], { encoding: 'utf8' }).trim();
 }
+
+/** `n` commits in a row on `branch` (one tiny file each), by fast-import; returns their oids, oldest first. */
+export function manyCommits(dir: string, n: number, branch = 'main', start = 1_700_000_000): string[] {
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const body = `${branch} ${i}\n`;
+    s += `commit refs/heads/${branch}\nmark :${i + 1}\ncommitter Bench <bench@example.com> ${start + i} +0000\ndata ${Buffer.byteLength(body)}\n${body}`;
+    if (i === 0) {
+      let parent = '';
+      try { parent = execFileSync('git', ['-C', dir, 'rev-parse', '--verify', '-q', `refs/heads/${branch}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { /* a new branch */ }
+      if (parent) s += `from ${parent}\n`;
+    } else s += `from :${i}\n`;
+    s += `M 100644 inline n.txt\ndata ${Buffer.byteLength(body)}\n${body}\n`;
+  }
+  execFileSync('git', ['-C', dir, 'fast-import', '--quiet'], { input: s, env: { ...process.env, ...ENV } });
+  return execFileSync('git', ['-C', dir, 'rev-list', '--reverse', `-n`, String(n), `refs/heads/${branch}`], { encoding: 'utf8' }).trim().split('\n');
+}

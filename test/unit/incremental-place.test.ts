@@ -49,7 +49,10 @@ Incremental('equals a full placement after every step of 300 random change seque
       const ctx = `sequence ${n} step ${step}`;
       const want = placeServices(services, views, previous, policy);
       const got = placer.place(services, views, step === 0 ? previous : placer.allocation, policy);
-      assert.equal(decided(got.decisions), decided(want.decisions), ctx);
+      const a = decided(got.decisions), b = decided(want.decisions);
+      const diff = a.findIndex((x, i) => JSON.stringify(x) !== JSON.stringify(b[i]));
+      assert.equal(a.length, b.length, ctx);
+      assert.is(diff, -1, `${ctx} (${got.full ? 'full' : 'partial'}): ${JSON.stringify(a[diff])} vs full ${JSON.stringify(b[diff])}`);
       if (got.full) full++; else partial++;
       previous = new Map([...want.decisions].map(([id, d]) => [id, d.clusters]));
       assert.equal([...placer.allocation].map(([id, m]) => [id, [...m]]), [...previous].map(([id, m]) => [id, [...m]]), `${ctx}: allocation`);
@@ -83,7 +86,9 @@ Incremental('re-places only what changed when the fleet is roomy', () => {
   const before = new Map(placer.allocation);
   const r = placer.place(next, views, placer.allocation, 'bestfit');
   assert.not.ok(r.full, r.why);
-  assert.equal([...r.recomputed], [changed.id]);
+  // The changed service, and those no cluster can run (recomputed each time: cheap, and never settled).
+  assert.ok(r.recomputed.has(changed.id));
+  for (const id of r.recomputed) assert.ok(id === changed.id || r.decisions.get(id)!.placed < r.decisions.get(id)!.desired, id);
   assert.equal(decided(r.decisions), decided(placeServices(next, views, before, 'bestfit').decisions));
 });
 

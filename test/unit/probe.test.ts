@@ -148,6 +148,18 @@ Prober('re-measures every interval', async () => {
   assert.is(n, rounds, 'stop stops it');
 });
 
+Prober('jitter is not reported: a figure changes only by more than 0.5 ms and 10 %', async () => {
+  const figures = [10, 10.4, 10.9, 11.2, 30, 29];
+  const seen: number[] = [];
+  let changes = 0;
+  const p = startProber({ intervalMs: 15, onChange: () => { changes++; seen.push(p.latency.cams); }, measure: async () => (figures.length > 1 ? figures.shift() : figures[0]) });
+  p.update({ cams: { probe: 'cams:1' } });
+  await tick(250);
+  p.stop();
+  assert.equal(seen, [10, 11.2, 30]);
+  assert.is(changes, 3);
+});
+
 Prober('an address it cannot read is skipped', async () => {
   let n = 0;
   const p = startProber({ onChange: () => undefined, measure: async () => ++n });

@@ -102,7 +102,7 @@ Place('fills a cluster up to its capacity and no further', () => {
 Place('a partly placed service says why the rest did not fit', () => {
   // munich holds 4 of 5; the reason must say what stopped the fifth.
   const d = decide(aService('shop/web').replicas(5).cpu(0.5), [munich().withCapacity(2)]);
-  assert.match(d.reason, /munich: not enough free capacity/);
+  assert.match(d.reason, /munich: full: a replica needs cpu 0\.5, memory 0Mi, and cpu 0, memory 16384Mi is left/);
 });
 
 Place('memory limits as well as cpu', () => {
@@ -116,7 +116,7 @@ Place('a service that finds its cluster full is left unplaced, and says so', () 
   const d = r.decisions.get('app/b')!;
   assert.is(d.placed, 0);
   assert.equal(where(d), {});
-  assert.is(d.reason, 'no cluster can run it: munich: not enough free capacity (needs cpu 0.5, memory 0Mi, cpu 0, memory 16384Mi left)');
+  assert.is(d.reason, 'no cluster can run it: munich: full: a replica needs cpu 0.5, memory 0Mi, and cpu 0, memory 16384Mi is left');
 });
 
 const constrained: Array<[string, ServiceBuilder, ClusterBuilder[], Record<string, number>, Record<string, RegExp>]> = [
@@ -390,7 +390,7 @@ const whereCases: Array<[string, ClusterView, ServiceSpec, string | RegExp | und
   ['latency: Munich to a Munich point is the fixed 2 ms', munich().build(), latencySpec(MUNICH, 2), undefined],
   ['latency: the cluster\'s own estimate, from its nodes\' positions', withLatency(paris().build(), 9.1, 'estimated'), latencySpec({ target: 'cams' }, 5),
     'about 9.1 ms to target cams (estimated from its nodes\' positions), limit 5 ms'],
-  ['latency: an undeclared target nobody measured', paris().build(), latencySpec({ target: 'radar' }, 5), /^latency target radar is not declared in fleet\.yaml spec\.targets/],
+  ['latency: an undeclared target nobody measured', paris().build(), latencySpec({ target: 'radar' }, 5), "no round trip to target radar is known: the cluster reports none, and the target's point is not known here"],
   ['latency: a cluster nobody can place', aCluster('x').build(), latencySpec({ target: 'cams' }, 5), 'location unknown, latency constraint cannot be checked'],
   ['latency: estimated from the footprint when there is no location', spreadOut('x', PARIS), latencySpec(MUNICH, 5), /^about 8\.8 ms to \(48\.137, 11\.575\) \(estimated from 682 km\)/],
   ['geo: a footprint cell within 50 km admits the cluster', spreadOut('x', FREISING), aService('s/x').within(50, MUNICH).spec(), undefined],
@@ -420,7 +420,7 @@ Where('a service within 50 km of Munich lands on munich only, and the reason say
 Where('when munich is full the service is unschedulable, with the reason per cluster', () => {
   const d = decide(aService('traffic-cam/detector').replicas(2).cpu(2).within(50, MUNICH), [paris(), munich().withCapacity(2)]);
   assert.equal(where(d), { munich: 1 });
-  assert.is(d.reason, 'only 1 of 2 replicas fit (munich×1); munich: not enough free capacity (needs cpu 2, memory 0Mi, cpu 0, memory 16384Mi left); paris: 684 km from (48.137, 11.575), limit 50 km');
+  assert.is(d.reason, 'only 1 of 2 replicas fit (munich×1); munich: full: a replica needs cpu 2, memory 0Mi, and cpu 0, memory 16384Mi is left; paris: 684 km from (48.137, 11.575), limit 50 km');
 });
 
 Where('an architecture no cluster has: unschedulable, and each cluster says what it has', () => {
