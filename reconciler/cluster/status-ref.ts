@@ -1,21 +1,63 @@
 // refs/canopy/status/<cluster>: the cluster's aggregated status, one commit per change worth
-// keeping, dated when it was observed. A heartbeat commit (same tree) is added only when the
-// last commit is older than the fleet's statusRefreshSeconds, so readers of Git alone can tell a
-// live cluster from a silent one without a commit per heartbeat.
-import type { ClusterStatus } from '../../schemas/messages.js';
-import { resolveRef, readCommit, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
-import { writeFiles } from '../git/tree.js';
+// keeping, dated when it was observed. What is worth keeping: the applied version, node counts,
+// each service's desired/running/failed counts, what the cluster offers (runtimes, labels,
+// architectures, place), and its capacity when it moved by more than a threshold (10 %): free
+// capacity, report times and capacity wobble never commit. Between changes, a heartbeat commit
+// (same tree) when the last commit is older than statusRefreshSeconds, so readers of Git alone
+// can tell a live cluster from a silent one. Heartbeats either stack (every one kept: the ref
+// only ever fast-forwards, so it can be pushed as is) or are amended (a heartbeat on top of a
+// heartbeat replaces it: history reads "change, still alive"; the ref must then be force-pushed,
+// which is safe since the cluster is its only writer).
+import type { Capacity, ClusterStatus } from '../../schemas/messages.js';
+import { resolveRef, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
+import { objectStore, readCommitInfo } from '../git/odb.js';
+import { entryAtPath, writeFiles } from '../git/tree.js';
 import { canonicalJson } from '../core/ids.js';
 
 import { statusRef, STATUS_FILE } from '../core/refs.js';
 export { statusRef, STATUS_FILE };
 
-/** The part of a status whose change is worth a commit (not the time, not free capacity wobble). */
-export function meaningful(s: ClusterStatus): string {
-  return canonicalJson({
-    applied: s.applied, nodes: s.nodes, services: s.services, capacity: s.capacity,
-    runtimes: s.runtimes, labels: s.labels, location: s.location ?? null,
-  });
+export interface RecorderOptions {
+  /** 'stack' (default): every heartbeat is a commit. 'amend': a heartbeat replaces a heartbeat at the tip. */
+  heartbeats?: 'stack' | 'amend';
+  /** Relative change of capacity (cpu, memory) or node size worth a commit; default 0.1. */
+  capacityThreshold?: number;
+  /** Relative change of a measured latency worth a commit; default 0.25. */
+  latencyThreshold?: number;
+}
+
+const HEARTBEAT = ': heartbeat';
+
+/** Why `next` is worth a commit after `last` (the status last committed), or undefined. */
+export function meaningfulChange(last: ClusterStatus | undefined, next: ClusterStatus, o: RecorderOptions = {}): string | undefined {
+  if (!last) return 'first status';
+  const cap = o.capacityThreshold ?? 0.1;
+  const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+  if (!same(last.applied, next.applied)) return 'applied version';
+  if (last.nodes.total !== next.nodes.total || last.nodes.online !== next.nodes.online) return 'nodes';
+  for (const id of new Set([...Object.keys(last.services), ...Object.keys(next.services)])) {
+    const a = last.services[id], b = next.services[id];
+    if (!a || !b || a.desired !== b.desired || a.running !== b.running || a.failed !== b.failed) return `service ${id}`;
+  }
+  if (moved(last.capacity, next.capacity, cap)) return 'capacity';
+  if (moved(last.maxNode, next.maxNode, cap)) return 'node sizes';
+  const shapes = (s: ClusterStatus) => s.shapes ?? [];
+  if (shapes(last).length !== shapes(next).length || shapes(last).some((c, i) => moved(c, shapes(next)[i], cap))) return 'node sizes';
+  if (!same(last.runtimes, next.runtimes) || !same(last.arch, next.arch)) return 'runtimes';
+  if (!same(last.labels, next.labels) || !same(last.operator, next.operator)) return 'labels';
+  if (!same(last.location, next.location) || !same(last.footprint, next.footprint)) return 'location';
+  const lat = o.latencyThreshold ?? 0.25;
+  for (const t of new Set([...Object.keys(last.latency ?? {}), ...Object.keys(next.latency ?? {})])) {
+    const a = last.latency?.[t], b = next.latency?.[t];
+    if (!a || !b || a.source !== b.source || Math.abs(a.ms - b.ms) > lat * Math.max(a.ms, 1)) return `latency to ${t}`;
+  }
+  return undefined;
+}
+
+/** cpu or memory moved by more than `share` of what it was, or the GPU count changed. */
+function moved(a: Capacity, b: Capacity, share: number): boolean {
+  const rel = (x: number, y: number) => Math.abs(x - y) > share * Math.max(Math.abs(x), 1e-9);
+  return rel(a.cpu, b.cpu) || rel(a.memoryMi, b.memoryMi) || a.gpu !== b.gpu;
 }
 
 export function summary(s: ClusterStatus): string {
@@ -24,34 +66,44 @@ export function summary(s: ClusterStatus): string {
   return `${s.cluster}: ${s.nodes.online}/${s.nodes.total} nodes, ${applied}` + (svc.length ? `\n\n${svc.join('\n')}` : '');
 }
 
-export class StatusRecorder {
-  private last?: string;
-  private lastAt = 0;
+interface Tip { oid: string; tree: string; parent?: string; at: number; heartbeat: boolean; status?: ClusterStatus }
 
-  constructor(private readonly repo: Repo, private readonly cluster: string, private readonly author: Identity) {}
+export class StatusRecorder {
+  private tip?: Tip;
+
+  constructor(private readonly repo: Repo, private readonly cluster: string, private readonly author: Identity, private readonly o: RecorderOptions = {}) {}
 
   /** Commit `s` if it differs meaningfully from the last record, or as a heartbeat when due. */
   async record(s: ClusterStatus, refreshMs: number): Promise<'changed' | 'heartbeat' | 'unchanged'> {
     const ref = statusRef(this.cluster);
-    const parent = await resolveRef(this.repo, ref);
-    const key = meaningful(s);
+    const head = await resolveRef(this.repo, ref);
+    if (head !== this.tip?.oid) this.tip = head ? await this.read(head) : undefined;
+    const tip = this.tip;
+    const why = meaningfulChange(tip?.status, s, this.o);
     const observed = new Date(s.at);
-    if (this.last === undefined && parent) {
-      const c = await readCommit(this.repo, parent);
-      this.lastAt = c.committer.timestamp * 1000;
-      const { readFileAt } = await import('../git/repo.js');
-      const text = await readFileAt(this.repo, parent, STATUS_FILE);
-      try { this.last = text ? meaningful(JSON.parse(text)) : ''; } catch { this.last = ''; }
+    if (!why && observed.getTime() - (tip?.at ?? 0) < refreshMs) return 'unchanged';
+    let oid: string;
+    if (why || !tip) {
+      const tree = await writeFiles(this.repo, tip?.tree, new Map([[STATUS_FILE, JSON.stringify(s, null, 1) + '\n']]));
+      oid = await writeCommit(this.repo, { tree, parents: tip ? [tip.oid] : [], message: summary(s), author: this.author, time: observed });
+      this.tip = { oid, tree, parent: tip?.oid, at: observed.getTime(), heartbeat: false, status: s };
+    } else {
+      // A heartbeat on top of a heartbeat replaces it (amend), else it goes on top.
+      const parent = this.o.heartbeats === 'amend' && tip.heartbeat && tip.parent ? tip.parent : tip.oid;
+      oid = await writeCommit(this.repo, { tree: tip.tree, parents: [parent], message: `${this.cluster}${HEARTBEAT}`, author: this.author, time: observed });
+      this.tip = { ...tip, oid, parent, at: observed.getTime(), heartbeat: true };
     }
-    const changed = key !== this.last;
-    if (!changed && observed.getTime() - this.lastAt < refreshMs) return 'unchanged';
-    const base = parent ? (await readCommit(this.repo, parent)).tree : undefined;
-    const tree = changed ? await writeFiles(this.repo, base, new Map([[STATUS_FILE, JSON.stringify(s, null, 1) + '\n']])) : base!;
-    const message = changed ? summary(s) : `${this.cluster}: heartbeat`;
-    const oid = await writeCommit(this.repo, { tree, parents: parent ? [parent] : [], message, author: this.author, time: observed });
-    await updateRef(this.repo, ref, oid, parent);
-    this.last = key;
-    this.lastAt = observed.getTime();
-    return changed ? 'changed' : 'heartbeat';
+    await updateRef(this.repo, ref, oid, head);
+    return why || !tip ? 'changed' : 'heartbeat';
+  }
+
+  /** The tip as another process (or this one before a restart) left it. */
+  private async read(oid: string): Promise<Tip> {
+    const c = await readCommitInfo(this.repo, oid);
+    const parentTree = c.parents[0] ? (await readCommitInfo(this.repo, c.parents[0])).tree : undefined;
+    let status: ClusterStatus | undefined;
+    const e = await entryAtPath(this.repo, c.tree, STATUS_FILE);
+    try { if (e) status = JSON.parse((await objectStore(this.repo).readType(e.oid, 'blob')).toString('utf8')) as ClusterStatus; } catch { /* unreadable: the next status commits */ }
+    return { oid, tree: c.tree, parent: c.parents[0], at: c.committerTime * 1000, heartbeat: parentTree === c.tree && c.message.startsWith(`${this.cluster}${HEARTBEAT}`), status };
   }
 }

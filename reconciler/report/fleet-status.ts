@@ -2,11 +2,11 @@
 // `canopy status` works from any clone, offline. Liveness comes from the status ref's commit
 // times: a cluster commits on every meaningful change and at least every statusRefreshSeconds.
 import { ClusterStatus as ClusterStatusSchema, Placement as PlacementSchema, type ClusterStatus, type Placement } from '../../schemas/messages.js';
-import { checkValue } from '../../schemas/parse.js';
 import { firstParentLog, listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
 import { readNote } from '../git/notes.js';
 import { parseNote, type CommitNote } from '../core/note.js';
 import { loadDesired } from '../root/desired.js';
+import { readRecord } from '../git/records.js';
 import { LIVENESS, type Liveness } from '../core/refs.js';
 
 export type ServiceState = 'converged' | 'progressing' | 'degraded' | 'unschedulable' | 'rejected';
@@ -50,14 +50,14 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   const placements = new Map<string, Placement>();
   const rootSays = new Map<string, Liveness>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
-    const p = await readJson<Placement>(repo, oid, 'placement.json', PlacementSchema);
+    const p = await readRecord<Placement>(repo, oid, 'placement.json', PlacementSchema);
     if (p) placements.set(c, p);
     const l = await readFileAt(repo, oid, LIVENESS).catch(() => undefined);
     try { if (l) rootSays.set(c, JSON.parse(l) as Liveness); } catch { /* ignore a damaged record */ }
   }
   const statuses = new Map<string, ClusterStatus>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/status/')) {
-    const s = await readJson<ClusterStatus>(repo, oid, 'status.json', ClusterStatusSchema);
+    const s = await readRecord<ClusterStatus>(repo, oid, 'status.json', ClusterStatusSchema);
     const when = new Date((await readCommit(repo, oid)).committer.timestamp * 1000);
     // Unreachable when the root says so (it hears heartbeats every few seconds), or when the
     // cluster's own record has gone silent for longer than its refresh period allows.
@@ -99,15 +99,4 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
     report.services[id] = { desired: want, running, clusters, state, reason };
   }
   return report;
-}
-
-async function readJson<T>(repo: Repo, commit: string, file: string, schema: Parameters<typeof checkValue>[0]): Promise<T | undefined> {
-  const text = await readFileAt(repo, commit, file);
-  if (!text) return undefined;
-  try {
-    const p = checkValue(schema, JSON.parse(text), `${commit.slice(0, 12)}:${file}`);
-    return p.ok ? (p.value as T) : undefined;
-  } catch {
-    return undefined;
-  }
 }

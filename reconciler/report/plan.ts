@@ -4,14 +4,11 @@
 // clone with the canopy refs fetched. No printing here: render-plan.ts does that.
 import { ClusterStatus as ClusterStatusSchema, Placement as PlacementSchema, type ClusterStatus, type Placement } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
-import { checkValue } from '../../schemas/parse.js';
-import type { TSchema } from '@sinclair/typebox';
-import { CanopyError } from '../core/errors.js';
 import { canonicalJson } from '../core/ids.js';
 import { parseNote } from '../core/note.js';
 import { LIVENESS, PLACEMENT_FILE, STATUS_FILE, type Liveness } from '../core/refs.js';
 import type { ParseResult, Problem } from '../core/validate.js';
-import { firstParentLog, listRefs, readCommit, readFileAt, resolveRevision, type Repo } from '../git/repo.js';
+import { firstParentLog, listRefs, readCommit, readFileAt, type Repo } from '../git/repo.js';
 import { readNote } from '../git/notes.js';
 import { loadDesired, type DesiredState } from '../root/desired.js';
 import { placeServices, type Allocation, type ClusterView, type RootPolicy, type ServiceDecision } from '../root/place.js';
@@ -210,14 +207,5 @@ async function currentAllocation(repo: Repo): Promise<Allocation> {
   return out;
 }
 
-/** A JSON record in a system commit, checked against its schema; undefined when absent or bad. */
-export async function readRecord<T>(repo: Repo, commit: string, file: string, schema: TSchema): Promise<T | undefined> {
-  const text = await readFileAt(repo, commit, file).catch(() => undefined);
-  if (!text) return undefined;
-  try {
-    const p = checkValue(schema, JSON.parse(text), `${commit.slice(0, 12)}:${file}`);
-    return p.ok ? (p.value as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { readRecord } from '../git/records.js';
+import { readRecord } from '../git/records.js';

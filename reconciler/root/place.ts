@@ -55,7 +55,7 @@ export interface ServiceDecision {
   /** Plain words: where it went and why; why other clusters were passed over. */
   reason: string;
   excluded: Record<string, string>;
-  /** The clusters that qualified, with what the policy saw of them (score before this service's new replicas). */
+  /** The best few clusters that qualified, with what the policy saw of them (its score before this service's new replicas). */
   candidates?: Record<string, { score: number[]; rtt?: Rtt; distanceKm?: number }>;
 }
 
@@ -169,6 +169,8 @@ function take(free: Capacity, r: Capacity): void {
 
 interface Eligible { c: ClusterView; a: Assessment; limit: number }
 
+const MAX_CANDIDATES = 5;
+
 /**
  * Place every service. `previous` is the last allocation (sticky). Services are taken in id
  * order and clusters in name order, so capacity is consumed the same way on every run.
@@ -236,10 +238,12 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
       return [first, ...scheduler.score({ cluster: e.c, free: free.get(e.c.name)!, request: w.r, holds, rtt: e.a.rtt, distanceKm: e.a.distanceKm }, w.svc.spec)];
     };
     const open = (e: Eligible) => !w.keep.has(e.c.name) && (w.got.get(e.c.name) ?? 0) < e.limit && fits(free.get(e.c.name)!, w.r);
+    // What the policy saw of the best few candidates before placing the rest (kept small: a
+    // fleet of 10,000 services × 100 clusters must not hold a million of these).
     const candidates: NonNullable<ServiceDecision['candidates']> = {};
-    for (const e of w.eligible) {
-      if (w.keep.has(e.c.name)) continue;
-      candidates[e.c.name] = { score: [...score(e).slice(1)], ...(e.a.rtt ? { rtt: e.a.rtt } : {}), ...(e.a.distanceKm !== undefined ? { distanceKm: round1(e.a.distanceKm) } : {}) };
+    const ranked = w.eligible.filter((e) => !w.keep.has(e.c.name)).map((e) => ({ e, s: score(e) })).sort((x, y) => compareScores(x.s, y.s)).slice(0, MAX_CANDIDATES);
+    for (const { e, s } of ranked) {
+      candidates[e.c.name] = { score: [...s.slice(1)], ...(e.a.rtt ? { rtt: e.a.rtt } : {}), ...(e.a.distanceKm !== undefined ? { distanceKm: round1(e.a.distanceKm) } : {}) };
     }
     while (count(w) < w.svc.spec.replicas) {
       let best: Eligible | undefined, bestScore: Score = [];

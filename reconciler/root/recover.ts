@@ -1,9 +1,11 @@
-import type { ParseResult } from '../core/validate.js';
 // A root that starts (or restarts after kill -9) rebuilds its state from Git alone: the notes
 // say which commits it has seen and which was the last accepted; the placement refs say what
-// each cluster was given.
-import { firstParentLog, listRefs, resolveRef, type Repo } from '../git/repo.js';
-import { readNote } from '../git/notes.js';
+// each cluster was given. Also here: which commits a new head skipped over, for their notes,
+// which must survive a force-push that rewrote main.
+import type { ParseResult } from '../core/validate.js';
+import { listRefs, resolveRef, type Repo } from '../git/repo.js';
+import { readCommitInfo } from '../git/odb.js';
+import { notesIndex, readNote } from '../git/notes.js';
 import { parseNote, type CommitNote } from '../core/note.js';
 import { loadDesired, type DesiredState } from './desired.js';
 import type { PlacementBook } from './delegate.js';
@@ -32,15 +34,39 @@ export async function recoverRoot(repo: Repo, branchRef: string, book: Placement
   if (!head) return { allocation };
   let seen: string | undefined;
   let goodNote: CommitNote | undefined;
-  for (const { oid } of await firstParentLog(repo, head, SCAN)) {
-    const text = await readNote(repo, oid);
+  const noted = await notesIndex(repo);
+  let oid: string | undefined = head;
+  for (let i = 0; oid && i < SCAN; i++) {
+    const text = noted.has(oid) ? await readNote(repo, oid) : undefined;
     const note = text ? parseNote(text) : undefined;
-    if (!note) continue;
-    seen ??= oid;
-    if (note.outcome === 'accepted') { goodNote = note; break; }
+    if (note) {
+      seen ??= oid;
+      if (note.outcome === 'accepted') { goodNote = note; break; }
+    }
+    oid = (await readCommitInfo(repo, oid)).parents[0];
   }
   if (!goodNote) return { seen, allocation };
   const res = await loadDesired(repo, goodNote.commit, undefined, cache);
   if (!res.ok) return { seen, allocation };
   return { good: res.state, seen, pending: goodNote.convergedAt ? undefined : goodNote, allocation };
+}
+
+/**
+ * Commits strictly between `from` (the last head the root handled) and `head`, first parents
+ * only, that were never reconciled on their own: they get a "superseded" note. The walk stops
+ * at `from`; if it meets a commit that already has a note first, or runs out, `from` is not
+ * below `head`: main was rewritten (a force-push), and only the new head is noted (notes
+ * already written stay where they are, on the commits they describe).
+ */
+export async function skippedCommits(repo: Repo, from: string, head: string, limit = SCAN): Promise<string[]> {
+  const noted = await notesIndex(repo);
+  const out: string[] = [];
+  let oid = (await readCommitInfo(repo, head)).parents[0];
+  for (let i = 0; oid && i < limit; i++) {
+    if (oid === from) return out;
+    if (noted.has(oid)) return [];
+    out.push(oid);
+    oid = (await readCommitInfo(repo, oid)).parents[0];
+  }
+  return [];
 }

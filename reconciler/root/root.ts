@@ -8,13 +8,13 @@ import type { ParseResult } from '../core/validate.js';
 import type { Logger } from '../core/log.js';
 import { startLoop, type Loop } from '../runtime/loop.js';
 import { resolveRef, type Repo, type Identity } from '../git/repo.js';
-import { readNote, writeNotes, NOTES_REF } from '../git/notes.js';
+import { writeNotes, NOTES_REF } from '../git/notes.js';
 import { placementRef } from '../core/refs.js';
 import { renderNote, parseNote, type CommitNote } from '../core/note.js';
 import { loadDesired, type DesiredState } from './desired.js';
 import { clusterViewOf, keepRefusals, type Allocation, type ClusterView, type RootPolicy, type Refusal } from './place.js';
 import { PlacementBook, sameVersion } from './delegate.js';
-import { recoverRoot } from './recover.js';
+import { recoverRoot, skippedCommits } from './recover.js';
 import { IncrementalPlacer, PlacementDocs } from './incremental.js';
 import { watchRef, type RefWatcher } from '../git/watch.js';
 
@@ -221,17 +221,9 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     return { ...clusterViewOf(s.status!, { online: s.online, offlineForMs: s.online ? 0 : Date.now() - (s.offlineSince ?? Date.now()), refused: s.refused }), name };
   }
 
-  /** Commits after `from` up to (not including) `head`, first parents only, bounded. */
+  /** Commits after `from` up to (not including) `head` that were never reconciled (recover.ts). */
   async function between(from: string | undefined, head: string): Promise<string[]> {
-    if (!from) return [];
-    const { firstParentLog } = await import('../git/repo.js');
-    const out: string[] = [];
-    const log = await firstParentLog(o.repo, head, 200, (c) => c.oid === from);
-    for (const c of log.slice(1)) { if (c.oid === from) break; out.push(c.oid); }
-    // Skip ones that already have a note (a root restart re-reading history).
-    const fresh: string[] = [];
-    for (const c of out) if (!(await readNote(o.repo, c))) fresh.push(c);
-    return fresh;
+    return from ? skippedCommits(o.repo, from, head) : [];
   }
 
   // ---- MQTT inputs: events only enqueue keys ----
