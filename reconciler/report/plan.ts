@@ -11,7 +11,8 @@ import type { ParseResult, Problem } from '../core/validate.js';
 import { firstParentLog, listRefs, readCommit, readFileAt, type Repo } from '../git/repo.js';
 import { readNote } from '../git/notes.js';
 import { loadDesired, type DesiredState } from '../root/desired.js';
-import { placeServices, type Allocation, type ClusterView, type RootPolicy, type ServiceDecision } from '../root/place.js';
+import { IncrementalPlacer } from '../root/incremental.js';
+import { clusterViewOf, type Allocation, type ClusterView, type RootPolicy, type ServiceDecision } from '../root/place.js';
 
 export interface RevisionInfo { rev: string; commit: string; subject: string }
 
@@ -66,8 +67,9 @@ export async function planChange(repo: Repo, o: { base: string; head: string; no
   const baseOid = await resolveRev(repo, o.base);
   const headOid = await resolveRev(repo, o.head);
   const cache = new Map<string, ParseResult>();
-  const head = await loadDesired(repo, headOid, undefined, cache);
   const base = await inForceAt(repo, baseOid, cache);
+  // Head is judged against base: only what the change touched is read and parsed.
+  const head = await loadDesired(repo, headOid, base, cache);
   const ref = head.ok ? head.state : base;
   const t = ref?.fleet.spec?.timings;
   const staleAfterSeconds = (t?.statusRefreshSeconds ?? 60) + (t?.unreachableAfterSeconds ?? 10);
@@ -86,10 +88,13 @@ export async function planChange(repo: Repo, o: { base: string; head: string; no
       (base ? ` and ${base.commit.slice(0, 12)} would stay in force` : '');
     return plan;
   }
+  // Base is placed in full; head re-places only what it changed (the same result, see incremental.ts).
+  const placer = new IncrementalPlacer();
   const place = (s: DesiredState | undefined) => s
-    ? placeServices([...s.services.values()], views, previous, (s.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy).decisions
+    ? new Map(placer.place([...s.services.values()], views, previous, (s.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy, { targets: s.fleet.spec?.targets }).decisions)
     : new Map<string, ServiceDecision>();
-  const all = compareServices(base, head.state, place(base), place(head.state));
+  const before = place(base);
+  const all = compareServices(base, head.state, before, place(head.state));
   plan.services = all.filter((s) => s.change !== 'unchanged' || s.unschedulable);
   plan.unchanged = all.filter((s) => s.change === 'unchanged').length;
   plan.verdict = verdictOf(all);
@@ -181,10 +186,8 @@ async function clusterViews(repo: Repo, desired: DesiredState | undefined, now: 
     const stale = ageS > staleAfterSeconds || rootSaysDown;
     const why = rootSaysDown ? `the root last recorded it unreachable (since ${liveness.get(name)!.since})` : `silent for longer than ${staleAfterSeconds} s (statusRefreshSeconds + unreachableAfterSeconds)`;
     clusters.push({ name, reported: true, lastStatus: when.toISOString(), ageSeconds: ageS, stale, note: stale ? `stale: ${why}; planned as if available` : 'from its last status' });
-    views.push({
-      name, online: true, offlineForMs: 0, capacity: st.capacity, maxNode: st.maxNode, ...(st.shapes ? { shapes: st.shapes } : {}), arch: st.arch, runtimes: st.runtimes,
-      labels: st.labels, ...(st.operator ? { operator: st.operator } : {}), ...(st.location ? { location: st.location } : {}),
-    });
+    // The same view the root builds (footprint, latency, node sizes), as if the cluster were up.
+    views.push({ ...clusterViewOf(st, { online: true, offlineForMs: 0 }), name });
   }
   for (const path of desired?.files.keys() ?? []) {
     const name = /^clusters\/([^/]+)\.yaml$/.exec(path)?.[1];
