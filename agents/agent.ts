@@ -50,7 +50,6 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const restarts = new Map<string, RestartRecord>();
   const startErrors = new Map<string, ReplicaState>();
   let lastStatus = '';
-  let lastStatusAt = 0;
   const runtimes = Object.keys(o.drivers).filter((k) => o.drivers[k as 'container']);
   const drivers = [...new Set(Object.values(o.drivers).filter(Boolean))] as RuntimeDriver[];
 
@@ -120,10 +119,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       ...(Object.keys(prober.latency).length ? { latency: Object.fromEntries(Object.entries(prober.latency).map(([k, ms]) => [k, { ms }])) } : {}), replicas,
     };
     const key = canonicalJson({ ...status, at: undefined });
-    if (key === lastStatus && Date.now() - lastStatusAt < heartbeatMs * 0.9) return;
+    // On change only (and after every reconnect): the MQTT session is the node's heartbeat.
+    if (key === lastStatus) return;
     if (!o.bus.isConnected()) return;
     lastStatus = key;
-    lastStatusAt = Date.now();
     await o.bus.publish(t.nodeStatus(o.cluster, o.node), status, { retain: true });
   }
 

@@ -48,7 +48,10 @@ export interface Cluster {
   readonly stats: { dropped: number };
 }
 
-interface NodeState { status?: NodeStatusT; online: boolean; lastHeard: number; sent?: { seq: number; key: string; at: number } }
+// `connected` is the node's MQTT session (its retained online flag; the broker sets it false by
+// the last will when the session dies, also after 1.5 × keepalive of silence). `online` is
+// whether replicas may stay on it: it turns false only after the grace period.
+interface NodeState { status?: NodeStatusT; online: boolean; connected: boolean; disconnectedAt?: number; lastHeard: number; sent?: { seq: number; key: string; at: number } }
 
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const t = topicsFor(o.fleet);
@@ -67,11 +70,19 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   let unplaced = new Map<string, number>();
   const unplacedSince = new Map<string, number>();
   const refuseAfterMs = Math.max(2 * heartbeatMs, 1000);
+  const slowMs = Math.min(30_000, Math.max(heartbeatMs, (o.statusRefreshMs ?? 60_000) / 2));
+  let lastSlow = Date.now();
   let lastReport = '';
-  let lastReportAt = 0;
-
+  
   const loop = startLoop({
-    name: `cluster ${o.name}`, log: o.log, resyncMs: heartbeatMs, resyncKeys: () => (o.placementFromGit ? ['git', 'report', 'place'] : ['report', 'place']),
+    // Events drive the work; the resync is a safety net: Git every heartbeat (cheap), a full
+    // re-place and report every slowMs (and the report then refreshes the Git record if due).
+    name: `cluster ${o.name}`, log: o.log, resyncMs: heartbeatMs,
+    resyncKeys: () => {
+      const keys = o.placementFromGit ? ['git'] : [];
+      if (Date.now() - lastSlow >= slowMs) { lastSlow = Date.now(); keys.push('report', 'place'); }
+      return keys;
+    },
     reconcile: async (key) => {
       if (key === 'place') return reconcilePlace();
       if (key === 'report') return reconcileReport();
@@ -93,6 +104,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     unplaced = plan.unplaced;
     for (const id of unplacedSince.keys()) if (!unplaced.has(id)) unplacedSince.delete(id);
     for (const id of unplaced.keys()) if (!unplacedSince.has(id)) unplacedSince.set(id, Date.now());
+    // A refusal is reported once replicas have stayed unplaced for refuseAfterMs.
+    if (unplaced.size) loop.enqueueAfter('report', refuseAfterMs + 50);
     const next = plan.assignment;
     if (canonicalJson(Object.fromEntries(next)) !== canonicalJson(Object.fromEntries(assignment))) {
       assignment = next;
@@ -118,9 +131,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   async function reconcileReport(): Promise<void> {
     const now = new Date();
     for (const [name, st] of nodes) {
-      if (st.online && now.getTime() - st.lastHeard > unreachableMs) {
+      if (st.online && !st.connected && st.disconnectedAt !== undefined && now.getTime() - st.disconnectedAt >= unreachableMs) {
         st.online = false;
-        o.log.warn(`node ${name} unreachable: not heard for ${Math.round((now.getTime() - st.lastHeard) / 1000)} s; re-placing its replicas`);
+        o.log.warn(`node ${name} unreachable: disconnected for ${Math.round((now.getTime() - st.disconnectedAt) / 1000)} s; re-placing its replicas`);
         loop.enqueue('place');
       }
     }
@@ -131,10 +144,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       refused: new Map([...unplaced].filter(([id]) => now.getTime() - (unplacedSince.get(id) ?? Infinity) >= refuseAfterMs).map(([id, count]) => [id, { count, reason: pending.get(id) ?? 'no node can take a replica' }])),
     });
     const key = canonicalJson({ ...status, at: undefined, free: undefined, maxNodeFree: undefined });
-    if (key !== lastReport || now.getTime() - lastReportAt >= heartbeatMs * 0.9) {
+    // Sent on change only (and on every reconnect): liveness is the MQTT session, not a stream
+    // of identical reports.
+    if (key !== lastReport && o.bus.isConnected()) {
       lastReport = key;
-      lastReportAt = now.getTime();
-      if (o.bus.isConnected()) await o.bus.publish(t.clusterStatus(o.name), status, { retain: true });
+      await o.bus.publish(t.clusterStatus(o.name), status, { retain: true });
     }
     if (recorder) {
       const r = await recorder.record(status, o.statusRefreshMs ?? 60_000);
@@ -203,8 +217,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const p = parsePayload(NodeStatus, payload, topic);
     if (!p.ok) return o.nodeBus.drop(topic, p.error);
     if (p.value.node !== parts.node) return o.nodeBus.drop(topic, `${topic}: names node ${p.value.node}`);
-    const st = nodes.get(parts.node) ?? { online: false, lastHeard: 0 };
+    const st = nodes.get(parts.node) ?? { online: false, connected: true, lastHeard: 0 };
     const wasOnline = st.online;
+    st.connected = true;
+    st.disconnectedAt = undefined;
     const shape = (s?: NodeStatusT) => JSON.stringify(s && [s.capacity, s.arch, s.runtimes, s.labels, s.location, s.latency]);
     const shapeChanged = shape(st.status) !== shape(p.value);
     st.status = p.value;
@@ -224,9 +240,13 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     // A node that went away (last will) keeps its replicas for the grace period: an agent that
     // restarts within it adopts its workloads. After it, the heartbeat check re-places them.
     const st = nodes.get(parts.node);
-    if (st && !p.value.online && st.online) {
-      o.log.warn(`node ${parts.node} disconnected; its replicas move if it is not back within ${unreachableMs / 1000} s`);
-      loop.enqueueAfter('report', Math.max(0, unreachableMs - (Date.now() - st.lastHeard)) + 50);
+    if (!st) return;
+    if (p.value.online) { st.connected = true; st.disconnectedAt = undefined; return; }
+    if (st.connected) {
+      st.connected = false;
+      st.disconnectedAt = Date.now();
+      if (st.online) o.log.warn(`node ${parts.node} disconnected; its replicas move if it is not back within ${unreachableMs / 1000} s`);
+      loop.enqueueAfter('report', unreachableMs + 50);
     }
   });
   o.bus.onConnect(() => { lastReport = ''; loop.enqueue('report'); });

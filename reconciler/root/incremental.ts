@@ -242,9 +242,10 @@ export class PlacementDocs {
   private where = new Map<string, string[]>();
   private unschedulable = new Map<string, string>();
 
-  /** Take the decisions of `ids` (re-placed or removed); returns the clusters whose document changed. */
-  update(decisions: Map<string, ServiceDecision>, ids: Iterable<string>, services: Map<string, { specHash: string; spec: ServiceSpec }>): Set<string> {
-    const touched = new Set<string>();
+  /** Take the decisions of `ids` (re-placed or removed); returns each changed cluster's changed services. */
+  update(decisions: Map<string, ServiceDecision>, ids: Iterable<string>, services: Map<string, { specHash: string; spec: ServiceSpec }>): Map<string, string[]> {
+    const touched = new Map<string, string[]>();
+    const touch = (c: string, id: string) => { const l = touched.get(c); if (l) l.push(id); else touched.set(c, [id]); };
     for (const id of ids) {
       const d = decisions.get(id);
       const svc = services.get(id);
@@ -253,13 +254,13 @@ export class PlacementDocs {
       for (const c of this.where.get(id) ?? []) {
         if (next.has(c)) continue;
         delete this.docs.get(c)![id];
-        touched.add(c);
+        touch(c, id);
       }
       for (const [c, a] of next) {
         let doc = this.docs.get(c);
         if (!doc) this.docs.set(c, (doc = {}));
         const old = doc[id];
-        if (!old || old.replicas !== a.replicas || old.specHash !== a.specHash || old.reason !== a.reason) touched.add(c);
+        if (!old || old.replicas !== a.replicas || old.specHash !== a.specHash || old.reason !== a.reason) touch(c, id);
         doc[id] = a;
       }
       if (next.size) this.where.set(id, [...next.keys()]); else this.where.delete(id);

@@ -59,8 +59,6 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   let allocation: Allocation = rec.allocation;
   const placer = new IncrementalPlacer();
   const docs = new PlacementDocs();
-  const heartbeatMs = () => 1000 * (good?.fleet.spec?.timings?.heartbeatSeconds ?? 2);
-  const unreachableMs = () => 1000 * (good?.fleet.spec?.timings?.unreachableAfterSeconds ?? 10);
 
   const loop: Loop = startLoop({
     name: 'root', log: o.log, resyncMs: 5000, resyncKeys: () => ['main', 'converge'],
@@ -141,9 +139,13 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       const renew = !cur || (cur.version.epoch !== epoch && failedOver);
       if (!renew && !touched.has(cluster)) continue;
       const services = docs.assignments(cluster);
-      if (!renew && !book.differs(cluster, services)) continue;
+      // After a partial placement `touched` is exact; after a full one (a start), compare.
+      if (!renew && placed.full && !book.differs(cluster, services)) continue;
       const doc: Placement = { fleet: o.fleet, cluster, version: { commit: good.commit, seq: ++seq, epoch }, services };
-      const lines = Object.entries(services).map(([id, a]) => `${id}: ${a.replicas} replica(s)`);
+      // The message names what changed here (all of it on a cluster's first placement).
+      const ids = renew || placed.full ? Object.keys(services) : touched.get(cluster) ?? [];
+      const lines = ids.slice(0, 50).map((id) => `${id}: ${services[id] ? `${services[id].replicas} replica(s)` : 'removed'}`);
+      if (ids.length > 50) lines.push(`… and ${ids.length - 50} more`);
       await book.commit(doc, `placement ${cluster} #${seq} from ${good.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}`);
       o.onWrite?.(placementRef(cluster));
       loop.enqueue(`send:${cluster}`);
@@ -271,17 +273,9 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   });
   o.bus.onConnect(() => { for (const c of clusters.keys()) loop.enqueue(`send:${c}`); });
 
-  const liveness = setInterval(() => {
-    for (const [name, st] of clusters) {
-      if (st.online && st.lastHeard && Date.now() - st.lastHeard > unreachableMs()) {
-        st.online = false;
-        st.offlineSince = st.lastHeard;
-        o.log.warn(`cluster ${name} unreachable: not heard for ${Math.round((Date.now() - st.lastHeard) / 1000)} s`);
-        loop.enqueue('place');
-        loop.enqueue(`live:${name}`);
-      }
-    }
-  }, Math.max(250, Math.min(heartbeatMs(), 1000)));
+  // Liveness is each cluster's MQTT session: its retained online flag, which the broker turns
+  // false by the last will when the session dies (also after 1.5 × keepalive of silence). A
+  // root cut off from the broker learns the truth again from the retained flags on reconnect.
 
   // Retained statuses arrive right after subscribing: give them a moment before the first pass,
   // so the root places onto the clusters that exist rather than onto none.
@@ -292,7 +286,6 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     stats,
     idle: () => loop.idle(),
     async stop() {
-      clearInterval(liveness);
       await watcher.close();
       await loop.stop();
     },
