@@ -18,6 +18,8 @@ export interface Running { stop(): Promise<void> }
 
 export interface Timings { heartbeatMs: number; unreachableMs: number; statusRefreshMs: number }
 
+export const keepalive = (heartbeatMs: number) => Math.max(1, Math.ceil(heartbeatMs / 1000));
+
 export function timingsOf(fleet: FleetDescriptor | undefined): Timings {
   const t = fleet?.spec?.timings;
   return {
@@ -55,7 +57,8 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   }
   const { fleet } = await fleetAtMain(repo);
   const name = fleet.metadata.name;
-  const bus = await connectBus({ url: o.broker, clientId: `canopy-${name}-root`, log: o.log, onlineTopic: `${topics(name).root}/root/online` });
+  // The MQTT keepalive is the heartbeat: the broker declares a silent client gone after 1.5 × it.
+  const bus = await connectBus({ url: o.broker, clientId: `canopy-${name}-root`, log: o.log, onlineTopic: `${topics(name).root}/root/online`, keepaliveSeconds: keepalive(timingsOf(fleet).heartbeatMs) });
   const { startRoot } = await import('../reconciler/root/root.js');
   const root = await startRoot({ repo, bus, fleet: name, log: o.log, onWrite: sync ? (ref) => sync!.push(ref) : undefined });
   let webhookPort: number | undefined;
@@ -142,9 +145,9 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   if (!fleetName) throw new Error('cluster: give --repo (to read fleet.yaml) or --fleet NAME');
   const t = topics(fleetName);
   const tm = timingsOf(fleet);
-  const bus = await connectBus({ url: o.broker, clientId: `canopy-${fleetName}-cluster-${o.name}`, log: o.log, onlineTopic: t.clusterOnline(o.name), keepaliveSeconds: Math.max(2, Math.ceil(tm.unreachableMs / 2000)) });
+  const bus = await connectBus({ url: o.broker, clientId: `canopy-${fleetName}-cluster-${o.name}`, log: o.log, onlineTopic: t.clusterOnline(o.name), keepaliveSeconds: keepalive(tm.heartbeatMs) });
   const nodeBus: Bus = o.nodeBroker && o.nodeBroker !== o.broker
-    ? await connectBus({ url: o.nodeBroker, clientId: `canopy-${fleetName}-cluster-${o.name}-site`, log: o.log })
+    ? await connectBus({ url: o.nodeBroker, clientId: `canopy-${fleetName}-cluster-${o.name}-site`, log: o.log, keepaliveSeconds: keepalive(tm.heartbeatMs) })
     : bus;
   const { startCluster } = await import('../reconciler/cluster/cluster.js');
   const labels = { ...(file?.metadata.labels ?? {}), ...(o.labels ?? {}) };
@@ -186,7 +189,7 @@ export interface AgentPartOptions {
 export async function runAgent(o: AgentPartOptions): Promise<Running> {
   const fleet = o.fleet ?? (await discoverFleet(o.broker, o.cluster, o.log));
   const t = topics(fleet);
-  const bus = await connectBus({ url: o.broker, clientId: `canopy-${fleet}-${o.cluster}-${o.name}`, log: o.log, onlineTopic: t.nodeOnline(o.cluster, o.name) });
+  const bus = await connectBus({ url: o.broker, clientId: `canopy-${fleet}-${o.cluster}-${o.name}`, log: o.log, onlineTopic: t.nodeOnline(o.cluster, o.name), keepaliveSeconds: keepalive(o.heartbeatMs ?? 2000) });
   const { loadDrivers } = await import('../agents/runtimes/load.js');
   const drivers = await loadDrivers(o.runtime, { fleet, cluster: o.cluster, node: o.name, stateDir: o.stateDir });
   const { startAgent } = await import('../agents/agent.js');
