@@ -53,6 +53,7 @@ const run: Bench = async ({ quick, log }) => {
     log(`${commits} one-service commits, one at a time`);
     const seen: number[] = [], rootSaid: number[] = [], accepted: number[] = [], gitMs: number[] = [];
     let timeouts = 0;
+    const slow: number[] = [];
     for (let k = 1; k <= commits; k++) {
       const i = k % SERVICES;
       const c = f.commit({ [`services/lat/svc-${i}.yaml`]: serviceYaml('lat', `svc-${i}`, spec(i, k)) }, `svc-${i}: rev ${k}`);
@@ -62,6 +63,10 @@ const run: Bench = async ({ quick, log }) => {
         seen.push(seenAt - c.startedAt);
         rootSaid.push(Date.parse(note.convergedAt!) - c.startedAt);
         accepted.push(Date.parse(note.at) - c.startedAt);
+        if (seenAt - c.startedAt > 500) {
+          slow.push(k);
+          log(`commit ${k} slow: git commit ${round(c.gitMs)} ms, root accepted +${round(Date.parse(note.at) - c.startedAt)} ms, root converged +${round(Date.parse(note.convergedAt!) - c.startedAt)} ms, seen +${round(seenAt - c.startedAt)} ms (${c.commit.slice(0, 12)})`);
+        }
       } catch (e) {
         timeouts++;
         seen.push(15_000);
@@ -87,6 +92,7 @@ const run: Bench = async ({ quick, log }) => {
         `${commits} commits, each changing one of ${SERVICES} services (replicas 1–3 and env); 2 clusters × ${AGENTS_PER_CLUSTER} sim agents, root, clusters and agents as separate processes over Mosquitto ${f.broker.url}; fleet default timings (heartbeat 2 s)`,
         `floor parts: MQTT QoS 1 round trip p50 ${round(rtt, 3)} ms (p99 ${round(percentile(rtts, 99), 3)} ms, ${rtts.length} trips); native git commit p50 ${round(median(gitMs))} ms; git notes add p50 ${round(median(noteMs))} ms`,
         'times run from the start of `git commit` (commit times in Git have 1 s resolution); the poller reads refs/notes/canopy every 5 ms (canopy wait: every 50 ms)',
+        ...(slow.length ? [`commits over 500 ms: ${slow.join(', ')} (breakdown in the progress lines)`] : []),
         ...(timeouts ? [`${timeouts} commit(s) did not converge within 15 s (counted as 15 s)`] : []),
       ],
     };

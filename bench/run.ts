@@ -106,13 +106,29 @@ async function main(argv: string[]): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/**
+ * The README's table: this run's results, then the last saved result of every other benchmark
+ * (bench/results/<name>.json), each named with the run it comes from.
+ */
 function writeReadme(results: BenchResult[], m: Machine, quick: boolean): void {
   const file = path.join(root, 'README.md');
   const text = readFileSync(file, 'utf8');
   const start = '<!-- bench:start -->', end = '<!-- bench:end -->';
   const i = text.indexOf(start), j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`README.md has no ${start} … ${end} section`);
-  const body = [start, '', markdownTable(results), '', `Measured ${machineLine(m, quick)}.`, '', end].join('\n');
+  const all = [...results];
+  const earlier: string[] = [];
+  for (const name of available()) {
+    if (results.some((r) => r.name === name)) continue;
+    try {
+      const saved = JSON.parse(readFileSync(path.join(resultsDir, `${name}.json`), 'utf8')) as BenchResult & { machine: Machine; quick: boolean };
+      all.push({ name: saved.name, figures: saved.figures, notes: saved.notes });
+      earlier.push(`${name}: ${machineLine(saved.machine, saved.quick)}`);
+    } catch { /* never run here */ }
+  }
+  all.sort((a, b) => a.name.localeCompare(b.name));
+  const body = [start, '', markdownTable(all), '', `Measured ${machineLine(m, quick)}.`,
+    ...(earlier.length ? ['', 'From earlier runs:', ...earlier.map((e) => `- ${e}`)] : []), '', end].join('\n');
   writeFileSync(file, text.slice(0, i) + body + text.slice(j + end.length));
 }
 

@@ -64,6 +64,7 @@ const run: Bench = async ({ quick, log }) => {
     const agents = links.filter((l) => l.role.startsWith('agents-')).reduce((s, l) => s + l.up + l.down, 0);
     for (const l of links) log(`${l.role}: ${round(l.up / seconds)} B/s to the broker, ${round(l.down / seconds)} B/s from it`);
     const kinds = [...byKind].sort((a, b) => b[1].bytes - a[1].bytes).map(([k, v]) => `${k}: ${round(v.n / seconds, 2)} msg/s, ${round(v.bytes / v.n)} B each`);
+    if (!kinds.length) kinds.push('no message was published (only MQTT keepalive PINGREQ/PINGRESP)');
     log(`by message: ${kinds.join('; ')}`);
     const figures: Figure[] = [
       { label: 'idle broker traffic per node (all links)', value: round(kbit(total, seconds) / nodes, 2), unit: 'kbit/s', goal: { op: '<=', value: 0.1 } },

@@ -70,6 +70,8 @@ export class BenchFleet {
    */
   async init(files: Record<string, string>): Promise<string> {
     spawnSync('git', ['init', '-q', '-b', 'main', this.dir]);
+    // No automatic gc in the middle of a timed commit (it would also pack refs/heads/main).
+    git(this.dir, 'config', 'gc.auto', '0');
     const chunks: Buffer[] = [Buffer.from(`commit refs/heads/main\ncommitter bench <bench@canopy.invalid> ${Math.floor(Date.now() / 1000)} +0000\ndata 5\nfleet\n`)];
     for (const [f, text] of Object.entries(files)) {
       const b = Buffer.from(text);
@@ -140,7 +142,7 @@ export class BenchFleet {
     const startedAt = nowMs();
     git(this.dir, 'commit', '-q', '-m', message);
     const gitMs = nowMs() - startedAt;
-    const commit = readFileSync(path.join(this.dir, '.git/refs/heads/main'), 'utf8').trim();
+    const commit = git(this.dir, 'rev-parse', 'HEAD');
     return { commit, startedAt, gitMs };
   }
 

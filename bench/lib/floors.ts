@@ -1,8 +1,7 @@
-// Floors measured in the same run as the figure they sit beside: what the work costs without
-// canopy. An MQTT QoS 1 request/response round trip through the same broker (MQTT.js, two
-// clients, TCP_NODELAY), and the start of a bare Node.js process.
+// A floor measured in the same run as the figure it sits beside: what the work costs without
+// canopy. Here, an MQTT QoS 1 request/response round trip through the same broker (MQTT.js,
+// two clients, TCP_NODELAY).
 import net from 'node:net';
-import { spawnSync } from 'node:child_process';
 import { MqttClient } from 'mqtt';
 import { nowMs } from './stats.js';
 
@@ -39,18 +38,4 @@ export async function mqttRoundTrips(url: string, n: number): Promise<number[]> 
     await a.endAsync(true);
     await b.endAsync(true);
   }
-}
-
-/** Wall time of `cmd args` run to completion, n times after `warmup` untimed runs (hyperfine-style). */
-export function timeCommand(cmd: string, args: string[], n: number, o: { warmup?: number; cwd?: string; env?: NodeJS.ProcessEnv; expect?: number[] } = {}): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n + (o.warmup ?? 1); i++) {
-    const t0 = nowMs();
-    const r = spawnSync(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-    const ms = nowMs() - t0;
-    const ok = o.expect ?? [0];
-    if (r.status === null || !ok.includes(r.status)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr}`);
-    if (i >= (o.warmup ?? 1)) out.push(ms);
-  }
-  return out;
 }

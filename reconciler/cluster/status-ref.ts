@@ -10,7 +10,8 @@
 // which is safe since the cluster is its only writer).
 import type { Capacity, ClusterStatus } from '../../schemas/messages.js';
 import { resolveRef, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
-import { objectStore, readCommitInfo } from '../git/odb.js';
+import { objectStore } from '../git/odb.js';
+import { readCommitObject } from '../git/log.js';
 import { entryAtPath, writeFiles } from '../git/tree.js';
 import { canonicalJson } from '../core/ids.js';
 
@@ -99,11 +100,11 @@ export class StatusRecorder {
 
   /** The tip as another process (or this one before a restart) left it. */
   private async read(oid: string): Promise<Tip> {
-    const c = await readCommitInfo(this.repo, oid);
-    const parentTree = c.parents[0] ? (await readCommitInfo(this.repo, c.parents[0])).tree : undefined;
+    const c = await readCommitObject(this.repo, oid);
+    const parentTree = c.parent[0] ? (await readCommitObject(this.repo, c.parent[0])).tree : undefined;
     let status: ClusterStatus | undefined;
     const e = await entryAtPath(this.repo, c.tree, STATUS_FILE);
     try { if (e) status = JSON.parse((await objectStore(this.repo).readType(e.oid, 'blob')).toString('utf8')) as ClusterStatus; } catch { /* unreadable: the next status commits */ }
-    return { oid, tree: c.tree, parent: c.parents[0], at: c.committerTime * 1000, heartbeat: parentTree === c.tree && c.message.startsWith(`${this.cluster}${HEARTBEAT}`), status };
+    return { oid, tree: c.tree, parent: c.parent[0], at: c.committer.timestamp * 1000, heartbeat: parentTree === c.tree && c.message.startsWith(`${this.cluster}${HEARTBEAT}`), status };
   }
 }

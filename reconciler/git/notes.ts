@@ -7,7 +7,8 @@
 // in one notes commit. Reading goes through an index (commit → note blob) built once per notes
 // commit and kept up to date by our own writes, so walking many commits costs one tree walk.
 import { resolveRef, writeCommit, updateRef, type Entry, type Repo, type Identity } from './repo.js';
-import { objectStore, readCommitInfo } from './odb.js';
+import { objectStore } from './odb.js';
+import { readCommitObject } from './log.js';
 import { readEntries, writeEntries } from './tree.js';
 
 export const NOTES_REF = 'refs/notes/canopy';
@@ -33,7 +34,7 @@ export async function notesIndex(repo: Repo, ref = NOTES_REF): Promise<Map<strin
       else if (e.type === 'blob' && isHex(name) && prefix.length + name.length === 40) notes.set(prefix + name, e.oid);
     }
   };
-  await walk((await readCommitInfo(repo, head)).tree, '');
+  await walk((await readCommitObject(repo, head)).tree, '');
   byRef.set(ref, { head, notes });
   return notes;
 }
@@ -52,7 +53,7 @@ export async function writeNotes(repo: Repo, notes: Map<string, string | null>, 
   const store = objectStore(repo);
   const changes = new Map<string, string | null>();
   for (const [commit, text] of notes) changes.set(commit, text === null ? null : await store.write('blob', Buffer.from(text)));
-  const base = head ? (await readCommitInfo(repo, head)).tree : undefined;
+  const base = head ? (await readCommitObject(repo, head)).tree : undefined;
   const items = base ? await itemsOf(repo, base, '', changes) : [];
   const tree = await writeLevel(repo, '', applyChanges(items, changes), 0);
   const oid = await writeCommit(repo, { tree, parents: head ? [head] : [], message, author });

@@ -28,6 +28,7 @@ interface Pack {
   /** Every entry's offset, sorted: an entry ends where the next one starts. */
   ends?: Float64Array;
   dataEnd: number;
+  mtime: number;
   /** The whole pack, for packs small enough to hold (one read instead of one per object). */
   data?: Buffer;
 }
@@ -140,10 +141,12 @@ export class ObjectStore {
         const idx = readFileSync(path.join(dir, name));
         if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) continue; // v1: left to isomorphic-git
         const fd = openSync(path.join(dir, name.replace(/\.idx$/, '.pack')), 'r');
-        keep.push({ name, fd, idx, count: idx.readUInt32BE(8 + 255 * 4), dataEnd: fstatSync(fd).size - 20 });
+        const st = fstatSync(fd);
+        keep.push({ name, fd, idx, count: idx.readUInt32BE(8 + 255 * 4), dataEnd: st.size - 20, mtime: st.mtimeMs });
       } catch { /* a pack being written or removed: the next scan sees it settled */ }
     }
-    this.packs = keep;
+    // Newest first, as git searches them: recent objects (what a reconcile reads) are there.
+    this.packs = keep.sort((a, b) => b.mtime - a.mtime);
   }
 
   /** Position of `oid` in the pack's index, or -1. */
@@ -274,21 +277,4 @@ export function objectStore(repo: Repo): ObjectStore {
   let s = stores.get(repo);
   if (!s) stores.set(repo, (s = new ObjectStore(repo)));
   return s;
-}
-
-export interface CommitInfo { tree: string; parents: string[]; authorTime: number; committerTime: number; message: string }
-
-/** The parts of a commit a reconcile needs, parsed from the raw object. */
-export async function readCommitInfo(repo: Repo, oid: string): Promise<CommitInfo> {
-  const body = await objectStore(repo).readType(oid, 'commit');
-  const end = body.indexOf('\n\n');
-  const head = body.toString('utf8', 0, end < 0 ? body.length : end);
-  const info: CommitInfo = { tree: '', parents: [], authorTime: 0, committerTime: 0, message: end < 0 ? '' : body.toString('utf8', end + 2) };
-  for (const line of head.split('\n')) {
-    if (line.startsWith('tree ')) info.tree = line.slice(5);
-    else if (line.startsWith('parent ')) info.parents.push(line.slice(7));
-    else if (line.startsWith('author ')) info.authorTime = Number(/ (\d+) [+-]\d{4}$/.exec(line)?.[1] ?? 0);
-    else if (line.startsWith('committer ')) info.committerTime = Number(/ (\d+) [+-]\d{4}$/.exec(line)?.[1] ?? 0);
-  }
-  return info;
 }

@@ -7,21 +7,29 @@ import type { Entry, Repo } from './repo.js';
 
 export interface Change { path: string; before?: Entry; after?: Entry }
 
-/** A tree object's entries in stored order: name, mode and where the 20-byte oid sits. */
-interface RawTree { body: Buffer; starts: number[]; nuls: number[] }
+/** A tree object's entries in stored order: where each starts, and where its name ends (NUL). */
+interface RawTree { body: Buffer; starts: Int32Array; nuls: Int32Array }
 
-function scanTree(body: Buffer): RawTree {
+const EMPTY: RawTree = { body: Buffer.alloc(0), starts: new Int32Array(0), nuls: new Int32Array(0) };
+
+/** Entry boundaries of `body` from `pos` on, until `stop(pos)` holds at an entry start. */
+function scan(body: Buffer, pos: number, stop?: (pos: number) => boolean): { starts: number[]; nuls: number[]; end: number } {
   const starts: number[] = [];
   const nuls: number[] = [];
-  let i = 0;
-  while (i < body.length) {
-    const nul = body.indexOf(0, i);
-    if (nul < 0) throw new Error('malformed tree object');
-    starts.push(i);
+  while (pos < body.length && !stop?.(pos)) {
+    let nul = pos;
+    while (nul < body.length && body[nul] !== 0) nul++;
+    if (nul + 21 > body.length) throw new Error('malformed tree object');
+    starts.push(pos);
     nuls.push(nul);
-    i = nul + 21;
+    pos = nul + 21;
   }
-  return { body, starts, nuls };
+  return { starts, nuls, end: pos };
+}
+
+function scanTree(body: Buffer): RawTree {
+  const s = scan(body, 0);
+  return { body, starts: Int32Array.from(s.starts), nuls: Int32Array.from(s.nuls) };
 }
 
 /** Scanned trees by oid (an oid names the same bytes in every repository), bounded by bytes. */
@@ -29,41 +37,70 @@ const scanned = new Map<string, RawTree>();
 let scannedBytes = 0;
 const SCANNED_LIMIT = 32 * 1024 * 1024;
 
-async function rawTree(repo: Repo, oid: string | undefined): Promise<RawTree> {
-  if (!oid) return { body: Buffer.alloc(0), starts: [], nuls: [] };
-  const hit = scanned.get(oid);
-  if (hit) { scanned.delete(oid); scanned.set(oid, hit); return hit; }
-  const t = scanTree(await objectStore(repo).readType(oid, 'tree'));
-  if (t.starts.length > 64) {
-    // Only large trees are worth keeping: they are what a flat directory diff reads every round.
-    scanned.set(oid, t);
-    scannedBytes += t.body.length;
-    for (const [k, v] of scanned) { if (scannedBytes <= SCANNED_LIMIT) break; scanned.delete(k); scannedBytes -= v.body.length; }
-  }
+function keep(oid: string, t: RawTree): RawTree {
+  // Only large trees are worth keeping: they are what a flat directory diff reads every round.
+  if (t.starts.length <= 64) return t;
+  scanned.set(oid, t);
+  scannedBytes += t.body.length;
+  for (const [k, v] of scanned) { if (scannedBytes <= SCANNED_LIMIT) break; scanned.delete(k); scannedBytes -= v.body.length; }
   return t;
 }
 
-/** How many leading entries two trees share byte for byte, and how many trailing ones. */
-function sharedEnds(a: RawTree, b: RawTree): { head: number; tail: number } {
-  const la = a.body.length, lb = b.body.length;
-  let d = 0;
+function cachedTree(oid: string): RawTree | undefined {
+  const hit = scanned.get(oid);
+  if (hit) { scanned.delete(oid); scanned.set(oid, hit); }
+  return hit;
+}
+
+async function rawTree(repo: Repo, oid: string | undefined): Promise<RawTree> {
+  if (!oid) return EMPTY;
+  return cachedTree(oid) ?? keep(oid, scanTree(await objectStore(repo).readType(oid, 'tree')));
+}
+
+/** Largest k with xs[k - 1] < limit (xs ascending). */
+function countBelow(xs: Int32Array, limit: number): number {
+  let lo = 0, hi = xs.length;
+  while (lo < hi) { const mid = (lo + hi) >>> 1; if (xs[mid] < limit) lo = mid + 1; else hi = mid; }
+  return lo;
+}
+
+/**
+ * Tree `b` read against an already scanned `a`: the bytes both share at the start and at the
+ * end are found with memory compares, and only the entries between them are parsed; b's
+ * boundaries elsewhere are a's (shifted at the end). `head` and `tail`: entries equal on both
+ * sides at the start and at the end.
+ */
+function against(a: RawTree, body: Buffer): { b: RawTree; head: number; tail: number } {
+  const la = a.body.length, lb = body.length;
   const n = Math.min(la, lb);
+  let d = 0;
   for (const step of [65536, 4096, 256, 16, 1]) {
-    while (d + step <= n && a.body.compare(b.body, d, d + step, d, d + step) === 0) d += step;
+    while (d + step <= n && a.body.compare(body, d, d + step, d, d + step) === 0) d += step;
   }
-  // Entries that end at or before the first differing byte start at the same offsets on both sides.
-  let head = 0;
-  const max = Math.min(a.starts.length, b.starts.length);
-  while (head < max && a.nuls[head] + 21 <= d) head++;
   let e = 0;
   for (const step of [65536, 4096, 256, 16, 1]) {
-    while (e + step <= n && a.body.compare(b.body, lb - e - step, lb - e, la - e - step, la - e) === 0) e += step;
+    while (e + step <= n && a.body.compare(body, lb - e - step, lb - e, la - e - step, la - e) === 0) e += step;
   }
-  // Trailing entries: both sides must have an entry starting at the same distance from the end.
-  let tail = 0;
-  let i = a.starts.length - 1, j = b.starts.length - 1;
-  while (i >= head && j >= head && la - a.starts[i] <= e && la - a.starts[i] === lb - b.starts[j]) { tail++; i--; j--; }
-  return { head, tail };
+  // Entries of a that end by the first differing byte are entries of b too, at the same offsets.
+  const head = countBelow(a.nuls, d - 20);
+  const from = head < a.starts.length ? a.starts[head] : head ? a.nuls[head - 1] + 21 : 0;
+  // Parse b from there until it reaches an entry of a that lies wholly in the shared end.
+  let j = -1;
+  const mid = scan(body, from, (pos) => {
+    const ai = la - (lb - pos);
+    if (lb - pos > e || ai < 0) return false;
+    const k = countBelow(a.starts, ai);
+    if (k >= head && k < a.starts.length && a.starts[k] === ai) { j = k; return true; }
+    return false;
+  });
+  const tail = j < 0 ? 0 : a.starts.length - j;
+  const count = head + mid.starts.length + tail;
+  const starts = new Int32Array(count), nuls = new Int32Array(count);
+  starts.set(a.starts.subarray(0, head)); nuls.set(a.nuls.subarray(0, head));
+  starts.set(mid.starts, head); nuls.set(mid.nuls, head);
+  const shift = lb - la;
+  for (let k = 0; k < tail; k++) { starts[head + mid.starts.length + k] = a.starts[j + k] + shift; nuls[head + mid.starts.length + k] = a.nuls[j + k] + shift; }
+  return { b: { body, starts, nuls }, head, tail };
 }
 
 function entryAt(t: RawTree, k: number): { name: string; entry: Entry } {
@@ -109,8 +146,15 @@ export async function diffTrees(repo: Repo, a: string | undefined, b: string | u
 async function diffInto(repo: Repo, a: string | undefined, b: string | undefined, prefix: string, out: Change[]): Promise<void> {
   if (a === b) return;
   const left = await rawTree(repo, a);
-  const right = await rawTree(repo, b);
-  const { head, tail } = sharedEnds(left, right);
+  let right: RawTree, head = 0, tail = 0;
+  const cached = b ? cachedTree(b) : undefined;
+  if (!b) right = EMPTY;
+  else if (!left.starts.length) right = cached ?? keep(b, scanTree(await objectStore(repo).readType(b, 'tree')));
+  else {
+    const shared = against(left, cached?.body ?? (await objectStore(repo).readType(b, 'tree')));
+    ({ head, tail } = shared);
+    right = cached ?? keep(b, shared.b);
+  }
   let i = head, j = head;
   const nl = left.starts.length - tail, nr = right.starts.length - tail;
   while (i < nl || j < nr) {

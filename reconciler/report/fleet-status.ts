@@ -2,7 +2,8 @@
 // `canopy status` works from any clone, offline. Liveness comes from the status ref's commit
 // times: a cluster commits on every meaningful change and at least every statusRefreshSeconds.
 import { ClusterStatus as ClusterStatusSchema, Placement as PlacementSchema, type ClusterStatus, type Placement } from '../../schemas/messages.js';
-import { firstParentLog, listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
+import { listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
+import { firstParents } from '../git/log.js';
 import { readNote } from '../git/notes.js';
 import { parseNote, type CommitNote } from '../core/note.js';
 import { loadDesired } from '../root/desired.js';
@@ -32,7 +33,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   if (!headOid) return report;
   let headNote: CommitNote | undefined;
   let good: CommitNote | undefined;
-  for (const { oid } of await firstParentLog(repo, headOid, 1000)) {
+  for await (const { oid } of firstParents(repo, headOid, 1000)) {
     const text = await readNote(repo, oid);
     const n = text ? parseNote(text) : undefined;
     if (oid === headOid) headNote = n;

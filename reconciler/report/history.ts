@@ -6,8 +6,11 @@ import { ClusterStatus as ClusterStatusSchema, Placement as PlacementSchema, typ
 import { CanopyError } from '../core/errors.js';
 import { canonicalJson } from '../core/ids.js';
 import { parseNote, type NotePlacement, type NoteProblem, type Outcome } from '../core/note.js';
-import { LIVENESS, NOTES_REF, PLACEMENT_FILE, STATUS_FILE, type Liveness } from '../core/refs.js';
-import { firstParentLog, listRefs, readBlobText, readCommit, readFileAt, readTree, resolveRef, type Repo } from '../git/repo.js';
+import { LIVENESS, PLACEMENT_FILE, STATUS_FILE, type Liveness } from '../core/refs.js';
+import { listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
+import { firstParentLog } from '../git/log.js';
+import { notesIndex } from '../git/notes.js';
+import { objectStore } from '../git/odb.js';
 import { listFiles } from '../git/tree.js';
 import { readRecord } from './plan.js';
 
@@ -131,24 +134,9 @@ async function commitsWithNotes(repo: Repo, tip: string, limit: number, since: D
     const blob = notes.get(oid);
     out.push({
       oid, authored: new Date(commit.author.timestamp * 1000), committed: new Date(commit.committer.timestamp * 1000),
-      author: commit.author.name, subject: commit.message.split('\n')[0], note: blob ? parseNote(await readBlobText(repo, blob)) : undefined,
+      author: commit.author.name, subject: commit.message.split('\n')[0], note: blob ? parseNote((await objectStore(repo).readType(blob, 'blob')).toString('utf8')) : undefined,
     });
   }
-  return out;
-}
-
-/** commit oid → note blob, for every layout native git writes (flat or fanned out). */
-async function notesIndex(repo: Repo): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const head = await resolveRef(repo, NOTES_REF);
-  if (!head) return out;
-  const walk = async (tree: string, prefix: string): Promise<void> => {
-    for (const [name, e] of await readTree(repo, tree)) {
-      if (e.type === 'tree' && /^[0-9a-f]{2}$/.test(name)) await walk(e.oid, prefix + name);
-      else if (e.type === 'blob') out.set(prefix + name, e.oid);
-    }
-  };
-  await walk((await readCommit(repo, head)).tree, '');
   return out;
 }
 

@@ -8,7 +8,8 @@ import { canonicalJson } from '../core/ids.js';
 import { parseNote } from '../core/note.js';
 import { LIVENESS, PLACEMENT_FILE, STATUS_FILE, type Liveness } from '../core/refs.js';
 import type { ParseResult, Problem } from '../core/validate.js';
-import { firstParentLog, listRefs, readCommit, readFileAt, type Repo } from '../git/repo.js';
+import { listRefs, readCommit, readFileAt, type Repo } from '../git/repo.js';
+import { firstParents } from '../git/log.js';
 import { readNote } from '../git/notes.js';
 import { loadDesired, type DesiredState } from '../root/desired.js';
 import { IncrementalPlacer } from '../root/incremental.js';
@@ -154,7 +155,7 @@ function verdictOf(all: ServicePlan[]): string {
  * rejected) the last good one before it, as the root would keep. Bounded walk.
  */
 async function inForceAt(repo: Repo, commit: string, cache: Map<string, ParseResult>): Promise<DesiredState | undefined> {
-  for (const { oid } of await firstParentLog(repo, commit, 200)) {
+  for await (const { oid } of firstParents(repo, commit, 200)) {
     const text = await readNote(repo, oid);
     const note = text ? parseNote(text) : undefined;
     const at = note?.outcome === 'rejected' && note.inForce ? note.inForce : oid;

@@ -7,7 +7,9 @@ import { FleetIndex, MAX_DESCRIPTOR_BYTES, layoutOf, type FleetFile, type Proble
 import type { Change as IndexChange, Indexed } from '../core/fleet-index.js';
 import { serviceId, specHash } from '../core/ids.js';
 import type { Repo } from '../git/repo.js';
-import { objectStore, readCommitInfo } from '../git/odb.js';
+import { objectStore, type ObjectStore } from '../git/odb.js';
+import { readCommitObject } from '../git/log.js';
+import { loadParseCache, saveParseCache } from './parse-cache.js';
 import { diffTrees } from '../git/tree.js';
 
 export interface DesiredService { id: string; spec: ServiceSpec; specHash: string; file: string }
@@ -22,6 +24,9 @@ export interface DesiredState {
   fleet: FleetDescriptor;
   services: Map<string, DesiredService>;
 }
+
+/** A load of at least this many files is a cold one: it uses the on-disk parse cache. */
+const COLD_FILES = 200;
 
 export type LoadResult =
   | { ok: true; state: DesiredState; changed: Set<string>; removed: Set<string> }
@@ -38,15 +43,22 @@ export interface LoadOptions {
 
 export async function loadDesired(repo: Repo, commit: string, last: DesiredState | undefined, cache: Map<string, ParseResult>, o: LoadOptions = {}): Promise<LoadResult> {
   const prev = last?.index ? last as DesiredState & { index: FleetIndex } : undefined;
-  const tree = (await readCommitInfo(repo, commit)).tree;
+  const tree = (await readCommitObject(repo, commit)).tree;
   const store = objectStore(repo);
+  const diff = await diffTrees(repo, prev?.tree, tree);
+  // A whole tree to judge (a start, a plan): verdicts this clone stored before are reused.
+  const cold = !prev && diff.length >= COLD_FILES;
+  if (cold) await loadParseCache(repo, cache);
+  const parsedBefore = cache.size;
   const treeProblems: Problem[] = [];
   const changes: IndexChange[] = [];
-  for (const c of await diffTrees(repo, prev?.tree, tree)) {
+  for (const c of diff) {
     if (!c.after) { changes.push([c.path, null]); continue; }
     if (c.after.type === 'commit') { treeProblems.push(at(c.path, 'submodules are not allowed in a fleet repository')); continue; }
     if (c.after.mode === '120000') { treeProblems.push(at(c.path, 'symbolic links are not allowed in a fleet repository: commit the file itself')); continue; }
     if (layoutOf(c.path).kind === 'ignored') { changes.push([c.path, { path: c.path, oid: c.after.oid, text: '' }]); continue; }
+    const hit = cache.get(c.after.oid);
+    if (hit?.file === c.path) { changes.push([c.path, lazyFile(store, c.path, c.after.oid)]); continue; }
     const body = await store.readType(c.after.oid, 'blob');
     if (body.length > MAX_DESCRIPTOR_BYTES) {
       treeProblems.push(at(c.path, `file is ${body.length} bytes: a descriptor may be at most 1 MiB (${MAX_DESCRIPTOR_BYTES} bytes); not parsed`));
@@ -58,6 +70,9 @@ export async function loadDesired(repo: Repo, commit: string, last: DesiredState
   const index = !prev ? new FleetIndex(cache) : o.consume ? prev.index : prev.index.clone();
   const before = new Map<string, Indexed | undefined>(changes.map(([p]) => [p, index.get(p)]));
   const undo = index.apply(changes);
+  if (cold && cache.size - parsedBefore >= COLD_FILES / 4) {
+    await saveParseCache(repo, [...index.values()].flatMap((e) => (e.result && e.file.oid ? [[e.file.oid, e.result] as [string, ParseResult]] : [])));
+  }
   const problems = [...treeProblems, ...index.problems()];
   if (problems.length) {
     if (prev && o.consume) index.apply(undo);
@@ -91,6 +106,18 @@ export async function loadDesired(repo: Repo, commit: string, last: DesiredState
 function serviceOf(e: Indexed | undefined): string | undefined {
   const r = e?.result;
   return r?.ok && r.kind === 'Service' ? serviceId(r.value.metadata.app, r.value.metadata.name) : undefined;
+}
+
+/**
+ * A file whose verdict is cached: its text is read only if a rule across files needs it (to
+ * place a duplicate's problem at its line), which an accepted tree never does.
+ */
+function lazyFile(store: ObjectStore, path: string, oid: string): FleetFile {
+  let text: string | undefined;
+  return {
+    path, oid,
+    get text() { return (text ??= store.readSync(oid)?.body.toString('utf8') ?? ''); },
+  };
 }
 
 function at(file: string, message: string): Problem {

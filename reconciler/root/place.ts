@@ -35,8 +35,11 @@ export interface ClusterView {
   refused?: Record<string, Refusal>;
 }
 
-/** A cluster's refusal, as the root keeps it: it is full for that service at `limit` replicas. */
-export interface Refusal { limit: number; count: number; reason: string; specHash?: string }
+/**
+ * A cluster's refusal, as the root keeps it: it is full for that service at `limit` replicas.
+ * `spec` is the spec it refused (stable JSON): a changed spec is tried afresh.
+ */
+export interface Refusal { limit: number; count: number; reason: string; spec?: string }
 
 export interface ServiceView { id: string; spec: ServiceSpec; specHash?: string }
 
@@ -195,7 +198,7 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
     for (const c of sorted) {
       const a = assess(c, svc.spec, o.targets);
       const refusal = c.refused?.[svc.id];
-      const limit = refusal && (!refusal.specHash || !svc.specHash || refusal.specHash === svc.specHash) ? refusal.limit : Infinity;
+      const limit = refusal && (refusal.spec === undefined || refusal.spec === stableJson(svc.spec)) ? refusal.limit : Infinity;
       if (a.why === 'unreachable' && prev.get(c.name) && !exclusion({ ...c, online: true }, svc.spec, o.targets)) {
         const after = svc.spec.failover?.afterSeconds;
         if (after === undefined || (c.offlineForMs ?? 0) < after * 1000) {
@@ -316,9 +319,9 @@ function cmp(a: string, b: string): number {
  * The refusals the root keeps for one cluster, after its latest status. New ones are taken when
  * the status answers the placement in force (`given`): that service is full there at what the
  * cluster could place. All are forgotten when the cluster's capacity changes (a node came back
- * or went), so the root tries it again; a spec change voids one (see `specHash`).
+ * or went), so the root tries it again; a spec change voids one (see `Refusal.spec`).
  */
-export function keepRefusals(kept: Record<string, Refusal> | undefined, before: ClusterStatus | undefined, now: ClusterStatus, given: { version: { commit: string; seq: number; epoch: number }; services: Record<string, { replicas: number; specHash: string }> } | undefined): { refused: Record<string, Refusal> | undefined; changed: boolean } {
+export function keepRefusals(kept: Record<string, Refusal> | undefined, before: ClusterStatus | undefined, now: ClusterStatus, given: { version: { commit: string; seq: number; epoch: number }; services: Record<string, { replicas: number; spec: ServiceSpec }> } | undefined): { refused: Record<string, Refusal> | undefined; changed: boolean } {
   let out = kept;
   const size = (s: ClusterStatus) => JSON.stringify([s.capacity, s.maxNode, s.shapes, s.nodes]);
   if (out && before && size(before) !== size(now)) out = undefined;
@@ -327,9 +330,19 @@ export function keepRefusals(kept: Record<string, Refusal> | undefined, before: 
     for (const [id, s] of Object.entries(now.services)) {
       const a = given.services[id];
       if (!s.refused || !a) continue;
-      const r: Refusal = { limit: Math.max(0, a.replicas - s.refused.count), count: s.refused.count, reason: s.refused.reason, specHash: a.specHash };
+      const r: Refusal = { limit: Math.max(0, a.replicas - s.refused.count), count: s.refused.count, reason: s.refused.reason, spec: stableJson(a.spec) };
       if (JSON.stringify(out?.[id]) !== JSON.stringify(r)) out = { ...out, [id]: r };
     }
   }
   return { refused: out, changed: out !== kept };
+}
+
+/** JSON with object keys sorted: equal values, equal text (no node:crypto here: this file stays pure). */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
 }

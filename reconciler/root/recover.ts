@@ -4,7 +4,7 @@
 // which must survive a force-push that rewrote main.
 import type { ParseResult } from '../core/validate.js';
 import { listRefs, resolveRef, type Repo } from '../git/repo.js';
-import { readCommitInfo } from '../git/odb.js';
+import { readCommitObject } from '../git/log.js';
 import { notesIndex, readNote } from '../git/notes.js';
 import { parseNote, type CommitNote } from '../core/note.js';
 import { loadDesired, type DesiredState } from './desired.js';
@@ -43,7 +43,7 @@ export async function recoverRoot(repo: Repo, branchRef: string, book: Placement
       seen ??= oid;
       if (note.outcome === 'accepted') { goodNote = note; break; }
     }
-    oid = (await readCommitInfo(repo, oid)).parents[0];
+    oid = (await readCommitObject(repo, oid)).parent[0];
   }
   if (!goodNote) return { seen, allocation };
   const res = await loadDesired(repo, goodNote.commit, undefined, cache);
@@ -61,12 +61,12 @@ export async function recoverRoot(repo: Repo, branchRef: string, book: Placement
 export async function skippedCommits(repo: Repo, from: string, head: string, limit = SCAN): Promise<string[]> {
   const noted = await notesIndex(repo);
   const out: string[] = [];
-  let oid = (await readCommitInfo(repo, head)).parents[0];
+  let oid = (await readCommitObject(repo, head)).parent[0];
   for (let i = 0; oid && i < limit; i++) {
     if (oid === from) return out;
     if (noted.has(oid)) return [];
     out.push(oid);
-    oid = (await readCommitInfo(repo, oid)).parents[0];
+    oid = (await readCommitObject(repo, oid)).parent[0];
   }
   return [];
 }

@@ -56,7 +56,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 /** Poll `where(id)` until `ok` holds; then return it. */
 async function until(id: string, what: string, ok: (x: { at: Record<string, number>; reason: string }) => boolean) {
   let last = { at: {}, reason: '' };
-  await eventually(what, async () => { last = await where(id); return ok(last); }, 20_000, 200);
+  await eventually(what, async () => { last = await where(id); return ok(last); }, 20_000, 200)
+    .catch(async (e: Error) => { throw new Error(`${e.message}; placed ${JSON.stringify(last)}; statuses ${JSON.stringify([...statuses.values()].map((s) => [s.cluster, s.applied?.seq, s.services]))}; placements ${JSON.stringify(await Promise.all(Object.keys(FROM).map(async (c) => [c, (await placement(c))?.version.seq])))}`); });
   return last as { at: Record<string, number>; reason: string };
 }
 

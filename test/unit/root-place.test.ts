@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { placeServices, exclusion, request, clusterViewOf, keepRefusals, type ClusterView, type ServiceView, type Allocation, type RootPolicy, type Target } from '../../reconciler/root/place.js';
+import { placeServices, exclusion, request, clusterViewOf, keepRefusals, stableJson, type ClusterView, type ServiceView, type Allocation, type RootPolicy, type Target } from '../../reconciler/root/place.js';
 import type { Capacity, ClusterStatus } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { geohash } from '../../reconciler/root/policies/geo.js';
@@ -461,8 +461,8 @@ Where('closest picks the nearer cluster where bestfit picks the fuller one', () 
 // --- refusals: a cluster that could not place what it was given -------------------------------
 
 const Refuse = suite('refusals at the root');
-const refusing = (c: ClusterBuilder, id: string, limit: number, count: number, specHash?: string): ClusterView =>
-  ({ ...c.build(), refused: { [id]: { limit, count, reason: 'no node can take a replica: n1: needs cpu 2, memory 0Mi, cpu 1, memory 8192Mi free', ...(specHash ? { specHash } : {}) } } });
+const refusing = (c: ClusterBuilder, id: string, limit: number, count: number, spec?: ServiceSpec): ClusterView =>
+  ({ ...c.build(), refused: { [id]: { limit, count, reason: 'no node can take a replica: n1: needs cpu 2, memory 0Mi, cpu 1, memory 8192Mi free', ...(spec ? { spec: stableJson(spec) } : {}) } } });
 
 Refuse('a cluster that refused some is full at what it holds; the rest go to the next candidate, and the reason says so', () => {
   const svc = aService('shop/web').replicas(3).cpu(2);
@@ -487,9 +487,12 @@ Refuse('what fits nowhere else is unschedulable, with the refusal among the reas
 });
 
 Refuse('a refusal of an older spec does not hold against the new one', () => {
-  const svc: ServiceView = { ...aService('shop/web').replicas(2).build(), specHash: 'new' };
-  const d = placeServices([svc], [refusing(aCluster('a'), 'shop/web', 0, 2, 'old'), aCluster('b').build()], new Map()).decisions.get('shop/web')!;
+  const svc: ServiceView = aService('shop/web').replicas(2).cpu(1).build();
+  const old = aService('shop/web').replicas(2).cpu(2).spec();
+  const d = placeServices([svc], [refusing(aCluster('a'), 'shop/web', 0, 2, old), aCluster('b').build()], new Map()).decisions.get('shop/web')!;
   assert.equal(where(d), { a: 2 });
+  const same = placeServices([svc], [refusing(aCluster('a'), 'shop/web', 0, 2, Object.fromEntries(Object.entries(svc.spec).reverse()) as ServiceSpec), aCluster('b').build()], new Map()).decisions.get('shop/web')!;
+  assert.equal(where(same), { b: 2 }, 'the same spec (keys in any order) is still refused');
 });
 
 const KeepRefusals = suite('keepRefusals');
@@ -502,12 +505,13 @@ function statusOf(o: { seq?: number; refused?: number; cpu?: number } = {}): Clu
     services: { 'shop/web': { desired: 3, running: 3 - (o.refused ?? 0), failed: 0, ...(o.refused ? { refused: { count: o.refused, reason: 'full' } } : {}) } },
   };
 }
-const given = { version: { commit: 'c'.repeat(40), seq: 5, epoch: 0 }, services: { 'shop/web': { replicas: 3, specHash: 'h1' } } };
+const WEB = aService('shop/web').replicas(3).spec();
+const given = { version: { commit: 'c'.repeat(40), seq: 5, epoch: 0 }, services: { 'shop/web': { replicas: 3, spec: WEB } } };
 
 KeepRefusals('a refusal answering the placement in force is kept: full at what it could place', () => {
   const r = keepRefusals(undefined, statusOf(), statusOf({ refused: 1 }), given);
   assert.ok(r.changed);
-  assert.equal(r.refused, { 'shop/web': { limit: 2, count: 1, reason: 'full', specHash: 'h1' } });
+  assert.equal(r.refused, { 'shop/web': { limit: 2, count: 1, reason: 'full', spec: stableJson(WEB) } });
   assert.is(keepRefusals(r.refused, statusOf({ refused: 1 }), statusOf({ refused: 1 }), given).changed, false, 'the same again is no change');
 });
 
