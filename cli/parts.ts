@@ -65,12 +65,17 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   if (sync) {
     // Learn of new commits: a cheap ls-remote poll, and at once on a webhook push.
     let pulling = false;
+    let again = false;
     let failing = '';
     const pull = async () => {
-      if (pulling) return;
+      // A push announced while a fetch is running is fetched right after it, never dropped.
+      if (pulling) { again = true; return; }
       pulling = true;
       try {
-        await sync!.pull([MAIN]);
+        do {
+          again = false;
+          await sync!.pull([MAIN]);
+        } while (again);
         if (failing) { o.log.info(`reached ${remote!.url} again`); failing = ''; }
       } catch (e) {
         if ((e as Error).message !== failing) o.log.warn(`fetching main from ${remote!.url}: ${(e as Error).message}`);

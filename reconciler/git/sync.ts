@@ -18,6 +18,17 @@ export interface GitSync {
   close(): void;
 }
 
+/** isomorphic-git's HTTP requests have no deadline: one hung request must not stall a process. */
+const TIMEOUT_MS = 30_000;
+
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, reject) => { t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms); }),
+  ]);
+}
+
 export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
   const pending = new Set<string>();
   let running: Promise<void> | undefined;
@@ -30,7 +41,7 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
     while (pending.size && !closed) {
       const ref = [...pending][0];
       try {
-        await pushRef(repo, remote, ref);
+        await withTimeout(pushRef(repo, remote, ref), TIMEOUT_MS, `push ${ref}`);
         pending.delete(ref);
         backoff = 500;
         if (lastError) { log.info(`pushed to ${remote.url} again`); lastError = ''; }
@@ -52,14 +63,14 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
   return {
     remote,
     async pull(refs, opts = {}) {
-      const remoteRefs = await lsRemote(remote, 'refs/');
+      const remoteRefs = await withTimeout(lsRemote(remote, 'refs/'), TIMEOUT_MS, 'ls-remote');
       const changed: string[] = [];
       for (const ref of refs) {
         const want = remoteRefs.get(ref);
         if (!want) continue;
         const before = await import('./repo.js').then((m) => m.resolveRef(repo, ref));
         if (before === want || pending.has(ref)) continue;   // our own unpushed commits win
-        const got = await fetchRef(repo, remote, ref, { depth: opts.depth });
+        const got = await withTimeout(fetchRef(repo, remote, ref, { depth: opts.depth }), TIMEOUT_MS, `fetch ${ref}`);
         if (got && got !== before) changed.push(ref);
       }
       return changed;
