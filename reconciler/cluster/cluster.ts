@@ -97,7 +97,16 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     ...(s.status!.latency ? { latency: Object.fromEntries(Object.entries(s.status!.latency).map(([k, v]) => [k, v.ms])) } : {}),
   }));
 
+  const startedAt = Date.now();
+
   async function reconcilePlace(): Promise<void> {
+    // Just restarted: a node that held replicas may not have been heard yet (its retained status
+    // is on its way). Wait for it, up to the grace period, rather than move its replicas.
+    const waiting = [...new Set(assignment.values())].filter((n) => !nodes.get(n)?.status);
+    if (waiting.length && Date.now() - startedAt < unreachableMs) {
+      loop.enqueueAfter('place', 250);
+      return;
+    }
     const plan = placeReplicas(placement, nodeViews(), assignment, o.policy ?? 'bestfit', { targets: o.targets, location: o.location });
     byNode = plan.byNode;
     pending = plan.pending;
