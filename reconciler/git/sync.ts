@@ -2,7 +2,7 @@
 // refs it writes. Pushes are queued and retried with backoff, so a site cut off from its Git
 // host keeps committing locally and catches up when the link returns, history intact.
 import type { Logger } from '../core/log.js';
-import type { Repo } from './repo.js';
+import { resolveRef, type Repo } from './repo.js';
 import { fetchRef, lsRemote, pushRef, type Remote } from './remote.js';
 
 export interface GitSync {
@@ -68,7 +68,7 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
       for (const ref of refs) {
         const want = remoteRefs.get(ref);
         if (!want) continue;
-        const before = await import('./repo.js').then((m) => m.resolveRef(repo, ref));
+        const before = await resolveRef(repo, ref);
         if (before === want || pending.has(ref)) continue;   // our own unpushed commits win
         const got = await withTimeout(fetchRef(repo, remote, ref, { depth: opts.depth }), TIMEOUT_MS, `fetch ${ref}`);
         if (got && got !== before) changed.push(ref);
