@@ -5,7 +5,7 @@
 import os from 'node:os';
 import type { Bus } from '../reconciler/mqtt/bus.js';
 import { topics as topicsFor } from '../reconciler/mqtt/topics.js';
-import { NodeDesired, type NodeDesired as NodeDesiredT, type NodeStatus, type ReplicaState, type ReplicaSpec } from '../schemas/messages.js';
+import type { NodeDesired as NodeDesiredT, NodeStatus, ReplicaState, ReplicaSpec } from '../schemas/messages.js';
 import { parsePayload } from '../schemas/parse.js';
 import type { Logger } from '../reconciler/core/log.js';
 import { startLoop } from '../reconciler/runtime/loop.js';
@@ -128,7 +128,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   await o.bus.subscribe(t.nodeDesired(o.cluster, o.node), (topic, payload) => {
     if (!payload.length) return;
-    const p = parsePayload(NodeDesired, payload, topic);
+    const p = parsePayload('NodeDesired', payload, topic);
     if (!p.ok) return o.bus.drop(topic, p.error);
     if (desired && p.value.epoch < desired.epoch) return o.bus.drop(topic, `${topic}: epoch ${p.value.epoch} is older than ${desired.epoch}`);
     desired = p.value;

@@ -1,10 +1,13 @@
-// Writes every schema of schemas/model.ts and schemas/messages.ts to schemas/<name>.schema.json.
-// Run by `npm run build`; `--check` exits 1 when a committed file is stale.
+// Writes every schema of schemas/model.ts and schemas/messages.ts to schemas/<name>.schema.json,
+// and their validators as plain JavaScript beside this file (dist/schemas/validators/, see
+// validators.ts). Run by `npm run build`; `--check` exits 1 when a committed schema is stale.
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { fileSchemas } from './model.js';
 import { messageSchemas } from './messages.js';
+import { mkdir } from 'node:fs/promises';
+import { renderValidators } from './validators.js';
 
 export function renderSchemas(): Map<string, string> {
   const out = new Map<string, string>();
@@ -31,6 +34,10 @@ async function main(): Promise<void> {
     await writeFile(target, text);
   }
   if (stale) process.exit(1);
+  if (check) return;
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  await mkdir(path.join(here, 'validators'), { recursive: true });
+  for (const [file, text] of renderValidators()) await writeFile(path.join(here, 'validators', file), text);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();

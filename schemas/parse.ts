@@ -1,44 +1,56 @@
-// The receiving boundary for wire messages: bytes in, a typed value or a precise error out.
-// TypeBox's compiled checkers are used here (not ajv) because agents load this on every start
-// and it keeps their import graph small.
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { TSchema, Static } from '@sinclair/typebox';
+// The receiving boundary for wire messages and system records: bytes in, a typed value or a
+// precise error out. The checks are plain functions generated at build time (validators.ts), so
+// an agent loads neither TypeBox nor a schema compiler to check what it receives.
+import type { ValidateFunction, ErrorObject } from 'ajv';
+import { validator, validatorIndex } from './validators-load.js';
+import type { Placement, DesiredMessage, ClusterStatus, OnlineMessage, NodeDesired, NodeStatus } from './messages.js';
+
+/** Every shape checked at a boundary, by name. */
+export interface Shapes { Placement: Placement; DesiredMessage: DesiredMessage; ClusterStatus: ClusterStatus; OnlineMessage: OnlineMessage; NodeDesired: NodeDesired; NodeStatus: NodeStatus }
+export type ShapeName = keyof Shapes;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
-const checks = new WeakMap<TSchema, TypeCheck<TSchema>>();
-
-function checkerFor<T extends TSchema>(schema: T): TypeCheck<T> {
-  let c = checks.get(schema);
-  if (!c) { c = TypeCompiler.Compile(schema); checks.set(schema, c); }
-  return c as TypeCheck<T>;
-}
-
-/** Parse JSON bytes received on `where` (a topic or a ref) against `schema`. */
-export function parsePayload<T extends TSchema>(schema: T, payload: Uint8Array | string, where: string): Parsed<Static<T>> {
-  const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+/** Parse JSON bytes received on `where` (a topic or a ref) as the shape `name`. */
+export function parsePayload<K extends ShapeName>(name: K, payload: Uint8Array | string, where: string): Parsed<Shapes[K]> {
+  const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
     return { ok: false, error: `${where}: not JSON (${(e as Error).message})` };
   }
-  return checkValue(schema, data, where);
+  return checkValue(name, data, where);
 }
 
-export function checkValue<T extends TSchema>(schema: T, data: unknown, where: string): Parsed<Static<T>> {
-  const check = checkerFor(schema);
-  if (check.Check(data)) return { ok: true, value: data as Static<T> };
-  let first = check.Errors(data).First();
-  // A union's own error says only "Expected union value": descend into the variant the message
-  // meant (the one whose `kind` matches, else the first) to name the real path.
-  for (let depth = 0; first && first.errors?.length && depth < 8; depth++) {
-    const kind = (data as { kind?: unknown })?.kind;
-    const variants = first.errors.map((it) => it.First()).filter((e): e is NonNullable<typeof e> => !!e);
-    const pick = variants.find((e) => !e.path.endsWith('/kind') && typeof kind === 'string' && JSON.stringify(e.schema).length > 0 && !variants.every((v) => v === e)) ?? variants[0];
-    const matching = first.errors.map((it, i) => ({ e: variants[i], errs: [...it] })).find(({ errs }) => !errs.some((x) => x.path === '/kind'));
-    first = matching?.e ?? pick;
-  }
-  const at = first?.path || '/';
-  return { ok: false, error: `${where}: ${at}: ${first?.message ?? 'does not match the schema'}` };
+/** Check an already parsed value as the shape `name`. */
+export function checkValue<K extends ShapeName>(name: K, data: unknown, where: string): Parsed<Shapes[K]> {
+  const kinds = validatorIndex().kinds[name];
+  let check: ValidateFunction;
+  if (kinds) {
+    // A union told apart by `kind`: check the variant the message names, so the error points
+    // inside it ("/placement/version/seq"), not at the union as a whole.
+    const kind = (data as { kind?: unknown } | null)?.kind;
+    if (typeof kind !== 'string' || !kinds.includes(kind)) {
+      return { ok: false, error: `${where}: /kind: must be one of ${kinds.join(', ')} (got ${JSON.stringify(kind) ?? 'nothing'})` };
+    }
+    check = validator(`${name}_${kind}`);
+  } else check = validator(name);
+  if (check(data)) return { ok: true, value: data as Shapes[K] };
+  return { ok: false, error: `${where}: ${describe(check.errors?.[0])}` };
+}
+
+/** "/replicas/1/state: must be equal to one of the allowed values" */
+function describe(e: ErrorObject | undefined): string {
+  if (!e) return '/: does not match the schema';
+  const p = e.params as Record<string, unknown>;
+  // Name the field itself for a missing or unknown one, not the object that holds it.
+  const at = e.keyword === 'required' ? `${e.instancePath}/${String(p.missingProperty)}`
+    : e.keyword === 'additionalProperties' ? `${e.instancePath}/${String(p.additionalProperty)}`
+    : e.instancePath;
+  const what = e.keyword === 'required' ? 'is required'
+    : e.keyword === 'additionalProperties' ? 'is not a known field'
+    : e.keyword === 'enum' ? `must be one of ${(p.allowedValues as unknown[]).join(', ')}`
+    : e.message ?? 'does not match the schema';
+  return `${at || '/'}: ${what}`;
 }

@@ -5,7 +5,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { Bus } from '../mqtt/bus.js';
 import { topics as topicsFor } from '../mqtt/topics.js';
-import { DesiredMessage, NodeStatus, OnlineMessage, Placement as PlacementSchema, type Placement, type NodeStatus as NodeStatusT, type ClusterStatus, type NodeDesired, type ReplicaSpec, type LatencyTarget } from '../../schemas/messages.js';
+import type { Placement, NodeStatus as NodeStatusT, ClusterStatus, NodeDesired, ReplicaSpec, LatencyTarget } from '../../schemas/messages.js';
 import { parsePayload, checkValue } from '../../schemas/parse.js';
 import type { Logger } from '../core/log.js';
 import { startLoop } from '../runtime/loop.js';
@@ -166,7 +166,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   }
 
   async function applyDesired(topic: string, payload: Buffer): Promise<void> {
-    const p = parsePayload(DesiredMessage, payload, topic);
+    const p = parsePayload('DesiredMessage', payload, topic);
     if (!p.ok) return o.bus.drop(topic, p.error);
     const m = p.value;
     let next: Placement;
@@ -182,7 +182,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       }
       try {
         const doc = jsonpatch.applyPatch(jsonpatch.deepClone(placement), m.ops as jsonpatch.Operation[], true, false).newDocument;
-        const c = checkValue(PlacementSchema, doc, `${topic} (patched)`);
+        const c = checkValue('Placement', doc, `${topic} (patched)`);
         if (!c.ok) return o.bus.drop(topic, c.error);
         next = c.value;
       } catch (e) {
@@ -223,7 +223,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   await o.nodeBus.subscribe(t.allNodeStatus(o.name), (topic, payload) => {
     const parts = t.parse(topic);
     if (!parts || parts.level !== 'node' || !payload.length) return;
-    const p = parsePayload(NodeStatus, payload, topic);
+    const p = parsePayload('NodeStatus', payload, topic);
     if (!p.ok) return o.nodeBus.drop(topic, p.error);
     if (p.value.node !== parts.node) return o.nodeBus.drop(topic, `${topic}: names node ${p.value.node}`);
     const st = nodes.get(parts.node) ?? { online: false, connected: true, lastHeard: 0 };
@@ -244,7 +244,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   await o.nodeBus.subscribe(t.allNodeOnline(o.name), (topic, payload) => {
     const parts = t.parse(topic);
     if (!parts || parts.level !== 'node' || !payload.length) return;
-    const p = parsePayload(OnlineMessage, payload, topic);
+    const p = parsePayload('OnlineMessage', payload, topic);
     if (!p.ok) return o.nodeBus.drop(topic, p.error);
     // A node that went away (last will) keeps its replicas for the grace period: an agent that
     // restarts within it adopts its workloads. After it, the heartbeat check re-places them.

@@ -1,5 +1,5 @@
 // A cluster's placement as committed to Git by the root: the way in when the broker is down.
-import { Placement as PlacementSchema, type Placement } from '../../schemas/messages.js';
+import type { Placement } from '../../schemas/messages.js';
 import { placementRef, PLACEMENT_FILE } from '../core/refs.js';
 import { resolveRef, type Repo } from '../git/repo.js';
 import { readRecord } from '../git/records.js';
@@ -14,7 +14,7 @@ export async function placementInGit(repo: Repo, cluster: string): Promise<Place
   if (!seen) last.set(repo, (seen = new Map()));
   const hit = seen.get(cluster);
   if (hit?.oid === oid) return hit.doc;
-  const doc = await readRecord<Placement>(repo, oid, PLACEMENT_FILE, PlacementSchema);
+  const doc = await readRecord(repo, oid, PLACEMENT_FILE, 'Placement');
   seen.set(cluster, { oid, doc });
   return doc;
 }

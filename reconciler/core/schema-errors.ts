@@ -1,8 +1,8 @@
 // Checks a parsed descriptor against its JSON Schema and words ajv's errors for fleet
 // authors: "spec.replicas: must be an integer between 0 and 10000 (got -1)", not
 // "/spec/replicas must be >= 0". Positions are left to the caller (it holds the YAML).
-import { Ajv, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
+import type { AnySchemaObject, ErrorObject, ValidateFunction } from 'ajv';
+import { validator, validatorIndex } from '../../schemas/validators-load.js';
 import { displayPath, pointerSegments } from './yaml-locate.js';
 
 export type Kind = 'Service' | 'Fleet' | 'Cluster';
@@ -10,23 +10,14 @@ export type Kind = 'Service' | 'Fleet' | 'Cluster';
 /** A schema violation at a path (and, for an unknown field, at that key of the path). */
 export interface SchemaIssue { at: string[]; key?: string; message: string }
 
-const schemas = { Service: ServiceDescriptor, Fleet: FleetDescriptor, Cluster: ClusterDescriptor };
-const validators = new Map<Kind, ValidateFunction>();
-let ajv: Ajv | undefined;
-
-// Compiled on first use: a CLI that validates one kind should not pay for all three.
-function validatorFor(kind: Kind): ValidateFunction {
-  let v = validators.get(kind);
-  if (!v) {
-    ajv ??= new Ajv({ allErrors: true, strict: false, verbose: true });
-    v = ajv.compile(schemas[kind]);
-    validators.set(kind, v);
-  }
-  return v;
+/** What a cached verdict depends on, as far as the schemas go. */
+export function schemaStamp(): string {
+  return validatorIndex().descriptorStamp;
 }
 
 export function schemaIssues(kind: Kind, value: unknown): SchemaIssue[] {
-  const validate = validatorFor(kind);
+  // Generated at build time (schemas/validators.ts): every error, with its data and schema.
+  const validate: ValidateFunction = validator(kind);
   if (validate(value)) return [];
   return collapseAnyOf(validate.errors ?? []).map(toIssue);
 }

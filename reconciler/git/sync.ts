@@ -40,16 +40,20 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
   const run = async () => {
     while (pending.size && !closed) {
       const ref = [...pending][0];
+      // A ref asked for before it was ever written (nothing to push yet) is not an error.
+      const oid = await resolveRef(repo, ref);
+      if (!oid) { pending.delete(ref); continue; }
       try {
         await withTimeout(pushRef(repo, remote, ref), TIMEOUT_MS, `push ${ref}`);
-        pending.delete(ref);
+        // Moved again while being pushed (a new commit asked for its own push): push once more.
+        if ((await resolveRef(repo, ref)) === oid) pending.delete(ref);
         backoff = 500;
         if (lastError) { log.info(`pushed to ${remote.url} again`); lastError = ''; }
       } catch (e) {
         const msg = (e as Error).message;
         if (msg !== lastError) log.warn(`push ${ref} to ${remote.url} failed (${msg}); kept locally, retrying`);
         lastError = msg;
-        timer = setTimeout(kick, backoff * (0.75 + Math.random() / 2));
+        timer = setTimeout(() => { timer = undefined; kick(); }, backoff * (0.75 + Math.random() / 2));
         backoff = Math.min(backoff * 2, 30_000);
         return;
       }
@@ -57,7 +61,9 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
   };
   const kick = () => {
     if (running || closed) return;
-    running = run().finally(() => { running = undefined; });
+    // A push asked for after the loop's last check and before this settles must not wait for
+    // the next push to be noticed: look again once the loop is done.
+    running = run().finally(() => { running = undefined; if (pending.size && !timer) kick(); });
   };
 
   return {

@@ -1,7 +1,7 @@
 // The fleet's status, from Git alone (notes on main, placement refs, status refs), so that
 // `canopy status` works from any clone, offline. Liveness comes from the status ref's commit
 // times: a cluster commits on every meaningful change and at least every statusRefreshSeconds.
-import { ClusterStatus as ClusterStatusSchema, Placement as PlacementSchema, type ClusterStatus, type Placement } from '../../schemas/messages.js';
+import type { ClusterStatus, Placement } from '../../schemas/messages.js';
 import { listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
 import { firstParents } from '../git/log.js';
 import { readNote } from '../git/notes.js';
@@ -51,14 +51,14 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   const placements = new Map<string, Placement>();
   const rootSays = new Map<string, Liveness>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
-    const p = await readRecord<Placement>(repo, oid, 'placement.json', PlacementSchema);
+    const p = await readRecord(repo, oid, 'placement.json', 'Placement');
     if (p) placements.set(c, p);
     const l = await readFileAt(repo, oid, LIVENESS).catch(() => undefined);
     try { if (l) rootSays.set(c, JSON.parse(l) as Liveness); } catch { /* ignore a damaged record */ }
   }
   const statuses = new Map<string, ClusterStatus>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/status/')) {
-    const s = await readRecord<ClusterStatus>(repo, oid, 'status.json', ClusterStatusSchema);
+    const s = await readRecord(repo, oid, 'status.json', 'ClusterStatus');
     const when = new Date((await readCommit(repo, oid)).committer.timestamp * 1000);
     // Unreachable when the root says so (it hears heartbeats every few seconds), or when the
     // cluster's own record has gone silent for longer than its refresh period allows.

@@ -2,7 +2,7 @@
 // commits (what the root decided), the placement refs' histories (what each cluster was asked
 // to run, with the root's reason) and the status refs' histories (what each cluster observed,
 // dated when observed). Walks are bounded; a truncated walk is reported, not hidden.
-import { ClusterStatus as ClusterStatusSchema, Placement as PlacementSchema, type ClusterStatus, type Placement } from '../../schemas/messages.js';
+import type { ClusterStatus, Placement } from '../../schemas/messages.js';
 import { CanopyError } from '../core/errors.js';
 import { canonicalJson } from '../core/ids.js';
 import { parseNote, type NotePlacement, type NoteProblem, type Outcome } from '../core/note.js';
@@ -62,12 +62,12 @@ export async function fleetHistory(repo: Repo, o: { service?: string; since?: Da
   const commits = mainTip ? await commitsWithNotes(repo, mainTip, limit, o.since, () => truncated.push(branch)) : [];
   const placements = new Map<string, Rec<Placement>[]>();
   for (const [c, tip] of await listRefs(repo, 'refs/canopy/placements/')) {
-    placements.set(c, await walk(`refs/canopy/placements/${c}`, tip, (oid) => readRecord<Placement>(repo, oid, PLACEMENT_FILE, PlacementSchema),
+    placements.set(c, await walk(`refs/canopy/placements/${c}`, tip, (oid) => readRecord(repo, oid, PLACEMENT_FILE, 'Placement'),
       (oid) => readFileAt(repo, oid, LIVENESS).catch(() => undefined)));
   }
   const statuses = new Map<string, Rec<ClusterStatus>[]>();
   for (const [c, tip] of await listRefs(repo, 'refs/canopy/status/')) {
-    statuses.set(c, await walk(`refs/canopy/status/${c}`, tip, (oid) => readRecord<ClusterStatus>(repo, oid, STATUS_FILE, ClusterStatusSchema)));
+    statuses.set(c, await walk(`refs/canopy/status/${c}`, tip, (oid) => readRecord(repo, oid, STATUS_FILE, 'ClusterStatus')));
   }
 
   const known = new Set<string>();

@@ -2,7 +2,7 @@
 // by the root's own pure placement against the clusters' last known status and the current
 // placements (sticky), compared service by service. From Git alone, so it runs in CI on a
 // clone with the canopy refs fetched. No printing here: render-plan.ts does that.
-import { ClusterStatus as ClusterStatusSchema, Placement as PlacementSchema, type ClusterStatus, type Placement } from '../../schemas/messages.js';
+import type { ClusterStatus, Placement } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { canonicalJson } from '../core/ids.js';
 import { parseNote } from '../core/note.js';
@@ -179,7 +179,7 @@ async function clusterViews(repo: Repo, desired: DesiredState | undefined, now: 
     try { if (l) liveness.set(c, JSON.parse(l) as Liveness); } catch { /* a damaged record says nothing */ }
   }
   for (const [name, oid] of await listRefs(repo, 'refs/canopy/status/')) {
-    const st = await readRecord<ClusterStatus>(repo, oid, STATUS_FILE, ClusterStatusSchema);
+    const st = await readRecord(repo, oid, STATUS_FILE, 'ClusterStatus');
     const when = new Date((await readCommit(repo, oid)).committer.timestamp * 1000);
     if (!st) { clusters.push({ name, reported: false, lastStatus: when.toISOString(), ageSeconds: null, stale: true, note: 'status record unreadable: not considered' }); continue; }
     const ageS = Math.round((now.getTime() - when.getTime()) / 1000);
@@ -202,7 +202,7 @@ async function clusterViews(repo: Repo, desired: DesiredState | undefined, now: 
 async function currentAllocation(repo: Repo): Promise<Allocation> {
   const out: Allocation = new Map();
   for (const [cluster, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
-    const p = await readRecord<Placement>(repo, oid, PLACEMENT_FILE, PlacementSchema);
+    const p = await readRecord(repo, oid, PLACEMENT_FILE, 'Placement');
     for (const [id, a] of Object.entries(p?.services ?? {})) {
       if (!out.has(id)) out.set(id, new Map());
       out.get(id)!.set(cluster, a.replicas);

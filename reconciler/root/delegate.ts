@@ -3,7 +3,6 @@
 // the current version: a JSON Patch when the root knows the cluster's base, else a snapshot.
 import jsonpatch from 'fast-json-patch';
 import type { Placement, Version, DesiredMessage } from '../../schemas/messages.js';
-import { Placement as PlacementSchema } from '../../schemas/messages.js';
 import { checkValue } from '../../schemas/parse.js';
 import { canonicalJson } from '../core/ids.js';
 import { resolveRef, readCommit, readFileAt, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
@@ -111,7 +110,7 @@ export class PlacementBook {
   private async readCommitDoc(oid: string): Promise<Placement | undefined> {
     const text = await readFileAt(this.repo, oid, FILE);
     if (!text) return undefined;
-    const parsed = checkValue(PlacementSchema, JSON.parse(text), `${oid}:${FILE}`);
+    const parsed = checkValue('Placement', JSON.parse(text), `${oid}:${FILE}`);
     return parsed.ok ? parsed.value : undefined;
   }
 }

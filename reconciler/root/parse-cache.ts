@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
+import { schemaStamp } from '../core/schema-errors.js';
 import type { ParseResult } from '../core/validate.js';
 import type { Repo } from '../git/repo.js';
 
@@ -20,7 +20,7 @@ let stamp: string | undefined;
 /** What a cached verdict depends on: the schemas and the validator's own code. */
 function validatorStamp(): string {
   if (stamp) return stamp;
-  const h = createHash('sha256').update(JSON.stringify([ServiceDescriptor, FleetDescriptor, ClusterDescriptor]));
+  const h = createHash('sha256').update(schemaStamp());
   for (const m of ['../core/parse-descriptor.js', '../core/schema-errors.js', '../core/yaml-locate.js']) {
     try { h.update(readFileSync(new URL(m, import.meta.url))); } catch { h.update(m); }
   }

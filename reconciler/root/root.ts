@@ -2,7 +2,7 @@
 // (placement refs, notes). One pass: fetch revision → validate → plan → dispatch → record.
 import type { Bus } from '../mqtt/bus.js';
 import { topics as topicsFor } from '../mqtt/topics.js';
-import { ClusterStatus, OnlineMessage, type ClusterStatus as ClusterStatusT, type Placement } from '../../schemas/messages.js';
+import type { ClusterStatus as ClusterStatusT, Placement } from '../../schemas/messages.js';
 import { parsePayload } from '../../schemas/parse.js';
 import type { ParseResult } from '../core/validate.js';
 import type { Logger } from '../core/log.js';
@@ -233,7 +233,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const parts = t.parse(topic);
     if (!parts || parts.level !== 'cluster') return;
     if (!payload.length) return;
-    const p = parsePayload(ClusterStatus, payload, topic);
+    const p = parsePayload('ClusterStatus', payload, topic);
     if (!p.ok) return o.bus.drop(topic, p.error);
     if (p.value.cluster !== parts.cluster) return o.bus.drop(topic, `${topic}: names cluster ${p.value.cluster}`);
     const st = clusters.get(parts.cluster) ?? { online: true, lastHeard: 0 };
@@ -259,7 +259,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   await o.bus.subscribe(t.allClusterOnline, (topic, payload) => {
     const parts = t.parse(topic);
     if (!parts || parts.level !== 'cluster' || !payload.length) return;
-    const p = parsePayload(OnlineMessage, payload, topic);
+    const p = parsePayload('OnlineMessage', payload, topic);
     if (!p.ok) return o.bus.drop(topic, p.error);
     const st = clusters.get(parts.cluster) ?? { online: false, lastHeard: 0 };
     if (st.online !== p.value.online) {

@@ -7,7 +7,7 @@ import { bytes, mebibytes } from '../../reconciler/core/quantity.js';
 import { distanceKm } from '../../reconciler/core/geo.js';
 import { canonicalJson, specHash, serviceId, replicaId, parseReplicaId } from '../../reconciler/core/ids.js';
 import { parsePayload, checkValue } from '../../schemas/parse.js';
-import { NodeStatus, ClusterStatus, DesiredMessage } from '../../schemas/messages.js';
+import type { NodeStatus, ClusterStatus, DesiredMessage } from '../../schemas/messages.js';
 import { aNode, aNodeStatus, aPlacement, aService, replicaState, MUNICH, PARIS, COMMIT } from '../helpers/builders.js';
 
 const HEAD = 'a'.repeat(40);
@@ -309,11 +309,11 @@ const patch: DesiredMessage = {
 const ParsePayload = suite('parsePayload');
 
 const valid: Array<[string, Parameters<typeof parsePayload>[0], unknown]> = [
-  ['NodeStatus', NodeStatus, goodNodeStatus],
-  ['ClusterStatus', ClusterStatus, goodClusterStatus],
-  ['ClusterStatus before any placement (applied null)', ClusterStatus, { ...goodClusterStatus, applied: null }],
-  ['DesiredMessage snapshot', DesiredMessage, snapshot],
-  ['DesiredMessage patch', DesiredMessage, patch],
+  ['NodeStatus', 'NodeStatus', goodNodeStatus],
+  ['ClusterStatus', 'ClusterStatus', goodClusterStatus],
+  ['ClusterStatus before any placement (applied null)', 'ClusterStatus', { ...goodClusterStatus, applied: null }],
+  ['DesiredMessage snapshot', 'DesiredMessage', snapshot],
+  ['DesiredMessage patch', 'DesiredMessage', patch],
 ];
 for (const [name, schema, value] of valid) {
   ParsePayload(`a valid ${name} passes, from a string or bytes`, () => {
@@ -327,7 +327,7 @@ for (const [name, schema, value] of valid) {
 const notJson = ['', '{oops', '{"kind":"node-status",}', 'undefined'];
 for (const text of notJson) {
   ParsePayload(`not JSON (${JSON.stringify(text)}): the error names the topic`, () => {
-    const r = parsePayload(NodeStatus, text, TOPIC);
+    const r = parsePayload('NodeStatus', text, TOPIC);
     assert.is(r.ok, false);
     if (!r.ok) assert.ok(r.error.startsWith(`${TOPIC}: not JSON (`), r.error);
   });
@@ -335,14 +335,14 @@ for (const text of notJson) {
 
 const withNode = (f: (v: NodeStatus) => void) => { const v = structuredClone(goodNodeStatus); f(v); return v; };
 const invalid: Array<[string, Parameters<typeof parsePayload>[0], unknown, string]> = [
-  ['a NodeStatus without node', NodeStatus, withNode((v) => { delete (v as Partial<NodeStatus>).node; }), '/node'],
-  ['a NodeStatus with negative cpu', NodeStatus, withNode((v) => { v.capacity.cpu = -1; }), '/capacity/cpu'],
-  ['a NodeStatus with an unknown replica state', NodeStatus, withNode((v) => { (v.replicas[1] as { state: string }).state = 'exploded'; }), '/replicas/1/state'],
-  ['a NodeStatus with a local time', NodeStatus, withNode((v) => { v.at = '2025-01-01 10:00'; }), '/at'],
-  ['a NodeStatus with an extra field', NodeStatus, withNode((v) => { (v as Record<string, unknown>).extra = 1; }), '/extra'],
-  ['a ClusterStatus with fractional online nodes', ClusterStatus, { ...goodClusterStatus, nodes: { total: 1, online: 0.5 } }, '/nodes/online'],
-  ['a ClusterStatus with a bad service count', ClusterStatus, { ...goodClusterStatus, services: { 'shop/web': { desired: -1, running: 0, failed: 0 } } }, '/services/shop~1web/desired'],
-  ['a ClusterStatus with the wrong kind', ClusterStatus, { ...goodClusterStatus, kind: 'node-status' }, '/kind'],
+  ['a NodeStatus without node', 'NodeStatus', withNode((v) => { delete (v as Partial<NodeStatus>).node; }), '/node'],
+  ['a NodeStatus with negative cpu', 'NodeStatus', withNode((v) => { v.capacity.cpu = -1; }), '/capacity/cpu'],
+  ['a NodeStatus with an unknown replica state', 'NodeStatus', withNode((v) => { (v.replicas[1] as { state: string }).state = 'exploded'; }), '/replicas/1/state'],
+  ['a NodeStatus with a local time', 'NodeStatus', withNode((v) => { v.at = '2025-01-01 10:00'; }), '/at'],
+  ['a NodeStatus with an extra field', 'NodeStatus', withNode((v) => { (v as Record<string, unknown>).extra = 1; }), '/extra'],
+  ['a ClusterStatus with fractional online nodes', 'ClusterStatus', { ...goodClusterStatus, nodes: { total: 1, online: 0.5 } }, '/nodes/online'],
+  ['a ClusterStatus with a bad service count', 'ClusterStatus', { ...goodClusterStatus, services: { 'shop/web': { desired: -1, running: 0, failed: 0 } } }, '/services/shop~1web/desired'],
+  ['a ClusterStatus with the wrong kind', 'ClusterStatus', { ...goodClusterStatus, kind: 'node-status' }, '/kind'],
 ];
 for (const [name, schema, value, path] of invalid) {
   ParsePayload(`${name}: the error names the topic and ${path}`, () => {
@@ -355,7 +355,7 @@ for (const [name, schema, value, path] of invalid) {
 ParsePayload('a DesiredMessage with a bad field names the path inside it, not just the union', () => {
   const bad = structuredClone(snapshot) as { placement: { version: { seq: number } } };
   bad.placement.version.seq = -1;
-  const r = parsePayload(DesiredMessage, JSON.stringify(bad), 'canopy/v1/demo/clusters/munich/desired');
+  const r = parsePayload('DesiredMessage', JSON.stringify(bad), 'canopy/v1/demo/clusters/munich/desired');
   assert.is(r.ok, false);
   if (!r.ok) assert.ok(r.error.includes('/placement/version/seq'), r.error);
 });
@@ -363,11 +363,11 @@ ParsePayload('a DesiredMessage with a bad field names the path inside it, not ju
 ParsePayload('a DesiredMessage whose service has an unknown runtime is rejected', () => {
   const bad = structuredClone(snapshot) as { placement: { services: Record<string, { spec: { runtime: string } }> } };
   bad.placement.services['shop/web'].spec.runtime = 'vm';
-  assert.is(parsePayload(DesiredMessage, JSON.stringify(bad), 'canopy/v1/demo/clusters/munich/desired').ok, false);
+  assert.is(parsePayload('DesiredMessage', JSON.stringify(bad), 'canopy/v1/demo/clusters/munich/desired').ok, false);
 });
 
 ParsePayload('a DesiredMessage of an unknown kind is rejected with the topic', () => {
-  const r = parsePayload(DesiredMessage, '{"kind":"delete"}', 'canopy/v1/demo/clusters/munich/desired');
+  const r = parsePayload('DesiredMessage', '{"kind":"delete"}', 'canopy/v1/demo/clusters/munich/desired');
   assert.is(r.ok, false);
   if (!r.ok) assert.ok(r.error.startsWith('canopy/v1/demo/clusters/munich/desired: '), r.error);
 });
@@ -375,8 +375,8 @@ ParsePayload('a DesiredMessage of an unknown kind is rejected with the topic', (
 const Check = suite('checkValue');
 
 Check('checks an already parsed value', () => {
-  assert.equal(checkValue(NodeStatus, goodNodeStatus, 'x'), { ok: true, value: goodNodeStatus });
-  const r = checkValue(NodeStatus, [], 'refs/canopy/status/munich');
+  assert.equal(checkValue('NodeStatus', goodNodeStatus, 'x'), { ok: true, value: goodNodeStatus });
+  const r = checkValue('NodeStatus', [], 'refs/canopy/status/munich');
   assert.is(r.ok, false);
   if (!r.ok) assert.ok(r.error.startsWith('refs/canopy/status/munich: /: '), r.error);
 });
