@@ -101,7 +101,7 @@ export interface IdleFigures {
   rssMaxMB: number;
   /** VmHWM at the end: the most the process ever held. */
   hwmMB: number;
-  /** RssAnon and RssFile at the end (heap, stacks, malloc; mapped files, mostly the node binary). */
+  /** Medians of RssAnon and RssFile over the same samples (heap, stacks, malloc; mapped files, mostly the node binary). */
   anonMB: number;
   fileMB: number;
   /** Median over the windows of the share of one core used in each, and [min, max]. */
@@ -120,15 +120,18 @@ export interface IdleFigures {
 export async function watchIdle(pids: Record<string, number>, ms: number, windows = 1): Promise<Record<string, IdleFigures>> {
   const keys = Object.keys(pids);
   const rss: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
+  const anon: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
+  const file: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
+  const keep = (k: string, x: ProcSample) => { rss[k].push(x.rssKiB); anon[k].push(x.anonKiB); file[k].push(x.fileKiB); };
   const cpu: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
   const first = Object.fromEntries(keys.map((k) => [k, sampleProc(pids[k], k)]));
   let start = first;
   for (let w = 0; w < windows; w++) {
-    for (const k of keys) rss[k].push(start[k].rssKiB);
+    for (const k of keys) keep(k, start[k]);
     const end = performance.now() + ms;
     while (performance.now() < end) {
       await sleep(Math.min(1000, end - performance.now()));
-      for (const k of keys) rss[k].push(sampleProc(pids[k], k).rssKiB);
+      for (const k of keys) keep(k, sampleProc(pids[k], k));
     }
     const last = Object.fromEntries(keys.map((k) => [k, sampleProc(pids[k], k)]));
     for (const k of keys) cpu[k].push((100 * (last[k].cpuTicks - start[k].cpuTicks) / ticksPerSecond()) / ((last[k].at - start[k].at) / 1000));
@@ -137,13 +140,14 @@ export async function watchIdle(pids: Record<string, number>, ms: number, window
   const out: Record<string, IdleFigures> = {};
   for (const k of keys) {
     const sorted = [...rss[k]].sort((a, b) => a - b);
+    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const c = [...cpu[k]].sort((a, b) => a - b);
     out[k] = {
       rssMB: sorted[Math.floor(sorted.length / 2)] / 1024,
       rssMaxMB: sorted[sorted.length - 1] / 1024,
       hwmMB: start[k].hwmKiB / 1024,
-      anonMB: start[k].anonKiB / 1024,
-      fileMB: start[k].fileKiB / 1024,
+      anonMB: mid(anon[k]) / 1024,
+      fileMB: mid(file[k]) / 1024,
       cpuPercent: c.length % 2 ? c[(c.length - 1) / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2,
       cpuSpread: [c[0], c[c.length - 1]],
       cpuWindows: cpu[k],
