@@ -1,0 +1,260 @@
+// The plan at the cost of the change: the same answer as plan-full.ts, reading and placing only
+// what can differ.
+//  1. Base in force: walked as plan-full does, each commit judged by the root's note (accepted),
+//     else against a commit known to validate (plan-judge.ts).
+//  2. Head: judged against base in force; only the files it changed (and their namesakes) parse.
+//  3. Placement: a service is settled when its file is the one the root placed (unchanged since
+//     the source commit of every placement record holding it) and it holds exactly its replicas
+//     on clusters that may take it, at base and at head alike. Settled services keep their
+//     recorded clusters and stand in for their capacity (plan-place.ts); the rest (the changed,
+//     the short, the unplaced) are parsed and placed, and they are all that can differ.
+// When that is not exact (no commit known to validate, a latency target dropped, a cluster
+// over-committed by the recorded placements), it says why and plan-full.ts answers.
+import type { ServiceSpec } from '../../schemas/model.js';
+import { canonicalJson, specHash } from '../core/ids.js';
+import { parseNote, type CommitNote } from '../core/note.js';
+import { layoutOf, type ParseResult } from '../core/validate.js';
+import { parseCached } from '../core/parse-descriptor.js';
+import type { Repo } from '../git/repo.js';
+import { firstParents, readCommitObject } from '../git/log.js';
+import { readNote } from '../git/notes.js';
+import { objectStore } from '../git/odb.js';
+import { diffTrees, entryAtPath, readEntries, type Change } from '../git/tree.js';
+import type { DesiredService } from '../root/desired.js';
+import { loadParseCache } from '../root/parse-cache.js';
+import { assess, placeServices, request, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision } from '../root/place.js';
+import { IN_FORCE_WALK } from './plan-full.js';
+import { allocationOf, newestSource, type PlacementInput, type PlanInputs } from './plan-inputs.js';
+import { fleetAt, judgeAgainst } from './plan-judge.js';
+import { placeBeside, reserve, type Reserved } from './plan-place.js';
+import { compareServices, type PlanCore } from './plan.js';
+
+interface Commit { oid: string; tree: string }
+
+/** The plan, or why it cannot be computed incrementally (then plan-full.ts computes it). */
+export async function planIncremental(repo: Repo, baseOid: string, headOid: string, inputs: PlanInputs, cache: Map<string, ParseResult>): Promise<PlanCore | string> {
+  const notes = new Map<string, CommitNote | undefined>();
+  const noteOf = async (oid: string) => {
+    if (!notes.has(oid)) { const t = await readNote(repo, oid); notes.set(oid, t ? parseNote(t) : undefined); }
+    return notes.get(oid);
+  };
+  const commit = async (oid: string): Promise<Commit | undefined> => readCommitObject(repo, oid).then((c) => ({ oid, tree: c.tree }), () => undefined);
+
+  // 1. Base in force, judged against a commit the root accepted.
+  let anchor: Commit | undefined | null;
+  const findAnchor = async (): Promise<Commit | undefined> => {
+    if (anchor !== undefined) return anchor ?? undefined;
+    anchor = null;
+    for await (const { oid } of firstParents(repo, baseOid, IN_FORCE_WALK)) {
+      if ((await noteOf(oid))?.outcome === 'accepted') return (anchor = (await commit(oid)) ?? null) ?? undefined;
+    }
+    const placed = newestSource(inputs.placements);
+    return (anchor = (placed && (await commit(placed))) || null) ?? undefined;
+  };
+  const validates = async (oid: string): Promise<boolean | undefined> => {
+    const c = await commit(oid);
+    if (!c) return false;
+    if ((await noteOf(oid))?.outcome === 'accepted') return true;
+    const a = await findAnchor();
+    if (!a) return undefined;
+    if (a.oid === oid) return true;
+    const j = await judgeAgainst(repo, a.tree, c.tree, cache).catch(() => null);
+    return j === null ? false : j && j.problems.length === 0;
+  };
+  let base: Commit | undefined;
+  for await (const { oid } of firstParents(repo, baseOid, IN_FORCE_WALK)) {
+    const note = await noteOf(oid);
+    const at = note?.outcome === 'rejected' && note.inForce ? note.inForce : oid;
+    const ok = await validates(at);
+    if (ok === undefined) return 'no commit known to validate (no note from the root, no placement recorded) to judge base against';
+    if (ok) { base = await commit(at); break; }
+  }
+  if (!base) return 'no commit at or before base validates';
+
+  // 2. Head, judged against base in force.
+  const head = (await commit(headOid))!;
+  const judged = await judgeAgainst(repo, base.tree, head.tree, cache);
+  if (!judged) return 'fleet.yaml drops a latency target that unchanged services may name';
+  const accepted = judged.problems.length === 0;
+  const ref = accepted ? head : base;
+  const core: PlanCore = {
+    inForce: base.oid, fleet: await fleetAt(repo, ref.tree, cache), declared: await declaredClusters(repo, ref.tree),
+    accepted, problems: judged.problems, services: [], unchanged: 0,
+    method: { kind: 'incremental', placed: 0, services: 0 },
+  };
+  if (!accepted) return core;
+
+  // 3. Placement of what can move.
+  const fleets = { base: (await fleetAt(repo, base.tree, cache))!, head: core.fleet! };
+  const opts = { base: { targets: fleets.base.spec?.targets }, head: { targets: fleets.head.spec?.targets } };
+  const policy = { base: fleets.base.spec?.scheduler?.root ?? 'bestfit', head: fleets.head.spec?.scheduler?.root ?? 'bestfit' };
+  const views = inputs.statuses.flatMap((s) => (s.view ? [s.view] : []));
+  const viewMap = new Map(views.map((v) => [v.name, v]));
+  const ids = { base: await serviceIds(repo, base.tree), head: new Set<string>() };
+  ids.head = new Set(ids.base);
+  const moving = new Set<string>();
+  for (const c of judged.diff) {
+    const id = serviceIdOf(c.path);
+    if (!id) continue;
+    moving.add(id);
+    if (c.after) ids.head.add(id); else ids.head.delete(id);
+  }
+  // Files that are not the one the root placed (changed since a placement record's source).
+  const stale = await staleness(repo, inputs, base, judged.diff);
+  for (const id of stale.touched) {
+    for (const p of inputs.placements.values()) if (p.services[id] && (stale.at(p, id, 'base') || stale.at(p, id, 'head'))) moving.add(id);
+  }
+  // Settled: the rest of what the records hold, when it is exactly a service's replicas on
+  // clusters that may take it (with the targets of base and of head).
+  const sameTargets = canonicalJson(opts.base) === canonicalJson(opts.head);
+  const held = new Map<string, number>();
+  const specOf = new Map<string, ServiceSpec>();
+  const bad = new Set<string>();
+  for (const [c, p] of inputs.placements) {
+    const v = viewMap.get(c);
+    for (const id in p.services) {
+      if (moving.has(id)) continue;
+      const a = p.services[id];
+      held.set(id, (held.get(id) ?? 0) + a.replicas);
+      if (!specOf.has(id)) specOf.set(id, a.spec);
+      if (!v || assess(v, a.spec, opts.base.targets).why !== undefined || (!sameTargets && assess(v, a.spec, opts.head.targets).why !== undefined)) bad.add(id);
+    }
+  }
+  for (const [id, n] of held) if (bad.has(id) || n !== specOf.get(id)!.replicas || !ids.base.has(id)) moving.add(id);
+  for (const id of ids.base) if (!held.has(id)) moving.add(id); // not placed: short, or 0 replicas
+  const all = new Set([...ids.base, ...ids.head]);
+  if (moving.size > all.size / 2) return `most services can move (${moving.size} of ${all.size})`;
+  const reserved: Reserved = new Map();
+  const previous: Allocation = new Map();
+  for (const [c, p] of inputs.placements) {
+    for (const id in p.services) {
+      const a = p.services[id];
+      if (!moving.has(id)) { if (a.replicas) reserve(reserved, c, request(a.spec), a.replicas); continue; }
+      let m = previous.get(id);
+      if (!m) previous.set(id, (m = new Map()));
+      m.set(c, a.replicas);
+    }
+  }
+
+  if (moving.size >= COLD_PARSES) await loadParseCache(repo, cache);
+  const specs = { base: new Map<string, DesiredService>(), head: new Map<string, DesiredService>() };
+  for (const z of ['base', 'head'] as const) {
+    const tree = z === 'base' ? base.tree : head.tree;
+    for (const id of moving) {
+      if (!ids[z].has(id)) continue;
+      const s = await serviceAt(repo, tree, id, cache);
+      if (!s) return `${pathOf(id)} does not read as the service its path names`;
+      specs[z].set(id, s);
+    }
+  }
+  const placeAt = (z: 'base' | 'head') => placeBeside([...specs[z].values()], reserved, views, previous, policy[z], opts[z]);
+  let before = placeAt('base'), after = placeAt('head');
+  let compared = moving;
+  if (!before || !after) {
+    // A cluster cannot hold every recorded replica: pass 1 may fail anywhere, so place all.
+    for (const [id, spec] of specOf) {
+      if (moving.has(id)) continue;
+      const s: DesiredService = { id, spec, specHash: '', file: pathOf(id) };
+      specs.base.set(id, s);
+      specs.head.set(id, s);
+    }
+    const everything = allocationOf(inputs.placements);
+    before = placeAll(specs.base, views, everything, policy.base, opts.base);
+    after = placeAll(specs.head, views, everything, policy.head, opts.head);
+    compared = all;
+    core.method.why = 'a cluster cannot hold every recorded replica: every service placed';
+  }
+  const pick = (m: Map<string, DesiredService>) => new Map([...m].filter(([id]) => compared.has(id)));
+  const list = compareServices({ services: pick(specs.base) }, { services: pick(specs.head) }, before, after);
+  core.services = list.filter((s) => s.change !== 'unchanged' || s.unschedulable);
+  core.unchanged = all.size - list.filter((s) => s.change !== 'unchanged').length;
+  core.method.placed = compared === all ? ids.base.size + ids.head.size : specs.base.size + specs.head.size;
+  core.method.services = all.size;
+  return core;
+}
+
+/** Above this many descriptors to parse, the parse cache this clone keeps on disk pays. */
+const COLD_PARSES = 200;
+
+function placeAll(services: Map<string, DesiredService>, views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions): Map<string, ServiceDecision> {
+  return placeServices([...services.values()], views, previous, policy, o).decisions;
+}
+
+interface Staleness {
+  /** Services whose file changed somewhere between a record's source, base and head: only they can be stale. */
+  touched: Set<string>;
+  /** Whether the service's file at base or head differs from the one the root placed for this record. */
+  at(p: PlacementInput, id: string, z: 'base' | 'head'): boolean;
+}
+
+/** One tree diff per distinct source commit; a source this clone does not have makes every file it placed stale. */
+async function staleness(repo: Repo, inputs: PlanInputs, base: Commit, baseToHead: Change[]): Promise<Staleness> {
+  const bh = new Map(baseToHead.map((c) => [c.path, c]));
+  const bySource = new Map<string, Map<string, Change> | null>();
+  const touched = new Set<string>();
+  for (const c of baseToHead) { const id = serviceIdOf(c.path); if (id) touched.add(id); }
+  for (const p of inputs.placements.values()) {
+    if (bySource.has(p.source)) continue;
+    const tree = await readCommitObject(repo, p.source).then((c) => c.tree, () => undefined);
+    const d = tree ? await diffTrees(repo, tree, base.tree) : undefined;
+    bySource.set(p.source, d ? new Map(d.map((c) => [c.path, c])) : null);
+    if (!d) for (const id in p.services) touched.add(id);
+    for (const c of d ?? []) { const id = serviceIdOf(c.path); if (id) touched.add(id); }
+  }
+  return {
+    touched,
+    at(p, id, z) {
+      const d = bySource.get(p.source);
+      if (!d) return true;
+      const path = pathOf(id);
+      const sb = d.get(path), b = bh.get(path);
+      if (!sb && !b) return false;
+      const atBase = sb ? sb.after?.oid : b!.before?.oid;
+      const atSource = sb ? sb.before?.oid : atBase;
+      const atHead = b ? b.after?.oid : atBase;
+      return atSource !== (z === 'base' ? atBase : atHead);
+    },
+  };
+}
+
+const pathOf = (id: string) => `services/${id}.yaml`;
+
+function serviceIdOf(path: string): string | undefined {
+  const l = layoutOf(path);
+  return l.kind === 'Service' ? `${l.dir}/${l.name}` : undefined;
+}
+
+/** Every service of a tree that validates: its path names it. Names only: nothing else is decoded. */
+async function serviceIds(repo: Repo, tree: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  const services = await entryAtPath(repo, tree, 'services');
+  if (services?.type !== 'tree') return out;
+  const store = objectStore(repo);
+  for (const [app, e] of await readEntries(repo, services.oid)) {
+    if (e.type !== 'tree') continue;
+    const body = await store.readType(e.oid, 'tree');
+    // Entries are "<mode> <name>\0<20-byte oid>"; a blob's mode starts with 1, a tree's with 4.
+    for (let pos = 0; pos < body.length;) {
+      const sp = body.indexOf(0x20, pos), nul = body.indexOf(0, sp);
+      if (body[pos] === 0x31 && body[nul - 5] === 0x2e && body.toString('latin1', nul - 5, nul) === '.yaml') out.add(`${app}/${body.toString('utf8', sp + 1, nul - 5)}`);
+      pos = nul + 21;
+    }
+  }
+  return out;
+}
+
+async function serviceAt(repo: Repo, tree: string, id: string, cache: Map<string, ParseResult>): Promise<DesiredService | undefined> {
+  const path = pathOf(id);
+  const e = await entryAtPath(repo, tree, path);
+  if (e?.type !== 'blob') return undefined;
+  const hit = cache.get(e.oid);
+  const r = hit?.file === path ? hit : parseCached({ path, oid: e.oid, text: (await objectStore(repo).readType(e.oid, 'blob')).toString('utf8') }, cache);
+  if (!r.ok || r.kind !== 'Service') return undefined;
+  return { id, spec: r.value.spec, specHash: specHash(r.value.spec), file: path };
+}
+
+async function declaredClusters(repo: Repo, tree: string): Promise<string[]> {
+  const e = await entryAtPath(repo, tree, 'clusters');
+  if (e?.type !== 'tree') return [];
+  return [...await readEntries(repo, e.oid)].flatMap(([name, f]) => (f.type !== 'tree' && name.endsWith('.yaml') ? [name.slice(0, -5)] : []));
+}
