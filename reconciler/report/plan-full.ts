@@ -25,7 +25,7 @@ export async function planFull(repo: Repo, baseOid: string, headOid: string, inp
   };
   if (!head.ok) return core;
   const views = inputs.statuses.flatMap((s) => (s.view ? [s.view] : []));
-  const previous = allocationOf(inputs.placements);
+  const previous = allocationOf(await inputs.placements());
   const place = (s: DesiredState | undefined) => placeAll(s, views, previous);
   const all = compareServices(base, head.state, place(base), place(head.state));
   core.services = all.filter((s) => s.change !== 'unchanged' || s.unschedulable);

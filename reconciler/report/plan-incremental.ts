@@ -19,12 +19,14 @@ import type { Repo } from '../git/repo.js';
 import { firstParents, readCommitObject } from '../git/log.js';
 import { readNote } from '../git/notes.js';
 import { objectStore } from '../git/odb.js';
-import { diffTrees, entryAtPath, readEntries, type Change } from '../git/tree.js';
+import { entryAtPath, readEntries } from '../git/tree.js';
 import type { DesiredService } from '../root/desired.js';
 import { loadParseCache } from '../root/parse-cache.js';
-import { assess, placeServices, request, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision } from '../root/place.js';
+import { placeServices, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision } from '../root/place.js';
 import { IN_FORCE_WALK } from './plan-full.js';
-import { allocationOf, newestSource, type PlacementInput, type PlanInputs } from './plan-inputs.js';
+import { allocationOf, newestSource, type PlanInputs } from './plan-inputs.js';
+import { computeBasis, ineligibleWith, loadBasis, storeBasis } from './plan-basis.js';
+import { keyOf } from './plan-cache.js';
 import { fleetAt, judgeAgainst } from './plan-judge.js';
 import { placeBeside, reserve, type Reserved } from './plan-place.js';
 import { compareServices, type PlanCore } from './plan.js';
@@ -48,7 +50,7 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
     for await (const { oid } of firstParents(repo, baseOid, IN_FORCE_WALK)) {
       if ((await noteOf(oid))?.outcome === 'accepted') return (anchor = (await commit(oid)) ?? null) ?? undefined;
     }
-    const placed = newestSource(inputs.placements);
+    const placed = newestSource(await inputs.envelopes());
     return (anchor = (placed && (await commit(placed))) || null) ?? undefined;
   };
   const validates = async (oid: string): Promise<boolean | undefined> => {
@@ -84,64 +86,57 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   };
   if (!accepted) return core;
 
-  // 3. Placement of what can move.
+  // 3. Placement of what can move: the settled basis at base (kept while the records, the
+  // clusters' shapes and base are the same), and what head changed.
   const fleets = { base: (await fleetAt(repo, base.tree, cache))!, head: core.fleet! };
   const opts = { base: { targets: fleets.base.spec?.targets }, head: { targets: fleets.head.spec?.targets } };
   const policy = { base: fleets.base.spec?.scheduler?.root ?? 'bestfit', head: fleets.head.spec?.scheduler?.root ?? 'bestfit' };
   const views = inputs.statuses.flatMap((s) => (s.view ? [s.view] : []));
   const viewMap = new Map(views.map((v) => [v.name, v]));
-  const ids = { base: await serviceIds(repo, base.tree), head: new Set<string>() };
-  ids.head = new Set(ids.base);
-  const moving = new Set<string>();
-  for (const c of judged.diff) {
-    const id = serviceIdOf(c.path);
-    if (!id) continue;
-    moving.add(id);
-    if (c.after) ids.head.add(id); else ids.head.delete(id);
+  const key = keyOf([...inputs.placementBlobs].sort(), views.map(({ capacity: _c, ...shape }) => shape), opts.base, base.tree);
+  let basis = inputs.cache.basis?.key === key ? loadBasis(inputs.cache.basis) : undefined;
+  core.method.kept = !!basis;
+  if (!basis) {
+    basis = await computeBasis(repo, await inputs.placements(), base.tree, await serviceIds(repo, base.tree), viewMap, opts.base);
+    if (basis.count >= KEEP_BASIS) { inputs.cache.basis = storeBasis(basis, key); inputs.cache.dirty = true; }
   }
-  // Files that are not the one the root placed (changed since a placement record's source).
-  const stale = await staleness(repo, inputs, base, judged.diff);
-  for (const id of stale.touched) {
-    for (const p of inputs.placements.values()) if (p.services[id] && (stale.at(p, id, 'base') || stale.at(p, id, 'head'))) moving.add(id);
+  const atBase = (id: string) => basis.held.has(id) || basis.moving.has(id);
+  const atHead = new Map<string, boolean>();
+  for (const c of judged.diff) { const id = serviceIdOf(c.path); if (id) atHead.set(id, !!c.after); }
+  const moving = new Set([...basis.moving, ...atHead.keys()]);
+  if (canonicalJson(opts.base) !== canonicalJson(opts.head)) {
+    for (const id of ineligibleWith(basis, await inputs.placements(), viewMap, opts.head)) moving.add(id);
   }
-  // Settled: the rest of what the records hold, when it is exactly a service's replicas on
-  // clusters that may take it (with the targets of base and of head).
-  const sameTargets = canonicalJson(opts.base) === canonicalJson(opts.head);
-  const held = new Map<string, number>();
-  const specOf = new Map<string, ServiceSpec>();
-  const bad = new Set<string>();
-  for (const [c, p] of inputs.placements) {
-    const v = viewMap.get(c);
-    for (const id in p.services) {
-      if (moving.has(id)) continue;
-      const a = p.services[id];
-      held.set(id, (held.get(id) ?? 0) + a.replicas);
-      if (!specOf.has(id)) specOf.set(id, a.spec);
-      if (!v || assess(v, a.spec, opts.base.targets).why !== undefined || (!sameTargets && assess(v, a.spec, opts.head.targets).why !== undefined)) bad.add(id);
-    }
-  }
-  for (const [id, n] of held) if (bad.has(id) || n !== specOf.get(id)!.replicas || !ids.base.has(id)) moving.add(id);
-  for (const id of ids.base) if (!held.has(id)) moving.add(id); // not placed: short, or 0 replicas
-  const all = new Set([...ids.base, ...ids.head]);
-  if (moving.size > all.size / 2) return `most services can move (${moving.size} of ${all.size})`;
+  const exists = { base: atBase, head: (id: string) => atHead.get(id) ?? atBase(id) };
+  const count = basis.count + [...atHead].filter(([id, there]) => there && !atBase(id)).length;
+  if (moving.size > count / 2) return `most services can move (${moving.size} of ${count})`;
+
+  // What the settled hold, less those that now move; and what the moving held before.
   const reserved: Reserved = new Map();
+  const totals = basis.reserved.map(([ci, si, n]) => [ci, si, n]);
   const previous: Allocation = new Map();
-  for (const [c, p] of inputs.placements) {
-    for (const id in p.services) {
-      const a = p.services[id];
-      if (!moving.has(id)) { if (a.replicas) reserve(reserved, c, request(a.spec), a.replicas); continue; }
-      let m = previous.get(id);
-      if (!m) previous.set(id, (m = new Map()));
-      m.set(c, a.replicas);
-    }
+  const recorded = (id: string): Map<string, number> | undefined => {
+    const h = basis.held.get(id), p = basis.prev.get(id);
+    const pairs = h ? h.slice(1) : p;
+    if (!pairs) return undefined;
+    const m = new Map<string, number>();
+    for (let i = 0; i < pairs.length; i += 2) m.set(basis.clusters[pairs[i]], (m.get(basis.clusters[pairs[i]]) ?? 0) + pairs[i + 1]);
+    return m;
+  };
+  for (const id of moving) {
+    const h = basis.held.get(id);
+    if (h) for (let i = 1; i < h.length; i += 2) totals.find((t) => t[0] === h[i] && t[1] === h[0])![2] -= h[i + 1];
+    const m = recorded(id);
+    if (m) previous.set(id, m);
   }
+  for (const [ci, si, n] of totals) if (n > 0) reserve(reserved, basis.clusters[ci], basis.sizes[si], n);
 
   if (moving.size >= COLD_PARSES) await loadParseCache(repo, cache);
   const specs = { base: new Map<string, DesiredService>(), head: new Map<string, DesiredService>() };
   for (const z of ['base', 'head'] as const) {
     const tree = z === 'base' ? base.tree : head.tree;
     for (const id of moving) {
-      if (!ids[z].has(id)) continue;
+      if (!exists[z](id)) continue;
       const s = await serviceAt(repo, tree, id, cache);
       if (!s) return `${pathOf(id)} does not read as the service its path names`;
       specs[z].set(id, s);
@@ -149,72 +144,40 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   }
   const placeAt = (z: 'base' | 'head') => placeBeside([...specs[z].values()], reserved, views, previous, policy[z], opts[z]);
   let before = placeAt('base'), after = placeAt('head');
-  let compared = moving;
+  let compared: Set<string> | undefined = moving;
   if (!before || !after) {
     // A cluster cannot hold every recorded replica: pass 1 may fail anywhere, so place all.
-    for (const [id, spec] of specOf) {
+    const placements = await inputs.placements();
+    for (const id of basis.held.keys()) {
       if (moving.has(id)) continue;
-      const s: DesiredService = { id, spec, specHash: '', file: pathOf(id) };
+      const c = basis.clusters[basis.held.get(id)![1]];
+      const s: DesiredService = { id, spec: placements.get(c)!.services[id].spec, specHash: '', file: pathOf(id) };
       specs.base.set(id, s);
       specs.head.set(id, s);
     }
-    const everything = allocationOf(inputs.placements);
+    const everything = allocationOf(placements);
     before = placeAll(specs.base, views, everything, policy.base, opts.base);
     after = placeAll(specs.head, views, everything, policy.head, opts.head);
-    compared = all;
+    compared = undefined;
     core.method.why = 'a cluster cannot hold every recorded replica: every service placed';
   }
-  const pick = (m: Map<string, DesiredService>) => new Map([...m].filter(([id]) => compared.has(id)));
+  const pick = (m: Map<string, DesiredService>) => (compared ? new Map([...m].filter(([id]) => compared.has(id))) : m);
   const list = compareServices({ services: pick(specs.base) }, { services: pick(specs.head) }, before, after);
   core.services = list.filter((s) => s.change !== 'unchanged' || s.unschedulable);
-  core.unchanged = all.size - list.filter((s) => s.change !== 'unchanged').length;
-  core.method.placed = compared === all ? ids.base.size + ids.head.size : specs.base.size + specs.head.size;
-  core.method.services = all.size;
+  core.unchanged = count - list.filter((s) => s.change !== 'unchanged').length;
+  core.method.placed = specs.base.size + specs.head.size;
+  core.method.services = count;
   return core;
 }
+
+/** Below this many services a basis is cheaper to compute than to store. */
+const KEEP_BASIS = 200;
 
 /** Above this many descriptors to parse, the parse cache this clone keeps on disk pays. */
 const COLD_PARSES = 200;
 
 function placeAll(services: Map<string, DesiredService>, views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions): Map<string, ServiceDecision> {
   return placeServices([...services.values()], views, previous, policy, o).decisions;
-}
-
-interface Staleness {
-  /** Services whose file changed somewhere between a record's source, base and head: only they can be stale. */
-  touched: Set<string>;
-  /** Whether the service's file at base or head differs from the one the root placed for this record. */
-  at(p: PlacementInput, id: string, z: 'base' | 'head'): boolean;
-}
-
-/** One tree diff per distinct source commit; a source this clone does not have makes every file it placed stale. */
-async function staleness(repo: Repo, inputs: PlanInputs, base: Commit, baseToHead: Change[]): Promise<Staleness> {
-  const bh = new Map(baseToHead.map((c) => [c.path, c]));
-  const bySource = new Map<string, Map<string, Change> | null>();
-  const touched = new Set<string>();
-  for (const c of baseToHead) { const id = serviceIdOf(c.path); if (id) touched.add(id); }
-  for (const p of inputs.placements.values()) {
-    if (bySource.has(p.source)) continue;
-    const tree = await readCommitObject(repo, p.source).then((c) => c.tree, () => undefined);
-    const d = tree ? await diffTrees(repo, tree, base.tree) : undefined;
-    bySource.set(p.source, d ? new Map(d.map((c) => [c.path, c])) : null);
-    if (!d) for (const id in p.services) touched.add(id);
-    for (const c of d ?? []) { const id = serviceIdOf(c.path); if (id) touched.add(id); }
-  }
-  return {
-    touched,
-    at(p, id, z) {
-      const d = bySource.get(p.source);
-      if (!d) return true;
-      const path = pathOf(id);
-      const sb = d.get(path), b = bh.get(path);
-      if (!sb && !b) return false;
-      const atBase = sb ? sb.after?.oid : b!.before?.oid;
-      const atSource = sb ? sb.before?.oid : atBase;
-      const atHead = b ? b.after?.oid : atBase;
-      return atSource !== (z === 'base' ? atBase : atHead);
-    },
-  };
 }
 
 const pathOf = (id: string) => `services/${id}.yaml`;

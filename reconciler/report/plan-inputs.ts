@@ -14,6 +14,7 @@ import { readCommitObject } from '../git/log.js';
 import { objectStore } from '../git/odb.js';
 import { entryAtPath } from '../git/tree.js';
 import { clusterViewOf, type Allocation, type ClusterView } from '../root/place.js';
+import { loadPlanCache, savePlanCache, type CachedPlacement, type CachedStatus, type PlanCache } from './plan-cache.js';
 
 export interface StatusInput {
   name: string;
@@ -36,33 +37,65 @@ export interface PlacementInput {
 
 export interface PlanInputs {
   statuses: StatusInput[];
-  /** Readable placement records, by cluster. */
-  placements: Map<string, PlacementInput>;
   /** The root's last word on each cluster's liveness (beside its placement). */
   liveness: Map<string, Liveness>;
+  /** Each placement ref's placement.json blob: what the records are, without reading them. */
+  placementBlobs: Map<string, string>;
+  /** The readable placement records, by cluster (read on first use). */
+  placements(): Promise<Map<string, PlacementInput>>;
+  /** Each readable record's source commit and sequence (from the cache while the record is unchanged). */
+  envelopes(): Promise<Map<string, CachedPlacement>>;
+  cache: PlanCache;
+  /** Keeps what was read for the next plan (.git/canopy/plan-cache.json). */
+  save(): Promise<void>;
 }
 
-export async function readPlanInputs(repo: Repo): Promise<PlanInputs> {
-  const placements = new Map<string, PlacementInput>();
+export async function readPlanInputs(repo: Repo, o: { cache?: boolean } = {}): Promise<PlanInputs> {
+  const cache = o.cache === false ? { statuses: {}, placements: {} } : await loadPlanCache(repo);
   const liveness = new Map<string, Liveness>();
+  const placementBlobs = new Map<string, string>();
   for (const [cluster, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
-    const files = await recordFiles(repo, oid, [PLACEMENT_FILE, LIVENESS]);
-    if (!files) continue;
-    const l = files.get(LIVENESS);
-    try { if (l) liveness.set(cluster, JSON.parse(l) as Liveness); } catch { /* a damaged record says nothing */ }
-    const doc = placementOf(files.get(PLACEMENT_FILE));
-    if (doc) placements.set(cluster, { cluster, source: doc.version.commit, seq: doc.version.seq, services: doc.services });
+    const files = await recordBlobs(repo, oid, [PLACEMENT_FILE, LIVENESS]);
+    const l = files?.get(LIVENESS);
+    try { if (l) liveness.set(cluster, JSON.parse((await text(repo, l)) ?? '') as Liveness); } catch { /* a damaged record says nothing */ }
+    const p = files?.get(PLACEMENT_FILE);
+    if (p) placementBlobs.set(cluster, p);
   }
   const statuses: StatusInput[] = [];
+  const keep = new Set(placementBlobs.values());
   for (const [name, oid] of await listRefs(repo, 'refs/canopy/status/')) {
     const commit = await readCommitObject(repo, oid).catch(() => undefined);
     if (!commit) continue;
     const at = new Date(commit.committer.timestamp * 1000);
-    const files = await recordFiles(repo, oid, [STATUS_FILE]);
-    const st = checked(files?.get(STATUS_FILE), 'ClusterStatus', `${oid.slice(0, 12)}:${STATUS_FILE}`);
-    statuses.push(st ? statusInput(name, at, st) : { name, at, refused: [] });
+    const blob = (await recordBlobs(repo, oid, [STATUS_FILE]))?.get(STATUS_FILE);
+    let digest = blob ? cache.statuses[blob] : undefined;
+    if (blob && !digest) {
+      const st = checked(await text(repo, blob), 'ClusterStatus', `${oid.slice(0, 12)}:${STATUS_FILE}`);
+      cache.statuses[blob] = digest = st ? statusDigest(name, st) : { refused: [] };
+      cache.dirty = true;
+    }
+    if (blob) keep.add(blob);
+    statuses.push({ name, at, ...(digest ?? { refused: [] }) });
   }
-  return { statuses, placements, liveness };
+  let docs: Promise<Map<string, PlacementInput>> | undefined;
+  const placements = () => (docs ??= (async () => {
+    const out = new Map<string, PlacementInput>();
+    for (const [cluster, blob] of placementBlobs) {
+      const doc = placementOf(await text(repo, blob));
+      if (!doc) continue;
+      out.set(cluster, { cluster, source: doc.version.commit, seq: doc.version.seq, services: doc.services });
+      if (!cache.placements[blob]) { cache.placements[blob] = { source: doc.version.commit, seq: doc.version.seq }; cache.dirty = true; }
+    }
+    return out;
+  })());
+  const envelopes = async () => {
+    if ([...placementBlobs.values()].some((b) => !cache.placements[b])) await placements();
+    return new Map([...placementBlobs].flatMap(([c, b]) => (cache.placements[b] ? [[c, cache.placements[b]] as [string, CachedPlacement]] : [])));
+  };
+  return {
+    statuses, liveness, placementBlobs, placements, envelopes, cache,
+    save: () => (o.cache === false ? Promise.resolve() : savePlanCache(repo, cache, keep)),
+  };
 }
 
 /** service → cluster → replicas: what the root has handed out. */
@@ -79,31 +112,35 @@ export function allocationOf(placements: Map<string, PlacementInput>): Allocatio
 }
 
 /** The newest placement record's source commit: what the root placed last. */
-export function newestSource(placements: Map<string, PlacementInput>): string | undefined {
-  let best: PlacementInput | undefined;
-  for (const p of placements.values()) if (!best || p.seq > best.seq) best = p;
+export function newestSource(envelopes: Map<string, CachedPlacement>): string | undefined {
+  let best: CachedPlacement | undefined;
+  for (const p of envelopes.values()) if (!best || p.seq > best.seq) best = p;
   return best?.source;
 }
 
-export function statusInput(name: string, at: Date, st: ClusterStatus): StatusInput {
+function statusDigest(name: string, st: ClusterStatus): CachedStatus {
   const refused = Object.entries(st.services).flatMap(([id, s]) => (s.refused ? [{ id, count: s.refused.count, reason: s.refused.reason }] : []));
   // The same view the root builds (footprint, latency, node sizes), as if the cluster were up.
-  return { name, at, view: { ...clusterViewOf(st, { online: true, offlineForMs: 0 }), name }, refused };
+  return { view: { ...clusterViewOf(st, { online: true, offlineForMs: 0 }), name }, refused };
 }
 
-/** Files of a system commit's tree, as text; undefined when the commit cannot be read. */
-async function recordFiles(repo: Repo, commit: string, names: string[]): Promise<Map<string, string> | undefined> {
+/** Blobs of a system commit's tree, by file name; undefined when the commit cannot be read. */
+async function recordBlobs(repo: Repo, commit: string, names: string[]): Promise<Map<string, string> | undefined> {
   try {
     const tree = (await readCommitObject(repo, commit)).tree;
     const out = new Map<string, string>();
     for (const name of names) {
       const e = await entryAtPath(repo, tree, name);
-      if (e?.type === 'blob') out.set(name, (await objectStore(repo).readType(e.oid, 'blob')).toString('utf8'));
+      if (e?.type === 'blob') out.set(name, e.oid);
     }
     return out;
   } catch {
     return undefined;
   }
+}
+
+async function text(repo: Repo, blob: string): Promise<string | undefined> {
+  try { return (await objectStore(repo).readType(blob, 'blob')).toString('utf8'); } catch { return undefined; }
 }
 
 function checked<K extends ShapeName>(text: string | undefined, shape: K, where: string): Shapes[K] | undefined {

@@ -81,6 +81,8 @@ export interface PlanMethod {
   placed: number;
   /** Services at base and head together. */
   services: number;
+  /** Which services are settled at base was kept from an earlier plan (plan-cache.ts). */
+  kept?: boolean;
 }
 
 /** What either way of computing a plan (plan-incremental.ts, plan-full.ts) finds; planChange words it. */
@@ -118,6 +120,7 @@ export async function planChange(repo: Repo, o: PlanOptions): Promise<ChangePlan
   const inputs = await readPlanInputs(repo);
   const fast = o.full ? 'asked for in full' : await planIncremental(repo, baseOid, headOid, inputs, cache);
   const core = typeof fast === 'string' ? await planFull(repo, baseOid, headOid, inputs, cache, fast) : fast;
+  await inputs.save();
   const t = core.fleet?.spec?.timings;
   const staleAfterSeconds = (t?.statusRefreshSeconds ?? 60) + (t?.unreachableAfterSeconds ?? 10);
   const clusters = clusterPlans(inputs, core.declared, now, staleAfterSeconds);
@@ -208,7 +211,8 @@ function clusterPlans(inputs: PlanInputs, declared: string[], now: Date, staleAf
 
 /** Where the plan may part from the root: what Git does not tell it, or tells it is old. */
 async function basisOf(repo: Repo, inputs: PlanInputs, core: PlanCore, clusters: ClusterPlan[]): Promise<PlanBasis> {
-  const placedFrom = newestSource(inputs.placements) ?? null;
+  const envelopes = await inputs.envelopes();
+  const placedFrom = newestSource(envelopes) ?? null;
   const caveats: string[] = [];
   if (!core.accepted) return { placedFrom, caveats };
   if (!placedFrom) caveats.push('nothing is placed yet (no placement refs: a first deployment, or refs/canopy/* not fetched): every service is placed afresh');
@@ -218,7 +222,7 @@ async function basisOf(repo: Repo, inputs: PlanInputs, core: PlanCore, clusters:
   const stale = clusters.filter((c) => c.reported && c.stale).map((c) => c.name);
   if (stale.length) caveats.push(`${list(stale)} planned as available from an old status (see Clusters): the root places nothing new on a cluster it finds down`);
   const viewed = new Set(inputs.statuses.filter((s) => s.view).map((s) => s.name));
-  const blind = [...inputs.placements.keys()].filter((c) => !viewed.has(c));
+  const blind = [...envelopes.keys()].filter((c) => !viewed.has(c));
   if (blind.length) caveats.push(`${list(blind)} hold${blind.length === 1 ? 's' : ''} placed replicas but no readable status (fetch refs/canopy/status/*): planned without ${blind.length === 1 ? 'it' : 'them'}, so what runs there is placed elsewhere`);
   const refused = inputs.statuses.flatMap((s) => s.refused.map((r) => `${s.name} could not place ${r.count} replica(s) of ${r.id} (${r.reason})`));
   if (refused.length) caveats.push(`at their last status, ${list(refused, 3)}: the root treats such a cluster as full for that service; this plan does not`);

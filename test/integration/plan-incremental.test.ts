@@ -7,6 +7,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import type { ClusterStatus } from '../../schemas/messages.js';
 import { openRepo, type Repo } from '../../reconciler/git/repo.js';
 import { planChange, type ChangePlan } from '../../reconciler/report/plan.js';
@@ -69,12 +71,16 @@ async function fleet(seed: number, o: { services?: number; layout?: 'nested' | '
 type Way = 'partial' | 'all placed' | 'full';
 const wayOf = (p: ChangePlan): Way => (p.method.kind === 'full' ? 'full' : p.method.why ? 'all placed' : 'partial');
 
-/** Both ways; they must agree. Returns the plan. */
+/** Both ways (from the change with nothing kept from earlier plans, then with what they kept); they must agree. Returns the plan. */
 async function both(f: Fleet, base: string, head: string, way?: Way): Promise<ChangePlan> {
+  rmSync(path.join(f.big.dir, '.git', 'canopy', 'plan-cache.json'), { force: true });
+  const cold = await planChange(f.repo, { base, head, now: NOW });
   const fast = await planChange(f.repo, { base, head, now: NOW });
   const full = await planChange(f.repo, { base, head, now: NOW, full: true });
-  assert.equal(strip(fast), strip(full), `from the change (${wayOf(fast)}${fast.method.why ? `: ${fast.method.why}` : ''}) vs in full`);
+  assert.equal(strip(cold), strip(full), `from the change, cold (${wayOf(cold)}${cold.method.why ? `: ${cold.method.why}` : ''}) vs in full`);
+  assert.equal(strip(fast), strip(full), `from the change, kept (${wayOf(fast)}${fast.method.why ? `: ${fast.method.why}` : ''}) vs in full`);
   if (way) assert.is(wayOf(fast), way, fast.method.why);
+  if (way === 'partial' && fast.method.services >= 200) assert.ok(fast.method.kept && !cold.method.kept, 'the second plan keeps what the first found');
   return fast;
 }
 
@@ -124,7 +130,8 @@ change('a new service that fills the clusters: unschedulable replicas, with why'
 });
 
 change('a service that grows on a full cluster: every service placed (the sticky pass may push others out)', async () => {
-  const { placements, statuses } = await readPlanInputs(F.repo);
+  const inputs = await readPlanInputs(F.repo, { cache: false });
+  const placements = await inputs.placements(), statuses = inputs.statuses;
   const used = (c: string) => Object.values(placements.get(c)!.services).reduce((t, a) => t + request(a.spec).cpu * a.replicas, 0);
   const fullest = [...placements.keys()].sort((x, y) => (used(y) / capOf(statuses, y)) - (used(x) / capOf(statuses, x)))[0];
   assert.ok(capOf(statuses, fullest) - used(fullest) < 3, `${fullest}: ${used(fullest)} of ${capOf(statuses, fullest)}`);
@@ -204,11 +211,13 @@ const bases = suite('plan from the change: bases and records');
 
 bases('base the root has not placed yet, an invalid base (noted or not), placement refs without notes', async () => {
   const f = await fleet(12); 
-  const [a, b] = [one(f, 3), one(f, 4)];
-  const m1 = f.big.change({ [a]: retag(f, a), [b]: null }, 'not reconciled yet');
+  const [a, b, c] = [one(f, 3), one(f, 4), one(f, 5)];
+  // Main moves on without the root: a retagged, b gone, c asking for more than there is.
+  const m1 = f.big.change({ [a]: retag(f, a), [b]: null, [c]: show(f, 'main', c).replace(/replicas: \d+/, 'replicas: 500') }, 'not reconciled yet');
   const pr = f.big.commitOn('pr', m1, { [one(f, 9)]: retag(f, one(f, 9)) });
   const plan = await both(f, 'main', pr, 'partial');
-  assert.ok(plan.basis.caveats.some((c) => /the root last placed .*not base/.test(c)), JSON.stringify(plan.basis));
+  assert.ok(plan.basis.caveats.some((x) => /the root last placed .*not base/.test(x)), JSON.stringify(plan.basis));
+  assert.match(plan.services.find((s) => s.id === idOf(c))?.unschedulable ?? '', /only \d+ of 500 replicas fit/);
   const bad = f.big.change({ [a]: 'kind: Service\n' }, 'broken, not noted');
   const fix = f.big.commitOn('fix', bad, { [a]: retag(f, a, 'y') });
   const p2 = await both(f, 'main', fix, 'partial');
@@ -246,7 +255,7 @@ bases('capacity and labels that moved since the placement', async () => {
   const moved = await both(f, 'main', pr, 'partial');
   assert.ok(moved.services.some((s) => s.unschedulable && /label tier=core not matched/.test(s.unschedulable)), JSON.stringify(moved.services.map((s) => [s.id, s.change])));
   // A cluster shrinks below what it was given: every service is placed.
-  const { placements } = await readPlanInputs(f.repo);
+  const placements = await (await readPlanInputs(f.repo, { cache: false })).placements();
   const busiest = [...placements.values()].sort((a, b) => Object.keys(b.services).length - Object.keys(a.services).length)[0].cluster;
   await writeStatus(f.repo, status(CLUSTERS.indexOf(busiest), { cpu: 2 }), NOW);
   const shrunk = await both(f, 'main', pr, 'all placed');

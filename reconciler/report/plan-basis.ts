@@ -1,0 +1,121 @@
+// Which services are settled at base, and what they hold: the part of a plan that depends on
+// the placement records, the clusters' shapes and base, not on head, so it is computed once
+// from the records and kept (plan-cache.ts) until one of those changes.
+//
+// A service is settled at base when its file is the one the root placed (unchanged since the
+// source commit of every placement record holding it), it holds exactly its replicas, and all
+// of them on clusters that may take it (assess() says nothing against them). Such a service
+// keeps its recorded clusters in any placement whose pass 1 cannot fail (plan-place.ts).
+import type { Capacity } from '../../schemas/messages.js';
+import type { ServiceSpec } from '../../schemas/model.js';
+import { layoutOf } from '../core/validate.js';
+import type { Repo } from '../git/repo.js';
+import { readCommitObject } from '../git/log.js';
+import { diffTrees, type Change } from '../git/tree.js';
+import { assess, request, type ClusterView, type PlaceOptions } from '../root/place.js';
+import type { StoredBasis } from './plan-cache.js';
+import type { PlacementInput } from './plan-inputs.js';
+
+export interface Basis {
+  /** Services at base. */
+  count: number;
+  /** Services at base that are not settled. */
+  moving: Set<string>;
+  clusters: string[];
+  sizes: Capacity[];
+  /** Settled: id → [size, cluster, n, cluster, n, …] (indexes into sizes and clusters). */
+  held: Map<string, number[]>;
+  /** The others holding replicas (also those gone from base): id → [cluster, n, …]. */
+  prev: Map<string, number[]>;
+  /** What the settled hold together: [cluster, size, n]. */
+  reserved: Array<[number, number, number]>;
+}
+
+/** The basis from the placement records; `ids`: the services at base. */
+export async function computeBasis(repo: Repo, placements: Map<string, PlacementInput>, baseTree: string, ids: Set<string>, views: Map<string, ClusterView>, o: PlaceOptions): Promise<Basis> {
+  const stale = await staleAtBase(repo, placements, baseTree);
+  const moving = new Set<string>();
+  const held = new Map<string, number>();
+  const specOf = new Map<string, ServiceSpec>();
+  for (const [c, p] of placements) {
+    const v = views.get(c);
+    for (const id in p.services) {
+      if (moving.has(id)) continue;
+      const a = p.services[id];
+      if (stale(p, id) || !v || assess(v, a.spec, o.targets).why !== undefined) { moving.add(id); continue; }
+      held.set(id, (held.get(id) ?? 0) + a.replicas);
+      if (!specOf.has(id)) specOf.set(id, a.spec);
+    }
+  }
+  for (const [id, n] of held) if (moving.has(id) || n !== specOf.get(id)!.replicas || !ids.has(id)) moving.add(id);
+  for (const id of ids) if (!held.has(id)) moving.add(id); // not placed: short, or 0 replicas
+
+  const clusters = [...placements.keys()];
+  const sizes: Capacity[] = [];
+  const sizeIndex = new Map<string, number>();
+  const out: Basis = { count: ids.size, moving: new Set([...moving].filter((id) => ids.has(id))), clusters, sizes, held: new Map(), prev: new Map(), reserved: [] };
+  const totals = new Map<string, number>();
+  clusters.forEach((c, ci) => {
+    const p = placements.get(c)!;
+    for (const id in p.services) {
+      const a = p.services[id];
+      if (moving.has(id)) { push(out.prev, id, [], ci, a.replicas); continue; }
+      const r = request(a.spec);
+      const k = `${r.cpu}|${r.memoryMi}|${r.gpu}`;
+      let si = sizeIndex.get(k);
+      if (si === undefined) { sizeIndex.set(k, (si = sizes.length)); sizes.push(r); }
+      push(out.held, id, [si], ci, a.replicas);
+      const t = `${ci} ${si}`;
+      totals.set(t, (totals.get(t) ?? 0) + a.replicas);
+    }
+  });
+  for (const [t, n] of totals) { const [ci, si] = t.split(' ').map(Number); out.reserved.push([ci, si, n]); }
+  return out;
+}
+
+/** Settled services (of `held`) that some cluster they are on may not take with other targets. */
+export function ineligibleWith(basis: Basis, placements: Map<string, PlacementInput>, views: Map<string, ClusterView>, o: PlaceOptions): string[] {
+  const out: string[] = [];
+  for (const [id, h] of basis.held) {
+    for (let i = 1; i < h.length; i += 2) {
+      const c = basis.clusters[h[i]];
+      if (assess(views.get(c)!, placements.get(c)!.services[id].spec, o.targets).why !== undefined) { out.push(id); break; }
+    }
+  }
+  return out;
+}
+
+function push(m: Map<string, number[]>, id: string, head: number[], ci: number, n: number): void {
+  const x = m.get(id);
+  if (x) x.push(ci, n); else m.set(id, [...head, ci, n]);
+}
+
+/**
+ * Whether a record's file of a service differs at base from the one the root placed (at the
+ * record's source commit): one tree diff per distinct source; a source this clone does not
+ * have makes every file it placed differ.
+ */
+async function staleAtBase(repo: Repo, placements: Map<string, PlacementInput>, baseTree: string): Promise<(p: PlacementInput, id: string) => boolean> {
+  const bySource = new Map<string, Set<string> | null>();
+  for (const p of placements.values()) {
+    if (bySource.has(p.source)) continue;
+    const tree = await readCommitObject(repo, p.source).then((c) => c.tree, () => undefined);
+    const d: Change[] | undefined = tree ? await diffTrees(repo, tree, baseTree) : undefined;
+    bySource.set(p.source, d ? new Set(d.flatMap((c) => { const l = layoutOf(c.path); return l.kind === 'Service' ? [`${l.dir}/${l.name}`] : []; })) : null);
+  }
+  return (p, id) => { const s = bySource.get(p.source); return !s || s.has(id); };
+}
+
+export function storeBasis(b: Basis, key: string): StoredBasis {
+  return {
+    key, count: b.count, moving: [...b.moving], clusters: b.clusters, sizes: b.sizes.map((r) => [r.cpu, r.memoryMi, r.gpu]),
+    held: Object.fromEntries(b.held), prev: Object.fromEntries(b.prev), reserved: b.reserved,
+  };
+}
+
+export function loadBasis(s: StoredBasis): Basis {
+  return {
+    count: s.count, moving: new Set(s.moving), clusters: s.clusters, sizes: s.sizes.map(([cpu, memoryMi, gpu]) => ({ cpu, memoryMi, gpu })),
+    held: new Map(Object.entries(s.held)), prev: new Map(Object.entries(s.prev)), reserved: s.reserved,
+  };
+}
