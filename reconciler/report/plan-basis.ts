@@ -23,10 +23,10 @@ export interface Basis {
   moving: Set<string>;
   clusters: string[];
   sizes: Capacity[];
-  /** Settled: id → [size, cluster, n, cluster, n, …] (indexes into sizes and clusters). */
-  held: Map<string, number[]>;
+  /** Settled: id → [size, cluster, n, cluster, n, …] (indexes into sizes and clusters). Plain records: a kept basis is used as parsed. */
+  held: Record<string, number[]>;
   /** The others holding replicas (also those gone from base): id → [cluster, n, …]. */
-  prev: Map<string, number[]>;
+  prev: Record<string, number[]>;
   /** What the settled hold together: [cluster, size, n]. */
   reserved: Array<[number, number, number]>;
 }
@@ -53,7 +53,7 @@ export async function computeBasis(repo: Repo, placements: Map<string, Placement
   const clusters = [...placements.keys()];
   const sizes: Capacity[] = [];
   const sizeIndex = new Map<string, number>();
-  const out: Basis = { count: ids.size, moving: new Set([...moving].filter((id) => ids.has(id))), clusters, sizes, held: new Map(), prev: new Map(), reserved: [] };
+  const out: Basis = { count: ids.size, moving: new Set([...moving].filter((id) => ids.has(id))), clusters, sizes, held: {}, prev: {}, reserved: [] };
   const totals = new Map<string, number>();
   clusters.forEach((c, ci) => {
     const p = placements.get(c)!;
@@ -76,7 +76,8 @@ export async function computeBasis(repo: Repo, placements: Map<string, Placement
 /** Settled services (of `held`) that some cluster they are on may not take with other targets. */
 export function ineligibleWith(basis: Basis, placements: Map<string, PlacementInput>, views: Map<string, ClusterView>, o: PlaceOptions): string[] {
   const out: string[] = [];
-  for (const [id, h] of basis.held) {
+  for (const id in basis.held) {
+    const h = basis.held[id];
     for (let i = 1; i < h.length; i += 2) {
       const c = basis.clusters[h[i]];
       if (assess(views.get(c)!, placements.get(c)!.services[id].spec, o.targets).why !== undefined) { out.push(id); break; }
@@ -85,10 +86,13 @@ export function ineligibleWith(basis: Basis, placements: Map<string, PlacementIn
   return out;
 }
 
-function push(m: Map<string, number[]>, id: string, head: number[], ci: number, n: number): void {
-  const x = m.get(id);
-  if (x) x.push(ci, n); else m.set(id, [...head, ci, n]);
+function push(m: Record<string, number[]>, id: string, head: number[], ci: number, n: number): void {
+  if (Object.hasOwn(m, id)) m[id].push(ci, n); else m[id] = [...head, ci, n];
 }
+
+/** The settled record of a service, if it is settled (ids hold a "/": no clash with Object's own names, but be exact). */
+export const heldOf = (b: Basis, id: string): number[] | undefined => (Object.hasOwn(b.held, id) ? b.held[id] : undefined);
+export const prevOf = (b: Basis, id: string): number[] | undefined => (Object.hasOwn(b.prev, id) ? b.prev[id] : undefined);
 
 /**
  * Whether a record's file of a service differs at base from the one the root placed (at the
@@ -109,13 +113,13 @@ async function staleAtBase(repo: Repo, placements: Map<string, PlacementInput>, 
 export function storeBasis(b: Basis, key: string): StoredBasis {
   return {
     key, count: b.count, moving: [...b.moving], clusters: b.clusters, sizes: b.sizes.map((r) => [r.cpu, r.memoryMi, r.gpu]),
-    held: Object.fromEntries(b.held), prev: Object.fromEntries(b.prev), reserved: b.reserved,
+    held: b.held, prev: b.prev, reserved: b.reserved,
   };
 }
 
 export function loadBasis(s: StoredBasis): Basis {
   return {
     count: s.count, moving: new Set(s.moving), clusters: s.clusters, sizes: s.sizes.map(([cpu, memoryMi, gpu]) => ({ cpu, memoryMi, gpu })),
-    held: new Map(Object.entries(s.held)), prev: new Map(Object.entries(s.prev)), reserved: s.reserved,
+    held: s.held, prev: s.prev, reserved: s.reserved,
   };
 }

@@ -25,7 +25,7 @@ import { loadParseCache } from '../root/parse-cache.js';
 import { placeServices, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision } from '../root/place.js';
 import { IN_FORCE_WALK } from './plan-full.js';
 import { allocationOf, newestSource, type PlanInputs } from './plan-inputs.js';
-import { computeBasis, ineligibleWith, loadBasis, storeBasis } from './plan-basis.js';
+import { computeBasis, heldOf, ineligibleWith, loadBasis, prevOf, storeBasis } from './plan-basis.js';
 import { keyOf } from './plan-cache.js';
 import { fleetAt, judgeAgainst } from './plan-judge.js';
 import { placeBeside, reserve, type Reserved } from './plan-place.js';
@@ -100,7 +100,7 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
     basis = await computeBasis(repo, await inputs.placements(), base.tree, await serviceIds(repo, base.tree), viewMap, opts.base);
     if (basis.count >= KEEP_BASIS) { inputs.cache.basis = storeBasis(basis, key); inputs.cache.dirty = true; }
   }
-  const atBase = (id: string) => basis.held.has(id) || basis.moving.has(id);
+  const atBase = (id: string) => heldOf(basis, id) !== undefined || basis.moving.has(id);
   const atHead = new Map<string, boolean>();
   for (const c of judged.diff) { const id = serviceIdOf(c.path); if (id) atHead.set(id, !!c.after); }
   const moving = new Set([...basis.moving, ...atHead.keys()]);
@@ -116,7 +116,7 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   const totals = basis.reserved.map(([ci, si, n]) => [ci, si, n]);
   const previous: Allocation = new Map();
   const recorded = (id: string): Map<string, number> | undefined => {
-    const h = basis.held.get(id), p = basis.prev.get(id);
+    const h = heldOf(basis, id), p = prevOf(basis, id);
     const pairs = h ? h.slice(1) : p;
     if (!pairs) return undefined;
     const m = new Map<string, number>();
@@ -124,7 +124,7 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
     return m;
   };
   for (const id of moving) {
-    const h = basis.held.get(id);
+    const h = heldOf(basis, id);
     if (h) for (let i = 1; i < h.length; i += 2) totals.find((t) => t[0] === h[i] && t[1] === h[0])![2] -= h[i + 1];
     const m = recorded(id);
     if (m) previous.set(id, m);
@@ -148,9 +148,9 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   if (!before || !after) {
     // A cluster cannot hold every recorded replica: pass 1 may fail anywhere, so place all.
     const placements = await inputs.placements();
-    for (const id of basis.held.keys()) {
+    for (const id in basis.held) {
       if (moving.has(id)) continue;
-      const c = basis.clusters[basis.held.get(id)![1]];
+      const c = basis.clusters[basis.held[id][1]];
       const s: DesiredService = { id, spec: placements.get(c)!.services[id].spec, specHash: '', file: pathOf(id) };
       specs.base.set(id, s);
       specs.head.set(id, s);
