@@ -30,7 +30,7 @@ export async function planFull(repo: Repo, baseOid: string, headOid: string, inp
   const all = compareServices(base, head.state, place(base), place(head.state));
   core.services = all.filter((s) => s.change !== 'unchanged' || s.unschedulable);
   core.unchanged = all.filter((s) => s.change === 'unchanged').length;
-  core.method.placed = (base?.services.size ?? 0) + head.state.services.size;
+  core.method.placed = all.length;
   core.method.services = all.length;
   return core;
 }

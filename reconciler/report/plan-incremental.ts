@@ -165,7 +165,7 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   const list = compareServices({ services: pick(specs.base) }, { services: pick(specs.head) }, before, after);
   core.services = list.filter((s) => s.change !== 'unchanged' || s.unschedulable);
   core.unchanged = count - list.filter((s) => s.change !== 'unchanged').length;
-  core.method.placed = specs.base.size + specs.head.size;
+  core.method.placed = compared ? new Set([...specs.base.keys(), ...specs.head.keys()]).size : count;
   core.method.services = count;
   return core;
 }

@@ -1,7 +1,24 @@
-// What a change would do, for a pull request: desired state at base and at head, both placed
-// by the root's own pure placement against the clusters' last known status and the current
-// placements (sticky), compared service by service. From Git alone, so it runs in CI on a
-// clone with the canopy refs fetched. No printing here: render-plan.ts does that.
+// What a change would do, for a pull request. From Git alone, so it runs in CI on a clone with
+// the canopy refs fetched. No printing here: render-plan.ts does that.
+//
+// The answer, by definition (plan-full.ts computes it so): the desired state in force at base
+// (base if it validates, else the last good state before it, as the root keeps) and head judged
+// as the root judges a commit; both placed by the root's placeServices from what the root has
+// handed out (the placement refs: sticky), against every cluster's last status (status refs) as
+// if all were available, with the fleet.yaml of each; compared service by service.
+//
+// plan-incremental.ts gives the same answer at the cost of the change (tests compare the two):
+// it judges only what changed since a commit known to validate and places only the services
+// that can move beside stand-ins for the rest; where it cannot be exact it says why and the
+// definition is computed. That answer is what the root will do on merging head, with
+// these caveats, which the plan lists when they apply (PlanBasis.caveats):
+//  - the root places from its own live view: a cluster that is down, has refused replicas (it
+//    keeps that in memory only), or changed since its last status commit is placed differently;
+//  - clusters that hold placed replicas but have no status ref here are left out;
+//  - "before" is the root's placement of base only if the root placed base (or a commit with the
+//    same services and fleet.yaml); otherwise it is what the root would place for base;
+//  - the merge is head as it is (GitHub's pull-request checkout is the merge commit: exact);
+//  - commits that land on main first change what the root holds.
 import type { FleetDescriptor, ServiceSpec } from '../../schemas/model.js';
 import { canonicalJson } from '../core/ids.js';
 import type { ParseResult, Problem } from '../core/validate.js';
@@ -77,7 +94,7 @@ export interface PlanMethod {
   kind: 'incremental' | 'full';
   /** Why everything was judged or placed, when it was. */
   why?: string;
-  /** Service placements computed (base and head together); the rest kept their recorded clusters. */
+  /** Services whose placement was worked out (at base and at head); the rest kept their recorded clusters. */
   placed: number;
   /** Services at base and head together. */
   services: number;
@@ -118,7 +135,7 @@ export async function planChange(repo: Repo, o: PlanOptions): Promise<ChangePlan
   const headOid = await resolveRev(repo, o.head);
   const cache = new Map<string, ParseResult>();
   const inputs = await readPlanInputs(repo);
-  const fast = o.full ? 'asked for in full' : await planIncremental(repo, baseOid, headOid, inputs, cache);
+  const fast = o.full ? 'as asked' : await planIncremental(repo, baseOid, headOid, inputs, cache);
   const core = typeof fast === 'string' ? await planFull(repo, baseOid, headOid, inputs, cache, fast) : fast;
   await inputs.save();
   const t = core.fleet?.spec?.timings;
@@ -206,7 +223,8 @@ function clusterPlans(inputs: PlanInputs, declared: string[], now: Date, staleAf
   for (const name of declared) {
     if (!clusters.some((c) => c.name === name)) clusters.push({ name, reported: false, lastStatus: null, ageSeconds: null, stale: false, note: 'never reported: not considered' });
   }
-  return clusters.sort((a, b) => a.name.localeCompare(b.name));
+  // Code-unit order, as everywhere (and no collation tables to load for it).
+  return clusters.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Where the plan may part from the root: what Git does not tell it, or tells it is old. */

@@ -23,9 +23,10 @@ function clusterLine(c: ClusterPlan): string {
 /** How it was computed, in one line: incremental plans say how little they placed. */
 function methodLine(p: ChangePlan): string {
   const m = p.method;
-  const n = (x: number) => x.toLocaleString('en-US');
-  if (m.kind === 'incremental') return `computed from the change: ${n(m.placed)} placement(s) of ${n(m.services)} service(s) worked out; the others keep the clusters recorded for them`;
-  return `computed in full${m.why ? ` (${m.why})` : ''}: ${n(m.services)} service(s) judged and placed`;
+  const n = (x: number) => String(x).replace(/\B(?=(\d{3})+$)/g, ',');
+  const of = `${n(m.placed)} of ${n(m.services)} service${m.services === 1 ? '' : 's'}`;
+  if (m.kind === 'incremental') return `computed from the change: ${of} placed afresh${m.why ? ` (${m.why})` : ', the others keep the clusters recorded for them'}`;
+  return `computed in full${m.why ? ` (${m.why})` : ''}: ${of} judged and placed`;
 }
 
 function revisions(p: ChangePlan): string {
