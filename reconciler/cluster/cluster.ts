@@ -2,11 +2,12 @@
 // node choice (pure), node assignments out, node status in, aggregated status out (MQTT to the
 // root, commits to refs/canopy/status/<cluster>). It keeps enforcing its last placement when
 // the root is away: everything it needs is in its state directory.
-import jsonpatch from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
+import { applyPlacementPatch } from './placement-patch.js';
 import type { Bus } from '../mqtt/bus.js';
 import { topics as topicsFor } from '../mqtt/topics.js';
 import type { Placement, NodeStatus as NodeStatusT, ClusterStatus, NodeDesired, ReplicaSpec, LatencyTarget } from '../../schemas/messages.js';
-import { parsePayload, checkValue } from '../../schemas/parse.js';
+import { parsePayload } from '../../schemas/parse.js';
 import type { Logger } from '../core/log.js';
 import { startLoop } from '../runtime/loop.js';
 import { openJournal } from '../core/journal.js';
@@ -180,14 +181,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         loop.enqueue('report');
         return;
       }
-      try {
-        const doc = jsonpatch.applyPatch(jsonpatch.deepClone(placement), m.ops as jsonpatch.Operation[], true, false).newDocument;
-        const c = checkValue('Placement', doc, `${topic} (patched)`);
-        if (!c.ok) return o.bus.drop(topic, c.error);
-        next = c.value;
-      } catch (e) {
-        return o.bus.drop(topic, `${topic}: patch does not apply: ${(e as Error).message}`);
-      }
+      const c = applyPlacementPatch(placement!, m.ops as Operation[], topic);
+      if (!c.ok) return o.bus.drop(topic, c.error);
+      next = c.value;
     }
     await adopt(next, topic);
   }

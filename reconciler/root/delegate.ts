@@ -1,7 +1,6 @@
 // The root's side of delegation: each cluster's placement document, its history (for patches),
 // its placement ref in Git, and the message that brings a cluster from what it has applied to
 // the current version: a JSON Patch when the root knows the cluster's base, else a snapshot.
-import jsonpatch from 'fast-json-patch';
 import type { Placement, Version, DesiredMessage } from '../../schemas/messages.js';
 import { checkValue } from '../../schemas/parse.js';
 import { canonicalJson } from '../core/ids.js';
@@ -76,8 +75,7 @@ export class PlacementBook {
     if (!doc) return undefined;
     const base = applied ? await this.find(cluster, applied) : undefined;
     if (!base) return { kind: 'snapshot', placement: doc };
-    const ops = jsonpatch.compare(base, doc) as Array<{ op: 'add'; path: string; value?: unknown }>;
-    return { kind: 'patch', base: base.version, version: doc.version, ops };
+    return { kind: 'patch', base: base.version, version: doc.version, ops: placementPatch(base, doc) };
   }
 
   private remember(doc: Placement): void {
@@ -114,3 +112,27 @@ export class PlacementBook {
     return parsed.ok ? parsed.value : undefined;
   }
 }
+
+type PatchOp = Extract<DesiredMessage, { kind: 'patch' }>['ops'][number];
+
+/**
+ * The JSON Patch (RFC 6902) from one placement to another, per service: a service entry the
+ * book kept from the earlier version is the same object (PlacementDocs copies only what
+ * changed), so unchanged ones cost a comparison of references, and a change costs what it
+ * touched. Entries read back from Git (after a restart) are compared by value.
+ */
+export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
+  const ops: PatchOp[] = [];
+  const path = (id: string) => `/services/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  for (const [id, a] of Object.entries(doc.services)) {
+    const b = base.services[id];
+    if (b === a) continue;
+    if (b === undefined) ops.push({ op: 'add', path: path(id), value: a });
+    else if (canonicalJson(b) !== canonicalJson(a)) ops.push({ op: 'replace', path: path(id), value: a });
+  }
+  for (const id of Object.keys(base.services)) if (!(id in doc.services)) ops.push({ op: 'remove', path: path(id) });
+  for (const k of ['fleet', 'cluster'] as const) if (base[k] !== doc[k]) ops.push({ op: 'replace', path: `/${k}`, value: doc[k] });
+  ops.push({ op: 'replace', path: '/version', value: doc.version });
+  return ops;
+}
+

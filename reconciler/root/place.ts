@@ -64,8 +64,16 @@ export interface ServiceDecision {
 
 export interface PlaceResult { decisions: Map<string, ServiceDecision> }
 
-export function request(spec: ServiceSpec): Capacity {
-  return { cpu: spec.resources?.cpu ?? 0, memoryMi: mebibytes(spec.resources?.memory), gpu: spec.resources?.gpu ?? 0 };
+const requests = new WeakMap<ServiceSpec, Readonly<Capacity>>();
+
+/** What one replica asks for (computed once per spec object: it is asked for every cluster). Do not modify it. */
+export function request(spec: ServiceSpec): Readonly<Capacity> {
+  let r = requests.get(spec);
+  if (!r) {
+    r = { cpu: spec.resources?.cpu ?? 0, memoryMi: mebibytes(spec.resources?.memory), gpu: spec.resources?.gpu ?? 0 };
+    requests.set(spec, r);
+  }
+  return r;
 }
 
 /** What the root learns of a cluster from its status: the view placement works on. */
@@ -80,7 +88,11 @@ export function clusterViewOf(st: ClusterStatus, o: { online?: boolean; offlineF
 }
 
 /** What a cluster's constraints look like from here: why it cannot take the service, or how near it is. */
-export interface Assessment { why?: string; rtt?: Rtt; distanceKm?: number }
+export interface Assessment {
+  why?: string; rtt?: Rtt; distanceKm?: number;
+  /** For a miss by a measure (too far, too slow): its kind and by how much, so alike misses are counted, nearest first. */
+  miss?: { kind: string; by: number };
+}
 
 /** Why a cluster cannot take any replica of this service, or undefined if it can. */
 export function exclusion(c: ClusterView, spec: ServiceSpec, targets?: Record<string, Target>): string | undefined {
@@ -106,6 +118,7 @@ export function assess(c: ClusterView, spec: ServiceSpec, targets?: Record<strin
     if (!near) return { why: 'location unknown, geo constraint cannot be checked' };
     if (near.km > geo.withinKm) {
       return {
+        miss: { kind: `geo ${near.via} ${geo.lat} ${geo.lon} ${geo.withinKm}`, by: near.km },
         why: near.via === 'location'
           ? `${Math.round(near.km)} km from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`
           : `its nodes are ${Math.round(near.km)} km or more from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`,
@@ -117,7 +130,7 @@ export function assess(c: ClusterView, spec: ServiceSpec, targets?: Record<strin
   if (lat) {
     const r = rttTo(c, lat.to, targets);
     if ('why' in r) return { why: r.why };
-    if (r.rtt.ms > lat.maxMs) return { why: `${describeRtt(r.rtt, labelOf(lat.to))}, limit ${lat.maxMs} ms` };
+    if (r.rtt.ms > lat.maxMs) return { why: `${describeRtt(r.rtt, labelOf(lat.to))}, limit ${lat.maxMs} ms`, miss: { kind: `latency ${r.rtt.source} ${labelOf(lat.to)} ${lat.maxMs}`, by: r.rtt.ms } };
     out.rtt = r.rtt;
     if (out.distanceKm === undefined && r.km !== undefined) out.distanceKm = r.km;
   }
@@ -185,9 +198,10 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
   const decisions = new Map<string, ServiceDecision>();
   const ordered = [...services].sort((a, b) => cmp(a.id, b.id));
 
-  interface Work { svc: ServiceView; r: Capacity; excluded: Record<string, string>; refusals: Record<string, string>; eligible: Eligible[]; keep: Map<string, number>; prev: Map<string, number>; got: Map<string, number> }
+  interface Work { svc: ServiceView; r: Capacity; excluded: Record<string, string>; misses: Map<string, { kind: string; by: number }>; refusals: Record<string, string>; eligible: Eligible[]; keep: Map<string, number>; prev: Map<string, number>; got: Map<string, number> }
   const work: Work[] = ordered.map((svc) => {
     const excluded: Record<string, string> = {};
+    const misses = new Map<string, { kind: string; by: number }>();
     const refusals: Record<string, string> = {};
     const eligible: Eligible[] = [];
     const prev = previous.get(svc.id) ?? new Map<string, number>();
@@ -210,7 +224,7 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
         excluded[c.name] = `unreachable for ${Math.round((c.offlineForMs ?? 0) / 1000)} s: failed over (failover.afterSeconds ${after})`;
         continue;
       }
-      if (a.why) { excluded[c.name] = a.why; continue; }
+      if (a.why) { excluded[c.name] = a.why; if (a.miss) misses.set(c.name, a.miss); continue; }
       if (limit !== Infinity) {
         const text = `refused ${refusal!.count} replica${refusal!.count === 1 ? '' : 's'} (${refusal!.reason}), so it is treated as full for this service at ${limit}`;
         if (limit <= 0) { excluded[c.name] = text; continue; }
@@ -218,7 +232,7 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
       }
       eligible.push({ c, a, limit });
     }
-    return { svc, r: request(svc.spec), excluded, refusals, eligible, keep, prev, got: new Map() };
+    return { svc, r: request(svc.spec), excluded, misses, refusals, eligible, keep, prev, got: new Map() };
   });
   const add = (w: Work, name: string) => { take(free.get(name)!, w.r); w.got.set(name, (w.got.get(name) ?? 0) + 1); };
   const count = (w: Work) => [...w.got.values()].reduce((a, b) => a + b, 0);
@@ -273,7 +287,7 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
     const evidence = evidenceOf(w.svc.spec, w.eligible.filter((e) => w.got.has(e.c.name)));
     decisions.set(w.svc.id, {
       clusters: w.got, placed, desired: want, excluded: w.excluded, candidates,
-      reason: explain(w.got, placed, want, w.excluded, spread, evidence),
+      reason: explain(w.got, placed, want, w.excluded, spread, evidence, w.misses),
     });
   }
   return { decisions };
@@ -294,20 +308,57 @@ function evidenceOf(spec: ServiceSpec, chosen: Eligible[]): Map<string, string> 
   return out;
 }
 
-function explain(got: Map<string, number>, placed: number, want: number, excluded: Record<string, string>, spread: boolean, evidence: Map<string, string>): string {
+function explain(got: Map<string, number>, placed: number, want: number, excluded: Record<string, string>, spread: boolean, evidence: Map<string, string>, misses?: Map<string, { kind: string; by: number }>): string {
   const where = [...got].map(([c, n]) => `${c}×${n}`).join(', ');
   const why = evidence.size === 1 && got.size === 1 ? ` (${[...evidence.values()][0]})`
-    : evidence.size ? ` (${[...evidence].map(([c, e]) => `${c}: ${e}`).join('; ')})` : '';
+    : evidence.size ? ` (${clip([...evidence].map(([c, e]) => `${c}: ${e}`).join('; '), 400)})` : '';
   // A cluster that holds some and refused more is not "passed over": it is said apart.
   const refusedHere = Object.entries(excluded).filter(([c, t]) => got.has(c) && t.startsWith('refused '));
-  const skipped = Object.entries(excluded).filter(([c, t]) => !(got.has(c) && t.startsWith('refused '))).map(([c, t]) => `${c}: ${t}`).join('; ');
-  const refusals = refusedHere.map(([c, t]) => `${c} ${t}`).join('; ');
+  const skipped = passedOver(Object.entries(excluded).filter(([c, t]) => !(got.has(c) && t.startsWith('refused '))), misses);
+  const refusals = clip(refusedHere.map(([c, t]) => `${c} ${t}`).join('; '), 400);
   if (want === 0) return 'scaled to 0 replicas';
+  let text: string;
   if (placed === want) {
-    return `placed on ${where}${spread ? ' (spread across clusters)' : ''}${why}${refusals ? `; ${refusals}` : ''}${skipped ? `; passed over ${skipped}` : ''}`;
+    text = `placed on ${where}${spread ? ' (spread across clusters)' : ''}${why}${refusals ? `; ${refusals}` : ''}${skipped ? `; passed over ${skipped}` : ''}`;
+  } else if (placed === 0) text = `no cluster can run it: ${skipped || 'no clusters are registered'}`;
+  else text = `only ${placed} of ${want} replicas fit (${where}); ${[refusals, skipped].filter(Boolean).join('; ')}`;
+  return clip(text, MAX_REASON);
+}
+
+/** A reason travels in every placement and note: at most this long (the wire schema's limit is 2,000). */
+export const MAX_REASON = 1200;
+/** Up to this many clusters passed over are named one by one; beyond, alike reasons are counted. */
+const NAMED = 8;
+
+/**
+ * "paris: 684 km from (48.137, 11.575), limit 50 km" for a few clusters; for a fleet of a hundred,
+ * alike reasons (the same words, other numbers) are counted, the nearest misses shown first:
+ * "97 clusters: 835 km or more from (40, -5), limit 800 km (c097: 835 km …; c075: 865 km …)".
+ * Every reason in full stays in the decision's `excluded` (plan and history show it).
+ */
+export function passedOver(entries: Array<[string, string]>, misses?: Map<string, { kind: string; by: number }>): string {
+  if (entries.length <= NAMED) return entries.map(([c, t]) => `${c}: ${t}`).join('; ');
+  // Alike: the same kind of miss (geo to one point, latency to one target), else the same words.
+  const groups = new Map<string, Array<{ c: string; t: string; by: number }>>();
+  for (const [c, t] of entries) {
+    const m = misses?.get(c);
+    const key = m ? m.kind : t;
+    const e = { c, t, by: m ? m.by : 0 };
+    const g = groups.get(key);
+    if (g) g.push(e); else groups.set(key, [e]);
   }
-  if (placed === 0) return `no cluster can run it: ${skipped || 'no clusters are registered'}`;
-  return `only ${placed} of ${want} replicas fit (${where}); ${[refusals, skipped].filter(Boolean).join('; ')}`;
+  const parts: string[] = [];
+  for (const g of [...groups.values()].sort((a, b) => b.length - a.length)) {
+    if (g.length === 1) { parts.push(`${g[0].c}: ${g[0].t}`); continue; }
+    // The nearest misses first (distance, round trip).
+    g.sort((a, b) => a.by - b.by || cmp(a.c, b.c));
+    parts.push(`${g.length} clusters for the same reason, nearest ${g.slice(0, 2).map((e) => `${e.c}: ${e.t}`).join('; ')}`);
+  }
+  return clip(parts.join('; '), 800);
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 // Code-unit order, not locale order: the same names sort the same everywhere.

@@ -59,6 +59,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   let allocation: Allocation = rec.allocation;
   const placer = new IncrementalPlacer();
   const docs = new PlacementDocs();
+  const counts = new RunningCounts();
+  if (good) counts.desiredChanged(good.services.keys(), good.services);
 
   const loop: Loop = startLoop({
     name: 'root', log: o.log, resyncMs: 5000, resyncKeys: () => ['main', 'converge'],
@@ -91,6 +93,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     }
     stats.accepted++;
     good = res.state;
+    counts.desiredChanged([...res.changed, ...res.removed], good.services);
     seen = head;
     const changed: CommitNote['changed'] = {};
     for (const id of res.removed) changed[id] = { removed: true };
@@ -199,14 +202,9 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       const st = clusters.get(c);
       if (!st?.status || !sameVersion(st.status.applied, doc.version)) return;
     }
-    for (const [id, svc] of good.services) {
-      let running = 0;
-      for (const st of clusters.values()) running += st.status?.services[id]?.running ?? 0;
-      if (running !== svc.spec.replicas) return;
-    }
-    for (const st of clusters.values()) {
-      for (const [id, s] of Object.entries(st.status?.services ?? {})) if (!good.services.has(id) && s.running > 0) return;
-    }
+    // Every service runs as many replicas as it wants, and nothing else runs (kept as counts
+    // updated by each status, so this check does not walk the fleet).
+    if (counts.off() > 0) return;
     pending.convergedAt = now().toISOString();
     const notes = new Map([[pending.commit, renderNote(pending)]]);
     for (const n of older.splice(0)) notes.set(n.commit, renderNote({ ...n, convergedAt: pending.convergedAt }));
@@ -239,6 +237,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const st = clusters.get(parts.cluster) ?? { online: true, lastHeard: 0 };
     const before = st.status;
     st.status = p.value;
+    counts.statusChanged(before, p.value, good?.services);
     // A cluster that could not place what it was given: full there for that service; re-place.
     const refusals = keepRefusals(st.refused, before, p.value, book.get(parts.cluster));
     st.refused = refusals.refused;
@@ -298,3 +297,41 @@ function shapeChanged(a: ClusterStatusT, b: ClusterStatusT): boolean {
 }
 
 export { parseNote };
+
+/**
+ * Replicas running per service, summed over the clusters' latest statuses, and the services whose
+ * sum is not what they want (or that run and are not wanted): kept up to date as statuses and
+ * desired states arrive, so convergence is known without walking 10,000 services per status.
+ */
+class RunningCounts {
+  private running = new Map<string, number>();
+  private offIds = new Set<string>();
+
+  off(): number { return this.offIds.size; }
+
+  statusChanged(before: ClusterStatusT | undefined, now: ClusterStatusT, desired: ReadonlyMap<string, { spec: { replicas: number } }> | undefined): void {
+    const was = before?.services ?? {};
+    for (const [id, s] of Object.entries(now.services)) {
+      const d = s.running - (was[id]?.running ?? 0);
+      if (d) this.add(id, d, desired);
+    }
+    for (const [id, s] of Object.entries(was)) {
+      if (!(id in now.services) && s.running) this.add(id, -s.running, desired);
+    }
+  }
+
+  desiredChanged(ids: Iterable<string>, desired: ReadonlyMap<string, { spec: { replicas: number } }>): void {
+    for (const id of ids) this.check(id, desired);
+  }
+
+  private add(id: string, d: number, desired: ReadonlyMap<string, { spec: { replicas: number } }> | undefined): void {
+    const n = (this.running.get(id) ?? 0) + d;
+    if (n) this.running.set(id, n); else this.running.delete(id);
+    this.check(id, desired);
+  }
+
+  private check(id: string, desired: ReadonlyMap<string, { spec: { replicas: number } }> | undefined): void {
+    if ((this.running.get(id) ?? 0) !== (desired?.get(id)?.spec.replicas ?? 0)) this.offIds.add(id); else this.offIds.delete(id);
+  }
+}
+
