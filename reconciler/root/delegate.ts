@@ -2,7 +2,8 @@
 // its placement ref in Git, and the message that brings a cluster from what it has applied to
 // the current version: a JSON Patch when the root knows the cluster's base, else a snapshot.
 import type { Placement, Version, DesiredMessage } from '../../schemas/messages.js';
-import { checkValue } from '../../schemas/parse.js';
+import { readRecord } from '../git/records.js';
+import { writeServiceRecord } from '../git/service-records.js';
 import { canonicalJson } from '../core/ids.js';
 import { resolveRef, readCommit, readFileAt, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
 import { writeFiles } from '../git/tree.js';
@@ -63,7 +64,9 @@ export class PlacementBook {
     const ref = placementRef(doc.cluster);
     const parent = await resolveRef(this.repo, ref);
     const base = parent ? (await readCommit(this.repo, parent)).tree : undefined;
-    const tree = await writeFiles(this.repo, base, new Map([[FILE, JSON.stringify(doc, null, 1) + '\n']]));
+    // One file per service: only the services that changed since the current placement are written.
+    const { services, ...header } = doc;
+    const tree = await writeServiceRecord(this.repo, base, FILE, header, this.current.get(doc.cluster)?.services, services);
     const oid = await writeCommit(this.repo, { tree, parents: parent ? [parent] : [], message, author: this.author });
     await updateRef(this.repo, ref, oid, parent);
     this.remember(doc);
@@ -106,10 +109,7 @@ export class PlacementBook {
   }
 
   private async readCommitDoc(oid: string): Promise<Placement | undefined> {
-    const text = await readFileAt(this.repo, oid, FILE);
-    if (!text) return undefined;
-    const parsed = checkValue('Placement', JSON.parse(text), `${oid}:${FILE}`);
-    return parsed.ok ? parsed.value : undefined;
+    return readRecord(this.repo, oid, FILE, 'Placement');
   }
 }
 
