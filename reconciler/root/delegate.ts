@@ -55,8 +55,14 @@ export class PlacementBook {
 
   /** True when `doc` (ignoring its version) differs from the current one. */
   differs(cluster: string, services: Placement['services']): boolean {
-    const cur = this.current.get(cluster);
-    return canonicalJson(cur?.services ?? {}) !== canonicalJson(services);
+    const cur = this.current.get(cluster)?.services ?? {};
+    if (Object.keys(cur).length !== Object.keys(services).length) return true;
+    // Entries that did not change are the same objects (PlacementDocs keeps them); others by value.
+    for (const [id, a] of Object.entries(services)) {
+      const b = cur[id];
+      if (b !== a && (b === undefined || canonicalJson(b) !== canonicalJson(a))) return true;
+    }
+    return false;
   }
 
   /** Record a new placement: commit it to the cluster's ref, then remember it. */

@@ -77,7 +77,9 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const head = await resolveRef(o.repo, branchRef);
     if (!head || head === seen) return;
     // The last good state is handed over (no copy of the fleet); a rejection leaves it intact.
+    const tl = performance.now();
     const res = await loadDesired(o.repo, head, good, parseCache, { consume: true });
+    o.log.debug(`loaded ${head.slice(0, 12)} in ${Math.round(performance.now() - tl)} ms`);
     const notes = new Map<string, string>();
     for (const skipped of await between(seen, head)) {
       notes.set(skipped, renderNote({ outcome: 'superseded', commit: skipped, at: now().toISOString(), supersededBy: head }));
@@ -111,11 +113,13 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   /** Plan and dispatch: decide every service's clusters; write and send what changed. */
   async function place(notes: Map<string, string>, changedIds: string[]): Promise<void> {
     if (!good) return;
+    const t0 = performance.now();
     const views: ClusterView[] = [...clusters].filter(([, s]) => s.status).map(([name, s]) => view(name, s));
     const policy = (good.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy;
     // Only services that can have moved are re-placed (incremental.ts: same result as placing all).
     const placed = placer.place([...good.services.values()], views, allocation, policy, { targets: good.fleet.spec?.targets });
     const { decisions } = placed;
+    if (placed.full) o.log.debug(`placed all ${decisions.size} services: ${placed.why ?? 'full'}`);
     // A failover (replicas taken from an unreachable cluster under its failover policy) opens a
     // new epoch: every placement written from now on carries it, and a returning cluster stops
     // the replicas the newer epoch has moved away.
@@ -124,6 +128,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     allocation = placer.allocation;
     scheduleFailover(views);
     const touched = docs.update(decisions, [...placed.recomputed, ...placed.removed], good.services);
+    const t1 = performance.now();
     if (pending && !pending.convergedAt) {
       // Every service the commit changed, also on later passes: clusters that report after the
       // first pass change where things go, and the note must say where they went.
@@ -137,6 +142,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       const text = renderNote(pending);
       if (text !== lastPendingText) { notes.set(pending.commit, text); lastPendingText = text; }
     }
+    const t2 = performance.now();
+    let written = 0;
     for (const cluster of new Set([...book.clusters(), ...views.map((v) => v.name)])) {
       const cur = book.get(cluster);
       const renew = !cur || (cur.version.epoch !== epoch && failedOver);
@@ -152,11 +159,15 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       await book.commit(doc, `placement ${cluster} #${seq} from ${good.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}`);
       o.onWrite?.(placementRef(cluster));
       loop.enqueue(`send:${cluster}`);
+      written++;
     }
+    const t3 = performance.now();
     if (notes.size) {
       await writeNotes(o.repo, notes, AUTHOR, `canopy: ${good.commit.slice(0, 12)} ${pending?.convergedAt ? 'converged' : 'accepted'}`);
       o.onWrite?.(NOTES_REF);
     }
+    const ms = (a: number, b: number) => `${Math.round(b - a)} ms`;
+    o.log.debug(`place ${placed.recomputed.size} of ${decisions.size}: decide ${ms(t0, t1)}, note ${ms(t1, t2)}, ${written} placement ref(s) ${ms(t2, t3)}, notes ${ms(t3, performance.now())}`);
     loop.enqueue('converge');
   }
 
