@@ -207,7 +207,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
 function placementReader(repo: Repo, cluster: string, sync: GitSync | undefined, log: Logger) {
   let last = 0;
   let failing = '';
-  return async () => {
+  return async (have?: { commit: string; seq: number; epoch: number }) => {
     if (sync && Date.now() - last > 5000) {
       last = Date.now();
       try { await sync.pull([placementRef(cluster)], { depth: 1 }); failing = ''; } catch (e) {
@@ -216,7 +216,7 @@ function placementReader(repo: Repo, cluster: string, sync: GitSync | undefined,
       }
     }
     const { placementInGit } = await import('../reconciler/cluster/placement-source.js');
-    return placementInGit(repo, cluster);
+    return placementInGit(repo, cluster, have);
   };
 }
 
