@@ -93,7 +93,7 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   const policy = { base: fleets.base.spec?.scheduler?.root ?? 'bestfit', head: fleets.head.spec?.scheduler?.root ?? 'bestfit' };
   const views = inputs.statuses.flatMap((s) => (s.view ? [s.view] : []));
   const viewMap = new Map(views.map((v) => [v.name, v]));
-  const key = keyOf([...inputs.placementBlobs].sort(), views.map(({ capacity: _c, ...shape }) => shape), opts.base, base.tree);
+  const key = keyOf(inputs.placementKey, views.map(({ capacity: _c, ...shape }) => shape), opts.base, base.tree);
   let basis = inputs.cache.basis?.key === key ? loadBasis(inputs.cache.basis) : undefined;
   core.method.kept = !!basis;
   if (!basis) {

@@ -9,10 +9,11 @@ import type { Assignment, ClusterStatus, Placement } from '../../schemas/message
 import type { ServiceSpec } from '../../schemas/model.js';
 import { checkValue, type ShapeName, type Shapes } from '../../schemas/parse.js';
 import { LIVENESS, PLACEMENT_FILE, STATUS_FILE, type Liveness } from '../core/refs.js';
+import { SERVICES_DIR } from '../git/service-records.js';
 import { listRefs, type Repo } from '../git/repo.js';
 import { readCommitObject } from '../git/log.js';
 import { objectStore } from '../git/odb.js';
-import { entryAtPath } from '../git/tree.js';
+import { entryAtPath, listFiles, readEntries } from '../git/tree.js';
 import { clusterViewOf, type Allocation, type ClusterView } from '../root/place.js';
 import { loadPlanCache, savePlanCache, type CachedPlacement, type CachedStatus, type PlanCache } from './plan-cache.js';
 
@@ -22,8 +23,10 @@ export interface StatusInput {
   at: Date;
   /** As the root would see it, were the cluster up; undefined: the record is unreadable. */
   view?: ClusterView;
-  /** Services it reported it could not place all of (the root treats it as full for them). */
+  /** Services it reported it could not place all of (the root treats it as full for them), when its record holds them inline. */
   refused: Array<{ id: string; count: number; reason: string }>;
+  /** Its per-service status files, in records of the current layout. */
+  servicesTree?: string;
 }
 
 export interface PlacementInput {
@@ -39,13 +42,15 @@ export interface PlanInputs {
   statuses: StatusInput[];
   /** The root's last word on each cluster's liveness (beside its placement). */
   liveness: Map<string, Liveness>;
-  /** Each placement ref's placement.json blob: what the records are, without reading them. */
-  placementBlobs: Map<string, string>;
+  /** What the placement records are, without reading them: [cluster, header blob, services tree]. */
+  placementKey: Array<[string, string, string | null]>;
   /** The readable placement records, by cluster (read on first use). */
   placements(): Promise<Map<string, PlacementInput>>;
   /** Each readable record's source commit and sequence (from the cache while the record is unchanged). */
   envelopes(): Promise<Map<string, CachedPlacement>>;
   cache: PlanCache;
+  /** What clusters reported they could not place (at their last status), for these services. */
+  refusedOf(ids: string[]): Promise<Array<{ cluster: string; id: string; count: number; reason: string }>>;
   /** Keeps what was read for the next plan (.git/canopy/plan-cache.json). */
   save(): Promise<void>;
 }
@@ -53,49 +58,106 @@ export interface PlanInputs {
 export async function readPlanInputs(repo: Repo, o: { cache?: boolean } = {}): Promise<PlanInputs> {
   const cache = o.cache === false ? { statuses: {}, placements: {} } : await loadPlanCache(repo);
   const liveness = new Map<string, Liveness>();
-  const placementBlobs = new Map<string, string>();
+  const records = new Map<string, { header: string; services?: string }>();
   for (const [cluster, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
-    const files = await recordBlobs(repo, oid, [PLACEMENT_FILE, LIVENESS]);
+    const files = await recordEntries(repo, oid, [PLACEMENT_FILE, LIVENESS, SERVICES_DIR]);
     const l = files?.get(LIVENESS);
     try { if (l) liveness.set(cluster, JSON.parse((await text(repo, l)) ?? '') as Liveness); } catch { /* a damaged record says nothing */ }
-    const p = files?.get(PLACEMENT_FILE);
-    if (p) placementBlobs.set(cluster, p);
+    const header = files?.get(PLACEMENT_FILE);
+    if (header) records.set(cluster, { header, services: files?.get(SERVICES_DIR) });
   }
   const statuses: StatusInput[] = [];
-  const keep = new Set(placementBlobs.values());
+  const keep = new Set<string>();
   for (const [name, oid] of await listRefs(repo, 'refs/canopy/status/')) {
     const commit = await readCommitObject(repo, oid).catch(() => undefined);
     if (!commit) continue;
     const at = new Date(commit.committer.timestamp * 1000);
-    const blob = (await recordBlobs(repo, oid, [STATUS_FILE]))?.get(STATUS_FILE);
+    const files = await recordEntries(repo, oid, [STATUS_FILE, SERVICES_DIR]);
+    const blob = files?.get(STATUS_FILE);
     let digest = blob ? cache.statuses[blob] : undefined;
     if (blob && !digest) {
-      const st = checked(await text(repo, blob), 'ClusterStatus', `${oid.slice(0, 12)}:${STATUS_FILE}`);
+      const header = json(await text(repo, blob));
+      // The services are beside the header (or, in records of the old layout, inside it): the
+      // view needs none of them, refusals are read for the services a plan names (refusedOf).
+      const st = header ? checked({ ...header, services: header.services ?? {} }, 'ClusterStatus', `${oid.slice(0, 12)}:${STATUS_FILE}`) : undefined;
       cache.statuses[blob] = digest = st ? statusDigest(name, st) : { refused: [] };
       cache.dirty = true;
     }
     if (blob) keep.add(blob);
-    statuses.push({ name, at, ...(digest ?? { refused: [] }) });
+    statuses.push({ name, at, ...(digest ?? { refused: [] }), servicesTree: files?.get(SERVICES_DIR) });
   }
   let docs: Promise<Map<string, PlacementInput>> | undefined;
+  const headers = new Map<string, Record<string, unknown>>();
   const placements = () => (docs ??= (async () => {
     const out = new Map<string, PlacementInput>();
-    for (const [cluster, blob] of placementBlobs) {
-      const doc = placementOf(await text(repo, blob));
-      if (!doc) continue;
-      out.set(cluster, { cluster, source: doc.version.commit, seq: doc.version.seq, services: doc.services });
-      if (!cache.placements[blob]) { cache.placements[blob] = { source: doc.version.commit, seq: doc.version.seq }; cache.dirty = true; }
+    for (const [cluster, r] of records) {
+      const header = headers.get(cluster) ?? json(await text(repo, r.header));
+      const doc = header && placementOf({ ...header, services: header.services ?? await serviceFiles(repo, r.services) });
+      if (doc) out.set(cluster, { cluster, source: doc.version.commit, seq: doc.version.seq, services: doc.services });
     }
     return out;
   })());
   const envelopes = async () => {
-    if ([...placementBlobs.values()].some((b) => !cache.placements[b])) await placements();
-    return new Map([...placementBlobs].flatMap(([c, b]) => (cache.placements[b] ? [[c, cache.placements[b]] as [string, CachedPlacement]] : [])));
+    const out = new Map<string, CachedPlacement>();
+    for (const [cluster, r] of records) {
+      const known = cache.placements[r.header];
+      if (known) { out.set(cluster, known); continue; }
+      const header = json(await text(repo, r.header));
+      if (header) headers.set(cluster, header);
+      const v = header?.version as Record<string, unknown> | undefined;
+      if (!header || !envelopeOk(header) || (header.services !== undefined && !isObj(header.services))) continue;
+      cache.placements[r.header] = { source: v!.commit as string, seq: v!.seq as number };
+      cache.dirty = true;
+      out.set(cluster, cache.placements[r.header]);
+    }
+    return out;
   };
+  for (const r of records.values()) keep.add(r.header);
   return {
-    statuses, liveness, placementBlobs, placements, envelopes, cache,
+    statuses, liveness, placementKey: [...records].sort(([a], [b]) => (a < b ? -1 : 1)).map(([c, r]) => [c, r.header, r.services ?? null]),
+    placements, envelopes, cache,
+    refusedOf: (ids) => refusals(repo, statuses, ids),
     save: () => (o.cache === false ? Promise.resolve() : savePlanCache(repo, cache, keep)),
   };
+}
+
+/** What clusters reported they could not place, for these services (from their status records). */
+async function refusals(repo: Repo, statuses: StatusInput[], ids: string[]): Promise<Array<{ cluster: string; id: string; count: number; reason: string }>> {
+  const out: Array<{ cluster: string; id: string; count: number; reason: string }> = [];
+  for (const s of statuses) {
+    if (!s.view) continue;
+    for (const id of ids) {
+      const inline = s.refused.find((r) => r.id === id);
+      if (inline) { out.push({ cluster: s.name, ...inline }); continue; }
+      const e = s.servicesTree ? await entryAtPath(repo, s.servicesTree, `${id}.json`).catch(() => undefined) : undefined;
+      const v = e?.type === 'blob' ? json(await text(repo, e.oid)) : undefined;
+      const r = v?.refused as { count?: unknown; reason?: unknown } | undefined;
+      if (r && typeof r.count === 'number' && typeof r.reason === 'string') out.push({ cluster: s.name, id, count: r.count, reason: r.reason });
+    }
+  }
+  return out;
+}
+
+/** Every service file of a record's services/ tree, by id; undefined when one is not JSON. */
+async function serviceFiles(repo: Repo, tree: string | undefined): Promise<Record<string, unknown> | undefined> {
+  const out: Record<string, unknown> = {};
+  if (!tree) return out;
+  for (const [p, e] of await listFiles(repo, tree)) {
+    if (!p.endsWith('.json') || e.type !== 'blob') return undefined;
+    const v = json(await text(repo, e.oid));
+    if (!v) return undefined;
+    out[p.slice(0, -'.json'.length)] = v;
+  }
+  return out;
+}
+
+function json(t: string | undefined): Record<string, unknown> | undefined {
+  try {
+    const v = t === undefined ? undefined : JSON.parse(t) as unknown;
+    return isObj(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** service → cluster → replicas: what the root has handed out. */
@@ -124,14 +186,15 @@ function statusDigest(name: string, st: ClusterStatus): CachedStatus {
   return { view: { ...clusterViewOf(st, { online: true, offlineForMs: 0 }), name }, refused };
 }
 
-/** Blobs of a system commit's tree, by file name; undefined when the commit cannot be read. */
-async function recordBlobs(repo: Repo, commit: string, names: string[]): Promise<Map<string, string> | undefined> {
+/** Entries (blobs, and the services/ tree) of a system commit's tree, by name; undefined when the commit cannot be read. */
+async function recordEntries(repo: Repo, commit: string, names: string[]): Promise<Map<string, string> | undefined> {
   try {
     const tree = (await readCommitObject(repo, commit)).tree;
     const out = new Map<string, string>();
+    const entries = await readEntries(repo, tree);
     for (const name of names) {
-      const e = await entryAtPath(repo, tree, name);
-      if (e?.type === 'blob') out.set(name, e.oid);
+      const e = entries.get(name);
+      if (e && (e.type === 'blob' || (name === SERVICES_DIR && e.type === 'tree'))) out.set(name, e.oid);
     }
     return out;
   } catch {
@@ -143,14 +206,9 @@ async function text(repo: Repo, blob: string): Promise<string | undefined> {
   try { return (await objectStore(repo).readType(blob, 'blob')).toString('utf8'); } catch { return undefined; }
 }
 
-function checked<K extends ShapeName>(text: string | undefined, shape: K, where: string): Shapes[K] | undefined {
-  if (!text) return undefined;
-  try {
-    const p = checkValue(shape, JSON.parse(text), where);
-    return p.ok ? p.value : undefined;
-  } catch {
-    return undefined;
-  }
+function checked<K extends ShapeName>(value: unknown, shape: K, where: string): Shapes[K] | undefined {
+  const p = checkValue(shape, value, where);
+  return p.ok ? p.value : undefined;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -158,13 +216,15 @@ const isCount = (v: unknown, max = Infinity): v is number => Number.isInteger(v)
 const isNum = (v: unknown) => v === undefined || (typeof v === 'number' && v >= 0);
 const isList = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
 
-/** A placement record, when what a plan reads of it has the schema's shape. */
-function placementOf(text: string | undefined): Placement | undefined {
-  let v: unknown;
-  try { v = text ? JSON.parse(text) : undefined; } catch { return undefined; }
-  if (!isObj(v) || typeof v.fleet !== 'string' || typeof v.cluster !== 'string' || !isObj(v.services)) return undefined;
+function envelopeOk(v: Record<string, unknown>): boolean {
   const ver = v.version;
-  if (!isObj(ver) || typeof ver.commit !== 'string' || !/^[0-9a-f]{40}$/.test(ver.commit) || !isCount(ver.seq) || !isCount(ver.epoch)) return undefined;
+  return typeof v.fleet === 'string' && typeof v.cluster === 'string'
+    && isObj(ver) && typeof ver.commit === 'string' && /^[0-9a-f]{40}$/.test(ver.commit) && isCount(ver.seq) && isCount(ver.epoch);
+}
+
+/** A placement record (header and services), when what a plan reads of it has the schema's shape. */
+function placementOf(v: Record<string, unknown>): Placement | undefined {
+  if (!envelopeOk(v) || !isObj(v.services)) return undefined;
   for (const id in v.services) if (!assignment(v.services[id])) return undefined;
   return v as unknown as Placement;
 }

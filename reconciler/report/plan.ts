@@ -242,7 +242,7 @@ async function basisOf(repo: Repo, inputs: PlanInputs, core: PlanCore, clusters:
   const viewed = new Set(inputs.statuses.filter((s) => s.view).map((s) => s.name));
   const blind = [...envelopes.keys()].filter((c) => !viewed.has(c));
   if (blind.length) caveats.push(`${list(blind)} hold${blind.length === 1 ? 's' : ''} placed replicas but no readable status (fetch refs/canopy/status/*): planned without ${blind.length === 1 ? 'it' : 'them'}, so what runs there is placed elsewhere`);
-  const refused = inputs.statuses.flatMap((s) => s.refused.map((r) => `${s.name} could not place ${r.count} replica(s) of ${r.id} (${r.reason})`));
+  const refused = (await inputs.refusedOf(core.services.map((s) => s.id))).map((r) => `${r.cluster} could not place ${r.count} replica(s) of ${r.id} (${r.reason})`);
   if (refused.length) caveats.push(`at their last status, ${list(refused, 3)}: the root treats such a cluster as full for that service; this plan does not`);
   return { placedFrom, caveats };
 }

@@ -9,7 +9,7 @@ import { renderNote } from '../../reconciler/core/note.js';
 import { statusRef, STATUS_FILE } from '../../reconciler/core/refs.js';
 import { readCommit, resolveRef, updateRef, writeCommit, type Identity, type Repo } from '../../reconciler/git/repo.js';
 import { writeNotes } from '../../reconciler/git/notes.js';
-import { writeFiles } from '../../reconciler/git/tree.js';
+import { writeServiceRecord } from '../../reconciler/git/service-records.js';
 import { loadDesired, type DesiredState } from '../../reconciler/root/desired.js';
 import { PlacementBook } from '../../reconciler/root/delegate.js';
 import { IncrementalPlacer, PlacementDocs } from '../../reconciler/root/incremental.js';
@@ -72,11 +72,12 @@ export class RootRecorder {
   }
 }
 
-/** One commit on the cluster's status ref holding `st`, dated `at`: what a cluster records. */
+/** One commit on the cluster's status ref holding `st`, dated `at`, in the layout clusters write (status-ref.ts). */
 export async function writeStatus(repo: Repo, st: ClusterStatus, at: Date): Promise<void> {
   const ref = statusRef(st.cluster);
   const parent = await resolveRef(repo, ref);
-  const tree = await writeFiles(repo, parent ? (await readCommit(repo, parent)).tree : undefined, new Map([[STATUS_FILE, JSON.stringify(st, null, 1) + '\n']]));
+  const { services, ...header } = st;
+  const tree = await writeServiceRecord(repo, parent ? (await readCommit(repo, parent)).tree : undefined, STATUS_FILE, header, undefined, services);
   const oid = await writeCommit(repo, { tree, parents: parent ? [parent] : [], message: `${st.cluster}: status`, author: { name: st.cluster, email: `${st.cluster}@canopy.invalid` }, time: at });
   await updateRef(repo, ref, oid, parent);
 }

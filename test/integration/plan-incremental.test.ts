@@ -262,6 +262,16 @@ bases('capacity and labels that moved since the placement', async () => {
   assert.match(shrunk.method.why ?? '', /cannot hold every recorded replica/);
 });
 
+bases('a cluster that reported it could not place a service the change touches: said as a caveat', async () => {
+  const f = await fleet(17);
+  const p = one(f, 6);
+  const st = status(2);
+  st.services[idOf(p)] = { desired: 2, running: 1, failed: 0, refused: { count: 1, reason: 'no node has 512Mi left' } };
+  await writeStatus(f.repo, st, NOW);
+  const plan = await both(f, 'main', f.big.commitOn('pr', f.big.head, { [p]: retag(f, p) }), 'partial');
+  assert.ok(plan.basis.caveats.some((c) => c.includes(`c02 could not place 1 replica(s) of ${idOf(p)} (no node has 512Mi left)`)), JSON.stringify(plan.basis.caveats));
+});
+
 bases('a first deployment: no placement refs, no notes', async () => {
   const f = await fleet(15, { services: 60, record: false });
   const pr = f.big.commitOn('pr', f.big.head, { [one(f, 1)]: yamlOf(one(f, 1), spec(f.rng, 2)) });
