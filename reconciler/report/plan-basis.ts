@@ -7,14 +7,13 @@
 // of them on clusters that may take it (assess() says nothing against them). Such a service
 // keeps its recorded clusters in any placement whose pass 1 cannot fail (plan-place.ts).
 import type { Capacity } from '../../schemas/messages.js';
-import type { ServiceSpec } from '../../schemas/model.js';
 import { layoutOf } from '../core/validate.js';
 import type { Repo } from '../git/repo.js';
 import { readCommitObject } from '../git/log.js';
 import { diffTrees, type Change } from '../git/tree.js';
 import { assess, request, type ClusterView, type PlaceOptions } from '../root/place.js';
 import type { StoredBasis } from './plan-cache.js';
-import type { PlacementInput } from './plan-inputs.js';
+import type { PlacementIndex } from './plan-index.js';
 
 export interface Basis {
   /** Services at base. */
@@ -31,42 +30,54 @@ export interface Basis {
   reserved: Array<[number, number, number]>;
 }
 
-/** The basis from the placement records; `ids`: the services at base. */
-export async function computeBasis(repo: Repo, placements: Map<string, PlacementInput>, baseTree: string, ids: Set<string>, views: Map<string, ClusterView>, o: PlaceOptions): Promise<Basis> {
-  const stale = await staleAtBase(repo, placements, baseTree);
+/** The basis from the placement records' indexes; `ids`: the services at base. */
+export async function computeBasis(repo: Repo, indexes: Map<string, PlacementIndex>, baseTree: string, ids: Set<string>, views: Map<string, ClusterView>, o: PlaceOptions): Promise<Basis> {
+  const stale = await staleAtBase(repo, indexes, baseTree);
+  // Whether a cluster may take an ask, and an ask's size: once per distinct ask.
+  const okMemo = new Map<string, boolean>();
+  const eligible = (c: string, idx: PlacementIndex, a: number) => {
+    const k = `${c} ${a}`;
+    let ok = okMemo.get(k);
+    if (ok === undefined) { const v = views.get(c); okMemo.set(k, (ok = !!v && assess(v, idx.asks[a], o.targets).why === undefined)); }
+    return ok;
+  };
   const moving = new Set<string>();
   const held = new Map<string, number>();
-  const specOf = new Map<string, ServiceSpec>();
-  for (const [c, p] of placements) {
-    const v = views.get(c);
-    for (const id in p.services) {
+  const want = new Map<string, number>();
+  for (const [c, idx] of indexes) {
+    for (const id in idx.entries) {
       if (moving.has(id)) continue;
-      const a = p.services[id];
-      if (stale(p, id) || !v || assess(v, a.spec, o.targets).why !== undefined) { moving.add(id); continue; }
-      held.set(id, (held.get(id) ?? 0) + a.replicas);
-      if (!specOf.has(id)) specOf.set(id, a.spec);
+      const [n, w, a] = idx.entries[id];
+      if (stale(idx, id) || !eligible(c, idx, a)) { moving.add(id); continue; }
+      held.set(id, (held.get(id) ?? 0) + n);
+      want.set(id, w);
     }
   }
-  for (const [id, n] of held) if (moving.has(id) || n !== specOf.get(id)!.replicas || !ids.has(id)) moving.add(id);
+  for (const [id, n] of held) if (moving.has(id) || n !== want.get(id) || !ids.has(id)) moving.add(id);
   for (const id of ids) if (!held.has(id)) moving.add(id); // not placed: short, or 0 replicas
 
-  const clusters = [...placements.keys()];
+  const clusters = [...indexes.keys()];
   const sizes: Capacity[] = [];
   const sizeIndex = new Map<string, number>();
+  const sizeOf = new Map<PlacementIndex, number[]>();
   const out: Basis = { count: ids.size, moving: new Set([...moving].filter((id) => ids.has(id))), clusters, sizes, held: {}, prev: {}, reserved: [] };
   const totals = new Map<string, number>();
   clusters.forEach((c, ci) => {
-    const p = placements.get(c)!;
-    for (const id in p.services) {
-      const a = p.services[id];
-      if (moving.has(id)) { push(out.prev, id, [], ci, a.replicas); continue; }
-      const r = request(a.spec);
+    const idx = indexes.get(c)!;
+    const si = idx.asks.map((ask) => {
+      const r = request(ask);
       const k = `${r.cpu}|${r.memoryMi}|${r.gpu}`;
-      let si = sizeIndex.get(k);
-      if (si === undefined) { sizeIndex.set(k, (si = sizes.length)); sizes.push(r); }
-      push(out.held, id, [si], ci, a.replicas);
-      const t = `${ci} ${si}`;
-      totals.set(t, (totals.get(t) ?? 0) + a.replicas);
+      let i = sizeIndex.get(k);
+      if (i === undefined) { sizeIndex.set(k, (i = sizes.length)); sizes.push({ cpu: r.cpu, memoryMi: r.memoryMi, gpu: r.gpu }); }
+      return i;
+    });
+    sizeOf.set(idx, si);
+    for (const id in idx.entries) {
+      const [n, , a] = idx.entries[id];
+      if (moving.has(id)) { push(out.prev, id, [], ci, n); continue; }
+      push(out.held, id, [si[a]], ci, n);
+      const t = `${ci} ${si[a]}`;
+      totals.set(t, (totals.get(t) ?? 0) + n);
     }
   });
   for (const [t, n] of totals) { const [ci, si] = t.split(' ').map(Number); out.reserved.push([ci, si, n]); }
@@ -74,13 +85,14 @@ export async function computeBasis(repo: Repo, placements: Map<string, Placement
 }
 
 /** Settled services (of `held`) that some cluster they are on may not take with other targets. */
-export function ineligibleWith(basis: Basis, placements: Map<string, PlacementInput>, views: Map<string, ClusterView>, o: PlaceOptions): string[] {
+export function ineligibleWith(basis: Basis, indexes: Map<string, PlacementIndex>, views: Map<string, ClusterView>, o: PlaceOptions): string[] {
   const out: string[] = [];
   for (const id in basis.held) {
     const h = basis.held[id];
     for (let i = 1; i < h.length; i += 2) {
       const c = basis.clusters[h[i]];
-      if (assess(views.get(c)!, placements.get(c)!.services[id].spec, o.targets).why !== undefined) { out.push(id); break; }
+      const idx = indexes.get(c)!;
+      if (assess(views.get(c)!, idx.asks[idx.entries[id][2]], o.targets).why !== undefined) { out.push(id); break; }
     }
   }
   return out;
@@ -99,9 +111,9 @@ export const prevOf = (b: Basis, id: string): number[] | undefined => (Object.ha
  * record's source commit): one tree diff per distinct source; a source this clone does not
  * have makes every file it placed differ.
  */
-async function staleAtBase(repo: Repo, placements: Map<string, PlacementInput>, baseTree: string): Promise<(p: PlacementInput, id: string) => boolean> {
+async function staleAtBase(repo: Repo, indexes: Map<string, PlacementIndex>, baseTree: string): Promise<(p: PlacementIndex, id: string) => boolean> {
   const bySource = new Map<string, Set<string> | null>();
-  for (const p of placements.values()) {
+  for (const p of indexes.values()) {
     if (bySource.has(p.source)) continue;
     const tree = await readCommitObject(repo, p.source).then((c) => c.tree, () => undefined);
     const d: Change[] | undefined = tree ? await diffTrees(repo, tree, baseTree) : undefined;

@@ -5,7 +5,6 @@
 // only ignored. Only a cache: unreadable or missing, plan computes what it needs; a read-only
 // repository just goes without it.
 //  - statuses: per status.json blob, the cluster as placement sees it (StatusInput);
-//  - placements: per placement.json blob, its source commit and sequence;
 //  - basis: for one set of placement records, cluster shapes and base tree, which services are
 //    settled and what they hold (plan-basis.ts).
 import { createHash } from 'node:crypto';
@@ -38,7 +37,6 @@ export interface StoredBasis {
 
 export interface PlanCache {
   statuses: Record<string, CachedStatus>;
-  placements: Record<string, CachedPlacement>;
   basis?: StoredBasis;
   /** Something was added or replaced since it was loaded. */
   dirty?: boolean;
@@ -47,10 +45,10 @@ export interface PlanCache {
 let stamp: string | undefined;
 
 /** What the cached values depend on: this format, and the code that computes them. */
-function codeStamp(): string {
+export function codeStamp(): string {
   if (stamp) return stamp;
   const h = createHash('sha256').update(String(FORMAT));
-  for (const m of ['./plan-inputs.js', './plan-basis.js', '../root/place.js', '../root/policies/geo.js', '../core/quantity.js', '../core/geo.js', import.meta.url]) {
+  for (const m of ['./plan-inputs.js', './plan-basis.js', './plan-index.js', '../root/place.js', '../root/policies/geo.js', '../core/quantity.js', '../core/geo.js', import.meta.url]) {
     try { h.update(readFileSync(new URL(m, import.meta.url))); } catch { h.update(m); }
   }
   return (stamp = h.digest('hex').slice(0, 16));
@@ -61,21 +59,21 @@ const fileOf = (repo: Repo) => path.join(repo.gitdir, 'canopy', FILE);
 export async function loadPlanCache(repo: Repo): Promise<PlanCache> {
   try {
     const v = JSON.parse(await readFile(fileOf(repo), 'utf8')) as PlanCache & { stamp?: string };
-    if (v.stamp === codeStamp() && v.statuses && v.placements) return { statuses: v.statuses, placements: v.placements, basis: v.basis };
+    if (v.stamp === codeStamp() && v.statuses) return { statuses: v.statuses, basis: v.basis };
   } catch { /* none yet, or unreadable: start afresh */ }
-  return { statuses: {}, placements: {} };
+  return { statuses: {} };
 }
 
 /** Stores `cache` when it changed, keeping only the records named in `keep` (the file never outgrows the refs). */
 export async function savePlanCache(repo: Repo, cache: PlanCache, keep: Set<string>): Promise<void> {
-  const gone = [...Object.keys(cache.statuses), ...Object.keys(cache.placements)].some((k) => !keep.has(k));
+  const gone = Object.keys(cache.statuses).some((k) => !keep.has(k));
   if (!cache.dirty && !gone) return;
   const pick = <T>(r: Record<string, T>) => Object.fromEntries(Object.entries(r).filter(([k]) => keep.has(k)));
   const file = fileOf(repo);
   try {
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ stamp: codeStamp(), statuses: pick(cache.statuses), placements: pick(cache.placements), basis: cache.basis }));
+    await writeFile(tmp, JSON.stringify({ stamp: codeStamp(), statuses: pick(cache.statuses), basis: cache.basis }));
     await rename(tmp, file);
   } catch { /* read-only repository: no cache */ }
 }

@@ -27,6 +27,7 @@ import { IN_FORCE_WALK } from './plan-full.js';
 import { allocationOf, newestSource, type PlanInputs } from './plan-inputs.js';
 import { computeBasis, heldOf, ineligibleWith, loadBasis, prevOf, storeBasis } from './plan-basis.js';
 import { keyOf } from './plan-cache.js';
+import { placementIndexes, type PlacementIndex } from './plan-index.js';
 import { fleetAt, judgeAgainst } from './plan-judge.js';
 import { placeBeside, reserve, type Reserved } from './plan-place.js';
 import { compareServices, type PlanCore } from './plan.js';
@@ -96,8 +97,10 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   const key = keyOf(inputs.placementKey, views.map(({ capacity: _c, ...shape }) => shape), opts.base, base.tree);
   let basis = inputs.cache.basis?.key === key ? loadBasis(inputs.cache.basis) : undefined;
   core.method.kept = !!basis;
+  let indexes: Map<string, PlacementIndex> | undefined;
+  const index = async () => (indexes ??= await placementIndexes(repo, inputs.records));
   if (!basis) {
-    basis = await computeBasis(repo, await inputs.placements(), base.tree, await serviceIds(repo, base.tree), viewMap, opts.base);
+    basis = await computeBasis(repo, await index(), base.tree, await serviceIds(repo, base.tree), viewMap, opts.base);
     if (basis.count >= KEEP_BASIS) { inputs.cache.basis = storeBasis(basis, key); inputs.cache.dirty = true; }
   }
   const atBase = (id: string) => heldOf(basis, id) !== undefined || basis.moving.has(id);
@@ -105,7 +108,7 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   for (const c of judged.diff) { const id = serviceIdOf(c.path); if (id) atHead.set(id, !!c.after); }
   const moving = new Set([...basis.moving, ...atHead.keys()]);
   if (canonicalJson(opts.base) !== canonicalJson(opts.head)) {
-    for (const id of ineligibleWith(basis, await inputs.placements(), viewMap, opts.head)) moving.add(id);
+    for (const id of ineligibleWith(basis, await index(), viewMap, opts.head)) moving.add(id);
   }
   const exists = { base: atBase, head: (id: string) => atHead.get(id) ?? atBase(id) };
   const count = basis.count + [...atHead].filter(([id, there]) => there && !atBase(id)).length;

@@ -5,7 +5,7 @@
 // what a plan reads of them (replica counts, and the spec fields placement reads): the full
 // schema check of 10,000 assignments costs 40-180 ms here, more than the rest of a plan, and
 // their specs are the root's copies of descriptors it validated.
-import type { Assignment, ClusterStatus, Placement } from '../../schemas/messages.js';
+import type { Assignment, ClusterStatus } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { checkValue, type ShapeName, type Shapes } from '../../schemas/parse.js';
 import { LIVENESS, PLACEMENT_FILE, STATUS_FILE, type Liveness } from '../core/refs.js';
@@ -42,11 +42,13 @@ export interface PlanInputs {
   statuses: StatusInput[];
   /** The root's last word on each cluster's liveness (beside its placement). */
   liveness: Map<string, Liveness>;
+  /** The placement records, by cluster, not read yet. */
+  records: Map<string, PlacementRecordRef>;
   /** What the placement records are, without reading them: [cluster, header blob, services tree]. */
   placementKey: Array<[string, string, string | null]>;
-  /** The readable placement records, by cluster (read on first use). */
+  /** The readable placement records, by cluster, read whole (on first use). */
   placements(): Promise<Map<string, PlacementInput>>;
-  /** Each readable record's source commit and sequence (from the cache while the record is unchanged). */
+  /** Each readable record's source commit and sequence (from its header). */
   envelopes(): Promise<Map<string, CachedPlacement>>;
   cache: PlanCache;
   /** What clusters reported they could not place (at their last status), for these services. */
@@ -55,16 +57,34 @@ export interface PlanInputs {
   save(): Promise<void>;
 }
 
+/** A placement record in Git: its header (placement.json) and services/ tree; the header read on first use. */
+export interface PlacementRecordRef {
+  headerBlob: string;
+  services?: string;
+  /** Its source commit and sequence, and (old layout) its services inline; undefined when damaged. */
+  header(): Promise<{ source: string; seq: number; inline?: Record<string, unknown> } | undefined>;
+}
+
 export async function readPlanInputs(repo: Repo, o: { cache?: boolean } = {}): Promise<PlanInputs> {
-  const cache = o.cache === false ? { statuses: {}, placements: {} } : await loadPlanCache(repo);
+  const cache = o.cache === false ? { statuses: {} } : await loadPlanCache(repo);
   const liveness = new Map<string, Liveness>();
-  const records = new Map<string, { header: string; services?: string }>();
+  const records = new Map<string, PlacementRecordRef>();
   for (const [cluster, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
     const files = await recordEntries(repo, oid, [PLACEMENT_FILE, LIVENESS, SERVICES_DIR]);
     const l = files?.get(LIVENESS);
     try { if (l) liveness.set(cluster, JSON.parse((await text(repo, l)) ?? '') as Liveness); } catch { /* a damaged record says nothing */ }
-    const header = files?.get(PLACEMENT_FILE);
-    if (header) records.set(cluster, { header, services: files?.get(SERVICES_DIR) });
+    const headerBlob = files?.get(PLACEMENT_FILE);
+    if (!headerBlob) continue;
+    let read: ReturnType<PlacementRecordRef['header']> | undefined;
+    records.set(cluster, {
+      headerBlob, services: files?.get(SERVICES_DIR),
+      header: () => (read ??= (async () => {
+        const h = json(await text(repo, headerBlob));
+        if (!h || !envelopeOk(h) || (h.services !== undefined && !isObj(h.services))) return undefined;
+        const v = h.version as { commit: string; seq: number };
+        return { source: v.commit, seq: v.seq, ...(h.services ? { inline: h.services as Record<string, unknown> } : {}) };
+      })()),
+    });
   }
   const statuses: StatusInput[] = [];
   const keep = new Set<string>();
@@ -87,34 +107,23 @@ export async function readPlanInputs(repo: Repo, o: { cache?: boolean } = {}): P
     statuses.push({ name, at, ...(digest ?? { refused: [] }), servicesTree: files?.get(SERVICES_DIR) });
   }
   let docs: Promise<Map<string, PlacementInput>> | undefined;
-  const headers = new Map<string, Record<string, unknown>>();
   const placements = () => (docs ??= (async () => {
     const out = new Map<string, PlacementInput>();
     for (const [cluster, r] of records) {
-      const header = headers.get(cluster) ?? json(await text(repo, r.header));
-      const doc = header && placementOf({ ...header, services: header.services ?? await serviceFiles(repo, r.services) });
-      if (doc) out.set(cluster, { cluster, source: doc.version.commit, seq: doc.version.seq, services: doc.services });
+      const h = await r.header();
+      const services = h && (h.inline ?? await serviceFiles(repo, r.services));
+      if (!h || !services || !Object.values(services).every(assignmentOk)) continue;
+      out.set(cluster, { cluster, source: h.source, seq: h.seq, services: services as Record<string, Assignment> });
     }
     return out;
   })());
   const envelopes = async () => {
     const out = new Map<string, CachedPlacement>();
-    for (const [cluster, r] of records) {
-      const known = cache.placements[r.header];
-      if (known) { out.set(cluster, known); continue; }
-      const header = json(await text(repo, r.header));
-      if (header) headers.set(cluster, header);
-      const v = header?.version as Record<string, unknown> | undefined;
-      if (!header || !envelopeOk(header) || (header.services !== undefined && !isObj(header.services))) continue;
-      cache.placements[r.header] = { source: v!.commit as string, seq: v!.seq as number };
-      cache.dirty = true;
-      out.set(cluster, cache.placements[r.header]);
-    }
+    for (const [cluster, r] of records) { const h = await r.header(); if (h) out.set(cluster, { source: h.source, seq: h.seq }); }
     return out;
   };
-  for (const r of records.values()) keep.add(r.header);
   return {
-    statuses, liveness, placementKey: [...records].sort(([a], [b]) => (a < b ? -1 : 1)).map(([c, r]) => [c, r.header, r.services ?? null]),
+    statuses, liveness, records, placementKey: [...records].sort(([a], [b]) => (a < b ? -1 : 1)).map(([c, r]) => [c, r.headerBlob, r.services ?? null]),
     placements, envelopes, cache,
     refusedOf: (ids) => refusals(repo, statuses, ids),
     save: () => (o.cache === false ? Promise.resolve() : savePlanCache(repo, cache, keep)),
@@ -222,14 +231,8 @@ function envelopeOk(v: Record<string, unknown>): boolean {
     && isObj(ver) && typeof ver.commit === 'string' && /^[0-9a-f]{40}$/.test(ver.commit) && isCount(ver.seq) && isCount(ver.epoch);
 }
 
-/** A placement record (header and services), when what a plan reads of it has the schema's shape. */
-function placementOf(v: Record<string, unknown>): Placement | undefined {
-  if (!envelopeOk(v) || !isObj(v.services)) return undefined;
-  for (const id in v.services) if (!assignment(v.services[id])) return undefined;
-  return v as unknown as Placement;
-}
-
-function assignment(a: unknown): boolean {
+/** One service's assignment in a placement record, when what a plan reads of it has the schema's shape. */
+export function assignmentOk(a: unknown): boolean {
   if (!isObj(a) || !isCount(a.replicas) || typeof a.specHash !== 'string' || !isObj(a.spec)) return false;
   const s = a.spec as Partial<ServiceSpec> & Record<string, unknown>;
   if ((s.runtime !== 'container' && s.runtime !== 'process') || !isCount(s.replicas, 10_000)) return false;

@@ -14,6 +14,7 @@ import { openRepo, type Repo } from '../../reconciler/git/repo.js';
 import { planChange, type ChangePlan } from '../../reconciler/report/plan.js';
 import { renderPlanMarkdown } from '../../reconciler/report/render-plan.js';
 import { readPlanInputs, type StatusInput } from '../../reconciler/report/plan-inputs.js';
+import { placementIndexes, type PlacementIndex } from '../../reconciler/report/plan-index.js';
 import { request } from '../../reconciler/root/place.js';
 import { createBigRepo, type BigRepo } from '../helpers/big-repo.js';
 import { RootRecorder, writeStatus } from '../helpers/root-record.js';
@@ -71,9 +72,15 @@ async function fleet(seed: number, o: { services?: number; layout?: 'nested' | '
 type Way = 'partial' | 'all placed' | 'full';
 const wayOf = (p: ChangePlan): Way => (p.method.kind === 'full' ? 'full' : p.method.why ? 'all placed' : 'partial');
 
+/** Drops what earlier plans kept: the settled basis, and (unless `index` is false) the placement indexes. */
+function forget(f: Fleet, index = true): void {
+  rmSync(path.join(f.big.dir, '.git', 'canopy', 'plan-cache.json'), { force: true });
+  if (index) rmSync(path.join(f.big.dir, '.git', 'canopy', 'plan-index.json'), { force: true });
+}
+
 /** Both ways (from the change with nothing kept from earlier plans, then with what they kept); they must agree. Returns the plan. */
 async function both(f: Fleet, base: string, head: string, way?: Way): Promise<ChangePlan> {
-  rmSync(path.join(f.big.dir, '.git', 'canopy', 'plan-cache.json'), { force: true });
+  forget(f);
   const cold = await planChange(f.repo, { base, head, now: NOW });
   const fast = await planChange(f.repo, { base, head, now: NOW });
   const full = await planChange(f.repo, { base, head, now: NOW, full: true });
@@ -234,6 +241,11 @@ bases('several placement records from different commits, a placement-only change
     const p = one(f, 17 * k + 5);
     const c = f.big.change({ [p]: yamlOf(p, { ...spec(f.rng, 10 + k), replicas: 2 }) }, `step ${k}`);
     assert.ok(await f.root.record(c));
+    // The placement indexes kept from the last plan are brought up to date by what the root rewrote.
+    forget(f, false);
+    const pr = f.big.commitOn('pr', f.big.head, { [one(f, 40 + k)]: retag(f, one(f, 40 + k)) });
+    const kept = await planChange(f.repo, { base: 'main', head: pr, now: NOW });
+    assert.equal(strip(kept), strip(await planChange(f.repo, { base: 'main', head: pr, now: NOW, full: true })), `after root step ${k}`);
   }
   // spread: none is the default: the root re-places it to the same clusters and rewrites no record.
   const q = one(f, 8);
@@ -244,6 +256,23 @@ bases('several placement records from different commits, a placement-only change
   assert.ok(sources.size > 1);
   const pr = f.big.commitOn('pr', f.big.head, { [one(f, 30)]: yamlOf(one(f, 30), spec(f.rng, 20)), [q]: text });
   await both(f, 'main', pr, 'partial');
+});
+
+bases('placement indexes kept between plans follow what the root rewrote', async () => {
+  const f = await fleet(18);
+  const semantic = (m: Map<string, PlacementIndex>) => Object.fromEntries([...m].map(([c, x]) => [c, {
+    source: x.source, seq: x.seq, from: x.from,
+    entries: Object.fromEntries(Object.entries(x.entries).sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, [n, want, a]]) => [id, [n, want, JSON.stringify(x.asks[a])]])),
+  }]));
+  const fresh = async () => { forget(f); return semantic(await placementIndexes(f.repo, (await readPlanInputs(f.repo, { cache: false })).records)); };
+  await fresh();
+  for (let k = 0; k < 3; k++) {
+    const [p, q] = [one(f, 11 * k + 1), one(f, 11 * k + 2)];
+    const c = f.big.change({ [p]: yamlOf(p, { ...spec(f.rng, 30 + k), replicas: 3 }), [q]: null, [`services/added/s${k}.yaml`]: serviceYaml('added', `s${k}`, spec(f.rng)) }, `root step ${k}`);
+    assert.ok(await f.root.record(c));
+    const kept = semantic(await placementIndexes(f.repo, (await readPlanInputs(f.repo, { cache: false })).records));
+    assert.equal(kept, await fresh(), `after root step ${k}`);
+  }
 });
 
 bases('capacity and labels that moved since the placement', async () => {
