@@ -72,23 +72,24 @@ async function build(repo: Repo, r: PlacementRecordRef, header: { source: string
     if (i === undefined) { askIndex.set(k, (i = asks.length)); asks.push(ask); }
     return i;
   };
-  const entries: Record<string, [number, number, number]> = {};
+  const base: PlacementIndex = { source: header.source, seq: header.seq, from: r.services ?? `blob:${r.headerBlob}`, asks, entries: {} };
   const put = (id: string, a: unknown): boolean => {
     if (!assignmentOk(a)) return false;
     const x = a as { replicas: number; spec: ServiceSpec };
-    entries[id] = [x.replicas, x.spec.replicas, askOf(x.spec)];
+    base.entries[id] = [x.replicas, x.spec.replicas, askOf(x.spec)];
     return true;
   };
-  const base = { source: header.source, seq: header.seq, from: r.services ?? `blob:${r.headerBlob}`, asks, entries };
   if (header.inline) {
     for (const id in header.inline) if (!put(id, header.inline[id])) return undefined;
     return base;
   }
   if (!r.services) return base;
-  // From the kept index of an earlier services/ tree: what changed since. Else every file.
+  // From the kept index of an earlier services/ tree (taken over as it is: it was parsed for
+  // this): what changed since. Else every file.
   const reuse = old && !old.from.startsWith('blob:') ? old : undefined;
   if (reuse) {
-    for (const [id, [n, want, a]] of Object.entries(reuse.entries)) entries[id] = [n, want, askOf(reuse.asks[a])];
+    for (const ask of reuse.asks) askOf(ask);
+    base.entries = reuse.entries;
   }
   const store = objectStore(repo);
   // The kept tree may be gone from this clone (a fresh clone with an old cache): read everything then.
@@ -97,7 +98,7 @@ async function build(repo: Repo, r: PlacementRecordRef, header: { source: string
   for (const c of diff ?? []) {
     if (!c.path.endsWith('.json') || (c.after && c.after.type !== 'blob')) return undefined;
     const id = c.path.slice(0, -'.json'.length);
-    if (!c.after) { delete entries[id]; continue; }
+    if (!c.after) { delete base.entries[id]; continue; }
     let v: unknown;
     try { v = JSON.parse((await store.readType(c.after.oid, 'blob')).toString('utf8')); } catch { return undefined; }
     if (!put(id, v)) return undefined;
