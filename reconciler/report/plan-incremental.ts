@@ -76,7 +76,7 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
 
   // 2. Head, judged against base in force.
   const head = (await commit(headOid))!;
-  const judged = await judgeAgainst(repo, base.tree, head.tree, cache);
+  const judged = await judgeAgainst(repo, base.tree, head.tree, cache, { keepUnread: true });
   if (!judged) return 'fleet.yaml drops a latency target that unchanged services may name';
   const accepted = judged.problems.length === 0;
   const ref = accepted ? head : base;

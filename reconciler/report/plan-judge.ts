@@ -29,7 +29,7 @@ export interface Judgement {
 }
 
 /** `tree` judged against `anchorTree`, a tree known to validate; undefined when that cannot be done exactly. */
-export async function judgeAgainst(repo: Repo, anchorTree: string, tree: string, cache: Map<string, ParseResult>): Promise<Judgement | undefined> {
+export async function judgeAgainst(repo: Repo, anchorTree: string, tree: string, cache: Map<string, ParseResult>, o: { keepUnread?: boolean } = {}): Promise<Judgement | undefined> {
   const diff = await diffTrees(repo, anchorTree, tree);
   const treeProblems: Problem[] = [];
   const changes: IndexChange[] = [];
@@ -41,7 +41,13 @@ export async function judgeAgainst(repo: Repo, anchorTree: string, tree: string,
     if (c.after.mode === '120000') { treeProblems.push(at(c.path, 'symbolic links are not allowed in a fleet repository: commit the file itself')); continue; }
     if (layoutOf(c.path).kind === 'ignored') continue;
     const file = await fileAt(repo, c.path, c.after.oid, cache);
-    if (!file) { treeProblems.push(at(c.path, await tooLarge(repo, c.after.oid))); continue; }
+    if (!file) {
+      treeProblems.push(at(c.path, await tooLarge(repo, c.after.oid)));
+      // As loadDesired judging against a last good state: a file it could not read keeps its
+      // version there (it finds no "missing fleet.yaml" when fleet.yaml grew too large).
+      if (o.keepUnread && c.before?.type === 'blob') changes.push([c.path, (await fileAt(repo, c.path, c.before.oid, cache))!]);
+      continue;
+    }
     changes.push([c.path, file]);
   }
   if (changed.has('fleet.yaml')) {

@@ -156,6 +156,15 @@ change('invalid YAML in head: rejected, file:line', async () => {
   assert.ok(plan.problems[0].line > 1, JSON.stringify(plan.problems));
 });
 
+change('files over 1 MiB: named, and judged as the root judges them', async () => {
+  const big = 'x'.repeat(1024 * 1024 + 10);
+  const fy = show(F, 'main', 'fleet.yaml');
+  const head = F.big.commitOn('pr', F.big.head, { 'fleet.yaml': `${fy}# ${big}\n`, [one(F, 80)]: `# ${big}\n` });
+  const plan = await both(F, 'main', head, 'partial');
+  assert.equal(plan.problems.map((x) => x.file).sort(), ['fleet.yaml', one(F, 80)].sort());
+  assert.ok(plan.problems.every((x) => /a descriptor may be at most 1 MiB/.test(x.message)), JSON.stringify(plan.problems));
+});
+
 change('a duplicate name, a schema violation and an unknown target, across files', async () => {
   const [a, b, c] = [one(F, 60), one(F, 61), one(F, 62)];
   const [, app, file] = a.split('/');
