@@ -3,8 +3,11 @@
 // (test/helpers/big-repo.ts) and their placement refs, status refs and notes written as the root
 // and clusters write them (test/helpers/root-record.ts), so plan reads what it reads in a clone
 // of a running fleet. Also timed: the same plan computed in full (what plan did before it
-// followed the change), and the first plan after the root placed again (its records changed).
+// followed the change), the first plan after the root placed again (its records changed), and
+// a plan with nothing kept from earlier ones (.git/canopy emptied: a fresh clone, or CI without
+// a cache).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bench, Figure } from './types.js';
@@ -107,6 +110,12 @@ const run: Bench = async ({ quick, log }) => {
     await rootMoves(big, r);
     afterRoot.push(...cli(big, 1));
   }
+  // Nothing kept from an earlier plan (a fresh clone, CI without a cache of .git/canopy).
+  const cold: number[] = [];
+  for (let r = 0; r < (quick ? 2 : 3); r++) {
+    for (const f of ['plan-cache.json', 'plan-index.json', 'parse-cache.json']) rmSync(path.join(big.big.dir, '.git', 'canopy', f), { force: true });
+    cold.push(...cli(big, 1));
+  }
   log(`in process: ${big.label} ${ms(ipBig)} ms, ${small.label} ${ms(ipSmall)} ms; in full ${ms(fullBig)} ms`);
   log(`command: ${big.label} ${ms(cliBig)} ms, ${small.label} ${ms(cliSmall)} ms, node -e 0 ${ms(node)} ms; first after the root placed again ${ms(afterRoot)} ms`);
 
@@ -114,6 +123,7 @@ const run: Bench = async ({ quick, log }) => {
   figures.push({ label: `plan, one-line change, ${big.label}, in process: computed in full (as before)`, value: ms(fullBig), unit: 'ms', spread: spread(fullBig) });
   figures.push({ label: `canopy plan --format markdown, one-line change, ${big.label}`, value: ms(cliBig), unit: 'ms', spread: spread(cliBig), floor: { label: small.label, value: ms(cliSmall) } });
   figures.push({ label: `canopy plan, ${big.label}: first after the root placed again`, value: ms(afterRoot), unit: 'ms', spread: spread(afterRoot), floor: { label: small.label, value: ms(cliSmall) } });
+  figures.push({ label: `canopy plan, ${big.label}: nothing kept from earlier plans (fresh clone)`, value: ms(cold), unit: 'ms', spread: spread(cold), floor: { label: small.label, value: ms(cliSmall) } });
   figures.push({ label: 'node -e 0 (process start floor)', value: ms(node), unit: 'ms', spread: spread(node) });
   return {
     name: 'plan', figures,
