@@ -11,13 +11,18 @@ import { layoutOf } from '../core/validate.js';
 import type { Repo } from '../git/repo.js';
 import { readCommitObject } from '../git/log.js';
 import { diffTrees, type Change } from '../git/tree.js';
-import { assess, request, type ClusterView, type PlaceOptions } from '../root/place.js';
+import { assess, request, type Allocation, type ClusterView, type PlaceOptions } from '../root/place.js';
+import { reserve, type Reserved } from './plan-place.js';
 import type { StoredBasis } from './plan-cache.js';
 import type { PlacementIndex } from './plan-index.js';
 
 export interface Basis {
+  /** The base it was computed for (moveTo() carries it to another). */
+  baseTree: string;
   /** Services at base. */
   count: number;
+  /** Held in the records, but gone from base. */
+  gone: Set<string>;
   /** Services at base that are not settled. */
   moving: Set<string>;
   clusters: string[];
@@ -60,7 +65,7 @@ export async function computeBasis(repo: Repo, indexes: Map<string, PlacementInd
   const sizes: Capacity[] = [];
   const sizeIndex = new Map<string, number>();
   const sizeOf = new Map<PlacementIndex, number[]>();
-  const out: Basis = { count: ids.size, moving: new Set([...moving].filter((id) => ids.has(id))), clusters, sizes, held: {}, prev: {}, reserved: [] };
+  const out: Basis = { baseTree, count: ids.size, gone: new Set(), moving: new Set([...moving].filter((id) => ids.has(id))), clusters, sizes, held: {}, prev: {}, reserved: [] };
   const totals = new Map<string, number>();
   clusters.forEach((c, ci) => {
     const idx = indexes.get(c)!;
@@ -84,10 +89,57 @@ export async function computeBasis(repo: Repo, indexes: Map<string, PlacementInd
   return out;
 }
 
+/**
+ * What the settled hold once `moving` (a superset of basis.moving) no longer counts among them,
+ * per cluster and size; and what the moving held before (their previous allocation).
+ */
+export function beside(basis: Basis, moving: Set<string>): { reserved: Reserved; previous: Allocation } {
+  const totals = basis.reserved.map(([ci, si, n]) => [ci, si, n]);
+  const previous: Allocation = new Map();
+  for (const id of moving) {
+    const h = heldOf(basis, id);
+    if (h) for (let i = 1; i < h.length; i += 2) totals.find((t) => t[0] === h[i] && t[1] === h[0])![2] -= h[i + 1];
+    const pairs = h ? h.slice(1) : prevOf(basis, id);
+    if (!pairs) continue;
+    const m = new Map<string, number>();
+    for (let i = 0; i < pairs.length; i += 2) m.set(basis.clusters[pairs[i]], (m.get(basis.clusters[pairs[i]]) ?? 0) + pairs[i + 1]);
+    previous.set(id, m);
+  }
+  const reserved: Reserved = new Map();
+  for (const [ci, si, n] of totals) if (n > 0) reserve(reserved, basis.clusters[ci], basis.sizes[si], n);
+  return { reserved, previous };
+}
+
+/**
+ * The basis carried from its base to another with the same targets, by their tree diff: every
+ * service whose file differs is no longer settled (its file may not be the one placed), those
+ * added count, those deleted are gone. Its cost is that diff; undefined when fleet.yaml differs
+ * (the caller computes afresh).
+ */
+export async function moveTo(repo: Repo, b: Basis, baseTree: string): Promise<Basis | undefined> {
+  if (b.baseTree === baseTree) return b;
+  const d = await diffTrees(repo, b.baseTree, baseTree).catch(() => undefined);
+  if (!d || d.some((c) => c.path === 'fleet.yaml')) return undefined;
+  const out: Basis = { ...b, baseTree, moving: new Set(b.moving), gone: new Set(b.gone) };
+  for (const c of d) {
+    const l = layoutOf(c.path);
+    if (l.kind !== 'Service') continue;
+    const id = `${l.dir}/${l.name}`;
+    const was = !out.gone.has(id) && (out.moving.has(id) || heldOf(out, id) !== undefined);
+    if (c.after) { out.moving.add(id); out.gone.delete(id); if (!was) out.count++; }
+    else { out.moving.delete(id); out.gone.add(id); if (was) out.count--; }
+  }
+  return out;
+}
+
+/** Whether a service is at the basis's base. */
+export const atBase = (b: Basis, id: string): boolean => !b.gone.has(id) && (b.moving.has(id) || heldOf(b, id) !== undefined);
+
 /** Settled services (of `held`) that some cluster they are on may not take with other targets. */
 export function ineligibleWith(basis: Basis, indexes: Map<string, PlacementIndex>, views: Map<string, ClusterView>, o: PlaceOptions): string[] {
   const out: string[] = [];
   for (const id in basis.held) {
+    if (basis.gone.has(id) || basis.moving.has(id)) continue;
     const h = basis.held[id];
     for (let i = 1; i < h.length; i += 2) {
       const c = basis.clusters[h[i]];
@@ -124,14 +176,14 @@ async function staleAtBase(repo: Repo, indexes: Map<string, PlacementIndex>, bas
 
 export function storeBasis(b: Basis, key: string): StoredBasis {
   return {
-    key, count: b.count, moving: [...b.moving], clusters: b.clusters, sizes: b.sizes.map((r) => [r.cpu, r.memoryMi, r.gpu]),
+    key, baseTree: b.baseTree, count: b.count, gone: [...b.gone], moving: [...b.moving], clusters: b.clusters, sizes: b.sizes.map((r) => [r.cpu, r.memoryMi, r.gpu]),
     held: b.held, prev: b.prev, reserved: b.reserved,
   };
 }
 
 export function loadBasis(s: StoredBasis): Basis {
   return {
-    count: s.count, moving: new Set(s.moving), clusters: s.clusters, sizes: s.sizes.map(([cpu, memoryMi, gpu]) => ({ cpu, memoryMi, gpu })),
+    baseTree: s.baseTree, count: s.count, gone: new Set(s.gone), moving: new Set(s.moving), clusters: s.clusters, sizes: s.sizes.map(([cpu, memoryMi, gpu]) => ({ cpu, memoryMi, gpu })),
     held: s.held, prev: s.prev, reserved: s.reserved,
   };
 }

@@ -23,7 +23,9 @@ export interface CachedPlacement { source: string; seq: number }
 /** The settled basis, as stored: ids with indexes into `clusters` and `sizes`. */
 export interface StoredBasis {
   key: string;
+  baseTree: string;
   count: number;
+  gone: string[];
   moving: string[];
   clusters: string[];
   sizes: Array<[number, number, number]>;

@@ -10,7 +10,6 @@
 //     the short, the unplaced) are parsed and placed, and they are all that can differ.
 // When that is not exact (no commit known to validate, a latency target dropped, a cluster
 // over-committed by the recorded placements), it says why and plan-full.ts answers.
-import type { ServiceSpec } from '../../schemas/model.js';
 import { canonicalJson, specHash } from '../core/ids.js';
 import { parseNote, type CommitNote } from '../core/note.js';
 import { layoutOf, type ParseResult } from '../core/validate.js';
@@ -25,57 +24,23 @@ import { loadParseCache } from '../root/parse-cache.js';
 import { placeServices, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision } from '../root/place.js';
 import { IN_FORCE_WALK } from './plan-full.js';
 import { allocationOf, newestSource, type PlanInputs } from './plan-inputs.js';
-import { computeBasis, heldOf, ineligibleWith, loadBasis, prevOf, storeBasis } from './plan-basis.js';
+import { atBase, beside, computeBasis, ineligibleWith, loadBasis, moveTo, storeBasis } from './plan-basis.js';
 import { keyOf } from './plan-cache.js';
 import { placementIndexes, type PlacementIndex } from './plan-index.js';
 import { fleetAt, judgeAgainst } from './plan-judge.js';
-import { placeBeside, reserve, type Reserved } from './plan-place.js';
+import { placeBeside } from './plan-place.js';
 import { compareServices, type PlanCore } from './plan.js';
 
 interface Commit { oid: string; tree: string }
 
 /** The plan, or why it cannot be computed incrementally (then plan-full.ts computes it). */
 export async function planIncremental(repo: Repo, baseOid: string, headOid: string, inputs: PlanInputs, cache: Map<string, ParseResult>): Promise<PlanCore | string> {
-  const notes = new Map<string, CommitNote | undefined>();
-  const noteOf = async (oid: string) => {
-    if (!notes.has(oid)) { const t = await readNote(repo, oid); notes.set(oid, t ? parseNote(t) : undefined); }
-    return notes.get(oid);
-  };
-  const commit = async (oid: string): Promise<Commit | undefined> => readCommitObject(repo, oid).then((c) => ({ oid, tree: c.tree }), () => undefined);
-
-  // 1. Base in force, judged against a commit the root accepted.
-  let anchor: Commit | undefined | null;
-  const findAnchor = async (): Promise<Commit | undefined> => {
-    if (anchor !== undefined) return anchor ?? undefined;
-    anchor = null;
-    for await (const { oid } of firstParents(repo, baseOid, IN_FORCE_WALK)) {
-      if ((await noteOf(oid))?.outcome === 'accepted') return (anchor = (await commit(oid)) ?? null) ?? undefined;
-    }
-    const placed = newestSource(await inputs.envelopes());
-    return (anchor = (placed && (await commit(placed))) || null) ?? undefined;
-  };
-  const validates = async (oid: string): Promise<boolean | undefined> => {
-    const c = await commit(oid);
-    if (!c) return false;
-    if ((await noteOf(oid))?.outcome === 'accepted') return true;
-    const a = await findAnchor();
-    if (!a) return undefined;
-    if (a.oid === oid) return true;
-    const j = await judgeAgainst(repo, a.tree, c.tree, cache).catch(() => null);
-    return j === null ? false : j && j.problems.length === 0;
-  };
-  let base: Commit | undefined;
-  for await (const { oid } of firstParents(repo, baseOid, IN_FORCE_WALK)) {
-    const note = await noteOf(oid);
-    const at = note?.outcome === 'rejected' && note.inForce ? note.inForce : oid;
-    const ok = await validates(at);
-    if (ok === undefined) return 'no commit known to validate (no note from the root, no placement recorded) to judge base against';
-    if (ok) { base = await commit(at); break; }
-  }
-  if (!base) return 'no commit at or before base validates';
+  // 1. Base in force.
+  const base = await inForceFrom(repo, baseOid, inputs, cache);
+  if (typeof base === 'string') return base;
 
   // 2. Head, judged against base in force.
-  const head = (await commit(headOid))!;
+  const head = (await commitAt(repo, headOid))!;
   const judged = await judgeAgainst(repo, base.tree, head.tree, cache, { keepUnread: true });
   if (!judged) return 'fleet.yaml drops a latency target that unchanged services may name';
   const accepted = judged.problems.length === 0;
@@ -94,8 +59,10 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   const policy = { base: fleets.base.spec?.scheduler?.root ?? 'bestfit', head: fleets.head.spec?.scheduler?.root ?? 'bestfit' };
   const views = inputs.statuses.flatMap((s) => (s.view ? [s.view] : []));
   const viewMap = new Map(views.map((v) => [v.name, v]));
-  const key = keyOf(inputs.placementKey, views.map(({ capacity: _c, ...shape }) => shape), opts.base, base.tree);
-  let basis = inputs.cache.basis?.key === key ? loadBasis(inputs.cache.basis) : undefined;
+  // Kept while the records, the clusters' shapes and the targets are the same; carried to this
+  // base by a tree diff.
+  const key = keyOf(inputs.placementKey, views.map(({ capacity: _c, ...shape }) => shape), opts.base);
+  let basis = inputs.cache.basis?.key === key ? await moveTo(repo, loadBasis(inputs.cache.basis), base.tree) : undefined;
   core.method.kept = !!basis;
   let indexes: Map<string, PlacementIndex> | undefined;
   const index = async () => (indexes ??= await placementIndexes(repo, inputs.records));
@@ -103,36 +70,19 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
     basis = await computeBasis(repo, await index(), base.tree, await serviceIds(repo, base.tree), viewMap, opts.base);
     if (basis.count >= KEEP_BASIS) { inputs.cache.basis = storeBasis(basis, key); inputs.cache.dirty = true; }
   }
-  const atBase = (id: string) => heldOf(basis, id) !== undefined || basis.moving.has(id);
+  const inBase = (id: string) => atBase(basis, id);
   const atHead = new Map<string, boolean>();
   for (const c of judged.diff) { const id = serviceIdOf(c.path); if (id) atHead.set(id, !!c.after); }
-  const moving = new Set([...basis.moving, ...atHead.keys()]);
+  // Those gone from base move too: what they held is free again.
+  const moving = new Set([...basis.moving, ...basis.gone, ...atHead.keys()]);
   if (canonicalJson(opts.base) !== canonicalJson(opts.head)) {
     for (const id of ineligibleWith(basis, await index(), viewMap, opts.head)) moving.add(id);
   }
-  const exists = { base: atBase, head: (id: string) => atHead.get(id) ?? atBase(id) };
-  const count = basis.count + [...atHead].filter(([id, there]) => there && !atBase(id)).length;
+  const exists = { base: inBase, head: (id: string) => atHead.get(id) ?? inBase(id) };
+  const count = basis.count + [...atHead].filter(([id, there]) => there && !inBase(id)).length;
   if (moving.size > count / 2) return `most services can move (${moving.size} of ${count})`;
 
-  // What the settled hold, less those that now move; and what the moving held before.
-  const reserved: Reserved = new Map();
-  const totals = basis.reserved.map(([ci, si, n]) => [ci, si, n]);
-  const previous: Allocation = new Map();
-  const recorded = (id: string): Map<string, number> | undefined => {
-    const h = heldOf(basis, id), p = prevOf(basis, id);
-    const pairs = h ? h.slice(1) : p;
-    if (!pairs) return undefined;
-    const m = new Map<string, number>();
-    for (let i = 0; i < pairs.length; i += 2) m.set(basis.clusters[pairs[i]], (m.get(basis.clusters[pairs[i]]) ?? 0) + pairs[i + 1]);
-    return m;
-  };
-  for (const id of moving) {
-    const h = heldOf(basis, id);
-    if (h) for (let i = 1; i < h.length; i += 2) totals.find((t) => t[0] === h[i] && t[1] === h[0])![2] -= h[i + 1];
-    const m = recorded(id);
-    if (m) previous.set(id, m);
-  }
-  for (const [ci, si, n] of totals) if (n > 0) reserve(reserved, basis.clusters[ci], basis.sizes[si], n);
+  const { reserved, previous } = beside(basis, moving);
 
   if (moving.size >= COLD_PARSES) await loadParseCache(repo, cache);
   const specs = { base: new Map<string, DesiredService>(), head: new Map<string, DesiredService>() };
@@ -152,7 +102,7 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
     // A cluster cannot hold every recorded replica: pass 1 may fail anywhere, so place all.
     const placements = await inputs.placements();
     for (const id in basis.held) {
-      if (moving.has(id)) continue;
+      if (moving.has(id) || basis.gone.has(id)) continue;
       const c = basis.clusters[basis.held[id][1]];
       const s: DesiredService = { id, spec: placements.get(c)!.services[id].spec, specHash: '', file: pathOf(id) };
       specs.base.set(id, s);
@@ -175,6 +125,49 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
 
 /** Below this many services a basis is cheaper to compute than to store. */
 const KEEP_BASIS = 200;
+
+/**
+ * The desired state in force at base, walked as plan-full.ts walks it: each commit's own
+ * verdict when the root noted it accepted, else judged against a commit known to validate (the
+ * nearest the root accepted, else the one its placements came from).
+ */
+async function inForceFrom(repo: Repo, baseOid: string, inputs: PlanInputs, cache: Map<string, ParseResult>): Promise<Commit | string> {
+  const notes = new Map<string, CommitNote | undefined>();
+  const noteOf = async (oid: string) => {
+    if (!notes.has(oid)) { const t = await readNote(repo, oid); notes.set(oid, t ? parseNote(t) : undefined); }
+    return notes.get(oid);
+  };
+  let anchor: Commit | undefined | null;
+  const findAnchor = async (): Promise<Commit | undefined> => {
+    if (anchor !== undefined) return anchor ?? undefined;
+    anchor = null;
+    for await (const { oid } of firstParents(repo, baseOid, IN_FORCE_WALK)) {
+      if ((await noteOf(oid))?.outcome === 'accepted') return (anchor = (await commitAt(repo, oid)) ?? null) ?? undefined;
+    }
+    const placed = newestSource(await inputs.envelopes());
+    return (anchor = (placed && (await commitAt(repo, placed))) || null) ?? undefined;
+  };
+  const validates = async (oid: string): Promise<boolean | undefined> => {
+    const c = await commitAt(repo, oid);
+    if (!c) return false;
+    if ((await noteOf(oid))?.outcome === 'accepted') return true;
+    const a = await findAnchor();
+    if (!a) return undefined;
+    if (a.oid === oid) return true;
+    const j = await judgeAgainst(repo, a.tree, c.tree, cache).catch(() => null);
+    return j === null ? false : j && j.problems.length === 0;
+  };
+  for await (const { oid } of firstParents(repo, baseOid, IN_FORCE_WALK)) {
+    const note = await noteOf(oid);
+    const at = note?.outcome === 'rejected' && note.inForce ? note.inForce : oid;
+    const ok = await validates(at);
+    if (ok === undefined) return 'no commit known to validate (no note from the root, no placement recorded) to judge base against';
+    if (ok) return (await commitAt(repo, at))!;
+  }
+  return 'no commit at or before base validates';
+}
+
+const commitAt = (repo: Repo, oid: string): Promise<Commit | undefined> => readCommitObject(repo, oid).then((c) => ({ oid, tree: c.tree }), () => undefined);
 
 /** Above this many descriptors to parse, the parse cache this clone keeps on disk pays. */
 const COLD_PARSES = 200;

@@ -244,6 +244,20 @@ bases('base the root has not placed yet, an invalid base (noted or not), placeme
   await both(f, 'main', fix, 'partial');
 });
 
+bases('a kept basis carried to a base the root has not seen (main moved on without it)', async () => {
+  const f = await fleet(19);
+  forget(f);
+  await planChange(f.repo, { base: 'main', head: 'main', now: NOW });
+  for (let k = 0; k < 4; k++) {
+    const [a, b] = [one(f, 13 * k + 1), one(f, 13 * k + 2)];
+    f.big.change({ [a]: show(f, 'main', a).replace(/replicas: \d+/, `replicas: ${k + 2}`), [b]: null, [`services/new/s${k}.yaml`]: serviceYaml('new', `s${k}`, spec(f.rng)) }, `main ${k}`);
+    const pr = f.big.commitOn('pr', f.big.head, { [one(f, 13 * k + 5)]: retag(f, one(f, 13 * k + 5)), [`services/new/s${k}.yaml`]: null });
+    const kept = await planChange(f.repo, { base: 'main', head: pr, now: NOW });
+    assert.ok(kept.method.kept, `step ${k}: ${JSON.stringify(kept.method)}`);
+    assert.equal(strip(kept), strip(await planChange(f.repo, { base: 'main', head: pr, now: NOW, full: true })), `step ${k}`);
+  }
+});
+
 bases('several placement records from different commits, a placement-only change the records did not rewrite', async () => {
   const f = await fleet(13);
   for (let k = 0; k < 4; k++) {
