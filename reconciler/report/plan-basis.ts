@@ -29,6 +29,8 @@ export interface Basis {
   sizes: Capacity[];
   /** Settled: id → [size, cluster, n, cluster, n, …] (indexes into sizes and clusters). Plain records: a kept basis is used as parsed. */
   held: Record<string, number[]>;
+  /** Held entries not parsed yet, per app (a kept basis parses only the apps it is asked about). */
+  shards?: Record<string, string>;
   /** The others holding replicas (also those gone from base): id → [cluster, n, …]. */
   prev: Record<string, number[]>;
   /** What the settled hold together: [cluster, size, n]. */
@@ -138,9 +140,10 @@ export const atBase = (b: Basis, id: string): boolean => !b.gone.has(id) && (b.m
 /** Settled services (of `held`) that some cluster they are on may not take with other targets. */
 export function ineligibleWith(basis: Basis, indexes: Map<string, PlacementIndex>, views: Map<string, ClusterView>, o: PlaceOptions): string[] {
   const out: string[] = [];
-  for (const id in basis.held) {
+  const held = allHeld(basis);
+  for (const id in held) {
     if (basis.gone.has(id) || basis.moving.has(id)) continue;
-    const h = basis.held[id];
+    const h = held[id];
     for (let i = 1; i < h.length; i += 2) {
       const c = basis.clusters[h[i]];
       const idx = indexes.get(c)!;
@@ -155,7 +158,23 @@ function push(m: Record<string, number[]>, id: string, head: number[], ci: numbe
 }
 
 /** The settled record of a service, if it is settled (ids hold a "/": no clash with Object's own names, but be exact). */
-export const heldOf = (b: Basis, id: string): number[] | undefined => (Object.hasOwn(b.held, id) ? b.held[id] : undefined);
+export function heldOf(b: Basis, id: string): number[] | undefined {
+  const app = id.slice(0, id.indexOf('/'));
+  if (b.shards && Object.hasOwn(b.shards, app)) unshard(b, app);
+  return Object.hasOwn(b.held, id) ? b.held[id] : undefined;
+}
+
+/** Every held entry (parses what is left of a kept basis). */
+export function allHeld(b: Basis): Record<string, number[]> {
+  for (const app of Object.keys(b.shards ?? {})) unshard(b, app);
+  return b.held;
+}
+
+function unshard(b: Basis, app: string): void {
+  const part = JSON.parse(b.shards![app]) as Record<string, number[]>;
+  delete b.shards![app];
+  for (const name in part) b.held[`${app}/${name}`] = part[name];
+}
 export const prevOf = (b: Basis, id: string): number[] | undefined => (Object.hasOwn(b.prev, id) ? b.prev[id] : undefined);
 
 /**
@@ -177,13 +196,26 @@ async function staleAtBase(repo: Repo, indexes: Map<string, PlacementIndex>, bas
 export function storeBasis(b: Basis, key: string): StoredBasis {
   return {
     key, baseTree: b.baseTree, count: b.count, gone: [...b.gone], moving: [...b.moving], clusters: b.clusters, sizes: b.sizes.map((r) => [r.cpu, r.memoryMi, r.gpu]),
-    held: b.held, prev: b.prev, reserved: b.reserved,
+    held: shardsOf(allHeld(b)), prev: b.prev, reserved: b.reserved,
   };
 }
 
 export function loadBasis(s: StoredBasis): Basis {
   return {
     baseTree: s.baseTree, count: s.count, gone: new Set(s.gone), moving: new Set(s.moving), clusters: s.clusters, sizes: s.sizes.map(([cpu, memoryMi, gpu]) => ({ cpu, memoryMi, gpu })),
-    held: s.held, prev: s.prev, reserved: s.reserved,
+    held: {}, shards: s.held, prev: s.prev, reserved: s.reserved,
   };
+}
+
+/** Held entries as one JSON text per app: a kept basis is read without building 10,000 arrays. */
+function shardsOf(held: Record<string, number[]>): Record<string, string> {
+  const byApp = new Map<string, Record<string, number[]>>();
+  for (const id in held) {
+    const i = id.indexOf('/');
+    const app = id.slice(0, i);
+    let m = byApp.get(app);
+    if (!m) byApp.set(app, (m = {}));
+    m[id.slice(i + 1)] = held[id];
+  }
+  return Object.fromEntries([...byApp].map(([app, m]) => [app, JSON.stringify(m)]));
 }

@@ -15,7 +15,7 @@ import type { Repo } from '../git/repo.js';
 import type { ClusterView } from '../root/place.js';
 
 const FILE = 'plan-cache.json';
-const FORMAT = 1;
+const FORMAT = 2;
 
 export interface CachedStatus { view?: ClusterView; refused: Array<{ id: string; count: number; reason: string }> }
 export interface CachedPlacement { source: string; seq: number }
@@ -29,8 +29,8 @@ export interface StoredBasis {
   moving: string[];
   clusters: string[];
   sizes: Array<[number, number, number]>;
-  /** Settled: id → [size, cluster, n, cluster, n, …]. */
-  held: Record<string, number[]>;
+  /** Settled, per app: JSON of name → [size, cluster, n, cluster, n, …]. */
+  held: Record<string, string>;
   /** Not settled (or gone from base) but holding replicas: id → [cluster, n, …]. */
   prev: Record<string, number[]>;
   /** What the settled hold together: [cluster, size, n]. */

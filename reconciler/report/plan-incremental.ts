@@ -24,7 +24,7 @@ import { loadParseCache } from '../root/parse-cache.js';
 import { placeServices, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision } from '../root/place.js';
 import { IN_FORCE_WALK } from './plan-full.js';
 import { allocationOf, newestSource, type PlanInputs } from './plan-inputs.js';
-import { atBase, beside, computeBasis, ineligibleWith, loadBasis, moveTo, storeBasis } from './plan-basis.js';
+import { allHeld, atBase, beside, computeBasis, ineligibleWith, loadBasis, moveTo, storeBasis } from './plan-basis.js';
 import { keyOf } from './plan-cache.js';
 import { placementIndexes, type PlacementIndex } from './plan-index.js';
 import { fleetAt, judgeAgainst } from './plan-judge.js';
@@ -101,9 +101,10 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   if (!before || !after) {
     // A cluster cannot hold every recorded replica: pass 1 may fail anywhere, so place all.
     const placements = await inputs.placements();
-    for (const id in basis.held) {
+    const held = allHeld(basis);
+    for (const id in held) {
       if (moving.has(id) || basis.gone.has(id)) continue;
-      const c = basis.clusters[basis.held[id][1]];
+      const c = basis.clusters[held[id][1]];
       const s: DesiredService = { id, spec: placements.get(c)!.services[id].spec, specHash: '', file: pathOf(id) };
       specs.base.set(id, s);
       specs.head.set(id, s);
