@@ -1,38 +1,58 @@
-// Bundles the `canopy` command (run by `npm run build`, after tsc): dist/cli/canopy.js becomes
-// one small entry file, and each command a chunk under dist/cli/chunks/ holding the code that
-// command needs, so `canopy status` loads a handful of files instead of some hundred modules
-// (yaml alone is 72 CommonJS files, each read, lexed for its exports and wrapped on every start).
+// Bundles the `canopy` command (run by `npm run build`, after tsc). A command then loads three
+// files (the entry, its bundle, and its cached compiled code) instead of some hundred modules
+// (yaml alone is 72 CommonJS files, each read, lexed for its exports and wrapped on every start):
 //
-// - Commands stay lazy: cli/canopy.ts imports each command with import(), so each is a chunk of
-//   its own and shares chunks with the others only for code both use.
-// - Servers and clients that only long-running parts use (MQTT, the broker, Docker, file
-//   watching) stay external: loaded from node_modules as before, on the paths that need them.
-// - Every module keeps its own import.meta.url: where its tsc output lies under dist/ (the
+// - dist/cli/canopy.js, the bin: an ES module that knows the commands' names and summaries
+//   (--help) and loads the one asked for with cli/load-command.ts.
+// - dist/cli/bundle/<name>.cjs, one per command: the command, cli/run-command.ts and exactly the
+//   code they import, in CommonJS, because V8 keeps compiled code only for scripts: the loader
+//   compiles it with vm.Script and a code cache (see load-command.ts). Each bundle stands alone
+//   (a process runs one command, so shared code is repeated across bundles, never loaded twice).
+// - Clients that only long-running parts use (MQTT, Docker, file watching) stay external:
+//   required from node_modules (each has a CommonJS build), on the paths that need them. The
+//   embedded broker (aedes) is bundled: it is ES modules only, and Node 20 before 20.19 cannot
+//   require() those.
+// - Every module keeps its own import.meta.url: the URL of its tsc output under dist/ (the
 //   schemas and validators it reads beside it, the template under the package root), so the
-//   bundle finds the same files as the unbundled tree. The tsc output must therefore be built
-//   first, and it is (npm run build).
-// - Source maps (dist/cli/**/*.js.map) point to the TypeScript sources: run with
-//   `node --enable-source-maps` (CANOPY_LOG=debug turns them on) for stack traces in .ts files.
+//   bundles find the same files as the unbundled tree (which npm run build writes first).
+// - Source maps (*.map) point to the TypeScript sources: CANOPY_LOG=debug (or node
+//   --enable-source-maps) gives stack traces in .ts files.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outdir = path.join(root, 'dist/cli');
-const chunksDir = 'chunks';
+const cliOut = path.join(root, 'dist/cli');
+const bundleOut = path.join(cliOut, 'bundle');
 
-/** Loaded from node_modules at run time: used only by the long-running parts (and native bits). */
-const EXTERNAL = ['mqtt', 'aedes', 'dockerode', 'chokidar'];
+/** Required from node_modules at run time: used only by the long-running parts (dockerode pulls native code). */
+const EXTERNAL = ['mqtt', 'dockerode', 'chokidar'];
+
+const commands = readdirSync(path.join(root, 'cli/commands')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
 
 /** Where the tsc output of a source file lies (cli/paths.ts → dist/cli/paths.js). */
 const compiled = (file) => path.join(root, 'dist', path.relative(root, file).replace(/\.ts$/, '.js'));
-
 const ownFile = (file) => !path.relative(root, file).startsWith('..') && !file.includes(`${path.sep}node_modules${path.sep}`);
 
-/** Sources whose import.meta.url was rewritten: each must land in a chunk (checked after the build). */
-const rewritten = new Set();
+/** Each command's entry: the command and its runner. */
+const commandEntries = {
+  name: 'command-entries',
+  setup(b) {
+    b.onResolve({ filter: /^canopy-command:/ }, (args) => ({ path: args.path.slice('canopy-command:'.length), namespace: 'canopy-command' }));
+    b.onLoad({ filter: /.*/, namespace: 'canopy-command' }, (args) => ({
+      resolveDir: root,
+      loader: 'ts',
+      contents: `import cmd from './cli/commands/${args.path}.ts';\nimport { runCommand } from './cli/run-command.ts';\nexport default (argv: string[]) => runCommand(cmd, argv);\n`,
+    }));
+  },
+};
 
+/** Defined at the top of each bundle, where `require` is Node's (a module may have its own). */
+const MODULE_URL = '__canopyModuleUrl';
+const moduleUrlHelper = `const ${MODULE_URL} = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;`;
+
+/** import.meta.url of each module → the URL of its tsc output, from a bundle in dist/cli/bundle/. */
 const keepModuleUrl = {
   name: 'keep-module-url',
   setup(b) {
@@ -40,40 +60,43 @@ const keepModuleUrl = {
       if (!ownFile(args.path)) return undefined;
       const text = readFileSync(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return undefined;
-      rewritten.add(path.relative(root, args.path));
-      // Relative to a chunk in dist/cli/chunks/: the URL the module has when run unbundled.
-      const rel = path.relative(path.join(outdir, chunksDir), compiled(args.path)).split(path.sep).join('/');
-      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`), loader: 'ts' };
+      const rel = path.relative(bundleOut, compiled(args.path)).split(path.sep).join('/');
+      return { contents: text.replaceAll('import.meta.url', `${MODULE_URL}(${JSON.stringify(rel)})`), loader: 'ts' };
     });
   },
 };
 
-rmSync(path.join(outdir, chunksDir), { recursive: true, force: true });
-const result = await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: { canopy: 'cli/canopy.ts' },
-  outdir,
-  chunkNames: `${chunksDir}/[name]-[hash]`,
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: EXTERNAL,
   sourcemap: true,
   minifySyntax: true,
   minifyWhitespace: true,
-  metafile: true,
   logLevel: 'warning',
-  // CommonJS packages bundled into ES modules call require() for Node's built-ins.
-  banner: { js: "import { createRequire as __canopyCreateRequire } from 'node:module'; const require = __canopyCreateRequire(import.meta.url);" },
-  plugins: [keepModuleUrl],
+};
+
+rmSync(bundleOut, { recursive: true, force: true });
+rmSync(path.join(cliOut, 'chunks'), { recursive: true, force: true });   // an earlier layout's
+
+await build({
+  ...common,
+  entryPoints: Object.fromEntries(commands.map((c) => [c, `canopy-command:${c}`])),
+  outdir: bundleOut,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  external: EXTERNAL,
+  // import() of what stays external becomes require(), which a vm.Script can call.
+  supported: { 'dynamic-import': false },
+  banner: { js: moduleUrlHelper },
+  plugins: [commandEntries, keepModuleUrl],
 });
 
-// A rewritten module that landed in the entry file (dist/cli/, not chunks/) would resolve its
-// files one directory off: refuse to ship that.
-for (const [out, meta] of Object.entries(result.metafile.outputs)) {
-  if (path.dirname(path.resolve(root, out)) === path.join(outdir, chunksDir)) continue;
-  const wrong = Object.keys(meta.inputs).filter((i) => rewritten.has(i));
-  if (wrong.length) throw new Error(`bundle: ${wrong.join(', ')} landed in ${out}, not in ${chunksDir}/: import it lazily from cli/canopy.ts`);
-}
+// The entry: its own import.meta.url is where its tsc output lies too, so nothing to rewrite.
+await build({
+  ...common,
+  entryPoints: { canopy: 'cli/canopy.ts' },
+  outdir: cliOut,
+  format: 'esm',
+});
