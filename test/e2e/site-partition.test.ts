@@ -42,6 +42,7 @@ test('the fleet converges over smart HTTP', async () => {
 
 test('cut: unreachable in status, workloads keep running, failover elsewhere under a new epoch', async () => {
   const before = git(f.recordDir, 'rev-parse', 'refs/canopy/status/munich');
+  const cutAt = Date.now();
   f.cutSite('munich');
   await eventually('munich unreachable', async () => (await f.status()).clusters.munich?.state === 'unreachable', 20_000);
   assert.is(f.count('shop/pinned'), 2, 'the site goes on running its placement\n' + f.logs());
@@ -56,6 +57,10 @@ test('cut: unreachable in status, workloads keep running, failover elsewhere und
   const placements = git(f.recordDir, 'log', '--format=%s', 'refs/canopy/placements/munich');
   assert.match(placements, /munich unreachable/);
 
+  // The cut lasts past the site's next status record (a heartbeat at most statusRefreshSeconds,
+  // 5 s, after its last), and a second more, for commit times are whole seconds: however fast
+  // the checks above went.
+  await new Promise((r) => setTimeout(r, Math.max(0, cutAt + 7000 - Date.now())));
   // Heal: the fenced copy stops, the new commit converges, the history has the time away.
   const cutEnd = Math.floor(Date.now() / 1000);
   f.healSite('munich');
