@@ -21,8 +21,12 @@ export type CommandMain = (argv: string[]) => Promise<number>;
 
 function cacheDir(): string | undefined {
   if (process.env.CANOPY_COMPILE_CACHE === 'off') return undefined;
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'canopy', 'compile');
+  const xdg = process.env.XDG_CACHE_HOME;
+  // XDG asks for an absolute path; without one, the home directory; without that, no cache
+  // (never one relative to wherever the command runs).
+  let base: string;
+  try { base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'); } catch { return undefined; }
+  return path.isAbsolute(base) ? path.join(base, 'canopy', 'compile') : undefined;
 }
 
 /** The command's main function from its bundle (dist/cli/bundle/<name>.cjs beside this file's bundle). */

@@ -19,8 +19,8 @@ function packagesIn(command: string): Set<string> {
   return new Set(map.sources.flatMap((s) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s)?.[1] ?? []));
 }
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+function run(args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -69,6 +69,10 @@ test('the code cache: written on the first run, used on the next, harmless when 
   writeFileSync(blocked, 'not a directory');
   chmodSync(blocked, 0o444);
   assert.equal(run(['validate', fleet], { XDG_CACHE_HOME: blocked }), first);
+  // No home and a relative XDG_CACHE_HOME: no cache, and none beside wherever the command ran.
+  const here = tempDir('canopy-cwd-');
+  assert.equal(run(['validate', fleet], { HOME: '', XDG_CACHE_HOME: 'rel' }, here), first);
+  assert.equal(readdirSync(here), []);
   // A problem is reported the same with and without the cache.
   writeFileSync(path.join(fleet, 'services/shop/web.yaml'), 'apiVersion: canopy/v1\nkind: Service\nmetadata: {name: web, app: shop}\nspec: {replicas: -1}\n');
   const bad = run(['validate', fleet], env);
