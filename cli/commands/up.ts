@@ -97,10 +97,11 @@ const cmd: Command = {
         const r = await fleetStatus(repo);
         const svcs = Object.values(r.services);
         const done = svcs.filter((s) => s.state === 'converged').length;
-        const line = `[${new Date().toISOString().slice(11, 19)}] main ${r.head?.commit.slice(0, 12)} ${r.head?.outcome}${r.head?.convergedAt ? ', converged' : ''}: ${done}/${svcs.length} services converged`;
+        // A line when something changed (not every second with the same news), the table when it did.
+        const line = `main ${r.head?.commit.slice(0, 12)} ${r.head?.outcome}${r.head?.convergedAt ? ', converged' : ''}: ${done}/${svcs.length} services converged`;
         const table = renderStatus(r).split('\n').filter((l) => !/ago$/.test(l)).join('\n');
         if (table !== shown) { shown = table; say('\n' + renderStatus(r)); lastLine = line; }
-        else if (line !== lastLine) { say(line); lastLine = line; }
+        else if (line !== lastLine) { say(`[${new Date().toISOString().slice(11, 19)}] ${line}`); lastLine = line; }
       } catch (e) { log.debug(`status: ${(e as Error).message}`); }
     }, 1000);
     const code = await stopAll;
