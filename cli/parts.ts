@@ -7,14 +7,24 @@ import type { Logger } from '../reconciler/core/log.js';
 import os from 'node:os';
 import path from 'node:path';
 import { openRepo, readFileAt, resolveRef, type Repo } from '../reconciler/git/repo.js';
-import { parseRemote, openMirror, lsRemote, fetchRef } from '../reconciler/git/remote.js';
-import { gitSync, type GitSync } from '../reconciler/git/sync.js';
+import type { Remote } from '../reconciler/git/remote.js';
+import type { GitSync } from '../reconciler/git/sync.js';
 import { MAIN, NOTES_REF, placementRef, statusRef } from '../reconciler/core/refs.js';
 import { fleetAtMain } from './fleet-repo.js';
 import type { FleetDescriptor, ClusterDescriptor } from '../schemas/model.js';
 import type { LatLon } from '../reconciler/core/geo.js';
 
 export interface Running { stop(): Promise<void> }
+
+/**
+ * A remote repository (an http(s) URL) and the Git client code to mirror it, loaded only then:
+ * a part on a local repository, and every agent, never loads an HTTP Git client.
+ */
+async function remoteRepo(repo: string) {
+  if (!/^https?:\/\//.test(repo)) return undefined;
+  const [remote, sync] = await Promise.all([import('../reconciler/git/remote.js'), import('../reconciler/git/sync.js')]);
+  return { ...remote, remote: remote.parseRemote(repo) as Remote, gitSync: sync.gitSync };
+}
 
 export interface Timings { heartbeatMs: number; unreachableMs: number; statusRefreshMs: number }
 
@@ -43,8 +53,10 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   const stops: Array<() => Promise<void> | void> = [];
   let repo: Repo;
   let sync: GitSync | undefined;
-  const remote = typeof o.repo === 'string' ? parseRemote(o.repo) : undefined;
-  if (remote) {
+  const r = typeof o.repo === 'string' ? await remoteRepo(o.repo) : undefined;
+  const remote = r?.remote;
+  if (r && remote) {
+    const { openMirror, gitSync, lsRemote, fetchRef } = r;
     repo = await openMirror(o.cacheDir ?? defaultCache('root', remote.url), remote);
     sync = gitSync(repo, remote, o.log);
     o.log.info(`fleet repository ${remote.url}, mirrored in ${repo.gitdir}`);
@@ -127,10 +139,12 @@ export async function clusterFileAtMain(repo: Repo, commit: string, name: string
 }
 
 export async function runCluster(o: ClusterPartOptions): Promise<Running> {
-  const remote = o.repoDir ? parseRemote(o.repoDir) : undefined;
+  const r = o.repoDir ? await remoteRepo(o.repoDir) : undefined;
+  const remote = r?.remote;
   let repo: Repo | undefined;
   let sync: GitSync | undefined;
-  if (remote) {
+  if (r && remote) {
+    const { openMirror, gitSync, fetchRef } = r;
     repo = await openMirror(path.join(o.stateDir, 'repo'), remote);
     sync = gitSync(repo, remote, o.log);
     // Only what this cluster reads: main (for fleet.yaml and its cluster file) and its own refs.

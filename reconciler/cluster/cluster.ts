@@ -17,6 +17,7 @@ import type { Repo } from '../git/repo.js';
 import { placeReplicas, type NodeView, type ClusterPolicy } from './place.js';
 import { aggregate } from './aggregate.js';
 import { StatusRecorder } from './status-ref.js';
+import { startMaintenance } from '../git/maintenance.js';
 import type { LatLon } from '../core/geo.js';
 
 export interface ClusterOptions {
@@ -270,6 +271,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   });
   o.bus.onConnect(() => { lastReport = ''; loop.enqueue('report'); });
   o.nodeBus.onConnect(() => { for (const st of nodes.values()) st.sent = undefined; loop.enqueue('place'); });
+  // Its status history is written as loose objects: packed as they pile up, as native git would.
+  const maintenance = o.repo ? startMaintenance(o.repo, o.log) : undefined;
   // Nodes' retained statuses arrive right after subscribing: place once they are in, so a
   // restarted cluster keeps its replicas where they run instead of placing onto no nodes.
   loop.enqueueAfter('place', 500);
@@ -277,7 +280,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   return {
     stats: { get dropped() { return o.bus.stats.dropped + (o.nodeBus === o.bus ? 0 : o.nodeBus.stats.dropped); } },
     idle: () => loop.idle(),
-    async stop() { await loop.stop(); await desiredChain; },
+    async stop() { maintenance?.stop(); await loop.stop(); await desiredChain; },
   };
 }
 

@@ -1,13 +1,13 @@
 // A placement patch from the root, applied and checked at the cost of what it changes: the
-// common patch replaces whole service entries and the version, so only those values are
-// checked against their schemas; any other patch (a valid RFC 6902 patch may touch anything)
-// has the whole patched placement checked.
+// common patch touches service entries and the version, so only the entries it touched and the
+// version are checked against their schemas; any other patch (a valid RFC 6902 patch may touch
+// anything) has the whole patched placement checked.
 import type { Operation } from 'fast-json-patch';
 import type { Placement } from '../../schemas/messages.js';
 import { checkValue, type Parsed } from '../../schemas/parse.js';
 import { applyPatchShared } from '../core/patch.js';
 
-const SERVICE = /^\/services\/[^/]+$/;
+const IN_SERVICE = /^\/services\/([^/]+)(\/.*)?$/;
 
 export function applyPlacementPatch(placement: Placement, ops: readonly Operation[], where: string): Parsed<Placement> {
   let doc: Placement;
@@ -16,12 +16,21 @@ export function applyPlacementPatch(placement: Placement, ops: readonly Operatio
   } catch (e) {
     return { ok: false, error: `${where}: patch does not apply: ${(e as Error).message}` };
   }
-  const local = ops.every((op) => (SERVICE.test(op.path) && (op.op === 'remove' || op.op === 'add' || op.op === 'replace')) || (op.path === '/version' && op.op === 'replace'));
-  if (!local) return checkValue('Placement', doc, `${where} (patched)`);
+  // Ops inside service entries and on the version: check the entries they touched, and the version.
+  const touched = new Set<string>();
+  let version = false;
   for (const op of ops) {
-    if (op.op === 'remove') continue;
-    const value = (op as { value?: unknown }).value;
-    const c = op.path === '/version' ? checkValue('Version', value, `${where} (patched): /version`) : checkValue('Assignment', value, `${where} (patched): ${op.path}`);
+    const m = IN_SERVICE.exec(op.path);
+    const from = (op as { from?: string }).from;
+    if (m && (op.op !== 'move' && op.op !== 'copy' || (from !== undefined && IN_SERVICE.test(from)))) touched.add(m[1].replace(/~1/g, '/').replace(/~0/g, '~'));
+    else if (op.path === '/version' && op.op === 'replace') version = true;
+    else return checkValue('Placement', doc, `${where} (patched)`);
+  }
+  if (version) { const c = checkValue('Version', doc.version, `${where} (patched): /version`); if (!c.ok) return c; }
+  for (const id of touched) {
+    const entry = doc.services?.[id];
+    if (entry === undefined) continue;   // removed
+    const c = checkValue('Assignment', entry, `${where} (patched): /services/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`);
     if (!c.ok) return c;
   }
   return { ok: true, value: doc };

@@ -1,6 +1,7 @@
 // The root's side of delegation: each cluster's placement document, its history (for patches),
 // its placement ref in Git, and the message that brings a cluster from what it has applied to
 // the current version: a JSON Patch when the root knows the cluster's base, else a snapshot.
+import jsonpatch from 'fast-json-patch';
 import type { Placement, Version, DesiredMessage } from '../../schemas/messages.js';
 import { readRecord } from '../git/records.js';
 import { writeServiceRecord } from '../git/service-records.js';
@@ -125,7 +126,8 @@ type PatchOp = Extract<DesiredMessage, { kind: 'patch' }>['ops'][number];
  * The JSON Patch (RFC 6902) from one placement to another, per service: a service entry the
  * book kept from the earlier version is the same object (PlacementDocs copies only what
  * changed), so unchanged ones cost a comparison of references, and a change costs what it
- * touched. Entries read back from Git (after a restart) are compared by value.
+ * touched, down to the fields that changed inside the entry. Entries read back from Git (after
+ * a restart) are compared by value.
  */
 export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
   const ops: PatchOp[] = [];
@@ -134,7 +136,8 @@ export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
     const b = base.services[id];
     if (b === a) continue;
     if (b === undefined) ops.push({ op: 'add', path: path(id), value: a });
-    else if (canonicalJson(b) !== canonicalJson(a)) ops.push({ op: 'replace', path: path(id), value: a });
+    // Inside a changed entry, only what changed (a new env value, not the whole spec and reason).
+    else for (const op of jsonpatch.compare(b, a)) ops.push({ ...op, path: path(id) + op.path } as PatchOp);
   }
   for (const id of Object.keys(base.services)) if (!(id in doc.services)) ops.push({ op: 'remove', path: path(id) });
   for (const k of ['fleet', 'cluster'] as const) if (base[k] !== doc[k]) ops.push({ op: 'replace', path: `/${k}`, value: doc[k] });

@@ -17,6 +17,7 @@ import { PlacementBook, sameVersion } from './delegate.js';
 import { recoverRoot, skippedCommits } from './recover.js';
 import { IncrementalPlacer, PlacementDocs } from './incremental.js';
 import { watchRef, type RefWatcher } from '../git/watch.js';
+import { startMaintenance } from '../git/maintenance.js';
 
 export interface RootOptions {
   repo: Repo;
@@ -290,6 +291,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   // Retained statuses arrive right after subscribing: give them a moment before the first pass,
   // so the root places onto the clusters that exist rather than onto none.
   const watcher: RefWatcher = watchRef(o.repo, branchRef, () => loop.enqueue('main'), o.log);
+  // Everything the root writes is loose objects: packed as they pile up, as native git would.
+  const maintenance = startMaintenance(o.repo, o.log);
   setTimeout(() => loop.enqueue('main'), 300);
 
   return {
@@ -297,6 +300,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     idle: () => loop.idle(),
     async stop() {
       await watcher.close();
+      maintenance.stop();
       await loop.stop();
     },
   };

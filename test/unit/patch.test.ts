@@ -75,7 +75,10 @@ Patch('applying the patch gives the new placement, for random changes', () => {
     assert.ok(r.ok, r.ok ? '' : r.error);
     if (r.ok) assert.equal(r.value, next);
     // Only what changed is in the patch.
-    assert.is(ops.filter((o) => o.path.startsWith('/services/')).length, Object.keys({ ...a, ...b }).filter((id) => a[id] !== b[id]).length);
+    const ids = new Set(ops.filter((o) => o.path.startsWith('/services/')).map((o) => o.path.split('/')[2]));
+    assert.is(ids.size, Object.keys({ ...a, ...b }).filter((id) => a[id] !== b[id]).length);
+    // A changed entry carries only what changed inside it (replica counts, never the whole entry).
+    for (const o of ops) if (o.op === 'replace' && o.path.startsWith('/services/')) assert.ok(/\/(replicas|specHash)$/.test(o.path), o.path);
   }
 });
 
