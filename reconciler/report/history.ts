@@ -12,7 +12,7 @@ import { firstParentLog } from '../git/log.js';
 import { notesIndex } from '../git/notes.js';
 import { objectStore } from '../git/odb.js';
 import { listFiles } from '../git/tree.js';
-import { readRecord } from './plan.js';
+import { readRecord } from '../git/records.js';
 
 export const WALK_LIMIT = 5000;
 
