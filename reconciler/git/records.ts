@@ -2,7 +2,7 @@
 // schema when read: undefined when absent or not valid, never a half-trusted value. Placements
 // and statuses keep one file per service beside the header (service-records.ts).
 import { checkValue, type ShapeName, type Shapes } from '../../schemas/parse.js';
-import { readServiceRecord } from './service-records.js';
+import { readServiceRecord, readServiceRecordsAlong } from './service-records.js';
 import { readFileAt, type Repo } from './repo.js';
 
 const PER_SERVICE = new Set<ShapeName>(['Placement', 'ClusterStatus']);
@@ -19,3 +19,16 @@ export async function readRecord<K extends ShapeName>(repo: Repo, commit: string
     return undefined;
   }
 }
+
+const ENTRY: Partial<Record<ShapeName, ShapeName>> = { Placement: 'Assignment', ClusterStatus: 'ServiceStatus' };
+
+/**
+ * The records of a run of commits of one ref (oldest first), each checked as readRecord checks
+ * one, at the cost of what changed from one to the next (service-records.ts).
+ */
+export async function readRecordsAlong<K extends 'Placement' | 'ClusterStatus'>(repo: Repo, commits: ReadonlyArray<{ oid: string; tree: string }>, file: string, shape: K): Promise<Array<Shapes[K] | undefined>> {
+  const entry = ENTRY[shape]!;
+  const docs = await readServiceRecordsAlong(repo, commits, file, (d) => checkValue(shape, d, file).ok, (e) => checkValue(entry, e, file).ok);
+  return docs as Array<Shapes[K] | undefined>;
+}
+

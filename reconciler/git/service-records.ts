@@ -8,7 +8,7 @@
 import { canonicalJson } from '../core/ids.js';
 import { objectStore } from './odb.js';
 import { readCommitObject } from './log.js';
-import { entryAtPath, listFiles, readEntries, writeFiles } from './tree.js';
+import { diffTrees, entryAtPath, listFiles, readEntries, writeFiles } from './tree.js';
 import type { Repo } from './repo.js';
 
 export const SERVICES_DIR = 'services';
@@ -81,3 +81,48 @@ async function readJson(repo: Repo, tree: string, file: string): Promise<Record<
     return undefined;
   }
 }
+
+/**
+ * The records of a run of commits of one ref, oldest first, at the cost of what changed between
+ * them: the first is read whole, each next one is the previous with its changed service files
+ * read (a diff of the services/ trees), so walking 100 commits of a cluster holding 8,000
+ * services reads 8,000 files once, not 800,000. Commits sharing a tree share the record.
+ * `checkEntry` checks one service entry, `checkWhole` a whole record (given the first, and any
+ * of the old layout); undefined where a record is absent or fails a check.
+ */
+export async function readServiceRecordsAlong(repo: Repo, commits: ReadonlyArray<{ oid: string; tree: string }>, file: string,
+  checkWhole: (doc: Record<string, unknown>) => boolean, checkEntry: (entry: unknown) => boolean): Promise<Array<Record<string, unknown> | undefined>> {
+  const out: Array<Record<string, unknown> | undefined> = [];
+  let prev: { tree: string; services?: string; doc: Record<string, unknown> } | undefined;
+  const store = objectStore(repo);
+  for (const { oid, tree } of commits) {
+    if (prev && prev.tree === tree) { out.push(prev.doc); continue; }
+    const header = await readJson(repo, tree, file).catch(() => undefined);
+    const dir = await entryAtPath(repo, tree, SERVICES_DIR).catch(() => undefined);
+    const servicesOid = dir?.type === 'tree' ? dir.oid : undefined;
+    let doc: Record<string, unknown> | undefined;
+    if (!header) doc = undefined;
+    else if (!prev || header.services !== undefined || prev.services === undefined || servicesOid === undefined) {
+      const whole = await readServiceRecord(repo, oid, file).catch(() => undefined);
+      doc = whole && checkWhole(whole) ? whole : undefined;
+    } else {
+      const services = { ...(prev.doc.services as Record<string, unknown>) };
+      let ok = checkWhole({ ...header, services: {} });
+      for (const c of ok ? await diffTrees(repo, prev.services, servicesOid) : []) {
+        if (!c.path.endsWith('.json')) { ok = false; break; }
+        const id = c.path.slice(0, -'.json'.length);
+        if (!c.after) { delete services[id]; continue; }
+        let entry: unknown;
+        try { entry = JSON.parse((await store.readType(c.after.oid, 'blob')).toString('utf8')); } catch { ok = false; break; }
+        if (!checkEntry(entry)) { ok = false; break; }
+        services[id] = entry;
+      }
+      doc = ok ? { ...header, services } : undefined;
+    }
+    out.push(doc);
+    // A record that failed its check is not a base for the next: that one is read whole.
+    prev = doc ? { tree, services: servicesOid, doc } : undefined;
+  }
+  return out;
+}
+

@@ -179,6 +179,16 @@ function fits(free: Capacity, r: Capacity): boolean {
   return r.cpu <= free.cpu + eps && r.memoryMi <= free.memoryMi + eps && r.gpu <= free.gpu + eps;
 }
 
+/** How many replicas of size `r` fit in `free` (as many as asked when it asks nothing). */
+function fitting(free: Capacity, r: Capacity): number {
+  const eps = 1e-9;
+  let n = Infinity;
+  if (r.cpu > 0) n = Math.min(n, Math.floor((free.cpu + eps) / r.cpu));
+  if (r.memoryMi > 0) n = Math.min(n, Math.floor((free.memoryMi + eps) / r.memoryMi));
+  if (r.gpu > 0) n = Math.min(n, Math.floor((free.gpu + eps) / r.gpu));
+  return n;
+}
+
 function take(free: Capacity, r: Capacity): void {
   free.cpu -= r.cpu; free.memoryMi -= r.memoryMi; free.gpu -= r.gpu;
 }
@@ -257,10 +267,17 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
 
   // Pass 1, sticky: every service first gets back the replicas it had where they may stay, so
   // a new or grown service never pushes out one that is already running.
+  // (Taken in one step per cluster, however many: a stand-in for 10,000 settled replicas is one.)
   for (const w of work) {
     for (const { c, limit } of w.eligible) {
-      const had = Math.min(w.prev.get(c.name) ?? 0, limit);
-      for (let i = 0; i < had && count(w) < w.svc.spec.replicas && fits(free.get(c.name)!, w.r); i++) add(w, c.name);
+      const had = Math.min(w.prev.get(c.name) ?? 0, limit, w.svc.spec.replicas - w.n);
+      if (had <= 0) continue;
+      const f = free.get(c.name)!;
+      const k = Math.min(had, fitting(f, w.r));
+      if (k <= 0) continue;
+      f.cpu -= w.r.cpu * k; f.memoryMi -= w.r.memoryMi * k; f.gpu -= w.r.gpu * k;
+      w.got.set(c.name, (w.got.get(c.name) ?? 0) + k);
+      w.n += k;
     }
   }
   // Pass 2: the rest, best by policy first. A candidate's score is [first, ...policy score],

@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { openRepo, writeCommit, updateRef, resolveRef, type Repo } from '../../reconciler/git/repo.js';
 import { readRecordHeader, readServiceRecord, servicePath, writeServiceRecord } from '../../reconciler/git/service-records.js';
-import { readRecord } from '../../reconciler/git/records.js';
+import { readRecord, readRecordsAlong } from '../../reconciler/git/records.js';
+import { firstParentLog } from '../../reconciler/git/log.js';
 import { writeFiles } from '../../reconciler/git/tree.js';
 import type { Placement } from '../../schemas/messages.js';
 import { aPlacement, aService } from '../helpers/builders.js';
@@ -111,6 +112,41 @@ test('damaged records are refused whole', async () => {
     assert.is(await readRecord(repo, c, 'placement.json', 'Placement'), undefined, name);
   }
   assert.is(await readServiceRecord(repo, oid, 'absent.json'), undefined);
+});
+
+test('a run of records read along the ref equals each read alone: old layout first, heartbeats, a damaged one', async () => {
+  const { repo } = await fresh();
+  // The old layout first (services inline), then per-service records changing a little each time.
+  let doc = placementOf(30, 1);
+  const tree0 = await writeFiles(repo, undefined, new Map([['placement.json', JSON.stringify(doc, null, 1)]]));
+  let parent = await writeCommit(repo, { tree: tree0, parents: [], message: 'old layout', author: ME });
+  await updateRef(repo, REF, parent, undefined);
+  for (let seq = 2; seq <= 12; seq++) {
+    const next: Placement = { ...doc, version: { ...doc.version, seq }, services: { ...doc.services } };
+    next.services[`app${seq % 5}/svc-${seq}`] = { ...next.services[`app${seq % 5}/svc-${seq}`], replicas: seq };
+    if (seq === 5) delete next.services['app1/svc-1'];
+    if (seq === 7) next.services['app9/new'] = aPlacement('munich').with(aService('app9/new')).build().services['app9/new'];
+    await commitRecord(repo, doc, next);
+    doc = next;
+    if (seq === 8) {
+      // A heartbeat (same tree), then a record with a damaged service file, then a good one.
+      const head = (await resolveRef(repo, REF))!;
+      const tree = (await (await import('../../reconciler/git/log.js')).readCommitObject(repo, head)).tree;
+      const hb = await writeCommit(repo, { tree, parents: [head], message: 'heartbeat', author: ME });
+      await updateRef(repo, REF, hb, head);
+      const bad = await writeFiles(repo, tree, new Map([[servicePath('app2/svc-2'), '{"replicas": "two"}']]));
+      const b = await writeCommit(repo, { tree: bad, parents: [hb], message: 'damaged', author: ME });
+      await updateRef(repo, REF, b, hb);
+      const fixed = await writeCommit(repo, { tree, parents: [b], message: 'repaired', author: ME });
+      await updateRef(repo, REF, fixed, b);
+    }
+  }
+  const log = (await firstParentLog(repo, (await resolveRef(repo, REF))!)).reverse();
+  const along = await readRecordsAlong(repo, log.map((c) => ({ oid: c.oid, tree: c.commit.tree })), 'placement.json', 'Placement');
+  assert.is(along.length, log.length);
+  const alone = await Promise.all(log.map((c) => readRecord(repo, c.oid, 'placement.json', 'Placement')));
+  assert.equal(along, alone);
+  assert.is(alone.filter((d) => d === undefined).length, 1, 'the damaged record alone is refused');
 });
 
 test.run();
