@@ -51,7 +51,9 @@ const run: Bench = async ({ quick, log }) => {
       const mine = names.filter((_, i) => i % sites === k);
       const p = spawnPart(['--site', '--broker', f.broker.url, '--repo', f.dir, '--fleet', 'benchscale', '--clusters', mine.join(','), '--nodes', String(nodes),
         '--state-dir', path.join(f.work, 'state'), '--heartbeat-ms', String(HEARTBEAT_S * 1000)],
-      { name: `site-${k}`, logFile: path.join(f.work, `site-${k}.log`), scope, script: fileURLToPath(import.meta.url), nodeArgs: ['--max-old-space-size=4096'] });
+      { name: `site-${k}`, logFile: path.join(f.work, `site-${k}.log`), scope, script: fileURLToPath(import.meta.url),
+        // BENCH_PROFILE=site-0 profiles that site process as BENCH_PROFILE=root profiles the root.
+        nodeArgs: ['--max-old-space-size=4096', ...((process.env.BENCH_PROFILE ?? '').split(',').includes(`site-${k}`) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(f.work, 'prof', `site-${k}`)}`] : [])] });
       parts.push(p);
     }
     for (const p of parts) await p.waitForLog(/^ready/m, 300_000);
@@ -118,7 +120,9 @@ async function site(argv: string[]): Promise<void> {
   const stop = async () => { for (const p of running.reverse()) await p.stop().catch(() => undefined); process.exit(0); };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
-  const log = (name: string) => createLogger(name, 'warn');
+  // BENCH_SITE_DEBUG=c000 logs that cluster's passes with their times (CANOPY_LOG=debug does the root's).
+  const debug = new Set((process.env.BENCH_SITE_DEBUG ?? '').split(','));
+  const log = (name: string) => createLogger(name, debug.has(name.replace(/^cluster /, '')) ? 'debug' : 'warn');
   const dir = String(v['state-dir']);
   for (const c of String(v.clusters).split(',').filter(Boolean)) {
     running.push(await runCluster({ name: c, broker: String(v.broker), repoDir: String(v.repo), stateDir: path.join(dir, c), log: log(`cluster ${c}`) }));

@@ -1,8 +1,6 @@
 // Helpers the commands share: create a fleet repo from the template; read fleet.yaml at a commit.
 import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import fs from 'node:fs';
 import path from 'node:path';
-import git from 'isomorphic-git';
 import { parse as parseYaml } from 'yaml';
 import { templateDir, schemasDir } from './paths.js';
 import { openRepo, readFileAt, resolveRef, type Repo } from '../reconciler/git/repo.js';
@@ -20,6 +18,9 @@ export async function initFleetRepo(dir: string): Promise<string> {
   for (const f of await readdir(schemasDir)) {
     if (f.endsWith('.schema.json')) await writeFile(path.join(dir, 'schemas', f), await readFile(path.join(schemasDir, f)));
   }
+  // A work tree with an index, as `git init && git add && git commit` leaves it: isomorphic-git,
+  // loaded here only (nothing else canopy does writes an index).
+  const [{ default: git }, { default: fs }] = await Promise.all([import('isomorphic-git'), import('node:fs')]);
   await git.init({ fs, dir, defaultBranch: 'main' });
   const files = await listWorkTree(dir);
   for (const f of files) await git.add({ fs, dir, filepath: f });

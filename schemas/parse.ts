@@ -3,10 +3,10 @@
 // an agent loads neither TypeBox nor a schema compiler to check what it receives.
 import type { ValidateFunction, ErrorObject } from 'ajv';
 import { validator, validatorIndex } from './validators-load.js';
-import type { Placement, DesiredMessage, ClusterStatus, OnlineMessage, NodeDesired, NodeStatus } from './messages.js';
+import type { Placement, Assignment, Version, DesiredMessage, ClusterStatus, ServiceStatus, OnlineMessage, NodeDesired, NodeStatus } from './messages.js';
 
 /** Every shape checked at a boundary, by name. */
-export interface Shapes { Placement: Placement; DesiredMessage: DesiredMessage; ClusterStatus: ClusterStatus; OnlineMessage: OnlineMessage; NodeDesired: NodeDesired; NodeStatus: NodeStatus }
+export interface Shapes { Placement: Placement; Assignment: Assignment; Version: Version; DesiredMessage: DesiredMessage; ClusterStatus: ClusterStatus; ServiceStatus: ServiceStatus; OnlineMessage: OnlineMessage; NodeDesired: NodeDesired; NodeStatus: NodeStatus }
 export type ShapeName = keyof Shapes;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };

@@ -3,7 +3,6 @@ import { required, brokerUrl, labels, location, num } from '../args.js';
 import { UsageError } from '../../reconciler/core/errors.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { mebibytes } from '../../reconciler/core/quantity.js';
-import { leanV8 } from '../parts/lean.js';
 import { untilSignal } from '../lifecycle.js';
 
 const cmd: Command = {
@@ -27,7 +26,6 @@ const cmd: Command = {
     'probe-from': { type: 'string' }, 'probe-every': { type: 'string' },
   },
   async run(v) {
-    leanV8();   // first, before the agent's code runs (parts/lean.ts says why)
     required(this, v, 'cluster', 'name', 'broker', 'runtime', 'state-dir');
     const runtime = String(v.runtime);
     if (!['docker', 'process', 'sim'].includes(runtime)) throw new UsageError(`--runtime ${runtime}: expected docker, process or sim`);

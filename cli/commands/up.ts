@@ -72,8 +72,11 @@ const cmd: Command = {
     const clusters = await clusterPlan(repo, commit, num('clusters', v.clusters, 1), num('nodes', v.nodes, 0));
     const tm = timingsOf(fleet);
     const agentStops: Array<() => Promise<void>> = [];
+    const clusterParts: Running[] = [];
     for (const c of clusters) {
-      parts.push(await runCluster({ name: c.name, broker, repoDir: dir, stateDir: path.join(stateRoot, c.name), log: log.child(`cluster ${c.name}`) }));
+      const cp = await runCluster({ name: c.name, broker, repoDir: dir, stateDir: path.join(stateRoot, c.name), log: log.child(`cluster ${c.name}`) });
+      parts.push(cp);
+      clusterParts.push(cp);
       for (let i = 1; i <= c.nodes; i++) {
         const node = `${c.name}-n${i}`;
         const at = c.location ? { lat: c.location.lat + 0.01 * i, lon: c.location.lon + 0.01 * i } : undefined;
@@ -85,6 +88,9 @@ const cmd: Command = {
         if (!v['keep-workloads']) agentStops.push(() => removeWorkloads(fleet.metadata.name, c.name, node, runtime as 'docker', path.join(stateRoot, c.name, node)));
       }
     }
+    // Stopped in reverse: the root, then the clusters, then the agents (a cluster that outlived its
+    // agents would warn that each of them went away), then the broker.
+    for (const cp of clusterParts) { parts.splice(parts.indexOf(cp), 1); parts.push(cp); }
     parts.push(await runRoot({ repo, broker, log: log.child('root') }));
     if (agentStops.length) parts.unshift({ stop: async () => { for (const s of agentStops) await s().catch(() => undefined); } });
     say(`Fleet ${fleet.metadata.name}: ${clusters.length} cluster(s) × nodes [${clusters.map((c) => `${c.name}:${c.nodes}`).join(', ')}], logs in ${logFile}`);
@@ -97,10 +103,11 @@ const cmd: Command = {
         const r = await fleetStatus(repo);
         const svcs = Object.values(r.services);
         const done = svcs.filter((s) => s.state === 'converged').length;
-        const line = `[${new Date().toISOString().slice(11, 19)}] main ${r.head?.commit.slice(0, 12)} ${r.head?.outcome}${r.head?.convergedAt ? ', converged' : ''}: ${done}/${svcs.length} services converged`;
+        // A line when something changed (not every second with the same news), the table when it did.
+        const line = `main ${r.head?.commit.slice(0, 12)} ${r.head?.outcome}${r.head?.convergedAt ? ', converged' : ''}: ${done}/${svcs.length} services converged`;
         const table = renderStatus(r).split('\n').filter((l) => !/ago$/.test(l)).join('\n');
         if (table !== shown) { shown = table; say('\n' + renderStatus(r)); lastLine = line; }
-        else if (line !== lastLine) { say(line); lastLine = line; }
+        else if (line !== lastLine) { say(`[${new Date().toISOString().slice(11, 19)}] ${line}`); lastLine = line; }
       } catch (e) { log.debug(`status: ${(e as Error).message}`); }
     }, 1000);
     const code = await stopAll;

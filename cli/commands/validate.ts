@@ -25,7 +25,8 @@ const cmd: Command = {
     }
     const r = validateFleet(files);
     if (!r.ok) problems.push(...r.problems);
-    problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+    // Code-point order, as the root sorts a rejected commit's problems (and no ICU collator to start).
+    problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
     if (v.json) {
       process.stdout.write(JSON.stringify({ ok: !problems.length, problems, services: r.ok ? r.services.length : undefined }, null, 2) + '\n');
     } else if (problems.length) {

@@ -7,13 +7,13 @@ import { connectBus, type Bus } from '../../reconciler/mqtt/bus.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import { openRepo, readFileAt, resolveRef, type Repo } from '../../reconciler/git/repo.js';
-import { parseRemote, openMirror, fetchRef } from '../../reconciler/git/remote.js';
-import { gitSync, type GitSync } from '../../reconciler/git/sync.js';
+import type { GitSync } from '../../reconciler/git/sync.js';
 import { MAIN, placementRef, statusRef } from '../../reconciler/core/refs.js';
 import { fleetAtMain } from '../fleet-repo.js';
 import type { FleetDescriptor, ClusterDescriptor } from '../../schemas/model.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { keepalive, timingsOf, type Running } from './running.js';
+import { remoteRepo } from './remote.js';
 
 export interface ClusterPartOptions {
   name: string;
@@ -36,10 +36,12 @@ export async function clusterFileAtMain(repo: Repo, commit: string, name: string
 }
 
 export async function runCluster(o: ClusterPartOptions): Promise<Running> {
-  const remote = o.repoDir ? parseRemote(o.repoDir) : undefined;
+  const r = o.repoDir ? await remoteRepo(o.repoDir) : undefined;
+  const remote = r?.remote;
   let repo: Repo | undefined;
   let sync: GitSync | undefined;
-  if (remote) {
+  if (r && remote) {
+    const { openMirror, gitSync, fetchRef } = r;
     repo = await openMirror(path.join(o.stateDir, 'repo'), remote);
     sync = gitSync(repo, remote, o.log);
     // Only what this cluster reads: main (for fleet.yaml and its cluster file) and its own refs.
@@ -86,7 +88,7 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
 function placementReader(repo: Repo, cluster: string, sync: GitSync | undefined, log: Logger) {
   let last = 0;
   let failing = '';
-  return async () => {
+  return async (have?: { commit: string; seq: number; epoch: number }) => {
     if (sync && Date.now() - last > 5000) {
       last = Date.now();
       try { await sync.pull([placementRef(cluster)], { depth: 1 }); failing = ''; } catch (e) {
@@ -95,6 +97,6 @@ function placementReader(repo: Repo, cluster: string, sync: GitSync | undefined,
       }
     }
     const { placementInGit } = await import('../../reconciler/cluster/placement-source.js');
-    return placementInGit(repo, cluster);
+    return placementInGit(repo, cluster, have);
   };
 }

@@ -2,6 +2,8 @@
 // process, so they hold however the agent is started (the canopy bin, npx, node
 // dist/cli/canopy.js, a systemd unit) without a launcher: Node 20 cannot exec(), and a parent
 // that re-executes itself with flags stays resident beside its child (a second Node, ~40 MB).
+// cli/canopy.ts sets them before it loads the agent's bundle: V8 takes a code cache only under
+// the flags it was made with (set after the load, every start rejected and rewrote it).
 //
 // --no-opt: no TurboFan. An idle agent compiles a few hot functions (status diffing, the MQTT
 // parser) with the optimizing compiler anyway; its background compile memory stays in malloc's

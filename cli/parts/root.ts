@@ -6,11 +6,11 @@ import { connectBus } from '../../reconciler/mqtt/bus.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import { openRepo, resolveRef, type Repo } from '../../reconciler/git/repo.js';
-import { parseRemote, openMirror, lsRemote, fetchRef } from '../../reconciler/git/remote.js';
-import { gitSync, type GitSync } from '../../reconciler/git/sync.js';
+import type { GitSync } from '../../reconciler/git/sync.js';
 import { MAIN, NOTES_REF } from '../../reconciler/core/refs.js';
 import { fleetAtMain } from '../fleet-repo.js';
 import { keepalive, timingsOf, type Running } from './running.js';
+import { remoteRepo } from './remote.js';
 
 export interface RootPartOptions {
   /** A local repository, or a remote one (http(s) URL) mirrored into cacheDir. */
@@ -26,8 +26,10 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   const stops: Array<() => Promise<void> | void> = [];
   let repo: Repo;
   let sync: GitSync | undefined;
-  const remote = typeof o.repo === 'string' ? parseRemote(o.repo) : undefined;
-  if (remote) {
+  const r = typeof o.repo === 'string' ? await remoteRepo(o.repo) : undefined;
+  const remote = r?.remote;
+  if (r && remote) {
+    const { openMirror, gitSync, lsRemote, fetchRef } = r;
     repo = await openMirror(o.cacheDir ?? defaultCache('root', remote.url), remote);
     sync = gitSync(repo, remote, o.log);
     o.log.info(`fleet repository ${remote.url}, mirrored in ${repo.gitdir}`);

@@ -2,19 +2,22 @@
 // node choice (pure), node assignments out, node status in, aggregated status out (MQTT to the
 // root, commits to refs/canopy/status/<cluster>). It keeps enforcing its last placement when
 // the root is away: everything it needs is in its state directory.
-import jsonpatch from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
+import { applyPlacementPatch } from './placement-patch.js';
 import type { Bus } from '../mqtt/bus.js';
 import { topics as topicsFor } from '../mqtt/topics.js';
 import type { Placement, NodeStatus as NodeStatusT, ClusterStatus, NodeDesired, ReplicaSpec, LatencyTarget } from '../../schemas/messages.js';
-import { parsePayload, checkValue } from '../../schemas/parse.js';
+import { parsePayload } from '../../schemas/parse.js';
 import type { Logger } from '../core/log.js';
 import { startLoop } from '../runtime/loop.js';
 import { openJournal } from '../core/journal.js';
+import { openPatchJournal } from '../core/patch-journal.js';
 import { canonicalJson } from '../core/ids.js';
 import type { Repo } from '../git/repo.js';
 import { placeReplicas, type NodeView, type ClusterPolicy } from './place.js';
 import { aggregate } from './aggregate.js';
 import { StatusRecorder } from './status-ref.js';
+import { startMaintenance } from '../git/maintenance.js';
 import type { LatLon } from '../core/geo.js';
 
 export interface ClusterOptions {
@@ -36,7 +39,7 @@ export interface ClusterOptions {
   unreachableMs?: number;
   statusRefreshMs?: number;
   /** The placement as committed to Git (refs/canopy/placements/<name>): the way in when the broker is not. */
-  placementFromGit?: () => Promise<Placement | undefined>;
+  placementFromGit?: (have?: Placement['version']) => Promise<Placement | undefined>;
   /** Told after each status commit (a remote sync pushes it). */
   onStatusCommit?: () => void;
   log: Logger;
@@ -59,8 +62,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const heartbeatMs = o.heartbeatMs ?? 2000;
   const unreachableMs = o.unreachableMs ?? 10_000;
   const recorder = o.repo ? new StatusRecorder(o.repo, o.name, { name: `canopy cluster ${o.name}`, email: `${o.name}@canopy.invalid` }) : undefined;
-  let placement: Placement | undefined = await journal.read<Placement>('placement.json');
-  let assignment = new Map<string, string>(Object.entries((await journal.read<Record<string, string>>('assignments.json')) ?? {}));
+  // The placement and the replica → node assignment are journaled as a snapshot plus a log of
+  // patches: a one-service change writes what changed, not the whole cluster.
+  const placementJournal = openPatchJournal<Placement>(journal, o.stateDir, 'placement.json');
+  const assignmentJournal = openPatchJournal<Record<string, string>>(journal, o.stateDir, 'assignments.json');
+  let placement: Placement | undefined = await placementJournal.read();
+  let assignment = new Map<string, string>(Object.entries((await assignmentJournal.read()) ?? {}));
   const nodes = new Map<string, NodeState>();
   let nodeSeq = Date.now();
   let byNode = new Map<string, ReplicaSpec[]>();
@@ -98,6 +105,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   }));
 
   const startedAt = Date.now();
+  const targetsKey = canonicalJson(o.targets ?? null);
 
   async function reconcilePlace(): Promise<void> {
     // Just restarted: a node that held replicas may not have been heard yet (its retained status
@@ -116,9 +124,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     // A refusal is reported once replicas have stayed unplaced for refuseAfterMs.
     if (unplaced.size) loop.enqueueAfter('report', refuseAfterMs + 50);
     const next = plan.assignment;
-    if (canonicalJson(Object.fromEntries(next)) !== canonicalJson(Object.fromEntries(assignment))) {
+    const ops = mapPatch(assignment, next);
+    if (ops.length) {
       assignment = next;
-      await journal.write('assignments.json', Object.fromEntries(assignment));
+      await assignmentJournal.append(ops, () => Object.fromEntries(next));
     }
     for (const n of nodes.keys()) loop.enqueue(`node:${n}`);
     loop.enqueue('report');
@@ -128,7 +137,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const st = nodes.get(node);
     if (!st || !st.online) return;
     const replicas = byNode.get(node) ?? [];
-    const key = canonicalJson({ replicas, targets: o.targets });
+    // What the node is told, as a key: each replica's id and workload hash (what it runs; a
+    // change of placement-only fields such as constraints does not concern the node), and the
+    // targets it probes.
+    const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${targetsKey}`;
     const applied = st.status?.appliedSeq;
     if (st.sent && st.sent.key === key && (applied === st.sent.seq || Date.now() - st.sent.at < 1000)) return;
     const seq = st.sent && st.sent.key === key ? st.sent.seq : (nodeSeq = Math.max(nodeSeq + 1, Date.now()));
@@ -152,7 +164,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       labels: o.labels ?? {}, operator: o.operator, location: o.location, targets: o.targets,
       refused: new Map([...unplaced].filter(([id]) => now.getTime() - (unplacedSince.get(id) ?? Infinity) >= refuseAfterMs).map(([id, count]) => [id, { count, reason: pending.get(id) ?? 'no node can take a replica' }])),
     });
-    const key = canonicalJson({ ...status, at: undefined, free: undefined, maxNodeFree: undefined });
+    // Built in the same order every time, so plain JSON serves as the key (no sorting of 10,000 entries).
+    const key = JSON.stringify({ ...status, at: undefined, free: undefined, maxNodeFree: undefined });
     // Sent on change only (and on every reconnect): liveness is the MQTT session, not a stream
     // of identical reports.
     if (key !== lastReport && o.bus.isConnected()) {
@@ -180,20 +193,15 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         loop.enqueue('report');
         return;
       }
-      try {
-        const doc = jsonpatch.applyPatch(jsonpatch.deepClone(placement), m.ops as jsonpatch.Operation[], true, false).newDocument;
-        const c = checkValue('Placement', doc, `${topic} (patched)`);
-        if (!c.ok) return o.bus.drop(topic, c.error);
-        next = c.value;
-      } catch (e) {
-        return o.bus.drop(topic, `${topic}: patch does not apply: ${(e as Error).message}`);
-      }
+      const c = applyPlacementPatch(placement!, m.ops as Operation[], topic);
+      if (!c.ok) return o.bus.drop(topic, c.error);
+      return adopt(c.value, topic, m.ops as Operation[]);
     }
     await adopt(next, topic);
   }
 
   /** Take a placement (from MQTT or Git) if it is for us and not older than what we have. */
-  async function adopt(next: Placement, from: string): Promise<void> {
+  async function adopt(next: Placement, from: string, ops?: Operation[]): Promise<void> {
     if (next.cluster !== o.name || next.fleet !== o.fleet) return o.bus.drop(from, `${from}: placement is for ${next.fleet}/${next.cluster}`);
     if (placement && (next.version.epoch < placement.version.epoch || (next.version.epoch === placement.version.epoch && next.version.seq < placement.version.seq))) {
       o.log.info(`ignoring stale placement #${next.version.seq} from ${from} (have #${placement.version.seq})`);
@@ -201,14 +209,17 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       return;
     }
     if (placement && next.version.seq === placement.version.seq && next.version.epoch === placement.version.epoch) return;
-    await journal.write('placement.json', next);
+    // A patch of the placement in force is logged as it came; anything else is a new snapshot.
+    // (applyDesired applies a patch only to the placement it is based on, so that is the one logged.)
+    if (ops && placement) await placementJournal.append(ops, next);
+    else await placementJournal.write(next);
     placement = next;
     o.log.info(`applied placement #${next.version.seq} from ${next.version.commit.slice(0, 12)} (${from}): ${Object.keys(next.services).length} service(s)`);
     loop.enqueue('place');
   }
 
   async function readGit(): Promise<void> {
-    const p = await o.placementFromGit!();
+    const p = await o.placementFromGit!(placement?.version);
     if (p && (!placement || p.version.epoch > placement.version.epoch || (p.version.epoch === placement.version.epoch && p.version.seq > placement.version.seq))) {
       await adopt(p, 'git');
     }
@@ -260,6 +271,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   });
   o.bus.onConnect(() => { lastReport = ''; loop.enqueue('report'); });
   o.nodeBus.onConnect(() => { for (const st of nodes.values()) st.sent = undefined; loop.enqueue('place'); });
+  // Its status history is written as loose objects: packed as they pile up, as native git would.
+  const maintenance = o.repo ? startMaintenance(o.repo, o.log) : undefined;
   // Nodes' retained statuses arrive right after subscribing: place once they are in, so a
   // restarted cluster keeps its replicas where they run instead of placing onto no nodes.
   loop.enqueueAfter('place', 500);
@@ -267,6 +280,20 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   return {
     stats: { get dropped() { return o.bus.stats.dropped + (o.nodeBus === o.bus ? 0 : o.nodeBus.stats.dropped); } },
     idle: () => loop.idle(),
-    async stop() { await loop.stop(); await desiredChain; },
+    async stop() { maintenance?.stop(); await loop.stop(); await desiredChain; },
   };
 }
+
+/** The JSON Patch from one replica → node map (as an object) to another. */
+function mapPatch(a: Map<string, string>, b: Map<string, string>): Operation[] {
+  const ops: Operation[] = [];
+  const at = (id: string) => `/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  for (const [k, v] of b) {
+    const was = a.get(k);
+    if (was === v) continue;
+    ops.push(was === undefined ? { op: 'add', path: at(k), value: v } : { op: 'replace', path: at(k), value: v });
+  }
+  for (const k of a.keys()) if (!b.has(k)) ops.push({ op: 'remove', path: at(k) });
+  return ops;
+}
+

@@ -105,11 +105,18 @@ export function placeReplicas(placement: Placement | undefined, nodes: NodeView[
     m.set(node, (m.get(node) ?? 0) + 1);
     perService.set(rs.service, m);
   };
-  // What each node is to each service does not change while placing: judge it once.
+  // What each node is to a service depends only on what the service asks of nodes (runtime,
+  // architecture, node labels, geo, latency): judged once per distinct ask, not per service
+  // (10,000 services ask a handful of different things of 50 nodes).
   const judged = new Map<string, Map<string, NodeAssessment>>();
+  const byService = new Map<string, Map<string, NodeAssessment>>();
   const judge = (service: string, spec: ServiceSpec) => {
-    let m = judged.get(service);
-    if (!m) { m = new Map(sorted.map((n) => [n.name, assessNode(n, spec, ctx)])); judged.set(service, m); }
+    let m = byService.get(service);
+    if (m) return m;
+    const key = askOf(spec);
+    m = judged.get(key);
+    if (!m) { m = new Map(sorted.map((n) => [n.name, assessNode(n, spec, ctx)])); judged.set(key, m); }
+    byService.set(service, m);
     return m;
   };
 
@@ -155,6 +162,12 @@ export function placeReplicas(placement: Placement | undefined, nodes: NodeView[
     return [n.name, { cpu: n.capacity.cpu - f.cpu, memoryMi: n.capacity.memoryMi - f.memoryMi, gpu: n.capacity.gpu - f.gpu }];
   }));
   return { byNode, assignment, pending, unplaced, used };
+}
+
+/** Everything assessNode reads of a spec, as a key. */
+function askOf(spec: ServiceSpec): string {
+  const c = spec.constraints;
+  return JSON.stringify([spec.runtime, spec.resources?.arch ?? null, c?.nodes?.matchLabels ?? null, c?.geo ?? null, c?.latency ?? null]);
 }
 
 // Code-unit order, not locale order: the same names sort the same everywhere.

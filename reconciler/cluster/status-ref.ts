@@ -10,9 +10,8 @@
 // which is safe since the cluster is its only writer).
 import type { Capacity, ClusterStatus } from '../../schemas/messages.js';
 import { resolveRef, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
-import { objectStore } from '../git/odb.js';
 import { readCommitObject } from '../git/log.js';
-import { entryAtPath, writeFiles } from '../git/tree.js';
+import { readServiceRecord, writeServiceRecord } from '../git/service-records.js';
 import { canonicalJson } from '../core/ids.js';
 
 import { statusRef, STATUS_FILE } from '../core/refs.js';
@@ -61,10 +60,35 @@ function moved(a: Capacity, b: Capacity, share: number): boolean {
   return rel(a.cpu, b.cpu) || rel(a.memoryMi, b.memoryMi) || a.gpu !== b.gpu;
 }
 
-export function summary(s: ClusterStatus): string {
-  const svc = Object.entries(s.services).map(([id, x]) => `${id} ${x.running}/${x.desired}${x.failed ? ` (${x.failed} failed)` : ''}`);
+/** Up to this many services are listed in a status commit's message; its status.json has them all. */
+const LISTED = 40;
+
+/**
+ * The commit message: the cluster, its nodes and applied version; then the services that changed
+ * since `last` (every service on a first record), at most LISTED of them.
+ */
+export function summary(s: ClusterStatus, last?: ClusterStatus): string {
+  const line = (id: string, x: ClusterStatus['services'][string]) => `${id} ${x.running}/${x.desired}${x.failed ? ` (${x.failed} failed)` : ''}`;
+  const lines: string[] = [];
+  let changed = 0;
+  for (const [id, x] of Object.entries(s.services)) {
+    const a = last?.services[id];
+    if (a && a.desired === x.desired && a.running === x.running && a.failed === x.failed) continue;
+    if (++changed <= LISTED) lines.push(line(id, x));
+  }
+  for (const id of Object.keys(last?.services ?? {})) {
+    if (id in s.services) continue;
+    if (++changed <= LISTED) lines.push(`${id} gone`);
+  }
+  if (changed > LISTED) lines.push(`… and ${changed - LISTED} more (status.json has every service)`);
   const applied = s.applied ? `#${s.applied.seq} from ${s.applied.commit.slice(0, 12)}` : 'nothing applied';
-  return `${s.cluster}: ${s.nodes.online}/${s.nodes.total} nodes, ${applied}` + (svc.length ? `\n\n${svc.join('\n')}` : '');
+  return `${s.cluster}: ${s.nodes.online}/${s.nodes.total} nodes, ${applied}` + (lines.length ? `\n\n${lines.join('\n')}` : '');
+}
+
+/** Every field of a service's status alike (ServiceStatus: counts, message, refusal). */
+function sameServiceStatus(a: ClusterStatus['services'][string], b: ClusterStatus['services'][string]): boolean {
+  return a.desired === b.desired && a.running === b.running && a.failed === b.failed && a.message === b.message
+    && a.refused?.count === b.refused?.count && a.refused?.reason === b.refused?.reason;
 }
 
 interface Tip { oid: string; tree: string; parent?: string; at: number; heartbeat: boolean; status?: ClusterStatus }
@@ -85,8 +109,10 @@ export class StatusRecorder {
     if (!why && observed.getTime() - (tip?.at ?? 0) < refreshMs) return 'unchanged';
     let oid: string;
     if (why || !tip) {
-      const tree = await writeFiles(this.repo, tip?.tree, new Map([[STATUS_FILE, JSON.stringify(s, null, 1) + '\n']]));
-      oid = await writeCommit(this.repo, { tree, parents: tip ? [tip.oid] : [], message: summary(s), author: this.author, time: observed });
+      // One file per service beside status.json: a change writes what changed.
+      const { services, ...header } = s;
+      const tree = await writeServiceRecord(this.repo, tip?.tree, STATUS_FILE, header, tip?.status?.services, services, sameServiceStatus);
+      oid = await writeCommit(this.repo, { tree, parents: tip ? [tip.oid] : [], message: summary(s, tip?.status), author: this.author, time: observed });
       this.tip = { oid, tree, parent: tip?.oid, at: observed.getTime(), heartbeat: false, status: s };
     } else {
       // A heartbeat on top of a heartbeat replaces it (amend), else it goes on top.
@@ -102,9 +128,8 @@ export class StatusRecorder {
   private async read(oid: string): Promise<Tip> {
     const c = await readCommitObject(this.repo, oid);
     const parentTree = c.parent[0] ? (await readCommitObject(this.repo, c.parent[0])).tree : undefined;
-    let status: ClusterStatus | undefined;
-    const e = await entryAtPath(this.repo, c.tree, STATUS_FILE);
-    try { if (e) status = JSON.parse((await objectStore(this.repo).readType(e.oid, 'blob')).toString('utf8')) as ClusterStatus; } catch { /* unreadable: the next status commits */ }
+    // Unreadable: the next status commits afresh.
+    const status = await readServiceRecord(this.repo, oid, STATUS_FILE).catch(() => undefined) as ClusterStatus | undefined;
     return { oid, tree: c.tree, parent: c.parent[0], at: c.committer.timestamp * 1000, heartbeat: parentTree === c.tree && c.message.startsWith(`${this.cluster}${HEARTBEAT}`), status };
   }
 }

@@ -16,19 +16,41 @@ export function parseReplicaId(id: string): { service: string; index: number } |
   return m ? { service: m[1], index: Number(m[2]) } : undefined;
 }
 
-/** Stable JSON: object keys sorted, so equal values hash equal. */
+/**
+ * Stable JSON: object keys sorted, so equal values hash equal. The same text as
+ * JSON.stringify of a key-sorted copy, written directly (no copy: this runs on whole placements).
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return encode(value) as string;
 }
 
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v as object).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
-    return out;
+function encode(v: unknown): string | undefined {
+  if (v && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(): unknown }).toJSON();
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + (encode(v[i]) ?? 'null');
+    return out + ']';
   }
-  return v;
+  const o = v as Record<string, unknown>;
+  // The order a key-sorted copy enumerates in: array-index keys ("2", "10") first in numeric
+  // order (JavaScript objects always put them first), then the others sorted.
+  let keys = Object.keys(o).sort();
+  if (keys.some(isIndex)) keys = [...keys.filter(isIndex).sort((a, b) => Number(a) - Number(b)), ...keys.filter((k) => !isIndex(k))];
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const e = encode(o[k]);
+    if (e === undefined) continue;
+    out += (first ? '' : ',') + JSON.stringify(k) + ':' + e;
+    first = false;
+  }
+  return out + '}';
+}
+
+function isIndex(k: string): boolean {
+  const c = k.charCodeAt(0);
+  return c >= 48 && c <= 57 && /^(0|[1-9][0-9]{0,9})$/.test(k) && Number(k) < 4294967295;
 }
 
 /** Short content hash of a spec: a replica whose hash differs from desired is replaced. */

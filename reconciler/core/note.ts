@@ -21,6 +21,8 @@ export interface CommitNote {
 }
 
 const MARK = '--- canopy/v1 json ---';
+/** Services named in a note's text; the JSON after it has every one. */
+const LISTED = 200;
 
 export function renderNote(n: CommitNote): string {
   const lines: string[] = [];
@@ -38,15 +40,17 @@ export function renderNote(n: CommitNote): string {
     const changed = Object.entries(n.changed ?? {});
     if (changed.length) {
       lines.push('', 'Changed services:');
-      for (const [id, p] of changed) {
+      for (const [id, p] of changed.slice(0, LISTED)) {
         if ('removed' in p) lines.push(`  ${id}: removed`);
         else lines.push(`  ${id}: ${p.placed}/${p.desired} replicas placed — ${p.reason}`);
       }
+      if (changed.length > LISTED) lines.push(`  … and ${changed.length - LISTED} more (all of them in the JSON below; canopy history SERVICE tells one)`);
     } else lines.push('', 'No service changed.');
     const un = Object.entries(n.unschedulable ?? {});
     if (un.length) {
       lines.push('', 'Unschedulable:');
-      for (const [id, why] of un) lines.push(`  ${id}: ${why}`);
+      for (const [id, why] of un.slice(0, LISTED)) lines.push(`  ${id}: ${why}`);
+      if (un.length > LISTED) lines.push(`  … and ${un.length - LISTED} more (all of them in the JSON below)`);
     }
   }
   lines.push('', MARK, JSON.stringify(n));

@@ -2,6 +2,7 @@
 // text parsed, checked against its schema and the rules a schema cannot say, each problem at a
 // file:line:column. Pure: text in, result out. Rules across files are fleet-index.ts's.
 import { LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import { load as loadFast, CORE_SCHEMA } from 'js-yaml';
 import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
 import { serviceId } from './ids.js';
 import { schemaIssues, type Kind, type SchemaIssue } from './schema-errors.js';
@@ -66,6 +67,18 @@ export function parseDescriptor(file: FleetFile): ParseResult {
     return fail([at(START, `file is ${size} bytes: a descriptor may be at most 1 MiB (${MAX_DESCRIPTOR_BYTES} bytes); not parsed`)]);
   }
 
+  // Most descriptors are valid: parse them fast (js-yaml), and go the precise way (yaml, which
+  // keeps positions for file:line:column) only for a file with a problem, or one that uses YAML
+  // the two parsers may read differently (fastValue declines those).
+  const fast = fastValue(file.text);
+  if (fast !== undefined && !schemaIssues(layout.kind, fast).length) {
+    const descriptor = { kind: layout.kind, value: fast } as Descriptor;
+    if (!ruleIssues(descriptor, layout).length) return { ok: true, file: file.path, ...descriptor };
+  }
+  return parseSlow(file, layout, fail, at);
+}
+
+function parseSlow(file: FleetFile, layout: { kind: Kind; dir?: string; name?: string }, fail: (p: Problem[], d?: Descriptor) => ParseResult, at: (pos: Position, message: string) => Problem): ParseResult {
   const lines = new LineCounter();
   const doc = parseDocument(file.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) return fail(doc.errors.map((e) => at(positionAt(lines, e.pos[0]), yamlMessage(e, file.text))));
@@ -84,6 +97,37 @@ export function parseDescriptor(file: FleetFile): ParseResult {
   const ruleProblems = located(ruleIssues(descriptor, layout));
   if (ruleProblems.length > 0) return fail(ruleProblems, descriptor);
   return { ok: true, file: file.path, ...descriptor };
+}
+
+/**
+ * YAML that js-yaml (YAML 1.2 core schema) reads exactly as yaml does, as a plain mapping; or
+ * undefined, and the precise parser decides. Declined: anchors and aliases (yaml bounds their
+ * expansion), tags, complex or collection keys, directives, merge keys, signed or prefixed
+ * binary/octal/hex numbers and "+.5" (read as numbers by one and strings by the other), a null
+ * key, and anything js-yaml rejects (duplicate keys, several documents, syntax). The cross-check
+ * is test/unit/yaml-fast.test.ts.
+ */
+export function fastValue(text: string): Record<string, unknown> | undefined {
+  if (RISKY.test(text)) return undefined;
+  let v: unknown;
+  try {
+    v = loadFast(text, { schema: CORE_SCHEMA, json: false });
+  } catch {
+    return undefined;
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v) || hasNullKey(v, 0)) return undefined;
+  return v as Record<string, unknown>;
+}
+
+const RISKY = /[*&!?%]|<<|[\]}]\s*:(\s|$)|(^|[^\w.])[-+]?0[box]|\+\./m;
+
+function hasNullKey(v: unknown, depth: number): boolean {
+  if (!v || typeof v !== 'object' || depth > 64) return depth > 64;
+  if (Array.isArray(v)) return v.some((x) => hasNullKey(x, depth + 1));
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'null' || k === 'Null' || k === 'NULL' || k === '~' || hasNullKey(x, depth + 1)) return true;
+  }
+  return false;
 }
 
 /** Rules the schema cannot say: what a runtime needs, and that the path agrees with metadata. */

@@ -3,14 +3,14 @@
 // as loose objects the way native git writes them (temp file, then rename). isomorphic-git reads
 // each object with a JavaScript inflate and a directory scan (about 1 ms per object in a
 // 10,000-file repository); this reads one in a few microseconds, which is what lets the cost of
-// a reconcile follow the change. Anything this store cannot read (an index v1, alternates)
-// falls back to isomorphic-git, so it is a fast path, never a second source of truth.
+// a reconcile follow the change. Objects borrowed through objects/info/alternates (a clone made
+// with --shared or --reference) are read from the stores named there, as git does. A pack with
+// a version 1 index (git has written version 2 by default for many years) is not read: an object missing because of
+// one says so, and `git repack -a -d` rewrites it.
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
-import git from 'isomorphic-git';
-import fs from 'node:fs';
 import type { Repo } from './repo.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
@@ -60,31 +60,53 @@ class Lru {
 export class ObjectStore {
   private packs: Pack[] = [];
   private scanned = false;
+  /** Stores named in objects/info/alternates (searched after this one). */
+  private alternates: ObjectStore[] = [];
+  /** Packs with a version 1 index, left unread: named when an object is not found. */
+  private unread: string[] = [];
   private readonly cache = new Lru(64 * 1024 * 1024);
-  readonly objects: string;
 
-  constructor(private readonly repo: Repo) {
-    this.objects = path.join(repo.gitdir, 'objects');
-  }
+  /** `objects`: the objects directory (default: the repository's); `depth`: how many alternates deep. */
+  constructor(private readonly repo: Repo, readonly objects = path.join(repo.gitdir, 'objects'), private readonly depth = 0) {}
 
   /** The object, or undefined when the repository does not have it. */
   async read(oid: string): Promise<RawObject | undefined> {
-    const fast = this.readSync(oid);
-    if (fast) return fast;
+    return this.readSync(oid);
+  }
+
+  /** Every object whose id starts with `prefix` (4 to 40 hex digits), from packs, loose objects and alternates, sorted. */
+  async expand(prefix: string): Promise<string[]> {
+    if (!/^[0-9a-f]{4,40}$/.test(prefix)) throw new Error(`${prefix} is not an abbreviated object id (4 to 40 hex digits)`);
+    const found = new Set<string>();
+    this.expandInto(prefix, found);
+    return [...found].sort();
+  }
+
+  private expandInto(prefix: string, found: Set<string>): void {
+    this.scan();
+    for (const p of this.packs) for (const oid of this.withPrefix(p, prefix)) found.add(oid);
     try {
-      const o = await git.readObject({ fs, gitdir: this.repo.gitdir, oid, format: 'content', cache: this.repo.cache });
-      return { type: o.type as ObjectType, body: Buffer.from(o.object as Uint8Array) };
-    } catch (e) {
-      if ((e as { code?: string }).code === 'NotFoundError') return undefined;
-      throw e;
-    }
+      for (const n of readdirSync(path.join(this.objects, prefix.slice(0, 2)))) {
+        const oid = prefix.slice(0, 2) + n;
+        if (/^[0-9a-f]{40}$/.test(oid) && oid.startsWith(prefix)) found.add(oid);
+      }
+    } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+    for (const a of this.alternates) a.expandInto(prefix, found);
   }
 
   async readType(oid: string, type: ObjectType): Promise<Buffer> {
     const o = await this.read(oid);
-    if (!o) throw Object.assign(new Error(`object ${oid} not found`), { code: 'NotFoundError' });
+    if (!o) {
+      const unread = this.unreadPacks();
+      const why = unread.length ? ` (${unread.join(', ')} ${unread.length > 1 ? 'have' : 'has'} a version 1 index, which canopy does not read: run git repack -a -d)` : '';
+      throw Object.assign(new Error(`object ${oid} not found in ${this.objects}${why}`), { code: 'NotFoundError' });
+    }
     if (o.type !== type) throw Object.assign(new Error(`object ${oid} is a ${o.type}, not a ${type}`), { code: 'ObjectTypeError' });
     return o.body;
+  }
+
+  private unreadPacks(): string[] {
+    return [...this.unread.map((n) => path.join(this.objects, 'pack', n)), ...this.alternates.flatMap((a) => a.unreadPacks())];
   }
 
   /** Synchronous read from packs and loose objects; undefined when not found here. */
@@ -98,6 +120,7 @@ export class ObjectStore {
       this.scan();
       o = this.fromPacks(oid) ?? this.loose(oid);
     }
+    if (!o) for (const a of this.alternates) if ((o = a.readSync(oid))) break;
     if (o && o.type === 'tree') this.cache.set(oid, o);
     return o;
   }
@@ -105,7 +128,7 @@ export class ObjectStore {
   has(oid: string): boolean {
     if (!this.scanned) this.scan();
     if (this.packs.some((p) => this.find(p, oid) >= 0)) return true;
-    return existsSync(path.join(this.objects, oid.slice(0, 2), oid.slice(2)));
+    return existsSync(path.join(this.objects, oid.slice(0, 2), oid.slice(2))) || this.alternates.some((a) => a.has(oid));
   }
 
   /** Write an object as a loose object (zlib level 1, as native git's core.looseCompression). */
@@ -132,6 +155,8 @@ export class ObjectStore {
     let names: string[];
     try { names = readdirSync(dir).filter((n) => n.endsWith('.idx')); } catch { names = []; }
     const keep: Pack[] = [];
+    const unread: string[] = [];
+    this.alternates = this.readAlternates();
     for (const p of this.packs) {
       if (names.includes(p.name)) keep.push(p); else closeSync(p.fd);
     }
@@ -139,7 +164,7 @@ export class ObjectStore {
       if (keep.some((p) => p.name === name)) continue;
       try {
         const idx = readFileSync(path.join(dir, name));
-        if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) continue; // v1: left to isomorphic-git
+        if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) { unread.push(name); continue; }
         const fd = openSync(path.join(dir, name.replace(/\.idx$/, '.pack')), 'r');
         const st = fstatSync(fd);
         keep.push({ name, fd, idx, count: idx.readUInt32BE(8 + 255 * 4), dataEnd: st.size - 20, mtime: st.mtimeMs });
@@ -147,6 +172,29 @@ export class ObjectStore {
     }
     // Newest first, as git searches them: recent objects (what a reconcile reads) are there.
     this.packs = keep.sort((a, b) => b.mtime - a.mtime);
+    this.unread = unread;
+  }
+
+  /** The stores objects/info/alternates names (paths absolute or relative to this objects directory), as git reads it. */
+  private readAlternates(): ObjectStore[] {
+    let text: string;
+    try { text = readFileSync(path.join(this.objects, 'info', 'alternates'), 'utf8'); } catch { return []; }
+    if (this.depth >= 5) throw new Error(`${path.join(this.objects, 'info', 'alternates')}: alternates nest deeper than 5 (git's limit)`);
+    const dirs = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => path.resolve(this.objects, l));
+    return dirs.map((d) => this.alternates.find((a) => a.objects === d) ?? new ObjectStore(this.repo, d, this.depth + 1));
+  }
+
+  /** Ids in the pack's index that start with `prefix` (hex). */
+  private withPrefix(p: Pack, prefix: string): string[] {
+    const first = parseInt(prefix.slice(0, 2), 16);
+    let lo = first === 0 ? 0 : p.idx.readUInt32BE(8 + (first - 1) * 4);
+    let hi = p.idx.readUInt32BE(8 + first * 4);
+    const base = 8 + 256 * 4;
+    const at = (i: number) => p.idx.toString('hex', base + i * 20, base + i * 20 + 20);
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (at(mid) < prefix) lo = mid + 1; else hi = mid; }
+    const out: string[] = [];
+    for (let i = lo; i < p.count && at(i).startsWith(prefix); i++) out.push(at(i));
+    return out;
   }
 
   /** Position of `oid` in the pack's index, or -1. */

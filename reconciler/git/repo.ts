@@ -1,11 +1,18 @@
-// The Git port: what canopy reads from and writes to a fleet repository, over isomorphic-git.
-// System-authored commits never touch the index or the work tree: blobs and trees are written
-// along the changed paths only, and refs are updated with a lock file and a compare-and-swap,
-// so a ref has exactly one writer and a reader (native git too) never sees half a write.
-import fs from 'node:fs';
+// The Git port: what canopy reads from and writes to a fleet repository, with no Git library:
+// refs as native git stores them (ref-store.ts), objects through the object store (odb.ts:
+// loose objects and packs). System-authored commits never touch the index or the work tree:
+// blobs and trees are written along the changed paths only, and refs are updated with a lock
+// file and a compare-and-swap, so a ref has exactly one writer and a reader (native git too)
+// never sees half a write. isomorphic-git is loaded only where canopy talks to a Git server
+// (remote.ts) or creates a repository with an index (canopy init).
 import { mkdir, open, rename, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import git from 'isomorphic-git';
+import type { CommitObject } from 'isomorphic-git';
+import { CanopyError } from '../core/errors.js';
+import { objectStore } from './odb.js';
+import { readCommitObject } from './log.js';
+import { entryAtPath } from './tree.js';
+import { isRefName, readRef, refNamesUnder } from './ref-store.js';
 
 export interface Repo {
   readonly dir: string;
@@ -28,64 +35,64 @@ export async function openRepo(dir: string): Promise<Repo> {
   throw new Error(`${dir} is not a Git repository: create one with \`canopy init ${dir}\``);
 }
 
+/**
+ * The object `ref` points at (symbolic refs followed; a short name looked up as git does), or
+ * undefined when there is no such ref. A damaged ref file is an error that names it.
+ */
 export async function resolveRef(repo: Repo, ref: string): Promise<string | undefined> {
-  try {
-    return await git.resolveRef({ fs, gitdir: repo.gitdir, ref });
-  } catch (e) {
-    if ((e as { code?: string }).code === 'NotFoundError') return undefined;
-    throw e;
-  }
+  return readRef(repo.gitdir, ref);
+}
+
+/** A revision that names no commit here; `why` says what was found instead. */
+export class RevisionError extends CanopyError {
+  constructor(readonly rev: string, readonly why: string) { super('unknown-revision', `unknown revision ${rev}: ${why}`, { rev }); }
 }
 
 /** A revision as a user writes it (HEAD, main, a ref, a full or short oid) → commit oid. */
 export async function resolveRevision(repo: Repo, rev: string): Promise<string> {
-  const direct = await resolveRef(repo, rev).catch(() => undefined);
-  if (direct) return direct;
+  const direct = await resolveRef(repo, rev);
+  if (direct) return peelToCommit(repo, direct, rev);
   if (/^[0-9a-f]{4,40}$/.test(rev)) {
-    try { return await git.expandOid({ fs, gitdir: repo.gitdir, oid: rev, cache: repo.cache }); } catch { /* fall through */ }
+    const found = await objectStore(repo).expand(rev);
+    if (found.length > 1) throw new RevisionError(rev, `the short id matches ${found.length} objects (${found.slice(0, 4).map((o) => o.slice(0, 12)).join(', ')}${found.length > 4 ? ', …' : ''}): give more digits`);
+    if (found.length === 1) return peelToCommit(repo, found[0], rev);
   }
-  throw new Error(`unknown revision ${rev}: give a branch, a ref or a commit id`);
+  throw new RevisionError(rev, `${rev} is not a branch, ref or commit here (in a clone, fetch it first)`);
 }
 
-export async function readCommit(repo: Repo, oid: string) {
-  return (await git.readCommit({ fs, gitdir: repo.gitdir, oid, cache: repo.cache })).commit;
+/** An annotated tag followed to the commit it tags (a commit is returned as it is). */
+async function peelToCommit(repo: Repo, oid: string, rev: string): Promise<string> {
+  const store = objectStore(repo);
+  for (let depth = 0; depth < 10; depth++) {
+    const o = await store.read(oid);
+    if (!o) throw new RevisionError(rev, `object ${oid} is not in this repository (a shallow or partial clone? fetch it)`);
+    if (o.type === 'commit') return oid;
+    const target = o.type === 'tag' ? /^object ([0-9a-f]{40})$/m.exec(o.body.toString('utf8'))?.[1] : undefined;
+    if (!target) throw new RevisionError(rev, `${oid.slice(0, 12)} is a ${o.type}, not a commit`);
+    oid = target;
+  }
+  throw new RevisionError(rev, 'tags nest more than 10 deep');
+}
+
+/** A commit (an annotated tag is followed to its commit). */
+export async function readCommit(repo: Repo, oid: string): Promise<CommitObject> {
+  try {
+    return await readCommitObject(repo, oid);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ObjectTypeError') throw e;
+    return readCommitObject(repo, await peelToCommit(repo, oid, oid));
+  }
 }
 
 export interface Entry { mode: string; oid: string; type: 'blob' | 'tree' | 'commit' }
 
-export async function readTree(repo: Repo, oid: string): Promise<Map<string, Entry>> {
-  const { tree } = await git.readTree({ fs, gitdir: repo.gitdir, oid, cache: repo.cache });
-  return new Map(tree.map((e) => [e.path, { mode: e.mode, oid: e.oid, type: e.type }]));
-}
-
-export async function readBlobText(repo: Repo, oid: string): Promise<string> {
-  const { blob } = await git.readBlob({ fs, gitdir: repo.gitdir, oid, cache: repo.cache });
-  return Buffer.from(blob).toString('utf8');
-}
-
-export async function blobSize(repo: Repo, oid: string): Promise<number> {
-  const { blob } = await git.readBlob({ fs, gitdir: repo.gitdir, oid, cache: repo.cache });
-  return blob.length;
-}
-
-/** The blob at `file` (a/b/c) in a commit, or undefined. */
+/** The text of the file at `file` (a/b/c) in a commit, or undefined when the commit has no such file. */
 export async function readFileAt(repo: Repo, commit: string, file: string): Promise<string | undefined> {
-  try {
-    const { blob } = await git.readBlob({ fs, gitdir: repo.gitdir, oid: commit, filepath: file, cache: repo.cache });
-    return Buffer.from(blob).toString('utf8');
-  } catch (e) {
-    if ((e as { code?: string }).code === 'NotFoundError') return undefined;
-    throw e;
-  }
-}
-
-export async function writeBlob(repo: Repo, text: string | Uint8Array): Promise<string> {
-  return git.writeBlob({ fs, gitdir: repo.gitdir, blob: typeof text === 'string' ? Buffer.from(text) : text });
-}
-
-export async function writeTree(repo: Repo, entries: Map<string, Entry>): Promise<string> {
-  const tree = [...entries].map(([p, e]) => ({ path: p, mode: e.mode, oid: e.oid, type: e.type }));
-  return git.writeTree({ fs, gitdir: repo.gitdir, tree });
+  const { tree } = await readCommit(repo, commit);
+  const e = await entryAtPath(repo, tree, file);
+  if (!e) return undefined;
+  if (e.type !== 'blob') throw new Error(`${commit.slice(0, 12)}:${file} is a ${e.type === 'tree' ? 'directory' : 'submodule'}, not a file`);
+  return (await objectStore(repo).readType(e.oid, 'blob')).toString('utf8');
 }
 
 export interface CommitOptions {
@@ -97,13 +104,19 @@ export interface CommitOptions {
   time?: Date;
 }
 
+/**
+ * Write a commit object: author and committer are `author` at `time` (UTC). The message is
+ * normalised as isomorphic-git and git commit do (no CR, no leading blank lines, one final
+ * newline), so the same inputs give the same commit id as before this module wrote commits.
+ */
 export async function writeCommit(repo: Repo, o: CommitOptions): Promise<string> {
-  const when = o.time ?? new Date();
-  const sig = { name: o.author.name, email: o.author.email, timestamp: Math.floor(when.getTime() / 1000), timezoneOffset: 0 };
-  return git.writeCommit({
-    fs, gitdir: repo.gitdir,
-    commit: { message: o.message.endsWith('\n') ? o.message : o.message + '\n', tree: o.tree, parent: o.parents, author: sig, committer: sig },
-  });
+  const { name, email } = o.author;
+  if (/[<>\n]/.test(name + email)) throw new Error(`commit identity ${JSON.stringify(`${name} <${email}>`)}: a name or e-mail may not hold <, > or a newline`);
+  const when = Math.floor((o.time ?? new Date()).getTime() / 1000);
+  const sig = `${name} <${email}> ${when} +0000`;
+  const message = o.message.replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '') + '\n';
+  const text = `tree ${o.tree}\n${o.parents.map((p) => `parent ${p}\n`).join('')}author ${sig}\ncommitter ${sig}\n\n${message}`;
+  return objectStore(repo).write('commit', Buffer.from(text, 'utf8'));
 }
 
 export class RefConflictError extends Error {
@@ -117,6 +130,8 @@ export class RefConflictError extends Error {
  * value is written to `<ref>.lock` and renamed into place, as native git does.
  */
 export async function updateRef(repo: Repo, ref: string, oid: string, expected: string | undefined): Promise<void> {
+  if (!isRefName(ref) || !ref.startsWith('refs/')) throw new Error(`cannot update ${JSON.stringify(ref)}: not a ref name under refs/`);
+  if (!/^[0-9a-f]{40}$/.test(oid)) throw new Error(`cannot point ${ref} at ${JSON.stringify(oid)}: not an object id`);
   const file = path.join(repo.gitdir, ref);
   await mkdir(path.dirname(file), { recursive: true });
   const lock = file + '.lock';
@@ -133,7 +148,7 @@ export async function updateRef(repo: Repo, ref: string, oid: string, expected: 
     throw e;
   }
   try {
-    const actual = await resolveRef(repo, ref);
+    const actual = readRef(repo.gitdir, ref, true);
     if (actual !== expected) throw new RefConflictError(ref, expected, actual);
     await fh.writeFile(oid + '\n');
     await fh.sync();
@@ -147,28 +162,11 @@ export async function updateRef(repo: Repo, ref: string, oid: string, expected: 
 
 /** Refs under a prefix, e.g. refs/canopy/status/ → { cluster: oid }. Loose and packed. */
 export async function listRefs(repo: Repo, prefix: string): Promise<Map<string, string>> {
-  const names = await git.listRefs({ fs, gitdir: repo.gitdir, filepath: prefix.replace(/\/$/, '') });
+  const base = prefix.replace(/\/+$/, '');
   const out = new Map<string, string>();
-  for (const n of names) {
-    if (n.endsWith('.lock')) continue;
-    const oid = await resolveRef(repo, `${prefix.replace(/\/$/, '')}/${n}`);
+  for (const n of refNamesUnder(repo.gitdir, base)) {
+    const oid = readRef(repo.gitdir, `${base}/${n}`, true);
     if (oid) out.set(n, oid);
   }
   return out;
 }
-
-/** Commits from `oid` back along first parents, newest first, at most `limit`. */
-export async function firstParentLog(repo: Repo, oid: string, limit = Infinity, stopAt?: (c: { oid: string; commit: Awaited<ReturnType<typeof readCommit>> }) => boolean) {
-  const out: Array<{ oid: string; commit: Awaited<ReturnType<typeof readCommit>> }> = [];
-  let cur: string | undefined = oid;
-  while (cur && out.length < limit) {
-    const commit = await readCommit(repo, cur);
-    const item = { oid: cur, commit };
-    out.push(item);
-    if (stopAt?.(item)) break;
-    cur = commit.parent[0];
-  }
-  return out;
-}
-
-export { git, fs as nodeFs };

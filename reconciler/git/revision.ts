@@ -1,17 +1,17 @@
 // Revisions as users write them: branches, refs, full or short ids, with ~N and ^N suffixes.
-import { CanopyError } from '../core/errors.js';
-import { readCommit, resolveRevision, type Repo } from './repo.js';
+import { readCommit, resolveRevision, RevisionError, type Repo } from './repo.js';
 
-export class RevisionError extends CanopyError {
-  constructor(rev: string, why: string) { super('unknown-revision', `unknown revision ${rev}: ${why}`, { rev }); }
-}
+export { RevisionError };
 
 /** A revision as users write it, with `~N` and `^N` suffixes (HEAD~1, origin/main^2). */
 export async function resolveRev(repo: Repo, rev: string): Promise<string> {
   const m = /^(.+?)((?:[~^][0-9]*)*)$/.exec(rev.trim());
   if (!m) throw new RevisionError(rev, 'give a branch, a ref or a commit id');
   let oid: string;
-  try { oid = await resolveRevision(repo, m[1]); } catch { throw new RevisionError(rev, `${m[1]} is not a branch, ref or commit here (in a clone, fetch it first)`); }
+  try { oid = await resolveRevision(repo, m[1]); } catch (e) {
+    // Name the revision as written (HEAD~1, not HEAD), with the reason found for its base.
+    throw e instanceof RevisionError && m[2] ? new RevisionError(rev, e.why) : e;
+  }
   for (const [, op, n] of m[2].matchAll(/([~^])([0-9]*)/g)) {
     const count = n === '' ? 1 : Number(n);
     for (let i = 0; i < (op === '~' ? count : Math.min(count, 1)); i++) {
@@ -23,4 +23,3 @@ export async function resolveRev(repo: Repo, rev: string): Promise<string> {
   }
   return oid;
 }
-

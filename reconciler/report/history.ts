@@ -12,7 +12,7 @@ import { firstParentLog } from '../git/log.js';
 import { notesIndex } from '../git/notes.js';
 import { objectStore } from '../git/odb.js';
 import { listFiles } from '../git/tree.js';
-import { readRecord } from './plan.js';
+import { readRecordsAlong } from '../git/records.js';
 
 export const WALK_LIMIT = 5000;
 
@@ -52,7 +52,7 @@ const KIND_ORDER: Record<HistoryEvent['kind'], number> = { commit: 0, placement:
 export async function fleetHistory(repo: Repo, o: { service?: string; since?: Date; limit?: number; branch?: string } = {}): Promise<History> {
   const limit = o.limit ?? WALK_LIMIT;
   const truncated: string[] = [];
-  const walk = async <T>(ref: string, tip: string, read: (oid: string) => Promise<T | undefined>, extra?: (oid: string) => Promise<string | undefined>) => {
+  const walk = async <T>(ref: string, tip: string, read: (commits: Array<{ oid: string; tree: string }>) => Promise<Array<T | undefined>>, extra?: (oid: string) => Promise<string | undefined>) => {
     const r = await chain(repo, tip, limit, o.since, read, extra);
     if (r.truncated) truncated.push(ref);
     return r.recs;
@@ -62,12 +62,12 @@ export async function fleetHistory(repo: Repo, o: { service?: string; since?: Da
   const commits = mainTip ? await commitsWithNotes(repo, mainTip, limit, o.since, () => truncated.push(branch)) : [];
   const placements = new Map<string, Rec<Placement>[]>();
   for (const [c, tip] of await listRefs(repo, 'refs/canopy/placements/')) {
-    placements.set(c, await walk(`refs/canopy/placements/${c}`, tip, (oid) => readRecord(repo, oid, PLACEMENT_FILE, 'Placement'),
+    placements.set(c, await walk(`refs/canopy/placements/${c}`, tip, (cs) => readRecordsAlong(repo, cs, PLACEMENT_FILE, 'Placement'),
       (oid) => readFileAt(repo, oid, LIVENESS).catch(() => undefined)));
   }
   const statuses = new Map<string, Rec<ClusterStatus>[]>();
   for (const [c, tip] of await listRefs(repo, 'refs/canopy/status/')) {
-    statuses.set(c, await walk(`refs/canopy/status/${c}`, tip, (oid) => readRecord(repo, oid, STATUS_FILE, 'ClusterStatus')));
+    statuses.set(c, await walk(`refs/canopy/status/${c}`, tip, (cs) => readRecordsAlong(repo, cs, STATUS_FILE, 'ClusterStatus')));
   }
 
   const known = new Set<string>();
@@ -106,18 +106,21 @@ function pickService(name: string, known: string[]): string {
 }
 
 /** A ref's first-parent history, oldest first; the commit just before `since` is kept as the baseline. */
-async function chain<T>(repo: Repo, tip: string, limit: number, since: Date | undefined, read: (oid: string) => Promise<T | undefined>, extra?: (oid: string) => Promise<string | undefined>) {
+async function chain<T>(repo: Repo, tip: string, limit: number, since: Date | undefined, read: (commits: Array<{ oid: string; tree: string }>) => Promise<Array<T | undefined>>, extra?: (oid: string) => Promise<string | undefined>) {
   const before = (c: { commit: { author: { timestamp: number } } }) => !!since && c.commit.author.timestamp * 1000 < since.getTime();
   const log = await firstParentLog(repo, tip, limit, before);
   const last = log[log.length - 1];
   const truncated = log.length >= limit && !!last?.commit.parent[0] && !before(last);
-  // Heartbeat commits repeat their parent's tree: read each tree once.
-  const byTree = new Map<string, { value: T | undefined; extra?: string }>();
+  // Records are read along the run (each from the one before it: what changed); heartbeat
+  // commits repeat their parent's tree, so the extra file is read once per tree.
+  const oldest = log.reverse();
+  const values = await read(oldest.map(({ oid, commit }) => ({ oid, tree: commit.tree })));
+  const extras = new Map<string, string | undefined>();
   const recs: Rec<T>[] = [];
-  for (const { oid, commit } of log.reverse()) {
-    let r = byTree.get(commit.tree);
-    if (!r) { r = { value: await read(oid), extra: await extra?.(oid) }; byTree.set(commit.tree, r); }
-    recs.push({ oid, at: new Date(commit.author.timestamp * 1000), ...r });
+  for (let i = 0; i < oldest.length; i++) {
+    const { oid, commit } = oldest[i];
+    if (extra && !extras.has(commit.tree)) extras.set(commit.tree, await extra(oid));
+    recs.push({ oid, at: new Date(commit.author.timestamp * 1000), value: values[i], extra: extras.get(commit.tree) });
   }
   if (truncated && recs.length) recs[0].baseline = true;
   return { recs, truncated };

@@ -20,6 +20,15 @@ function clusterLine(c: ClusterPlan): string {
   return `last status ${when}${c.stale ? `; ${c.note}` : ''}`;
 }
 
+/** How it was computed, in one line: incremental plans say how little they placed. */
+function methodLine(p: ChangePlan): string {
+  const m = p.method;
+  const n = (x: number) => String(x).replace(/\B(?=(\d{3})+$)/g, ',');
+  const of = `${n(m.placed)} of ${n(m.services)} service${m.services === 1 ? '' : 's'}`;
+  if (m.kind === 'incremental') return `computed from the change: ${of} placed afresh${m.why ? ` (${m.why})` : ', the others keep the clusters recorded for them'}`;
+  return `computed in full${m.why ? ` (${m.why})` : ''}: ${of} judged and placed`;
+}
+
 function revisions(p: ChangePlan): string {
   return `base ${p.base.rev} ${short(p.base.commit)} → head ${p.head.rev} ${short(p.head.commit)}` + (p.fleet ? ` (fleet ${p.fleet})` : '');
 }
@@ -49,10 +58,15 @@ export function renderPlanText(p: ChangePlan): string {
       for (const s of un) out.push(`  ${s.id}: ${s.unschedulable}`);
     }
   }
+  if (p.basis.caveats.length) {
+    out.push('', 'Where the root may decide otherwise:');
+    for (const c of p.basis.caveats) out.push(`  - ${c}`);
+  }
   out.push('', 'Clusters (planned from their last status, as if all were available):');
   if (!p.clusters.length) out.push('  none has reported yet: fetch refs/canopy/* from the fleet remote, or run the fleet first');
   const w = Math.max(0, ...p.clusters.map((c) => c.name.length));
   for (const c of p.clusters) out.push(`  ${c.name.padEnd(w)}  ${clusterLine(c)}`);
+  if (p.accepted) out.push('', `(${methodLine(p)})`);
   return out.join('\n') + '\n';
 }
 
@@ -85,9 +99,14 @@ export function renderPlanMarkdown(p: ChangePlan): string {
       out.push('', '</details>');
     }
   } else out.push('', 'No service changes where it runs.');
+  if (p.accepted && p.basis.caveats.length) {
+    out.push('', '**Where the root may decide otherwise:**', '');
+    for (const c of p.basis.caveats) out.push(`- ${md(c)}`);
+  }
   out.push('', `<details><summary>Clusters (${p.clusters.filter((c) => c.reported).length} considered, from their last status)</summary>`, '');
   if (!p.clusters.length) out.push('- none has reported yet: fetch `refs/canopy/*` from the fleet remote');
   for (const c of p.clusters) out.push(`- **${md(c.name)}**: ${c.stale ? '⚠️ ' : ''}${md(clusterLine(c))}`);
+  if (p.accepted) out.push('', `_${md(methodLine(p))}_`);
   out.push('', '</details>');
   return out.join('\n') + '\n';
 }

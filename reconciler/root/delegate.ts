@@ -3,7 +3,8 @@
 // the current version: a JSON Patch when the root knows the cluster's base, else a snapshot.
 import jsonpatch from 'fast-json-patch';
 import type { Placement, Version, DesiredMessage } from '../../schemas/messages.js';
-import { checkValue } from '../../schemas/parse.js';
+import { readRecord } from '../git/records.js';
+import { writeServiceRecord } from '../git/service-records.js';
 import { canonicalJson } from '../core/ids.js';
 import { resolveRef, readCommit, readFileAt, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
 import { writeFiles } from '../git/tree.js';
@@ -55,8 +56,14 @@ export class PlacementBook {
 
   /** True when `doc` (ignoring its version) differs from the current one. */
   differs(cluster: string, services: Placement['services']): boolean {
-    const cur = this.current.get(cluster);
-    return canonicalJson(cur?.services ?? {}) !== canonicalJson(services);
+    const cur = this.current.get(cluster)?.services ?? {};
+    if (Object.keys(cur).length !== Object.keys(services).length) return true;
+    // Entries that did not change are the same objects (PlacementDocs keeps them); others by value.
+    for (const [id, a] of Object.entries(services)) {
+      const b = cur[id];
+      if (b !== a && (b === undefined || canonicalJson(b) !== canonicalJson(a))) return true;
+    }
+    return false;
   }
 
   /** Record a new placement: commit it to the cluster's ref, then remember it. */
@@ -64,7 +71,9 @@ export class PlacementBook {
     const ref = placementRef(doc.cluster);
     const parent = await resolveRef(this.repo, ref);
     const base = parent ? (await readCommit(this.repo, parent)).tree : undefined;
-    const tree = await writeFiles(this.repo, base, new Map([[FILE, JSON.stringify(doc, null, 1) + '\n']]));
+    // One file per service: only the services that changed since the current placement are written.
+    const { services, ...header } = doc;
+    const tree = await writeServiceRecord(this.repo, base, FILE, header, this.current.get(doc.cluster)?.services, services);
     const oid = await writeCommit(this.repo, { tree, parents: parent ? [parent] : [], message, author: this.author });
     await updateRef(this.repo, ref, oid, parent);
     this.remember(doc);
@@ -76,8 +85,7 @@ export class PlacementBook {
     if (!doc) return undefined;
     const base = applied ? await this.find(cluster, applied) : undefined;
     if (!base) return { kind: 'snapshot', placement: doc };
-    const ops = jsonpatch.compare(base, doc) as Array<{ op: 'add'; path: string; value?: unknown }>;
-    return { kind: 'patch', base: base.version, version: doc.version, ops };
+    return { kind: 'patch', base: base.version, version: doc.version, ops: placementPatch(base, doc) };
   }
 
   private remember(doc: Placement): void {
@@ -108,9 +116,32 @@ export class PlacementBook {
   }
 
   private async readCommitDoc(oid: string): Promise<Placement | undefined> {
-    const text = await readFileAt(this.repo, oid, FILE);
-    if (!text) return undefined;
-    const parsed = checkValue('Placement', JSON.parse(text), `${oid}:${FILE}`);
-    return parsed.ok ? parsed.value : undefined;
+    return readRecord(this.repo, oid, FILE, 'Placement');
   }
 }
+
+type PatchOp = Extract<DesiredMessage, { kind: 'patch' }>['ops'][number];
+
+/**
+ * The JSON Patch (RFC 6902) from one placement to another, per service: a service entry the
+ * book kept from the earlier version is the same object (PlacementDocs copies only what
+ * changed), so unchanged ones cost a comparison of references, and a change costs what it
+ * touched, down to the fields that changed inside the entry. Entries read back from Git (after
+ * a restart) are compared by value.
+ */
+export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
+  const ops: PatchOp[] = [];
+  const path = (id: string) => `/services/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  for (const [id, a] of Object.entries(doc.services)) {
+    const b = base.services[id];
+    if (b === a) continue;
+    if (b === undefined) ops.push({ op: 'add', path: path(id), value: a });
+    // Inside a changed entry, only what changed (a new env value, not the whole spec and reason).
+    else for (const op of jsonpatch.compare(b, a)) ops.push({ ...op, path: path(id) + op.path } as PatchOp);
+  }
+  for (const id of Object.keys(base.services)) if (!(id in doc.services)) ops.push({ op: 'remove', path: path(id) });
+  for (const k of ['fleet', 'cluster'] as const) if (base[k] !== doc[k]) ops.push({ op: 'replace', path: `/${k}`, value: doc[k] });
+  ops.push({ op: 'replace', path: '/version', value: doc.version });
+  return ops;
+}
+

@@ -201,7 +201,11 @@ function entryOf(svc: ServiceView, d: ServiceDecision, prev: Map<string, number>
   const ordered = hold.every(([c], i) => i === 0 || hold[i - 1][0] < c);
   return {
     d, spec: svc.spec, hash: svc.specHash, r, rKey: `${r.cpu}|${r.memoryMi}|${r.gpu}`, hold, seen,
-    settles: d.placed === d.desired && ordered && sameCounts(prev, d.clusters),
+    // A service placed for the first time (nothing before) settles at once too: its replicas fit
+    // together with everyone else's, so the next pass 1 gives them back, and no part of its
+    // decision depends on where it was before. So a commit of 10,000 new services is followed by
+    // commits that re-place only what they change.
+    settles: d.placed === d.desired && ordered && (sameCounts(prev, d.clusters) || !prev || prev.size === 0),
   };
 }
 
@@ -260,7 +264,10 @@ export class PlacementDocs {
         let doc = this.docs.get(c);
         if (!doc) this.docs.set(c, (doc = {}));
         const old = doc[id];
-        if (!old || old.replicas !== a.replicas || old.specHash !== a.specHash || old.reason !== a.reason) touch(c, id);
+        // An unchanged entry keeps its object: the book, the patches and the Git records compare
+        // entries by reference first, so what did not change costs nothing downstream.
+        if (old && old.replicas === a.replicas && old.specHash === a.specHash && old.reason === a.reason && old.spec === a.spec) continue;
+        touch(c, id);
         doc[id] = a;
       }
       if (next.size) this.where.set(id, [...next.keys()]); else this.where.delete(id);

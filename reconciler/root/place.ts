@@ -64,8 +64,16 @@ export interface ServiceDecision {
 
 export interface PlaceResult { decisions: Map<string, ServiceDecision> }
 
-export function request(spec: ServiceSpec): Capacity {
-  return { cpu: spec.resources?.cpu ?? 0, memoryMi: mebibytes(spec.resources?.memory), gpu: spec.resources?.gpu ?? 0 };
+const requests = new WeakMap<ServiceSpec, Readonly<Capacity>>();
+
+/** What one replica asks for (computed once per spec object: it is asked for every cluster). Do not modify it. */
+export function request(spec: ServiceSpec): Readonly<Capacity> {
+  let r = requests.get(spec);
+  if (!r) {
+    r = { cpu: spec.resources?.cpu ?? 0, memoryMi: mebibytes(spec.resources?.memory), gpu: spec.resources?.gpu ?? 0 };
+    requests.set(spec, r);
+  }
+  return r;
 }
 
 /** What the root learns of a cluster from its status: the view placement works on. */
@@ -80,7 +88,11 @@ export function clusterViewOf(st: ClusterStatus, o: { online?: boolean; offlineF
 }
 
 /** What a cluster's constraints look like from here: why it cannot take the service, or how near it is. */
-export interface Assessment { why?: string; rtt?: Rtt; distanceKm?: number }
+export interface Assessment {
+  why?: string; rtt?: Rtt; distanceKm?: number;
+  /** For a miss by a measure (too far, too slow): its kind and by how much, so alike misses are counted, nearest first. */
+  miss?: { kind: string; by: number };
+}
 
 /** Why a cluster cannot take any replica of this service, or undefined if it can. */
 export function exclusion(c: ClusterView, spec: ServiceSpec, targets?: Record<string, Target>): string | undefined {
@@ -106,6 +118,7 @@ export function assess(c: ClusterView, spec: ServiceSpec, targets?: Record<strin
     if (!near) return { why: 'location unknown, geo constraint cannot be checked' };
     if (near.km > geo.withinKm) {
       return {
+        miss: { kind: `geo ${near.via} ${geo.lat} ${geo.lon} ${geo.withinKm}`, by: near.km },
         why: near.via === 'location'
           ? `${Math.round(near.km)} km from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`
           : `its nodes are ${Math.round(near.km)} km or more from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`,
@@ -117,7 +130,7 @@ export function assess(c: ClusterView, spec: ServiceSpec, targets?: Record<strin
   if (lat) {
     const r = rttTo(c, lat.to, targets);
     if ('why' in r) return { why: r.why };
-    if (r.rtt.ms > lat.maxMs) return { why: `${describeRtt(r.rtt, labelOf(lat.to))}, limit ${lat.maxMs} ms` };
+    if (r.rtt.ms > lat.maxMs) return { why: `${describeRtt(r.rtt, labelOf(lat.to))}, limit ${lat.maxMs} ms`, miss: { kind: `latency ${r.rtt.source} ${labelOf(lat.to)} ${lat.maxMs}`, by: r.rtt.ms } };
     out.rtt = r.rtt;
     if (out.distanceKm === undefined && r.km !== undefined) out.distanceKm = r.km;
   }
@@ -166,6 +179,16 @@ function fits(free: Capacity, r: Capacity): boolean {
   return r.cpu <= free.cpu + eps && r.memoryMi <= free.memoryMi + eps && r.gpu <= free.gpu + eps;
 }
 
+/** How many replicas of size `r` fit in `free` (as many as asked when it asks nothing). */
+function fitting(free: Capacity, r: Capacity): number {
+  const eps = 1e-9;
+  let n = Infinity;
+  if (r.cpu > 0) n = Math.min(n, Math.floor((free.cpu + eps) / r.cpu));
+  if (r.memoryMi > 0) n = Math.min(n, Math.floor((free.memoryMi + eps) / r.memoryMi));
+  if (r.gpu > 0) n = Math.min(n, Math.floor((free.gpu + eps) / r.gpu));
+  return n;
+}
+
 function take(free: Capacity, r: Capacity): void {
   free.cpu -= r.cpu; free.memoryMi -= r.memoryMi; free.gpu -= r.gpu;
 }
@@ -185,9 +208,23 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
   const decisions = new Map<string, ServiceDecision>();
   const ordered = [...services].sort((a, b) => cmp(a.id, b.id));
 
-  interface Work { svc: ServiceView; r: Capacity; excluded: Record<string, string>; refusals: Record<string, string>; eligible: Eligible[]; keep: Map<string, number>; prev: Map<string, number>; got: Map<string, number> }
+  interface Work { svc: ServiceView; r: Capacity; excluded: Record<string, string>; misses: Map<string, { kind: string; by: number }>; refusals: Record<string, string>; eligible: Eligible[]; keep: Map<string, number>; prev: Map<string, number>; got: Map<string, number>; n: number; ask: Ask; pure: boolean }
+  // What a cluster is to a service depends only on what the service asks of clusters (runtime,
+  // architecture, cluster constraints, geo, latency, one replica's size): assessed once per
+  // distinct ask, not per service (10,000 services ask a few hundred different things).
+  // Its "passed over" words are kept with it too, for the services whose exclusions are only these.
+  interface Ask { all: Assessment[]; passedOver?: string }
+  const assessed = new Map<string, Ask>();
+  const assessAll = (spec: ServiceSpec): Ask => {
+    const r = request(spec);
+    const key = JSON.stringify([spec.runtime, spec.resources?.arch ?? null, spec.constraints?.clusters ?? null, spec.constraints?.geo ?? null, spec.constraints?.latency ?? null, r.cpu, r.memoryMi, r.gpu]);
+    let ask = assessed.get(key);
+    if (!ask) { ask = { all: sorted.map((c) => assess(c, spec, o.targets)) }; assessed.set(key, ask); }
+    return ask;
+  };
   const work: Work[] = ordered.map((svc) => {
     const excluded: Record<string, string> = {};
+    const misses = new Map<string, { kind: string; by: number }>();
     const refusals: Record<string, string> = {};
     const eligible: Eligible[] = [];
     const prev = previous.get(svc.id) ?? new Map<string, number>();
@@ -195,11 +232,15 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
     // still allows it there, unless the service asks for failover and the cluster has been away
     // longer than it allows.
     const keep = new Map<string, number>();
-    for (const c of sorted) {
-      const a = assess(c, svc.spec, o.targets);
+    const ask = assessAll(svc.spec);
+    const all = ask.all;
+    let pure = true;
+    for (let k = 0; k < sorted.length; k++) {
+      const c = sorted[k], a = all[k];
       const refusal = c.refused?.[svc.id];
       const limit = refusal && (refusal.spec === undefined || refusal.spec === stableJson(svc.spec)) ? refusal.limit : Infinity;
       if (a.why === 'unreachable' && prev.get(c.name) && !exclusion({ ...c, online: true }, svc.spec, o.targets)) {
+        pure = false;
         const after = svc.spec.failover?.afterSeconds;
         if (after === undefined || (c.offlineForMs ?? 0) < after * 1000) {
           keep.set(c.name, prev.get(c.name)!);
@@ -210,53 +251,70 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
         excluded[c.name] = `unreachable for ${Math.round((c.offlineForMs ?? 0) / 1000)} s: failed over (failover.afterSeconds ${after})`;
         continue;
       }
-      if (a.why) { excluded[c.name] = a.why; continue; }
+      if (a.why) { excluded[c.name] = a.why; if (a.miss) misses.set(c.name, a.miss); continue; }
       if (limit !== Infinity) {
+        pure = false;
         const text = `refused ${refusal!.count} replica${refusal!.count === 1 ? '' : 's'} (${refusal!.reason}), so it is treated as full for this service at ${limit}`;
         if (limit <= 0) { excluded[c.name] = text; continue; }
         refusals[c.name] = text;
       }
       eligible.push({ c, a, limit });
     }
-    return { svc, r: request(svc.spec), excluded, refusals, eligible, keep, prev, got: new Map() };
+    return { svc, r: request(svc.spec), excluded, misses, refusals, eligible, keep, prev, got: new Map(), n: 0, ask, pure };
   });
-  const add = (w: Work, name: string) => { take(free.get(name)!, w.r); w.got.set(name, (w.got.get(name) ?? 0) + 1); };
-  const count = (w: Work) => [...w.got.values()].reduce((a, b) => a + b, 0);
+  const add = (w: Work, name: string) => { take(free.get(name)!, w.r); w.got.set(name, (w.got.get(name) ?? 0) + 1); w.n++; };
+  const count = (w: Work) => w.n;
 
   // Pass 1, sticky: every service first gets back the replicas it had where they may stay, so
   // a new or grown service never pushes out one that is already running.
+  // (Taken in one step per cluster, however many: a stand-in for 10,000 settled replicas is one.)
   for (const w of work) {
     for (const { c, limit } of w.eligible) {
-      const had = Math.min(w.prev.get(c.name) ?? 0, limit);
-      for (let i = 0; i < had && count(w) < w.svc.spec.replicas && fits(free.get(c.name)!, w.r); i++) add(w, c.name);
+      const had = Math.min(w.prev.get(c.name) ?? 0, limit, w.svc.spec.replicas - w.n);
+      if (had <= 0) continue;
+      const f = free.get(c.name)!;
+      const k = Math.min(had, fitting(f, w.r));
+      if (k <= 0) continue;
+      f.cpu -= w.r.cpu * k; f.memoryMi -= w.r.memoryMi * k; f.gpu -= w.r.gpu * k;
+      w.got.set(c.name, (w.got.get(c.name) ?? 0) + k);
+      w.n += k;
     }
   }
-  // Pass 2: the rest, best by policy first.
+  // Pass 2: the rest, best by policy first. A candidate's score is [first, ...policy score],
+  // kept apart here (no array per comparison): 10,000 services × 100 clusters is a million scores.
   for (const w of work) {
     const spread = w.svc.spec.spread === 'clusters';
-    const score = (e: Eligible): Score => {
+    const firstOf = (e: Eligible) => {
       const holds = w.got.get(e.c.name) ?? 0;
       // Spread: fewest of this service first. Otherwise keep it together: where it already is.
-      const first = spread ? holds : holds > 0 ? 0 : 1;
-      return [first, ...scheduler.score({ cluster: e.c, free: free.get(e.c.name)!, request: w.r, holds, rtt: e.a.rtt, distanceKm: e.a.distanceKm }, w.svc.spec)];
+      return spread ? holds : holds > 0 ? 0 : 1;
     };
+    const rest = (e: Eligible): Score => scheduler.score({ cluster: e.c, free: free.get(e.c.name)!, request: w.r, holds: w.got.get(e.c.name) ?? 0, rtt: e.a.rtt, distanceKm: e.a.distanceKm }, w.svc.spec);
     const open = (e: Eligible) => !w.keep.has(e.c.name) && (w.got.get(e.c.name) ?? 0) < e.limit && fits(free.get(e.c.name)!, w.r);
-    // What the policy saw of the best few candidates before placing the rest (kept small: a
-    // fleet of 10,000 services × 100 clusters must not hold a million of these).
+    // One scan scores every candidate once: it ranks the best few (what the policy saw, kept
+    // small: a million of these must not be held) and picks the first replica's cluster, since
+    // both see the same free capacity. Later replicas are scored afresh.
+    const top: Array<{ e: Eligible; f: number; s: Score; i: number }> = [];
+    let best: Eligible | undefined, bestF = 0, bestS: Score = [];
+    w.eligible.forEach((e, i) => {
+      if (w.keep.has(e.c.name)) return;
+      const f = firstOf(e), sc = rest(e);
+      keepTop(top, { e, f, s: sc, i });
+      if (w.n < w.svc.spec.replicas && open(e) && (!best || f < bestF || (f === bestF && compareScores(sc, bestS) < 0))) { best = e; bestF = f; bestS = sc; }
+    });
     const candidates: NonNullable<ServiceDecision['candidates']> = {};
-    const ranked = w.eligible.filter((e) => !w.keep.has(e.c.name)).map((e) => ({ e, s: score(e) })).sort((x, y) => compareScores(x.s, y.s)).slice(0, MAX_CANDIDATES);
-    for (const { e, s } of ranked) {
-      candidates[e.c.name] = { score: [...s.slice(1)], ...(e.a.rtt ? { rtt: e.a.rtt } : {}), ...(e.a.distanceKm !== undefined ? { distanceKm: round1(e.a.distanceKm) } : {}) };
+    for (const { e, s: sc } of top) {
+      candidates[e.c.name] = { score: [...sc], ...(e.a.rtt ? { rtt: e.a.rtt } : {}), ...(e.a.distanceKm !== undefined ? { distanceKm: round1(e.a.distanceKm) } : {}) };
     }
-    while (count(w) < w.svc.spec.replicas) {
-      let best: Eligible | undefined, bestScore: Score = [];
+    if (best) add(w, (best as Eligible).c.name);
+    while (best && w.n < w.svc.spec.replicas) {
+      best = undefined;
       for (const e of w.eligible) {
         if (!open(e)) continue;
-        const s = score(e);
-        if (!best || compareScores(s, bestScore) < 0) { best = e; bestScore = s; }
+        const f = firstOf(e), sc = rest(e);
+        if (!best || f < bestF || (f === bestF && compareScores(sc, bestS) < 0)) { best = e; bestF = f; bestS = sc; }
       }
-      if (!best) break;
-      add(w, best.c.name);
+      if (best) add(w, (best as Eligible).c.name);
     }
     const placed = count(w);
     const want = w.svc.spec.replicas;
@@ -268,15 +326,30 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
         if (!fits(free.get(c.name)!, w.r)) w.excluded[c.name] = `full: a replica needs ${fmt(w.r)}, and ${fmt(free.get(c.name)!)} is left`;
       }
     }
-    for (const [c, text] of Object.entries(w.refusals)) w.excluded[c] ??= text;
-    w.excluded = Object.fromEntries(Object.entries(w.excluded).sort(([a], [b]) => cmp(a, b)));
+    let added = placed < want;
+    for (const [c, text] of Object.entries(w.refusals)) if (!(c in w.excluded)) { w.excluded[c] = text; added = true; }
+    // Entries went in in cluster order; only what was added after needs a sort.
+    if (added) w.excluded = Object.fromEntries(Object.entries(w.excluded).sort(([a], [b]) => cmp(a, b)));
     const evidence = evidenceOf(w.svc.spec, w.eligible.filter((e) => w.got.has(e.c.name)));
+    // Excluded by the assessment alone: the same words as every service with this ask.
+    let skipped: string | undefined;
+    if (w.pure && !added) skipped = w.ask.passedOver ??= passedOver(Object.entries(w.excluded), w.misses);
     decisions.set(w.svc.id, {
       clusters: w.got, placed, desired: want, excluded: w.excluded, candidates,
-      reason: explain(w.got, placed, want, w.excluded, spread, evidence),
+      reason: explain(w.got, placed, want, w.excluded, spread, evidence, w.misses, skipped),
     });
   }
   return { decisions };
+}
+
+/** Keeps `top` the MAX_CANDIDATES best (lowest [f, ...s], then earliest), in order. */
+function keepTop<T extends { f: number; s: Score; i: number }>(top: T[], x: T): void {
+  const before = (a: T, b: T) => a.f !== b.f ? a.f < b.f : (compareScores(a.s, b.s) || a.i - b.i) < 0;
+  if (top.length === MAX_CANDIDATES && !before(x, top[top.length - 1])) return;
+  let k = top.length;
+  while (k > 0 && before(x, top[k - 1])) k--;
+  top.splice(k, 0, x);
+  if (top.length > MAX_CANDIDATES) top.pop();
 }
 
 /** For the chosen clusters: how they meet the geo and latency constraints ("3 km away, within 50 km"). */
@@ -294,20 +367,57 @@ function evidenceOf(spec: ServiceSpec, chosen: Eligible[]): Map<string, string> 
   return out;
 }
 
-function explain(got: Map<string, number>, placed: number, want: number, excluded: Record<string, string>, spread: boolean, evidence: Map<string, string>): string {
+function explain(got: Map<string, number>, placed: number, want: number, excluded: Record<string, string>, spread: boolean, evidence: Map<string, string>, misses?: Map<string, { kind: string; by: number }>, passed?: string): string {
   const where = [...got].map(([c, n]) => `${c}×${n}`).join(', ');
   const why = evidence.size === 1 && got.size === 1 ? ` (${[...evidence.values()][0]})`
-    : evidence.size ? ` (${[...evidence].map(([c, e]) => `${c}: ${e}`).join('; ')})` : '';
+    : evidence.size ? ` (${clip([...evidence].map(([c, e]) => `${c}: ${e}`).join('; '), 400)})` : '';
   // A cluster that holds some and refused more is not "passed over": it is said apart.
-  const refusedHere = Object.entries(excluded).filter(([c, t]) => got.has(c) && t.startsWith('refused '));
-  const skipped = Object.entries(excluded).filter(([c, t]) => !(got.has(c) && t.startsWith('refused '))).map(([c, t]) => `${c}: ${t}`).join('; ');
-  const refusals = refusedHere.map(([c, t]) => `${c} ${t}`).join('; ');
+  const refusedHere = passed !== undefined ? [] : Object.entries(excluded).filter(([c, t]) => got.has(c) && t.startsWith('refused '));
+  const skipped = passed ?? passedOver(Object.entries(excluded).filter(([c, t]) => !(got.has(c) && t.startsWith('refused '))), misses);
+  const refusals = clip(refusedHere.map(([c, t]) => `${c} ${t}`).join('; '), 400);
   if (want === 0) return 'scaled to 0 replicas';
+  let text: string;
   if (placed === want) {
-    return `placed on ${where}${spread ? ' (spread across clusters)' : ''}${why}${refusals ? `; ${refusals}` : ''}${skipped ? `; passed over ${skipped}` : ''}`;
+    text = `placed on ${where}${spread ? ' (spread across clusters)' : ''}${why}${refusals ? `; ${refusals}` : ''}${skipped ? `; passed over ${skipped}` : ''}`;
+  } else if (placed === 0) text = `no cluster can run it: ${skipped || 'no clusters are registered'}`;
+  else text = `only ${placed} of ${want} replicas fit (${where}); ${[refusals, skipped].filter(Boolean).join('; ')}`;
+  return clip(text, MAX_REASON);
+}
+
+/** A reason travels in every placement and note: at most this long (the wire schema's limit is 2,000). */
+export const MAX_REASON = 1200;
+/** Up to this many clusters passed over are named one by one; beyond, alike reasons are counted. */
+const NAMED = 8;
+
+/**
+ * "paris: 684 km from (48.137, 11.575), limit 50 km" for a few clusters; for a fleet of a hundred,
+ * alike reasons (the same words, other numbers) are counted, the nearest misses shown first:
+ * "97 clusters: 835 km or more from (40, -5), limit 800 km (c097: 835 km …; c075: 865 km …)".
+ * Every reason in full stays in the decision's `excluded` (plan and history show it).
+ */
+export function passedOver(entries: Array<[string, string]>, misses?: Map<string, { kind: string; by: number }>): string {
+  if (entries.length <= NAMED) return entries.map(([c, t]) => `${c}: ${t}`).join('; ');
+  // Alike: the same kind of miss (geo to one point, latency to one target), else the same words.
+  const groups = new Map<string, Array<{ c: string; t: string; by: number }>>();
+  for (const [c, t] of entries) {
+    const m = misses?.get(c);
+    const key = m ? m.kind : t;
+    const e = { c, t, by: m ? m.by : 0 };
+    const g = groups.get(key);
+    if (g) g.push(e); else groups.set(key, [e]);
   }
-  if (placed === 0) return `no cluster can run it: ${skipped || 'no clusters are registered'}`;
-  return `only ${placed} of ${want} replicas fit (${where}); ${[refusals, skipped].filter(Boolean).join('; ')}`;
+  const parts: string[] = [];
+  for (const g of [...groups.values()].sort((a, b) => b.length - a.length)) {
+    if (g.length === 1) { parts.push(`${g[0].c}: ${g[0].t}`); continue; }
+    // The nearest misses first (distance, round trip).
+    g.sort((a, b) => a.by - b.by || cmp(a.c, b.c));
+    parts.push(`${g.length} clusters for the same reason, nearest ${g.slice(0, 2).map((e) => `${e.c}: ${e.t}`).join('; ')}`);
+  }
+  return clip(parts.join('; '), 800);
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 // Code-unit order, not locale order: the same names sort the same everywhere.

@@ -17,6 +17,7 @@ import { PlacementBook, sameVersion } from './delegate.js';
 import { recoverRoot, skippedCommits } from './recover.js';
 import { IncrementalPlacer, PlacementDocs } from './incremental.js';
 import { watchRef, type RefWatcher } from '../git/watch.js';
+import { startMaintenance } from '../git/maintenance.js';
 
 export interface RootOptions {
   repo: Repo;
@@ -59,6 +60,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   let allocation: Allocation = rec.allocation;
   const placer = new IncrementalPlacer();
   const docs = new PlacementDocs();
+  const counts = new RunningCounts();
+  if (good) counts.desiredChanged(good.services.keys(), good.services);
 
   const loop: Loop = startLoop({
     name: 'root', log: o.log, resyncMs: 5000, resyncKeys: () => ['main', 'converge'],
@@ -75,7 +78,9 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const head = await resolveRef(o.repo, branchRef);
     if (!head || head === seen) return;
     // The last good state is handed over (no copy of the fleet); a rejection leaves it intact.
+    const tl = performance.now();
     const res = await loadDesired(o.repo, head, good, parseCache, { consume: true });
+    o.log.debug(`loaded ${head.slice(0, 12)} in ${Math.round(performance.now() - tl)} ms`);
     const notes = new Map<string, string>();
     for (const skipped of await between(seen, head)) {
       notes.set(skipped, renderNote({ outcome: 'superseded', commit: skipped, at: now().toISOString(), supersededBy: head }));
@@ -91,6 +96,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     }
     stats.accepted++;
     good = res.state;
+    counts.desiredChanged([...res.changed, ...res.removed], good.services);
     seen = head;
     const changed: CommitNote['changed'] = {};
     for (const id of res.removed) changed[id] = { removed: true };
@@ -108,11 +114,13 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   /** Plan and dispatch: decide every service's clusters; write and send what changed. */
   async function place(notes: Map<string, string>, changedIds: string[]): Promise<void> {
     if (!good) return;
+    const t0 = performance.now();
     const views: ClusterView[] = [...clusters].filter(([, s]) => s.status).map(([name, s]) => view(name, s));
     const policy = (good.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy;
     // Only services that can have moved are re-placed (incremental.ts: same result as placing all).
     const placed = placer.place([...good.services.values()], views, allocation, policy, { targets: good.fleet.spec?.targets });
     const { decisions } = placed;
+    if (placed.full) o.log.debug(`placed all ${decisions.size} services: ${placed.why ?? 'full'}`);
     // A failover (replicas taken from an unreachable cluster under its failover policy) opens a
     // new epoch: every placement written from now on carries it, and a returning cluster stops
     // the replicas the newer epoch has moved away.
@@ -121,6 +129,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     allocation = placer.allocation;
     scheduleFailover(views);
     const touched = docs.update(decisions, [...placed.recomputed, ...placed.removed], good.services);
+    const t1 = performance.now();
     if (pending && !pending.convergedAt) {
       // Every service the commit changed, also on later passes: clusters that report after the
       // first pass change where things go, and the note must say where they went.
@@ -134,6 +143,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       const text = renderNote(pending);
       if (text !== lastPendingText) { notes.set(pending.commit, text); lastPendingText = text; }
     }
+    const t2 = performance.now();
+    let written = 0;
     for (const cluster of new Set([...book.clusters(), ...views.map((v) => v.name)])) {
       const cur = book.get(cluster);
       const renew = !cur || (cur.version.epoch !== epoch && failedOver);
@@ -149,11 +160,15 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       await book.commit(doc, `placement ${cluster} #${seq} from ${good.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}`);
       o.onWrite?.(placementRef(cluster));
       loop.enqueue(`send:${cluster}`);
+      written++;
     }
+    const t3 = performance.now();
     if (notes.size) {
       await writeNotes(o.repo, notes, AUTHOR, `canopy: ${good.commit.slice(0, 12)} ${pending?.convergedAt ? 'converged' : 'accepted'}`);
       o.onWrite?.(NOTES_REF);
     }
+    const ms = (a: number, b: number) => `${Math.round(b - a)} ms`;
+    o.log.debug(`place ${placed.recomputed.size} of ${decisions.size}: decide ${ms(t0, t1)}, note ${ms(t1, t2)}, ${written} placement ref(s) ${ms(t2, t3)}, notes ${ms(t3, performance.now())}`);
     loop.enqueue('converge');
   }
 
@@ -199,14 +214,9 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       const st = clusters.get(c);
       if (!st?.status || !sameVersion(st.status.applied, doc.version)) return;
     }
-    for (const [id, svc] of good.services) {
-      let running = 0;
-      for (const st of clusters.values()) running += st.status?.services[id]?.running ?? 0;
-      if (running !== svc.spec.replicas) return;
-    }
-    for (const st of clusters.values()) {
-      for (const [id, s] of Object.entries(st.status?.services ?? {})) if (!good.services.has(id) && s.running > 0) return;
-    }
+    // Every service runs as many replicas as it wants, and nothing else runs (kept as counts
+    // updated by each status, so this check does not walk the fleet).
+    if (counts.off() > 0) return;
     pending.convergedAt = now().toISOString();
     const notes = new Map([[pending.commit, renderNote(pending)]]);
     for (const n of older.splice(0)) notes.set(n.commit, renderNote({ ...n, convergedAt: pending.convergedAt }));
@@ -239,6 +249,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const st = clusters.get(parts.cluster) ?? { online: true, lastHeard: 0 };
     const before = st.status;
     st.status = p.value;
+    counts.statusChanged(before, p.value, good?.services);
     // A cluster that could not place what it was given: full there for that service; re-place.
     const refusals = keepRefusals(st.refused, before, p.value, book.get(parts.cluster));
     st.refused = refusals.refused;
@@ -280,6 +291,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   // Retained statuses arrive right after subscribing: give them a moment before the first pass,
   // so the root places onto the clusters that exist rather than onto none.
   const watcher: RefWatcher = watchRef(o.repo, branchRef, () => loop.enqueue('main'), o.log);
+  // Everything the root writes is loose objects: packed as they pile up, as native git would.
+  const maintenance = startMaintenance(o.repo, o.log);
   setTimeout(() => loop.enqueue('main'), 300);
 
   return {
@@ -287,6 +300,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     idle: () => loop.idle(),
     async stop() {
       await watcher.close();
+      maintenance.stop();
       await loop.stop();
     },
   };
@@ -298,3 +312,41 @@ function shapeChanged(a: ClusterStatusT, b: ClusterStatusT): boolean {
 }
 
 export { parseNote };
+
+/**
+ * Replicas running per service, summed over the clusters' latest statuses, and the services whose
+ * sum is not what they want (or that run and are not wanted): kept up to date as statuses and
+ * desired states arrive, so convergence is known without walking 10,000 services per status.
+ */
+class RunningCounts {
+  private running = new Map<string, number>();
+  private offIds = new Set<string>();
+
+  off(): number { return this.offIds.size; }
+
+  statusChanged(before: ClusterStatusT | undefined, now: ClusterStatusT, desired: ReadonlyMap<string, { spec: { replicas: number } }> | undefined): void {
+    const was = before?.services ?? {};
+    for (const [id, s] of Object.entries(now.services)) {
+      const d = s.running - (was[id]?.running ?? 0);
+      if (d) this.add(id, d, desired);
+    }
+    for (const [id, s] of Object.entries(was)) {
+      if (!(id in now.services) && s.running) this.add(id, -s.running, desired);
+    }
+  }
+
+  desiredChanged(ids: Iterable<string>, desired: ReadonlyMap<string, { spec: { replicas: number } }>): void {
+    for (const id of ids) this.check(id, desired);
+  }
+
+  private add(id: string, d: number, desired: ReadonlyMap<string, { spec: { replicas: number } }> | undefined): void {
+    const n = (this.running.get(id) ?? 0) + d;
+    if (n) this.running.set(id, n); else this.running.delete(id);
+    this.check(id, desired);
+  }
+
+  private check(id: string, desired: ReadonlyMap<string, { spec: { replicas: number } }> | undefined): void {
+    if ((this.running.get(id) ?? 0) !== (desired?.get(id)?.spec.replicas ?? 0)) this.offIds.add(id); else this.offIds.delete(id);
+  }
+}
+

@@ -79,8 +79,12 @@ export function startLoop(opts: LoopOptions): Loop {
         queued.delete(key);
         running.add(key);
         stats.runs++;
+        const t0 = performance.now();
         try {
           const res = await opts.reconcile(key);
+          // Where a pass spends its time, for CANOPY_LOG=debug (passes under 2 ms are not worth a line).
+          const ms = performance.now() - t0;
+          if (ms >= 2) opts.log.debug(`${key}: ${ms.toFixed(1)} ms`);
           failures.delete(key);
           if (res?.requeueAfterMs !== undefined) enqueueAfter(key, res.requeueAfterMs);
         } catch (e) {

@@ -3,6 +3,7 @@
 // the site unreachable in `canopy status`, its workloads still running, a failover under a new
 // epoch elsewhere, and on heal the fenced copy stopped and the site's history from while it
 // was away in Git with its original times.
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, canopyAsync } from '../helpers/canopy.js';
@@ -55,6 +56,14 @@ test('cut: unreachable in status, workloads keep running, failover elsewhere und
   assert.is(git(f.recordDir, 'rev-parse', 'refs/canopy/status/munich'), before, 'its status could not be pushed');
   const placements = git(f.recordDir, 'log', '--format=%s', 'refs/canopy/placements/munich');
   assert.match(placements, /munich unreachable/);
+
+  // The site goes on recording its status locally (at least its periodic refresh): wait until a
+  // record from while away exists, a second before the heal, so its time can be told apart.
+  const local = path.join(f.stateDir('munich'), 'repo');
+  await eventually('a status record made while away', () => {
+    const head = git(local, 'rev-parse', 'refs/canopy/status/munich');
+    return head !== before && Date.now() / 1000 >= Number(git(local, 'log', '-1', '--format=%ct', head)) + 1.1;
+  }, 30_000);
 
   // Heal: the fenced copy stops, the new commit converges, the history has the time away.
   const cutEnd = Math.floor(Date.now() / 1000);

@@ -17,6 +17,8 @@ export interface BigRepoOptions {
   dir?: string;                  // default a fresh temp directory
   /** Extra fleet.yaml lines under spec: (indented two spaces). */
   fleetSpec?: string[];
+  /** The i-th service's descriptor (default bigServiceYaml). */
+  serviceYaml?: (i: number, app: string, name: string) => string;
 }
 
 export interface BigRepo {
@@ -29,6 +31,8 @@ export interface BigRepo {
   clusters: string[];
   /** One commit on main setting (or with null deleting) files; returns the commit. */
   change(files: Record<string, string | null>, message?: string): string;
+  /** One commit on `branch` (created or moved), on top of `parent`; main stays. */
+  commitOn(branch: string, parent: string, files: Record<string, string | null>, message?: string): string;
 }
 
 const ENV = {
@@ -78,7 +82,7 @@ export function createBigRepo(o: BigRepoOptions = {}): BigRepo {
   for (let i = 0; i < total; i++) {
     const p = pathOf(i, layout, apps, total);
     paths.push(p.path);
-    files.set(p.path, bigServiceYaml(p.app, p.name));
+    files.set(p.path, o.serviceYaml ? o.serviceYaml(i, p.app, p.name) : bigServiceYaml(p.app, p.name));
   }
   let head = fastImport(dir, files, undefined, `fleet of ${total} services (${layout})`);
   return {
@@ -88,16 +92,19 @@ export function createBigRepo(o: BigRepoOptions = {}): BigRepo {
       head = fastImport(dir, new Map(Object.entries(changes)), head, message);
       return head;
     },
+    commitOn(branch, parent, changes, message = 'change') {
+      return fastImport(dir, new Map(Object.entries(changes)), parent, message, `refs/heads/${branch}`);
+    },
   };
 }
 
-/** One commit on refs/heads/main from `files` (null: delete), on top of `parent`. */
-function fastImport(dir: string, files: Map<string, string | null>, parent: string | undefined, message: string): string {
+/** One commit on `ref` (default main) from `files` (null: delete), on top of `parent`. */
+function fastImport(dir: string, files: Map<string, string | null>, parent: string | undefined, message: string, ref = 'refs/heads/main'): string {
   const chunks: Buffer[] = [];
   const put = (s: string | Buffer) => chunks.push(typeof s === 'string' ? Buffer.from(s) : s);
   const when = Math.floor(Date.now() / 1000);
   const msg = Buffer.from(message + '\n');
-  put(`commit refs/heads/main\nmark :1\ncommitter Bench <bench@example.com> ${when} +0000\ndata ${msg.length}\n`);
+  put(`commit ${ref}\nmark :1\ncommitter Bench <bench@example.com> ${when} +0000\ndata ${msg.length}\n`);
   put(msg);
   if (parent) put(`from ${parent}\n`);
   for (const [p, text] of files) {
@@ -110,7 +117,7 @@ function fastImport(dir: string, files: Map<string, string | null>, parent: stri
   put('\n');
   execFileSync('git', ['-C', dir, 'fast-import', '--quiet', '--force'], { input: Buffer.concat(chunks), env: { ...process.env, ...ENV } });
   if (!parent) execFileSync('git', ['-C', dir, 'symbolic-ref', 'HEAD', 'refs/heads/main']);
-  return execFileSync('git', ['-C', dir, 'rev-parse', 'refs/heads/main'], { encoding: 'utf8' }).trim();
+  return execFileSync('git', ['-C', dir, 'rev-parse', ref], { encoding: 'utf8' }).trim();
 }
 
 /** `n` commits in a row on `branch` (one tiny file each), by fast-import; returns their oids, oldest first. */

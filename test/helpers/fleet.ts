@@ -42,6 +42,8 @@ export interface TestFleet {
   commit(files: Record<string, string | null>, message?: string): Promise<string>;
   /** Cut (or heal) every link of a cluster's site: broker and, in remote mode, Git. */
   cutSite(cluster: string, mode?: 'reset' | 'blackhole'): void;
+  /** A part's state directory (a remote-mode cluster keeps its repository mirror in <it>/repo). */
+  stateDir(part: string): string;
   healSite(cluster: string): void;
   service(id: string, spec: Record<string, unknown>): Record<string, string>;
   wait(rev?: string, timeoutS?: number): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -122,6 +124,7 @@ export async function startFleet(spec: FleetSpec): Promise<TestFleet> {
       }
       return oid;
     },
+    stateDir: (part) => path.join(work, 'state', part),
     cutSite(cluster, mode = 'reset') {
       links.get(cluster)!.cut(mode);
       links.get(`git-${cluster}`)?.cut(mode);

@@ -14,8 +14,9 @@ import { runRoot, runCluster, runAgent, type Running } from '../../cli/parts.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../reconciler/mqtt/broker.js';
 import { connectBus, type Bus } from '../../reconciler/mqtt/bus.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
-import { openRepo, resolveRef, readFileAt, type Repo } from '../../reconciler/git/repo.js';
+import { openRepo, resolveRef, type Repo } from '../../reconciler/git/repo.js';
 import { placementRef, PLACEMENT_FILE } from '../../reconciler/core/refs.js';
+import { readRecord } from '../../reconciler/git/records.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import type { ClusterStatus, Placement } from '../../schemas/messages.js';
 import { startDelayProxy, type DelayProxy } from '../helpers/delay-proxy.js';
@@ -36,8 +37,7 @@ const statuses = new Map<string, ClusterStatus>();
 
 async function placement(cluster: string): Promise<Placement | undefined> {
   const oid = await resolveRef(repo, placementRef(cluster));
-  const text = oid ? await readFileAt(repo, oid, PLACEMENT_FILE) : undefined;
-  return text ? JSON.parse(text) as Placement : undefined;
+  return oid ? readRecord(repo, oid, PLACEMENT_FILE, 'Placement') : undefined;
 }
 async function status(cluster: string): Promise<ClusterStatus | undefined> {
   return statuses.get(cluster);

@@ -10,10 +10,11 @@ import { symlinkSync, mkdirSync, rmSync } from 'node:fs';
 import { startRoot, type Root } from '../../reconciler/root/root.js';
 import { connectBus, type Bus } from '../../reconciler/mqtt/bus.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
-import { openRepo, resolveRef, readFileAt, type Repo } from '../../reconciler/git/repo.js';
+import { openRepo, resolveRef, type Repo } from '../../reconciler/git/repo.js';
 import { readNote } from '../../reconciler/git/notes.js';
 import { parseNote, type CommitNote } from '../../reconciler/core/note.js';
 import { placementRef, PLACEMENT_FILE } from '../../reconciler/core/refs.js';
+import { readRecord } from '../../reconciler/git/records.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import type { ClusterStatus, Placement } from '../../schemas/messages.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -33,8 +34,7 @@ const noteOf = async (commit: string): Promise<CommitNote | undefined> => {
 const noted = (commit: string) => eventually(`note on ${commit.slice(0, 12)}`, () => noteOf(commit), 20_000, 50) as Promise<CommitNote>;
 const placed = async (): Promise<Placement['services'] | undefined> => {
   const oid = await resolveRef(repo, placementRef('munich'));
-  const text = oid ? await readFileAt(repo, oid, PLACEMENT_FILE) : undefined;
-  return text ? (JSON.parse(text) as Placement).services : undefined;
+  return oid ? (await readRecord(repo, oid, PLACEMENT_FILE, 'Placement'))?.services : undefined;
 };
 let good = '';
 

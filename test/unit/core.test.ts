@@ -8,7 +8,7 @@ import { distanceKm } from '../../reconciler/core/geo.js';
 import { canonicalJson, specHash, serviceId, replicaId, parseReplicaId } from '../../reconciler/core/ids.js';
 import { parsePayload, checkValue } from '../../schemas/parse.js';
 import type { NodeStatus, ClusterStatus, DesiredMessage } from '../../schemas/messages.js';
-import { aNode, aNodeStatus, aPlacement, aService, replicaState, MUNICH, PARIS, COMMIT } from '../helpers/builders.js';
+import { aNode, aNodeStatus, aPlacement, aService, replicaState, MUNICH, PARIS, COMMIT, prng } from '../helpers/builders.js';
 
 const HEAD = 'a'.repeat(40);
 const OTHER = 'b'.repeat(40);
@@ -252,6 +252,23 @@ Canonical('scalars and null are plain JSON', () => {
   for (const v of [1, 'x', true, null]) assert.is(canonicalJson(v), JSON.stringify(v));
 });
 Canonical('undefined fields are left out, as JSON does', () => assert.is(canonicalJson({ a: undefined, b: 1 }), '{"b":1}'));
+
+Canonical('the same text as JSON.stringify of a key-sorted copy, for random values', () => {
+  const sorted = (v: unknown): unknown => Array.isArray(v) ? v.map(sorted)
+    : v && typeof v === 'object' && !(v instanceof Date) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+  const rng = prng(11);
+  const value = (depth: number): unknown => {
+    const r = rng.next();
+    if (depth > 3 || r < 0.3) return [1, -2.5, 'x"y', '', true, false, null, undefined, 1e21, new Date(0), '\u2028'][Math.floor(rng.next() * 11)];
+    if (r < 0.6) return Array.from({ length: Math.floor(rng.next() * 4) }, () => value(depth + 1));
+    const keys = ['b', 'a', 'é', '10', '2', 'a b', '01', '4294967295', '7'].filter(() => rng.next() < 0.5);
+    return Object.fromEntries(keys.map((k) => [k, value(depth + 1)]));
+  };
+  for (let i = 0; i < 500; i++) {
+    const v = value(0);
+    assert.is(canonicalJson(v), JSON.stringify(sorted(v)));
+  }
+});
 
 const Hash = suite('specHash');
 

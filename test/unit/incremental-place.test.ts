@@ -96,9 +96,16 @@ Incremental('places everything when the clusters change shape or a cluster is ne
   const a = aCluster('a').withCapacity(2, '4Gi').build();
   const services = [aService('app/x').cpu(1).build(), aService('app/y').cpu(1).build()];
   const placer = new IncrementalPlacer();
-  placer.place(services, [a], new Map(), 'bestfit');
+  const first = placer.place(services, [a], new Map(), 'bestfit');
+  // Exactly full still holds every replica it placed: nothing changed, nothing is re-placed,
+  // and the decisions are those of a full run.
   const again = placer.place(services, [a], placer.allocation, 'bestfit');
-  assert.ok(again.full, 'exactly full: pass 1 depends on order');
+  assert.is(again.full, false);
+  assert.equal(decided(again.decisions), decided(placeServices(services, [a], placer.allocation, 'bestfit').decisions));
+  assert.equal(decided(again.decisions), decided(first.decisions));
+  // A cluster that shrank below what it holds: pass 1 depends on order, so everything is placed.
+  const smaller = { ...a, capacity: { ...a.capacity, cpu: 1.5 } };
+  assert.is(placer.place(services, [smaller], placer.allocation, 'bestfit').why, 'a cluster cannot hold every previous replica');
   const b = { ...a, labels: { tier: 'edge' } };
   assert.is(placer.place(services, [b], placer.allocation, 'bestfit').why, 'clusters or policy changed');
 });

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { placeServices, exclusion, request, clusterViewOf, keepRefusals, stableJson, type ClusterView, type ServiceView, type Allocation, type RootPolicy, type Target } from '../../reconciler/root/place.js';
+import { placeServices, exclusion, request, clusterViewOf, keepRefusals, stableJson, MAX_REASON, type ClusterView, type ServiceView, type Allocation, type RootPolicy, type Target } from '../../reconciler/root/place.js';
 import type { Capacity, ClusterStatus } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { geohash } from '../../reconciler/root/policies/geo.js';
@@ -415,6 +415,20 @@ Where('a service within 50 km of Munich lands on munich only, and the reason say
   const d = decide(aService('traffic-cam/detector').replicas(2).within(50, MUNICH), [paris(), munich()]);
   assert.equal(where(d), { munich: 2 });
   assert.is(d.reason, 'placed on munich×2 (0 km from (48.137, 11.575), within 50 km); passed over paris: 684 km from (48.137, 11.575), limit 50 km');
+});
+
+Where('a hundred clusters passed over: alike reasons are counted, the nearest named, and the reason stays short', () => {
+  const far = Array.from({ length: 100 }, (_, i) => aCluster(`c${String(i).padStart(3, "0")}`).at(40 + i / 20, -5 + i / 20).withCapacity(8, '16Gi'));
+  const d = decide(aService('traffic-cam/detector').replicas(1).within(50, MUNICH), [...far, munich()]);
+  assert.equal(where(d), { munich: 1 });
+  assert.ok(d.reason.length <= MAX_REASON, `${d.reason.length} characters`);
+  assert.match(d.reason, /^placed on munich×1 \(0 km from \(48\.137, 11\.575\), within 50 km\); passed over 100 clusters for the same reason, nearest c\d+: \d+ km from \(48\.137, 11\.575\), limit 50 km; c\d+: /);
+  // Every cluster's own reason is still kept for plan and history.
+  assert.is(Object.keys(d.excluded).length, 100);
+  // The nearest misses come first.
+  const named = [...d.reason.matchAll(/(c\d+): (\d+) km/g)].map((m) => Number(m[2]));
+  const all = Object.values(d.excluded).map((t) => Number(/^(\d+) km/.exec(t)![1])).sort((a, b) => a - b);
+  assert.equal(named, all.slice(0, 2));
 });
 
 Where('when munich is full the service is unschedulable, with the reason per cluster', () => {
