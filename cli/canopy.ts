@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
   if (process.env.CANOPY_LOG === 'debug') process.setSourceMapsEnabled(true);
   // The agent's V8 settings (parts/lean.ts) before its bundle is compiled: V8 takes a code cache
   // only under the flags it was made with, and the cache is written under these.
-  if (name === 'agent') leanV8();
+  if (name === 'agent') await leanV8();
   return loadCommand(name)(rest);
 }
 

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { leanV8 } from '../../cli/parts/lean.js';
 
-leanV8();
+await leanV8();
 const { MqttClient } = await import('mqtt');
 const u = new URL(process.argv[2]);
 const c = new MqttClient(() => net.createConnection({ host: u.hostname, port: Number(u.port), noDelay: true }) as never, { clientId: `bench-idle-${process.pid}`, protocolVersion: 4, clean: true, keepalive: 2, writeCache: false });
