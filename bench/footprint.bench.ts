@@ -1,6 +1,8 @@
 // Idle footprint: resident memory (VmRSS, /proc/<pid>/status) and CPU (utime+stime,
-// /proc/<pid>/stat) of canopy's parts as separate processes, after the fleet has converged and
-// settled, over an idle window. Two fleets:
+// /proc/<pid>/stat) of canopy's parts as separate processes, started as users start them (`node
+// dist/cli/canopy.js agent …`: what the canopy bin runs), after the fleet has converged and
+// settled, over several idle windows (CPU: median over the windows; RSS: median of 1 s samples).
+// Two fleets:
 //  - parts: cluster c1 with 50 sim nodes (one `canopy agent --runtime sim` process measured, 49
 //    in a helper process), cluster c2 with one `canopy agent --runtime docker` running a container;
 //  - root: a repository of 10,000 services (services/app-N/svc-M.yaml; --quick: 2,000) placed on
@@ -20,9 +22,16 @@ const FLOOR = 'Node + MQTT.js client';
 function figuresFor(what: string, m: IdleFigures, memGoal: number | undefined, floor?: IdleFigures): Figure[] {
   return [
     { label: `${what}: idle RSS`, value: round(m.rssMB), unit: 'MB', spread: [round(m.rssMB), round(m.rssMaxMB)], ...(floor ? { floor: { label: FLOOR, value: round(floor.rssMB) } } : {}), ...(memGoal ? { goal: { op: '<=' as const, value: memGoal } } : {}) },
-    { label: `${what}: idle CPU`, value: round(m.cpuPercent, 2), unit: '%', ...(floor ? { floor: { label: FLOOR, value: Math.max(0.01, round(floor.cpuPercent, 2)) } } : {}), ...(memGoal ? { goal: { op: '<=' as const, value: GOAL.cpu } } : {}) },
+    { label: `${what}: idle CPU`, value: round(m.cpuPercent, 2), unit: '%', spread: [round(m.cpuSpread[0], 2), round(m.cpuSpread[1], 2)], ...(floor ? { floor: { label: FLOOR, value: Math.max(0.01, round(floor.cpuPercent, 2)) } } : {}), ...(memGoal ? { goal: { op: '<=' as const, value: GOAL.cpu } } : {}) },
   ];
 }
+
+/** "63.1 MB = 38.0 file-backed + 25.1 anonymous": what a reader needs to see where RSS goes. */
+const split = (m: IdleFigures) => `${round(m.rssMB)} MB (${round(m.fileMB)} file-backed, mostly the node binary's code, shared by every Node process; ${round(m.anonMB)} anonymous: heap, stacks, malloc)`;
+const cpus = (m: IdleFigures) => m.cpuWindows.map((c) => round(c, 2)).join(', ');
+
+/** The part of the window left for the idle measurement, and how many windows. */
+const windowsOf = (quick: boolean) => ({ settle: quick ? 3000 : 5000, window: quick ? 6000 : 15_000, windows: quick ? 2 : 4 });
 
 async function partsFleet(quick: boolean, log: (l: string) => void): Promise<{ figures: Figure[]; notes: string[] }> {
   const fleet = `benchfoot-${process.pid}`;
@@ -48,15 +57,17 @@ async function partsFleet(quick: boolean, log: (l: string) => void): Promise<{ f
     const helper = f.startSimNodes('c1', 49, { first: 2, cpu: 4, memoryMi: 8192 });
     const dockAgent = f.startAgent('c2', 'c2-n1', { runtime: 'docker', cpu: 2, memory: '4Gi' });
     const bare = spawnPart([f.broker.url], { name: 'mqtt-idle', script: path.join(DIST, 'bench/lib/mqtt-idle.js'), logFile: path.join(f.work, 'mqtt-idle.log'), scope });
+    const node = spawnPart([], { name: 'node-idle', script: path.join(DIST, 'bench/lib/node-idle.js'), logFile: path.join(f.work, 'node-idle.log'), scope });
     await bare.waitForLog(/ready/);
+    await node.waitForLog(/ready/);
     for (const p of f.parts.values()) await p.waitForLog(/running|ready/);
     const root = f.startRoot();
     await f.waitConverged(first, 90_000).catch((e) => { throw new Error(`${(e as Error).message}\n${f.tails()}`); });
-    const settle = quick ? 3000 : 5000, window = quick ? 6000 : 15_000;
-    log(`converged; settling ${settle / 1000} s, then watching ${window / 1000} s of idle`);
+    const { settle, window, windows } = windowsOf(quick);
+    log(`converged; settling ${settle / 1000} s, then watching ${windows} × ${window / 1000} s of idle`);
     await sleep(settle);
-    const m = await watchIdle({ simAgent: simAgent.pid, dockAgent: dockAgent.pid, cluster: cluster.pid, root: root.pid, helper: helper.pid, bare: bare.pid }, window);
-    for (const [k, v] of Object.entries(m)) log(`${k}: RSS ${round(v.rssMB)} MB (max ${round(v.rssMaxMB)}, high-water ${round(v.hwmMB)}), CPU ${round(v.cpuPercent, 2)} %`);
+    const m = await watchIdle({ simAgent: simAgent.pid, dockAgent: dockAgent.pid, cluster: cluster.pid, root: root.pid, helper: helper.pid, bare: bare.pid, node: node.pid }, window, windows);
+    for (const [k, v] of Object.entries(m)) log(`${k}: RSS ${split(v)}, max ${round(v.rssMaxMB)}, high-water ${round(v.hwmMB)}; CPU ${round(v.cpuPercent, 2)} % (windows: ${cpus(v)})`);
     return {
       figures: [
         ...figuresFor('agent (sim)', m.simAgent, GOAL.agent, m.bare),
@@ -64,8 +75,10 @@ async function partsFleet(quick: boolean, log: (l: string) => void): Promise<{ f
         ...figuresFor('cluster, 50 nodes', m.cluster, GOAL.cluster),
       ],
       notes: [
-        `idle window ${round(m.simAgent.seconds)} s after ${settle / 1000} s settling; RSS median of 1 s samples (spread: median–max); CPU: share of one core over the window; fleet default timings (heartbeat 2 s)`,
-        `floor: a bare Node.js process with one MQTT.js connection publishing a 500-byte status every 2 s: RSS ${round(m.bare.rssMB)} MB, CPU ${round(m.bare.cpuPercent, 2)} %`,
+        `${windows} idle windows of ${window / 1000} s after ${settle / 1000} s settling; RSS: median of 1 s samples (spread: median–max); CPU: share of one core, median over the windows (spread: min–max); fleet default timings (heartbeat 2 s)`,
+        `floor: a bare Node.js process with one MQTT.js connection set up as canopy's bus does (keepalive 2 s, one retained status, the agent's V8 settings): RSS ${split(m.bare)}, CPU ${round(m.bare.cpuPercent, 2)} %; Node.js alone, loading nothing: RSS ${split(m.node)}, CPU ${round(m.node.cpuPercent, 2)} %`,
+        `agent (sim): RSS ${split(m.simAgent)}; agent (docker): RSS ${split(m.dockAgent)}; cluster: RSS ${split(m.cluster)}`,
+        `CPU per window, %: agent (sim) ${cpus(m.simAgent)}; agent (docker) ${cpus(m.dockAgent)}; cluster ${cpus(m.cluster)}; floor ${cpus(m.bare)}`,
         `high-water RSS: agent (sim) ${round(m.simAgent.hwmMB)} MB, agent (docker) ${round(m.dockAgent.hwmMB)} MB, cluster ${round(m.cluster.hwmMB)} MB; root of this 51-service fleet ${round(m.root.rssMB)} MB, ${round(m.root.cpuPercent, 2)} % CPU; the 49-agent helper ${round(m.helper.rssMB)} MB`,
       ],
     };
@@ -106,11 +119,11 @@ async function rootFleet(quick: boolean, log: (l: string) => void): Promise<{ fi
     } catch (e) {
       log(`${(e as Error).message}: measuring the root as it is`);
     }
-    const settle = quick ? 3000 : 5000, window = quick ? 6000 : 15_000;
+    const { settle, window, windows } = windowsOf(quick);
     await sleep(settle);
-    log(`watching ${window / 1000} s of idle`);
-    const m = await watchIdle({ root: root.pid }, window);
-    log(`root: RSS ${round(m.root.rssMB)} MB (max ${round(m.root.rssMaxMB)}, high-water ${round(m.root.hwmMB)}), CPU ${round(m.root.cpuPercent, 2)} %`);
+    log(`watching ${windows} × ${window / 1000} s of idle`);
+    const m = await watchIdle({ root: root.pid }, window, windows);
+    log(`root: RSS ${split(m.root)}, max ${round(m.root.rssMaxMB)}, high-water ${round(m.root.hwmMB)}; CPU ${round(m.root.cpuPercent, 2)} % (windows: ${cpus(m.root)})`);
     const what = `root, ${count.toLocaleString('en-US')} services`;
     return {
       figures: [
@@ -118,7 +131,7 @@ async function rootFleet(quick: boolean, log: (l: string) => void): Promise<{ fi
         { label: `${what}: start → converged`, value: convergedS === undefined ? NaN : round(convergedS), unit: 's' },
       ],
       notes: [
-        `root with ${count} services (${count / perApp} apps × ${perApp}), 1 replica each, on 2 sim clusters × 5 nodes; high-water RSS ${round(m.root.hwmMB)} MB; ${convergedS === undefined ? `NOT converged within ${timeout / 1000} s` : `converged ${round(convergedS)} s after the root started`}`,
+        `root with ${count} services (${count / perApp} apps × ${perApp}), 1 replica each, on 2 sim clusters × 5 nodes; RSS ${split(m.root)}, high-water ${round(m.root.hwmMB)} MB; CPU per window, %: ${cpus(m.root)}; ${convergedS === undefined ? `NOT converged within ${timeout / 1000} s` : `converged ${round(convergedS)} s after the root started`}`,
       ],
     };
   } finally {

@@ -4,6 +4,7 @@
 // needs) loaded when it runs, so `canopy status` does not pay for MQTT, Docker or a Git client.
 import { UsageError } from '../reconciler/core/errors.js';
 import { loadCommand } from './load-command.js';
+import { leanV8 } from './parts/lean.js';
 
 /** Every command, with its summary (each command's file repeats it for its own --help). */
 export const COMMANDS: Record<string, string> = {
@@ -39,6 +40,9 @@ async function main(argv: string[]): Promise<number> {
   if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`canopy: unknown command "${name}"\n\n${help()}`);
   // Stack traces in the .ts sources (the bundles carry source maps) when debugging.
   if (process.env.CANOPY_LOG === 'debug') process.setSourceMapsEnabled(true);
+  // The agent's V8 settings (parts/lean.ts) before its bundle is compiled: V8 takes a code cache
+  // only under the flags it was made with, and the cache is written under these.
+  if (name === 'agent') await leanV8();
   return loadCommand(name)(rest);
 }
 

@@ -1,5 +1,5 @@
 // Run until SIGINT/SIGTERM, then stop parts in reverse order. A second signal exits at once.
-import type { Running } from './parts.js';
+import type { Running } from './parts/running.js';
 
 export function untilSignal(parts: () => Running[], onStop?: () => void): Promise<number> {
   return new Promise((resolve) => {

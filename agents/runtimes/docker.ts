@@ -1,7 +1,8 @@
 // Docker runtime: one container per replica, found again by its labels, so a restarted agent
-// adopts what is running instead of starting it twice. The engine holds all state.
-import Dockerode from 'dockerode';
+// adopts what is running instead of starting it twice. The engine holds all state. It speaks to
+// the engine through docker-engine.ts (node:http), not dockerode: see there for why.
 import { mebibytes } from '../../reconciler/core/quantity.js';
+import { dockerEngine, type DockerEngine, type ContainerCreate, type ContainerState } from './docker-engine.js';
 import type { DriverOptions, ObservedReplica, ReplicaPhase, RuntimeDriver, Workload } from './driver.js';
 
 export const LABEL = {
@@ -16,9 +17,13 @@ export const LABEL = {
 const STOP_TIMEOUT_S = 2;
 
 /** True when a Docker engine answers a ping within about a second. */
-export async function dockerAvailable(docker: Dockerode = new Dockerode({ timeout: 1000 })): Promise<boolean> {
-  const timeout = new Promise<false>((resolve) => setTimeout(resolve, 1000, false).unref());
-  return Promise.race([docker.ping().then(() => true, () => false), timeout]);
+export async function dockerAvailable(docker?: DockerEngine): Promise<boolean> {
+  try {
+    await (docker ?? dockerEngine()).ping(1000);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -32,8 +37,8 @@ export function containerName(opts: DriverOptions, replicaId: string): string {
   return ['canopy', opts.fleet, opts.node, ...service.split('/'), index].map(part).join('_');
 }
 
-export function dockerDriver(opts: DriverOptions & { docker?: Dockerode }): RuntimeDriver {
-  const docker = opts.docker ?? new Dockerode();
+export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): RuntimeDriver {
+  const docker = opts.docker ?? dockerEngine();
   const filters = { label: [`${LABEL.fleet}=${opts.fleet}`, `${LABEL.node}=${opts.node}`] };
 
   async function list(): Promise<ObservedReplica[]> {
@@ -56,9 +61,9 @@ export function dockerDriver(opts: DriverOptions & { docker?: Dockerode }): Runt
 
   // Only containers that are not running need their times and exit code: one inspect each.
   async function describeStopped(containerId: string, created: string): Promise<Omit<ObservedReplica, 'id' | 'service' | 'specHash'> | undefined> {
-    let s: Dockerode.ContainerInspectInfo['State'];
+    let s: ContainerState;
     try {
-      s = (await docker.getContainer(containerId).inspect()).State;
+      s = (await docker.inspectContainer(containerId)).State;
     } catch (err) {
       if (statusOf(err) === 404) return undefined; // removed since listContainers
       throw err;
@@ -79,8 +84,7 @@ export function dockerDriver(opts: DriverOptions & { docker?: Dockerode }): Runt
     await stop(w.id);
     const cpu = spec.resources?.cpu ?? 0;
     const memory = Math.round(mebibytes(spec.resources?.memory) * 1024 * 1024);
-    const create: Dockerode.ContainerCreateOptions = {
-      name: containerName(opts, w.id),
+    const create: ContainerCreate = {
       Image: spec.image,
       Cmd: spec.command,
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
@@ -97,9 +101,9 @@ export function dockerDriver(opts: DriverOptions & { docker?: Dockerode }): Runt
         ...(memory > 0 ? { Memory: memory } : {}),
       },
     };
-    let container: Dockerode.Container;
+    let created: { Id: string };
     try {
-      container = await docker.createContainer(create);
+      created = await docker.createContainer(containerName(opts, w.id), create);
     } catch (err) {
       // Never pull: edge sites (and tests) reach no registry, and a pull would hang the agent.
       if (statusOf(err) === 404 && /no such image/i.test(messageOf(err))) {
@@ -107,19 +111,19 @@ export function dockerDriver(opts: DriverOptions & { docker?: Dockerode }): Runt
       }
       throw err;
     }
-    await container.start();
+    await docker.startContainer(created.Id);
   }
 
   async function stop(id: string): Promise<void> {
-    const c = docker.getContainer(containerName(opts, id));
+    const name = containerName(opts, id);
     try {
-      await c.stop({ t: STOP_TIMEOUT_S });
+      await docker.stopContainer(name, STOP_TIMEOUT_S);
     } catch (err) {
       if (statusOf(err) === 404) return;
       if (statusOf(err) !== 304) throw err; // 304: already stopped
     }
     try {
-      await c.remove({ force: true });
+      await docker.removeContainer(name, { force: true });
     } catch (err) {
       if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err; // 409: removal in progress
     }
@@ -148,6 +152,5 @@ function statusOf(err: unknown): number | undefined {
 }
 
 function messageOf(err: unknown): string {
-  const e = err as { message?: string; json?: { message?: string } } | null;
-  return `${e?.json?.message ?? ''} ${e?.message ?? ''}`;
+  return (err as Error | null)?.message ?? '';
 }

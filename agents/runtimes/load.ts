@@ -1,4 +1,4 @@
-// Picks the drivers for an agent's runtime kind. dockerode is imported only for `docker`, so
+// Picks the drivers for an agent's runtime kind. The Docker client is imported only for `docker`, so
 // agents on process or sim runtimes do not pay for it in memory and start-up time.
 import type { DriverOptions, RuntimeDriver } from './driver.js';
 import { processDriver } from './process.js';

@@ -77,9 +77,13 @@ export function ticksPerSecond(): number {
   return clkTck;
 }
 
-export interface ProcSample { at: number; rssKiB: number; hwmKiB: number; cpuTicks: number }
+export interface ProcSample { at: number; rssKiB: number; anonKiB: number; fileKiB: number; hwmKiB: number; cpuTicks: number }
 
-/** One reading of a live process: resident set, its high-water mark, user+system CPU ticks. */
+/**
+ * One reading of a live process: resident set (and its anonymous and file-backed parts: the
+ * latter is mostly the node binary's code, shared by every Node process on the machine), its
+ * high-water mark, user+system CPU ticks.
+ */
 export function sampleProc(pid: number, name = String(pid)): ProcSample {
   let status: string;
   try { status = readFileSync(`/proc/${pid}/status`, 'utf8'); } catch { throw new Error(`${name} (pid ${pid}) is not running`); }
@@ -88,34 +92,66 @@ export function sampleProc(pid: number, name = String(pid)): ProcSample {
   // Fields after the command name (which may contain spaces), which ends at the last ')'.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(f[11]), stime = Number(f[12]);   // fields 14 and 15 of proc(5)
-  return { at: performance.now(), rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), cpuTicks: utime + stime };
+  return { at: performance.now(), rssKiB: kib('VmRSS'), anonKiB: kib('RssAnon'), fileKiB: kib('RssFile'), hwmKiB: kib('VmHWM'), cpuTicks: utime + stime };
 }
 
-export interface IdleFigures { rssMB: number; rssMaxMB: number; hwmMB: number; cpuPercent: number; seconds: number }
+export interface IdleFigures {
+  /** Median of the RSS samples (one a second) over every window, and their maximum. */
+  rssMB: number;
+  rssMaxMB: number;
+  /** VmHWM at the end: the most the process ever held. */
+  hwmMB: number;
+  /** Medians of RssAnon and RssFile over the same samples (heap, stacks, malloc; mapped files, mostly the node binary). */
+  anonMB: number;
+  fileMB: number;
+  /** Median over the windows of the share of one core used in each, and [min, max]. */
+  cpuPercent: number;
+  cpuSpread: [number, number];
+  /** Every window's CPU share, in order. */
+  cpuWindows: number[];
+  seconds: number;
+}
 
 /**
- * Watch idle processes for `ms`: RSS sampled every second (median and max), CPU as the share of
- * one core used over the whole window.
+ * Watch idle processes over `windows` consecutive windows of `ms` each: RSS sampled every second
+ * (median and max over all samples), CPU as the share of one core used in each window (median
+ * and spread over the windows: the machine is shared, CPU figures are noisy, RSS is not).
  */
-export async function watchIdle(pids: Record<string, number>, ms: number): Promise<Record<string, IdleFigures>> {
-  const first = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, sampleProc(p, k)]));
-  const rss: Record<string, number[]> = Object.fromEntries(Object.keys(pids).map((k) => [k, [first[k].rssKiB]]));
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    await sleep(Math.min(1000, end - performance.now()));
-    for (const [k, p] of Object.entries(pids)) rss[k].push(sampleProc(p, k).rssKiB);
+export async function watchIdle(pids: Record<string, number>, ms: number, windows = 1): Promise<Record<string, IdleFigures>> {
+  const keys = Object.keys(pids);
+  const rss: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
+  const anon: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
+  const file: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
+  const keep = (k: string, x: ProcSample) => { rss[k].push(x.rssKiB); anon[k].push(x.anonKiB); file[k].push(x.fileKiB); };
+  const cpu: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
+  const first = Object.fromEntries(keys.map((k) => [k, sampleProc(pids[k], k)]));
+  let start = first;
+  for (let w = 0; w < windows; w++) {
+    for (const k of keys) keep(k, start[k]);
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      await sleep(Math.min(1000, end - performance.now()));
+      for (const k of keys) keep(k, sampleProc(pids[k], k));
+    }
+    const last = Object.fromEntries(keys.map((k) => [k, sampleProc(pids[k], k)]));
+    for (const k of keys) cpu[k].push((100 * (last[k].cpuTicks - start[k].cpuTicks) / ticksPerSecond()) / ((last[k].at - start[k].at) / 1000));
+    start = last;
   }
   const out: Record<string, IdleFigures> = {};
-  for (const [k, p] of Object.entries(pids)) {
-    const last = sampleProc(p, k);
-    const seconds = (last.at - first[k].at) / 1000;
+  for (const k of keys) {
     const sorted = [...rss[k]].sort((a, b) => a - b);
+    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const c = [...cpu[k]].sort((a, b) => a - b);
     out[k] = {
       rssMB: sorted[Math.floor(sorted.length / 2)] / 1024,
       rssMaxMB: sorted[sorted.length - 1] / 1024,
-      hwmMB: last.hwmKiB / 1024,
-      cpuPercent: (100 * (last.cpuTicks - first[k].cpuTicks) / ticksPerSecond()) / seconds,
-      seconds,
+      hwmMB: start[k].hwmKiB / 1024,
+      anonMB: mid(anon[k]) / 1024,
+      fileMB: mid(file[k]) / 1024,
+      cpuPercent: c.length % 2 ? c[(c.length - 1) / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2,
+      cpuSpread: [c[0], c[c.length - 1]],
+      cpuWindows: cpu[k],
+      seconds: (start[k].at - first[k].at) / 1000,
     };
   }
   return out;

@@ -7,7 +7,8 @@
 // Prints "ready N" once every agent is connected; SIGTERM stops them all.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runAgent, type Running } from '../../cli/parts.js';
+import { runAgent } from '../../cli/parts/agent.js';
+import type { Running } from '../../cli/parts/running.js';
 import { createLogger } from '../../reconciler/core/log.js';
 
 const { values: v } = parseArgs({

@@ -3,7 +3,6 @@ import { required, brokerUrl, labels, location, num } from '../args.js';
 import { UsageError } from '../../reconciler/core/errors.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { mebibytes } from '../../reconciler/core/quantity.js';
-import { runAgent } from '../parts.js';
 import { untilSignal } from '../lifecycle.js';
 
 const cmd: Command = {
@@ -39,6 +38,7 @@ const cmd: Command = {
     const capacity = { cpu: cpu ?? os.cpus().length, memoryMi: memoryMi ?? Math.floor(os.totalmem() / 1024 ** 2), gpu: num('gpu', v.gpu) ?? 0 };
     const name = String(v.name);
     const log = createLogger(`agent ${v.cluster}/${name}`);
+    const { runAgent } = await import('../parts/agent.js');
     const part = await runAgent({
       cluster: String(v.cluster), name, broker: brokerUrl(v.broker), fleet: v.fleet as string | undefined, runtime: runtime as 'docker',
       stateDir: String(v['state-dir']), capacity, labels: labels('labels', v.labels), location: location('location', v.location), log,

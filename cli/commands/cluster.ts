@@ -1,7 +1,7 @@
 import type { Command } from '../args.js';
 import { required, brokerUrl, labels, location } from '../args.js';
 import { createLogger } from '../../reconciler/core/log.js';
-import { runCluster } from '../parts.js';
+import { runCluster } from '../parts/cluster.js';
 import { untilSignal } from '../lifecycle.js';
 
 const cmd: Command = {

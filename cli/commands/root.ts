@@ -2,7 +2,7 @@ import type { Command } from '../args.js';
 import { required, brokerUrl, num } from '../args.js';
 import { UsageError } from '../../reconciler/core/errors.js';
 import { createLogger } from '../../reconciler/core/log.js';
-import { runRoot } from '../parts.js';
+import { runRoot } from '../parts/root.js';
 import { untilSignal } from '../lifecycle.js';
 
 const cmd: Command = {

@@ -47,6 +47,9 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     reconnectPeriod: 500,
     connectTimeout: 5000,
     resubscribe: true,
+    // No table of 65,536 pre-built message-id buffers (mqtt-packet builds it on the first packet
+    // otherwise): 6 MB of heap in every process for a few bytes saved per publish.
+    writeCache: false,
     username: u.username || undefined,
     password: u.password ? decodeURIComponent(u.password) : undefined,
     will: opts.onlineTopic ? { topic: opts.onlineTopic, payload: Buffer.from(onlinePayload(false)), qos: 1, retain: true } : undefined,

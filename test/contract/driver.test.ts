@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DriverOptions, ObservedReplica, RuntimeDriver, Workload } from '../../agents/runtimes/driver.js';
 import { containerName, dockerAvailable, dockerDriver, LABEL } from '../../agents/runtimes/docker.js';
+import { dockerEngine } from '../../agents/runtimes/docker-engine.js';
 import { processDriver } from '../../agents/runtimes/process.js';
 import { simDriver, type SimDriver } from '../../agents/runtimes/sim.js';
 import type { ServiceSpec } from '../../schemas/model.js';
@@ -214,7 +215,7 @@ const dock = contract({
     const present = await docker.getImage(IMAGE).inspect().then(() => true, () => false);
     if (!present) execFileSync(BUILD_SCRIPT, { stdio: 'inherit' });
   },
-  make: () => dockerDriver({ ...dockOpts, docker: new Dockerode() }),
+  make: () => dockerDriver({ ...dockOpts, docker: dockerEngine() }),
   longRunning: { runtime: 'container', replicas: 1, image: IMAGE, command: ['httpd', '-f', '-p', '8080'] },
   startFailing: (d, w) => d.start({ ...w, spec: { ...w.spec, command: failingCommand } }),
   teardown: async () => {

@@ -1,0 +1,58 @@
+// The agent part: one MQTT connection, the drivers of the chosen runtime, the node agent. This
+// file is the whole of what `canopy agent` loads (besides the CLI's argument parsing): no Git,
+// no YAML, no other runtime's client. Keep it that way; the footprint benchmark watches it.
+import { connectBus } from '../../reconciler/mqtt/bus.js';
+import { topics } from '../../reconciler/mqtt/topics.js';
+import type { Logger } from '../../reconciler/core/log.js';
+import type { LatLon } from '../../reconciler/core/geo.js';
+import { keepalive, type Running } from './running.js';
+
+export interface AgentPartOptions {
+  cluster: string;
+  name: string;
+  broker: string;
+  fleet?: string;
+  runtime: 'docker' | 'process' | 'sim';
+  stateDir: string;
+  capacity?: { cpu: number; memoryMi: number; gpu: number };
+  labels?: Record<string, string>;
+  location?: LatLon;
+  /** Local address latency probes are sent from (--probe-from). */
+  probeFrom?: string;
+  /** How often latency targets are re-measured (default 30 s). */
+  probeIntervalMs?: number;
+  heartbeatMs?: number;
+  log: Logger;
+}
+
+export async function runAgent(o: AgentPartOptions): Promise<Running> {
+  const fleet = o.fleet ?? (await discoverFleet(o.broker, o.cluster, o.log));
+  const t = topics(fleet);
+  const bus = await connectBus({ url: o.broker, clientId: `canopy-${fleet}-${o.cluster}-${o.name}`, log: o.log, onlineTopic: t.nodeOnline(o.cluster, o.name), keepaliveSeconds: keepalive(o.heartbeatMs ?? 2000) });
+  const { loadDrivers } = await import('../../agents/runtimes/load.js');
+  const drivers = await loadDrivers(o.runtime, { fleet, cluster: o.cluster, node: o.name, stateDir: o.stateDir });
+  const { startAgent } = await import('../../agents/agent.js');
+  const agent = await startAgent({ fleet, cluster: o.cluster, node: o.name, bus, drivers, stateDir: o.stateDir, capacity: o.capacity, labels: o.labels, location: o.location,
+    probe: { ...(o.probeFrom ? { localAddress: o.probeFrom } : {}), ...(o.probeIntervalMs ? { intervalMs: o.probeIntervalMs } : {}) }, heartbeatMs: o.heartbeatMs, log: o.log });
+  return { async stop() { await agent.stop(); await bus.close(); } };
+}
+
+/** An agent told only its cluster learns the fleet from the cluster's retained online message. */
+async function discoverFleet(broker: string, cluster: string, log: Logger): Promise<string> {
+  const bus = await connectBus({ url: broker, clientId: `canopy-discover-${cluster}-${process.pid}`, log });
+  try {
+    const found = new Set<string>();
+    let announced = false;
+    await bus.subscribe(`canopy/v1/+/clusters/${cluster}/online`, (topic, payload) => {
+      if (payload.length) found.add(topic.split('/')[2]);
+    });
+    for (let i = 0; ; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (found.size > 1) throw new Error(`cluster ${cluster} exists in several fleets (${[...found].join(', ')}): pass --fleet`);
+      if (found.size === 1) return [...found][0];
+      if (!announced && i >= 5) { log.info(`waiting for cluster ${cluster} to come online to learn its fleet (or pass --fleet)`); announced = true; }
+    }
+  } finally {
+    await bus.close();
+  }
+}

@@ -1,0 +1,92 @@
+// The root part: mirror (or open) the fleet repository, connect to the broker, run the root
+// reconciler; for a remote repository, poll main and listen for push webhooks.
+import os from 'node:os';
+import path from 'node:path';
+import { connectBus } from '../../reconciler/mqtt/bus.js';
+import { topics } from '../../reconciler/mqtt/topics.js';
+import type { Logger } from '../../reconciler/core/log.js';
+import { openRepo, resolveRef, type Repo } from '../../reconciler/git/repo.js';
+import type { GitSync } from '../../reconciler/git/sync.js';
+import { MAIN, NOTES_REF } from '../../reconciler/core/refs.js';
+import { fleetAtMain } from '../fleet-repo.js';
+import { keepalive, timingsOf, type Running } from './running.js';
+import { remoteRepo } from './remote.js';
+
+export interface RootPartOptions {
+  /** A local repository, or a remote one (http(s) URL) mirrored into cacheDir. */
+  repo: Repo | string;
+  broker: string;
+  log: Logger;
+  cacheDir?: string;
+  pollMs?: number;
+  webhook?: { host: string; port: number; secret?: string };
+}
+
+export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPort?: number }> {
+  const stops: Array<() => Promise<void> | void> = [];
+  let repo: Repo;
+  let sync: GitSync | undefined;
+  const r = typeof o.repo === 'string' ? await remoteRepo(o.repo) : undefined;
+  const remote = r?.remote;
+  if (r && remote) {
+    const { openMirror, gitSync, lsRemote, fetchRef } = r;
+    repo = await openMirror(o.cacheDir ?? defaultCache('root', remote.url), remote);
+    sync = gitSync(repo, remote, o.log);
+    o.log.info(`fleet repository ${remote.url}, mirrored in ${repo.gitdir}`);
+    await sync.pull([MAIN]);
+    // Our own refs: take the remote's only when this mirror has none (a new cache directory).
+    for (const [ref] of await lsRemote(remote, 'refs/canopy/placements/')) if (!(await resolveRef(repo, ref))) await fetchRef(repo, remote, ref);
+    if (!(await resolveRef(repo, NOTES_REF))) await fetchRef(repo, remote, NOTES_REF);
+  } else {
+    repo = typeof o.repo === 'string' ? await openRepo(o.repo) : o.repo;
+  }
+  const { fleet } = await fleetAtMain(repo);
+  const name = fleet.metadata.name;
+  // The MQTT keepalive is the heartbeat: the broker declares a silent client gone after 1.5 × it.
+  const bus = await connectBus({ url: o.broker, clientId: `canopy-${name}-root`, log: o.log, onlineTopic: `${topics(name).root}/root/online`, keepaliveSeconds: keepalive(timingsOf(fleet).heartbeatMs) });
+  const { startRoot } = await import('../../reconciler/root/root.js');
+  const root = await startRoot({ repo, bus, fleet: name, log: o.log, onWrite: sync ? (ref) => sync!.push(ref) : undefined });
+  let webhookPort: number | undefined;
+  if (sync) {
+    // Learn of new commits: a cheap ls-remote poll, and at once on a webhook push.
+    let pulling = false;
+    let again = false;
+    let failing = '';
+    const pull = async () => {
+      // A push announced while a fetch is running is fetched right after it, never dropped.
+      if (pulling) { again = true; return; }
+      pulling = true;
+      try {
+        do {
+          again = false;
+          await sync!.pull([MAIN]);
+        } while (again);
+        if (failing) { o.log.info(`reached ${remote!.url} again`); failing = ''; }
+      } catch (e) {
+        if ((e as Error).message !== failing) o.log.warn(`fetching main from ${remote!.url}: ${(e as Error).message}`);
+        failing = (e as Error).message;
+      } finally { pulling = false; }
+    };
+    const timer = setInterval(pull, o.pollMs ?? 10_000);
+    stops.push(() => clearInterval(timer));
+    if (o.webhook) {
+      const { startWebhook } = await import('../../reconciler/root/webhook.js');
+      const hook = await startWebhook({ ...o.webhook, branch: 'main', onPush: () => void pull(), log: o.log });
+      webhookPort = hook.port;
+      stops.push(() => hook.close());
+    }
+  }
+  return {
+    webhookPort,
+    async stop() {
+      for (const s of stops) await s();
+      await root.stop();
+      if (sync) { await sync.flush(); sync.close(); }
+      await bus.close();
+    },
+  };
+}
+
+function defaultCache(kind: string, url: string): string {
+  return path.join(os.homedir(), '.cache', 'canopy', `${kind}-${url.replace(/^https?:\/\//, '').replace(/[^A-Za-z0-9._-]+/g, '_')}`);
+}
