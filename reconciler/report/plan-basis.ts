@@ -12,7 +12,7 @@ import type { Repo } from '../git/repo.js';
 import { readCommitObject } from '../git/log.js';
 import { diffTrees, type Change } from '../git/tree.js';
 import { assess, request, type Allocation, type ClusterView, type PlaceOptions } from '../root/place.js';
-import { reserve, type Reserved } from './plan-place.js';
+import { reserve, type Reserved } from '../root/place-beside.js';
 import type { StoredBasis } from './plan-cache.js';
 import type { PlacementIndex } from './plan-index.js';
 

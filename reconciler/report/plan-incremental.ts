@@ -28,7 +28,7 @@ import { allHeld, atBase, beside, computeBasis, ineligibleWith, loadBasis, moveT
 import { keyOf } from './plan-cache.js';
 import { placementIndexes, type PlacementIndex } from './plan-index.js';
 import { fleetAt, judgeAgainst } from './plan-judge.js';
-import { placeBeside } from './plan-place.js';
+import { placeBeside } from '../root/place-beside.js';
 import { compareServices, type PlanCore } from './plan.js';
 
 interface Commit { oid: string; tree: string }

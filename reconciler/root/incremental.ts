@@ -17,6 +17,7 @@ import type { ServiceSpec } from '../../schemas/model.js';
 import type { Capacity, Placement } from '../../schemas/messages.js';
 import { canonicalJson } from '../core/ids.js';
 import { placeServices, request, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision, type ServiceView } from './place.js';
+import { placeBeside, reserve, type Reserved } from './place-beside.js';
 
 export interface IncrementalResult {
   /** Every service's decision, in id order (as placeServices returns them). */
@@ -38,8 +39,6 @@ interface Entry {
   spec: ServiceSpec;
   hash?: string;
   r: Capacity;
-  /** r as a key: settled services of one size share a stand-in. */
-  rKey: string;
   /** d.clusters as pairs, in cluster order. */
   hold: Array<[string, number]>;
   /**
@@ -52,12 +51,6 @@ interface Entry {
 
 /** Below this share of the fleet to re-place, a partial run pays; above it, place everything. */
 const PARTIAL_SHARE = 0.5;
-/**
- * placeServices lets a replica fit within 1e-9 of a cluster's free capacity. Demand up to half
- * of that over capacity fits in any order (float rounding of the sums is far smaller), so a
- * cluster filled exactly (bestfit does that) still allows a partial run; beyond it, not.
- */
-const SLACK = 5e-10;
 
 export class IncrementalPlacer {
   /** In id order, as placeServices returns decisions. */
@@ -112,55 +105,15 @@ export class IncrementalPlacer {
 
   /** Places the unsettled services beside stand-ins for the settled ones; undefined when that would not equal a full run. */
   private partial(settled: Entry[], unsettled: ServiceView[], removed: Set<string>, views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions): Set<string> | undefined {
-    // What the settled services hold, per cluster and replica size; and whether every cluster
-    // holds that plus every pass-1 replica of the rest.
-    const reserved = new Map<string, Map<string, { r: Capacity; n: number }>>(views.map((v) => [v.name, new Map()]));
-    for (const e of settled) {
-      for (const [c, n] of e.hold) {
-        const bySize = reserved.get(c);
-        if (!bySize) return undefined;
-        const x = bySize.get(e.rKey);
-        if (x) x.n += n; else bySize.set(e.rKey, { r: e.r, n });
-      }
-    }
-    const demand = new Map<string, Capacity>();
-    for (const [c, bySize] of reserved) {
-      const t = { cpu: 0, memoryMi: 0, gpu: 0 };
-      for (const { r, n } of bySize.values()) { t.cpu += r.cpu * n; t.memoryMi += r.memoryMi * n; t.gpu += r.gpu * n; }
-      demand.set(c, t);
-    }
-    for (const svc of unsettled) {
-      const r = request(svc.spec);
-      for (const [c, n] of previous.get(svc.id) ?? []) {
-        const t = demand.get(c);
-        if (t) { t.cpu += r.cpu * n; t.memoryMi += r.memoryMi * n; t.gpu += r.gpu * n; }
-      }
-    }
-    const over = (need: number, cap: number) => need > 0 && need > cap + SLACK;
-    for (const v of views) {
-      const t = demand.get(v.name)!;
-      if (over(t.cpu, v.capacity.cpu) || over(t.memoryMi, v.capacity.memoryMi) || over(t.gpu, v.capacity.gpu)) return undefined;
-    }
-
-    const stand: ServiceView[] = [];
+    // What the settled services hold, per cluster and replica size (place-beside.ts does the rest).
+    const reserved: Reserved = new Map(views.map((v) => [v.name, new Map()]));
+    for (const e of settled) for (const [c, n] of e.hold) reserve(reserved, c, e.r, n);
     const prev: Allocation = new Map();
     for (const svc of unsettled) { const p = previous.get(svc.id); if (p) prev.set(svc.id, p); }
-    for (const v of views) {
-      let k = 0;
-      for (const { r, n } of reserved.get(v.name)!.values()) {
-        const id = `~reserved/${v.name}/${k++}`;
-        stand.push({ id, spec: reservedSpec(v, r, n) });
-        prev.set(id, new Map([[v.name, n]]));
-      }
-    }
-    const { decisions } = placeServices([...unsettled, ...stand], views, prev, policy, o);
-    for (const s of stand) {
-      const d = decisions.get(s.id);
-      if (!d || d.placed !== d.desired) return undefined; // a stand-in that did not fit: not the full run's state
-    }
-    const recomputed = new Set(unsettled.map((s) => s.id));
+    const decisions = placeBeside(unsettled, reserved, views, prev, policy, o);
+    if (!decisions) return undefined;
     this.update(unsettled, decisions, prev, removed);
-    return recomputed;
+    return new Set(unsettled.map((s) => s.id));
   }
 
   /** After a full run: every decision and entry afresh. */
@@ -200,7 +153,7 @@ function entryOf(svc: ServiceView, d: ServiceDecision, prev: Map<string, number>
   const hold = [...d.clusters];
   const ordered = hold.every(([c], i) => i === 0 || hold[i - 1][0] < c);
   return {
-    d, spec: svc.spec, hash: svc.specHash, r, rKey: `${r.cpu}|${r.memoryMi}|${r.gpu}`, hold, seen,
+    d, spec: svc.spec, hash: svc.specHash, r, hold, seen,
     // A service placed for the first time (nothing before) settles at once too: its replicas fit
     // together with everyone else's, so the next pass 1 gives them back, and no part of its
     // decision depends on where it was before. So a commit of 10,000 new services is followed by
@@ -213,15 +166,6 @@ function entryOf(svc: ServiceView, d: ServiceDecision, prev: Map<string, number>
 function shapeOf(v: ClusterView): Omit<ClusterView, 'capacity' | 'offlineForMs' | 'refused'> {
   const { capacity: _c, offlineForMs: _o, refused: _r, ...rest } = v;
   return rest;
-}
-
-/** A service pinned to one cluster that holds `n` replicas of size `r` there and asks nothing else. */
-function reservedSpec(v: ClusterView, r: Capacity, n: number): ServiceSpec {
-  return {
-    runtime: v.runtimes[0] as ServiceSpec['runtime'], replicas: n, image: 'reserved',
-    resources: { cpu: r.cpu, memory: r.memoryMi * 1024 * 1024, gpu: r.gpu },
-    constraints: { clusters: { names: [v.name] } },
-  } as ServiceSpec;
 }
 
 function sameCounts(a: Map<string, number> | undefined, b: Map<string, number>): boolean {

@@ -1,5 +1,6 @@
 // The root's placement (placeServices) of a whole fleet, computed for only the services that
-// can move, given what the root has handed out. Pure.
+// can move, given what the others hold. Pure. Used by the root between commits
+// (IncrementalPlacer) and by canopy plan from the placement records.
 //
 // placeServices is sticky and greedy: pass 1 gives every service back the replicas it had where
 // it may keep them and they fit (id order), pass 2 places the rest by policy (id order). A
@@ -9,15 +10,18 @@
 // cluster can hold what every service had, pass 1 cannot fail anywhere: each settled service
 // gets back exactly what it had and asks nothing of pass 2, and the others see the same free
 // capacity in pass 2 as in a full run. So the others are placed by placeServices itself, beside
-// one pinned stand-in per cluster and replica size holding what the settled ones hold. This is
-// IncrementalPlacer's partial run (root/incremental.ts), started from a placement record
-// instead of from a previous run in memory; when a cluster cannot hold every previous replica,
-// it answers undefined and the caller places everything.
+// one pinned stand-in per cluster and replica size holding what the settled ones hold. When a
+// cluster cannot hold every previous replica, it answers undefined and the caller places
+// everything.
 import type { ServiceSpec } from '../../schemas/model.js';
 import type { Capacity } from '../../schemas/messages.js';
-import { placeServices, request, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision, type ServiceView } from '../root/place.js';
+import { placeServices, request, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision, type ServiceView } from './place.js';
 
-/** placeServices lets a replica fit within 1e-9; demand within half of that fits in any order (as incremental.ts). */
+/**
+ * placeServices lets a replica fit within 1e-9 of a cluster's free capacity. Demand up to half of
+ * that over capacity fits in any order (float rounding of the sums is far smaller), so a cluster
+ * filled exactly (bestfit does that) still allows a partial run; beyond it, not.
+ */
 const SLACK = 5e-10;
 
 /** Replicas held by settled services, per cluster and replica size. */
