@@ -69,7 +69,8 @@ async function onePath(big: BigRepo, rounds: number, log: (l: string) => void) {
     const res = await loadDesired(repo, commit, state, cache, { consume: true });
     if (!res.ok) throw new Error('a one-file change was rejected');
     state = res.state;
-    const p = placer.place([...state.services.values()], views, placer.allocation, 'bestfit');
+    const svcs = state.services;
+    const p = placer.place(() => [...svcs.values()], views, placer.allocation, 'bestfit', {}, { changed: res.changed, removed: res.removed, get: (id) => svcs.get(id), size: svcs.size });
     docs.update(p.decisions, [...p.recomputed, ...p.removed], state.services);
     ours.push(nowMs() - t0);
     if (p.full) full.push(p.why ?? '');

@@ -20,7 +20,7 @@ import { placeServices, request, type Allocation, type ClusterView, type PlaceOp
 import { placeBeside, reserve, type Reserved } from './place-beside.js';
 
 export interface IncrementalResult {
-  /** Every service's decision, in id order (as placeServices returns them). */
+  /** Every service's decision (after a partial run, in the order services came, not by id). */
   decisions: Map<string, ServiceDecision>;
   /** Services whose decision was computed in this call (all of them when `full`). */
   recomputed: Set<string>;
@@ -31,6 +31,8 @@ export interface IncrementalResult {
   full: boolean;
   /** Why the call placed everything, when it did. */
   why?: string;
+  /** The change hint was enough to find what can have moved (no walk over every service). */
+  hinted?: boolean;
 }
 
 /** What the placer keeps of each service between calls. */
@@ -46,24 +48,41 @@ interface Entry {
    * fully placed and listed in cluster order: pass 1 alone rebuilds it, given the same inputs.
    */
   settles: boolean;
-  seen: number;
 }
 
 /** Below this share of the fleet to re-place, a partial run pays; above it, place everything. */
 const PARTIAL_SHARE = 0.5;
 
+/**
+ * What the caller knows changed since the last call (the root: the services a commit added,
+ * changed or removed). With it, a call costs what changed: it neither walks every service to
+ * find the unsettled ones, nor adds up what the settled ones hold.
+ */
+export interface ChangeHint {
+  changed: Iterable<string>;
+  removed: Iterable<string>;
+  /** A service by id (the desired state's map). */
+  get(id: string): ServiceView | undefined;
+  /** How many services there are. */
+  size: number;
+}
+
 export class IncrementalPlacer {
-  /** In id order, as placeServices returns decisions. */
   private entries = new Map<string, Entry>();
   private decisions = new Map<string, ServiceDecision>();
   private lastKey?: string;
   private lastRefused = new Set<string>();
-  private round = 0;
+  /** Services whose entry does not settle (short of replicas, or out of cluster order). */
+  private notSettling = new Set<string>();
+  /** What the entries that settle hold, per cluster and replica size (kept as entries change). */
+  private held: Reserved = new Map();
   /** The allocation the last call produced: pass it back as `previous` (it is kept up to date in place). */
   allocation: Allocation = new Map();
 
-  place(services: ServiceView[], views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions = {}): IncrementalResult {
-    const round = ++this.round;
+  /** `services`: every service (or a function giving them: with a hint, only a run that must place everything asks). */
+  place(all: ServiceView[] | (() => ServiceView[]), views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions = {}, hint?: ChangeHint): IncrementalResult {
+    let list: ServiceView[] | undefined = typeof all === 'function' ? undefined : all;
+    const services = () => (list ??= (all as () => ServiceView[])());
     const key = canonicalJson([policy, o, views.map(shapeOf).sort((a, b) => cmp(a.name, b.name))]);
     const refused = new Set(views.flatMap((v) => Object.keys(v.refused ?? {})));
     const offline = new Set(views.filter((v) => !v.online).map((v) => v.name));
@@ -73,41 +92,71 @@ export class IncrementalPlacer {
     this.lastKey = key;
     this.lastRefused = refused;
 
-    const unsettled: ServiceView[] = [];
-    const settled: Entry[] = [];
-    for (const svc of services) {
-      const e = this.entries.get(svc.id);
-      if (e) e.seen = round;
-      const ok = !firstWhy && e !== undefined && e.settles
-        && (svc.specHash !== undefined && e.hash !== undefined ? svc.specHash === e.hash : svc.spec === e.spec)
-        && (!refused.size || !refused.has(svc.id)) && (!lastRefused.size || !lastRefused.has(svc.id))
-        && (!offline.size || !e.hold.some(([c]) => offline.has(c)))
-        && (sameAlloc || sameCounts(previous.get(svc.id), e.d.clusters));
-      if (ok) settled.push(e!); else unsettled.push(svc);
+    let unsettled: ServiceView[];
+    let removed: Set<string>;
+    let total: number;
+    const hinted = !!hint && !firstWhy && sameAlloc && !offline.size;
+    if (hint && hinted) {
+      // Only what can have moved: what changed, what a refusal names (now or before), and what
+      // did not settle last time. Everything else settles by the rules below, unexamined.
+      total = hint.size;
+      removed = new Set([...hint.removed].filter((id) => this.entries.has(id)));
+      const ids = new Set([...hint.changed, ...refused, ...lastRefused, ...this.notSettling]);
+      unsettled = [];
+      for (const id of ids) {
+        const svc = hint.get(id);
+        if (!svc || removed.has(id)) continue;
+        const e = this.entries.get(id);
+        if (e && e.settles && !refused.has(id) && !lastRefused.has(id) && (svc.specHash !== undefined && e.hash !== undefined ? svc.specHash === e.hash : svc.spec === e.spec)) continue;
+        unsettled.push(svc);
+      }
+    } else {
+      total = services().length;
+      const present = new Set<string>();
+      unsettled = [];
+      for (const svc of services()) {
+        present.add(svc.id);
+        const e = this.entries.get(svc.id);
+        const ok = !firstWhy && e !== undefined && e.settles
+          && (svc.specHash !== undefined && e.hash !== undefined ? svc.specHash === e.hash : svc.spec === e.spec)
+          && (!refused.size || !refused.has(svc.id)) && (!lastRefused.size || !lastRefused.has(svc.id))
+          && (!offline.size || !e.hold.some(([c]) => offline.has(c)))
+          && (sameAlloc || sameCounts(previous.get(svc.id), e.d.clusters));
+        if (!ok) unsettled.push(svc);
+      }
+      removed = new Set([...this.entries.keys()].filter((id) => !present.has(id)));
     }
-    const removed = new Set<string>();
-    for (const [id, e] of this.entries) if (e.seen !== round) removed.add(id);
     const before = new Map<string, Map<string, number> | undefined>();
-    let why = firstWhy ?? (unsettled.length > services.length * PARTIAL_SHARE ? 'most services changed' : undefined);
+    let why = firstWhy ?? (unsettled.length > total * PARTIAL_SHARE ? 'most services changed' : undefined);
     if (!why) {
       for (const svc of unsettled) before.set(svc.id, previous.get(svc.id));
       for (const id of removed) before.set(id, previous.get(id));
-      const recomputed = this.partial(settled, unsettled, removed, views, previous, policy, o);
-      if (recomputed) return { decisions: this.decisions, recomputed, removed, before, full: false };
+      const recomputed = this.partial(unsettled, removed, views, previous, policy, o);
+      if (recomputed) return { decisions: this.decisions, recomputed, removed, before, full: false, hinted };
       why = 'a cluster cannot hold every previous replica';
     }
-    for (const svc of services) before.set(svc.id, previous.get(svc.id));
+    for (const svc of services()) before.set(svc.id, previous.get(svc.id));
     for (const id of removed) before.set(id, previous.get(id));
-    const { decisions } = placeServices(services, views, previous, policy, o);
-    this.replace(services, decisions, previous);
-    return { decisions, recomputed: new Set(services.map((s) => s.id)), removed, before, full: true, why };
+    const { decisions } = placeServices(services(), views, previous, policy, o);
+    this.replace(services(), decisions, previous);
+    return { decisions, recomputed: new Set(services().map((s) => s.id)), removed, before, full: true, why };
   }
 
   /** Places the unsettled services beside stand-ins for the settled ones; undefined when that would not equal a full run. */
-  private partial(settled: Entry[], unsettled: ServiceView[], removed: Set<string>, views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions): Set<string> | undefined {
-    // What the settled services hold, per cluster and replica size (place-beside.ts does the rest).
+  private partial(unsettled: ServiceView[], removed: Set<string>, views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions): Set<string> | undefined {
+    // What the settled services hold (place-beside.ts does the rest): all that settling entries
+    // hold, less what the unsettled and removed ones among them hold.
     const reserved: Reserved = new Map(views.map((v) => [v.name, new Map()]));
-    for (const e of settled) for (const [c, n] of e.hold) reserve(reserved, c, e.r, n);
+    for (const [c, bySize] of this.held) {
+      const mine = reserved.get(c) ?? new Map();
+      reserved.set(c, mine);
+      for (const [k, { r, n }] of bySize) mine.set(k, { r, n });
+    }
+    for (const id of [...unsettled.map((s) => s.id), ...removed]) {
+      const e = this.entries.get(id);
+      if (e?.settles) for (const [c, n] of e.hold) reserve(reserved, c, e.r, -n);
+    }
+    for (const bySize of reserved.values()) for (const [k, x] of bySize) if (x.n === 0) bySize.delete(k);
     const prev: Allocation = new Map();
     for (const svc of unsettled) { const p = previous.get(svc.id); if (p) prev.set(svc.id, p); }
     const decisions = placeBeside(unsettled, reserved, views, prev, policy, o);
@@ -120,40 +169,47 @@ export class IncrementalPlacer {
   private replace(services: ServiceView[], decisions: Map<string, ServiceDecision>, previous: Allocation): void {
     const byId = new Map(services.map((s) => [s.id, s]));
     this.decisions = decisions;
-    this.entries = new Map([...decisions.keys()].map((id) => [id, entryOf(byId.get(id)!, decisions.get(id)!, previous.get(id), this.round)]));
+    this.entries = new Map();
+    this.notSettling = new Set();
+    this.held = new Map();
+    for (const [id, d] of decisions) this.setEntry(id, entryOf(byId.get(id)!, d, previous.get(id)));
     this.allocation = new Map([...decisions].map(([id, d]) => [id, d.clusters]));
   }
 
-  /**
-   * After a partial run: the recomputed decisions replace theirs in place (the maps keep id
-   * order), unless services came, when the maps are rebuilt in id order.
-   */
+  /** After a partial run: the recomputed decisions replace theirs (maps in the order services came). */
   private update(unsettled: ServiceView[], decisions: Map<string, ServiceDecision>, previous: Allocation, removed: Set<string>): void {
-    const added = unsettled.some((s) => !this.entries.has(s.id));
-    for (const id of removed) { this.entries.delete(id); this.decisions.delete(id); this.allocation.delete(id); }
+    for (const id of removed) { this.setEntry(id, undefined); this.decisions.delete(id); this.allocation.delete(id); }
     for (const svc of unsettled) {
       const d = decisions.get(svc.id)!;
-      this.entries.set(svc.id, entryOf(svc, d, previous.get(svc.id), this.round));
+      this.setEntry(svc.id, entryOf(svc, d, previous.get(svc.id)));
       this.decisions.set(svc.id, d);
+      // The same Map object stays the allocation: a caller holding it passes it back.
       this.allocation.set(svc.id, d.clusters);
     }
-    if (added) {
-      const ids = [...this.entries.keys()].sort(cmp);
-      this.entries = new Map(ids.map((id) => [id, this.entries.get(id)!]));
-      this.decisions = new Map(ids.map((id) => [id, this.entries.get(id)!.d]));
-      // The same Map object stays the allocation: a caller holding it passes it back.
-      this.allocation.clear();
-      for (const id of ids) this.allocation.set(id, this.entries.get(id)!.d.clusters);
-    }
+  }
+
+  /** Sets (or removes) an entry, keeping what settling entries hold and which do not settle. */
+  private setEntry(id: string, e: Entry | undefined): void {
+    const old = this.entries.get(id);
+    if (old?.settles) for (const [c, n] of old.hold) this.hold(c, old.r, -n);
+    if (e) this.entries.set(id, e); else this.entries.delete(id);
+    if (e?.settles) for (const [c, n] of e.hold) this.hold(c, e.r, n);
+    if (e && !e.settles) this.notSettling.add(id); else this.notSettling.delete(id);
+  }
+
+  private hold(c: string, r: Capacity, n: number): void {
+    reserve(this.held, c, r, n);
+    const bySize = this.held.get(c)!;
+    for (const [k, x] of bySize) if (x.n === 0) bySize.delete(k);
   }
 }
 
-function entryOf(svc: ServiceView, d: ServiceDecision, prev: Map<string, number> | undefined, seen: number): Entry {
+function entryOf(svc: ServiceView, d: ServiceDecision, prev: Map<string, number> | undefined): Entry {
   const r = request(svc.spec);
   const hold = [...d.clusters];
   const ordered = hold.every(([c], i) => i === 0 || hold[i - 1][0] < c);
   return {
-    d, spec: svc.spec, hash: svc.specHash, r, hold, seen,
+    d, spec: svc.spec, hash: svc.specHash, r, hold,
     // A service placed for the first time (nothing before) settles at once too: its replicas fit
     // together with everyone else's, so the next pass 1 gives them back, and no part of its
     // decision depends on where it was before. So a commit of 10,000 new services is followed by

@@ -102,7 +102,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     for (const id of res.removed) changed[id] = { removed: true };
     if (pending && !pending.convergedAt) older.push(pending);
     pending = { outcome: 'accepted', commit: head, at: now().toISOString(), changed };
-    await place(notes, [...res.changed]);
+    await place(notes, [...res.changed], [...res.removed]);
     o.log.info(`accepted ${head.slice(0, 12)}: ${res.changed.size} changed, ${res.removed.size} removed`);
   }
 
@@ -112,13 +112,17 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   }
 
   /** Plan and dispatch: decide every service's clusters; write and send what changed. */
-  async function place(notes: Map<string, string>, changedIds: string[]): Promise<void> {
+  async function place(notes: Map<string, string>, changedIds: string[], removedIds: string[] = []): Promise<void> {
     if (!good) return;
     const t0 = performance.now();
     const views: ClusterView[] = [...clusters].filter(([, s]) => s.status).map(([name, s]) => view(name, s));
     const policy = (good.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy;
     // Only services that can have moved are re-placed (incremental.ts: same result as placing all).
-    const placed = placer.place([...good.services.values()], views, allocation, policy, { targets: good.fleet.spec?.targets });
+    const services = good.services;
+    // Told what the commit changed, the placer looks at those services only (the full list is
+    // for a run that must place everything).
+    const placed = placer.place(() => [...services.values()], views, allocation, policy, { targets: good.fleet.spec?.targets },
+      { changed: changedIds, removed: removedIds, get: (id) => services.get(id), size: services.size });
     const { decisions } = placed;
     if (placed.full) o.log.debug(`placed all ${decisions.size} services: ${placed.why ?? 'full'}`);
     // A failover (replicas taken from an unreachable cluster under its failover policy) opens a

@@ -1,13 +1,24 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { placeServices, type Allocation, type ClusterView, type ServiceDecision, type ServiceView } from '../../reconciler/root/place.js';
-import { IncrementalPlacer } from '../../reconciler/root/incremental.js';
+import { IncrementalPlacer, type ChangeHint } from '../../reconciler/root/incremental.js';
 import { specHash } from '../../reconciler/core/ids.js';
 import { aCluster, aService, prng, MUNICH, type Rng } from '../helpers/builders.js';
 
-/** What a decision decides (`candidates` is the policy's view at the time, not a decision). */
+/** What a decision decides (`candidates` is the policy's view at the time, not a decision), by id. */
 const decided = (m: Map<string, ServiceDecision>) =>
-  [...m].map(([id, d]) => [id, [...d.clusters], d.placed, d.desired, d.reason, d.excluded]);
+  [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, d]) => [id, [...d.clusters], d.placed, d.desired, d.reason, d.excluded]);
+
+/** What a commit tells the root: the services it added or changed, and those it removed. */
+function hintOf(before: ServiceView[], after: ServiceView[]): ChangeHint {
+  const was = new Map(before.map((s) => [s.id, s]));
+  const now = new Map(after.map((s) => [s.id, s]));
+  return {
+    changed: after.filter((s) => was.get(s.id)?.specHash !== s.specHash).map((s) => s.id),
+    removed: before.filter((s) => !now.has(s.id)).map((s) => s.id),
+    get: (id) => now.get(id), size: now.size,
+  };
+}
 
 const NAMES = ['aachen', 'berlin', 'bonn', 'lyon', 'munich', 'paris'];
 
@@ -37,25 +48,35 @@ const Incremental = suite('IncrementalPlacer');
 
 Incremental('equals a full placement after every step of 300 random change sequences', () => {
   const rng = prng(7);
-  let partial = 0, full = 0;
+  let partial = 0, full = 0, hintedRuns = 0;
   for (let n = 0; n < 300; n++) {
     const roomy = rng.chance(0.7);
     let views = clusters(rng, roomy);
     let services = Array.from({ length: rng.int(10, 60) }, (_, i) => service(rng, i));
     const policy = rng.pick(['bestfit', 'spread', 'closest']);
     const placer = new IncrementalPlacer();
+    // The same, told what changed (as the root is by each commit): it must not need to look.
+    const hinted = new IncrementalPlacer();
     let previous: Allocation = new Map();
+    let last: ServiceView[] = [];
+    const byId = (a: Allocation) => [...a].map(([id, m]) => [id, [...m]] as const).sort(([x], [y]) => (x < y ? -1 : 1));
     for (let step = 0; step < 8; step++) {
       const ctx = `sequence ${n} step ${step}`;
       const want = placeServices(services, views, previous, policy);
-      const got = placer.place(services, views, step === 0 ? previous : placer.allocation, policy);
-      const a = decided(got.decisions), b = decided(want.decisions);
-      const diff = a.findIndex((x, i) => JSON.stringify(x) !== JSON.stringify(b[i]));
-      assert.equal(a.length, b.length, ctx);
-      assert.is(diff, -1, `${ctx} (${got.full ? 'full' : 'partial'}): ${JSON.stringify(a[diff])} vs full ${JSON.stringify(b[diff])}`);
-      if (got.full) full++; else partial++;
+      const b = decided(want.decisions);
+      for (const [name, p, hint] of [['scan', placer, undefined], ['hint', hinted, hintOf(last, services)]] as const) {
+        const got = p.place(services, views, step === 0 ? previous : p.allocation, policy, {}, hint);
+        const a = decided(got.decisions);
+        const diff = a.findIndex((x, i) => JSON.stringify(x) !== JSON.stringify(b[i]));
+        assert.equal(a.length, b.length, `${ctx} ${name}`);
+        assert.is(diff, -1, `${ctx} ${name} (${got.full ? 'full' : 'partial'}): ${JSON.stringify(a[diff])} vs full ${JSON.stringify(b[diff])}`);
+        if (name === 'scan') { if (got.full) full++; else partial++; }
+        if (name === 'hint' && got.hinted) hintedRuns++;
+      }
+      last = services;
       previous = new Map([...want.decisions].map(([id, d]) => [id, d.clusters]));
-      assert.equal([...placer.allocation].map(([id, m]) => [id, [...m]]), [...previous].map(([id, m]) => [id, [...m]]), `${ctx}: allocation`);
+      assert.equal(byId(placer.allocation), byId(previous), `${ctx}: allocation`);
+      assert.equal(byId(hinted.allocation), byId(previous), `${ctx}: allocation (hint)`);
       // The next commit: a few services change, come or go; sometimes a cluster's capacity moves.
       const next = [...services];
       for (let k = rng.int(0, 3); k > 0; k--) {
@@ -71,6 +92,7 @@ Incremental('equals a full placement after every step of 300 random change seque
     }
   }
   assert.ok(partial > 1000, `partial runs exercised (${partial} partial, ${full} full)`);
+  assert.ok(hintedRuns > 1000, `runs told what changed exercised (${hintedRuns})`);
 });
 
 Incremental('re-places only what changed when the fleet is roomy', () => {
