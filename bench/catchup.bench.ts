@@ -76,7 +76,12 @@ const run: Bench = async ({ quick, log }) => {
       changed.push(bytes);
       log(`catch-up round ${r}: converged ${convergedAt - restoredAt} ms after reconnect; ${link.bytes.down} bytes to the cluster, ${link.bytes.up} from it`);
     }
+  } catch (e) {
+    // What each part said, so a failed run tells why.
+    log(`catch-up failed; the parts' last lines:\n${f.logs()}`);
+    throw e;
   } finally {
+    if (process.env.BENCH_KEEP) log(`the parts' last lines:\n${f.logs()}`);
     await f.stop();
   }
   const ratio = down.map((d, i) => d / changed[i]);

@@ -82,11 +82,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   let lastReport = '';
   
   const loop = startLoop({
-    // Events drive the work; the resync is a safety net: Git every heartbeat (cheap), a full
+    // Events drive the work; the resync is a safety net: Git every heartbeat while the broker is
+    // away (cheap: a ref read, and a fetch when the ref moved), a full
     // re-place and report every slowMs (and the report then refreshes the Git record if due).
     name: `cluster ${o.name}`, log: o.log, resyncMs: heartbeatMs,
     resyncKeys: () => {
-      const keys = o.placementFromGit ? ['git'] : [];
+      // Git is the way in when the root's broker is not: while the bus is up the root's patches
+      // arrive there, and a site's uplink should not also fetch every placement it already has.
+      const keys = o.placementFromGit && (!o.bus.isConnected() || !placement) ? ['git'] : [];
       if (Date.now() - lastSlow >= slowMs) { lastSlow = Date.now(); keys.push('report', 'place'); }
       return keys;
     },

@@ -31,40 +31,50 @@ export async function estimateLoose(repo: Repo): Promise<number> {
   return names.filter((n) => /^[0-9a-f]{38}$/.test(n)).length * 256;
 }
 
+/** One gc at a time per repository in this process (two repacks at once can delete each other's packs). */
+const running = new Map<string, { done: Promise<'packed' | 'unavailable'>; child: ChildProcess }>();
+let missing = false;
+
+/**
+ * `git gc --auto` (not detached) with these limits; joins one already running for the repository.
+ * gc itself takes gc.pid, so another git process does not gc beside it either.
+ */
+export function gcAuto(repo: Repo, o: { looseLimit?: number; packLimit?: number } = {}, log?: Logger): Promise<'packed' | 'unavailable'> {
+  if (missing) return Promise.resolve('unavailable');
+  const now = running.get(repo.gitdir);
+  if (now) return now.done;
+  const args = ['--git-dir', repo.gitdir, '-c', `gc.auto=${o.looseLimit ?? 6700}`, '-c', `gc.autoPackLimit=${o.packLimit ?? 50}`, '-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet'];
+  const c = spawn('git', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const done = new Promise<'packed' | 'unavailable'>((resolve) => {
+    let err = '';
+    c.stderr!.on('data', (d) => { err += d; });
+    c.once('error', (e) => {
+      missing = true;
+      log?.warn(`no git binary to pack ${repo.gitdir} (${e.message}); loose objects are left as they are`);
+      resolve('unavailable');
+    });
+    c.once('exit', (code) => {
+      if (code !== 0) log?.warn(`git gc --auto in ${repo.gitdir} exited ${code}: ${err.trim().split('\n')[0]}`);
+      resolve('packed');
+    });
+  }).finally(() => running.delete(repo.gitdir));
+  running.set(repo.gitdir, { done, child: c });
+  return done;
+}
+
 export function startMaintenance(repo: Repo, log: Logger, o: MaintenanceOptions = {}): Maintenance {
   const limit = o.looseLimit ?? 6700;
-  let child: ChildProcess | undefined;
-  let running: Promise<'packed' | 'unavailable'> | undefined;
-  let missing = false;
   let stopped = false;
 
   async function check(): Promise<'packed' | 'not needed' | 'unavailable'> {
     if (missing) return 'unavailable';
-    if (running) return running;
+    const now = running.get(repo.gitdir);
+    if (now) return now.done;
     const loose = await estimateLoose(repo);
     if (loose <= limit) return 'not needed';
-    if (running) return running;
     log.debug(`about ${loose} loose objects in ${repo.gitdir}: git gc --auto`);
-    running = new Promise<'packed' | 'unavailable'>((resolve) => {
-      // gc.auto is passed so git agrees with the estimate that asked for it; not detached, so
-      // this process knows when it is done (and never runs two).
-      const c = spawn('git', ['--git-dir', repo.gitdir, '-c', `gc.auto=${limit}`, '-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      child = c;
-      let err = '';
-      c.stderr!.on('data', (d) => { err += d; });
-      c.once('error', (e) => {
-        child = undefined;
-        missing = true;
-        log.warn(`no git binary to pack ${repo.gitdir} (${e.message}); loose objects are left as they are`);
-        resolve('unavailable');
-      });
-      c.once('exit', (code) => {
-        child = undefined;
-        if (code !== 0) log.warn(`git gc --auto in ${repo.gitdir} exited ${code}: ${err.trim().split('\n')[0]}`);
-        resolve('packed');
-      });
-    }).finally(() => { running = undefined; });
-    return running;
+    // gc.auto is passed so git agrees with the estimate that asked for it.
+    return gcAuto(repo, { looseLimit: limit }, log);
   }
 
   const timer = setInterval(() => { if (!stopped) void check(); }, o.everyMs ?? 600_000);
@@ -72,6 +82,6 @@ export function startMaintenance(repo: Repo, log: Logger, o: MaintenanceOptions 
   void check();
   return {
     check,
-    stop() { stopped = true; clearInterval(timer); child?.kill('SIGTERM'); },
+    stop() { stopped = true; clearInterval(timer); running.get(repo.gitdir)?.child.kill('SIGTERM'); },
   };
 }

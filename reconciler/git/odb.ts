@@ -7,7 +7,7 @@
 // with --shared or --reference) are read from the stores named there, as git does. A pack with
 // a version 1 index (git has written version 2 by default for many years) is not read: an object missing because of
 // one says so, and `git repack -a -d` rewrites it.
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
@@ -139,7 +139,10 @@ export class ObjectStore {
   writeSync(type: ObjectType, body: Buffer): string {
     const header = Buffer.from(`${type} ${body.length}\0`);
     const oid = createHash('sha1').update(header).update(body).digest('hex');
-    if (this.cache.get(oid) || this.has(oid)) return oid;
+    // Skipped only when the object is on disk now: a gc (ours or anyone's) may have dropped an
+    // unreachable object from a pack this process still holds open, or from the cache; a ref
+    // pointing at it would then be a ref to nothing for every other reader.
+    if (this.onDisk(oid)) return oid;
     const dir = path.join(this.objects, oid.slice(0, 2));
     mkdirSync(dir, { recursive: true });
     const tmp = path.join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);
@@ -149,9 +152,26 @@ export class ObjectStore {
     return oid;
   }
 
+  /** On disk in this store now (loose, or in a pack whose file still exists), or in an alternate. */
+  private onDisk(oid: string): boolean {
+    if (existsSync(path.join(this.objects, oid.slice(0, 2), oid.slice(2)))) return true;
+    // The pack directory changed since the last scan (a fetch, a gc): scan again first.
+    const dir = path.join(this.objects, 'pack');
+    let mtime = 0;
+    try { mtime = statSync(dir).mtimeMs; } catch { /* no packs */ }
+    if (!this.scanned || mtime !== this.packDirMtime) this.scan();
+    for (const p of this.packs) {
+      if (this.find(p, oid) >= 0 && existsSync(path.join(dir, p.name.replace(/\.idx$/, '.pack')))) return true;
+    }
+    return this.alternates.some((a) => a.has(oid));
+  }
+
+  private packDirMtime = -1;
+
   private scan(): void {
     this.scanned = true;
     const dir = path.join(this.objects, 'pack');
+    try { this.packDirMtime = statSync(dir).mtimeMs; } catch { this.packDirMtime = 0; }
     let names: string[];
     try { names = readdirSync(dir).filter((n) => n.endsWith('.idx')); } catch { names = []; }
     const keep: Pack[] = [];

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
+import { gcAuto } from './maintenance.js';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
@@ -95,7 +96,10 @@ export async function compactPacks(repo: Repo, max = MAX_PACKS): Promise<boolean
   if (packs.length <= max) return false;
   nativeGit ??= await new Promise<boolean>((r) => execFile('git', ['--version'], (e) => r(!e)));
   if (nativeGit) {
-    await new Promise<void>((resolve, reject) => execFile('git', ['--git-dir', repo.gitdir, 'repack', '-a', '-d', '-q'], (e) => (e ? reject(e) : resolve())));
+    // Through git gc (one at a time per repository, gc.pid against other git processes): a bare
+    // `git repack -a -d` beside another repack or beside the loose-object maintenance can delete
+    // the other's packs, leaving refs to objects that are gone.
+    await gcAuto(repo, { packLimit: max });
   } else {
     const oids = await reachable(repo);
     const { filename } = await git.packObjects({ fs, gitdir: repo.gitdir, oids: [...oids], write: true, cache: repo.cache });

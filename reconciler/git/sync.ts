@@ -37,33 +37,58 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
   let closed = false;
   let lastError = '';
 
+  /** What each ref was last pushed at (or found at on the remote): pushing it again is a no-op. */
+  const pushed = new Map<string, string>();
+
+  /** Push one ref; true when the remote has what this repository has. */
+  const pushOne = async (ref: string, oid: string): Promise<void> => {
+    try {
+      await withTimeout(pushRef(repo, remote, ref), TIMEOUT_MS, `push ${ref}`);
+    } catch (e) {
+      // isomorphic-git fails on a push that changes nothing (the remote already has this commit:
+      // pushed before a restart, or by an earlier try whose answer was lost): ask the remote.
+      const there = await withTimeout(lsRemote(remote, ref), TIMEOUT_MS, 'ls-remote').catch(() => undefined);
+      if (there?.get(ref) !== oid) throw e;
+    }
+    pushed.set(ref, oid);
+  };
+
   const run = async () => {
+    // Every waiting ref is tried in turn: one that keeps failing does not hold the others back.
+    let failed = false;
     while (pending.size && !closed) {
-      const ref = [...pending][0];
-      // A ref asked for before it was ever written (nothing to push yet) is not an error.
-      const oid = await resolveRef(repo, ref);
-      if (!oid) { pending.delete(ref); continue; }
-      try {
-        await withTimeout(pushRef(repo, remote, ref), TIMEOUT_MS, `push ${ref}`);
-        // Moved again while being pushed (a new commit asked for its own push): push once more.
-        if ((await resolveRef(repo, ref)) === oid) pending.delete(ref);
-        backoff = 500;
-        if (lastError) { log.info(`pushed to ${remote.url} again`); lastError = ''; }
-      } catch (e) {
-        const msg = (e as Error).message;
-        if (msg !== lastError) log.warn(`push ${ref} to ${remote.url} failed (${msg}); kept locally, retrying`);
-        lastError = msg;
-        timer = setTimeout(() => { timer = undefined; kick(); }, backoff * (0.75 + Math.random() / 2));
-        backoff = Math.min(backoff * 2, 30_000);
-        return;
+      let progressed = false;
+      for (const ref of [...pending]) {
+        if (closed) return;
+        // A ref asked for before it was ever written (nothing to push yet) is not an error.
+        const oid = await resolveRef(repo, ref);
+        if (!oid || pushed.get(ref) === oid) { pending.delete(ref); progressed = true; continue; }
+        try {
+          await pushOne(ref, oid);
+          // Moved again while being pushed (a new commit asked for its own push): push once more.
+          if ((await resolveRef(repo, ref)) === oid) pending.delete(ref);
+          progressed = true;
+          backoff = 500;
+          if (lastError) { log.info(`pushed to ${remote.url} again`); lastError = ''; }
+        } catch (e) {
+          const msg = (e as Error).message;
+          if (msg !== lastError) log.warn(`push ${ref} to ${remote.url} failed (${msg}); kept locally, retrying`);
+          lastError = msg;
+          failed = true;
+        }
       }
+      if (failed || !progressed) break;
+    }
+    if (failed && !closed) {
+      timer = setTimeout(() => { timer = undefined; kick(); }, backoff * (0.75 + Math.random() / 2));
+      backoff = Math.min(backoff * 2, 30_000);
     }
   };
   const kick = () => {
     if (running || closed) return;
     // A push asked for after the loop's last check and before this settles must not wait for
     // the next push to be noticed: look again once the loop is done.
-    running = run().finally(() => { running = undefined; if (pending.size && !timer) kick(); });
+    running = run().finally(() => { running = undefined; if (pending.size && !timer && !closed) kick(); });
   };
 
   return {

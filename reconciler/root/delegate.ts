@@ -4,7 +4,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { Placement, Version, DesiredMessage } from '../../schemas/messages.js';
 import { readRecord } from '../git/records.js';
-import { writeServiceRecord } from '../git/service-records.js';
+import { readRecordHeader, writeServiceRecord } from '../git/service-records.js';
 import { canonicalJson } from '../core/ids.js';
 import { resolveRef, readCommit, readFileAt, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
 import { writeFiles } from '../git/tree.js';
@@ -100,11 +100,13 @@ export class PlacementBook {
   private async find(cluster: string, v: Version): Promise<Placement | undefined> {
     const mem = this.history.get(cluster)?.get(v.seq);
     if (mem) return sameVersion(mem.version, v) ? mem : undefined;
+    // Back along the ref, reading each commit's header only (its version); the whole placement
+    // only at the commit that has the version asked for.
     let oid = await resolveRef(this.repo, placementRef(cluster));
     for (let i = 0; oid && i < 256; i++) {
-      const doc = await this.readCommitDoc(oid);
-      if (doc && doc.version.seq < v.seq) return undefined;
-      if (doc && sameVersion(doc.version, v)) return doc;
+      const h = (await readRecordHeader(this.repo, oid, FILE).catch(() => undefined))?.version as Version | undefined;
+      if (h && h.seq < v.seq) return undefined;
+      if (h && sameVersion(h, v)) return this.readCommitDoc(oid);
       oid = (await readCommit(this.repo, oid)).parent[0];
     }
     return undefined;

@@ -205,9 +205,12 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const doc = book.get(cluster);
     if (!doc || !st?.online) return;
     if (sameVersion(st.status?.applied, doc.version)) return;
+    // Marked sent before the message is built (building a patch from an old base may read Git):
+    // statuses arriving meanwhile must not send it again.
+    st.lastSent = { seq: doc.version.seq, at: Date.now() };
     const msg = await book.messageFor(cluster, st.status?.applied ?? null);
     if (!msg) return;
-    st.lastSent = { seq: doc.version.seq, at: Date.now() };
+    o.log.debug(`to ${cluster}: ${msg.kind} to #${doc.version.seq}${msg.kind === 'patch' ? ` from #${msg.base.seq}, ${msg.ops.length} op(s)` : ''}`);
     stats.sent++;
     await o.bus.publish(t.clusterDesired(cluster), msg);
   }
