@@ -59,7 +59,9 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
       try {
         do {
           again = false;
-          await sync!.pull([MAIN]);
+          const t = performance.now();
+          const changed = await sync!.pull([MAIN]);
+          o.log.debug(`pulled main from ${remote!.url} in ${Math.round(performance.now() - t)} ms${changed.length ? ': moved' : ''}`);
         } while (again);
         if (failing) { o.log.info(`reached ${remote!.url} again`); failing = ''; }
       } catch (e) {

@@ -80,7 +80,15 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const slowMs = Math.min(30_000, Math.max(heartbeatMs, (o.statusRefreshMs ?? 60_000) / 2));
   let lastSlow = Date.now();
   let lastReport = '';
-  
+  // Placements are adopted one at a time: MQTT messages in arrival order (a patch depends on the
+  // one before it), and what was read from Git in the same chain.
+  let adopting: Promise<void> = Promise.resolve();
+  const serially = (f: () => Promise<void>): Promise<void> => {
+    const r = adopting.then(f);
+    adopting = r.catch(() => undefined);
+    return r;
+  };
+
   const loop = startLoop({
     // Events drive the work; the resync is a safety net: Git every heartbeat while the broker is
     // away (cheap: a ref read, and a fetch when the ref moved), a full
@@ -223,16 +231,20 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 
   async function readGit(): Promise<void> {
     const p = await o.placementFromGit!(placement?.version);
-    if (p && (!placement || p.version.epoch > placement.version.epoch || (p.version.epoch === placement.version.epoch && p.version.seq > placement.version.seq))) {
-      await adopt(p, 'git');
-    }
+    if (!p) return;
+    // Reading Git takes a while (a fetch): a newer placement may have come over MQTT meanwhile,
+    // and may still be being journalled. Adopt in the same chain as MQTT messages, so the two
+    // never interleave and the newer one wins whatever order they finish in.
+    await serially(async () => {
+      if (!placement || p.version.epoch > placement.version.epoch || (p.version.epoch === placement.version.epoch && p.version.seq > placement.version.seq)) {
+        await adopt(p, 'git');
+      }
+    });
   }
 
   // ---- inputs ----
-  let desiredChain = Promise.resolve();
   await o.bus.subscribe(t.clusterDesired(o.name), (topic, payload) => {
-    // Applied strictly in arrival order: a patch depends on the one before it.
-    desiredChain = desiredChain.then(() => applyDesired(topic, payload)).catch((e) => o.log.error(`applying ${topic}: ${(e as Error).message}`));
+    serially(() => applyDesired(topic, payload)).catch((e) => o.log.error(`applying ${topic}: ${(e as Error).message}`));
   });
   await o.nodeBus.subscribe(t.allNodeStatus(o.name), (topic, payload) => {
     const parts = t.parse(topic);
@@ -283,7 +295,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   return {
     stats: { get dropped() { return o.bus.stats.dropped + (o.nodeBus === o.bus ? 0 : o.nodeBus.stats.dropped); } },
     idle: () => loop.idle(),
-    async stop() { maintenance?.stop(); await loop.stop(); await desiredChain; },
+    async stop() { maintenance?.stop(); await loop.stop(); await adopting; },
   };
 }
 

@@ -40,6 +40,8 @@ export interface Root {
 interface ClusterState { status?: ClusterStatusT; online: boolean; lastHeard: number; offlineSince?: number; lastSent?: { seq: number; at: number }; recorded?: 'online' | 'unreachable'; refused?: Record<string, Refusal> }
 
 const AUTHOR: Identity = { name: 'canopy root', email: 'root@canopy.invalid' };
+/** A send this recent is still in flight: a status saying the cluster is behind may predate it. */
+const RESEND_AFTER_MS = 1000;
 
 export async function startRoot(o: RootOptions): Promise<Root> {
   const now = o.now ?? (() => new Date());
@@ -200,11 +202,17 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     o.onWrite?.(placementRef(cluster));
   }
 
-  async function sendTo(cluster: string): Promise<void> {
+  async function sendTo(cluster: string): Promise<{ requeueAfterMs: number } | void> {
     const st = clusters.get(cluster);
     const doc = book.get(cluster);
     if (!doc || !st?.online) return;
     if (sameVersion(st.status?.applied, doc.version)) return;
+    // Sent moments ago: a status saying it is behind may predate our message. Look again once
+    // the message has had time to land; a cluster publishes its status on change only, so
+    // waiting for the next status could wait forever (it may have applied something older).
+    const ls = st.lastSent;
+    const since = ls ? Date.now() - ls.at : Infinity;
+    if (ls && ls.seq === doc.version.seq && since < RESEND_AFTER_MS) return { requeueAfterMs: RESEND_AFTER_MS - since };
     // Marked sent before the message is built (building a patch from an old base may read Git):
     // statuses arriving meanwhile must not send it again.
     st.lastSent = { seq: doc.version.seq, at: Date.now() };
@@ -267,11 +275,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     clusters.set(parts.cluster, st);
     if (!before || !wasOnline || shapeChanged(before, p.value) || refusals.changed) loop.enqueue('place');
     if (!wasOnline) loop.enqueue(`live:${parts.cluster}`);
-    if (!sameVersion(p.value.applied, book.get(parts.cluster)?.version)) {
-      // Resend when the cluster is behind, unless a send is in flight (then give it a moment).
-      const ls = st.lastSent;
-      if (!ls || ls.seq !== book.get(parts.cluster)?.version.seq || Date.now() - ls.at > 1000) loop.enqueue(`send:${parts.cluster}`);
-    }
+    // Resend when the cluster is behind (sendTo holds back a send in flight for a moment).
+    if (!sameVersion(p.value.applied, book.get(parts.cluster)?.version)) loop.enqueue(`send:${parts.cluster}`);
     loop.enqueue('converge');
   });
   await o.bus.subscribe(t.allClusterOnline, (topic, payload) => {

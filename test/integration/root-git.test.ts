@@ -164,4 +164,41 @@ test('a force-push that rewrites main: reconciled from the new head, notes alrea
   assert.ok(await noteOf(base), 'the common ancestor keeps its note');
 });
 
+test('a cluster that says it is behind just after a send gets the placement again, though it says nothing more', async () => {
+  // A cluster publishes its status on change only. One that applied something older (or lost
+  // the message) reports once, within the moment the root gives a send to land, and then stays
+  // silent: the root must look again after that moment rather than wait for another status.
+  const t = topics('rg');
+  const got: Array<{ at: number; seq: number }> = [];
+  const watch = await connectBus({ url: broker.url, clientId: 'root-git-watch', log: createLogger('watch', 'warn') });
+  try {
+    await watch.subscribe(t.clusterDesired('munich'), (_topic, payload) => {
+      const m = JSON.parse(String(payload)) as { kind: string; placement?: Placement; version?: Placement['version'] };
+      got.push({ at: Date.now(), seq: (m.placement?.version ?? m.version)!.seq });
+    });
+    const c = commitFiles(dir, { 'services/shop/web.yaml': web(8) }, 'eight');
+    assert.is((await noted(c)).outcome, 'accepted');
+    const want = await eventually('placed at 8', async () => {
+      const oid = await resolveRef(repo, placementRef('munich'));
+      const p = oid ? await readRecord(repo, oid, PLACEMENT_FILE, 'Placement') : undefined;
+      return p?.services['shop/web']?.replicas === 8 ? p.version.seq : undefined;
+    }, 20_000, 20);
+    const first = (await eventually('the new placement sent', () => got.find((g) => g.seq === want), 20_000, 20))!;
+    // Still behind (it never applies anything here), said once and at once.
+    const status: ClusterStatus = {
+      kind: 'cluster-status', cluster: 'munich', at: new Date().toISOString(), applied: null,
+      capacity: { cpu: 64, memoryMi: 65536, gpu: 0 }, free: { cpu: 64, memoryMi: 65536, gpu: 0 }, maxNodeFree: { cpu: 8, memoryMi: 8192, gpu: 0 },
+      maxNode: { cpu: 8, memoryMi: 8192, gpu: 0 }, arch: ['amd64'], runtimes: ['container', 'process'], labels: {}, nodes: { total: 8, online: 8 }, services: {},
+    };
+    await bus.publish(t.clusterStatus('munich'), status, { retain: true });
+    const again = (await eventually('sent again', () => got.find((g) => g.seq === first.seq && g !== first), 10_000, 20)
+      .catch((e: Error) => { throw new Error(`${e.message}; sent ${JSON.stringify(got)}`); }))!;
+    assert.ok(again.at - first.at >= 500, `held back while the first send could still land (${again.at - first.at} ms)`);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.ok(got.filter((g) => g.seq === first.seq).length <= 3, `not resent over and over: ${JSON.stringify(got)}`);
+  } finally {
+    await watch.close();
+  }
+});
+
 test.run();
