@@ -106,8 +106,10 @@ const run: Bench = async ({ quick, log }) => {
     const { ours, native } = await onePath(big, rounds, log);
     const m = median(ours), n = median(native);
     log(`${layout}: diff+validate+place median ${round(m, 2)} ms, native git diff-tree ${round(n, 2)} ms`);
-    figures.push(judge({ label: `one-file change, ${layout}: diff + validate + place`, value: round(m, 2), unit: 'ms', spread: iqr(ours).map((x) => round(x, 2)) as [number, number], goal: { op: '<=', value: 20 } }));
-    figures.push(judge({ label: `one-file change, ${layout}: ratio to native git diff-tree -r`, value: round(m / n, 2), unit: 'x', floor: { label: 'git diff-tree -r (process)', value: round(n, 2) }, goal: { op: '<=', value: 1 } }));
+    figures.push(judge({ label: `one-file change, ${layout}: diff + validate + place`, value: round(m, 2), unit: 'ms', spread: iqr(ours).map((x) => round(x, 2)) as [number, number], floor: { label: 'native git diff-tree -r of the same commits (a process)', value: round(n, 2) }, goal: { op: '<=', value: 20 } }));
+    // Paired by round (the same commits, timed back to back), so a noisy moment hits both sides.
+    const ratios = ours.map((o, i) => o / native[i]);
+    figures.push(judge({ label: `one-file change, ${layout}: ratio to native git diff-tree -r, paired by round`, value: round(median(ratios), 2), unit: 'x', spread: iqr(ratios).map((x) => round(x, 2)) as [number, number], goal: { op: '<=', value: 1 } }));
   }
 
   // --- the root: cold start, restart, reconcile rounds ------------------------------------------
