@@ -33,6 +33,12 @@ export interface ClusterView {
   latency?: Record<string, { ms: number; source: 'measured' | 'estimated' }>;
   /** Per service: it could hold only `limit` replicas of what it was given, and why. */
   refused?: Record<string, Refusal>;
+  /**
+   * Placed by an earlier root and not heard since this one started (a restart, a broker that
+   * lost its retained messages): what it holds stays, as for an unreachable cluster. `unknown`
+   * when even its last status is missing: its replicas stay without checking constraints.
+   */
+  unheard?: 'last status from Git' | 'unknown';
 }
 
 /**
@@ -77,13 +83,14 @@ export function request(spec: ServiceSpec): Readonly<Capacity> {
 }
 
 /** What the root learns of a cluster from its status: the view placement works on. */
-export function clusterViewOf(st: ClusterStatus, o: { online?: boolean; offlineForMs?: number; refused?: Record<string, Refusal> } = {}): ClusterView {
+export function clusterViewOf(st: ClusterStatus, o: { online?: boolean; offlineForMs?: number; refused?: Record<string, Refusal>; unheard?: ClusterView['unheard'] } = {}): ClusterView {
   return {
     name: st.cluster, online: o.online ?? true, offlineForMs: o.offlineForMs ?? 0, capacity: st.capacity, maxNode: st.maxNode,
     ...(st.shapes ? { shapes: st.shapes } : {}), arch: st.arch, runtimes: st.runtimes, labels: st.labels,
     ...(st.operator ? { operator: st.operator } : {}), ...(st.location ? { location: st.location } : {}),
     ...(st.footprint ? { footprint: st.footprint } : {}), ...(st.latency ? { latency: st.latency } : {}),
     ...(o.refused && Object.keys(o.refused).length ? { refused: o.refused } : {}),
+    ...(o.unheard ? { unheard: o.unheard } : {}),
   };
 }
 
@@ -239,12 +246,13 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
       const c = sorted[k], a = all[k];
       const refusal = c.refused?.[svc.id];
       const limit = refusal && (refusal.spec === undefined || refusal.spec === stableJson(svc.spec)) ? refusal.limit : Infinity;
-      if (a.why === 'unreachable' && prev.get(c.name) && !exclusion({ ...c, online: true }, svc.spec, o.targets)) {
+      if (a.why === 'unreachable' && prev.get(c.name) && (c.unheard === 'unknown' || !exclusion({ ...c, online: true }, svc.spec, o.targets))) {
         pure = false;
         const after = svc.spec.failover?.afterSeconds;
         if (after === undefined || (c.offlineForMs ?? 0) < after * 1000) {
           keep.set(c.name, prev.get(c.name)!);
-          excluded[c.name] = after === undefined ? 'unreachable; keeps its replicas (no failover policy)' : `unreachable; keeps its replicas until failover after ${after} s`;
+          const away = c.unheard ? 'not heard since the root started' : 'unreachable';
+          excluded[c.name] = after === undefined ? `${away}; keeps its replicas (no failover policy)` : `${away}; keeps its replicas until failover after ${after} s`;
           eligible.push({ c, a, limit: Infinity });
           continue;
         }
@@ -273,7 +281,8 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
       const had = Math.min(w.prev.get(c.name) ?? 0, limit, w.svc.spec.replicas - w.n);
       if (had <= 0) continue;
       const f = free.get(c.name)!;
-      const k = Math.min(had, fitting(f, w.r));
+      // Kept on a cluster that is away: those replicas exist, whatever its last known free room.
+      const k = w.keep.has(c.name) ? had : Math.min(had, fitting(f, w.r));
       if (k <= 0) continue;
       f.cpu -= w.r.cpu * k; f.memoryMi -= w.r.memoryMi * k; f.gpu -= w.r.gpu * k;
       w.got.set(c.name, (w.got.get(c.name) ?? 0) + k);

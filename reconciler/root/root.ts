@@ -3,13 +3,14 @@
 import type { Bus } from '../mqtt/bus.js';
 import { topics as topicsFor } from '../mqtt/topics.js';
 import type { ClusterStatus as ClusterStatusT, Placement } from '../../schemas/messages.js';
-import { parsePayload } from '../../schemas/parse.js';
 import type { ParseResult } from '../core/validate.js';
 import type { Logger } from '../core/log.js';
 import { startLoop, type Loop } from '../runtime/loop.js';
 import { resolveRef, type Repo, type Identity } from '../git/repo.js';
 import { writeNotes, NOTES_REF } from '../git/notes.js';
-import { placementRef } from '../core/refs.js';
+import { placementRef, statusRef, STATUS_FILE } from '../core/refs.js';
+import { readRecordHeader } from '../git/service-records.js';
+import { checkValue, parsePayload } from '../../schemas/parse.js';
 import { renderNote, parseNote, type CommitNote } from '../core/note.js';
 import { loadDesired, type DesiredState } from './desired.js';
 import { clusterViewOf, keepRefusals, type Allocation, type ClusterView, type RootPolicy, type Refusal } from './place.js';
@@ -37,7 +38,12 @@ export interface Root {
   readonly stats: { rejected: number; accepted: number; sent: number };
 }
 
-interface ClusterState { status?: ClusterStatusT; online: boolean; lastHeard: number; offlineSince?: number; lastSent?: { seq: number; at: number }; recorded?: 'online' | 'unreachable'; refused?: Record<string, Refusal> }
+interface ClusterState {
+  status?: ClusterStatusT; online: boolean; lastHeard: number; offlineSince?: number; lastSent?: { seq: number; at: number };
+  recorded?: 'online' | 'unreachable'; refused?: Record<string, Refusal>;
+  /** Known from Git only (placed by an earlier root), not yet heard over MQTT. */
+  unheard?: ClusterView['unheard'];
+}
 
 const AUTHOR: Identity = { name: 'canopy root', email: 'root@canopy.invalid' };
 /** A send this recent is still in flight: a status saying the cluster is behind may predate it. */
@@ -64,6 +70,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   const docs = new PlacementDocs();
   const counts = new RunningCounts();
   if (good) counts.desiredChanged(good.services.keys(), good.services);
+  const startedAt = Date.now();
+  await seedUnheard();
 
   const loop: Loop = startLoop({
     name: 'root', log: o.log, resyncMs: 5000, resyncKeys: () => ['main', 'converge'],
@@ -154,9 +162,10 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     for (const cluster of new Set([...book.clusters(), ...views.map((v) => v.name)])) {
       const cur = book.get(cluster);
       const renew = !cur || (cur.version.epoch !== epoch && failedOver);
-      if (!renew && !touched.has(cluster)) continue;
+      // After a partial placement `touched` is exact; after a full one (a start, when the docs
+      // are new) compare every cluster: one an earlier root placed work on may now get nothing.
+      if (!renew && !placed.full && !touched.has(cluster)) continue;
       const services = docs.assignments(cluster);
-      // After a partial placement `touched` is exact; after a full one (a start), compare.
       if (!renew && placed.full && !book.differs(cluster, services)) continue;
       const doc: Placement = { fleet: o.fleet, cluster, version: { commit: good.commit, seq: ++seq, epoch }, services };
       // The message names what changed here (all of it on a cluster's first placement).
@@ -245,7 +254,35 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   }
 
   function view(name: string, s: ClusterState): ClusterView {
-    return { ...clusterViewOf(s.status!, { online: s.online, offlineForMs: s.online ? 0 : Date.now() - (s.offlineSince ?? Date.now()), refused: s.refused }), name };
+    // Known only by its placement: offline until heard, whatever its online flag says.
+    const online = s.online && s.unheard !== 'unknown';
+    return { ...clusterViewOf(s.status!, { online, offlineForMs: online ? 0 : Date.now() - (s.offlineSince ?? Date.now()), refused: s.refused, unheard: s.unheard }), name };
+  }
+
+  /**
+   * Clusters an earlier root placed work on, before any of them is heard: from the last status
+   * each committed to Git (capacity, labels, location), offline since this root started. So a
+   * restarted root keeps their replicas where they are (or fails them over by each service's
+   * policy) instead of taking a cluster that has not spoken yet for one that is gone; the
+   * broker's retained statuses (when it kept them) replace these at once.
+   */
+  async function seedUnheard(): Promise<void> {
+    for (const cluster of book.clusters()) {
+      if (!Object.keys(book.get(cluster)?.services ?? {}).length) continue;
+      let status: ClusterStatusT | undefined;
+      const oid = await resolveRef(o.repo, statusRef(cluster));
+      if (oid) {
+        const header = await readRecordHeader(o.repo, oid, STATUS_FILE).catch(() => undefined);
+        const c = header && checkValue('ClusterStatus', { ...header, services: {} }, `${statusRef(cluster)}:${STATUS_FILE}`);
+        if (c?.ok && c.value.cluster === cluster) status = c.value;
+        else if (c && !c.ok) o.log.warn(`${c.error}: ignored; ${cluster} is kept as it was placed until it reports`);
+      }
+      const none = { cpu: 0, memoryMi: 0, gpu: 0 };
+      clusters.set(cluster, {
+        status: status ?? { kind: 'cluster-status', cluster, at: new Date(startedAt).toISOString(), applied: null, capacity: none, free: none, maxNodeFree: none, maxNode: none, arch: [], runtimes: [], labels: {}, nodes: { total: 0, online: 0 }, services: {} },
+        online: false, lastHeard: 0, offlineSince: startedAt, unheard: status ? 'last status from Git' : 'unknown',
+      });
+    }
   }
 
   /** Commits after `from` up to (not including) `head` that were never reconciled (recover.ts). */
@@ -264,6 +301,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const st = clusters.get(parts.cluster) ?? { online: true, lastHeard: 0 };
     const before = st.status;
     st.status = p.value;
+    st.unheard = undefined;
     counts.statusChanged(before, p.value, good?.services);
     // A cluster that could not place what it was given: full there for that service; re-place.
     const refusals = keepRefusals(st.refused, before, p.value, book.get(parts.cluster));
@@ -306,6 +344,10 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   // Everything the root writes is loose objects: packed as they pile up, as native git would.
   const maintenance = startMaintenance(o.repo, o.log);
   setTimeout(() => loop.enqueue('main'), 300);
+  // A cluster known from Git and not heard within the fleet's unreachable period is recorded
+  // unreachable beside its placement, so `canopy status` from Git says so.
+  const unreachableMs = 1000 * (good?.fleet.spec?.timings?.unreachableAfterSeconds ?? 10);
+  for (const [c, st] of clusters) if (st.unheard) loop.enqueueAfter(`live:${c}`, unreachableMs);
 
   return {
     stats,
