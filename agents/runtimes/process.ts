@@ -61,7 +61,9 @@ export function processDriver(opts: DriverOptions): RuntimeDriver {
       child = spawn(argv[0], argv.slice(1), {
         detached: true, // own process group: survives the agent, and stop() can signal the whole group
         stdio: ['ignore', log, log],
-        env: { ...process.env, ...w.spec.env },
+        // Where it runs, as a container's labels say it: the workload can read it, and an
+        // operator (or a test cleaning up) can find a fleet's processes by it.
+        env: { ...process.env, ...w.spec.env, CANOPY_FLEET: opts.fleet, CANOPY_CLUSTER: opts.cluster, CANOPY_NODE: opts.node, CANOPY_REPLICA: w.id },
       });
     } finally {
       closeSync(log); // the child holds its own copy

@@ -115,12 +115,23 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     stats,
     async close() {
       closing = true;
+      // Bounded: over a link that died without a FIN (a cut uplink) the acknowledgement of the
+      // goodbye and the graceful end would wait forever; the last will says offline anyway.
       if (opts.onlineTopic && client.connected) {
-        await publish(opts.onlineTopic, onlinePayload(false), { retain: true }).catch(() => undefined);
+        await within(publish(opts.onlineTopic, onlinePayload(false), { retain: true }), CLOSE_MS).catch(() => undefined);
       }
-      await client.endAsync(false).catch(() => client.end(true));
+      const ended = await within(client.endAsync(false).then(() => true), CLOSE_MS).catch(() => false);
+      if (!ended) await new Promise<void>((r) => client.end(true, {}, () => r()));
     },
   };
+}
+
+/** How long close() waits for the broker before it drops the connection. */
+const CLOSE_MS = 2000;
+
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p.finally(() => clearTimeout(timer)), new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer')), ms); })]);
 }
 
 function safely(log: Logger, fn: () => void): void {

@@ -1,5 +1,6 @@
 // Docker checks in tests go through the docker CLI, independent of the code under test.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export function containers(fleet: string, extra: string[] = []): Array<{ name: string; state: string; service: string; replica: string }> {
   const out = execFileSync('docker', ['ps', '-a', '--filter', `label=canopy.fleet=${fleet}`, ...extra.flatMap((f) => ['--filter', f]),
@@ -11,7 +12,9 @@ export function running(fleet: string, service?: string): number {
   return containers(fleet).filter((c) => c.state === 'running' && (!service || c.service === service)).length;
 }
 
+/** Remove a fleet's containers, and its process workloads (which outlive the agents that started them). */
 export function removeFleet(fleet: string): void {
+  removeFleetProcesses(fleet);
   const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=canopy.fleet=${fleet}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
   if (ids.length) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
 }
@@ -19,4 +22,16 @@ export function removeFleet(fleet: string): void {
 export function requireDocker(): void {
   try { execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }); }
   catch { throw new Error('Docker Engine is not reachable: run scripts/setup.sh (installs docker.io and starts dockerd)'); }
+}
+
+/** Kill what the process runtime started for this fleet (it marks each with CANOPY_FLEET). */
+export function removeFleetProcesses(fleet: string): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let env = '';
+    try { env = readFileSync(`/proc/${pid}/environ`, 'latin1'); } catch { continue; }
+    if (!env.split('\0').includes(`CANOPY_FLEET=${fleet}`)) continue;
+    try { process.kill(-Number(pid), 'SIGKILL'); n++; } catch { try { process.kill(Number(pid), 'SIGKILL'); n++; } catch { /* gone */ } }
+  }
+  return n;
 }
