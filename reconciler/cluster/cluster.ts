@@ -169,6 +169,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         loop.enqueue('place');
       }
     }
+    const t0 = performance.now();
     const status: ClusterStatus = aggregate({
       cluster: o.name, at: now.toISOString(), placement, nodes: nodeViews(), statuses: new Map([...nodes].map(([n, s]) => [n, s.status])),
       online: new Set([...nodes].filter(([, s]) => s.online).map(([n]) => n)), assignment, pending,
@@ -176,17 +177,42 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       refused: new Map([...unplaced].filter(([id]) => now.getTime() - (unplacedSince.get(id) ?? Infinity) >= refuseAfterMs).map(([id, count]) => [id, { count, reason: pending.get(id) ?? 'no node can take a replica' }])),
     });
     // Built in the same order every time, so plain JSON serves as the key (no sorting of 10,000 entries).
+    const t1 = performance.now();
     const key = JSON.stringify({ ...status, at: undefined, free: undefined, maxNodeFree: undefined });
+    const t2 = performance.now();
     // Sent on change only (and on every reconnect): liveness is the MQTT session, not a stream
     // of identical reports.
     if (key !== lastReport && o.bus.isConnected()) {
       lastReport = key;
       await o.bus.publish(t.clusterStatus(o.name), status, { retain: true });
     }
-    if (recorder) {
-      const r = await recorder.record(status, o.statusRefreshMs ?? 60_000);
-      if (r !== 'unchanged') o.onStatusCommit?.();
-    }
+    if (performance.now() - t0 >= 20) o.log.debug(`report: aggregate ${(t1 - t0).toFixed(1)} ms, key ${(t2 - t1).toFixed(1)} ms, publish ${(performance.now() - t2).toFixed(1)} ms`);
+    if (recorder) recordLater(status);
+  }
+
+  // The Git record of the status is written beside the loop, not in it: it costs more than the
+  // report itself in a cluster holding thousands of services (tens of ms), and nothing the
+  // cluster does next waits for it. One write at a time; a status that comes while one is being
+  // written replaces any other waiting (the latest state is what gets recorded).
+  let recording: Promise<void> | undefined;
+  let toRecord: ClusterStatus | undefined;
+  function recordLater(status: ClusterStatus): void {
+    toRecord = status;
+    recording ??= (async () => {
+      while (toRecord) {
+        const s = toRecord;
+        toRecord = undefined;
+        const t = performance.now();
+        try {
+          const r = await recorder!.record(s, o.statusRefreshMs ?? 60_000);
+          if (r !== 'unchanged') o.onStatusCommit?.();
+          if (performance.now() - t >= 20) o.log.debug(`status record (${r}): ${(performance.now() - t).toFixed(1)} ms`);
+        } catch (e) {
+          o.log.warn(`recording status in Git: ${(e as Error).message}; trying again`);
+          loop.enqueueAfter('report', 2000);
+        }
+      }
+    })().finally(() => { recording = undefined; });
   }
 
   async function applyDesired(topic: string, payload: Buffer): Promise<void> {
@@ -294,8 +320,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 
   return {
     stats: { get dropped() { return o.bus.stats.dropped + (o.nodeBus === o.bus ? 0 : o.nodeBus.stats.dropped); } },
-    idle: () => loop.idle(),
-    async stop() { maintenance?.stop(); await loop.stop(); await adopting; },
+    idle: async () => { await loop.idle(); while (recording) await recording; },
+    async stop() { maintenance?.stop(); await loop.stop(); await adopting; while (recording) await recording; },
   };
 }
 
