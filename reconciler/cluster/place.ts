@@ -137,20 +137,28 @@ export function placeReplicas(placement: Placement | undefined, nodes: NodeView[
   // Pass 2: the rest, best by policy first.
   for (const { rs, r, spec, service } of toPlace) {
     const j = judge(service, spec);
-    const why: string[] = [];
     const spreadNodes = spec.spread === 'nodes';
     const holds = perService.get(service);
-    let best: string | undefined, bestScore: Score = [];
+    // The score is [first, ...policy score]: spread first when asked, kept apart (no array per node).
+    let best: string | undefined, bestFirst = 0, bestScore: Score = [];
     for (const n of sorted) {
       const a = j.get(n.name)!;
-      if (a.why) { why.push(`${n.name}: ${a.why}`); continue; }
+      if (a.why) continue;
       const f = free.get(n.name)!;
-      if (!fits(f, r)) { why.push(`${n.name}: needs ${fmt(r)}, ${fmt(f)} free`); continue; }
+      if (!fits(f, r)) continue;
       const h = holds?.get(n.name) ?? 0;
-      const s: Score = [spreadNodes ? h : 0, ...scheduler.score({ node: n, free: f, request: r, order: order.get(n.name)!, holds: h, rtt: a.rtt, distanceKm: a.distanceKm }, spec)];
-      if (best === undefined || compareScores(s, bestScore) < 0) { best = n.name; bestScore = s; }
+      const first = spreadNodes ? h : 0;
+      if (best !== undefined && first > bestFirst) continue;
+      const s = scheduler.score({ node: n, free: f, request: r, order: order.get(n.name)!, holds: h, rtt: a.rtt, distanceKm: a.distanceKm }, spec);
+      if (best === undefined || first < bestFirst || compareScores(s, bestScore) < 0) { best = n.name; bestFirst = first; bestScore = s; }
     }
     if (best === undefined) {
+      // Why, node by node: worded only when nothing fits (a nearly full cluster placing
+      // thousands of replicas would otherwise word every full node for every replica).
+      const why = sorted.map((n) => {
+        const a = j.get(n.name)!;
+        return a.why ? `${n.name}: ${a.why}` : `${n.name}: needs ${fmt(r)}, ${fmt(free.get(n.name)!)} free`;
+      });
       pending.set(service, `no node can take a replica: ${why.join('; ') || 'no nodes online'}`);
       unplaced.set(service, (unplaced.get(service) ?? 0) + 1);
       continue;
