@@ -19,6 +19,7 @@ import { aggregate } from './aggregate.js';
 import { StatusRecorder } from './status-ref.js';
 import { startMaintenance } from '../git/maintenance.js';
 import type { LatLon } from '../core/geo.js';
+import { versionOrder } from '../core/version.js';
 
 export interface ClusterOptions {
   name: string;
@@ -224,7 +225,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       next = m.placement;
     } else {
       const cur = placement?.version;
-      if (cur && (m.version.epoch < cur.epoch || (m.version.epoch === cur.epoch && m.version.seq <= cur.seq))) return;   // already there (e.g. from Git)
+      if (cur && versionOrder(m.version, cur) <= 0) return;   // already there (e.g. from Git)
       if (!cur || cur.seq !== m.base.seq || cur.commit !== m.base.commit || cur.epoch !== m.base.epoch) {
         o.log.info(`patch for base #${m.base.seq} but applied #${cur?.seq ?? 'none'}: asking for a snapshot`);
         loop.enqueue('report');
@@ -240,12 +241,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   /** Take a placement (from MQTT or Git) if it is for us and not older than what we have. */
   async function adopt(next: Placement, from: string, ops?: Operation[]): Promise<void> {
     if (next.cluster !== o.name || next.fleet !== o.fleet) return o.bus.drop(from, `${from}: placement is for ${next.fleet}/${next.cluster}`);
-    if (placement && (next.version.epoch < placement.version.epoch || (next.version.epoch === placement.version.epoch && next.version.seq < placement.version.seq))) {
+    if (placement && versionOrder(next.version, placement.version) < 0) {
       o.log.info(`ignoring stale placement #${next.version.seq} from ${from} (have #${placement.version.seq})`);
       loop.enqueue('report');
       return;
     }
-    if (placement && next.version.seq === placement.version.seq && next.version.epoch === placement.version.epoch) return;
+    if (placement && versionOrder(next.version, placement.version) === 0) return;
     // A patch of the placement in force is logged as it came; anything else is a new snapshot.
     // (applyDesired applies a patch only to the placement it is based on, so that is the one logged.)
     if (ops && placement) await placementJournal.append(ops, next);
@@ -262,9 +263,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     // and may still be being journalled. Adopt in the same chain as MQTT messages, so the two
     // never interleave and the newer one wins whatever order they finish in.
     await serially(async () => {
-      if (!placement || p.version.epoch > placement.version.epoch || (p.version.epoch === placement.version.epoch && p.version.seq > placement.version.seq)) {
-        await adopt(p, 'git');
-      }
+      if (!placement || versionOrder(p.version, placement.version) > 0) await adopt(p, 'git');
     });
   }
 

@@ -7,6 +7,7 @@ import { placementRef, PLACEMENT_FILE } from '../core/refs.js';
 import { resolveRef, type Repo } from '../git/repo.js';
 import { readRecord } from '../git/records.js';
 import { readRecordHeader } from '../git/service-records.js';
+import { versionOrder } from '../core/version.js';
 
 const last = new WeakMap<Repo, Map<string, { oid: string; version?: Version; doc?: Placement }>>();
 
@@ -21,13 +22,9 @@ export async function placementInGit(repo: Repo, cluster: string, have?: Version
     hit = { oid, version: isVersion(header?.version) ? header.version : undefined };
     seen.set(cluster, hit);
   }
-  if (have && hit.version && !newer(hit.version, have)) return undefined;
+  if (have && hit.version && versionOrder(hit.version, have) <= 0) return undefined;
   hit.doc ??= await readRecord(repo, oid, PLACEMENT_FILE, 'Placement');
   return hit.doc;
-}
-
-function newer(a: Version, b: Version): boolean {
-  return a.epoch > b.epoch || (a.epoch === b.epoch && a.seq > b.seq);
 }
 
 function isVersion(v: unknown): v is Version {

@@ -2,6 +2,7 @@
 // refs it writes. Pushes are queued and retried with backoff, so a site cut off from its Git
 // host keeps committing locally and catches up when the link returns, history intact.
 import type { Logger } from '../core/log.js';
+import { withTimeout } from '../core/timeout.js';
 import { resolveRef, type Repo } from './repo.js';
 import { fetchRef, lsRemote, pushRef, type Remote } from './remote.js';
 
@@ -20,14 +21,6 @@ export interface GitSync {
 
 /** isomorphic-git's HTTP requests have no deadline: one hung request must not stall a process. */
 const TIMEOUT_MS = 30_000;
-
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, reject) => { t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms); }),
-  ]);
-}
 
 export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
   const pending = new Set<string>();

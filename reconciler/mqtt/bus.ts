@@ -4,6 +4,7 @@
 import net from 'node:net';
 import { MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from '../core/log.js';
+import { withTimeout } from '../core/timeout.js';
 
 export type Handler = (topic: string, payload: Buffer) => void;
 
@@ -118,9 +119,9 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
       // Bounded: over a link that died without a FIN (a cut uplink) the acknowledgement of the
       // goodbye and the graceful end would wait forever; the last will says offline anyway.
       if (opts.onlineTopic && client.connected) {
-        await within(publish(opts.onlineTopic, onlinePayload(false), { retain: true }), CLOSE_MS).catch(() => undefined);
+        await withTimeout(publish(opts.onlineTopic, onlinePayload(false), { retain: true }), CLOSE_MS, 'goodbye').catch(() => undefined);
       }
-      const ended = await within(client.endAsync(false).then(() => true), CLOSE_MS).catch(() => false);
+      const ended = await withTimeout(client.endAsync(false).then(() => true), CLOSE_MS, 'graceful end').catch(() => false);
       if (!ended) await new Promise<void>((r) => client.end(true, {}, () => r()));
     },
   };
@@ -128,11 +129,6 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
 
 /** How long close() waits for the broker before it drops the connection. */
 const CLOSE_MS = 2000;
-
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p.finally(() => clearTimeout(timer)), new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer')), ms); })]);
-}
 
 function safely(log: Logger, fn: () => void): void {
   try { fn(); } catch (e) { log.error(`handler failed: ${(e as Error).stack ?? e}`); }

@@ -76,49 +76,50 @@ test('first life: both services on munich, which commits its status to Git', asy
   root = undefined;
 });
 
-test('restarted with an empty broker: a new cluster reports first; munich keeps its replicas until heard or failed over', async () => {
+/**
+ * Restart the broker (its retained statuses are gone), publish `first` as the only clusters
+ * heard, start a new root and give it a moment; then `body`, with the bus the clusters speak on.
+ */
+async function restarted(first: () => Promise<ClusterStatus[]>, body: (clusters: Bus) => Promise<void>): Promise<void> {
   await broker.restart();
-  const bus2 = await connectBus({ url: broker.url, clientId: 'rr-clusters-2', log });
+  const clusters = await connectBus({ url: broker.url, clientId: `rr-clusters-${++restarts}`, log });
   try {
-    const before = (await placement('munich'))!.version;
-    // Freising (33 km from Munich, so it qualifies) reports; munich and paris do not, yet.
-    await bus2.publish(t.clusterStatus('freising'), statusOf('freising', null, 48.403, 11.749), { retain: true });
-    root = await startRoot({ repo, bus: bus2, fleet: 'rr', log });
+    for (const s of await first()) await clusters.publish(t.clusterStatus(s.cluster), s, { retain: true });
+    root = await startRoot({ repo, bus: clusters, fleet: 'rr', log });
     await root.idle();
     await sleep(1200);
+    await body(clusters);
+  } finally {
+    await root?.stop();
+    root = undefined;
+    await clusters.close();
+  }
+}
+let restarts = 0;
+
+test('restarted with an empty broker: a new cluster reports first; munich keeps its replicas until heard or failed over', async () => {
+  const before = (await placement('munich'))!.version;
+  // Freising (33 km from Munich, so it qualifies) reports; munich and paris do not, yet.
+  await restarted(async () => [statusOf('freising', null, 48.403, 11.749)], async (clusters) => {
     assert.equal(await where('shop/web'), { munich: 2, paris: 0, freising: 0 }, 'no failover policy: web stays on munich, and is not placed twice');
     // api asks for failover after 2 s: counted from the root's start, it moves to freising (once).
     await eventually('api failed over to freising', async () => (await replicas('freising', 'shop/api')) === 1, 10_000, 50);
     assert.equal(await where('shop/api'), { munich: 0, paris: 0, freising: 1 }, 'moved, not copied');
     assert.is((await placement('munich'))!.services['shop/web']?.reason !== undefined, true);
     // Munich reports: web stays; nothing is moved back or duplicated.
-    await bus2.publish(t.clusterStatus('munich'), statusOf('munich', before), { retain: true });
+    await clusters.publish(t.clusterStatus('munich'), statusOf('munich', before), { retain: true });
     await sleep(1500);
     assert.equal(await where('shop/web'), { munich: 2, paris: 0, freising: 0 });
     assert.equal(await where('shop/api'), { munich: 0, paris: 0, freising: 1 });
-  } finally {
-    await root?.stop();
-    root = undefined;
-    await bus2.close();
-  }
+  });
 });
 
 test('restarted again, munich with no status in Git either (a mirror that never fetched it): its replicas still stay', async () => {
   execFileSync('git', ['-C', dir, 'update-ref', '-d', 'refs/canopy/status/munich']);
-  await broker.restart();
-  const bus3 = await connectBus({ url: broker.url, clientId: 'rr-clusters-3', log });
-  try {
-    await bus3.publish(t.clusterStatus('freising'), statusOf('freising', (await placement('freising'))!.version, 48.403, 11.749), { retain: true });
-    root = await startRoot({ repo, bus: bus3, fleet: 'rr', log });
-    await root.idle();
-    await sleep(1200);
+  await restarted(async () => [statusOf('freising', (await placement('freising'))!.version, 48.403, 11.749)], async () => {
     assert.equal(await where('shop/web'), { munich: 2, paris: 0, freising: 0 });
     assert.equal(await where('shop/api'), { munich: 0, paris: 0, freising: 1 });
-  } finally {
-    await root?.stop();
-    root = undefined;
-    await bus3.close();
-  }
+  });
 });
 
 test.run();
