@@ -26,7 +26,7 @@ import { eventually } from '../helpers/canopy.js';
 const test = suite('a restarted root and clusters not heard yet');
 const FLEET = 'apiVersion: canopy/v1\nkind: Fleet\nmetadata: {name: rr}\nspec:\n  timings: {heartbeatSeconds: 1, unreachableAfterSeconds: 30, statusRefreshSeconds: 60}\n';
 const t = topics('rr');
-const log = createLogger('root', (process.env.CANOPY_LOG as 'debug') ?? 'warn');
+let log = createLogger('root', (process.env.CANOPY_LOG as 'debug') ?? 'warn');
 let broker: Mosquitto, bus: Bus, root: Root | undefined, repo: Repo, dir: string;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -120,6 +120,23 @@ test('restarted again, munich with no status in Git either (a mirror that never 
     assert.equal(await where('shop/web'), { munich: 2, paris: 0, freising: 0 });
     assert.equal(await where('shop/api'), { munich: 0, paris: 0, freising: 1 });
   });
+});
+
+test('restarted with a status record in Git that does not validate: named in a warning, ignored; munich keeps its replicas', async () => {
+  const blob = execFileSync('git', ['-C', dir, 'hash-object', '-w', '--stdin'], { input: '{"kind":"cluster-status","cluster":"munich","capacity":"lots"}\n', encoding: 'utf8' }).trim();
+  const tree = execFileSync('git', ['-C', dir, 'mktree'], { input: `100644 blob ${blob}\tstatus.json\n`, encoding: 'utf8' }).trim();
+  const commit = execFileSync('git', ['-C', dir, 'commit-tree', tree, '-m', 'a damaged status record'], { encoding: 'utf8' }).trim();
+  execFileSync('git', ['-C', dir, 'update-ref', 'refs/canopy/status/munich', commit]);
+  const lines: string[] = [];
+  log = createLogger('root', 'warn', (l) => lines.push(l));
+  try {
+    await restarted(async () => [statusOf('freising', (await placement('freising'))!.version, 48.403, 11.749)], async () => {
+      assert.equal(await where('shop/web'), { munich: 2, paris: 0, freising: 0 });
+      assert.ok(lines.some((l) => /refs\/canopy\/status\/munich:status\.json.*ignored; munich is kept as it was placed/.test(l)), lines.join('\n'));
+    });
+  } finally {
+    log = createLogger('root', 'warn');
+  }
 });
 
 test.run();
