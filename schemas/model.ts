@@ -4,8 +4,7 @@
 // are current).
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { StringEnum } from './string-enum.js';
-import { ROOT_POLICIES, rootSchedulers } from '../reconciler/root/policies/index.js';
-import { CLUSTER_POLICIES, clusterSchedulers } from '../reconciler/cluster/policies/index.js';
+import { ROOT_POLICIES, CLUSTER_POLICIES, ROOT_POLICY_SUMMARIES, CLUSTER_POLICY_SUMMARIES, describePolicies } from './policies.js';
 
 const Name = Type.String({
   pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
@@ -90,9 +89,9 @@ export const FleetDescriptor = Type.Object({
   metadata: Type.Object({ name: Name }, { additionalProperties: false }),
   spec: Type.Optional(Type.Object({
     scheduler: Type.Optional(Type.Object({
-      // The names are the policy registries' (reconciler/*/policies/index.ts): one list each.
-      root: Type.Optional(StringEnum(ROOT_POLICIES, { description: describe(rootSchedulers) })),
-      cluster: Type.Optional(StringEnum(CLUSTER_POLICIES, { description: describe(clusterSchedulers) })),
+      // The names are schemas/policies.ts's; the registries in reconciler/*/policies/ implement each.
+      root: Type.Optional(StringEnum(ROOT_POLICIES, { description: describePolicies(ROOT_POLICY_SUMMARIES) })),
+      cluster: Type.Optional(StringEnum(CLUSTER_POLICIES, { description: describePolicies(CLUSTER_POLICY_SUMMARIES) })),
     }, { additionalProperties: false })),
     timings: Type.Optional(Type.Object({
       heartbeatSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
@@ -117,10 +116,6 @@ export const ClusterDescriptor = Type.Object({
     nodes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, description: 'nodes `canopy up` starts for this cluster' })),
   }, { additionalProperties: false })),
 }, { additionalProperties: false, $id: 'cluster.schema.json', title: 'canopy clusters/<name>.yaml' });
-
-function describe(policies: Record<string, { summary: string }>): string {
-  return Object.entries(policies).map(([name, p]) => `${name}: ${p.summary}`).join('; ');
-}
 
 export type ServiceDescriptor = Static<typeof ServiceDescriptor>;
 export type ServiceSpec = Static<typeof ServiceSpec>;

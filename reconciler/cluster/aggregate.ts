@@ -3,9 +3,10 @@
 // could not place goes out as refusals, so the root tries elsewhere. Pure.
 import type { ClusterStatus, NodeStatus, Placement, Capacity, ServiceStatus } from '../../schemas/messages.js';
 import type { NodeView } from './place.js';
-import { request, type Target } from '../root/place.js';
+import { request } from '../scheduling/capacity.js';
+import type { Target } from '../scheduling/latency.js';
 import { distanceKm, type LatLon } from '../core/geo.js';
-import { estimateRttMs, footprintOf, round1 } from '../root/policies/geo.js';
+import { estimateRttMs, footprintOf, round1 } from '../scheduling/geo.js';
 
 export interface AggregateInput {
   cluster: string;

@@ -7,8 +7,9 @@ import type { ServiceSpec } from '../../schemas/model.js';
 import type { LatLon } from '../core/geo.js';
 import { distanceKm } from '../core/geo.js';
 import { replicaId } from '../core/ids.js';
-import { request, fmt, describeRtt, type Target, type Rtt } from '../root/place.js';
-import { estimateRttMs } from '../root/policies/geo.js';
+import { request, fmt, fits } from '../scheduling/capacity.js';
+import { describeRtt, type Target, type Rtt } from '../scheduling/latency.js';
+import { estimateRttMs } from '../scheduling/geo.js';
 import { compareScores, type Score } from './policies/policy.js';
 import { clusterScheduler, type ClusterPolicy } from './policies/index.js';
 
@@ -94,7 +95,6 @@ export function placeReplicas(placement: Placement | undefined, nodes: NodeView[
   const pending = new Map<string, string>();
   const unplaced = new Map<string, number>();
   const services = Object.entries(placement?.services ?? {}).sort(([a], [b]) => cmp(a, b));
-  const fits = (f: Capacity, r: Capacity) => r.cpu <= f.cpu + 1e-9 && r.memoryMi <= f.memoryMi + 1e-9 && r.gpu <= f.gpu + 1e-9;
   const perService = new Map<string, Map<string, number>>();
   const assign = (node: string, rs: ReplicaSpec, r: Capacity) => {
     const f = free.get(node)!;

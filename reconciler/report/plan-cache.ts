@@ -50,7 +50,7 @@ let stamp: string | undefined;
 export function codeStamp(): string {
   if (stamp) return stamp;
   const h = createHash('sha256').update(String(FORMAT));
-  for (const m of ['./plan-inputs.js', './plan-basis.js', './plan-index.js', '../root/place.js', '../root/policies/geo.js', '../core/quantity.js', '../core/geo.js', import.meta.url]) {
+  for (const m of ['./plan-inputs.js', './plan-basis.js', './plan-index.js', '../root/place.js', '../scheduling/geo.js', '../scheduling/capacity.js', '../scheduling/latency.js', '../core/quantity.js', '../core/geo.js', import.meta.url]) {
     try { h.update(readFileSync(new URL(m, import.meta.url))); } catch { h.update(m); }
   }
   return (stamp = h.digest('hex').slice(0, 16));

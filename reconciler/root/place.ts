@@ -4,14 +4,17 @@
 // Constraints filter here; the fleet's policy (policies/) only ranks what is left.
 import type { ServiceSpec } from '../../schemas/model.js';
 import type { Capacity, ClusterStatus } from '../../schemas/messages.js';
-import { mebibytes } from '../core/quantity.js';
 import type { LatLon } from '../core/geo.js';
-import { estimateRttMs, nearestKm, round1 } from './policies/geo.js';
-import { compareScores, type Rtt, type Score } from './policies/policy.js';
+import { estimateRttMs, nearestKm, round1 } from '../scheduling/geo.js';
+import { compareScores, type Score } from '../scheduling/score.js';
+import { describeRtt, type Rtt, type Target } from '../scheduling/latency.js';
+import { fitting, fits, fmt, request, take } from '../scheduling/capacity.js';
 import { rootScheduler, type RootPolicy } from './policies/index.js';
 
 export type { RootPolicy } from './policies/index.js';
-export type { Rtt } from './policies/policy.js';
+export type { Rtt, Target } from '../scheduling/latency.js';
+export { request, fmt };
+export { describeRtt };
 
 export interface ClusterView {
   name: string;
@@ -49,9 +52,6 @@ export interface Refusal { limit: number; count: number; reason: string; spec?: 
 
 export interface ServiceView { id: string; spec: ServiceSpec; specHash?: string }
 
-/** A named point of fleet.yaml spec.targets. */
-export interface Target { lat: number; lon: number; probe?: string }
-
 export interface PlaceOptions { targets?: Record<string, Target> }
 
 /** service → cluster → replicas */
@@ -69,18 +69,6 @@ export interface ServiceDecision {
 }
 
 export interface PlaceResult { decisions: Map<string, ServiceDecision> }
-
-const requests = new WeakMap<ServiceSpec, Readonly<Capacity>>();
-
-/** What one replica asks for (computed once per spec object: it is asked for every cluster). Do not modify it. */
-export function request(spec: ServiceSpec): Readonly<Capacity> {
-  let r = requests.get(spec);
-  if (!r) {
-    r = { cpu: spec.resources?.cpu ?? 0, memoryMi: mebibytes(spec.resources?.memory), gpu: spec.resources?.gpu ?? 0 };
-    requests.set(spec, r);
-  }
-  return r;
-}
 
 /** What the root learns of a cluster from its status: the view placement works on. */
 export function clusterViewOf(st: ClusterStatus, o: { online?: boolean; offlineForMs?: number; refused?: Record<string, Refusal>; unheard?: ClusterView['unheard'] } = {}): ClusterView {
@@ -166,38 +154,6 @@ function rttTo(c: ClusterView, to: LatencyTo, targets?: Record<string, Target>):
 
 function labelOf(to: LatencyTo): string {
   return 'target' in to ? `target ${to.target}` : `(${to.lat}, ${to.lon})`;
-}
-
-/** "2.1 ms to target cams (measured)", "about 8.8 ms to (48.137, 11.575) (estimated from 684 km)". */
-export function describeRtt(r: Rtt, label: string): string {
-  if (r.source === 'measured') return `${round1(r.ms)} ms to ${label} (measured)`;
-  return `about ${round1(r.ms)} ms to ${label} (estimated from ${r.km !== undefined ? `${Math.round(r.km)} km` : 'its nodes\' positions'})`;
-}
-
-export function fmt(c: Capacity): string {
-  const parts = [`cpu ${round(c.cpu)}`, `memory ${round(c.memoryMi)}Mi`];
-  if (c.gpu) parts.push(`gpu ${c.gpu}`);
-  return parts.join(', ');
-}
-const round = (n: number) => Math.round(n * 1000) / 1000;
-
-function fits(free: Capacity, r: Capacity): boolean {
-  const eps = 1e-9;
-  return r.cpu <= free.cpu + eps && r.memoryMi <= free.memoryMi + eps && r.gpu <= free.gpu + eps;
-}
-
-/** How many replicas of size `r` fit in `free` (as many as asked when it asks nothing). */
-function fitting(free: Capacity, r: Capacity): number {
-  const eps = 1e-9;
-  let n = Infinity;
-  if (r.cpu > 0) n = Math.min(n, Math.floor((free.cpu + eps) / r.cpu));
-  if (r.memoryMi > 0) n = Math.min(n, Math.floor((free.memoryMi + eps) / r.memoryMi));
-  if (r.gpu > 0) n = Math.min(n, Math.floor((free.gpu + eps) / r.gpu));
-  return n;
-}
-
-function take(free: Capacity, r: Capacity): void {
-  free.cpu -= r.cpu; free.memoryMi -= r.memoryMi; free.gpu -= r.gpu;
 }
 
 interface Eligible { c: ClusterView; a: Assessment; limit: number }

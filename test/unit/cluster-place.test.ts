@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { placeReplicas, nodeExclusion, type NodeView, type NodePlan, type ClusterPolicy, type NodeContext } from '../../reconciler/cluster/place.js';
-import { request, type Target } from '../../reconciler/root/place.js';
+import { request } from '../../reconciler/scheduling/capacity.js';
+import type { Target } from '../../reconciler/scheduling/latency.js';
 import type { Placement } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { aNode, aService, aPlacement, prng, MUNICH, PARIS, type NodeBuilder, type ServiceBuilder, type Rng } from '../helpers/builders.js';

@@ -2,7 +2,7 @@
 // trips estimated from distance; and constraints that cannot be met, caught at validate time.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { geohash, cellOf, distanceToCellKm, footprintOf, estimateRttMs, nearestKm } from '../../reconciler/root/policies/geo.js';
+import { geohash, cellOf, distanceToCellKm, footprintOf, estimateRttMs, nearestKm } from '../../reconciler/scheduling/geo.js';
 import { validateFleet, parseDescriptor } from '../../reconciler/core/validate.js';
 import { MUNICH, PARIS } from '../helpers/builders.js';
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { placeServices, exclusion, request, clusterViewOf, keepRefusals, stableJson, MAX_REASON, type ClusterView, type ServiceView, type Allocation, type RootPolicy, type Target } from '../../reconciler/root/place.js';
 import type { Capacity, ClusterStatus } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
-import { geohash } from '../../reconciler/root/policies/geo.js';
+import { geohash } from '../../reconciler/scheduling/geo.js';
 import {
   aCluster, aService, aFleet, allocation, prng, MUNICH, PARIS,
   type ClusterBuilder, type ServiceBuilder, type Rng,

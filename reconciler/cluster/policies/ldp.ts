@@ -3,11 +3,12 @@
 // position and measured round trips), take the one nearest the service's users: the lowest
 // round trip to its latency target (measured, else estimated from distance), else the nearest to
 // its geo centre; ties by best fit. A service with neither constraint is placed by best fit.
-import { estimateRttMs } from '../../root/policies/geo.js';
+import { estimateRttMs } from '../../scheduling/geo.js';
 import { leftAfter, type NodeScheduler } from './policy.js';
+import { CLUSTER_POLICY_SUMMARIES } from '../../../schemas/policies.js';
 
 export const ldp: NodeScheduler = {
-  summary: 'latency- and distance-aware: the node nearest the latency target or geo centre, then best fit',
+  summary: CLUSTER_POLICY_SUMMARIES.ldp,
   score: (c) => [
     c.rtt?.ms ?? (c.distanceKm !== undefined ? estimateRttMs(c.distanceKm) : 0),
     leftAfter(c.free, c.request, c.node.capacity),

@@ -5,10 +5,13 @@
 import type { Capacity } from '../../../schemas/messages.js';
 import type { ServiceSpec } from '../../../schemas/model.js';
 import type { NodeView } from '../place.js';
-import type { Rtt, Score } from '../../root/policies/policy.js';
+import type { Rtt } from '../../scheduling/latency.js';
+import type { Score } from '../../scheduling/score.js';
 
-export type { Rtt, Score } from '../../root/policies/policy.js';
-export { compareScores, leftAfter } from '../../root/policies/policy.js';
+export type { Rtt } from '../../scheduling/latency.js';
+export type { Score } from '../../scheduling/score.js';
+export { compareScores } from '../../scheduling/score.js';
+export { leftAfter } from '../../scheduling/capacity.js';
 
 export interface NodeCandidate {
   node: NodeView;

@@ -6,8 +6,13 @@ import type { Capacity } from '../../../schemas/messages.js';
 import type { ServiceSpec } from '../../../schemas/model.js';
 import type { ClusterView } from '../place.js';
 
-/** A round-trip time and how it is known. `km` is the distance an estimate came from. */
-export interface Rtt { ms: number; source: 'measured' | 'estimated'; km?: number }
+import type { Rtt } from '../../scheduling/latency.js';
+import type { Score } from '../../scheduling/score.js';
+
+export type { Rtt } from '../../scheduling/latency.js';
+export type { Score } from '../../scheduling/score.js';
+export { compareScores } from '../../scheduling/score.js';
+export { leftAfter } from '../../scheduling/capacity.js';
 
 export interface RootCandidate {
   cluster: ClusterView;
@@ -23,25 +28,9 @@ export interface RootCandidate {
   distanceKm?: number;
 }
 
-/** Lower is better; compared element by element, so a policy can break its own ties. */
-export type Score = readonly number[];
-
 export interface RootScheduler {
   /** One line for the schema and `--help`. */
   readonly summary: string;
   score(c: RootCandidate, spec: ServiceSpec): Score;
 }
 
-/** The share of a capacity left free after one more replica (cpu and memory, 0 = full, 2 = empty). */
-export function leftAfter(free: Capacity, request: Capacity, capacity: Capacity): number {
-  return (free.cpu - request.cpu) / Math.max(capacity.cpu, 1e-9) + (free.memoryMi - request.memoryMi) / Math.max(capacity.memoryMi, 1e-9);
-}
-
-/** Lexicographic; differences below 1e-9 count as ties. */
-export function compareScores(a: Score, b: Score): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (Math.abs(d) > 1e-9) return d;
-  }
-  return 0;
-}

@@ -1,7 +1,8 @@
 // Spread: the cluster left emptiest, so load evens out across the fleet.
 import { leftAfter, type RootScheduler } from './policy.js';
+import { ROOT_POLICY_SUMMARIES } from '../../../schemas/policies.js';
 
 export const spread: RootScheduler = {
-  summary: 'the cluster left emptiest (evens out load across the fleet)',
+  summary: ROOT_POLICY_SUMMARIES.spread,
   score: (c) => [-leftAfter(c.free, c.request, c.cluster.capacity)],
 };

@@ -1,7 +1,7 @@
 // Where things are, coarsely and by estimate: geohash cells (a cluster's footprint tells the root
 // roughly where its nodes are without naming them), the distance from a point to a cell, and a
 // round-trip time estimated from distance when nothing was measured. Pure.
-import { distanceKm, type LatLon } from '../../core/geo.js';
+import { distanceKm, type LatLon } from '../core/geo.js';
 
 const BASE32 = '0123456789bcdefghjkmnpqrstuvwxyz';
 
