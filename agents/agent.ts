@@ -59,7 +59,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   prober.update(desired?.targets);
   // The resync is also the heartbeat; its period follows the cluster's (sent with the assignment).
   let beat: NodeJS.Timeout | undefined;
-  const schedule = () => { clearTimeout(beat); beat = setTimeout(() => { loop.enqueue('sync'); schedule(); }, heartbeatMs); };
+  const schedule = () => {
+    clearTimeout(beat);
+    beat = setTimeout(() => {
+      loop.enqueue('sync');
+      schedule();
+    }, heartbeatMs);
+  };
   schedule();
 
   async function observe(): Promise<ObservedReplica[]> {
@@ -72,28 +78,30 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     const now = Date.now();
     const { actions, nextCheckMs } = planAgent(want, observed, restarts, now);
     if (actions.length) {
-      await Promise.all(actions.map(async (a) => {
-        if (a.kind === 'stop') {
-          o.log.info(`stop ${a.id}: ${a.why}`);
-          for (const drv of drivers) await drv.stop(a.id);   // stop of an unknown id is a no-op
-          startErrors.delete(a.id);
-          restarts.delete(a.id);
-          return;
-        }
-        const drv = o.drivers[a.replica.spec.runtime as 'container' | 'process'];
-        const rec = restarts.get(a.replica.id);
-        if (a.why.startsWith('restart')) restarts.set(a.replica.id, { count: (rec?.count ?? 0) + 1, lastAt: now });
-        if (!drv) return fail(a.replica, `this node cannot run ${a.replica.spec.runtime} workloads`);
-        o.log.info(`start ${a.replica.id}: ${a.why}`);
-        try {
-          await drv.start({ id: a.replica.id, service: a.replica.service, index: a.replica.index, specHash: a.replica.specHash, spec: a.replica.spec });
-          startErrors.delete(a.replica.id);
-        } catch (e) {
-          o.log.warn(`start ${a.replica.id} failed: ${(e as Error).message}`);
-          restarts.set(a.replica.id, { count: (rec?.count ?? 0) + 1, lastAt: now });
-          fail(a.replica, (e as Error).message);
-        }
-      }));
+      await Promise.all(
+        actions.map(async (a) => {
+          if (a.kind === 'stop') {
+            o.log.info(`stop ${a.id}: ${a.why}`);
+            for (const drv of drivers) await drv.stop(a.id); // stop of an unknown id is a no-op
+            startErrors.delete(a.id);
+            restarts.delete(a.id);
+            return;
+          }
+          const drv = o.drivers[a.replica.spec.runtime as 'container' | 'process'];
+          const rec = restarts.get(a.replica.id);
+          if (a.why.startsWith('restart')) restarts.set(a.replica.id, { count: (rec?.count ?? 0) + 1, lastAt: now });
+          if (!drv) return fail(a.replica, `this node cannot run ${a.replica.spec.runtime} workloads`);
+          o.log.info(`start ${a.replica.id}: ${a.why}`);
+          try {
+            await drv.start({ id: a.replica.id, service: a.replica.service, index: a.replica.index, specHash: a.replica.specHash, spec: a.replica.spec });
+            startErrors.delete(a.replica.id);
+          } catch (e) {
+            o.log.warn(`start ${a.replica.id} failed: ${(e as Error).message}`);
+            restarts.set(a.replica.id, { count: (rec?.count ?? 0) + 1, lastAt: now });
+            fail(a.replica, (e as Error).message);
+          }
+        }),
+      );
       observed = await observe();
     }
     for (const r of observed) {
@@ -105,20 +113,42 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   function fail(r: ReplicaSpec, message: string): void {
     const prev = startErrors.get(r.id);
-    startErrors.set(r.id, { id: r.id, service: r.service, specHash: r.specHash, state: 'failed', message, since: prev?.message === message ? prev.since : new Date().toISOString() });
+    startErrors.set(r.id, {
+      id: r.id,
+      service: r.service,
+      specHash: r.specHash,
+      state: 'failed',
+      message,
+      since: prev?.message === message ? prev.since : new Date().toISOString(),
+    });
   }
 
   async function report(observed: ObservedReplica[]): Promise<void> {
     const seen = new Set(observed.map((r) => r.id));
-    const replicas: ReplicaState[] = observed.map((r) => ({ id: r.id, service: r.service, specHash: r.specHash, state: r.state, ...(r.message ? { message: r.message } : {}), since: r.since }));
+    const replicas: ReplicaState[] = observed.map((r) => ({
+      id: r.id,
+      service: r.service,
+      specHash: r.specHash,
+      state: r.state,
+      ...(r.message ? { message: r.message } : {}),
+      since: r.since,
+    }));
     for (const [id, e] of startErrors) if (!seen.has(id)) replicas.push(e);
     // Code-unit order, not localeCompare: ids are ASCII and any fixed order will do, while the
     // ICU collator maps 2.7 MB of the node binary's collation data into an agent's RSS.
     replicas.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const status: NodeStatus = {
-      kind: 'node-status', node: o.node, at: new Date().toISOString(), appliedSeq: desired?.seq ?? null,
-      capacity, arch: nodeArch(), runtimes, labels: o.labels ?? {}, ...(o.location ? { location: o.location } : {}),
-      ...(Object.keys(prober.latency).length ? { latency: Object.fromEntries(Object.entries(prober.latency).map(([k, ms]) => [k, { ms }])) } : {}), replicas,
+      kind: 'node-status',
+      node: o.node,
+      at: new Date().toISOString(),
+      appliedSeq: desired?.seq ?? null,
+      capacity,
+      arch: nodeArch(),
+      runtimes,
+      labels: o.labels ?? {},
+      ...(o.location ? { location: o.location } : {}),
+      ...(Object.keys(prober.latency).length ? { latency: Object.fromEntries(Object.entries(prober.latency).map(([k, ms]) => [k, { ms }])) } : {}),
+      replicas,
     };
     const key = canonicalJson({ ...status, at: undefined });
     // On change only (and after every reconnect): the MQTT session is the node's heartbeat.
@@ -134,12 +164,18 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     if (!p.ok) return o.bus.drop(topic, p.error);
     if (desired && p.value.epoch < desired.epoch) return o.bus.drop(topic, `${topic}: epoch ${p.value.epoch} is older than ${desired.epoch}`);
     desired = p.value;
-    if (p.value.heartbeatSeconds && p.value.heartbeatSeconds * 1000 !== heartbeatMs) { heartbeatMs = p.value.heartbeatSeconds * 1000; schedule(); }
+    if (p.value.heartbeatSeconds && p.value.heartbeatSeconds * 1000 !== heartbeatMs) {
+      heartbeatMs = p.value.heartbeatSeconds * 1000;
+      schedule();
+    }
     prober.update(desired.targets);
     journal.write('desired.json', desired).catch((e) => o.log.error(`saving assignment: ${(e as Error).message}`));
     loop.enqueue('sync');
   });
-  o.bus.onConnect(() => { lastStatus = ''; loop.enqueue('sync'); });
+  o.bus.onConnect(() => {
+    lastStatus = '';
+    loop.enqueue('sync');
+  });
   loop.enqueue('sync');
 
   return {

@@ -6,11 +6,19 @@ import type { ObservedReplica } from './runtimes/driver.js';
 
 export type AgentAction = { kind: 'start'; replica: ReplicaSpec; why: string } | { kind: 'stop'; id: string; why: string };
 
-export interface RestartRecord { count: number; lastAt: number }
+export interface RestartRecord {
+  count: number;
+  lastAt: number;
+}
 
 export const backoffMs = (count: number) => Math.min(60_000, 1000 * 2 ** Math.max(0, count - 1));
 
-export function planAgent(desired: ReplicaSpec[], observed: ObservedReplica[], restarts: Map<string, RestartRecord>, now: number): { actions: AgentAction[]; nextCheckMs?: number } {
+export function planAgent(
+  desired: ReplicaSpec[],
+  observed: ObservedReplica[],
+  restarts: Map<string, RestartRecord>,
+  now: number,
+): { actions: AgentAction[]; nextCheckMs?: number } {
   const actions: AgentAction[] = [];
   const seen = new Map(observed.map((o) => [o.id, o]));
   const want = new Set<string>();
@@ -18,8 +26,14 @@ export function planAgent(desired: ReplicaSpec[], observed: ObservedReplica[], r
   for (const r of desired) {
     want.add(r.id);
     const o = seen.get(r.id);
-    if (!o) { actions.push({ kind: 'start', replica: r, why: 'missing' }); continue; }
-    if (o.specHash !== r.specHash) { actions.push({ kind: 'start', replica: r, why: 'spec changed' }); continue; }
+    if (!o) {
+      actions.push({ kind: 'start', replica: r, why: 'missing' });
+      continue;
+    }
+    if (o.specHash !== r.specHash) {
+      actions.push({ kind: 'start', replica: r, why: 'spec changed' });
+      continue;
+    }
     if (o.state === 'failed' || o.state === 'stopped') {
       const rec = restarts.get(r.id);
       const wait = rec ? rec.lastAt + backoffMs(rec.count) - now : 0;

@@ -9,7 +9,12 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../reconciler/core/log.js';
 
-export interface ProbeAddress { kind: 'tcp' | 'http'; host: string; port: number; path: string }
+export interface ProbeAddress {
+  kind: 'tcp' | 'http';
+  host: string;
+  port: number;
+  path: string;
+}
 
 /** `host:port`, `tcp://host:port`, `http://host[:port][/path]`, IPv6 in brackets; undefined when it is none of these. */
 export function parseProbe(text: string): ProbeAddress | undefined {
@@ -36,7 +41,11 @@ export interface ProbeOptions {
 export async function measureRtt(addr: ProbeAddress, o: ProbeOptions = {}): Promise<number | undefined> {
   const got: number[] = [];
   for (let i = 0; i < (o.samples ?? 3); i++) {
-    try { got.push(await sample(addr, o.timeoutMs ?? 2000, o.localAddress)); } catch { /* a lost sample */ }
+    try {
+      got.push(await sample(addr, o.timeoutMs ?? 2000, o.localAddress));
+    } catch {
+      /* a lost sample */
+    }
   }
   if (!got.length) return undefined;
   got.sort((a, b) => a - b);
@@ -54,7 +63,8 @@ function sample(addr: ProbeAddress, timeoutMs: number, localAddress?: string): P
       socket.removeAllListeners();
       socket.on('error', () => undefined);
       socket.destroy();
-      if (err) reject(err); else resolve(ms!);
+      if (err) reject(err);
+      else resolve(ms!);
     };
     const timer = setTimeout(() => done(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     socket.once('error', (e) => done(e));
@@ -99,22 +109,28 @@ export function startProber(o: ProberOptions): Prober {
 
   async function round(): Promise<void> {
     const next: Record<string, number> = {};
-    await Promise.all([...targets].map(async ([name, addr]) => {
-      const ms = await measure(addr, o).catch(() => undefined);
-      if (ms === undefined) {
-        if (!warned.has(name)) o.log?.warn(`latency target ${name}: no answer from ${addr.kind}://${addr.host}:${addr.port}; the cluster will estimate from distance`);
-        warned.add(name);
-        return;
-      }
-      warned.delete(name);
-      // Jitter is not news: a figure moves only when it changes by more than 0.5 ms and 10 %,
-      // so the status (and the placement that follows it) stays put on a steady link.
-      const was = latency[name];
-      next[name] = was !== undefined && Math.abs(ms - was) <= Math.max(0.5, 0.1 * was) ? was : Math.round(ms * 10) / 10;
-    }));
+    await Promise.all(
+      [...targets].map(async ([name, addr]) => {
+        const ms = await measure(addr, o).catch(() => undefined);
+        if (ms === undefined) {
+          if (!warned.has(name))
+            o.log?.warn(`latency target ${name}: no answer from ${addr.kind}://${addr.host}:${addr.port}; the cluster will estimate from distance`);
+          warned.add(name);
+          return;
+        }
+        warned.delete(name);
+        // Jitter is not news: a figure moves only when it changes by more than 0.5 ms and 10 %,
+        // so the status (and the placement that follows it) stays put on a steady link.
+        const was = latency[name];
+        next[name] = was !== undefined && Math.abs(ms - was) <= Math.max(0.5, 0.1 * was) ? was : Math.round(ms * 10) / 10;
+      }),
+    );
     if (stopped) return;
     const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => (a < b ? -1 : 1)));
-    if (JSON.stringify(sorted) !== JSON.stringify(latency)) { latency = sorted; o.onChange(); }
+    if (JSON.stringify(sorted) !== JSON.stringify(latency)) {
+      latency = sorted;
+      o.onChange();
+    }
   }
 
   function schedule(delayMs: number): void {
@@ -122,28 +138,40 @@ export function startProber(o: ProberOptions): Prober {
     if (stopped || !targets.size) return;
     timer = setTimeout(() => {
       dirty = false;
-      running = round().finally(() => { running = undefined; schedule(dirty ? 0 : o.intervalMs ?? 30_000); });
+      running = round().finally(() => {
+        running = undefined;
+        schedule(dirty ? 0 : (o.intervalMs ?? 30_000));
+      });
     }, delayMs);
     timer.unref?.();
   }
 
   return {
-    get latency() { return latency; },
+    get latency() {
+      return latency;
+    },
     update(t) {
       const next = new Map<string, ProbeAddress>();
       for (const [name, target] of Object.entries(t ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
         if (!target.probe) continue;
         const addr = parseProbe(target.probe);
         if (addr) next.set(name, addr);
-        else if (!warned.has(`parse:${name}`)) { warned.add(`parse:${name}`); o.log?.warn(`latency target ${name}: cannot probe "${target.probe}" (expected host:port, tcp://host:port or http://host[:port]/path)`); }
+        else if (!warned.has(`parse:${name}`)) {
+          warned.add(`parse:${name}`);
+          o.log?.warn(`latency target ${name}: cannot probe "${target.probe}" (expected host:port, tcp://host:port or http://host[:port]/path)`);
+        }
       }
       const k = JSON.stringify([...next]);
       if (k === key) return;
       key = k;
       targets = next;
       const kept = Object.fromEntries(Object.entries(latency).filter(([n]) => next.has(n)));
-      if (Object.keys(kept).length !== Object.keys(latency).length) { latency = kept; o.onChange(); }
-      if (running) dirty = true; else schedule(0);
+      if (Object.keys(kept).length !== Object.keys(latency).length) {
+        latency = kept;
+        o.onChange();
+      }
+      if (running !== undefined) dirty = true;
+      else schedule(0);
     },
     stop() {
       stopped = true;

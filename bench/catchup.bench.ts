@@ -22,7 +22,13 @@ const run: Bench = async ({ quick, log }) => {
   log(`catch-up: starting a fleet (2 clusters, 3 sim nodes, ${SERVICES} services)`);
   // The whole site is cut, broker and Git alike, as when its uplink fails: the repository is
   // served over smart HTTP and the cluster reaches it through its own link.
-  const f = await startFleet({ name: `bench-catchup-${process.pid}`, runtime: 'sim', git: 'remote', clusters: { edge: { lat: 48.1, lon: 11.6, nodes: 2 }, other: { lat: 48.9, lon: 2.4, nodes: 1 } }, services });
+  const f = await startFleet({
+    name: `bench-catchup-${process.pid}`,
+    runtime: 'sim',
+    git: 'remote',
+    clusters: { edge: { lat: 48.1, lon: 11.6, nodes: 2 }, other: { lat: 48.9, lon: 2.4, nodes: 1 } },
+    services,
+  });
   const times: number[] = [];
   const down: number[] = [];
   const up: number[] = [];
@@ -50,7 +56,10 @@ const run: Bench = async ({ quick, log }) => {
       let acceptedMs = NaN;
       for (let i = 0; i < 3600; i++) {
         const n = await readNote(repo, head);
-        if (n && parseNote(n)?.outcome === 'accepted') { acceptedMs = Date.now() - pushedAt; break; }
+        if (n && parseNote(n)?.outcome === 'accepted') {
+          acceptedMs = Date.now() - pushedAt;
+          break;
+        }
         await sleep(50);
       }
       if (Number.isNaN(acceptedMs)) throw new Error(`round ${r}: the root did not accept the head within 180 s of the last push`);
@@ -87,7 +96,13 @@ const run: Bench = async ({ quick, log }) => {
   const ratio = down.map((d, i) => d / changed[i]);
   const figures: Figure[] = [
     judge({ label: 'reconnect → converged (100 commits missed)', value: median(times), unit: 'ms', spread: minMax(times), goal: { op: '<=', value: 2000 } }),
-    judge({ label: 'bytes to the cluster / changed descriptor bytes', value: round(median(ratio), 2), unit: 'x', spread: minMax(ratio).map((x) => round(x, 2)) as [number, number], goal: { op: '<=', value: 2 } }),
+    judge({
+      label: 'bytes to the cluster / changed descriptor bytes',
+      value: round(median(ratio), 2),
+      unit: 'x',
+      spread: minMax(ratio).map((x) => round(x, 2)) as [number, number],
+      goal: { op: '<=', value: 2 },
+    }),
     { label: 'changed descriptor bytes (100 files)', value: median(changed), unit: 'bytes' },
     { label: 'bytes to the cluster during catch-up', value: median(down), unit: 'bytes', spread: minMax(down) },
     { label: 'bytes from the cluster during catch-up', value: median(up), unit: 'bytes', spread: minMax(up) },
@@ -96,7 +111,9 @@ const run: Bench = async ({ quick, log }) => {
   return {
     name: 'catchup',
     figures,
-    notes: [`${SERVICES} services on the cut cluster, each changed once while cut; ${rounds} round(s); bytes counted on the cluster's broker and Git links (MQTT and HTTP framing included); the whole site is cut, the repository served over smart HTTP`],
+    notes: [
+      `${SERVICES} services on the cut cluster, each changed once while cut; ${rounds} round(s); bytes counted on the cluster's broker and Git links (MQTT and HTTP framing included); the whole site is cut, the repository served over smart HTTP`,
+    ],
   };
 };
 export default run;

@@ -15,19 +15,39 @@ const IMAGE = 'canopy/busybox:1';
 const COMMAND = ['sleep', '3600'];
 const RESOURCES = { cpu: 0.05, memory: '16Mi' };
 
-interface EngineEvent { status?: string; Action?: string; id: string; timeNano: number; Actor?: { Attributes?: Record<string, string> } }
+interface EngineEvent {
+  status?: string;
+  Action?: string;
+  id: string;
+  timeNano: number;
+  Actor?: { Attributes?: Record<string, string> };
+}
 
 const run: Bench = async ({ quick, log }) => {
   const n = quick ? 3 : 8;
   const fleet = `benchdock-${process.pid}`;
   const docker = new Dockerode();
-  await docker.ping().catch(() => { throw new Error('no Docker Engine answers: run scripts/setup.sh'); });
-  await docker.getImage(IMAGE).inspect().catch(() => { throw new Error(`image ${IMAGE} missing: run scripts/build-test-image.sh`); });
+  await docker.ping().catch(() => {
+    throw new Error('no Docker Engine answers: run scripts/setup.sh');
+  });
+  await docker
+    .getImage(IMAGE)
+    .inspect()
+    .catch(() => {
+      throw new Error(`image ${IMAGE} missing: run scripts/build-test-image.sh`);
+    });
   const scope = new Scope();
   scope.add(async () => {
     for (const label of [`canopy.fleet=${fleet}`, `canopy.bench=${fleet}`]) {
       const cs = await docker.listContainers({ all: true, filters: { label: [label] } });
-      await Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+      await Promise.all(
+        cs.map((c) =>
+          docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => undefined),
+        ),
+      );
     }
   });
   const f = new BenchFleet(fleet, scope);
@@ -40,21 +60,28 @@ const run: Bench = async ({ quick, log }) => {
     f.startAgent('d1', 'd1-n1', { runtime: 'docker', cpu: 2, memory: '4Gi' });
     for (const p of f.parts.values()) await p.waitForLog(/running/);
     f.startRoot();
-    await f.waitConverged(first, 60_000).catch((e) => { throw new Error(`${(e as Error).message}\n${f.tails()}`); });
+    await f.waitConverged(first, 60_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${f.tails()}`);
+    });
     log(`converged on 1 replica; ${n} rounds of: bare create+start, a commit adding a replica, a commit adding a service`);
 
     // The engine announces creates and starts (ours and the bare ones): no polling load on dockerd.
-    const seen = new Map<string, { create?: number; start?: number; id: string }>();   // replica or bare name → engine times (ms)
-    const starts = new Map<string, number>();                                          // replica → start events
+    const seen = new Map<string, { create?: number; start?: number; id: string }>(); // replica or bare name → engine times (ms)
+    const starts = new Map<string, number>(); // replica → start events
     const events = (await docker.getEvents({ filters: { type: ['container'], event: ['create', 'start'] } })) as NodeJS.ReadableStream & { destroy(): void };
     scope.add(() => events.destroy());
     let buf = '';
     events.on('data', (d: Buffer) => {
       buf += d.toString();
       for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i); buf = buf.slice(i + 1);
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
         let e: EngineEvent;
-        try { e = JSON.parse(line) as EngineEvent; } catch { continue; }
+        try {
+          e = JSON.parse(line) as EngineEvent;
+        } catch {
+          continue;
+        }
         const a = e.Actor?.Attributes ?? {};
         const key = a['canopy.fleet'] === fleet ? a['canopy.replica'] : a['canopy.bench'] === fleet ? a.name : undefined;
         if (!key) continue;
@@ -75,7 +102,13 @@ const run: Bench = async ({ quick, log }) => {
     };
     const startedAt = async (id: string) => Date.parse((await docker.getContainer(id).inspect()).State.StartedAt);
 
-    const bare: number[] = [], bareCreate: number[] = [], added: number[] = [], fresh: number[] = [], own: number[] = [], paired: number[] = [], restarts: number[] = [];
+    const bare: number[] = [],
+      bareCreate: number[] = [],
+      added: number[] = [],
+      fresh: number[] = [],
+      own: number[] = [],
+      paired: number[] = [],
+      restarts: number[] = [];
     /** Commit; wait for `replica` to start: ms from the commit to its StartedAt, and to its create. */
     const commitAndWait = async (files: Record<string, string>, message: string, replica: string) => {
       const before = new Map(starts);
@@ -93,7 +126,10 @@ const run: Bench = async ({ quick, log }) => {
       const name = `${fleet}-bare-${k}`;
       const t0 = nowMs();
       const c = await docker.createContainer({
-        name, Image: IMAGE, Cmd: COMMAND, Labels: { 'canopy.bench': fleet },
+        name,
+        Image: IMAGE,
+        Cmd: COMMAND,
+        Labels: { 'canopy.bench': fleet },
         HostConfig: { Init: true, RestartPolicy: { Name: 'no' }, NanoCpus: RESOURCES.cpu * 1e9, Memory: 16 * 1024 * 1024 },
       });
       await c.start();
@@ -102,25 +138,67 @@ const run: Bench = async ({ quick, log }) => {
       await c.remove({ force: true });
       await sleep(300);
       const a = await commitAndWait({ 'services/dock/app.yaml': svc(k + 1) }, `app: ${k + 1} replicas`, `dock/app#${k}`);
-      const s = await commitAndWait({ [`services/dock/new-${k}.yaml`]: serviceYaml('dock', `new-${k}`, { runtime: 'container', image: IMAGE, command: COMMAND, replicas: 1, resources: RESOURCES }) }, `new-${k}`, `dock/new-${k}#0`);
-      added.push(a.started); fresh.push(s.started);
+      const s = await commitAndWait(
+        {
+          [`services/dock/new-${k}.yaml`]: serviceYaml('dock', `new-${k}`, {
+            runtime: 'container',
+            image: IMAGE,
+            command: COMMAND,
+            replicas: 1,
+            resources: RESOURCES,
+          }),
+        },
+        `new-${k}`,
+        `dock/new-${k}#0`,
+      );
+      added.push(a.started);
+      fresh.push(s.started);
       paired.push(a.started - bare[k - 1]);
       own.push(a.created - bareCreate[k - 1], s.created - bareCreate[k - 1]);
-      log(`round ${k}/${n}: bare ${round(bare[k - 1])} ms (created after ${round(bareCreate[k - 1])}); commit → StartedAt: added replica ${round(a.started)} ms (created after ${round(a.created)}), new service ${round(s.started)} ms (created after ${round(s.created)})`);
+      log(
+        `round ${k}/${n}: bare ${round(bare[k - 1])} ms (created after ${round(bareCreate[k - 1])}); commit → StartedAt: added replica ${round(a.started)} ms (created after ${round(a.created)}), new service ${round(s.started)} ms (created after ${round(s.created)})`,
+      );
     }
 
     const floor = median(bare);
     const figures: Figure[] = [
-      { label: 'commit (add a replica) → started p50', value: round(median(added)), unit: 'ms', spread: minMax(added).map((x) => round(x)) as [number, number], floor: { label: 'bare dockerode create+start', value: round(floor) }, goal: { op: '<=', value: round(floor + 300) } },
-      { label: 'commit (new 1-replica service) → started p50', value: round(median(fresh)), unit: 'ms', spread: minMax(fresh).map((x) => round(x)) as [number, number], floor: { label: 'bare dockerode create+start', value: round(floor) }, goal: { op: '<=', value: round(floor + 300) } },
-      { label: 'overhead over bare start, paired by round, p50', value: round(median(paired)), unit: 'ms', spread: iqr(paired).map((x) => round(x)) as [number, number], goal: { op: '<=', value: 300 } },
-      { label: 'canopy’s own part: commit → create, less bare call → create, p50', value: round(median(own)), unit: 'ms', spread: iqr(own).map((x) => round(x)) as [number, number] },
+      {
+        label: 'commit (add a replica) → started p50',
+        value: round(median(added)),
+        unit: 'ms',
+        spread: minMax(added).map((x) => round(x)) as [number, number],
+        floor: { label: 'bare dockerode create+start', value: round(floor) },
+        goal: { op: '<=', value: round(floor + 300) },
+      },
+      {
+        label: 'commit (new 1-replica service) → started p50',
+        value: round(median(fresh)),
+        unit: 'ms',
+        spread: minMax(fresh).map((x) => round(x)) as [number, number],
+        floor: { label: 'bare dockerode create+start', value: round(floor) },
+        goal: { op: '<=', value: round(floor + 300) },
+      },
+      {
+        label: 'overhead over bare start, paired by round, p50',
+        value: round(median(paired)),
+        unit: 'ms',
+        spread: iqr(paired).map((x) => round(x)) as [number, number],
+        goal: { op: '<=', value: 300 },
+      },
+      {
+        label: 'canopy’s own part: commit → create, less bare call → create, p50',
+        value: round(median(own)),
+        unit: 'ms',
+        spread: iqr(own).map((x) => round(x)) as [number, number],
+      },
     ];
     return {
       name: 'docker',
       figures,
       notes: [
-        `${n} rounds, interleaved: a bare dockerode create+start of ${IMAGE} (${round(floor)} ms p50 to StartedAt, min–max ${minMax(bare).map((x) => round(x)).join('–')}; created after ${round(median(bareCreate))} ms p50), one commit adding a replica to dock/app, one adding a new one-replica service`,
+        `${n} rounds, interleaved: a bare dockerode create+start of ${IMAGE} (${round(floor)} ms p50 to StartedAt, min–max ${minMax(bare)
+          .map((x) => round(x))
+          .join('–')}; created after ${round(median(bareCreate))} ms p50), one commit adding a replica to dock/app, one adding a new one-replica service`,
         `canopy times run from the end of \`git commit\` (the commit exists; the bare floor has no Git in it) to the container's State.StartedAt; "own part" = (commit → the engine's create event) − (bare call → its create event)`,
         `other replicas restarted by a commit (engine start events of replicas other than the new one): ${minMax(restarts).join('–')} per commit`,
       ],

@@ -21,13 +21,28 @@ const FLOOR = 'Node + MQTT.js client';
 
 function figuresFor(what: string, m: IdleFigures, memGoal: number | undefined, floor?: IdleFigures): Figure[] {
   return [
-    { label: `${what}: idle RSS`, value: round(m.rssMB), unit: 'MB', spread: [round(m.rssMB), round(m.rssMaxMB)], ...(floor ? { floor: { label: FLOOR, value: round(floor.rssMB) } } : {}), ...(memGoal ? { goal: { op: '<=' as const, value: memGoal } } : {}) },
-    { label: `${what}: idle CPU`, value: round(m.cpuPercent, 2), unit: '%', spread: [round(m.cpuSpread[0], 2), round(m.cpuSpread[1], 2)], ...(floor ? { floor: { label: FLOOR, value: Math.max(0.01, round(floor.cpuPercent, 2)) } } : {}), ...(memGoal ? { goal: { op: '<=' as const, value: GOAL.cpu } } : {}) },
+    {
+      label: `${what}: idle RSS`,
+      value: round(m.rssMB),
+      unit: 'MB',
+      spread: [round(m.rssMB), round(m.rssMaxMB)],
+      ...(floor ? { floor: { label: FLOOR, value: round(floor.rssMB) } } : {}),
+      ...(memGoal ? { goal: { op: '<=' as const, value: memGoal } } : {}),
+    },
+    {
+      label: `${what}: idle CPU`,
+      value: round(m.cpuPercent, 2),
+      unit: '%',
+      spread: [round(m.cpuSpread[0], 2), round(m.cpuSpread[1], 2)],
+      ...(floor ? { floor: { label: FLOOR, value: Math.max(0.01, round(floor.cpuPercent, 2)) } } : {}),
+      ...(memGoal ? { goal: { op: '<=' as const, value: GOAL.cpu } } : {}),
+    },
   ];
 }
 
 /** "63.1 MB = 38.0 file-backed + 25.1 anonymous": what a reader needs to see where RSS goes. */
-const split = (m: IdleFigures) => `${round(m.rssMB)} MB (${round(m.fileMB)} file-backed, mostly the node binary's code, shared by every Node process; ${round(m.anonMB)} anonymous: heap, stacks, malloc)`;
+const split = (m: IdleFigures) =>
+  `${round(m.rssMB)} MB (${round(m.fileMB)} file-backed, mostly the node binary's code, shared by every Node process; ${round(m.anonMB)} anonymous: heap, stacks, malloc)`;
 const cpus = (m: IdleFigures) => m.cpuWindows.map((c) => round(c, 2)).join(', ');
 
 /** The part of the window left for the idle measurement, and how many windows. */
@@ -39,35 +54,73 @@ async function partsFleet(quick: boolean, log: (l: string) => void): Promise<{ f
   const docker = new Dockerode();
   scope.add(async () => {
     const cs = await docker.listContainers({ all: true, filters: { label: [`canopy.fleet=${fleet}`] } });
-    await Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      cs.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
   });
   const f = new BenchFleet(fleet, scope);
   try {
-    const files: Record<string, string> = { 'fleet.yaml': fleetYaml(fleet), 'clusters/c1.yaml': clusterYaml('c1', 48.1, 11.5), 'clusters/c2.yaml': clusterYaml('c2', 48.8, 2.3) };
+    const files: Record<string, string> = {
+      'fleet.yaml': fleetYaml(fleet),
+      'clusters/c1.yaml': clusterYaml('c1', 48.1, 11.5),
+      'clusters/c2.yaml': clusterYaml('c2', 48.8, 2.3),
+    };
     for (let i = 0; i < 50; i++) {
-      files[`services/foot/sim-${i}.yaml`] = serviceYaml('foot', `sim-${i}`, { runtime: 'process', command: ['sleep', '3600'], replicas: 4, resources: { cpu: 0.1, memory: '16Mi' }, constraints: { clusters: { names: ['c1'] } } });
+      files[`services/foot/sim-${i}.yaml`] = serviceYaml('foot', `sim-${i}`, {
+        runtime: 'process',
+        command: ['sleep', '3600'],
+        replicas: 4,
+        resources: { cpu: 0.1, memory: '16Mi' },
+        constraints: { clusters: { names: ['c1'] } },
+      });
     }
-    files['services/foot/box.yaml'] = serviceYaml('foot', 'box', { runtime: 'container', image: 'canopy/busybox:1', command: ['sleep', '3600'], replicas: 1, resources: { cpu: 0.05, memory: '16Mi' }, constraints: { clusters: { names: ['c2'] } } });
+    files['services/foot/box.yaml'] = serviceYaml('foot', 'box', {
+      runtime: 'container',
+      image: 'canopy/busybox:1',
+      command: ['sleep', '3600'],
+      replicas: 1,
+      resources: { cpu: 0.05, memory: '16Mi' },
+      constraints: { clusters: { names: ['c2'] } },
+    });
     const first = await f.init(files);
     await f.startBroker();
-    log('fleet 1: cluster c1 with 50 sim nodes (c1-n1 its own process, 49 in a helper), cluster c2 with one docker agent; 50 services × 4 replicas + 1 container');
+    log(
+      'fleet 1: cluster c1 with 50 sim nodes (c1-n1 its own process, 49 in a helper), cluster c2 with one docker agent; 50 services × 4 replicas + 1 container',
+    );
     const cluster = f.startCluster('c1');
     f.startCluster('c2');
     const simAgent = f.startAgent('c1', 'c1-n1', { cpu: 4, memory: '8Gi' });
     const helper = f.startSimNodes('c1', 49, { first: 2, cpu: 4, memoryMi: 8192 });
     const dockAgent = f.startAgent('c2', 'c2-n1', { runtime: 'docker', cpu: 2, memory: '4Gi' });
-    const bare = spawnPart([f.broker.url], { name: 'mqtt-idle', script: path.join(DIST, 'bench/lib/mqtt-idle.js'), logFile: path.join(f.work, 'mqtt-idle.log'), scope });
+    const bare = spawnPart([f.broker.url], {
+      name: 'mqtt-idle',
+      script: path.join(DIST, 'bench/lib/mqtt-idle.js'),
+      logFile: path.join(f.work, 'mqtt-idle.log'),
+      scope,
+    });
     const node = spawnPart([], { name: 'node-idle', script: path.join(DIST, 'bench/lib/node-idle.js'), logFile: path.join(f.work, 'node-idle.log'), scope });
     await bare.waitForLog(/ready/);
     await node.waitForLog(/ready/);
     for (const p of f.parts.values()) await p.waitForLog(/running|ready/);
     const root = f.startRoot();
-    await f.waitConverged(first, 90_000).catch((e) => { throw new Error(`${(e as Error).message}\n${f.tails()}`); });
+    await f.waitConverged(first, 90_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${f.tails()}`);
+    });
     const { settle, window, windows } = windowsOf(quick);
     log(`converged; settling ${settle / 1000} s, then watching ${windows} × ${window / 1000} s of idle`);
     await sleep(settle);
-    const m = await watchIdle({ simAgent: simAgent.pid, dockAgent: dockAgent.pid, cluster: cluster.pid, root: root.pid, helper: helper.pid, bare: bare.pid, node: node.pid }, window, windows);
-    for (const [k, v] of Object.entries(m)) log(`${k}: RSS ${split(v)}, max ${round(v.rssMaxMB)}, high-water ${round(v.hwmMB)}; CPU ${round(v.cpuPercent, 2)} % (windows: ${cpus(v)})`);
+    const m = await watchIdle(
+      { simAgent: simAgent.pid, dockAgent: dockAgent.pid, cluster: cluster.pid, root: root.pid, helper: helper.pid, bare: bare.pid, node: node.pid },
+      window,
+      windows,
+    );
+    for (const [k, v] of Object.entries(m))
+      log(`${k}: RSS ${split(v)}, max ${round(v.rssMaxMB)}, high-water ${round(v.hwmMB)}; CPU ${round(v.cpuPercent, 2)} % (windows: ${cpus(v)})`);
     return {
       figures: [
         ...figuresFor('agent (sim)', m.simAgent, GOAL.agent, m.bare),
@@ -94,14 +147,26 @@ async function rootFleet(quick: boolean, log: (l: string) => void): Promise<{ fi
   const scope = new Scope();
   const f = new BenchFleet(fleet, scope);
   try {
-    const files: Record<string, string> = { 'fleet.yaml': fleetYaml(fleet), 'clusters/r1.yaml': clusterYaml('r1', 48.1, 11.5), 'clusters/r2.yaml': clusterYaml('r2', 48.8, 2.3) };
+    const files: Record<string, string> = {
+      'fleet.yaml': fleetYaml(fleet),
+      'clusters/r1.yaml': clusterYaml('r1', 48.1, 11.5),
+      'clusters/r2.yaml': clusterYaml('r2', 48.8, 2.3),
+    };
     for (let i = 0; i < count; i++) {
-      const app = `app-${Math.floor(i / perApp)}`, svc = `svc-${i % perApp}`;
-      files[`services/${app}/${svc}.yaml`] = serviceYaml(app, svc, { runtime: 'process', command: ['sleep', '3600'], replicas: 1, resources: { cpu: 0.01, memory: '1Mi' } });
+      const app = `app-${Math.floor(i / perApp)}`,
+        svc = `svc-${i % perApp}`;
+      files[`services/${app}/${svc}.yaml`] = serviceYaml(app, svc, {
+        runtime: 'process',
+        command: ['sleep', '3600'],
+        replicas: 1,
+        resources: { cpu: 0.01, memory: '1Mi' },
+      });
     }
     let t = nowMs();
     const first = await f.init(files);
-    log(`fleet 2: ${count.toLocaleString('en-US')} services generated and committed in ${round((nowMs() - t) / 1000)} s; two sim clusters × 5 nodes (64 cores, 64 GiB each)`);
+    log(
+      `fleet 2: ${count.toLocaleString('en-US')} services generated and committed in ${round((nowMs() - t) / 1000)} s; two sim clusters × 5 nodes (64 cores, 64 GiB each)`,
+    );
     await f.startBroker();
     for (const c of ['r1', 'r2']) {
       f.startCluster(c);
@@ -123,7 +188,9 @@ async function rootFleet(quick: boolean, log: (l: string) => void): Promise<{ fi
     await sleep(settle);
     log(`watching ${windows} × ${window / 1000} s of idle`);
     const m = await watchIdle({ root: root.pid }, window, windows);
-    log(`root: RSS ${split(m.root)}, max ${round(m.root.rssMaxMB)}, high-water ${round(m.root.hwmMB)}; CPU ${round(m.root.cpuPercent, 2)} % (windows: ${cpus(m.root)})`);
+    log(
+      `root: RSS ${split(m.root)}, max ${round(m.root.rssMaxMB)}, high-water ${round(m.root.hwmMB)}; CPU ${round(m.root.cpuPercent, 2)} % (windows: ${cpus(m.root)})`,
+    );
     const what = `root, ${count.toLocaleString('en-US')} services`;
     return {
       figures: [

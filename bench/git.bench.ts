@@ -35,13 +35,32 @@ const FLEET = 'gitbench';
 function statusOf(cluster: string): ClusterStatus {
   const cap = { cpu: 400, memoryMi: 800_000, gpu: 0 };
   return {
-    kind: 'cluster-status', cluster, at: new Date().toISOString(), applied: null, capacity: cap, free: cap,
-    maxNodeFree: { cpu: 8, memoryMi: 16384, gpu: 0 }, maxNode: { cpu: 8, memoryMi: 16384, gpu: 0 },
-    arch: ['amd64'], runtimes: ['container', 'process'], labels: {}, nodes: { total: 50, online: 50 }, services: {},
+    kind: 'cluster-status',
+    cluster,
+    at: new Date().toISOString(),
+    applied: null,
+    capacity: cap,
+    free: cap,
+    maxNodeFree: { cpu: 8, memoryMi: 16384, gpu: 0 },
+    maxNode: { cpu: 8, memoryMi: 16384, gpu: 0 },
+    arch: ['amd64'],
+    runtimes: ['container', 'process'],
+    labels: {},
+    nodes: { total: 50, online: 50 },
+    services: {},
   };
 }
 
-const viewOf = (s: ClusterStatus): ClusterView => ({ name: s.cluster, online: true, offlineForMs: 0, capacity: s.capacity, maxNode: s.maxNode, arch: s.arch, runtimes: s.runtimes, labels: s.labels });
+const viewOf = (s: ClusterStatus): ClusterView => ({
+  name: s.cluster,
+  online: true,
+  offlineForMs: 0,
+  capacity: s.capacity,
+  maxNode: s.maxNode,
+  arch: s.arch,
+  runtimes: s.runtimes,
+  labels: s.labels,
+});
 
 /** Change one service (replicas 1 → 2 → 3 …) in one commit. */
 function changeOne(big: BigRepo, i: number, replicas: number): string {
@@ -60,8 +79,13 @@ async function onePath(big: BigRepo, rounds: number, log: (l: string) => void) {
   const views = big.clusters.map((c) => viewOf(statusOf(c)));
   const placer = new IncrementalPlacer();
   const docs = new PlacementDocs();
-  for (let i = 0; i < 2; i++) { const p = placer.place([...state.services.values()], views, placer.allocation, 'bestfit'); docs.update(p.decisions, [...p.recomputed, ...p.removed], state.services); }
-  const ours: number[] = [], native: number[] = [], full: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const p = placer.place([...state.services.values()], views, placer.allocation, 'bestfit');
+    docs.update(p.decisions, [...p.recomputed, ...p.removed], state.services);
+  }
+  const ours: number[] = [],
+    native: number[] = [],
+    full: string[] = [];
   for (let r = 0; r < rounds; r++) {
     const before = state.commit;
     const commit = changeOne(big, r, 2 + (r % 3));
@@ -70,7 +94,14 @@ async function onePath(big: BigRepo, rounds: number, log: (l: string) => void) {
     if (!res.ok) throw new Error('a one-file change was rejected');
     state = res.state;
     const svcs = state.services;
-    const p = placer.place(() => [...svcs.values()], views, placer.allocation, 'bestfit', {}, { changed: res.changed, removed: res.removed, get: (id) => svcs.get(id), size: svcs.size });
+    const p = placer.place(
+      () => [...svcs.values()],
+      views,
+      placer.allocation,
+      'bestfit',
+      {},
+      { changed: res.changed, removed: res.removed, get: (id) => svcs.get(id), size: svcs.size },
+    );
     docs.update(p.decisions, [...p.recomputed, ...p.removed], state.services);
     ours.push(nowMs() - t0);
     if (p.full) full.push(p.why ?? '');
@@ -104,12 +135,30 @@ const run: Bench = async ({ quick, log }) => {
     const big = createBigRepo({ services, layout });
     log(`${layout}: generated ${services} services in ${Math.round(nowMs() - t0)} ms (${big.dir})`);
     const { ours, native } = await onePath(big, rounds, log);
-    const m = median(ours), n = median(native);
+    const m = median(ours),
+      n = median(native);
     log(`${layout}: diff+validate+place median ${round(m, 2)} ms, native git diff-tree ${round(n, 2)} ms`);
-    figures.push(judge({ label: `one-file change, ${layout}: diff + validate + place`, value: round(m, 2), unit: 'ms', spread: iqr(ours).map((x) => round(x, 2)) as [number, number], floor: { label: 'native git diff-tree -r of the same commits (a process)', value: round(n, 2) }, goal: { op: '<=', value: 20 } }));
+    figures.push(
+      judge({
+        label: `one-file change, ${layout}: diff + validate + place`,
+        value: round(m, 2),
+        unit: 'ms',
+        spread: iqr(ours).map((x) => round(x, 2)) as [number, number],
+        floor: { label: 'native git diff-tree -r of the same commits (a process)', value: round(n, 2) },
+        goal: { op: '<=', value: 20 },
+      }),
+    );
     // Paired by round (the same commits, timed back to back), so a noisy moment hits both sides.
     const ratios = ours.map((o, i) => o / native[i]);
-    figures.push(judge({ label: `one-file change, ${layout}: ratio to native git diff-tree -r, paired by round`, value: round(median(ratios), 2), unit: 'x', spread: iqr(ratios).map((x) => round(x, 2)) as [number, number], goal: { op: '<=', value: 1 } }));
+    figures.push(
+      judge({
+        label: `one-file change, ${layout}: ratio to native git diff-tree -r, paired by round`,
+        value: round(median(ratios), 2),
+        unit: 'x',
+        spread: iqr(ratios).map((x) => round(x, 2)) as [number, number],
+        goal: { op: '<=', value: 1 },
+      }),
+    );
   }
 
   // --- the root: cold start, restart, reconcile rounds ------------------------------------------
@@ -149,13 +198,28 @@ const run: Bench = async ({ quick, log }) => {
           for (const [ref, oid] of after) {
             if (before.get(ref) === oid) continue;
             touched.push(ref);
-            commits += Number(execFileSync('git', ['-C', big.dir, 'rev-list', '--count', before.get(ref) ? `${before.get(ref)}..${oid}` : oid], { encoding: 'utf8' }).trim());
+            commits += Number(
+              execFileSync('git', ['-C', big.dir, 'rev-list', '--count', before.get(ref) ? `${before.get(ref)}..${oid}` : oid], { encoding: 'utf8' }).trim(),
+            );
           }
           wrote.push(commits);
           if (r === 0) log(`round 1 wrote ${commits} commit(s), to ${touched.join(', ')}`);
         }
-        figures.push({ label: 'reconcile round: commit → note written (running root)', value: round(median(times), 1), unit: 'ms', spread: iqr(times).map((x) => round(x, 1)) as [number, number] });
-        figures.push(judge({ label: 'reconcile round: commits written (placement refs + notes)', value: median(wrote), unit: 'commits', spread: minMax(wrote), goal: { op: '<=', value: 2 } }));
+        figures.push({
+          label: 'reconcile round: commit → note written (running root)',
+          value: round(median(times), 1),
+          unit: 'ms',
+          spread: iqr(times).map((x) => round(x, 1)) as [number, number],
+        });
+        figures.push(
+          judge({
+            label: 'reconcile round: commits written (placement refs + notes)',
+            value: median(wrote),
+            unit: 'commits',
+            spread: minMax(wrote),
+            goal: { op: '<=', value: 2 },
+          }),
+        );
       }
       await root.stop();
       await rootBus.close();
@@ -180,21 +244,49 @@ const run: Bench = async ({ quick, log }) => {
     }
     return out;
   };
-  const planBig = await planTimes(big), planSmall = await planTimes(small);
-  figures.push({ label: `canopy plan, one-line change, ${services} services (in process)`, value: Math.round(median(planBig)), unit: 'ms', spread: minMax(planBig).map(Math.round) as [number, number], floor: { label: '3 services', value: round(median(planSmall), 1) } });
+  const planBig = await planTimes(big),
+    planSmall = await planTimes(small);
+  figures.push({
+    label: `canopy plan, one-line change, ${services} services (in process)`,
+    value: Math.round(median(planBig)),
+    unit: 'ms',
+    spread: minMax(planBig).map(Math.round) as [number, number],
+    floor: { label: '3 services', value: round(median(planSmall), 1) },
+  });
 
   // --- status history growth -------------------------------------------------------------------
   const hours = quick ? 4 : 24;
   for (const heartbeats of ['stack', 'amend'] as const) {
     const d = await simulateStatusDay({ heartbeats, hours });
     const perDay = (x: number) => Math.round((x * 24) / hours);
-    log(`status day (${heartbeats}): ${d.commits.changed} change and ${d.commits.heartbeat} heartbeat commits in ${hours} h, ${d.commits.onRef} on the ref; ${d.looseFiles} loose objects, ${d.looseBytes} bytes; ${d.afterGcBytes} bytes after gc (${d.ms} ms)`);
-    figures.push(judge({ label: `status ref growth per day, 50 nodes, heartbeats ${heartbeats}: after git gc`, value: round(perDay(d.afterGcBytes) / 1e6, 3), unit: 'MB', goal: { op: '<=', value: 1 } }));
-    figures.push({ label: `status ref growth per day, heartbeats ${heartbeats}: loose objects (compressed bytes)`, value: round(perDay(d.looseBytes) / 1e6, 3), unit: 'MB' });
-    figures.push({ label: `status ref commits per day, heartbeats ${heartbeats}: on the ref (changes + heartbeats)`, value: perDay(d.commits.onRef), unit: 'commits' });
+    log(
+      `status day (${heartbeats}): ${d.commits.changed} change and ${d.commits.heartbeat} heartbeat commits in ${hours} h, ${d.commits.onRef} on the ref; ${d.looseFiles} loose objects, ${d.looseBytes} bytes; ${d.afterGcBytes} bytes after gc (${d.ms} ms)`,
+    );
+    figures.push(
+      judge({
+        label: `status ref growth per day, 50 nodes, heartbeats ${heartbeats}: after git gc`,
+        value: round(perDay(d.afterGcBytes) / 1e6, 3),
+        unit: 'MB',
+        goal: { op: '<=', value: 1 },
+      }),
+    );
+    figures.push({
+      label: `status ref growth per day, heartbeats ${heartbeats}: loose objects (compressed bytes)`,
+      value: round(perDay(d.looseBytes) / 1e6, 3),
+      unit: 'MB',
+    });
+    figures.push({
+      label: `status ref commits per day, heartbeats ${heartbeats}: on the ref (changes + heartbeats)`,
+      value: perDay(d.commits.onRef),
+      unit: 'commits',
+    });
   }
-  notes.push(`${services} services (nested: 100 apps; flat: one directory); ${rounds} one-file changes per layout; 10 clusters reported over an embedded broker; native git ${execFileSync('git', ['--version'], { encoding: 'utf8' }).trim()} (diff-tree timed as a process, as a tool shelling out pays it)`);
-  notes.push(`status day: 50 nodes, 20 services, a replica failing every 4 min and restarted 30 s later, a node lost twice for 6 min, a deploy every hour, capacity wobbling ±1 % on every 5 s report; statusRefreshSeconds 60${quick ? `; ${hours} simulated hours, scaled to a day` : ''}`);
+  notes.push(
+    `${services} services (nested: 100 apps; flat: one directory); ${rounds} one-file changes per layout; 10 clusters reported over an embedded broker; native git ${execFileSync('git', ['--version'], { encoding: 'utf8' }).trim()} (diff-tree timed as a process, as a tool shelling out pays it)`,
+  );
+  notes.push(
+    `status day: 50 nodes, 20 services, a replica failing every 4 min and restarted 30 s later, a node lost twice for 6 min, a deploy every hour, capacity wobbling ±1 % on every 5 s report; statusRefreshSeconds 60${quick ? `; ${hours} simulated hours, scaled to a day` : ''}`,
+  );
   notes.push(`work dirs under ${path.dirname(tempDir('canopy-git-bench-'))}`);
   return { name: 'git', figures, notes };
 };

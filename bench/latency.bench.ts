@@ -15,7 +15,11 @@ const AGENTS_PER_CLUSTER = 5;
 const SERVICES = 10;
 
 const spec = (i: number, rev: number) => ({
-  runtime: 'process', command: ['sleep', '3600'], replicas: 1 + (rev % 3), resources: { cpu: 0.1, memory: '16Mi' }, env: { REV: String(rev), SVC: String(i) },
+  runtime: 'process',
+  command: ['sleep', '3600'],
+  replicas: 1 + (rev % 3),
+  resources: { cpu: 0.1, memory: '16Mi' },
+  env: { REV: String(rev), SVC: String(i) },
 });
 
 const run: Bench = async ({ quick, log }) => {
@@ -35,7 +39,9 @@ const run: Bench = async ({ quick, log }) => {
     }
     for (const p of f.parts.values()) await p.waitForLog(/running/);
     f.startRoot();
-    await f.waitConverged(first, 60_000).catch((e) => { throw new Error(`${(e as Error).message}\n${f.tails()}`); });
+    await f.waitConverged(first, 60_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${f.tails()}`);
+    });
     log('fleet converged on its first commit; measuring the floors');
 
     const rtts = await mqttRoundTrips(f.broker.url, quick ? 100 : 300);
@@ -51,7 +57,10 @@ const run: Bench = async ({ quick, log }) => {
     log(`MQTT QoS 1 round trip p50 ${round(rtt, 3)} ms (p99 ${round(percentile(rtts, 99), 3)}); git notes add p50 ${round(median(noteMs))} ms`);
 
     log(`${commits} one-service commits, one at a time`);
-    const seen: number[] = [], rootSaid: number[] = [], accepted: number[] = [], gitMs: number[] = [];
+    const seen: number[] = [],
+      rootSaid: number[] = [],
+      accepted: number[] = [],
+      gitMs: number[] = [];
     let timeouts = 0;
     const slow: number[] = [];
     for (let k = 1; k <= commits; k++) {
@@ -65,7 +74,9 @@ const run: Bench = async ({ quick, log }) => {
         accepted.push(Date.parse(note.at) - c.startedAt);
         if (seenAt - c.startedAt > 500) {
           slow.push(k);
-          log(`commit ${k} slow: git commit ${round(c.gitMs)} ms, root accepted +${round(Date.parse(note.at) - c.startedAt)} ms, root converged +${round(Date.parse(note.convergedAt!) - c.startedAt)} ms, seen +${round(seenAt - c.startedAt)} ms (${c.commit.slice(0, 12)})`);
+          log(
+            `commit ${k} slow: git commit ${round(c.gitMs)} ms, root accepted +${round(Date.parse(note.at) - c.startedAt)} ms, root converged +${round(Date.parse(note.convergedAt!) - c.startedAt)} ms, seen +${round(seenAt - c.startedAt)} ms (${c.commit.slice(0, 12)})`,
+          );
         }
       } catch (e) {
         timeouts++;
@@ -73,17 +84,36 @@ const run: Bench = async ({ quick, log }) => {
         log(`commit ${k}: ${(e as Error).message}`);
       }
       if (k % 10 === 0) log(`${k}/${commits}: p50 ${round(median(seen))} ms, max ${round(Math.max(...seen))} ms so far`);
-      await sleep(50 + Math.random() * 200);      // not in step with the 2 s heartbeats
+      await sleep(50 + Math.random() * 200); // not in step with the 2 s heartbeats
     }
 
     const floor = 3 * rtt + median(gitMs) + median(noteMs);
     const floorLabel = '3 MQTT RTT + git commit + git notes add';
     const figures: Figure[] = [
-      { label: 'commit → converged p50 (poller sees note)', value: round(median(seen)), unit: 'ms', spread: [round(percentile(seen, 25)), round(percentile(seen, 75))], floor: { label: floorLabel, value: round(floor, 2) }, goal: { op: '<=', value: 250 } },
-      { label: 'commit → converged p99 (poller sees note)', value: round(percentile(seen, 99)), unit: 'ms', spread: [round(percentile(seen, 90)), round(Math.max(...seen))], floor: { label: floorLabel, value: round(floor, 2) }, goal: { op: '<=', value: 1000 } },
+      {
+        label: 'commit → converged p50 (poller sees note)',
+        value: round(median(seen)),
+        unit: 'ms',
+        spread: [round(percentile(seen, 25)), round(percentile(seen, 75))],
+        floor: { label: floorLabel, value: round(floor, 2) },
+        goal: { op: '<=', value: 250 },
+      },
+      {
+        label: 'commit → converged p99 (poller sees note)',
+        value: round(percentile(seen, 99)),
+        unit: 'ms',
+        spread: [round(percentile(seen, 90)), round(Math.max(...seen))],
+        floor: { label: floorLabel, value: round(floor, 2) },
+        goal: { op: '<=', value: 1000 },
+      },
       { label: 'commit → root’s convergedAt p50', value: round(median(rootSaid)), unit: 'ms', spread: iqr(rootSaid).map((x) => round(x)) as [number, number] },
       { label: 'commit → root’s convergedAt p99', value: round(percentile(rootSaid, 99)), unit: 'ms' },
-      { label: 'commit → root accepted (note.at) p50', value: round(median(accepted)), unit: 'ms', spread: iqr(accepted).map((x) => round(x)) as [number, number] },
+      {
+        label: 'commit → root accepted (note.at) p50',
+        value: round(median(accepted)),
+        unit: 'ms',
+        spread: iqr(accepted).map((x) => round(x)) as [number, number],
+      },
     ];
     return {
       name: 'latency',

@@ -24,13 +24,27 @@ const CLI = path.resolve(here, '../cli/canopy.js');
 function statusOf(cluster: string): ClusterStatus {
   const cap = { cpu: 400, memoryMi: 800_000, gpu: 0 };
   return {
-    kind: 'cluster-status', cluster, at: new Date().toISOString(), applied: null, capacity: cap, free: cap,
-    maxNodeFree: { cpu: 8, memoryMi: 16384, gpu: 0 }, maxNode: { cpu: 8, memoryMi: 16384, gpu: 0 },
-    arch: ['amd64'], runtimes: ['container', 'process'], labels: {}, nodes: { total: 50, online: 50 }, services: {},
+    kind: 'cluster-status',
+    cluster,
+    at: new Date().toISOString(),
+    applied: null,
+    capacity: cap,
+    free: cap,
+    maxNodeFree: { cpu: 8, memoryMi: 16384, gpu: 0 },
+    maxNode: { cpu: 8, memoryMi: 16384, gpu: 0 },
+    arch: ['amd64'],
+    runtimes: ['container', 'process'],
+    labels: {},
+    nodes: { total: 50, online: 50 },
+    services: {},
   };
 }
 
-interface Fleet { big: BigRepo; root: RootRecorder; label: string }
+interface Fleet {
+  big: BigRepo;
+  root: RootRecorder;
+  label: string;
+}
 
 async function fleet(services: number, layout: 'nested' | 'flat' = 'nested'): Promise<Fleet> {
   const big = services < 10 ? createBigRepo({ services, apps: 1, clusters: 2 }) : createBigRepo({ services, layout });
@@ -73,7 +87,11 @@ function cli(f: Fleet, rounds: number): number[] {
 
 function nodeStart(rounds: number): number[] {
   const out: number[] = [];
-  for (let r = 0; r < rounds; r++) { const t0 = nowMs(); execFileSync(process.execPath, ['-e', '0']); out.push(nowMs() - t0); }
+  for (let r = 0; r < rounds; r++) {
+    const t0 = nowMs();
+    execFileSync(process.execPath, ['-e', '0']);
+    out.push(nowMs() - t0);
+  }
   return out;
 }
 
@@ -89,16 +107,21 @@ const run: Bench = async ({ quick, log }) => {
   const rounds = quick ? 5 : 9;
   const figures: Figure[] = [];
   const t0 = nowMs();
-  const big = await fleet(n), small = await fleet(3);
+  const big = await fleet(n),
+    small = await fleet(3);
   log(`generated and placed ${big.label} and ${small.label} in ${Math.round(nowMs() - t0)} ms (${big.big.dir})`);
 
   const ms = (xs: number[]) => round(median(xs), 1);
   const spread = (xs: number[]) => minMax(xs).map((x) => round(x, 1)) as [number, number];
   // Interleaved, so that both sizes see the same load on a shared machine.
-  const ipBig: number[] = [], ipSmall: number[] = [], cliBig: number[] = [], cliSmall: number[] = [], node: number[] = [];
+  const ipBig: number[] = [],
+    ipSmall: number[] = [],
+    cliBig: number[] = [],
+    cliSmall: number[] = [],
+    node: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    ipBig.push(...await inProcess(big, 1));
-    ipSmall.push(...await inProcess(small, 1));
+    ipBig.push(...(await inProcess(big, 1)));
+    ipSmall.push(...(await inProcess(small, 1)));
     cliBig.push(...cli(big, 1));
     cliSmall.push(...cli(small, 1));
     node.push(...nodeStart(1));
@@ -117,16 +140,48 @@ const run: Bench = async ({ quick, log }) => {
     cold.push(...cli(big, 1));
   }
   log(`in process: ${big.label} ${ms(ipBig)} ms, ${small.label} ${ms(ipSmall)} ms; in full ${ms(fullBig)} ms`);
-  log(`command: ${big.label} ${ms(cliBig)} ms, ${small.label} ${ms(cliSmall)} ms, node -e 0 ${ms(node)} ms; first after the root placed again ${ms(afterRoot)} ms`);
+  log(
+    `command: ${big.label} ${ms(cliBig)} ms, ${small.label} ${ms(cliSmall)} ms, node -e 0 ${ms(node)} ms; first after the root placed again ${ms(afterRoot)} ms`,
+  );
 
-  figures.push({ label: `plan, one-line change, ${big.label}, in process`, value: ms(ipBig), unit: 'ms', spread: spread(ipBig), floor: { label: small.label, value: ms(ipSmall) } });
-  figures.push({ label: `plan, one-line change, ${big.label}, in process: computed in full (as before)`, value: ms(fullBig), unit: 'ms', spread: spread(fullBig) });
-  figures.push({ label: `canopy plan --format markdown, one-line change, ${big.label}`, value: ms(cliBig), unit: 'ms', spread: spread(cliBig), floor: { label: small.label, value: ms(cliSmall) } });
-  figures.push({ label: `canopy plan, ${big.label}: first after the root placed again`, value: ms(afterRoot), unit: 'ms', spread: spread(afterRoot), floor: { label: small.label, value: ms(cliSmall) } });
-  figures.push({ label: `canopy plan, ${big.label}: nothing kept from earlier plans (fresh clone)`, value: ms(cold), unit: 'ms', spread: spread(cold), floor: { label: small.label, value: ms(cliSmall) } });
+  figures.push({
+    label: `plan, one-line change, ${big.label}, in process`,
+    value: ms(ipBig),
+    unit: 'ms',
+    spread: spread(ipBig),
+    floor: { label: small.label, value: ms(ipSmall) },
+  });
+  figures.push({
+    label: `plan, one-line change, ${big.label}, in process: computed in full (as before)`,
+    value: ms(fullBig),
+    unit: 'ms',
+    spread: spread(fullBig),
+  });
+  figures.push({
+    label: `canopy plan --format markdown, one-line change, ${big.label}`,
+    value: ms(cliBig),
+    unit: 'ms',
+    spread: spread(cliBig),
+    floor: { label: small.label, value: ms(cliSmall) },
+  });
+  figures.push({
+    label: `canopy plan, ${big.label}: first after the root placed again`,
+    value: ms(afterRoot),
+    unit: 'ms',
+    spread: spread(afterRoot),
+    floor: { label: small.label, value: ms(cliSmall) },
+  });
+  figures.push({
+    label: `canopy plan, ${big.label}: nothing kept from earlier plans (fresh clone)`,
+    value: ms(cold),
+    unit: 'ms',
+    spread: spread(cold),
+    floor: { label: small.label, value: ms(cliSmall) },
+  });
   figures.push({ label: 'node -e 0 (process start floor)', value: ms(node), unit: 'ms', spread: spread(node) });
   return {
-    name: 'plan', figures,
+    name: 'plan',
+    figures,
     notes: [
       `${big.label} (100 apps) and ${small.label} (2 clusters); ${big.big.clusters.length} clusters reported; placement refs, status refs and notes written as the root and clusters write them`,
       `each round: a pull request changing replicas of one service, planned against main; ${rounds} rounds, sizes interleaved`,

@@ -12,8 +12,8 @@ import { judge } from './types.js';
 import { cleanupAll } from './lib/cleanup.js';
 import { textTable, markdownTable } from './lib/table.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));      // dist/bench
-const root = path.resolve(here, '../..');                      // the package
+const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
+const root = path.resolve(here, '../..'); // the package
 const resultsDir = path.join(root, 'bench', 'results');
 
 const USAGE = `Usage: npm run bench [-- --quick] [-- --readme] [-- NAME...]
@@ -24,10 +24,22 @@ const USAGE = `Usage: npm run bench [-- --quick] [-- --readme] [-- NAME...]
 `;
 
 function available(): string[] {
-  return readdirSync(here).filter((f) => f.endsWith('.bench.js')).map((f) => f.slice(0, -'.bench.js'.length)).sort();
+  return readdirSync(here)
+    .filter((f) => f.endsWith('.bench.js'))
+    .map((f) => f.slice(0, -'.bench.js'.length))
+    .sort();
 }
 
-export interface Machine { cpu: string; cores: number; memoryGiB: number; node: string; os: string; loadavg: number[]; date: string; revision: string }
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  os: string;
+  loadavg: number[];
+  date: string;
+  revision: string;
+}
 
 /** The commit measured, and whether the work tree had uncommitted changes. */
 function revision(): string {
@@ -38,25 +50,43 @@ function revision(): string {
 
 function machine(): Machine {
   return {
-    cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
-    node: process.version, os: `${os.type()} ${os.release()}`, loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    date: new Date().toISOString(), revision: revision(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    date: new Date().toISOString(),
+    revision: revision(),
   };
 }
 
 export function machineLine(m: Machine, quick: boolean): string {
-  return `${m.date.slice(0, 10)} at ${m.revision}, on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}` +
-    ` (load average ${m.loadavg[0]} at the start; a shared machine)${quick ? ', --quick' : ''}`;
+  return (
+    `${m.date.slice(0, 10)} at ${m.revision}, on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}` +
+    ` (load average ${m.loadavg[0]} at the start; a shared machine)${quick ? ', --quick' : ''}`
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
   const flags = new Set(argv.filter((a) => a.startsWith('--')));
-  for (const f of flags) if (!['--quick', '--readme', '--help'].includes(f)) { process.stderr.write(`unknown option ${f}\n\n${USAGE}`); return 2; }
-  if (flags.has('--help')) { process.stdout.write(USAGE); return 0; }
+  for (const f of flags)
+    if (!['--quick', '--readme', '--help'].includes(f)) {
+      process.stderr.write(`unknown option ${f}\n\n${USAGE}`);
+      return 2;
+    }
+  if (flags.has('--help')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const quick = flags.has('--quick');
   const names = argv.filter((a) => !a.startsWith('--'));
   const all = available();
-  for (const n of names) if (!all.includes(n)) { process.stderr.write(`no benchmark "${n}" (have: ${all.join(', ')})\n`); return 2; }
+  for (const n of names)
+    if (!all.includes(n)) {
+      process.stderr.write(`no benchmark "${n}" (have: ${all.join(', ')})\n`);
+      return 2;
+    }
   const chosen = names.length ? all.filter((n) => names.includes(n)) : all;
   const m = machine();
   const t0 = Date.now();
@@ -93,7 +123,10 @@ async function main(argv: string[]): Promise<number> {
     results.push(result);
     writeFileSync(path.join(resultsDir, `${name}.json`), JSON.stringify({ machine: m, quick, seconds, loadavg1: load, ...result }, null, 2) + '\n');
   }
-  writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify({ machine: m, quick, seconds: Math.round((Date.now() - t0) / 1000), results }, null, 2) + '\n');
+  writeFileSync(
+    path.join(resultsDir, 'latest.json'),
+    JSON.stringify({ machine: m, quick, seconds: Math.round((Date.now() - t0) / 1000), results }, null, 2) + '\n',
+  );
 
   process.stdout.write(`\n${textTable(results)}\n\n${machineLine(m, quick)}\n`);
   const missed = results.flatMap((r) => r.figures.filter((f) => f.ok === false).map((f) => `${r.name}: ${f.label}`));
@@ -113,8 +146,10 @@ async function main(argv: string[]): Promise<number> {
 function writeReadme(results: BenchResult[], m: Machine, quick: boolean): void {
   const file = path.join(root, 'README.md');
   const text = readFileSync(file, 'utf8');
-  const start = '<!-- bench:start -->', end = '<!-- bench:end -->';
-  const i = text.indexOf(start), j = text.indexOf(end);
+  const start = '<!-- bench:start -->',
+    end = '<!-- bench:end -->';
+  const i = text.indexOf(start),
+    j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`README.md has no ${start} … ${end} section`);
   const all = [...results];
   const earlier: string[] = [];
@@ -124,11 +159,21 @@ function writeReadme(results: BenchResult[], m: Machine, quick: boolean): void {
       const saved = JSON.parse(readFileSync(path.join(resultsDir, `${name}.json`), 'utf8')) as BenchResult & { machine: Machine; quick: boolean };
       all.push({ name: saved.name, figures: saved.figures, notes: saved.notes });
       earlier.push(`${name}: ${machineLine(saved.machine, saved.quick)}`);
-    } catch { /* never run here */ }
+    } catch {
+      /* never run here */
+    }
   }
   all.sort((a, b) => a.name.localeCompare(b.name));
-  const body = [start, '', markdownTable(all), '', `Measured ${machineLine(m, quick)}.`,
-    ...(earlier.length ? ['', 'From earlier runs:', ...earlier.map((e) => `- ${e}`)] : []), '', end].join('\n');
+  const body = [
+    start,
+    '',
+    markdownTable(all),
+    '',
+    `Measured ${machineLine(m, quick)}.`,
+    ...(earlier.length ? ['', 'From earlier runs:', ...earlier.map((e) => `- ${e}`)] : []),
+    '',
+    end,
+  ].join('\n');
   writeFileSync(file, text.slice(0, i) + body + text.slice(j + end.length));
 }
 
@@ -143,8 +188,11 @@ process.on('SIGINT', () => onSignal('SIGINT'));
 process.on('SIGTERM', () => onSignal('SIGTERM'));
 
 // Exit explicitly: a benchmark's leftover handle (a socket, a timer) must not keep the run alive.
-main(process.argv.slice(2)).then((code) => process.exit(code), async (e) => {
-  process.stderr.write(`bench: ${(e as Error).stack}\n`);
-  await cleanupAll();
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  async (e) => {
+    process.stderr.write(`bench: ${(e as Error).stack}\n`);
+    await cleanupAll();
+    process.exit(1);
+  },
+);

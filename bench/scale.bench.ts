@@ -32,7 +32,10 @@ function spec(i: number, rev = 0): Record<string, unknown> {
 }
 
 const run: Bench = async ({ quick, log }) => {
-  const clusters = quick ? 10 : 100, nodes = quick ? 10 : 50, services = quick ? 1000 : 10_000, sites = quick ? 2 : 4;
+  const clusters = quick ? 10 : 100,
+    nodes = quick ? 10 : 50,
+    services = quick ? 1000 : 10_000,
+    sites = quick ? 2 : 4;
   const changes = quick ? 5 : 10;
   const scope = new Scope();
   const f = new BenchFleet('benchscale', scope, {}, 'canopy-scale-');
@@ -41,7 +44,10 @@ const run: Bench = async ({ quick, log }) => {
     const files: Record<string, string> = {
       'fleet.yaml': fleetYaml('benchscale', { heartbeatSeconds: HEARTBEAT_S, unreachableAfterSeconds: 60, statusRefreshSeconds: 600 }),
     };
-    names.forEach((c, i) => { const at = siteOf(i); files[`clusters/${c}.yaml`] = clusterYaml(c, at.lat, at.lon); });
+    names.forEach((c, i) => {
+      const at = siteOf(i);
+      files[`clusters/${c}.yaml`] = clusterYaml(c, at.lat, at.lon);
+    });
     const empty = await f.init(files);
     await f.startBroker();
     log(`Mosquitto on ${f.broker.url}; ${clusters} clusters × ${nodes} sim nodes in ${sites} site processes`);
@@ -49,24 +55,55 @@ const run: Bench = async ({ quick, log }) => {
     const parts: Part[] = [];
     for (let k = 0; k < sites; k++) {
       const mine = names.filter((_, i) => i % sites === k);
-      const p = spawnPart(['--site', '--broker', f.broker.url, '--repo', f.dir, '--fleet', 'benchscale', '--clusters', mine.join(','), '--nodes', String(nodes),
-        '--state-dir', path.join(f.work, 'state'), '--heartbeat-ms', String(HEARTBEAT_S * 1000)],
-      { name: `site-${k}`, logFile: path.join(f.work, `site-${k}.log`), scope, script: fileURLToPath(import.meta.url),
-        // BENCH_PROFILE=site-0 profiles that site process as BENCH_PROFILE=root profiles the root.
-        nodeArgs: ['--max-old-space-size=4096', ...((process.env.BENCH_PROFILE ?? '').split(',').includes(`site-${k}`) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(f.work, 'prof', `site-${k}`)}`] : [])] });
+      const p = spawnPart(
+        [
+          '--site',
+          '--broker',
+          f.broker.url,
+          '--repo',
+          f.dir,
+          '--fleet',
+          'benchscale',
+          '--clusters',
+          mine.join(','),
+          '--nodes',
+          String(nodes),
+          '--state-dir',
+          path.join(f.work, 'state'),
+          '--heartbeat-ms',
+          String(HEARTBEAT_S * 1000),
+        ],
+        {
+          name: `site-${k}`,
+          logFile: path.join(f.work, `site-${k}.log`),
+          scope,
+          script: fileURLToPath(import.meta.url),
+          // BENCH_PROFILE=site-0 profiles that site process as BENCH_PROFILE=root profiles the root.
+          nodeArgs: [
+            '--max-old-space-size=4096',
+            ...((process.env.BENCH_PROFILE ?? '').split(',').includes(`site-${k}`)
+              ? ['--cpu-prof', `--cpu-prof-dir=${path.join(f.work, 'prof', `site-${k}`)}`]
+              : []),
+          ],
+        },
+      );
       parts.push(p);
     }
     for (const p of parts) await p.waitForLog(/^ready/m, 300_000);
     log(`sites ready in ${round((nowMs() - started) / 1000, 1)} s; starting the root`);
     f.startRoot();
-    await f.waitConverged(empty, 120_000).catch((e) => { throw new Error(`${(e as Error).message}\n${f.tails()}`); });
-    await sleep(2 * HEARTBEAT_S * 1000);   // every cluster's status settled
+    await f.waitConverged(empty, 120_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${f.tails()}`);
+    });
+    await sleep(2 * HEARTBEAT_S * 1000); // every cluster's status settled
 
     log(`committing ${services} services in one commit`);
     const add: Record<string, string> = {};
     for (let i = 0; i < services; i++) add[`services/s${Math.floor(i / 100)}/svc-${i}.yaml`] = serviceYaml(`s${Math.floor(i / 100)}`, `svc-${i}`, spec(i));
     const big = f.commit(add, `${services} services`);
-    const { seenAt, note } = await f.waitConverged(big.commit, 600_000, 20).catch((e) => { throw new Error(`${(e as Error).message}\n${f.tails()}`); });
+    const { seenAt, note } = await f.waitConverged(big.commit, 600_000, 20).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${f.tails()}`);
+    });
     const wall = seenAt - big.startedAt;
     const accepted = Date.parse(note.at) - big.startedAt;
     const unschedulable = Object.keys(note.unschedulable ?? {}).length;
@@ -76,7 +113,10 @@ const run: Bench = async ({ quick, log }) => {
     for (let k = 1; k <= changes; k++) {
       await sleep(300 + Math.random() * 500);
       const i = (k * 997) % services;
-      const c = f.commit({ [`services/s${Math.floor(i / 100)}/svc-${i}.yaml`]: serviceYaml(`s${Math.floor(i / 100)}`, `svc-${i}`, spec(i, k)) }, `svc-${i}: rev ${k}`);
+      const c = f.commit(
+        { [`services/s${Math.floor(i / 100)}/svc-${i}.yaml`]: serviceYaml(`s${Math.floor(i / 100)}`, `svc-${i}`, spec(i, k)) },
+        `svc-${i}: rev ${k}`,
+      );
       const r = await f.waitConverged(c.commit, 60_000, 5);
       one.push(r.seenAt - c.startedAt);
     }
@@ -86,7 +126,13 @@ const run: Bench = async ({ quick, log }) => {
       { label: `${services} services from an empty fleet → converged`, value: round(wall / 1000, 2), unit: 's', goal: { op: '<=', value: 10 } },
       { label: 'placements per second (replicas / wall)', value: round(services / (wall / 1000)), unit: 'placements/s', goal: { op: '>=', value: 2000 } },
       { label: 'commit → root accepted (note.at)', value: round(accepted), unit: 'ms' },
-      { label: 'one-service change → converged p50', value: round(median(one)), unit: 'ms', spread: [round(Math.min(...one)), round(percentile(one, 90))], goal: { op: '<=', value: 300 } },
+      {
+        label: 'one-service change → converged p50',
+        value: round(median(one)),
+        unit: 'ms',
+        spread: [round(Math.min(...one)), round(percentile(one, 90))],
+        goal: { op: '<=', value: 300 },
+      },
     ];
     return {
       name: 'scale',
@@ -94,7 +140,7 @@ const run: Bench = async ({ quick, log }) => {
       notes: [
         `${clusters} clusters × ${nodes} nodes (sim runtime, 8 cpu / 16 GiB each), ${services} services of 1 replica (a fifth with a geo constraint of 800 km), one commit; heartbeat ${HEARTBEAT_S} s`,
         `root as its own process; clusters and agents in ${sites} site processes, each part with its own MQTT connection over Mosquitto and its own state directory; clusters commit their status refs to the fleet repository`,
-        'times run from the start of `git commit` to this benchmark seeing the note\'s convergedAt (polled every 20 ms; every 5 ms for single changes)',
+        "times run from the start of `git commit` to this benchmark seeing the note's convergedAt (polled every 20 ms; every 5 ms for single changes)",
         ...(unschedulable ? [`${unschedulable} service(s) unschedulable at the end`] : []),
       ],
     };
@@ -111,13 +157,23 @@ async function site(argv: string[]): Promise<void> {
   const { runCluster, runAgent } = await import('../cli/parts.js');
   const { createLogger } = await import('../reconciler/core/log.js');
   const { values: v } = parseArgs({
-    args: argv, options: {
-      site: { type: 'boolean' }, broker: { type: 'string' }, repo: { type: 'string' }, fleet: { type: 'string' }, clusters: { type: 'string' },
-      nodes: { type: 'string' }, 'state-dir': { type: 'string' }, 'heartbeat-ms': { type: 'string' },
+    args: argv,
+    options: {
+      site: { type: 'boolean' },
+      broker: { type: 'string' },
+      repo: { type: 'string' },
+      fleet: { type: 'string' },
+      clusters: { type: 'string' },
+      nodes: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
     },
   });
   const running: Array<{ stop(): Promise<void> }> = [];
-  const stop = async () => { for (const p of running.reverse()) await p.stop().catch(() => undefined); process.exit(0); };
+  const stop = async () => {
+    for (const p of running.reverse()) await p.stop().catch(() => undefined);
+    process.exit(0);
+  };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
   // BENCH_SITE_DEBUG=c000 logs that cluster's passes with their times (CANOPY_LOG=debug does the root's).
@@ -126,15 +182,29 @@ async function site(argv: string[]): Promise<void> {
   const dir = String(v['state-dir']);
   for (const c of String(v.clusters).split(',').filter(Boolean)) {
     running.push(await runCluster({ name: c, broker: String(v.broker), repoDir: String(v.repo), stateDir: path.join(dir, c), log: log(`cluster ${c}`) }));
-    const agents = await Promise.all(Array.from({ length: Number(v.nodes) }, (_, i) => runAgent({
-      cluster: c, name: `${c}-n${i + 1}`, broker: String(v.broker), fleet: String(v.fleet), runtime: 'sim', stateDir: path.join(dir, c, `n${i + 1}`),
-      capacity: { cpu: 8, memoryMi: 16384, gpu: 0 }, heartbeatMs: Number(v['heartbeat-ms']), log: log(`agent ${c}-n${i + 1}`),
-    })));
+    const agents = await Promise.all(
+      Array.from({ length: Number(v.nodes) }, (_, i) =>
+        runAgent({
+          cluster: c,
+          name: `${c}-n${i + 1}`,
+          broker: String(v.broker),
+          fleet: String(v.fleet),
+          runtime: 'sim',
+          stateDir: path.join(dir, c, `n${i + 1}`),
+          capacity: { cpu: 8, memoryMi: 16384, gpu: 0 },
+          heartbeatMs: Number(v['heartbeat-ms']),
+          log: log(`agent ${c}-n${i + 1}`),
+        }),
+      ),
+    );
     running.push(...agents);
   }
   process.stderr.write(`ready ${running.length}\n`);
 }
 
 if (process.argv.includes('--site') && process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  site(process.argv.slice(2)).catch((e) => { process.stderr.write(`site: ${(e as Error).stack}\n`); process.exit(1); });
+  site(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`site: ${(e as Error).stack}\n`);
+    process.exit(1);
+  });
 }

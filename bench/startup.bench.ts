@@ -19,13 +19,20 @@ import { readNote } from '../reconciler/git/notes.js';
 import { parseNote } from '../reconciler/core/note.js';
 import { median, iqr, round, nowMs, sleep } from './lib/stats.js';
 
-interface Cmd { name: string; args: string[]; goalX?: number; env?: Record<string, string> }
+interface Cmd {
+  name: string;
+  args: string[];
+  goalX?: number;
+  env?: Record<string, string>;
+}
 
 const run: Bench = async ({ quick, log }) => {
   const runs = quick ? 5 : 10;
   const scope = new Scope();
   const work = tempDir('canopy-bench-startup-');
-  scope.add(() => { if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true }); });
+  scope.add(() => {
+    if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
+  });
   try {
     const dir = path.join(work, 'fleet');
     const init = spawnSync(process.execPath, [CLI, 'init', dir], { encoding: 'utf8' });
@@ -63,13 +70,18 @@ const run: Bench = async ({ quick, log }) => {
     // A compile cache of this run's own, empty at the start: the warm-up round writes it.
     const cacheEnv = { XDG_CACHE_HOME: path.join(work, 'cache') };
     const times = new Map<string, number[]>(cmds.map((c) => [c.name, []]));
-    const failed = new Map<string, string>();     // a command that fails is reported, not timed
+    const failed = new Map<string, string>(); // a command that fails is reported, not timed
     log(`${runs} interleaved runs of: ${cmds.map((c) => c.name).join(', ')} (after one warm-up round)`);
     for (let r = 0; r <= runs; r++) {
       for (const c of cmds) {
         if (failed.has(c.name)) continue;
         const s = nowMs();
-        const p = spawnSync(process.execPath, c.args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, ...cacheEnv, ...c.env } });
+        const p = spawnSync(process.execPath, c.args, {
+          cwd: dir,
+          stdio: ['ignore', 'ignore', 'pipe'],
+          encoding: 'utf8',
+          env: { ...process.env, ...cacheEnv, ...c.env },
+        });
         const ms = nowMs() - s;
         if (p.status !== 0) {
           failed.set(c.name, `exited ${p.status ?? p.signal}: ${p.stderr.trim().split('\n')[0]}`);
@@ -85,9 +97,15 @@ const run: Bench = async ({ quick, log }) => {
       const xs = times.get(c.name)!;
       if (failed.has(c.name)) continue;
       log(`${c.name}: median ${round(median(xs))} ms (${round(median(xs) / bare, 2)}× node -e 0)`);
-      if (c.name === 'node -e 0') { figures.push({ label: c.name, value: round(median(xs)), unit: 'ms', spread: iqr(xs).map((x) => round(x)) as [number, number] }); continue; }
+      if (c.name === 'node -e 0') {
+        figures.push({ label: c.name, value: round(median(xs)), unit: 'ms', spread: iqr(xs).map((x) => round(x)) as [number, number] });
+        continue;
+      }
       figures.push({
-        label: c.name, value: round(median(xs)), unit: 'ms', spread: iqr(xs).map((x) => round(x)) as [number, number],
+        label: c.name,
+        value: round(median(xs)),
+        unit: 'ms',
+        spread: iqr(xs).map((x) => round(x)) as [number, number],
         floor: { label: 'node -e 0', value: round(bare) },
         ...(c.goalX ? { goal: { op: '<=' as const, value: round(c.goalX * bare) } } : {}),
       });
@@ -95,7 +113,10 @@ const run: Bench = async ({ quick, log }) => {
     return {
       name: 'startup',
       figures,
-      notes: [...[...failed].map(([n, why]) => `${n} FAILED (${why}): not timed`), `${runs} runs each, interleaved, median and [p25, p75]; on the template repository (3 services, 2 clusters) after a converged \`canopy up --runtime sim\`; goal for status and validate: ≤ 2× node -e 0 (with the compile cache the first run writes)`],
+      notes: [
+        ...[...failed].map(([n, why]) => `${n} FAILED (${why}): not timed`),
+        `${runs} runs each, interleaved, median and [p25, p75]; on the template repository (3 services, 2 clusters) after a converged \`canopy up --runtime sim\`; goal for status and validate: ≤ 2× node -e 0 (with the compile cache the first run writes)`,
+      ],
     };
   } finally {
     await scope.close();

@@ -19,8 +19,18 @@ const run: Bench = async ({ quick, log }) => {
   const scope = new Scope();
   const f = new BenchFleet(fleet, scope);
   try {
-    const files: Record<string, string> = { 'fleet.yaml': fleetYaml(fleet), 'clusters/c1.yaml': clusterYaml('c1', 48.1, 11.5), 'clusters/c2.yaml': clusterYaml('c2', 48.8, 2.3) };
-    for (let i = 0; i < 10; i++) files[`services/t/svc-${i}.yaml`] = serviceYaml('t', `svc-${i}`, { runtime: 'process', command: ['sleep', '3600'], replicas: 2, resources: { cpu: 0.1, memory: '16Mi' } });
+    const files: Record<string, string> = {
+      'fleet.yaml': fleetYaml(fleet),
+      'clusters/c1.yaml': clusterYaml('c1', 48.1, 11.5),
+      'clusters/c2.yaml': clusterYaml('c2', 48.8, 2.3),
+    };
+    for (let i = 0; i < 10; i++)
+      files[`services/t/svc-${i}.yaml`] = serviceYaml('t', `svc-${i}`, {
+        runtime: 'process',
+        command: ['sleep', '3600'],
+        replicas: 2,
+        resources: { cpu: 0.1, memory: '16Mi' },
+      });
     const first = await f.init(files);
     await f.startBroker();
     log(`root, clusters c1 and c2, ${2 * NODES_PER_CLUSTER} sim agents, each role behind a counting proxy to Mosquitto; 10 services × 2 replicas`);
@@ -30,26 +40,37 @@ const run: Bench = async ({ quick, log }) => {
     }
     for (const p of f.parts.values()) await p.waitForLog(/running|ready/);
     f.startRoot((await f.proxy('root')).url());
-    await f.waitConverged(first, 60_000).catch((e) => { throw new Error(`${(e as Error).message}\n${f.tails()}`); });
+    await f.waitConverged(first, 60_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${f.tails()}`);
+    });
 
     // The observer: which topics carry the idle traffic.
     const u = new URL(f.broker.url);
-    const obs = new MqttClient(() => net.createConnection({ host: u.hostname, port: Number(u.port), noDelay: true }) as never, { clientId: `bench-observer-${process.pid}`, protocolVersion: 4, clean: true, reconnectPeriod: 0 });
-    scope.add(() => { obs.end(true); });
+    const obs = new MqttClient(() => net.createConnection({ host: u.hostname, port: Number(u.port), noDelay: true }) as never, {
+      clientId: `bench-observer-${process.pid}`,
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: 0,
+    });
+    scope.add(() => {
+      obs.end(true);
+    });
     await new Promise<void>((r) => obs.once('connect', () => r()));
     const byKind = new Map<string, { n: number; bytes: number }>();
     let counting = false;
     obs.on('message', (topic, payload, packet) => {
-      if (!counting || packet.retain) return;   // retained copies are replays to the observer only
-      const parts = topic.split('/').slice(3);  // canopy/v1/<fleet>/…
+      if (!counting || packet.retain) return; // retained copies are replays to the observer only
+      const parts = topic.split('/').slice(3); // canopy/v1/<fleet>/…
       const kind = parts[0] === 'clusters' && parts[2] === 'nodes' ? `node ${parts[4]}` : parts[0] === 'clusters' ? `cluster ${parts[2]}` : parts.join('/');
       const k = byKind.get(kind) ?? { n: 0, bytes: 0 };
-      k.n++; k.bytes += payload.length + topic.length;
+      k.n++;
+      k.bytes += payload.length + topic.length;
       byKind.set(kind, k);
     });
     await obs.subscribeAsync(`canopy/v1/${fleet}/#`, { qos: 0 });
 
-    const settle = quick ? 3000 : 5000, window = quick ? 10_000 : 30_000;
+    const settle = quick ? 3000 : 5000,
+      window = quick ? 10_000 : 30_000;
     log(`converged; settling ${settle / 1000} s, then counting ${window / 1000} s of idle traffic`);
     await sleep(settle);
     for (const p of f.links().values()) p.resetCounters();
@@ -69,7 +90,13 @@ const run: Bench = async ({ quick, log }) => {
     const figures: Figure[] = [
       { label: 'idle broker traffic per node (all links)', value: round(kbit(total, seconds) / nodes, 2), unit: 'kbit/s', goal: { op: '<=', value: 0.1 } },
       { label: 'idle agent link per node (up + down)', value: round(kbit(agents, seconds) / nodes, 2), unit: 'kbit/s' },
-      ...links.filter((l) => !l.role.startsWith('agents-')).map((l) => ({ label: `idle ${l.role === 'root' ? 'root' : `cluster ${l.role}`} link (up + down)`, value: round(kbit(l.up + l.down, seconds), 2), unit: 'kbit/s' })),
+      ...links
+        .filter((l) => !l.role.startsWith('agents-'))
+        .map((l) => ({
+          label: `idle ${l.role === 'root' ? 'root' : `cluster ${l.role}`} link (up + down)`,
+          value: round(kbit(l.up + l.down, seconds), 2),
+          unit: 'kbit/s',
+        })),
     ];
     return {
       name: 'traffic',

@@ -7,7 +7,7 @@ export interface Figure {
   /** What was measured, in words: "commit → converged p50". */
   label: string;
   value: number;
-  unit: string;               // 'ms', 'MB', 'bytes', '%', 'placements/s', 'kbit/s', 'x'
+  unit: string; // 'ms', 'MB', 'bytes', '%', 'placements/s', 'kbit/s', 'x'
   /** Spread over repeats, e.g. [min, max] or [p25, p75]. */
   spread?: [number, number];
   /** The floor measured in the same run, and value / floor. */

@@ -46,8 +46,10 @@ export function labels(name: string, v: unknown): Record<string, string> {
 export function location(name: string, v: unknown): { lat: number; lon: number } | undefined {
   if (v === undefined) return undefined;
   const m = /^(-?[0-9.]+),(-?[0-9.]+)$/.exec(String(v));
-  const lat = Number(m?.[1]), lon = Number(m?.[2]);
-  if (!m || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180)) throw new UsageError(`--${name} ${String(v)}: expected LAT,LON in degrees, e.g. 48.137,11.575`);
+  const lat = Number(m?.[1]),
+    lon = Number(m?.[2]);
+  if (!m || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180))
+    throw new UsageError(`--${name} ${String(v)}: expected LAT,LON in degrees, e.g. 48.137,11.575`);
   return { lat, lon };
 }
 
@@ -56,6 +58,8 @@ export function brokerUrl(v: unknown): string {
   try {
     const u = new URL(s);
     if (u.protocol === 'mqtt:' || u.protocol === 'tcp:') return s;
-  } catch { /* below */ }
+  } catch {
+    /* below */
+  }
   throw new UsageError(`--broker ${s}: expected mqtt://HOST:PORT`);
 }

@@ -35,8 +35,14 @@ function help(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') { process.stdout.write(help()); return name ? 0 : 2; }
-  if (name === '--version') { process.stdout.write('canopy 0.1.0\n'); return 0; }
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    process.stdout.write('canopy 0.1.0\n');
+    return 0;
+  }
   if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`canopy: unknown command "${name}"\n\n${help()}`);
   // Stack traces in the .ts sources (the bundles carry source maps) when debugging.
   if (process.env.CANOPY_LOG === 'debug') process.setSourceMapsEnabled(true);
@@ -47,9 +53,15 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (e) => {
-    if (e instanceof UsageError) { process.stderr.write(e.message.trimEnd() + '\n'); process.exitCode = e.exitCode; return; }
+    if (e instanceof UsageError) {
+      process.stderr.write(e.message.trimEnd() + '\n');
+      process.exitCode = e.exitCode;
+      return;
+    }
     process.stderr.write(`canopy: ${(e as Error).message}\n`);
     if (process.env.CANOPY_LOG === 'debug') process.stderr.write(`${(e as Error).stack}\n`);
     process.exitCode = 1;

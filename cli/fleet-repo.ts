@@ -7,7 +7,11 @@ import { openRepo, readFileAt, resolveRef, type Repo } from '../reconciler/git/r
 import type { FleetDescriptor } from '../schemas/model.js';
 
 export async function isEmptyDir(dir: string): Promise<boolean> {
-  try { return (await readdir(dir)).length === 0; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ENOENT'; }
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }
 
 /** Write the template into `dir` (absent or empty), with the schemas, and commit it on main. */
@@ -50,8 +54,13 @@ export async function fleetAtMain(repo: Repo, branch = 'main'): Promise<{ commit
   const text = await readFileAt(repo, commit, 'fleet.yaml');
   if (!text) throw new Error(`${repo.dir}: fleet.yaml is missing on ${branch}`);
   let fleet: FleetDescriptor;
-  try { fleet = parseYaml(text) as FleetDescriptor; } catch (e) { throw new Error(`fleet.yaml on ${branch}: ${(e as Error).message}`); }
-  if (!fleet?.metadata?.name || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(fleet.metadata.name)) throw new Error(`fleet.yaml on ${branch}: metadata.name must be a lower-case DNS label`);
+  try {
+    fleet = parseYaml(text) as FleetDescriptor;
+  } catch (e) {
+    throw new Error(`fleet.yaml on ${branch}: ${(e as Error).message}`);
+  }
+  if (!fleet?.metadata?.name || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(fleet.metadata.name))
+    throw new Error(`fleet.yaml on ${branch}: metadata.name must be a lower-case DNS label`);
   return { commit, fleet };
 }
 

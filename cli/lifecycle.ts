@@ -5,7 +5,10 @@ export function untilSignal(parts: () => Running[], onStop?: () => void): Promis
   return new Promise((resolve) => {
     let stopping = false;
     const stop = async (sig: string) => {
-      if (stopping) { process.stderr.write(`${sig} again: exiting now\n`); process.exit(130); }
+      if (stopping) {
+        process.stderr.write(`${sig} again: exiting now\n`);
+        process.exit(130);
+      }
       stopping = true;
       onStop?.();
       process.stderr.write(`${sig}: stopping…\n`);

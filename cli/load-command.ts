@@ -25,7 +25,11 @@ function cacheDir(): string | undefined {
   // XDG asks for an absolute path; without one, the home directory; without that, no cache
   // (never one relative to wherever the command runs).
   let base: string;
-  try { base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'); } catch { return undefined; }
+  try {
+    base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
+  } catch {
+    return undefined;
+  }
   return path.isAbsolute(base) ? path.join(base, 'canopy', 'compile') : undefined;
 }
 
@@ -33,7 +37,9 @@ function cacheDir(): string | undefined {
 export function loadCommand(name: string, bundleDir = fileURLToPath(new URL('./bundle/', import.meta.url))): CommandMain {
   const file = path.join(bundleDir, `${name}.cjs`);
   let source: string;
-  try { source = readFileSync(file, 'utf8'); } catch (e) {
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (e) {
     throw new Error(`the bundle of canopy ${name} (${file}) is missing: run npm run build (${(e as Error).message})`);
   }
   // With source maps on (CANOPY_LOG=debug, node --enable-source-maps), Node's own loader, which
@@ -43,7 +49,11 @@ export function loadCommand(name: string, bundleDir = fileURLToPath(new URL('./b
   const key = createHash('sha256').update(source).update(`\0${process.version}\0${process.arch}`).digest('hex').slice(0, 24);
   const cacheFile = dir && path.join(dir, `${name}-${key}.v8`);
   let cachedData: Buffer | undefined;
-  try { if (cacheFile) cachedData = readFileSync(cacheFile); } catch { /* not cached yet */ }
+  try {
+    if (cacheFile) cachedData = readFileSync(cacheFile);
+  } catch {
+    /* not cached yet */
+  }
   const script = new Script(Module.wrap(source), { filename: file, cachedData });
   const wrapper = script.runInThisContext() as (exports: object, require: NodeRequire, module: object, filename: string, dirname: string) => void;
   const module = { exports: {} as { default?: CommandMain } };
@@ -59,7 +69,11 @@ export function loadCommand(name: string, bundleDir = fileURLToPath(new URL('./b
         prune(path.dirname(cacheFile), name);
       } catch {
         // A read-only or full disk: no cache, and the next run compiles as this one did.
-        try { rmSync(tmp, { force: true }); } catch { /* nothing written */ }
+        try {
+          rmSync(tmp, { force: true });
+        } catch {
+          /* nothing written */
+        }
       }
     });
   }
@@ -70,8 +84,10 @@ export function loadCommand(name: string, bundleDir = fileURLToPath(new URL('./b
 const KEEP = 8;
 
 function prune(dir: string, name: string): void {
-  const mine = readdirSync(dir).filter((f) => f.startsWith(`${name}-`) && f.endsWith('.v8'))
-    .map((f) => ({ f, at: statSync(path.join(dir, f)).mtimeMs })).sort((a, b) => b.at - a.at);
+  const mine = readdirSync(dir)
+    .filter((f) => f.startsWith(`${name}-`) && f.endsWith('.v8'))
+    .map((f) => ({ f, at: statSync(path.join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
   for (const { f } of mine.slice(KEEP)) rmSync(path.join(dir, f), { force: true });
 }
 

@@ -7,10 +7,16 @@ import { UsageError } from '../reconciler/core/errors.js';
 export async function runCommand(cmd: Command, argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parse(cmd, argv);
-    if (values.help) { process.stdout.write(`${cmd.summary}\n\n${cmd.usage}\n`); return 0; }
+    if (values.help) {
+      process.stdout.write(`${cmd.summary}\n\n${cmd.usage}\n`);
+      return 0;
+    }
     return await cmd.run(values as Record<string, string | boolean | undefined>, positionals);
   } catch (e) {
-    if (e instanceof UsageError) { process.stderr.write(e.message.trimEnd() + '\n'); return e.exitCode; }
+    if (e instanceof UsageError) {
+      process.stderr.write(e.message.trimEnd() + '\n');
+      return e.exitCode;
+    }
     process.stderr.write(`canopy: ${(e as Error).message}\n`);
     if (process.env.CANOPY_LOG === 'debug') process.stderr.write(`${(e as Error).stack}\n`);
     return 1;

@@ -30,7 +30,11 @@ async function main(): Promise<void> {
     const target = path.join(schemasDir(), file);
     const current = await readFile(target, 'utf8').catch(() => '');
     if (current === text) continue;
-    if (check) { console.error(`stale: schemas/${file} (run npm run build)`); stale++; continue; }
+    if (check) {
+      console.error(`stale: schemas/${file} (run npm run build)`);
+      stale++;
+      continue;
+    }
     await writeFile(target, text);
   }
   if (stale) process.exit(1);

@@ -10,148 +10,206 @@ const Id = Type.String({ minLength: 1, maxLength: 300 });
 const Time = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$', maxLength: 40, description: 'UTC ISO 8601 time' });
 
 /** Version of a delegation: the main commit it came from, a sequence number and a fencing epoch. */
-export const Version = Type.Object({
-  commit: Oid,
-  seq: Type.Integer({ minimum: 0 }),
-  epoch: Type.Integer({ minimum: 0 }),
-}, { additionalProperties: false });
+export const Version = Type.Object(
+  {
+    commit: Oid,
+    seq: Type.Integer({ minimum: 0 }),
+    epoch: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
 
 /** One service as handed to a cluster: the spec, how many replicas there, and why. */
-export const Assignment = Type.Object({
-  replicas: Type.Integer({ minimum: 0 }),
-  specHash: Type.String({ minLength: 1, maxLength: 64 }),
-  spec: ServiceSpec,
-  reason: Type.Optional(Type.String({ maxLength: 2000 })),
-}, { additionalProperties: false });
+export const Assignment = Type.Object(
+  {
+    replicas: Type.Integer({ minimum: 0 }),
+    specHash: Type.String({ minLength: 1, maxLength: 64 }),
+    spec: ServiceSpec,
+    reason: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
 
 /** A cluster's whole placement: what the root writes to refs/canopy/placements/<cluster>. */
-export const Placement = Type.Object({
-  fleet: Type.String(),
-  cluster: Type.String(),
-  version: Version,
-  services: Type.Record(Id, Assignment),
-}, { additionalProperties: false, $id: 'placement.schema.json' });
+export const Placement = Type.Object(
+  {
+    fleet: Type.String(),
+    cluster: Type.String(),
+    version: Version,
+    services: Type.Record(Id, Assignment),
+  },
+  { additionalProperties: false, $id: 'placement.schema.json' },
+);
 
-const PatchOp = Type.Object({
-  op: StringEnum(['add', 'remove', 'replace', 'move', 'copy', 'test'] as const),
-  path: Type.String(),
-  from: Type.Optional(Type.String()),
-  value: Type.Optional(Type.Unknown()),
-}, { additionalProperties: false });
+const PatchOp = Type.Object(
+  {
+    op: StringEnum(['add', 'remove', 'replace', 'move', 'copy', 'test'] as const),
+    path: Type.String(),
+    from: Type.Optional(Type.String()),
+    value: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
 
 /** clusters/<c>/desired: root → cluster. */
-export const DesiredMessage = Type.Union([
-  Type.Object({ kind: Type.Literal('snapshot'), placement: Placement }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('patch'), base: Version, version: Version, ops: Type.Array(PatchOp) }, { additionalProperties: false }),
-], { $id: 'desired-message.schema.json' });
+export const DesiredMessage = Type.Union(
+  [
+    Type.Object({ kind: Type.Literal('snapshot'), placement: Placement }, { additionalProperties: false }),
+    Type.Object({ kind: Type.Literal('patch'), base: Version, version: Version, ops: Type.Array(PatchOp) }, { additionalProperties: false }),
+  ],
+  { $id: 'desired-message.schema.json' },
+);
 
-const Capacity = Type.Object({
-  cpu: Type.Number({ minimum: 0 }),
-  memoryMi: Type.Number({ minimum: 0 }),
-  gpu: Type.Number({ minimum: 0 }),
-}, { additionalProperties: false });
+const Capacity = Type.Object(
+  {
+    cpu: Type.Number({ minimum: 0 }),
+    memoryMi: Type.Number({ minimum: 0 }),
+    gpu: Type.Number({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
 
-export const ServiceStatus = Type.Object({
-  desired: Type.Integer({ minimum: 0 }),
-  running: Type.Integer({ minimum: 0 }),
-  failed: Type.Integer({ minimum: 0 }),
-  message: Type.Optional(Type.String({ maxLength: 2000 })),
-  /** Replicas of what it was given that the cluster cannot place on any node, and why: the root tries elsewhere. */
-  refused: Type.Optional(Type.Object({
-    count: Type.Integer({ minimum: 1 }),
-    reason: Type.String({ maxLength: 2000 }),
-  }, { additionalProperties: false })),
-}, { additionalProperties: false });
+export const ServiceStatus = Type.Object(
+  {
+    desired: Type.Integer({ minimum: 0 }),
+    running: Type.Integer({ minimum: 0 }),
+    failed: Type.Integer({ minimum: 0 }),
+    message: Type.Optional(Type.String({ maxLength: 2000 })),
+    /** Replicas of what it was given that the cluster cannot place on any node, and why: the root tries elsewhere. */
+    refused: Type.Optional(
+      Type.Object(
+        {
+          count: Type.Integer({ minimum: 1 }),
+          reason: Type.String({ maxLength: 2000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const TargetName = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' });
 /** A latency target as fleet.yaml names it: a point, and optionally an address to probe. */
-export const LatencyTarget = Type.Object({
-  lat: Type.Number({ minimum: -90, maximum: 90 }),
-  lon: Type.Number({ minimum: -180, maximum: 180 }),
-  probe: Type.Optional(Type.String({ maxLength: 300 })),
-}, { additionalProperties: false });
+export const LatencyTarget = Type.Object(
+  {
+    lat: Type.Number({ minimum: -90, maximum: 90 }),
+    lon: Type.Number({ minimum: -180, maximum: 180 }),
+    probe: Type.Optional(Type.String({ maxLength: 300 })),
+  },
+  { additionalProperties: false },
+);
 
 /** clusters/<c>/status: cluster → root. Aggregates only: the root never sees nodes. */
-export const ClusterStatus = Type.Object({
-  kind: Type.Literal('cluster-status'),
-  cluster: Type.String(),
-  at: Time,
-  applied: Type.Union([Version, Type.Null()]),
-  capacity: Capacity,
-  free: Capacity,
-  maxNodeFree: Capacity,
-  /** The largest single node's capacity: the root never sends a replica no node could hold. */
-  maxNode: Capacity,
-  /** Distinct node sizes (Pareto-largest, at most 32): one of them must hold a replica. */
-  shapes: Type.Optional(Type.Array(Capacity, { maxItems: 32 })),
-  arch: Type.Array(Type.String()),
-  runtimes: Type.Array(Type.String()),
-  labels: Type.Record(Type.String(), Type.String()),
-  operator: Type.Optional(Type.String()),
-  location: Type.Optional(Point),
-  /** Geohash cells (precision 5, coarser when there are many) holding its online nodes: where, roughly, without naming them. */
-  footprint: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9b-hjkmnp-z]{1,12}$' }), { maxItems: 256 })),
-  /** Per latency target: the best round trip its nodes measured, else its estimate from their positions. */
-  latency: Type.Optional(Type.Record(TargetName, Type.Object({
-    ms: Type.Number({ minimum: 0 }),
-    source: StringEnum(['measured', 'estimated'] as const),
-  }, { additionalProperties: false }), { additionalProperties: false })),
-  nodes: Type.Object({ total: Type.Integer({ minimum: 0 }), online: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
-  services: Type.Record(Id, ServiceStatus),
-}, { additionalProperties: false, $id: 'cluster-status.schema.json' });
+export const ClusterStatus = Type.Object(
+  {
+    kind: Type.Literal('cluster-status'),
+    cluster: Type.String(),
+    at: Time,
+    applied: Type.Union([Version, Type.Null()]),
+    capacity: Capacity,
+    free: Capacity,
+    maxNodeFree: Capacity,
+    /** The largest single node's capacity: the root never sends a replica no node could hold. */
+    maxNode: Capacity,
+    /** Distinct node sizes (Pareto-largest, at most 32): one of them must hold a replica. */
+    shapes: Type.Optional(Type.Array(Capacity, { maxItems: 32 })),
+    arch: Type.Array(Type.String()),
+    runtimes: Type.Array(Type.String()),
+    labels: Type.Record(Type.String(), Type.String()),
+    operator: Type.Optional(Type.String()),
+    location: Type.Optional(Point),
+    /** Geohash cells (precision 5, coarser when there are many) holding its online nodes: where, roughly, without naming them. */
+    footprint: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9b-hjkmnp-z]{1,12}$' }), { maxItems: 256 })),
+    /** Per latency target: the best round trip its nodes measured, else its estimate from their positions. */
+    latency: Type.Optional(
+      Type.Record(
+        TargetName,
+        Type.Object(
+          {
+            ms: Type.Number({ minimum: 0 }),
+            source: StringEnum(['measured', 'estimated'] as const),
+          },
+          { additionalProperties: false },
+        ),
+        { additionalProperties: false },
+      ),
+    ),
+    nodes: Type.Object({ total: Type.Integer({ minimum: 0 }), online: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+    services: Type.Record(Id, ServiceStatus),
+  },
+  { additionalProperties: false, $id: 'cluster-status.schema.json' },
+);
 
 /** .../online (retained; also the last will). */
-export const OnlineMessage = Type.Object({
-  kind: Type.Literal('online'),
-  online: Type.Boolean(),
-  at: Time,
-}, { additionalProperties: false, $id: 'online.schema.json' });
+export const OnlineMessage = Type.Object(
+  {
+    kind: Type.Literal('online'),
+    online: Type.Boolean(),
+    at: Time,
+  },
+  { additionalProperties: false, $id: 'online.schema.json' },
+);
 
 /** One replica as handed to a node. */
-export const ReplicaSpec = Type.Object({
-  id: Id,
-  service: Id,
-  index: Type.Integer({ minimum: 0 }),
-  specHash: Type.String({ minLength: 1, maxLength: 64 }),
-  spec: ServiceSpec,
-}, { additionalProperties: false });
+export const ReplicaSpec = Type.Object(
+  {
+    id: Id,
+    service: Id,
+    index: Type.Integer({ minimum: 0 }),
+    specHash: Type.String({ minLength: 1, maxLength: 64 }),
+    spec: ServiceSpec,
+  },
+  { additionalProperties: false },
+);
 
 /** clusters/<c>/nodes/<n>/desired: cluster → agent, a full snapshot (small: one node's share). */
-export const NodeDesired = Type.Object({
-  kind: Type.Literal('node-desired'),
-  seq: Type.Integer({ minimum: 0 }),
-  epoch: Type.Integer({ minimum: 0 }),
-  /** How often the agent reports: the cluster's heartbeat, so its liveness check fits. */
-  heartbeatSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
-  /** The fleet's latency targets: the agent measures round trips to those with a probe address. */
-  targets: Type.Optional(Type.Record(TargetName, LatencyTarget, { additionalProperties: false })),
-  replicas: Type.Array(ReplicaSpec),
-}, { additionalProperties: false, $id: 'node-desired.schema.json' });
+export const NodeDesired = Type.Object(
+  {
+    kind: Type.Literal('node-desired'),
+    seq: Type.Integer({ minimum: 0 }),
+    epoch: Type.Integer({ minimum: 0 }),
+    /** How often the agent reports: the cluster's heartbeat, so its liveness check fits. */
+    heartbeatSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
+    /** The fleet's latency targets: the agent measures round trips to those with a probe address. */
+    targets: Type.Optional(Type.Record(TargetName, LatencyTarget, { additionalProperties: false })),
+    replicas: Type.Array(ReplicaSpec),
+  },
+  { additionalProperties: false, $id: 'node-desired.schema.json' },
+);
 
-export const ReplicaState = Type.Object({
-  id: Id,
-  service: Id,
-  specHash: Type.String(),
-  state: StringEnum(['starting', 'running', 'failed', 'stopped'] as const),
-  message: Type.Optional(Type.String({ maxLength: 2000 })),
-  since: Time,
-}, { additionalProperties: false });
+export const ReplicaState = Type.Object(
+  {
+    id: Id,
+    service: Id,
+    specHash: Type.String(),
+    state: StringEnum(['starting', 'running', 'failed', 'stopped'] as const),
+    message: Type.Optional(Type.String({ maxLength: 2000 })),
+    since: Time,
+  },
+  { additionalProperties: false },
+);
 
 /** clusters/<c>/nodes/<n>/status: agent → cluster. */
-export const NodeStatus = Type.Object({
-  kind: Type.Literal('node-status'),
-  node: Type.String(),
-  at: Time,
-  appliedSeq: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-  capacity: Capacity,
-  arch: Type.String(),
-  runtimes: Type.Array(Type.String()),
-  labels: Type.Record(Type.String(), Type.String()),
-  location: Type.Optional(Point),
-  /** Per latency target: the median round trip this node measured to its probe address. */
-  latency: Type.Optional(Type.Record(TargetName, Type.Object({ ms: Type.Number({ minimum: 0 }) }, { additionalProperties: false }), { additionalProperties: false })),
-  replicas: Type.Array(ReplicaState),
-}, { additionalProperties: false, $id: 'node-status.schema.json' });
+export const NodeStatus = Type.Object(
+  {
+    kind: Type.Literal('node-status'),
+    node: Type.String(),
+    at: Time,
+    appliedSeq: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+    capacity: Capacity,
+    arch: Type.String(),
+    runtimes: Type.Array(Type.String()),
+    labels: Type.Record(Type.String(), Type.String()),
+    location: Type.Optional(Point),
+    /** Per latency target: the median round trip this node measured to its probe address. */
+    latency: Type.Optional(
+      Type.Record(TargetName, Type.Object({ ms: Type.Number({ minimum: 0 }) }, { additionalProperties: false }), { additionalProperties: false }),
+    ),
+    replicas: Type.Array(ReplicaState),
+  },
+  { additionalProperties: false, $id: 'node-status.schema.json' },
+);
 
 export type Version = Static<typeof Version>;
 export type Assignment = Static<typeof Assignment>;

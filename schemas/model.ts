@@ -11,111 +11,189 @@ const Name = Type.String({
   description: 'lower-case DNS label: letters, digits and -, at most 63 characters',
 });
 const Labels = Type.Record(Type.String({ pattern: '^[A-Za-z0-9._/-]{1,63}$' }), Type.String({ maxLength: 253 }), {
-  description: 'key: value labels', additionalProperties: false,
+  description: 'key: value labels',
+  additionalProperties: false,
 });
-const Quantity = Type.Union([
-  Type.Number({ minimum: 0 }),
-  Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|K|M|G|T)?$' }),
-], { description: 'bytes, or a number with a unit: 128Mi, 1Gi, 500M' });
-export const Point = Type.Object({
-  lat: Type.Number({ minimum: -90, maximum: 90 }),
-  lon: Type.Number({ minimum: -180, maximum: 180 }),
-}, { additionalProperties: false });
-
-export const Resources = Type.Object({
-  cpu: Type.Optional(Type.Number({ minimum: 0, maximum: 1024, description: 'cores for one replica' })),
-  memory: Type.Optional(Quantity),
-  gpu: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
-  storage: Type.Optional(Quantity),
-  arch: Type.Optional(Type.Array(StringEnum(['amd64', 'arm64', 'arm', '386', 'riscv64'] as const), { minItems: 1, uniqueItems: true })),
-}, { additionalProperties: false });
-
-export const Constraints = Type.Object({
-  geo: Type.Optional(Type.Object({
+const Quantity = Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|K|M|G|T)?$' })], {
+  description: 'bytes, or a number with a unit: 128Mi, 1Gi, 500M',
+});
+export const Point = Type.Object(
+  {
     lat: Type.Number({ minimum: -90, maximum: 90 }),
     lon: Type.Number({ minimum: -180, maximum: 180 }),
-    withinKm: Type.Number({ exclusiveMinimum: 0, maximum: 20040 }),
-  }, { additionalProperties: false })),
-  latency: Type.Optional(Type.Object({
-    to: Type.Union([Point, Type.Object({ target: Name }, { additionalProperties: false })]),
-    maxMs: Type.Number({ exclusiveMinimum: 0, maximum: 60000 }),
-  }, { additionalProperties: false })),
-  clusters: Type.Optional(Type.Object({
-    names: Type.Optional(Type.Array(Name, { minItems: 1, uniqueItems: true })),
-    matchLabels: Type.Optional(Labels),
-    operator: Type.Optional(Type.String({ minLength: 1 })),
-  }, { additionalProperties: false })),
-  nodes: Type.Optional(Type.Object({
-    matchLabels: Type.Optional(Labels),
-  }, { additionalProperties: false })),
-}, { additionalProperties: false });
+  },
+  { additionalProperties: false },
+);
 
-export const Port = Type.Object({
-  port: Type.Integer({ minimum: 1, maximum: 65535 }),
-  protocol: Type.Optional(StringEnum(['tcp', 'udp'] as const)),
-}, { additionalProperties: false });
+export const Resources = Type.Object(
+  {
+    cpu: Type.Optional(Type.Number({ minimum: 0, maximum: 1024, description: 'cores for one replica' })),
+    memory: Type.Optional(Quantity),
+    gpu: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
+    storage: Type.Optional(Quantity),
+    arch: Type.Optional(Type.Array(StringEnum(['amd64', 'arm64', 'arm', '386', 'riscv64'] as const), { minItems: 1, uniqueItems: true })),
+  },
+  { additionalProperties: false },
+);
 
-export const Health = Type.Object({
-  http: Type.Optional(Type.Object({ path: Type.String({ pattern: '^/' }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false })),
-  tcp: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false })),
-  intervalSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 3600 })),
-}, { additionalProperties: false });
+export const Constraints = Type.Object(
+  {
+    geo: Type.Optional(
+      Type.Object(
+        {
+          lat: Type.Number({ minimum: -90, maximum: 90 }),
+          lon: Type.Number({ minimum: -180, maximum: 180 }),
+          withinKm: Type.Number({ exclusiveMinimum: 0, maximum: 20040 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    latency: Type.Optional(
+      Type.Object(
+        {
+          to: Type.Union([Point, Type.Object({ target: Name }, { additionalProperties: false })]),
+          maxMs: Type.Number({ exclusiveMinimum: 0, maximum: 60000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    clusters: Type.Optional(
+      Type.Object(
+        {
+          names: Type.Optional(Type.Array(Name, { minItems: 1, uniqueItems: true })),
+          matchLabels: Type.Optional(Labels),
+          operator: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    nodes: Type.Optional(
+      Type.Object(
+        {
+          matchLabels: Type.Optional(Labels),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
-export const ServiceSpec = Type.Object({
-  runtime: StringEnum(['container', 'process'] as const, { description: 'container (Docker) or process (a child process of the agent)' }),
-  image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'container image; required for runtime container' })),
-  command: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'argv; required for runtime process' })),
-  replicas: Type.Integer({ minimum: 0, maximum: 10000 }),
-  resources: Type.Optional(Resources),
-  constraints: Type.Optional(Constraints),
-  spread: Type.Optional(StringEnum(['none', 'clusters', 'nodes'] as const)),
-  ports: Type.Optional(Type.Array(Port)),
-  env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { additionalProperties: false })),
-  health: Type.Optional(Health),
-  failover: Type.Optional(Type.Object({ afterSeconds: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
-  rollout: Type.Optional(Type.Object({ maxUnavailable: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false })),
-}, { additionalProperties: false });
+export const Port = Type.Object(
+  {
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    protocol: Type.Optional(StringEnum(['tcp', 'udp'] as const)),
+  },
+  { additionalProperties: false },
+);
 
-export const ServiceDescriptor = Type.Object({
-  apiVersion: Type.Literal('canopy/v1'),
-  kind: Type.Literal('Service'),
-  metadata: Type.Object({ name: Name, app: Name, labels: Type.Optional(Labels) }, { additionalProperties: false }),
-  spec: ServiceSpec,
-}, { additionalProperties: false, $id: 'service.schema.json', title: 'canopy Service descriptor' });
+export const Health = Type.Object(
+  {
+    http: Type.Optional(
+      Type.Object({ path: Type.String({ pattern: '^/' }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false }),
+    ),
+    tcp: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false })),
+    intervalSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 3600 })),
+  },
+  { additionalProperties: false },
+);
 
-export const FleetDescriptor = Type.Object({
-  apiVersion: Type.Literal('canopy/v1'),
-  kind: Type.Literal('Fleet'),
-  metadata: Type.Object({ name: Name }, { additionalProperties: false }),
-  spec: Type.Optional(Type.Object({
-    scheduler: Type.Optional(Type.Object({
-      // The names are schemas/policies.ts's; the registries in reconciler/*/policies/ implement each.
-      root: Type.Optional(StringEnum(ROOT_POLICIES, { description: describePolicies(ROOT_POLICY_SUMMARIES) })),
-      cluster: Type.Optional(StringEnum(CLUSTER_POLICIES, { description: describePolicies(CLUSTER_POLICY_SUMMARIES) })),
-    }, { additionalProperties: false })),
-    timings: Type.Optional(Type.Object({
-      heartbeatSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
-      unreachableAfterSeconds: Type.Optional(Type.Number({ minimum: 0.5, maximum: 86400 })),
-      statusRefreshSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 86400 })),
-    }, { additionalProperties: false })),
-    targets: Type.Optional(Type.Record(Name, Type.Object({
-      lat: Type.Number({ minimum: -90, maximum: 90 }),
-      lon: Type.Number({ minimum: -180, maximum: 180 }),
-      probe: Type.Optional(Type.String()),
-    }, { additionalProperties: false }), { additionalProperties: false })),
-  }, { additionalProperties: false })),
-}, { additionalProperties: false, $id: 'fleet.schema.json', title: 'canopy fleet.yaml' });
+export const ServiceSpec = Type.Object(
+  {
+    runtime: StringEnum(['container', 'process'] as const, { description: 'container (Docker) or process (a child process of the agent)' }),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'container image; required for runtime container' })),
+    command: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'argv; required for runtime process' })),
+    replicas: Type.Integer({ minimum: 0, maximum: 10000 }),
+    resources: Type.Optional(Resources),
+    constraints: Type.Optional(Constraints),
+    spread: Type.Optional(StringEnum(['none', 'clusters', 'nodes'] as const)),
+    ports: Type.Optional(Type.Array(Port)),
+    env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { additionalProperties: false })),
+    health: Type.Optional(Health),
+    failover: Type.Optional(Type.Object({ afterSeconds: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
+    rollout: Type.Optional(Type.Object({ maxUnavailable: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
 
-export const ClusterDescriptor = Type.Object({
-  apiVersion: Type.Literal('canopy/v1'),
-  kind: Type.Literal('Cluster'),
-  metadata: Type.Object({ name: Name, labels: Type.Optional(Labels) }, { additionalProperties: false }),
-  spec: Type.Optional(Type.Object({
-    location: Type.Optional(Point),
-    operator: Type.Optional(Type.String({ minLength: 1 })),
-    nodes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, description: 'nodes `canopy up` starts for this cluster' })),
-  }, { additionalProperties: false })),
-}, { additionalProperties: false, $id: 'cluster.schema.json', title: 'canopy clusters/<name>.yaml' });
+export const ServiceDescriptor = Type.Object(
+  {
+    apiVersion: Type.Literal('canopy/v1'),
+    kind: Type.Literal('Service'),
+    metadata: Type.Object({ name: Name, app: Name, labels: Type.Optional(Labels) }, { additionalProperties: false }),
+    spec: ServiceSpec,
+  },
+  { additionalProperties: false, $id: 'service.schema.json', title: 'canopy Service descriptor' },
+);
+
+export const FleetDescriptor = Type.Object(
+  {
+    apiVersion: Type.Literal('canopy/v1'),
+    kind: Type.Literal('Fleet'),
+    metadata: Type.Object({ name: Name }, { additionalProperties: false }),
+    spec: Type.Optional(
+      Type.Object(
+        {
+          scheduler: Type.Optional(
+            Type.Object(
+              {
+                // The names are schemas/policies.ts's; the registries in reconciler/*/policies/ implement each.
+                root: Type.Optional(StringEnum(ROOT_POLICIES, { description: describePolicies(ROOT_POLICY_SUMMARIES) })),
+                cluster: Type.Optional(StringEnum(CLUSTER_POLICIES, { description: describePolicies(CLUSTER_POLICY_SUMMARIES) })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          timings: Type.Optional(
+            Type.Object(
+              {
+                heartbeatSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
+                unreachableAfterSeconds: Type.Optional(Type.Number({ minimum: 0.5, maximum: 86400 })),
+                statusRefreshSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 86400 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          targets: Type.Optional(
+            Type.Record(
+              Name,
+              Type.Object(
+                {
+                  lat: Type.Number({ minimum: -90, maximum: 90 }),
+                  lon: Type.Number({ minimum: -180, maximum: 180 }),
+                  probe: Type.Optional(Type.String()),
+                },
+                { additionalProperties: false },
+              ),
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, $id: 'fleet.schema.json', title: 'canopy fleet.yaml' },
+);
+
+export const ClusterDescriptor = Type.Object(
+  {
+    apiVersion: Type.Literal('canopy/v1'),
+    kind: Type.Literal('Cluster'),
+    metadata: Type.Object({ name: Name, labels: Type.Optional(Labels) }, { additionalProperties: false }),
+    spec: Type.Optional(
+      Type.Object(
+        {
+          location: Type.Optional(Point),
+          operator: Type.Optional(Type.String({ minLength: 1 })),
+          nodes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, description: 'nodes `canopy up` starts for this cluster' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, $id: 'cluster.schema.json', title: 'canopy clusters/<name>.yaml' },
+);
 
 export type ServiceDescriptor = Static<typeof ServiceDescriptor>;
 export type ServiceSpec = Static<typeof ServiceSpec>;

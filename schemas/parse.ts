@@ -6,7 +6,17 @@ import { validator, validatorIndex } from './validators-load.js';
 import type { Placement, Assignment, Version, DesiredMessage, ClusterStatus, ServiceStatus, OnlineMessage, NodeDesired, NodeStatus } from './messages.js';
 
 /** Every shape checked at a boundary, by name. */
-export interface Shapes { Placement: Placement; Assignment: Assignment; Version: Version; DesiredMessage: DesiredMessage; ClusterStatus: ClusterStatus; ServiceStatus: ServiceStatus; OnlineMessage: OnlineMessage; NodeDesired: NodeDesired; NodeStatus: NodeStatus }
+export interface Shapes {
+  Placement: Placement;
+  Assignment: Assignment;
+  Version: Version;
+  DesiredMessage: DesiredMessage;
+  ClusterStatus: ClusterStatus;
+  ServiceStatus: ServiceStatus;
+  OnlineMessage: OnlineMessage;
+  NodeDesired: NodeDesired;
+  NodeStatus: NodeStatus;
+}
 export type ShapeName = keyof Shapes;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -45,12 +55,19 @@ function describe(e: ErrorObject | undefined): string {
   if (!e) return '/: does not match the schema';
   const p = e.params as Record<string, unknown>;
   // Name the field itself for a missing or unknown one, not the object that holds it.
-  const at = e.keyword === 'required' ? `${e.instancePath}/${String(p.missingProperty)}`
-    : e.keyword === 'additionalProperties' ? `${e.instancePath}/${String(p.additionalProperty)}`
-    : e.instancePath;
-  const what = e.keyword === 'required' ? 'is required'
-    : e.keyword === 'additionalProperties' ? 'is not a known field'
-    : e.keyword === 'enum' ? `must be one of ${(p.allowedValues as unknown[]).join(', ')}`
-    : e.message ?? 'does not match the schema';
+  const at =
+    e.keyword === 'required'
+      ? `${e.instancePath}/${String(p.missingProperty)}`
+      : e.keyword === 'additionalProperties'
+        ? `${e.instancePath}/${String(p.additionalProperty)}`
+        : e.instancePath;
+  const what =
+    e.keyword === 'required'
+      ? 'is required'
+      : e.keyword === 'additionalProperties'
+        ? 'is not a known field'
+        : e.keyword === 'enum'
+          ? `must be one of ${(p.allowedValues as unknown[]).join(', ')}`
+          : (e.message ?? 'does not match the schema');
   return `${at || '/'}: ${what}`;
 }

@@ -24,5 +24,7 @@ export const CLUSTER_POLICIES = Object.keys(CLUSTER_POLICY_SUMMARIES) as Cluster
 
 /** "bestfit: …; spread: …", for a schema description. */
 export function describePolicies(summaries: Readonly<Record<string, string>>): string {
-  return Object.entries(summaries).map(([name, s]) => `${name}: ${s}`).join('; ');
+  return Object.entries(summaries)
+    .map(([name, s]) => `${name}: ${s}`)
+    .join('; ');
 }

@@ -23,7 +23,10 @@ export function validator(name: string): ValidateFunction {
   return v;
 }
 
-interface Index { kinds: Record<string, string[]>; descriptorStamp: string }
+interface Index {
+  kinds: Record<string, string[]>;
+  descriptorStamp: string;
+}
 let index: Index | undefined;
 
 /** For each union told apart by `kind`: its kinds (validated as Name_kind); and the descriptor schemas' stamp. */

@@ -12,7 +12,17 @@ import { Placement, Assignment, Version, DesiredMessage, ClusterStatus, ServiceS
 import { ServiceDescriptor, FleetDescriptor, ClusterDescriptor } from './model.js';
 
 /** Wire shapes: the first error is enough (a bad message is dropped, its error logged once). */
-export const wireSchemas: Record<string, TSchema> = { Placement, Assignment, Version, DesiredMessage, ClusterStatus, ServiceStatus, OnlineMessage, NodeDesired, NodeStatus };
+export const wireSchemas: Record<string, TSchema> = {
+  Placement,
+  Assignment,
+  Version,
+  DesiredMessage,
+  ClusterStatus,
+  ServiceStatus,
+  OnlineMessage,
+  NodeDesired,
+  NodeStatus,
+};
 /** Descriptors: every error, with the data and schema beside it, worded for authors by schema-errors.ts. */
 export const descriptorSchemas: Record<string, TSchema> = { Service: ServiceDescriptor, Fleet: FleetDescriptor, Cluster: ClusterDescriptor };
 
@@ -33,7 +43,8 @@ function kindVariants(s: AnySchemaObject): Array<[string, AnySchemaObject]> | un
 // the generated files need nothing at run time (and an unknown one fails the build, not a run).
 const RUNTIME: Record<string, string> = {
   'ajv/dist/runtime/ucs2length': 'function (s) { let n = 0; for (const _ of s) n++; return n; }',
-  'ajv/dist/runtime/equal': '(function equal(a, b) { if (a === b) return true; if (a && b && typeof a == "object" && typeof b == "object") { if (Array.isArray(a) !== Array.isArray(b)) return false; const ka = Object.keys(a); if (ka.length !== Object.keys(b).length) return false; return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && equal(a[k], b[k])); } return a !== a && b !== b; })',
+  'ajv/dist/runtime/equal':
+    '(function equal(a, b) { if (a === b) return true; if (a && b && typeof a == "object" && typeof b == "object") { if (Array.isArray(a) !== Array.isArray(b)) return false; const ka = Object.keys(a); if (ka.length !== Object.keys(b).length) return false; return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && equal(a[k], b[k])); } return a !== a && b !== b; })',
 };
 
 function inlineRuntime(code: string): string {

@@ -48,7 +48,10 @@ function importsOf(file, text) {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, false);
   const out = [];
   for (const st of sf.statements) {
-    const spec = (ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier) ? st.moduleSpecifier.text : undefined;
+    const spec =
+      (ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier)
+        ? st.moduleSpecifier.text
+        : undefined;
     if (!spec?.startsWith('.')) continue;
     out.push(path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts'));
   }
@@ -69,7 +72,10 @@ function cyclesOf(graph) {
       if (state.get(m) === 1) {
         const cyc = stack.slice(stack.indexOf(m));
         const key = [...cyc].sort().join('|');
-        if (!seen.has(key)) { seen.add(key); cycles.push(cyc); }
+        if (!seen.has(key)) {
+          seen.add(key);
+          cycles.push(cyc);
+        }
       } else if (!state.has(m)) dfs(m);
     }
     stack.pop();
@@ -96,8 +102,13 @@ export function checkArchitecture(root) {
   const crossImports = [];
   for (const [f, deps] of graph) {
     for (const d of deps) {
-      const a = rel(f), b = rel(d);
-      if ((a.startsWith('reconciler/root/') && b.startsWith('reconciler/cluster/')) || (a.startsWith('reconciler/cluster/') && b.startsWith('reconciler/root/'))) crossImports.push(`${a} → ${b}`);
+      const a = rel(f),
+        b = rel(d);
+      if (
+        (a.startsWith('reconciler/root/') && b.startsWith('reconciler/cluster/')) ||
+        (a.startsWith('reconciler/cluster/') && b.startsWith('reconciler/root/'))
+      )
+        crossImports.push(`${a} → ${b}`);
     }
   }
   const cycles = cyclesOf(graph).map((c) => [...c, c[0]].map(rel).join(' → '));

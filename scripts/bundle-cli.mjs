@@ -29,7 +29,10 @@ const bundleOut = path.join(cliOut, 'bundle');
 /** Required from node_modules at run time: used only by the long-running parts (dockerode pulls native code). */
 const EXTERNAL = ['mqtt', 'dockerode', 'chokidar'];
 
-const commands = readdirSync(path.join(root, 'cli/commands')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+const commands = readdirSync(path.join(root, 'cli/commands'))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3))
+  .sort();
 
 /** Where the tsc output of a source file lies (cli/paths.ts → dist/cli/paths.js). */
 const compiled = (file) => path.join(root, 'dist', path.relative(root, file).replace(/\.ts$/, '.js'));
@@ -78,7 +81,7 @@ const common = {
 };
 
 rmSync(bundleOut, { recursive: true, force: true });
-rmSync(path.join(cliOut, 'chunks'), { recursive: true, force: true });   // an earlier layout's
+rmSync(path.join(cliOut, 'chunks'), { recursive: true, force: true }); // an earlier layout's
 
 await build({
   ...common,

@@ -9,7 +9,9 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const dist = path.join(root, 'dist', 'test');
 const filters = process.argv.slice(2);
 const folders = ['unit', 'contract', 'integration', 'e2e'];
-let passed = 0, failed = 0, files = 0;
+let passed = 0,
+  failed = 0,
+  files = 0;
 const failures = [];
 /** The slowest file takes about 40 s on a 2-core machine; one hung file must not hold CI for its 90 minutes. */
 const FILE_TIMEOUT_MS = Number(process.env.CANOPY_TEST_FILE_TIMEOUT_S ?? 300) * 1000;
@@ -17,7 +19,9 @@ const started = Date.now();
 for (const folder of folders) {
   const dir = path.join(dist, folder);
   if (!existsSync(dir)) continue;
-  const tests = readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort();
+  const tests = readdirSync(dir)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort();
   for (const f of tests) {
     const rel = `${folder}/${f}`;
     if (filters.length && !filters.some((x) => rel.includes(x))) continue;
@@ -25,9 +29,16 @@ for (const folder of folders) {
     const t0 = Date.now();
     process.stdout.write(`\n== ${rel}\n`);
     // A file that hangs is killed and counted failed: the run always ends, and says where.
-    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/uvu/bin.js'), dir, `^${f.replace(/\./g, '\\.')}$`], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: FILE_TIMEOUT_MS, killSignal: 'SIGKILL', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/uvu/bin.js'), dir, `^${f.replace(/\./g, '\\.')}$`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      timeout: FILE_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    });
     process.stdout.write(r.stdout ?? '');
-    if (r.error?.code === 'ETIMEDOUT') process.stdout.write(`\n!! ${rel} did not finish within ${FILE_TIMEOUT_MS / 1000} s: killed (its output so far is above)\n`);
+    if (r.error?.code === 'ETIMEDOUT')
+      process.stdout.write(`\n!! ${rel} did not finish within ${FILE_TIMEOUT_MS / 1000} s: killed (its output so far is above)\n`);
     const total = Number(/Total:\s+(\d+)/.exec(r.stdout ?? '')?.[1] ?? 0);
     const ok = Number(/Passed:\s+(\d+)/.exec(r.stdout ?? '')?.[1] ?? 0);
     if (r.status !== 0 || total === 0 || ok < total) {
@@ -38,7 +49,10 @@ for (const folder of folders) {
     process.stdout.write(`-- ${rel}: ${ok}/${total} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   }
 }
-if (!files) { console.error('no test files matched'); process.exit(1); }
+if (!files) {
+  console.error('no test files matched');
+  process.exit(1);
+}
 process.stdout.write(`\n${files} files in ${((Date.now() - started) / 1000).toFixed(0)} s${failures.length ? `\nFAILED:\n  ${failures.join('\n  ')}` : ''}\n`);
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
 process.exit(failed ? 1 : 0);

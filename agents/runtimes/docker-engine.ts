@@ -32,9 +32,17 @@ export function engineAddress(env: NodeJS.ProcessEnv = process.env): EngineAddre
     return { socketPath: p, label: host };
   }
   let u: URL;
-  try { u = new URL(host.includes('//') ? host : `tcp://${host}`); } catch { throw new Error(`DOCKER_HOST=${host}: expected unix:///path or tcp://host:port`); }
-  if (u.protocol === 'ssh:') throw new Error(`DOCKER_HOST=${host}: ssh is not supported by the agent; run it on the Docker host (unix socket) or expose the engine over tcp:// with TLS`);
-  if (u.protocol !== 'tcp:' && u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`DOCKER_HOST=${host}: expected unix:///path or tcp://host:port`);
+  try {
+    u = new URL(host.includes('//') ? host : `tcp://${host}`);
+  } catch {
+    throw new Error(`DOCKER_HOST=${host}: expected unix:///path or tcp://host:port`);
+  }
+  if (u.protocol === 'ssh:')
+    throw new Error(
+      `DOCKER_HOST=${host}: ssh is not supported by the agent; run it on the Docker host (unix socket) or expose the engine over tcp:// with TLS`,
+    );
+  if (u.protocol !== 'tcp:' && u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new Error(`DOCKER_HOST=${host}: expected unix:///path or tcp://host:port`);
   const port = Number(u.port || (u.protocol === 'https:' ? 2376 : 2375));
   const secure = u.protocol === 'https:' || env.DOCKER_TLS_VERIFY === '1' || port === 2376;
   const certs = env.DOCKER_CERT_PATH;
@@ -45,7 +53,10 @@ export function engineAddress(env: NodeJS.ProcessEnv = process.env): EngineAddre
 
 /** An answer from the engine that is not a success: its HTTP status and the engine's message. */
 export class EngineError extends Error {
-  constructor(readonly statusCode: number, message: string) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'EngineError';
   }
@@ -116,26 +127,31 @@ export function dockerEngine(o: EngineOptions = {}): DockerEngine {
   function send(method: string, p: string, body?: unknown, deadlineMs = timeoutMs): Promise<{ status: number; text: string }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = transport.request({
-        method, path: p,
-        ...(address.socketPath ? { socketPath: address.socketPath } : { host: address.host, port: address.port }),
-        ...(address.tls ?? {}),
-        headers: { Host: 'docker', ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}) },
-        agent: false,
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_BODY) req.destroy(new Error(`${method} ${p}: answer larger than ${MAX_BODY} bytes`));
-          else chunks.push(c);
-        });
-        res.on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      });
+      const req = transport.request(
+        {
+          method,
+          path: p,
+          ...(address.socketPath ? { socketPath: address.socketPath } : { host: address.host, port: address.port }),
+          ...(address.tls ?? {}),
+          headers: { Host: 'docker', ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}) },
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_BODY) req.destroy(new Error(`${method} ${p}: answer larger than ${MAX_BODY} bytes`));
+            else chunks.push(c);
+          });
+          res.on('error', reject);
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
       req.setTimeout(deadlineMs, () => req.destroy(new Error(`${method} ${p}: no answer from the Docker Engine at ${address.label} within ${deadlineMs} ms`)));
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new Error(`Docker Engine at ${address.label} is not reachable (${e.code}): is dockerd running?`));
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')
+          reject(new Error(`Docker Engine at ${address.label} is not reachable (${e.code}): is dockerd running?`));
         else if (e.code === 'EACCES') reject(new Error(`Docker Engine at ${address.label}: permission denied (is this user in the docker group?)`));
         else reject(e);
       });
@@ -148,7 +164,11 @@ export function dockerEngine(o: EngineOptions = {}): DockerEngine {
     const { status, text } = await send(method, p, body, deadlineMs);
     if (status < 200 || status >= 300) throw new EngineError(status, `${method} ${p}: ${status} ${engineMessage(text)}`.trim());
     if (!text) return undefined as T;
-    try { return JSON.parse(text) as T; } catch { throw new Error(`${method} ${p}: the engine answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`); }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new Error(`${method} ${p}: the engine answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    }
   }
 
   const id = (s: string) => encodeURIComponent(s);
@@ -160,7 +180,8 @@ export function dockerEngine(o: EngineOptions = {}): DockerEngine {
       const { status, text } = await send('GET', '/_ping', undefined, ms);
       if (status !== 200) throw new EngineError(status, `GET /_ping: ${status} ${engineMessage(text)}`.trim());
     },
-    listContainers: ({ all, filters }) => call('GET', `/containers/json?all=${all ? 1 : 0}${filters ? `&filters=${encodeURIComponent(JSON.stringify(filters))}` : ''}`),
+    listContainers: ({ all, filters }) =>
+      call('GET', `/containers/json?all=${all ? 1 : 0}${filters ? `&filters=${encodeURIComponent(JSON.stringify(filters))}` : ''}`),
     inspectContainer: (c) => call('GET', `/containers/${id(c)}/json`),
     createContainer: (name, body) => call('POST', `/containers/create?name=${encodeURIComponent(name)}`, body),
     startContainer: (c) => call('POST', `/containers/${id(c)}/start`),
@@ -174,6 +195,8 @@ function engineMessage(text: string): string {
   try {
     const m = (JSON.parse(text) as { message?: unknown }).message;
     if (typeof m === 'string') return m;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return text.trim().slice(0, 200);
 }

@@ -70,9 +70,7 @@ export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): R
     }
     const phase = phaseOf(s.Status, s.Error);
     if (phase === 'failed') {
-      const why = s.Error ? s.Error
-        : s.Status === 'paused' ? 'container paused'
-        : `exited with code ${s.ExitCode}${s.OOMKilled ? ' (out of memory)' : ''}`;
+      const why = s.Error ? s.Error : s.Status === 'paused' ? 'container paused' : `exited with code ${s.ExitCode}${s.OOMKilled ? ' (out of memory)' : ''}`;
       return { state: phase, message: why, since: dockerTime(s.FinishedAt) ?? dockerTime(s.StartedAt) ?? created };
     }
     return { state: phase, since: dockerTime(s.StartedAt) ?? created };
@@ -89,8 +87,12 @@ export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): R
       Cmd: spec.command,
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
       Labels: {
-        [LABEL.fleet]: opts.fleet, [LABEL.cluster]: opts.cluster, [LABEL.node]: opts.node,
-        [LABEL.service]: w.service, [LABEL.replica]: w.id, [LABEL.specHash]: w.specHash,
+        [LABEL.fleet]: opts.fleet,
+        [LABEL.cluster]: opts.cluster,
+        [LABEL.node]: opts.node,
+        [LABEL.service]: w.service,
+        [LABEL.replica]: w.id,
+        [LABEL.specHash]: w.specHash,
       },
       // Exposed only: publishing host ports would clash between replicas on one node.
       ExposedPorts: Object.fromEntries((spec.ports ?? []).map((p) => [`${p.port}/${p.protocol ?? 'tcp'}`, {}])),
@@ -134,11 +136,16 @@ export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): R
 
 function phaseOf(status: string, error: string): ReplicaPhase {
   switch (status) {
-    case 'running': return 'running';
-    case 'created': return error ? 'failed' : 'starting';
-    case 'restarting': return 'starting';
-    case 'removing': return 'stopped';
-    default: return 'failed'; // exited, dead, paused
+    case 'running':
+      return 'running';
+    case 'created':
+      return error ? 'failed' : 'starting';
+    case 'restarting':
+      return 'starting';
+    case 'removing':
+      return 'stopped';
+    default:
+      return 'failed'; // exited, dead, paused
   }
 }
 

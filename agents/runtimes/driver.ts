@@ -5,10 +5,10 @@ import type { ServiceSpec } from '../../schemas/model.js';
 
 /** One replica to run on this node. */
 export interface Workload {
-  id: string;          // replica id, `app/name#index`
-  service: string;     // `app/name`
+  id: string; // replica id, `app/name#index`
+  service: string; // `app/name`
   index: number;
-  specHash: string;    // a running replica with another hash is replaced
+  specHash: string; // a running replica with another hash is replaced
   spec: ServiceSpec;
 }
 
@@ -20,15 +20,15 @@ export interface ObservedReplica {
   service: string;
   specHash: string;
   state: ReplicaPhase;
-  message?: string;    // why it failed, for status ("exited with code 1", "image not found …")
-  since: string;       // ISO time the state began
+  message?: string; // why it failed, for status ("exited with code 1", "image not found …")
+  since: string; // ISO time the state began
 }
 
 export interface DriverOptions {
   fleet: string;
   cluster: string;
   node: string;
-  stateDir: string;    // durable per-node directory (process driver keeps its pid records here)
+  stateDir: string; // durable per-node directory (process driver keeps its pid records here)
 }
 
 export interface RuntimeDriver {

@@ -11,7 +11,9 @@ export async function loadDrivers(kind: RuntimeKind, opts: DriverOptions): Promi
     case 'docker': {
       const { dockerDriver, dockerAvailable } = await import('./docker.js');
       if (!(await dockerAvailable())) {
-        throw new Error(`runtime docker: no Docker engine answers at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'} (start dockerd, set DOCKER_HOST, or use runtime process)`);
+        throw new Error(
+          `runtime docker: no Docker engine answers at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'} (start dockerd, set DOCKER_HOST, or use runtime process)`,
+        );
       }
       return { container: dockerDriver(opts), process: processDriver(opts) };
     }

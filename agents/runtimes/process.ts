@@ -17,7 +17,11 @@ interface ProcessRecord {
   procStart?: string;
 }
 
-interface Exit { code: number | null; signal: string | null; at: string }
+interface Exit {
+  code: number | null;
+  signal: string | null;
+  at: string;
+}
 
 const KILL_AFTER_MS = 2000;
 
@@ -43,7 +47,7 @@ export function processDriver(opts: DriverOptions): RuntimeDriver {
         out.push({ ...base, state: 'running', since: r.startedAt });
         continue;
       }
-      if (!exit) exits.set(r.pid, exit = { code: null, signal: null, at: new Date().toISOString() });
+      if (!exit) exits.set(r.pid, (exit = { code: null, signal: null, at: new Date().toISOString() }));
       out.push({ ...base, state: 'failed', message: describeExit(exit), since: exit.at });
     }
     return out;
@@ -55,7 +59,7 @@ export function processDriver(opts: DriverOptions): RuntimeDriver {
     await stop(w.id);
     mkdirSync(logDir, { recursive: true });
     const log = openSync(join(logDir, `${w.id.replace(/[^a-zA-Z0-9.-]/g, '_')}.log`), 'a');
-    let child;
+    let child: ReturnType<typeof spawn> | undefined;
     try {
       writeSync(log, `--- ${new Date().toISOString()} start ${w.id} (${w.specHash}): ${JSON.stringify(argv)}\n`);
       child = spawn(argv[0], argv.slice(1), {
@@ -82,8 +86,13 @@ export function processDriver(opts: DriverOptions): RuntimeDriver {
     });
     child.unref();
     records.set(w.id, {
-      id: w.id, service: w.service, specHash: w.specHash, pid,
-      startedAt: new Date().toISOString(), argv, procStart: procStat(pid)?.start,
+      id: w.id,
+      service: w.service,
+      specHash: w.specHash,
+      pid,
+      startedAt: new Date().toISOString(),
+      argv,
+      procStart: procStat(pid)?.start,
     });
     save();
   }

@@ -8,25 +8,42 @@ const pending = new Set<Fn>();
 /** Register `fn`; the returned function runs it once (and unregisters it). */
 export function onCleanup(fn: Fn): () => Promise<void> {
   let done = false;
-  const once: Fn = async () => { if (done) return; done = true; pending.delete(once); await fn(); };
+  const once: Fn = async () => {
+    if (done) return;
+    done = true;
+    pending.delete(once);
+    await fn();
+  };
   pending.add(once);
-  return async () => { await once(); };
+  return async () => {
+    await once();
+  };
 }
 
 /** Run every registered cleanup, newest first; errors are reported, never thrown. */
 export async function cleanupAll(report: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<void> {
   for (const fn of [...pending].reverse()) {
-    try { await fn(); } catch (e) { report(`cleanup: ${(e as Error).message}`); }
+    try {
+      await fn();
+    } catch (e) {
+      report(`cleanup: ${(e as Error).message}`);
+    }
   }
 }
 
 /** A scope: cleanups registered through it run, newest first, when `close()` is called. */
 export class Scope {
   private fns: Array<() => Promise<void>> = [];
-  add(fn: Fn): void { this.fns.push(onCleanup(fn)); }
+  add(fn: Fn): void {
+    this.fns.push(onCleanup(fn));
+  }
   async close(): Promise<void> {
     for (const fn of this.fns.reverse()) {
-      try { await fn(); } catch (e) { process.stderr.write(`cleanup: ${(e as Error).message}\n`); }
+      try {
+        await fn();
+      } catch (e) {
+        process.stderr.write(`cleanup: ${(e as Error).message}\n`);
+      }
     }
     this.fns = [];
   }

@@ -3,8 +3,18 @@
 //   node dist/bench/lib/cpuprofile.js FILE.cpuprofile [TOP] [--from-ms MS] [--by-function]
 import { readFileSync } from 'node:fs';
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
 
 export function bucketOf(url: string, fn: string): string {
   if (!url) return fn.startsWith('(') ? fn : '(native)';
@@ -32,13 +42,16 @@ export function summarise(p: Profile, by: (url: string, fn: string) => string = 
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const flag = (f: string) => { const i = args.indexOf(f); return i < 0 ? undefined : args.splice(i, f === '--by-function' ? 1 : 2)[1] ?? 'yes'; };
+  const flag = (f: string) => {
+    const i = args.indexOf(f);
+    return i < 0 ? undefined : (args.splice(i, f === '--by-function' ? 1 : 2)[1] ?? 'yes');
+  };
   const fromMs = Number(flag('--from-ms') ?? 0);
   const byFn = flag('--by-function');
   const p = JSON.parse(readFileSync(args[0], 'utf8')) as Profile;
   const by = byFn ? (url: string, fn: string) => `${bucketOf(url, fn)} ${fn || '(anonymous)'}` : bucketOf;
   const { totalMs, rows } = summarise(p, by, fromMs);
   const busy = rows.filter(([k]) => k !== '(idle)' && !k.startsWith('(idle)')).reduce((s, [, ms]) => s + ms, 0);
-  process.stdout.write(`profile: ${totalMs.toFixed(0)} ms, ${busy.toFixed(0)} ms busy (${(100 * busy / totalMs).toFixed(2)} % of one core)\n`);
+  process.stdout.write(`profile: ${totalMs.toFixed(0)} ms, ${busy.toFixed(0)} ms busy (${((100 * busy) / totalMs).toFixed(2)} % of one core)\n`);
   for (const [k, ms] of rows.slice(0, Number(args[1] ?? 25))) process.stdout.write(`${ms.toFixed(1).padStart(9)} ms  ${k}\n`);
 }

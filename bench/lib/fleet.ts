@@ -6,7 +6,7 @@ import path from 'node:path';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { startMosquitto, type Mosquitto } from '../../test/helpers/mosquitto.js';
-import { startProxy, type Proxy } from '../../test/helpers/proxy.js';
+import { startProxy, type TcpProxy } from '../../test/helpers/proxy.js';
 import { tempDir } from '../../test/helpers/git.js';
 import { openRepo, resolveRef, type Repo } from '../../reconciler/git/repo.js';
 import { readNote, NOTES_REF } from '../../reconciler/git/notes.js';
@@ -16,7 +16,12 @@ import type { Scope } from './cleanup.js';
 import { nowMs, sleep } from './stats.js';
 import { rmSync } from 'node:fs';
 
-export const GIT_ENV = { GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@canopy.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@canopy.invalid' };
+export const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'bench',
+  GIT_AUTHOR_EMAIL: 'bench@canopy.invalid',
+  GIT_COMMITTER_NAME: 'bench',
+  GIT_COMMITTER_EMAIL: 'bench@canopy.invalid',
+};
 
 export function git(dir: string, ...args: string[]): string {
   const r = spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, ...GIT_ENV }, maxBuffer: 64 << 20 });
@@ -25,7 +30,9 @@ export function git(dir: string, ...args: string[]): string {
 }
 
 export function fleetYaml(name: string, timings?: Record<string, number>): string {
-  return ['apiVersion: canopy/v1', 'kind: Fleet', `metadata: {name: ${name}}`, ...(timings ? ['spec:', `  timings: ${JSON.stringify(timings)}`] : []), ''].join('\n');
+  return ['apiVersion: canopy/v1', 'kind: Fleet', `metadata: {name: ${name}}`, ...(timings ? ['spec:', `  timings: ${JSON.stringify(timings)}`] : []), ''].join(
+    '\n',
+  );
 }
 
 export function clusterYaml(name: string, lat: number, lon: number): string {
@@ -41,13 +48,20 @@ export function serviceYaml(app: string, name: string, spec: Record<string, unkn
 export function writeFiles(dir: string, files: Record<string, string | null>): void {
   for (const [f, text] of Object.entries(files)) {
     const p = path.join(dir, f);
-    if (text === null) { rmSync(p, { force: true }); continue; }
+    if (text === null) {
+      rmSync(p, { force: true });
+      continue;
+    }
     mkdirSync(path.dirname(p), { recursive: true });
     writeFileSync(p, text);
   }
 }
 
-export interface Timed { commit: string; startedAt: number; gitMs: number }
+export interface Timed {
+  commit: string;
+  startedAt: number;
+  gitMs: number;
+}
 
 export class BenchFleet {
   readonly work: string;
@@ -55,13 +69,20 @@ export class BenchFleet {
   readonly parts = new Map<string, Part>();
   broker!: Mosquitto;
   repo!: Repo;
-  private proxies = new Map<string, Proxy>();
+  private proxies = new Map<string, TcpProxy>();
 
-  constructor(readonly fleet: string, readonly scope: Scope, private readonly env: Record<string, string> = {}, prefix = 'canopy-bench-') {
+  constructor(
+    readonly fleet: string,
+    readonly scope: Scope,
+    private readonly env: Record<string, string> = {},
+    prefix = 'canopy-bench-',
+  ) {
     this.work = tempDir(prefix);
     this.dir = path.join(this.work, 'repo');
     // BENCH_KEEP=1 keeps the repository, state and logs (for timestamps and profiles).
-    scope.add(() => { if (!process.env.BENCH_KEEP) rmSync(this.work, { recursive: true, force: true }); });
+    scope.add(() => {
+      if (!process.env.BENCH_KEEP) rmSync(this.work, { recursive: true, force: true });
+    });
   }
 
   /**
@@ -72,7 +93,9 @@ export class BenchFleet {
     spawnSync('git', ['init', '-q', '-b', 'main', this.dir]);
     // No automatic gc in the middle of a timed commit (it would also pack refs/heads/main).
     git(this.dir, 'config', 'gc.auto', '0');
-    const chunks: Buffer[] = [Buffer.from(`commit refs/heads/main\ncommitter bench <bench@canopy.invalid> ${Math.floor(Date.now() / 1000)} +0000\ndata 5\nfleet\n`)];
+    const chunks: Buffer[] = [
+      Buffer.from(`commit refs/heads/main\ncommitter bench <bench@canopy.invalid> ${Math.floor(Date.now() / 1000)} +0000\ndata 5\nfleet\n`),
+    ];
     for (const [f, text] of Object.entries(files)) {
       const b = Buffer.from(text);
       chunks.push(Buffer.from(`M 100644 inline ${f}\ndata ${b.length}\n`), b, Buffer.from('\n'));
@@ -91,7 +114,7 @@ export class BenchFleet {
   }
 
   /** A counting proxy for one role ('root', a cluster, 'agents'…) in front of the broker. */
-  async proxy(role: string): Promise<Proxy> {
+  async proxy(role: string): Promise<TcpProxy> {
     let p = this.proxies.get(role);
     if (!p) {
       p = await startProxy(this.broker.port);
@@ -102,15 +125,26 @@ export class BenchFleet {
     return p;
   }
 
-  links(): Map<string, Proxy> { return this.proxies; }
+  links(): Map<string, TcpProxy> {
+    return this.proxies;
+  }
 
-  private log(name: string): string { return path.join(this.work, `${name.replace(/[^a-zA-Z0-9.-]/g, '_')}.log`); }
+  private log(name: string): string {
+    return path.join(this.work, `${name.replace(/[^a-zA-Z0-9.-]/g, '_')}.log`);
+  }
 
   private spawn(name: string, args: string[], o: { nodeArgs?: string[]; script?: string; env?: Record<string, string> } = {}): Part {
     // BENCH_PROFILE=root,cluster-c1 writes a V8 CPU profile of those parts into the work directory
     // (with BENCH_KEEP=1 to keep it; summarise with dist/bench/lib/cpuprofile.js).
     const profile = (process.env.BENCH_PROFILE ?? '').split(',').includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.work, 'prof', name)}`] : [];
-    const p = spawnPart(args, { name, logFile: this.log(name), env: { ...this.env, ...o.env }, nodeArgs: [...profile, ...(o.nodeArgs ?? [])], script: o.script, scope: this.scope });
+    const p = spawnPart(args, {
+      name,
+      logFile: this.log(name),
+      env: { ...this.env, ...o.env },
+      nodeArgs: [...profile, ...(o.nodeArgs ?? [])],
+      script: o.script,
+      scope: this.scope,
+    });
     this.parts.set(name, p);
     return p;
   }
@@ -120,19 +154,69 @@ export class BenchFleet {
   }
 
   startCluster(name: string, broker = this.broker.url, o: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Part {
-    return this.spawn(`cluster-${name}`, ['cluster', '--name', name, '--broker', broker, '--repo', this.dir, '--state-dir', path.join(this.work, 'state', name)], o);
+    return this.spawn(
+      `cluster-${name}`,
+      ['cluster', '--name', name, '--broker', broker, '--repo', this.dir, '--state-dir', path.join(this.work, 'state', name)],
+      o,
+    );
   }
 
-  startAgent(cluster: string, node: string, o: { broker?: string; runtime?: 'sim' | 'docker' | 'process'; cpu?: number; memory?: string; nodeArgs?: string[]; env?: Record<string, string> } = {}): Part {
-    return this.spawn(`agent-${node}`, ['agent', '--cluster', cluster, '--name', node, '--broker', o.broker ?? this.broker.url, '--runtime', o.runtime ?? 'sim',
-      '--fleet', this.fleet, '--state-dir', path.join(this.work, 'state', cluster, node), '--cpu', String(o.cpu ?? 8), '--memory', o.memory ?? '16Gi'], o);
+  startAgent(
+    cluster: string,
+    node: string,
+    o: { broker?: string; runtime?: 'sim' | 'docker' | 'process'; cpu?: number; memory?: string; nodeArgs?: string[]; env?: Record<string, string> } = {},
+  ): Part {
+    return this.spawn(
+      `agent-${node}`,
+      [
+        'agent',
+        '--cluster',
+        cluster,
+        '--name',
+        node,
+        '--broker',
+        o.broker ?? this.broker.url,
+        '--runtime',
+        o.runtime ?? 'sim',
+        '--fleet',
+        this.fleet,
+        '--state-dir',
+        path.join(this.work, 'state', cluster, node),
+        '--cpu',
+        String(o.cpu ?? 8),
+        '--memory',
+        o.memory ?? '16Gi',
+      ],
+      o,
+    );
   }
 
   /** `count` simulated agents of one cluster in one helper process (nodes `<prefix><first…>`). */
   startSimNodes(cluster: string, count: number, o: { broker?: string; prefix?: string; first?: number; cpu?: number; memoryMi?: number } = {}): Part {
-    return this.spawn(`sim-nodes-${cluster}-${o.first ?? 1}`, ['--broker', o.broker ?? this.broker.url, '--fleet', this.fleet, '--cluster', cluster, '--nodes', String(count),
-      '--prefix', o.prefix ?? `${cluster}-n`, '--first', String(o.first ?? 1), '--state-dir', path.join(this.work, 'state', cluster),
-      '--cpu', String(o.cpu ?? 8), '--memory-mi', String(o.memoryMi ?? 16384)], { script: path.join(DIST, 'bench/lib/sim-nodes.js') });
+    return this.spawn(
+      `sim-nodes-${cluster}-${o.first ?? 1}`,
+      [
+        '--broker',
+        o.broker ?? this.broker.url,
+        '--fleet',
+        this.fleet,
+        '--cluster',
+        cluster,
+        '--nodes',
+        String(count),
+        '--prefix',
+        o.prefix ?? `${cluster}-n`,
+        '--first',
+        String(o.first ?? 1),
+        '--state-dir',
+        path.join(this.work, 'state', cluster),
+        '--cpu',
+        String(o.cpu ?? 8),
+        '--memory-mi',
+        String(o.memoryMi ?? 16384),
+      ],
+      { script: path.join(DIST, 'bench/lib/sim-nodes.js') },
+    );
   }
 
   /** Write `files`, stage them, then time `git commit` alone: the commit exists from startedAt + gitMs. */
@@ -157,13 +241,21 @@ export class BenchFleet {
     let target = commit;
     for (;;) {
       let head: string | undefined;
-      try { head = readFileSync(refFile, 'utf8').trim(); } catch { head = await resolveRef(this.repo, NOTES_REF); }
+      try {
+        head = readFileSync(refFile, 'utf8').trim();
+      } catch {
+        head = await resolveRef(this.repo, NOTES_REF);
+      }
       if (head && head !== last) {
         last = head;
         const text = await readNote(this.repo, target);
         const n = text ? parseNote(text) : undefined;
         if (n?.outcome === 'rejected') throw new Error(`${target.slice(0, 12)} was rejected: ${JSON.stringify(n.problems)}`);
-        if (n?.outcome === 'superseded' && n.supersededBy) { target = n.supersededBy; last = undefined; continue; }
+        if (n?.outcome === 'superseded' && n.supersededBy) {
+          target = n.supersededBy;
+          last = undefined;
+          continue;
+        }
         if (n?.convergedAt) return { seenAt: nowMs(), note: n };
       }
       if (nowMs() > end) throw new Error(`${commit.slice(0, 12)} did not converge within ${timeoutMs} ms`);

@@ -7,8 +7,16 @@ import { nowMs } from './stats.js';
 
 async function client(url: string, id: string): Promise<MqttClient> {
   const u = new URL(url);
-  const c = new MqttClient(() => net.createConnection({ host: u.hostname, port: Number(u.port), noDelay: true }) as never, { clientId: id, protocolVersion: 4, clean: true, reconnectPeriod: 0 });
-  await new Promise<void>((resolve, reject) => { c.once('connect', () => resolve()); c.once('error', reject); });
+  const c = new MqttClient(() => net.createConnection({ host: u.hostname, port: Number(u.port), noDelay: true }) as never, {
+    clientId: id,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 0,
+  });
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+  });
   return c;
 }
 
@@ -22,7 +30,9 @@ export async function mqttRoundTrips(url: string, n: number): Promise<number[]> 
   const b = await client(url, `bench-pong-${tag}`);
   try {
     await b.subscribeAsync(`bench/${tag}/ping`, { qos: 1 });
-    b.on('message', (_t, p) => { b.publish(`bench/${tag}/pong`, p, { qos: 1 }); });
+    b.on('message', (_t, p) => {
+      b.publish(`bench/${tag}/pong`, p, { qos: 1 });
+    });
     await a.subscribeAsync(`bench/${tag}/pong`, { qos: 1 });
     const out: number[] = [];
     for (let i = 0; i < n + 5; i++) {
@@ -31,7 +41,7 @@ export async function mqttRoundTrips(url: string, n: number): Promise<number[]> 
         a.once('message', () => resolve());
         a.publish(`bench/${tag}/ping`, JSON.stringify({ i, pad: 'x'.repeat(200) }), { qos: 1 });
       });
-      if (i >= 5) out.push(nowMs() - t0);   // the first few warm up the connection
+      if (i >= 5) out.push(nowMs() - t0); // the first few warm up the connection
     }
     return out;
   } finally {

@@ -10,11 +10,20 @@ import { leanV8 } from '../../cli/parts/lean.js';
 await leanV8();
 const { MqttClient } = await import('mqtt');
 const u = new URL(process.argv[2]);
-const c = new MqttClient(() => net.createConnection({ host: u.hostname, port: Number(u.port), noDelay: true }) as never, { clientId: `bench-idle-${process.pid}`, protocolVersion: 4, clean: true, keepalive: 2, writeCache: false });
+const c = new MqttClient(() => net.createConnection({ host: u.hostname, port: Number(u.port), noDelay: true }) as never, {
+  clientId: `bench-idle-${process.pid}`,
+  protocolVersion: 4,
+  clean: true,
+  keepalive: 2,
+  writeCache: false,
+});
 c.on('connect', () => {
   c.subscribe(`bench/idle/${process.pid}/desired`, { qos: 1 });
   c.publish(`bench/idle/${process.pid}/status`, JSON.stringify({ at: new Date().toISOString(), pad: 'x'.repeat(450) }), { qos: 1, retain: true });
   process.stderr.write('ready\n');
 });
 c.on('message', () => undefined);
-process.on('SIGTERM', () => { c.end(true); process.exit(0); });
+process.on('SIGTERM', () => {
+  c.end(true);
+  process.exit(0);
+});

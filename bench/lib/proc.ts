@@ -38,16 +38,27 @@ export interface SpawnOptions {
 export function spawnPart(args: string[], o: SpawnOptions & { script?: string }): Part {
   const fd = openSync(o.logFile, 'a');
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), o.script ?? CLI, ...args], {
-    stdio: ['ignore', fd, fd], env: { ...process.env, ...o.env },
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, ...o.env },
   });
   closeSync(fd);
   const part: Part = {
-    name: o.name, child, pid: child.pid!, logFile: o.logFile,
-    log: () => { try { return readFileSync(o.logFile, 'utf8'); } catch { return ''; } },
+    name: o.name,
+    child,
+    pid: child.pid!,
+    logFile: o.logFile,
+    log: () => {
+      try {
+        return readFileSync(o.logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
     async waitForLog(re, ms = 30_000) {
       const end = Date.now() + ms;
       while (!re.test(part.log())) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${o.name} exited (${child.exitCode ?? child.signalCode}) before logging ${re}:\n${part.log().slice(-2000)}`);
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`${o.name} exited (${child.exitCode ?? child.signalCode}) before logging ${re}:\n${part.log().slice(-2000)}`);
         if (Date.now() > end) throw new Error(`${o.name}: no ${re} within ${ms} ms:\n${part.log().slice(-2000)}`);
         await sleep(50);
       }
@@ -72,12 +83,23 @@ let clkTck: number | undefined;
 /** Kernel clock ticks per second (USER_HZ), the unit of utime/stime in /proc/<pid>/stat. */
 export function ticksPerSecond(): number {
   if (clkTck === undefined) {
-    try { clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { clkTck = 100; }
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
   }
   return clkTck;
 }
 
-export interface ProcSample { at: number; rssKiB: number; anonKiB: number; fileKiB: number; hwmKiB: number; cpuTicks: number }
+export interface ProcSample {
+  at: number;
+  rssKiB: number;
+  anonKiB: number;
+  fileKiB: number;
+  hwmKiB: number;
+  cpuTicks: number;
+}
 
 /**
  * One reading of a live process: resident set (and its anonymous and file-backed parts: the
@@ -86,12 +108,17 @@ export interface ProcSample { at: number; rssKiB: number; anonKiB: number; fileK
  */
 export function sampleProc(pid: number, name = String(pid)): ProcSample {
   let status: string;
-  try { status = readFileSync(`/proc/${pid}/status`, 'utf8'); } catch { throw new Error(`${name} (pid ${pid}) is not running`); }
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    throw new Error(`${name} (pid ${pid}) is not running`);
+  }
   const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces), which ends at the last ')'.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(f[11]), stime = Number(f[12]);   // fields 14 and 15 of proc(5)
+  const utime = Number(f[11]),
+    stime = Number(f[12]); // fields 14 and 15 of proc(5)
   return { at: performance.now(), rssKiB: kib('VmRSS'), anonKiB: kib('RssAnon'), fileKiB: kib('RssFile'), hwmKiB: kib('VmHWM'), cpuTicks: utime + stime };
 }
 
@@ -122,7 +149,11 @@ export async function watchIdle(pids: Record<string, number>, ms: number, window
   const rss: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
   const anon: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
   const file: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
-  const keep = (k: string, x: ProcSample) => { rss[k].push(x.rssKiB); anon[k].push(x.anonKiB); file[k].push(x.fileKiB); };
+  const keep = (k: string, x: ProcSample) => {
+    rss[k].push(x.rssKiB);
+    anon[k].push(x.anonKiB);
+    file[k].push(x.fileKiB);
+  };
   const cpu: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
   const first = Object.fromEntries(keys.map((k) => [k, sampleProc(pids[k], k)]));
   let start = first;
@@ -134,7 +165,7 @@ export async function watchIdle(pids: Record<string, number>, ms: number, window
       for (const k of keys) keep(k, sampleProc(pids[k], k));
     }
     const last = Object.fromEntries(keys.map((k) => [k, sampleProc(pids[k], k)]));
-    for (const k of keys) cpu[k].push((100 * (last[k].cpuTicks - start[k].cpuTicks) / ticksPerSecond()) / ((last[k].at - start[k].at) / 1000));
+    for (const k of keys) cpu[k].push((100 * (last[k].cpuTicks - start[k].cpuTicks)) / ticksPerSecond() / ((last[k].at - start[k].at) / 1000));
     start = last;
   }
   const out: Record<string, IdleFigures> = {};

@@ -13,8 +13,15 @@ import { createLogger } from '../../reconciler/core/log.js';
 
 const { values: v } = parseArgs({
   options: {
-    broker: { type: 'string' }, fleet: { type: 'string' }, cluster: { type: 'string' }, nodes: { type: 'string' },
-    prefix: { type: 'string' }, first: { type: 'string' }, 'state-dir': { type: 'string' }, cpu: { type: 'string' }, 'memory-mi': { type: 'string' },
+    broker: { type: 'string' },
+    fleet: { type: 'string' },
+    cluster: { type: 'string' },
+    nodes: { type: 'string' },
+    prefix: { type: 'string' },
+    first: { type: 'string' },
+    'state-dir': { type: 'string' },
+    cpu: { type: 'string' },
+    'memory-mi': { type: 'string' },
   },
 });
 const cluster = String(v.cluster);
@@ -26,12 +33,18 @@ const parts: Running[] = [];
 async function main(): Promise<void> {
   for (let i = first; i < first + count; i++) {
     const name = `${prefix}${i}`;
-    parts.push(await runAgent({
-      cluster, name, broker: String(v.broker), fleet: String(v.fleet), runtime: 'sim',
-      stateDir: path.join(String(v['state-dir']), name),
-      capacity: { cpu: Number(v.cpu ?? 8), memoryMi: Number(v['memory-mi'] ?? 16384), gpu: 0 },
-      log: createLogger(`agent ${cluster}/${name}`),
-    }));
+    parts.push(
+      await runAgent({
+        cluster,
+        name,
+        broker: String(v.broker),
+        fleet: String(v.fleet),
+        runtime: 'sim',
+        stateDir: path.join(String(v['state-dir']), name),
+        capacity: { cpu: Number(v.cpu ?? 8), memoryMi: Number(v['memory-mi'] ?? 16384), gpu: 0 },
+        log: createLogger(`agent ${cluster}/${name}`),
+      }),
+    );
   }
   process.stderr.write(`ready ${count}\n`);
 }
@@ -45,4 +58,7 @@ const stop = async () => {
 };
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
-main().catch((e) => { process.stderr.write(`sim-nodes: ${(e as Error).stack}\n`); process.exit(1); });
+main().catch((e) => {
+  process.stderr.write(`sim-nodes: ${(e as Error).stack}\n`);
+  process.exit(1);
+});

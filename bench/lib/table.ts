@@ -34,7 +34,11 @@ function row(bench: string, f: Figure): string[] {
 export function textTable(results: BenchResult[]): string {
   const all = [HEAD, ...rows(results)];
   const w = HEAD.map((_, i) => Math.max(...all.map((r) => [...r[i]].length)));
-  const line = (r: string[]) => r.map((c, i) => c + ' '.repeat(w[i] - [...c].length)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c + ' '.repeat(w[i] - [...c].length))
+      .join('  ')
+      .trimEnd();
   return [line(HEAD), w.map((n) => '─'.repeat(n)).join('  '), ...rows(results).map(line)].join('\n');
 }
 

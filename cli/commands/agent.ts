@@ -21,9 +21,19 @@ const cmd: Command = {
     '  --probe-every S     re-measure latency targets every S seconds (default 30)',
   ].join('\n'),
   options: {
-    cluster: { type: 'string' }, name: { type: 'string' }, broker: { type: 'string' }, runtime: { type: 'string' }, 'state-dir': { type: 'string' },
-    fleet: { type: 'string' }, cpu: { type: 'string' }, memory: { type: 'string' }, gpu: { type: 'string' }, labels: { type: 'string' }, location: { type: 'string' },
-    'probe-from': { type: 'string' }, 'probe-every': { type: 'string' },
+    cluster: { type: 'string' },
+    name: { type: 'string' },
+    broker: { type: 'string' },
+    runtime: { type: 'string' },
+    'state-dir': { type: 'string' },
+    fleet: { type: 'string' },
+    cpu: { type: 'string' },
+    memory: { type: 'string' },
+    gpu: { type: 'string' },
+    labels: { type: 'string' },
+    location: { type: 'string' },
+    'probe-from': { type: 'string' },
+    'probe-every': { type: 'string' },
   },
   async run(v) {
     required(this, v, 'cluster', 'name', 'broker', 'runtime', 'state-dir');
@@ -31,7 +41,11 @@ const cmd: Command = {
     if (!['docker', 'process', 'sim'].includes(runtime)) throw new UsageError(`--runtime ${runtime}: expected docker, process or sim`);
     let memoryMi: number | undefined;
     if (v.memory !== undefined) {
-      try { memoryMi = mebibytes(/^[0-9.]+$/.test(String(v.memory)) ? Number(v.memory) : String(v.memory)); } catch { throw new UsageError(`--memory ${v.memory}: expected a quantity like 512Mi or 2Gi`); }
+      try {
+        memoryMi = mebibytes(/^[0-9.]+$/.test(String(v.memory)) ? Number(v.memory) : String(v.memory));
+      } catch {
+        throw new UsageError(`--memory ${v.memory}: expected a quantity like 512Mi or 2Gi`);
+      }
     }
     const cpu = num('cpu', v.cpu);
     const os = await import('node:os');
@@ -40,9 +54,18 @@ const cmd: Command = {
     const log = createLogger(`agent ${v.cluster}/${name}`);
     const { runAgent } = await import('../parts/agent.js');
     const part = await runAgent({
-      cluster: String(v.cluster), name, broker: brokerUrl(v.broker), fleet: v.fleet as string | undefined, runtime: runtime as 'docker',
-      stateDir: String(v['state-dir']), capacity, labels: labels('labels', v.labels), location: location('location', v.location), log,
-      probeFrom: v['probe-from'] as string | undefined, probeIntervalMs: v['probe-every'] !== undefined ? 1000 * num('probe-every', v['probe-every'], 0.1)! : undefined,
+      cluster: String(v.cluster),
+      name,
+      broker: brokerUrl(v.broker),
+      fleet: v.fleet as string | undefined,
+      runtime: runtime as 'docker',
+      stateDir: String(v['state-dir']),
+      capacity,
+      labels: labels('labels', v.labels),
+      location: location('location', v.location),
+      log,
+      probeFrom: v['probe-from'] as string | undefined,
+      probeIntervalMs: v['probe-every'] !== undefined ? 1000 * num('probe-every', v['probe-every'], 0.1)! : undefined,
     });
     log.info(`running (${runtime}); Ctrl-C to stop`);
     return untilSignal(() => [part]);

@@ -22,17 +22,31 @@ const cmd: Command = {
     '  --location LAT,LON  where the cluster is',
   ].join('\n'),
   options: {
-    name: { type: 'string' }, broker: { type: 'string' }, 'node-broker': { type: 'string' }, repo: { type: 'string' }, fleet: { type: 'string' },
-    'state-dir': { type: 'string' }, labels: { type: 'string' }, operator: { type: 'string' }, location: { type: 'string' },
+    name: { type: 'string' },
+    broker: { type: 'string' },
+    'node-broker': { type: 'string' },
+    repo: { type: 'string' },
+    fleet: { type: 'string' },
+    'state-dir': { type: 'string' },
+    labels: { type: 'string' },
+    operator: { type: 'string' },
+    location: { type: 'string' },
   },
   async run(v) {
     required(this, v, 'name', 'broker', 'state-dir');
     const name = String(v.name);
     const log = createLogger(`cluster ${name}`);
     const part = await runCluster({
-      name, broker: brokerUrl(v.broker), nodeBroker: v['node-broker'] ? brokerUrl(v['node-broker']) : undefined,
-      repoDir: v.repo as string | undefined, fleet: v.fleet as string | undefined, stateDir: String(v['state-dir']),
-      labels: labels('labels', v.labels), operator: v.operator as string | undefined, location: location('location', v.location), log,
+      name,
+      broker: brokerUrl(v.broker),
+      nodeBroker: v['node-broker'] ? brokerUrl(v['node-broker']) : undefined,
+      repoDir: v.repo as string | undefined,
+      fleet: v.fleet as string | undefined,
+      stateDir: String(v['state-dir']),
+      labels: labels('labels', v.labels),
+      operator: v.operator as string | undefined,
+      location: location('location', v.location),
+      log,
     });
     log.info('running; Ctrl-C to stop');
     return untilSignal(() => [part]);

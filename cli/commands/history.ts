@@ -18,7 +18,7 @@ const cmd: Command = {
     '  --json        the events as JSON',
     '',
     'Reads the notes on main, the placement refs and the status refs: works from any clone,',
-    'offline, once \'refs/canopy/*:refs/canopy/*\' and \'refs/notes/*:refs/notes/*\' are fetched.',
+    "offline, once 'refs/canopy/*:refs/canopy/*' and 'refs/notes/*:refs/notes/*' are fetched.",
   ].join('\n'),
   options: { repo: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
   async run(v, pos) {
@@ -29,13 +29,18 @@ const cmd: Command = {
       if (!since) throw new UsageError(`canopy history: --since ${String(v.since)}: expected a date (2026-11-20), an ISO time or "N days ago"`);
     }
     const limit = num('limit', v.limit, 1);
-    const repo = await openRepo(String(v.repo ?? '.')).catch((e: Error) => { throw new UsageError(`canopy history: ${e.message}`); });
+    const repo = await openRepo(String(v.repo ?? '.')).catch((e: Error) => {
+      throw new UsageError(`canopy history: ${e.message}`);
+    });
     try {
       const h = await fleetHistory(repo, { service: pos[0], since, limit });
       process.stdout.write(v.json ? JSON.stringify(h, null, 2) + '\n' : renderHistory(h));
       return 0;
     } catch (e) {
-      if (e instanceof UnknownServiceError) { process.stderr.write(`canopy history: ${e.message}\n`); return 1; }
+      if (e instanceof UnknownServiceError) {
+        process.stderr.write(`canopy history: ${e.message}\n`);
+        return 1;
+      }
       throw e;
     }
   },

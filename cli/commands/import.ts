@@ -29,8 +29,16 @@ const cmd: Command = {
     if (pos.length !== 1) throw new UsageError(`canopy import: expected one SLA file\n\n${this.usage}`);
     const file = pos[0];
     const repo = path.resolve(String(v.repo ?? '.'));
-    if (!(await stat(repo).then((s) => s.isDirectory(), () => false))) throw new UsageError(`canopy import: --repo ${String(v.repo ?? '.')}: not a directory`);
-    const say = (s: string) => { if (!v.json) process.stdout.write(s + '\n'); };
+    if (
+      !(await stat(repo).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      throw new UsageError(`canopy import: --repo ${String(v.repo ?? '.')}: not a directory`);
+    const say = (s: string) => {
+      if (!v.json) process.stdout.write(s + '\n');
+    };
     const refuse = (errors: string[], notes: string[] = []): number => {
       if (v.json) process.stdout.write(JSON.stringify({ ok: false, source: file, errors, notes }, null, 2) + '\n');
       else process.stderr.write(`${errors.join('\n')}\ncanopy import: ${file} refused; nothing written.\n`);
@@ -42,13 +50,19 @@ const cmd: Command = {
     const r = importOakestraSla(doc.value, path.basename(file));
     if (!r.ok) return refuse(r.errors.map((e) => `${file}: ${e}`));
 
-    const plan = await Promise.all(r.services.map(async (s) => {
-      const old = await readFile(path.join(repo, s.path), 'utf8').catch(() => undefined);
-      const action: Action = old === undefined ? 'create' : old === s.yaml ? 'unchanged' : v.force ? 'overwrite' : 'conflict';
-      return { ...s, action };
-    }));
+    const plan = await Promise.all(
+      r.services.map(async (s) => {
+        const old = await readFile(path.join(repo, s.path), 'utf8').catch(() => undefined);
+        const action: Action = old === undefined ? 'create' : old === s.yaml ? 'unchanged' : v.force ? 'overwrite' : 'conflict';
+        return { ...s, action };
+      }),
+    );
     const conflicts = plan.filter((p) => p.action === 'conflict');
-    if (conflicts.length) return refuse(conflicts.map((p) => `${path.join(repo, p.path)}: exists with other content: use --force to overwrite it`), r.notes);
+    if (conflicts.length)
+      return refuse(
+        conflicts.map((p) => `${path.join(repo, p.path)}: exists with other content: use --force to overwrite it`),
+        r.notes,
+      );
 
     const dry = Boolean(v['dry-run']);
     for (const p of plan) {
@@ -56,16 +70,28 @@ const cmd: Command = {
         await mkdir(path.dirname(path.join(repo, p.path)), { recursive: true });
         await writeFile(path.join(repo, p.path), p.yaml);
       }
-      say(`${dry ? 'would ' : ''}${{ create: dry ? 'create' : 'created', overwrite: dry ? 'overwrite' : 'overwrote', unchanged: 'unchanged', conflict: '' }[p.action]} ${p.path}`);
+      say(
+        `${dry ? 'would ' : ''}${{ create: dry ? 'create' : 'created', overwrite: dry ? 'overwrite' : 'overwrote', unchanged: 'unchanged', conflict: '' }[p.action]} ${p.path}`,
+      );
       if (dry) say(p.yaml.replace(/^/gm, '    '));
     }
     const notes = [...r.notes];
-    if (!(await stat(path.join(repo, 'fleet.yaml')).then(() => true, () => false))) notes.push(`${repo} has no fleet.yaml: create a fleet repository with canopy init first`);
+    if (
+      !(await stat(path.join(repo, 'fleet.yaml')).then(
+        () => true,
+        () => false,
+      ))
+    )
+      notes.push(`${repo} has no fleet.yaml: create a fleet repository with canopy init first`);
     if (notes.length) say(`notes:\n${notes.map((n) => `  - ${n}`).join('\n')}`);
     if (!plan.length) say(`Nothing imported: ${file} has no microservices.`);
-    else if (!dry) say(`Imported ${plan.length} service(s) from ${file}. Next: canopy validate ${String(v.repo ?? '.')}, then commit the files to deploy them.`);
+    else if (!dry)
+      say(`Imported ${plan.length} service(s) from ${file}. Next: canopy validate ${String(v.repo ?? '.')}, then commit the files to deploy them.`);
     if (v.json) {
-      process.stdout.write(JSON.stringify({ ok: true, source: file, dryRun: dry, files: plan.map((p) => ({ path: p.path, action: p.action, yaml: p.yaml })), notes }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify({ ok: true, source: file, dryRun: dry, files: plan.map((p) => ({ path: p.path, action: p.action, yaml: p.yaml })), notes }, null, 2) +
+          '\n',
+      );
     }
     return 0;
   },
@@ -87,7 +113,10 @@ async function readSla(file: string): Promise<{ ok: true; value: unknown } | { o
     return { ok: true, value: JSON.parse(text) };
   } catch (e) {
     const message = (e as Error).message;
-    const why = message.replace(/ at position \d+.*$/s, '').replace(/ in JSON$/, '').replace(/, .*is not valid JSON$/s, '');
+    const why = message
+      .replace(/ at position \d+.*$/s, '')
+      .replace(/ in JSON$/, '')
+      .replace(/, .*is not valid JSON$/s, '');
     return { ok: false, error: `${file}:${errorAt(text, message)}: not valid JSON: ${why}` };
   }
 }
@@ -100,13 +129,22 @@ function errorAt(text: string, message: string): string {
   let pos = Number(/at position (\d+)/.exec(message)?.[1] ?? NaN);
   if (Number.isNaN(pos)) {
     const unfinished = (k: number) => {
-      try { JSON.parse(text.slice(0, k)); return true; } catch (e) {
-        const m = (e as Error).message, at = /at position (\d+)/.exec(m);
+      try {
+        JSON.parse(text.slice(0, k));
+        return true;
+      } catch (e) {
+        const m = (e as Error).message,
+          at = /at position (\d+)/.exec(m);
         return at ? Number(at[1]) >= k : /end of JSON input/.test(m);
       }
     };
-    let lo = 0, hi = text.length;
-    while (lo < hi) { const mid = Math.ceil((lo + hi) / 2); if (unfinished(mid)) lo = mid; else hi = mid - 1; }
+    let lo = 0,
+      hi = text.length;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (unfinished(mid)) lo = mid;
+      else hi = mid - 1;
+    }
     pos = lo;
   }
   const lines = text.slice(0, pos).split('\n');

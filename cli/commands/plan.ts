@@ -18,10 +18,10 @@ const cmd: Command = {
     '  --full         judge and place every service, not only what the change can move (slow in',
     '                 a large fleet; the answer is the same: for checking)',
     '',
-    'Validates head, places base and head with the root\'s own placement against the clusters\'',
+    "Validates head, places base and head with the root's own placement against the clusters'",
     'last status refs and current placements, and says what changes where and why, and where the',
     'root may decide otherwise. Reads Git alone: in a clone, first fetch',
-    '\'refs/canopy/*:refs/canopy/*\' \'refs/notes/*:refs/notes/*\'. Its cost follows the change: it',
+    "'refs/canopy/*:refs/canopy/*' 'refs/notes/*:refs/notes/*'. Its cost follows the change: it",
     'reads what head changed and places what can move; what it learns of the placement records is',
     'kept in .git/canopy/ for the next plan.',
     'Exit 0 when head validates (unschedulable services are reported, not fatal), 1 when the',
@@ -33,7 +33,9 @@ const cmd: Command = {
     required(this, v, 'base', 'head');
     const format = String(v.format ?? 'text');
     if (!['text', 'markdown', 'json'].includes(format)) throw new UsageError(`canopy plan: --format ${format}: expected text, markdown or json`);
-    const repo = await openRepo(String(v.repo ?? '.')).catch((e: Error) => { throw new UsageError(`canopy plan: ${e.message}`); });
+    const repo = await openRepo(String(v.repo ?? '.')).catch((e: Error) => {
+      throw new UsageError(`canopy plan: ${e.message}`);
+    });
     const plan = await planChange(repo, { base: String(v.base), head: String(v.head), full: v.full === true }).catch((e: unknown) => {
       throw e instanceof RevisionError ? new UsageError(`canopy plan: ${e.message}`) : e;
     });

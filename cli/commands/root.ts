@@ -22,8 +22,12 @@ const cmd: Command = {
     '  --webhook-secret S    HMAC secret of the webhook (or CANOPY_WEBHOOK_SECRET)',
   ].join('\n'),
   options: {
-    repo: { type: 'string' }, broker: { type: 'string' }, 'cache-dir': { type: 'string' }, 'poll-seconds': { type: 'string' },
-    webhook: { type: 'string' }, 'webhook-secret': { type: 'string' },
+    repo: { type: 'string' },
+    broker: { type: 'string' },
+    'cache-dir': { type: 'string' },
+    'poll-seconds': { type: 'string' },
+    webhook: { type: 'string' },
+    'webhook-secret': { type: 'string' },
   },
   async run(v) {
     required(this, v, 'repo', 'broker');
@@ -37,7 +41,14 @@ const cmd: Command = {
     const repo = String(v.repo);
     if (webhook && !/^https?:\/\//.test(repo)) throw new UsageError('--webhook needs a remote --repo URL (a local repository is watched directly)');
     const pollSeconds = num('poll-seconds', v['poll-seconds'], 0.1);
-    const part = await runRoot({ repo, broker: brokerUrl(v.broker), log, cacheDir: v['cache-dir'] as string | undefined, pollMs: pollSeconds ? pollSeconds * 1000 : undefined, webhook });
+    const part = await runRoot({
+      repo,
+      broker: brokerUrl(v.broker),
+      log,
+      cacheDir: v['cache-dir'] as string | undefined,
+      pollMs: pollSeconds ? pollSeconds * 1000 : undefined,
+      webhook,
+    });
     log.info('running; Ctrl-C to stop');
     return untilSignal(() => [part]);
   },

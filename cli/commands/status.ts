@@ -6,7 +6,8 @@ import { renderStatus } from '../../reconciler/report/render.js';
 const cmd: Command = {
   name: 'status',
   summary: 'show services and clusters, from Git alone',
-  usage: 'Usage: canopy status [--repo DIR] [--all] [--json]\n\nReads notes and status refs from the fleet repository: works from any clone, offline.\nA large fleet shows the services and clusters that need a look first (at most 40 of each);\n--all lists every one.',
+  usage:
+    'Usage: canopy status [--repo DIR] [--all] [--json]\n\nReads notes and status refs from the fleet repository: works from any clone, offline.\nA large fleet shows the services and clusters that need a look first (at most 40 of each);\n--all lists every one.',
   options: { repo: { type: 'string' }, json: { type: 'boolean' }, all: { type: 'boolean' } },
   async run(v) {
     const repo = await openRepo(String(v.repo ?? '.'));

@@ -33,8 +33,12 @@ const cmd: Command = {
     'Logs go to DIR/.git/canopy-up/canopy.log. Commit to main to deploy; Ctrl-C stops.',
   ].join('\n'),
   options: {
-    repo: { type: 'string' }, broker: { type: 'string' }, clusters: { type: 'string' }, nodes: { type: 'string' },
-    runtime: { type: 'string' }, 'keep-workloads': { type: 'boolean' },
+    repo: { type: 'string' },
+    broker: { type: 'string' },
+    clusters: { type: 'string' },
+    nodes: { type: 'string' },
+    runtime: { type: 'string' },
+    'keep-workloads': { type: 'boolean' },
   },
   async run(v) {
     const dir = path.resolve(String(v.repo ?? 'fleet'));
@@ -81,18 +85,35 @@ const cmd: Command = {
         const node = `${c.name}-n${i}`;
         const at = c.location ? { lat: c.location.lat + 0.01 * i, lon: c.location.lon + 0.01 * i } : undefined;
         const a = await runAgent({
-          cluster: c.name, name: node, broker, fleet: fleet.metadata.name, runtime: runtime as 'docker', stateDir: path.join(stateRoot, c.name, node),
-          capacity: { cpu: 2, memoryMi: 2048, gpu: 0 }, location: at, heartbeatMs: tm.heartbeatMs, log: log.child(`agent ${node}`),
+          cluster: c.name,
+          name: node,
+          broker,
+          fleet: fleet.metadata.name,
+          runtime: runtime as 'docker',
+          stateDir: path.join(stateRoot, c.name, node),
+          capacity: { cpu: 2, memoryMi: 2048, gpu: 0 },
+          location: at,
+          heartbeatMs: tm.heartbeatMs,
+          log: log.child(`agent ${node}`),
         });
         parts.push(a);
-        if (!v['keep-workloads']) agentStops.push(() => removeWorkloads(fleet.metadata.name, c.name, node, runtime as 'docker', path.join(stateRoot, c.name, node)));
+        if (!v['keep-workloads'])
+          agentStops.push(() => removeWorkloads(fleet.metadata.name, c.name, node, runtime as 'docker', path.join(stateRoot, c.name, node)));
       }
     }
     // Stopped in reverse: the root, then the clusters, then the agents (a cluster that outlived its
     // agents would warn that each of them went away), then the broker.
-    for (const cp of clusterParts) { parts.splice(parts.indexOf(cp), 1); parts.push(cp); }
+    for (const cp of clusterParts) {
+      parts.splice(parts.indexOf(cp), 1);
+      parts.push(cp);
+    }
     parts.push(await runRoot({ repo, broker, log: log.child('root') }));
-    if (agentStops.length) parts.unshift({ stop: async () => { for (const s of agentStops) await s().catch(() => undefined); } });
+    if (agentStops.length)
+      parts.unshift({
+        stop: async () => {
+          for (const s of agentStops) await s().catch(() => undefined);
+        },
+      });
     say(`Fleet ${fleet.metadata.name}: ${clusters.length} cluster(s) × nodes [${clusters.map((c) => `${c.name}:${c.nodes}`).join(', ')}], logs in ${logFile}`);
     say('Commit to main in that repository to deploy. Ctrl-C stops' + (v['keep-workloads'] ? ' (workloads keep running).' : ' and removes the workloads.'));
 
@@ -105,10 +126,21 @@ const cmd: Command = {
         const done = svcs.filter((s) => s.state === 'converged').length;
         // A line when something changed (not every second with the same news), the table when it did.
         const line = `main ${r.head?.commit.slice(0, 12)} ${r.head?.outcome}${r.head?.convergedAt ? ', converged' : ''}: ${done}/${svcs.length} services converged`;
-        const table = renderStatus(r).split('\n').filter((l) => !/ago$/.test(l)).join('\n');
-        if (table !== shown) { shown = table; say('\n' + renderStatus(r)); lastLine = line; }
-        else if (line !== lastLine) { say(`[${new Date().toISOString().slice(11, 19)}] ${line}`); lastLine = line; }
-      } catch (e) { log.debug(`status: ${(e as Error).message}`); }
+        const table = renderStatus(r)
+          .split('\n')
+          .filter((l) => !/ago$/.test(l))
+          .join('\n');
+        if (table !== shown) {
+          shown = table;
+          say('\n' + renderStatus(r));
+          lastLine = line;
+        } else if (line !== lastLine) {
+          say(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+          lastLine = line;
+        }
+      } catch (e) {
+        log.debug(`status: ${(e as Error).message}`);
+      }
     }, 1000);
     const code = await stopAll;
     clearInterval(timer);
@@ -117,11 +149,18 @@ const cmd: Command = {
 };
 export default cmd;
 
-interface ClusterPlan { name: string; nodes: number; location?: LatLon }
+interface ClusterPlan {
+  name: string;
+  nodes: number;
+  location?: LatLon;
+}
 
 async function clusterPlan(repo: Repo, commit: string, count: number | undefined, nodes: number | undefined): Promise<ClusterPlan[]> {
   const tree = (await readCommit(repo, commit)).tree;
-  const names = [...(await listFiles(repo, tree)).keys()].map((p) => /^clusters\/([a-z0-9-]+)\.yaml$/.exec(p)?.[1]).filter((n): n is string => !!n).sort();
+  const names = [...(await listFiles(repo, tree)).keys()]
+    .map((p) => /^clusters\/([a-z0-9-]+)\.yaml$/.exec(p)?.[1])
+    .filter((n): n is string => !!n)
+    .sort();
   const want = count ?? (names.length || 2);
   const out: ClusterPlan[] = [];
   for (let i = 0; i < want; i++) {

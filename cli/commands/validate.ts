@@ -8,7 +8,8 @@ import { listWorkTree } from '../fleet-repo.js';
 const cmd: Command = {
   name: 'validate',
   summary: 'check a fleet repository’s descriptors (file:line:column)',
-  usage: 'Usage: canopy validate [DIR] [--json]\n\nChecks the files in DIR (default .) as they are on disk: YAML, schemas, layout, cross-file rules.\nExit 0 when valid, 1 with one line per problem otherwise.',
+  usage:
+    'Usage: canopy validate [DIR] [--json]\n\nChecks the files in DIR (default .) as they are on disk: YAML, schemas, layout, cross-file rules.\nExit 0 when valid, 1 with one line per problem otherwise.',
   options: { json: { type: 'boolean' } },
   async run(v, pos) {
     if (pos.length > 1) throw new UsageError(`canopy validate: expected at most one directory\n\n${this.usage}`);
@@ -16,11 +17,21 @@ const cmd: Command = {
     const files: FleetFile[] = [];
     const problems: Problem[] = [];
     let names: string[];
-    try { names = await listWorkTree(dir); } catch (e) { throw new UsageError(`canopy validate: cannot read ${dir}: ${(e as Error).message}`, 1); }
+    try {
+      names = await listWorkTree(dir);
+    } catch (e) {
+      throw new UsageError(`canopy validate: cannot read ${dir}: ${(e as Error).message}`, 1);
+    }
     for (const f of names) {
       const st = await lstat(path.join(dir, f));
-      if (st.isSymbolicLink()) { problems.push({ file: f, line: 1, column: 1, message: 'symbolic links are not allowed in a fleet repository: commit the file itself' }); continue; }
-      if (st.size > 1024 * 1024 && /\.ya?ml$/.test(f)) { problems.push({ file: f, line: 1, column: 1, message: `file is ${st.size} bytes; descriptors are limited to 1 MiB` }); continue; }
+      if (st.isSymbolicLink()) {
+        problems.push({ file: f, line: 1, column: 1, message: 'symbolic links are not allowed in a fleet repository: commit the file itself' });
+        continue;
+      }
+      if (st.size > 1024 * 1024 && /\.ya?ml$/.test(f)) {
+        problems.push({ file: f, line: 1, column: 1, message: `file is ${st.size} bytes; descriptors are limited to 1 MiB` });
+        continue;
+      }
       files.push({ path: f, text: st.size > 1024 * 1024 ? '' : await readFile(path.join(dir, f), 'utf8') });
     }
     const r = validateFleet(files);

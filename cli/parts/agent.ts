@@ -28,13 +28,36 @@ export interface AgentPartOptions {
 export async function runAgent(o: AgentPartOptions): Promise<Running> {
   const fleet = o.fleet ?? (await discoverFleet(o.broker, o.cluster, o.log));
   const t = topics(fleet);
-  const bus = await connectBus({ url: o.broker, clientId: `canopy-${fleet}-${o.cluster}-${o.name}`, log: o.log, onlineTopic: t.nodeOnline(o.cluster, o.name), keepaliveSeconds: keepalive(o.heartbeatMs ?? 2000) });
+  const bus = await connectBus({
+    url: o.broker,
+    clientId: `canopy-${fleet}-${o.cluster}-${o.name}`,
+    log: o.log,
+    onlineTopic: t.nodeOnline(o.cluster, o.name),
+    keepaliveSeconds: keepalive(o.heartbeatMs ?? 2000),
+  });
   const { loadDrivers } = await import('../../agents/runtimes/load.js');
   const drivers = await loadDrivers(o.runtime, { fleet, cluster: o.cluster, node: o.name, stateDir: o.stateDir });
   const { startAgent } = await import('../../agents/agent.js');
-  const agent = await startAgent({ fleet, cluster: o.cluster, node: o.name, bus, drivers, stateDir: o.stateDir, capacity: o.capacity, labels: o.labels, location: o.location,
-    probe: { ...(o.probeFrom ? { localAddress: o.probeFrom } : {}), ...(o.probeIntervalMs ? { intervalMs: o.probeIntervalMs } : {}) }, heartbeatMs: o.heartbeatMs, log: o.log });
-  return { async stop() { await agent.stop(); await bus.close(); } };
+  const agent = await startAgent({
+    fleet,
+    cluster: o.cluster,
+    node: o.name,
+    bus,
+    drivers,
+    stateDir: o.stateDir,
+    capacity: o.capacity,
+    labels: o.labels,
+    location: o.location,
+    probe: { ...(o.probeFrom ? { localAddress: o.probeFrom } : {}), ...(o.probeIntervalMs ? { intervalMs: o.probeIntervalMs } : {}) },
+    heartbeatMs: o.heartbeatMs,
+    log: o.log,
+  });
+  return {
+    async stop() {
+      await agent.stop();
+      await bus.close();
+    },
+  };
 }
 
 /** An agent told only its cluster learns the fleet from the cluster's retained online message. */
@@ -50,7 +73,10 @@ async function discoverFleet(broker: string, cluster: string, log: Logger): Prom
       await new Promise((r) => setTimeout(r, 200));
       if (found.size > 1) throw new Error(`cluster ${cluster} exists in several fleets (${[...found].join(', ')}): pass --fleet`);
       if (found.size === 1) return [...found][0];
-      if (!announced && i >= 5) { log.info(`waiting for cluster ${cluster} to come online to learn its fleet (or pass --fleet)`); announced = true; }
+      if (!announced && i >= 5) {
+        log.info(`waiting for cluster ${cluster} to come online to learn its fleet (or pass --fleet)`);
+        announced = true;
+      }
     }
   } finally {
     await bus.close();

@@ -32,7 +32,11 @@ export interface ClusterPartOptions {
 export async function clusterFileAtMain(repo: Repo, commit: string, name: string): Promise<ClusterDescriptor | undefined> {
   const text = await readFileAt(repo, commit, `clusters/${name}.yaml`);
   if (!text) return undefined;
-  try { return parseYaml(text) as ClusterDescriptor; } catch { return undefined; }
+  try {
+    return parseYaml(text) as ClusterDescriptor;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function runCluster(o: ClusterPartOptions): Promise<Running> {
@@ -61,23 +65,45 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   if (!fleetName) throw new Error('cluster: give --repo (to read fleet.yaml) or --fleet NAME');
   const t = topics(fleetName);
   const tm = timingsOf(fleet);
-  const bus = await connectBus({ url: o.broker, clientId: `canopy-${fleetName}-cluster-${o.name}`, log: o.log, onlineTopic: t.clusterOnline(o.name), keepaliveSeconds: keepalive(tm.heartbeatMs) });
-  const nodeBus: Bus = o.nodeBroker && o.nodeBroker !== o.broker
-    ? await connectBus({ url: o.nodeBroker, clientId: `canopy-${fleetName}-cluster-${o.name}-site`, log: o.log, keepaliveSeconds: keepalive(tm.heartbeatMs) })
-    : bus;
+  const bus = await connectBus({
+    url: o.broker,
+    clientId: `canopy-${fleetName}-cluster-${o.name}`,
+    log: o.log,
+    onlineTopic: t.clusterOnline(o.name),
+    keepaliveSeconds: keepalive(tm.heartbeatMs),
+  });
+  const nodeBus: Bus =
+    o.nodeBroker && o.nodeBroker !== o.broker
+      ? await connectBus({ url: o.nodeBroker, clientId: `canopy-${fleetName}-cluster-${o.name}-site`, log: o.log, keepaliveSeconds: keepalive(tm.heartbeatMs) })
+      : bus;
   const { startCluster } = await import('../../reconciler/cluster/cluster.js');
   const labels = { ...(file?.metadata.labels ?? {}), ...(o.labels ?? {}) };
   const cluster = await startCluster({
-    name: o.name, fleet: fleetName, bus, nodeBus, stateDir: o.stateDir, repo,
-    labels, operator: o.operator ?? file?.spec?.operator, location: o.location ?? file?.spec?.location,
-    policy: fleet?.spec?.scheduler?.cluster as never, targets: fleet?.spec?.targets, heartbeatMs: tm.heartbeatMs, unreachableMs: tm.unreachableMs, statusRefreshMs: tm.statusRefreshMs, log: o.log,
+    name: o.name,
+    fleet: fleetName,
+    bus,
+    nodeBus,
+    stateDir: o.stateDir,
+    repo,
+    labels,
+    operator: o.operator ?? file?.spec?.operator,
+    location: o.location ?? file?.spec?.location,
+    policy: fleet?.spec?.scheduler?.cluster as never,
+    targets: fleet?.spec?.targets,
+    heartbeatMs: tm.heartbeatMs,
+    unreachableMs: tm.unreachableMs,
+    statusRefreshMs: tm.statusRefreshMs,
+    log: o.log,
     placementFromGit: repo ? placementReader(repo, o.name, sync, o.log) : undefined,
     onStatusCommit: sync ? () => sync!.push(statusRef(o.name)) : undefined,
   });
   return {
     async stop() {
       await cluster.stop();
-      if (sync) { await sync.flush(); sync.close(); }
+      if (sync) {
+        await sync.flush();
+        sync.close();
+      }
       if (nodeBus !== bus) await nodeBus.close();
       await bus.close();
     },
@@ -91,7 +117,10 @@ function placementReader(repo: Repo, cluster: string, sync: GitSync | undefined,
   return async (have?: { commit: string; seq: number; epoch: number }) => {
     if (sync && Date.now() - last > 5000) {
       last = Date.now();
-      try { await sync.pull([placementRef(cluster)], { depth: 1 }); failing = ''; } catch (e) {
+      try {
+        await sync.pull([placementRef(cluster)], { depth: 1 });
+        failing = '';
+      } catch (e) {
         if ((e as Error).message !== failing) log.warn(`fetching ${placementRef(cluster)}: ${(e as Error).message}`);
         failing = (e as Error).message;
       }

@@ -43,7 +43,13 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   const { fleet } = await fleetAtMain(repo);
   const name = fleet.metadata.name;
   // The MQTT keepalive is the heartbeat: the broker declares a silent client gone after 1.5 × it.
-  const bus = await connectBus({ url: o.broker, clientId: `canopy-${name}-root`, log: o.log, onlineTopic: `${topics(name).root}/root/online`, keepaliveSeconds: keepalive(timingsOf(fleet).heartbeatMs) });
+  const bus = await connectBus({
+    url: o.broker,
+    clientId: `canopy-${name}-root`,
+    log: o.log,
+    onlineTopic: `${topics(name).root}/root/online`,
+    keepaliveSeconds: keepalive(timingsOf(fleet).heartbeatMs),
+  });
   const { startRoot } = await import('../../reconciler/root/root.js');
   const root = await startRoot({ repo, bus, fleet: name, log: o.log, onWrite: sync ? (ref) => sync!.push(ref) : undefined });
   let webhookPort: number | undefined;
@@ -54,7 +60,10 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
     let failing = '';
     const pull = async () => {
       // A push announced while a fetch is running is fetched right after it, never dropped.
-      if (pulling) { again = true; return; }
+      if (pulling) {
+        again = true;
+        return;
+      }
       pulling = true;
       try {
         do {
@@ -63,11 +72,16 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
           const changed = await sync!.pull([MAIN]);
           o.log.debug(`pulled main from ${remote!.url} in ${Math.round(performance.now() - t)} ms${changed.length ? ': moved' : ''}`);
         } while (again);
-        if (failing) { o.log.info(`reached ${remote!.url} again`); failing = ''; }
+        if (failing) {
+          o.log.info(`reached ${remote!.url} again`);
+          failing = '';
+        }
       } catch (e) {
         if ((e as Error).message !== failing) o.log.warn(`fetching main from ${remote!.url}: ${(e as Error).message}`);
         failing = (e as Error).message;
-      } finally { pulling = false; }
+      } finally {
+        pulling = false;
+      }
     };
     const timer = setInterval(pull, o.pollMs ?? 10_000);
     stops.push(() => clearInterval(timer));
@@ -83,7 +97,10 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
     async stop() {
       for (const s of stops) await s();
       await root.stop();
-      if (sync) { await sync.flush(); sync.close(); }
+      if (sync) {
+        await sync.flush();
+        sync.close();
+      }
       await bus.close();
     },
   };

@@ -2,9 +2,15 @@
 // time, so each part's entry (parts/agent.ts, parts/cluster.ts, parts/root.ts) stays small.
 import type { FleetDescriptor } from '../../schemas/model.js';
 
-export interface Running { stop(): Promise<void> }
+export interface Running {
+  stop(): Promise<void>;
+}
 
-export interface Timings { heartbeatMs: number; unreachableMs: number; statusRefreshMs: number }
+export interface Timings {
+  heartbeatMs: number;
+  unreachableMs: number;
+  statusRefreshMs: number;
+}
 
 export const keepalive = (heartbeatMs: number) => Math.max(1, Math.ceil(heartbeatMs / 1000));
 

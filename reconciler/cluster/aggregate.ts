@@ -36,7 +36,9 @@ export function aggregate(i: AggregateInput): ClusterStatus {
   const runtimes = new Set<string>();
   const live = i.nodes.filter((n) => i.online.has(n.name));
   for (const n of live) {
-    capacity.cpu += n.capacity.cpu; capacity.memoryMi += n.capacity.memoryMi; capacity.gpu += n.capacity.gpu;
+    capacity.cpu += n.capacity.cpu;
+    capacity.memoryMi += n.capacity.memoryMi;
+    capacity.gpu += n.capacity.gpu;
     maxNode.cpu = Math.max(maxNode.cpu, n.capacity.cpu);
     maxNode.memoryMi = Math.max(maxNode.memoryMi, n.capacity.memoryMi);
     maxNode.gpu = Math.max(maxNode.gpu, n.capacity.gpu);
@@ -55,7 +57,12 @@ export function aggregate(i: AggregateInput): ClusterStatus {
   for (const [replica, node] of i.assignment) {
     const svc = i.placement?.services[replica.slice(0, replica.lastIndexOf('#'))];
     const u = used.get(node);
-    if (svc && u) { const r = request(svc.spec); u.cpu += r.cpu; u.memoryMi += r.memoryMi; u.gpu += r.gpu; }
+    if (svc && u) {
+      const r = request(svc.spec);
+      u.cpu += r.cpu;
+      u.memoryMi += r.memoryMi;
+      u.gpu += r.gpu;
+    }
   }
   for (const n of live) {
     for (const r of i.statuses.get(n.name)?.replicas ?? []) {
@@ -64,7 +71,10 @@ export function aggregate(i: AggregateInput): ClusterStatus {
       // Only replicas of the current spec, on the node they are assigned to, count as running.
       const current = want && want.specHash === r.specHash && i.assignment.get(r.id) === n.name;
       if (r.state === 'running' && (current || !want)) s.running++;
-      else if (r.state === 'failed') { s.failed++; if (r.message && !s.message) s.message = `${r.id}: ${r.message}`; }
+      else if (r.state === 'failed') {
+        s.failed++;
+        if (r.message && !s.message) s.message = `${r.id}: ${r.message}`;
+      }
     }
   }
   const free = zero();
@@ -72,19 +82,33 @@ export function aggregate(i: AggregateInput): ClusterStatus {
   for (const n of live) {
     const u = used.get(n.name)!;
     const f = { cpu: Math.max(0, n.capacity.cpu - u.cpu), memoryMi: Math.max(0, n.capacity.memoryMi - u.memoryMi), gpu: Math.max(0, n.capacity.gpu - u.gpu) };
-    free.cpu += f.cpu; free.memoryMi += f.memoryMi; free.gpu += f.gpu;
+    free.cpu += f.cpu;
+    free.memoryMi += f.memoryMi;
+    free.gpu += f.gpu;
     maxNodeFree.cpu = Math.max(maxNodeFree.cpu, f.cpu);
     maxNodeFree.memoryMi = Math.max(maxNodeFree.memoryMi, f.memoryMi);
     maxNodeFree.gpu = Math.max(maxNodeFree.gpu, f.gpu);
   }
-  const positions = live.flatMap((n) => n.location ? [n.location] : []);
+  const positions = live.flatMap((n) => (n.location ? [n.location] : []));
   const footprint = footprintOf(positions);
   const latency = latencyOf(live, i.targets ?? {}, i.location);
   return {
-    kind: 'cluster-status', cluster: i.cluster, at: i.at, applied: i.placement?.version ?? null,
-    capacity, free, maxNodeFree, maxNode, shapes: shapesOf(live.map((n) => n.capacity)), arch: [...arch].sort(), runtimes: [...runtimes].sort(),
-    labels: i.labels, ...(i.operator ? { operator: i.operator } : {}), ...(i.location ? { location: i.location } : {}),
-    ...(footprint.length ? { footprint } : {}), ...(Object.keys(latency).length ? { latency } : {}),
+    kind: 'cluster-status',
+    cluster: i.cluster,
+    at: i.at,
+    applied: i.placement?.version ?? null,
+    capacity,
+    free,
+    maxNodeFree,
+    maxNode,
+    shapes: shapesOf(live.map((n) => n.capacity)),
+    arch: [...arch].sort(),
+    runtimes: [...runtimes].sort(),
+    labels: i.labels,
+    ...(i.operator ? { operator: i.operator } : {}),
+    ...(i.location ? { location: i.location } : {}),
+    ...(footprint.length ? { footprint } : {}),
+    ...(Object.keys(latency).length ? { latency } : {}),
     nodes: { total: i.nodes.length, online: live.length },
     services,
   };
@@ -97,9 +121,15 @@ export function aggregate(i: AggregateInput): ClusterStatus {
 export function latencyOf(live: NodeView[], targets: Record<string, Target>, location?: LatLon): NonNullable<ClusterStatus['latency']> {
   const out: NonNullable<ClusterStatus['latency']> = {};
   for (const name of Object.keys(targets).sort()) {
-    const measured = live.flatMap((n) => n.latency?.[name] !== undefined ? [n.latency[name]] : []);
-    if (measured.length) { out[name] = { ms: round1(Math.min(...measured)), source: 'measured' }; continue; }
-    const km = live.flatMap((n) => { const at = n.location ?? location; return at ? [distanceKm(at, targets[name])] : []; });
+    const measured = live.flatMap((n) => (n.latency?.[name] !== undefined ? [n.latency[name]] : []));
+    if (measured.length) {
+      out[name] = { ms: round1(Math.min(...measured)), source: 'measured' };
+      continue;
+    }
+    const km = live.flatMap((n) => {
+      const at = n.location ?? location;
+      return at ? [distanceKm(at, targets[name])] : [];
+    });
     if (km.length) out[name] = { ms: estimateRttMs(Math.min(...km)), source: 'estimated' };
   }
   return out;

@@ -55,7 +55,14 @@ export interface Cluster {
 // `connected` is the node's MQTT session (its retained online flag; the broker sets it false by
 // the last will when the session dies, also after 1.5 × keepalive of silence). `online` is
 // whether replicas may stay on it: it turns false only after the grace period.
-interface NodeState { status?: NodeStatusT; online: boolean; connected: boolean; disconnectedAt?: number; lastHeard: number; sent?: { seq: number; key: string; at: number } }
+interface NodeState {
+  status?: NodeStatusT;
+  online: boolean;
+  connected: boolean;
+  disconnectedAt?: number;
+  lastHeard: number;
+  sent?: { seq: number; key: string; at: number };
+}
 
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const t = topicsFor(o.fleet);
@@ -94,12 +101,17 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     // Events drive the work; the resync is a safety net: Git every heartbeat while the broker is
     // away (cheap: a ref read, and a fetch when the ref moved), a full
     // re-place and report every slowMs (and the report then refreshes the Git record if due).
-    name: `cluster ${o.name}`, log: o.log, resyncMs: heartbeatMs,
+    name: `cluster ${o.name}`,
+    log: o.log,
+    resyncMs: heartbeatMs,
     resyncKeys: () => {
       // Git is the way in when the root's broker is not: while the bus is up the root's patches
       // arrive there, and a site's uplink should not also fetch every placement it already has.
       const keys = o.placementFromGit && (!o.bus.isConnected() || !placement) ? ['git'] : [];
-      if (Date.now() - lastSlow >= slowMs) { lastSlow = Date.now(); keys.push('report', 'place'); }
+      if (Date.now() - lastSlow >= slowMs) {
+        lastSlow = Date.now();
+        keys.push('report', 'place');
+      }
       return keys;
     },
     reconcile: async (key) => {
@@ -110,11 +122,19 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     },
   });
 
-  const nodeViews = (): NodeView[] => [...nodes].filter(([, s]) => s.status).map(([name, s]) => ({
-    name, online: s.online, capacity: s.status!.capacity, arch: s.status!.arch, runtimes: s.status!.runtimes, labels: s.status!.labels,
-    ...(s.status!.location ? { location: s.status!.location } : {}),
-    ...(s.status!.latency ? { latency: Object.fromEntries(Object.entries(s.status!.latency).map(([k, v]) => [k, v.ms])) } : {}),
-  }));
+  const nodeViews = (): NodeView[] =>
+    [...nodes]
+      .filter(([, s]) => s.status)
+      .map(([name, s]) => ({
+        name,
+        online: s.online,
+        capacity: s.status!.capacity,
+        arch: s.status!.arch,
+        runtimes: s.status!.runtimes,
+        labels: s.status!.labels,
+        ...(s.status!.location ? { location: s.status!.location } : {}),
+        ...(s.status!.latency ? { latency: Object.fromEntries(Object.entries(s.status!.latency).map(([k, v]) => [k, v.ms])) } : {}),
+      }));
 
   const startedAt = Date.now();
   const targetsKey = canonicalJson(o.targets ?? null);
@@ -147,7 +167,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 
   async function sendNode(node: string): Promise<void> {
     const st = nodes.get(node);
-    if (!st || !st.online) return;
+    if (!st?.online) return;
     const replicas = byNode.get(node) ?? [];
     // What the node is told, as a key: each replica's id and workload hash (what it runs; a
     // change of placement-only fields such as constraints does not concern the node), and the
@@ -156,7 +176,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const applied = st.status?.appliedSeq;
     if (st.sent && st.sent.key === key && (applied === st.sent.seq || Date.now() - st.sent.at < 1000)) return;
     const seq = st.sent && st.sent.key === key ? st.sent.seq : (nodeSeq = Math.max(nodeSeq + 1, Date.now()));
-    const msg: NodeDesired = { kind: 'node-desired', seq, epoch: placement?.version.epoch ?? 0, heartbeatSeconds: heartbeatMs / 1000, ...(o.targets ? { targets: o.targets } : {}), replicas };
+    const msg: NodeDesired = {
+      kind: 'node-desired',
+      seq,
+      epoch: placement?.version.epoch ?? 0,
+      heartbeatSeconds: heartbeatMs / 1000,
+      ...(o.targets ? { targets: o.targets } : {}),
+      replicas,
+    };
     st.sent = { seq, key, at: Date.now() };
     await o.nodeBus.publish(t.nodeDesired(o.name, node), msg, { retain: true });
   }
@@ -172,10 +199,23 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     }
     const t0 = performance.now();
     const status: ClusterStatus = aggregate({
-      cluster: o.name, at: now.toISOString(), placement, nodes: nodeViews(), statuses: new Map([...nodes].map(([n, s]) => [n, s.status])),
-      online: new Set([...nodes].filter(([, s]) => s.online).map(([n]) => n)), assignment, pending,
-      labels: o.labels ?? {}, operator: o.operator, location: o.location, targets: o.targets,
-      refused: new Map([...unplaced].filter(([id]) => now.getTime() - (unplacedSince.get(id) ?? Infinity) >= refuseAfterMs).map(([id, count]) => [id, { count, reason: pending.get(id) ?? 'no node can take a replica' }])),
+      cluster: o.name,
+      at: now.toISOString(),
+      placement,
+      nodes: nodeViews(),
+      statuses: new Map([...nodes].map(([n, s]) => [n, s.status])),
+      online: new Set([...nodes].filter(([, s]) => s.online).map(([n]) => n)),
+      assignment,
+      pending,
+      labels: o.labels ?? {},
+      operator: o.operator,
+      location: o.location,
+      targets: o.targets,
+      refused: new Map(
+        [...unplaced]
+          .filter(([id]) => now.getTime() - (unplacedSince.get(id) ?? Infinity) >= refuseAfterMs)
+          .map(([id, count]) => [id, { count, reason: pending.get(id) ?? 'no node can take a replica' }]),
+      ),
     });
     // Built in the same order every time, so plain JSON serves as the key (no sorting of 10,000 entries).
     const t1 = performance.now();
@@ -187,7 +227,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       lastReport = key;
       await o.bus.publish(t.clusterStatus(o.name), status, { retain: true });
     }
-    if (performance.now() - t0 >= 20) o.log.debug(`report: aggregate ${(t1 - t0).toFixed(1)} ms, key ${(t2 - t1).toFixed(1)} ms, publish ${(performance.now() - t2).toFixed(1)} ms`);
+    if (performance.now() - t0 >= 20)
+      o.log.debug(`report: aggregate ${(t1 - t0).toFixed(1)} ms, key ${(t2 - t1).toFixed(1)} ms, publish ${(performance.now() - t2).toFixed(1)} ms`);
     if (recorder) recordLater(status);
   }
 
@@ -213,7 +254,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
           loop.enqueueAfter('report', 2000);
         }
       }
-    })().finally(() => { recording = undefined; });
+    })().finally(() => {
+      recording = undefined;
+    });
   }
 
   async function applyDesired(topic: string, payload: Buffer): Promise<void> {
@@ -225,7 +268,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       next = m.placement;
     } else {
       const cur = placement?.version;
-      if (cur && versionOrder(m.version, cur) <= 0) return;   // already there (e.g. from Git)
+      if (cur && versionOrder(m.version, cur) <= 0) return; // already there (e.g. from Git)
       if (!cur || cur.seq !== m.base.seq || cur.commit !== m.base.commit || cur.epoch !== m.base.epoch) {
         o.log.info(`patch for base #${m.base.seq} but applied #${cur?.seq ?? 'none'}: asking for a snapshot`);
         loop.enqueue('report');
@@ -273,7 +316,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   });
   await o.nodeBus.subscribe(t.allNodeStatus(o.name), (topic, payload) => {
     const parts = t.parse(topic);
-    if (!parts || parts.level !== 'node' || !payload.length) return;
+    if (parts?.level !== 'node' || !payload.length) return;
     const p = parsePayload('NodeStatus', payload, topic);
     if (!p.ok) return o.nodeBus.drop(topic, p.error);
     if (p.value.node !== parts.node) return o.nodeBus.drop(topic, `${topic}: names node ${p.value.node}`);
@@ -294,14 +337,18 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   });
   await o.nodeBus.subscribe(t.allNodeOnline(o.name), (topic, payload) => {
     const parts = t.parse(topic);
-    if (!parts || parts.level !== 'node' || !payload.length) return;
+    if (parts?.level !== 'node' || !payload.length) return;
     const p = parsePayload('OnlineMessage', payload, topic);
     if (!p.ok) return o.nodeBus.drop(topic, p.error);
     // A node that went away (last will) keeps its replicas for the grace period: an agent that
     // restarts within it adopts its workloads. After it, the heartbeat check re-places them.
     const st = nodes.get(parts.node);
     if (!st) return;
-    if (p.value.online) { st.connected = true; st.disconnectedAt = undefined; return; }
+    if (p.value.online) {
+      st.connected = true;
+      st.disconnectedAt = undefined;
+      return;
+    }
     if (st.connected) {
       st.connected = false;
       st.disconnectedAt = Date.now();
@@ -309,8 +356,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       loop.enqueueAfter('report', unreachableMs + 50);
     }
   });
-  o.bus.onConnect(() => { lastReport = ''; loop.enqueue('report'); });
-  o.nodeBus.onConnect(() => { for (const st of nodes.values()) st.sent = undefined; loop.enqueue('place'); });
+  o.bus.onConnect(() => {
+    lastReport = '';
+    loop.enqueue('report');
+  });
+  o.nodeBus.onConnect(() => {
+    for (const st of nodes.values()) st.sent = undefined;
+    loop.enqueue('place');
+  });
   // Its status history is written as loose objects: packed as they pile up, as native git would.
   const maintenance = o.repo ? startMaintenance(o.repo, o.log) : undefined;
   // Nodes' retained statuses arrive right after subscribing: place once they are in, so a
@@ -318,9 +371,21 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   loop.enqueueAfter('place', 500);
 
   return {
-    stats: { get dropped() { return o.bus.stats.dropped + (o.nodeBus === o.bus ? 0 : o.nodeBus.stats.dropped); } },
-    idle: async () => { await loop.idle(); while (recording) await recording; },
-    async stop() { maintenance?.stop(); await loop.stop(); await adopting; while (recording) await recording; },
+    stats: {
+      get dropped() {
+        return o.bus.stats.dropped + (o.nodeBus === o.bus ? 0 : o.nodeBus.stats.dropped);
+      },
+    },
+    idle: async () => {
+      await loop.idle();
+      while (recording !== undefined) await recording;
+    },
+    async stop() {
+      maintenance?.stop();
+      await loop.stop();
+      await adopting;
+      while (recording !== undefined) await recording;
+    },
   };
 }
 
@@ -336,4 +401,3 @@ function mapPatch(a: Map<string, string>, b: Map<string, string>): Operation[] {
   for (const k of a.keys()) if (!b.has(k)) ops.push({ op: 'remove', path: at(k) });
   return ops;
 }
-

@@ -29,7 +29,10 @@ export interface NodeView {
 }
 
 /** What the cluster knows beyond its nodes: the fleet's latency targets, and its own location for nodes that do not say theirs. */
-export interface NodeContext { targets?: Record<string, Target>; location?: LatLon }
+export interface NodeContext {
+  targets?: Record<string, Target>;
+  location?: LatLon;
+}
 
 export interface NodePlan {
   /** node → replicas it should run */
@@ -43,7 +46,11 @@ export interface NodePlan {
   used: Map<string, Capacity>;
 }
 
-export interface NodeAssessment { why?: string; rtt?: Rtt; distanceKm?: number }
+export interface NodeAssessment {
+  why?: string;
+  rtt?: Rtt;
+  distanceKm?: number;
+}
 
 export function nodeExclusion(n: NodeView, spec: ServiceSpec, ctx: NodeContext = {}): string | undefined {
   return assessNode(n, spec, ctx).why;
@@ -76,7 +83,12 @@ export function assessNode(n: NodeView, spec: ServiceSpec, ctx: NodeContext = {}
     let rtt: Rtt;
     if (measured !== undefined) rtt = { ms: measured, source: 'measured' };
     else if (km !== undefined) rtt = { ms: estimateRttMs(km), source: 'estimated', km };
-    else return { why: point ? 'position unknown, latency constraint cannot be checked' : `no round trip to ${label} is known: not measured, and the target's point is not known here` };
+    else
+      return {
+        why: point
+          ? 'position unknown, latency constraint cannot be checked'
+          : `no round trip to ${label} is known: not measured, and the target's point is not known here`,
+      };
     if (rtt.ms > lat.maxMs) return { why: `${describeRtt(rtt, label)}, limit ${lat.maxMs} ms` };
     out.rtt = rtt;
     if (out.distanceKm === undefined && km !== undefined) out.distanceKm = km;
@@ -84,7 +96,13 @@ export function assessNode(n: NodeView, spec: ServiceSpec, ctx: NodeContext = {}
   return out;
 }
 
-export function placeReplicas(placement: Placement | undefined, nodes: NodeView[], previous: Map<string, string>, policy: ClusterPolicy | string = 'bestfit', ctx: NodeContext = {}): NodePlan {
+export function placeReplicas(
+  placement: Placement | undefined,
+  nodes: NodeView[],
+  previous: Map<string, string>,
+  policy: ClusterPolicy | string = 'bestfit',
+  ctx: NodeContext = {},
+): NodePlan {
   const scheduler = clusterScheduler(policy);
   const sorted = [...nodes].sort((a, b) => cmp(a.name, b.name));
   const byName = new Map(sorted.map((n) => [n.name, n]));
@@ -98,7 +116,9 @@ export function placeReplicas(placement: Placement | undefined, nodes: NodeView[
   const perService = new Map<string, Map<string, number>>();
   const assign = (node: string, rs: ReplicaSpec, r: Capacity) => {
     const f = free.get(node)!;
-    f.cpu -= r.cpu; f.memoryMi -= r.memoryMi; f.gpu -= r.gpu;
+    f.cpu -= r.cpu;
+    f.memoryMi -= r.memoryMi;
+    f.gpu -= r.gpu;
     byNode.get(node)!.push(rs);
     assignment.set(rs.id, node);
     const m = perService.get(rs.service) ?? new Map<string, number>();
@@ -115,7 +135,10 @@ export function placeReplicas(placement: Placement | undefined, nodes: NodeView[
     if (m) return m;
     const key = askOf(spec);
     m = judged.get(key);
-    if (!m) { m = new Map(sorted.map((n) => [n.name, assessNode(n, spec, ctx)])); judged.set(key, m); }
+    if (!m) {
+      m = new Map(sorted.map((n) => [n.name, assessNode(n, spec, ctx)]));
+      judged.set(key, m);
+    }
     byService.set(service, m);
     return m;
   };
@@ -140,7 +163,9 @@ export function placeReplicas(placement: Placement | undefined, nodes: NodeView[
     const spreadNodes = spec.spread === 'nodes';
     const holds = perService.get(service);
     // The score is [first, ...policy score]: spread first when asked, kept apart (no array per node).
-    let best: string | undefined, bestFirst = 0, bestScore: Score = [];
+    let best: string | undefined,
+      bestFirst = 0,
+      bestScore: Score = [];
     for (const n of sorted) {
       const a = j.get(n.name)!;
       if (a.why) continue;
@@ -150,7 +175,11 @@ export function placeReplicas(placement: Placement | undefined, nodes: NodeView[
       const first = spreadNodes ? h : 0;
       if (best !== undefined && first > bestFirst) continue;
       const s = scheduler.score({ node: n, free: f, request: r, order: order.get(n.name)!, holds: h, rtt: a.rtt, distanceKm: a.distanceKm }, spec);
-      if (best === undefined || first < bestFirst || compareScores(s, bestScore) < 0) { best = n.name; bestFirst = first; bestScore = s; }
+      if (best === undefined || first < bestFirst || compareScores(s, bestScore) < 0) {
+        best = n.name;
+        bestFirst = first;
+        bestScore = s;
+      }
     }
     if (best === undefined) {
       // Why, node by node: worded only when nothing fits (a nearly full cluster placing
@@ -165,10 +194,12 @@ export function placeReplicas(placement: Placement | undefined, nodes: NodeView[
     }
     assign(best, rs, r);
   }
-  const used = new Map(sorted.map((n) => {
-    const f = free.get(n.name)!;
-    return [n.name, { cpu: n.capacity.cpu - f.cpu, memoryMi: n.capacity.memoryMi - f.memoryMi, gpu: n.capacity.gpu - f.gpu }];
-  }));
+  const used = new Map(
+    sorted.map((n) => {
+      const f = free.get(n.name)!;
+      return [n.name, { cpu: n.capacity.cpu - f.cpu, memoryMi: n.capacity.memoryMi - f.memoryMi, gpu: n.capacity.gpu - f.gpu }];
+    }),
+  );
   return { byNode, assignment, pending, unplaced, used };
 }
 

@@ -22,14 +22,18 @@ export function applyPlacementPatch(placement: Placement, ops: readonly Operatio
   for (const op of ops) {
     const m = IN_SERVICE.exec(op.path);
     const from = (op as { from?: string }).from;
-    if (m && (op.op !== 'move' && op.op !== 'copy' || (from !== undefined && IN_SERVICE.test(from)))) touched.add(m[1].replace(/~1/g, '/').replace(/~0/g, '~'));
+    if (m && ((op.op !== 'move' && op.op !== 'copy') || (from !== undefined && IN_SERVICE.test(from))))
+      touched.add(m[1].replace(/~1/g, '/').replace(/~0/g, '~'));
     else if (op.path === '/version' && op.op === 'replace') version = true;
     else return checkValue('Placement', doc, `${where} (patched)`);
   }
-  if (version) { const c = checkValue('Version', doc.version, `${where} (patched): /version`); if (!c.ok) return c; }
+  if (version) {
+    const c = checkValue('Version', doc.version, `${where} (patched): /version`);
+    if (!c.ok) return c;
+  }
   for (const id of touched) {
     const entry = doc.services?.[id];
-    if (entry === undefined) continue;   // removed
+    if (entry === undefined) continue; // removed
     const c = checkValue('Assignment', entry, `${where} (patched): /services/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`);
     if (!c.ok) return c;
   }

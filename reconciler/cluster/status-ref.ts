@@ -36,7 +36,8 @@ export function meaningfulChange(last: ClusterStatus | undefined, next: ClusterS
   if (!same(last.applied, next.applied)) return 'applied version';
   if (last.nodes.total !== next.nodes.total || last.nodes.online !== next.nodes.online) return 'nodes';
   for (const id of new Set([...Object.keys(last.services), ...Object.keys(next.services)])) {
-    const a = last.services[id], b = next.services[id];
+    const a = last.services[id],
+      b = next.services[id];
     if (!a || !b || a.desired !== b.desired || a.running !== b.running || a.failed !== b.failed) return `service ${id}`;
   }
   if (moved(last.capacity, next.capacity, cap)) return 'capacity';
@@ -48,7 +49,8 @@ export function meaningfulChange(last: ClusterStatus | undefined, next: ClusterS
   if (!same(last.location, next.location) || !same(last.footprint, next.footprint)) return 'location';
   const lat = o.latencyThreshold ?? 0.25;
   for (const t of new Set([...Object.keys(last.latency ?? {}), ...Object.keys(next.latency ?? {})])) {
-    const a = last.latency?.[t], b = next.latency?.[t];
+    const a = last.latency?.[t],
+      b = next.latency?.[t];
     if (!a || !b || a.source !== b.source || Math.abs(a.ms - b.ms) > lat * Math.max(a.ms, 1)) return `latency to ${t}`;
   }
   return undefined;
@@ -87,16 +89,34 @@ export function summary(s: ClusterStatus, last?: ClusterStatus): string {
 
 /** Every field of a service's status alike (ServiceStatus: counts, message, refusal). */
 function sameServiceStatus(a: ClusterStatus['services'][string], b: ClusterStatus['services'][string]): boolean {
-  return a.desired === b.desired && a.running === b.running && a.failed === b.failed && a.message === b.message
-    && a.refused?.count === b.refused?.count && a.refused?.reason === b.refused?.reason;
+  return (
+    a.desired === b.desired &&
+    a.running === b.running &&
+    a.failed === b.failed &&
+    a.message === b.message &&
+    a.refused?.count === b.refused?.count &&
+    a.refused?.reason === b.refused?.reason
+  );
 }
 
-interface Tip { oid: string; tree: string; parent?: string; at: number; heartbeat: boolean; status?: ClusterStatus }
+interface Tip {
+  oid: string;
+  tree: string;
+  parent?: string;
+  at: number;
+  heartbeat: boolean;
+  status?: ClusterStatus;
+}
 
 export class StatusRecorder {
   private tip?: Tip;
 
-  constructor(private readonly repo: Repo, private readonly cluster: string, private readonly author: Identity, private readonly o: RecorderOptions = {}) {}
+  constructor(
+    private readonly repo: Repo,
+    private readonly cluster: string,
+    private readonly author: Identity,
+    private readonly o: RecorderOptions = {},
+  ) {}
 
   /** Commit `s` if it differs meaningfully from the last record, or as a heartbeat when due. */
   async record(s: ClusterStatus, refreshMs: number): Promise<'changed' | 'heartbeat' | 'unchanged'> {
@@ -129,7 +149,14 @@ export class StatusRecorder {
     const c = await readCommitObject(this.repo, oid);
     const parentTree = c.parent[0] ? (await readCommitObject(this.repo, c.parent[0])).tree : undefined;
     // Unreadable: the next status commits afresh.
-    const status = await readServiceRecord(this.repo, oid, STATUS_FILE).catch(() => undefined) as ClusterStatus | undefined;
-    return { oid, tree: c.tree, parent: c.parent[0], at: c.committer.timestamp * 1000, heartbeat: parentTree === c.tree && c.message.startsWith(`${this.cluster}${HEARTBEAT}`), status };
+    const status = (await readServiceRecord(this.repo, oid, STATUS_FILE).catch(() => undefined)) as ClusterStatus | undefined;
+    return {
+      oid,
+      tree: c.tree,
+      parent: c.parent[0],
+      at: c.committer.timestamp * 1000,
+      heartbeat: parentTree === c.tree && c.message.startsWith(`${this.cluster}${HEARTBEAT}`),
+      status,
+    };
   }
 }

@@ -7,8 +7,17 @@
 import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
 import { START } from './yaml-locate.js';
 import {
-  byPosition, compare, descriptorOf, idOf, layoutOf, parseCached, problemAt,
-  type FleetFile, type Layout, type ParseResult, type Problem,
+  byPosition,
+  compare,
+  descriptorOf,
+  idOf,
+  layoutOf,
+  parseCached,
+  problemAt,
+  type FleetFile,
+  type Layout,
+  type ParseResult,
+  type Problem,
 } from './parse-descriptor.js';
 
 /** What the index knows of one path. Never mutated: a change replaces it. */
@@ -34,10 +43,18 @@ export class FleetIndex {
 
   constructor(private readonly cache?: Map<string, ParseResult>) {}
 
-  get size(): number { return this.entries.size; }
-  get(path: string): Indexed | undefined { return this.entries.get(path); }
-  paths(): IterableIterator<string> { return this.entries.keys(); }
-  values(): IterableIterator<Indexed> { return this.entries.values(); }
+  get size(): number {
+    return this.entries.size;
+  }
+  get(path: string): Indexed | undefined {
+    return this.entries.get(path);
+  }
+  paths(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+  values(): IterableIterator<Indexed> {
+    return this.entries.values();
+  }
 
   /** Set (or with null remove) files; returns the changes that undo it. */
   apply(changes: Iterable<Change>): Change[] {
@@ -120,12 +137,14 @@ export class FleetIndex {
     this.failing.delete(path);
     if (e.key) {
       const paths = (this.byKey.get(e.key) ?? []).filter((p) => p !== path);
-      if (paths.length) this.byKey.set(e.key, paths); else this.byKey.delete(e.key);
+      if (paths.length) this.byKey.set(e.key, paths);
+      else this.byKey.delete(e.key);
       if (paths.length < 2) this.dupKeys.delete(e.key);
     }
     if (e.target) {
       const paths = (this.byTarget.get(e.target) ?? []).filter((p) => p !== path);
-      if (paths.length) this.byTarget.set(e.target, paths); else this.byTarget.delete(e.target);
+      if (paths.length) this.byTarget.set(e.target, paths);
+      else this.byTarget.delete(e.target);
     }
   }
 
@@ -137,7 +156,9 @@ export class FleetIndex {
     const results = (this.byKey.get(key) ?? []).map((p) => this.entries.get(p)!.result!);
     results.sort((a, b) => Number(b.ok) - Number(a.ok) || compare(a.file, b.file));
     const [original, ...others] = results;
-    return others.map((r) => problemAt(r.file, this.entries.get(r.file)!.file.text, ['metadata', 'name'], `duplicate ${key}: also defined in ${original.file}`));
+    return others.map((r) =>
+      problemAt(r.file, this.entries.get(r.file)!.file.text, ['metadata', 'name'], `duplicate ${key}: also defined in ${original.file}`),
+    );
   }
 
   /** `latency.to.target` must name a target of fleet.yaml, or the planner has no point to measure to. */
@@ -150,8 +171,14 @@ export class FleetIndex {
       if (targets.includes(target)) continue;
       const known = targets.length ? `declared: ${targets.join(', ')}` : 'fleet.yaml declares none under spec.targets';
       for (const p of paths) {
-        out.push(problemAt(p, this.entries.get(p)!.file.text, ['spec', 'constraints', 'latency', 'to', 'target'],
-          `spec.constraints.latency.to.target: "${target}" is not a target of fleet.yaml (${known})`));
+        out.push(
+          problemAt(
+            p,
+            this.entries.get(p)!.file.text,
+            ['spec', 'constraints', 'latency', 'to', 'target'],
+            `spec.constraints.latency.to.target: "${target}" is not a target of fleet.yaml (${known})`,
+          ),
+        );
       }
     }
     return out;

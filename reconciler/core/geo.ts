@@ -1,6 +1,9 @@
 // Great-circle distance (haversine) on a spherical Earth: within 0.5 % of the ellipsoid, which
 // is plenty for "within 50 km".
-export interface LatLon { lat: number; lon: number }
+export interface LatLon {
+  lat: number;
+  lon: number;
+}
 const R_KM = 6371.0088;
 
 export function distanceKm(a: LatLon, b: LatLon): number {

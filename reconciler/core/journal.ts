@@ -22,7 +22,10 @@ export function openJournal(dir: string): Journal {
       }
     },
     async write(name, value) {
-      if (!made) { await mkdir(dir, { recursive: true }); made = true; }
+      if (!made) {
+        await mkdir(dir, { recursive: true });
+        made = true;
+      }
       const file = path.join(dir, name);
       const tmp = `${file}.${process.pid}.${++writes}.tmp`;
       const fh = await open(tmp, 'w');

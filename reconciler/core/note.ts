@@ -2,14 +2,24 @@
 // reads with `git notes --ref canopy show <commit>`, then the same as JSON for tools.
 export type Outcome = 'accepted' | 'rejected' | 'superseded';
 
-export interface NoteProblem { file: string; line: number; column: number; message: string }
+export interface NoteProblem {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
 
-export interface NotePlacement { desired: number; placed: number; clusters: Record<string, number>; reason: string }
+export interface NotePlacement {
+  desired: number;
+  placed: number;
+  clusters: Record<string, number>;
+  reason: string;
+}
 
 export interface CommitNote {
   outcome: Outcome;
   commit: string;
-  at: string;                    // when the root decided
+  at: string; // when the root decided
   supersededBy?: string;
   problems?: NoteProblem[];
   /** Services this commit changed (added, modified, removed) and where they went. */

@@ -10,9 +10,18 @@ import { START, locate, positionAt, type Position } from './yaml-locate.js';
 
 export type { Kind } from './schema-errors.js';
 
-export interface FleetFile { path: string; oid?: string; text: string }
+export interface FleetFile {
+  path: string;
+  oid?: string;
+  text: string;
+}
 /** line and column are 1-based; 1:1 when the whole file is at fault. */
-export interface Problem { file: string; line: number; column: number; message: string }
+export interface Problem {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
 
 export type Descriptor =
   | { kind: 'Service'; value: ServiceDescriptor }
@@ -24,16 +33,11 @@ export type Descriptor =
  * path, since the path picks the schema and must agree with metadata. A failed result keeps
  * its `descriptor` when only the semantic rules failed, so duplicates are still found.
  */
-export type ParseResult =
-  | ({ ok: true; file: string } & Descriptor)
-  | { ok: false; file: string; problems: Problem[]; descriptor?: Descriptor };
+export type ParseResult = ({ ok: true; file: string } & Descriptor) | { ok: false; file: string; problems: Problem[]; descriptor?: Descriptor };
 
 export const MAX_DESCRIPTOR_BYTES = 1024 * 1024;
 
-export type Layout =
-  | { kind: Kind; dir?: string; name?: string }
-  | { kind: 'ignored' }
-  | { kind: 'unknown'; message: string };
+export type Layout = { kind: Kind; dir?: string; name?: string } | { kind: 'ignored' } | { kind: 'unknown'; message: string };
 
 /** What a path in the fleet repository is, by the layout of DESIGN.md. */
 export function layoutOf(path: string): Layout {
@@ -46,17 +50,14 @@ export function layoutOf(path: string): Layout {
   if (parts[0] === 'services' && parts.length === 3 && base.endsWith('.yaml')) {
     return { kind: 'Service', dir: parts[1], name: base.slice(0, -'.yaml'.length) };
   }
-  if (base.startsWith('README') || base.endsWith('.md') || base === '.gitignore'
-    || parts[0] === '.github' || parts[0] === 'schemas') return { kind: 'ignored' };
-  const where = parts[0] === 'clusters'
-    ? 'put cluster descriptors in clusters/<name>.yaml'
-    : 'put service descriptors in services/<app>/<name>.yaml';
+  if (base.startsWith('README') || base.endsWith('.md') || base === '.gitignore' || parts[0] === '.github' || parts[0] === 'schemas')
+    return { kind: 'ignored' };
+  const where = parts[0] === 'clusters' ? 'put cluster descriptors in clusters/<name>.yaml' : 'put service descriptors in services/<app>/<name>.yaml';
   return { kind: 'unknown', message: `unknown file: ${where}${base.endsWith('.yml') ? ' (ending in .yaml, not .yml)' : ''}` };
 }
 
 export function parseDescriptor(file: FleetFile): ParseResult {
-  const fail = (problems: Problem[], descriptor?: Descriptor): ParseResult =>
-    ({ ok: false, file: file.path, problems, descriptor });
+  const fail = (problems: Problem[], descriptor?: Descriptor): ParseResult => ({ ok: false, file: file.path, problems, descriptor });
   const at = (pos: Position, message: string): Problem => ({ file: file.path, ...pos, message });
 
   const layout = layoutOf(file.path);
@@ -78,7 +79,12 @@ export function parseDescriptor(file: FleetFile): ParseResult {
   return parseSlow(file, layout, fail, at);
 }
 
-function parseSlow(file: FleetFile, layout: { kind: Kind; dir?: string; name?: string }, fail: (p: Problem[], d?: Descriptor) => ParseResult, at: (pos: Position, message: string) => Problem): ParseResult {
+function parseSlow(
+  file: FleetFile,
+  layout: { kind: Kind; dir?: string; name?: string },
+  fail: (p: Problem[], d?: Descriptor) => ParseResult,
+  at: (pos: Position, message: string) => Problem,
+): ParseResult {
   const lines = new LineCounter();
   const doc = parseDocument(file.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) return fail(doc.errors.map((e) => at(positionAt(lines, e.pos[0]), yamlMessage(e, file.text))));
@@ -142,7 +148,10 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
       out.push({ at: ['spec', 'runtime'], message: 'spec.command: required for runtime process (the argv to start)' });
     }
     if (metadata.app !== layout.dir) {
-      out.push({ at: ['metadata', 'app'], message: `metadata.app: "${metadata.app}" does not match the directory services/${layout.dir}/ (the path must be services/<app>/<name>.yaml)` });
+      out.push({
+        at: ['metadata', 'app'],
+        message: `metadata.app: "${metadata.app}" does not match the directory services/${layout.dir}/ (the path must be services/<app>/<name>.yaml)`,
+      });
     }
   }
   if (d.kind !== 'Fleet' && d.value.metadata.name !== layout.name) {
@@ -207,7 +216,10 @@ function utf8Length(text: string): number {
     const c = text.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c < 0xdc00) { n += 4; i++; } // surrogate pair: one 4-byte character
+    else if (c >= 0xd800 && c < 0xdc00) {
+      n += 4;
+      i++;
+    } // surrogate pair: one 4-byte character
     else n += 3;
   }
   return n;

@@ -26,7 +26,10 @@ export interface PatchJournal<T> {
   append(ops: readonly Operation[], doc: T | (() => T)): Promise<void>;
 }
 
-interface Snapshot<T> { generation: string; doc: T }
+interface Snapshot<T> {
+  generation: string;
+  doc: T;
+}
 
 /** The log is folded into a snapshot past this many bytes, or half the snapshot's size if larger. */
 const MIN_FOLD_BYTES = 64 * 1024;
@@ -61,15 +64,24 @@ export function openPatchJournal<T>(journal: Journal, dir: string, name: string)
       for (const line of text.split('\n')) {
         if (!line) continue;
         let entry: { generation?: unknown; ops?: unknown };
-        try { entry = JSON.parse(line) as typeof entry; } catch { break; }   // cut short by a crash
+        try {
+          entry = JSON.parse(line) as typeof entry;
+        } catch {
+          break;
+        } // cut short by a crash
         if (entry.generation !== snap.generation || !Array.isArray(entry.ops)) continue;
-        try { doc = applyPatchShared(doc, entry.ops as Operation[]); } catch { break; }
+        try {
+          doc = applyPatchShared(doc, entry.ops as Operation[]);
+        } catch {
+          break;
+        }
       }
       return doc;
     },
     write,
     async append(ops, doc) {
-      if (generation === undefined || logBytes > Math.max(MIN_FOLD_BYTES, snapshotBytes / 2)) return write(typeof doc === 'function' ? (doc as () => T)() : doc);
+      if (generation === undefined || logBytes > Math.max(MIN_FOLD_BYTES, snapshotBytes / 2))
+        return write(typeof doc === 'function' ? (doc as () => T)() : doc);
       const line = JSON.stringify({ generation, ops }) + '\n';
       const fh = await open(logFile, 'a');
       try {

@@ -26,10 +26,13 @@ function copyOf(v: unknown, copied: Set<unknown>): unknown {
 /** Copies every container on the way to `pointer`'s parent that this patch has not copied yet. */
 function ownPath<T>(root: T, pointer: string, copied: Set<unknown>): T {
   if (pointer === '') return root;
-  const tokens = pointer.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const tokens = pointer
+    .split('/')
+    .slice(1)
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
   let node = root as unknown;
   for (const t of tokens.slice(0, -1)) {
-    if (!node || typeof node !== 'object') return root;   // applyOperation reports the bad path
+    if (!node || typeof node !== 'object') return root; // applyOperation reports the bad path
     const parent = node as Container;
     const key = Array.isArray(parent) ? Number(t) : t;
     const child = (parent as Record<string | number, unknown>)[key];

@@ -1,8 +1,16 @@
 // Resource quantities: memory and storage as written in descriptors ("128Mi", "1Gi", 5e8),
 // normalised to MiB so every level compares the same numbers.
 const UNITS: Record<string, number> = {
-  '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12,
-  Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
+  '': 1,
+  k: 1e3,
+  K: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
 };
 
 /** Bytes of a quantity; throws on a malformed one (the schema has already rejected those). */

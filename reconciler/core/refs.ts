@@ -8,4 +8,8 @@ export const STATUS_FILE = 'status.json';
 /** Beside placement.json: the cluster's liveness as the root saw it (transitions only). */
 export const LIVENESS = 'liveness.json';
 
-export interface Liveness { state: 'online' | 'unreachable'; since: string; lastHeard: string | null }
+export interface Liveness {
+  state: 'online' | 'unreachable';
+  since: string;
+  lastHeard: string | null;
+}

@@ -8,7 +8,11 @@ import { displayPath, pointerSegments } from './yaml-locate.js';
 export type Kind = 'Service' | 'Fleet' | 'Cluster';
 
 /** A schema violation at a path (and, for an unknown field, at that key of the path). */
-export interface SchemaIssue { at: string[]; key?: string; message: string }
+export interface SchemaIssue {
+  at: string[];
+  key?: string;
+  message: string;
+}
 
 /** What a cached verdict depends on, as far as the schemas go. */
 export function schemaStamp(): string {
@@ -34,8 +38,7 @@ const PATTERNS: Record<string, string> = {
 function toIssue(e: ErrorObject): SchemaIssue {
   const at = pointerSegments(e.instancePath);
   const where = displayPath(at);
-  const say = (message: string, issueAt = at, key?: string): SchemaIssue =>
-    ({ at: issueAt, key, message: where ? `${where}: ${message}` : message });
+  const say = (message: string, issueAt = at, key?: string): SchemaIssue => ({ at: issueAt, key, message: where ? `${where}: ${message}` : message });
   const p = e.params as Record<string, unknown>;
   const schema = (e.parentSchema ?? {}) as AnySchemaObject;
   if (e.keyword === 'type' && at.length === 0) {
@@ -64,7 +67,12 @@ function toIssue(e: ErrorObject): SchemaIssue {
       const hint = typeof e.data === 'string' ? closest(e.data, schema.enum as string[]) : undefined;
       return say(`${expectation(schema)}${got(e.data, schema, hint && `did you mean "${hint}"?`)}`);
     }
-    case 'type': case 'const': case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum':
+    case 'type':
+    case 'const':
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
       // One sentence for the whole expectation, so `type` and `minimum` errors on one value agree.
       return say(`${expectation(schema)}${got(e.data, schema)}`);
     default:
@@ -76,12 +84,19 @@ function expectation(s: AnySchemaObject): string {
   if (s.const !== undefined) return `must be ${JSON.stringify(s.const)}`;
   if (Array.isArray(s.enum)) return `must be one of: ${s.enum.join(', ')}`;
   switch (s.type) {
-    case 'integer': case 'number': return `must be ${s.type === 'integer' ? 'an integer' : 'a number'}${bounds(s)}`;
-    case 'string': return 'must be a string';
-    case 'boolean': return 'must be true or false';
-    case 'array': return 'must be a list';
-    case 'object': return 'must be a mapping';
-    default: return 'has the wrong type';
+    case 'integer':
+    case 'number':
+      return `must be ${s.type === 'integer' ? 'an integer' : 'a number'}${bounds(s)}`;
+    case 'string':
+      return 'must be a string';
+    case 'boolean':
+      return 'must be true or false';
+    case 'array':
+      return 'must be a list';
+    case 'object':
+      return 'must be a mapping';
+    default:
+      return 'has the wrong type';
   }
 }
 
@@ -89,14 +104,16 @@ function bounds(s: AnySchemaObject): string {
   const lo = s.minimum !== undefined ? `>= ${s.minimum}` : s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : '';
   const hi = s.maximum !== undefined ? `<= ${s.maximum}` : s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}` : '';
   if (s.minimum !== undefined && s.maximum !== undefined) return ` between ${s.minimum} and ${s.maximum}`;
-  return [lo, hi].filter(Boolean).map((b) => ` ${b}`).join(' and');
+  return [lo, hi]
+    .filter(Boolean)
+    .map((b) => ` ${b}`)
+    .join(' and');
 }
 
 /** ` (got "2": remove the quotes)`: what was there, and the likely slip. */
 function got(data: unknown, s: AnySchemaObject, hint?: string): string {
   if (data === undefined) return '';
-  const shown = data === null ? 'an empty value' : Array.isArray(data) ? 'a list'
-    : typeof data === 'object' ? 'a mapping' : JSON.stringify(data).slice(0, 60);
+  const shown = data === null ? 'an empty value' : Array.isArray(data) ? 'a list' : typeof data === 'object' ? 'a mapping' : JSON.stringify(data).slice(0, 60);
   const wantsNumber = s.type === 'integer' || s.type === 'number';
   if (typeof data === 'string' && wantsNumber && data.trim() !== '' && !Number.isNaN(Number(data))) {
     return ` (got the string ${shown}: remove the quotes)`;
@@ -120,8 +137,7 @@ function unknownKey(key: string, parent: AnySchemaObject): string {
 }
 
 function alternatives(branches: AnySchemaObject[]): string {
-  return branches.map((b) => b.type === 'object' ? `{${Object.keys(b.properties ?? {}).join(', ')}}` : `a ${String(b.type)}`)
-    .join(' or ');
+  return branches.map((b) => (b.type === 'object' ? `{${Object.keys(b.properties ?? {}).join(', ')}}` : `a ${String(b.type)}`)).join(' or ');
 }
 
 /**
@@ -137,16 +153,14 @@ function collapseAnyOf(errors: ErrorObject[]): ErrorObject[] {
     const inside = `${a.schemaPath}/`;
     const branch = meantBranch(a.schema as AnySchemaObject[], a.data);
     const keep = branch === undefined ? undefined : `${inside}${branch}/`;
-    out = out.filter((e) => e === a ? keep === undefined
-      : !e.schemaPath.startsWith(inside) || (keep !== undefined && e.schemaPath.startsWith(keep)));
+    out = out.filter((e) => (e === a ? keep === undefined : !e.schemaPath.startsWith(inside) || (keep !== undefined && e.schemaPath.startsWith(keep))));
   }
   return out;
 }
 
 function meantBranch(branches: AnySchemaObject[], data: unknown): number | undefined {
   const type = data === null ? 'null' : Array.isArray(data) ? 'array' : typeof data;
-  const sameType = branches.map((b, i) => ({ b, i })).filter(({ b }) =>
-    b.type === type || (type === 'number' && b.type === 'integer'));
+  const sameType = branches.map((b, i) => ({ b, i })).filter(({ b }) => b.type === type || (type === 'number' && b.type === 'integer'));
   if (sameType.length === 1) return sameType[0].i;
   if (type !== 'object') return undefined;
   const keys = Object.keys(data as object);

@@ -8,8 +8,16 @@ import { FleetIndex } from './fleet-index.js';
 import { compare, idOf, type FleetFile, type ParseResult, type Problem } from './parse-descriptor.js';
 
 export {
-  MAX_DESCRIPTOR_BYTES, formatProblem, layoutOf, parseDescriptor,
-  type Descriptor, type FleetFile, type Kind, type Layout, type ParseResult, type Problem,
+  MAX_DESCRIPTOR_BYTES,
+  formatProblem,
+  layoutOf,
+  parseDescriptor,
+  type Descriptor,
+  type FleetFile,
+  type Kind,
+  type Layout,
+  type ParseResult,
+  type Problem,
 } from './parse-descriptor.js';
 export { FleetIndex } from './fleet-index.js';
 

@@ -2,14 +2,20 @@
 // line:column an author can jump to, and into the dotted path they read in messages.
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 
-export interface Position { line: number; column: number }
+export interface Position {
+  line: number;
+  column: number;
+}
 
 export const START: Position = { line: 1, column: 1 };
 
 /** `/spec/ports/0` → ['spec', 'ports', '0'] (RFC 6901 unescaping). */
 export function pointerSegments(pointer: string): string[] {
   if (pointer === '') return [];
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** ['spec', 'ports', '0', 'port'] → `spec.ports[0].port`; odd keys are quoted: labels["a.b/c"]. */

@@ -28,7 +28,8 @@ export async function readCommitObject(repo: Repo, oid: string): Promise<CommitO
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     const sp = line.indexOf(' ');
-    const key = line.slice(0, sp), value = line.slice(sp + 1);
+    const key = line.slice(0, sp),
+      value = line.slice(sp + 1);
     if (key === 'tree') c.tree = value;
     else if (key === 'parent') c.parent.push(value);
     else if (key === 'author') c.author = person(value);
@@ -42,7 +43,10 @@ export async function readCommitObject(repo: Repo, oid: string): Promise<CommitO
   return c;
 }
 
-export interface LoggedCommit { oid: string; commit: CommitObject }
+export interface LoggedCommit {
+  oid: string;
+  commit: CommitObject;
+}
 
 /** Commits from `oid` back along first parents, newest first, one at a time. */
 export async function* firstParents(repo: Repo, oid: string | undefined, limit = Infinity): AsyncGenerator<LoggedCommit> {

@@ -43,11 +43,25 @@ export function gcAuto(repo: Repo, o: { looseLimit?: number; packLimit?: number 
   if (missing) return Promise.resolve('unavailable');
   const now = running.get(repo.gitdir);
   if (now) return now.done;
-  const args = ['--git-dir', repo.gitdir, '-c', `gc.auto=${o.looseLimit ?? 6700}`, '-c', `gc.autoPackLimit=${o.packLimit ?? 50}`, '-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet'];
+  const args = [
+    '--git-dir',
+    repo.gitdir,
+    '-c',
+    `gc.auto=${o.looseLimit ?? 6700}`,
+    '-c',
+    `gc.autoPackLimit=${o.packLimit ?? 50}`,
+    '-c',
+    'gc.autoDetach=false',
+    'gc',
+    '--auto',
+    '--quiet',
+  ];
   const c = spawn('git', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const done = new Promise<'packed' | 'unavailable'>((resolve) => {
     let err = '';
-    c.stderr!.on('data', (d) => { err += d; });
+    c.stderr!.on('data', (d) => {
+      err += d;
+    });
     c.once('error', (e) => {
       missing = true;
       log?.warn(`no git binary to pack ${repo.gitdir} (${e.message}); loose objects are left as they are`);
@@ -77,11 +91,17 @@ export function startMaintenance(repo: Repo, log: Logger, o: MaintenanceOptions 
     return gcAuto(repo, { looseLimit: limit }, log);
   }
 
-  const timer = setInterval(() => { if (!stopped) void check(); }, o.everyMs ?? 600_000);
+  const timer = setInterval(() => {
+    if (!stopped) void check();
+  }, o.everyMs ?? 600_000);
   timer.unref();
   void check();
   return {
     check,
-    stop() { stopped = true; clearInterval(timer); running.get(repo.gitdir)?.child.kill('SIGTERM'); },
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      running.get(repo.gitdir)?.child.kill('SIGTERM');
+    },
   };
 }

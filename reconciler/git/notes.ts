@@ -16,7 +16,10 @@ export const NOTES_REF = 'refs/notes/canopy';
 const HEX2 = /^[0-9a-f]{2}$/;
 const isHex = (s: string) => /^[0-9a-f]+$/.test(s);
 
-interface NotesIndex { head: string; notes: Map<string, string> }
+interface NotesIndex {
+  head: string;
+  notes: Map<string, string>;
+}
 const indexes = new WeakMap<Repo, Map<string, NotesIndex>>();
 
 /** commit oid → note blob oid, for the notes ref as it is now (any layout). */
@@ -46,7 +49,13 @@ export async function readNote(repo: Repo, commit: string, ref = NOTES_REF): Pro
 }
 
 /** Set (or, with null, remove) the notes of several commits in one notes commit. */
-export async function writeNotes(repo: Repo, notes: Map<string, string | null>, author: Identity, message: string, ref = NOTES_REF): Promise<string | undefined> {
+export async function writeNotes(
+  repo: Repo,
+  notes: Map<string, string | null>,
+  author: Identity,
+  message: string,
+  ref = NOTES_REF,
+): Promise<string | undefined> {
   if (!notes.size) return undefined;
   const head = await resolveRef(repo, ref);
   const index = head ? await notesIndex(repo, ref) : new Map<string, string>();
@@ -59,7 +68,10 @@ export async function writeNotes(repo: Repo, notes: Map<string, string | null>, 
   const oid = await writeCommit(repo, { tree, parents: head ? [head] : [], message, author });
   await updateRef(repo, ref, oid, head);
   // Keep the index in step with what we wrote (nobody else has seen `oid` yet).
-  for (const [commit, blob] of changes) { if (blob === null) index.delete(commit); else index.set(commit, blob); }
+  for (const [commit, blob] of changes) {
+    if (blob === null) index.delete(commit);
+    else index.set(commit, blob);
+  }
   let byRef = indexes.get(repo);
   if (!byRef) indexes.set(repo, (byRef = new Map()));
   byRef.set(ref, { head: oid, notes: index });
@@ -70,10 +82,7 @@ export async function writeNotes(repo: Repo, notes: Map<string, string | null>, 
  * What a level of the notes tree holds, as notes.c sees it after loading what a change needs:
  * notes (by full oid), subtrees left unloaded (by the oid prefix they cover), other entries.
  */
-type Item =
-  | { kind: 'note'; oid: string; blob: string }
-  | { kind: 'subtree'; prefix: string; tree: string }
-  | { kind: 'other'; name: string; entry: Entry };
+type Item = { kind: 'note'; oid: string; blob: string } | { kind: 'subtree'; prefix: string; tree: string } | { kind: 'other'; name: string; entry: Entry };
 
 /** The items of a stored tree at `prefix`; subtrees a changed note falls in are loaded (recursively). */
 async function itemsOf(repo: Repo, tree: string, prefix: string, changes: Map<string, string | null>): Promise<Item[]> {
@@ -122,7 +131,10 @@ async function writeLevel(repo: Repo, prefix: string, items: Item[], fanout: num
   if (fanout > depth) {
     const groups = new Map<string, Item[]>();
     for (const i of items) {
-      if (i.kind === 'other') { entries.set(i.name, i.entry); continue; }
+      if (i.kind === 'other') {
+        entries.set(i.name, i.entry);
+        continue;
+      }
       const key = i.kind === 'note' ? i.oid : i.prefix;
       const dir = key.slice(prefix.length, prefix.length + 2);
       if (!groups.has(dir)) groups.set(dir, []);

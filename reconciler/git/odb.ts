@@ -14,7 +14,10 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import type { Repo } from './repo.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
-export interface RawObject { type: ObjectType; body: Buffer }
+export interface RawObject {
+  type: ObjectType;
+  body: Buffer;
+}
 
 const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
@@ -42,7 +45,10 @@ class Lru {
   constructor(private readonly limit: number) {}
   get(k: string): RawObject | undefined {
     const v = this.map.get(k);
-    if (v) { this.map.delete(k); this.map.set(k, v); }
+    if (v) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
     return v;
   }
   set(k: string, v: RawObject): void {
@@ -67,7 +73,11 @@ export class ObjectStore {
   private readonly cache = new Lru(64 * 1024 * 1024);
 
   /** `objects`: the objects directory (default: the repository's); `depth`: how many alternates deep. */
-  constructor(private readonly repo: Repo, readonly objects = path.join(repo.gitdir, 'objects'), private readonly depth = 0) {}
+  constructor(
+    private readonly repo: Repo,
+    readonly objects = path.join(repo.gitdir, 'objects'),
+    private readonly depth = 0,
+  ) {}
 
   /** The object, or undefined when the repository does not have it. */
   async read(oid: string): Promise<RawObject | undefined> {
@@ -90,7 +100,9 @@ export class ObjectStore {
         const oid = prefix.slice(0, 2) + n;
         if (/^[0-9a-f]{40}$/.test(oid) && oid.startsWith(prefix)) found.add(oid);
       }
-    } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
     for (const a of this.alternates) a.expandInto(prefix, found);
   }
 
@@ -98,7 +110,9 @@ export class ObjectStore {
     const o = await this.read(oid);
     if (!o) {
       const unread = this.unreadPacks();
-      const why = unread.length ? ` (${unread.join(', ')} ${unread.length > 1 ? 'have' : 'has'} a version 1 index, which canopy does not read: run git repack -a -d)` : '';
+      const why = unread.length
+        ? ` (${unread.join(', ')} ${unread.length > 1 ? 'have' : 'has'} a version 1 index, which canopy does not read: run git repack -a -d)`
+        : '';
       throw Object.assign(new Error(`object ${oid} not found in ${this.objects}${why}`), { code: 'NotFoundError' });
     }
     if (o.type !== type) throw Object.assign(new Error(`object ${oid} is a ${o.type}, not a ${type}`), { code: 'ObjectTypeError' });
@@ -158,7 +172,11 @@ export class ObjectStore {
     // The pack directory changed since the last scan (a fetch, a gc): scan again first.
     const dir = path.join(this.objects, 'pack');
     let mtime = 0;
-    try { mtime = statSync(dir).mtimeMs; } catch { /* no packs */ }
+    try {
+      mtime = statSync(dir).mtimeMs;
+    } catch {
+      /* no packs */
+    }
     if (!this.scanned || mtime !== this.packDirMtime) this.scan();
     for (const p of this.packs) {
       if (this.find(p, oid) >= 0 && existsSync(path.join(dir, p.name.replace(/\.idx$/, '.pack')))) return true;
@@ -171,24 +189,38 @@ export class ObjectStore {
   private scan(): void {
     this.scanned = true;
     const dir = path.join(this.objects, 'pack');
-    try { this.packDirMtime = statSync(dir).mtimeMs; } catch { this.packDirMtime = 0; }
+    try {
+      this.packDirMtime = statSync(dir).mtimeMs;
+    } catch {
+      this.packDirMtime = 0;
+    }
     let names: string[];
-    try { names = readdirSync(dir).filter((n) => n.endsWith('.idx')); } catch { names = []; }
+    try {
+      names = readdirSync(dir).filter((n) => n.endsWith('.idx'));
+    } catch {
+      names = [];
+    }
     const keep: Pack[] = [];
     const unread: string[] = [];
     this.alternates = this.readAlternates();
     for (const p of this.packs) {
-      if (names.includes(p.name)) keep.push(p); else closeSync(p.fd);
+      if (names.includes(p.name)) keep.push(p);
+      else closeSync(p.fd);
     }
     for (const name of names) {
       if (keep.some((p) => p.name === name)) continue;
       try {
         const idx = readFileSync(path.join(dir, name));
-        if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) { unread.push(name); continue; }
+        if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) {
+          unread.push(name);
+          continue;
+        }
         const fd = openSync(path.join(dir, name.replace(/\.idx$/, '.pack')), 'r');
         const st = fstatSync(fd);
         keep.push({ name, fd, idx, count: idx.readUInt32BE(8 + 255 * 4), dataEnd: st.size - 20, mtime: st.mtimeMs });
-      } catch { /* a pack being written or removed: the next scan sees it settled */ }
+      } catch {
+        /* a pack being written or removed: the next scan sees it settled */
+      }
     }
     // Newest first, as git searches them: recent objects (what a reconcile reads) are there.
     this.packs = keep.sort((a, b) => b.mtime - a.mtime);
@@ -198,9 +230,17 @@ export class ObjectStore {
   /** The stores objects/info/alternates names (paths absolute or relative to this objects directory), as git reads it. */
   private readAlternates(): ObjectStore[] {
     let text: string;
-    try { text = readFileSync(path.join(this.objects, 'info', 'alternates'), 'utf8'); } catch { return []; }
+    try {
+      text = readFileSync(path.join(this.objects, 'info', 'alternates'), 'utf8');
+    } catch {
+      return [];
+    }
     if (this.depth >= 5) throw new Error(`${path.join(this.objects, 'info', 'alternates')}: alternates nest deeper than 5 (git's limit)`);
-    const dirs = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => path.resolve(this.objects, l));
+    const dirs = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => path.resolve(this.objects, l));
     return dirs.map((d) => this.alternates.find((a) => a.objects === d) ?? new ObjectStore(this.repo, d, this.depth + 1));
   }
 
@@ -211,7 +251,11 @@ export class ObjectStore {
     let hi = p.idx.readUInt32BE(8 + first * 4);
     const base = 8 + 256 * 4;
     const at = (i: number) => p.idx.toString('hex', base + i * 20, base + i * 20 + 20);
-    while (lo < hi) { const mid = (lo + hi) >>> 1; if (at(mid) < prefix) lo = mid + 1; else hi = mid; }
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (at(mid) < prefix) lo = mid + 1;
+      else hi = mid;
+    }
     const out: string[] = [];
     for (let i = lo; i < p.count && at(i).startsWith(prefix); i++) out.push(at(i));
     return out;
@@ -229,7 +273,8 @@ export class ObjectStore {
       const mid = (lo + hi) >>> 1;
       const c = p.idx.compare(key, 0, 20, base + mid * 20, base + mid * 20 + 20); // entry vs key
       if (c === 0) return mid;
-      if (c > 0) hi = mid; else lo = mid + 1;
+      if (c > 0) hi = mid;
+      else lo = mid + 1;
     }
     return -1;
   }
@@ -249,8 +294,13 @@ export class ObjectStore {
       ends.sort();
       p.ends = ends;
     }
-    let lo = 0, hi = p.ends.length;
-    while (lo < hi) { const mid = (lo + hi) >>> 1; if (p.ends[mid] <= offset) lo = mid + 1; else hi = mid; }
+    let lo = 0,
+      hi = p.ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (p.ends[mid] <= offset) lo = mid + 1;
+      else hi = mid;
+    }
     return lo < p.ends.length ? p.ends[lo] : p.dataEnd;
   }
 
@@ -273,19 +323,28 @@ export class ObjectStore {
     }
     let buf: Buffer;
     if (p.data) buf = p.data.subarray(offset, end);
-    else { buf = Buffer.allocUnsafe(end - offset); readSync(p.fd, buf, 0, buf.length, offset); }
+    else {
+      buf = Buffer.allocUnsafe(end - offset);
+      readSync(p.fd, buf, 0, buf.length, offset);
+    }
     let i = 0;
     let c = buf[i++];
     const type = (c >> 4) & 7;
     let size = c & 0x0f;
-    for (let shift = 4; c & 0x80; shift += 7) { c = buf[i++]; size += (c & 0x7f) * 2 ** shift; }
+    for (let shift = 4; c & 0x80; shift += 7) {
+      c = buf[i++];
+      size += (c & 0x7f) * 2 ** shift;
+    }
     // Inflate into one buffer of the known size, not zlib's default 16 KiB chunks.
     const inflate = (b: Buffer) => inflateSync(b, { chunkSize: Math.max(64, size + 64) });
     let out: RawObject | undefined;
     if (type === OFS_DELTA) {
       c = buf[i++];
       let back = c & 0x7f;
-      while (c & 0x80) { c = buf[i++]; back = ((back + 1) * 128) + (c & 0x7f); }
+      while (c & 0x80) {
+        c = buf[i++];
+        back = (back + 1) * 128 + (c & 0x7f);
+      }
       const base = this.atOffset(p, offset - back, true);
       if (base) out = { type: base.type, body: applyDelta(base.body, inflate(buf.subarray(i))) };
     } else if (type === REF_DELTA) {
@@ -302,7 +361,11 @@ export class ObjectStore {
 
   private loose(oid: string): RawObject | undefined {
     let raw: Buffer;
-    try { raw = inflateSync(readFileSync(path.join(this.objects, oid.slice(0, 2), oid.slice(2)))); } catch { return undefined; }
+    try {
+      raw = inflateSync(readFileSync(path.join(this.objects, oid.slice(0, 2), oid.slice(2))));
+    } catch {
+      return undefined;
+    }
     const sp = raw.indexOf(0x20);
     const nul = raw.indexOf(0, sp);
     const type = raw.toString('latin1', 0, sp) as ObjectType;
@@ -312,14 +375,25 @@ export class ObjectStore {
 
 function applyDelta(base: Buffer, delta: Buffer): Buffer {
   let i = 0;
-  const varint = () => { let n = 0, shift = 0, c; do { c = delta[i++]; n += (c & 0x7f) * 2 ** shift; shift += 7; } while (c & 0x80); return n; };
+  const varint = () => {
+    let n = 0,
+      shift = 0,
+      c: number;
+    do {
+      c = delta[i++];
+      n += (c & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (c & 0x80);
+    return n;
+  };
   varint(); // base size
   const out = Buffer.allocUnsafe(varint());
   let o = 0;
   while (i < delta.length) {
     const op = delta[i++];
     if (op & 0x80) {
-      let off = 0, size = 0;
+      let off = 0,
+        size = 0;
       if (op & 0x01) off |= delta[i++];
       if (op & 0x02) off |= delta[i++] << 8;
       if (op & 0x04) off |= delta[i++] << 16;
@@ -332,7 +406,8 @@ function applyDelta(base: Buffer, delta: Buffer): Buffer {
       o += size;
     } else if (op) {
       delta.copy(out, o, i, i + op);
-      i += op; o += op;
+      i += op;
+      o += op;
     } else throw new Error('bad delta: opcode 0');
   }
   return out;

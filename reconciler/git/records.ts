@@ -11,7 +11,10 @@ export async function readRecord<K extends ShapeName>(repo: Repo, commit: string
   try {
     let value: unknown;
     if (PER_SERVICE.has(shape)) value = await readServiceRecord(repo, commit, file);
-    else { const text = await readFileAt(repo, commit, file); value = text ? JSON.parse(text) : undefined; }
+    else {
+      const text = await readFileAt(repo, commit, file);
+      value = text ? JSON.parse(text) : undefined;
+    }
     if (value === undefined) return undefined;
     const p = checkValue(shape, value, `${commit.slice(0, 12)}:${file}`);
     return p.ok ? p.value : undefined;
@@ -26,9 +29,19 @@ const ENTRY: Partial<Record<ShapeName, ShapeName>> = { Placement: 'Assignment', 
  * The records of a run of commits of one ref (oldest first), each checked as readRecord checks
  * one, at the cost of what changed from one to the next (service-records.ts).
  */
-export async function readRecordsAlong<K extends 'Placement' | 'ClusterStatus'>(repo: Repo, commits: ReadonlyArray<{ oid: string; tree: string }>, file: string, shape: K): Promise<Array<Shapes[K] | undefined>> {
+export async function readRecordsAlong<K extends 'Placement' | 'ClusterStatus'>(
+  repo: Repo,
+  commits: ReadonlyArray<{ oid: string; tree: string }>,
+  file: string,
+  shape: K,
+): Promise<Array<Shapes[K] | undefined>> {
   const entry = ENTRY[shape]!;
-  const docs = await readServiceRecordsAlong(repo, commits, file, (d) => checkValue(shape, d, file).ok, (e) => checkValue(entry, e, file).ok);
+  const docs = await readServiceRecordsAlong(
+    repo,
+    commits,
+    file,
+    (d) => checkValue(shape, d, file).ok,
+    (e) => checkValue(entry, e, file).ok,
+  );
   return docs as Array<Shapes[K] | undefined>;
 }
-

@@ -9,7 +9,9 @@ import { CanopyError } from '../core/errors.js';
 
 /** A ref file or packed-refs line that is not a ref: names the file, says what to do. */
 export class BadRefError extends CanopyError {
-  constructor(file: string, why: string) { super('bad-ref', `${file}: ${why} (repair or delete it; git fsck can help)`, { file }); }
+  constructor(file: string, why: string) {
+    super('bad-ref', `${file}: ${why} (repair or delete it; git fsck can help)`, { file });
+  }
 }
 
 const OID = /^[0-9a-f]{40}$/;
@@ -30,7 +32,10 @@ export function refCandidates(name: string): string[] {
   return [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`, `refs/remotes/${name}`, `refs/remotes/${name}/HEAD`];
 }
 
-interface Packed { key: string; refs: Map<string, string> }
+interface Packed {
+  key: string;
+  refs: Map<string, string>;
+}
 const packedByGitdir = new Map<string, Packed>();
 
 /** packed-refs as ref → oid (peeled lines skipped); empty when there is none. */
@@ -51,8 +56,10 @@ export function packedRefs(gitdir: string): Map<string, string> {
   lines.forEach((line, i) => {
     if (!line || line.startsWith('#') || line.startsWith('^')) return;
     const sp = line.indexOf(' ');
-    const oid = line.slice(0, sp), name = line.slice(sp + 1).trimEnd();
-    if (sp !== 40 || !OID.test(oid) || !isRefName(name)) throw new BadRefError(`${file}:${i + 1}`, `expected "<40-hex object id> <ref name>", found ${JSON.stringify(line.slice(0, 100))}`);
+    const oid = line.slice(0, sp),
+      name = line.slice(sp + 1).trimEnd();
+    if (sp !== 40 || !OID.test(oid) || !isRefName(name))
+      throw new BadRefError(`${file}:${i + 1}`, `expected "<40-hex object id> <ref name>", found ${JSON.stringify(line.slice(0, 100))}`);
     refs.set(name, oid);
   });
   packedByGitdir.set(gitdir, { key, refs });
@@ -109,7 +116,9 @@ export function refNamesUnder(gitdir: string, prefix: string): string[] {
   const names = new Set<string>();
   const walk = (dir: string, rel: string) => {
     let entries: Dirent[];
-    try { entries = readdirSync(dir, { withFileTypes: true }); } catch (e) {
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw e;
@@ -117,7 +126,7 @@ export function refNamesUnder(gitdir: string, prefix: string): string[] {
     for (const e of entries) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(path.join(dir, e.name), r);
-      else if (isRefName(`${base}/${r}`)) names.add(r);   // skips *.lock files of writers at work
+      else if (isRefName(`${base}/${r}`)) names.add(r); // skips *.lock files of writers at work
     }
   };
   walk(path.join(gitdir, base), '');

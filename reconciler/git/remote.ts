@@ -60,8 +60,18 @@ export async function fetchRef(repo: Repo, remote: Remote, ref: string, opts: { 
   if (opts.known && opts.known === local) return local;
   try {
     const r = await git.fetch({
-      fs, http, gitdir: repo.gitdir, url: remote.url, ref, remoteRef: ref, singleBranch: true, tags: false,
-      depth: local ? undefined : opts.depth, onAuth: onAuth(remote), onAuthFailure: onAuthFailure(remote), cache: repo.cache,
+      fs,
+      http,
+      gitdir: repo.gitdir,
+      url: remote.url,
+      ref,
+      remoteRef: ref,
+      singleBranch: true,
+      tags: false,
+      depth: local ? undefined : opts.depth,
+      onAuth: onAuth(remote),
+      onAuthFailure: onAuthFailure(remote),
+      cache: repo.cache,
     });
     const oid = r.fetchHead ?? undefined;
     if (oid && oid !== local) await updateRef(repo, ref, oid, local);
@@ -76,8 +86,16 @@ export async function fetchRef(repo: Repo, remote: Remote, ref: string, opts: { 
 /** Push a ref this process alone writes (fast-forward). */
 export async function pushRef(repo: Repo, remote: Remote, ref: string): Promise<void> {
   const r = await git.push({
-    fs, http, gitdir: repo.gitdir, url: remote.url, ref, remoteRef: ref, force: false,
-    onAuth: onAuth(remote), onAuthFailure: onAuthFailure(remote), cache: repo.cache,
+    fs,
+    http,
+    gitdir: repo.gitdir,
+    url: remote.url,
+    ref,
+    remoteRef: ref,
+    force: false,
+    onAuth: onAuth(remote),
+    onAuthFailure: onAuthFailure(remote),
+    cache: repo.cache,
   });
   if (!r.ok) throw new Error(`push ${ref} to ${remote.url}: ${r.error ?? JSON.stringify(r.refs)}`);
 }
@@ -117,12 +135,19 @@ async function reachable(repo: Repo): Promise<Set<string>> {
   const seen = new Set<string>();
   const refs = await git.listRefs({ fs, gitdir: repo.gitdir, filepath: 'refs' });
   const stack: string[] = [];
-  for (const r of refs) { const oid = await resolveRef(repo, `refs/${r}`); if (oid) stack.push(oid); }
+  for (const r of refs) {
+    const oid = await resolveRef(repo, `refs/${r}`);
+    if (oid) stack.push(oid);
+  }
   while (stack.length) {
     const oid = stack.pop()!;
     if (seen.has(oid)) continue;
-    let obj;
-    try { obj = await git.readObject({ fs, gitdir: repo.gitdir, oid, cache: repo.cache, format: 'parsed' }); } catch { continue; }   // beyond a shallow boundary
+    let obj: Awaited<ReturnType<typeof git.readObject>>;
+    try {
+      obj = await git.readObject({ fs, gitdir: repo.gitdir, oid, cache: repo.cache, format: 'parsed' });
+    } catch {
+      continue;
+    } // beyond a shallow boundary
     seen.add(oid);
     if (obj.type === 'commit') {
       const c = obj.object as { tree: string; parent: string[] };

@@ -20,7 +20,10 @@ export interface Repo {
   readonly cache: object;
 }
 
-export interface Identity { name: string; email: string }
+export interface Identity {
+  name: string;
+  email: string;
+}
 
 export async function openRepo(dir: string): Promise<Repo> {
   const abs = path.resolve(dir);
@@ -45,7 +48,12 @@ export async function resolveRef(repo: Repo, ref: string): Promise<string | unde
 
 /** A revision that names no commit here; `why` says what was found instead. */
 export class RevisionError extends CanopyError {
-  constructor(readonly rev: string, readonly why: string) { super('unknown-revision', `unknown revision ${rev}: ${why}`, { rev }); }
+  constructor(
+    readonly rev: string,
+    readonly why: string,
+  ) {
+    super('unknown-revision', `unknown revision ${rev}: ${why}`, { rev });
+  }
 }
 
 /** A revision as a user writes it (HEAD, main, a ref, a full or short oid) → commit oid. */
@@ -54,7 +62,14 @@ export async function resolveRevision(repo: Repo, rev: string): Promise<string> 
   if (direct) return peelToCommit(repo, direct, rev);
   if (/^[0-9a-f]{4,40}$/.test(rev)) {
     const found = await objectStore(repo).expand(rev);
-    if (found.length > 1) throw new RevisionError(rev, `the short id matches ${found.length} objects (${found.slice(0, 4).map((o) => o.slice(0, 12)).join(', ')}${found.length > 4 ? ', …' : ''}): give more digits`);
+    if (found.length > 1)
+      throw new RevisionError(
+        rev,
+        `the short id matches ${found.length} objects (${found
+          .slice(0, 4)
+          .map((o) => o.slice(0, 12))
+          .join(', ')}${found.length > 4 ? ', …' : ''}): give more digits`,
+      );
     if (found.length === 1) return peelToCommit(repo, found[0], rev);
   }
   throw new RevisionError(rev, `${rev} is not a branch, ref or commit here (in a clone, fetch it first)`);
@@ -84,7 +99,11 @@ export async function readCommit(repo: Repo, oid: string): Promise<CommitObject>
   }
 }
 
-export interface Entry { mode: string; oid: string; type: 'blob' | 'tree' | 'commit' }
+export interface Entry {
+  mode: string;
+  oid: string;
+  type: 'blob' | 'tree' | 'commit';
+}
 
 /** The text of the file at `file` (a/b/c) in a commit, or undefined when the commit has no such file. */
 export async function readFileAt(repo: Repo, commit: string, file: string): Promise<string | undefined> {
@@ -135,14 +154,17 @@ export async function updateRef(repo: Repo, ref: string, oid: string, expected: 
   const file = path.join(repo.gitdir, ref);
   await mkdir(path.dirname(file), { recursive: true });
   const lock = file + '.lock';
-  let fh;
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
     fh = await open(lock, 'wx');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
       // A lock left by a writer killed mid-update is stale once older than a few seconds.
       const st = await stat(lock).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > 5000) { await rm(lock, { force: true }); return updateRef(repo, ref, oid, expected); }
+      if (st && Date.now() - st.mtimeMs > 5000) {
+        await rm(lock, { force: true });
+        return updateRef(repo, ref, oid, expected);
+      }
       throw new Error(`ref ${ref} is locked (${lock}); retry`);
     }
     throw e;
@@ -156,7 +178,10 @@ export async function updateRef(repo: Repo, ref: string, oid: string, expected: 
     fh = undefined;
     await rename(lock, file);
   } finally {
-    if (fh) { await fh.close(); await rm(lock, { force: true }); }
+    if (fh) {
+      await fh.close();
+      await rm(lock, { force: true });
+    }
   }
 }
 

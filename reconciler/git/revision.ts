@@ -8,7 +8,9 @@ export async function resolveRev(repo: Repo, rev: string): Promise<string> {
   const m = /^(.+?)((?:[~^][0-9]*)*)$/.exec(rev.trim());
   if (!m) throw new RevisionError(rev, 'give a branch, a ref or a commit id');
   let oid: string;
-  try { oid = await resolveRevision(repo, m[1]); } catch (e) {
+  try {
+    oid = await resolveRevision(repo, m[1]);
+  } catch (e) {
     // Name the revision as written (HEAD~1, not HEAD), with the reason found for its base.
     throw e instanceof RevisionError && m[2] ? new RevisionError(rev, e.why) : e;
   }

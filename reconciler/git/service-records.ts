@@ -24,12 +24,18 @@ export function servicePath(id: string): string {
  * object is unchanged, another object is compared by value (`same`). When `base` has no services
  * directory yet (a first record, or one of the old layout), every entry is written.
  */
-export async function writeServiceRecord<E>(repo: Repo, base: string | undefined, file: string, header: Record<string, unknown>,
-  before: Readonly<Record<string, E>> | undefined, services: Readonly<Record<string, E>>,
-  same: (a: E, b: E) => boolean = (a, b) => canonicalJson(a) === canonicalJson(b)): Promise<string> {
+export async function writeServiceRecord<E>(
+  repo: Repo,
+  base: string | undefined,
+  file: string,
+  header: Record<string, unknown>,
+  before: Readonly<Record<string, E>> | undefined,
+  services: Readonly<Record<string, E>>,
+  same: (a: E, b: E) => boolean = (a, b) => canonicalJson(a) === canonicalJson(b),
+): Promise<string> {
   const files = new Map<string, string | null>([[file, JSON.stringify(header, null, 1) + '\n']]);
   const had = base ? (await readEntries(repo, base)).get(SERVICES_DIR)?.type === 'tree' : false;
-  const prev = had ? before ?? {} : {};
+  const prev = had ? (before ?? {}) : {};
   for (const [id, e] of Object.entries(services)) {
     const p = prev[id];
     if (p === e || (p !== undefined && same(p, e))) continue;
@@ -76,7 +82,7 @@ async function readJson(repo: Repo, tree: string, file: string): Promise<Record<
   if (e?.type !== 'blob') return undefined;
   try {
     const v = JSON.parse((await objectStore(repo).readType(e.oid, 'blob')).toString('utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : undefined;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
@@ -90,13 +96,21 @@ async function readJson(repo: Repo, tree: string, file: string): Promise<Record<
  * `checkEntry` checks one service entry, `checkWhole` a whole record (given the first, and any
  * of the old layout); undefined where a record is absent or fails a check.
  */
-export async function readServiceRecordsAlong(repo: Repo, commits: ReadonlyArray<{ oid: string; tree: string }>, file: string,
-  checkWhole: (doc: Record<string, unknown>) => boolean, checkEntry: (entry: unknown) => boolean): Promise<Array<Record<string, unknown> | undefined>> {
+export async function readServiceRecordsAlong(
+  repo: Repo,
+  commits: ReadonlyArray<{ oid: string; tree: string }>,
+  file: string,
+  checkWhole: (doc: Record<string, unknown>) => boolean,
+  checkEntry: (entry: unknown) => boolean,
+): Promise<Array<Record<string, unknown> | undefined>> {
   const out: Array<Record<string, unknown> | undefined> = [];
   let prev: { tree: string; services?: string; doc: Record<string, unknown> } | undefined;
   const store = objectStore(repo);
   for (const { oid, tree } of commits) {
-    if (prev && prev.tree === tree) { out.push(prev.doc); continue; }
+    if (prev && prev.tree === tree) {
+      out.push(prev.doc);
+      continue;
+    }
     const header = await readJson(repo, tree, file).catch(() => undefined);
     const dir = await entryAtPath(repo, tree, SERVICES_DIR).catch(() => undefined);
     const servicesOid = dir?.type === 'tree' ? dir.oid : undefined;
@@ -109,12 +123,26 @@ export async function readServiceRecordsAlong(repo: Repo, commits: ReadonlyArray
       const services = { ...(prev.doc.services as Record<string, unknown>) };
       let ok = checkWhole({ ...header, services: {} });
       for (const c of ok ? await diffTrees(repo, prev.services, servicesOid) : []) {
-        if (!c.path.endsWith('.json')) { ok = false; break; }
+        if (!c.path.endsWith('.json')) {
+          ok = false;
+          break;
+        }
         const id = c.path.slice(0, -'.json'.length);
-        if (!c.after) { delete services[id]; continue; }
+        if (!c.after) {
+          delete services[id];
+          continue;
+        }
         let entry: unknown;
-        try { entry = JSON.parse((await store.readType(c.after.oid, 'blob')).toString('utf8')); } catch { ok = false; break; }
-        if (!checkEntry(entry)) { ok = false; break; }
+        try {
+          entry = JSON.parse((await store.readType(c.after.oid, 'blob')).toString('utf8'));
+        } catch {
+          ok = false;
+          break;
+        }
+        if (!checkEntry(entry)) {
+          ok = false;
+          break;
+        }
         services[id] = entry;
       }
       doc = ok ? { ...header, services } : undefined;
@@ -125,4 +153,3 @@ export async function readServiceRecordsAlong(repo: Repo, commits: ReadonlyArray
   }
   return out;
 }
-

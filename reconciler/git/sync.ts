@@ -55,14 +55,21 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
         if (closed) return;
         // A ref asked for before it was ever written (nothing to push yet) is not an error.
         const oid = await resolveRef(repo, ref);
-        if (!oid || pushed.get(ref) === oid) { pending.delete(ref); progressed = true; continue; }
+        if (!oid || pushed.get(ref) === oid) {
+          pending.delete(ref);
+          progressed = true;
+          continue;
+        }
         try {
           await pushOne(ref, oid);
           // Moved again while being pushed (a new commit asked for its own push): push once more.
           if ((await resolveRef(repo, ref)) === oid) pending.delete(ref);
           progressed = true;
           backoff = 500;
-          if (lastError) { log.info(`pushed to ${remote.url} again`); lastError = ''; }
+          if (lastError) {
+            log.info(`pushed to ${remote.url} again`);
+            lastError = '';
+          }
         } catch (e) {
           const msg = (e as Error).message;
           if (msg !== lastError) log.warn(`push ${ref} to ${remote.url} failed (${msg}); kept locally, retrying`);
@@ -73,7 +80,13 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
       if (failed || !progressed) break;
     }
     if (failed && !closed) {
-      timer = setTimeout(() => { timer = undefined; kick(); }, backoff * (0.75 + Math.random() / 2));
+      timer = setTimeout(
+        () => {
+          timer = undefined;
+          kick();
+        },
+        backoff * (0.75 + Math.random() / 2),
+      );
       backoff = Math.min(backoff * 2, 30_000);
     }
   };
@@ -81,7 +94,10 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
     if (running || closed) return;
     // A push asked for after the loop's last check and before this settles must not wait for
     // the next push to be noticed: look again once the loop is done.
-    running = run().finally(() => { running = undefined; if (pending.size && !timer && !closed) kick(); });
+    running = run().finally(() => {
+      running = undefined;
+      if (pending.size && !timer && !closed) kick();
+    });
   };
 
   return {
@@ -93,7 +109,7 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
         const want = remoteRefs.get(ref);
         if (!want) continue;
         const before = await resolveRef(repo, ref);
-        if (before === want || pending.has(ref)) continue;   // our own unpushed commits win
+        if (before === want || pending.has(ref)) continue; // our own unpushed commits win
         const got = await withTimeout(fetchRef(repo, remote, ref, { depth: opts.depth }), TIMEOUT_MS, `fetch ${ref}`);
         if (got && got !== before) changed.push(ref);
       }
@@ -101,11 +117,19 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
     },
     push(ref) {
       pending.add(ref);
-      if (timer) { clearTimeout(timer); timer = undefined; }
+      if (timer) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
       kick();
     },
     unpushed: () => [...pending],
-    async flush() { while (running) await running; },
-    close() { closed = true; if (timer) clearTimeout(timer); },
+    async flush() {
+      while (running !== undefined) await running;
+    },
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+    },
   };
 }

@@ -5,10 +5,18 @@
 import { objectStore } from './odb.js';
 import type { Entry, Repo } from './repo.js';
 
-export interface Change { path: string; before?: Entry; after?: Entry }
+export interface Change {
+  path: string;
+  before?: Entry;
+  after?: Entry;
+}
 
 /** A tree object's entries in stored order: where each starts, and where its name ends (NUL). */
-interface RawTree { body: Buffer; starts: Int32Array; nuls: Int32Array }
+interface RawTree {
+  body: Buffer;
+  starts: Int32Array;
+  nuls: Int32Array;
+}
 
 const EMPTY: RawTree = { body: Buffer.alloc(0), starts: new Int32Array(0), nuls: new Int32Array(0) };
 
@@ -42,13 +50,20 @@ function keep(oid: string, t: RawTree): RawTree {
   if (t.starts.length <= 64) return t;
   scanned.set(oid, t);
   scannedBytes += t.body.length;
-  for (const [k, v] of scanned) { if (scannedBytes <= SCANNED_LIMIT) break; scanned.delete(k); scannedBytes -= v.body.length; }
+  for (const [k, v] of scanned) {
+    if (scannedBytes <= SCANNED_LIMIT) break;
+    scanned.delete(k);
+    scannedBytes -= v.body.length;
+  }
   return t;
 }
 
 function cachedTree(oid: string): RawTree | undefined {
   const hit = scanned.get(oid);
-  if (hit) { scanned.delete(oid); scanned.set(oid, hit); }
+  if (hit) {
+    scanned.delete(oid);
+    scanned.set(oid, hit);
+  }
   return hit;
 }
 
@@ -59,8 +74,13 @@ async function rawTree(repo: Repo, oid: string | undefined): Promise<RawTree> {
 
 /** Largest k with xs[k - 1] < limit (xs ascending). */
 function countBelow(xs: Int32Array, limit: number): number {
-  let lo = 0, hi = xs.length;
-  while (lo < hi) { const mid = (lo + hi) >>> 1; if (xs[mid] < limit) lo = mid + 1; else hi = mid; }
+  let lo = 0,
+    hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < limit) lo = mid + 1;
+    else hi = mid;
+  }
   return lo;
 }
 
@@ -71,7 +91,8 @@ function countBelow(xs: Int32Array, limit: number): number {
  * sides at the start and at the end.
  */
 function against(a: RawTree, body: Buffer): { b: RawTree; head: number; tail: number } {
-  const la = a.body.length, lb = body.length;
+  const la = a.body.length,
+    lb = body.length;
   const n = Math.min(la, lb);
   let d = 0;
   for (const step of [65536, 4096, 256, 16, 1]) {
@@ -90,16 +111,25 @@ function against(a: RawTree, body: Buffer): { b: RawTree; head: number; tail: nu
     const ai = la - (lb - pos);
     if (lb - pos > e || ai < 0) return false;
     const k = countBelow(a.starts, ai);
-    if (k >= head && k < a.starts.length && a.starts[k] === ai) { j = k; return true; }
+    if (k >= head && k < a.starts.length && a.starts[k] === ai) {
+      j = k;
+      return true;
+    }
     return false;
   });
   const tail = j < 0 ? 0 : a.starts.length - j;
   const count = head + mid.starts.length + tail;
-  const starts = new Int32Array(count), nuls = new Int32Array(count);
-  starts.set(a.starts.subarray(0, head)); nuls.set(a.nuls.subarray(0, head));
-  starts.set(mid.starts, head); nuls.set(mid.nuls, head);
+  const starts = new Int32Array(count),
+    nuls = new Int32Array(count);
+  starts.set(a.starts.subarray(0, head));
+  nuls.set(a.nuls.subarray(0, head));
+  starts.set(mid.starts, head);
+  nuls.set(mid.nuls, head);
   const shift = lb - la;
-  for (let k = 0; k < tail; k++) { starts[head + mid.starts.length + k] = a.starts[j + k] + shift; nuls[head + mid.starts.length + k] = a.nuls[j + k] + shift; }
+  for (let k = 0; k < tail; k++) {
+    starts[head + mid.starts.length + k] = a.starts[j + k] + shift;
+    nuls[head + mid.starts.length + k] = a.nuls[j + k] + shift;
+  }
   return { b: { body, starts, nuls }, head, tail };
 }
 
@@ -121,7 +151,8 @@ const isTreeMode = (body: Buffer, start: number) => body[start] === 0x34 && body
 function order(a: RawTree, i: number, b: RawTree, j: number): number {
   const na = a.body.indexOf(0x20, a.starts[i]) + 1;
   const nb = b.body.indexOf(0x20, b.starts[j]) + 1;
-  const la = a.nuls[i] - na, lb = b.nuls[j] - nb;
+  const la = a.nuls[i] - na,
+    lb = b.nuls[j] - nb;
   const n = Math.min(la, lb);
   const c = a.body.compare(b.body, nb, nb + n, na, na + n);
   if (c !== 0) return c;
@@ -146,7 +177,9 @@ export async function diffTrees(repo: Repo, a: string | undefined, b: string | u
 async function diffInto(repo: Repo, a: string | undefined, b: string | undefined, prefix: string, out: Change[]): Promise<void> {
   if (a === b) return;
   const left = await rawTree(repo, a);
-  let right: RawTree, head = 0, tail = 0;
+  let right: RawTree,
+    head = 0,
+    tail = 0;
   const cached = b ? cachedTree(b) : undefined;
   if (!b) right = EMPTY;
   else if (!left.starts.length) right = cached ?? keep(b, scanTree(await objectStore(repo).readType(b, 'tree')));
@@ -155,10 +188,16 @@ async function diffInto(repo: Repo, a: string | undefined, b: string | undefined
     ({ head, tail } = shared);
     right = cached ?? keep(b, shared.b);
   }
-  let i = head, j = head;
-  const nl = left.starts.length - tail, nr = right.starts.length - tail;
+  let i = head,
+    j = head;
+  const nl = left.starts.length - tail,
+    nr = right.starts.length - tail;
   while (i < nl || j < nr) {
-    if (i < nl && j < nr && same(left, i, right, j)) { i++; j++; continue; }
+    if (i < nl && j < nr && same(left, i, right, j)) {
+      i++;
+      j++;
+      continue;
+    }
     const c = i >= nl ? 1 : j >= nr ? -1 : order(left, i, right, j);
     const l = c <= 0 ? entryAt(left, i++) : undefined;
     const r = c >= 0 ? entryAt(right, j++) : undefined;
@@ -179,7 +218,10 @@ async function emit(repo: Repo, p: string, l: Entry | undefined, r: Entry | unde
 export async function readEntries(repo: Repo, oid: string): Promise<Map<string, Entry>> {
   const t = await rawTree(repo, oid);
   const out = new Map<string, Entry>();
-  for (let k = 0; k < t.starts.length; k++) { const { name, entry } = entryAt(t, k); out.set(name, entry); }
+  for (let k = 0; k < t.starts.length; k++) {
+    const { name, entry } = entryAt(t, k);
+    out.set(name, entry);
+  }
   return out;
 }
 
@@ -202,7 +244,7 @@ export async function entryAtPath(repo: Repo, tree: string, file: string): Promi
 
 /** Write a tree object from entries (any order: sorted here as git sorts). */
 export async function writeEntries(repo: Repo, entries: Map<string, Entry>): Promise<string> {
-  const key = (name: string, e: Entry) => e.type === 'tree' ? name + '/' : name;
+  const key = (name: string, e: Entry) => (e.type === 'tree' ? name + '/' : name);
   const sorted = [...entries].sort(([a, x], [b, y]) => Buffer.compare(Buffer.from(key(a, x)), Buffer.from(key(b, y))));
   const parts: Buffer[] = [];
   for (const [name, e] of sorted) {
@@ -226,7 +268,10 @@ async function writeFilesOrEmpty(repo: Repo, base: string | undefined, files: Ma
   const here = new Map<string, string | null>();
   for (const [p, v] of files) {
     const i = p.indexOf('/');
-    if (i < 0) { here.set(p, v); continue; }
+    if (i < 0) {
+      here.set(p, v);
+      continue;
+    }
     const d = p.slice(0, i);
     if (!byDir.has(d)) byDir.set(d, new Map());
     byDir.get(d)!.set(p.slice(i + 1), v);

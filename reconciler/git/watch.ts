@@ -6,13 +6,17 @@ import { watch } from 'chokidar';
 import type { Repo } from './repo.js';
 import type { Logger } from '../core/log.js';
 
-export interface RefWatcher { close(): Promise<void> }
+export interface RefWatcher {
+  close(): Promise<void>;
+}
 
 export function watchRef(repo: Repo, ref: string, onChange: () => void, log: Logger): RefWatcher {
   const file = path.join(repo.gitdir, ref);
   const packed = path.join(repo.gitdir, 'packed-refs');
   const w = watch([path.dirname(file), packed], { ignoreInitial: true, depth: 0, awaitWriteFinish: false });
-  const fire = (p: string) => { if (p === file || p === packed) onChange(); };
+  const fire = (p: string) => {
+    if (p === file || p === packed) onChange();
+  };
   w.on('add', fire).on('change', fire).on('unlink', fire);
   w.on('error', (e) => log.warn(`watching ${ref}: ${(e as Error).message}; falling back to polling`));
   return { close: () => w.close() };

@@ -2,7 +2,11 @@
 // server sockets with TCP_NODELAY like every other hop. Deployments use Mosquitto.
 import net from 'node:net';
 
-export interface EmbeddedBroker { url: string; port: number; close(): Promise<void> }
+export interface EmbeddedBroker {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
 
 export async function startEmbeddedBroker(opts: { host?: string; port?: number } = {}): Promise<EmbeddedBroker> {
   const { Aedes } = await import('aedes');
@@ -15,7 +19,10 @@ export async function startEmbeddedBroker(opts: { host?: string; port?: number }
   });
   const port = (server.address() as net.AddressInfo).port;
   const sockets = new Set<net.Socket>();
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   return {
     url: `mqtt://${host}:${port}`,
     port,

@@ -8,7 +8,13 @@ import { withTimeout } from '../core/timeout.js';
 
 export type Handler = (topic: string, payload: Buffer) => void;
 
-export interface BusStats { received: number; published: number; bytesIn: number; bytesOut: number; dropped: number }
+export interface BusStats {
+  received: number;
+  published: number;
+  bytesIn: number;
+  bytesOut: number;
+  dropped: number;
+}
 
 export interface Bus {
   readonly clientId: string;
@@ -77,7 +83,9 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     if (e.message !== lastErr) opts.log.warn(`mqtt ${host}:${port}: ${e.message}`);
     lastErr = e.message;
   });
-  client.on('offline', () => { if (!closing) opts.log.debug(`mqtt offline (${host}:${port}), reconnecting`); });
+  client.on('offline', () => {
+    if (!closing) opts.log.debug(`mqtt offline (${host}:${port}), reconnecting`);
+  });
 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -85,7 +93,10 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
       reject(new Error(`could not reach the MQTT broker at ${opts.url} within 5 s: is it running? (canopy up embeds one when --broker is not given)`));
       client.end(true);
     }, 5000);
-    const ok = () => { clearTimeout(timer); resolve(); };
+    const ok = () => {
+      clearTimeout(timer);
+      resolve();
+    };
     client.once('connect', ok);
   });
 
@@ -107,11 +118,15 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
       handlers.push({ pattern, re: patternToRegExp(pattern), handler });
       await client.subscribeAsync(pattern, { qos: 1 });
     },
-    onConnect(cb) { connectCbs.push(cb); },
+    onConnect(cb) {
+      connectCbs.push(cb);
+    },
     drop(topic, error) {
       stats.dropped++;
-      if (!droppedTopics.has(topic)) { droppedTopics.add(topic); opts.log.warn(`dropped bad message: ${error}`); }
-      else opts.log.debug(`dropped bad message: ${error}`);
+      if (!droppedTopics.has(topic)) {
+        droppedTopics.add(topic);
+        opts.log.warn(`dropped bad message: ${error}`);
+      } else opts.log.debug(`dropped bad message: ${error}`);
     },
     stats,
     async close() {
@@ -121,7 +136,11 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
       if (opts.onlineTopic && client.connected) {
         await withTimeout(publish(opts.onlineTopic, onlinePayload(false), { retain: true }), CLOSE_MS, 'goodbye').catch(() => undefined);
       }
-      const ended = await withTimeout(client.endAsync(false).then(() => true), CLOSE_MS, 'graceful end').catch(() => false);
+      const ended = await withTimeout(
+        client.endAsync(false).then(() => true),
+        CLOSE_MS,
+        'graceful end',
+      ).catch(() => false);
       if (!ended) await new Promise<void>((r) => client.end(true, {}, () => r()));
     },
   };
@@ -131,7 +150,11 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
 const CLOSE_MS = 2000;
 
 function safely(log: Logger, fn: () => void): void {
-  try { fn(); } catch (e) { log.error(`handler failed: ${(e as Error).stack ?? e}`); }
+  try {
+    fn();
+  } catch (e) {
+    log.error(`handler failed: ${(e as Error).stack ?? e}`);
+  }
 }
 
 /** MQTT wildcard pattern → RegExp (+ one level, # the rest). */

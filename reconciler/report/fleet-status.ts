@@ -12,7 +12,13 @@ import { LIVENESS, type Liveness } from '../core/refs.js';
 
 export type ServiceState = 'converged' | 'progressing' | 'degraded' | 'unschedulable' | 'rejected';
 
-export interface ServiceReport { desired: number; running: number; clusters: Record<string, number>; state: ServiceState; reason: string }
+export interface ServiceReport {
+  desired: number;
+  running: number;
+  clusters: Record<string, number>;
+  state: ServiceState;
+  reason: string;
+}
 export interface ClusterReport {
   state: 'online' | 'unreachable';
   lastHeartbeat: string | null;
@@ -37,9 +43,17 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
     const text = await readNote(repo, oid);
     const n = text ? parseNote(text) : undefined;
     if (oid === headOid) headNote = n;
-    if (n?.outcome === 'accepted') { good = n; break; }
+    if (n?.outcome === 'accepted') {
+      good = n;
+      break;
+    }
   }
-  report.head = { commit: headOid, outcome: headNote?.outcome ?? 'pending', ...(headNote?.convergedAt ? { convergedAt: headNote.convergedAt } : {}), ...(headNote?.problems ? { problems: headNote.problems } : {}) };
+  report.head = {
+    commit: headOid,
+    outcome: headNote?.outcome ?? 'pending',
+    ...(headNote?.convergedAt ? { convergedAt: headNote.convergedAt } : {}),
+    ...(headNote?.problems ? { problems: headNote.problems } : {}),
+  };
   report.inForce = good?.commit ?? null;
   if (!good) return report;
   const desired = await loadDesired(repo, good.commit, undefined, new Map());
@@ -54,7 +68,11 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
     const p = await readRecord(repo, oid, 'placement.json', 'Placement');
     if (p) placements.set(c, p);
     const l = await readFileAt(repo, oid, LIVENESS).catch(() => undefined);
-    try { if (l) rootSays.set(c, JSON.parse(l) as Liveness); } catch { /* ignore a damaged record */ }
+    try {
+      if (l) rootSays.set(c, JSON.parse(l) as Liveness);
+    } catch {
+      /* ignore a damaged record */
+    }
   }
   const statuses = new Map<string, ClusterStatus>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/status/')) {
@@ -65,15 +83,24 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
     const root = rootSays.get(c);
     const reachable = now.getTime() - when.getTime() <= staleMs && root?.state !== 'unreachable';
     const heard = root?.state === 'unreachable' && root.lastHeard ? root.lastHeard : when.toISOString();
-    report.clusters[c] = { state: reachable ? 'online' : 'unreachable', lastHeartbeat: heard, applied: s?.applied ?? null, nodes: s?.nodes ?? { total: 0, online: 0 } };
+    report.clusters[c] = {
+      state: reachable ? 'online' : 'unreachable',
+      lastHeartbeat: heard,
+      applied: s?.applied ?? null,
+      nodes: s?.nodes ?? { total: 0, online: 0 },
+    };
     if (s) statuses.set(c, s);
   }
   for (const c of placements.keys()) report.clusters[c] ??= { state: 'unreachable', lastHeartbeat: null, applied: null, nodes: { total: 0, online: 0 } };
 
-  const rejectedFiles = new Map((headNote?.outcome === 'rejected' ? headNote.problems ?? [] : []).map((p) => [p.file, p]));
+  const rejectedFiles = new Map((headNote?.outcome === 'rejected' ? (headNote.problems ?? []) : []).map((p) => [p.file, p]));
   for (const [id, svc] of desired.state.services) {
     const clusters: Record<string, number> = {};
-    let running = 0, placed = 0, failed = 0, stale = false, down = false;
+    let running = 0,
+      placed = 0,
+      failed = 0,
+      stale = false,
+      down = false;
     const messages: string[] = [];
     for (const [c, p] of placements) {
       const a = p.services[id];
@@ -91,12 +118,27 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
     const want = svc.spec.replicas;
     const rejected = rejectedFiles.get(svc.file);
     let state: ServiceState, reason: string;
-    if (rejected) { state = 'rejected'; reason = `${rejected.file}:${rejected.line}: ${rejected.message} (previous version still in force)`; }
-    else if (placed < want) { state = 'unschedulable'; reason = good.unschedulable?.[id] ?? `${placed} of ${want} replicas placed`; }
-    else if (down) { state = 'degraded'; reason = `cluster ${Object.keys(clusters).filter((c) => report.clusters[c]?.state === 'unreachable').join(', ')} unreachable`; }
-    else if (failed) { state = 'degraded'; reason = messages.join('; ') || `${failed} replica(s) failed`; }
-    else if (running === want && !stale) { state = 'converged'; reason = want ? `${running}/${want} running` : 'scaled to 0'; }
-    else { state = 'progressing'; reason = stale ? 'waiting for clusters to apply the latest placement' : `${running}/${want} running`; }
+    if (rejected) {
+      state = 'rejected';
+      reason = `${rejected.file}:${rejected.line}: ${rejected.message} (previous version still in force)`;
+    } else if (placed < want) {
+      state = 'unschedulable';
+      reason = good.unschedulable?.[id] ?? `${placed} of ${want} replicas placed`;
+    } else if (down) {
+      state = 'degraded';
+      reason = `cluster ${Object.keys(clusters)
+        .filter((c) => report.clusters[c]?.state === 'unreachable')
+        .join(', ')} unreachable`;
+    } else if (failed) {
+      state = 'degraded';
+      reason = messages.join('; ') || `${failed} replica(s) failed`;
+    } else if (running === want && !stale) {
+      state = 'converged';
+      reason = want ? `${running}/${want} running` : 'scaled to 0';
+    } else {
+      state = 'progressing';
+      reason = stale ? 'waiting for clusters to apply the latest placement' : `${running}/${want} running`;
+    }
     report.services[id] = { desired: want, running, clusters, state, reason };
   }
   return report;

@@ -16,14 +16,37 @@ import { readRecordsAlong } from '../git/records.js';
 
 export const WALK_LIMIT = 5000;
 
-export interface Observation { desired: number; running: number; failed: number; message?: string }
+export interface Observation {
+  desired: number;
+  running: number;
+  failed: number;
+  message?: string;
+}
 
 export type HistoryEvent =
-  | { kind: 'commit'; at: string; commit: string; outcome: Outcome | 'pending'; authored: string; author: string; subject: string;
-      changes?: Record<string, NotePlacement | { removed: true }>; unschedulable?: Record<string, string>; problems?: NoteProblem[]; supersededBy?: string }
+  | {
+      kind: 'commit';
+      at: string;
+      commit: string;
+      outcome: Outcome | 'pending';
+      authored: string;
+      author: string;
+      subject: string;
+      changes?: Record<string, NotePlacement | { removed: true }>;
+      unschedulable?: Record<string, string>;
+      problems?: NoteProblem[];
+      supersededBy?: string;
+    }
   | { kind: 'converged'; at: string; commit: string }
-  | { kind: 'placement'; at: string; cluster: string; commit: string; seq: number; epoch: number;
-      services: Record<string, { replicas: number; was: number; respec: boolean; reason?: string }> }
+  | {
+      kind: 'placement';
+      at: string;
+      cluster: string;
+      commit: string;
+      seq: number;
+      epoch: number;
+      services: Record<string, { replicas: number; was: number; respec: boolean; reason?: string }>;
+    }
   | { kind: 'liveness'; at: string; cluster: string; state: Liveness['state']; lastHeard: string | null }
   | { kind: 'observed'; at: string; cluster: string; nodes: { total: number; online: number }; services: Record<string, Observation | null> };
 
@@ -37,22 +60,41 @@ export interface History {
 }
 
 export class UnknownServiceError extends CanopyError {
-  constructor(name: string, readonly known: string[], ambiguous = false) {
-    super('unknown-service', ambiguous
-      ? `service ${name} is ambiguous: ${known.join(', ')}; give app/name`
-      : `no service ${name} in the history; known: ${known.join(', ') || 'none'}`, { name });
+  constructor(
+    name: string,
+    readonly known: string[],
+    ambiguous = false,
+  ) {
+    super(
+      'unknown-service',
+      ambiguous
+        ? `service ${name} is ambiguous: ${known.join(', ')}; give app/name`
+        : `no service ${name} in the history; known: ${known.join(', ') || 'none'}`,
+      { name },
+    );
   }
 }
 
 /** `baseline`: the oldest record of a cut walk, known only as the state events start from. */
-interface Rec<T> { oid: string; at: Date; value: T | undefined; extra?: string; baseline?: boolean }
+interface Rec<T> {
+  oid: string;
+  at: Date;
+  value: T | undefined;
+  extra?: string;
+  baseline?: boolean;
+}
 
 const KIND_ORDER: Record<HistoryEvent['kind'], number> = { commit: 0, placement: 1, liveness: 2, observed: 3, converged: 4 };
 
 export async function fleetHistory(repo: Repo, o: { service?: string; since?: Date; limit?: number; branch?: string } = {}): Promise<History> {
   const limit = o.limit ?? WALK_LIMIT;
   const truncated: string[] = [];
-  const walk = async <T>(ref: string, tip: string, read: (commits: Array<{ oid: string; tree: string }>) => Promise<Array<T | undefined>>, extra?: (oid: string) => Promise<string | undefined>) => {
+  const walk = async <T>(
+    ref: string,
+    tip: string,
+    read: (commits: Array<{ oid: string; tree: string }>) => Promise<Array<T | undefined>>,
+    extra?: (oid: string) => Promise<string | undefined>,
+  ) => {
     const r = await chain(repo, tip, limit, o.since, read, extra);
     if (r.truncated) truncated.push(ref);
     return r.recs;
@@ -62,8 +104,15 @@ export async function fleetHistory(repo: Repo, o: { service?: string; since?: Da
   const commits = mainTip ? await commitsWithNotes(repo, mainTip, limit, o.since, () => truncated.push(branch)) : [];
   const placements = new Map<string, Rec<Placement>[]>();
   for (const [c, tip] of await listRefs(repo, 'refs/canopy/placements/')) {
-    placements.set(c, await walk(`refs/canopy/placements/${c}`, tip, (cs) => readRecordsAlong(repo, cs, PLACEMENT_FILE, 'Placement'),
-      (oid) => readFileAt(repo, oid, LIVENESS).catch(() => undefined)));
+    placements.set(
+      c,
+      await walk(
+        `refs/canopy/placements/${c}`,
+        tip,
+        (cs) => readRecordsAlong(repo, cs, PLACEMENT_FILE, 'Placement'),
+        (oid) => readFileAt(repo, oid, LIVENESS).catch(() => undefined),
+      ),
+    );
   }
   const statuses = new Map<string, Rec<ClusterStatus>[]>();
   for (const [c, tip] of await listRefs(repo, 'refs/canopy/status/')) {
@@ -91,7 +140,7 @@ export async function fleetHistory(repo: Repo, o: { service?: string; since?: Da
   // A placement's Git time has whole seconds, but it cannot precede the decision on its source
   // commit (notes have milliseconds): sort it just after that decision within its second.
   const decided = new Map(commits.flatMap((c) => (c.note ? [[c.oid, Date.parse(c.note.at)] as const] : [])));
-  const key = (e: HistoryEvent) => e.kind === 'placement' ? Math.max(Date.parse(e.at), (decided.get(e.commit) ?? 0) + 1) : Date.parse(e.at);
+  const key = (e: HistoryEvent) => (e.kind === 'placement' ? Math.max(Date.parse(e.at), (decided.get(e.commit) ?? 0) + 1) : Date.parse(e.at));
   const kept = events.filter((e) => !o.since || Date.parse(e.at) >= o.since.getTime());
   kept.sort((a, b) => key(a) - key(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
   return { service: id ?? null, since: o.since?.toISOString() ?? null, events: kept, truncated, known: knownList };
@@ -106,7 +155,14 @@ function pickService(name: string, known: string[]): string {
 }
 
 /** A ref's first-parent history, oldest first; the commit just before `since` is kept as the baseline. */
-async function chain<T>(repo: Repo, tip: string, limit: number, since: Date | undefined, read: (commits: Array<{ oid: string; tree: string }>) => Promise<Array<T | undefined>>, extra?: (oid: string) => Promise<string | undefined>) {
+async function chain<T>(
+  repo: Repo,
+  tip: string,
+  limit: number,
+  since: Date | undefined,
+  read: (commits: Array<{ oid: string; tree: string }>) => Promise<Array<T | undefined>>,
+  extra?: (oid: string) => Promise<string | undefined>,
+) {
   const before = (c: { commit: { author: { timestamp: number } } }) => !!since && c.commit.author.timestamp * 1000 < since.getTime();
   const log = await firstParentLog(repo, tip, limit, before);
   const last = log[log.length - 1];
@@ -126,7 +182,14 @@ async function chain<T>(repo: Repo, tip: string, limit: number, since: Date | un
   return { recs, truncated };
 }
 
-interface MainCommit { oid: string; authored: Date; committed: Date; author: string; subject: string; note?: ReturnType<typeof parseNote> }
+interface MainCommit {
+  oid: string;
+  authored: Date;
+  committed: Date;
+  author: string;
+  subject: string;
+  note?: ReturnType<typeof parseNote>;
+}
 
 async function commitsWithNotes(repo: Repo, tip: string, limit: number, since: Date | undefined, onTruncated: () => void): Promise<MainCommit[]> {
   const notes = await notesIndex(repo);
@@ -136,8 +199,12 @@ async function commitsWithNotes(repo: Repo, tip: string, limit: number, since: D
   for (const { oid, commit } of log.reverse()) {
     const blob = notes.get(oid);
     out.push({
-      oid, authored: new Date(commit.author.timestamp * 1000), committed: new Date(commit.committer.timestamp * 1000),
-      author: commit.author.name, subject: commit.message.split('\n')[0], note: blob ? parseNote((await objectStore(repo).readType(blob, 'blob')).toString('utf8')) : undefined,
+      oid,
+      authored: new Date(commit.author.timestamp * 1000),
+      committed: new Date(commit.committer.timestamp * 1000),
+      author: commit.author.name,
+      subject: commit.message.split('\n')[0],
+      note: blob ? parseNote((await objectStore(repo).readType(blob, 'blob')).toString('utf8')) : undefined,
     });
   }
   return out;
@@ -149,14 +216,20 @@ function commitEvents(commits: MainCommit[], id: string | undefined): HistoryEve
   for (const c of commits) {
     const n = c.note;
     const base = { commit: c.oid, authored: c.authored.toISOString(), author: c.author, subject: c.subject };
-    if (!n) { if (!id) out.push({ kind: 'commit', at: c.committed.toISOString(), outcome: 'pending', ...base }); continue; }
+    if (!n) {
+      if (!id) out.push({ kind: 'commit', at: c.committed.toISOString(), outcome: 'pending', ...base });
+      continue;
+    }
     const problems = (n.problems ?? []).filter((p) => !file || p.file === file);
     const changes = Object.fromEntries(Object.entries(n.changed ?? {}).filter(([k]) => !id || k === id));
     const unschedulable = Object.fromEntries(Object.entries(n.unschedulable ?? {}).filter(([k]) => !id || k === id));
     if (id && !(problems.length || Object.keys(changes).length)) continue;
     if (n.outcome === 'superseded' && id) continue;
     out.push({
-      kind: 'commit', at: n.at, outcome: n.outcome, ...base,
+      kind: 'commit',
+      at: n.at,
+      outcome: n.outcome,
+      ...base,
       ...(n.outcome === 'accepted' ? { changes, unschedulable } : {}),
       ...(n.outcome === 'rejected' ? { problems } : {}),
       ...(n.supersededBy ? { supersededBy: n.supersededBy } : {}),
@@ -175,7 +248,8 @@ function placementEvents(cluster: string, recs: Rec<Placement>[], id: string | u
     const changed: Record<string, { replicas: number; was: number; respec: boolean; reason?: string }> = {};
     for (const sid of new Set([...Object.keys(prev), ...Object.keys(cur)])) {
       if (id && sid !== id) continue;
-      const a = prev[sid], b = cur[sid];
+      const a = prev[sid],
+        b = cur[sid];
       const respec = !!a && !!b && a.specHash !== b.specHash;
       if ((a?.replicas ?? 0) === (b?.replicas ?? 0) && !respec) continue;
       changed[sid] = { replicas: b?.replicas ?? 0, was: a?.replicas ?? 0, respec, ...(b?.reason ? { reason: b.reason } : {}) };
@@ -189,7 +263,8 @@ function placementEvents(cluster: string, recs: Rec<Placement>[], id: string | u
     if (l && l.state !== live) {
       live = l.state;
       if (r.baseline) continue;
-      if (!id || (cur[id]?.replicas ?? 0) > 0) out.push({ kind: 'liveness', at: new Date(l.since).toISOString(), cluster, state: l.state, lastHeard: l.lastHeard });
+      if (!id || (cur[id]?.replicas ?? 0) > 0)
+        out.push({ kind: 'liveness', at: new Date(l.since).toISOString(), cluster, state: l.state, lastHeard: l.lastHeard });
     }
   }
   return out;
@@ -199,7 +274,9 @@ function parseLiveness(text: string | undefined): Liveness | undefined {
   try {
     const l = text ? (JSON.parse(text) as Liveness) : undefined;
     return l && (l.state === 'online' || l.state === 'unreachable') && !Number.isNaN(Date.parse(l.since)) ? l : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** One event per change of what the cluster observed; repeats (heartbeats) collapse. */
@@ -209,7 +286,12 @@ function observedEvents(cluster: string, recs: Rec<ClusterStatus>[], id: string 
   for (const r of recs) {
     const s = r.value;
     if (!s) continue;
-    const pick = (x: ClusterStatus['services'][string]): Observation => ({ desired: x.desired, running: x.running, failed: x.failed, ...(x.message ? { message: x.message } : {}) });
+    const pick = (x: ClusterStatus['services'][string]): Observation => ({
+      desired: x.desired,
+      running: x.running,
+      failed: x.failed,
+      ...(x.message ? { message: x.message } : {}),
+    });
     const services: Record<string, Observation | null> = id
       ? { [id]: s.services[id] ? pick(s.services[id]) : null }
       : Object.fromEntries(Object.entries(s.services).map(([k, x]) => [k, pick(x)]));

@@ -38,14 +38,24 @@ export interface Basis {
 }
 
 /** The basis from the placement records' indexes; `ids`: the services at base. */
-export async function computeBasis(repo: Repo, indexes: Map<string, PlacementIndex>, baseTree: string, ids: Set<string>, views: Map<string, ClusterView>, o: PlaceOptions): Promise<Basis> {
+export async function computeBasis(
+  repo: Repo,
+  indexes: Map<string, PlacementIndex>,
+  baseTree: string,
+  ids: Set<string>,
+  views: Map<string, ClusterView>,
+  o: PlaceOptions,
+): Promise<Basis> {
   const stale = await staleAtBase(repo, indexes, baseTree);
   // Whether a cluster may take an ask, and an ask's size: once per distinct ask.
   const okMemo = new Map<string, boolean>();
   const eligible = (c: string, idx: PlacementIndex, a: number) => {
     const k = `${c} ${a}`;
     let ok = okMemo.get(k);
-    if (ok === undefined) { const v = views.get(c); okMemo.set(k, (ok = !!v && assess(v, idx.asks[a], o.targets).why === undefined)); }
+    if (ok === undefined) {
+      const v = views.get(c);
+      okMemo.set(k, (ok = !!v && assess(v, idx.asks[a], o.targets).why === undefined));
+    }
     return ok;
   };
   const moving = new Set<string>();
@@ -55,7 +65,10 @@ export async function computeBasis(repo: Repo, indexes: Map<string, PlacementInd
     for (const id in idx.entries) {
       if (moving.has(id)) continue;
       const [n, w, a] = idx.entries[id];
-      if (stale(idx, id) || !eligible(c, idx, a)) { moving.add(id); continue; }
+      if (stale(idx, id) || !eligible(c, idx, a)) {
+        moving.add(id);
+        continue;
+      }
       held.set(id, (held.get(id) ?? 0) + n);
       want.set(id, w);
     }
@@ -67,7 +80,17 @@ export async function computeBasis(repo: Repo, indexes: Map<string, PlacementInd
   const sizes: Capacity[] = [];
   const sizeIndex = new Map<string, number>();
   const sizeOf = new Map<PlacementIndex, number[]>();
-  const out: Basis = { baseTree, count: ids.size, gone: new Set(), moving: new Set([...moving].filter((id) => ids.has(id))), clusters, sizes, held: {}, prev: {}, reserved: [] };
+  const out: Basis = {
+    baseTree,
+    count: ids.size,
+    gone: new Set(),
+    moving: new Set([...moving].filter((id) => ids.has(id))),
+    clusters,
+    sizes,
+    held: {},
+    prev: {},
+    reserved: [],
+  };
   const totals = new Map<string, number>();
   clusters.forEach((c, ci) => {
     const idx = indexes.get(c)!;
@@ -75,19 +98,28 @@ export async function computeBasis(repo: Repo, indexes: Map<string, PlacementInd
       const r = request(ask);
       const k = `${r.cpu}|${r.memoryMi}|${r.gpu}`;
       let i = sizeIndex.get(k);
-      if (i === undefined) { sizeIndex.set(k, (i = sizes.length)); sizes.push({ cpu: r.cpu, memoryMi: r.memoryMi, gpu: r.gpu }); }
+      if (i === undefined) {
+        sizeIndex.set(k, (i = sizes.length));
+        sizes.push({ cpu: r.cpu, memoryMi: r.memoryMi, gpu: r.gpu });
+      }
       return i;
     });
     sizeOf.set(idx, si);
     for (const id in idx.entries) {
       const [n, , a] = idx.entries[id];
-      if (moving.has(id)) { push(out.prev, id, [], ci, n); continue; }
+      if (moving.has(id)) {
+        push(out.prev, id, [], ci, n);
+        continue;
+      }
       push(out.held, id, [si[a]], ci, n);
       const t = `${ci} ${si[a]}`;
       totals.set(t, (totals.get(t) ?? 0) + n);
     }
   });
-  for (const [t, n] of totals) { const [ci, si] = t.split(' ').map(Number); out.reserved.push([ci, si, n]); }
+  for (const [t, n] of totals) {
+    const [ci, si] = t.split(' ').map(Number);
+    out.reserved.push([ci, si, n]);
+  }
   return out;
 }
 
@@ -128,8 +160,15 @@ export async function moveTo(repo: Repo, b: Basis, baseTree: string): Promise<Ba
     if (l.kind !== 'Service') continue;
     const id = `${l.dir}/${l.name}`;
     const was = !out.gone.has(id) && (out.moving.has(id) || heldOf(out, id) !== undefined);
-    if (c.after) { out.moving.add(id); out.gone.delete(id); if (!was) out.count++; }
-    else { out.moving.delete(id); out.gone.add(id); if (was) out.count--; }
+    if (c.after) {
+      out.moving.add(id);
+      out.gone.delete(id);
+      if (!was) out.count++;
+    } else {
+      out.moving.delete(id);
+      out.gone.add(id);
+      if (was) out.count--;
+    }
   }
   return out;
 }
@@ -147,14 +186,18 @@ export function ineligibleWith(basis: Basis, indexes: Map<string, PlacementIndex
     for (let i = 1; i < h.length; i += 2) {
       const c = basis.clusters[h[i]];
       const idx = indexes.get(c)!;
-      if (assess(views.get(c)!, idx.asks[idx.entries[id][2]], o.targets).why !== undefined) { out.push(id); break; }
+      if (assess(views.get(c)!, idx.asks[idx.entries[id][2]], o.targets).why !== undefined) {
+        out.push(id);
+        break;
+      }
     }
   }
   return out;
 }
 
 function push(m: Record<string, number[]>, id: string, head: number[], ci: number, n: number): void {
-  if (Object.hasOwn(m, id)) m[id].push(ci, n); else m[id] = [...head, ci, n];
+  if (Object.hasOwn(m, id)) m[id].push(ci, n);
+  else m[id] = [...head, ci, n];
 }
 
 /** The settled record of a service, if it is settled (ids hold a "/": no clash with Object's own names, but be exact). */
@@ -186,24 +229,56 @@ async function staleAtBase(repo: Repo, indexes: Map<string, PlacementIndex>, bas
   const bySource = new Map<string, Set<string> | null>();
   for (const p of indexes.values()) {
     if (bySource.has(p.source)) continue;
-    const tree = await readCommitObject(repo, p.source).then((c) => c.tree, () => undefined);
+    const tree = await readCommitObject(repo, p.source).then(
+      (c) => c.tree,
+      () => undefined,
+    );
     const d: Change[] | undefined = tree ? await diffTrees(repo, tree, baseTree) : undefined;
-    bySource.set(p.source, d ? new Set(d.flatMap((c) => { const l = layoutOf(c.path); return l.kind === 'Service' ? [`${l.dir}/${l.name}`] : []; })) : null);
+    bySource.set(
+      p.source,
+      d
+        ? new Set(
+            d.flatMap((c) => {
+              const l = layoutOf(c.path);
+              return l.kind === 'Service' ? [`${l.dir}/${l.name}`] : [];
+            }),
+          )
+        : null,
+    );
   }
-  return (p, id) => { const s = bySource.get(p.source); return !s || s.has(id); };
+  return (p, id) => {
+    const s = bySource.get(p.source);
+    return !s || s.has(id);
+  };
 }
 
 export function storeBasis(b: Basis, key: string): StoredBasis {
   return {
-    key, baseTree: b.baseTree, count: b.count, gone: [...b.gone], moving: [...b.moving], clusters: b.clusters, sizes: b.sizes.map((r) => [r.cpu, r.memoryMi, r.gpu]),
-    held: shardsOf(allHeld(b)), prev: b.prev, reserved: b.reserved,
+    key,
+    baseTree: b.baseTree,
+    count: b.count,
+    gone: [...b.gone],
+    moving: [...b.moving],
+    clusters: b.clusters,
+    sizes: b.sizes.map((r) => [r.cpu, r.memoryMi, r.gpu]),
+    held: shardsOf(allHeld(b)),
+    prev: b.prev,
+    reserved: b.reserved,
   };
 }
 
 export function loadBasis(s: StoredBasis): Basis {
   return {
-    baseTree: s.baseTree, count: s.count, gone: new Set(s.gone), moving: new Set(s.moving), clusters: s.clusters, sizes: s.sizes.map(([cpu, memoryMi, gpu]) => ({ cpu, memoryMi, gpu })),
-    held: {}, shards: s.held, prev: s.prev, reserved: s.reserved,
+    baseTree: s.baseTree,
+    count: s.count,
+    gone: new Set(s.gone),
+    moving: new Set(s.moving),
+    clusters: s.clusters,
+    sizes: s.sizes.map(([cpu, memoryMi, gpu]) => ({ cpu, memoryMi, gpu })),
+    held: {},
+    shards: s.held,
+    prev: s.prev,
+    reserved: s.reserved,
   };
 }
 

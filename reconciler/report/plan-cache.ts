@@ -17,8 +17,14 @@ import type { ClusterView } from '../root/place.js';
 const FILE = 'plan-cache.json';
 const FORMAT = 2;
 
-export interface CachedStatus { view?: ClusterView; refused: Array<{ id: string; count: number; reason: string }> }
-export interface CachedPlacement { source: string; seq: number }
+export interface CachedStatus {
+  view?: ClusterView;
+  refused: Array<{ id: string; count: number; reason: string }>;
+}
+export interface CachedPlacement {
+  source: string;
+  seq: number;
+}
 
 /** The settled basis, as stored: ids with indexes into `clusters` and `sizes`. */
 export interface StoredBasis {
@@ -50,8 +56,23 @@ let stamp: string | undefined;
 export function codeStamp(): string {
   if (stamp) return stamp;
   const h = createHash('sha256').update(String(FORMAT));
-  for (const m of ['./plan-inputs.js', './plan-basis.js', './plan-index.js', '../root/place.js', '../scheduling/geo.js', '../scheduling/capacity.js', '../scheduling/latency.js', '../core/quantity.js', '../core/geo.js', import.meta.url]) {
-    try { h.update(readFileSync(new URL(m, import.meta.url))); } catch { h.update(m); }
+  for (const m of [
+    './plan-inputs.js',
+    './plan-basis.js',
+    './plan-index.js',
+    '../root/place.js',
+    '../scheduling/geo.js',
+    '../scheduling/capacity.js',
+    '../scheduling/latency.js',
+    '../core/quantity.js',
+    '../core/geo.js',
+    import.meta.url,
+  ]) {
+    try {
+      h.update(readFileSync(new URL(m, import.meta.url)));
+    } catch {
+      h.update(m);
+    }
   }
   return (stamp = h.digest('hex').slice(0, 16));
 }
@@ -62,7 +83,9 @@ export async function loadPlanCache(repo: Repo): Promise<PlanCache> {
   try {
     const v = JSON.parse(await readFile(fileOf(repo), 'utf8')) as PlanCache & { stamp?: string };
     if (v.stamp === codeStamp() && v.statuses) return { statuses: v.statuses, basis: v.basis };
-  } catch { /* none yet, or unreadable: start afresh */ }
+  } catch {
+    /* none yet, or unreadable: start afresh */
+  }
   return { statuses: {} };
 }
 
@@ -77,7 +100,9 @@ export async function savePlanCache(repo: Repo, cache: PlanCache, keep: Set<stri
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify({ stamp: codeStamp(), statuses: pick(cache.statuses), basis: cache.basis }));
     await rename(tmp, file);
-  } catch { /* read-only repository: no cache */ }
+  } catch {
+    /* read-only repository: no cache */
+  }
 }
 
 /** A key for values that depend on these parts. */

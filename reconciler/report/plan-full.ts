@@ -13,14 +13,26 @@ import { placeServices, type ClusterView, type ServiceDecision } from '../root/p
 import { allocationOf, type PlanInputs } from './plan-inputs.js';
 import { compareServices, type PlanCore } from './plan.js';
 
-export async function planFull(repo: Repo, baseOid: string, headOid: string, inputs: PlanInputs, cache: Map<string, ParseResult>, why: string): Promise<PlanCore> {
+export async function planFull(
+  repo: Repo,
+  baseOid: string,
+  headOid: string,
+  inputs: PlanInputs,
+  cache: Map<string, ParseResult>,
+  why: string,
+): Promise<PlanCore> {
   const base = await inForceAt(repo, baseOid, cache);
   // Head is judged against base: only what the change touched is read and parsed.
   const head = await loadDesired(repo, headOid, base, cache);
   const ref = head.ok ? head.state : base;
   const core: PlanCore = {
-    inForce: base?.commit ?? null, fleet: ref?.fleet, declared: declaredClusters(ref),
-    accepted: head.ok, problems: head.ok ? [] : head.problems, services: [], unchanged: 0,
+    inForce: base?.commit ?? null,
+    fleet: ref?.fleet,
+    declared: declaredClusters(ref),
+    accepted: head.ok,
+    problems: head.ok ? [] : head.problems,
+    services: [],
+    unchanged: 0,
     method: { kind: 'full', why, placed: 0, services: 0 },
   };
   if (!head.ok) return core;

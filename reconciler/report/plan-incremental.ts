@@ -31,10 +31,19 @@ import { fleetAt, judgeAgainst } from './plan-judge.js';
 import { placeBeside } from '../root/place-beside.js';
 import { compareServices, type PlanCore } from './plan.js';
 
-interface Commit { oid: string; tree: string }
+interface Commit {
+  oid: string;
+  tree: string;
+}
 
 /** The plan, or why it cannot be computed incrementally (then plan-full.ts computes it). */
-export async function planIncremental(repo: Repo, baseOid: string, headOid: string, inputs: PlanInputs, cache: Map<string, ParseResult>): Promise<PlanCore | string> {
+export async function planIncremental(
+  repo: Repo,
+  baseOid: string,
+  headOid: string,
+  inputs: PlanInputs,
+  cache: Map<string, ParseResult>,
+): Promise<PlanCore | string> {
   // 1. Base in force.
   const base = await inForceFrom(repo, baseOid, inputs, cache);
   if (typeof base === 'string') return base;
@@ -46,8 +55,13 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   const accepted = judged.problems.length === 0;
   const ref = accepted ? head : base;
   const core: PlanCore = {
-    inForce: base.oid, fleet: await fleetAt(repo, ref.tree, cache), declared: await declaredClusters(repo, ref.tree),
-    accepted, problems: judged.problems, services: [], unchanged: 0,
+    inForce: base.oid,
+    fleet: await fleetAt(repo, ref.tree, cache),
+    declared: await declaredClusters(repo, ref.tree),
+    accepted,
+    problems: judged.problems,
+    services: [],
+    unchanged: 0,
     method: { kind: 'incremental', placed: 0, services: 0 },
   };
   if (!accepted) return core;
@@ -61,18 +75,28 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
   const viewMap = new Map(views.map((v) => [v.name, v]));
   // Kept while the records, the clusters' shapes and the targets are the same; carried to this
   // base by a tree diff.
-  const key = keyOf(inputs.placementKey, views.map(({ capacity: _c, ...shape }) => shape), opts.base);
+  const key = keyOf(
+    inputs.placementKey,
+    views.map(({ capacity: _c, ...shape }) => shape),
+    opts.base,
+  );
   let basis = inputs.cache.basis?.key === key ? await moveTo(repo, loadBasis(inputs.cache.basis), base.tree) : undefined;
   core.method.kept = !!basis;
   let indexes: Map<string, PlacementIndex> | undefined;
   const index = async () => (indexes ??= await placementIndexes(repo, inputs.records));
   if (!basis) {
     basis = await computeBasis(repo, await index(), base.tree, await serviceIds(repo, base.tree), viewMap, opts.base);
-    if (basis.count >= KEEP_BASIS) { inputs.cache.basis = storeBasis(basis, key); inputs.cache.dirty = true; }
+    if (basis.count >= KEEP_BASIS) {
+      inputs.cache.basis = storeBasis(basis, key);
+      inputs.cache.dirty = true;
+    }
   }
   const inBase = (id: string) => atBase(basis, id);
   const atHead = new Map<string, boolean>();
-  for (const c of judged.diff) { const id = serviceIdOf(c.path); if (id) atHead.set(id, !!c.after); }
+  for (const c of judged.diff) {
+    const id = serviceIdOf(c.path);
+    if (id) atHead.set(id, !!c.after);
+  }
   // Those gone from base move too: what they held is free again.
   const moving = new Set([...basis.moving, ...basis.gone, ...atHead.keys()]);
   if (canonicalJson(opts.base) !== canonicalJson(opts.head)) {
@@ -96,7 +120,8 @@ export async function planIncremental(repo: Repo, baseOid: string, headOid: stri
     }
   }
   const placeAt = (z: 'base' | 'head') => placeBeside([...specs[z].values()], reserved, views, previous, policy[z], opts[z]);
-  let before = placeAt('base'), after = placeAt('head');
+  let before = placeAt('base'),
+    after = placeAt('head');
   let compared: Set<string> | undefined = moving;
   if (!before || !after) {
     // A cluster cannot hold every recorded replica: pass 1 may fail anywhere, so place all.
@@ -135,7 +160,10 @@ const KEEP_BASIS = 200;
 async function inForceFrom(repo: Repo, baseOid: string, inputs: PlanInputs, cache: Map<string, ParseResult>): Promise<Commit | string> {
   const notes = new Map<string, CommitNote | undefined>();
   const noteOf = async (oid: string) => {
-    if (!notes.has(oid)) { const t = await readNote(repo, oid); notes.set(oid, t ? parseNote(t) : undefined); }
+    if (!notes.has(oid)) {
+      const t = await readNote(repo, oid);
+      notes.set(oid, t ? parseNote(t) : undefined);
+    }
     return notes.get(oid);
   };
   let anchor: Commit | undefined | null;
@@ -168,12 +196,22 @@ async function inForceFrom(repo: Repo, baseOid: string, inputs: PlanInputs, cach
   return 'no commit at or before base validates';
 }
 
-const commitAt = (repo: Repo, oid: string): Promise<Commit | undefined> => readCommitObject(repo, oid).then((c) => ({ oid, tree: c.tree }), () => undefined);
+const commitAt = (repo: Repo, oid: string): Promise<Commit | undefined> =>
+  readCommitObject(repo, oid).then(
+    (c) => ({ oid, tree: c.tree }),
+    () => undefined,
+  );
 
 /** Above this many descriptors to parse, the parse cache this clone keeps on disk pays. */
 const COLD_PARSES = 200;
 
-function placeAll(services: Map<string, DesiredService>, views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions): Map<string, ServiceDecision> {
+function placeAll(
+  services: Map<string, DesiredService>,
+  views: ClusterView[],
+  previous: Allocation,
+  policy: string,
+  o: PlaceOptions,
+): Map<string, ServiceDecision> {
   return placeServices([...services.values()], views, previous, policy, o).decisions;
 }
 
@@ -194,9 +232,11 @@ async function serviceIds(repo: Repo, tree: string): Promise<Set<string>> {
     if (e.type !== 'tree') continue;
     const body = await store.readType(e.oid, 'tree');
     // Entries are "<mode> <name>\0<20-byte oid>"; a blob's mode starts with 1, a tree's with 4.
-    for (let pos = 0; pos < body.length;) {
-      const sp = body.indexOf(0x20, pos), nul = body.indexOf(0, sp);
-      if (body[pos] === 0x31 && body[nul - 5] === 0x2e && body.toString('latin1', nul - 5, nul) === '.yaml') out.add(`${app}/${body.toString('utf8', sp + 1, nul - 5)}`);
+    for (let pos = 0; pos < body.length; ) {
+      const sp = body.indexOf(0x20, pos),
+        nul = body.indexOf(0, sp);
+      if (body[pos] === 0x31 && body[nul - 5] === 0x2e && body.toString('latin1', nul - 5, nul) === '.yaml')
+        out.add(`${app}/${body.toString('utf8', sp + 1, nul - 5)}`);
       pos = nul + 21;
     }
   }
@@ -216,5 +256,5 @@ async function serviceAt(repo: Repo, tree: string, id: string, cache: Map<string
 async function declaredClusters(repo: Repo, tree: string): Promise<string[]> {
   const e = await entryAtPath(repo, tree, 'clusters');
   if (e?.type !== 'tree') return [];
-  return [...await readEntries(repo, e.oid)].flatMap(([name, f]) => (f.type !== 'tree' && name.endsWith('.yaml') ? [name.slice(0, -5)] : []));
+  return [...(await readEntries(repo, e.oid))].flatMap(([name, f]) => (f.type !== 'tree' && name.endsWith('.yaml') ? [name.slice(0, -5)] : []));
 }

@@ -34,7 +34,9 @@ export async function placementIndexes(repo: Repo, records: Map<string, Placemen
   try {
     const v = JSON.parse(await readFile(file, 'utf8')) as { stamp?: string; clusters?: Record<string, PlacementIndex> };
     if (v.stamp === codeStamp() && v.clusters) kept = v.clusters;
-  } catch { /* none yet */ }
+  } catch {
+    /* none yet */
+  }
   const out = new Map<string, PlacementIndex>();
   let changed = false;
   for (const [cluster, r] of records) {
@@ -56,12 +58,19 @@ export async function placementIndexes(repo: Repo, records: Map<string, Placemen
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, JSON.stringify({ stamp: codeStamp(), clusters: Object.fromEntries(out) }));
       await rename(tmp, file);
-    } catch { /* read-only repository: no cache */ }
+    } catch {
+      /* read-only repository: no cache */
+    }
   }
   return out;
 }
 
-async function build(repo: Repo, r: PlacementRecordRef, header: { source: string; seq: number; inline?: Record<string, unknown> }, old: PlacementIndex | undefined): Promise<PlacementIndex | undefined> {
+async function build(
+  repo: Repo,
+  r: PlacementRecordRef,
+  header: { source: string; seq: number; inline?: Record<string, unknown> },
+  old: PlacementIndex | undefined,
+): Promise<PlacementIndex | undefined> {
   const asks: ServiceSpec[] = [];
   const askIndex = new Map<string, number>();
   const askOf = (spec: ServiceSpec) => {
@@ -69,7 +78,10 @@ async function build(repo: Repo, r: PlacementRecordRef, header: { source: string
     const ask = { runtime, resources, constraints } as ServiceSpec;
     const k = JSON.stringify(ask);
     let i = askIndex.get(k);
-    if (i === undefined) { askIndex.set(k, (i = asks.length)); asks.push(ask); }
+    if (i === undefined) {
+      askIndex.set(k, (i = asks.length));
+      asks.push(ask);
+    }
     return i;
   };
   const base: PlacementIndex = { source: header.source, seq: header.seq, from: r.services ?? `blob:${r.headerBlob}`, asks, entries: {} };
@@ -98,9 +110,16 @@ async function build(repo: Repo, r: PlacementRecordRef, header: { source: string
   for (const c of diff ?? []) {
     if (!c.path.endsWith('.json') || (c.after && c.after.type !== 'blob')) return undefined;
     const id = c.path.slice(0, -'.json'.length);
-    if (!c.after) { delete base.entries[id]; continue; }
+    if (!c.after) {
+      delete base.entries[id];
+      continue;
+    }
     let v: unknown;
-    try { v = JSON.parse((await store.readType(c.after.oid, 'blob')).toString('utf8')); } catch { return undefined; }
+    try {
+      v = JSON.parse((await store.readType(c.after.oid, 'blob')).toString('utf8'));
+    } catch {
+      return undefined;
+    }
     if (!put(id, v)) return undefined;
   }
   return base;

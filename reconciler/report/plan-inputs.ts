@@ -72,18 +72,24 @@ export async function readPlanInputs(repo: Repo, o: { cache?: boolean } = {}): P
   for (const [cluster, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
     const files = await recordEntries(repo, oid, [PLACEMENT_FILE, LIVENESS, SERVICES_DIR]);
     const l = files?.get(LIVENESS);
-    try { if (l) liveness.set(cluster, JSON.parse((await text(repo, l)) ?? '') as Liveness); } catch { /* a damaged record says nothing */ }
+    try {
+      if (l) liveness.set(cluster, JSON.parse((await text(repo, l)) ?? '') as Liveness);
+    } catch {
+      /* a damaged record says nothing */
+    }
     const headerBlob = files?.get(PLACEMENT_FILE);
     if (!headerBlob) continue;
     let read: ReturnType<PlacementRecordRef['header']> | undefined;
     records.set(cluster, {
-      headerBlob, services: files?.get(SERVICES_DIR),
-      header: () => (read ??= (async () => {
-        const h = json(await text(repo, headerBlob));
-        if (!h || !envelopeOk(h) || (h.services !== undefined && !isObj(h.services))) return undefined;
-        const v = h.version as { commit: string; seq: number };
-        return { source: v.commit, seq: v.seq, ...(h.services ? { inline: h.services as Record<string, unknown> } : {}) };
-      })()),
+      headerBlob,
+      services: files?.get(SERVICES_DIR),
+      header: () =>
+        (read ??= (async () => {
+          const h = json(await text(repo, headerBlob));
+          if (!h || !envelopeOk(h) || (h.services !== undefined && !isObj(h.services))) return undefined;
+          const v = h.version as { commit: string; seq: number };
+          return { source: v.commit, seq: v.seq, ...(h.services ? { inline: h.services as Record<string, unknown> } : {}) };
+        })()),
     });
   }
   const statuses: StatusInput[] = [];
@@ -107,24 +113,33 @@ export async function readPlanInputs(repo: Repo, o: { cache?: boolean } = {}): P
     statuses.push({ name, at, ...(digest ?? { refused: [] }), servicesTree: files?.get(SERVICES_DIR) });
   }
   let docs: Promise<Map<string, PlacementInput>> | undefined;
-  const placements = () => (docs ??= (async () => {
-    const out = new Map<string, PlacementInput>();
-    for (const [cluster, r] of records) {
-      const h = await r.header();
-      const services = h && (h.inline ?? await serviceFiles(repo, r.services));
-      if (!h || !services || !Object.values(services).every(assignmentOk)) continue;
-      out.set(cluster, { cluster, source: h.source, seq: h.seq, services: services as Record<string, Assignment> });
-    }
-    return out;
-  })());
+  const placements = () =>
+    (docs ??= (async () => {
+      const out = new Map<string, PlacementInput>();
+      for (const [cluster, r] of records) {
+        const h = await r.header();
+        const services = h && (h.inline ?? (await serviceFiles(repo, r.services)));
+        if (!h || !services || !Object.values(services).every(assignmentOk)) continue;
+        out.set(cluster, { cluster, source: h.source, seq: h.seq, services: services as Record<string, Assignment> });
+      }
+      return out;
+    })());
   const envelopes = async () => {
     const out = new Map<string, CachedPlacement>();
-    for (const [cluster, r] of records) { const h = await r.header(); if (h) out.set(cluster, { source: h.source, seq: h.seq }); }
+    for (const [cluster, r] of records) {
+      const h = await r.header();
+      if (h) out.set(cluster, { source: h.source, seq: h.seq });
+    }
     return out;
   };
   return {
-    statuses, liveness, records, placementKey: [...records].sort(([a], [b]) => (a < b ? -1 : 1)).map(([c, r]) => [c, r.headerBlob, r.services ?? null]),
-    placements, envelopes, cache,
+    statuses,
+    liveness,
+    records,
+    placementKey: [...records].sort(([a], [b]) => (a < b ? -1 : 1)).map(([c, r]) => [c, r.headerBlob, r.services ?? null]),
+    placements,
+    envelopes,
+    cache,
     refusedOf: (ids) => refusals(repo, statuses, ids),
     save: () => (o.cache === false ? Promise.resolve() : savePlanCache(repo, cache, keep)),
   };
@@ -137,7 +152,10 @@ async function refusals(repo: Repo, statuses: StatusInput[], ids: string[]): Pro
     if (!s.view) continue;
     for (const id of ids) {
       const inline = s.refused.find((r) => r.id === id);
-      if (inline) { out.push({ cluster: s.name, ...inline }); continue; }
+      if (inline) {
+        out.push({ cluster: s.name, ...inline });
+        continue;
+      }
       const e = s.servicesTree ? await entryAtPath(repo, s.servicesTree, `${id}.json`).catch(() => undefined) : undefined;
       const v = e?.type === 'blob' ? json(await text(repo, e.oid)) : undefined;
       const r = v?.refused as { count?: unknown; reason?: unknown } | undefined;
@@ -162,7 +180,7 @@ async function serviceFiles(repo: Repo, tree: string | undefined): Promise<Recor
 
 function json(t: string | undefined): Record<string, unknown> | undefined {
   try {
-    const v = t === undefined ? undefined : JSON.parse(t) as unknown;
+    const v = t === undefined ? undefined : (JSON.parse(t) as unknown);
     return isObj(v) ? v : undefined;
   } catch {
     return undefined;
@@ -212,7 +230,11 @@ async function recordEntries(repo: Repo, commit: string, names: string[]): Promi
 }
 
 async function text(repo: Repo, blob: string): Promise<string | undefined> {
-  try { return (await objectStore(repo).readType(blob, 'blob')).toString('utf8'); } catch { return undefined; }
+  try {
+    return (await objectStore(repo).readType(blob, 'blob')).toString('utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 function checked<K extends ShapeName>(value: unknown, shape: K, where: string): Shapes[K] | undefined {
@@ -227,8 +249,15 @@ const isList = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((
 
 function envelopeOk(v: Record<string, unknown>): boolean {
   const ver = v.version;
-  return typeof v.fleet === 'string' && typeof v.cluster === 'string'
-    && isObj(ver) && typeof ver.commit === 'string' && /^[0-9a-f]{40}$/.test(ver.commit) && isCount(ver.seq) && isCount(ver.epoch);
+  return (
+    typeof v.fleet === 'string' &&
+    typeof v.cluster === 'string' &&
+    isObj(ver) &&
+    typeof ver.commit === 'string' &&
+    /^[0-9a-f]{40}$/.test(ver.commit) &&
+    isCount(ver.seq) &&
+    isCount(ver.epoch)
+  );
 }
 
 /** One service's assignment in a placement record, when what a plan reads of it has the schema's shape. */
@@ -237,13 +266,31 @@ export function assignmentOk(a: unknown): boolean {
   const s = a.spec as Partial<ServiceSpec> & Record<string, unknown>;
   if ((s.runtime !== 'container' && s.runtime !== 'process') || !isCount(s.replicas, 10_000)) return false;
   const r = s.resources as Record<string, unknown> | undefined;
-  if (r !== undefined && (!isObj(r) || !isNum(r.cpu) || !isNum(r.gpu) || !isList(r.arch)
-    || !(r.memory === undefined || typeof r.memory === 'number' || (typeof r.memory === 'string' && /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/.test(r.memory))))) return false;
+  if (
+    r !== undefined &&
+    (!isObj(r) ||
+      !isNum(r.cpu) ||
+      !isNum(r.gpu) ||
+      !isList(r.arch) ||
+      !(
+        r.memory === undefined ||
+        typeof r.memory === 'number' ||
+        (typeof r.memory === 'string' && /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/.test(r.memory))
+      ))
+  )
+    return false;
   const c = s.constraints as Record<string, unknown> | undefined;
   if (c === undefined) return true;
   if (!isObj(c)) return false;
   const cl = c.clusters as Record<string, unknown> | undefined;
-  if (cl !== undefined && (!isObj(cl) || !isList(cl.names) || !(cl.operator === undefined || typeof cl.operator === 'string') || !(cl.matchLabels === undefined || isObj(cl.matchLabels)))) return false;
+  if (
+    cl !== undefined &&
+    (!isObj(cl) ||
+      !isList(cl.names) ||
+      !(cl.operator === undefined || typeof cl.operator === 'string') ||
+      !(cl.matchLabels === undefined || isObj(cl.matchLabels)))
+  )
+    return false;
   const point = (p: unknown) => isObj(p) && typeof p.lat === 'number' && typeof p.lon === 'number';
   if (c.geo !== undefined && !(point(c.geo) && typeof (c.geo as Record<string, unknown>).withinKm === 'number')) return false;
   const l = c.latency as Record<string, unknown> | undefined;

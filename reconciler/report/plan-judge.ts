@@ -29,7 +29,13 @@ export interface Judgement {
 }
 
 /** `tree` judged against `anchorTree`, a tree known to validate; undefined when that cannot be done exactly. */
-export async function judgeAgainst(repo: Repo, anchorTree: string, tree: string, cache: Map<string, ParseResult>, o: { keepUnread?: boolean } = {}): Promise<Judgement | undefined> {
+export async function judgeAgainst(
+  repo: Repo,
+  anchorTree: string,
+  tree: string,
+  cache: Map<string, ParseResult>,
+  o: { keepUnread?: boolean } = {},
+): Promise<Judgement | undefined> {
   const diff = await diffTrees(repo, anchorTree, tree);
   const treeProblems: Problem[] = [];
   const changes: IndexChange[] = [];
@@ -37,8 +43,14 @@ export async function judgeAgainst(repo: Repo, anchorTree: string, tree: string,
   for (const c of diff) {
     changed.add(c.path);
     if (!c.after) continue;
-    if (c.after.type === 'commit') { treeProblems.push(at(c.path, 'submodules are not allowed in a fleet repository')); continue; }
-    if (c.after.mode === '120000') { treeProblems.push(at(c.path, 'symbolic links are not allowed in a fleet repository: commit the file itself')); continue; }
+    if (c.after.type === 'commit') {
+      treeProblems.push(at(c.path, 'submodules are not allowed in a fleet repository'));
+      continue;
+    }
+    if (c.after.mode === '120000') {
+      treeProblems.push(at(c.path, 'symbolic links are not allowed in a fleet repository: commit the file itself'));
+      continue;
+    }
     if (layoutOf(c.path).kind === 'ignored') continue;
     const file = await fileAt(repo, c.path, c.after.oid, cache);
     if (!file) {
@@ -79,9 +91,21 @@ export async function judgeAgainst(repo: Repo, anchorTree: string, tree: string,
 }
 
 /** A descriptor file's text (undefined when over the size limit; its result cached by oid as the root caches it). */
-async function fileAt(repo: Repo, path: string, oid: string, cache: Map<string, ParseResult>): Promise<{ path: string; oid: string; text: string } | undefined> {
+async function fileAt(
+  repo: Repo,
+  path: string,
+  oid: string,
+  cache: Map<string, ParseResult>,
+): Promise<{ path: string; oid: string; text: string } | undefined> {
   const hit = cache.get(oid);
-  if (hit?.file === path) return { path, oid, get text() { return objectStore(repo).readSync(oid)?.body.toString('utf8') ?? ''; } } as { path: string; oid: string; text: string };
+  if (hit?.file === path)
+    return {
+      path,
+      oid,
+      get text() {
+        return objectStore(repo).readSync(oid)?.body.toString('utf8') ?? '';
+      },
+    } as { path: string; oid: string; text: string };
   const body = await objectStore(repo).readType(oid, 'blob');
   if (body.length > MAX_DESCRIPTOR_BYTES) return undefined;
   return { path, oid, text: body.toString('utf8') };

@@ -31,7 +31,11 @@ import { newestSource, readPlanInputs, type PlanInputs } from './plan-inputs.js'
 import { planIncremental } from './plan-incremental.js';
 import { planFull } from './plan-full.js';
 
-export interface RevisionInfo { rev: string; commit: string; subject: string }
+export interface RevisionInfo {
+  rev: string;
+  commit: string;
+  subject: string;
+}
 
 export type ServiceChange = 'added' | 'removed' | 'changed' | 'moved' | 'unchanged';
 
@@ -145,23 +149,38 @@ export async function planChange(repo: Repo, o: PlanOptions): Promise<ChangePlan
     base: { ...(await info(repo, o.base, baseOid)), inForce: core.inForce },
     head: await info(repo, o.head, headOid),
     fleet: core.fleet?.metadata.name ?? null,
-    accepted: core.accepted, verdict: '', problems: core.problems,
-    services: core.services, unchanged: core.unchanged, clusters, staleAfterSeconds,
-    basis: await basisOf(repo, inputs, core, clusters), method: core.method,
+    accepted: core.accepted,
+    verdict: '',
+    problems: core.problems,
+    services: core.services,
+    unchanged: core.unchanged,
+    clusters,
+    staleAfterSeconds,
+    basis: await basisOf(repo, inputs, core, clusters),
+    method: core.method,
   };
   plan.verdict = core.accepted
     ? verdictOf(core.services, core.unchanged)
-    : `would be rejected: ${core.problems.length} problem(s); nothing from it would apply` + (core.inForce ? ` and ${core.inForce.slice(0, 12)} would stay in force` : '');
+    : `would be rejected: ${core.problems.length} problem(s); nothing from it would apply` +
+      (core.inForce ? ` and ${core.inForce.slice(0, 12)} would stay in force` : '');
   return plan;
 }
 
 /** Pure: each service's change between the two desired states and their placements. */
-export function compareServices(base: { services: ReadonlyMap<string, DesiredService> } | undefined, head: { services: ReadonlyMap<string, DesiredService> }, before: Map<string, ServiceDecision>, after: Map<string, ServiceDecision>): ServicePlan[] {
+export function compareServices(
+  base: { services: ReadonlyMap<string, DesiredService> } | undefined,
+  head: { services: ReadonlyMap<string, DesiredService> },
+  before: Map<string, ServiceDecision>,
+  after: Map<string, ServiceDecision>,
+): ServicePlan[] {
   const ids = [...new Set([...(base?.services.keys() ?? []), ...head.services.keys()])].sort();
   return ids.map((id) => {
-    const b = base?.services.get(id), h = head.services.get(id);
-    const db = before.get(id), dh = after.get(id);
-    const from = Object.fromEntries(db?.clusters ?? []), to = Object.fromEntries(dh?.clusters ?? []);
+    const b = base?.services.get(id),
+      h = head.services.get(id);
+    const db = before.get(id),
+      dh = after.get(id);
+    const from = Object.fromEntries(db?.clusters ?? []),
+      to = Object.fromEntries(dh?.clusters ?? []);
     const delta: Record<string, number> = {};
     for (const c of new Set([...Object.keys(from), ...Object.keys(to)])) {
       const d = (to[c] ?? 0) - (from[c] ?? 0);
@@ -170,8 +189,14 @@ export function compareServices(base: { services: ReadonlyMap<string, DesiredSer
     const fields = b && h && b.specHash !== h.specHash ? specFields(b.spec, h.spec) : [];
     const change: ServiceChange = !b ? 'added' : !h ? 'removed' : fields.length ? 'changed' : Object.keys(delta).length ? 'moved' : 'unchanged';
     const p: ServicePlan = {
-      id, change, fields, replicas: { before: b?.spec.replicas ?? null, after: h?.spec.replicas ?? null },
-      before: from, after: to, delta, reason: h ? dh?.reason ?? '' : 'removed from the fleet; its replicas stop',
+      id,
+      change,
+      fields,
+      replicas: { before: b?.spec.replicas ?? null, after: h?.spec.replicas ?? null },
+      before: from,
+      after: to,
+      delta,
+      reason: h ? (dh?.reason ?? '') : 'removed from the fleet; its replicas stop',
     };
     if (dh && dh.placed < dh.desired) p.unschedulable = dh.reason;
     return p;
@@ -181,9 +206,11 @@ export function compareServices(base: { services: ReadonlyMap<string, DesiredSer
 /** Which spec fields differ; objects (resources, constraints, env…) one level deeper. */
 export function specFields(a: ServiceSpec, b: ServiceSpec): string[] {
   const out: string[] = [];
-  const ra = a as Record<string, unknown>, rb = b as Record<string, unknown>;
+  const ra = a as Record<string, unknown>,
+    rb = b as Record<string, unknown>;
   for (const k of [...new Set([...Object.keys(ra), ...Object.keys(rb)])].sort()) {
-    const x = ra[k], y = rb[k];
+    const x = ra[k],
+      y = rb[k];
     if (canonicalJson(x) === canonicalJson(y)) continue;
     const obj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
     if (obj(x) && obj(y)) {
@@ -200,8 +227,11 @@ function verdictOf(listed: ServicePlan[], unchanged: number): string {
   const count = (c: ServiceChange) => listed.filter((s) => s.change === c).length;
   const parts = (['added', 'changed', 'removed', 'moved'] as const).filter((c) => count(c)).map((c) => `${count(c)} ${c}`);
   const un = listed.filter((s) => s.unschedulable).length;
-  return `would be accepted: ${parts.length ? parts.join(', ') : 'no service changes'}` +
-    (unchanged ? `, ${unchanged} unchanged` : '') + (un ? `; ${un} unschedulable` : '');
+  return (
+    `would be accepted: ${parts.length ? parts.join(', ') : 'no service changes'}` +
+    (unchanged ? `, ${unchanged} unchanged` : '') +
+    (un ? `; ${un} unschedulable` : '')
+  );
 }
 
 async function info(repo: Repo, rev: string, commit: string): Promise<RevisionInfo> {
@@ -212,16 +242,29 @@ async function info(repo: Repo, rev: string, commit: string): Promise<RevisionIn
 function clusterPlans(inputs: PlanInputs, declared: string[], now: Date, staleAfterSeconds: number): ClusterPlan[] {
   const clusters: ClusterPlan[] = [];
   for (const { name, at, view } of inputs.statuses) {
-    if (!view) { clusters.push({ name, reported: false, lastStatus: at.toISOString(), ageSeconds: null, stale: true, note: 'status record unreadable: not considered' }); continue; }
+    if (!view) {
+      clusters.push({ name, reported: false, lastStatus: at.toISOString(), ageSeconds: null, stale: true, note: 'status record unreadable: not considered' });
+      continue;
+    }
     const ageS = Math.round((now.getTime() - at.getTime()) / 1000);
     const live = inputs.liveness.get(name);
     const rootSaysDown = live?.state === 'unreachable';
     const stale = ageS > staleAfterSeconds || rootSaysDown;
-    const why = rootSaysDown ? `the root last recorded it unreachable (since ${live!.since})` : `silent for longer than ${staleAfterSeconds} s (statusRefreshSeconds + unreachableAfterSeconds)`;
-    clusters.push({ name, reported: true, lastStatus: at.toISOString(), ageSeconds: ageS, stale, note: stale ? `stale: ${why}; planned as if available` : 'from its last status' });
+    const why = rootSaysDown
+      ? `the root last recorded it unreachable (since ${live!.since})`
+      : `silent for longer than ${staleAfterSeconds} s (statusRefreshSeconds + unreachableAfterSeconds)`;
+    clusters.push({
+      name,
+      reported: true,
+      lastStatus: at.toISOString(),
+      ageSeconds: ageS,
+      stale,
+      note: stale ? `stale: ${why}; planned as if available` : 'from its last status',
+    });
   }
   for (const name of declared) {
-    if (!clusters.some((c) => c.name === name)) clusters.push({ name, reported: false, lastStatus: null, ageSeconds: null, stale: false, note: 'never reported: not considered' });
+    if (!clusters.some((c) => c.name === name))
+      clusters.push({ name, reported: false, lastStatus: null, ageSeconds: null, stale: false, note: 'never reported: not considered' });
   }
   // Code-unit order, as everywhere (and no collation tables to load for it).
   return clusters.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -235,14 +278,22 @@ async function basisOf(repo: Repo, inputs: PlanInputs, core: PlanCore, clusters:
   if (!core.accepted) return { placedFrom, caveats };
   if (!placedFrom) caveats.push('nothing is placed yet (no placement refs: a first deployment, or refs/canopy/* not fetched): every service is placed afresh');
   else if (core.inForce && !(await sameDesired(repo, placedFrom, core.inForce))) {
-    caveats.push(`the root last placed ${placedFrom.slice(0, 12)}, not base ${core.inForce.slice(0, 12)}: where they differ, "before" is what the root would place for base, not what runs`);
+    caveats.push(
+      `the root last placed ${placedFrom.slice(0, 12)}, not base ${core.inForce.slice(0, 12)}: where they differ, "before" is what the root would place for base, not what runs`,
+    );
   }
   const stale = clusters.filter((c) => c.reported && c.stale).map((c) => c.name);
-  if (stale.length) caveats.push(`${list(stale)} planned as available from an old status (see Clusters): the root places nothing new on a cluster it finds down`);
+  if (stale.length)
+    caveats.push(`${list(stale)} planned as available from an old status (see Clusters): the root places nothing new on a cluster it finds down`);
   const viewed = new Set(inputs.statuses.filter((s) => s.view).map((s) => s.name));
   const blind = [...envelopes.keys()].filter((c) => !viewed.has(c));
-  if (blind.length) caveats.push(`${list(blind)} hold${blind.length === 1 ? 's' : ''} placed replicas but no readable status (fetch refs/canopy/status/*): planned without ${blind.length === 1 ? 'it' : 'them'}, so what runs there is placed elsewhere`);
-  const refused = (await inputs.refusedOf(core.services.map((s) => s.id))).map((r) => `${r.cluster} could not place ${r.count} replica(s) of ${r.id} (${r.reason})`);
+  if (blind.length)
+    caveats.push(
+      `${list(blind)} hold${blind.length === 1 ? 's' : ''} placed replicas but no readable status (fetch refs/canopy/status/*): planned without ${blind.length === 1 ? 'it' : 'them'}, so what runs there is placed elsewhere`,
+    );
+  const refused = (await inputs.refusedOf(core.services.map((s) => s.id))).map(
+    (r) => `${r.cluster} could not place ${r.count} replica(s) of ${r.id} (${r.reason})`,
+  );
   if (refused.length) caveats.push(`at their last status, ${list(refused, 3)}: the root treats such a cluster as full for that service; this plan does not`);
   return { placedFrom, caveats };
 }

@@ -24,13 +24,18 @@ function describe(e: HistoryEvent, service: string | null): string[] {
       if (e.outcome === 'superseded') return [`superseded ${what} by ${short(e.supersededBy ?? '')}`];
       if (e.outcome === 'rejected') {
         const ps = e.problems ?? [];
-        return [`rejected ${what}: ${ps.length} problem(s), the previous state stayed in force`, ...ps.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`)];
+        return [
+          `rejected ${what}: ${ps.length} problem(s), the previous state stayed in force`,
+          ...ps.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`),
+        ];
       }
       const changes = Object.entries(e.changes ?? {}).map(([id, c]) => {
         const name = service ? '' : `${id} `;
         return 'removed' in c ? `${name}removed` : `${name}${c.placed}/${c.desired} placed: ${c.reason}`;
       });
-      const un = Object.entries(e.unschedulable ?? {}).filter(([id]) => !e.changes?.[id]).map(([id, why]) => `${id} unschedulable: ${why}`);
+      const un = Object.entries(e.unschedulable ?? {})
+        .filter(([id]) => !e.changes?.[id])
+        .map(([id, why]) => `${id} unschedulable: ${why}`);
       const lines = [...changes, ...un];
       if (lines.length <= 1) return [`accepted ${what}: ${lines[0] ?? 'no service changed'}`];
       return [`accepted ${what}:`, ...lines];
@@ -43,15 +48,23 @@ function describe(e: HistoryEvent, service: string | null): string[] {
         const s = e.services[service];
         if (!s) return [`placement ${e.cluster} ${from}`];
         if (s.replicas === 0) return [`removed from ${e.cluster} (was ×${s.was}) ${from}`];
-        const verb = s.respec && s.replicas === s.was ? `new spec on ${e.cluster}×${s.replicas}` : `placed on ${e.cluster}×${s.replicas}${s.was ? ` (was ×${s.was})` : ''}`;
+        const verb =
+          s.respec && s.replicas === s.was
+            ? `new spec on ${e.cluster}×${s.replicas}`
+            : `placed on ${e.cluster}×${s.replicas}${s.was ? ` (was ×${s.was})` : ''}`;
         return [`${verb} ${from}${s.reason ? `: ${s.reason}` : ''}`];
       }
       const parts = Object.entries(e.services).map(([id, s]) =>
-        s.replicas === 0 ? `${id} removed (was ×${s.was})` : `${id}×${s.replicas}${!s.was ? ' (new)' : s.was !== s.replicas ? ` (was ×${s.was})` : ' (new spec)'}`);
+        s.replicas === 0
+          ? `${id} removed (was ×${s.was})`
+          : `${id}×${s.replicas}${!s.was ? ' (new)' : s.was !== s.replicas ? ` (was ×${s.was})` : ' (new spec)'}`,
+      );
       return [`placement ${e.cluster} ${from}: ${parts.join(', ')}`];
     }
     case 'liveness':
-      return [e.state === 'online' ? `root: ${e.cluster} back online` : `root: ${e.cluster} unreachable (last heard ${e.lastHeard ? time(e.lastHeard) : 'never'})`];
+      return [
+        e.state === 'online' ? `root: ${e.cluster} back online` : `root: ${e.cluster} unreachable (last heard ${e.lastHeard ? time(e.lastHeard) : 'never'})`,
+      ];
     case 'observed': {
       if (service) {
         const o = e.services[service];

@@ -4,8 +4,14 @@ import type { ChangePlan, ServicePlan, ClusterPlan } from './plan.js';
 import { ago, table } from './render.js';
 
 const short = (oid: string) => oid.slice(0, 12);
-const where = (m: Record<string, number>) => Object.entries(m).map(([c, n]) => `${c}×${n}`).join(', ') || '-';
-const gains = (d: Record<string, number>) => Object.entries(d).map(([c, n]) => `${c} ${n > 0 ? '+' : '−'}${Math.abs(n)}`).join(', ') || '-';
+const where = (m: Record<string, number>) =>
+  Object.entries(m)
+    .map(([c, n]) => `${c}×${n}`)
+    .join(', ') || '-';
+const gains = (d: Record<string, number>) =>
+  Object.entries(d)
+    .map(([c, n]) => `${c} ${n > 0 ? '+' : '−'}${Math.abs(n)}`)
+    .join(', ') || '-';
 
 function changeOf(s: ServicePlan): string {
   if (s.change === 'changed') return `changed: ${s.fields.join(', ')}`;
@@ -25,7 +31,8 @@ function methodLine(p: ChangePlan): string {
   const m = p.method;
   const n = (x: number) => String(x).replace(/\B(?=(\d{3})+$)/g, ',');
   const of = `${n(m.placed)} of ${n(m.services)} service${m.services === 1 ? '' : 's'}`;
-  if (m.kind === 'incremental') return `computed from the change: ${of} placed afresh${m.why ? ` (${m.why})` : ', the others keep the clusters recorded for them'}`;
+  if (m.kind === 'incremental')
+    return `computed from the change: ${of} placed afresh${m.why ? ` (${m.why})` : ', the others keep the clusters recorded for them'}`;
   return `computed in full${m.why ? ` (${m.why})` : ''}: ${of} judged and placed`;
 }
 
@@ -48,8 +55,13 @@ export function renderPlanText(p: ChangePlan): string {
     out.push('', 'Problems (fix them in a new commit):');
     for (const x of p.problems) out.push(`  ${x.file}:${x.line}:${x.column}: ${x.message}`);
   } else if (p.services.length) {
-    out.push('', table(['SERVICE', 'CHANGE', 'BEFORE', 'AFTER', 'GAINS/LOSSES'],
-      p.services.map((s) => [s.id, changeOf(s), where(s.before), where(s.after), gains(s.delta)])));
+    out.push(
+      '',
+      table(
+        ['SERVICE', 'CHANGE', 'BEFORE', 'AFTER', 'GAINS/LOSSES'],
+        p.services.map((s) => [s.id, changeOf(s), where(s.before), where(s.after), gains(s.delta)]),
+      ),
+    );
     const placed = p.services.filter((s) => !s.unschedulable);
     if (placed.length) out.push('', 'Why:', ...placed.map((s) => `  ${s.id}: ${s.reason}`));
     const un = p.services.filter((s) => s.unschedulable);
@@ -87,7 +99,8 @@ export function renderPlanMarkdown(p: ChangePlan): string {
     for (const x of p.problems) out.push(`- \`${x.file}:${x.line}:${x.column}\`: ${md(x.message)}`);
   } else if (p.services.length) {
     out.push('', '| service | change | before | after | gains / losses |', '| --- | --- | --- | --- | --- |');
-    for (const s of p.services) out.push(`| \`${s.id}\` | ${cell(changeOf(s))} | ${cell(where(s.before))} | ${cell(where(s.after))} | ${cell(gains(s.delta))} |`);
+    for (const s of p.services)
+      out.push(`| \`${s.id}\` | ${cell(changeOf(s))} | ${cell(where(s.before))} | ${cell(where(s.after))} | ${cell(gains(s.delta))} |`);
     if (un.length) {
       out.push('', '**Unschedulable** (reported; the merge still applies the rest):', '');
       for (const s of un) out.push(`- \`${s.id}\`: ${md(s.unschedulable!)}`);

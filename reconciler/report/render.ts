@@ -12,30 +12,53 @@ const ORDER: Record<string, number> = { rejected: 0, unschedulable: 1, degraded:
 export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions = {}): string {
   const out: string[] = [];
   if (!r.head) return 'No commits on main yet: add descriptors under services/ and commit.\n';
-  const limit = o.all ? Infinity : o.limit ?? 40;
+  const limit = o.all ? Infinity : (o.limit ?? 40);
   const h = r.head;
-  out.push(`fleet ${r.fleet ?? '?'}   main ${h.commit.slice(0, 12)}: ${h.outcome}${h.convergedAt ? `, converged ${h.convergedAt}` : ''}` +
-    (r.inForce && r.inForce !== h.commit ? `   (in force: ${r.inForce.slice(0, 12)})` : ''));
+  out.push(
+    `fleet ${r.fleet ?? '?'}   main ${h.commit.slice(0, 12)}: ${h.outcome}${h.convergedAt ? `, converged ${h.convergedAt}` : ''}` +
+      (r.inForce && r.inForce !== h.commit ? `   (in force: ${r.inForce.slice(0, 12)})` : ''),
+  );
   for (const p of h.problems ?? []) out.push(`  ${p.file}:${p.line}:${p.column}: ${p.message}`);
   const services = Object.entries(r.services);
   const clusters = Object.entries(r.clusters);
-  out.push(`${services.length} service(s): ${counts(services.map(([, s]) => s.state))}; ${clusters.length} cluster(s): ${counts(clusters.map(([, c]) => c.state))}`);
+  out.push(
+    `${services.length} service(s): ${counts(services.map(([, s]) => s.state))}; ${clusters.length} cluster(s): ${counts(clusters.map(([, c]) => c.state))}`,
+  );
   out.push('');
   // Too many to read at a glance: what needs a look first (not converged), then the rest, up to the limit.
   const shown = services.sort(([a, x], [b, y]) => (services.length > limit ? ORDER[x.state] - ORDER[y.state] : 0) || byCodePoint(a, b)).slice(0, limit);
-  const srows = shown.sort(([a], [b]) => byCodePoint(a, b)).map(([id, s]) => [
-    id, `${s.running}/${s.desired}`, s.state, Object.entries(s.clusters).map(([c, n]) => `${c}:${n}`).join(' ') || '-', s.reason,
-  ]);
+  const srows = shown
+    .sort(([a], [b]) => byCodePoint(a, b))
+    .map(([id, s]) => [
+      id,
+      `${s.running}/${s.desired}`,
+      s.state,
+      Object.entries(s.clusters)
+        .map(([c, n]) => `${c}:${n}`)
+        .join(' ') || '-',
+      s.reason,
+    ]);
   out.push(table(['SERVICE', 'READY', 'STATE', 'CLUSTERS', 'REASON'], srows));
-  if (services.length > shown.length) out.push(`… ${services.length - shown.length} more, ${counts(services.filter((e) => !shown.includes(e)).map(([, s]) => s.state))} (canopy status --all lists them, --json for tools)`);
+  if (services.length > shown.length)
+    out.push(
+      `… ${services.length - shown.length} more, ${counts(services.filter((e) => !shown.includes(e)).map(([, s]) => s.state))} (canopy status --all lists them, --json for tools)`,
+    );
   out.push('');
   const cshown = clusters.sort(([a, x], [b, y]) => (clusters.length > limit ? ORDER[x.state] - ORDER[y.state] : 0) || byCodePoint(a, b)).slice(0, limit);
-  const crows = cshown.sort(([a], [b]) => byCodePoint(a, b)).map(([c, s]) => [
-    c, s.state, `${s.nodes.online}/${s.nodes.total}`, s.applied ? `#${s.applied.seq} ${s.applied.commit.slice(0, 12)}` : '-',
-    s.lastHeartbeat ? ago(now.getTime() - Date.parse(s.lastHeartbeat)) : 'never',
-  ]);
+  const crows = cshown
+    .sort(([a], [b]) => byCodePoint(a, b))
+    .map(([c, s]) => [
+      c,
+      s.state,
+      `${s.nodes.online}/${s.nodes.total}`,
+      s.applied ? `#${s.applied.seq} ${s.applied.commit.slice(0, 12)}` : '-',
+      s.lastHeartbeat ? ago(now.getTime() - Date.parse(s.lastHeartbeat)) : 'never',
+    ]);
   out.push(table(['CLUSTER', 'STATE', 'NODES', 'APPLIED', 'LAST HEARD'], crows));
-  if (clusters.length > cshown.length) out.push(`… ${clusters.length - cshown.length} more, ${counts(clusters.filter((e) => !cshown.includes(e)).map(([, c]) => c.state))} (canopy status --all lists them)`);
+  if (clusters.length > cshown.length)
+    out.push(
+      `… ${clusters.length - cshown.length} more, ${counts(clusters.filter((e) => !cshown.includes(e)).map(([, c]) => c.state))} (canopy status --all lists them)`,
+    );
   return out.join('\n') + '\n';
 }
 
@@ -43,7 +66,12 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
 function counts(states: string[]): string {
   const m = new Map<string, number>();
   for (const s of states) m.set(s, (m.get(s) ?? 0) + 1);
-  return [...m].sort(([a], [b]) => (ORDER[a] ?? 9) - (ORDER[b] ?? 9)).map(([s, n]) => `${n} ${s}`).join(', ') || 'none';
+  return (
+    [...m]
+      .sort(([a], [b]) => (ORDER[a] ?? 9) - (ORDER[b] ?? 9))
+      .map(([s, n]) => `${n} ${s}`)
+      .join(', ') || 'none'
+  );
 }
 
 /**
@@ -54,7 +82,11 @@ export const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0
 
 export function table(head: string[], rows: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i])))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
 

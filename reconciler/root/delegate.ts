@@ -21,7 +21,10 @@ export class PlacementBook {
   private readonly current = new Map<string, Placement>();
   private readonly history = new Map<string, Map<number, Placement>>();
 
-  constructor(private readonly repo: Repo, private readonly author: Identity) {}
+  constructor(
+    private readonly repo: Repo,
+    private readonly author: Identity,
+  ) {}
 
   /** Load every cluster's current placement from its ref (root restart). */
   async load(clusters: Iterable<string>): Promise<void> {
@@ -31,10 +34,18 @@ export class PlacementBook {
     }
   }
 
-  get(cluster: string): Placement | undefined { return this.current.get(cluster); }
-  clusters(): string[] { return [...this.current.keys()]; }
-  maxSeq(): number { return Math.max(0, ...[...this.current.values()].map((p) => p.version.seq)); }
-  maxEpoch(): number { return Math.max(0, ...[...this.current.values()].map((p) => p.version.epoch)); }
+  get(cluster: string): Placement | undefined {
+    return this.current.get(cluster);
+  }
+  clusters(): string[] {
+    return [...this.current.keys()];
+  }
+  maxSeq(): number {
+    return Math.max(0, ...[...this.current.values()].map((p) => p.version.seq));
+  }
+  maxEpoch(): number {
+    return Math.max(0, ...[...this.current.values()].map((p) => p.version.epoch));
+  }
 
   /**
    * Record a cluster's liveness as the root sees it (online / unreachable, since when) beside
@@ -146,4 +157,3 @@ export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
   ops.push({ op: 'replace', path: '/version', value: doc.version });
   return ops;
 }
-

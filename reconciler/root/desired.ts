@@ -12,7 +12,12 @@ import { readCommitObject } from '../git/log.js';
 import { loadParseCache, saveParseCache } from './parse-cache.js';
 import { diffTrees } from '../git/tree.js';
 
-export interface DesiredService { id: string; spec: ServiceSpec; specHash: string; file: string }
+export interface DesiredService {
+  id: string;
+  spec: ServiceSpec;
+  specHash: string;
+  file: string;
+}
 
 export interface DesiredState {
   commit: string;
@@ -28,9 +33,7 @@ export interface DesiredState {
 /** A load of at least this many files is a cold one: it uses the on-disk parse cache. */
 const COLD_FILES = 200;
 
-export type LoadResult =
-  | { ok: true; state: DesiredState; changed: Set<string>; removed: Set<string> }
-  | { ok: false; problems: Problem[] };
+export type LoadResult = { ok: true; state: DesiredState; changed: Set<string>; removed: Set<string> } | { ok: false; problems: Problem[] };
 
 export interface LoadOptions {
   /**
@@ -41,8 +44,14 @@ export interface LoadOptions {
   consume?: boolean;
 }
 
-export async function loadDesired(repo: Repo, commit: string, last: DesiredState | undefined, cache: Map<string, ParseResult>, o: LoadOptions = {}): Promise<LoadResult> {
-  const prev = last?.index ? last as DesiredState & { index: FleetIndex } : undefined;
+export async function loadDesired(
+  repo: Repo,
+  commit: string,
+  last: DesiredState | undefined,
+  cache: Map<string, ParseResult>,
+  o: LoadOptions = {},
+): Promise<LoadResult> {
+  const prev = last?.index ? (last as DesiredState & { index: FleetIndex }) : undefined;
   const tree = (await readCommitObject(repo, commit)).tree;
   const store = objectStore(repo);
   const diff = await diffTrees(repo, prev?.tree, tree);
@@ -53,12 +62,27 @@ export async function loadDesired(repo: Repo, commit: string, last: DesiredState
   const treeProblems: Problem[] = [];
   const changes: IndexChange[] = [];
   for (const c of diff) {
-    if (!c.after) { changes.push([c.path, null]); continue; }
-    if (c.after.type === 'commit') { treeProblems.push(at(c.path, 'submodules are not allowed in a fleet repository')); continue; }
-    if (c.after.mode === '120000') { treeProblems.push(at(c.path, 'symbolic links are not allowed in a fleet repository: commit the file itself')); continue; }
-    if (layoutOf(c.path).kind === 'ignored') { changes.push([c.path, { path: c.path, oid: c.after.oid, text: '' }]); continue; }
+    if (!c.after) {
+      changes.push([c.path, null]);
+      continue;
+    }
+    if (c.after.type === 'commit') {
+      treeProblems.push(at(c.path, 'submodules are not allowed in a fleet repository'));
+      continue;
+    }
+    if (c.after.mode === '120000') {
+      treeProblems.push(at(c.path, 'symbolic links are not allowed in a fleet repository: commit the file itself'));
+      continue;
+    }
+    if (layoutOf(c.path).kind === 'ignored') {
+      changes.push([c.path, { path: c.path, oid: c.after.oid, text: '' }]);
+      continue;
+    }
     const hit = cache.get(c.after.oid);
-    if (hit?.file === c.path) { changes.push([c.path, lazyFile(store, c.path, c.after.oid)]); continue; }
+    if (hit?.file === c.path) {
+      changes.push([c.path, lazyFile(store, c.path, c.after.oid)]);
+      continue;
+    }
     const body = await store.readType(c.after.oid, 'blob');
     if (body.length > MAX_DESCRIPTOR_BYTES) {
       treeProblems.push(at(c.path, `file is ${body.length} bytes: a descriptor may be at most 1 MiB (${MAX_DESCRIPTOR_BYTES} bytes); not parsed`));
@@ -71,7 +95,10 @@ export async function loadDesired(repo: Repo, commit: string, last: DesiredState
   const before = new Map<string, Indexed | undefined>(changes.map(([p]) => [p, index.get(p)]));
   const undo = index.apply(changes);
   if (cold && cache.size - parsedBefore >= COLD_FILES / 4) {
-    await saveParseCache(repo, [...index.values()].flatMap((e) => (e.result && e.file.oid ? [[e.file.oid, e.result] as [string, ParseResult]] : [])));
+    await saveParseCache(
+      repo,
+      [...index.values()].flatMap((e) => (e.result && e.file.oid ? [[e.file.oid, e.result] as [string, ParseResult]] : [])),
+    );
   }
   const problems = [...treeProblems, ...index.problems()];
   if (problems.length) {
@@ -85,7 +112,10 @@ export async function loadDesired(repo: Repo, commit: string, last: DesiredState
   for (const [path, was] of before) {
     const id = serviceOf(was);
     const s = id ? services.get(id) : undefined;
-    if (id && s && s.file === path) { old.set(id, s); services.delete(id); }
+    if (id && s && s.file === path) {
+      old.set(id, s);
+      services.delete(id);
+    }
   }
   const changed = new Set<string>();
   for (const [path] of changes) {
@@ -115,8 +145,11 @@ function serviceOf(e: Indexed | undefined): string | undefined {
 function lazyFile(store: ObjectStore, path: string, oid: string): FleetFile {
   let text: string | undefined;
   return {
-    path, oid,
-    get text() { return (text ??= store.readSync(oid)?.body.toString('utf8') ?? ''); },
+    path,
+    oid,
+    get text() {
+      return (text ??= store.readSync(oid)?.body.toString('utf8') ?? '');
+    },
   };
 }
 
@@ -127,12 +160,28 @@ function at(file: string, message: string): Problem {
 /** The files of a desired state, read through its index (no second map to keep in step). */
 class FilesView implements ReadonlyMap<string, FleetFile> {
   constructor(private readonly index: FleetIndex) {}
-  get size(): number { return this.index.size; }
-  get(p: string): FleetFile | undefined { return this.index.get(p)?.file; }
-  has(p: string): boolean { return this.index.get(p) !== undefined; }
-  *entries(): MapIterator<[string, FleetFile]> { for (const e of this.index.values()) yield [e.file.path, e.file]; }
-  keys(): MapIterator<string> { return this.index.paths(); }
-  *values(): MapIterator<FleetFile> { for (const e of this.index.values()) yield e.file; }
-  [Symbol.iterator](): MapIterator<[string, FleetFile]> { return this.entries(); }
-  forEach(fn: (v: FleetFile, k: string, m: ReadonlyMap<string, FleetFile>) => void): void { for (const [k, v] of this.entries()) fn(v, k, this); }
+  get size(): number {
+    return this.index.size;
+  }
+  get(p: string): FleetFile | undefined {
+    return this.index.get(p)?.file;
+  }
+  has(p: string): boolean {
+    return this.index.get(p) !== undefined;
+  }
+  *entries(): MapIterator<[string, FleetFile]> {
+    for (const e of this.index.values()) yield [e.file.path, e.file];
+  }
+  keys(): MapIterator<string> {
+    return this.index.paths();
+  }
+  *values(): MapIterator<FleetFile> {
+    for (const e of this.index.values()) yield e.file;
+  }
+  [Symbol.iterator](): MapIterator<[string, FleetFile]> {
+    return this.entries();
+  }
+  forEach(fn: (v: FleetFile, k: string, m: ReadonlyMap<string, FleetFile>) => void): void {
+    for (const [k, v] of this.entries()) fn(v, k, this);
+  }
 }

@@ -80,7 +80,14 @@ export class IncrementalPlacer {
   allocation: Allocation = new Map();
 
   /** `services`: every service (or a function giving them: with a hint, only a run that must place everything asks). */
-  place(all: ServiceView[] | (() => ServiceView[]), views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions = {}, hint?: ChangeHint): IncrementalResult {
+  place(
+    all: ServiceView[] | (() => ServiceView[]),
+    views: ClusterView[],
+    previous: Allocation,
+    policy: string,
+    o: PlaceOptions = {},
+    hint?: ChangeHint,
+  ): IncrementalResult {
     let list: ServiceView[] | undefined = typeof all === 'function' ? undefined : all;
     const services = () => (list ??= (all as () => ServiceView[])());
     const key = canonicalJson([policy, o, views.map(shapeOf).sort((a, b) => cmp(a.name, b.name))]);
@@ -107,7 +114,13 @@ export class IncrementalPlacer {
         const svc = hint.get(id);
         if (!svc || removed.has(id)) continue;
         const e = this.entries.get(id);
-        if (e && e.settles && !refused.has(id) && !lastRefused.has(id) && (svc.specHash !== undefined && e.hash !== undefined ? svc.specHash === e.hash : svc.spec === e.spec)) continue;
+        if (
+          e?.settles &&
+          !refused.has(id) &&
+          !lastRefused.has(id) &&
+          (svc.specHash !== undefined && e.hash !== undefined ? svc.specHash === e.hash : svc.spec === e.spec)
+        )
+          continue;
         unsettled.push(svc);
       }
     } else {
@@ -117,11 +130,15 @@ export class IncrementalPlacer {
       for (const svc of services()) {
         present.add(svc.id);
         const e = this.entries.get(svc.id);
-        const ok = !firstWhy && e !== undefined && e.settles
-          && (svc.specHash !== undefined && e.hash !== undefined ? svc.specHash === e.hash : svc.spec === e.spec)
-          && (!refused.size || !refused.has(svc.id)) && (!lastRefused.size || !lastRefused.has(svc.id))
-          && (!offline.size || !e.hold.some(([c]) => offline.has(c)))
-          && (sameAlloc || sameCounts(previous.get(svc.id), e.d.clusters));
+        const ok =
+          !firstWhy &&
+          e !== undefined &&
+          e.settles &&
+          (svc.specHash !== undefined && e.hash !== undefined ? svc.specHash === e.hash : svc.spec === e.spec) &&
+          (!refused.size || !refused.has(svc.id)) &&
+          (!lastRefused.size || !lastRefused.has(svc.id)) &&
+          (!offline.size || !e.hold.some(([c]) => offline.has(c))) &&
+          (sameAlloc || sameCounts(previous.get(svc.id), e.d.clusters));
         if (!ok) unsettled.push(svc);
       }
       removed = new Set([...this.entries.keys()].filter((id) => !present.has(id)));
@@ -143,7 +160,14 @@ export class IncrementalPlacer {
   }
 
   /** Places the unsettled services beside stand-ins for the settled ones; undefined when that would not equal a full run. */
-  private partial(unsettled: ServiceView[], removed: Set<string>, views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions): Set<string> | undefined {
+  private partial(
+    unsettled: ServiceView[],
+    removed: Set<string>,
+    views: ClusterView[],
+    previous: Allocation,
+    policy: string,
+    o: PlaceOptions,
+  ): Set<string> | undefined {
     // What the settled services hold (place-beside.ts does the rest): all that settling entries
     // hold, less what the unsettled and removed ones among them hold.
     const reserved: Reserved = new Map(views.map((v) => [v.name, new Map()]));
@@ -158,7 +182,10 @@ export class IncrementalPlacer {
     }
     for (const bySize of reserved.values()) for (const [k, x] of bySize) if (x.n === 0) bySize.delete(k);
     const prev: Allocation = new Map();
-    for (const svc of unsettled) { const p = previous.get(svc.id); if (p) prev.set(svc.id, p); }
+    for (const svc of unsettled) {
+      const p = previous.get(svc.id);
+      if (p) prev.set(svc.id, p);
+    }
     const decisions = placeBeside(unsettled, reserved, views, prev, policy, o);
     if (!decisions) return undefined;
     this.update(unsettled, decisions, prev, removed);
@@ -178,7 +205,11 @@ export class IncrementalPlacer {
 
   /** After a partial run: the recomputed decisions replace theirs (maps in the order services came). */
   private update(unsettled: ServiceView[], decisions: Map<string, ServiceDecision>, previous: Allocation, removed: Set<string>): void {
-    for (const id of removed) { this.setEntry(id, undefined); this.decisions.delete(id); this.allocation.delete(id); }
+    for (const id of removed) {
+      this.setEntry(id, undefined);
+      this.decisions.delete(id);
+      this.allocation.delete(id);
+    }
     for (const svc of unsettled) {
       const d = decisions.get(svc.id)!;
       this.setEntry(svc.id, entryOf(svc, d, previous.get(svc.id)));
@@ -192,9 +223,11 @@ export class IncrementalPlacer {
   private setEntry(id: string, e: Entry | undefined): void {
     const old = this.entries.get(id);
     if (old?.settles) for (const [c, n] of old.hold) this.hold(c, old.r, -n);
-    if (e) this.entries.set(id, e); else this.entries.delete(id);
+    if (e) this.entries.set(id, e);
+    else this.entries.delete(id);
     if (e?.settles) for (const [c, n] of e.hold) this.hold(c, e.r, n);
-    if (e && !e.settles) this.notSettling.add(id); else this.notSettling.delete(id);
+    if (e && !e.settles) this.notSettling.add(id);
+    else this.notSettling.delete(id);
   }
 
   private hold(c: string, r: Capacity, n: number): void {
@@ -209,7 +242,11 @@ function entryOf(svc: ServiceView, d: ServiceDecision, prev: Map<string, number>
   const hold = [...d.clusters];
   const ordered = hold.every(([c], i) => i === 0 || hold[i - 1][0] < c);
   return {
-    d, spec: svc.spec, hash: svc.specHash, r, hold,
+    d,
+    spec: svc.spec,
+    hash: svc.specHash,
+    r,
+    hold,
     // A service placed for the first time (nothing before) settles at once too: its replicas fit
     // together with everyone else's, so the next pass 1 gives them back, and no part of its
     // decision depends on where it was before. So a commit of 10,000 new services is followed by
@@ -247,9 +284,17 @@ export class PlacementDocs {
   private unschedulable = new Map<string, string>();
 
   /** Take the decisions of `ids` (re-placed or removed); returns each changed cluster's changed services. */
-  update(decisions: Map<string, ServiceDecision>, ids: Iterable<string>, services: Map<string, { specHash: string; spec: ServiceSpec }>): Map<string, string[]> {
+  update(
+    decisions: Map<string, ServiceDecision>,
+    ids: Iterable<string>,
+    services: Map<string, { specHash: string; spec: ServiceSpec }>,
+  ): Map<string, string[]> {
     const touched = new Map<string, string[]>();
-    const touch = (c: string, id: string) => { const l = touched.get(c); if (l) l.push(id); else touched.set(c, [id]); };
+    const touch = (c: string, id: string) => {
+      const l = touched.get(c);
+      if (l) l.push(id);
+      else touched.set(c, [id]);
+    };
     for (const id of ids) {
       const d = decisions.get(id);
       const svc = services.get(id);
@@ -270,8 +315,10 @@ export class PlacementDocs {
         touch(c, id);
         doc[id] = a;
       }
-      if (next.size) this.where.set(id, [...next.keys()]); else this.where.delete(id);
-      if (d && svc && d.placed < d.desired) this.unschedulable.set(id, d.reason); else this.unschedulable.delete(id);
+      if (next.size) this.where.set(id, [...next.keys()]);
+      else this.where.delete(id);
+      if (d && svc && d.placed < d.desired) this.unschedulable.set(id, d.reason);
+      else this.unschedulable.delete(id);
     }
     return touched;
   }

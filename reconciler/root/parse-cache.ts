@@ -22,7 +22,11 @@ function validatorStamp(): string {
   if (stamp) return stamp;
   const h = createHash('sha256').update(schemaStamp());
   for (const m of ['../core/parse-descriptor.js', '../core/schema-errors.js', '../core/yaml-locate.js']) {
-    try { h.update(readFileSync(new URL(m, import.meta.url))); } catch { h.update(m); }
+    try {
+      h.update(readFileSync(new URL(m, import.meta.url)));
+    } catch {
+      h.update(m);
+    }
   }
   return (stamp = h.digest('hex').slice(0, 16));
 }
@@ -35,7 +39,11 @@ export async function loadParseCache(repo: Repo, cache: Map<string, ParseResult>
     const stored = JSON.parse(await readFile(fileOf(repo), 'utf8')) as { stamp: string; entries: Array<[string, ParseResult]> };
     if (stored.stamp !== validatorStamp() || !Array.isArray(stored.entries)) return 0;
     let n = 0;
-    for (const [oid, r] of stored.entries) if (!cache.has(oid)) { cache.set(oid, r); n++; }
+    for (const [oid, r] of stored.entries)
+      if (!cache.has(oid)) {
+        cache.set(oid, r);
+        n++;
+      }
     return n;
   } catch {
     return 0;
@@ -50,5 +58,7 @@ export async function saveParseCache(repo: Repo, entries: Array<[string, ParseRe
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify({ stamp: validatorStamp(), entries }));
     await rename(tmp, file);
-  } catch { /* read-only repository: no cache */ }
+  } catch {
+    /* read-only repository: no cache */
+  }
 }

@@ -33,7 +33,8 @@ export function reserve(reserved: Reserved, cluster: string, r: Capacity, n: num
   if (!bySize) reserved.set(cluster, (bySize = new Map()));
   const key = `${r.cpu}|${r.memoryMi}|${r.gpu}`;
   const x = bySize.get(key);
-  if (x) x.n += n; else bySize.set(key, { r, n });
+  if (x) x.n += n;
+  else bySize.set(key, { r, n });
 }
 
 /**
@@ -41,11 +42,22 @@ export function reserve(reserved: Reserved, cluster: string, r: Capacity, n: num
  * them and the settled services would make them, the settled ones holding `reserved`; undefined
  * when a cluster cannot hold every previous replica at once (then only a full run says).
  */
-export function placeBeside(moving: ServiceView[], reserved: Reserved, views: ClusterView[], previous: Allocation, policy: string, o: PlaceOptions = {}): Map<string, ServiceDecision> | undefined {
+export function placeBeside(
+  moving: ServiceView[],
+  reserved: Reserved,
+  views: ClusterView[],
+  previous: Allocation,
+  policy: string,
+  o: PlaceOptions = {},
+): Map<string, ServiceDecision> | undefined {
   const demand = new Map<string, Capacity>(views.map((v) => [v.name, { cpu: 0, memoryMi: 0, gpu: 0 }]));
   const add = (c: string, r: Capacity, n: number) => {
     const t = demand.get(c);
-    if (t) { t.cpu += r.cpu * n; t.memoryMi += r.memoryMi * n; t.gpu += r.gpu * n; }
+    if (t) {
+      t.cpu += r.cpu * n;
+      t.memoryMi += r.memoryMi * n;
+      t.gpu += r.gpu * n;
+    }
   };
   for (const [c, bySize] of reserved) {
     if (!demand.has(c)) return undefined;
@@ -62,7 +74,10 @@ export function placeBeside(moving: ServiceView[], reserved: Reserved, views: Cl
   }
   const stand: ServiceView[] = [];
   const prev: Allocation = new Map();
-  for (const svc of moving) { const p = previous.get(svc.id); if (p) prev.set(svc.id, p); }
+  for (const svc of moving) {
+    const p = previous.get(svc.id);
+    if (p) prev.set(svc.id, p);
+  }
   for (const v of views) {
     let k = 0;
     for (const { r, n } of reserved.get(v.name)?.values() ?? []) {
@@ -84,7 +99,9 @@ export function placeBeside(moving: ServiceView[], reserved: Reserved, views: Cl
 /** A service pinned to one cluster that holds `n` replicas of size `r` there and asks nothing else. */
 function reservedSpec(v: ClusterView, r: Capacity, n: number): ServiceSpec {
   return {
-    runtime: v.runtimes[0] as ServiceSpec['runtime'], replicas: n, image: 'reserved',
+    runtime: v.runtimes[0] as ServiceSpec['runtime'],
+    replicas: n,
+    image: 'reserved',
     resources: { cpu: r.cpu, memory: r.memoryMi * 1024 * 1024, gpu: r.gpu },
     constraints: { clusters: { names: [v.name] } },
   } as ServiceSpec;

@@ -48,11 +48,22 @@ export interface ClusterView {
  * A cluster's refusal, as the root keeps it: it is full for that service at `limit` replicas.
  * `spec` is the spec it refused (stable JSON): a changed spec is tried afresh.
  */
-export interface Refusal { limit: number; count: number; reason: string; spec?: string }
+export interface Refusal {
+  limit: number;
+  count: number;
+  reason: string;
+  spec?: string;
+}
 
-export interface ServiceView { id: string; spec: ServiceSpec; specHash?: string }
+export interface ServiceView {
+  id: string;
+  spec: ServiceSpec;
+  specHash?: string;
+}
 
-export interface PlaceOptions { targets?: Record<string, Target> }
+export interface PlaceOptions {
+  targets?: Record<string, Target>;
+}
 
 /** service → cluster → replicas */
 export type Allocation = Map<string, Map<string, number>>;
@@ -68,15 +79,29 @@ export interface ServiceDecision {
   candidates?: Record<string, { score: number[]; rtt?: Rtt; distanceKm?: number }>;
 }
 
-export interface PlaceResult { decisions: Map<string, ServiceDecision> }
+export interface PlaceResult {
+  decisions: Map<string, ServiceDecision>;
+}
 
 /** What the root learns of a cluster from its status: the view placement works on. */
-export function clusterViewOf(st: ClusterStatus, o: { online?: boolean; offlineForMs?: number; refused?: Record<string, Refusal>; unheard?: ClusterView['unheard'] } = {}): ClusterView {
+export function clusterViewOf(
+  st: ClusterStatus,
+  o: { online?: boolean; offlineForMs?: number; refused?: Record<string, Refusal>; unheard?: ClusterView['unheard'] } = {},
+): ClusterView {
   return {
-    name: st.cluster, online: o.online ?? true, offlineForMs: o.offlineForMs ?? 0, capacity: st.capacity, maxNode: st.maxNode,
-    ...(st.shapes ? { shapes: st.shapes } : {}), arch: st.arch, runtimes: st.runtimes, labels: st.labels,
-    ...(st.operator ? { operator: st.operator } : {}), ...(st.location ? { location: st.location } : {}),
-    ...(st.footprint ? { footprint: st.footprint } : {}), ...(st.latency ? { latency: st.latency } : {}),
+    name: st.cluster,
+    online: o.online ?? true,
+    offlineForMs: o.offlineForMs ?? 0,
+    capacity: st.capacity,
+    maxNode: st.maxNode,
+    ...(st.shapes ? { shapes: st.shapes } : {}),
+    arch: st.arch,
+    runtimes: st.runtimes,
+    labels: st.labels,
+    ...(st.operator ? { operator: st.operator } : {}),
+    ...(st.location ? { location: st.location } : {}),
+    ...(st.footprint ? { footprint: st.footprint } : {}),
+    ...(st.latency ? { latency: st.latency } : {}),
     ...(o.refused && Object.keys(o.refused).length ? { refused: o.refused } : {}),
     ...(o.unheard ? { unheard: o.unheard } : {}),
   };
@@ -84,7 +109,9 @@ export function clusterViewOf(st: ClusterStatus, o: { online?: boolean; offlineF
 
 /** What a cluster's constraints look like from here: why it cannot take the service, or how near it is. */
 export interface Assessment {
-  why?: string; rtt?: Rtt; distanceKm?: number;
+  why?: string;
+  rtt?: Rtt;
+  distanceKm?: number;
   /** For a miss by a measure (too far, too slow): its kind and by how much, so alike misses are counted, nearest first. */
   miss?: { kind: string; by: number };
 }
@@ -114,9 +141,10 @@ export function assess(c: ClusterView, spec: ServiceSpec, targets?: Record<strin
     if (near.km > geo.withinKm) {
       return {
         miss: { kind: `geo ${near.via} ${geo.lat} ${geo.lon} ${geo.withinKm}`, by: near.km },
-        why: near.via === 'location'
-          ? `${Math.round(near.km)} km from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`
-          : `its nodes are ${Math.round(near.km)} km or more from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`,
+        why:
+          near.via === 'location'
+            ? `${Math.round(near.km)} km from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`
+            : `its nodes are ${Math.round(near.km)} km or more from (${geo.lat}, ${geo.lon}), limit ${geo.withinKm} km`,
       };
     }
     out.distanceKm = near.km;
@@ -125,7 +153,11 @@ export function assess(c: ClusterView, spec: ServiceSpec, targets?: Record<strin
   if (lat) {
     const r = rttTo(c, lat.to, targets);
     if ('why' in r) return { why: r.why };
-    if (r.rtt.ms > lat.maxMs) return { why: `${describeRtt(r.rtt, labelOf(lat.to))}, limit ${lat.maxMs} ms`, miss: { kind: `latency ${r.rtt.source} ${labelOf(lat.to)} ${lat.maxMs}`, by: r.rtt.ms } };
+    if (r.rtt.ms > lat.maxMs)
+      return {
+        why: `${describeRtt(r.rtt, labelOf(lat.to))}, limit ${lat.maxMs} ms`,
+        miss: { kind: `latency ${r.rtt.source} ${labelOf(lat.to)} ${lat.maxMs}`, by: r.rtt.ms },
+      };
     out.rtt = r.rtt;
     if (out.distanceKm === undefined && r.km !== undefined) out.distanceKm = r.km;
   }
@@ -156,7 +188,11 @@ function labelOf(to: LatencyTo): string {
   return 'target' in to ? `target ${to.target}` : `(${to.lat}, ${to.lon})`;
 }
 
-interface Eligible { c: ClusterView; a: Assessment; limit: number }
+interface Eligible {
+  c: ClusterView;
+  a: Assessment;
+  limit: number;
+}
 
 const MAX_CANDIDATES = 5;
 
@@ -164,25 +200,59 @@ const MAX_CANDIDATES = 5;
  * Place every service. `previous` is the last allocation (sticky). Services are taken in id
  * order and clusters in name order, so capacity is consumed the same way on every run.
  */
-export function placeServices(services: ServiceView[], clusters: ClusterView[], previous: Allocation, policy: RootPolicy | string = 'bestfit', o: PlaceOptions = {}): PlaceResult {
+export function placeServices(
+  services: ServiceView[],
+  clusters: ClusterView[],
+  previous: Allocation,
+  policy: RootPolicy | string = 'bestfit',
+  o: PlaceOptions = {},
+): PlaceResult {
   const scheduler = rootScheduler(policy);
   const sorted = [...clusters].sort((a, b) => cmp(a.name, b.name));
   const free = new Map(sorted.map((c) => [c.name, { ...c.capacity }]));
   const decisions = new Map<string, ServiceDecision>();
   const ordered = [...services].sort((a, b) => cmp(a.id, b.id));
 
-  interface Work { svc: ServiceView; r: Capacity; excluded: Record<string, string>; misses: Map<string, { kind: string; by: number }>; refusals: Record<string, string>; eligible: Eligible[]; keep: Map<string, number>; prev: Map<string, number>; got: Map<string, number>; n: number; ask: Ask; pure: boolean }
+  interface Work {
+    svc: ServiceView;
+    r: Capacity;
+    excluded: Record<string, string>;
+    misses: Map<string, { kind: string; by: number }>;
+    refusals: Record<string, string>;
+    eligible: Eligible[];
+    keep: Map<string, number>;
+    prev: Map<string, number>;
+    got: Map<string, number>;
+    n: number;
+    ask: Ask;
+    pure: boolean;
+  }
   // What a cluster is to a service depends only on what the service asks of clusters (runtime,
   // architecture, cluster constraints, geo, latency, one replica's size): assessed once per
   // distinct ask, not per service (10,000 services ask a few hundred different things).
   // Its "passed over" words are kept with it too, for the services whose exclusions are only these.
-  interface Ask { all: Assessment[]; passedOver?: string }
+  interface Ask {
+    all: Assessment[];
+    passedOver?: string;
+  }
   const assessed = new Map<string, Ask>();
   const assessAll = (spec: ServiceSpec): Ask => {
     const r = request(spec);
-    const key = JSON.stringify([spec.runtime, spec.resources?.arch ?? null, spec.constraints?.clusters ?? null, spec.constraints?.geo ?? null, spec.constraints?.latency ?? null, r.cpu, r.memoryMi, r.gpu]);
+    const key = JSON.stringify([
+      spec.runtime,
+      spec.resources?.arch ?? null,
+      spec.constraints?.clusters ?? null,
+      spec.constraints?.geo ?? null,
+      spec.constraints?.latency ?? null,
+      r.cpu,
+      r.memoryMi,
+      r.gpu,
+    ]);
     let ask = assessed.get(key);
-    if (!ask) { ask = { all: sorted.map((c) => assess(c, spec, o.targets)) }; assessed.set(key, ask); }
+    if (!ask) {
+      ask = { all: sorted.map((c) => assess(c, spec, o.targets)) };
+      assessed.set(key, ask);
+    }
     return ask;
   };
   const work: Work[] = ordered.map((svc) => {
@@ -199,7 +269,8 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
     const all = ask.all;
     let pure = true;
     for (let k = 0; k < sorted.length; k++) {
-      const c = sorted[k], a = all[k];
+      const c = sorted[k],
+        a = all[k];
       const refusal = c.refused?.[svc.id];
       const limit = refusal && (refusal.spec === undefined || refusal.spec === stableJson(svc.spec)) ? refusal.limit : Infinity;
       if (a.why === 'unreachable' && prev.get(c.name) && (c.unheard === 'unknown' || !exclusion({ ...c, online: true }, svc.spec, o.targets))) {
@@ -208,25 +279,37 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
         if (after === undefined || (c.offlineForMs ?? 0) < after * 1000) {
           keep.set(c.name, prev.get(c.name)!);
           const away = c.unheard ? 'not heard since the root started' : 'unreachable';
-          excluded[c.name] = after === undefined ? `${away}; keeps its replicas (no failover policy)` : `${away}; keeps its replicas until failover after ${after} s`;
+          excluded[c.name] =
+            after === undefined ? `${away}; keeps its replicas (no failover policy)` : `${away}; keeps its replicas until failover after ${after} s`;
           eligible.push({ c, a, limit: Infinity });
           continue;
         }
         excluded[c.name] = `unreachable for ${Math.round((c.offlineForMs ?? 0) / 1000)} s: failed over (failover.afterSeconds ${after})`;
         continue;
       }
-      if (a.why) { excluded[c.name] = a.why; if (a.miss) misses.set(c.name, a.miss); continue; }
+      if (a.why) {
+        excluded[c.name] = a.why;
+        if (a.miss) misses.set(c.name, a.miss);
+        continue;
+      }
       if (limit !== Infinity) {
         pure = false;
         const text = `refused ${refusal!.count} replica${refusal!.count === 1 ? '' : 's'} (${refusal!.reason}), so it is treated as full for this service at ${limit}`;
-        if (limit <= 0) { excluded[c.name] = text; continue; }
+        if (limit <= 0) {
+          excluded[c.name] = text;
+          continue;
+        }
         refusals[c.name] = text;
       }
       eligible.push({ c, a, limit });
     }
     return { svc, r: request(svc.spec), excluded, misses, refusals, eligible, keep, prev, got: new Map(), n: 0, ask, pure };
   });
-  const add = (w: Work, name: string) => { take(free.get(name)!, w.r); w.got.set(name, (w.got.get(name) ?? 0) + 1); w.n++; };
+  const add = (w: Work, name: string) => {
+    take(free.get(name)!, w.r);
+    w.got.set(name, (w.got.get(name) ?? 0) + 1);
+    w.n++;
+  };
   const count = (w: Work) => w.n;
 
   // Pass 1, sticky: every service first gets back the replicas it had where they may stay, so
@@ -240,7 +323,9 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
       // Kept on a cluster that is away: those replicas exist, whatever its last known free room.
       const k = w.keep.has(c.name) ? had : Math.min(had, fitting(f, w.r));
       if (k <= 0) continue;
-      f.cpu -= w.r.cpu * k; f.memoryMi -= w.r.memoryMi * k; f.gpu -= w.r.gpu * k;
+      f.cpu -= w.r.cpu * k;
+      f.memoryMi -= w.r.memoryMi * k;
+      f.gpu -= w.r.gpu * k;
       w.got.set(c.name, (w.got.get(c.name) ?? 0) + k);
       w.n += k;
     }
@@ -254,30 +339,50 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
       // Spread: fewest of this service first. Otherwise keep it together: where it already is.
       return spread ? holds : holds > 0 ? 0 : 1;
     };
-    const rest = (e: Eligible): Score => scheduler.score({ cluster: e.c, free: free.get(e.c.name)!, request: w.r, holds: w.got.get(e.c.name) ?? 0, rtt: e.a.rtt, distanceKm: e.a.distanceKm }, w.svc.spec);
+    const rest = (e: Eligible): Score =>
+      scheduler.score(
+        { cluster: e.c, free: free.get(e.c.name)!, request: w.r, holds: w.got.get(e.c.name) ?? 0, rtt: e.a.rtt, distanceKm: e.a.distanceKm },
+        w.svc.spec,
+      );
     const open = (e: Eligible) => !w.keep.has(e.c.name) && (w.got.get(e.c.name) ?? 0) < e.limit && fits(free.get(e.c.name)!, w.r);
     // One scan scores every candidate once: it ranks the best few (what the policy saw, kept
     // small: a million of these must not be held) and picks the first replica's cluster, since
     // both see the same free capacity. Later replicas are scored afresh.
     const top: Array<{ e: Eligible; f: number; s: Score; i: number }> = [];
-    let best: Eligible | undefined, bestF = 0, bestS: Score = [];
+    let best: Eligible | undefined,
+      bestF = 0,
+      bestS: Score = [];
     w.eligible.forEach((e, i) => {
       if (w.keep.has(e.c.name)) return;
-      const f = firstOf(e), sc = rest(e);
+      const f = firstOf(e),
+        sc = rest(e);
       keepTop(top, { e, f, s: sc, i });
-      if (w.n < w.svc.spec.replicas && open(e) && (!best || f < bestF || (f === bestF && compareScores(sc, bestS) < 0))) { best = e; bestF = f; bestS = sc; }
+      if (w.n < w.svc.spec.replicas && open(e) && (!best || f < bestF || (f === bestF && compareScores(sc, bestS) < 0))) {
+        best = e;
+        bestF = f;
+        bestS = sc;
+      }
     });
     const candidates: NonNullable<ServiceDecision['candidates']> = {};
     for (const { e, s: sc } of top) {
-      candidates[e.c.name] = { score: [...sc], ...(e.a.rtt ? { rtt: e.a.rtt } : {}), ...(e.a.distanceKm !== undefined ? { distanceKm: round1(e.a.distanceKm) } : {}) };
+      candidates[e.c.name] = {
+        score: [...sc],
+        ...(e.a.rtt ? { rtt: e.a.rtt } : {}),
+        ...(e.a.distanceKm !== undefined ? { distanceKm: round1(e.a.distanceKm) } : {}),
+      };
     }
     if (best) add(w, (best as Eligible).c.name);
     while (best && w.n < w.svc.spec.replicas) {
       best = undefined;
       for (const e of w.eligible) {
         if (!open(e)) continue;
-        const f = firstOf(e), sc = rest(e);
-        if (!best || f < bestF || (f === bestF && compareScores(sc, bestS) < 0)) { best = e; bestF = f; bestS = sc; }
+        const f = firstOf(e),
+          sc = rest(e);
+        if (!best || f < bestF || (f === bestF && compareScores(sc, bestS) < 0)) {
+          best = e;
+          bestF = f;
+          bestS = sc;
+        }
       }
       if (best) add(w, (best as Eligible).c.name);
     }
@@ -292,15 +397,26 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
       }
     }
     let added = placed < want;
-    for (const [c, text] of Object.entries(w.refusals)) if (!(c in w.excluded)) { w.excluded[c] = text; added = true; }
+    for (const [c, text] of Object.entries(w.refusals))
+      if (!(c in w.excluded)) {
+        w.excluded[c] = text;
+        added = true;
+      }
     // Entries went in in cluster order; only what was added after needs a sort.
     if (added) w.excluded = Object.fromEntries(Object.entries(w.excluded).sort(([a], [b]) => cmp(a, b)));
-    const evidence = evidenceOf(w.svc.spec, w.eligible.filter((e) => w.got.has(e.c.name)));
+    const evidence = evidenceOf(
+      w.svc.spec,
+      w.eligible.filter((e) => w.got.has(e.c.name)),
+    );
     // Excluded by the assessment alone: the same words as every service with this ask.
     let skipped: string | undefined;
     if (w.pure && !added) skipped = w.ask.passedOver ??= passedOver(Object.entries(w.excluded), w.misses);
     decisions.set(w.svc.id, {
-      clusters: w.got, placed, desired: want, excluded: w.excluded, candidates,
+      clusters: w.got,
+      placed,
+      desired: want,
+      excluded: w.excluded,
+      candidates,
       reason: explain(w.got, placed, want, w.excluded, spread, evidence, w.misses, skipped),
     });
   }
@@ -309,7 +425,7 @@ export function placeServices(services: ServiceView[], clusters: ClusterView[], 
 
 /** Keeps `top` the MAX_CANDIDATES best (lowest [f, ...s], then earliest), in order. */
 function keepTop<T extends { f: number; s: Score; i: number }>(top: T[], x: T): void {
-  const before = (a: T, b: T) => a.f !== b.f ? a.f < b.f : (compareScores(a.s, b.s) || a.i - b.i) < 0;
+  const before = (a: T, b: T) => (a.f !== b.f ? a.f < b.f : (compareScores(a.s, b.s) || a.i - b.i) < 0);
   if (top.length === MAX_CANDIDATES && !before(x, top[top.length - 1])) return;
   let k = top.length;
   while (k > 0 && before(x, top[k - 1])) k--;
@@ -320,7 +436,8 @@ function keepTop<T extends { f: number; s: Score; i: number }>(top: T[], x: T): 
 /** For the chosen clusters: how they meet the geo and latency constraints ("3 km away, within 50 km"). */
 function evidenceOf(spec: ServiceSpec, chosen: Eligible[]): Map<string, string> {
   const out = new Map<string, string>();
-  const geo = spec.constraints?.geo, lat = spec.constraints?.latency;
+  const geo = spec.constraints?.geo,
+    lat = spec.constraints?.latency;
   if (!geo && !lat) return out;
   for (const { c, a } of chosen) {
     if (!c.online) continue;
@@ -332,13 +449,31 @@ function evidenceOf(spec: ServiceSpec, chosen: Eligible[]): Map<string, string> 
   return out;
 }
 
-function explain(got: Map<string, number>, placed: number, want: number, excluded: Record<string, string>, spread: boolean, evidence: Map<string, string>, misses?: Map<string, { kind: string; by: number }>, passed?: string): string {
+function explain(
+  got: Map<string, number>,
+  placed: number,
+  want: number,
+  excluded: Record<string, string>,
+  spread: boolean,
+  evidence: Map<string, string>,
+  misses?: Map<string, { kind: string; by: number }>,
+  passed?: string,
+): string {
   const where = [...got].map(([c, n]) => `${c}×${n}`).join(', ');
-  const why = evidence.size === 1 && got.size === 1 ? ` (${[...evidence.values()][0]})`
-    : evidence.size ? ` (${clip([...evidence].map(([c, e]) => `${c}: ${e}`).join('; '), 400)})` : '';
+  const why =
+    evidence.size === 1 && got.size === 1
+      ? ` (${[...evidence.values()][0]})`
+      : evidence.size
+        ? ` (${clip([...evidence].map(([c, e]) => `${c}: ${e}`).join('; '), 400)})`
+        : '';
   // A cluster that holds some and refused more is not "passed over": it is said apart.
   const refusedHere = passed !== undefined ? [] : Object.entries(excluded).filter(([c, t]) => got.has(c) && t.startsWith('refused '));
-  const skipped = passed ?? passedOver(Object.entries(excluded).filter(([c, t]) => !(got.has(c) && t.startsWith('refused '))), misses);
+  const skipped =
+    passed ??
+    passedOver(
+      Object.entries(excluded).filter(([c, t]) => !(got.has(c) && t.startsWith('refused '))),
+      misses,
+    );
   const refusals = clip(refusedHere.map(([c, t]) => `${c} ${t}`).join('; '), 400);
   if (want === 0) return 'scaled to 0 replicas';
   let text: string;
@@ -369,14 +504,23 @@ export function passedOver(entries: Array<[string, string]>, misses?: Map<string
     const key = m ? m.kind : t;
     const e = { c, t, by: m ? m.by : 0 };
     const g = groups.get(key);
-    if (g) g.push(e); else groups.set(key, [e]);
+    if (g) g.push(e);
+    else groups.set(key, [e]);
   }
   const parts: string[] = [];
   for (const g of [...groups.values()].sort((a, b) => b.length - a.length)) {
-    if (g.length === 1) { parts.push(`${g[0].c}: ${g[0].t}`); continue; }
+    if (g.length === 1) {
+      parts.push(`${g[0].c}: ${g[0].t}`);
+      continue;
+    }
     // The nearest misses first (distance, round trip).
     g.sort((a, b) => a.by - b.by || cmp(a.c, b.c));
-    parts.push(`${g.length} clusters for the same reason, nearest ${g.slice(0, 2).map((e) => `${e.c}: ${e.t}`).join('; ')}`);
+    parts.push(
+      `${g.length} clusters for the same reason, nearest ${g
+        .slice(0, 2)
+        .map((e) => `${e.c}: ${e.t}`)
+        .join('; ')}`,
+    );
   }
   return clip(parts.join('; '), 800);
 }
@@ -396,11 +540,17 @@ function cmp(a: string, b: string): number {
  * cluster could place. All are forgotten when the cluster's capacity changes (a node came back
  * or went), so the root tries it again; a spec change voids one (see `Refusal.spec`).
  */
-export function keepRefusals(kept: Record<string, Refusal> | undefined, before: ClusterStatus | undefined, now: ClusterStatus, given: { version: { commit: string; seq: number; epoch: number }; services: Record<string, { replicas: number; spec: ServiceSpec }> } | undefined): { refused: Record<string, Refusal> | undefined; changed: boolean } {
+export function keepRefusals(
+  kept: Record<string, Refusal> | undefined,
+  before: ClusterStatus | undefined,
+  now: ClusterStatus,
+  given: { version: { commit: string; seq: number; epoch: number }; services: Record<string, { replicas: number; spec: ServiceSpec }> } | undefined,
+): { refused: Record<string, Refusal> | undefined; changed: boolean } {
   let out = kept;
   const size = (s: ClusterStatus) => JSON.stringify([s.capacity, s.maxNode, s.shapes, s.nodes]);
   if (out && before && size(before) !== size(now)) out = undefined;
-  const v = now.applied, g = given?.version;
+  const v = now.applied,
+    g = given?.version;
   if (given && v && g && v.commit === g.commit && v.seq === g.seq && v.epoch === g.epoch) {
     for (const [id, s] of Object.entries(now.services)) {
       const a = given.services[id];
@@ -417,7 +567,11 @@ export function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }

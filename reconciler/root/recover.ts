@@ -41,7 +41,10 @@ export async function recoverRoot(repo: Repo, branchRef: string, book: Placement
     const note = text ? parseNote(text) : undefined;
     if (note) {
       seen ??= oid;
-      if (note.outcome === 'accepted') { goodNote = note; break; }
+      if (note.outcome === 'accepted') {
+        goodNote = note;
+        break;
+      }
     }
     oid = (await readCommitObject(repo, oid)).parent[0];
   }

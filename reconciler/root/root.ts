@@ -39,8 +39,13 @@ export interface Root {
 }
 
 interface ClusterState {
-  status?: ClusterStatusT; online: boolean; lastHeard: number; offlineSince?: number; lastSent?: { seq: number; at: number };
-  recorded?: 'online' | 'unreachable'; refused?: Record<string, Refusal>;
+  status?: ClusterStatusT;
+  online: boolean;
+  lastHeard: number;
+  offlineSince?: number;
+  lastSent?: { seq: number; at: number };
+  recorded?: 'online' | 'unreachable';
+  refused?: Record<string, Refusal>;
   /** Known from Git only (placed by an earlier root), not yet heard over MQTT. */
   unheard?: ClusterView['unheard'];
 }
@@ -60,9 +65,9 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   const rec = await recoverRoot(o.repo, branchRef, book, parseCache);
   let good: DesiredState | undefined = rec.good;
   let seen: string | undefined = rec.seen;
-  let pending: CommitNote | undefined = rec.pending;   // the good commit's note, until converged
+  let pending: CommitNote | undefined = rec.pending; // the good commit's note, until converged
   const older: CommitNote[] = [];
-  let lastPendingText = '';                        // accepted before it, converging with it
+  let lastPendingText = ''; // accepted before it, converging with it
   let seq = book.maxSeq();
   let epoch = book.maxEpoch();
   let allocation: Allocation = rec.allocation;
@@ -74,7 +79,10 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   await seedUnheard();
 
   const loop: Loop = startLoop({
-    name: 'root', log: o.log, resyncMs: 5000, resyncKeys: () => ['main', 'converge'],
+    name: 'root',
+    log: o.log,
+    resyncMs: 5000,
+    resyncKeys: () => ['main', 'converge'],
     reconcile: async (key) => {
       if (key === 'main') return reconcileMain();
       if (key === 'place') return reconcilePlacement();
@@ -131,15 +139,27 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const services = good.services;
     // Told what the commit changed, the placer looks at those services only (the full list is
     // for a run that must place everything).
-    const placed = placer.place(() => [...services.values()], views, allocation, policy, { targets: good.fleet.spec?.targets },
-      { changed: changedIds, removed: removedIds, get: (id) => services.get(id), size: services.size });
+    const placed = placer.place(
+      () => [...services.values()],
+      views,
+      allocation,
+      policy,
+      { targets: good.fleet.spec?.targets },
+      { changed: changedIds, removed: removedIds, get: (id) => services.get(id), size: services.size },
+    );
     const { decisions } = placed;
     if (placed.full) o.log.debug(`placed all ${decisions.size} services: ${placed.why ?? 'full'}`);
     // A failover (replicas taken from an unreachable cluster under its failover policy) opens a
     // new epoch: every placement written from now on carries it, and a returning cluster stops
     // the replicas the newer epoch has moved away.
-    const failedOver = [...placed.before].some(([id, was]) => { const d = decisions.get(id); return !!d && [...(was ?? [])].some(([c, n]) => n > (d.clusters.get(c) ?? 0) && /failed over/.test(d.excluded[c] ?? '')); });
-    if (failedOver) { epoch++; o.log.warn(`failover: epoch ${epoch}`); }
+    const failedOver = [...placed.before].some(([id, was]) => {
+      const d = decisions.get(id);
+      return !!d && [...(was ?? [])].some(([c, n]) => n > (d.clusters.get(c) ?? 0) && /failed over/.test(d.excluded[c] ?? ''));
+    });
+    if (failedOver) {
+      epoch++;
+      o.log.warn(`failover: epoch ${epoch}`);
+    }
     allocation = placer.allocation;
     scheduleFailover(views);
     const touched = docs.update(decisions, [...placed.recomputed, ...placed.removed], good.services);
@@ -147,7 +167,12 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     if (pending && !pending.convergedAt) {
       // Every service the commit changed, also on later passes: clusters that report after the
       // first pass change where things go, and the note must say where they went.
-      const ids = new Set([...changedIds, ...Object.entries(pending.changed ?? {}).filter(([, v]) => !('removed' in v)).map(([k]) => k)]);
+      const ids = new Set([
+        ...changedIds,
+        ...Object.entries(pending.changed ?? {})
+          .filter(([, v]) => !('removed' in v))
+          .map(([k]) => k),
+      ]);
       for (const id of ids) {
         if (!decisions.has(id)) continue;
         const d = decisions.get(id)!;
@@ -155,7 +180,10 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       }
       pending.unschedulable = docs.short();
       const text = renderNote(pending);
-      if (text !== lastPendingText) { notes.set(pending.commit, text); lastPendingText = text; }
+      if (text !== lastPendingText) {
+        notes.set(pending.commit, text);
+        lastPendingText = text;
+      }
     }
     const t2 = performance.now();
     let written = 0;
@@ -169,7 +197,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       if (!renew && placed.full && !book.differs(cluster, services)) continue;
       const doc: Placement = { fleet: o.fleet, cluster, version: { commit: good.commit, seq: ++seq, epoch }, services };
       // The message names what changed here (all of it on a cluster's first placement).
-      const ids = renew || placed.full ? Object.keys(services) : touched.get(cluster) ?? [];
+      const ids = renew || placed.full ? Object.keys(services) : (touched.get(cluster) ?? []);
       const lines = ids.slice(0, 50).map((id) => `${id}: ${services[id] ? `${services[id].replicas} replica(s)` : 'removed'}`);
       if (ids.length > 50) lines.push(`… and ${ids.length - 50} more`);
       await book.commit(doc, `placement ${cluster} #${seq} from ${good.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}`);
@@ -183,7 +211,9 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       o.onWrite?.(NOTES_REF);
     }
     const ms = (a: number, b: number) => `${Math.round(b - a)} ms`;
-    o.log.debug(`place ${placed.recomputed.size} of ${decisions.size}: decide ${ms(t0, t1)}, note ${ms(t1, t2)}, ${written} placement ref(s) ${ms(t2, t3)}, notes ${ms(t3, performance.now())}`);
+    o.log.debug(
+      `place ${placed.recomputed.size} of ${decisions.size}: decide ${ms(t0, t1)}, note ${ms(t1, t2)}, ${written} placement ref(s) ${ms(t2, t3)}, notes ${ms(t3, performance.now())}`,
+    );
     loop.enqueue('converge');
   }
 
@@ -206,7 +236,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     const state = st.online ? 'online' : 'unreachable';
     if (st.recorded === state) return;
     st.recorded = state;
-    const since = new Date(st.online ? Date.now() : st.offlineSince ?? Date.now()).toISOString();
+    const since = new Date(st.online ? Date.now() : (st.offlineSince ?? Date.now())).toISOString();
     await book.recordLiveness(cluster, { state, since, lastHeard: st.lastHeard ? new Date(st.lastHeard).toISOString() : null });
     o.onWrite?.(placementRef(cluster));
   }
@@ -256,7 +286,10 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   function view(name: string, s: ClusterState): ClusterView {
     // Known only by its placement: offline until heard, whatever its online flag says.
     const online = s.online && s.unheard !== 'unknown';
-    return { ...clusterViewOf(s.status!, { online, offlineForMs: online ? 0 : Date.now() - (s.offlineSince ?? Date.now()), refused: s.refused, unheard: s.unheard }), name };
+    return {
+      ...clusterViewOf(s.status!, { online, offlineForMs: online ? 0 : Date.now() - (s.offlineSince ?? Date.now()), refused: s.refused, unheard: s.unheard }),
+      name,
+    };
   }
 
   /**
@@ -279,8 +312,25 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       }
       const none = { cpu: 0, memoryMi: 0, gpu: 0 };
       clusters.set(cluster, {
-        status: status ?? { kind: 'cluster-status', cluster, at: new Date(startedAt).toISOString(), applied: null, capacity: none, free: none, maxNodeFree: none, maxNode: none, arch: [], runtimes: [], labels: {}, nodes: { total: 0, online: 0 }, services: {} },
-        online: false, lastHeard: 0, offlineSince: startedAt, unheard: status ? 'last status from Git' : 'unknown',
+        status: status ?? {
+          kind: 'cluster-status',
+          cluster,
+          at: new Date(startedAt).toISOString(),
+          applied: null,
+          capacity: none,
+          free: none,
+          maxNodeFree: none,
+          maxNode: none,
+          arch: [],
+          runtimes: [],
+          labels: {},
+          nodes: { total: 0, online: 0 },
+          services: {},
+        },
+        online: false,
+        lastHeard: 0,
+        offlineSince: startedAt,
+        unheard: status ? 'last status from Git' : 'unknown',
       });
     }
   }
@@ -293,7 +343,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   // ---- MQTT inputs: events only enqueue keys ----
   await o.bus.subscribe(t.allClusterStatus, (topic, payload) => {
     const parts = t.parse(topic);
-    if (!parts || parts.level !== 'cluster') return;
+    if (parts?.level !== 'cluster') return;
     if (!payload.length) return;
     const p = parsePayload('ClusterStatus', payload, topic);
     if (!p.ok) return o.bus.drop(topic, p.error);
@@ -319,20 +369,25 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   });
   await o.bus.subscribe(t.allClusterOnline, (topic, payload) => {
     const parts = t.parse(topic);
-    if (!parts || parts.level !== 'cluster' || !payload.length) return;
+    if (parts?.level !== 'cluster' || !payload.length) return;
     const p = parsePayload('OnlineMessage', payload, topic);
     if (!p.ok) return o.bus.drop(topic, p.error);
     const st = clusters.get(parts.cluster) ?? { online: false, lastHeard: 0 };
     if (st.online !== p.value.online) {
       st.online = p.value.online;
-      if (p.value.online) { st.lastHeard = Date.now(); st.offlineSince = undefined; } else st.offlineSince = Date.now();
+      if (p.value.online) {
+        st.lastHeard = Date.now();
+        st.offlineSince = undefined;
+      } else st.offlineSince = Date.now();
       clusters.set(parts.cluster, st);
       o.log.info(`cluster ${parts.cluster} ${p.value.online ? 'online' : 'offline'}`);
       loop.enqueue('place');
       loop.enqueue(`live:${parts.cluster}`);
     }
   });
-  o.bus.onConnect(() => { for (const c of clusters.keys()) loop.enqueue(`send:${c}`); });
+  o.bus.onConnect(() => {
+    for (const c of clusters.keys()) loop.enqueue(`send:${c}`);
+  });
 
   // Liveness is each cluster's MQTT session: its retained online flag, which the broker turns
   // false by the last will when the session dies (also after 1.5 × keepalive of silence). A
@@ -361,7 +416,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
 }
 
 function shapeChanged(a: ClusterStatusT, b: ClusterStatusT): boolean {
-  const key = (s: ClusterStatusT) => JSON.stringify([s.capacity, s.maxNode, s.shapes, s.arch, s.runtimes, s.labels, s.operator, s.location, s.footprint, s.latency]);
+  const key = (s: ClusterStatusT) =>
+    JSON.stringify([s.capacity, s.maxNode, s.shapes, s.arch, s.runtimes, s.labels, s.operator, s.location, s.footprint, s.latency]);
   return key(a) !== key(b);
 }
 
@@ -376,7 +432,9 @@ class RunningCounts {
   private running = new Map<string, number>();
   private offIds = new Set<string>();
 
-  off(): number { return this.offIds.size; }
+  off(): number {
+    return this.offIds.size;
+  }
 
   statusChanged(before: ClusterStatusT | undefined, now: ClusterStatusT, desired: ReadonlyMap<string, { spec: { replicas: number } }> | undefined): void {
     const was = before?.services ?? {};
@@ -395,12 +453,13 @@ class RunningCounts {
 
   private add(id: string, d: number, desired: ReadonlyMap<string, { spec: { replicas: number } }> | undefined): void {
     const n = (this.running.get(id) ?? 0) + d;
-    if (n) this.running.set(id, n); else this.running.delete(id);
+    if (n) this.running.set(id, n);
+    else this.running.delete(id);
     this.check(id, desired);
   }
 
   private check(id: string, desired: ReadonlyMap<string, { spec: { replicas: number } }> | undefined): void {
-    if ((this.running.get(id) ?? 0) !== (desired?.get(id)?.spec.replicas ?? 0)) this.offIds.add(id); else this.offIds.delete(id);
+    if ((this.running.get(id) ?? 0) !== (desired?.get(id)?.spec.replicas ?? 0)) this.offIds.add(id);
+    else this.offIds.delete(id);
   }
 }
-

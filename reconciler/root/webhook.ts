@@ -5,7 +5,11 @@ import http from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../core/log.js';
 
-export interface Webhook { port: number; close(): Promise<void>; readonly stats: { accepted: number; rejected: number } }
+export interface Webhook {
+  port: number;
+  close(): Promise<void>;
+  readonly stats: { accepted: number; rejected: number };
+}
 
 export async function startWebhook(o: { host: string; port: number; branch: string; secret?: string; onPush: () => void; log: Logger }): Promise<Webhook> {
   const stats = { accepted: 0, rejected: 0 };
@@ -17,7 +21,10 @@ export async function startWebhook(o: { host: string; port: number; branch: stri
     if (req.method !== 'POST') return reply(res, 405, { error: 'POST a push event here' });
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => { size += c.length; if (size <= 1 << 20) chunks.push(c); });
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= 1 << 20) chunks.push(c);
+    });
     req.on('end', () => {
       if (size > 1 << 20) return reply(res, 413, { error: 'payload over 1 MiB' });
       const body = Buffer.concat(chunks);
@@ -30,7 +37,11 @@ export async function startWebhook(o: { host: string; port: number; branch: stri
         }
       }
       let payload: { ref?: unknown };
-      try { payload = JSON.parse(body.toString('utf8')); } catch (e) { return reply(res, 400, { error: `body is not JSON: ${(e as Error).message}` }); }
+      try {
+        payload = JSON.parse(body.toString('utf8'));
+      } catch (e) {
+        return reply(res, 400, { error: `body is not JSON: ${(e as Error).message}` });
+      }
       const event = String(req.headers['x-github-event'] ?? req.headers['x-gitea-event'] ?? 'push');
       if (event === 'ping') return reply(res, 200, { ok: true });
       if (typeof payload?.ref !== 'string') return reply(res, 400, { error: 'push payload has no "ref" string' });
@@ -40,8 +51,19 @@ export async function startWebhook(o: { host: string; port: number; branch: stri
       return reply(res, 202, { queued: true });
     });
   });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(o.port, o.host, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
   const port = (server.address() as { port: number }).port;
   o.log.info(`webhook listening on http://${o.host}:${port}/`);
-  return { port, stats, close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }) };
+  return {
+    port,
+    stats,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
+  };
 }

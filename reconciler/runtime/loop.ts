@@ -6,7 +6,9 @@
 import type { Logger } from '../core/log.js';
 import { TerminalError } from '../core/errors.js';
 
-export interface ReconcileResult { requeueAfterMs?: number }
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
 export type Reconciler = (key: string) => Promise<ReconcileResult | void>;
 
 export interface LoopOptions {
@@ -43,7 +45,7 @@ export function startLoop(opts: LoopOptions): Loop {
   const queue: string[] = [];
   const queued = new Set<string>();
   const running = new Set<string>();
-  const dirty = new Set<string>();          // enqueued while running
+  const dirty = new Set<string>(); // enqueued while running
   const failures = new Map<string, number>();
   const delayed = new Map<string, unknown>();
   const idleWaiters: Array<() => void> = [];
@@ -54,7 +56,10 @@ export function startLoop(opts: LoopOptions): Loop {
 
   const enqueue = (key: string) => {
     if (stopped) return;
-    if (running.has(key)) { dirty.add(key); return; }
+    if (running.has(key)) {
+      dirty.add(key);
+      return;
+    }
     if (queued.has(key)) return;
     queued.add(key);
     queue.push(key);
@@ -65,7 +70,13 @@ export function startLoop(opts: LoopOptions): Loop {
     if (stopped) return;
     const prev = delayed.get(key);
     if (prev !== undefined) timers.clearTimeout(prev);
-    delayed.set(key, timers.setTimeout(() => { delayed.delete(key); enqueue(key); }, ms));
+    delayed.set(
+      key,
+      timers.setTimeout(() => {
+        delayed.delete(key);
+        enqueue(key);
+      }, ms),
+    );
   };
 
   // Keys run one at a time, in order: each level's work is small and ordered work keeps writes

@@ -33,7 +33,9 @@ export function fitting(free: Capacity, r: Capacity): number {
 
 /** Takes one replica's request out of `free`, in place. */
 export function take(free: Capacity, r: Capacity): void {
-  free.cpu -= r.cpu; free.memoryMi -= r.memoryMi; free.gpu -= r.gpu;
+  free.cpu -= r.cpu;
+  free.memoryMi -= r.memoryMi;
+  free.gpu -= r.gpu;
 }
 
 /** The share of a capacity left free after one more replica (cpu and memory, 0 = full, 2 = empty). */

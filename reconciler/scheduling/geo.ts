@@ -7,34 +7,72 @@ const BASE32 = '0123456789bcdefghjkmnpqrstuvwxyz';
 
 /** The geohash of a point: `precision` characters (5 is a cell of about 4.9 × 4.9 km). */
 export function geohash(p: LatLon, precision = 5): string {
-  let latLo = -90, latHi = 90, lonLo = -180, lonHi = 180;
-  let out = '', bits = 0, ch = 0, even = true;
+  let latLo = -90,
+    latHi = 90,
+    lonLo = -180,
+    lonHi = 180;
+  let out = '',
+    bits = 0,
+    ch = 0,
+    even = true;
   while (out.length < precision) {
     if (even) {
       const mid = (lonLo + lonHi) / 2;
-      if (p.lon >= mid) { ch = (ch << 1) | 1; lonLo = mid; } else { ch <<= 1; lonHi = mid; }
+      if (p.lon >= mid) {
+        ch = (ch << 1) | 1;
+        lonLo = mid;
+      } else {
+        ch <<= 1;
+        lonHi = mid;
+      }
     } else {
       const mid = (latLo + latHi) / 2;
-      if (p.lat >= mid) { ch = (ch << 1) | 1; latLo = mid; } else { ch <<= 1; latHi = mid; }
+      if (p.lat >= mid) {
+        ch = (ch << 1) | 1;
+        latLo = mid;
+      } else {
+        ch <<= 1;
+        latHi = mid;
+      }
     }
     even = !even;
-    if (++bits === 5) { out += BASE32[ch]; bits = 0; ch = 0; }
+    if (++bits === 5) {
+      out += BASE32[ch];
+      bits = 0;
+      ch = 0;
+    }
   }
   return out;
 }
 
-export interface Cell { latMin: number; latMax: number; lonMin: number; lonMax: number }
+export interface Cell {
+  latMin: number;
+  latMax: number;
+  lonMin: number;
+  lonMax: number;
+}
 
 /** The cell a geohash names; undefined for a string that is not one. */
 export function cellOf(hash: string): Cell | undefined {
-  let latLo = -90, latHi = 90, lonLo = -180, lonHi = 180, even = true;
+  let latLo = -90,
+    latHi = 90,
+    lonLo = -180,
+    lonHi = 180,
+    even = true;
   for (const c of hash) {
     const v = BASE32.indexOf(c);
     if (v < 0) return undefined;
     for (let b = 4; b >= 0; b--) {
       const bit = (v >> b) & 1;
-      if (even) { const mid = (lonLo + lonHi) / 2; if (bit) lonLo = mid; else lonHi = mid; }
-      else { const mid = (latLo + latHi) / 2; if (bit) latLo = mid; else latHi = mid; }
+      if (even) {
+        const mid = (lonLo + lonHi) / 2;
+        if (bit) lonLo = mid;
+        else lonHi = mid;
+      } else {
+        const mid = (latLo + latHi) / 2;
+        if (bit) latLo = mid;
+        else latHi = mid;
+      }
       even = !even;
     }
   }
@@ -49,7 +87,8 @@ export function distanceToCellKm(p: LatLon, hash: string): number {
   // Longitude: the nearer edge, going either way round the globe.
   let lon = p.lon;
   if (lon < c.lonMin || lon > c.lonMax) {
-    const west = ((c.lonMin - lon) % 360 + 360) % 360, east = ((lon - c.lonMax) % 360 + 360) % 360;
+    const west = (((c.lonMin - lon) % 360) + 360) % 360,
+      east = (((lon - c.lonMax) % 360) + 360) % 360;
     lon = west < east ? c.lonMin : c.lonMax;
   }
   return distanceKm(p, { lat: clamp(p.lat, c.latMin, c.latMax), lon: clamp(lon, c.lonMin, c.lonMax) });
@@ -72,7 +111,7 @@ export const FIBRE_KM_PER_S = 200_000;
 export const FIXED_MS = 2;
 
 export function estimateRttMs(km: number): number {
-  return round1((2 * km / FIBRE_KM_PER_S) * 1000 + FIXED_MS);
+  return round1(((2 * km) / FIBRE_KM_PER_S) * 1000 + FIXED_MS);
 }
 
 /** How far a place is from a point: its exact location when it has one, else the nearest cell of its footprint. */

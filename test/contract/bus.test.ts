@@ -6,12 +6,17 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { startMosquitto, freePort } from '../helpers/mosquitto.js';
-import { startProxy, type Proxy } from '../helpers/proxy.js';
+import { startProxy, type TcpProxy } from '../helpers/proxy.js';
 import { startEmbeddedBroker } from '../../reconciler/mqtt/broker.js';
 import { connectBus, type Bus } from '../../reconciler/mqtt/bus.js';
 import { createLogger, type Logger } from '../../reconciler/core/log.js';
 
-interface Broker { url: string; port: number; stop(): Promise<void>; start(): Promise<void> }
+interface Broker {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
 
 async function until<T>(what: string, probe: () => T | undefined | false, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -28,7 +33,11 @@ function recorder(): { log: Logger; lines: string[] } {
   return { lines, log: createLogger('bus', 'debug', (l) => lines.push(l)) };
 }
 
-interface Inbox { topic: string; body: string; at: number }
+interface Inbox {
+  topic: string;
+  body: string;
+  at: number;
+}
 async function inbox(bus: Bus, pattern: string): Promise<Inbox[]> {
   const got: Inbox[] = [];
   await bus.subscribe(pattern, (topic, payload) => got.push({ topic, body: payload.toString(), at: Date.now() }));
@@ -40,16 +49,28 @@ function contract(name: string, make: () => Promise<Broker>) {
   let broker: Broker;
   const open: Bus[] = [];
   let n = 0;
-  const bus = async (o: { via?: Proxy; onlineTopic?: string; keepaliveSeconds?: number; log?: Logger } = {}) => {
-    const b = await connectBus({ url: o.via ? o.via.url() : broker.url, clientId: `${name}-${process.pid}-${++n}`, log: o.log ?? createLogger('bus', 'silent'), onlineTopic: o.onlineTopic, keepaliveSeconds: o.keepaliveSeconds ?? 2 });
+  const bus = async (o: { via?: TcpProxy; onlineTopic?: string; keepaliveSeconds?: number; log?: Logger } = {}) => {
+    const b = await connectBus({
+      url: o.via ? o.via.url() : broker.url,
+      clientId: `${name}-${process.pid}-${++n}`,
+      log: o.log ?? createLogger('bus', 'silent'),
+      onlineTopic: o.onlineTopic,
+      keepaliveSeconds: o.keepaliveSeconds ?? 2,
+    });
     open.push(b);
     return b;
   };
   const topic = (s: string) => `test/${name}/${process.pid}/${s}`;
 
-  t.before(async () => { broker = await make(); });
-  t.after.each(async () => { for (const b of open.splice(0)) await b.close().catch(() => undefined); });
-  t.after(async () => { await broker.stop(); });
+  t.before(async () => {
+    broker = await make();
+  });
+  t.after.each(async () => {
+    for (const b of open.splice(0)) await b.close().catch(() => undefined);
+  });
+  t.after(async () => {
+    await broker.stop();
+  });
 
   t('publish and subscribe: JSON at QoS 1, wildcards + and #, stats counted', async () => {
     const a = await bus();
@@ -80,7 +101,7 @@ function contract(name: string, make: () => Promise<Broker>) {
     const later = await bus();
     const none = await inbox(later, topic('r'));
     const probe = await inbox(later, topic('probe'));
-    await a.publish(topic('probe'), 'after');        // ordered after any retained delivery
+    await a.publish(topic('probe'), 'after'); // ordered after any retained delivery
     await until('the probe', () => probe.length === 1);
     assert.equal(none, []);
   });
@@ -121,13 +142,15 @@ function contract(name: string, make: () => Promise<Broker>) {
       const got = await inbox(sub, topic('q1'));
       const pub = await bus({ via: proxy, keepaliveSeconds: 1, log });
       let connects = 0;
-      pub.onConnect(() => { connects++; });
-      proxy.cut('blackhole');                      // packets vanish; neither end knows yet
+      pub.onConnect(() => {
+        connects++;
+      });
+      proxy.cut('blackhole'); // packets vanish; neither end knows yet
       const sent = pub.publish(topic('q1'), { n: 42 });
       await until('the client to notice the dead link', () => lines.some((l) => /keepalive timeout|offline/i.test(l)), 20_000);
       proxy.restore();
       await until('a reconnect', () => connects >= 1);
-      await sent;                                   // resolved by the PUBACK after the resend
+      await sent; // resolved by the PUBACK after the resend
       await until('the message', () => got.length >= 1);
       assert.equal(JSON.parse(got[0].body), { n: 42 });
     } finally {
@@ -141,7 +164,9 @@ function contract(name: string, make: () => Promise<Broker>) {
     const watcher = await bus({ log: watcherLog.log });
     const got = await inbox(watcher, topic('restart/#'));
     let connects = 0;
-    part.onConnect(() => { connects++; });
+    part.onConnect(() => {
+      connects++;
+    });
     await until('online before', () => got.some((m) => m.topic.endsWith('/online')));
     await broker.stop();
     await until('both to see the broker gone', () => !part.isConnected() && !watcher.isConnected());
@@ -159,11 +184,16 @@ function contract(name: string, make: () => Promise<Broker>) {
     const { log, lines } = recorder();
     const a = await bus({ log });
     const got: string[] = [];
-    await a.subscribe(topic('h'), () => { throw new Error('boom'); });
+    await a.subscribe(topic('h'), () => {
+      throw new Error('boom');
+    });
     await a.subscribe(topic('h'), (_t, p) => got.push(p.toString()));
     await a.publish(topic('h'), 'x');
     await until('the second handler', () => got.length === 1);
-    assert.ok(lines.some((l) => /error .*handler failed: Error: boom/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /error .*handler failed: Error: boom/.test(l)),
+      lines.join('\n'),
+    );
   });
 
   t('drop(): counted every time, logged as a warning once per topic', async () => {
@@ -185,10 +215,19 @@ const mosquitto = contract('mosquitto', async () => {
   const m = await startMosquitto();
   let up = true;
   return {
-    url: m.url, port: m.port,
-    stop: async () => { if (up) { up = false; await m.stop(); } },
+    url: m.url,
+    port: m.port,
+    stop: async () => {
+      if (up) {
+        up = false;
+        await m.stop();
+      }
+    },
     // The helper's restart() is stop + start on the same port and configuration.
-    start: async () => { await m.restart(); up = true; },
+    start: async () => {
+      await m.restart();
+      up = true;
+    },
   };
 });
 
@@ -197,9 +236,18 @@ const aedes = contract('aedes', async () => {
   let b = await startEmbeddedBroker({ port });
   let up = true;
   return {
-    url: b.url, port,
-    stop: async () => { if (up) { up = false; await b.close(); } },
-    start: async () => { b = await startEmbeddedBroker({ port }); up = true; },
+    url: b.url,
+    port,
+    stop: async () => {
+      if (up) {
+        up = false;
+        await b.close();
+      }
+    },
+    start: async () => {
+      b = await startEmbeddedBroker({ port });
+      up = true;
+    },
   };
 });
 
@@ -213,7 +261,7 @@ garbage('malformed packets after CONNACK: logged, the connection dropped and ret
     connections++;
     s.on('error', () => undefined);
     s.once('data', () => {
-      s.write(Buffer.from([0x20, 0x02, 0x00, 0x00]));           // CONNACK, accepted
+      s.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNACK, accepted
       // A PUBLISH whose remaining length runs past the topic length it declares, then a
       // packet of the reserved type 15 with a length field that never ends.
       setTimeout(() => s.write(Buffer.from([0x30, 0x03, 0x00, 0x09, 0x61, 0xf0, 0xff, 0xff, 0xff, 0xff, 0x7f])), 20);
@@ -233,7 +281,10 @@ garbage('malformed packets after CONNACK: logged, the connection dropped and ret
 });
 
 garbage('a broker that refuses the connection (CONNACK code 5): connectBus fails with a clear error', async () => {
-  const server = net.createServer((s) => { s.on('error', () => undefined); s.once('data', () => s.write(Buffer.from([0x20, 0x02, 0x00, 0x05]))); });
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => s.write(Buffer.from([0x20, 0x02, 0x00, 0x05])));
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as net.AddressInfo).port;
   const { log, lines } = recorder();
@@ -241,7 +292,10 @@ garbage('a broker that refuses the connection (CONNACK code 5): connectBus fails
   server.close();
   assert.instance(err, Error);
   assert.match((err as Error).message, /could not reach the MQTT broker at mqtt:\/\/127\.0\.0\.1:\d+ within 5 s/);
-  assert.ok(lines.some((l) => /Not authorized|Connection refused/i.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /Not authorized|Connection refused/i.test(l)),
+    lines.join('\n'),
+  );
 });
 
 mosquitto.run();

@@ -15,7 +15,7 @@ import { requireDocker } from '../helpers/docker.js';
 
 const IMAGE = 'canopy/busybox:1';
 const BUILD_SCRIPT = fileURLToPath(new URL('../../../scripts/build-test-image.sh', import.meta.url));
-const TAG = `ce${Date.now().toString(36)}${process.pid}`;   // label value unique to this run
+const TAG = `ce${Date.now().toString(36)}${process.pid}`; // label value unique to this run
 const name = (s: string) => `canopy-engine-test-${TAG}-${s}`;
 
 const cli = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
@@ -26,7 +26,12 @@ const cleanup = () => {
 };
 
 async function statusOf(p: Promise<unknown>): Promise<number | string> {
-  try { await p; return 'ok'; } catch (e) { return e instanceof EngineError ? e.statusCode : (e as Error).message; }
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    return e instanceof EngineError ? e.statusCode : (e as Error).message;
+  }
 }
 
 // --- the real engine ---------------------------------------------------------------------------
@@ -35,7 +40,11 @@ let engine: DockerEngine;
 
 real.before(() => {
   requireDocker();
-  try { execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' }); } catch { execFileSync(BUILD_SCRIPT, { stdio: 'inherit' }); }
+  try {
+    execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' });
+  } catch {
+    execFileSync(BUILD_SCRIPT, { stdio: 'inherit' });
+  }
   engine = dockerEngine();
 });
 real.after(cleanup);
@@ -46,7 +55,9 @@ real('ping answers', async () => {
 
 real('create sets what canopy asks for: labels, command, env, init, limits, exposed ports, no restart', async () => {
   const { Id } = await engine.createContainer(name('a'), {
-    Image: IMAGE, Cmd: ['sleep', '30'], Env: ['GREETING=hello world', 'EMPTY='],
+    Image: IMAGE,
+    Cmd: ['sleep', '30'],
+    Env: ['GREETING=hello world', 'EMPTY='],
     Labels: { 'canopy.test': TAG, 'canopy.replica': 'web/api#0', 'canopy.note': 'ü ✓ "quoted"' },
     ExposedPorts: { '8080/tcp': {} },
     HostConfig: { Init: true, RestartPolicy: { Name: 'no' }, NanoCpus: 250_000_000, Memory: 32 * 1024 * 1024 },
@@ -97,7 +108,10 @@ real('stop: running → stopped; stopping again is 304; start of a started conta
   const seen = (await engine.listContainers({ all: true, filters: { label: [`canopy.test=${TAG}`] } })).find((c) => c.Id === b.Id);
   assert.is(seen?.State, 'exited');
   const runningOnly = await engine.listContainers({ all: false, filters: { label: [`canopy.test=${TAG}`] } });
-  assert.not.ok(runningOnly.some((c) => c.Id === b.Id), 'a stopped container is listed only with all');
+  assert.not.ok(
+    runningOnly.some((c) => c.Id === b.Id),
+    'a stopped container is listed only with all',
+  );
 });
 
 real('an exited workload: exit code and times in inspect', async () => {
@@ -158,15 +172,25 @@ fake.after(async () => {
 const fakeEngine = (timeoutMs?: number) => dockerEngine({ address: engineAddress({ DOCKER_HOST: `unix://${join(dir, 'docker.sock')}` }), timeoutMs });
 
 fake('a 200 whose body is not JSON is an error naming the request, not a crash', async () => {
-  reply = (_q, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"Id": '); };
-  const e = await fakeEngine().listContainers({ all: true }).catch((x) => x);
+  reply = (_q, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"Id": ');
+  };
+  const e = await fakeEngine()
+    .listContainers({ all: true })
+    .catch((x) => x);
   assert.instance(e, Error);
   assert.match(e.message, /GET \/containers\/json\?all=1: the engine answered 200 with a body that is not JSON/);
 });
 
 fake('an error with a text body keeps the status and the text', async () => {
-  reply = (_q, res) => { res.writeHead(500, { 'Content-Type': 'text/plain' }); res.end('engine on fire\n'); };
-  const e = await fakeEngine().startContainer('x').catch((x) => x);
+  reply = (_q, res) => {
+    res.writeHead(500, { 'Content-Type': 'text/plain' });
+    res.end('engine on fire\n');
+  };
+  const e = await fakeEngine()
+    .startContainer('x')
+    .catch((x) => x);
   assert.instance(e, EngineError);
   assert.is(e.statusCode, 500);
   assert.match(e.message, /POST \/containers\/x\/start: 500 engine on fire/);
@@ -184,20 +208,32 @@ fake('a chunked answer is read whole', async () => {
 });
 
 fake('an engine that never answers: the request ends with an error within its deadline', async () => {
-  reply = () => { /* never answer */ };
-  const e = await fakeEngine(200).inspectContainer('x').catch((x) => x);
+  reply = () => {
+    /* never answer */
+  };
+  const e = await fakeEngine(200)
+    .inspectContainer('x')
+    .catch((x) => x);
   assert.instance(e, Error);
   assert.match(e.message, /no answer from the Docker Engine at unix:\/\/.*within 200 ms/);
 });
 
 fake('an engine that closes the connection mid-answer is an error', async () => {
-  reply = (_q, res) => { res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' }); res.write('[{"Id"'); res.socket?.destroy(); };
-  const e = await fakeEngine().listContainers({ all: true }).catch((x) => x);
+  reply = (_q, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+    res.write('[{"Id"');
+    res.socket?.destroy();
+  };
+  const e = await fakeEngine()
+    .listContainers({ all: true })
+    .catch((x) => x);
   assert.instance(e, Error);
 });
 
 fake('no engine at the socket: a clear error naming where it looked', async () => {
-  const e = await dockerEngine({ address: engineAddress({ DOCKER_HOST: `unix://${join(dir, 'absent.sock')}` }) }).ping(1000).catch((x) => x);
+  const e = await dockerEngine({ address: engineAddress({ DOCKER_HOST: `unix://${join(dir, 'absent.sock')}` }) })
+    .ping(1000)
+    .catch((x) => x);
   assert.instance(e, Error);
   assert.match(e.message, /Docker Engine at unix:\/\/.*absent\.sock is not reachable \(ENOENT\): is dockerd running\?/);
 });

@@ -57,7 +57,9 @@ function contract(h: Harness) {
   const spec = () => h.longRunning;
   const ids = (rs: ObservedReplica[]) => rs.map((r) => r.id).sort();
 
-  t.before.each(() => { d = h.make(); });
+  t.before.each(() => {
+    d = h.make();
+  });
   t.after.each(async () => {
     for (const r of await d.list()) await d.stop(r.id);
   });
@@ -147,7 +149,14 @@ const proc = contract({
 });
 
 const procOnly = suite('process: particulars');
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 procOnly('a command that cannot be spawned is a clear error naming it', async () => {
   const opts = nodeOpts();
@@ -174,7 +183,7 @@ procOnly('stop ends the whole process group, children included', async () => {
   const d = processDriver(opts);
   const pidFile = join(opts.stateDir, 'child.pid');
   await d.start(aWorkload({ runtime: 'process', replicas: 1, command: ['sh', '-c', `sleep 30 & echo $! > ${pidFile}; wait`] }));
-  const child = await waitFor('child pid', async () => existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) || undefined : undefined);
+  const child = await waitFor('child pid', async () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) || undefined : undefined));
   assert.ok(alive(child));
   const t0 = Date.now();
   await d.stop('web/api#0');
@@ -186,13 +195,25 @@ procOnly('stop ends the whole process group, children included', async () => {
 procOnly('a recorded pid now held by another process is failed, and stop does not signal it', async () => {
   const opts = nodeOpts();
   const me = { service: 'web/api', specHash: 'h1', pid: process.pid, startedAt: new Date().toISOString() };
-  writeFileSync(join(opts.stateDir, 'processes.json'), JSON.stringify({ version: 1, processes: [
-    { ...me, id: 'web/api#0', argv: ['sleep', '30'], procStart: '1' },  // same pid, other start time
-    { ...me, id: 'web/api#1', argv: ['sleep', '30'] },                   // old record: argv differs
-  ] }));
+  writeFileSync(
+    join(opts.stateDir, 'processes.json'),
+    JSON.stringify({
+      version: 1,
+      processes: [
+        { ...me, id: 'web/api#0', argv: ['sleep', '30'], procStart: '1' }, // same pid, other start time
+        { ...me, id: 'web/api#1', argv: ['sleep', '30'] }, // old record: argv differs
+      ],
+    }),
+  );
   const d = processDriver(opts);
   const rs = await d.list();
-  assert.equal(rs.map((r) => [r.id, r.state, r.message]), [['web/api#0', 'failed', 'process exited'], ['web/api#1', 'failed', 'process exited']]);
+  assert.equal(
+    rs.map((r) => [r.id, r.state, r.message]),
+    [
+      ['web/api#0', 'failed', 'process exited'],
+      ['web/api#1', 'failed', 'process exited'],
+    ],
+  );
   await d.stop('web/api#0');
   await d.stop('web/api#1');
   assert.ok(alive(process.pid)); // still here: our own group was not signalled
@@ -212,7 +233,13 @@ const dock = contract({
   opts: dockOpts,
   setup: async () => {
     if (!(await dockerAvailable())) throw new Error('Docker engine not reachable at /var/run/docker.sock: start dockerd');
-    const present = await docker.getImage(IMAGE).inspect().then(() => true, () => false);
+    const present = await docker
+      .getImage(IMAGE)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
     if (!present) execFileSync(BUILD_SCRIPT, { stdio: 'inherit' });
   },
   make: () => dockerDriver({ ...dockOpts, docker: dockerEngine() }),
@@ -230,8 +257,13 @@ dockOnly.after(removeOurContainers);
 dockOnly('container: init, labels, limits, exposed but unpublished ports, no restart policy', async () => {
   const d = dockerDriver(dockOpts);
   const spec: ServiceSpec = {
-    runtime: 'container', replicas: 1, image: IMAGE, command: ['httpd', '-f', '-p', '8080'],
-    resources: { cpu: 0.5, memory: '64Mi' }, ports: [{ port: 8080 }], env: { LOG_LEVEL: 'info' },
+    runtime: 'container',
+    replicas: 1,
+    image: IMAGE,
+    command: ['httpd', '-f', '-p', '8080'],
+    resources: { cpu: 0.5, memory: '64Mi' },
+    ports: [{ port: 8080 }],
+    env: { LOG_LEVEL: 'info' },
   };
   await d.start(aWorkload(spec, 2, 'abc'));
   const info = await docker.getContainer(containerName(dockOpts, 'web/api#2')).inspect();
@@ -244,8 +276,12 @@ dockOnly('container: init, labels, limits, exposed but unpublished ports, no res
   assert.equal(info.HostConfig.PortBindings ?? {}, {});
   assert.ok(info.Config.Env.includes('LOG_LEVEL=info'));
   assert.equal(info.Config.Labels, {
-    [LABEL.fleet]: FLEET, [LABEL.cluster]: 'c1', [LABEL.node]: 'n1',
-    [LABEL.service]: 'web/api', [LABEL.replica]: 'web/api#2', [LABEL.specHash]: 'abc',
+    [LABEL.fleet]: FLEET,
+    [LABEL.cluster]: 'c1',
+    [LABEL.node]: 'n1',
+    [LABEL.service]: 'web/api',
+    [LABEL.replica]: 'web/api#2',
+    [LABEL.specHash]: 'abc',
   });
   const t0 = Date.now();
   await d.stop('web/api#2');

@@ -25,7 +25,9 @@ function run(args: string[], env: Record<string, string> = {}, cwd?: string) {
 }
 
 test('one bundle per command; the read paths carry no Git client, MQTT or Docker code', () => {
-  const commands = readdirSync(path.join(ROOT, 'cli/commands')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+  const commands = readdirSync(path.join(ROOT, 'cli/commands'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.slice(0, -3));
   for (const c of commands) assert.ok(existsSync(path.join(BUNDLES, `${c}.cjs`)), c);
   for (const c of ['status', 'validate', 'wait', 'plan', 'history']) {
     const pkgs = packagesIn(c);

@@ -22,10 +22,16 @@ test.before(() => {
   const init = canopy(['init', dir]);
   assert.is(init.code, 0, init.stderr);
   // A fleet of its own name, and none of the template's services: only the import runs.
-  commitFiles(dir, {
-    'fleet.yaml': read('fleet.yaml').replace(/name: demo/, `name: ${fleet}`),
-    'services/shop/web.yaml': null, 'services/shop/worker.yaml': null, 'services/traffic-cam/detector.yaml': null,
-  }, 'name the fleet, drop the template services');
+  commitFiles(
+    dir,
+    {
+      'fleet.yaml': read('fleet.yaml').replace(/name: demo/, `name: ${fleet}`),
+      'services/shop/web.yaml': null,
+      'services/shop/worker.yaml': null,
+      'services/traffic-cam/detector.yaml': null,
+    },
+    'name the fleet, drop the template services',
+  );
 });
 
 test.after(async () => {
@@ -52,8 +58,10 @@ test('deployed with stand-in images, both services run and wait --rev HEAD exits
   // SLA's own command (busybox has no curl, so each request fails and the loop goes on); nginx
   // used its image's default command, so it gets busybox httpd on the port the import kept (80).
   const curl = read('services/clientsrvr/curl.yaml').replace('image: docker.io/curlimages/curl:7.82.0', 'image: canopy/busybox:1');
-  const nginx = read('services/clientsrvr/nginx.yaml')
-    .replace('image: docker.io/library/nginx:latest', 'image: canopy/busybox:1\n  command: [httpd, -f, -p, "80", -h, /]');
+  const nginx = read('services/clientsrvr/nginx.yaml').replace(
+    'image: docker.io/library/nginx:latest',
+    'image: canopy/busybox:1\n  command: [httpd, -f, -p, "80", -h, /]',
+  );
   assert.not.equal(curl, read('services/clientsrvr/curl.yaml'));
   assert.not.equal(nginx, read('services/clientsrvr/nginx.yaml'));
   commitFiles(dir, { 'services/clientsrvr/curl.yaml': curl, 'services/clientsrvr/nginx.yaml': nginx }, 'stand-in images (offline)');
@@ -64,8 +72,11 @@ test('deployed with stand-in images, both services run and wait --rev HEAD exits
   assert.is(running(fleet, 'clientsrvr/curl'), 1);
   assert.is(running(fleet, 'clientsrvr/nginx'), 1);
   const name = (svc: string) => containers(fleet).find((c) => c.service === svc)!.name;
-  await eventually('the SLA\'s curl loop printing', () =>
-    /--CURL-START--/.test(execFileSync('docker', ['logs', name('clientsrvr/curl')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })), 20_000);
+  await eventually(
+    "the SLA's curl loop printing",
+    () => /--CURL-START--/.test(execFileSync('docker', ['logs', name('clientsrvr/curl')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })),
+    20_000,
+  );
   const served = execFileSync('docker', ['exec', name('clientsrvr/nginx'), 'wget', '-qO-', 'http://127.0.0.1:80/etc/hostname'], { encoding: 'utf8' });
   assert.ok(served.trim().length > 0, 'httpd answers on port 80');
   const st = JSON.parse(canopy(['status', '--repo', dir, '--json']).stdout);

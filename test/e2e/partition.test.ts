@@ -21,7 +21,9 @@ test.before(async () => {
   });
 });
 
-test.after(async () => { await f?.stop(); });
+test.after(async () => {
+  await f?.stop();
+});
 
 test('the fleet converges', async () => {
   // (Not in before(): uvu does not report a failing hook.)
@@ -36,7 +38,10 @@ test('root↔cluster cut during 100 commits: the site keeps running, shows unrea
   await eventually('munich unreachable in canopy status', async () => (await f.status()).clusters.munich?.state === 'unreachable', 15_000);
   let head = '';
   for (let i = 1; i <= 100; i++) {
-    head = await f.commit(f.service('shop/a', { replicas: 2 + (i % 2), env: { ROUND: String(i) }, constraints: { clusters: { names: ['munich'] } } }), `round ${i}`);
+    head = await f.commit(
+      f.service('shop/a', { replicas: 2 + (i % 2), env: { ROUND: String(i) }, constraints: { clusters: { names: ['munich'] } } }),
+      `round ${i}`,
+    );
   }
   // Cut off from the broker, munich goes on running (it still reads its placement from Git,
   // so it may already be following the new commits: 2 or 3 replicas, never none).
@@ -57,13 +62,17 @@ test('root↔cluster cut during 100 commits: the site keeps running, shows unrea
   assert.ok(log.split('\n').length >= 3, log);
 });
 
-test('cluster↔agent cut: the cluster re-places the node\'s replicas, and when it heals no more than desired run', async () => {
+test("cluster↔agent cut: the cluster re-places the node's replicas, and when it heals no more than desired run", async () => {
   const node = 'munich-1';
   f.links.get(node)!.cut('blackhole');
-  await eventually('shop/a back to 2 replicas on the other node', async () => {
-    const s = (await f.status()).services['shop/a'];
-    return s.running === 2 && s.state === 'converged';
-  }, 30_000);
+  await eventually(
+    'shop/a back to 2 replicas on the other node',
+    async () => {
+      const s = (await f.status()).services['shop/a'];
+      return s.running === 2 && s.state === 'converged';
+    },
+    30_000,
+  );
   f.links.get(node)!.restore();
   await eventually('the healed node stops what moved away', () => f.count('shop/a') === 2, 30_000);
   await new Promise((r) => setTimeout(r, 2000));
@@ -103,7 +112,8 @@ test('kill -9 of a cluster and of an agent: no duplicates, nothing lost', async 
 
 test('broker restart under load: every process reconnects and converges', async () => {
   let head = '';
-  for (let i = 0; i < 5; i++) head = await f.commit(f.service('shop/a', { replicas: 2, env: { R: `restart-${i}` }, constraints: { clusters: { names: ['munich'] } } }), `a r${i}`);
+  for (let i = 0; i < 5; i++)
+    head = await f.commit(f.service('shop/a', { replicas: 2, env: { R: `restart-${i}` }, constraints: { clusters: { names: ['munich'] } } }), `a r${i}`);
   await f.broker.restart();
   const w = await f.wait(head, 90);
   assert.is(w.code, 0, w.stderr + f.logs());
@@ -117,10 +127,14 @@ test('failover: a service with failover.afterSeconds moves when its cluster is c
   const first = Object.entries((await f.status()).services['shop/c'].clusters).find(([, n]) => n > 0)![0];
   const other = first === 'munich' ? 'paris' : 'munich';
   f.links.get(first)!.cut('reset');
-  await eventually(`shop/c running on ${other}`, async () => {
-    const s = await f.status();
-    return (s.services['shop/c'].clusters[other] ?? 0) === 1;
-  }, 30_000);
+  await eventually(
+    `shop/c running on ${other}`,
+    async () => {
+      const s = await f.status();
+      return (s.services['shop/c'].clusters[other] ?? 0) === 1;
+    },
+    30_000,
+  );
   // Cut from the broker only, the site still reads Git: it sees the newer epoch there and stops
   // its copy without waiting for the link (site-partition.test.ts cuts Git too).
   f.links.get(first)!.restore();

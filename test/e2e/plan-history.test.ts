@@ -18,24 +18,34 @@ let up: Proc | undefined;
 const sleeper = { runtime: 'process', command: ['sleep', '600'] };
 const web = (replicas: unknown) => serviceYaml('shop', 'web', { ...sleeper, replicas, resources: { cpu: 0.1, memory: '32Mi' } });
 const wait = (timeout = 60) => canopy(['wait', '--repo', dir, '--rev', 'HEAD', '--timeout', String(timeout)]);
-const stamps = (text: string) => text.split('\n').map((l) => /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) /.exec(l)?.[1]).filter((s): s is string => !!s);
+const stamps = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) /.exec(l)?.[1])
+    .filter((s): s is string => !!s);
 
 test.before(() => {
   assert.is(canopy(['init', dir]).code, 0);
   const fy = git(dir, 'show', 'HEAD:fleet.yaml').replace(/name: demo/, `name: ${fleet}`);
-  commits.first = commitFiles(dir, {
-    'fleet.yaml': fy + '\n',
-    'services/shop/web.yaml': web(2),
-    'services/shop/worker.yaml': serviceYaml('shop', 'worker', { ...sleeper, replicas: 1 }),
-    'services/traffic-cam/detector.yaml': serviceYaml('traffic-cam', 'detector', {
-      ...sleeper, replicas: 1, constraints: { geo: { lat: 48.137, lon: 11.575, withinKm: 50 } },
-    }),
-  }, 'process runtime, own fleet name');
+  commits.first = commitFiles(
+    dir,
+    {
+      'fleet.yaml': fy + '\n',
+      'services/shop/web.yaml': web(2),
+      'services/shop/worker.yaml': serviceYaml('shop', 'worker', { ...sleeper, replicas: 1 }),
+      'services/traffic-cam/detector.yaml': serviceYaml('traffic-cam', 'detector', {
+        ...sleeper,
+        replicas: 1,
+        constraints: { geo: { lat: 48.137, lon: 11.575, withinKm: 50 } },
+      }),
+    },
+    'process runtime, own fleet name',
+  );
   up = start(['up', '--repo', dir, '--runtime', 'process']);
 });
 
 test.after(async () => {
-  await up?.kill('SIGINT');   // graceful: stops the workloads too
+  await up?.kill('SIGINT'); // graceful: stops the workloads too
 });
 
 test('deploy: start, scale, an invalid commit, a deletion', async () => {
@@ -77,18 +87,29 @@ test('a fresh clone with the canopy refs fetched has the history, offline', () =
   // Events come in the order they happened: accepted, placed, observed, converged.
   const at = (re: RegExp) => out.search(re);
   const order = [at(/accepted [0-9a-f]+ "web: 3/), at(/×3 \(was ×2\)/), at(/3\/3 running/), out.indexOf(`converged ${commits.scale.slice(0, 12)}`)];
-  assert.equal(order, [...order].sort((a, b) => a - b), out);
+  assert.equal(
+    order,
+    [...order].sort((a, b) => a - b),
+    out,
+  );
   console.log(`  history from the clone: ${ms} ms`);
 });
 
 test('--json parses and is sorted; the fleet history names the deletion', () => {
   const h = canopy(['history', 'shop/web', '--repo', clone, '--json']);
   assert.is(h.code, 0, h.stderr);
-  const j = JSON.parse(h.stdout) as { service: string; events: Array<{ kind: string; at: string; commit?: string; services?: Record<string, { replicas: number }> }>; truncated: string[] };
+  const j = JSON.parse(h.stdout) as {
+    service: string;
+    events: Array<{ kind: string; at: string; commit?: string; services?: Record<string, { replicas: number }> }>;
+    truncated: string[];
+  };
   assert.is(j.service, 'shop/web');
   assert.equal(j.truncated, []);
   const secs = j.events.map((e) => Math.floor(Date.parse(e.at) / 1000));
-  assert.equal(secs, [...secs].sort((a, b) => a - b));
+  assert.equal(
+    secs,
+    [...secs].sort((a, b) => a - b),
+  );
   assert.equal([...new Set(j.events.map((e) => e.kind))].sort(), ['commit', 'converged', 'observed', 'placement']);
   assert.ok(j.events.some((e) => e.kind === 'placement' && e.commit === commits.scale && Object.values(e.services!)[0].replicas === 3));
   const all = canopy(['history', '--repo', clone]);

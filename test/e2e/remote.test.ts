@@ -9,7 +9,7 @@ import { canopyAsync, start, eventually, type Proc } from '../helpers/canopy.js'
 import { git, gitAsync, tempDir, commitFiles } from '../helpers/git.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
-import { startProxy, type Proxy } from '../helpers/proxy.js';
+import { startProxy, type TcpProxy } from '../helpers/proxy.js';
 
 const test = suite('remote fleet repository over smart HTTP');
 const fleet = `remote-${process.pid}`;
@@ -17,7 +17,7 @@ const work = tempDir('canopy-remote-');
 const author = path.join(work, 'author');
 let server: GitServer;
 let broker: Mosquitto;
-let gitLink: Proxy;
+let gitLink: TcpProxy;
 let bare = '';
 let hookPort = 0;
 const procs = new Map<string, Proc>();
@@ -55,7 +55,19 @@ test('wrong credentials: the root says so and what to set', async () => {
 
 test('root and clusters run against the remote; the root pushes placements and notes, clusters push status', async () => {
   const url = server.url('fleet');
-  const root = start(['root', '--repo', url, '--broker', broker.url, '--cache-dir', path.join(work, 'root-cache'), '--webhook', '127.0.0.1:0', '--poll-seconds', '120']);
+  const root = start([
+    'root',
+    '--repo',
+    url,
+    '--broker',
+    broker.url,
+    '--cache-dir',
+    path.join(work, 'root-cache'),
+    '--webhook',
+    '127.0.0.1:0',
+    '--poll-seconds',
+    '120',
+  ]);
   procs.set('root', root);
   await root.waitFor(/webhook listening on http:\/\/127\.0\.0\.1:(\d+)/);
   hookPort = Number(/webhook listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(root.output())![1]);
@@ -64,13 +76,38 @@ test('root and clusters run against the remote; the root pushes placements and n
     const repoUrl = c === 'munich' ? url.replace(`:${server.port}/`, `:${gitLink.port}/`) : url;
     procs.set(c, start(['cluster', '--name', c, '--broker', broker.url, '--repo', repoUrl, '--state-dir', path.join(work, c)]));
     for (const n of ['a', 'b']) {
-      procs.set(`${c}-${n}`, start(['agent', '--cluster', c, '--name', `${c}-${n}`, '--broker', broker.url, '--runtime', 'sim', '--fleet', fleet, '--state-dir', path.join(work, `${c}-${n}`), '--cpu', '4', '--memory', '8Gi']));
+      procs.set(
+        `${c}-${n}`,
+        start([
+          'agent',
+          '--cluster',
+          c,
+          '--name',
+          `${c}-${n}`,
+          '--broker',
+          broker.url,
+          '--runtime',
+          'sim',
+          '--fleet',
+          fleet,
+          '--state-dir',
+          path.join(work, `${c}-${n}`),
+          '--cpu',
+          '4',
+          '--memory',
+          '8Gi',
+        ]),
+      );
     }
   }
   const w = await waitRev('main', 60);
   assert.is(w.code, 0, w.stderr + [...procs].map(([n, p]) => `--- ${n}\n${p.output()}`).join('\n'));
   assert.match(git(bare, 'notes', '--ref', 'canopy', 'show', 'main'), /Converged at/);
-  await eventually('status refs pushed', () => /munich/.test(git(bare, 'for-each-ref', 'refs/canopy/status/')) && /paris/.test(git(bare, 'for-each-ref', 'refs/canopy/status/')), 20_000);
+  await eventually(
+    'status refs pushed',
+    () => /munich/.test(git(bare, 'for-each-ref', 'refs/canopy/status/')) && /paris/.test(git(bare, 'for-each-ref', 'refs/canopy/status/')),
+    20_000,
+  );
 });
 
 test('a webhook push reconciles at once (the poll is 120 s)', async () => {
@@ -119,7 +156,10 @@ test('Git link of a cluster cut: it keeps committing status locally and pushes t
   assert.is(w.code, 0, w.stderr);
   // The commits made while cut are there, with the times they were observed.
   const times = git(bare, 'log', '--format=%ct', `${before}..refs/canopy/status/munich`).split('\n').map(Number);
-  assert.ok(times.some((t) => t <= cutAt + 1), `a record from the cut (${cutAt}): ${times.join(' ')}`);
+  assert.ok(
+    times.some((t) => t <= cutAt + 1),
+    `a record from the cut (${cutAt}): ${times.join(' ')}`,
+  );
 });
 
 test.run();

@@ -32,7 +32,10 @@ test('converges the template and wait --rev HEAD exits 0', async () => {
   assert.is(w.code, 0, `${w.stderr}\n--- up:\n${up.output()}`);
   assert.is(running(fleet, 'shop/web'), 2);
   assert.is(running(fleet, 'traffic-cam/detector'), 1);
-  const labels = containers(fleet).filter((c) => c.service === 'shop/web').map((c) => c.replica).sort();
+  const labels = containers(fleet)
+    .filter((c) => c.service === 'shop/web')
+    .map((c) => c.replica)
+    .sort();
   assert.equal(labels, ['shop/web#0', 'shop/web#1']);
   await up.waitFor(/converged/);
 });
@@ -49,12 +52,19 @@ test('a commit changing replicas makes the labelled containers follow it', async
 });
 
 test('an invalid commit is rejected whole: wait exits 2, nothing running changes, the note says why', async () => {
-  const before = containers(fleet).map((c) => c.name).sort();
+  const before = containers(fleet)
+    .map((c) => c.name)
+    .sort();
   const bad = readFileSync(path.join(dir, 'services/shop/web.yaml'), 'utf8').replace(/replicas: 1/, 'replicas: many');
-  commitFiles(dir, {
-    'services/shop/web.yaml': bad,
-    'services/shop/extra.yaml': 'apiVersion: canopy/v1\nkind: Service\nmetadata: {name: extra, app: shop}\nspec: {runtime: container, image: canopy/busybox:1, replicas: 1}\n',
-  }, 'bad replicas and a new service');
+  commitFiles(
+    dir,
+    {
+      'services/shop/web.yaml': bad,
+      'services/shop/extra.yaml':
+        'apiVersion: canopy/v1\nkind: Service\nmetadata: {name: extra, app: shop}\nspec: {runtime: container, image: canopy/busybox:1, replicas: 1}\n',
+    },
+    'bad replicas and a new service',
+  );
   const w = canopy(['wait', '--repo', dir, '--rev', 'HEAD', '--timeout', '30']);
   assert.is(w.code, 2, w.stderr);
   assert.match(w.stderr, /services\/shop\/web\.yaml:\d+:\d+: spec\.replicas/);
@@ -63,7 +73,12 @@ test('an invalid commit is rejected whole: wait exits 2, nothing running changes
   assert.match(note, /services\/shop\/web\.yaml:\d+:\d+/);
   // The valid new service in the same commit was not applied either.
   await new Promise((r) => setTimeout(r, 1500));
-  assert.equal(containers(fleet).map((c) => c.name).sort(), before);
+  assert.equal(
+    containers(fleet)
+      .map((c) => c.name)
+      .sort(),
+    before,
+  );
   const st = JSON.parse(canopy(['status', '--repo', dir, '--json']).stdout);
   assert.is(st.services['shop/web'].state, 'rejected');
   assert.is(st.services['shop/extra'], undefined);

@@ -9,12 +9,12 @@ import { tempDir } from './git.js';
 export type BigLayout = 'nested' | 'flat';
 
 export interface BigRepoOptions {
-  services?: number;             // default 10,000
-  layout?: BigLayout;            // default nested
+  services?: number; // default 10,000
+  layout?: BigLayout; // default nested
   /** Apps of the nested layout (services are spread evenly); default 100. */
   apps?: number;
-  clusters?: number;             // clusters/<c>.yaml declared; default 10
-  dir?: string;                  // default a fresh temp directory
+  clusters?: number; // clusters/<c>.yaml declared; default 10
+  dir?: string; // default a fresh temp directory
   /** Extra fleet.yaml lines under spec: (indented two spaces). */
   fleetSpec?: string[];
   /** The i-th service's descriptor (default bigServiceYaml). */
@@ -36,7 +36,10 @@ export interface BigRepo {
 }
 
 const ENV = {
-  GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.com',
+  GIT_AUTHOR_NAME: 'Bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.com',
+  GIT_COMMITTER_NAME: 'Bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.com',
 };
 
 export function pathOf(i: number, layout: BigLayout, apps: number, total: number): { app: string; name: string; path: string } {
@@ -53,16 +56,32 @@ export function pathOf(i: number, layout: BigLayout, apps: number, total: number
 /** A small, valid container service; `replicas` and `cpu` let a test make a one-line change. */
 export function bigServiceYaml(app: string, name: string, o: { replicas?: number; cpu?: number; image?: string } = {}): string {
   return [
-    'apiVersion: canopy/v1', 'kind: Service', 'metadata:', `  name: ${name}`, `  app: ${app}`, 'spec:',
-    '  runtime: container', `  image: ${o.image ?? 'canopy/busybox:1'}`, '  command: [httpd, -f, -p, "8080"]',
-    `  replicas: ${o.replicas ?? 1}`, `  resources: {cpu: ${o.cpu ?? 0.01}, memory: 16Mi}`, '',
+    'apiVersion: canopy/v1',
+    'kind: Service',
+    'metadata:',
+    `  name: ${name}`,
+    `  app: ${app}`,
+    'spec:',
+    '  runtime: container',
+    `  image: ${o.image ?? 'canopy/busybox:1'}`,
+    '  command: [httpd, -f, -p, "8080"]',
+    `  replicas: ${o.replicas ?? 1}`,
+    `  resources: {cpu: ${o.cpu ?? 0.01}, memory: 16Mi}`,
+    '',
   ].join('\n');
 }
 
 export function clusterYaml(name: string, i: number): string {
   return [
-    'apiVersion: canopy/v1', 'kind: Cluster', 'metadata:', `  name: ${name}`, `  labels: {region: r${i % 3}}`,
-    'spec:', `  location: {lat: ${45 + i * 0.5}, lon: ${5 + i}}`, '  nodes: 2', '',
+    'apiVersion: canopy/v1',
+    'kind: Cluster',
+    'metadata:',
+    `  name: ${name}`,
+    `  labels: {region: r${i % 3}}`,
+    'spec:',
+    `  location: {lat: ${45 + i * 0.5}, lon: ${5 + i}}`,
+    '  nodes: 2',
+    '',
   ].join('\n');
 }
 
@@ -74,10 +93,20 @@ export function createBigRepo(o: BigRepoOptions = {}): BigRepo {
   execFileSync('git', ['init', '-q', '-b', 'main', dir]);
   const clusters = Array.from({ length: o.clusters ?? 10 }, (_, i) => `c${String(i).padStart(2, '0')}`);
   const files = new Map<string, string>();
-  files.set('fleet.yaml', ['apiVersion: canopy/v1', 'kind: Fleet', 'metadata: {name: big}', 'spec:',
-    '  timings: {heartbeatSeconds: 2, unreachableAfterSeconds: 10, statusRefreshSeconds: 60}',
-    '  targets: {hq: {lat: 48.1, lon: 11.5}}', ...(o.fleetSpec ?? []).map((l) => `  ${l}`), ''].join('\n'));
-  clusters.forEach((c, i) => files.set(`clusters/${c}.yaml`, clusterYaml(c, i)));
+  files.set(
+    'fleet.yaml',
+    [
+      'apiVersion: canopy/v1',
+      'kind: Fleet',
+      'metadata: {name: big}',
+      'spec:',
+      '  timings: {heartbeatSeconds: 2, unreachableAfterSeconds: 10, statusRefreshSeconds: 60}',
+      '  targets: {hq: {lat: 48.1, lon: 11.5}}',
+      ...(o.fleetSpec ?? []).map((l) => `  ${l}`),
+      '',
+    ].join('\n'),
+  );
+  for (const [i, c] of clusters.entries()) files.set(`clusters/${c}.yaml`, clusterYaml(c, i));
   const paths: string[] = [];
   for (let i = 0; i < total; i++) {
     const p = pathOf(i, layout, apps, total);
@@ -86,8 +115,13 @@ export function createBigRepo(o: BigRepoOptions = {}): BigRepo {
   }
   let head = fastImport(dir, files, undefined, `fleet of ${total} services (${layout})`);
   return {
-    dir, layout, paths, clusters,
-    get head() { return head; },
+    dir,
+    layout,
+    paths,
+    clusters,
+    get head() {
+      return head;
+    },
     change(changes, message = 'change') {
       head = fastImport(dir, new Map(Object.entries(changes)), head, message);
       return head;
@@ -108,7 +142,10 @@ function fastImport(dir: string, files: Map<string, string | null>, parent: stri
   put(msg);
   if (parent) put(`from ${parent}\n`);
   for (const [p, text] of files) {
-    if (text === null) { put(`D ${p}\n`); continue; }
+    if (text === null) {
+      put(`D ${p}\n`);
+      continue;
+    }
     const body = Buffer.from(text);
     put(`M 100644 inline ${p}\ndata ${body.length}\n`);
     put(body);
@@ -128,11 +165,20 @@ export function manyCommits(dir: string, n: number, branch = 'main', start = 1_7
     s += `commit refs/heads/${branch}\nmark :${i + 1}\ncommitter Bench <bench@example.com> ${start + i} +0000\ndata ${Buffer.byteLength(body)}\n${body}`;
     if (i === 0) {
       let parent = '';
-      try { parent = execFileSync('git', ['-C', dir, 'rev-parse', '--verify', '-q', `refs/heads/${branch}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { /* a new branch */ }
+      try {
+        parent = execFileSync('git', ['-C', dir, 'rev-parse', '--verify', '-q', `refs/heads/${branch}`], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim();
+      } catch {
+        /* a new branch */
+      }
       if (parent) s += `from ${parent}\n`;
     } else s += `from :${i}\n`;
     s += `M 100644 inline n.txt\ndata ${Buffer.byteLength(body)}\n${body}\n`;
   }
   execFileSync('git', ['-C', dir, 'fast-import', '--quiet'], { input: s, env: { ...process.env, ...ENV } });
-  return execFileSync('git', ['-C', dir, 'rev-list', '--reverse', `-n`, String(n), `refs/heads/${branch}`], { encoding: 'utf8' }).trim().split('\n');
+  return execFileSync('git', ['-C', dir, 'rev-list', '--reverse', `-n`, String(n), `refs/heads/${branch}`], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
 }

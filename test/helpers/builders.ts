@@ -28,12 +28,23 @@ export class ClusterBuilder {
   private maxNodeSet = false;
   constructor(name: string) {
     this.v = {
-      name, online: true, capacity: capacity(8, '16Gi'), maxNode: capacity(8, '16Gi'),
-      arch: ['amd64'], runtimes: ['container', 'process'], labels: {},
+      name,
+      online: true,
+      capacity: capacity(8, '16Gi'),
+      maxNode: capacity(8, '16Gi'),
+      arch: ['amd64'],
+      runtimes: ['container', 'process'],
+      labels: {},
     };
   }
-  at(lat: number, lon: number): this { this.v.location = { lat, lon }; return this; }
-  withLabels(labels: Record<string, string>): this { this.v.labels = { ...this.v.labels, ...labels }; return this; }
+  at(lat: number, lon: number): this {
+    this.v.location = { lat, lon };
+    return this;
+  }
+  withLabels(labels: Record<string, string>): this {
+    this.v.labels = { ...this.v.labels, ...labels };
+    return this;
+  }
   /** Total capacity; the largest node follows it unless `withLargestNode` says otherwise. */
   withCapacity(cpu: number, memory: string | number = '16Gi', gpu = 0): this {
     this.v.capacity = capacity(cpu, memory, gpu);
@@ -41,12 +52,27 @@ export class ClusterBuilder {
     return this;
   }
   withLargestNode(cpu: number, memory: string | number = '16Gi', gpu = 0): this {
-    this.v.maxNode = capacity(cpu, memory, gpu); this.maxNodeSet = true; return this;
+    this.v.maxNode = capacity(cpu, memory, gpu);
+    this.maxNodeSet = true;
+    return this;
   }
-  withArch(...arch: string[]): this { this.v.arch = arch; return this; }
-  withRuntimes(...runtimes: string[]): this { this.v.runtimes = runtimes; return this; }
-  operatedBy(operator: string): this { this.v.operator = operator; return this; }
-  offline(forMs = 0): this { this.v.online = false; this.v.offlineForMs = forMs; return this; }
+  withArch(...arch: string[]): this {
+    this.v.arch = arch;
+    return this;
+  }
+  withRuntimes(...runtimes: string[]): this {
+    this.v.runtimes = runtimes;
+    return this;
+  }
+  operatedBy(operator: string): this {
+    this.v.operator = operator;
+    return this;
+  }
+  offline(forMs = 0): this {
+    this.v.online = false;
+    this.v.offlineForMs = forMs;
+    return this;
+  }
   build(): ClusterView {
     return structuredClone(this.v);
   }
@@ -56,32 +82,78 @@ export const aCluster = (name: string) => new ClusterBuilder(name);
 export class ServiceBuilder {
   private s: ServiceSpec = { runtime: 'container', image: 'canopy/app:1', replicas: 1 };
   constructor(readonly id: string) {}
-  private res() { return (this.s.resources ??= {}); }
-  private clusters() { return ((this.s.constraints ??= {}).clusters ??= {}); }
-  replicas(n: number): this { this.s.replicas = n; return this; }
-  cpu(n: number): this { this.res().cpu = n; return this; }
-  memory(q: string | number): this { this.res().memory = q; return this; }
-  gpu(n: number): this { this.res().gpu = n; return this; }
-  arch(...arch: Array<'amd64' | 'arm64' | 'arm' | '386' | 'riscv64'>): this { this.res().arch = arch; return this; }
-  runtime(r: 'container' | 'process'): this {
-    this.s.runtime = r;
-    if (r === 'process') { delete this.s.image; this.s.command = ['sleep', '3600']; }
+  private res() {
+    return (this.s.resources ??= {});
+  }
+  private clusters() {
+    return ((this.s.constraints ??= {}).clusters ??= {});
+  }
+  replicas(n: number): this {
+    this.s.replicas = n;
     return this;
   }
-  spread(s: 'none' | 'clusters' | 'nodes'): this { this.s.spread = s; return this; }
-  inClusters(...names: string[]): this { this.clusters().names = names; return this; }
-  onClustersLabelled(labels: Record<string, string>): this { this.clusters().matchLabels = labels; return this; }
-  operatedBy(operator: string): this { this.clusters().operator = operator; return this; }
+  cpu(n: number): this {
+    this.res().cpu = n;
+    return this;
+  }
+  memory(q: string | number): this {
+    this.res().memory = q;
+    return this;
+  }
+  gpu(n: number): this {
+    this.res().gpu = n;
+    return this;
+  }
+  arch(...arch: Array<'amd64' | 'arm64' | 'arm' | '386' | 'riscv64'>): this {
+    this.res().arch = arch;
+    return this;
+  }
+  runtime(r: 'container' | 'process'): this {
+    this.s.runtime = r;
+    if (r === 'process') {
+      delete this.s.image;
+      this.s.command = ['sleep', '3600'];
+    }
+    return this;
+  }
+  spread(s: 'none' | 'clusters' | 'nodes'): this {
+    this.s.spread = s;
+    return this;
+  }
+  inClusters(...names: string[]): this {
+    this.clusters().names = names;
+    return this;
+  }
+  onClustersLabelled(labels: Record<string, string>): this {
+    this.clusters().matchLabels = labels;
+    return this;
+  }
+  operatedBy(operator: string): this {
+    this.clusters().operator = operator;
+    return this;
+  }
   within(withinKm: number, of: { lat: number; lon: number }): this {
-    (this.s.constraints ??= {}).geo = { lat: of.lat, lon: of.lon, withinKm }; return this;
+    (this.s.constraints ??= {}).geo = { lat: of.lat, lon: of.lon, withinKm };
+    return this;
   }
   onNodesLabelled(labels: Record<string, string>): this {
-    (this.s.constraints ??= {}).nodes = { matchLabels: labels }; return this;
+    (this.s.constraints ??= {}).nodes = { matchLabels: labels };
+    return this;
   }
-  failoverAfter(seconds: number): this { this.s.failover = { afterSeconds: seconds }; return this; }
-  env(vars: Record<string, string>): this { this.s.env = { ...this.s.env, ...vars }; return this; }
-  spec(): ServiceSpec { return structuredClone(this.s); }
-  build(): ServiceView { return { id: this.id, spec: this.spec() }; }
+  failoverAfter(seconds: number): this {
+    this.s.failover = { afterSeconds: seconds };
+    return this;
+  }
+  env(vars: Record<string, string>): this {
+    this.s.env = { ...this.s.env, ...vars };
+    return this;
+  }
+  spec(): ServiceSpec {
+    return structuredClone(this.s);
+  }
+  build(): ServiceView {
+    return { id: this.id, spec: this.spec() };
+  }
 }
 export const aService = (id: string) => new ServiceBuilder(id);
 
@@ -94,10 +166,20 @@ export function allocation(a: Record<string, Record<string, number>>): Allocatio
 export class FleetBuilder {
   private cs: ClusterBuilder[] = [];
   private ss: ServiceBuilder[] = [];
-  withCluster(c: ClusterBuilder | string): this { this.cs.push(typeof c === 'string' ? aCluster(c) : c); return this; }
-  withService(s: ServiceBuilder | string): this { this.ss.push(typeof s === 'string' ? aService(s) : s); return this; }
-  clusters(): ClusterView[] { return this.cs.map((c) => c.build()); }
-  services(): ServiceView[] { return this.ss.map((s) => s.build()); }
+  withCluster(c: ClusterBuilder | string): this {
+    this.cs.push(typeof c === 'string' ? aCluster(c) : c);
+    return this;
+  }
+  withService(s: ServiceBuilder | string): this {
+    this.ss.push(typeof s === 'string' ? aService(s) : s);
+    return this;
+  }
+  clusters(): ClusterView[] {
+    return this.cs.map((c) => c.build());
+  }
+  services(): ServiceView[] {
+    return this.ss.map((s) => s.build());
+  }
 }
 export const aFleet = () => new FleetBuilder();
 
@@ -108,12 +190,29 @@ export class NodeBuilder {
   constructor(name: string) {
     this.v = { name, online: true, capacity: capacity(4, '8Gi'), arch: 'amd64', runtimes: ['container', 'process'], labels: {} };
   }
-  withCapacity(cpu: number, memory: string | number = '8Gi', gpu = 0): this { this.v.capacity = capacity(cpu, memory, gpu); return this; }
-  withArch(arch: string): this { this.v.arch = arch; return this; }
-  withRuntimes(...runtimes: string[]): this { this.v.runtimes = runtimes; return this; }
-  withLabels(labels: Record<string, string>): this { this.v.labels = { ...this.v.labels, ...labels }; return this; }
-  offline(): this { this.v.online = false; return this; }
-  build(): NodeView { return structuredClone(this.v); }
+  withCapacity(cpu: number, memory: string | number = '8Gi', gpu = 0): this {
+    this.v.capacity = capacity(cpu, memory, gpu);
+    return this;
+  }
+  withArch(arch: string): this {
+    this.v.arch = arch;
+    return this;
+  }
+  withRuntimes(...runtimes: string[]): this {
+    this.v.runtimes = runtimes;
+    return this;
+  }
+  withLabels(labels: Record<string, string>): this {
+    this.v.labels = { ...this.v.labels, ...labels };
+    return this;
+  }
+  offline(): this {
+    this.v.online = false;
+    return this;
+  }
+  build(): NodeView {
+    return structuredClone(this.v);
+  }
 }
 export const aNode = (name: string) => new NodeBuilder(name);
 
@@ -130,7 +229,10 @@ export class PlacementBuilder {
     this.services[s.id] = { replicas: replicas ?? spec.replicas, specHash: specHash(spec), spec };
     return this;
   }
-  seq(n: number): this { this.version = { ...this.version, seq: n }; return this; }
+  seq(n: number): this {
+    this.version = { ...this.version, seq: n };
+    return this;
+  }
   build(): Placement {
     return structuredClone({ fleet: 'demo', cluster: this.cluster, version: this.version, services: this.services });
   }
@@ -161,8 +263,15 @@ export function replicaState(id: string, specHashOf: string, state: ReplicaState
 /** The status a node's agent reports, for its NodeView and the replicas it runs. */
 export function aNodeStatus(n: NodeView, replicas: ReplicaState[] = []): NodeStatus {
   return {
-    kind: 'node-status', node: n.name, at: SINCE, appliedSeq: 1, capacity: { ...n.capacity },
-    arch: n.arch, runtimes: [...n.runtimes], labels: { ...n.labels }, replicas,
+    kind: 'node-status',
+    node: n.name,
+    at: SINCE,
+    appliedSeq: 1,
+    capacity: { ...n.capacity },
+    arch: n.arch,
+    runtimes: [...n.runtimes],
+    labels: { ...n.labels },
+    replicas,
   };
 }
 
@@ -190,11 +299,16 @@ export function prng(seed: number): Rng {
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   const shuffle = <T>(xs: readonly T[]): T[] => {
     const out = [...xs];
-    for (let i = out.length - 1; i > 0; i--) { const j = int(0, i); [out[i], out[j]] = [out[j], out[i]]; }
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = int(0, i);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
     return out;
   };
   return {
-    next, int, shuffle,
+    next,
+    int,
+    shuffle,
     pick: (xs) => xs[int(0, xs.length - 1)],
     chance: (p) => next() < p,
     subset: (xs, min = 0) => {

@@ -18,22 +18,39 @@ export function canopy(args: string[], opts: { cwd?: string; timeoutMs?: number 
 export function canopyAsync(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout!.on('data', (d) => { stdout += d; });
-    child.stderr!.on('data', (d) => { stderr += d; });
+    let stdout = '',
+      stderr = '';
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+    });
     const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.on('close', (code) => { clearTimeout(t); resolve({ code: code ?? -1, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 
-export interface Proc { child: ChildProcess; output(): string; waitFor(re: RegExp, ms?: number): Promise<void>; kill(sig?: NodeJS.Signals): Promise<number | null> }
+export interface Proc {
+  child: ChildProcess;
+  output(): string;
+  waitFor(re: RegExp, ms?: number): Promise<void>;
+  kill(sig?: NodeJS.Signals): Promise<number | null>;
+}
 
 /** Start a long-running canopy command; output is collected for assertions and failures. */
 export function start(args: string[], opts: { env?: Record<string, string> } = {}): Proc {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
   return {
     child,
     output: () => out,
@@ -62,7 +79,13 @@ export async function eventually<T>(what: string, fn: () => T | Promise<T>, ms =
   const end = Date.now() + ms;
   let last: unknown;
   for (;;) {
-    try { const v = await fn(); if (v) return v; last = v; } catch (e) { last = e; }
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, every));
   }

@@ -14,7 +14,10 @@ export interface DelayProxy {
   close(): Promise<void>;
 }
 
-export async function startDelayProxy(targetPort: number, o: { delayMs?: number; byClient?: Record<string, number>; targetHost?: string } = {}): Promise<DelayProxy> {
+export async function startDelayProxy(
+  targetPort: number,
+  o: { delayMs?: number; byClient?: Record<string, number>; targetHost?: string } = {},
+): Promise<DelayProxy> {
   let fallback = o.delayMs ?? 0;
   const byClient = new Map(Object.entries(o.byClient ?? {}));
   const sockets = new Set<net.Socket>();
@@ -27,7 +30,9 @@ export async function startDelayProxy(targetPort: number, o: { delayMs?: number;
     from.on('data', (chunk) => {
       const at = Math.max(Date.now() + ms(), last);
       last = at;
-      setTimeout(() => { if (!to.destroyed) to.write(chunk); }, at - Date.now());
+      setTimeout(() => {
+        if (!to.destroyed) to.write(chunk);
+      }, at - Date.now());
     });
     from.on('end', () => setTimeout(() => to.end(), Math.max(0, last - Date.now())));
   };
@@ -35,11 +40,17 @@ export async function startDelayProxy(targetPort: number, o: { delayMs?: number;
   const server = net.createServer({ noDelay: true }, (client) => {
     connections++;
     const upstream = net.connect({ port: targetPort, host: o.targetHost ?? '127.0.0.1', noDelay: true });
-    sockets.add(client); sockets.add(upstream);
+    sockets.add(client);
+    sockets.add(upstream);
     const ms = () => delayFor(client.remoteAddress);
     relay(client, upstream, ms);
     relay(upstream, client, ms);
-    const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
     client.on('error', end).on('close', () => setTimeout(end, ms()));
     upstream.on('error', end).on('close', () => setTimeout(end, ms()));
   });
@@ -48,8 +59,13 @@ export async function startDelayProxy(targetPort: number, o: { delayMs?: number;
   return {
     port,
     address: (scheme = 'http', path = '/') => `${scheme}://127.0.0.1:${port}${scheme === 'tcp' ? '' : path}`,
-    setDelay(ms, from) { if (from) byClient.set(from, ms); else fallback = ms; },
-    get connections() { return connections; },
+    setDelay(ms, from) {
+      if (from) byClient.set(from, ms);
+      else fallback = ms;
+    },
+    get connections() {
+      return connections;
+    },
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));

@@ -38,9 +38,16 @@ export async function startGitServer(opts: { user?: string; password?: string } 
     const u = new URL(req.url ?? '/', 'http://x');
     const child = spawn(cgi, [], {
       env: {
-        ...process.env, GIT_PROJECT_ROOT: root, GIT_HTTP_EXPORT_ALL: '1', PATH_INFO: decodeURIComponent(u.pathname),
-        QUERY_STRING: u.search.slice(1), REQUEST_METHOD: req.method ?? 'GET', CONTENT_TYPE: req.headers['content-type'] ?? '',
-        REMOTE_USER: user, REMOTE_ADDR: '127.0.0.1', GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
+        ...process.env,
+        GIT_PROJECT_ROOT: root,
+        GIT_HTTP_EXPORT_ALL: '1',
+        PATH_INFO: decodeURIComponent(u.pathname),
+        QUERY_STRING: u.search.slice(1),
+        REQUEST_METHOD: req.method ?? 'GET',
+        CONTENT_TYPE: req.headers['content-type'] ?? '',
+        REMOTE_USER: user,
+        REMOTE_ADDR: '127.0.0.1',
+        GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
         HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
       },
     });
@@ -48,7 +55,10 @@ export async function startGitServer(opts: { user?: string; password?: string } 
     let head = Buffer.alloc(0);
     let headersDone = false;
     child.stdout.on('data', (chunk: Buffer) => {
-      if (headersDone) { res.write(chunk); return; }
+      if (headersDone) {
+        res.write(chunk);
+        return;
+      }
       head = Buffer.concat([head, chunk]);
       const i = head.indexOf('\r\n\r\n');
       const j = i >= 0 ? i : head.indexOf('\n\n');
@@ -74,8 +84,11 @@ export async function startGitServer(opts: { user?: string; password?: string } 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
   return {
-    root, port,
-    get requests() { return state.requests; },
+    root,
+    port,
+    get requests() {
+      return state.requests;
+    },
     url: (repo, auth = true) => `http://${auth ? `${user}:${password}@` : ''}127.0.0.1:${port}/${repo}.git`,
     publish(name, from) {
       const bare = path.join(root, `${name}.git`);
@@ -84,6 +97,10 @@ export async function startGitServer(opts: { user?: string; password?: string } 
       execFileSync('git', ['-C', bare, 'config', 'http.receivepack', 'true']);
       return bare;
     },
-    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
   };
 }

@@ -13,7 +13,11 @@ export function git(dir: string, ...args: string[]): string {
 
 /** git without blocking this process: for talking to a server the test itself runs. */
 export function gitAsync(dir: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => execFile('git', ['-C', dir, ...args], { encoding: 'utf8' }, (e, out, err) => (e ? reject(new Error(`git ${args.join(' ')}: ${err || e.message}`)) : resolve(out.trimEnd()))));
+  return new Promise((resolve, reject) =>
+    execFile('git', ['-C', dir, ...args], { encoding: 'utf8' }, (e, out, err) =>
+      e ? reject(new Error(`git ${args.join(' ')}: ${err || e.message}`)) : resolve(out.trimEnd()),
+    ),
+  );
 }
 
 export function tempDir(prefix = 'canopy-test-'): string {
@@ -24,7 +28,10 @@ export function tempDir(prefix = 'canopy-test-'): string {
 export function commitFiles(dir: string, files: Record<string, string | null>, message = 'change'): string {
   for (const [f, text] of Object.entries(files)) {
     const p = path.join(dir, f);
-    if (text === null) { rmSync(p, { force: true }); continue; }
+    if (text === null) {
+      rmSync(p, { force: true });
+      continue;
+    }
     mkdirSync(path.dirname(p), { recursive: true });
     writeFileSync(p, text);
   }

@@ -6,19 +6,32 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export interface Mosquitto { url: string; port: number; stop(): Promise<void>; restart(): Promise<void> }
+export interface Mosquitto {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
 function binary(): string {
   for (const p of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto']) {
-    try { execFileSync(p, ['-h'], { stdio: 'ignore' }); return p; } catch (e) { if ((e as { status?: number }).status !== undefined) return p; }
+    try {
+      execFileSync(p, ['-h'], { stdio: 'ignore' });
+      return p;
+    } catch (e) {
+      if ((e as { status?: number }).status !== undefined) return p;
+    }
   }
   throw new Error('mosquitto is not installed: run scripts/setup.sh (apt-get install mosquitto)');
 }
@@ -33,7 +46,9 @@ export async function startMosquitto(port?: number): Promise<Mosquitto> {
   const start = async () => {
     child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (d) => { err += d; });
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
     for (let i = 0; i < 100; i++) {
       if (await canConnect(p)) return;
       if (child.exitCode !== null) throw new Error(`mosquitto exited (${child.exitCode}): ${err}`);
@@ -50,13 +65,24 @@ export async function startMosquitto(port?: number): Promise<Mosquitto> {
     if (c.exitCode === null) c.kill('SIGKILL');
   };
   await start();
-  return { url: `mqtt://127.0.0.1:${p}`, port: p, stop, restart: async () => { await stop(); await start(); } };
+  return {
+    url: `mqtt://127.0.0.1:${p}`,
+    port: p,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+  };
 }
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }

@@ -27,7 +27,10 @@ export class RootRecorder {
   private seq = 0;
   views: ClusterView[] = [];
 
-  constructor(private readonly repo: Repo, private readonly fleet = 'big') {
+  constructor(
+    private readonly repo: Repo,
+    private readonly fleet = 'big',
+  ) {
     this.book = new PlacementBook(repo, ROOT);
   }
 
@@ -58,10 +61,12 @@ export class RootRecorder {
       const doc: Placement = { fleet: this.fleet, cluster, version: { commit: good.commit, seq: ++this.seq, epoch: 0 }, services };
       await this.book.commit(doc, `placement ${cluster} #${this.seq} from ${good.commit.slice(0, 12)}`);
     }
-    const changed = Object.fromEntries([...res.changed].map((id) => {
-      const d = placed.decisions.get(id)!;
-      return [id, { desired: d.desired, placed: d.placed, clusters: Object.fromEntries(d.clusters), reason: d.reason }];
-    }));
+    const changed = Object.fromEntries(
+      [...res.changed].map((id) => {
+        const d = placed.decisions.get(id)!;
+        return [id, { desired: d.desired, placed: d.placed, clusters: Object.fromEntries(d.clusters), reason: d.reason }];
+      }),
+    );
     for (const id of res.removed) (changed as Record<string, unknown>)[id] = { removed: true };
     await this.note(commit, renderNote({ outcome: 'accepted', commit, at: at.toISOString(), changed, unschedulable: this.docs.short() }));
     return true;
@@ -78,6 +83,12 @@ export async function writeStatus(repo: Repo, st: ClusterStatus, at: Date): Prom
   const parent = await resolveRef(repo, ref);
   const { services, ...header } = st;
   const tree = await writeServiceRecord(repo, parent ? (await readCommit(repo, parent)).tree : undefined, STATUS_FILE, header, undefined, services);
-  const oid = await writeCommit(repo, { tree, parents: parent ? [parent] : [], message: `${st.cluster}: status`, author: { name: st.cluster, email: `${st.cluster}@canopy.invalid` }, time: at });
+  const oid = await writeCommit(repo, {
+    tree,
+    parents: parent ? [parent] : [],
+    message: `${st.cluster}: status`,
+    author: { name: st.cluster, email: `${st.cluster}@canopy.invalid` },
+    time: at,
+  });
   await updateRef(repo, ref, oid, parent);
 }

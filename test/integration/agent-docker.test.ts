@@ -25,7 +25,7 @@ const lines: string[] = [];
 const log = createLogger('agent c1/n1', 'debug', (l) => lines.push(l));
 
 let broker: Mosquitto;
-let cluster: Bus;   // plays the cluster: sends the assignment, reads the status
+let cluster: Bus; // plays the cluster: sends the assignment, reads the status
 let agentBus: Bus;
 let agent: Agent;
 let stateDir = '';
@@ -45,14 +45,30 @@ const running = () => containers(FLEET).filter((c) => c.state === 'running');
 
 test.before(async () => {
   requireDocker();
-  try { execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' }); } catch { execFileSync(BUILD_SCRIPT, { stdio: 'inherit' }); }
+  try {
+    execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' });
+  } catch {
+    execFileSync(BUILD_SCRIPT, { stdio: 'inherit' });
+  }
   broker = await startMosquitto();
   stateDir = mkdtempSync(join(tmpdir(), 'canopy-agent-docker-'));
   cluster = await connectBus({ url: broker.url, clientId: `test-cluster-${process.pid}`, log: createLogger('cluster', 'silent') });
-  await cluster.subscribe(t.nodeStatus('c1', 'n1'), (_topic, payload) => { if (payload.length) lastStatus = JSON.parse(payload.toString()) as NodeStatus; });
+  await cluster.subscribe(t.nodeStatus('c1', 'n1'), (_topic, payload) => {
+    if (payload.length) lastStatus = JSON.parse(payload.toString()) as NodeStatus;
+  });
   agentBus = await connectBus({ url: broker.url, clientId: `test-agent-${process.pid}`, log, onlineTopic: t.nodeOnline('c1', 'n1'), keepaliveSeconds: 2 });
   const drivers = await loadDrivers('docker', { fleet: FLEET, cluster: 'c1', node: 'n1', stateDir });
-  agent = await startAgent({ fleet: FLEET, cluster: 'c1', node: 'n1', bus: agentBus, drivers, stateDir, capacity: { cpu: 2, memoryMi: 2048, gpu: 0 }, heartbeatMs: 2000, log });
+  agent = await startAgent({
+    fleet: FLEET,
+    cluster: 'c1',
+    node: 'n1',
+    bus: agentBus,
+    drivers,
+    stateDir,
+    capacity: { cpu: 2, memoryMi: 2048, gpu: 0 },
+    heartbeatMs: 2000,
+    log,
+  });
 });
 
 test.after(async () => {
@@ -66,8 +82,13 @@ test.after(async () => {
 
 test('the assignment starts its container, and the status says it runs', async () => {
   const desired: NodeDesired = {
-    kind: 'node-desired', seq: 1, epoch: 0, heartbeatSeconds: 2,
-    replicas: [{ id: 'web/api#0', service: 'web/api', index: 0, specHash: 'h1', spec: { runtime: 'container', replicas: 1, image: IMAGE, command: ['sleep', '600'] } }],
+    kind: 'node-desired',
+    seq: 1,
+    epoch: 0,
+    heartbeatSeconds: 2,
+    replicas: [
+      { id: 'web/api#0', service: 'web/api', index: 0, specHash: 'h1', spec: { runtime: 'container', replicas: 1, image: IMAGE, command: ['sleep', '600'] } },
+    ],
   };
   await cluster.publish(t.nodeDesired('c1', 'n1'), desired, { retain: true });
   await until('one running container', () => running().length === 1);
@@ -80,10 +101,17 @@ test('a container killed behind its back is replaced by one, not two', async () 
   const [before] = running();
   execFileSync('docker', ['kill', before.name], { stdio: 'ignore' });
   // The replacement has the same name: wait for a running container that is not the killed one.
-  const id = () => execFileSync('docker', ['ps', '-q', '--no-trunc', '--filter', `label=canopy.fleet=${FLEET}`, '--filter', 'status=running'], { encoding: 'utf8' }).trim();
+  const id = () =>
+    execFileSync('docker', ['ps', '-q', '--no-trunc', '--filter', `label=canopy.fleet=${FLEET}`, '--filter', 'status=running'], { encoding: 'utf8' }).trim();
   const killedId = execFileSync('docker', ['inspect', '-f', '{{.Id}}', before.name], { encoding: 'utf8' }).trim();
-  await until('a new running container', () => { const now = id(); return now && now !== killedId ? now : undefined; });
-  assert.ok(lines.some((l) => /start web\/api#0: restart after: (exited with code 137|killed)/.test(l)), lines.join('\n'));
+  await until('a new running container', () => {
+    const now = id();
+    return now && now !== killedId ? now : undefined;
+  });
+  assert.ok(
+    lines.some((l) => /start web\/api#0: restart after: (exited with code 137|killed)/.test(l)),
+    lines.join('\n'),
+  );
   assert.is(containers(FLEET).length, 1, 'replaced, not added');
 });
 
@@ -92,9 +120,15 @@ test('a malformed assignment is dropped with a log line; what runs stays', async
   await cluster.publish(t.nodeDesired('c1', 'n1'), '{"kind": "node-desired", "seq": ', { retain: true });
   await cluster.publish(t.nodeDesired('c1', 'n1'), { kind: 'node-desired', seq: -1, epoch: 0, replicas: 'all of them' }, { retain: true });
   await until('two dropped messages', () => agentBus.stats.dropped >= 2);
-  assert.ok(lines.some((l) => /dropped bad message: .*not JSON/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /dropped bad message: .*not JSON/.test(l)),
+    lines.join('\n'),
+  );
   await agent.idle();
-  assert.equal(running().map((c) => c.name), [before.name]);
+  assert.equal(
+    running().map((c) => c.name),
+    [before.name],
+  );
 });
 
 test.run();

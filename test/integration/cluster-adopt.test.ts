@@ -42,13 +42,21 @@ for (const delay of [0, 1, 2, 3, 5, 8, 13, 40]) {
   test(`Git answers #1 ${delay} ms after MQTT delivered #2: #2 stays in force`, async () => {
     const statuses: ClusterStatus[] = [];
     const watch = await connectBus({ url: mq.url, clientId: `test-watch-${delay}`, log });
-    await watch.subscribe(t.clusterStatus('edge'), (_topic, payload) => { if (payload.length) statuses.push(JSON.parse(String(payload))); });
+    await watch.subscribe(t.clusterStatus('edge'), (_topic, payload) => {
+      if (payload.length) statuses.push(JSON.parse(String(payload)));
+    });
     const bus = await connectBus({ url: mq.url, clientId: `test-edge-${delay}`, log });
     let asked = 0;
     let cluster: Cluster | undefined;
     try {
       cluster = await startCluster({
-        name: 'edge', fleet: 'demo', bus, nodeBus: bus, stateDir: tempDir('canopy-adopt-'), log, heartbeatMs: 200,
+        name: 'edge',
+        fleet: 'demo',
+        bus,
+        nodeBus: bus,
+        stateDir: tempDir('canopy-adopt-'),
+        log,
+        heartbeatMs: 200,
         // Asked while there is no placement: the root's snapshot goes out, and the older
         // placement "arrives from Git" a moment later.
         placementFromGit: async (): Promise<Placement | undefined> => {
@@ -60,12 +68,15 @@ for (const delay of [0, 1, 2, 3, 5, 8, 13, 40]) {
       });
       await eventually('the Git read was asked for', () => asked > 0, 5000, 20);
       const last = () => statuses.at(-1)?.applied?.seq;
-      await eventually('the cluster reports #2 applied', () => last() === 2, 5000, 20)
-        .catch((e: Error) => { throw new Error(`${e.message}; reported ${JSON.stringify(statuses.map((s) => s.applied?.seq))}`); });
+      await eventually('the cluster reports #2 applied', () => last() === 2, 5000, 20).catch((e: Error) => {
+        throw new Error(`${e.message}; reported ${JSON.stringify(statuses.map((s) => s.applied?.seq))}`);
+      });
       await sleep(400);
       assert.is(last(), 2, `reported since: ${JSON.stringify(statuses.map((s) => s.applied?.seq))}`);
-      assert.ok(statuses.every((s) => s.applied?.seq !== 1 || statuses.indexOf(s) < statuses.findIndex((x) => x.applied?.seq === 2)),
-        `never went back to #1 after #2: ${JSON.stringify(statuses.map((s) => s.applied?.seq))}`);
+      assert.ok(
+        statuses.every((s) => s.applied?.seq !== 1 || statuses.indexOf(s) < statuses.findIndex((x) => x.applied?.seq === 2)),
+        `never went back to #1 after #2: ${JSON.stringify(statuses.map((s) => s.applied?.seq))}`,
+      );
     } finally {
       await cluster?.stop();
       await bus.close();

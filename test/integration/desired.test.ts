@@ -14,9 +14,15 @@ import { prng } from '../helpers/builders.js';
 
 const test = suite('loadDesired on generated fleets');
 
-const summary = (r: LoadResult) => r.ok
-  ? { ok: true, services: [...r.state.services.values()].map((s) => `${s.id} ${s.specHash} ${s.file}`).sort(), fleet: r.state.fleet.metadata.name, files: [...r.state.files.keys()].sort() }
-  : { ok: false, problems: r.problems };
+const summary = (r: LoadResult) =>
+  r.ok
+    ? {
+        ok: true,
+        services: [...r.state.services.values()].map((s) => `${s.id} ${s.specHash} ${s.file}`).sort(),
+        fleet: r.state.fleet.metadata.name,
+        files: [...r.state.files.keys()].sort(),
+      }
+    : { ok: false, problems: r.problems };
 
 for (const layout of ['nested', 'flat'] as BigLayout[]) {
   test(`${layout}: change by change equals from scratch (400 services, 25 commits)`, async () => {
@@ -34,10 +40,14 @@ for (const layout of ['nested', 'flat'] as BigLayout[]) {
         const i = rng.int(0, 449);
         const p = pathOf(i, layout, 20, 400);
         const r = rng.next();
-        files[p.path] = r < 0.2 ? null
-          : r < 0.3 ? bigServiceYaml(p.app, p.name).replace('replicas: 1', 'replicas: -1')            // rejected
-          : r < 0.35 ? bigServiceYaml(p.app === 'app-00' ? 'app-01' : 'app-00', p.name)             // rejected: wrong app
-          : bigServiceYaml(p.app, p.name, { replicas: rng.int(0, 5), cpu: rng.pick([0.01, 0.1]) });
+        files[p.path] =
+          r < 0.2
+            ? null
+            : r < 0.3
+              ? bigServiceYaml(p.app, p.name).replace('replicas: 1', 'replicas: -1') // rejected
+              : r < 0.35
+                ? bigServiceYaml(p.app === 'app-00' ? 'app-01' : 'app-00', p.name) // rejected: wrong app
+                : bigServiceYaml(p.app, p.name, { replicas: rng.int(0, 5), cpu: rng.pick([0.01, 0.1]) });
       }
       const commit = big.change(files, `step ${step}`);
       const incremental = await loadDesired(repo, commit, good, cache, { consume: true });
@@ -74,7 +84,7 @@ test('the parse cache on disk: reused by the next process, ignored when another 
   writeFileSync(file, JSON.stringify({ ...stored, stamp: 'another-canopy' }));
   const cache3 = new Map<string, ParseResult>();
   await loadDesired(await openRepo(big.dir), big.head, undefined, cache3);
-  assert.ok(JSON.parse(readFileSync(file, 'utf8')).stamp !== 'another-canopy', 'rewritten with this validator\'s stamp');
+  assert.ok(JSON.parse(readFileSync(file, 'utf8')).stamp !== 'another-canopy', "rewritten with this validator's stamp");
 });
 
 test.run();

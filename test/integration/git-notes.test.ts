@@ -22,7 +22,11 @@ function nativeNotes(dir: string, commits: string[], text: string, ref = NOTES_R
   git(dir, 'notes', '--ref', ref, 'add', '-f', '-m', text, commits[0]);
   if (commits.length > 1) {
     execFileSync('git', ['-C', dir, 'notes', '--ref', ref, 'copy', '-f', '--stdin'], {
-      input: commits.slice(1).map((c) => `${commits[0]} ${c}`).join('\n') + '\n',
+      input:
+        commits
+          .slice(1)
+          .map((c) => `${commits[0]} ${c}`)
+          .join('\n') + '\n',
       stdio: ['pipe', 'ignore', 'ignore'],
       env: { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@x' },
     });
@@ -43,7 +47,11 @@ Notes('canopy writes 1,000 notes in one notes commit, fanned out as git does; gi
   assert.ok(/^040000 tree [0-9a-f]{40}\t[0-9a-f]{2}$/m.test(git(a.dir, 'ls-tree', NOTES_REF)), 'ab/ directories at the top');
   for (const i of [0, 1, 499, 998, 999]) assert.is(show(a.dir, a.commits[i]), `note ${i}`);
   // Native git reads the whole set the way it walks any notes tree.
-  const listed = new Set(git(a.dir, 'notes', '--ref', 'canopy', 'list').split('\n').map((l) => l.split(' ')[1]));
+  const listed = new Set(
+    git(a.dir, 'notes', '--ref', 'canopy', 'list')
+      .split('\n')
+      .map((l) => l.split(' ')[1]),
+  );
   assert.ok(a.commits.every((c) => listed.has(c)));
 });
 
@@ -68,8 +76,10 @@ Notes('native git writes 1,000 notes; canopy reads any of them', async () => {
 });
 
 Notes('mixed: git adds after canopy and canopy after git; both read all, trees as git alone would write', async () => {
-  const a = repoWith(600), b = repoWith(600);
-  const first = a.commits.slice(0, 500), later = a.commits.slice(500);
+  const a = repoWith(600),
+    b = repoWith(600);
+  const first = a.commits.slice(0, 500),
+    later = a.commits.slice(500);
   // a: canopy 500, git 1 more, canopy 99 more, canopy removes one.
   const repo = await openRepo(a.dir);
   await writeNotes(repo, new Map(first.map((c) => [c, 'same text\n'])), ME, 'canopy');

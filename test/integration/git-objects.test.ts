@@ -50,14 +50,22 @@ const NAMES = ['a', 'a-b', 'a.b', 'a0', 'ab', 'é', 'b c', 'z'];
 function randomChange(dir: string, rng: ReturnType<typeof prng>): void {
   for (let k = rng.int(1, 6); k > 0; k--) {
     const where = rng.pick(['top', 'flat', 'nested']);
-    const name = where === 'flat' ? `flat/f${String(rng.int(0, 299)).padStart(3, '0')}` : where === 'nested' ? `n/${rng.pick(NAMES)}/${rng.pick(NAMES)}` : rng.pick(NAMES);
+    const name =
+      where === 'flat' ? `flat/f${String(rng.int(0, 299)).padStart(3, '0')}` : where === 'nested' ? `n/${rng.pick(NAMES)}/${rng.pick(NAMES)}` : rng.pick(NAMES);
     const p = path.join(dir, name);
     const r = rng.next();
     rmSync(p, { recursive: true, force: true });
-    if (r < 0.15) continue;                                             // deleted
+    if (r < 0.15) continue; // deleted
     mkdirSync(path.dirname(p), { recursive: true });
-    if (r < 0.25 && where !== 'flat') { mkdirSync(p, { recursive: true }); writeFileSync(path.join(p, 'inner'), `${rng.next()}\n`); continue; } // file → directory
-    if (r < 0.3) { symlinkSync('target', p); continue; }
+    if (r < 0.25 && where !== 'flat') {
+      mkdirSync(p, { recursive: true });
+      writeFileSync(path.join(p, 'inner'), `${rng.next()}\n`);
+      continue;
+    } // file → directory
+    if (r < 0.3) {
+      symlinkSync('target', p);
+      continue;
+    }
     writeFileSync(p, `${rng.int(0, 5)}\n`);
     if (r > 0.9) chmodSync(p, 0o755);
   }
@@ -91,7 +99,10 @@ test('diffTrees lists what git diff-tree -r lists, for any two commits', async (
   execFileSync('git', ['init', '-q', '-b', 'main', dir]);
   mkdirSync(path.join(dir, 'flat'));
   for (let i = 0; i < 300; i++) writeFileSync(path.join(dir, `flat/f${String(i).padStart(3, '0')}`), `${i}\n`);
-  for (const n of NAMES) { mkdirSync(path.join(dir, 'n', n), { recursive: true }); writeFileSync(path.join(dir, 'n', n, 'x'), 'x\n'); }
+  for (const n of NAMES) {
+    mkdirSync(path.join(dir, 'n', n), { recursive: true });
+    writeFileSync(path.join(dir, 'n', n, 'x'), 'x\n');
+  }
   const rng = prng(9);
   const commits: string[] = [];
   for (let c = 0; c < 40; c++) {
@@ -105,11 +116,15 @@ test('diffTrees lists what git diff-tree -r lists, for any two commits', async (
   const pairs: Array<[string, string]> = commits.slice(1).map((c, i) => [commits[i], c]);
   pairs.push([commits[0], commits[39]], [commits[39], commits[0]], [commits[5], commits[30]]);
   for (const [a, b] of pairs) {
-    const native = git(dir, '-c', 'core.quotepath=off', 'diff-tree', '-r', '--no-renames', a, b).split('\n').filter(Boolean).map((l) => {
-      const [meta, p] = l.split('\t');
-      const [, , oa, ob] = meta.split(' ');
-      return `${p} ${oa.startsWith('0000000') ? '-' : oa} ${ob.startsWith('0000000') ? '-' : ob}`;
-    }).sort();
+    const native = git(dir, '-c', 'core.quotepath=off', 'diff-tree', '-r', '--no-renames', a, b)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [meta, p] = l.split('\t');
+        const [, , oa, ob] = meta.split(' ');
+        return `${p} ${oa.startsWith('0000000') ? '-' : oa} ${ob.startsWith('0000000') ? '-' : ob}`;
+      })
+      .sort();
     const ours = (await diffTrees(repo, tree(a), tree(b))).map((c) => `${c.path} ${c.before?.oid ?? '-'} ${c.after?.oid ?? '-'}`).sort();
     assert.equal(ours, native, `${a.slice(0, 7)}..${b.slice(0, 7)}`);
   }
@@ -121,14 +136,24 @@ test('writeFiles writes the very trees git writes for the same files', async () 
   const files = new Map<string, string>();
   for (const n of NAMES) files.set(n === 'a' ? 'a/x' : n, `${n}\n`);
   for (let i = 0; i < 40; i++) files.set(`d/${i}.json`, `{"i": ${i}}\n`);
-  for (const [p, t] of files) { mkdirSync(path.dirname(path.join(dir, p)), { recursive: true }); writeFileSync(path.join(dir, p), t); }
+  for (const [p, t] of files) {
+    mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    writeFileSync(path.join(dir, p), t);
+  }
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'files');
   const repo = await openRepo(dir);
   const ours = await writeFiles(repo, undefined, files);
   assert.is(ours, git(dir, 'rev-parse', 'HEAD^{tree}'));
   // A change along one path: the other subtrees are kept as they are.
-  const next = await writeFiles(repo, ours, new Map([['d/7.json', '{"i": 70}\n'], ['a-b', null]]));
+  const next = await writeFiles(
+    repo,
+    ours,
+    new Map([
+      ['d/7.json', '{"i": 70}\n'],
+      ['a-b', null],
+    ]),
+  );
   writeFileSync(path.join(dir, 'd/7.json'), '{"i": 70}\n');
   rmSync(path.join(dir, 'a-b'));
   git(dir, 'add', '-A');

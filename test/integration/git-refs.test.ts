@@ -9,7 +9,18 @@ import fs, { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import isogit from 'isomorphic-git';
-import { listRefs, openRepo, readCommit, readFileAt, resolveRef, resolveRevision, updateRef, writeCommit, RefConflictError, type Repo } from '../../reconciler/git/repo.js';
+import {
+  listRefs,
+  openRepo,
+  readCommit,
+  readFileAt,
+  resolveRef,
+  resolveRevision,
+  updateRef,
+  writeCommit,
+  RefConflictError,
+  type Repo,
+} from '../../reconciler/git/repo.js';
 import { isRefName } from '../../reconciler/git/ref-store.js';
 import { resolveRev } from '../../reconciler/git/revision.js';
 import { git, tempDir } from '../helpers/git.js';
@@ -19,7 +30,15 @@ const test = suite('refs, revisions and commits against native git');
 /** git with a fixed author and committer date in a given zone, so commits have offsets. */
 function commitAt(dir: string, message: string, date: string, ...extra: string[]): string {
   execFileSync('git', ['-C', dir, 'commit', '-q', '--allow-empty', '-m', message, ...extra], {
-    env: { ...process.env, GIT_AUTHOR_NAME: 'Ann', GIT_AUTHOR_EMAIL: 'ann@example.com', GIT_COMMITTER_NAME: 'Bob', GIT_COMMITTER_EMAIL: 'bob@example.com', GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'Ann',
+      GIT_AUTHOR_EMAIL: 'ann@example.com',
+      GIT_COMMITTER_NAME: 'Bob',
+      GIT_COMMITTER_EMAIL: 'bob@example.com',
+      GIT_AUTHOR_DATE: date,
+      GIT_COMMITTER_DATE: date,
+    },
   });
   return git(dir, 'rev-parse', 'HEAD');
 }
@@ -44,7 +63,9 @@ function fixture(): { dir: string; commits: string[] } {
   git(dir, 'merge', '-q', '--no-ff', '--no-edit', 'side');
   commits.push(git(dir, 'rev-parse', 'HEAD'));
   git(dir, 'tag', 'light', commits[1]);
-  execFileSync('git', ['-C', dir, 'tag', '-a', '-m', 'release', 'v1', commits[2]], { env: { ...process.env, GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' } });
+  execFileSync('git', ['-C', dir, 'tag', '-a', '-m', 'release', 'v1', commits[2]], {
+    env: { ...process.env, GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' },
+  });
   git(dir, 'update-ref', 'refs/remotes/origin/main', commits[4]);
   git(dir, 'symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
   for (const [i, c] of ['munich', 'paris', 'eu/berlin'].entries()) {
@@ -56,17 +77,42 @@ function fixture(): { dir: string; commits: string[] } {
 
 /** What `git rev-parse --verify -q` says, or undefined. */
 function revParse(dir: string, rev: string): string | undefined {
-  try { return git(dir, 'rev-parse', '--verify', '-q', rev) || undefined; } catch { return undefined; }
+  try {
+    return git(dir, 'rev-parse', '--verify', '-q', rev) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-const NAMES = ['HEAD', 'main', 'side', 'refs/heads/main', 'heads/main', 'light', 'v1', 'tags/v1', 'origin/main', 'origin', 'refs/remotes/origin/HEAD',
-  'refs/canopy/status/munich', 'canopy/status/eu/berlin', 'refs/notes/canopy', 'nope', 'refs/heads/nope'];
+const NAMES = [
+  'HEAD',
+  'main',
+  'side',
+  'refs/heads/main',
+  'heads/main',
+  'light',
+  'v1',
+  'tags/v1',
+  'origin/main',
+  'origin',
+  'refs/remotes/origin/HEAD',
+  'refs/canopy/status/munich',
+  'canopy/status/eu/berlin',
+  'refs/notes/canopy',
+  'nope',
+  'refs/heads/nope',
+];
 
 async function sameRefsAsGit(dir: string, repo: Repo, what: string): Promise<void> {
   for (const n of NAMES) assert.is(await resolveRef(repo, n), revParse(dir, n), `${what}: ${n}`);
   for (const prefix of ['refs/canopy/status/', 'refs/canopy/placements', 'refs/tags/', 'refs/none/']) {
-    const native = git(dir, 'for-each-ref', '--format=%(refname) %(objectname)', prefix.replace(/\/?$/, '/')).split('\n').filter(Boolean)
-      .map((l) => { const [r, o] = l.split(' '); return [r.slice(prefix.replace(/\/?$/, '/').length), o]; });
+    const native = git(dir, 'for-each-ref', '--format=%(refname) %(objectname)', prefix.replace(/\/?$/, '/'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [r, o] = l.split(' ');
+        return [r.slice(prefix.replace(/\/?$/, '/').length), o];
+      });
     assert.equal([...(await listRefs(repo, prefix))].sort(), native.sort(), `${what}: listRefs ${prefix}`);
   }
 }
@@ -94,7 +140,21 @@ test('refs resolve as git rev-parse resolves them: loose, packed, and loose over
 test('revisions: short ids, annotated tags peeled, ~N and ^N, as git rev-parse â€¦^{commit}', async () => {
   const { dir, commits } = fixture();
   const repo = await openRepo(dir);
-  const revs = ['HEAD', 'HEAD~1', 'HEAD^2', 'HEAD^2~1', 'main~3', 'v1', 'v1~1', 'light^', 'origin/main~2', 'side^', commits[3].slice(0, 7), commits[5], `${commits[6].slice(0, 10)}~1`];
+  const revs = [
+    'HEAD',
+    'HEAD~1',
+    'HEAD^2',
+    'HEAD^2~1',
+    'main~3',
+    'v1',
+    'v1~1',
+    'light^',
+    'origin/main~2',
+    'side^',
+    commits[3].slice(0, 7),
+    commits[5],
+    `${commits[6].slice(0, 10)}~1`,
+  ];
   for (const phase of ['loose', 'packed']) {
     if (phase === 'packed') git(dir, 'gc', '-q', '--prune=now');
     for (const r of revs) assert.is(await resolveRev(repo, r), git(dir, 'rev-parse', `${r}^{commit}`), `${phase}: ${r}`);
@@ -102,9 +162,19 @@ test('revisions: short ids, annotated tags peeled, ~N and ^N, as git rev-parse â
     assert.is.not(tag, commits[2]);
     assert.is(await resolveRevision(repo, tag.slice(0, 8)), commits[2], `${phase}: short id of an annotated tag`);
   }
-  for (const [rev, why] of [['nope', /unknown revision nope: nope is not a branch/], ['HEAD~40', /unknown revision HEAD~40: .* has no such parent/],
-    ['main^3', /has no such parent/], [git(dir, 'rev-parse', 'HEAD^{tree}'), /is a tree, not a commit/], ['0000000000000000000000000000000000000000', /not in this repository/]] as const) {
-    try { await resolveRev(repo, rev); assert.unreachable(rev); } catch (e) { assert.match((e as Error).message, why, rev); }
+  for (const [rev, why] of [
+    ['nope', /unknown revision nope: nope is not a branch/],
+    ['HEAD~40', /unknown revision HEAD~40: .* has no such parent/],
+    ['main^3', /has no such parent/],
+    [git(dir, 'rev-parse', 'HEAD^{tree}'), /is a tree, not a commit/],
+    ['0000000000000000000000000000000000000000', /not in this repository/],
+  ] as const) {
+    try {
+      await resolveRev(repo, rev);
+      assert.unreachable(rev);
+    } catch (e) {
+      assert.match((e as Error).message, why, rev);
+    }
   }
 });
 
@@ -117,10 +187,16 @@ test('an ambiguous short id is an error that says so, as git does', async () => 
   for (let i = 0; !prefix; i++) {
     writeFileSync(path.join(dir, 'x'), `${i}\n`);
     const oid = git(dir, 'hash-object', '-w', 'x');
-    if (seen.has(oid.slice(0, 4))) prefix = oid.slice(0, 4); else seen.set(oid.slice(0, 4), oid);
+    if (seen.has(oid.slice(0, 4))) prefix = oid.slice(0, 4);
+    else seen.set(oid.slice(0, 4), oid);
   }
   const repo = await openRepo(dir);
-  try { await resolveRevision(repo, prefix); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /short id matches 2 objects/); }
+  try {
+    await resolveRevision(repo, prefix);
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /short id matches 2 objects/);
+  }
   assert.throws(() => git(dir, 'rev-parse', '--verify', '-q', prefix));
 });
 
@@ -152,8 +228,18 @@ test('readFileAt reads what git show REV:PATH shows; no such file is undefined; 
       assert.is(await readFileAt(repo, c, 'f0.txt/inside'), undefined);
     }
   }
-  try { await readFileAt(repo, commits[0], 'services/shop'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /services\/shop is a directory, not a file/); }
-  try { await readFileAt(repo, 'f'.repeat(40), 'x'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /ffffffff.* not found/); }
+  try {
+    await readFileAt(repo, commits[0], 'services/shop');
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /services\/shop is a directory, not a file/);
+  }
+  try {
+    await readFileAt(repo, 'f'.repeat(40), 'x');
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /ffffffff.* not found/);
+  }
 });
 
 test('writeCommit writes the commit isomorphic-git wrote for the same input, and git fsck accepts it', async () => {
@@ -166,14 +252,23 @@ test('writeCommit writes the commit isomorphic-git wrote for the same input, and
     for (const parents of [[], [commits[0]], [commits[1], commits[6]]]) {
       const ours = await writeCommit(repo, { tree, parents, message, author, time });
       const sig = { ...author, timestamp: Math.floor(time.getTime() / 1000), timezoneOffset: 0 };
-      const theirs = await isogit.writeCommit({ fs, gitdir: repo.gitdir, commit: { message: message.endsWith('\n') ? message : message + '\n', tree, parent: parents, author: sig, committer: sig } });
+      const theirs = await isogit.writeCommit({
+        fs,
+        gitdir: repo.gitdir,
+        commit: { message: message.endsWith('\n') ? message : message + '\n', tree, parent: parents, author: sig, committer: sig },
+      });
       assert.is(ours, theirs, JSON.stringify(message.slice(0, 30)));
       assert.is(git(dir, 'cat-file', '-t', ours), 'commit');
       assert.is(git(dir, 'log', '-1', '--format=%an <%ae> %at %ai', ours), `canopy root <root@canopy.invalid> ${sig.timestamp} 2026-11-24 05:06:07 +0000`);
     }
   }
   assert.is(git(dir, 'fsck', '--strict', '--no-dangling'), '');
-  try { await writeCommit(repo, { tree, parents: [], message: 'm', author: { name: 'a <b>', email: 'c' } }); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /may not hold </); }
+  try {
+    await writeCommit(repo, { tree, parents: [], message: 'm', author: { name: 'a <b>', email: 'c' } });
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /may not hold </);
+  }
 });
 
 test('updateRef: compare-and-swap over a packed ref, conflicts and bad names refused, git sees the result', async () => {
@@ -184,12 +279,22 @@ test('updateRef: compare-and-swap over a packed ref, conflicts and bad names ref
   assert.is(await resolveRef(repo, ref), commits[1]);
   await updateRef(repo, ref, commits[7], commits[1]);
   assert.is(git(dir, 'rev-parse', ref), commits[7]);
-  try { await updateRef(repo, ref, commits[0], commits[1]); assert.unreachable(); } catch (e) { assert.instance(e, RefConflictError); }
+  try {
+    await updateRef(repo, ref, commits[0], commits[1]);
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, RefConflictError);
+  }
   assert.is(git(dir, 'rev-parse', ref), commits[7]);
   await updateRef(repo, 'refs/canopy/status/new', commits[0], undefined);
   assert.is(git(dir, 'rev-parse', 'refs/canopy/status/new'), commits[0]);
   for (const bad of ['HEAD', 'refs/../config', 'refs/canopy/x.lock', 'refs/canopy//x', 'refs/canopy/ x']) {
-    try { await updateRef(repo, bad, commits[0], undefined); assert.unreachable(bad); } catch (e) { assert.match((e as Error).message, /not a ref name/, bad); }
+    try {
+      await updateRef(repo, bad, commits[0], undefined);
+      assert.unreachable(bad);
+    } catch (e) {
+      assert.match((e as Error).message, /not a ref name/, bad);
+    }
   }
   assert.is(git(dir, 'fsck', '--strict', '--no-dangling'), '');
 });
@@ -198,20 +303,38 @@ test('a damaged ref names its file; a damaged packed-refs names its line', async
   const { dir, commits } = fixture();
   const repo = await openRepo(dir);
   writeFileSync(path.join(dir, '.git/refs/canopy/status/munich'), 'not an id\n');
-  try { await resolveRef(repo, 'refs/canopy/status/munich'); assert.unreachable(); } catch (e) {
+  try {
+    await resolveRef(repo, 'refs/canopy/status/munich');
+    assert.unreachable();
+  } catch (e) {
     assert.match((e as Error).message, /\.git\/refs\/canopy\/status\/munich: .*"not an id"/);
   }
-  try { await listRefs(repo, 'refs/canopy/status/'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /refs\/canopy\/status\/munich/); }
+  try {
+    await listRefs(repo, 'refs/canopy/status/');
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /refs\/canopy\/status\/munich/);
+  }
   writeFileSync(path.join(dir, '.git/refs/canopy/status/munich'), `${commits[0]}\n`);
   git(dir, 'pack-refs', '--all', '--prune');
   appendFileSync(path.join(dir, '.git/packed-refs'), 'garbage line\n');
   const lines = fs.readFileSync(path.join(dir, '.git/packed-refs'), 'utf8').trimEnd().split('\n').length;
-  try { await resolveRef(repo, 'main'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, new RegExp(`packed-refs:${lines}: expected`)); }
+  try {
+    await resolveRef(repo, 'main');
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, new RegExp(`packed-refs:${lines}: expected`));
+  }
   // A symbolic ref loop ends with an error, not a hang.
   fs.writeFileSync(path.join(dir, '.git/packed-refs'), '# pack-refs with: peeled fully-peeled sorted\n');
   git(dir, 'symbolic-ref', 'refs/heads/a', 'refs/heads/b');
   git(dir, 'symbolic-ref', 'refs/heads/b', 'refs/heads/a');
-  try { await resolveRef(repo, 'a'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /nest deeper than 5 \(a loop\?\)/); }
+  try {
+    await resolveRef(repo, 'a');
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /nest deeper than 5 \(a loop\?\)/);
+  }
 });
 
 test('objects borrowed through alternates (git clone --shared) are read, packed and loose', async () => {
@@ -235,7 +358,29 @@ test('objects borrowed through alternates (git clone --shared) are read, packed 
 
 test('ref names: what git check-ref-format allows, and nothing that leaves the Git directory', () => {
   for (const ok of ['HEAD', 'main', 'refs/heads/main', 'refs/canopy/status/eu-1', 'refs/remotes/origin/HEAD', 'a/b.c/d-e_f']) assert.ok(isRefName(ok), ok);
-  for (const bad of ['', '/main', 'main/', 'refs/../x', '../x', 'a..b', 'a//b', 'refs/.hidden', 'x.lock', 'a b', 'a~1', 'a^', 'a:b', 'a?', 'a*', 'a[', 'a\\b', 'a@{1}', 'end.', '\x00']) assert.not.ok(isRefName(bad), JSON.stringify(bad));
+  for (const bad of [
+    '',
+    '/main',
+    'main/',
+    'refs/../x',
+    '../x',
+    'a..b',
+    'a//b',
+    'refs/.hidden',
+    'x.lock',
+    'a b',
+    'a~1',
+    'a^',
+    'a:b',
+    'a?',
+    'a*',
+    'a[',
+    'a\\b',
+    'a@{1}',
+    'end.',
+    '\x00',
+  ])
+    assert.not.ok(isRefName(bad), JSON.stringify(bad));
 });
 
 test.run();

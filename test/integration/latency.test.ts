@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { runRoot, runCluster, runAgent, type Running } from '../../cli/parts.js';
@@ -48,7 +48,10 @@ async function where(id: string): Promise<{ at: Record<string, number>; reason: 
   let reason = '';
   for (const c of Object.keys(FROM)) {
     const a = (await placement(c))?.services[id];
-    if (a?.replicas) { at[c] = a.replicas; reason = a.reason ?? ''; }
+    if (a?.replicas) {
+      at[c] = a.replicas;
+      reason = a.reason ?? '';
+    }
   }
   return { at, reason };
 }
@@ -56,56 +59,99 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 /** Poll `where(id)` until `ok` holds; then return it. */
 async function until(id: string, what: string, ok: (x: { at: Record<string, number>; reason: string }) => boolean) {
   let last = { at: {}, reason: '' };
-  await eventually(what, async () => { last = await where(id); return ok(last); }, 20_000, 200)
-    .catch(async (e: Error) => { throw new Error(`${e.message}; placed ${JSON.stringify(last)}; statuses ${JSON.stringify([...statuses.values()].map((s) => [s.cluster, s.applied?.seq, s.services]))}; placements ${JSON.stringify(await Promise.all(Object.keys(FROM).map(async (c) => [c, (await placement(c))?.version.seq])))}`); });
+  await eventually(
+    what,
+    async () => {
+      last = await where(id);
+      return ok(last);
+    },
+    20_000,
+    200,
+  ).catch(async (e: Error) => {
+    throw new Error(
+      `${e.message}; placed ${JSON.stringify(last)}; statuses ${JSON.stringify([...statuses.values()].map((s) => [s.cluster, s.applied?.seq, s.services]))}; placements ${JSON.stringify(await Promise.all(Object.keys(FROM).map(async (c) => [c, (await placement(c))?.version.seq])))}`,
+    );
+  });
   return last as { at: Record<string, number>; reason: string };
 }
 
 test.before(async () => {
-  web = http.createServer((_, res) => { res.writeHead(204); res.end(); });
+  web = http.createServer((_, res) => {
+    res.writeHead(204);
+    res.end();
+  });
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
-  proxy = await startDelayProxy((web.address() as net.AddressInfo).port, { byClient: { [FROM['c-near']]: 2, [FROM['b-far']]: 60, [FROM['a-rosenheim']]: 100 } });
+  proxy = await startDelayProxy((web.address() as net.AddressInfo).port, {
+    byClient: { [FROM['c-near']]: 2, [FROM['b-far']]: 60, [FROM['a-rosenheim']]: 100 },
+  });
   broker = await startEmbeddedBroker();
   watch = await connectBus({ url: broker.url, clientId: 'latency-test-watch', log: createLogger('watch', 'warn') });
   await watch.subscribe(topics('lat').allClusterStatus, (topic, payload) => {
-    if (payload.length) { const s = JSON.parse(payload.toString()) as ClusterStatus; statuses.set(s.cluster, s); }
+    if (payload.length) {
+      const s = JSON.parse(payload.toString()) as ClusterStatus;
+      statuses.set(s.cluster, s);
+    }
   });
 
   execFileSync('git', ['init', '-q', '-b', 'main', dir]);
   const cluster = (name: string, location?: { lat: number; lon: number }) =>
     `apiVersion: canopy/v1\nkind: Cluster\nmetadata: {name: ${name}}\n${location ? `spec: {location: {lat: ${location.lat}, lon: ${location.lon}}}\n` : ''}`;
   const process = { runtime: 'process', command: ['sleep', '3600'], replicas: 1, resources: { cpu: 1 } };
-  commitFiles(dir, {
-    'fleet.yaml': [
-      'apiVersion: canopy/v1', 'kind: Fleet', 'metadata: {name: lat}', 'spec:',
-      '  scheduler: {root: spread, cluster: ldp}',
-      '  timings: {heartbeatSeconds: 0.3, unreachableAfterSeconds: 3, statusRefreshSeconds: 5}',
-      `  targets: {cams: {lat: ${MUNICH.lat}, lon: ${MUNICH.lon}, probe: "${proxy.address('http', '/')}"}}`,
-    ].join('\n') + '\n',
-    // b-far and c-near are both in Munich: by distance alone they are equally near the target.
-    'clusters/b-far.yaml': cluster('b-far', MUNICH),
-    'clusters/c-near.yaml': cluster('c-near', MUNICH),
-    // a-rosenheim declares no location: the root knows it only by its node's geohash cell.
-    'clusters/a-rosenheim.yaml': cluster('a-rosenheim'),
-    'services/cam/detector.yaml': serviceYaml('cam', 'detector', { ...process, constraints: { latency: { to: { target: 'cams' }, maxMs: 50 } } }),
-    'services/cam/nearby.yaml': serviceYaml('cam', 'nearby', { ...process, constraints: { geo: { ...MUNICH, withinKm: 50 } } }),
-  }, 'a fleet with a latency target');
+  commitFiles(
+    dir,
+    {
+      'fleet.yaml':
+        [
+          'apiVersion: canopy/v1',
+          'kind: Fleet',
+          'metadata: {name: lat}',
+          'spec:',
+          '  scheduler: {root: spread, cluster: ldp}',
+          '  timings: {heartbeatSeconds: 0.3, unreachableAfterSeconds: 3, statusRefreshSeconds: 5}',
+          `  targets: {cams: {lat: ${MUNICH.lat}, lon: ${MUNICH.lon}, probe: "${proxy.address('http', '/')}"}}`,
+        ].join('\n') + '\n',
+      // b-far and c-near are both in Munich: by distance alone they are equally near the target.
+      'clusters/b-far.yaml': cluster('b-far', MUNICH),
+      'clusters/c-near.yaml': cluster('c-near', MUNICH),
+      // a-rosenheim declares no location: the root knows it only by its node's geohash cell.
+      'clusters/a-rosenheim.yaml': cluster('a-rosenheim'),
+      'services/cam/detector.yaml': serviceYaml('cam', 'detector', { ...process, constraints: { latency: { to: { target: 'cams' }, maxMs: 50 } } }),
+      'services/cam/nearby.yaml': serviceYaml('cam', 'nearby', { ...process, constraints: { geo: { ...MUNICH, withinKm: 50 } } }),
+    },
+    'a fleet with a latency target',
+  );
   repo = await openRepo(dir);
 
   const log = (name: string) => createLogger(name, 'warn');
   for (const c of Object.keys(FROM) as Array<keyof typeof FROM>) {
     parts.push(await runCluster({ name: c, broker: broker.url, repoDir: dir, stateDir: path.join(work, c), log: log(`cluster ${c}`) }));
-    parts.push(await runAgent({
-      cluster: c, name: `${c}-1`, broker: broker.url, fleet: 'lat', runtime: 'sim', stateDir: path.join(work, c, 'n1'),
-      capacity: { cpu: 4, memoryMi: 4096, gpu: 0 }, location: c === 'a-rosenheim' ? ROSENHEIM : { lat: MUNICH.lat + 0.01, lon: MUNICH.lon + 0.01 },
-      probeFrom: FROM[c], probeIntervalMs: 500, heartbeatMs: 300, log: log(`agent ${c}`),
-    }));
+    parts.push(
+      await runAgent({
+        cluster: c,
+        name: `${c}-1`,
+        broker: broker.url,
+        fleet: 'lat',
+        runtime: 'sim',
+        stateDir: path.join(work, c, 'n1'),
+        capacity: { cpu: 4, memoryMi: 4096, gpu: 0 },
+        location: c === 'a-rosenheim' ? ROSENHEIM : { lat: MUNICH.lat + 0.01, lon: MUNICH.lon + 0.01 },
+        probeFrom: FROM[c],
+        probeIntervalMs: 500,
+        heartbeatMs: 300,
+        log: log(`agent ${c}`),
+      }),
+    );
   }
   // The root starts once every cluster reports its node, its footprint and its measurements.
-  await eventually('every cluster reports a measured latency', async () => {
-    const all = await Promise.all(Object.keys(FROM).map(status));
-    return all.every((s) => s?.nodes.online === 1 && s.latency?.cams?.source === 'measured');
-  }, 30_000, 200);
+  await eventually(
+    'every cluster reports a measured latency',
+    async () => {
+      const all = await Promise.all(Object.keys(FROM).map(status));
+      return all.every((s) => s?.nodes.online === 1 && s.latency?.cams?.source === 'measured');
+    },
+    30_000,
+    200,
+  );
   parts.push(await runRoot({ repo, broker: broker.url, log: log('root') }));
 });
 
@@ -119,13 +165,15 @@ test.after(async () => {
 });
 
 test('the agents measure the delayed links; the clusters report only their best round trip and coarse cells', async () => {
-  const near = (await status('c-near'))!, far = (await status('b-far'))!, ros = (await status('a-rosenheim'))!;
+  const near = (await status('c-near'))!,
+    far = (await status('b-far'))!,
+    ros = (await status('a-rosenheim'))!;
   assert.ok(near.latency!.cams.ms < 30, JSON.stringify(near.latency));
   assert.ok(far.latency!.cams.ms >= 118 && far.latency!.cams.ms < 250, JSON.stringify(far.latency));
   assert.ok(ros.latency!.cams.ms >= 198, JSON.stringify(ros.latency));
   assert.equal(ros.footprint, ['u2887']);
   assert.not.ok('location' in ros);
-  assert.not.ok(JSON.stringify(ros).includes('47.8571'), 'the node\'s position stays inside the cluster');
+  assert.not.ok(JSON.stringify(ros).includes('47.8571'), "the node's position stays inside the cluster");
 });
 
 test('a service with a 50 ms budget to the target lands where the measured link is fast, and says why not elsewhere', async () => {
@@ -136,9 +184,16 @@ test('a service with a 50 ms budget to the target lands where the measured link 
 });
 
 test('a cluster admitted by its footprint refuses what its node cannot meet; the root tries the next and says so', async () => {
-  const w = await until('cam/nearby', 'nearby moved off a-rosenheim', (x) => Object.keys(x.at).length === 1 && !x.at['a-rosenheim'] && /refused/.test(x.reason));
+  const w = await until(
+    'cam/nearby',
+    'nearby moved off a-rosenheim',
+    (x) => Object.keys(x.at).length === 1 && !x.at['a-rosenheim'] && /refused/.test(x.reason),
+  );
   assert.equal(w.at, { 'b-far': 1 }, 'spread: the emptier of the two Munich clusters');
-  assert.match(w.reason, /passed over a-rosenheim: refused 1 replica \(no node can take a replica: a-rosenheim-1: 51 km from \(48\.137, 11\.575\), limit 50 km\), so it is treated as full for this service at 0/);
+  assert.match(
+    w.reason,
+    /passed over a-rosenheim: refused 1 replica \(no node can take a replica: a-rosenheim-1: 51 km from \(48\.137, 11\.575\), limit 50 km\), so it is treated as full for this service at 0/,
+  );
   // And nothing is left waiting on a-rosenheim.
   await eventually('a-rosenheim no longer holds it', async () => !(await status('a-rosenheim'))?.services['cam/nearby']?.desired, 10_000, 200);
 });

@@ -23,7 +23,13 @@ test('reads back the snapshot with every appended patch applied, also from a new
   assert.is(await pj.read(), undefined);
   await pj.write({ a: 1 });
   await pj.append([{ op: 'add', path: '/b', value: 2 }], { a: 1, b: 2 });
-  await pj.append([{ op: 'remove', path: '/a' }, { op: 'replace', path: '/b', value: 3 }], { b: 3 });
+  await pj.append(
+    [
+      { op: 'remove', path: '/a' },
+      { op: 'replace', path: '/b', value: 3 },
+    ],
+    { b: 3 },
+  );
   assert.equal(await opened(dir).pj.read(), { b: 3 });
   // A few hundred bytes per change, not the document.
   assert.ok(statSync(path.join(dir, 'doc.json.log')).size < 300);
@@ -53,7 +59,10 @@ test('a patch that no longer applies ends the replay there', async () => {
   await pj.write({ a: 1 });
   const gen = JSON.parse(readFileSync(path.join(dir, 'doc.json'), 'utf8')).generation;
   const bad: Operation[] = [{ op: 'remove', path: '/nope' }];
-  appendFileSync(path.join(dir, 'doc.json.log'), `${JSON.stringify({ generation: gen, ops: bad })}\n${JSON.stringify({ generation: gen, ops: [{ op: 'add', path: '/z', value: 1 }] })}\n`);
+  appendFileSync(
+    path.join(dir, 'doc.json.log'),
+    `${JSON.stringify({ generation: gen, ops: bad })}\n${JSON.stringify({ generation: gen, ops: [{ op: 'add', path: '/z', value: 1 }] })}\n`,
+  );
   assert.equal(await opened(dir).pj.read(), { a: 1 });
 });
 

@@ -27,17 +27,32 @@ const LOC = [MUNICH, { lat: 48.2, lon: 16.37 }, { lat: 50.11, lon: 8.68 }, { lat
 
 function status(i: number, o: { cpu?: number; labels?: Record<string, string> } = {}): ClusterStatus {
   const cpu = o.cpu ?? [60, 48, 36, 30, 24][i];
-  const cap = { cpu, memoryMi: cpu * 2048, gpu: 0 }, node = { cpu: 4, memoryMi: 8192, gpu: 0 };
+  const cap = { cpu, memoryMi: cpu * 2048, gpu: 0 },
+    node = { cpu: 4, memoryMi: 8192, gpu: 0 };
   return {
-    kind: 'cluster-status', cluster: CLUSTERS[i], at: NOW.toISOString(), applied: null, capacity: cap, free: cap, maxNodeFree: node, maxNode: node,
-    arch: ['amd64'], runtimes: i === 4 ? ['container'] : ['container', 'process'], labels: o.labels ?? { tier: i < 2 ? 'core' : 'edge' },
-    location: LOC[i], nodes: { total: 8, online: 8 }, services: {},
+    kind: 'cluster-status',
+    cluster: CLUSTERS[i],
+    at: NOW.toISOString(),
+    applied: null,
+    capacity: cap,
+    free: cap,
+    maxNodeFree: node,
+    maxNode: node,
+    arch: ['amd64'],
+    runtimes: i === 4 ? ['container'] : ['container', 'process'],
+    labels: o.labels ?? { tier: i < 2 ? 'core' : 'edge' },
+    location: LOC[i],
+    nodes: { total: 8, online: 8 },
+    services: {},
   };
 }
 
 /** A varied service (seeded): sizes, runtimes, labels, geo, latency targets, spread. */
 function spec(rng: Rng, gen = 0): Record<string, unknown> {
-  const s = aService('x/y').replicas(rng.int(1, 3)).cpu(rng.pick([0.05, 0.1, 0.25, 0.5])).memory(rng.pick(['64Mi', '128Mi', '256Mi']));
+  const s = aService('x/y')
+    .replicas(rng.int(1, 3))
+    .cpu(rng.pick([0.05, 0.1, 0.25, 0.5]))
+    .memory(rng.pick(['64Mi', '128Mi', '256Mi']));
   if (rng.chance(0.15)) s.runtime('process');
   if (rng.chance(0.1)) s.spread('clusters');
   if (rng.chance(0.15)) s.onClustersLabelled({ tier: rng.pick(['edge', 'core']) });
@@ -49,18 +64,29 @@ function spec(rng: Rng, gen = 0): Record<string, unknown> {
 }
 
 const svcYaml = (rng: Rng) => (_i: number, app: string, name: string) => serviceYaml(app, name, spec(rng));
-const yamlOf = (path: string, s: Record<string, unknown>) => { const [, app, f] = path.split('/'); return serviceYaml(app, f.replace(/\.yaml$/, ''), s); };
+const yamlOf = (path: string, s: Record<string, unknown>) => {
+  const [, app, f] = path.split('/');
+  return serviceYaml(app, f.replace(/\.yaml$/, ''), s);
+};
 const strip = (p: ChangePlan) => ({ ...p, method: undefined });
 const capOf = (statuses: StatusInput[], c: string) => statuses.find((s) => s.name === c)!.view!.capacity.cpu;
 
-interface Fleet { big: BigRepo; repo: Repo; root: RootRecorder; rng: Rng }
+interface Fleet {
+  big: BigRepo;
+  repo: Repo;
+  root: RootRecorder;
+  rng: Rng;
+}
 
 async function fleet(seed: number, o: { services?: number; layout?: 'nested' | 'flat'; record?: boolean } = {}): Promise<Fleet> {
   const rng = prng(seed);
   const big = createBigRepo({ services: o.services ?? 240, apps: 12, clusters: 5, layout: o.layout, serviceYaml: svcYaml(rng) });
   const repo = await openRepo(big.dir);
   const root = new RootRecorder(repo);
-  await root.report(CLUSTERS.map((_, i) => status(i)), NOW);
+  await root.report(
+    CLUSTERS.map((_, i) => status(i)),
+    NOW,
+  );
   if (o.record !== false) assert.ok(await root.record(big.head), 'the generated fleet validates');
   return { big, repo, root, rng };
 }
@@ -100,7 +126,9 @@ const idOf = (path: string) => path.replace(/^services\//, '').replace(/\.yaml$/
 // --- one change at a time --------------------------------------------------------------------
 const change = suite('plan from the change equals the full plan');
 let F: Fleet;
-change.before(async () => { F = await fleet(11); });
+change.before(async () => {
+  F = await fleet(11);
+});
 
 change('spec change (image): listed as changed, no cluster gains or loses', async () => {
   const p = one(F, 7);
@@ -113,24 +141,34 @@ change('spec change (image): listed as changed, no cluster gains or loses', asyn
 
 change('replicas change: the cluster that gains is named, with why', async () => {
   const p = one(F, 21);
-  const head = F.big.commitOn('pr', F.big.head, { [p]: yamlOf(p, { runtime: 'container', image: 'canopy/busybox:1', replicas: 6, resources: { cpu: 0.1, memory: '64Mi' } }) });
+  const head = F.big.commitOn('pr', F.big.head, {
+    [p]: yamlOf(p, { runtime: 'container', image: 'canopy/busybox:1', replicas: 6, resources: { cpu: 0.1, memory: '64Mi' } }),
+  });
   const plan = await both(F, 'main', head, 'partial');
   const s = plan.services.find((x) => x.id === idOf(p))!;
-  assert.is(Object.values(s.after).reduce((a, b) => a + b, 0), 6);
+  assert.is(
+    Object.values(s.after).reduce((a, b) => a + b, 0),
+    6,
+  );
   assert.match(renderPlanMarkdown(plan), new RegExp(`\`${idOf(p)}\``));
   assert.match(s.reason, /^placed on c0\d×/);
 });
 
 change('new service and deleted service', async () => {
   const gone = one(F, 33);
-  const head = F.big.commitOn('pr', F.big.head, { 'services/new-app/web.yaml': serviceYaml('new-app', 'web', { runtime: 'container', image: 'canopy/busybox:1', replicas: 2 }), [gone]: null });
+  const head = F.big.commitOn('pr', F.big.head, {
+    'services/new-app/web.yaml': serviceYaml('new-app', 'web', { runtime: 'container', image: 'canopy/busybox:1', replicas: 2 }),
+    [gone]: null,
+  });
   const plan = await both(F, 'main', head, 'partial');
   assert.is(plan.services.find((x) => x.id === 'new-app/web')?.change, 'added');
   assert.is(plan.services.find((x) => x.id === idOf(gone))?.change, 'removed');
 });
 
 change('a new service that fills the clusters: unschedulable replicas, with why', async () => {
-  const head = F.big.commitOn('pr', F.big.head, { 'services/big/batch.yaml': serviceYaml('big', 'batch', { runtime: 'container', image: 'i', replicas: 90, resources: { cpu: 2, memory: '64Mi' } }) });
+  const head = F.big.commitOn('pr', F.big.head, {
+    'services/big/batch.yaml': serviceYaml('big', 'batch', { runtime: 'container', image: 'i', replicas: 90, resources: { cpu: 2, memory: '64Mi' } }),
+  });
   const plan = await both(F, 'main', head, 'partial');
   assert.match(plan.services.find((x) => x.id === 'big/batch')?.unschedulable ?? '', /only \d+ of 90 replicas fit.*full: a replica needs cpu 2/);
   assert.match(plan.verdict, /unschedulable/);
@@ -138,9 +176,10 @@ change('a new service that fills the clusters: unschedulable replicas, with why'
 
 change('a service that grows on a full cluster: every service placed (the sticky pass may push others out)', async () => {
   const inputs = await readPlanInputs(F.repo, { cache: false });
-  const placements = await inputs.placements(), statuses = inputs.statuses;
+  const placements = await inputs.placements(),
+    statuses = inputs.statuses;
   const used = (c: string) => Object.values(placements.get(c)!.services).reduce((t, a) => t + request(a.spec).cpu * a.replicas, 0);
-  const fullest = [...placements.keys()].sort((x, y) => (used(y) / capOf(statuses, y)) - (used(x) / capOf(statuses, x)))[0];
+  const fullest = [...placements.keys()].sort((x, y) => used(y) / capOf(statuses, y) - used(x) / capOf(statuses, x))[0];
   assert.ok(capOf(statuses, fullest) - used(fullest) < 3, `${fullest}: ${used(fullest)} of ${capOf(statuses, fullest)}`);
   const p = `services/${Object.keys(placements.get(fullest)!.services)[0]}.yaml`;
   const grown = show(F, 'main', p).replace(/"cpu":[0-9.]+/, '"cpu":4');
@@ -162,7 +201,10 @@ change('files over 1 MiB: named, and judged as the root judges them', async () =
   const head = F.big.commitOn('pr', F.big.head, { 'fleet.yaml': `${fy}# ${big}\n`, [one(F, 80)]: `# ${big}\n` });
   const plan = await both(F, 'main', head, 'partial');
   assert.equal(plan.problems.map((x) => x.file).sort(), ['fleet.yaml', one(F, 80)].sort());
-  assert.ok(plan.problems.every((x) => /a descriptor may be at most 1 MiB/.test(x.message)), JSON.stringify(plan.problems));
+  assert.ok(
+    plan.problems.every((x) => /a descriptor may be at most 1 MiB/.test(x.message)),
+    JSON.stringify(plan.problems),
+  );
 });
 
 change('a duplicate name, a schema violation and an unknown target, across files', async () => {
@@ -188,14 +230,28 @@ change('fleet.yaml: another policy, a target moved (from the change); a target d
   const uses = F.big.paths.filter((x) => show(F, 'main', x).includes('"hq"'));
   assert.ok(uses.length > 0, 'some services have a latency target');
   const p = one(F, 70);
-  const policy = F.big.commitOn('pr', F.big.head, { 'fleet.yaml': fy.replace('spec:\n', 'spec:\n  scheduler: {root: spread}\n'), [p]: yamlOf(p, { runtime: 'container', image: 'i', replicas: 3 }) });
+  const policy = F.big.commitOn('pr', F.big.head, {
+    'fleet.yaml': fy.replace('spec:\n', 'spec:\n  scheduler: {root: spread}\n'),
+    [p]: yamlOf(p, { runtime: 'container', image: 'i', replicas: 3 }),
+  });
   await both(F, 'main', policy, 'partial');
   // hq moves to Lisbon: what must be within 20 ms of it has nowhere to go.
-  const far = await both(F, 'main', F.big.commitOn('pr', F.big.head, { 'fleet.yaml': fy.replace(/hq: \{lat: [^}]*\}/, 'hq: {lat: 38.7, lon: -9.1}') }), 'partial');
-  assert.ok(far.services.some((s) => uses.includes(`services/${s.id}.yaml`) && /target hq/.test(s.unschedulable ?? '')), JSON.stringify(far.services));
+  const far = await both(
+    F,
+    'main',
+    F.big.commitOn('pr', F.big.head, { 'fleet.yaml': fy.replace(/hq: \{lat: [^}]*\}/, 'hq: {lat: 38.7, lon: -9.1}') }),
+    'partial',
+  );
+  assert.ok(
+    far.services.some((s) => uses.includes(`services/${s.id}.yaml`) && /target hq/.test(s.unschedulable ?? '')),
+    JSON.stringify(far.services),
+  );
   const plan = await both(F, 'main', F.big.commitOn('pr', F.big.head, { 'fleet.yaml': fy.replace(/ {2}targets: .*\n/, '') }), 'full');
   assert.is(plan.accepted, false);
-  assert.ok(plan.problems.some((x) => uses.includes(x.file)), JSON.stringify(plan.problems));
+  assert.ok(
+    plan.problems.some((x) => uses.includes(x.file)),
+    JSON.stringify(plan.problems),
+  );
 });
 
 change('a large change costs more, and still agrees', async () => {
@@ -226,13 +282,16 @@ change('random changes of one to eight files', async () => {
 const bases = suite('plan from the change: bases and records');
 
 bases('base the root has not placed yet, an invalid base (noted or not), placement refs without notes', async () => {
-  const f = await fleet(12); 
+  const f = await fleet(12);
   const [a, b, c] = [one(f, 3), one(f, 4), one(f, 5)];
   // Main moves on without the root: a retagged, b gone, c asking for more than there is.
   const m1 = f.big.change({ [a]: retag(f, a), [b]: null, [c]: show(f, 'main', c).replace(/replicas: \d+/, 'replicas: 500') }, 'not reconciled yet');
   const pr = f.big.commitOn('pr', m1, { [one(f, 9)]: retag(f, one(f, 9)) });
   const plan = await both(f, 'main', pr, 'partial');
-  assert.ok(plan.basis.caveats.some((x) => /the root last placed .*not base/.test(x)), JSON.stringify(plan.basis));
+  assert.ok(
+    plan.basis.caveats.some((x) => /the root last placed .*not base/.test(x)),
+    JSON.stringify(plan.basis),
+  );
   assert.match(plan.services.find((s) => s.id === idOf(c))?.unschedulable ?? '', /only \d+ of 500 replicas fit/);
   const bad = f.big.change({ [a]: 'kind: Service\n' }, 'broken, not noted');
   const fix = f.big.commitOn('fix', bad, { [a]: retag(f, a, 'y') });
@@ -250,7 +309,14 @@ bases('a kept basis carried to a base the root has not seen (main moved on witho
   await planChange(f.repo, { base: 'main', head: 'main', now: NOW });
   for (let k = 0; k < 4; k++) {
     const [a, b] = [one(f, 13 * k + 1), one(f, 13 * k + 2)];
-    f.big.change({ [a]: show(f, 'main', a).replace(/replicas: \d+/, `replicas: ${k + 2}`), [b]: null, [`services/new/s${k}.yaml`]: serviceYaml('new', `s${k}`, spec(f.rng)) }, `main ${k}`);
+    f.big.change(
+      {
+        [a]: show(f, 'main', a).replace(/replicas: \d+/, `replicas: ${k + 2}`),
+        [b]: null,
+        [`services/new/s${k}.yaml`]: serviceYaml('new', `s${k}`, spec(f.rng)),
+      },
+      `main ${k}`,
+    );
     const pr = f.big.commitOn('pr', f.big.head, { [one(f, 13 * k + 5)]: retag(f, one(f, 13 * k + 5)), [`services/new/s${k}.yaml`]: null });
     const kept = await planChange(f.repo, { base: 'main', head: pr, now: NOW });
     assert.ok(kept.method.kept, `step ${k}: ${JSON.stringify(kept.method)}`);
@@ -275,7 +341,9 @@ bases('several placement records from different commits, a placement-only change
   const text = execFileSync('git', ['-C', f.big.dir, 'show', `main:${q}`], { encoding: 'utf8' });
   const c = f.big.change({ [q]: text.replace('spec:\n', 'spec:\n  spread: "none"\n') }, 'placement-only change');
   assert.ok(await f.root.record(c));
-  const sources = new Set(execFileSync('git', ['-C', f.big.dir, 'for-each-ref', '--format=%(objectname)', 'refs/canopy/placements/'], { encoding: 'utf8' }).trim().split('\n'));
+  const sources = new Set(
+    execFileSync('git', ['-C', f.big.dir, 'for-each-ref', '--format=%(objectname)', 'refs/canopy/placements/'], { encoding: 'utf8' }).trim().split('\n'),
+  );
   assert.ok(sources.size > 1);
   const pr = f.big.commitOn('pr', f.big.head, { [one(f, 30)]: yamlOf(one(f, 30), spec(f.rng, 20)), [q]: text });
   await both(f, 'main', pr, 'partial');
@@ -283,15 +351,33 @@ bases('several placement records from different commits, a placement-only change
 
 bases('placement indexes kept between plans follow what the root rewrote', async () => {
   const f = await fleet(18);
-  const semantic = (m: Map<string, PlacementIndex>) => Object.fromEntries([...m].map(([c, x]) => [c, {
-    source: x.source, seq: x.seq, from: x.from,
-    entries: Object.fromEntries(Object.entries(x.entries).sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, [n, want, a]]) => [id, [n, want, JSON.stringify(x.asks[a])]])),
-  }]));
-  const fresh = async () => { forget(f); return semantic(await placementIndexes(f.repo, (await readPlanInputs(f.repo, { cache: false })).records)); };
+  const semantic = (m: Map<string, PlacementIndex>) =>
+    Object.fromEntries(
+      [...m].map(([c, x]) => [
+        c,
+        {
+          source: x.source,
+          seq: x.seq,
+          from: x.from,
+          entries: Object.fromEntries(
+            Object.entries(x.entries)
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([id, [n, want, a]]) => [id, [n, want, JSON.stringify(x.asks[a])]]),
+          ),
+        },
+      ]),
+    );
+  const fresh = async () => {
+    forget(f);
+    return semantic(await placementIndexes(f.repo, (await readPlanInputs(f.repo, { cache: false })).records));
+  };
   await fresh();
   for (let k = 0; k < 3; k++) {
     const [p, q] = [one(f, 11 * k + 1), one(f, 11 * k + 2)];
-    const c = f.big.change({ [p]: yamlOf(p, { ...spec(f.rng, 30 + k), replicas: 3 }), [q]: null, [`services/added/s${k}.yaml`]: serviceYaml('added', `s${k}`, spec(f.rng)) }, `root step ${k}`);
+    const c = f.big.change(
+      { [p]: yamlOf(p, { ...spec(f.rng, 30 + k), replicas: 3 }), [q]: null, [`services/added/s${k}.yaml`]: serviceYaml('added', `s${k}`, spec(f.rng)) },
+      `root step ${k}`,
+    );
     assert.ok(await f.root.record(c));
     const kept = semantic(await placementIndexes(f.repo, (await readPlanInputs(f.repo, { cache: false })).records));
     assert.equal(kept, await fresh(), `after root step ${k}`);
@@ -305,7 +391,10 @@ bases('capacity and labels that moved since the placement', async () => {
   await writeStatus(f.repo, status(0, { labels: { tier: 'edge' } }), NOW);
   await writeStatus(f.repo, status(1, { labels: { tier: 'edge' } }), NOW);
   const moved = await both(f, 'main', pr, 'partial');
-  assert.ok(moved.services.some((s) => s.unschedulable && /label tier=core not matched/.test(s.unschedulable)), JSON.stringify(moved.services.map((s) => [s.id, s.change])));
+  assert.ok(
+    moved.services.some((s) => s.unschedulable && /label tier=core not matched/.test(s.unschedulable)),
+    JSON.stringify(moved.services.map((s) => [s.id, s.change])),
+  );
   // A cluster shrinks below what it was given: every service is placed.
   const placements = await (await readPlanInputs(f.repo, { cache: false })).placements();
   const busiest = [...placements.values()].sort((a, b) => Object.keys(b.services).length - Object.keys(a.services).length)[0].cluster;
@@ -321,7 +410,10 @@ bases('a cluster that reported it could not place a service the change touches: 
   st.services[idOf(p)] = { desired: 2, running: 1, failed: 0, refused: { count: 1, reason: 'no node has 512Mi left' } };
   await writeStatus(f.repo, st, NOW);
   const plan = await both(f, 'main', f.big.commitOn('pr', f.big.head, { [p]: retag(f, p) }), 'partial');
-  assert.ok(plan.basis.caveats.some((c) => c.includes(`c02 could not place 1 replica(s) of ${idOf(p)} (no node has 512Mi left)`)), JSON.stringify(plan.basis.caveats));
+  assert.ok(
+    plan.basis.caveats.some((c) => c.includes(`c02 could not place 1 replica(s) of ${idOf(p)} (no node has 512Mi left)`)),
+    JSON.stringify(plan.basis.caveats),
+  );
 });
 
 bases('a first deployment: no placement refs, no notes', async () => {

@@ -22,7 +22,8 @@ import { tempDir, commitFiles, git, serviceYaml } from '../helpers/git.js';
 import { eventually } from '../helpers/canopy.js';
 
 const test = suite('root against a real repository: bad input and force-push');
-const FLEET = 'apiVersion: canopy/v1\nkind: Fleet\nmetadata: {name: rg}\nspec:\n  timings: {heartbeatSeconds: 1, unreachableAfterSeconds: 30, statusRefreshSeconds: 60}\n';
+const FLEET =
+  'apiVersion: canopy/v1\nkind: Fleet\nmetadata: {name: rg}\nspec:\n  timings: {heartbeatSeconds: 1, unreachableAfterSeconds: 30, statusRefreshSeconds: 60}\n';
 const web = (replicas: number) => serviceYaml('shop', 'web', { runtime: 'process', command: ['sleep', '1'], replicas, resources: { cpu: 0.5 } });
 let broker: Mosquitto, bus: Bus, root: Root, repo: Repo, dir: string;
 
@@ -66,9 +67,19 @@ test.before(async () => {
   repo = await openRepo(dir);
   bus = await connectBus({ url: broker.url, clientId: 'root-git-test', log: createLogger('bus', 'warn') });
   const status: ClusterStatus = {
-    kind: 'cluster-status', cluster: 'munich', at: new Date().toISOString(), applied: null,
-    capacity: { cpu: 64, memoryMi: 65536, gpu: 0 }, free: { cpu: 64, memoryMi: 65536, gpu: 0 }, maxNodeFree: { cpu: 8, memoryMi: 8192, gpu: 0 },
-    maxNode: { cpu: 8, memoryMi: 8192, gpu: 0 }, arch: ['amd64'], runtimes: ['container', 'process'], labels: {}, nodes: { total: 8, online: 8 }, services: {},
+    kind: 'cluster-status',
+    cluster: 'munich',
+    at: new Date().toISOString(),
+    applied: null,
+    capacity: { cpu: 64, memoryMi: 65536, gpu: 0 },
+    free: { cpu: 64, memoryMi: 65536, gpu: 0 },
+    maxNodeFree: { cpu: 8, memoryMi: 8192, gpu: 0 },
+    maxNode: { cpu: 8, memoryMi: 8192, gpu: 0 },
+    arch: ['amd64'],
+    runtimes: ['container', 'process'],
+    labels: {},
+    nodes: { total: 8, online: 8 },
+    services: {},
   };
   await bus.publish(topics('rg').clusterStatus('munich'), status, { retain: true });
   root = await startRoot({ repo, bus, fleet: 'rg', log: createLogger('root', 'warn') });
@@ -83,16 +94,22 @@ test.after(async () => {
 });
 
 test('YAML that does not parse', async () => {
-  await rejects({ 'services/shop/api.yaml': 'apiVersion: canopy/v1\nkind: Service\nmetadata: {name: api, app: shop\nspec: [\n' }, [/services\/shop\/api\.yaml:\d+:\d+: /]);
+  await rejects({ 'services/shop/api.yaml': 'apiVersion: canopy/v1\nkind: Service\nmetadata: {name: api, app: shop\nspec: [\n' }, [
+    /services\/shop\/api\.yaml:\d+:\d+: /,
+  ]);
 });
 
 test('a schema violation, at its line', async () => {
-  await rejects({ 'services/shop/api.yaml': serviceYaml('shop', 'api', { runtime: 'process', command: ['x'], replicas: -1 }) }, [/services\/shop\/api\.yaml:7:\d+: spec\.replicas/]);
+  await rejects({ 'services/shop/api.yaml': serviceYaml('shop', 'api', { runtime: 'process', command: ['x'], replicas: -1 }) }, [
+    /services\/shop\/api\.yaml:7:\d+: spec\.replicas/,
+  ]);
 });
 
 test('a duplicate service: the copy is named, with the original', async () => {
   const copy = serviceYaml('shop', 'web', { runtime: 'process', command: ['sleep', '1'], replicas: 1 });
-  await rejects({ 'services/other/web.yaml': copy }, [/services\/other\/web\.yaml:\d+:\d+: duplicate service shop\/web: also defined in services\/shop\/web\.yaml/]);
+  await rejects({ 'services/other/web.yaml': copy }, [
+    /services\/other\/web\.yaml:\d+:\d+: duplicate service shop\/web: also defined in services\/shop\/web\.yaml/,
+  ]);
 });
 
 test('a descriptor over 1 MiB', async () => {
@@ -101,7 +118,10 @@ test('a descriptor over 1 MiB', async () => {
 });
 
 test('files outside the known layout', async () => {
-  await rejects({ 'deploy.sh': 'echo hi\n', 'services/shop/api.yml': 'x: 1\n' }, [/deploy\.sh:1:1: unknown file/, /services\/shop\/api\.yml:1:1: unknown file: .*\.yaml, not \.yml/]);
+  await rejects({ 'deploy.sh': 'echo hi\n', 'services/shop/api.yml': 'x: 1\n' }, [
+    /deploy\.sh:1:1: unknown file/,
+    /services\/shop\/api\.yml:1:1: unknown file: .*\.yaml, not \.yml/,
+  ]);
 });
 
 test('a symbolic link', async () => {
@@ -115,7 +135,7 @@ test('a submodule', async () => {
   await rejects({}, [/vendor\/lib:1:1: submodules are not allowed/], () => {
     mkdirSync(sub, { recursive: true });
     execFileSync('git', ['init', '-q', sub]);
-    commitFiles(sub, { 'README': 'lib\n' }, 'lib');
+    commitFiles(sub, { README: 'lib\n' }, 'lib');
   });
   rmSync(path.join(dir, 'vendor'), { recursive: true, force: true });
 });
@@ -125,10 +145,13 @@ test('a commit that deletes fleet.yaml', async () => {
 });
 
 test('several problems in one commit: all of them, each at its file:line', async () => {
-  const n = await rejects({
-    'services/shop/api.yaml': serviceYaml('shop', 'api', { runtime: 'process', replicas: 1 }),
-    'notes.txt': 'x\n',
-  }, [/services\/shop\/api\.yaml:\d+:\d+: spec\.command/, /notes\.txt:1:1: unknown file/]);
+  const n = await rejects(
+    {
+      'services/shop/api.yaml': serviceYaml('shop', 'api', { runtime: 'process', replicas: 1 }),
+      'notes.txt': 'x\n',
+    },
+    [/services\/shop\/api\.yaml:\d+:\d+: spec\.command/, /notes\.txt:1:1: unknown file/],
+  );
   assert.is(n.problems!.length, 2);
 });
 
@@ -178,21 +201,37 @@ test('a cluster that says it is behind just after a send gets the placement agai
     });
     const c = commitFiles(dir, { 'services/shop/web.yaml': web(8) }, 'eight');
     assert.is((await noted(c)).outcome, 'accepted');
-    const want = await eventually('placed at 8', async () => {
-      const oid = await resolveRef(repo, placementRef('munich'));
-      const p = oid ? await readRecord(repo, oid, PLACEMENT_FILE, 'Placement') : undefined;
-      return p?.services['shop/web']?.replicas === 8 ? p.version.seq : undefined;
-    }, 20_000, 20);
+    const want = await eventually(
+      'placed at 8',
+      async () => {
+        const oid = await resolveRef(repo, placementRef('munich'));
+        const p = oid ? await readRecord(repo, oid, PLACEMENT_FILE, 'Placement') : undefined;
+        return p?.services['shop/web']?.replicas === 8 ? p.version.seq : undefined;
+      },
+      20_000,
+      20,
+    );
     const first = (await eventually('the new placement sent', () => got.find((g) => g.seq === want), 20_000, 20))!;
     // Still behind (it never applies anything here), said once and at once.
     const status: ClusterStatus = {
-      kind: 'cluster-status', cluster: 'munich', at: new Date().toISOString(), applied: null,
-      capacity: { cpu: 64, memoryMi: 65536, gpu: 0 }, free: { cpu: 64, memoryMi: 65536, gpu: 0 }, maxNodeFree: { cpu: 8, memoryMi: 8192, gpu: 0 },
-      maxNode: { cpu: 8, memoryMi: 8192, gpu: 0 }, arch: ['amd64'], runtimes: ['container', 'process'], labels: {}, nodes: { total: 8, online: 8 }, services: {},
+      kind: 'cluster-status',
+      cluster: 'munich',
+      at: new Date().toISOString(),
+      applied: null,
+      capacity: { cpu: 64, memoryMi: 65536, gpu: 0 },
+      free: { cpu: 64, memoryMi: 65536, gpu: 0 },
+      maxNodeFree: { cpu: 8, memoryMi: 8192, gpu: 0 },
+      maxNode: { cpu: 8, memoryMi: 8192, gpu: 0 },
+      arch: ['amd64'],
+      runtimes: ['container', 'process'],
+      labels: {},
+      nodes: { total: 8, online: 8 },
+      services: {},
     };
     await bus.publish(t.clusterStatus('munich'), status, { retain: true });
-    const again = (await eventually('sent again', () => got.find((g) => g.seq === first.seq && g !== first), 10_000, 20)
-      .catch((e: Error) => { throw new Error(`${e.message}; sent ${JSON.stringify(got)}`); }))!;
+    const again = (await eventually('sent again', () => got.find((g) => g.seq === first.seq && g !== first), 10_000, 20).catch((e: Error) => {
+      throw new Error(`${e.message}; sent ${JSON.stringify(got)}`);
+    }))!;
     assert.ok(again.at - first.at >= 500, `held back while the first send could still land (${again.at - first.at} ms)`);
     await new Promise((r) => setTimeout(r, 2500));
     assert.ok(got.filter((g) => g.seq === first.seq).length <= 3, `not resent over and over: ${JSON.stringify(got)}`);

@@ -119,7 +119,7 @@ test('a run of records read along the ref equals each read alone: old layout fir
   // The old layout first (services inline), then per-service records changing a little each time.
   let doc = placementOf(30, 1);
   const tree0 = await writeFiles(repo, undefined, new Map([['placement.json', JSON.stringify(doc, null, 1)]]));
-  let parent = await writeCommit(repo, { tree: tree0, parents: [], message: 'old layout', author: ME });
+  const parent = await writeCommit(repo, { tree: tree0, parents: [], message: 'old layout', author: ME });
   await updateRef(repo, REF, parent, undefined);
   for (let seq = 2; seq <= 12; seq++) {
     const next: Placement = { ...doc, version: { ...doc.version, seq }, services: { ...doc.services } };
@@ -142,7 +142,12 @@ test('a run of records read along the ref equals each read alone: old layout fir
     }
   }
   const log = (await firstParentLog(repo, (await resolveRef(repo, REF))!)).reverse();
-  const along = await readRecordsAlong(repo, log.map((c) => ({ oid: c.oid, tree: c.commit.tree })), 'placement.json', 'Placement');
+  const along = await readRecordsAlong(
+    repo,
+    log.map((c) => ({ oid: c.oid, tree: c.commit.tree })),
+    'placement.json',
+    'Placement',
+  );
   assert.is(along.length, log.length);
   const alone = await Promise.all(log.map((c) => readRecord(repo, c.oid, 'placement.json', 'Placement')));
   assert.equal(along, alone);

@@ -17,11 +17,20 @@ const ME = { name: 'canopy cluster a', email: 'a@canopy.invalid' };
 function status(o: Partial<Omit<ClusterStatus, 'at'>> & { at?: number } = {}): ClusterStatus {
   const cap = { cpu: 100, memoryMi: 204800, gpu: 2 };
   return {
-    kind: 'cluster-status', cluster: 'a', applied: { commit: 'c'.repeat(40), seq: 1, epoch: 0 },
-    capacity: cap, free: { cpu: 50, memoryMi: 1000, gpu: 0 }, maxNodeFree: cap, maxNode: { cpu: 4, memoryMi: 8192, gpu: 1 },
-    arch: ['amd64'], runtimes: ['container'], labels: { region: 'eu' }, nodes: { total: 25, online: 25 },
+    kind: 'cluster-status',
+    cluster: 'a',
+    applied: { commit: 'c'.repeat(40), seq: 1, epoch: 0 },
+    capacity: cap,
+    free: { cpu: 50, memoryMi: 1000, gpu: 0 },
+    maxNodeFree: cap,
+    maxNode: { cpu: 4, memoryMi: 8192, gpu: 1 },
+    arch: ['amd64'],
+    runtimes: ['container'],
+    labels: { region: 'eu' },
+    nodes: { total: 25, online: 25 },
     services: { 'shop/web': { desired: 2, running: 2, failed: 0 } },
-    ...o, at: new Date(o.at ?? T0).toISOString(),
+    ...o,
+    at: new Date(o.at ?? T0).toISOString(),
   };
 }
 
@@ -35,7 +44,11 @@ Meaningful('what is worth a commit, and what is not', () => {
     ['a GPU less', { capacity: { cpu: 100, memoryMi: 204800, gpu: 1 } }, 'capacity'],
     ['a replica failed', { services: { 'shop/web': { desired: 2, running: 1, failed: 1 } } }, 'service shop/web'],
     ['a failure message alone', { services: { 'shop/web': { desired: 2, running: 2, failed: 0, message: 'slow' } } }, undefined],
-    ['a service appeared', { services: { 'shop/web': { desired: 2, running: 2, failed: 0 }, 'shop/db': { desired: 1, running: 0, failed: 0 } } }, 'service shop/db'],
+    [
+      'a service appeared',
+      { services: { 'shop/web': { desired: 2, running: 2, failed: 0 }, 'shop/db': { desired: 1, running: 0, failed: 0 } } },
+      'service shop/db',
+    ],
     ['a node lost', { nodes: { total: 25, online: 24 } }, 'nodes'],
     ['a new version applied', { applied: { commit: 'd'.repeat(40), seq: 2, epoch: 0 } }, 'applied version'],
     ['runtimes', { runtimes: ['container', 'process'] }, 'runtimes'],
@@ -56,7 +69,10 @@ async function repoDir(): Promise<string> {
   execFileSync('git', ['init', '-q', '-b', 'main', dir]);
   return dir;
 }
-const log = (dir: string) => git(dir, 'log', '--format=%ct %s', statusRef('a')).split('\n').map((l) => l.replace(/^(\d+)/, (t) => String((Number(t) * 1000 - T0) / 1000)));
+const log = (dir: string) =>
+  git(dir, 'log', '--format=%ct %s', statusRef('a'))
+    .split('\n')
+    .map((l) => l.replace(/^(\d+)/, (t) => String((Number(t) * 1000 - T0) / 1000)));
 
 Recorder('commits changes, ignores wobble, stacks a heartbeat per refresh period', async () => {
   const dir = await repoDir();
@@ -65,9 +81,21 @@ Recorder('commits changes, ignores wobble, stacks a heartbeat per refresh period
   for (let s = 0; s <= 300; s += 5) {
     const failed = s >= 100 && s < 130;
     const wobble = { cpu: 100, memoryMi: 204800 * (1 + ((s % 3) - 1) * 0.01), gpu: 2 };
-    results.push(await rec.record(status({ at: T0 + s * 1000, capacity: wobble, services: { 'shop/web': { desired: 2, running: failed ? 1 : 2, failed: failed ? 1 : 0 } } }), 60_000));
+    results.push(
+      await rec.record(
+        status({ at: T0 + s * 1000, capacity: wobble, services: { 'shop/web': { desired: 2, running: failed ? 1 : 2, failed: failed ? 1 : 0 } } }),
+        60_000,
+      ),
+    );
   }
-  assert.equal(log(dir).reverse(), ['0 a: 25/25 nodes, #1 from cccccccccccc', '60 a: heartbeat', '100 a: 25/25 nodes, #1 from cccccccccccc', '130 a: 25/25 nodes, #1 from cccccccccccc', '190 a: heartbeat', '250 a: heartbeat']);
+  assert.equal(log(dir).reverse(), [
+    '0 a: 25/25 nodes, #1 from cccccccccccc',
+    '60 a: heartbeat',
+    '100 a: 25/25 nodes, #1 from cccccccccccc',
+    '130 a: 25/25 nodes, #1 from cccccccccccc',
+    '190 a: heartbeat',
+    '250 a: heartbeat',
+  ]);
   assert.is(results.filter((r) => r === 'unchanged').length, 61 - 6);
   assert.is(git(dir, 'fsck', '--strict', '--no-dangling'), '');
 });
@@ -76,7 +104,12 @@ Recorder('amended heartbeats: after a change, at most one heartbeat, dated last'
   const dir = await repoDir();
   const rec = new StatusRecorder(await openRepo(dir), 'a', ME, { heartbeats: 'amend' });
   for (let s = 0; s <= 300; s += 5) await rec.record(status({ at: T0 + s * 1000, nodes: { total: 25, online: s >= 200 ? 24 : 25 } }), 60_000);
-  assert.equal(log(dir).reverse(), ['0 a: 25/25 nodes, #1 from cccccccccccc', '180 a: heartbeat', '200 a: 24/25 nodes, #1 from cccccccccccc', '260 a: heartbeat']);
+  assert.equal(log(dir).reverse(), [
+    '0 a: 25/25 nodes, #1 from cccccccccccc',
+    '180 a: heartbeat',
+    '200 a: 24/25 nodes, #1 from cccccccccccc',
+    '260 a: heartbeat',
+  ]);
   // The tree of a heartbeat is its change's tree: nothing new to store but the commit.
   assert.is(git(dir, 'rev-parse', `${statusRef('a')}^{tree}`), git(dir, 'rev-parse', `${statusRef('a')}~1^{tree}`));
   // A recorder started afresh (a restart) sees the heartbeat at the tip and goes on amending it.

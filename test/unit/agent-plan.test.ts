@@ -17,7 +17,16 @@ const brief = (as: AgentAction[]) => as.map((a) => (a.kind === 'start' ? ['start
 
 const Backoff = suite('backoffMs');
 
-const backoffs: Array<[number, number]> = [[0, 1000], [1, 1000], [2, 2000], [3, 4000], [4, 8000], [6, 32_000], [7, 60_000], [50, 60_000]];
+const backoffs: Array<[number, number]> = [
+  [0, 1000],
+  [1, 1000],
+  [2, 2000],
+  [3, 4000],
+  [4, 8000],
+  [6, 32_000],
+  [7, 60_000],
+  [50, 60_000],
+];
 for (const [count, ms] of backoffs) {
   Backoff(`after ${count} restart(s): ${ms} ms`, () => assert.is(backoffMs(count), ms));
 }
@@ -59,7 +68,10 @@ Plan('stops a replica no longer assigned to the node', () => {
 
 Plan('stops everything when nothing is desired', () => {
   const r = planAgent([], [observed(web0, 'failed'), observed(web1, 'starting')], restarts(), T0);
-  assert.equal(brief(r.actions), [['stop', web0.id, 'no longer assigned to this node'], ['stop', web1.id, 'no longer assigned to this node']]);
+  assert.equal(brief(r.actions), [
+    ['stop', web0.id, 'no longer assigned to this node'],
+    ['stop', web1.id, 'no longer assigned to this node'],
+  ]);
 });
 
 Plan('leaves a starting replica alone', () => {
@@ -94,15 +106,20 @@ for (const [name, rec, now, restarts_, next] of restartCases) {
 }
 
 Plan('nextCheckMs is the soonest of several waits', () => {
-  const r = planAgent([web0, web1], [observed(web0, 'failed'), observed(web1, 'failed')],
-    restarts({ [web0.id]: { count: 3, lastAt: T0 }, [web1.id]: { count: 1, lastAt: T0 } }), T0 + 200);
+  const r = planAgent(
+    [web0, web1],
+    [observed(web0, 'failed'), observed(web1, 'failed')],
+    restarts({ [web0.id]: { count: 3, lastAt: T0 }, [web1.id]: { count: 1, lastAt: T0 } }),
+    T0 + 200,
+  );
   assert.equal(r.actions, []);
   assert.is(r.nextCheckMs, 800);
 });
 
 Plan('a mix: start, replace, restart, wait and stop in one plan', () => {
   const db = aService('shop/db');
-  const db0 = aReplica(db, 0), db1 = aReplica(db, 1);
+  const db0 = aReplica(db, 0),
+    db1 = aReplica(db, 1);
   const cache0 = aReplica(aService('shop/cache'), 0);
   const r = planAgent(
     [web0v2, web1, db0, db1],

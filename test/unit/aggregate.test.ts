@@ -18,10 +18,15 @@ const HASH = placement.services['shop/web'].specHash;
 function input(nodes: NodeView[], o: Partial<AggregateInput> & { reports?: Record<string, ReplicaState[]> } = {}): AggregateInput {
   const { reports = {}, ...rest } = o;
   return {
-    cluster: 'munich', at: '2025-01-01T00:00:00Z', placement, nodes,
+    cluster: 'munich',
+    at: '2025-01-01T00:00:00Z',
+    placement,
+    nodes,
     statuses: new Map(nodes.map((n) => [n.name, aNodeStatus(n, reports[n.name] ?? [])])),
     online: new Set(nodes.filter((n) => n.online).map((n) => n.name)),
-    assignment: new Map(), pending: new Map(), labels: {},
+    assignment: new Map(),
+    pending: new Map(),
+    labels: {},
     ...rest,
   };
 }
@@ -61,56 +66,66 @@ Aggregate('free subtracts the requests of replicas assigned to online nodes', ()
 
 Aggregate('running counts only replicas of the current spec on their assigned node', () => {
   const nodes = [aNode('n1').build(), aNode('n2').build()];
-  const s = aggregate(input(nodes, {
-    assignment: assign({ 'shop/web#0': 'n1', 'shop/web#1': 'n1', 'shop/web#2': 'n2', 'shop/web#3': 'n1' }),
-    reports: {
-      n1: [
-        replicaState('shop/web#0', HASH, 'running'),           // counts
-        replicaState('shop/web#1', 'an-old-hash', 'running'),  // old spec: not yet replaced
-        replicaState('shop/web#2', HASH, 'running'),           // assigned to n2: a leftover here
-        replicaState('shop/web#3', HASH, 'starting'),          // not running yet
-      ],
-      n2: [replicaState('shop/web#2', HASH, 'running')],       // counts
-    },
-  }));
+  const s = aggregate(
+    input(nodes, {
+      assignment: assign({ 'shop/web#0': 'n1', 'shop/web#1': 'n1', 'shop/web#2': 'n2', 'shop/web#3': 'n1' }),
+      reports: {
+        n1: [
+          replicaState('shop/web#0', HASH, 'running'), // counts
+          replicaState('shop/web#1', 'an-old-hash', 'running'), // old spec: not yet replaced
+          replicaState('shop/web#2', HASH, 'running'), // assigned to n2: a leftover here
+          replicaState('shop/web#3', HASH, 'starting'), // not running yet
+        ],
+        n2: [replicaState('shop/web#2', HASH, 'running')], // counts
+      },
+    }),
+  );
   assert.equal(s.services['shop/web'], { desired: 4, running: 2, failed: 0 });
 });
 
 Aggregate('replicas reported by offline nodes do not count', () => {
   const nodes = [aNode('n1').offline().build()];
-  const s = aggregate(input(nodes, {
-    assignment: assign({ 'shop/web#0': 'n1' }),
-    reports: { n1: [replicaState('shop/web#0', HASH, 'running')] },
-  }));
+  const s = aggregate(
+    input(nodes, {
+      assignment: assign({ 'shop/web#0': 'n1' }),
+      reports: { n1: [replicaState('shop/web#0', HASH, 'running')] },
+    }),
+  );
   assert.equal(s.services['shop/web'], { desired: 4, running: 0, failed: 0 });
 });
 
 Aggregate('a removed service reports desired 0 with the replicas still running', () => {
   const nodes = [aNode('n1').build()];
-  const s = aggregate(input(nodes, {
-    reports: { n1: [replicaState('old/gone#0', 'h1', 'running'), replicaState('old/gone#1', 'h1', 'running'), replicaState('old/gone#2', 'h1', 'stopped')] },
-  }));
+  const s = aggregate(
+    input(nodes, {
+      reports: { n1: [replicaState('old/gone#0', 'h1', 'running'), replicaState('old/gone#1', 'h1', 'running'), replicaState('old/gone#2', 'h1', 'stopped')] },
+    }),
+  );
   assert.equal(s.services['old/gone'], { desired: 0, running: 2, failed: 0 });
 });
 
 Aggregate('failed replicas are counted, and the first message is kept with its replica', () => {
   const nodes = [aNode('n1').build(), aNode('n2').build()];
-  const s = aggregate(input(nodes, {
-    assignment: assign({ 'shop/web#0': 'n1', 'shop/web#1': 'n2' }),
-    reports: {
-      n1: [replicaState('shop/web#0', HASH, 'failed', 'exited with code 1')],
-      n2: [replicaState('shop/web#1', HASH, 'failed', 'image not found')],
-    },
-  }));
+  const s = aggregate(
+    input(nodes, {
+      assignment: assign({ 'shop/web#0': 'n1', 'shop/web#1': 'n2' }),
+      reports: {
+        n1: [replicaState('shop/web#0', HASH, 'failed', 'exited with code 1')],
+        n2: [replicaState('shop/web#1', HASH, 'failed', 'image not found')],
+      },
+    }),
+  );
   assert.equal(s.services['shop/web'], { desired: 4, running: 0, failed: 2, message: 'shop/web#0: exited with code 1' });
 });
 
 Aggregate('a pending reason is the service message, ahead of failures', () => {
   const nodes = [aNode('n1').build()];
-  const s = aggregate(input(nodes, {
-    pending: new Map([['shop/web', 'no node can take a replica: n1: offline']]),
-    reports: { n1: [replicaState('shop/web#0', HASH, 'failed', 'exited with code 1')] },
-  }));
+  const s = aggregate(
+    input(nodes, {
+      pending: new Map([['shop/web', 'no node can take a replica: n1: offline']]),
+      reports: { n1: [replicaState('shop/web#0', HASH, 'failed', 'exited with code 1')] },
+    }),
+  );
   assert.is(s.services['shop/web'].message, 'no node can take a replica: n1: offline');
   assert.is(s.services['shop/web'].failed, 1);
 });
@@ -126,20 +141,31 @@ Aggregate('every placed service is reported, even with nothing running', () => {
 Aggregate('maxNode is the largest node; maxNodeFree the most room left on one node', () => {
   const nodes = [aNode('big').withCapacity(8, '16Gi').build(), aNode('small').withCapacity(2, '2Gi').build()];
   const heavy = aService('ml/train').replicas(3).cpu(2).memory('1Gi');
-  const s = aggregate(input(nodes, {
-    placement: aPlacement('munich').with(heavy).build(),
-    assignment: assign({ 'ml/train#0': 'big', 'ml/train#1': 'big', 'ml/train#2': 'big' }),
-  }));
+  const s = aggregate(
+    input(nodes, {
+      placement: aPlacement('munich').with(heavy).build(),
+      assignment: assign({ 'ml/train#0': 'big', 'ml/train#1': 'big', 'ml/train#2': 'big' }),
+    }),
+  );
   assert.equal(s.maxNode, { cpu: 8, memoryMi: 16384, gpu: 0 });
   assert.equal(s.maxNodeFree, { cpu: 2, memoryMi: 13312, gpu: 0 });
   assert.equal(s.free, { cpu: 4, memoryMi: 15360, gpu: 0 });
 });
 
-Aggregate('maxNode is one node\'s capacity: the root never sends a replica no node could hold', () => {
+Aggregate("maxNode is one node's capacity: the root never sends a replica no node could hold", () => {
   // One node has the cpu, the other the memory; no node has both.
   const nodes = [aNode('cpu-rich').withCapacity(8, '2Gi').build(), aNode('mem-rich').withCapacity(2, '16Gi').build()];
   const s = aggregate(input(nodes));
-  const view: ClusterView = { name: 'munich', online: true, capacity: s.capacity, maxNode: s.maxNode, shapes: s.shapes, arch: s.arch, runtimes: s.runtimes, labels: s.labels };
+  const view: ClusterView = {
+    name: 'munich',
+    online: true,
+    capacity: s.capacity,
+    maxNode: s.maxNode,
+    shapes: s.shapes,
+    arch: s.arch,
+    runtimes: s.runtimes,
+    labels: s.labels,
+  };
   const spec = aService('ml/train').cpu(6).memory('12Gi').spec();
   const r = request(spec);
   const someNodeHoldsIt = nodes.some((n) => n.capacity.cpu >= r.cpu && n.capacity.memoryMi >= r.memoryMi && n.capacity.gpu >= r.gpu);
@@ -178,16 +204,19 @@ Aggregate('no nodes online: all zeros', () => {
 
 Aggregate('what it produces passes the ClusterStatus schema the root parses with', () => {
   const nodes = [aNode('n1').build(), aNode('n2').offline().build()];
-  const s = aggregate(input(nodes, {
-    labels: { tier: 'edge' }, operator: 'telekom', location: MUNICH,
-    assignment: assign({ 'shop/web#0': 'n1' }),
-    pending: new Map([['shop/web', 'no node can take a replica: n2: offline']]),
-    reports: { n1: [replicaState('shop/web#0', HASH, 'running'), replicaState('old/gone#0', 'h', 'failed', 'exited')] },
-  }));
+  const s = aggregate(
+    input(nodes, {
+      labels: { tier: 'edge' },
+      operator: 'telekom',
+      location: MUNICH,
+      assignment: assign({ 'shop/web#0': 'n1' }),
+      pending: new Map([['shop/web', 'no node can take a replica: n2: offline']]),
+      reports: { n1: [replicaState('shop/web#0', HASH, 'running'), replicaState('old/gone#0', 'h', 'failed', 'exited')] },
+    }),
+  );
   const r = checkValue('ClusterStatus', JSON.parse(JSON.stringify(s)), 'status');
   assert.ok(r.ok, r.ok ? '' : r.error);
 });
-
 
 // --- where it is, how far its targets are, what it refuses ---------------------------------------
 
@@ -201,7 +230,9 @@ const placed = (name: string, p?: { lat: number; lon: number }, latency?: Record
 const TARGETS = { cams: { ...MUNICH, probe: 'http://cams:80/' }, louvre: PARIS };
 
 Where('the footprint is the geohash cells of the online nodes, no node names or positions', () => {
-  const s = aggregate(input([placed('n1', MUNICH), placed('n2', { lat: 48.138, lon: 11.576 }), placed('n3', FREISING), placed('n4', PARIS, undefined, false), placed('n5')]));
+  const s = aggregate(
+    input([placed('n1', MUNICH), placed('n2', { lat: 48.138, lon: 11.576 }), placed('n3', FREISING), placed('n4', PARIS, undefined, false), placed('n5')]),
+  );
   assert.equal(s.footprint, ['u281z', 'u2877']);
   const text = JSON.stringify(s);
   for (const secret of ['n1', 'n3', '48.4029', '11.7488']) assert.not.ok(text.includes(secret), `status reveals ${secret}`);
@@ -211,7 +242,10 @@ Where('a cluster spread wide reports a few coarse cells', () => {
   const nodes = Array.from({ length: 60 }, (_, i) => placed(`n${i}`, { lat: 40 + (i % 10), lon: i * 0.5 }));
   const s = aggregate(input(nodes));
   assert.ok(s.footprint!.length <= 32 && s.footprint!.length > 0, JSON.stringify(s.footprint));
-  assert.ok(s.footprint!.every((c) => c.length < 5), 'coarser than 5 characters');
+  assert.ok(
+    s.footprint!.every((c) => c.length < 5),
+    'coarser than 5 characters',
+  );
 });
 
 Where('no positions: no footprint', () => {
@@ -219,11 +253,14 @@ Where('no positions: no footprint', () => {
 });
 
 Where('per target, the best round trip any online node measured', () => {
-  const s = aggregate(input([placed('n1', PARIS, { cams: 14.2 }), placed('n2', PARIS, { cams: 3.14159 }), placed('n3', MUNICH, { cams: 0.5 }, false)], { targets: TARGETS }));
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: a measured round trip that happens to read like π
+  const s = aggregate(
+    input([placed('n1', PARIS, { cams: 14.2 }), placed('n2', PARIS, { cams: 3.14159 }), placed('n3', MUNICH, { cams: 0.5 }, false)], { targets: TARGETS }),
+  );
   assert.equal(s.latency?.cams, { ms: 3.1, source: 'measured' });
 });
 
-Where('nothing measured: estimated from the nearest node, else from the cluster\'s location', () => {
+Where("nothing measured: estimated from the nearest node, else from the cluster's location", () => {
   const s = aggregate(input([placed('n1', PARIS), placed('n2', FREISING)], { targets: TARGETS }));
   assert.equal(s.latency?.cams, { ms: 2.3, source: 'estimated' }, 'Freising is 32 km from the Munich target');
   assert.equal(s.latency?.louvre, { ms: 2, source: 'estimated' });
@@ -233,10 +270,15 @@ Where('nothing measured: estimated from the nearest node, else from the cluster\
 });
 
 Where('refusals go out per service, never more than it was given', () => {
-  const s = aggregate(input([placed('n1')], {
-    pending: new Map([['shop/web', 'no node can take a replica: n1: 51 km from (48.137, 11.575), limit 50 km']]),
-    refused: new Map([['shop/web', { count: 9, reason: 'no node can take a replica: n1: 51 km from (48.137, 11.575), limit 50 km' }], ['not/given', { count: 1, reason: 'x' }]]),
-  }));
+  const s = aggregate(
+    input([placed('n1')], {
+      pending: new Map([['shop/web', 'no node can take a replica: n1: 51 km from (48.137, 11.575), limit 50 km']]),
+      refused: new Map([
+        ['shop/web', { count: 9, reason: 'no node can take a replica: n1: 51 km from (48.137, 11.575), limit 50 km' }],
+        ['not/given', { count: 1, reason: 'x' }],
+      ]),
+    }),
+  );
   assert.equal(s.services['shop/web'].refused, { count: 4, reason: 'no node can take a replica: n1: 51 km from (48.137, 11.575), limit 50 km' });
   assert.is(s.services['not/given'], undefined);
   const r = checkValue('ClusterStatus', JSON.parse(JSON.stringify({ ...s, latency: { cams: { ms: 3, source: 'measured' } } })), 'status');

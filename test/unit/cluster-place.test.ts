@@ -10,7 +10,12 @@ import { aNode, aService, aPlacement, prng, MUNICH, PARIS, type NodeBuilder, typ
 const plan = (services: ServiceBuilder[], nodes: NodeBuilder[], previous: Record<string, string> = {}, policy?: ClusterPolicy) => {
   const p = aPlacement('munich');
   for (const s of services) p.with(s);
-  return placeReplicas(p.build(), nodes.map((n) => n.build()), new Map(Object.entries(previous)), policy);
+  return placeReplicas(
+    p.build(),
+    nodes.map((n) => n.build()),
+    new Map(Object.entries(previous)),
+    policy,
+  );
 };
 
 /** replica → node, as a plain object. */
@@ -32,7 +37,7 @@ const exclusions: Array<[string, NodeBuilder, ServiceBuilder, string | undefined
   ['node labels all match', aNode('n1').withLabels({ gpu: 'yes', disk: 'ssd' }), aService('shop/web').onNodesLabelled({ gpu: 'yes' }), undefined],
   ['a node label with another value', aNode('n1').withLabels({ gpu: 'no' }), aService('shop/web').onNodesLabelled({ gpu: 'yes' }), 'label gpu=yes not matched'],
   ['a missing node label', aNode('n1'), aService('shop/web').onNodesLabelled({ gpu: 'yes' }), 'label gpu=yes not matched'],
-  ['cluster constraints are not the node\'s business', aNode('n1'), aService('shop/web').inClusters('paris').onClustersLabelled({ tier: 'edge' }), undefined],
+  ["cluster constraints are not the node's business", aNode('n1'), aService('shop/web').inClusters('paris').onClustersLabelled({ tier: 'edge' }), undefined],
 ];
 for (const [name, n, s, want] of exclusions) {
   Exclusion(name, () => assert.is(nodeExclusion(n.build(), s.spec()), want));
@@ -47,9 +52,19 @@ Place('gives every replica a node, with its id, index and spec hash', () => {
   const p = plan([web], [aNode('n1')]);
   assert.equal(assigned(p), { 'shop/web#0': 'n1', 'shop/web#1': 'n1', 'shop/web#2': 'n1' });
   const rs = p.byNode.get('n1')!;
-  assert.equal(rs.map((r) => [r.id, r.index, r.service]), [['shop/web#0', 0, 'shop/web'], ['shop/web#1', 1, 'shop/web'], ['shop/web#2', 2, 'shop/web']]);
+  assert.equal(
+    rs.map((r) => [r.id, r.index, r.service]),
+    [
+      ['shop/web#0', 0, 'shop/web'],
+      ['shop/web#1', 1, 'shop/web'],
+      ['shop/web#2', 2, 'shop/web'],
+    ],
+  );
   const want = aPlacement('munich').with(web).build().services['shop/web'];
-  for (const r of rs) { assert.is(r.specHash, want.specHash); assert.equal(r.spec, want.spec); }
+  for (const r of rs) {
+    assert.is(r.specHash, want.specHash);
+    assert.equal(r.spec, want.spec);
+  }
   assert.equal(p.pending.size, 0);
   assert.equal(p.used.get('n1'), { cpu: 1.5, memoryMi: 0, gpu: 0 });
 });
@@ -139,8 +154,10 @@ Place('firstfit takes the first node by name; bestfit the fullest', () => {
 Place('pending: nothing fits, and the reason names each node and why', () => {
   const p = plan([aService('shop/web').cpu(8)], [aNode('n1').withCapacity(4, '8Gi'), aNode('n2').offline(), aNode('n3').withRuntimes('process')]);
   assert.is(p.assignment.size, 0);
-  assert.is(p.pending.get('shop/web'),
-    'no node can take a replica: n1: needs cpu 8, memory 0Mi, cpu 4, memory 8192Mi free; n2: offline; n3: does not run container workloads');
+  assert.is(
+    p.pending.get('shop/web'),
+    'no node can take a replica: n1: needs cpu 8, memory 0Mi, cpu 4, memory 8192Mi free; n2: offline; n3: does not run container workloads',
+  );
 });
 
 Place('pending: some replicas fit, the rest wait', () => {
@@ -170,7 +187,8 @@ Place('determinism: the same input, in any order, gives the same plan', () => {
 
 function randomCluster(rng: Rng): { placement: Placement; nodes: NodeView[]; previous: Map<string, string> } {
   const nodes = Array.from({ length: rng.int(0, 6) }, (_, i) => {
-    const n = aNode(`n${i}`).withCapacity(rng.int(0, 16) / 2, rng.int(0, 16) * 512, rng.int(0, 2))
+    const n = aNode(`n${i}`)
+      .withCapacity(rng.int(0, 16) / 2, rng.int(0, 16) * 512, rng.int(0, 2))
       .withArch(rng.pick(['amd64', 'arm64']))
       .withRuntimes(...rng.subset(['container', 'process'], 1))
       .withLabels({ zone: rng.pick(['a', 'b']) });
@@ -182,7 +200,10 @@ function randomCluster(rng: Rng): { placement: Placement; nodes: NodeView[]; pre
   });
   const p = aPlacement('munich');
   for (let i = 0; i < rng.int(0, 6); i++) {
-    const s = aService(`app/svc-${i}`).replicas(rng.int(0, 8)).cpu(rng.int(0, 8) / 4).memory(rng.pick(['0Mi', '128Mi', '1Gi', '3Gi']));
+    const s = aService(`app/svc-${i}`)
+      .replicas(rng.int(0, 8))
+      .cpu(rng.int(0, 8) / 4)
+      .memory(rng.pick(['0Mi', '128Mi', '1Gi', '3Gi']));
     if (rng.chance(0.1)) s.gpu(1);
     if (rng.chance(0.3)) s.runtime('process');
     if (rng.chance(0.2)) s.arch(rng.pick(['amd64', 'arm64'] as const));
@@ -220,14 +241,20 @@ Place('property: no node is over-committed or unqualified (geo, latency too), an
       for (const r of rs) {
         assert.is(p.assignment.get(r.id), node, `${ctx}: ${r.id} listed on ${node} but assigned elsewhere`);
         assert.is(nodeExclusion(nv, r.spec, where), undefined, `${ctx}: ${r.id} on unqualified ${node}`);
-        const q = request(r.spec), u = used.get(node)!;
-        u.cpu += q.cpu; u.memoryMi += q.memoryMi; u.gpu += q.gpu;
+        const q = request(r.spec),
+          u = used.get(node)!;
+        u.cpu += q.cpu;
+        u.memoryMi += q.memoryMi;
+        u.gpu += q.gpu;
       }
     }
     for (const nv of nodes) {
-      const u = used.get(nv.name)!, eps = 1e-6;
-      assert.ok(u.cpu <= nv.capacity.cpu + eps && u.memoryMi <= nv.capacity.memoryMi + eps && u.gpu <= nv.capacity.gpu + eps,
-        `${ctx}: ${nv.name} over-committed: ${JSON.stringify(u)} of ${JSON.stringify(nv.capacity)}`);
+      const u = used.get(nv.name)!,
+        eps = 1e-6;
+      assert.ok(
+        u.cpu <= nv.capacity.cpu + eps && u.memoryMi <= nv.capacity.memoryMi + eps && u.gpu <= nv.capacity.gpu + eps,
+        `${ctx}: ${nv.name} over-committed: ${JSON.stringify(u)} of ${JSON.stringify(nv.capacity)}`,
+      );
       const reported = p.used.get(nv.name)!;
       assert.ok(Math.abs(reported.cpu - u.cpu) < eps && Math.abs(reported.memoryMi - u.memoryMi) < eps, `${ctx}: used for ${nv.name}`);
     }
@@ -245,22 +272,28 @@ Place('property: no node is over-committed or unqualified (geo, latency too), an
       const nv = nodes.find((x) => x.name === node);
       const spec = placement.services[r.slice(0, r.lastIndexOf('#'))].spec;
       if (!nv || nodeExclusion(nv, spec, where)) continue;
-      const q = request(spec), u = used.get(node)!;
-      assert.ok(u.cpu + q.cpu > nv.capacity.cpu + 1e-9 || u.memoryMi + q.memoryMi > nv.capacity.memoryMi + 1e-9 || u.gpu + q.gpu > nv.capacity.gpu + 1e-9,
-        `${ctx}: ${r} moved from ${node} to ${now} although ${node} had room`);
+      const q = request(spec),
+        u = used.get(node)!;
+      assert.ok(
+        u.cpu + q.cpu > nv.capacity.cpu + 1e-9 || u.memoryMi + q.memoryMi > nv.capacity.memoryMi + 1e-9 || u.gpu + q.gpu > nv.capacity.gpu + 1e-9,
+        `${ctx}: ${r} moved from ${node} to ${now} although ${node} had room`,
+      );
     }
   }
 });
-
 
 // --- geo and latency at node level: exact positions, measured round trips --------------------
 
 const Where = suite('geo and latency at node level');
 
-const ROSENHEIM = { lat: 47.8571, lon: 12.1181 };  // 51.0 km from Munich
-const FREISING = { lat: 48.4029, lon: 11.7488 };   // 32.2 km
+const ROSENHEIM = { lat: 47.8571, lon: 12.1181 }; // 51.0 km from Munich
+const FREISING = { lat: 48.4029, lon: 11.7488 }; // 32.2 km
 const CAMS: Record<string, Target> = { cams: MUNICH };
-const at = (n: NodeBuilder, p: { lat: number; lon: number }, latency?: Record<string, number>): NodeView => ({ ...n.build(), location: p, ...(latency ? { latency } : {}) });
+const at = (n: NodeBuilder, p: { lat: number; lon: number }, latency?: Record<string, number>): NodeView => ({
+  ...n.build(),
+  location: p,
+  ...(latency ? { latency } : {}),
+});
 const latencySpec = (to: { target: string } | { lat: number; lon: number }, maxMs: number, s = aService('cam/d')): ServiceSpec => {
   const spec = s.spec();
   (spec.constraints ??= {}).latency = { to, maxMs };
@@ -269,19 +302,54 @@ const latencySpec = (to: { target: string } | { lat: number; lon: number }, maxM
 
 const whereCases: Array<[string, NodeView, ServiceSpec, NodeContext, string | undefined]> = [
   ['geo: a node 32 km away is within 50', at(aNode('n1'), FREISING), aService('s/x').within(50, MUNICH).spec(), {}, undefined],
-  ['geo: a node 51 km away is not (its exact position, not a cell)', at(aNode('n1'), ROSENHEIM), aService('s/x').within(50, MUNICH).spec(), {}, '51 km from (48.137, 11.575), limit 50 km'],
-  ['geo: a node without a position takes the cluster\'s', aNode('n1').build(), aService('s/x').within(50, MUNICH).spec(), { location: PARIS }, '684 km from (48.137, 11.575), limit 50 km'],
+  [
+    'geo: a node 51 km away is not (its exact position, not a cell)',
+    at(aNode('n1'), ROSENHEIM),
+    aService('s/x').within(50, MUNICH).spec(),
+    {},
+    '51 km from (48.137, 11.575), limit 50 km',
+  ],
+  [
+    "geo: a node without a position takes the cluster's",
+    aNode('n1').build(),
+    aService('s/x').within(50, MUNICH).spec(),
+    { location: PARIS },
+    '684 km from (48.137, 11.575), limit 50 km',
+  ],
   ['geo: no position anywhere', aNode('n1').build(), aService('s/x').within(50, MUNICH).spec(), {}, 'position unknown, geo constraint cannot be checked'],
-  ['latency: measured by the node\'s agent', at(aNode('n1'), PARIS, { cams: 4.5 }), latencySpec({ target: 'cams' }, 5), { targets: CAMS }, undefined],
-  ['latency: a measurement over the limit', at(aNode('n1'), MUNICH, { cams: 21 }), latencySpec({ target: 'cams' }, 20), { targets: CAMS }, '21 ms to target cams (measured), limit 20 ms'],
-  ['latency: estimated from the node\'s position when not measured', at(aNode('n1'), PARIS), latencySpec({ target: 'cams' }, 5), { targets: CAMS },
-    'about 8.8 ms to target cams (estimated from 684 km), limit 5 ms'],
+  ["latency: measured by the node's agent", at(aNode('n1'), PARIS, { cams: 4.5 }), latencySpec({ target: 'cams' }, 5), { targets: CAMS }, undefined],
+  [
+    'latency: a measurement over the limit',
+    at(aNode('n1'), MUNICH, { cams: 21 }),
+    latencySpec({ target: 'cams' }, 20),
+    { targets: CAMS },
+    '21 ms to target cams (measured), limit 20 ms',
+  ],
+  [
+    "latency: estimated from the node's position when not measured",
+    at(aNode('n1'), PARIS),
+    latencySpec({ target: 'cams' }, 5),
+    { targets: CAMS },
+    'about 8.8 ms to target cams (estimated from 684 km), limit 5 ms',
+  ],
   ['latency: to a point', at(aNode('n1'), PARIS), latencySpec(MUNICH, 10), {}, undefined],
-  ['latency: no position and no measurement', aNode('n1').build(), latencySpec({ target: 'cams' }, 5), { targets: CAMS }, 'position unknown, latency constraint cannot be checked'],
+  [
+    'latency: no position and no measurement',
+    aNode('n1').build(),
+    latencySpec({ target: 'cams' }, 5),
+    { targets: CAMS },
+    'position unknown, latency constraint cannot be checked',
+  ],
 ];
 for (const [name, n, spec, ctx, want] of whereCases) Where(name, () => assert.is(nodeExclusion(n, spec, ctx), want));
 
-const planAt = (specs: Array<[string, ServiceSpec, number]>, nodes: NodeView[], policy: ClusterPolicy, ctx: NodeContext, previous: Record<string, string> = {}) => {
+const planAt = (
+  specs: Array<[string, ServiceSpec, number]>,
+  nodes: NodeView[],
+  policy: ClusterPolicy,
+  ctx: NodeContext,
+  previous: Record<string, string> = {},
+) => {
   const doc = aPlacement('munich').build();
   for (const [id, spec, replicas] of specs) doc.services[id] = { replicas, specHash: 'h', spec };
   return placeReplicas(doc, nodes, new Map(Object.entries(previous)), policy, ctx);
@@ -302,7 +370,13 @@ Where('ldp: nearest the geo centre among the nodes within the radius', () => {
 
 Where('a replica leaves a node whose measured round trip rose over the limit', () => {
   const spec = latencySpec({ target: 'cams' }, 10);
-  const p = planAt([['cam/d', spec, 1]], [at(aNode('n1'), MUNICH, { cams: 40 }), at(aNode('n2'), MUNICH, { cams: 3 })], 'bestfit', { targets: CAMS }, { 'cam/d#0': 'n1' });
+  const p = planAt(
+    [['cam/d', spec, 1]],
+    [at(aNode('n1'), MUNICH, { cams: 40 }), at(aNode('n2'), MUNICH, { cams: 3 })],
+    'bestfit',
+    { targets: CAMS },
+    { 'cam/d#0': 'n1' },
+  );
   assert.equal(assigned(p), { 'cam/d#0': 'n2' });
 });
 

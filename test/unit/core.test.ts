@@ -17,7 +17,10 @@ const AT = '2025-01-01T12:00:00.000Z';
 // --- note: renderNote / parseNote --------------------------------------------------------------
 
 const accepted: CommitNote = {
-  outcome: 'accepted', commit: HEAD, at: AT, convergedAt: '2025-01-01T12:00:05.000Z',
+  outcome: 'accepted',
+  commit: HEAD,
+  at: AT,
+  convergedAt: '2025-01-01T12:00:05.000Z',
   changed: {
     'shop/web': { desired: 3, placed: 2, clusters: { munich: 2 }, reason: 'only 2 of 3 replicas fit (munich×2); paris: unreachable' },
     'shop/old': { removed: true },
@@ -25,7 +28,10 @@ const accepted: CommitNote = {
   unschedulable: { 'shop/web': 'only 2 of 3 replicas fit (munich×2); paris: unreachable' },
 };
 const rejected: CommitNote = {
-  outcome: 'rejected', commit: HEAD, at: AT, inForce: OTHER,
+  outcome: 'rejected',
+  commit: HEAD,
+  at: AT,
+  inForce: OTHER,
   problems: [
     { file: 'services/web/api.yaml', line: 7, column: 13, message: 'spec.replicas: must be an integer between 0 and 10000 (got -1)' },
     { file: 'fleet.yaml', line: 2, column: 1, message: 'kind: must be "Fleet"' },
@@ -70,13 +76,20 @@ Render('ends with one newline', () => {
 
 const Parse = suite('parseNote');
 
-for (const [name, n] of [['accepted', accepted], ['rejected with problems', rejected], ['superseded', superseded]] as const) {
+for (const [name, n] of [
+  ['accepted', accepted],
+  ['rejected with problems', rejected],
+  ['superseded', superseded],
+] as const) {
   Parse(`round-trips ${name}`, () => assert.equal(parseNote(renderNote(n)), n));
 }
 
 Parse('a problem that quotes the JSON marker still round-trips', () => {
   // The message quotes the author's own value, which can be any text.
-  const n: CommitNote = { ...rejected, problems: [{ file: 'services/web/api.yaml', line: 3, column: 9, message: '"--- canopy/v1 json ---" must be a lower-case DNS label' }] };
+  const n: CommitNote = {
+    ...rejected,
+    problems: [{ file: 'services/web/api.yaml', line: 3, column: 9, message: '"--- canopy/v1 json ---" must be a lower-case DNS label' }],
+  };
   assert.equal(parseNote(renderNote(n)), n);
 });
 
@@ -123,9 +136,17 @@ Topics('root and wildcards', () => {
 
 Topics('each wildcard matches what it should and nothing else', () => {
   const cases: Array<[string, string[], string[]]> = [
-    [t.allClusterStatus, [t.clusterStatus('munich'), t.clusterStatus('paris')], [t.clusterOnline('munich'), t.nodeStatus('munich', 'pi-1'), topics('other').clusterStatus('munich')]],
+    [
+      t.allClusterStatus,
+      [t.clusterStatus('munich'), t.clusterStatus('paris')],
+      [t.clusterOnline('munich'), t.nodeStatus('munich', 'pi-1'), topics('other').clusterStatus('munich')],
+    ],
     [t.allClusterOnline, [t.clusterOnline('munich')], [t.clusterStatus('munich'), t.nodeOnline('munich', 'pi-1')]],
-    [t.allNodeStatus('munich'), [t.nodeStatus('munich', 'pi-1'), t.nodeStatus('munich', 'pi-2')], [t.nodeStatus('paris', 'pi-1'), t.nodeOnline('munich', 'pi-1'), t.clusterStatus('munich')]],
+    [
+      t.allNodeStatus('munich'),
+      [t.nodeStatus('munich', 'pi-1'), t.nodeStatus('munich', 'pi-2')],
+      [t.nodeStatus('paris', 'pi-1'), t.nodeOnline('munich', 'pi-1'), t.clusterStatus('munich')],
+    ],
     [t.allNodeOnline('munich'), [t.nodeOnline('munich', 'pi-1')], [t.nodeDesired('munich', 'pi-1')]],
   ];
   for (const [pattern, yes, no] of cases) {
@@ -197,20 +218,42 @@ Pattern('matches as MQTT 3.1.1 does: "#" includes the parent level, "+" an empty
 const Bytes = suite('bytes');
 
 const byteCases: Array<[number | string | undefined, number]> = [
-  [undefined, 0], [0, 0], [1536, 1536], ['100', 100], ['2k', 2000], ['2K', 2000], ['500M', 500e6], ['1G', 1e9], ['1T', 1e12],
-  ['1Ki', 1024], ['128Mi', 128 * 1024 ** 2], ['1Gi', 1024 ** 3], ['1.5Gi', 1.5 * 1024 ** 3], ['1Ti', 1024 ** 4],
+  [undefined, 0],
+  [0, 0],
+  [1536, 1536],
+  ['100', 100],
+  ['2k', 2000],
+  ['2K', 2000],
+  ['500M', 500e6],
+  ['1G', 1e9],
+  ['1T', 1e12],
+  ['1Ki', 1024],
+  ['128Mi', 128 * 1024 ** 2],
+  ['1Gi', 1024 ** 3],
+  ['1.5Gi', 1.5 * 1024 ** 3],
+  ['1Ti', 1024 ** 4],
 ];
 for (const [q, want] of byteCases) Bytes(`${String(q)} is ${want} bytes`, () => assert.is(bytes(q), want));
 
 const badQuantities = ['', 'Mi', '12 Mi', '-1Mi', '1mi', '1.Gi', '.5Gi', '1GiB', '1e9', '0x10', ' 1Gi'];
 for (const q of badQuantities) {
-  Bytes(`${JSON.stringify(q)} throws`, () => assert.throws(() => bytes(q), (e: Error) => e.message === `not a quantity: ${q}`));
+  Bytes(`${JSON.stringify(q)} throws`, () =>
+    assert.throws(
+      () => bytes(q),
+      (e: Error) => e.message === `not a quantity: ${q}`,
+    ),
+  );
 }
 
 const Mebibytes = suite('mebibytes');
 
 const miCases: Array<[number | string | undefined, number]> = [
-  ['128Mi', 128], ['1Gi', 1024], ['2.5Gi', 2560], ['1Ki', 1 / 1024], [1024 * 1024, 1], [undefined, 0],
+  ['128Mi', 128],
+  ['1Gi', 1024],
+  ['2.5Gi', 2560],
+  ['1Ki', 1 / 1024],
+  [1024 * 1024, 1],
+  [undefined, 0],
 ];
 for (const [q, want] of miCases) Mebibytes(`${String(q)} is ${want} Mi`, () => assert.is(mebibytes(q), want));
 Mebibytes('500M is about 476.84 Mi (decimal megabytes)', () => assert.ok(Math.abs(mebibytes('500M') - 476.837) < 0.001, String(mebibytes('500M'))));
@@ -254,8 +297,16 @@ Canonical('scalars and null are plain JSON', () => {
 Canonical('undefined fields are left out, as JSON does', () => assert.is(canonicalJson({ a: undefined, b: 1 }), '{"b":1}'));
 
 Canonical('the same text as JSON.stringify of a key-sorted copy, for random values', () => {
-  const sorted = (v: unknown): unknown => Array.isArray(v) ? v.map(sorted)
-    : v && typeof v === 'object' && !(v instanceof Date) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v && typeof v === 'object' && !(v instanceof Date)
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   const rng = prng(11);
   const value = (depth: number): unknown => {
     const r = rng.next();
@@ -311,15 +362,26 @@ const TOPIC = t.nodeStatus('munich', 'pi-1');
 const node = aNode('pi-1').build();
 const goodNodeStatus = aNodeStatus(node, [replicaState('shop/web#0', 'abc', 'running'), replicaState('shop/web#1', 'abc', 'failed', 'exited with code 1')]);
 const goodClusterStatus: ClusterStatus = {
-  kind: 'cluster-status', cluster: 'munich', at: '2025-01-01T00:00:00.123Z', applied: { commit: COMMIT, seq: 3, epoch: 0 },
-  capacity: { cpu: 4, memoryMi: 8192, gpu: 0 }, free: { cpu: 3, memoryMi: 8000, gpu: 0 },
-  maxNodeFree: { cpu: 3, memoryMi: 8000, gpu: 0 }, maxNode: { cpu: 4, memoryMi: 8192, gpu: 0 },
-  arch: ['amd64'], runtimes: ['container'], labels: { tier: 'edge' }, location: MUNICH,
-  nodes: { total: 1, online: 1 }, services: { 'shop/web': { desired: 2, running: 1, failed: 1, message: 'shop/web#1: exited' } },
+  kind: 'cluster-status',
+  cluster: 'munich',
+  at: '2025-01-01T00:00:00.123Z',
+  applied: { commit: COMMIT, seq: 3, epoch: 0 },
+  capacity: { cpu: 4, memoryMi: 8192, gpu: 0 },
+  free: { cpu: 3, memoryMi: 8000, gpu: 0 },
+  maxNodeFree: { cpu: 3, memoryMi: 8000, gpu: 0 },
+  maxNode: { cpu: 4, memoryMi: 8192, gpu: 0 },
+  arch: ['amd64'],
+  runtimes: ['container'],
+  labels: { tier: 'edge' },
+  location: MUNICH,
+  nodes: { total: 1, online: 1 },
+  services: { 'shop/web': { desired: 2, running: 1, failed: 1, message: 'shop/web#1: exited' } },
 };
 const snapshot: DesiredMessage = { kind: 'snapshot', placement: aPlacement('munich').with(aService('shop/web').replicas(2)).build() };
 const patch: DesiredMessage = {
-  kind: 'patch', base: { commit: COMMIT, seq: 1, epoch: 0 }, version: { commit: COMMIT, seq: 2, epoch: 0 },
+  kind: 'patch',
+  base: { commit: COMMIT, seq: 1, epoch: 0 },
+  version: { commit: COMMIT, seq: 2, epoch: 0 },
   ops: [{ op: 'replace', path: '/services/shop~1web/replicas', value: 3 }],
 };
 
@@ -350,15 +412,59 @@ for (const text of notJson) {
   });
 }
 
-const withNode = (f: (v: NodeStatus) => void) => { const v = structuredClone(goodNodeStatus); f(v); return v; };
+const withNode = (f: (v: NodeStatus) => void) => {
+  const v = structuredClone(goodNodeStatus);
+  f(v);
+  return v;
+};
 const invalid: Array<[string, Parameters<typeof parsePayload>[0], unknown, string]> = [
-  ['a NodeStatus without node', 'NodeStatus', withNode((v) => { delete (v as Partial<NodeStatus>).node; }), '/node'],
-  ['a NodeStatus with negative cpu', 'NodeStatus', withNode((v) => { v.capacity.cpu = -1; }), '/capacity/cpu'],
-  ['a NodeStatus with an unknown replica state', 'NodeStatus', withNode((v) => { (v.replicas[1] as { state: string }).state = 'exploded'; }), '/replicas/1/state'],
-  ['a NodeStatus with a local time', 'NodeStatus', withNode((v) => { v.at = '2025-01-01 10:00'; }), '/at'],
-  ['a NodeStatus with an extra field', 'NodeStatus', withNode((v) => { (v as Record<string, unknown>).extra = 1; }), '/extra'],
+  [
+    'a NodeStatus without node',
+    'NodeStatus',
+    withNode((v) => {
+      delete (v as Partial<NodeStatus>).node;
+    }),
+    '/node',
+  ],
+  [
+    'a NodeStatus with negative cpu',
+    'NodeStatus',
+    withNode((v) => {
+      v.capacity.cpu = -1;
+    }),
+    '/capacity/cpu',
+  ],
+  [
+    'a NodeStatus with an unknown replica state',
+    'NodeStatus',
+    withNode((v) => {
+      (v.replicas[1] as { state: string }).state = 'exploded';
+    }),
+    '/replicas/1/state',
+  ],
+  [
+    'a NodeStatus with a local time',
+    'NodeStatus',
+    withNode((v) => {
+      v.at = '2025-01-01 10:00';
+    }),
+    '/at',
+  ],
+  [
+    'a NodeStatus with an extra field',
+    'NodeStatus',
+    withNode((v) => {
+      (v as Record<string, unknown>).extra = 1;
+    }),
+    '/extra',
+  ],
   ['a ClusterStatus with fractional online nodes', 'ClusterStatus', { ...goodClusterStatus, nodes: { total: 1, online: 0.5 } }, '/nodes/online'],
-  ['a ClusterStatus with a bad service count', 'ClusterStatus', { ...goodClusterStatus, services: { 'shop/web': { desired: -1, running: 0, failed: 0 } } }, '/services/shop~1web/desired'],
+  [
+    'a ClusterStatus with a bad service count',
+    'ClusterStatus',
+    { ...goodClusterStatus, services: { 'shop/web': { desired: -1, running: 0, failed: 0 } } },
+    '/services/shop~1web/desired',
+  ],
   ['a ClusterStatus with the wrong kind', 'ClusterStatus', { ...goodClusterStatus, kind: 'node-status' }, '/kind'],
 ];
 for (const [name, schema, value, path] of invalid) {

@@ -21,14 +21,18 @@ function randomFile(rng: Rng): [string, string | null] {
   const name = rng.pick(['api', 'db', 'cache']);
   const r = rng.next();
   if (r < 0.1) return ['fleet.yaml', rng.pick(FLEETS)];
-  if (r < 0.15) return [`clusters/${rng.pick(['a', 'b'])}.yaml`, rng.chance(0.8) ? `apiVersion: canopy/v1\nkind: Cluster\nmetadata:\n  name: ${rng.pick(['a', 'b'])}\n` : null];
+  if (r < 0.15)
+    return [
+      `clusters/${rng.pick(['a', 'b'])}.yaml`,
+      rng.chance(0.8) ? `apiVersion: canopy/v1\nkind: Cluster\nmetadata:\n  name: ${rng.pick(['a', 'b'])}\n` : null,
+    ];
   if (r < 0.2) return [rng.pick(['deploy.sh', 'services/web/api.yml', 'README.md', '.github/ci.yaml']), rng.chance(0.7) ? 'x: 1\n' : null];
   const path = `services/${app}/${name}.yaml`;
   if (rng.chance(0.15)) return [path, null];
   const text = rng.pick([
     svc(app, name),
     svc(app, name, '  env: {A: "1"}\n'),
-    svc(rng.pick(['web', 'shop']), name),                    // metadata.app may disagree: a duplicate source
+    svc(rng.pick(['web', 'shop']), name), // metadata.app may disagree: a duplicate source
     svc(app, name, LATENCY(rng.pick(['hq', 'nowhere']))),
     svc(app, name).replace('replicas: 1', 'replicas: -1'),
     'apiVersion: canopy/v1\nkind: Service\nmetadata: {name: x\n',
@@ -54,7 +58,10 @@ Index('kept up to date change by change, it judges every tree as validateFleet d
       }
       const copy = index.clone();
       const undo = index.apply(changes);
-      for (const [p, f] of changes) { if (f) tree.set(p, f); else tree.delete(p); }
+      for (const [p, f] of changes) {
+        if (f) tree.set(p, f);
+        else tree.delete(p);
+      }
       const ctx = `sequence ${n} step ${step}`;
       assert.equal(validationOf(index), validateFleet([...tree.values()]), ctx);
       // Undo gives back exactly the index before; a clone was not touched by the change.
@@ -76,10 +83,10 @@ Index('a change of one file parses that file only', () => {
   assert.is(cache.size, 502);
   assert.equal(index.problems(), []);
   index.apply([['services/b/s7.yaml', { path: 'services/b/s7.yaml', oid: 'dup', text: svc('a', 's7') }]]);
-  assert.equal(index.problems().map((p) => `${p.file}:${p.line}: ${p.message.slice(0, 41)}`), [
-    'services/b/s7.yaml:4: duplicate service a/s7: also defined in s',
-    'services/b/s7.yaml:5: metadata.app: "a" does not match the dire',
-  ]);
+  assert.equal(
+    index.problems().map((p) => `${p.file}:${p.line}: ${p.message.slice(0, 41)}`),
+    ['services/b/s7.yaml:4: duplicate service a/s7: also defined in s', 'services/b/s7.yaml:5: metadata.app: "a" does not match the dire'],
+  );
 });
 
 Index.run();

@@ -21,7 +21,7 @@ for (const [name, p, precision, want] of hashes) Geo(`${name}: ${want}`, () => a
 Geo('a cell holds the point it was made from, and is about 4.9 km across at 5 characters', () => {
   const c = cellOf('u281z')!;
   assert.ok(c.latMin <= MUNICH.lat && MUNICH.lat <= c.latMax && c.lonMin <= MUNICH.lon && MUNICH.lon <= c.lonMax);
-  assert.ok(Math.abs((c.lonMax - c.lonMin) - 360 / 2 ** 13) < 1e-12);
+  assert.ok(Math.abs(c.lonMax - c.lonMin - 360 / 2 ** 13) < 1e-12);
   assert.is(cellOf('u2a1'), undefined, 'a is not a geohash character');
 });
 
@@ -59,7 +59,8 @@ Geo('nearest: a location is exact; without one, the nearest footprint cell', () 
 
 const Bad = suite('constraints that cannot be met');
 
-const FLEET = 'apiVersion: canopy/v1\nkind: Fleet\nmetadata: {name: demo}\nspec:\n  targets:\n    cams: {lat: 48.137, lon: 11.575, probe: "http://cams.example:80/"}\n';
+const FLEET =
+  'apiVersion: canopy/v1\nkind: Fleet\nmetadata: {name: demo}\nspec:\n  targets:\n    cams: {lat: 48.137, lon: 11.575, probe: "http://cams.example:80/"}\n';
 const service = (constraints: string) =>
   `apiVersion: canopy/v1\nkind: Service\nmetadata: {name: d, app: cam}\nspec:\n  runtime: process\n  command: [sleep, "1"]\n  replicas: 1\n  constraints:\n${constraints}`;
 
@@ -77,14 +78,20 @@ Bad('a zero latency budget is refused too', () => {
 });
 
 Bad('an unknown latency target names the declared ones', () => {
-  const r = validateFleet([{ path: 'fleet.yaml', text: FLEET }, { path: 'services/cam/d.yaml', text: service('    latency: {to: {target: radar}, maxMs: 10}\n') }]);
+  const r = validateFleet([
+    { path: 'fleet.yaml', text: FLEET },
+    { path: 'services/cam/d.yaml', text: service('    latency: {to: {target: radar}, maxMs: 10}\n') },
+  ]);
   assert.is(r.ok, false);
   if (r.ok) return;
   assert.match(r.problems[0].message, /"radar" is not a target of fleet\.yaml \(declared: cams\)/);
 });
 
 Bad('a known target validates', () => {
-  const r = validateFleet([{ path: 'fleet.yaml', text: FLEET }, { path: 'services/cam/d.yaml', text: service('    latency: {to: {target: cams}, maxMs: 10}\n') }]);
+  const r = validateFleet([
+    { path: 'fleet.yaml', text: FLEET },
+    { path: 'services/cam/d.yaml', text: service('    latency: {to: {target: cams}, maxMs: 10}\n') },
+  ]);
   assert.ok(r.ok, JSON.stringify(r));
 });
 

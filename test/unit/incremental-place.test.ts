@@ -16,7 +16,8 @@ function hintOf(before: ServiceView[], after: ServiceView[]): ChangeHint {
   return {
     changed: after.filter((s) => was.get(s.id)?.specHash !== s.specHash).map((s) => s.id),
     removed: before.filter((s) => !now.has(s.id)).map((s) => s.id),
-    get: (id) => now.get(id), size: now.size,
+    get: (id) => now.get(id),
+    size: now.size,
   };
 }
 
@@ -25,15 +26,21 @@ const NAMES = ['aachen', 'berlin', 'bonn', 'lyon', 'munich', 'paris'];
 function clusters(rng: Rng, roomy: boolean): ClusterView[] {
   return rng.subset(NAMES, 2).map((name) => {
     const cpu = roomy ? rng.int(40, 80) : rng.int(2, 12);
-    const c = aCluster(name).withCapacity(cpu, cpu * 1024).withLargestNode(Math.max(2, cpu / 4), 4096)
-      .withRuntimes(...rng.subset(['container', 'process'], 1)).withLabels({ tier: rng.pick(['edge', 'core']) });
+    const c = aCluster(name)
+      .withCapacity(cpu, cpu * 1024)
+      .withLargestNode(Math.max(2, cpu / 4), 4096)
+      .withRuntimes(...rng.subset(['container', 'process'], 1))
+      .withLabels({ tier: rng.pick(['edge', 'core']) });
     if (rng.chance(0.5)) c.at(MUNICH.lat + rng.next(), MUNICH.lon + rng.next());
     return c.build();
   });
 }
 
 function service(rng: Rng, i: number, gen = 0): ServiceView {
-  const s = aService(`app/svc-${String(i).padStart(3, '0')}`).replicas(rng.int(0, 4)).cpu(rng.pick([0.1, 0.25, 0.5, 1])).memory(rng.pick(['64Mi', '256Mi', 100_000_000]));
+  const s = aService(`app/svc-${String(i).padStart(3, '0')}`)
+    .replicas(rng.int(0, 4))
+    .cpu(rng.pick([0.1, 0.25, 0.5, 1]))
+    .memory(rng.pick(['64Mi', '256Mi', 100_000_000]));
   if (rng.chance(0.3)) s.runtime('process');
   if (rng.chance(0.2)) s.spread('clusters');
   if (rng.chance(0.15)) s.onClustersLabelled({ tier: rng.pick(['edge', 'core']) });
@@ -48,7 +55,9 @@ const Incremental = suite('IncrementalPlacer');
 
 Incremental('equals a full placement after every step of 300 random change sequences', () => {
   const rng = prng(7);
-  let partial = 0, full = 0, hintedRuns = 0;
+  let partial = 0,
+    full = 0,
+    hintedRuns = 0;
   for (let n = 0; n < 300; n++) {
     const roomy = rng.chance(0.7);
     let views = clusters(rng, roomy);
@@ -64,13 +73,19 @@ Incremental('equals a full placement after every step of 300 random change seque
       const ctx = `sequence ${n} step ${step}`;
       const want = placeServices(services, views, previous, policy);
       const b = decided(want.decisions);
-      for (const [name, p, hint] of [['scan', placer, undefined], ['hint', hinted, hintOf(last, services)]] as const) {
+      for (const [name, p, hint] of [
+        ['scan', placer, undefined],
+        ['hint', hinted, hintOf(last, services)],
+      ] as const) {
         const got = p.place(services, views, step === 0 ? previous : p.allocation, policy, {}, hint);
         const a = decided(got.decisions);
         const diff = a.findIndex((x, i) => JSON.stringify(x) !== JSON.stringify(b[i]));
         assert.equal(a.length, b.length, `${ctx} ${name}`);
         assert.is(diff, -1, `${ctx} ${name} (${got.full ? 'full' : 'partial'}): ${JSON.stringify(a[diff])} vs full ${JSON.stringify(b[diff])}`);
-        if (name === 'scan') { if (got.full) full++; else partial++; }
+        if (name === 'scan') {
+          if (got.full) full++;
+          else partial++;
+        }
         if (name === 'hint' && got.hinted) hintedRuns++;
       }
       last = services;
@@ -96,7 +111,10 @@ Incremental('equals a full placement after every step of 300 random change seque
 });
 
 Incremental('re-places only what changed when the fleet is roomy', () => {
-  const views = [aCluster('a').withCapacity(1000, '1000Gi').withLargestNode(8, '16Gi').build(), aCluster('b').withCapacity(1000, '1000Gi').withLargestNode(8, '16Gi').build()];
+  const views = [
+    aCluster('a').withCapacity(1000, '1000Gi').withLargestNode(8, '16Gi').build(),
+    aCluster('b').withCapacity(1000, '1000Gi').withLargestNode(8, '16Gi').build(),
+  ];
   const rng = prng(3);
   const services = Array.from({ length: 500 }, (_, i) => service(rng, i));
   const placer = new IncrementalPlacer();

@@ -9,7 +9,9 @@ const log = createLogger('t', 'silent');
 /** A promise and the function that resolves it. */
 function gate(): { open: () => void; wait: Promise<void> } {
   let open!: () => void;
-  const wait = new Promise<void>((r) => { open = r; });
+  const wait = new Promise<void>((r) => {
+    open = r;
+  });
   return { open, wait };
 }
 
@@ -29,7 +31,9 @@ class ManualTimers implements Timers {
   clearTimeout(handle: unknown): void {
     if (this.pending.delete(handle as number)) this.cleared.push(handle as number);
   }
-  delays(): number[] { return [...this.pending.values()].map((t) => t.ms); }
+  delays(): number[] {
+    return [...this.pending.values()].map((t) => t.ms);
+  }
   /** Fire every timer pending now (not ones they schedule). */
   fireAll(): void {
     const due = [...this.pending];
@@ -39,18 +43,26 @@ class ManualTimers implements Timers {
 }
 
 /** A loop whose reconcile records each key and runs `body`. */
-function recording(body: (key: string, run: number) => Promise<ReconcileResult | void> | ReconcileResult | void = () => undefined, opts: Partial<LoopOptions> = {}) {
+function recording(
+  body: (key: string, run: number) => Promise<ReconcileResult | void> | ReconcileResult | void = () => undefined,
+  opts: Partial<LoopOptions> = {},
+) {
   const calls: string[] = [];
   const active = new Map<string, number>();
   let maxActive = 0;
   const loop: Loop = startLoop({
-    name: 'test', log,
+    name: 'test',
+    log,
     reconcile: async (key) => {
       calls.push(key);
       const n = (active.get(key) ?? 0) + 1;
       active.set(key, n);
       maxActive = Math.max(maxActive, n);
-      try { return await body(key, calls.filter((k) => k === key).length); } finally { active.set(key, active.get(key)! - 1); }
+      try {
+        return await body(key, calls.filter((k) => k === key).length);
+      } finally {
+        active.set(key, active.get(key)! - 1);
+      }
     },
     ...opts,
   });
@@ -78,7 +90,10 @@ Loop_('idle() resolves at once when there is nothing to do', async () => {
 Loop_('idle() waits for work still running', async () => {
   const g = gate();
   const events: string[] = [];
-  const { loop } = recording(async () => { await g.wait; events.push('done'); });
+  const { loop } = recording(async () => {
+    await g.wait;
+    events.push('done');
+  });
   loop.enqueue('a');
   const idle = loop.idle().then(() => events.push('idle'));
   await settle();
@@ -91,7 +106,9 @@ Loop_('idle() waits for work still running', async () => {
 
 Loop_('a key enqueued many times while queued runs once', async () => {
   const g = gate();
-  const { loop, calls } = recording(async (key) => { if (key === 'blocker') await g.wait; });
+  const { loop, calls } = recording(async (key) => {
+    if (key === 'blocker') await g.wait;
+  });
   loop.enqueue('blocker');
   for (let i = 0; i < 5; i++) loop.enqueue('a');
   for (let i = 0; i < 3; i++) loop.enqueue('b');
@@ -102,7 +119,9 @@ Loop_('a key enqueued many times while queued runs once', async () => {
 
 Loop_('keys run in the order they were first enqueued', async () => {
   const g = gate();
-  const { loop, calls } = recording(async (key) => { if (key === 'first') await g.wait; });
+  const { loop, calls } = recording(async (key) => {
+    if (key === 'first') await g.wait;
+  });
   loop.enqueue('first');
   for (const k of ['c', 'a', 'b', 'a', 'c']) loop.enqueue(k);
   g.open();
@@ -112,7 +131,9 @@ Loop_('keys run in the order they were first enqueued', async () => {
 
 Loop_('a key enqueued while it runs runs once more afterwards, never concurrently', async () => {
   const gates = [gate(), gate()];
-  const { loop, calls, maxConcurrent } = recording(async (_key, run) => { if (run <= 2) await gates[run - 1].wait; });
+  const { loop, calls, maxConcurrent } = recording(async (_key, run) => {
+    if (run <= 2) await gates[run - 1].wait;
+  });
   loop.enqueue('a');
   await settle();
   for (let i = 0; i < 4; i++) loop.enqueue('a'); // while run 1 is in progress
@@ -128,11 +149,20 @@ Loop_('a key enqueued while it runs runs once more afterwards, never concurrentl
 
 Loop_('errors are retried with growing backoff until the key succeeds', async () => {
   const timers = new ManualTimers();
-  const { loop, calls } = recording((_k, run) => { if (run <= 3) throw new Error(`boom ${run}`); }, { timers, baseBackoffMs: 100, maxBackoffMs: 250 });
+  const { loop, calls } = recording(
+    (_k, run) => {
+      if (run <= 3) throw new Error(`boom ${run}`);
+    },
+    { timers, baseBackoffMs: 100, maxBackoffMs: 250 },
+  );
   loop.enqueue('a');
   await loop.idle();
   // Jitter keeps each delay within [half, full] of base · 2^(n-1), capped at maxBackoffMs.
-  const expected: Array<[number, number]> = [[50, 100], [100, 200], [125, 250]];
+  const expected: Array<[number, number]> = [
+    [50, 100],
+    [100, 200],
+    [125, 250],
+  ];
   for (const [lo, hi] of expected) {
     const delays = timers.delays();
     assert.is(delays.length, 1, 'one retry is scheduled');
@@ -149,15 +179,20 @@ Loop_('errors are retried with growing backoff until the key succeeds', async ()
 Loop_('backoff starts over after a success', async () => {
   const timers = new ManualTimers();
   const fail = new Set([1, 2, 4]);
-  const { loop } = recording((_k, run) => { if (fail.has(run)) throw new Error('boom'); }, { timers, baseBackoffMs: 100 });
-  loop.enqueue('a');            // run 1 fails
+  const { loop } = recording(
+    (_k, run) => {
+      if (fail.has(run)) throw new Error('boom');
+    },
+    { timers, baseBackoffMs: 100 },
+  );
+  loop.enqueue('a'); // run 1 fails
   await loop.idle();
-  timers.fireAll();             // run 2 fails: second delay
+  timers.fireAll(); // run 2 fails: second delay
   await loop.idle();
   assert.ok(timers.delays()[0] >= 100, 'second failure waits longer');
-  timers.fireAll();             // run 3 succeeds
+  timers.fireAll(); // run 3 succeeds
   await loop.idle();
-  loop.enqueue('a');            // run 4 fails: first delay again
+  loop.enqueue('a'); // run 4 fails: first delay again
   await loop.idle();
   assert.ok(timers.delays()[0] <= 100, `after a success the first delay again, got ${timers.delays()[0]}`);
   await loop.stop();
@@ -165,7 +200,13 @@ Loop_('backoff starts over after a success', async () => {
 
 Loop_('errors retry with real timers and a small base backoff', async () => {
   const done = gate();
-  const { loop, calls } = recording((_k, run) => { if (run < 3) throw new Error('flaky'); done.open(); }, { baseBackoffMs: 1 });
+  const { loop, calls } = recording(
+    (_k, run) => {
+      if (run < 3) throw new Error('flaky');
+      done.open();
+    },
+    { baseBackoffMs: 1 },
+  );
   loop.enqueue('a');
   await done.wait;
   await loop.idle();
@@ -176,7 +217,12 @@ Loop_('errors retry with real timers and a small base backoff', async () => {
 
 Loop_('a TerminalError is not retried; the key still runs when enqueued again', async () => {
   const timers = new ManualTimers();
-  const { loop, calls } = recording(() => { throw new TerminalError('bad-input', 'the fleet repo is invalid', 'fix the repo'); }, { timers, baseBackoffMs: 1 });
+  const { loop, calls } = recording(
+    () => {
+      throw new TerminalError('bad-input', 'the fleet repo is invalid', 'fix the repo');
+    },
+    { timers, baseBackoffMs: 1 },
+  );
   loop.enqueue('a');
   await loop.idle();
   assert.equal(timers.delays(), [], 'no retry scheduled');
@@ -207,7 +253,10 @@ Loop_('enqueueAfter replaces an earlier delayed run of the same key', async () =
   loop.enqueueAfter('a', 500);
   loop.enqueueAfter('a', 100);
   loop.enqueueAfter('b', 300);
-  assert.equal(timers.delays().sort((x, y) => x - y), [100, 300]);
+  assert.equal(
+    timers.delays().sort((x, y) => x - y),
+    [100, 300],
+  );
   assert.is(timers.cleared.length, 1);
   timers.fireAll();
   await loop.idle();
@@ -240,7 +289,12 @@ Loop_('resyncMs 0 disables resync', async () => {
 Loop_('stop() cancels delayed runs and drops queued keys', async () => {
   const timers = new ManualTimers();
   const g = gate();
-  const { loop, calls } = recording(async (key) => { if (key === 'running') await g.wait; }, { timers });
+  const { loop, calls } = recording(
+    async (key) => {
+      if (key === 'running') await g.wait;
+    },
+    { timers },
+  );
   loop.enqueue('running');
   loop.enqueue('queued');
   loop.enqueueAfter('later', 50);
@@ -254,7 +308,10 @@ Loop_('stop() cancels delayed runs and drops queued keys', async () => {
 Loop_('stop() waits for the key that is running', async () => {
   const g = gate();
   const events: string[] = [];
-  const { loop } = recording(async () => { await g.wait; events.push('finished'); });
+  const { loop } = recording(async () => {
+    await g.wait;
+    events.push('finished');
+  });
   loop.enqueue('a');
   await settle();
   const stopped = loop.stop().then(() => events.push('stopped'));

@@ -17,11 +17,23 @@ const doc = () => ({ a: { b: { c: 1 }, d: [1, 2, { e: 3 }] }, f: 'x' });
 Shared('gives what fast-json-patch gives on a copy, and never modifies its input', () => {
   const cases: Operation[][] = [
     [{ op: 'replace', path: '/a/b/c', value: 2 }],
-    [{ op: 'add', path: '/a/d/-', value: 4 }, { op: 'remove', path: '/a/d/0' }],
-    [{ op: 'add', path: '/g', value: { h: 1 } }, { op: 'replace', path: '/g/h', value: 2 }],
+    [
+      { op: 'add', path: '/a/d/-', value: 4 },
+      { op: 'remove', path: '/a/d/0' },
+    ],
+    [
+      { op: 'add', path: '/g', value: { h: 1 } },
+      { op: 'replace', path: '/g/h', value: 2 },
+    ],
     [{ op: 'move', from: '/a/b', path: '/b' }],
-    [{ op: 'copy', from: '/a/d/2', path: '/a/e' }, { op: 'replace', path: '/a/e/e', value: 9 }],
-    [{ op: 'replace', path: '/a/d/2/e', value: 5 }, { op: 'test', path: '/f', value: 'x' }],
+    [
+      { op: 'copy', from: '/a/d/2', path: '/a/e' },
+      { op: 'replace', path: '/a/e/e', value: 9 },
+    ],
+    [
+      { op: 'replace', path: '/a/d/2/e', value: 5 },
+      { op: 'test', path: '/f', value: 'x' },
+    ],
     [{ op: 'replace', path: '', value: { z: 1 } }],
   ];
   for (const ops of cases) {
@@ -41,7 +53,11 @@ Shared('shares what the patch did not touch', () => {
 });
 
 Shared('a patch that does not apply throws, and the input stays as it was', () => {
-  for (const ops of [[{ op: 'remove', path: '/nope/x' }], [{ op: 'replace', path: '/a/zz', value: 1 }], [{ op: 'test', path: '/f', value: 'y' }]] as Operation[][]) {
+  for (const ops of [
+    [{ op: 'remove', path: '/nope/x' }],
+    [{ op: 'replace', path: '/a/zz', value: 1 }],
+    [{ op: 'test', path: '/f', value: 'y' }],
+  ] as Operation[][]) {
     const input = doc();
     assert.throws(() => applyPatchShared(input, ops));
     assert.equal(input, doc());
@@ -60,7 +76,8 @@ function placementOf(services: Record<string, number>, seq: number): Placement {
 Patch('applying the patch gives the new placement, for random changes', () => {
   const rng = prng(3);
   for (let round = 0; round < 200; round++) {
-    const a: Record<string, number> = {}, b: Record<string, number> = {};
+    const a: Record<string, number> = {},
+      b: Record<string, number> = {};
     for (let i = 0; i < 12; i++) {
       const id = `app${i % 3}/s${i}~x`;
       if (rng.next() < 0.7) a[id] = 1 + Math.floor(rng.next() * 3);

@@ -28,10 +28,23 @@ const cluster = (name: string, at: { lat: number; lon: number }) =>
 const WEB: ServiceSpec = { runtime: 'container', image: 'canopy/busybox:1', replicas: 2, resources: { cpu: 0.5, memory: '64Mi' } };
 
 function status(name: string, location: { lat: number; lon: number }, at: Date): ClusterStatus {
-  const cap = { cpu: 4, memoryMi: 8192, gpu: 0 }, node = { cpu: 2, memoryMi: 4096, gpu: 0 };
+  const cap = { cpu: 4, memoryMi: 8192, gpu: 0 },
+    node = { cpu: 2, memoryMi: 4096, gpu: 0 };
   return {
-    kind: 'cluster-status', cluster: name, at: at.toISOString(), applied: null, capacity: cap, free: cap, maxNodeFree: node, maxNode: node,
-    arch: ['amd64'], runtimes: ['container', 'process'], labels: {}, location, nodes: { total: 2, online: 2 }, services: {},
+    kind: 'cluster-status',
+    cluster: name,
+    at: at.toISOString(),
+    applied: null,
+    capacity: cap,
+    free: cap,
+    maxNodeFree: node,
+    maxNode: node,
+    arch: ['amd64'],
+    runtimes: ['container', 'process'],
+    labels: {},
+    location,
+    nodes: { total: 2, online: 2 },
+    services: {},
   };
 }
 
@@ -39,30 +52,59 @@ function status(name: string, location: { lat: number; lon: number }, at: Date):
 async function record(ref: string, file: string, value: unknown, time: Date): Promise<void> {
   const parent = await resolveRef(repo, ref);
   const tree = await writeFiles(repo, parent ? (await readCommit(repo, parent)).tree : undefined, new Map([[file, JSON.stringify(value, null, 1)]]));
-  const oid = await writeCommit(repo, { tree, parents: parent ? [parent] : [], message: `test ${file}`, author: { name: 'test', email: 't@example.com' }, time });
+  const oid = await writeCommit(repo, {
+    tree,
+    parents: parent ? [parent] : [],
+    message: `test ${file}`,
+    author: { name: 'test', email: 't@example.com' },
+    time,
+  });
   await updateRef(repo, ref, oid, parent);
 }
 
 const setup = (async () => {
   git(path.dirname(dir), 'init', '-q', '-b', 'main', dir);
-  revs.base = commitFiles(dir, {
-    'fleet.yaml': FLEET, 'clusters/munich.yaml': cluster('munich', MUNICH), 'clusters/paris.yaml': cluster('paris', PARIS),
-    'clusters/tokyo.yaml': cluster('tokyo', { lat: 35.68, lon: 139.69 }), 'services/shop/web.yaml': serviceYaml('shop', 'web', WEB as never),
-  }, 'base');
+  revs.base = commitFiles(
+    dir,
+    {
+      'fleet.yaml': FLEET,
+      'clusters/munich.yaml': cluster('munich', MUNICH),
+      'clusters/paris.yaml': cluster('paris', PARIS),
+      'clusters/tokyo.yaml': cluster('tokyo', { lat: 35.68, lon: 139.69 }),
+      'services/shop/web.yaml': serviceYaml('shop', 'web', WEB as never),
+    },
+    'base',
+  );
   repo = await openRepo(dir);
   await record('refs/canopy/status/munich', 'status.json', status('munich', MUNICH, new Date(NOW.getTime() - 5000)), new Date(NOW.getTime() - 5000));
-  await record('refs/canopy/status/paris', 'status.json', status('paris', PARIS, new Date(NOW.getTime() - 2 * 86400_000)), new Date(NOW.getTime() - 2 * 86400_000));
+  await record(
+    'refs/canopy/status/paris',
+    'status.json',
+    status('paris', PARIS, new Date(NOW.getTime() - 2 * 86400_000)),
+    new Date(NOW.getTime() - 2 * 86400_000),
+  );
   const placement: Placement = {
-    fleet: 'demo', cluster: 'munich', version: { commit: revs.base, seq: 1, epoch: 0 },
+    fleet: 'demo',
+    cluster: 'munich',
+    version: { commit: revs.base, seq: 1, epoch: 0 },
     services: { 'shop/web': { replicas: 2, specHash: specHash(WEB), spec: WEB, reason: 'placed on munich×2' } },
   };
   await record('refs/canopy/placements/munich', 'placement.json', placement, new Date(NOW.getTime() - 60_000));
   git(dir, 'checkout', '-q', '-b', 'pr');
-  revs.pr = commitFiles(dir, {
-    'services/shop/web.yaml': serviceYaml('shop', 'web', { ...WEB, replicas: 3 } as never),
-    'services/traffic-cam/detector.yaml': serviceYaml('traffic-cam', 'detector', { runtime: 'container', image: 'canopy/busybox:1', replicas: 1, constraints: { geo: { ...MUNICH, withinKm: 50 } } }),
-    'services/ml/trainer.yaml': serviceYaml('ml', 'trainer', { runtime: 'container', image: 'canopy/busybox:1', replicas: 1, resources: { gpu: 1 } }),
-  }, 'web: 3, a detector near Munich, a GPU trainer');
+  revs.pr = commitFiles(
+    dir,
+    {
+      'services/shop/web.yaml': serviceYaml('shop', 'web', { ...WEB, replicas: 3 } as never),
+      'services/traffic-cam/detector.yaml': serviceYaml('traffic-cam', 'detector', {
+        runtime: 'container',
+        image: 'canopy/busybox:1',
+        replicas: 1,
+        constraints: { geo: { ...MUNICH, withinKm: 50 } },
+      }),
+      'services/ml/trainer.yaml': serviceYaml('ml', 'trainer', { runtime: 'container', image: 'canopy/busybox:1', replicas: 1, resources: { gpu: 1 } }),
+    },
+    'web: 3, a detector near Munich, a GPU trainer',
+  );
   git(dir, 'checkout', '-q', '-b', 'bad');
   revs.bad = commitFiles(dir, { 'services/shop/web.yaml': serviceYaml('shop', 'web', { ...WEB, replicas: 'many' } as never) }, 'web: many');
   git(dir, 'checkout', '-q', 'pr');
@@ -147,7 +189,10 @@ change('the same plan from a fresh clone with the canopy refs fetched', async ()
 });
 
 change('an unknown revision is named', async () => {
-  try { await plan('main', 'no-such-branch'); assert.unreachable(); } catch (e) {
+  try {
+    await plan('main', 'no-such-branch');
+    assert.unreachable();
+  } catch (e) {
     assert.match((e as Error).message, /unknown revision no-such-branch/);
   }
 });
@@ -161,7 +206,12 @@ rev('REV~N and REV^ walk parents; a missing one is an error naming the revision'
   assert.is(await resolveRev(repo, 'bad^'), revs.pr);
   assert.is(await resolveRev(repo, 'bad~2'), revs.base);
   assert.is(await resolveRev(repo, revs.pr.slice(0, 10)), revs.pr);
-  try { await resolveRev(repo, 'main~1'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /unknown revision main~1: .* has no such parent/); }
+  try {
+    await resolveRev(repo, 'main~1');
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /unknown revision main~1: .* has no such parent/);
+  }
 });
 rev.run();
 
@@ -185,15 +235,33 @@ const compare = suite('compareServices');
 compare('a service whose spec is unchanged but whose clusters differ has moved', () => {
   const spec: ServiceSpec = { runtime: 'process', command: ['sleep', '1'], replicas: 1 };
   const state = (ids: string[]): DesiredState => ({
-    commit: 'c', tree: 't', files: new Map(), fleet: { apiVersion: 'canopy/v1', kind: 'Fleet', metadata: { name: 'demo' } },
+    commit: 'c',
+    tree: 't',
+    files: new Map(),
+    fleet: { apiVersion: 'canopy/v1', kind: 'Fleet', metadata: { name: 'demo' } },
     services: new Map(ids.map((id) => [id, { id, spec, specHash: specHash(spec), file: '' }])),
   });
   const on = (c: string): ServiceDecision => ({ clusters: new Map([[c, 1]]), placed: 1, desired: 1, reason: `placed on ${c}×1`, excluded: {} });
-  const out = compareServices(state(['a/x', 'a/y']), state(['a/x', 'a/z']),
-    new Map([['a/x', on('munich')], ['a/y', on('paris')]]), new Map([['a/x', on('paris')], ['a/z', on('paris')]]));
-  assert.equal(out.map((s) => [s.id, s.change, s.delta]), [
-    ['a/x', 'moved', { munich: -1, paris: 1 }], ['a/y', 'removed', { paris: -1 }], ['a/z', 'added', { paris: 1 }],
-  ]);
+  const out = compareServices(
+    state(['a/x', 'a/y']),
+    state(['a/x', 'a/z']),
+    new Map([
+      ['a/x', on('munich')],
+      ['a/y', on('paris')],
+    ]),
+    new Map([
+      ['a/x', on('paris')],
+      ['a/z', on('paris')],
+    ]),
+  );
+  assert.equal(
+    out.map((s) => [s.id, s.change, s.delta]),
+    [
+      ['a/x', 'moved', { munich: -1, paris: 1 }],
+      ['a/y', 'removed', { paris: -1 }],
+      ['a/z', 'added', { paris: 1 }],
+    ],
+  );
 });
 compare.run();
 

@@ -30,23 +30,95 @@ function rc(freeCpu: number, o: Partial<RootCandidate> = {}): RootCandidate {
 }
 
 const rootCases: Array<[string, keyof typeof rootSchedulers, Array<[string, RootCandidate]>, string]> = [
-  ['bestfit: the fuller cluster', 'bestfit', [['empty', rc(8)], ['half', rc(4)]], 'half'],
-  ['bestfit: a cluster that would be left with exactly nothing', 'bestfit', [['some', rc(3)], ['exact', rc(1)]], 'exact'],
-  ['bestfit: fullness is relative to size', 'bestfit',
-    [['big', { ...rc(8), cluster: aCluster('big').withCapacity(64, '128Gi').build() }], ['small', rc(8)]], 'big'],
-  ['spread: the emptier cluster', 'spread', [['half', rc(4)], ['empty', rc(8)]], 'empty'],
-  ['closest: the lowest round trip, although emptier', 'closest',
-    [['paris', rc(2, { rtt: { ms: 8.8, source: 'estimated', km: 684 } })], ['munich', rc(8, { rtt: { ms: 2.1, source: 'measured' } })]], 'munich'],
-  ['closest: a measurement counts as it is, even above an estimate', 'closest',
-    [['measured', rc(4, { rtt: { ms: 30, source: 'measured' } })], ['estimated', rc(4, { rtt: { ms: 9, source: 'estimated', km: 700 } })]], 'estimated'],
-  ['closest: by distance when there is no latency constraint', 'closest',
-    [['far', rc(2, { distanceKm: 40 })], ['near', rc(8, { distanceKm: 3 })]], 'near'],
-  ['closest: equal round trips fall back to best fit', 'closest',
-    [['empty', rc(8, { rtt: { ms: 5, source: 'measured' } })], ['half', rc(4, { rtt: { ms: 5, source: 'measured' } })]], 'half'],
-  ['closest: without latency or geo it is best fit', 'closest', [['empty', rc(8)], ['half', rc(4)]], 'half'],
+  [
+    'bestfit: the fuller cluster',
+    'bestfit',
+    [
+      ['empty', rc(8)],
+      ['half', rc(4)],
+    ],
+    'half',
+  ],
+  [
+    'bestfit: a cluster that would be left with exactly nothing',
+    'bestfit',
+    [
+      ['some', rc(3)],
+      ['exact', rc(1)],
+    ],
+    'exact',
+  ],
+  [
+    'bestfit: fullness is relative to size',
+    'bestfit',
+    [
+      ['big', { ...rc(8), cluster: aCluster('big').withCapacity(64, '128Gi').build() }],
+      ['small', rc(8)],
+    ],
+    'big',
+  ],
+  [
+    'spread: the emptier cluster',
+    'spread',
+    [
+      ['half', rc(4)],
+      ['empty', rc(8)],
+    ],
+    'empty',
+  ],
+  [
+    'closest: the lowest round trip, although emptier',
+    'closest',
+    [
+      ['paris', rc(2, { rtt: { ms: 8.8, source: 'estimated', km: 684 } })],
+      ['munich', rc(8, { rtt: { ms: 2.1, source: 'measured' } })],
+    ],
+    'munich',
+  ],
+  [
+    'closest: a measurement counts as it is, even above an estimate',
+    'closest',
+    [
+      ['measured', rc(4, { rtt: { ms: 30, source: 'measured' } })],
+      ['estimated', rc(4, { rtt: { ms: 9, source: 'estimated', km: 700 } })],
+    ],
+    'estimated',
+  ],
+  [
+    'closest: by distance when there is no latency constraint',
+    'closest',
+    [
+      ['far', rc(2, { distanceKm: 40 })],
+      ['near', rc(8, { distanceKm: 3 })],
+    ],
+    'near',
+  ],
+  [
+    'closest: equal round trips fall back to best fit',
+    'closest',
+    [
+      ['empty', rc(8, { rtt: { ms: 5, source: 'measured' } })],
+      ['half', rc(4, { rtt: { ms: 5, source: 'measured' } })],
+    ],
+    'half',
+  ],
+  [
+    'closest: without latency or geo it is best fit',
+    'closest',
+    [
+      ['empty', rc(8)],
+      ['half', rc(4)],
+    ],
+    'half',
+  ],
 ];
 for (const [name, policy, cs, want] of rootCases) {
-  Root(name, () => assert.is(pick((c) => rootSchedulers[policy].score(c, spec), cs), want));
+  Root(name, () =>
+    assert.is(
+      pick((c) => rootSchedulers[policy].score(c, spec), cs),
+      want,
+    ),
+  );
 }
 
 Root('every policy is pure: the same candidate scores the same, and nothing is changed', () => {
@@ -70,18 +142,39 @@ const clusterCases: Array<[string, keyof typeof clusterSchedulers, Array<[string
   ['bestfit: the fuller node', 'bestfit', [nc('n1', 0, 4), nc('n2', 1, 2)], 'n2'],
   ['firstfit: the first by name, however full', 'firstfit', [nc('n2', 1, 1.5), nc('n1', 0, 4)], 'n1'],
   ['spread: the emptier node', 'spread', [nc('n1', 0, 2), nc('n2', 1, 4)], 'n2'],
-  ['ldp: the lowest measured round trip', 'ldp',
-    [nc('n1', 0, 1, { rtt: { ms: 18, source: 'measured' } }), nc('n2', 1, 4, { rtt: { ms: 3, source: 'measured' } })], 'n2'],
-  ['ldp: an estimate where nothing was measured', 'ldp',
-    [nc('n1', 0, 4, { rtt: { ms: 40, source: 'measured' } }), nc('n2', 1, 4, { rtt: { ms: 2.3, source: 'estimated', km: 30 } })], 'n2'],
-  ['ldp: the nearest to the geo centre when there is no latency constraint', 'ldp',
-    [nc('n1', 0, 1, { distanceKm: 35 }), nc('n2', 1, 4, { distanceKm: 1 })], 'n2'],
-  ['ldp: equally near, the fuller node', 'ldp',
-    [nc('n1', 0, 4, { rtt: { ms: 2, source: 'measured' } }), nc('n2', 1, 2, { rtt: { ms: 2, source: 'measured' } })], 'n2'],
+  [
+    'ldp: the lowest measured round trip',
+    'ldp',
+    [nc('n1', 0, 1, { rtt: { ms: 18, source: 'measured' } }), nc('n2', 1, 4, { rtt: { ms: 3, source: 'measured' } })],
+    'n2',
+  ],
+  [
+    'ldp: an estimate where nothing was measured',
+    'ldp',
+    [nc('n1', 0, 4, { rtt: { ms: 40, source: 'measured' } }), nc('n2', 1, 4, { rtt: { ms: 2.3, source: 'estimated', km: 30 } })],
+    'n2',
+  ],
+  [
+    'ldp: the nearest to the geo centre when there is no latency constraint',
+    'ldp',
+    [nc('n1', 0, 1, { distanceKm: 35 }), nc('n2', 1, 4, { distanceKm: 1 })],
+    'n2',
+  ],
+  [
+    'ldp: equally near, the fuller node',
+    'ldp',
+    [nc('n1', 0, 4, { rtt: { ms: 2, source: 'measured' } }), nc('n2', 1, 2, { rtt: { ms: 2, source: 'measured' } })],
+    'n2',
+  ],
   ['ldp: without constraints it is best fit', 'ldp', [nc('n1', 0, 4), nc('n2', 1, 2)], 'n2'],
 ];
 for (const [name, policy, cs, want] of clusterCases) {
-  Cluster(name, () => assert.is(pick((c) => clusterSchedulers[policy].score(c, spec), cs), want));
+  Cluster(name, () =>
+    assert.is(
+      pick((c) => clusterSchedulers[policy].score(c, spec), cs),
+      want,
+    ),
+  );
 }
 
 Cluster('every policy is pure', () => {
@@ -98,7 +191,9 @@ Cluster('every policy is pure', () => {
 const Registry = suite('policy registries');
 
 type EnumSchema = { enum: string[]; description: string };
-const schedulerSchema = () => (FleetDescriptor.properties.spec as unknown as { properties: { scheduler: { properties: { root: EnumSchema; cluster: EnumSchema } } } }).properties.scheduler.properties;
+const schedulerSchema = () =>
+  (FleetDescriptor.properties.spec as unknown as { properties: { scheduler: { properties: { root: EnumSchema; cluster: EnumSchema } } } }).properties.scheduler
+    .properties;
 
 Registry('the fleet schema lists exactly the registered policies', () => {
   assert.equal(schedulerSchema().root.enum, ROOT_POLICIES);

@@ -24,9 +24,16 @@ const addresses: Array<[string, ProbeAddress | undefined]> = [
   ['another scheme', undefined],
 ];
 const texts: Record<string, string> = {
-  'host:port is a TCP probe': 'cams.example:443', 'tcp://host:port': 'tcp://10.0.0.7:8883', 'http://host:port/path': 'http://127.0.0.1:8080/healthz',
-  'http://host without a port is port 80': 'http://cams.example', '[v6]:port': '[::1]:7000', 'a host without a port': 'cams.example',
-  'port 0': 'cams.example:0', 'port 70000': 'cams.example:70000', 'a tcp probe with a path': 'tcp://cams.example:80/x', 'another scheme': 'udp://cams.example:53',
+  'host:port is a TCP probe': 'cams.example:443',
+  'tcp://host:port': 'tcp://10.0.0.7:8883',
+  'http://host:port/path': 'http://127.0.0.1:8080/healthz',
+  'http://host without a port is port 80': 'http://cams.example',
+  '[v6]:port': '[::1]:7000',
+  'a host without a port': 'cams.example',
+  'port 0': 'cams.example:0',
+  'port 70000': 'cams.example:70000',
+  'a tcp probe with a path': 'tcp://cams.example:80/x',
+  'another scheme': 'udp://cams.example:53',
 };
 for (const [name, want] of addresses) Parse(`${name}: ${texts[name]}`, () => assert.equal(parseProbe(texts[name]), want));
 
@@ -41,10 +48,16 @@ let silentPort = 0;
 let proxy: DelayProxy;
 
 Measure.before(async () => {
-  web = http.createServer((_, res) => { res.writeHead(204); res.end(); });
+  web = http.createServer((_, res) => {
+    res.writeHead(204);
+    res.end();
+  });
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
   webPort = (web.address() as net.AddressInfo).port;
-  silent = net.createServer((s) => { held.add(s); s.on('error', () => undefined); }); // accepts, never answers
+  silent = net.createServer((s) => {
+    held.add(s);
+    s.on('error', () => undefined);
+  }); // accepts, never answers
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
   silentPort = (silent.address() as net.AddressInfo).port;
   proxy = await startDelayProxy(webPort, { delayMs: 40, byClient: { '127.0.0.2': 5, '127.0.0.3': 60 } });
@@ -101,7 +114,15 @@ Measure('a target that never answers is given up within the deadline of each sam
 
 Measure('the median of the samples is kept', async () => {
   let i = 0;
-  const slowEvery2nd = http.createServer((_, res) => { setTimeout(() => { res.writeHead(204); res.end(); }, i++ % 2 ? 100 : 0); });
+  const slowEvery2nd = http.createServer((_, res) => {
+    setTimeout(
+      () => {
+        res.writeHead(204);
+        res.end();
+      },
+      i++ % 2 ? 100 : 0,
+    );
+  });
   await new Promise<void>((r) => slowEvery2nd.listen(0, '127.0.0.1', () => r()));
   const port = (slowEvery2nd.address() as net.AddressInfo).port;
   const ms = await measureRtt(parseProbe(`http://127.0.0.1:${port}/`)!, { samples: 3 }); // 0, 100, 0 → the median is fast
@@ -119,8 +140,12 @@ Prober('measures the targets with a probe address at once, and tells when figure
   const seen: string[] = [];
   let changes = 0;
   const p = startProber({
-    intervalMs: 60_000, onChange: () => changes++,
-    measure: async (a) => { seen.push(`${a.host}:${a.port}`); return a.port === 1 ? 12.345 : undefined; },
+    intervalMs: 60_000,
+    onChange: () => changes++,
+    measure: async (a) => {
+      seen.push(`${a.host}:${a.port}`);
+      return a.port === 1 ? 12.345 : undefined;
+    },
   });
   p.update({ cams: { probe: 'cams:1' }, gone: { probe: 'gone:2' }, point: {} });
   await tick(20);
@@ -152,7 +177,14 @@ Prober('jitter is not reported: a figure changes only by more than 0.5 ms and 10
   const figures = [10, 10.4, 10.9, 11.2, 30, 29];
   const seen: number[] = [];
   let changes = 0;
-  const p = startProber({ intervalMs: 15, onChange: () => { changes++; seen.push(p.latency.cams); }, measure: async () => (figures.length > 1 ? figures.shift() : figures[0]) });
+  const p = startProber({
+    intervalMs: 15,
+    onChange: () => {
+      changes++;
+      seen.push(p.latency.cams);
+    },
+    measure: async () => (figures.length > 1 ? figures.shift() : figures[0]),
+  });
   p.update({ cams: { probe: 'cams:1' } });
   await tick(250);
   p.stop();

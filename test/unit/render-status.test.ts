@@ -12,11 +12,29 @@ function report(n: number, odd: Record<string, ServiceReport['state']> = {}, clu
   for (let i = 0; i < n; i++) {
     const id = `app/svc-${String(i).padStart(5, '0')}`;
     const state = odd[id] ?? 'converged';
-    services[id] = { desired: 1, running: state === 'converged' ? 1 : 0, clusters: { c1: 1 }, state, reason: state === 'converged' ? '1/1 running' : `0/1 running: ${state}` };
+    services[id] = {
+      desired: 1,
+      running: state === 'converged' ? 1 : 0,
+      clusters: { c1: 1 },
+      state,
+      reason: state === 'converged' ? '1/1 running' : `0/1 running: ${state}`,
+    };
   }
   const cl: FleetReport['clusters'] = {};
-  for (let i = 0; i < clusters; i++) cl[`c${i}`] = { state: i === 1 ? 'unreachable' : 'online', lastHeartbeat: '2026-11-29T11:59:50Z', applied: { commit: 'a'.repeat(40), seq: 3, epoch: 0 }, nodes: { total: 2, online: 2 } };
-  return { fleet: 'demo', head: { commit: 'b'.repeat(40), outcome: 'accepted', convergedAt: '2026-11-29T11:00:00Z' }, inForce: 'b'.repeat(40), services, clusters: cl };
+  for (let i = 0; i < clusters; i++)
+    cl[`c${i}`] = {
+      state: i === 1 ? 'unreachable' : 'online',
+      lastHeartbeat: '2026-11-29T11:59:50Z',
+      applied: { commit: 'a'.repeat(40), seq: 3, epoch: 0 },
+      nodes: { total: 2, online: 2 },
+    };
+  return {
+    fleet: 'demo',
+    head: { commit: 'b'.repeat(40), outcome: 'accepted', convergedAt: '2026-11-29T11:00:00Z' },
+    inForce: 'b'.repeat(40),
+    services,
+    clusters: cl,
+  };
 }
 
 const test = suite('renderStatus');
@@ -34,7 +52,11 @@ test('10,000 services: what needs a look first, the rest counted, and how to lis
   const text = renderStatus(report(10_000, odd, 100), NOW);
   const rows = text.split('\n').filter((l) => /^app\//.test(l));
   assert.is(rows.length, 40);
-  for (const id of Object.keys(odd)) assert.ok(rows.some((r) => r.startsWith(id)), id);
+  for (const id of Object.keys(odd))
+    assert.ok(
+      rows.some((r) => r.startsWith(id)),
+      id,
+    );
   assert.match(text, /^10000 service\(s\): 1 unschedulable, 1 degraded, 1 progressing, 9997 converged; 100 cluster\(s\): 1 unreachable, 99 online$/m);
   assert.match(text, /^… 9960 more, 9960 converged \(canopy status --all lists them, --json for tools\)$/m);
   assert.match(text, /^c1\s+unreachable/m);

@@ -1,20 +1,34 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { placeServices, exclusion, request, clusterViewOf, keepRefusals, stableJson, MAX_REASON, type ClusterView, type ServiceView, type Allocation, type RootPolicy, type Target } from '../../reconciler/root/place.js';
+import {
+  placeServices,
+  exclusion,
+  request,
+  clusterViewOf,
+  keepRefusals,
+  stableJson,
+  MAX_REASON,
+  type ClusterView,
+  type ServiceView,
+  type Allocation,
+  type RootPolicy,
+  type Target,
+} from '../../reconciler/root/place.js';
 import type { Capacity, ClusterStatus } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { geohash } from '../../reconciler/scheduling/geo.js';
-import {
-  aCluster, aService, aFleet, allocation, prng, MUNICH, PARIS,
-  type ClusterBuilder, type ServiceBuilder, type Rng,
-} from '../helpers/builders.js';
+import { aCluster, aService, aFleet, allocation, prng, MUNICH, PARIS, type ClusterBuilder, type ServiceBuilder, type Rng } from '../helpers/builders.js';
 
 const place = (services: ServiceBuilder[], clusters: ClusterBuilder[], previous: Allocation = new Map(), policy?: RootPolicy) =>
-  placeServices(services.map((s) => s.build()), clusters.map((c) => c.build()), previous, policy);
+  placeServices(
+    services.map((s) => s.build()),
+    clusters.map((c) => c.build()),
+    previous,
+    policy,
+  );
 
 /** The one decision of a one-service placement. */
-const decide = (service: ServiceBuilder, clusters: ClusterBuilder[], previous?: Allocation) =>
-  place([service], clusters, previous).decisions.get(service.id)!;
+const decide = (service: ServiceBuilder, clusters: ClusterBuilder[], previous?: Allocation) => place([service], clusters, previous).decisions.get(service.id)!;
 
 const where = (d: { clusters: Map<string, number> }) => Object.fromEntries(d.clusters);
 
@@ -42,8 +56,12 @@ const paris = () => aCluster('paris').at(PARIS.lat, PARIS.lon);
 const exclusions: Array<[string, ClusterBuilder, ServiceBuilder, RegExp | string | undefined]> = [
   ['a plain cluster takes a plain service', munich(), aService('shop/web'), undefined],
   ['an offline cluster is unreachable', munich().offline(), aService('shop/web'), 'unreachable'],
-  ['runtime: no node runs the workload kind', munich().withRuntimes('container'), aService('shop/web').runtime('process'),
-    'no node runs process workloads (has container)'],
+  [
+    'runtime: no node runs the workload kind',
+    munich().withRuntimes('container'),
+    aService('shop/web').runtime('process'),
+    'no node runs process workloads (has container)',
+  ],
   ['runtime: a cluster with no runtimes says none', munich().withRuntimes(), aService('shop/web'), /\(has none\)$/],
   ['runtime: a matching runtime passes', munich().withRuntimes('process'), aService('shop/web').runtime('process'), undefined],
   ['arch: a missing architecture', munich().withArch('amd64'), aService('shop/web').arch('arm64'), 'architecture arm64 not present (has amd64)'],
@@ -54,15 +72,23 @@ const exclusions: Array<[string, ClusterBuilder, ServiceBuilder, RegExp | string
   ['operator: an unset operator', munich(), aService('shop/web').operatedBy('orange'), 'operator is unset, needs orange'],
   ['operator: the same operator passes', munich().operatedBy('orange'), aService('shop/web').operatedBy('orange'), undefined],
   ['labels: every label matches', munich().withLabels({ tier: 'edge', region: 'eu' }), aService('shop/web').onClustersLabelled({ tier: 'edge' }), undefined],
-  ['labels: another value', munich().withLabels({ tier: 'core' }), aService('shop/web').onClustersLabelled({ tier: 'edge' }),
-    'label tier=edge not matched (has tier=core)'],
+  [
+    'labels: another value',
+    munich().withLabels({ tier: 'core' }),
+    aService('shop/web').onClustersLabelled({ tier: 'edge' }),
+    'label tier=edge not matched (has tier=core)',
+  ],
   ['labels: a missing label', munich(), aService('shop/web').onClustersLabelled({ tier: 'edge' }), 'label tier=edge not matched (has tier=unset)'],
   ['geo: Munich is within 50 km of Munich', munich(), aService('shop/web').within(50, MUNICH), undefined],
   ['geo: Paris is 684 km from Munich, not within 50', paris(), aService('shop/web').within(50, MUNICH), '684 km from (48.137, 11.575), limit 50 km'],
   ['geo: Paris is within 700 km of Munich', paris(), aService('shop/web').within(700, MUNICH), undefined],
   ['geo: a cluster without a location cannot be checked', aCluster('x'), aService('shop/web').within(50, MUNICH), /^location unknown/],
-  ['size: no node large enough for one replica', munich().withCapacity(16, '32Gi').withLargestNode(4, '8Gi'), aService('shop/web').cpu(6),
-    'no node large enough for one replica (needs cpu 6, memory 0Mi, largest node cpu 4, memory 8192Mi)'],
+  [
+    'size: no node large enough for one replica',
+    munich().withCapacity(16, '32Gi').withLargestNode(4, '8Gi'),
+    aService('shop/web').cpu(6),
+    'no node large enough for one replica (needs cpu 6, memory 0Mi, largest node cpu 4, memory 8192Mi)',
+  ],
   ['size: memory beyond the largest node', munich().withLargestNode(4, '8Gi'), aService('shop/web').memory('9Gi'), /^no node large enough/],
   ['size: a gpu where no node has one', munich(), aService('shop/web').gpu(1), /needs cpu 0, memory 0Mi, gpu 1, largest node/],
   ['size: exactly the largest node fits', munich().withLargestNode(4, '8Gi', 1), aService('shop/web').cpu(4).memory('8Gi').gpu(1), undefined],
@@ -120,20 +146,55 @@ Place('a service that finds its cluster full is left unplaced, and says so', () 
 });
 
 const constrained: Array<[string, ServiceBuilder, ClusterBuilder[], Record<string, number>, Record<string, RegExp>]> = [
-  ['matchLabels picks the labelled cluster', aService('shop/web').replicas(2).onClustersLabelled({ tier: 'edge' }),
-    [aCluster('a').withLabels({ tier: 'core' }), aCluster('b').withLabels({ tier: 'edge' })], { b: 2 }, { a: /label tier=edge/ }],
-  ['operator picks the operator\'s cluster', aService('shop/web').replicas(2).operatedBy('orange'),
-    [aCluster('a').operatedBy('telekom'), aCluster('b').operatedBy('orange')], { b: 2 }, { a: /operator is telekom/ }],
-  ['names pick the named cluster', aService('shop/web').replicas(2).inClusters('b'),
-    [aCluster('a'), aCluster('b')], { b: 2 }, { a: /not among the named clusters b/ }],
-  ['runtime skips clusters without it', aService('shop/web').replicas(2).runtime('process'),
-    [aCluster('a').withRuntimes('container'), aCluster('b')], { b: 2 }, { a: /no node runs process/ }],
-  ['arch skips clusters without it', aService('shop/web').replicas(2).arch('arm64'),
-    [aCluster('a'), aCluster('b').withArch('amd64', 'arm64')], { b: 2 }, { a: /architecture arm64 not present/ }],
-  ['geo: 50 km around Munich admits Munich and not Paris', aService('shop/web').replicas(2).within(50, MUNICH),
-    [paris(), munich()], { munich: 2 }, { paris: /^68\d km from \(48\.137, 11\.575\), limit 50 km$/ }],
-  ['an offline cluster is passed over as unreachable', aService('shop/web').replicas(2),
-    [aCluster('a').offline(5000), aCluster('b')], { b: 2 }, { a: /^unreachable$/ }],
+  [
+    'matchLabels picks the labelled cluster',
+    aService('shop/web').replicas(2).onClustersLabelled({ tier: 'edge' }),
+    [aCluster('a').withLabels({ tier: 'core' }), aCluster('b').withLabels({ tier: 'edge' })],
+    { b: 2 },
+    { a: /label tier=edge/ },
+  ],
+  [
+    "operator picks the operator's cluster",
+    aService('shop/web').replicas(2).operatedBy('orange'),
+    [aCluster('a').operatedBy('telekom'), aCluster('b').operatedBy('orange')],
+    { b: 2 },
+    { a: /operator is telekom/ },
+  ],
+  [
+    'names pick the named cluster',
+    aService('shop/web').replicas(2).inClusters('b'),
+    [aCluster('a'), aCluster('b')],
+    { b: 2 },
+    { a: /not among the named clusters b/ },
+  ],
+  [
+    'runtime skips clusters without it',
+    aService('shop/web').replicas(2).runtime('process'),
+    [aCluster('a').withRuntimes('container'), aCluster('b')],
+    { b: 2 },
+    { a: /no node runs process/ },
+  ],
+  [
+    'arch skips clusters without it',
+    aService('shop/web').replicas(2).arch('arm64'),
+    [aCluster('a'), aCluster('b').withArch('amd64', 'arm64')],
+    { b: 2 },
+    { a: /architecture arm64 not present/ },
+  ],
+  [
+    'geo: 50 km around Munich admits Munich and not Paris',
+    aService('shop/web').replicas(2).within(50, MUNICH),
+    [paris(), munich()],
+    { munich: 2 },
+    { paris: /^68\d km from \(48\.137, 11\.575\), limit 50 km$/ },
+  ],
+  [
+    'an offline cluster is passed over as unreachable',
+    aService('shop/web').replicas(2),
+    [aCluster('a').offline(5000), aCluster('b')],
+    { b: 2 },
+    { a: /^unreachable$/ },
+  ],
 ];
 for (const [name, svc, clusters, want, excluded] of constrained) {
   Place(name, () => {
@@ -228,14 +289,20 @@ Place('policy bestfit packs the fuller cluster, spread the emptier one', () => {
 });
 
 Place('capacity is shared across services', () => {
-  const r = place([aService('app/one').replicas(2).cpu(2), aService('app/two').replicas(2).cpu(2)], [aCluster('a').withCapacity(4), aCluster('b').withCapacity(4)]);
+  const r = place(
+    [aService('app/one').replicas(2).cpu(2), aService('app/two').replicas(2).cpu(2)],
+    [aCluster('a').withCapacity(4), aCluster('b').withCapacity(4)],
+  );
   assert.equal(where(r.decisions.get('app/one')!), { a: 2 });
   assert.equal(where(r.decisions.get('app/two')!), { b: 2 });
 });
 
 Place('an unschedulable service names each cluster and why', () => {
   const d = decide(aService('shop/web').replicas(2).cpu(2).within(50, MUNICH), [
-    aCluster('a').offline(), paris(), munich().withLargestNode(1, '4Gi'), aCluster('z').withRuntimes('process'),
+    aCluster('a').offline(),
+    paris(),
+    munich().withLargestNode(1, '4Gi'),
+    aCluster('z').withRuntimes('process'),
   ]);
   assert.is(d.placed, 0);
   assert.match(d.reason, /^no cluster can run it: /);
@@ -289,7 +356,9 @@ function randomFleet(rng: Rng): { clusters: ClusterView[]; services: ServiceView
     return v;
   });
   const services = Array.from({ length: rng.int(1, 8) }, (_, i) => {
-    const s = aService(`app/svc-${i}`).replicas(rng.int(0, 6)).cpu(rng.int(0, 8) / 4);
+    const s = aService(`app/svc-${i}`)
+      .replicas(rng.int(0, 6))
+      .cpu(rng.int(0, 8) / 4);
     if (rng.chance(0.7)) s.memory(rng.pick(['64Mi', '256Mi', '1Gi', '2Gi', 500_000_000]));
     if (rng.chance(0.1)) s.gpu(1);
     if (rng.chance(0.3)) s.runtime('process');
@@ -301,7 +370,8 @@ function randomFleet(rng: Rng): { clusters: ClusterView[]; services: ServiceView
     if (rng.chance(0.3)) s.spread('clusters');
     if (rng.chance(0.3)) s.failoverAfter(rng.int(0, 90));
     const spec = s.spec();
-    if (rng.chance(0.25)) (spec.constraints ??= {}).latency = { to: rng.chance(0.5) ? { target: rng.pick(['cams', 'nowhere']) } : MUNICH, maxMs: rng.pick([3, 10, 25]) };
+    if (rng.chance(0.25))
+      (spec.constraints ??= {}).latency = { to: rng.chance(0.5) ? { target: rng.pick(['cams', 'nowhere']) } : MUNICH, maxMs: rng.pick([3, 10, 25]) };
     return { id: s.id, spec };
   });
   const previous: Allocation = new Map();
@@ -324,7 +394,11 @@ Place('property: capacity, constraints (geo, latency, refusals), determinism and
 
     // Same inputs, in any order, give the same output.
     assert.equal(placeServices(services, clusters, previous, policy, { targets: TARGETS }), result, `${ctx}: same inputs, same output`);
-    assert.equal(placeServices(rng.shuffle(services), rng.shuffle(clusters), previous, policy, { targets: TARGETS }), result, `${ctx}: input order does not matter`);
+    assert.equal(
+      placeServices(rng.shuffle(services), rng.shuffle(clusters), previous, policy, { targets: TARGETS }),
+      result,
+      `${ctx}: input order does not matter`,
+    );
 
     const used = new Map(clusters.map((c) => [c.name, { cpu: 0, memoryMi: 0, gpu: 0 }]));
     for (const s of services) {
@@ -349,29 +423,35 @@ Place('property: capacity, constraints (geo, latency, refusals), determinism and
           assert.ok(after === undefined || (c.offlineForMs ?? 0) < after * 1000, `${ctx}: ${s.id} kept on ${name} past failover`);
         }
         const u = used.get(name)!;
-        u.cpu += r.cpu * count; u.memoryMi += r.memoryMi * count; u.gpu += r.gpu * count;
+        u.cpu += r.cpu * count;
+        u.memoryMi += r.memoryMi * count;
+        u.gpu += r.gpu * count;
       }
     }
     for (const c of clusters) {
       const u = used.get(c.name)!;
       const eps = 1e-6;
-      assert.ok(u.cpu <= c.capacity.cpu + eps && u.memoryMi <= c.capacity.memoryMi + eps && u.gpu <= c.capacity.gpu + eps,
-        `${ctx}: ${c.name} over capacity: uses ${JSON.stringify(u)} of ${JSON.stringify(c.capacity)}`);
+      assert.ok(
+        u.cpu <= c.capacity.cpu + eps && u.memoryMi <= c.capacity.memoryMi + eps && u.gpu <= c.capacity.gpu + eps,
+        `${ctx}: ${c.name} over capacity: uses ${JSON.stringify(u)} of ${JSON.stringify(c.capacity)}`,
+      );
     }
   }
 });
-
 
 // --- latency and footprints: known answers (Munich 48.137,11.575; Paris 48.857,2.352) ----------
 
 const Where = suite('geo and latency at the root');
 
 const CAMS: Record<string, Target> = { cams: MUNICH };
-const AUGSBURG = { lat: 48.3705, lon: 10.8978 };   // 56.5 km from Munich
-const FREISING = { lat: 48.4029, lon: 11.7488 };   // 32.2 km
-const ROSENHEIM = { lat: 47.8571, lon: 12.1181 };  // 51.0 km; its 5-character cell comes within 46 km
+const AUGSBURG = { lat: 48.3705, lon: 10.8978 }; // 56.5 km from Munich
+const FREISING = { lat: 48.4029, lon: 11.7488 }; // 32.2 km
+const ROSENHEIM = { lat: 47.8571, lon: 12.1181 }; // 51.0 km; its 5-character cell comes within 46 km
 /** A cluster that reports no single location, only the cells of its nodes. */
-const spreadOut = (name: string, ...at: Array<{ lat: number; lon: number }>): ClusterView => ({ ...aCluster(name).build(), footprint: at.map((p) => geohash(p, 5)) });
+const spreadOut = (name: string, ...at: Array<{ lat: number; lon: number }>): ClusterView => ({
+  ...aCluster(name).build(),
+  footprint: at.map((p) => geohash(p, 5)),
+});
 const withLatency = (c: ClusterView, ms: number, source: 'measured' | 'estimated' = 'measured'): ClusterView => ({ ...c, latency: { cams: { ms, source } } });
 const latencySpec = (to: { target: string } | { lat: number; lon: number }, maxMs: number, s = aService('traffic-cam/detector')): ServiceSpec => {
   const spec = s.spec();
@@ -381,27 +461,66 @@ const latencySpec = (to: { target: string } | { lat: number; lon: number }, maxM
 
 const whereCases: Array<[string, ClusterView, ServiceSpec, string | RegExp | undefined]> = [
   ['latency: a measured round trip within the limit', withLatency(paris().build(), 4), latencySpec({ target: 'cams' }, 5), undefined],
-  ['latency: a measured round trip over the limit', withLatency(munich().build(), 12.34), latencySpec({ target: 'cams' }, 10),
-    '12.3 ms to target cams (measured), limit 10 ms'],
-  ['latency: nothing measured, Paris is estimated 8.8 ms from a Munich target (684 km)', paris().build(), latencySpec({ target: 'cams' }, 5),
-    'about 8.8 ms to target cams (estimated from 684 km), limit 5 ms'],
+  [
+    'latency: a measured round trip over the limit',
+    withLatency(munich().build(), 12.34),
+    latencySpec({ target: 'cams' }, 10),
+    '12.3 ms to target cams (measured), limit 10 ms',
+  ],
+  [
+    'latency: nothing measured, Paris is estimated 8.8 ms from a Munich target (684 km)',
+    paris().build(),
+    latencySpec({ target: 'cams' }, 5),
+    'about 8.8 ms to target cams (estimated from 684 km), limit 5 ms',
+  ],
   ['latency: the same estimate admits Paris under 10 ms', paris().build(), latencySpec({ target: 'cams' }, 10), undefined],
   ['latency: to a point, always estimated', paris().build(), latencySpec(MUNICH, 5), 'about 8.8 ms to (48.137, 11.575) (estimated from 684 km), limit 5 ms'],
   ['latency: Munich to a Munich point is the fixed 2 ms', munich().build(), latencySpec(MUNICH, 2), undefined],
-  ['latency: the cluster\'s own estimate, from its nodes\' positions', withLatency(paris().build(), 9.1, 'estimated'), latencySpec({ target: 'cams' }, 5),
-    'about 9.1 ms to target cams (estimated from its nodes\' positions), limit 5 ms'],
-  ['latency: an undeclared target nobody measured', paris().build(), latencySpec({ target: 'radar' }, 5), "no round trip to target radar is known: the cluster reports none, and the target's point is not known here"],
+  [
+    "latency: the cluster's own estimate, from its nodes' positions",
+    withLatency(paris().build(), 9.1, 'estimated'),
+    latencySpec({ target: 'cams' }, 5),
+    "about 9.1 ms to target cams (estimated from its nodes' positions), limit 5 ms",
+  ],
+  [
+    'latency: an undeclared target nobody measured',
+    paris().build(),
+    latencySpec({ target: 'radar' }, 5),
+    "no round trip to target radar is known: the cluster reports none, and the target's point is not known here",
+  ],
   ['latency: a cluster nobody can place', aCluster('x').build(), latencySpec({ target: 'cams' }, 5), 'location unknown, latency constraint cannot be checked'],
-  ['latency: estimated from the footprint when there is no location', spreadOut('x', PARIS), latencySpec(MUNICH, 5), /^about 8\.8 ms to \(48\.137, 11\.575\) \(estimated from 682 km\)/],
+  [
+    'latency: estimated from the footprint when there is no location',
+    spreadOut('x', PARIS),
+    latencySpec(MUNICH, 5),
+    /^about 8\.8 ms to \(48\.137, 11\.575\) \(estimated from 682 km\)/,
+  ],
   ['geo: a footprint cell within 50 km admits the cluster', spreadOut('x', FREISING), aService('s/x').within(50, MUNICH).spec(), undefined],
   ['geo: any one cell is enough', spreadOut('x', PARIS, FREISING), aService('s/x').within(50, MUNICH).spec(), undefined],
-  ['geo: a footprint entirely beyond the radius', spreadOut('x', AUGSBURG), aService('s/x').within(50, MUNICH).spec(),
-    'its nodes are 55 km or more from (48.137, 11.575), limit 50 km'],
-  ['geo: the cell\'s size counts: a node 51 km away may be within, so the cluster is asked', spreadOut('x', ROSENHEIM), aService('s/x').within(50, MUNICH).spec(), undefined],
-  ['geo: a location is exact and wins over the footprint', { ...aCluster('x').at(ROSENHEIM.lat, ROSENHEIM.lon).build(), footprint: [geohash(ROSENHEIM)] },
-    aService('s/x').within(50, MUNICH).spec(), '51 km from (48.137, 11.575), limit 50 km'],
-  ['geo and latency: both must hold', withLatency(munich().build(), 30), latencySpec({ target: 'cams' }, 20, aService('s/x').within(50, MUNICH)),
-    '30 ms to target cams (measured), limit 20 ms'],
+  [
+    'geo: a footprint entirely beyond the radius',
+    spreadOut('x', AUGSBURG),
+    aService('s/x').within(50, MUNICH).spec(),
+    'its nodes are 55 km or more from (48.137, 11.575), limit 50 km',
+  ],
+  [
+    "geo: the cell's size counts: a node 51 km away may be within, so the cluster is asked",
+    spreadOut('x', ROSENHEIM),
+    aService('s/x').within(50, MUNICH).spec(),
+    undefined,
+  ],
+  [
+    'geo: a location is exact and wins over the footprint',
+    { ...aCluster('x').at(ROSENHEIM.lat, ROSENHEIM.lon).build(), footprint: [geohash(ROSENHEIM)] },
+    aService('s/x').within(50, MUNICH).spec(),
+    '51 km from (48.137, 11.575), limit 50 km',
+  ],
+  [
+    'geo and latency: both must hold',
+    withLatency(munich().build(), 30),
+    latencySpec({ target: 'cams' }, 20, aService('s/x').within(50, MUNICH)),
+    '30 ms to target cams (measured), limit 20 ms',
+  ],
 ];
 for (const [name, c, spec, want] of whereCases) {
   Where(name, () => {
@@ -418,36 +537,63 @@ Where('a service within 50 km of Munich lands on munich only, and the reason say
 });
 
 Where('a hundred clusters passed over: alike reasons are counted, the nearest named, and the reason stays short', () => {
-  const far = Array.from({ length: 100 }, (_, i) => aCluster(`c${String(i).padStart(3, "0")}`).at(40 + i / 20, -5 + i / 20).withCapacity(8, '16Gi'));
+  const far = Array.from({ length: 100 }, (_, i) =>
+    aCluster(`c${String(i).padStart(3, '0')}`)
+      .at(40 + i / 20, -5 + i / 20)
+      .withCapacity(8, '16Gi'),
+  );
   const d = decide(aService('traffic-cam/detector').replicas(1).within(50, MUNICH), [...far, munich()]);
   assert.equal(where(d), { munich: 1 });
   assert.ok(d.reason.length <= MAX_REASON, `${d.reason.length} characters`);
-  assert.match(d.reason, /^placed on munich×1 \(0 km from \(48\.137, 11\.575\), within 50 km\); passed over 100 clusters for the same reason, nearest c\d+: \d+ km from \(48\.137, 11\.575\), limit 50 km; c\d+: /);
+  assert.match(
+    d.reason,
+    /^placed on munich×1 \(0 km from \(48\.137, 11\.575\), within 50 km\); passed over 100 clusters for the same reason, nearest c\d+: \d+ km from \(48\.137, 11\.575\), limit 50 km; c\d+: /,
+  );
   // Every cluster's own reason is still kept for plan and history.
   assert.is(Object.keys(d.excluded).length, 100);
   // The nearest misses come first.
   const named = [...d.reason.matchAll(/(c\d+): (\d+) km/g)].map((m) => Number(m[2]));
-  const all = Object.values(d.excluded).map((t) => Number(/^(\d+) km/.exec(t)![1])).sort((a, b) => a - b);
+  const all = Object.values(d.excluded)
+    .map((t) => Number(/^(\d+) km/.exec(t)![1]))
+    .sort((a, b) => a - b);
   assert.equal(named, all.slice(0, 2));
 });
 
 Where('when munich is full the service is unschedulable, with the reason per cluster', () => {
   const d = decide(aService('traffic-cam/detector').replicas(2).cpu(2).within(50, MUNICH), [paris(), munich().withCapacity(2)]);
   assert.equal(where(d), { munich: 1 });
-  assert.is(d.reason, 'only 1 of 2 replicas fit (munich×1); munich: full: a replica needs cpu 2, memory 0Mi, and cpu 0, memory 16384Mi is left; paris: 684 km from (48.137, 11.575), limit 50 km');
+  assert.is(
+    d.reason,
+    'only 1 of 2 replicas fit (munich×1); munich: full: a replica needs cpu 2, memory 0Mi, and cpu 0, memory 16384Mi is left; paris: 684 km from (48.137, 11.575), limit 50 km',
+  );
 });
 
 Where('an architecture no cluster has: unschedulable, and each cluster says what it has', () => {
   const d = decide(aService('ml/infer').arch('riscv64'), [paris(), munich().withArch('amd64', 'arm64')]);
-  assert.is(d.reason, 'no cluster can run it: munich: architecture riscv64 not present (has amd64, arm64); paris: architecture riscv64 not present (has amd64)');
+  assert.is(
+    d.reason,
+    'no cluster can run it: munich: architecture riscv64 not present (has amd64, arm64); paris: architecture riscv64 not present (has amd64)',
+  );
 });
 
 Where('latency: a measured round trip places and the reason says it was measured', () => {
-  const r = placeServices([{ id: 'cam/d', spec: latencySpec({ target: 'cams' }, 10) }], [withLatency(munich().build(), 3.2), paris().build()], new Map(), 'bestfit', { targets: CAMS });
+  const r = placeServices(
+    [{ id: 'cam/d', spec: latencySpec({ target: 'cams' }, 10) }],
+    [withLatency(munich().build(), 3.2), paris().build()],
+    new Map(),
+    'bestfit',
+    { targets: CAMS },
+  );
   const d = r.decisions.get('cam/d')!;
   assert.equal(where(d), { munich: 1 });
   assert.is(d.reason, 'placed on munich×1 (3.2 ms to target cams (measured), within 10 ms)');
-  const five = placeServices([{ id: 'cam/d', spec: latencySpec({ target: 'cams' }, 5) }], [withLatency(munich().build(), 3.2), paris().build()], new Map(), 'bestfit', { targets: CAMS });
+  const five = placeServices(
+    [{ id: 'cam/d', spec: latencySpec({ target: 'cams' }, 5) }],
+    [withLatency(munich().build(), 3.2), paris().build()],
+    new Map(),
+    'bestfit',
+    { targets: CAMS },
+  );
   assert.match(five.decisions.get('cam/d')!.reason, /passed over paris: about 8\.8 ms to target cams \(estimated from 684 km\), limit 5 ms$/);
 });
 
@@ -456,7 +602,9 @@ Where('latency: a measurement moves the service away from where distance alone w
   const svc = { id: 'cam/d', spec: latencySpec({ target: 'cams' }, 10) };
   const before = placeServices([svc], [munich().build(), paris().build()], new Map(), 'closest', { targets: CAMS });
   assert.equal(where(before.decisions.get('cam/d')!), { munich: 1 });
-  const after = placeServices([svc], [withLatency(munich().build(), 25), paris().build()], allocation({ 'cam/d': { munich: 1 } }), 'closest', { targets: CAMS });
+  const after = placeServices([svc], [withLatency(munich().build(), 25), paris().build()], allocation({ 'cam/d': { munich: 1 } }), 'closest', {
+    targets: CAMS,
+  });
   assert.equal(where(after.decisions.get('cam/d')!), { paris: 1 });
   assert.match(after.decisions.get('cam/d')!.reason, /munich: 25 ms to target cams \(measured\), limit 10 ms/);
 });
@@ -475,29 +623,54 @@ Where('closest picks the nearer cluster where bestfit picks the fuller one', () 
 // --- refusals: a cluster that could not place what it was given -------------------------------
 
 const Refuse = suite('refusals at the root');
-const refusing = (c: ClusterBuilder, id: string, limit: number, count: number, spec?: ServiceSpec): ClusterView =>
-  ({ ...c.build(), refused: { [id]: { limit, count, reason: 'no node can take a replica: n1: needs cpu 2, memory 0Mi, cpu 1, memory 8192Mi free', ...(spec ? { spec: stableJson(spec) } : {}) } } });
+const refusing = (c: ClusterBuilder, id: string, limit: number, count: number, spec?: ServiceSpec): ClusterView => ({
+  ...c.build(),
+  refused: {
+    [id]: {
+      limit,
+      count,
+      reason: 'no node can take a replica: n1: needs cpu 2, memory 0Mi, cpu 1, memory 8192Mi free',
+      ...(spec ? { spec: stableJson(spec) } : {}),
+    },
+  },
+});
 
 Refuse('a cluster that refused some is full at what it holds; the rest go to the next candidate, and the reason says so', () => {
   const svc = aService('shop/web').replicas(3).cpu(2);
   const r = placeServices([svc.build()], [refusing(aCluster('a'), 'shop/web', 2, 1), aCluster('b').build()], allocation({ 'shop/web': { a: 3 } }));
   const got = r.decisions.get('shop/web')!;
   assert.equal(where(got), { a: 2, b: 1 });
-  assert.is(got.reason, 'placed on a×2, b×1; a refused 1 replica (no node can take a replica: n1: needs cpu 2, memory 0Mi, cpu 1, memory 8192Mi free), so it is treated as full for this service at 2');
+  assert.is(
+    got.reason,
+    'placed on a×2, b×1; a refused 1 replica (no node can take a replica: n1: needs cpu 2, memory 0Mi, cpu 1, memory 8192Mi free), so it is treated as full for this service at 2',
+  );
 });
 
 Refuse('a cluster that refused everything is passed over for that service only', () => {
-  const r = placeServices([aService('shop/web').replicas(2).build(), aService('shop/db').build()],
-    [refusing(aCluster('a'), 'shop/web', 0, 2), aCluster('b').build()], allocation({ 'shop/web': { a: 2 } }));
+  const r = placeServices(
+    [aService('shop/web').replicas(2).build(), aService('shop/db').build()],
+    [refusing(aCluster('a'), 'shop/web', 0, 2), aCluster('b').build()],
+    allocation({ 'shop/web': { a: 2 } }),
+  );
   assert.equal(where(r.decisions.get('shop/web')!), { b: 2 });
-  assert.match(r.decisions.get('shop/web')!.reason, /^placed on b×2; passed over a: refused 2 replicas \(no node can take a replica: .*\), so it is treated as full for this service at 0$/);
+  assert.match(
+    r.decisions.get('shop/web')!.reason,
+    /^placed on b×2; passed over a: refused 2 replicas \(no node can take a replica: .*\), so it is treated as full for this service at 0$/,
+  );
   assert.equal(where(r.decisions.get('shop/db')!), { a: 1 }, 'other services still go there');
 });
 
 Refuse('what fits nowhere else is unschedulable, with the refusal among the reasons', () => {
-  const d = placeServices([aService('cam/d').replicas(1).within(50, MUNICH).build()], [refusing(munich(), 'cam/d', 0, 1), paris().build()], new Map()).decisions.get('cam/d')!;
+  const d = placeServices(
+    [aService('cam/d').replicas(1).within(50, MUNICH).build()],
+    [refusing(munich(), 'cam/d', 0, 1), paris().build()],
+    new Map(),
+  ).decisions.get('cam/d')!;
   assert.is(d.placed, 0);
-  assert.match(d.reason, /^no cluster can run it: munich: refused 1 replica \(no node can take a replica: .*\), so it is treated as full for this service at 0; paris: 684 km from/);
+  assert.match(
+    d.reason,
+    /^no cluster can run it: munich: refused 1 replica \(no node can take a replica: .*\), so it is treated as full for this service at 0; paris: 684 km from/,
+  );
 });
 
 Refuse('a refusal of an older spec does not hold against the new one', () => {
@@ -505,7 +678,11 @@ Refuse('a refusal of an older spec does not hold against the new one', () => {
   const old = aService('shop/web').replicas(2).cpu(2).spec();
   const d = placeServices([svc], [refusing(aCluster('a'), 'shop/web', 0, 2, old), aCluster('b').build()], new Map()).decisions.get('shop/web')!;
   assert.equal(where(d), { a: 2 });
-  const same = placeServices([svc], [refusing(aCluster('a'), 'shop/web', 0, 2, Object.fromEntries(Object.entries(svc.spec).reverse()) as ServiceSpec), aCluster('b').build()], new Map()).decisions.get('shop/web')!;
+  const same = placeServices(
+    [svc],
+    [refusing(aCluster('a'), 'shop/web', 0, 2, Object.fromEntries(Object.entries(svc.spec).reverse()) as ServiceSpec), aCluster('b').build()],
+    new Map(),
+  ).decisions.get('shop/web')!;
   assert.equal(where(same), { b: 2 }, 'the same spec (keys in any order) is still refused');
 });
 
@@ -514,8 +691,18 @@ const KeepRefusals = suite('keepRefusals');
 function statusOf(o: { seq?: number; refused?: number; cpu?: number } = {}): ClusterStatus {
   const cap = { cpu: o.cpu ?? 4, memoryMi: 8192, gpu: 0 };
   return {
-    kind: 'cluster-status', cluster: 'a', at: '2025-01-01T00:00:00Z', applied: { commit: 'c'.repeat(40), seq: o.seq ?? 5, epoch: 0 },
-    capacity: cap, free: cap, maxNodeFree: cap, maxNode: cap, arch: ['amd64'], runtimes: ['container'], labels: {}, nodes: { total: 1, online: 1 },
+    kind: 'cluster-status',
+    cluster: 'a',
+    at: '2025-01-01T00:00:00Z',
+    applied: { commit: 'c'.repeat(40), seq: o.seq ?? 5, epoch: 0 },
+    capacity: cap,
+    free: cap,
+    maxNodeFree: cap,
+    maxNode: cap,
+    arch: ['amd64'],
+    runtimes: ['container'],
+    labels: {},
+    nodes: { total: 1, online: 1 },
     services: { 'shop/web': { desired: 3, running: 3 - (o.refused ?? 0), failed: 0, ...(o.refused ? { refused: { count: o.refused, reason: 'full' } } : {}) } },
   };
 }

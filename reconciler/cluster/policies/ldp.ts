@@ -9,8 +9,5 @@ import { CLUSTER_POLICY_SUMMARIES } from '../../../schemas/policies.js';
 
 export const ldp: NodeScheduler = {
   summary: CLUSTER_POLICY_SUMMARIES.ldp,
-  score: (c) => [
-    c.rtt?.ms ?? (c.distanceKm !== undefined ? estimateRttMs(c.distanceKm) : 0),
-    leftAfter(c.free, c.request, c.node.capacity),
-  ],
+  score: (c) => [c.rtt?.ms ?? (c.distanceKm !== undefined ? estimateRttMs(c.distanceKm) : 0), leftAfter(c.free, c.request, c.node.capacity)],
 };

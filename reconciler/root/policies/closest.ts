@@ -7,8 +7,5 @@ import { ROOT_POLICY_SUMMARIES } from '../../../schemas/policies.js';
 
 export const closest: RootScheduler = {
   summary: ROOT_POLICY_SUMMARIES.closest,
-  score: (c) => [
-    c.rtt?.ms ?? (c.distanceKm !== undefined ? estimateRttMs(c.distanceKm) : 0),
-    leftAfter(c.free, c.request, c.cluster.capacity),
-  ],
+  score: (c) => [c.rtt?.ms ?? (c.distanceKm !== undefined ? estimateRttMs(c.distanceKm) : 0), leftAfter(c.free, c.request, c.cluster.capacity)],
 };

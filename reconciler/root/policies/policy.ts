@@ -33,4 +33,3 @@ export interface RootScheduler {
   readonly summary: string;
   score(c: RootCandidate, spec: ServiceSpec): Score;
 }
-
