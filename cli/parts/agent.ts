@@ -2,6 +2,7 @@
 // file is the whole of what `canopy agent` loads (besides the CLI's argument parsing): no Git,
 // no YAML, no other runtime's client. Keep it that way; the footprint benchmark watches it.
 import { connectBus } from '../../reconciler/mqtt/bus.js';
+import { agentIdentity } from '../../reconciler/core/identity.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
@@ -30,7 +31,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
   const t = topics(fleet);
   const bus = await connectBus({
     url: o.broker,
-    clientId: `canopy-${fleet}-${o.cluster}-${o.name}`,
+    identity: agentIdentity(fleet, o.cluster, o.name),
     log: o.log,
     onlineTopic: t.nodeOnline(o.cluster, o.name),
     keepaliveSeconds: keepalive(o.heartbeatMs ?? 2000),

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { connectBus, type Bus } from '../../reconciler/mqtt/bus.js';
+import { clientIdOf, clusterIdentity } from '../../reconciler/core/identity.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import { openRepo, readFileAt, resolveRef, type Repo } from '../../reconciler/git/repo.js';
@@ -65,16 +66,17 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   if (!fleetName) throw new Error('cluster: give --repo (to read fleet.yaml) or --fleet NAME');
   const t = topics(fleetName);
   const tm = timingsOf(fleet);
+  const identity = clusterIdentity(fleetName, o.name);
   const bus = await connectBus({
     url: o.broker,
-    clientId: `canopy-${fleetName}-cluster-${o.name}`,
+    identity,
     log: o.log,
     onlineTopic: t.clusterOnline(o.name),
     keepaliveSeconds: keepalive(tm.heartbeatMs),
   });
   const nodeBus: Bus =
     o.nodeBroker && o.nodeBroker !== o.broker
-      ? await connectBus({ url: o.nodeBroker, clientId: `canopy-${fleetName}-cluster-${o.name}-site`, log: o.log, keepaliveSeconds: keepalive(tm.heartbeatMs) })
+      ? await connectBus({ url: o.nodeBroker, identity, clientId: clientIdOf(identity, 'site'), log: o.log, keepaliveSeconds: keepalive(tm.heartbeatMs) })
       : bus;
   const { startCluster } = await import('../../reconciler/cluster/cluster.js');
   const labels = { ...(file?.metadata.labels ?? {}), ...(o.labels ?? {}) };

@@ -3,6 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { connectBus } from '../../reconciler/mqtt/bus.js';
+import { rootIdentity } from '../../reconciler/core/identity.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import { openRepo, resolveRef, type Repo } from '../../reconciler/git/repo.js';
@@ -45,7 +46,7 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   // The MQTT keepalive is the heartbeat: the broker declares a silent client gone after 1.5 × it.
   const bus = await connectBus({
     url: o.broker,
-    clientId: `canopy-${name}-root`,
+    identity: rootIdentity(name),
     log: o.log,
     onlineTopic: `${topics(name).root}/root/online`,
     keepaliveSeconds: keepalive(timingsOf(fleet).heartbeatMs),

@@ -5,6 +5,8 @@ import net from 'node:net';
 import { MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from '../core/log.js';
 import { withTimeout } from '../core/timeout.js';
+import { clientIdOf, type PartIdentity } from '../core/identity.js';
+import type { Telemetry } from '../core/telemetry.js';
 
 export type Handler = (topic: string, payload: Buffer) => void;
 
@@ -16,8 +18,22 @@ export interface BusStats {
   dropped: number;
 }
 
+/**
+ * What a payload is on the wire: the one place where a part's messages are sealed on the way out
+ * and opened on the way in (signatures attach here). A payload that does not open is dropped.
+ */
+export interface BusCodec {
+  encode(topic: string, body: string): string | Buffer;
+  decode(topic: string, payload: Buffer): { ok: true; payload: Buffer } | { ok: false; error: string };
+}
+
+/** Payloads as they are: plain JSON. */
+export const plainCodec: BusCodec = { encode: (_topic, body) => body, decode: (_topic, payload) => ({ ok: true, payload }) };
+
 export interface Bus {
   readonly clientId: string;
+  /** The part this connection speaks for, when it was given one. */
+  readonly identity?: PartIdentity;
   isConnected(): boolean;
   publish(topic: string, message: unknown, opts?: { retain?: boolean }): Promise<void>;
   /** Clear a retained message. */
@@ -33,7 +49,14 @@ export interface Bus {
 
 export interface BusOptions {
   url: string;
-  clientId: string;
+  /** Who connects: names the MQTT client (clientIdOf) unless clientId is given. */
+  identity?: PartIdentity;
+  /** Required without an identity; with one, a suffix distinguishes a second connection. */
+  clientId?: string;
+  /** Seals and opens payloads (default: plain JSON). */
+  codec?: BusCodec;
+  /** Where the bus counts messages and reports whether it is connected. */
+  telemetry?: Telemetry;
   /** Retained topic set to {online:true} on connect and {online:false} by the last will and on close. */
   onlineTopic?: string;
   log: Logger;
@@ -41,13 +64,16 @@ export interface BusOptions {
 }
 
 export async function connectBus(opts: BusOptions): Promise<Bus> {
+  const clientId = opts.clientId ?? (opts.identity ? clientIdOf(opts.identity) : undefined);
+  if (!clientId) throw new Error('connectBus: give an identity or a clientId');
+  const codec = opts.codec ?? plainCodec;
   const u = new URL(opts.url);
   if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new Error(`broker URL ${opts.url}: only mqtt://host:port is supported`);
   const host = u.hostname || '127.0.0.1';
   const port = Number(u.port || 1883);
   const onlinePayload = (online: boolean) => JSON.stringify({ kind: 'online', online, at: new Date().toISOString() });
   const options: IClientOptions = {
-    clientId: opts.clientId,
+    clientId,
     protocolVersion: 4,
     clean: true,
     keepalive: opts.keepaliveSeconds ?? 10,
@@ -59,23 +85,29 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     writeCache: false,
     username: u.username || undefined,
     password: u.password ? decodeURIComponent(u.password) : undefined,
-    will: opts.onlineTopic ? { topic: opts.onlineTopic, payload: Buffer.from(onlinePayload(false)), qos: 1, retain: true } : undefined,
+    will: opts.onlineTopic
+      ? { topic: opts.onlineTopic, payload: Buffer.from(codec.encode(opts.onlineTopic, onlinePayload(false))), qos: 1, retain: true }
+      : undefined,
   };
   const client = new MqttClient(() => net.createConnection({ host, port, noDelay: true }) as never, options);
   const handlers: Array<{ pattern: string; re: RegExp; handler: Handler }> = [];
   const connectCbs: Array<() => void> = [];
   const stats: BusStats = { received: 0, published: 0, bytesIn: 0, bytesOut: 0, dropped: 0 };
   const droppedTopics = new Set<string>();
+  const metrics = busMetrics(opts.telemetry, () => client.connected);
   let closing = false;
 
-  client.on('message', (topic, payload) => {
+  client.on('message', (topic, raw) => {
     stats.received++;
-    stats.bytesIn += payload.length + topic.length;
-    for (const h of handlers) if (h.re.test(topic)) safely(opts.log, () => h.handler(topic, payload));
+    stats.bytesIn += raw.length + topic.length;
+    metrics?.received.inc();
+    const opened = codec.decode(topic, raw);
+    if (!opened.ok) return drop(topic, opened.error, 'unopened');
+    for (const h of handlers) if (h.re.test(topic)) safely(opts.log, () => h.handler(topic, opened.payload));
   });
   client.on('connect', () => {
-    opts.log.debug(`mqtt connected to ${host}:${port} as ${opts.clientId}`);
-    if (opts.onlineTopic) client.publish(opts.onlineTopic, onlinePayload(true), { qos: 1, retain: true });
+    opts.log.debug(`mqtt connected to ${host}:${port} as ${clientId}`);
+    if (opts.onlineTopic) client.publish(opts.onlineTopic, codec.encode(opts.onlineTopic, onlinePayload(true)), { qos: 1, retain: true });
     for (const cb of connectCbs) safely(opts.log, cb);
   });
   let lastErr = '';
@@ -101,16 +133,27 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   });
 
   const publish = (topic: string, message: unknown, o: { retain?: boolean } = {}) => {
-    const body = typeof message === 'string' ? message : JSON.stringify(message);
+    const body = codec.encode(topic, typeof message === 'string' ? message : JSON.stringify(message));
     stats.published++;
     stats.bytesOut += body.length + topic.length;
+    metrics?.published.inc();
     return new Promise<void>((resolve, reject) => {
       client.publish(topic, body, { qos: 1, retain: o.retain ?? false }, (err) => (err ? reject(err) : resolve()));
     });
   };
 
+  const drop = (topic: string, error: string, reason = 'invalid') => {
+    stats.dropped++;
+    metrics?.dropped.inc({ reason });
+    if (!droppedTopics.has(topic)) {
+      droppedTopics.add(topic);
+      opts.log.warn(`dropped bad message: ${error}`);
+    } else opts.log.debug(`dropped bad message: ${error}`);
+  };
+
   return {
-    clientId: opts.clientId,
+    clientId,
+    ...(opts.identity ? { identity: opts.identity } : {}),
     isConnected: () => client.connected,
     publish,
     clear: (topic) => new Promise((resolve, reject) => client.publish(topic, '', { qos: 1, retain: true }, (e) => (e ? reject(e) : resolve()))),
@@ -121,13 +164,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     onConnect(cb) {
       connectCbs.push(cb);
     },
-    drop(topic, error) {
-      stats.dropped++;
-      if (!droppedTopics.has(topic)) {
-        droppedTopics.add(topic);
-        opts.log.warn(`dropped bad message: ${error}`);
-      } else opts.log.debug(`dropped bad message: ${error}`);
-    },
+    drop: (topic, error) => drop(topic, error),
     stats,
     async close() {
       closing = true;
@@ -143,6 +180,16 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
       ).catch(() => false);
       if (!ended) await new Promise<void>((r) => client.end(true, {}, () => r()));
     },
+  };
+}
+
+function busMetrics(t: Telemetry | undefined, connected: () => boolean) {
+  if (!t) return undefined;
+  t.health('mqtt', () => (connected() ? { ok: true } : { ok: false, detail: 'not connected to the broker' }));
+  return {
+    received: t.counter('canopy_mqtt_messages_received_total', 'MQTT messages received'),
+    published: t.counter('canopy_mqtt_messages_published_total', 'MQTT messages published'),
+    dropped: t.counter('canopy_mqtt_messages_dropped_total', 'MQTT messages dropped at the boundary, by reason'),
   };
 }
 
