@@ -2,7 +2,7 @@
 // goes out as coarse geohash cells, and its latency as the best round trip per target; what it
 // could not place goes out as refusals, so the root tries elsewhere. Pure.
 import type { ClusterStatus, NodeStatus, Placement, Capacity, ServiceStatus } from '../../schemas/messages.js';
-import type { NodeView } from './place.js';
+import type { NodeView } from './node-view.js';
 import { request } from '../scheduling/capacity.js';
 import type { Target } from '../scheduling/latency.js';
 import { distanceKm, type LatLon } from '../core/geo.js';
@@ -29,12 +29,41 @@ export interface AggregateInput {
 const zero = (): Capacity => ({ cpu: 0, memoryMi: 0, gpu: 0 });
 
 export function aggregate(i: AggregateInput): ClusterStatus {
+  const live = i.nodes.filter((n) => i.online.has(n.name));
+  const offer = offerOf(live);
+  const services = serviceCounts(i, live);
+  const { free, maxNodeFree } = freeOf(live, usedBy(i, live));
+  const positions = live.flatMap((n) => (n.location ? [n.location] : []));
+  const footprint = footprintOf(positions);
+  const latency = latencyOf(live, i.targets ?? {}, i.location);
+  return {
+    kind: 'cluster-status',
+    cluster: i.cluster,
+    at: i.at,
+    applied: i.placement?.version ?? null,
+    capacity: offer.capacity,
+    free,
+    maxNodeFree,
+    maxNode: offer.maxNode,
+    shapes: shapesOf(live.map((n) => n.capacity)),
+    arch: [...offer.arch].sort(),
+    runtimes: [...offer.runtimes].sort(),
+    labels: i.labels,
+    ...(i.operator ? { operator: i.operator } : {}),
+    ...(i.location ? { location: i.location } : {}),
+    ...(footprint.length ? { footprint } : {}),
+    ...(Object.keys(latency).length ? { latency } : {}),
+    nodes: { total: i.nodes.length, online: live.length },
+    services,
+  };
+}
+
+/** What the online nodes offer together: total capacity, the largest node, architectures, runtimes. */
+function offerOf(live: NodeView[]): { capacity: Capacity; maxNode: Capacity; arch: Set<string>; runtimes: Set<string> } {
   const capacity = zero();
   const maxNode = zero();
-  const used = new Map<string, Capacity>();
   const arch = new Set<string>();
   const runtimes = new Set<string>();
-  const live = i.nodes.filter((n) => i.online.has(n.name));
   for (const n of live) {
     capacity.cpu += n.capacity.cpu;
     capacity.memoryMi += n.capacity.memoryMi;
@@ -44,8 +73,12 @@ export function aggregate(i: AggregateInput): ClusterStatus {
     maxNode.gpu = Math.max(maxNode.gpu, n.capacity.gpu);
     arch.add(n.arch);
     for (const r of n.runtimes) runtimes.add(r);
-    used.set(n.name, zero());
   }
+  return { capacity, maxNode, arch, runtimes };
+}
+
+/** Per service: desired from the placement, running and failed as the online nodes report them. */
+function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, ServiceStatus> {
   const services: Record<string, ServiceStatus> = {};
   for (const [id, a] of Object.entries(i.placement?.services ?? {})) {
     services[id] = { desired: a.replicas, running: 0, failed: 0 };
@@ -53,16 +86,6 @@ export function aggregate(i: AggregateInput): ClusterStatus {
     if (why) services[id].message = why;
     const no = i.refused?.get(id);
     if (no && no.count > 0) services[id].refused = { count: Math.min(no.count, a.replicas), reason: no.reason.slice(0, 2000) };
-  }
-  for (const [replica, node] of i.assignment) {
-    const svc = i.placement?.services[replica.slice(0, replica.lastIndexOf('#'))];
-    const u = used.get(node);
-    if (svc && u) {
-      const r = request(svc.spec);
-      u.cpu += r.cpu;
-      u.memoryMi += r.memoryMi;
-      u.gpu += r.gpu;
-    }
   }
   for (const n of live) {
     for (const r of i.statuses.get(n.name)?.replicas ?? []) {
@@ -77,6 +100,27 @@ export function aggregate(i: AggregateInput): ClusterStatus {
       }
     }
   }
+  return services;
+}
+
+/** What the assigned replicas request of each online node. */
+function usedBy(i: AggregateInput, live: NodeView[]): Map<string, Capacity> {
+  const used = new Map<string, Capacity>(live.map((n) => [n.name, zero()]));
+  for (const [replica, node] of i.assignment) {
+    const svc = i.placement?.services[replica.slice(0, replica.lastIndexOf('#'))];
+    const u = used.get(node);
+    if (svc && u) {
+      const r = request(svc.spec);
+      u.cpu += r.cpu;
+      u.memoryMi += r.memoryMi;
+      u.gpu += r.gpu;
+    }
+  }
+  return used;
+}
+
+/** Free capacity in total and on the emptiest node (never below zero on any node). */
+function freeOf(live: NodeView[], used: Map<string, Capacity>): { free: Capacity; maxNodeFree: Capacity } {
   const free = zero();
   const maxNodeFree = zero();
   for (const n of live) {
@@ -89,29 +133,7 @@ export function aggregate(i: AggregateInput): ClusterStatus {
     maxNodeFree.memoryMi = Math.max(maxNodeFree.memoryMi, f.memoryMi);
     maxNodeFree.gpu = Math.max(maxNodeFree.gpu, f.gpu);
   }
-  const positions = live.flatMap((n) => (n.location ? [n.location] : []));
-  const footprint = footprintOf(positions);
-  const latency = latencyOf(live, i.targets ?? {}, i.location);
-  return {
-    kind: 'cluster-status',
-    cluster: i.cluster,
-    at: i.at,
-    applied: i.placement?.version ?? null,
-    capacity,
-    free,
-    maxNodeFree,
-    maxNode,
-    shapes: shapesOf(live.map((n) => n.capacity)),
-    arch: [...arch].sort(),
-    runtimes: [...runtimes].sort(),
-    labels: i.labels,
-    ...(i.operator ? { operator: i.operator } : {}),
-    ...(i.location ? { location: i.location } : {}),
-    ...(footprint.length ? { footprint } : {}),
-    ...(Object.keys(latency).length ? { latency } : {}),
-    nodes: { total: i.nodes.length, online: live.length },
-    services,
-  };
+  return { free, maxNodeFree };
 }
 
 /**

@@ -4,7 +4,7 @@
 // measured round trips) filter first, stickiness, `spread: nodes`, never over-committing.
 import type { Capacity } from '../../../schemas/messages.js';
 import type { ServiceSpec } from '../../../schemas/model.js';
-import type { NodeView } from '../place.js';
+import type { NodeView } from '../node-view.js';
 import type { Rtt } from '../../scheduling/latency.js';
 import type { Score } from '../../scheduling/score.js';
 

@@ -1,0 +1,32 @@
+// Step: tell one node what to run (its retained <node>/desired): the replicas the last placing
+// pass gave it, the fleet's latency targets to probe, the heartbeat. Sent when what it says
+// changed, and again when the node has not applied it after a second (a message lost with a
+// session); a node that is offline is told nothing.
+import type { NodeDesired } from '../../schemas/messages.js';
+import type { ClusterPorts } from './ports.js';
+import type { ClusterState } from './state.js';
+
+export async function assignNode(s: ClusterState, p: ClusterPorts, node: string): Promise<void> {
+  const st = s.nodes.get(node);
+  if (!st?.online) return;
+  const replicas = s.byNode.get(node) ?? [];
+  // What the node is told, as a key: each replica's id and workload hash (what it runs; a
+  // change of placement-only fields such as constraints does not concern the node), and the
+  // targets it probes.
+  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}`;
+  const applied = st.status?.appliedSeq;
+  const now = p.now();
+  if (st.sent && st.sent.key === key && (applied === st.sent.seq || now - st.sent.at < 1000)) return;
+  const seq = st.sent && st.sent.key === key ? st.sent.seq : (s.nodeSeq = Math.max(s.nodeSeq + 1, now));
+  const msg: NodeDesired = {
+    kind: 'node-desired',
+    seq,
+    epoch: s.placement?.version.epoch ?? 0,
+    heartbeatSeconds: p.cfg.heartbeatMs / 1000,
+    ...(p.cfg.targets ? { targets: p.cfg.targets } : {}),
+    replicas,
+  };
+  st.sent = { seq, key, at: now };
+  await p.nodeBus.publish(p.topics.nodeDesired(p.cfg.name, node), msg, { retain: true });
+  p.metrics.assigned.inc();
+}

@@ -1,0 +1,49 @@
+// Step: place the placement in force on the nodes (place.ts decides; pure), keep the result in
+// the state, journal the replica → node assignment as a patch of what changed (a one-service
+// change writes what changed, not the whole cluster), and queue what follows: each node's
+// desired state, the report, and — when replicas have no node — the report that refuses them
+// once their grace period is over.
+import type { Operation } from 'fast-json-patch';
+import { placeReplicas } from './place.js';
+import { KEYS, type ClusterPorts } from './ports.js';
+import { nodeViews, type ClusterState } from './state.js';
+
+export async function placeOnNodes(s: ClusterState, p: ClusterPorts): Promise<void> {
+  const now = p.now();
+  // Just restarted: a node that held replicas may not have been heard yet (its retained status
+  // is on its way). Wait for it, up to the grace period, rather than move its replicas.
+  const waiting = [...new Set(s.assignment.values())].filter((n) => !s.nodes.get(n)?.status);
+  if (waiting.length && now - s.startedAt < p.cfg.unreachableMs) {
+    p.work.enqueueAfter(KEYS.place, 250);
+    return;
+  }
+  const plan = placeReplicas(s.placement, nodeViews(s), s.assignment, p.cfg.policy, { targets: p.cfg.targets, location: p.cfg.location });
+  s.byNode = plan.byNode;
+  s.pending = plan.pending;
+  s.unplaced = plan.unplaced;
+  for (const id of s.unplacedSince.keys()) if (!s.unplaced.has(id)) s.unplacedSince.delete(id);
+  for (const id of s.unplaced.keys()) if (!s.unplacedSince.has(id)) s.unplacedSince.set(id, now);
+  // A refusal is reported once replicas have stayed unplaced for refuseAfterMs.
+  if (s.unplaced.size) p.work.enqueueAfter(KEYS.report, p.cfg.refuseAfterMs + 50);
+  const next = plan.assignment;
+  const ops = mapPatch(s.assignment, next);
+  if (ops.length) {
+    s.assignment = next;
+    await p.assignments.append(ops, () => Object.fromEntries(next));
+  }
+  for (const n of s.nodes.keys()) p.work.enqueue(KEYS.node(n));
+  p.work.enqueue(KEYS.report);
+}
+
+/** The JSON Patch from one replica → node map (as an object) to another. */
+export function mapPatch(a: Map<string, string>, b: Map<string, string>): Operation[] {
+  const ops: Operation[] = [];
+  const at = (id: string) => `/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  for (const [k, v] of b) {
+    const was = a.get(k);
+    if (was === v) continue;
+    ops.push(was === undefined ? { op: 'add', path: at(k), value: v } : { op: 'replace', path: at(k), value: v });
+  }
+  for (const k of a.keys()) if (!b.has(k)) ops.push({ op: 'remove', path: at(k) });
+  return ops;
+}
