@@ -4,7 +4,7 @@
 // that far and no further.
 import type { CommitObject } from 'isomorphic-git';
 import { objectStore } from './odb.js';
-import type { Repo } from './repo.js';
+import type { Repo } from './repo-handle.js';
 
 type Person = CommitObject['author'];
 

@@ -1,42 +1,21 @@
 // A small, fast object database over a repository's .git/objects: loose objects and pack files
-// (index v2, offset and ref deltas), read with Node's native zlib and positioned reads, written
-// as loose objects the way native git writes them (temp file, then rename). isomorphic-git reads
-// each object with a JavaScript inflate and a directory scan (about 1 ms per object in a
-// 10,000-file repository); this reads one in a few microseconds, which is what lets the cost of
-// a reconcile follow the change. Objects borrowed through objects/info/alternates (a clone made
-// with --shared or --reference) are read from the stores named there, as git does. A pack with
-// a version 1 index (git has written version 2 by default for many years) is not read: an object missing because of
-// one says so, and `git repack -a -d` rewrites it.
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, existsSync } from 'node:fs';
+// (index v2, offset and ref deltas; the format is pack.ts's), read with Node's native zlib and
+// positioned reads, written as loose objects the way native git writes them (temp file, then
+// rename). isomorphic-git reads each object with a JavaScript inflate and a directory scan (about
+// 1 ms per object in a 10,000-file repository); this reads one in a few microseconds, which is
+// what lets the cost of a reconcile follow the change. Objects borrowed through
+// objects/info/alternates (a clone made with --shared or --reference) are read from the stores
+// named there, as git does. A pack with a version 1 index (git has written version 2 by default
+// for many years) is not read: an object missing because of one says so, and `git repack -a -d`
+// rewrites it.
+import { closeSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
-import type { Repo } from './repo.js';
+import { idsWithPrefix, offsetAt, openPack, positionOf, readEntry, type ObjectType, type Pack, type RawObject } from './pack.js';
+import type { Repo } from './repo-handle.js';
 
-export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
-export interface RawObject {
-  type: ObjectType;
-  body: Buffer;
-}
-
-const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
-const OFS_DELTA = 6;
-const REF_DELTA = 7;
-
-interface Pack {
-  name: string;
-  fd: number;
-  idx: Buffer;
-  count: number;
-  /** Every entry's offset, sorted: an entry ends where the next one starts. */
-  ends?: Float64Array;
-  dataEnd: number;
-  mtime: number;
-  /** The whole pack, for packs small enough to hold (one read instead of one per object). */
-  data?: Buffer;
-}
-
-const HOLD_PACK_BYTES = 32 * 1024 * 1024;
+export type { ObjectType, RawObject } from './pack.js';
 
 /** Resolved objects kept for delta bases and repeated tree reads, bounded by bytes. */
 class Lru {
@@ -94,7 +73,7 @@ export class ObjectStore {
 
   private expandInto(prefix: string, found: Set<string>): void {
     this.scan();
-    for (const p of this.packs) for (const oid of this.withPrefix(p, prefix)) found.add(oid);
+    for (const p of this.packs) for (const oid of idsWithPrefix(p, prefix)) found.add(oid);
     try {
       for (const n of readdirSync(path.join(this.objects, prefix.slice(0, 2)))) {
         const oid = prefix.slice(0, 2) + n;
@@ -141,7 +120,7 @@ export class ObjectStore {
 
   has(oid: string): boolean {
     if (!this.scanned) this.scan();
-    if (this.packs.some((p) => this.find(p, oid) >= 0)) return true;
+    if (this.packs.some((p) => positionOf(p, oid) >= 0)) return true;
     return existsSync(path.join(this.objects, oid.slice(0, 2), oid.slice(2))) || this.alternates.some((a) => a.has(oid));
   }
 
@@ -179,7 +158,7 @@ export class ObjectStore {
     }
     if (!this.scanned || mtime !== this.packDirMtime) this.scan();
     for (const p of this.packs) {
-      if (this.find(p, oid) >= 0 && existsSync(path.join(dir, p.name.replace(/\.idx$/, '.pack')))) return true;
+      if (positionOf(p, oid) >= 0 && existsSync(path.join(dir, p.name.replace(/\.idx$/, '.pack')))) return true;
     }
     return this.alternates.some((a) => a.has(oid));
   }
@@ -210,14 +189,9 @@ export class ObjectStore {
     for (const name of names) {
       if (keep.some((p) => p.name === name)) continue;
       try {
-        const idx = readFileSync(path.join(dir, name));
-        if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) {
-          unread.push(name);
-          continue;
-        }
-        const fd = openSync(path.join(dir, name.replace(/\.idx$/, '.pack')), 'r');
-        const st = fstatSync(fd);
-        keep.push({ name, fd, idx, count: idx.readUInt32BE(8 + 255 * 4), dataEnd: st.size - 20, mtime: st.mtimeMs });
+        const p = openPack(dir, name);
+        if (p === 'v1') unread.push(name);
+        else keep.push(p);
       } catch {
         /* a pack being written or removed: the next scan sees it settled */
       }
@@ -244,70 +218,10 @@ export class ObjectStore {
     return dirs.map((d) => this.alternates.find((a) => a.objects === d) ?? new ObjectStore(this.repo, d, this.depth + 1));
   }
 
-  /** Ids in the pack's index that start with `prefix` (hex). */
-  private withPrefix(p: Pack, prefix: string): string[] {
-    const first = parseInt(prefix.slice(0, 2), 16);
-    let lo = first === 0 ? 0 : p.idx.readUInt32BE(8 + (first - 1) * 4);
-    let hi = p.idx.readUInt32BE(8 + first * 4);
-    const base = 8 + 256 * 4;
-    const at = (i: number) => p.idx.toString('hex', base + i * 20, base + i * 20 + 20);
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (at(mid) < prefix) lo = mid + 1;
-      else hi = mid;
-    }
-    const out: string[] = [];
-    for (let i = lo; i < p.count && at(i).startsWith(prefix); i++) out.push(at(i));
-    return out;
-  }
-
-  /** Position of `oid` in the pack's index, or -1. */
-  private find(p: Pack, oid: string): number {
-    const key = Buffer.from(oid, 'hex');
-    if (key.length !== 20) return -1;
-    const first = key[0];
-    let lo = first === 0 ? 0 : p.idx.readUInt32BE(8 + (first - 1) * 4);
-    let hi = p.idx.readUInt32BE(8 + first * 4);
-    const base = 8 + 256 * 4;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const c = p.idx.compare(key, 0, 20, base + mid * 20, base + mid * 20 + 20); // entry vs key
-      if (c === 0) return mid;
-      if (c > 0) hi = mid;
-      else lo = mid + 1;
-    }
-    return -1;
-  }
-
-  private offsetAt(p: Pack, i: number): number {
-    const base = 8 + 256 * 4 + p.count * 24;
-    const off = p.idx.readUInt32BE(base + i * 4);
-    if (!(off & 0x80000000)) return off;
-    const large = base + p.count * 4 + (off & 0x7fffffff) * 8;
-    return Number(p.idx.readBigUInt64BE(large));
-  }
-
-  private endOf(p: Pack, offset: number): number {
-    if (!p.ends) {
-      const ends = new Float64Array(p.count);
-      for (let i = 0; i < p.count; i++) ends[i] = this.offsetAt(p, i);
-      ends.sort();
-      p.ends = ends;
-    }
-    let lo = 0,
-      hi = p.ends.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (p.ends[mid] <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < p.ends.length ? p.ends[lo] : p.dataEnd;
-  }
-
   private fromPacks(oid: string): RawObject | undefined {
     for (const p of this.packs) {
-      const i = this.find(p, oid);
-      if (i >= 0) return this.atOffset(p, this.offsetAt(p, i));
+      const i = positionOf(p, oid);
+      if (i >= 0) return this.atOffset(p, offsetAt(p, i));
     }
     return undefined;
   }
@@ -316,44 +230,12 @@ export class ObjectStore {
     const key = `${p.name}@${offset}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const end = this.endOf(p, offset);
-    if (!p.data && p.dataEnd <= HOLD_PACK_BYTES) {
-      p.data = Buffer.allocUnsafe(p.dataEnd);
-      readSync(p.fd, p.data, 0, p.dataEnd, 0);
-    }
-    let buf: Buffer;
-    if (p.data) buf = p.data.subarray(offset, end);
-    else {
-      buf = Buffer.allocUnsafe(end - offset);
-      readSync(p.fd, buf, 0, buf.length, offset);
-    }
-    let i = 0;
-    let c = buf[i++];
-    const type = (c >> 4) & 7;
-    let size = c & 0x0f;
-    for (let shift = 4; c & 0x80; shift += 7) {
-      c = buf[i++];
-      size += (c & 0x7f) * 2 ** shift;
-    }
-    // Inflate into one buffer of the known size, not zlib's default 16 KiB chunks.
-    const inflate = (b: Buffer) => inflateSync(b, { chunkSize: Math.max(64, size + 64) });
-    let out: RawObject | undefined;
-    if (type === OFS_DELTA) {
-      c = buf[i++];
-      let back = c & 0x7f;
-      while (c & 0x80) {
-        c = buf[i++];
-        back = (back + 1) * 128 + (c & 0x7f);
-      }
-      const base = this.atOffset(p, offset - back, true);
-      if (base) out = { type: base.type, body: applyDelta(base.body, inflate(buf.subarray(i))) };
-    } else if (type === REF_DELTA) {
-      const baseOid = buf.toString('hex', i, i + 20);
-      const base = this.readSync(baseOid);
-      if (base) out = { type: base.type, body: applyDelta(base.body, inflate(buf.subarray(i + 20))) };
-    } else if (TYPES[type]) {
-      out = { type: TYPES[type], body: inflate(buf.subarray(i)) };
-    }
+    const out = readEntry(
+      p,
+      offset,
+      (base) => this.atOffset(p, base, true),
+      (oid) => this.readSync(oid),
+    );
     // Keep delta bases and trees: both are read again soon.
     if (out && (asBase || out.type !== 'blob')) this.cache.set(key, out);
     return out;
@@ -371,46 +253,6 @@ export class ObjectStore {
     const type = raw.toString('latin1', 0, sp) as ObjectType;
     return { type, body: raw.subarray(nul + 1) };
   }
-}
-
-function applyDelta(base: Buffer, delta: Buffer): Buffer {
-  let i = 0;
-  const varint = () => {
-    let n = 0,
-      shift = 0,
-      c: number;
-    do {
-      c = delta[i++];
-      n += (c & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (c & 0x80);
-    return n;
-  };
-  varint(); // base size
-  const out = Buffer.allocUnsafe(varint());
-  let o = 0;
-  while (i < delta.length) {
-    const op = delta[i++];
-    if (op & 0x80) {
-      let off = 0,
-        size = 0;
-      if (op & 0x01) off |= delta[i++];
-      if (op & 0x02) off |= delta[i++] << 8;
-      if (op & 0x04) off |= delta[i++] << 16;
-      if (op & 0x08) off = (off + delta[i++] * 0x1000000) >>> 0;
-      if (op & 0x10) size |= delta[i++];
-      if (op & 0x20) size |= delta[i++] << 8;
-      if (op & 0x40) size |= delta[i++] << 16;
-      if (size === 0) size = 0x10000;
-      base.copy(out, o, off, off + size);
-      o += size;
-    } else if (op) {
-      delta.copy(out, o, i, i + op);
-      i += op;
-      o += op;
-    } else throw new Error('bad delta: opcode 0');
-  }
-  return out;
 }
 
 const stores = new WeakMap<Repo, ObjectStore>();

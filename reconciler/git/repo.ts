@@ -5,20 +5,22 @@
 // file and a compare-and-swap, so a ref has exactly one writer and a reader (native git too)
 // never sees half a write. isomorphic-git is loaded only where canopy talks to a Git server
 // (remote.ts) or creates a repository with an index (canopy init).
+//
+// Layers, each importing only those below it: repo-handle.ts (the Repo handle type);
+// pack.ts and odb.ts (objects); log.ts (commits) and tree.ts (trees, Entry); this module on top,
+// which re-exports the handle and Entry so that callers need one import.
 import { mkdir, open, rename, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommitObject } from 'isomorphic-git';
 import { CanopyError } from '../core/errors.js';
+import type { Repo } from './repo-handle.js';
 import { objectStore } from './odb.js';
 import { readCommitObject } from './log.js';
 import { entryAtPath } from './tree.js';
 import { isRefName, readRef, refNamesUnder } from './ref-store.js';
 
-export interface Repo {
-  readonly dir: string;
-  readonly gitdir: string;
-  readonly cache: object;
-}
+export type { Repo } from './repo-handle.js';
+export type { Entry } from './tree.js';
 
 export interface Identity {
   name: string;
@@ -97,12 +99,6 @@ export async function readCommit(repo: Repo, oid: string): Promise<CommitObject>
     if ((e as { code?: string }).code !== 'ObjectTypeError') throw e;
     return readCommitObject(repo, await peelToCommit(repo, oid, oid));
   }
-}
-
-export interface Entry {
-  mode: string;
-  oid: string;
-  type: 'blob' | 'tree' | 'commit';
 }
 
 /** The text of the file at `file` (a/b/c) in a commit, or undefined when the commit has no such file. */

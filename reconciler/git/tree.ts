@@ -3,7 +3,14 @@
 // equal entries (a flat directory of 10,000 files costs one byte comparison per entry), and a
 // write rebuilds only the trees on the changed paths. Objects come from the fast store (odb.ts).
 import { objectStore } from './odb.js';
-import type { Entry, Repo } from './repo.js';
+import type { Repo } from './repo-handle.js';
+
+/** A tree entry: a file (blob), a directory (tree) or a submodule (commit). */
+export interface Entry {
+  mode: string;
+  oid: string;
+  type: 'blob' | 'tree' | 'commit';
+}
 
 export interface Change {
   path: string;

@@ -3,15 +3,14 @@
 // handed out, all compared. Its cost is the fleet's size. It is the definition the incremental
 // plan (plan-incremental.ts) must equal, and what plan falls back to when that one cannot be
 // exact (no commit known to validate, a latency target dropped from fleet.yaml).
-import { parseNote } from '../core/note.js';
 import type { ParseResult } from '../core/validate.js';
 import type { Repo } from '../git/repo.js';
-import { firstParents } from '../git/log.js';
-import { readNote } from '../git/notes.js';
 import { loadDesired, type DesiredState } from '../root/desired.js';
 import { placeServices, type ClusterView, type ServiceDecision } from '../root/place.js';
 import { allocationOf, type PlanInputs } from './plan-inputs.js';
-import { compareServices, type PlanCore } from './plan.js';
+import { compareServices } from './plan-compare.js';
+import { inForceAt } from './plan-in-force.js';
+import type { PlanCore } from './plan-types.js';
 
 export async function planFull(
   repo: Repo,
@@ -52,23 +51,6 @@ function placeAll(s: DesiredState | undefined, views: ClusterView[], previous: R
   const policy = s.fleet.spec?.scheduler?.root ?? 'bestfit';
   return placeServices([...s.services.values()], views, previous, policy, { targets: s.fleet.spec?.targets }).decisions;
 }
-
-/**
- * The desired state in force at `commit`: its own when it validates, else (it was or would be
- * rejected) the last good one before it, as the root would keep. Bounded walk.
- */
-export async function inForceAt(repo: Repo, commit: string, cache: Map<string, ParseResult>): Promise<DesiredState | undefined> {
-  for await (const { oid } of firstParents(repo, commit, IN_FORCE_WALK)) {
-    const text = await readNote(repo, oid);
-    const note = text ? parseNote(text) : undefined;
-    const at = note?.outcome === 'rejected' && note.inForce ? note.inForce : oid;
-    const r = await loadDesired(repo, at, undefined, cache).catch(() => undefined);
-    if (r?.ok) return r.state;
-  }
-  return undefined;
-}
-
-export const IN_FORCE_WALK = 200;
 
 function declaredClusters(s: DesiredState | undefined): string[] {
   const out: string[] = [];

@@ -1,40 +1,33 @@
 // The plan at the cost of the change: the same answer as plan-full.ts, reading and placing only
 // what can differ.
-//  1. Base in force: walked as plan-full does, each commit judged by the root's note (accepted),
-//     else against a commit known to validate (plan-judge.ts).
+//  1. Base in force (plan-in-force.ts): walked as plan-full does, each commit judged by the
+//     root's note (accepted), else against a commit known to validate (plan-judge.ts).
 //  2. Head: judged against base in force; only the files it changed (and their namesakes) parse.
 //  3. Placement: a service is settled when its file is the one the root placed (unchanged since
 //     the source commit of every placement record holding it) and it holds exactly its replicas
 //     on clusters that may take it, at base and at head alike. Settled services keep their
-//     recorded clusters and stand in for their capacity (plan-place.ts); the rest (the changed,
-//     the short, the unplaced) are parsed and placed, and they are all that can differ.
+//     recorded clusters and stand in for their capacity (root/place-beside.ts); the rest (the
+//     changed, the short, the unplaced) are parsed and placed, and they are all that can differ.
 // When that is not exact (no commit known to validate, a latency target dropped, a cluster
 // over-committed by the recorded placements), it says why and plan-full.ts answers.
 import { canonicalJson, specHash } from '../core/ids.js';
-import { parseNote, type CommitNote } from '../core/note.js';
 import { layoutOf, type ParseResult } from '../core/validate.js';
 import { parseCached } from '../core/parse-descriptor.js';
 import type { Repo } from '../git/repo.js';
-import { firstParents, readCommitObject } from '../git/log.js';
-import { readNote } from '../git/notes.js';
 import { objectStore } from '../git/odb.js';
-import { entryAtPath, readEntries } from '../git/tree.js';
+import { entryAtPath, readEntries, type Change } from '../git/tree.js';
 import type { DesiredService } from '../root/desired.js';
 import { loadParseCache } from '../root/parse-cache.js';
 import { placeServices, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision } from '../root/place.js';
-import { IN_FORCE_WALK } from './plan-full.js';
-import { allocationOf, newestSource, type PlanInputs } from './plan-inputs.js';
-import { allHeld, atBase, beside, computeBasis, ineligibleWith, loadBasis, moveTo, storeBasis } from './plan-basis.js';
+import { allocationOf, type PlanInputs } from './plan-inputs.js';
+import { allHeld, atBase, beside, computeBasis, ineligibleWith, loadBasis, moveTo, storeBasis, type Basis } from './plan-basis.js';
 import { keyOf } from './plan-cache.js';
 import { placementIndexes, type PlacementIndex } from './plan-index.js';
 import { fleetAt, judgeAgainst } from './plan-judge.js';
 import { placeBeside } from '../root/place-beside.js';
-import { compareServices, type PlanCore } from './plan.js';
-
-interface Commit {
-  oid: string;
-  tree: string;
-}
+import { compareServices } from './plan-compare.js';
+import { commitAt, inForceFrom, type Commit } from './plan-in-force.js';
+import type { PlanCore } from './plan-types.js';
 
 /** The plan, or why it cannot be computed incrementally (then plan-full.ts computes it). */
 export async function planIncremental(
@@ -66,34 +59,42 @@ export async function planIncremental(
   };
   if (!accepted) return core;
 
-  // 3. Placement of what can move: the settled basis at base (kept while the records, the
-  // clusters' shapes and base are the same), and what head changed.
+  // 3. Placement of what can move.
+  return placeChanged(repo, inputs, cache, base, head, judged.diff, core);
+}
+
+/** A value for base and one for head. */
+interface Sides<T> {
+  base: T;
+  head: T;
+}
+
+/**
+ * Step 3: the settled basis at base (kept while the records, the clusters' shapes and base are
+ * the same), and what head changed (`diff`, base to head), placed beside it. Completes `core`
+ * (steps 1 and 2, accepted), or says why that is not exact.
+ */
+async function placeChanged(
+  repo: Repo,
+  inputs: PlanInputs,
+  cache: Map<string, ParseResult>,
+  base: Commit,
+  head: Commit,
+  diff: Change[],
+  core: PlanCore,
+): Promise<PlanCore | string> {
   const fleets = { base: (await fleetAt(repo, base.tree, cache))!, head: core.fleet! };
   const opts = { base: { targets: fleets.base.spec?.targets }, head: { targets: fleets.head.spec?.targets } };
   const policy = { base: fleets.base.spec?.scheduler?.root ?? 'bestfit', head: fleets.head.spec?.scheduler?.root ?? 'bestfit' };
   const views = inputs.statuses.flatMap((s) => (s.view ? [s.view] : []));
   const viewMap = new Map(views.map((v) => [v.name, v]));
-  // Kept while the records, the clusters' shapes and the targets are the same; carried to this
-  // base by a tree diff.
-  const key = keyOf(
-    inputs.placementKey,
-    views.map(({ capacity: _c, ...shape }) => shape),
-    opts.base,
-  );
-  let basis = inputs.cache.basis?.key === key ? await moveTo(repo, loadBasis(inputs.cache.basis), base.tree) : undefined;
-  core.method.kept = !!basis;
   let indexes: Map<string, PlacementIndex> | undefined;
   const index = async () => (indexes ??= await placementIndexes(repo, inputs.records));
-  if (!basis) {
-    basis = await computeBasis(repo, await index(), base.tree, await serviceIds(repo, base.tree), viewMap, opts.base);
-    if (basis.count >= KEEP_BASIS) {
-      inputs.cache.basis = storeBasis(basis, key);
-      inputs.cache.dirty = true;
-    }
-  }
+  const { basis, kept } = await settledBasis(repo, inputs, base.tree, views, viewMap, opts.base, index);
+  core.method.kept = kept;
   const inBase = (id: string) => atBase(basis, id);
   const atHead = new Map<string, boolean>();
-  for (const c of judged.diff) {
+  for (const c of diff) {
     const id = serviceIdOf(c.path);
     if (id) atHead.set(id, !!c.after);
   }
@@ -124,19 +125,7 @@ export async function planIncremental(
     after = placeAt('head');
   let compared: Set<string> | undefined = moving;
   if (!before || !after) {
-    // A cluster cannot hold every recorded replica: pass 1 may fail anywhere, so place all.
-    const placements = await inputs.placements();
-    const held = allHeld(basis);
-    for (const id in held) {
-      if (moving.has(id) || basis.gone.has(id)) continue;
-      const c = basis.clusters[held[id][1]];
-      const s: DesiredService = { id, spec: placements.get(c)!.services[id].spec, specHash: '', file: pathOf(id) };
-      specs.base.set(id, s);
-      specs.head.set(id, s);
-    }
-    const everything = allocationOf(placements);
-    before = placeAll(specs.base, views, everything, policy.base, opts.base);
-    after = placeAll(specs.head, views, everything, policy.head, opts.head);
+    ({ before, after } = await placeEverything(inputs, basis, moving, specs, views, policy, opts));
     compared = undefined;
     core.method.why = 'a cluster cannot hold every recorded replica: every service placed';
   }
@@ -149,58 +138,66 @@ export async function planIncremental(
   return core;
 }
 
-/** Below this many services a basis is cheaper to compute than to store. */
-const KEEP_BASIS = 200;
-
 /**
- * The desired state in force at base, walked as plan-full.ts walks it: each commit's own
- * verdict when the root noted it accepted, else judged against a commit known to validate (the
- * nearest the root accepted, else the one its placements came from).
+ * The settled basis at base: kept from an earlier plan while the records, the clusters' shapes
+ * and the targets are the same (carried to this base by a tree diff), else computed (and kept
+ * for the next plan when large enough). `kept`: it was.
  */
-async function inForceFrom(repo: Repo, baseOid: string, inputs: PlanInputs, cache: Map<string, ParseResult>): Promise<Commit | string> {
-  const notes = new Map<string, CommitNote | undefined>();
-  const noteOf = async (oid: string) => {
-    if (!notes.has(oid)) {
-      const t = await readNote(repo, oid);
-      notes.set(oid, t ? parseNote(t) : undefined);
-    }
-    return notes.get(oid);
-  };
-  let anchor: Commit | undefined | null;
-  const findAnchor = async (): Promise<Commit | undefined> => {
-    if (anchor !== undefined) return anchor ?? undefined;
-    anchor = null;
-    for await (const { oid } of firstParents(repo, baseOid, IN_FORCE_WALK)) {
-      if ((await noteOf(oid))?.outcome === 'accepted') return (anchor = (await commitAt(repo, oid)) ?? null) ?? undefined;
-    }
-    const placed = newestSource(await inputs.envelopes());
-    return (anchor = (placed && (await commitAt(repo, placed))) || null) ?? undefined;
-  };
-  const validates = async (oid: string): Promise<boolean | undefined> => {
-    const c = await commitAt(repo, oid);
-    if (!c) return false;
-    if ((await noteOf(oid))?.outcome === 'accepted') return true;
-    const a = await findAnchor();
-    if (!a) return undefined;
-    if (a.oid === oid) return true;
-    const j = await judgeAgainst(repo, a.tree, c.tree, cache).catch(() => null);
-    return j === null ? false : j && j.problems.length === 0;
-  };
-  for await (const { oid } of firstParents(repo, baseOid, IN_FORCE_WALK)) {
-    const note = await noteOf(oid);
-    const at = note?.outcome === 'rejected' && note.inForce ? note.inForce : oid;
-    const ok = await validates(at);
-    if (ok === undefined) return 'no commit known to validate (no note from the root, no placement recorded) to judge base against';
-    if (ok) return (await commitAt(repo, at))!;
+async function settledBasis(
+  repo: Repo,
+  inputs: PlanInputs,
+  baseTree: string,
+  views: ClusterView[],
+  viewMap: Map<string, ClusterView>,
+  opts: PlaceOptions,
+  index: () => Promise<Map<string, PlacementIndex>>,
+): Promise<{ basis: Basis; kept: boolean }> {
+  const key = keyOf(
+    inputs.placementKey,
+    views.map(({ capacity: _c, ...shape }) => shape),
+    opts,
+  );
+  const kept = inputs.cache.basis?.key === key ? await moveTo(repo, loadBasis(inputs.cache.basis), baseTree) : undefined;
+  if (kept) return { basis: kept, kept: true };
+  const basis = await computeBasis(repo, await index(), baseTree, await serviceIds(repo, baseTree), viewMap, opts);
+  if (basis.count >= KEEP_BASIS) {
+    inputs.cache.basis = storeBasis(basis, key);
+    inputs.cache.dirty = true;
   }
-  return 'no commit at or before base validates';
+  return { basis, kept: false };
 }
 
-const commitAt = (repo: Repo, oid: string): Promise<Commit | undefined> =>
-  readCommitObject(repo, oid).then(
-    (c) => ({ oid, tree: c.tree }),
-    () => undefined,
-  );
+/**
+ * Every service placed, the settled as their records hold them (added to `specs`): a cluster
+ * cannot hold every recorded replica, so pass 1 may fail anywhere.
+ */
+async function placeEverything(
+  inputs: PlanInputs,
+  basis: Basis,
+  moving: Set<string>,
+  specs: Sides<Map<string, DesiredService>>,
+  views: ClusterView[],
+  policy: Sides<string>,
+  opts: Sides<PlaceOptions>,
+): Promise<{ before: Map<string, ServiceDecision>; after: Map<string, ServiceDecision> }> {
+  const placements = await inputs.placements();
+  const held = allHeld(basis);
+  for (const id in held) {
+    if (moving.has(id) || basis.gone.has(id)) continue;
+    const c = basis.clusters[held[id][1]];
+    const s: DesiredService = { id, spec: placements.get(c)!.services[id].spec, specHash: '', file: pathOf(id) };
+    specs.base.set(id, s);
+    specs.head.set(id, s);
+  }
+  const everything = allocationOf(placements);
+  return {
+    before: placeAll(specs.base, views, everything, policy.base, opts.base),
+    after: placeAll(specs.head, views, everything, policy.head, opts.head),
+  };
+}
+
+/** Below this many services a basis is cheaper to compute than to store. */
+const KEEP_BASIS = 200;
 
 /** Above this many descriptors to parse, the parse cache this clone keeps on disk pays. */
 const COLD_PARSES = 200;

@@ -19,111 +19,23 @@
 //    same services and fleet.yaml); otherwise it is what the root would place for base;
 //  - the merge is head as it is (GitHub's pull-request checkout is the merge commit: exact);
 //  - commits that land on main first change what the root holds.
-import type { FleetDescriptor, ServiceSpec } from '../../schemas/model.js';
-import { canonicalJson } from '../core/ids.js';
-import type { ParseResult, Problem } from '../core/validate.js';
+//
+// This is the entry: it chooses incremental or full and words the answer. The modules below it
+// never import it: plan-types.ts (the shapes), plan-compare.ts (service by service),
+// plan-in-force.ts (base in force), plan-inputs/-basis/-index/-judge/-cache.ts.
+import type { ParseResult } from '../core/validate.js';
 import type { Repo } from '../git/repo.js';
 import { readCommitObject } from '../git/log.js';
 import { entryAtPath } from '../git/tree.js';
-import type { DesiredService } from '../root/desired.js';
-import type { ServiceDecision } from '../root/place.js';
+import { resolveRev } from '../git/revision.js';
 import { newestSource, readPlanInputs, type PlanInputs } from './plan-inputs.js';
 import { planIncremental } from './plan-incremental.js';
 import { planFull } from './plan-full.js';
-
-export interface RevisionInfo {
-  rev: string;
-  commit: string;
-  subject: string;
-}
-
-export type ServiceChange = 'added' | 'removed' | 'changed' | 'moved' | 'unchanged';
-
-export interface ServicePlan {
-  id: string;
-  change: ServiceChange;
-  /** Spec fields that differ, one level deep: replicas, image, resources.cpu, constraints.geo… */
-  fields: string[];
-  replicas: { before: number | null; after: number | null };
-  /** cluster → replicas, as placed for base and for head. */
-  before: Record<string, number>;
-  after: Record<string, number>;
-  /** cluster → gained (+) or lost (−) replicas. */
-  delta: Record<string, number>;
-  /** The placement's own words (at head; at base for a removed service). */
-  reason: string;
-  /** Why head places fewer replicas than it asks for. */
-  unschedulable?: string;
-}
-
-export interface ClusterPlan {
-  name: string;
-  /** false: declared in clusters/<name>.yaml but no status ref: not considered. */
-  reported: boolean;
-  lastStatus: string | null;
-  ageSeconds: number | null;
-  stale: boolean;
-  note: string;
-}
-
-export interface ChangePlan {
-  base: RevisionInfo & { inForce: string | null };
-  head: RevisionInfo;
-  fleet: string | null;
-  accepted: boolean;
-  verdict: string;
-  problems: Problem[];
-  /** Every service that changes or moves, and any unschedulable at head; sorted by id. */
-  services: ServicePlan[];
-  unchanged: number;
-  clusters: ClusterPlan[];
-  staleAfterSeconds: number;
-  basis: PlanBasis;
-  method: PlanMethod;
-}
-
-/** What the plan stands on, and where it may differ from what the root will do. */
-export interface PlanBasis {
-  /** The commit of main the recorded placements were last written from; null: nothing placed yet. */
-  placedFrom: string | null;
-  /**
-   * Where the answer may differ from what the root will do on merging head as it is (empty: it
-   * is what the root would decide from its recorded placements and the clusters' last status).
-   */
-  caveats: string[];
-}
-
-export interface PlanMethod {
-  /** incremental: only what the change can move was judged and placed; full: everything. */
-  kind: 'incremental' | 'full';
-  /** Why everything was judged or placed, when it was. */
-  why?: string;
-  /** Services whose placement was worked out (at base and at head); the rest kept their recorded clusters. */
-  placed: number;
-  /** Services at base and head together. */
-  services: number;
-  /** Which services are settled at base was kept from an earlier plan (plan-cache.ts). */
-  kept?: boolean;
-}
-
-/** What either way of computing a plan (plan-incremental.ts, plan-full.ts) finds; planChange words it. */
-export interface PlanCore {
-  /** The commit whose desired state is in force at base, or null: none validates. */
-  inForce: string | null;
-  /** fleet.yaml of head when accepted, else of base in force. */
-  fleet?: FleetDescriptor;
-  /** Clusters declared by clusters/<name>.yaml there. */
-  declared: string[];
-  accepted: boolean;
-  problems: Problem[];
-  /** Every service that changes or moves, and any unschedulable at head; sorted by id. */
-  services: ServicePlan[];
-  unchanged: number;
-  method: PlanMethod;
-}
+import type { ChangePlan, ClusterPlan, PlanBasis, PlanCore, RevisionInfo, ServiceChange, ServicePlan } from './plan-types.js';
 
 export { RevisionError, resolveRev } from '../git/revision.js';
-import { resolveRev } from '../git/revision.js';
+export { compareServices, specFields } from './plan-compare.js';
+export type { ChangePlan, ClusterPlan, PlanBasis, PlanCore, PlanMethod, RevisionInfo, ServiceChange, ServicePlan } from './plan-types.js';
 
 export interface PlanOptions {
   base: string;
@@ -164,62 +76,6 @@ export async function planChange(repo: Repo, o: PlanOptions): Promise<ChangePlan
     : `would be rejected: ${core.problems.length} problem(s); nothing from it would apply` +
       (core.inForce ? ` and ${core.inForce.slice(0, 12)} would stay in force` : '');
   return plan;
-}
-
-/** Pure: each service's change between the two desired states and their placements. */
-export function compareServices(
-  base: { services: ReadonlyMap<string, DesiredService> } | undefined,
-  head: { services: ReadonlyMap<string, DesiredService> },
-  before: Map<string, ServiceDecision>,
-  after: Map<string, ServiceDecision>,
-): ServicePlan[] {
-  const ids = [...new Set([...(base?.services.keys() ?? []), ...head.services.keys()])].sort();
-  return ids.map((id) => {
-    const b = base?.services.get(id),
-      h = head.services.get(id);
-    const db = before.get(id),
-      dh = after.get(id);
-    const from = Object.fromEntries(db?.clusters ?? []),
-      to = Object.fromEntries(dh?.clusters ?? []);
-    const delta: Record<string, number> = {};
-    for (const c of new Set([...Object.keys(from), ...Object.keys(to)])) {
-      const d = (to[c] ?? 0) - (from[c] ?? 0);
-      if (d) delta[c] = d;
-    }
-    const fields = b && h && b.specHash !== h.specHash ? specFields(b.spec, h.spec) : [];
-    const change: ServiceChange = !b ? 'added' : !h ? 'removed' : fields.length ? 'changed' : Object.keys(delta).length ? 'moved' : 'unchanged';
-    const p: ServicePlan = {
-      id,
-      change,
-      fields,
-      replicas: { before: b?.spec.replicas ?? null, after: h?.spec.replicas ?? null },
-      before: from,
-      after: to,
-      delta,
-      reason: h ? (dh?.reason ?? '') : 'removed from the fleet; its replicas stop',
-    };
-    if (dh && dh.placed < dh.desired) p.unschedulable = dh.reason;
-    return p;
-  });
-}
-
-/** Which spec fields differ; objects (resources, constraints, env…) one level deeper. */
-export function specFields(a: ServiceSpec, b: ServiceSpec): string[] {
-  const out: string[] = [];
-  const ra = a as Record<string, unknown>,
-    rb = b as Record<string, unknown>;
-  for (const k of [...new Set([...Object.keys(ra), ...Object.keys(rb)])].sort()) {
-    const x = ra[k],
-      y = rb[k];
-    if (canonicalJson(x) === canonicalJson(y)) continue;
-    const obj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-    if (obj(x) && obj(y)) {
-      for (const s of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()) {
-        if (canonicalJson(x[s]) !== canonicalJson(y[s])) out.push(`${k}.${s}`);
-      }
-    } else out.push(k);
-  }
-  return out;
 }
 
 /** `listed`: every service that is not unchanged (and unchanged ones at will); `unchanged`: how many are. */

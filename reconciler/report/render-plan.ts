@@ -1,6 +1,6 @@
 // A change plan for people: plain text for a terminal, Markdown for a pull-request comment
 // (verdict in the heading, a table of what moves, reasons folded away). JSON is the plan itself.
-import type { ChangePlan, ServicePlan, ClusterPlan } from './plan.js';
+import type { ChangePlan, ServicePlan, ClusterPlan } from './plan-types.js';
 import { ago, table } from './render.js';
 
 const short = (oid: string) => oid.slice(0, 12);

@@ -1,0 +1,63 @@
+// How two desired states and their placements compare, service by service: what the full and
+// the incremental plan (plan-full.ts, plan-incremental.ts) both report.
+import type { ServiceSpec } from '../../schemas/model.js';
+import { canonicalJson } from '../core/ids.js';
+import type { DesiredService } from '../root/desired.js';
+import type { ServiceDecision } from '../root/place.js';
+import type { ServiceChange, ServicePlan } from './plan-types.js';
+
+/** Pure: each service's change between the two desired states and their placements. */
+export function compareServices(
+  base: { services: ReadonlyMap<string, DesiredService> } | undefined,
+  head: { services: ReadonlyMap<string, DesiredService> },
+  before: Map<string, ServiceDecision>,
+  after: Map<string, ServiceDecision>,
+): ServicePlan[] {
+  const ids = [...new Set([...(base?.services.keys() ?? []), ...head.services.keys()])].sort();
+  return ids.map((id) => {
+    const b = base?.services.get(id),
+      h = head.services.get(id);
+    const db = before.get(id),
+      dh = after.get(id);
+    const from = Object.fromEntries(db?.clusters ?? []),
+      to = Object.fromEntries(dh?.clusters ?? []);
+    const delta: Record<string, number> = {};
+    for (const c of new Set([...Object.keys(from), ...Object.keys(to)])) {
+      const d = (to[c] ?? 0) - (from[c] ?? 0);
+      if (d) delta[c] = d;
+    }
+    const fields = b && h && b.specHash !== h.specHash ? specFields(b.spec, h.spec) : [];
+    const change: ServiceChange = !b ? 'added' : !h ? 'removed' : fields.length ? 'changed' : Object.keys(delta).length ? 'moved' : 'unchanged';
+    const p: ServicePlan = {
+      id,
+      change,
+      fields,
+      replicas: { before: b?.spec.replicas ?? null, after: h?.spec.replicas ?? null },
+      before: from,
+      after: to,
+      delta,
+      reason: h ? (dh?.reason ?? '') : 'removed from the fleet; its replicas stop',
+    };
+    if (dh && dh.placed < dh.desired) p.unschedulable = dh.reason;
+    return p;
+  });
+}
+
+/** Which spec fields differ; objects (resources, constraints, env…) one level deeper. */
+export function specFields(a: ServiceSpec, b: ServiceSpec): string[] {
+  const out: string[] = [];
+  const ra = a as Record<string, unknown>,
+    rb = b as Record<string, unknown>;
+  for (const k of [...new Set([...Object.keys(ra), ...Object.keys(rb)])].sort()) {
+    const x = ra[k],
+      y = rb[k];
+    if (canonicalJson(x) === canonicalJson(y)) continue;
+    const obj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+    if (obj(x) && obj(y)) {
+      for (const s of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()) {
+        if (canonicalJson(x[s]) !== canonicalJson(y[s])) out.push(`${k}.${s}`);
+      }
+    } else out.push(k);
+  }
+  return out;
+}
