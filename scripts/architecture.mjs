@@ -58,31 +58,41 @@ function importsOf(file, text) {
   return out;
 }
 
-/** Every elementary cycle found by a depth-first search, each reported once (as the files in order). */
+/**
+ * Every tangle: each strongly connected component of more than one file (Tarjan), as its files
+ * sorted. A component holds every cycle among its files, so none hides behind another.
+ */
 function cyclesOf(graph) {
-  const cycles = [];
-  const state = new Map();
+  const index = new Map();
+  const low = new Map();
+  const onStack = new Set();
   const stack = [];
-  const seen = new Set();
-  const dfs = (n) => {
-    state.set(n, 1);
-    stack.push(n);
-    for (const m of graph.get(n) ?? []) {
-      if (!graph.has(m)) continue;
-      if (state.get(m) === 1) {
-        const cyc = stack.slice(stack.indexOf(m));
-        const key = [...cyc].sort().join('|');
-        if (!seen.has(key)) {
-          seen.add(key);
-          cycles.push(cyc);
-        }
-      } else if (!state.has(m)) dfs(m);
+  const out = [];
+  let next = 0;
+  const connect = (v) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        connect(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v), index.get(w)));
     }
-    stack.pop();
-    state.set(n, 2);
+    if (low.get(v) !== index.get(v)) return;
+    const comp = [];
+    let w;
+    do {
+      w = stack.pop();
+      onStack.delete(w);
+      comp.push(w);
+    } while (w !== v);
+    if (comp.length > 1 || (graph.get(v) ?? []).includes(v)) out.push(comp.sort());
   };
-  for (const n of [...graph.keys()].sort()) if (!state.has(n)) dfs(n);
-  return cycles;
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) connect(v);
+  return out;
 }
 
 export function checkArchitecture(root) {
@@ -111,7 +121,7 @@ export function checkArchitecture(root) {
         crossImports.push(`${a} → ${b}`);
     }
   }
-  const cycles = cyclesOf(graph).map((c) => [...c, c[0]].map(rel).join(' → '));
+  const cycles = cyclesOf(graph).map((c) => c.map(rel).join(' ⇄ '));
   return { longFunctions: longFns, bigFiles, crossImports, cycles };
 }
 
@@ -121,7 +131,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const f of r.bigFiles) console.log(`file over ${MAX_FILE_LINES} lines: ${f.file} (${f.lines})`);
   for (const f of r.longFunctions) console.log(`function over ${MAX_FUNCTION_LINES} lines: ${f.file}:${f.line} ${f.name} (${f.lines})`);
   for (const c of r.crossImports) console.log(`root ↔ cluster import: ${c}`);
-  for (const c of r.cycles) console.log(`import cycle: ${c}`);
+  for (const c of r.cycles) console.log(`files that import each other (a cycle): ${c}`);
   const n = r.bigFiles.length + r.longFunctions.length + r.crossImports.length + r.cycles.length;
   console.log(n ? `${n} problem(s)` : 'architecture: ok');
   process.exit(n ? 1 : 0);
