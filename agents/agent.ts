@@ -2,19 +2,29 @@
 // reports what runs. Its assignment is kept in the state directory, so an agent restarted while
 // its cluster is unreachable goes on running what it was given, and it adopts the workloads it
 // finds (container labels, process records) instead of starting them twice.
-import os from 'node:os';
+//
+// This file is the composition root only: it wires the ports (bus, drivers, journal, prober,
+// clock, log, telemetry) to the state (state.ts), the event handlers (events.ts) and the pass
+// (pass.ts). Everything it imports ends up in `canopy agent`'s bundle: keep it small.
 import type { Bus } from '../reconciler/mqtt/bus.js';
 import { topics as topicsFor } from '../reconciler/mqtt/topics.js';
-import type { NodeDesired as NodeDesiredT, NodeStatus, ReplicaState, ReplicaSpec } from '../schemas/messages.js';
-import { parsePayload } from '../schemas/parse.js';
+import type { NodeDesired } from '../schemas/messages.js';
 import type { Logger } from '../reconciler/core/log.js';
 import { startLoop } from '../reconciler/runtime/loop.js';
 import { openJournal } from '../reconciler/core/journal.js';
-import { canonicalJson } from '../reconciler/core/ids.js';
-import type { RuntimeDriver, ObservedReplica } from './runtimes/driver.js';
-import { planAgent, type RestartRecord } from './plan.js';
+import { createTelemetry, type Telemetry } from '../reconciler/core/telemetry.js';
 import type { LatLon } from '../reconciler/core/geo.js';
+import type { RuntimeDriver } from './runtimes/driver.js';
 import { startProber, type ProberOptions } from './probe.js';
+import { newAgentState } from './state.js';
+import { SYNC, assignmentReceived, latencyChanged, reconnected } from './events.js';
+import { syncPass, type PassPorts } from './pass.js';
+import { agentDrivers } from './steps/apply.js';
+import { agentMetrics } from './metrics.js';
+import { nodeFacts } from './node-facts.js';
+import { startHeartbeat } from './heartbeat.js';
+
+export { nodeArch } from './node-facts.js';
 
 export interface AgentOptions {
   fleet: string;
@@ -30,6 +40,10 @@ export interface AgentOptions {
   probe?: Omit<ProberOptions, 'onChange' | 'log'>;
   heartbeatMs?: number;
   log: Logger;
+  /** Where the agent registers its metrics and health (default: a registry of its own). */
+  telemetry?: Telemetry;
+  /** Wall time in ms since the epoch (default Date.now): backoff, failure and status times. */
+  now?: () => number;
 }
 
 export interface Agent {
@@ -37,154 +51,49 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-export function nodeArch(): string {
-  return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', riscv64: 'riscv64' } as Record<string, string>)[process.arch] ?? process.arch;
-}
+const ASSIGNMENT_FILE = 'desired.json';
 
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const t = topicsFor(o.fleet);
   const journal = openJournal(o.stateDir);
-  let heartbeatMs = o.heartbeatMs ?? 2000;
-  const capacity = o.capacity ?? { cpu: os.cpus().length, memoryMi: Math.floor(os.totalmem() / 1024 ** 2), gpu: 0 };
-  let desired: NodeDesiredT | undefined = await journal.read<NodeDesiredT>('desired.json');
-  const restarts = new Map<string, RestartRecord>();
-  const startErrors = new Map<string, ReplicaState>();
-  let lastStatus = '';
-  const runtimes = Object.keys(o.drivers).filter((k) => o.drivers[k as 'container']);
-  const drivers = [...new Set(Object.values(o.drivers).filter(Boolean))] as RuntimeDriver[];
+  const state = newAgentState(await journal.read<NodeDesired>(ASSIGNMENT_FILE), o.heartbeatMs ?? 2000);
+  const metrics = agentMetrics(o.telemetry ?? createTelemetry(), state);
+  const drivers = agentDrivers(o.drivers);
+  const enqueue = (key: string) => loop.enqueue(key);
 
-  const loop = startLoop({ name: `agent ${o.node}`, log: o.log, reconcile: async () => sync() });
-  // Round trips to the latency targets the cluster sends with the assignment; reported with the status.
-  const prober = startProber({ ...o.probe, onChange: () => loop.enqueue('sync'), log: o.log });
-  prober.update(desired?.targets);
-  // The resync is also the heartbeat; its period follows the cluster's (sent with the assignment).
-  let beat: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    clearTimeout(beat);
-    beat = setTimeout(() => {
-      loop.enqueue('sync');
-      schedule();
-    }, heartbeatMs);
+  const ports: PassPorts = {
+    facts: nodeFacts(o),
+    drivers,
+    log: o.log,
+    now: o.now ?? Date.now,
+    drop: (topic, error) => o.bus.drop(topic, error),
+    save: (a) => void journal.write(ASSIGNMENT_FILE, a).catch((e) => o.log.error(`saving assignment: ${(e as Error).message}`)),
+    heartbeat: (ms) => heartbeat.set(ms),
+    probe: (targets) => prober.update(targets),
+    isConnected: () => o.bus.isConnected(),
+    publish: (status) => o.bus.publish(t.nodeStatus(o.cluster, o.node), status, { retain: true }),
+    ...metrics,
   };
-  schedule();
+  const loop = startLoop({ name: `agent ${o.node}`, log: o.log, reconcile: () => syncPass(state, ports) });
+  // Round trips to the latency targets the cluster sends with the assignment; reported with the status.
+  const prober = startProber({ ...o.probe, onChange: () => latencyChanged(state, prober.latency, enqueue), log: o.log });
+  prober.update(state.assignment?.targets);
+  const heartbeat = startHeartbeat(state.heartbeatMs, () => enqueue(SYNC));
 
-  async function observe(): Promise<ObservedReplica[]> {
-    return (await Promise.all(drivers.map((d) => d.list()))).flat();
-  }
-
-  async function sync(): Promise<{ requeueAfterMs?: number } | void> {
-    const want = desired?.replicas ?? [];
-    let observed = await observe();
-    const now = Date.now();
-    const { actions, nextCheckMs } = planAgent(want, observed, restarts, now);
-    if (actions.length) {
-      await Promise.all(
-        actions.map(async (a) => {
-          if (a.kind === 'stop') {
-            o.log.info(`stop ${a.id}: ${a.why}`);
-            for (const drv of drivers) await drv.stop(a.id); // stop of an unknown id is a no-op
-            startErrors.delete(a.id);
-            restarts.delete(a.id);
-            return;
-          }
-          const drv = o.drivers[a.replica.spec.runtime as 'container' | 'process'];
-          const rec = restarts.get(a.replica.id);
-          if (a.why.startsWith('restart')) restarts.set(a.replica.id, { count: (rec?.count ?? 0) + 1, lastAt: now });
-          if (!drv) return fail(a.replica, `this node cannot run ${a.replica.spec.runtime} workloads`);
-          o.log.info(`start ${a.replica.id}: ${a.why}`);
-          try {
-            await drv.start({ id: a.replica.id, service: a.replica.service, index: a.replica.index, specHash: a.replica.specHash, spec: a.replica.spec });
-            startErrors.delete(a.replica.id);
-          } catch (e) {
-            o.log.warn(`start ${a.replica.id} failed: ${(e as Error).message}`);
-            restarts.set(a.replica.id, { count: (rec?.count ?? 0) + 1, lastAt: now });
-            fail(a.replica, (e as Error).message);
-          }
-        }),
-      );
-      observed = await observe();
-    }
-    for (const r of observed) {
-      if (r.state === 'running' && now - Date.parse(r.since) > 10_000) restarts.delete(r.id);
-    }
-    await report(observed);
-    return nextCheckMs !== undefined ? { requeueAfterMs: nextCheckMs } : undefined;
-  }
-
-  function fail(r: ReplicaSpec, message: string): void {
-    const prev = startErrors.get(r.id);
-    startErrors.set(r.id, {
-      id: r.id,
-      service: r.service,
-      specHash: r.specHash,
-      state: 'failed',
-      message,
-      since: prev?.message === message ? prev.since : new Date().toISOString(),
-    });
-  }
-
-  async function report(observed: ObservedReplica[]): Promise<void> {
-    const seen = new Set(observed.map((r) => r.id));
-    const replicas: ReplicaState[] = observed.map((r) => ({
-      id: r.id,
-      service: r.service,
-      specHash: r.specHash,
-      state: r.state,
-      ...(r.message ? { message: r.message } : {}),
-      since: r.since,
-    }));
-    for (const [id, e] of startErrors) if (!seen.has(id)) replicas.push(e);
-    // Code-unit order, not localeCompare: ids are ASCII and any fixed order will do, while the
-    // ICU collator maps 2.7 MB of the node binary's collation data into an agent's RSS.
-    replicas.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const status: NodeStatus = {
-      kind: 'node-status',
-      node: o.node,
-      at: new Date().toISOString(),
-      appliedSeq: desired?.seq ?? null,
-      capacity,
-      arch: nodeArch(),
-      runtimes,
-      labels: o.labels ?? {},
-      ...(o.location ? { location: o.location } : {}),
-      ...(Object.keys(prober.latency).length ? { latency: Object.fromEntries(Object.entries(prober.latency).map(([k, ms]) => [k, { ms }])) } : {}),
-      replicas,
-    };
-    const key = canonicalJson({ ...status, at: undefined });
-    // On change only (and after every reconnect): the MQTT session is the node's heartbeat.
-    if (key === lastStatus) return;
-    if (!o.bus.isConnected()) return;
-    lastStatus = key;
-    await o.bus.publish(t.nodeStatus(o.cluster, o.node), status, { retain: true });
-  }
-
-  await o.bus.subscribe(t.nodeDesired(o.cluster, o.node), (topic, payload) => {
-    if (!payload.length) return;
-    const p = parsePayload('NodeDesired', payload, topic);
-    if (!p.ok) return o.bus.drop(topic, p.error);
-    if (desired && p.value.epoch < desired.epoch) return o.bus.drop(topic, `${topic}: epoch ${p.value.epoch} is older than ${desired.epoch}`);
-    desired = p.value;
-    if (p.value.heartbeatSeconds && p.value.heartbeatSeconds * 1000 !== heartbeatMs) {
-      heartbeatMs = p.value.heartbeatSeconds * 1000;
-      schedule();
-    }
-    prober.update(desired.targets);
-    journal.write('desired.json', desired).catch((e) => o.log.error(`saving assignment: ${(e as Error).message}`));
-    loop.enqueue('sync');
-  });
-  o.bus.onConnect(() => {
-    lastStatus = '';
-    loop.enqueue('sync');
-  });
-  loop.enqueue('sync');
+  await o.bus.subscribe(
+    t.nodeDesired(o.cluster, o.node),
+    assignmentReceived(state, enqueue, (topic, error) => o.bus.drop(topic, error)),
+  );
+  o.bus.onConnect(() => reconnected(state, enqueue));
+  enqueue(SYNC);
 
   return {
     idle: () => loop.idle(),
     async stop() {
-      clearTimeout(beat);
+      heartbeat.stop();
       prober.stop();
       await loop.stop();
-      for (const d of drivers) await d.close();
+      for (const d of drivers.all) await d.close();
     },
   };
 }

@@ -97,7 +97,6 @@ export interface ProberOptions extends ProbeOptions {
 }
 
 export function startProber(o: ProberOptions): Prober {
-  const measure = o.measure ?? measureRtt;
   let targets = new Map<string, ProbeAddress>();
   let key = '';
   let latency: Record<string, number> = {};
@@ -108,27 +107,10 @@ export function startProber(o: ProberOptions): Prober {
   const warned = new Set<string>();
 
   async function round(): Promise<void> {
-    const next: Record<string, number> = {};
-    await Promise.all(
-      [...targets].map(async ([name, addr]) => {
-        const ms = await measure(addr, o).catch(() => undefined);
-        if (ms === undefined) {
-          if (!warned.has(name))
-            o.log?.warn(`latency target ${name}: no answer from ${addr.kind}://${addr.host}:${addr.port}; the cluster will estimate from distance`);
-          warned.add(name);
-          return;
-        }
-        warned.delete(name);
-        // Jitter is not news: a figure moves only when it changes by more than 0.5 ms and 10 %,
-        // so the status (and the placement that follows it) stays put on a steady link.
-        const was = latency[name];
-        next[name] = was !== undefined && Math.abs(ms - was) <= Math.max(0.5, 0.1 * was) ? was : Math.round(ms * 10) / 10;
-      }),
-    );
+    const next = await measureAll(targets, () => latency, o, warned);
     if (stopped) return;
-    const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => (a < b ? -1 : 1)));
-    if (JSON.stringify(sorted) !== JSON.stringify(latency)) {
-      latency = sorted;
+    if (JSON.stringify(next) !== JSON.stringify(latency)) {
+      latency = next;
       o.onChange();
     }
   }
@@ -151,16 +133,7 @@ export function startProber(o: ProberOptions): Prober {
       return latency;
     },
     update(t) {
-      const next = new Map<string, ProbeAddress>();
-      for (const [name, target] of Object.entries(t ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
-        if (!target.probe) continue;
-        const addr = parseProbe(target.probe);
-        if (addr) next.set(name, addr);
-        else if (!warned.has(`parse:${name}`)) {
-          warned.add(`parse:${name}`);
-          o.log?.warn(`latency target ${name}: cannot probe "${target.probe}" (expected host:port, tcp://host:port or http://host[:port]/path)`);
-        }
-      }
+      const next = probeTargets(t, warned, o.log);
       const k = JSON.stringify([...next]);
       if (k === key) return;
       key = k;
@@ -178,4 +151,47 @@ export function startProber(o: ProberOptions): Prober {
       clearTimeout(timer);
     },
   };
+}
+
+/** The targets that have a probe address that parses, by name in order; each bad one warned of once. */
+function probeTargets(t: Record<string, { probe?: string }> | undefined, warned: Set<string>, log?: Logger): Map<string, ProbeAddress> {
+  const next = new Map<string, ProbeAddress>();
+  for (const [name, target] of Object.entries(t ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!target.probe) continue;
+    const addr = parseProbe(target.probe);
+    if (addr) next.set(name, addr);
+    else if (!warned.has(`parse:${name}`)) {
+      warned.add(`parse:${name}`);
+      log?.warn(`latency target ${name}: cannot probe "${target.probe}" (expected host:port, tcp://host:port or http://host[:port]/path)`);
+    }
+  }
+  return next;
+}
+
+/** One measurement of every target: the new figures, sorted by target; `was` reads the figures as they stand. */
+async function measureAll(
+  targets: Map<string, ProbeAddress>,
+  was: () => Record<string, number>,
+  o: ProberOptions,
+  warned: Set<string>,
+): Promise<Record<string, number>> {
+  const measure = o.measure ?? measureRtt;
+  const next: Record<string, number> = {};
+  await Promise.all(
+    [...targets].map(async ([name, addr]) => {
+      const ms = await measure(addr, o).catch(() => undefined);
+      if (ms === undefined) {
+        if (!warned.has(name))
+          o.log?.warn(`latency target ${name}: no answer from ${addr.kind}://${addr.host}:${addr.port}; the cluster will estimate from distance`);
+        warned.add(name);
+        return;
+      }
+      warned.delete(name);
+      // Jitter is not news: a figure moves only when it changes by more than 0.5 ms and 10 %,
+      // so the status (and the placement that follows it) stays put on a steady link.
+      const before = was()[name];
+      next[name] = before !== undefined && Math.abs(ms - before) <= Math.max(0.5, 0.1 * before) ? before : Math.round(ms * 10) / 10;
+    }),
+  );
+  return Object.fromEntries(Object.entries(next).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

@@ -40,98 +40,114 @@ export function containerName(opts: DriverOptions, replicaId: string): string {
 export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): RuntimeDriver {
   const docker = opts.docker ?? dockerEngine();
   const filters = { label: [`${LABEL.fleet}=${opts.fleet}`, `${LABEL.node}=${opts.node}`] };
+  const stop = (id: string) => removeContainer(docker, containerName(opts, id));
+  return {
+    name: 'docker',
+    list: () => listReplicas(docker, filters),
+    async start(w) {
+      if (!w.spec.image) throw new Error(`service ${w.service} has runtime container but no image`);
+      await stop(w.id);
+      await createAndStart(docker, opts, w);
+    },
+    stop,
+    close: async () => {},
+  };
+}
 
-  async function list(): Promise<ObservedReplica[]> {
-    const infos = await docker.listContainers({ all: true, filters });
-    const out: ObservedReplica[] = [];
-    for (const c of infos) {
-      const id = c.Labels[LABEL.replica];
-      if (!id) continue;
-      const base = { id, service: c.Labels[LABEL.service] ?? '', specHash: c.Labels[LABEL.specHash] ?? '' };
-      if (c.State === 'running') {
-        // No restart policy, so a running container started right after it was created.
-        out.push({ ...base, state: 'running', since: new Date(c.Created * 1000).toISOString() });
-      } else {
-        const seen = await describeStopped(c.Id, new Date(c.Created * 1000).toISOString());
-        if (seen) out.push({ ...base, ...seen });
-      }
-    }
-    return out;
-  }
-
-  // Only containers that are not running need their times and exit code: one inspect each.
-  async function describeStopped(containerId: string, created: string): Promise<Omit<ObservedReplica, 'id' | 'service' | 'specHash'> | undefined> {
-    let s: ContainerState;
-    try {
-      s = (await docker.inspectContainer(containerId)).State;
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined; // removed since listContainers
-      throw err;
-    }
-    const phase = phaseOf(s.Status, s.Error);
-    if (phase === 'failed') {
-      const why = s.Error ? s.Error : s.Status === 'paused' ? 'container paused' : `exited with code ${s.ExitCode}${s.OOMKilled ? ' (out of memory)' : ''}`;
-      return { state: phase, message: why, since: dockerTime(s.FinishedAt) ?? dockerTime(s.StartedAt) ?? created };
-    }
-    return { state: phase, since: dockerTime(s.StartedAt) ?? created };
-  }
-
-  async function start(w: Workload): Promise<void> {
-    const { spec } = w;
-    if (!spec.image) throw new Error(`service ${w.service} has runtime container but no image`);
-    await stop(w.id);
-    const cpu = spec.resources?.cpu ?? 0;
-    const memory = Math.round(mebibytes(spec.resources?.memory) * 1024 * 1024);
-    const create: ContainerCreate = {
-      Image: spec.image,
-      Cmd: spec.command,
-      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      Labels: {
-        [LABEL.fleet]: opts.fleet,
-        [LABEL.cluster]: opts.cluster,
-        [LABEL.node]: opts.node,
-        [LABEL.service]: w.service,
-        [LABEL.replica]: w.id,
-        [LABEL.specHash]: w.specHash,
-      },
-      // Exposed only: publishing host ports would clash between replicas on one node.
-      ExposedPorts: Object.fromEntries((spec.ports ?? []).map((p) => [`${p.port}/${p.protocol ?? 'tcp'}`, {}])),
-      HostConfig: {
-        Init: true, // PID 1 that forwards SIGTERM: stop takes 0.2 s instead of the 10 s kill timeout
-        RestartPolicy: { Name: 'no' }, // the agent restarts, so it sees and reports every failure
-        ...(cpu > 0 ? { NanoCpus: Math.round(cpu * 1e9) } : {}),
-        ...(memory > 0 ? { Memory: memory } : {}),
-      },
-    };
-    let created: { Id: string };
-    try {
-      created = await docker.createContainer(containerName(opts, w.id), create);
-    } catch (err) {
-      // Never pull: edge sites (and tests) reach no registry, and a pull would hang the agent.
-      if (statusOf(err) === 404 && /no such image/i.test(messageOf(err))) {
-        throw new Error(`image ${spec.image} not found on node ${opts.node}: load it with \`docker load\` or \`docker import\``);
-      }
-      throw err;
-    }
-    await docker.startContainer(created.Id);
-  }
-
-  async function stop(id: string): Promise<void> {
-    const name = containerName(opts, id);
-    try {
-      await docker.stopContainer(name, STOP_TIMEOUT_S);
-    } catch (err) {
-      if (statusOf(err) === 404) return;
-      if (statusOf(err) !== 304) throw err; // 304: already stopped
-    }
-    try {
-      await docker.removeContainer(name, { force: true });
-    } catch (err) {
-      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err; // 409: removal in progress
+async function listReplicas(docker: DockerEngine, filters: Record<string, string[]>): Promise<ObservedReplica[]> {
+  const infos = await docker.listContainers({ all: true, filters });
+  const out: ObservedReplica[] = [];
+  for (const c of infos) {
+    const id = c.Labels[LABEL.replica];
+    if (!id) continue;
+    const base = { id, service: c.Labels[LABEL.service] ?? '', specHash: c.Labels[LABEL.specHash] ?? '' };
+    if (c.State === 'running') {
+      // No restart policy, so a running container started right after it was created.
+      out.push({ ...base, state: 'running', since: new Date(c.Created * 1000).toISOString() });
+    } else {
+      const seen = await describeStopped(docker, c.Id, new Date(c.Created * 1000).toISOString());
+      if (seen) out.push({ ...base, ...seen });
     }
   }
+  return out;
+}
 
-  return { name: 'docker', list, start, stop, close: async () => {} };
+// Only containers that are not running need their times and exit code: one inspect each.
+async function describeStopped(
+  docker: DockerEngine,
+  containerId: string,
+  created: string,
+): Promise<Omit<ObservedReplica, 'id' | 'service' | 'specHash'> | undefined> {
+  let s: ContainerState;
+  try {
+    s = (await docker.inspectContainer(containerId)).State;
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined; // removed since listContainers
+    throw err;
+  }
+  const phase = phaseOf(s.Status, s.Error);
+  if (phase === 'failed') {
+    const why = s.Error ? s.Error : s.Status === 'paused' ? 'container paused' : `exited with code ${s.ExitCode}${s.OOMKilled ? ' (out of memory)' : ''}`;
+    return { state: phase, message: why, since: dockerTime(s.FinishedAt) ?? dockerTime(s.StartedAt) ?? created };
+  }
+  return { state: phase, since: dockerTime(s.StartedAt) ?? created };
+}
+
+/** The container a replica runs in: labelled so a restarted agent finds it again. */
+function containerCreate(opts: DriverOptions, w: Workload): ContainerCreate {
+  const { spec } = w;
+  const cpu = spec.resources?.cpu ?? 0;
+  const memory = Math.round(mebibytes(spec.resources?.memory) * 1024 * 1024);
+  return {
+    Image: spec.image!,
+    Cmd: spec.command,
+    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    Labels: {
+      [LABEL.fleet]: opts.fleet,
+      [LABEL.cluster]: opts.cluster,
+      [LABEL.node]: opts.node,
+      [LABEL.service]: w.service,
+      [LABEL.replica]: w.id,
+      [LABEL.specHash]: w.specHash,
+    },
+    // Exposed only: publishing host ports would clash between replicas on one node.
+    ExposedPorts: Object.fromEntries((spec.ports ?? []).map((p) => [`${p.port}/${p.protocol ?? 'tcp'}`, {}])),
+    HostConfig: {
+      Init: true, // PID 1 that forwards SIGTERM: stop takes 0.2 s instead of the 10 s kill timeout
+      RestartPolicy: { Name: 'no' }, // the agent restarts, so it sees and reports every failure
+      ...(cpu > 0 ? { NanoCpus: Math.round(cpu * 1e9) } : {}),
+      ...(memory > 0 ? { Memory: memory } : {}),
+    },
+  };
+}
+
+async function createAndStart(docker: DockerEngine, opts: DriverOptions, w: Workload): Promise<void> {
+  let created: { Id: string };
+  try {
+    created = await docker.createContainer(containerName(opts, w.id), containerCreate(opts, w));
+  } catch (err) {
+    // Never pull: edge sites (and tests) reach no registry, and a pull would hang the agent.
+    if (statusOf(err) === 404 && /no such image/i.test(messageOf(err))) {
+      throw new Error(`image ${w.spec.image} not found on node ${opts.node}: load it with \`docker load\` or \`docker import\``);
+    }
+    throw err;
+  }
+  await docker.startContainer(created.Id);
+}
+
+/** Stop and remove; no error when it is gone already or on its way out. */
+async function removeContainer(docker: DockerEngine, name: string): Promise<void> {
+  try {
+    await docker.stopContainer(name, STOP_TIMEOUT_S);
+  } catch (err) {
+    if (statusOf(err) === 404) return;
+    if (statusOf(err) !== 304) throw err; // 304: already stopped
+  }
+  try {
+    await docker.removeContainer(name, { force: true });
+  } catch (err) {
+    if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err; // 409: removal in progress
+  }
 }
 
 function phaseOf(status: string, error: string): ReplicaPhase {

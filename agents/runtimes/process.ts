@@ -27,7 +27,6 @@ const KILL_AFTER_MS = 2000;
 
 export function processDriver(opts: DriverOptions): RuntimeDriver {
   const file = join(opts.stateDir, 'processes.json');
-  const logDir = join(opts.stateDir, 'logs');
   const records = load(file);
   const exits = new Map<number, Exit>(); // by pid: seen by the child's 'exit' event, or first noticed dead
   const children = new Set<number>(); // pids we spawned whose 'exit' event has not come yet
@@ -37,87 +36,95 @@ export function processDriver(opts: DriverOptions): RuntimeDriver {
     writeAtomic(file, JSON.stringify({ version: 1, processes: [...records.values()] }, null, 1));
   }
 
-  async function list(): Promise<ObservedReplica[]> {
-    const out: ObservedReplica[] = [];
-    for (const r of records.values()) {
-      const base = { id: r.id, service: r.service, specHash: r.specHash };
-      let exit = exits.get(r.pid);
-      // Our own children are running until their 'exit' event, which carries the exit code.
-      if (!exit && (children.has(r.pid) || isOurs(r))) {
-        out.push({ ...base, state: 'running', since: r.startedAt });
-        continue;
-      }
-      if (!exit) exits.set(r.pid, (exit = { code: null, signal: null, at: new Date().toISOString() }));
-      out.push({ ...base, state: 'failed', message: describeExit(exit), since: exit.at });
-    }
-    return out;
-  }
-
   async function start(w: Workload): Promise<void> {
     const argv = w.spec.command;
     if (!argv?.length) throw new Error(`service ${w.service} has runtime process but no command`);
     await stop(w.id);
-    mkdirSync(logDir, { recursive: true });
-    const log = openSync(join(logDir, `${w.id.replace(/[^a-zA-Z0-9.-]/g, '_')}.log`), 'a');
-    let child: ReturnType<typeof spawn> | undefined;
-    try {
-      writeSync(log, `--- ${new Date().toISOString()} start ${w.id} (${w.specHash}): ${JSON.stringify(argv)}\n`);
-      child = spawn(argv[0], argv.slice(1), {
-        detached: true, // own process group: survives the agent, and stop() can signal the whole group
-        stdio: ['ignore', log, log],
-        // Where it runs, as a container's labels say it: the workload can read it, and an
-        // operator (or a test cleaning up) can find a fleet's processes by it.
-        env: { ...process.env, ...w.spec.env, CANOPY_FLEET: opts.fleet, CANOPY_CLUSTER: opts.cluster, CANOPY_NODE: opts.node, CANOPY_REPLICA: w.id },
-      });
-    } finally {
-      closeSync(log); // the child holds its own copy
-    }
-    child.on('error', () => {}); // spawn errors are handled below; later ones (kill) do not matter
-    const pid = child.pid;
-    if (pid === undefined) {
-      const err = await new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
-      const why = err.code === 'ENOENT' ? 'command not found' : err.message;
-      throw new Error(`cannot start ${w.id}: ${argv[0]}: ${why}`);
-    }
-    children.add(pid);
-    child.once('exit', (code, signal) => {
+    const pid = await spawnReplica(opts, w, argv, (pid, code, signal) => {
       children.delete(pid);
       if (records.get(w.id)?.pid === pid) exits.set(pid, { code, signal, at: new Date().toISOString() });
     });
-    child.unref();
-    records.set(w.id, {
-      id: w.id,
-      service: w.service,
-      specHash: w.specHash,
-      pid,
-      startedAt: new Date().toISOString(),
-      argv,
-      procStart: procStat(pid)?.start,
-    });
+    children.add(pid);
+    records.set(w.id, { id: w.id, service: w.service, specHash: w.specHash, pid, startedAt: new Date().toISOString(), argv, procStart: procStat(pid)?.start });
     save();
   }
 
   async function stop(id: string): Promise<void> {
     const r = records.get(id);
     if (!r) return;
-    // Signal only a group we know is ours: a dead leader's pid may belong to someone else now.
-    if (isOurs(r)) {
-      signalGroup(r.pid, 'SIGTERM');
-      await waitGone(r, KILL_AFTER_MS);
-      signalGroup(r.pid, 'SIGKILL'); // also reaches children that outlived the leader
-      await waitGone(r, 500);
-    }
+    await stopGroup(r);
     records.delete(id);
     exits.delete(r.pid);
     save();
   }
 
-  async function waitGone(r: ProcessRecord, ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (isOurs(r) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  return {
+    name: 'process',
+    list: async () => [...records.values()].map((r) => observe(r, exits, children)),
+    start,
+    stop,
+    close: async () => {},
+  };
+}
 
-  return { name: 'process', list, start, stop, close: async () => {} };
+/** A record as a replica: running while the process is ours, else failed since it was first seen gone. */
+function observe(r: ProcessRecord, exits: Map<number, Exit>, children: Set<number>): ObservedReplica {
+  const base = { id: r.id, service: r.service, specHash: r.specHash };
+  let exit = exits.get(r.pid);
+  // Our own children are running until their 'exit' event, which carries the exit code.
+  if (!exit && (children.has(r.pid) || isOurs(r))) return { ...base, state: 'running', since: r.startedAt };
+  if (!exit) exits.set(r.pid, (exit = { code: null, signal: null, at: new Date().toISOString() }));
+  return { ...base, state: 'failed', message: describeExit(exit), since: exit.at };
+}
+
+/** Spawns the replica's command detached, its output appended to <stateDir>/logs/<replica>.log; resolves to its pid. */
+async function spawnReplica(
+  opts: DriverOptions,
+  w: Workload,
+  argv: string[],
+  onExit: (pid: number, code: number | null, signal: string | null) => void,
+): Promise<number> {
+  const logDir = join(opts.stateDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const log = openSync(join(logDir, `${w.id.replace(/[^a-zA-Z0-9.-]/g, '_')}.log`), 'a');
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    writeSync(log, `--- ${new Date().toISOString()} start ${w.id} (${w.specHash}): ${JSON.stringify(argv)}\n`);
+    child = spawn(argv[0], argv.slice(1), {
+      detached: true, // own process group: survives the agent, and stop() can signal the whole group
+      stdio: ['ignore', log, log],
+      // Where it runs, as a container's labels say it: the workload can read it, and an
+      // operator (or a test cleaning up) can find a fleet's processes by it.
+      env: { ...process.env, ...w.spec.env, CANOPY_FLEET: opts.fleet, CANOPY_CLUSTER: opts.cluster, CANOPY_NODE: opts.node, CANOPY_REPLICA: w.id },
+    });
+  } finally {
+    closeSync(log); // the child holds its own copy
+  }
+  child.on('error', () => {}); // spawn errors are handled below; later ones (kill) do not matter
+  const pid = child.pid;
+  if (pid === undefined) {
+    const err = await new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
+    const why = err.code === 'ENOENT' ? 'command not found' : err.message;
+    throw new Error(`cannot start ${w.id}: ${argv[0]}: ${why}`);
+  }
+  child.once('exit', (code, signal) => onExit(pid, code, signal));
+  child.unref();
+  return pid;
+}
+
+/** SIGTERM to the replica's group, SIGKILL after KILL_AFTER_MS. */
+async function stopGroup(r: ProcessRecord): Promise<void> {
+  // Signal only a group we know is ours: a dead leader's pid may belong to someone else now.
+  if (!isOurs(r)) return;
+  signalGroup(r.pid, 'SIGTERM');
+  await waitGone(r, KILL_AFTER_MS);
+  signalGroup(r.pid, 'SIGKILL'); // also reaches children that outlived the leader
+  await waitGone(r, 500);
+}
+
+async function waitGone(r: ProcessRecord, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (isOurs(r) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
 }
 
 /** Alive, not a zombie, and the same process we started (pids are reused). */

@@ -1,0 +1,51 @@
+// Everything the node agent keeps between passes, in one object: the assignment in force, the
+// ones just received, the restart records behind the backoff, what the runtime showed last and
+// what was last reported. Event handlers write the observed parts and enqueue a pass; the steps
+// (steps/*.ts) read and update the rest. Nothing here does I/O.
+import type { NodeDesired, NodeStatus, ReplicaState } from '../schemas/messages.js';
+import type { ObservedReplica } from './runtimes/driver.js';
+import type { RestartRecord } from './plan.js';
+
+/** An assignment as it came off the bus, waiting for the next pass to adopt it. */
+export interface ReceivedAssignment {
+  topic: string;
+  assignment: NodeDesired;
+}
+
+export interface AgentState {
+  /** The assignment in force: from the state directory at start, then from the cluster. */
+  assignment: NodeDesired | undefined;
+  /** Assignments received since the last pass, in arrival order (each is checked against the one before). */
+  inbox: ReceivedAssignment[];
+  /** The resync (and heartbeat) period; follows the cluster's once an assignment says it. */
+  heartbeatMs: number;
+  /** Restarts per replica id, for the backoff; forgotten once a replica has run for a while. */
+  restarts: Map<string, RestartRecord>;
+  /** Replicas whose start failed and that the runtime does not show, reported as failed. */
+  startErrors: Map<string, ReplicaState>;
+  /** What the drivers listed in the last pass. */
+  observed: ObservedReplica[];
+  /** Why the drivers could not be listed in the last pass (undefined when they could). */
+  runtimeError: string | undefined;
+  /** Round trips to the latency targets (target → ms), as the prober last told. */
+  latency: Record<string, number>;
+  /** The status the last pass built (published or not). */
+  status: NodeStatus | undefined;
+  /** The last published status without its time; '' after a reconnect, so the next one goes out. */
+  reportedKey: string;
+}
+
+export function newAgentState(assignment: NodeDesired | undefined, heartbeatMs: number): AgentState {
+  return {
+    assignment,
+    inbox: [],
+    heartbeatMs,
+    restarts: new Map(),
+    startErrors: new Map(),
+    observed: [],
+    runtimeError: undefined,
+    latency: {},
+    status: undefined,
+    reportedKey: '',
+  };
+}

@@ -1,0 +1,85 @@
+// Step 4 of a pass: carry out the plan's actions on the runtimes, all at once. A restart of a
+// failed replica and a start that fails each count towards the replica's backoff (plan.ts waits
+// it out); a start that fails is remembered and reported as a failed replica until the runtime
+// shows one. Records of replicas that have run for a while are forgotten, so an old crash does
+// not slow the next restart.
+import type { ReplicaSpec } from '../../schemas/messages.js';
+import type { Logger } from '../../reconciler/core/log.js';
+import type { AgentAction } from '../plan.js';
+import type { RuntimeDriver } from '../runtimes/driver.js';
+import type { AgentState } from '../state.js';
+
+/** A replica that has run this long (ms) has its restart record forgotten. */
+export const SETTLED_MS = 10_000;
+
+export interface AgentDrivers {
+  /** By workload kind (a replica's spec.runtime). */
+  byKind: { container?: RuntimeDriver; process?: RuntimeDriver };
+  /** Each driver once (`sim` serves both kinds). */
+  all: readonly RuntimeDriver[];
+}
+
+export interface ApplyPorts {
+  drivers: AgentDrivers;
+  log: Logger;
+  /** Wall time, ms since the epoch: when a start failed. */
+  now(): number;
+  /** Told of every restart of a failed or stopped replica (metrics). */
+  restarted?(runtime: string): void;
+}
+
+export function agentDrivers(byKind: AgentDrivers['byKind']): AgentDrivers {
+  return { byKind, all: [...new Set(Object.values(byKind).filter(Boolean))] as RuntimeDriver[] };
+}
+
+/** `now` is the time the pass planned at: the backoff counts from it. */
+export async function applyActions(s: AgentState, p: ApplyPorts, actions: readonly AgentAction[], now: number): Promise<void> {
+  await Promise.all(actions.map((a) => (a.kind === 'stop' ? stopReplica(s, p, a.id, a.why) : startReplica(s, p, a.replica, a.why, now))));
+}
+
+async function stopReplica(s: AgentState, p: ApplyPorts, id: string, why: string): Promise<void> {
+  p.log.info(`stop ${id}: ${why}`);
+  for (const drv of p.drivers.all) await drv.stop(id); // stop of an unknown id is a no-op
+  s.startErrors.delete(id);
+  s.restarts.delete(id);
+}
+
+async function startReplica(s: AgentState, p: ApplyPorts, r: ReplicaSpec, why: string, now: number): Promise<void> {
+  const drv = p.drivers.byKind[r.spec.runtime as 'container' | 'process'];
+  const rec = s.restarts.get(r.id);
+  const counted = { count: (rec?.count ?? 0) + 1, lastAt: now };
+  if (why.startsWith('restart')) {
+    s.restarts.set(r.id, counted);
+    p.restarted?.(r.spec.runtime);
+  }
+  if (!drv) return startFailed(s, r, `this node cannot run ${r.spec.runtime} workloads`, p.now());
+  p.log.info(`start ${r.id}: ${why}`);
+  try {
+    await drv.start({ id: r.id, service: r.service, index: r.index, specHash: r.specHash, spec: r.spec });
+    s.startErrors.delete(r.id);
+  } catch (e) {
+    p.log.warn(`start ${r.id} failed: ${(e as Error).message}`);
+    s.restarts.set(r.id, counted);
+    startFailed(s, r, (e as Error).message, p.now());
+  }
+}
+
+/** Remember a failed start for the status; the same failure again keeps its first time. */
+export function startFailed(s: AgentState, r: ReplicaSpec, message: string, at: number): void {
+  const prev = s.startErrors.get(r.id);
+  s.startErrors.set(r.id, {
+    id: r.id,
+    service: r.service,
+    specHash: r.specHash,
+    state: 'failed',
+    message,
+    since: prev?.message === message ? prev.since : new Date(at).toISOString(),
+  });
+}
+
+/** Forget the restarts of replicas running for longer than SETTLED_MS at `now`. */
+export function forgetSettled(s: AgentState, now: number): void {
+  for (const r of s.observed) {
+    if (r.state === 'running' && now - Date.parse(r.since) > SETTLED_MS) s.restarts.delete(r.id);
+  }
+}

@@ -1,0 +1,55 @@
+// Step 5 of a pass: the node's status, as the runtime shows it plus the starts that failed, sent
+// to the cluster (retained) when it changed, and after every reconnect: the MQTT session, not a
+// stream of equal messages, is the node's heartbeat.
+import type { NodeStatus, ReplicaState } from '../../schemas/messages.js';
+import { canonicalJson } from '../../reconciler/core/ids.js';
+import type { NodeFacts } from '../node-facts.js';
+import type { AgentState } from '../state.js';
+
+export interface ReportPorts {
+  isConnected(): boolean;
+  publish(status: NodeStatus): Promise<void>;
+}
+
+/** The status as it stands; `at` is the time of the report. */
+export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeStatus {
+  const seen = new Set(s.observed.map((r) => r.id));
+  const replicas: ReplicaState[] = s.observed.map((r) => ({
+    id: r.id,
+    service: r.service,
+    specHash: r.specHash,
+    state: r.state,
+    ...(r.message ? { message: r.message } : {}),
+    since: r.since,
+  }));
+  for (const [id, e] of s.startErrors) if (!seen.has(id)) replicas.push(e);
+  // Code-unit order, not localeCompare: ids are ASCII and any fixed order will do, while the
+  // ICU collator maps 2.7 MB of the node binary's collation data into an agent's RSS.
+  replicas.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const latency = Object.entries(s.latency);
+  return {
+    kind: 'node-status',
+    node: facts.node,
+    at,
+    appliedSeq: s.assignment?.seq ?? null,
+    capacity: facts.capacity,
+    arch: facts.arch,
+    runtimes: facts.runtimes,
+    labels: facts.labels,
+    ...(facts.location ? { location: facts.location } : {}),
+    ...(latency.length ? { latency: Object.fromEntries(latency.map(([k, ms]) => [k, { ms }])) } : {}),
+    replicas,
+  };
+}
+
+/** True when the status was published. */
+export async function reportStatus(s: AgentState, facts: NodeFacts, p: ReportPorts, at: string): Promise<boolean> {
+  const status = nodeStatus(s, facts, at);
+  s.status = status;
+  const key = canonicalJson({ ...status, at: undefined });
+  if (key === s.reportedKey) return false;
+  if (!p.isConnected()) return false;
+  s.reportedKey = key;
+  await p.publish(status);
+  return true;
+}
