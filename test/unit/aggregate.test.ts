@@ -253,8 +253,8 @@ Where('no positions: no footprint', () => {
 });
 
 Where('per target, the best round trip any online node measured', () => {
-  // biome-ignore lint/suspicious/noApproximativeNumericConstant: a measured round trip that happens to read like π
   const s = aggregate(
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: a measured round trip that happens to read like π
     input([placed('n1', PARIS, { cams: 14.2 }), placed('n2', PARIS, { cams: 3.14159 }), placed('n3', MUNICH, { cams: 0.5 }, false)], { targets: TARGETS }),
   );
   assert.equal(s.latency?.cams, { ms: 3.1, source: 'measured' });
