@@ -99,11 +99,12 @@ export class FakeBook implements BookPort {
 /** Commits that answer from a table: the head, a load result per commit, the skipped commits. */
 export function fakeCommits(o: { head?: string; loads?: Record<string, LoadResult>; skipped?: string[] } = {}) {
   const calls: string[] = [];
-  const port: CommitsPort & { head_: string | undefined; calls: string[] } = {
-    head_: o.head,
+  /** `branchHead` is the head it answers (a test may move it); `calls` what it was asked. */
+  const port: CommitsPort & { branchHead: string | undefined; calls: string[] } = {
+    branchHead: o.head,
     calls,
     async head() {
-      return this.head_;
+      return this.branchHead;
     },
     async load(head) {
       calls.push(`load ${head}`);

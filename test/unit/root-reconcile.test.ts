@@ -68,7 +68,7 @@ Keys('a key that fails makes the root unhealthy until it succeeds', async () => 
   const h = f.telemetry.checkHealth();
   assert.is(h.ok, false);
   assert.match(h.checks.root.detail!, /^main: no load result for c1/);
-  commits.head_ = undefined;
+  commits.branchHead = undefined;
   await reconcile('main');
   assert.is(f.telemetry.checkHealth().ok, true);
 });
