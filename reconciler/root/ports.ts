@@ -1,0 +1,61 @@
+// What the root's steps reach outside its state, as narrow interfaces: the commits of main, the
+// notes, the placement book (placement refs in Git), the bus towards clusters, the loop's queue,
+// the clock, the log and telemetry. startRoot wires the real ones (git-ports.ts, the bus, the
+// loop); unit tests hand a step fakes of just the ports it takes. A new capability (signatures,
+// health probes, rollouts) adds a port here, not lines in a closure.
+import type { DesiredMessage } from '../../schemas/messages.js';
+import type { Logger } from '../core/log.js';
+import type { ParseResult } from '../core/validate.js';
+import type { DesiredState, LoadResult } from './desired.js';
+import type { PlacementBook } from './delegate.js';
+import type { RootMetrics } from './metrics.js';
+
+/** The commits of the branch the root follows. */
+export interface CommitsPort {
+  /** The branch's head now. */
+  head(): Promise<string | undefined>;
+  /** The desired state at `head`, judged against (and handed over from) the last good one. */
+  load(head: string, good: DesiredState | undefined, cache: Map<string, ParseResult>): Promise<LoadResult>;
+  /** Commits after `from` up to (not including) `head` that were never reconciled (recover.ts). */
+  skipped(from: string, head: string): Promise<string[]>;
+}
+
+/** refs/notes/canopy: the root's word on each commit. */
+export interface NotesPort {
+  write(notes: Map<string, string>, message: string): Promise<void>;
+}
+
+/** Each cluster's placement as the book keeps it (delegate.ts), and its ref in Git. */
+export type BookPort = Pick<PlacementBook, 'get' | 'clusters' | 'differs' | 'commit' | 'messageFor' | 'recordLiveness'>;
+
+/** The loop: what a step or an input wants run (now, or after a while). */
+export interface QueuePort {
+  enqueue(key: string): void;
+  enqueueAfter(key: string, ms: number): void;
+}
+
+/** The counts `Root.stats` has always exposed. */
+export interface RootStats {
+  rejected: number;
+  accepted: number;
+  sent: number;
+}
+
+export interface RootPorts {
+  fleet: string;
+  commits: CommitsPort;
+  notes: NotesPort;
+  book: BookPort;
+  /** Publish a message on a cluster's desired topic. */
+  send(cluster: string, msg: DesiredMessage): Promise<void>;
+  /** Told of every ref written besides the notes (placement refs): a remote sync pushes it. */
+  wrote(ref: string): void;
+  queue: QueuePort;
+  log: Logger;
+  /** Wall-clock time for what the root records (notes). */
+  now(): Date;
+  /** Milliseconds for liveness and timing (when a cluster was heard, a send's hold-back). */
+  clock(): number;
+  stats: RootStats;
+  metrics: RootMetrics;
+}

@@ -1,0 +1,45 @@
+// What the root's loop runs for each key: `main` is a pass over a new commit (read, validate,
+// place, delegate, record); `place` re-places on what the clusters reported (place, delegate,
+// record); `converge`, `send:<cluster>` and `live:<cluster>` record convergence, bring a cluster
+// to its current placement, and record its liveness. A key that throws is retried by the loop
+// and marks the root unhealthy until it succeeds.
+import type { Reconciler } from '../runtime/loop.js';
+import type { RootPorts } from './ports.js';
+import type { RootState } from './state.js';
+import { recordConvergence } from './steps/convergence.js';
+import { delegate, sendTo } from './steps/delegate.js';
+import { recordLiveness } from './steps/liveness.js';
+import { runPass, timed, type Step } from './steps/pass.js';
+import { place } from './steps/place.js';
+import { readCommit } from './steps/read-commit.js';
+import { record } from './steps/record.js';
+import { validate } from './steps/validate.js';
+
+const PLACE: readonly Step[] = [
+  { name: 'place', run: place },
+  { name: 'delegate', run: delegate },
+  { name: 'record', run: record },
+];
+
+export const MAIN_PASS: readonly Step[] = [{ name: 'read', run: readCommit }, { name: 'validate', run: validate }, ...PLACE];
+export const PLACE_PASS: readonly Step[] = PLACE;
+
+export function rootReconciler(state: RootState, ports: RootPorts): Reconciler {
+  const run = async (key: string) => {
+    if (key === 'main') return void (await runPass(MAIN_PASS, state, ports));
+    if (key === 'place') return void (await runPass(PLACE_PASS, state, ports));
+    if (key === 'converge') return timed(ports, 'convergence', () => recordConvergence(state, ports));
+    if (key.startsWith('send:')) return timed(ports, 'send', () => sendTo(state, ports, key.slice(5)));
+    if (key.startsWith('live:')) return timed(ports, 'liveness', () => recordLiveness(state, ports, key.slice(5)));
+  };
+  return async (key) => {
+    try {
+      const r = await run(key);
+      ports.metrics.succeeded(key);
+      return r;
+    } catch (e) {
+      ports.metrics.failed(key, e);
+      throw e;
+    }
+  };
+}

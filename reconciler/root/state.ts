@@ -1,0 +1,82 @@
+// The root's state: everything one root keeps between passes, in one typed object. Steps read
+// and change it; the MQTT inputs change only what they observed of the clusters. It is rebuilt
+// from Git on start (recover.ts, seed-unheard.ts): nothing here needs to survive a restart.
+import type { ClusterStatus } from '../../schemas/messages.js';
+import type { CommitNote } from '../core/note.js';
+import type { ParseResult } from '../core/validate.js';
+import type { DesiredState } from './desired.js';
+import type { Allocation, ClusterView, Refusal } from './place.js';
+import { IncrementalPlacer, PlacementDocs } from './incremental.js';
+import { RunningCounts } from './running-counts.js';
+
+/** What the root knows of one cluster: its last status and its liveness as the root sees it. */
+export interface ClusterState {
+  status?: ClusterStatus;
+  online: boolean;
+  lastHeard: number;
+  offlineSince?: number;
+  lastSent?: { seq: number; at: number };
+  recorded?: 'online' | 'unreachable';
+  refused?: Record<string, Refusal>;
+  /** Known from Git only (placed by an earlier root), not yet heard over MQTT. */
+  unheard?: ClusterView['unheard'];
+}
+
+export interface RootState {
+  /** The last accepted desired state: a rejected commit leaves it in force. */
+  good?: DesiredState;
+  /** The last head of main handled (accepted or rejected). */
+  seen?: string;
+  /** The good commit's note, until it converges. */
+  pending?: CommitNote;
+  /** Accepted before `pending` and not converged: they converge with it. */
+  older: CommitNote[];
+  /** The pending note as last written (a pass that changes nothing in it writes nothing). */
+  lastPendingText: string;
+  /** The last placement sequence number and epoch handed out (every placement carries both). */
+  seq: number;
+  epoch: number;
+  /** service → cluster → replicas, as last placed. */
+  allocation: Allocation;
+  clusters: Map<string, ClusterState>;
+  counts: RunningCounts;
+  /** The placer's memory between passes, and each cluster's placement document. */
+  placer: IncrementalPlacer;
+  docs: PlacementDocs;
+  /** Parsed descriptors by blob oid. */
+  parseCache: Map<string, ParseResult>;
+  /** When this root started (ms): clusters known only from Git are offline since then. */
+  startedAt: number;
+}
+
+export interface StateSeed {
+  good?: DesiredState;
+  seen?: string;
+  pending?: CommitNote;
+  allocation: Allocation;
+  seq: number;
+  epoch: number;
+  parseCache?: Map<string, ParseResult>;
+  startedAt: number;
+}
+
+export function newRootState(s: StateSeed): RootState {
+  const counts = new RunningCounts();
+  if (s.good) counts.desiredChanged(s.good.services.keys(), s.good.services);
+  return {
+    good: s.good,
+    seen: s.seen,
+    pending: s.pending,
+    older: [],
+    lastPendingText: '',
+    seq: s.seq,
+    epoch: s.epoch,
+    allocation: s.allocation,
+    clusters: new Map(),
+    counts,
+    placer: new IncrementalPlacer(),
+    docs: new PlacementDocs(),
+    parseCache: s.parseCache ?? new Map(),
+    startedAt: s.startedAt,
+  };
+}
