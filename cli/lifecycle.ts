@@ -67,9 +67,17 @@ export class Lifecycle {
     return this;
   }
 
-  /** A part to stop on shutdown. One added once shutdown has begun is stopped with the rest. */
+  /**
+   * A part to stop on shutdown. One added while shutdown runs is stopped with the rest; one added
+   * after it (a start-up step that outlived its grace) is stopped at once.
+   */
   add(part: Running, o: PartOptions = {}): void {
-    this.entries.push({ part, seq: this.seq++, ...o });
+    if (this.state !== 'stopped') {
+      this.entries.push({ part, seq: this.seq++, ...o });
+      return;
+    }
+    this.say(`${o.name ?? 'a part'} started after shutdown: stopping it`);
+    void within(part.stop(), o.timeoutMs ?? 10_000).catch((e) => this.say(`stop: ${o.name ?? 'a part'}: ${(e as Error).message}`));
   }
 
   /** A start-up step under way: shutdown waits for it (bounded) before it stops the parts. */
@@ -88,8 +96,11 @@ export class Lifecycle {
 
   private async shutdown(reason: string, failed: boolean): Promise<void> {
     this.say(`${reason}: stopping…`);
-    if (!(await within(this.startup, this.opts.startupGraceMs ?? 15_000))) this.say('start-up did not settle in time: stopping what has started');
     let ok = !failed;
+    if (!(await within(this.startup, this.opts.startupGraceMs ?? 15_000))) {
+      ok = false;
+      this.say('start-up did not settle in time: stopping what has started');
+    }
     // Parts added while earlier ones stop (a start-up step that finished late) are stopped too.
     for (let e = this.next(); e; e = this.next()) {
       const what = e.name ?? 'a part';

@@ -57,8 +57,9 @@ const cmd = command({
       // An error from a step cut short by a signal is part of that shutdown, not a failure.
       if (!life.stopping) {
         const msg = `canopy up: ${(e as Error).message}`;
-        if (writable(process.stderr)) process.stderr.write(msg + '\n');
-        fileLog?.error(msg);
+        // The log file's logger echoes errors to stderr.
+        if (fileLog) fileLog.error(msg);
+        else if (writable(process.stderr)) process.stderr.write(msg + '\n');
         return life.stop('start-up failed', true);
       }
     }

@@ -208,4 +208,22 @@ test('SIGHUP twice (a closed terminal): the second does not cut the clean-up sho
   }
 });
 
+test('a start-up failure (no broker answers) stops what had started and exits 1, not 64', async () => {
+  const { dir, fleet } = fleetRepo('startup', ['services/shop/worker.yaml']);
+  const p = pipeline(['up', '--repo', dir, '--runtime', 'process', '--broker', 'mqtt://127.0.0.1:1'], 'cat >/dev/null', 'startup');
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([p.exited, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`up did not end:\n${upLog(dir)}`)), 60_000)))]).finally(() =>
+      clearTimeout(timer),
+    );
+    await eventually('every process of the group to end', () => groupMembers(p.pgid).length === 0, 30_000);
+    assert.is(Number(readFileSync(p.codeFile, 'utf8').trim()), 1, upLog(dir));
+    assert.match(upLog(dir), /could not reach the MQTT broker at mqtt:\/\/127\.0\.0\.1:1/);
+    assert.match(upLog(dir), /start-up failed: stopping…/);
+    assert.equal(fleetProcesses(fleet), []);
+  } finally {
+    killGroup(p.pgid);
+  }
+});
+
 test.run();

@@ -195,10 +195,7 @@ test('each command: unknown options, bad values, missing options and arguments e
       ['agent', '--cluster', 'c', '--name', 'n', '--broker', broker, '--runtime', 'dockr', '--state-dir', state],
       /--runtime dockr: expected docker, process or sim/,
     ],
-    [
-      ['agent', '--cluster', 'c', '--name', 'n', '--broker', broker, '--runtime', 'sim', '--state-dir', state, '--cpu=-1'],
-      /--cpu -1: expected a number >= 0/,
-    ],
+    [['agent', '--cluster', 'c', '--name', 'n', '--broker', broker, '--runtime', 'sim', '--state-dir', state, '--cpu=-1'], /--cpu -1: expected a number >= 0/],
     [
       ['agent', '--cluster', 'c', '--name', 'n', '--broker', broker, '--runtime', 'sim', '--state-dir', state, '--gpu', '1.5'],
       /--gpu 1\.5: expected a whole number/,
