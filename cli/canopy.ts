@@ -5,6 +5,10 @@
 import { UsageError } from '../reconciler/core/errors.js';
 import { loadCommand } from './load-command.js';
 import { leanV8 } from './parts/lean.js';
+import { guardStdio } from './stdio.js';
+
+/** sysexits.h EX_USAGE: every usage error, and nothing else (args.ts has the same). */
+const EX_USAGE = 64;
 
 /** Every command, with its summary (each command's file repeats it for its own --help). */
 export const COMMANDS: Record<string, string> = {
@@ -34,16 +38,21 @@ function help(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  guardStdio();
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    process.stderr.write(help());
+    return EX_USAGE;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help());
-    return name ? 0 : 2;
+    return 0;
   }
   if (name === '--version') {
     process.stdout.write('canopy 0.1.0\n');
     return 0;
   }
-  if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`canopy: unknown command "${name}"\n\n${help()}`);
+  if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`canopy: unknown command "${name}"\n\n${help()}`, EX_USAGE);
   // Stack traces in the .ts sources (the bundles carry source maps) when debugging.
   if (process.env.CANOPY_LOG === 'debug') process.setSourceMapsEnabled(true);
   // The agent's V8 settings (parts/lean.ts) before its bundle is compiled: V8 takes a code cache
@@ -59,7 +68,7 @@ main(process.argv.slice(2)).then(
   (e) => {
     if (e instanceof UsageError) {
       process.stderr.write(e.message.trimEnd() + '\n');
-      process.exitCode = e.exitCode;
+      process.exitCode = EX_USAGE;
       return;
     }
     process.stderr.write(`canopy: ${(e as Error).message}\n`);

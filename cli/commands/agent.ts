@@ -1,11 +1,9 @@
-import type { Command } from '../args.js';
-import { required, brokerUrl, labels, location, num } from '../args.js';
-import { UsageError } from '../../reconciler/core/errors.js';
+import { ArgProblem, brokerUrl, command, custom, duration, labels, location, number, oneOf, text } from '../args.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { mebibytes } from '../../reconciler/core/quantity.js';
-import { untilSignal } from '../lifecycle.js';
+import { runUntilSignal } from '../lifecycle.js';
 
-const cmd: Command = {
+const cmd = command({
   name: 'agent',
   summary: 'run a node agent',
   usage: [
@@ -18,57 +16,53 @@ const cmd: Command = {
     '  --labels k=v,...    node labels',
     '  --location LAT,LON  where the node is (geo and latency constraints judge nodes by it)',
     '  --probe-from ADDR   local address to send latency probes from (default: chosen by routing)',
-    '  --probe-every S     re-measure latency targets every S seconds (default 30)',
+    '  --probe-every S     re-measure latency targets every S seconds (default 30; or 500ms, 5m)',
   ].join('\n'),
   options: {
-    cluster: { type: 'string' },
-    name: { type: 'string' },
-    broker: { type: 'string' },
-    runtime: { type: 'string' },
-    'state-dir': { type: 'string' },
-    fleet: { type: 'string' },
-    cpu: { type: 'string' },
-    memory: { type: 'string' },
-    gpu: { type: 'string' },
-    labels: { type: 'string' },
-    location: { type: 'string' },
-    'probe-from': { type: 'string' },
-    'probe-every': { type: 'string' },
+    cluster: text({ required: true }),
+    name: text({ required: true }),
+    broker: brokerUrl({ required: true }),
+    runtime: oneOf(['docker', 'process', 'sim'], { required: true }),
+    'state-dir': text({ required: true }),
+    fleet: text(),
+    cpu: number({ min: 0 }),
+    memory: custom((t) => {
+      try {
+        return mebibytes(/^[0-9.]+$/.test(t) ? Number(t) : t);
+      } catch {
+        throw new ArgProblem('expected a quantity like 512Mi or 2Gi');
+      }
+    }),
+    gpu: number({ min: 0, integer: true }),
+    labels: labels(),
+    location: location(),
+    'probe-from': text(),
+    'probe-every': duration({ minMs: 100 }),
   },
   async run(v) {
-    required(this, v, 'cluster', 'name', 'broker', 'runtime', 'state-dir');
-    const runtime = String(v.runtime);
-    if (!['docker', 'process', 'sim'].includes(runtime)) throw new UsageError(`--runtime ${runtime}: expected docker, process or sim`);
-    let memoryMi: number | undefined;
-    if (v.memory !== undefined) {
-      try {
-        memoryMi = mebibytes(/^[0-9.]+$/.test(String(v.memory)) ? Number(v.memory) : String(v.memory));
-      } catch {
-        throw new UsageError(`--memory ${v.memory}: expected a quantity like 512Mi or 2Gi`);
-      }
-    }
-    const cpu = num('cpu', v.cpu);
     const os = await import('node:os');
-    const capacity = { cpu: cpu ?? os.cpus().length, memoryMi: memoryMi ?? Math.floor(os.totalmem() / 1024 ** 2), gpu: num('gpu', v.gpu) ?? 0 };
-    const name = String(v.name);
-    const log = createLogger(`agent ${v.cluster}/${name}`);
+    const capacity = { cpu: v.cpu ?? os.cpus().length, memoryMi: v.memory ?? Math.floor(os.totalmem() / 1024 ** 2), gpu: v.gpu ?? 0 };
+    const log = createLogger(`agent ${v.cluster}/${v.name}`);
     const { runAgent } = await import('../parts/agent.js');
-    const part = await runAgent({
-      cluster: String(v.cluster),
-      name,
-      broker: brokerUrl(v.broker),
-      fleet: v.fleet as string | undefined,
-      runtime: runtime as 'docker',
-      stateDir: String(v['state-dir']),
-      capacity,
-      labels: labels('labels', v.labels),
-      location: location('location', v.location),
-      log,
-      probeFrom: v['probe-from'] as string | undefined,
-      probeIntervalMs: v['probe-every'] !== undefined ? 1000 * num('probe-every', v['probe-every'], 0.1)! : undefined,
-    });
-    log.info(`running (${runtime}); Ctrl-C to stop`);
-    return untilSignal(() => [part]);
+    return runUntilSignal(
+      () =>
+        runAgent({
+          cluster: v.cluster,
+          name: v.name,
+          broker: v.broker,
+          fleet: v.fleet,
+          runtime: v.runtime,
+          stateDir: v['state-dir'],
+          capacity,
+          labels: v.labels ?? {},
+          location: v.location,
+          log,
+          probeFrom: v['probe-from'],
+          probeIntervalMs: v['probe-every'],
+        }),
+      'agent',
+      () => log.info(`running (${v.runtime}); Ctrl-C to stop`),
+    );
   },
-};
+});
 export default cmd;

@@ -1,10 +1,9 @@
-import type { Command } from '../args.js';
-import { required, brokerUrl, labels, location } from '../args.js';
+import { brokerUrl, command, labels, location, text } from '../args.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { runCluster } from '../parts/cluster.js';
-import { untilSignal } from '../lifecycle.js';
+import { runUntilSignal } from '../lifecycle.js';
 
-const cmd: Command = {
+const cmd = command({
   name: 'cluster',
   summary: 'run a cluster reconciler',
   usage: [
@@ -22,34 +21,35 @@ const cmd: Command = {
     '  --location LAT,LON  where the cluster is',
   ].join('\n'),
   options: {
-    name: { type: 'string' },
-    broker: { type: 'string' },
-    'node-broker': { type: 'string' },
-    repo: { type: 'string' },
-    fleet: { type: 'string' },
-    'state-dir': { type: 'string' },
-    labels: { type: 'string' },
-    operator: { type: 'string' },
-    location: { type: 'string' },
+    name: text({ required: true }),
+    broker: brokerUrl({ required: true }),
+    'node-broker': brokerUrl(),
+    repo: text(),
+    fleet: text(),
+    'state-dir': text({ required: true }),
+    labels: labels(),
+    operator: text(),
+    location: location(),
   },
   async run(v) {
-    required(this, v, 'name', 'broker', 'state-dir');
-    const name = String(v.name);
-    const log = createLogger(`cluster ${name}`);
-    const part = await runCluster({
-      name,
-      broker: brokerUrl(v.broker),
-      nodeBroker: v['node-broker'] ? brokerUrl(v['node-broker']) : undefined,
-      repoDir: v.repo as string | undefined,
-      fleet: v.fleet as string | undefined,
-      stateDir: String(v['state-dir']),
-      labels: labels('labels', v.labels),
-      operator: v.operator as string | undefined,
-      location: location('location', v.location),
-      log,
-    });
-    log.info('running; Ctrl-C to stop');
-    return untilSignal(() => [part]);
+    const log = createLogger(`cluster ${v.name}`);
+    return runUntilSignal(
+      () =>
+        runCluster({
+          name: v.name,
+          broker: v.broker,
+          nodeBroker: v['node-broker'],
+          repoDir: v.repo,
+          fleet: v.fleet,
+          stateDir: v['state-dir'],
+          labels: v.labels ?? {},
+          operator: v.operator,
+          location: v.location,
+          log,
+        }),
+      'cluster',
+      () => log.info('running; Ctrl-C to stop'),
+    );
   },
-};
+});
 export default cmd;

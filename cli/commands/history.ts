@@ -1,11 +1,9 @@
-import type { Command } from '../args.js';
-import { num } from '../args.js';
-import { UsageError } from '../../reconciler/core/errors.js';
+import { ArgProblem, command, custom, flag, number, text, usageError } from '../args.js';
 import { openRepo } from '../../reconciler/git/repo.js';
 import { fleetHistory, parseSince, UnknownServiceError, WALK_LIMIT } from '../../reconciler/report/history.js';
 import { renderHistory } from '../../reconciler/report/render-history.js';
 
-const cmd: Command = {
+const cmd = command({
   name: 'history',
   summary: 'placement timeline of a service or the fleet, from Git alone',
   usage: [
@@ -20,20 +18,23 @@ const cmd: Command = {
     'Reads the notes on main, the placement refs and the status refs: works from any clone,',
     "offline, once 'refs/canopy/*:refs/canopy/*' and 'refs/notes/*:refs/notes/*' are fetched.",
   ].join('\n'),
-  options: { repo: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  options: {
+    repo: text({ default: '.' }),
+    since: custom((t) => {
+      const d = parseSince(t);
+      if (!d) throw new ArgProblem('expected a date (2026-11-20), an ISO time or "N days ago"');
+      return d;
+    }),
+    limit: number({ min: 1, integer: true }),
+    json: flag(),
+  },
+  args: { max: 1, what: 'at most one service' },
   async run(v, pos) {
-    if (pos.length > 1) throw new UsageError(`canopy history: expected at most one service\n\n${this.usage}`);
-    let since: Date | undefined;
-    if (v.since !== undefined) {
-      since = parseSince(String(v.since));
-      if (!since) throw new UsageError(`canopy history: --since ${String(v.since)}: expected a date (2026-11-20), an ISO time or "N days ago"`);
-    }
-    const limit = num('limit', v.limit, 1);
-    const repo = await openRepo(String(v.repo ?? '.')).catch((e: Error) => {
-      throw new UsageError(`canopy history: ${e.message}`);
+    const repo = await openRepo(v.repo).catch((e: Error) => {
+      throw usageError(this, `--repo ${v.repo}: ${e.message}`);
     });
     try {
-      const h = await fleetHistory(repo, { service: pos[0], since, limit });
+      const h = await fleetHistory(repo, { service: pos[0], since: v.since, limit: v.limit });
       process.stdout.write(v.json ? JSON.stringify(h, null, 2) + '\n' : renderHistory(h));
       return 0;
     } catch (e) {
@@ -44,5 +45,5 @@ const cmd: Command = {
       throw e;
     }
   },
-};
+});
 export default cmd;

@@ -1,12 +1,11 @@
 import path from 'node:path';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import type { Command } from '../args.js';
-import { UsageError } from '../../reconciler/core/errors.js';
+import { command, flag, text, usageError } from '../args.js';
 import { importOakestraSla } from '../../reconciler/import/oakestra.js';
 
 type Action = 'create' | 'unchanged' | 'overwrite' | 'conflict';
 
-const cmd: Command = {
+const cmd = command({
   name: 'import',
   summary: 'import an Oakestra SLA as canopy descriptors',
   usage: [
@@ -22,20 +21,20 @@ const cmd: Command = {
     '  --json       print {ok, files, notes, errors} as JSON',
     '',
     'Exit 0 when imported (or nothing to import), 1 when the SLA is refused or unreadable or a file',
-    'would be overwritten (nothing is written then), 2 on usage errors.',
+    'would be overwritten (nothing is written then), 64 on usage errors.',
   ].join('\n'),
-  options: { repo: { type: 'string' }, 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, json: { type: 'boolean' } },
+  options: { repo: text({ default: '.' }), 'dry-run': flag(), force: flag(), json: flag() },
+  args: { min: 1, max: 1, what: 'one SLA file' },
   async run(v, pos) {
-    if (pos.length !== 1) throw new UsageError(`canopy import: expected one SLA file\n\n${this.usage}`);
     const file = pos[0];
-    const repo = path.resolve(String(v.repo ?? '.'));
+    const repo = path.resolve(v.repo);
     if (
       !(await stat(repo).then(
         (s) => s.isDirectory(),
         () => false,
       ))
     )
-      throw new UsageError(`canopy import: --repo ${String(v.repo ?? '.')}: not a directory`);
+      throw usageError(this, `--repo ${v.repo}: not a directory`);
     const say = (s: string) => {
       if (!v.json) process.stdout.write(s + '\n');
     };
@@ -64,7 +63,7 @@ const cmd: Command = {
         r.notes,
       );
 
-    const dry = Boolean(v['dry-run']);
+    const dry = v['dry-run'];
     for (const p of plan) {
       if (!dry && p.action !== 'unchanged') {
         await mkdir(path.dirname(path.join(repo, p.path)), { recursive: true });
@@ -85,8 +84,7 @@ const cmd: Command = {
       notes.push(`${repo} has no fleet.yaml: create a fleet repository with canopy init first`);
     if (notes.length) say(`notes:\n${notes.map((n) => `  - ${n}`).join('\n')}`);
     if (!plan.length) say(`Nothing imported: ${file} has no microservices.`);
-    else if (!dry)
-      say(`Imported ${plan.length} service(s) from ${file}. Next: canopy validate ${String(v.repo ?? '.')}, then commit the files to deploy them.`);
+    else if (!dry) say(`Imported ${plan.length} service(s) from ${file}. Next: canopy validate ${v.repo}, then commit the files to deploy them.`);
     if (v.json) {
       process.stdout.write(
         JSON.stringify({ ok: true, source: file, dryRun: dry, files: plan.map((p) => ({ path: p.path, action: p.action, yaml: p.yaml })), notes }, null, 2) +
@@ -95,7 +93,7 @@ const cmd: Command = {
     }
     return 0;
   },
-};
+});
 export default cmd;
 
 async function readSla(file: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {

@@ -1,11 +1,9 @@
-import type { Command } from '../args.js';
-import { required } from '../args.js';
-import { UsageError } from '../../reconciler/core/errors.js';
+import { command, flag, oneOf, text, usageError } from '../args.js';
 import { openRepo } from '../../reconciler/git/repo.js';
 import { planChange, RevisionError } from '../../reconciler/report/plan.js';
 import { renderPlanText, renderPlanMarkdown } from '../../reconciler/report/render-plan.js';
 
-const cmd: Command = {
+const cmd = command({
   name: 'plan',
   summary: 'what a change would do, for a pull request (text, markdown, json)',
   usage: [
@@ -25,23 +23,27 @@ const cmd: Command = {
     'reads what head changed and places what can move; what it learns of the placement records is',
     'kept in .git/canopy/ for the next plan.',
     'Exit 0 when head validates (unschedulable services are reported, not fatal), 1 when the',
-    'merge would be rejected, 2 on usage errors such as an unknown revision.',
+    'merge would be rejected, 64 on usage errors such as an unknown revision.',
   ].join('\n'),
-  options: { repo: { type: 'string' }, base: { type: 'string' }, head: { type: 'string' }, format: { type: 'string' }, full: { type: 'boolean' } },
-  async run(v, pos) {
-    if (pos.length) throw new UsageError(`canopy plan: unexpected argument ${pos[0]}\n\n${this.usage}`);
-    required(this, v, 'base', 'head');
-    const format = String(v.format ?? 'text');
-    if (!['text', 'markdown', 'json'].includes(format)) throw new UsageError(`canopy plan: --format ${format}: expected text, markdown or json`);
-    const repo = await openRepo(String(v.repo ?? '.')).catch((e: Error) => {
-      throw new UsageError(`canopy plan: ${e.message}`);
+  options: {
+    repo: text({ default: '.' }),
+    base: text({ required: true }),
+    head: text({ required: true }),
+    format: oneOf(['text', 'markdown', 'json'], { default: 'text' }),
+    full: flag(),
+  },
+  async run(v) {
+    const format = v.format;
+    const repo = await openRepo(v.repo).catch((e: Error) => {
+      throw usageError(this, `--repo ${v.repo}: ${e.message}`);
     });
-    const plan = await planChange(repo, { base: String(v.base), head: String(v.head), full: v.full === true }).catch((e: unknown) => {
-      throw e instanceof RevisionError ? new UsageError(`canopy plan: ${e.message}`) : e;
+    const plan = await planChange(repo, { base: v.base, head: v.head, full: v.full }).catch((e: unknown) => {
+      if (!(e instanceof RevisionError)) throw e;
+      throw usageError(this, `${e.rev === v.base ? `--base ${v.base}` : e.rev === v.head ? `--head ${v.head}` : 'a revision'}: ${e.message}`);
     });
     const text = format === 'json' ? JSON.stringify(plan, null, 2) + '\n' : format === 'markdown' ? renderPlanMarkdown(plan) : renderPlanText(plan);
     process.stdout.write(text);
     return plan.accepted ? 0 : 1;
   },
-};
+});
 export default cmd;

@@ -1,11 +1,9 @@
-import type { Command } from '../args.js';
-import { required, brokerUrl, num } from '../args.js';
-import { UsageError } from '../../reconciler/core/errors.js';
+import { brokerUrl, command, duration, hostPort, text } from '../args.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { runRoot } from '../parts/root.js';
-import { untilSignal } from '../lifecycle.js';
+import { runUntilSignal } from '../lifecycle.js';
 
-const cmd: Command = {
+const cmd = command({
   name: 'root',
   summary: 'run the root reconciler',
   usage: [
@@ -17,40 +15,31 @@ const cmd: Command = {
     '  --repo DIR|URL        a local repository, or http(s)://[user:pass@]host/path.git',
     '                        (credentials also from CANOPY_GIT_USERNAME/CANOPY_GIT_PASSWORD or CANOPY_GIT_TOKEN)',
     '  --cache-dir DIR       where a remote repository is mirrored (default ~/.cache/canopy/root-<url>)',
-    '  --poll-seconds N      how often to ls-remote main (default 10)',
+    '  --poll-seconds N      how often to ls-remote main (default 10; or 500ms, 5m)',
     '  --webhook HOST:PORT   listen for push webhooks (GitHub or Gitea form) to fetch at once',
     '  --webhook-secret S    HMAC secret of the webhook (or CANOPY_WEBHOOK_SECRET)',
   ].join('\n'),
   options: {
-    repo: { type: 'string' },
-    broker: { type: 'string' },
-    'cache-dir': { type: 'string' },
-    'poll-seconds': { type: 'string' },
-    webhook: { type: 'string' },
-    'webhook-secret': { type: 'string' },
+    repo: text({ required: true }),
+    broker: brokerUrl({ required: true }),
+    'cache-dir': text(),
+    'poll-seconds': duration({ minMs: 100 }),
+    webhook: hostPort(),
+    'webhook-secret': text(),
+  },
+  check(v) {
+    if (v.webhook && !/^https?:\/\//.test(v.repo)) return ['--webhook needs a remote --repo URL (a local repository is watched directly)'];
+    if (v['webhook-secret'] !== undefined && !v.webhook) return ['--webhook-secret needs --webhook'];
+    return undefined;
   },
   async run(v) {
-    required(this, v, 'repo', 'broker');
     const log = createLogger('root');
-    let webhook: { host: string; port: number; secret?: string } | undefined;
-    if (v.webhook !== undefined) {
-      const m = /^(?:(.+):)?([0-9]{1,5})$/.exec(String(v.webhook));
-      if (!m || Number(m[2]) > 65535) throw new UsageError(`--webhook ${v.webhook}: expected HOST:PORT or PORT`);
-      webhook = { host: m[1] ?? '127.0.0.1', port: Number(m[2]), secret: (v['webhook-secret'] as string | undefined) ?? process.env.CANOPY_WEBHOOK_SECRET };
-    }
-    const repo = String(v.repo);
-    if (webhook && !/^https?:\/\//.test(repo)) throw new UsageError('--webhook needs a remote --repo URL (a local repository is watched directly)');
-    const pollSeconds = num('poll-seconds', v['poll-seconds'], 0.1);
-    const part = await runRoot({
-      repo,
-      broker: brokerUrl(v.broker),
-      log,
-      cacheDir: v['cache-dir'] as string | undefined,
-      pollMs: pollSeconds ? pollSeconds * 1000 : undefined,
-      webhook,
-    });
-    log.info('running; Ctrl-C to stop');
-    return untilSignal(() => [part]);
+    const webhook = v.webhook && { ...v.webhook, secret: v['webhook-secret'] ?? process.env.CANOPY_WEBHOOK_SECRET };
+    return runUntilSignal(
+      () => runRoot({ repo: v.repo, broker: v.broker, log, cacheDir: v['cache-dir'], pollMs: v['poll-seconds'], webhook }),
+      'root',
+      () => log.info('running; Ctrl-C to stop'),
+    );
   },
-};
+});
 export default cmd;

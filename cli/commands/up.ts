@@ -1,23 +1,36 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import type { Command } from '../args.js';
-import { brokerUrl, num } from '../args.js';
-import { UsageError } from '../../reconciler/core/errors.js';
+import { brokerUrl, command, flag, number, oneOf, text, type Values } from '../args.js';
 import { createLogger, type Logger } from '../../reconciler/core/log.js';
 import { openRepo, type Repo } from '../../reconciler/git/repo.js';
 import { listFiles } from '../../reconciler/git/tree.js';
 import { readCommit } from '../../reconciler/git/repo.js';
 import { initFleetRepo, isRepo, fleetAtMain } from '../fleet-repo.js';
-import { runRoot, runCluster, runAgent, clusterFileAtMain, timingsOf, type Running } from '../parts.js';
-import { untilSignal } from '../lifecycle.js';
+import { runRoot, runCluster, runAgent, clusterFileAtMain, timingsOf } from '../parts.js';
+import { Lifecycle } from '../lifecycle.js';
+import { writable } from '../stdio.js';
 import { packageRoot } from '../paths.js';
 import { fleetStatus } from '../../reconciler/report/fleet-status.js';
 import { renderStatus } from '../../reconciler/report/render.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
 
-const cmd: Command = {
+type Runtime = 'docker' | 'process' | 'sim';
+
+const options = {
+  repo: text({ default: 'fleet' }),
+  broker: brokerUrl(),
+  clusters: number({ min: 1, integer: true }),
+  nodes: number({ min: 1, integer: true }),
+  runtime: oneOf(['docker', 'process', 'sim']),
+  'keep-workloads': flag(),
+};
+
+/** Stop order, highest first: the root, the clusters, the agents (a cluster that outlived its agents would warn that each went away), the workloads, the broker. */
+const RANK = { status: 6, root: 5, cluster: 4, agent: 3, workloads: 2, broker: 1 };
+
+const cmd = command({
   name: 'up',
   summary: 'run a whole fleet on this machine: broker, root, clusters, agents',
   usage: [
@@ -25,129 +38,144 @@ const cmd: Command = {
     '',
     '  --repo DIR      the fleet repository; created from the template when DIR has none',
     '  --broker URL    an MQTT broker (default: one embedded in this process)',
-    '  --clusters N    how many clusters (default: one per clusters/*.yaml, else 2)',
-    '  --nodes M       nodes per cluster (default: the cluster file’s spec.nodes, else 2)',
+    '  --clusters N    how many clusters, N >= 1 (default: one per clusters/*.yaml, else 2)',
+    '  --nodes M       nodes per cluster, M >= 1 (default: the cluster file’s spec.nodes, else 2)',
     '  --runtime R     docker when a Docker Engine answers, else process; sim runs nothing',
     '  --keep-workloads  leave containers and processes running on Ctrl-C (the next up adopts them)',
     '',
-    'Logs go to DIR/.git/canopy-up/canopy.log. Commit to main to deploy; Ctrl-C stops.',
+    'Logs go to DIR/.git/canopy-up/canopy.log. Commit to main to deploy. SIGINT (Ctrl-C), SIGTERM',
+    'or SIGHUP stops it: it removes the workloads (unless --keep-workloads) and closes the broker,',
+    'then exits 0, or 1 if something failed to stop; a second signal does not cut that short.',
   ].join('\n'),
-  options: {
-    repo: { type: 'string' },
-    broker: { type: 'string' },
-    clusters: { type: 'string' },
-    nodes: { type: 'string' },
-    runtime: { type: 'string' },
-    'keep-workloads': { type: 'boolean' },
-  },
+  options,
   async run(v) {
-    const dir = path.resolve(String(v.repo ?? 'fleet'));
-    const say = (s: string) => process.stdout.write(s + '\n');
-    if (!(await isRepo(dir))) {
-      const c = await initFleetRepo(dir);
-      say(`Created fleet repository ${dir} from the template (main ${c.slice(0, 12)}).`);
+    let fileLog: Logger | undefined;
+    const life = new Lifecycle({ log: (line) => fileLog?.info(line) }).listen();
+    try {
+      await startFleet(v, life, (l) => (fileLog = l));
+    } catch (e) {
+      // An error from a step cut short by a signal is part of that shutdown, not a failure.
+      if (!life.stopping) {
+        const msg = `canopy up: ${(e as Error).message}`;
+        // The log file's logger echoes errors to stderr.
+        if (fileLog) fileLog.error(msg);
+        else if (writable(process.stderr)) process.stderr.write(msg + '\n');
+        return life.stop('start-up failed', true);
+      }
     }
-    const repo = await openRepo(dir);
-    const { commit, fleet } = await fleetAtMain(repo);
-    const stateRoot = path.join(repo.gitdir, 'canopy-up');
-    mkdirSync(stateRoot, { recursive: true });
-    const logFile = path.join(stateRoot, 'canopy.log');
-    const log = fileLogger(logFile);
+    return life.done;
+  },
+});
+export default cmd;
 
-    let runtime = v.runtime as string | undefined;
-    if (runtime && !['docker', 'process', 'sim'].includes(runtime)) throw new UsageError(`--runtime ${runtime}: expected docker, process or sim`);
-    if (!runtime) {
-      const { dockerAvailable } = await import('../../agents/runtimes/docker.js');
-      runtime = (await dockerAvailable()) ? 'docker' : 'process';
-      say(`Runtime: ${runtime}${runtime === 'process' ? ' (no Docker Engine answered; container services will show as unschedulable)' : ''}`);
-    }
-    if (runtime === 'docker') ensureDemoImage(say);
+function say(s: string): void {
+  if (writable(process.stdout)) process.stdout.write(s + '\n');
+}
 
-    const parts: Running[] = [];
-    const stopAll = untilSignal(() => parts);
-    let broker = v.broker ? brokerUrl(v.broker) : undefined;
-    if (!broker) {
-      const { startEmbeddedBroker } = await import('../../reconciler/mqtt/broker.js');
-      const b = await startEmbeddedBroker();
-      parts.push({ stop: () => b.close() });
-      broker = b.url;
-      say(`Broker: embedded at ${broker}`);
-    }
-    const clusters = await clusterPlan(repo, commit, num('clusters', v.clusters, 1), num('nodes', v.nodes, 0));
-    const tm = timingsOf(fleet);
-    const agentStops: Array<() => Promise<void>> = [];
-    const clusterParts: Running[] = [];
-    for (const c of clusters) {
-      const cp = await runCluster({ name: c.name, broker, repoDir: dir, stateDir: path.join(stateRoot, c.name), log: log.child(`cluster ${c.name}`) });
-      parts.push(cp);
-      clusterParts.push(cp);
-      for (let i = 1; i <= c.nodes; i++) {
-        const node = `${c.name}-n${i}`;
-        const at = c.location ? { lat: c.location.lat + 0.01 * i, lon: c.location.lon + 0.01 * i } : undefined;
-        const a = await runAgent({
+/** Starts the fleet step by step, each part registered for shutdown as it starts; returns early once stopping. */
+async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l: Logger) => void): Promise<void> {
+  const dir = path.resolve(v.repo);
+  if (!(await isRepo(dir))) {
+    const c = await life.step(initFleetRepo(dir));
+    say(`Created fleet repository ${dir} from the template (main ${c.slice(0, 12)}).`);
+  }
+  const repo = await openRepo(dir);
+  const { commit, fleet } = await fleetAtMain(repo);
+  const stateRoot = path.join(repo.gitdir, 'canopy-up');
+  mkdirSync(stateRoot, { recursive: true });
+  const logFile = path.join(stateRoot, 'canopy.log');
+  const log = fileLogger(logFile);
+  setLog(log);
+  if (life.stopping) return;
+
+  let runtime: Runtime | undefined = v.runtime;
+  if (!runtime) {
+    const { dockerAvailable } = await import('../../agents/runtimes/docker.js');
+    runtime = (await dockerAvailable()) ? 'docker' : 'process';
+    say(`Runtime: ${runtime}${runtime === 'process' ? ' (no Docker Engine answered; container services will show as unschedulable)' : ''}`);
+  }
+  if (runtime === 'docker') ensureDemoImage(say);
+  if (life.stopping) return;
+
+  let broker = v.broker;
+  if (!broker) {
+    const { startEmbeddedBroker } = await import('../../reconciler/mqtt/broker.js');
+    const b = await life.step(startEmbeddedBroker());
+    life.add({ stop: () => b.close() }, { name: 'the embedded broker', rank: RANK.broker });
+    broker = b.url;
+    say(`Broker: embedded at ${broker}`);
+  }
+  const clusters = await clusterPlan(repo, commit, v.clusters, v.nodes);
+  const tm = timingsOf(fleet);
+  // The nodes whose workloads go on shutdown: each is listed before its agent starts, so that
+  // what an agent started while being cut short goes too.
+  const nodes: Array<{ cluster: string; node: string; stateDir: string }> = [];
+  if (!v['keep-workloads'])
+    life.add({ stop: () => removeAll(fleet.metadata.name, runtime, nodes) }, { name: 'the workloads', rank: RANK.workloads, timeoutMs: 60_000 });
+  for (const c of clusters) {
+    if (life.stopping) return;
+    const cp = await life.step(runCluster({ name: c.name, broker, repoDir: dir, stateDir: path.join(stateRoot, c.name), log: log.child(`cluster ${c.name}`) }));
+    life.add(cp, { name: `cluster ${c.name}`, rank: RANK.cluster });
+    for (let i = 1; i <= c.nodes; i++) {
+      if (life.stopping) return;
+      const node = `${c.name}-n${i}`;
+      const stateDir = path.join(stateRoot, c.name, node);
+      nodes.push({ cluster: c.name, node, stateDir });
+      const at = c.location ? { lat: c.location.lat + 0.01 * i, lon: c.location.lon + 0.01 * i } : undefined;
+      const a = await life.step(
+        runAgent({
           cluster: c.name,
           name: node,
           broker,
           fleet: fleet.metadata.name,
-          runtime: runtime as 'docker',
-          stateDir: path.join(stateRoot, c.name, node),
+          runtime,
+          stateDir,
           capacity: { cpu: 2, memoryMi: 2048, gpu: 0 },
           location: at,
           heartbeatMs: tm.heartbeatMs,
           log: log.child(`agent ${node}`),
-        });
-        parts.push(a);
-        if (!v['keep-workloads'])
-          agentStops.push(() => removeWorkloads(fleet.metadata.name, c.name, node, runtime as 'docker', path.join(stateRoot, c.name, node)));
-      }
+        }),
+      );
+      life.add(a, { name: `agent ${node}`, rank: RANK.agent });
     }
-    // Stopped in reverse: the root, then the clusters, then the agents (a cluster that outlived its
-    // agents would warn that each of them went away), then the broker.
-    for (const cp of clusterParts) {
-      parts.splice(parts.indexOf(cp), 1);
-      parts.push(cp);
-    }
-    parts.push(await runRoot({ repo, broker, log: log.child('root') }));
-    if (agentStops.length)
-      parts.unshift({
-        stop: async () => {
-          for (const s of agentStops) await s().catch(() => undefined);
-        },
-      });
-    say(`Fleet ${fleet.metadata.name}: ${clusters.length} cluster(s) × nodes [${clusters.map((c) => `${c.name}:${c.nodes}`).join(', ')}], logs in ${logFile}`);
-    say('Commit to main in that repository to deploy. Ctrl-C stops' + (v['keep-workloads'] ? ' (workloads keep running).' : ' and removes the workloads.'));
+  }
+  if (life.stopping) return;
+  life.add(await life.step(runRoot({ repo, broker, log: log.child('root') })), { name: 'the root', rank: RANK.root });
+  if (life.stopping) return;
+  say(`Fleet ${fleet.metadata.name}: ${clusters.length} cluster(s) × nodes [${clusters.map((c) => `${c.name}:${c.nodes}`).join(', ')}], logs in ${logFile}`);
+  say('Commit to main in that repository to deploy. Ctrl-C stops' + (v['keep-workloads'] ? ' (workloads keep running).' : ' and removes the workloads.'));
+  const timer = showStatus(repo, log);
+  life.add({ stop: async () => clearInterval(timer) }, { name: 'the status display', rank: RANK.status });
+}
 
-    let shown = '';
-    let lastLine = '';
-    const timer = setInterval(async () => {
-      try {
-        const r = await fleetStatus(repo);
-        const svcs = Object.values(r.services);
-        const done = svcs.filter((s) => s.state === 'converged').length;
-        // A line when something changed (not every second with the same news), the table when it did.
-        const line = `main ${r.head?.commit.slice(0, 12)} ${r.head?.outcome}${r.head?.convergedAt ? ', converged' : ''}: ${done}/${svcs.length} services converged`;
-        const table = renderStatus(r)
-          .split('\n')
-          .filter((l) => !/ago$/.test(l))
-          .join('\n');
-        if (table !== shown) {
-          shown = table;
-          say('\n' + renderStatus(r));
-          lastLine = line;
-        } else if (line !== lastLine) {
-          say(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-          lastLine = line;
-        }
-      } catch (e) {
-        log.debug(`status: ${(e as Error).message}`);
+/** Prints the status table when it changes, and a line when only the news does. */
+function showStatus(repo: Repo, log: Logger): NodeJS.Timeout {
+  let shown = '';
+  let lastLine = '';
+  return setInterval(async () => {
+    try {
+      const r = await fleetStatus(repo);
+      const svcs = Object.values(r.services);
+      const done = svcs.filter((s) => s.state === 'converged').length;
+      // A line when something changed (not every second with the same news), the table when it did.
+      const line = `main ${r.head?.commit.slice(0, 12)} ${r.head?.outcome}${r.head?.convergedAt ? ', converged' : ''}: ${done}/${svcs.length} services converged`;
+      const table = renderStatus(r)
+        .split('\n')
+        .filter((l) => !/ago$/.test(l))
+        .join('\n');
+      if (table !== shown) {
+        shown = table;
+        say('\n' + renderStatus(r));
+        lastLine = line;
+      } else if (line !== lastLine) {
+        say(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+        lastLine = line;
       }
-    }, 1000);
-    const code = await stopAll;
-    clearInterval(timer);
-    return code;
-  },
-};
-export default cmd;
+    } catch (e) {
+      log.debug(`status: ${(e as Error).message}`);
+    }
+  }, 1000);
+}
 
 interface ClusterPlan {
   name: string;
@@ -182,7 +210,14 @@ function ensureDemoImage(say: (s: string) => void): void {
   if (r.status !== 0) say('Could not build canopy/busybox:1: container services will report "image not found" (see scripts/build-test-image.sh).');
 }
 
-async function removeWorkloads(fleet: string, cluster: string, node: string, runtime: 'docker' | 'process' | 'sim', stateDir: string): Promise<void> {
+/** Removes every listed node's workloads, the nodes at once; throws when any could not be removed. */
+async function removeAll(fleet: string, runtime: Runtime, nodes: Array<{ cluster: string; node: string; stateDir: string }>): Promise<void> {
+  const results = await Promise.allSettled(nodes.map((n) => removeWorkloads(fleet, n.cluster, n.node, runtime, n.stateDir)));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${nodes[i].node}: ${(r.reason as Error).message}`] : []));
+  if (failed.length) throw new Error(`could not remove the workloads of ${failed.length} node(s): ${failed.join('; ')}`);
+}
+
+async function removeWorkloads(fleet: string, cluster: string, node: string, runtime: Runtime, stateDir: string): Promise<void> {
   const { loadDrivers } = await import('../../agents/runtimes/load.js');
   const d = await loadDrivers(runtime, { fleet, cluster, node, stateDir });
   for (const drv of new Set([d.container, d.process].filter(Boolean))) {
@@ -194,6 +229,6 @@ async function removeWorkloads(fleet: string, cluster: string, node: string, run
 function fileLogger(file: string): Logger {
   return createLogger('canopy', (process.env.CANOPY_LOG as never) || 'info', (line) => {
     appendFileSync(file, line + '\n');
-    if (/^\S+ (warn|error)/.test(line)) process.stderr.write(line.slice(25) + '\n');
+    if (/^\S+ (warn|error)/.test(line) && writable(process.stderr)) process.stderr.write(line.slice(25) + '\n');
   });
 }

@@ -1,18 +1,17 @@
 import path from 'node:path';
 import { lstat, readFile } from 'node:fs/promises';
-import type { Command } from '../args.js';
-import { UsageError } from '../../reconciler/core/errors.js';
+import { command, Failure, flag } from '../args.js';
 import { validateFleet, formatProblem, type FleetFile, type Problem } from '../../reconciler/core/validate.js';
 import { listWorkTree } from '../fleet-repo.js';
 
-const cmd: Command = {
+const cmd = command({
   name: 'validate',
   summary: 'check a fleet repository’s descriptors (file:line:column)',
   usage:
     'Usage: canopy validate [DIR] [--json]\n\nChecks the files in DIR (default .) as they are on disk: YAML, schemas, layout, cross-file rules.\nExit 0 when valid, 1 with one line per problem otherwise.',
-  options: { json: { type: 'boolean' } },
+  options: { json: flag() },
+  args: { max: 1, what: 'at most one directory' },
   async run(v, pos) {
-    if (pos.length > 1) throw new UsageError(`canopy validate: expected at most one directory\n\n${this.usage}`);
     const dir = path.resolve(pos[0] ?? '.');
     const files: FleetFile[] = [];
     const problems: Problem[] = [];
@@ -20,7 +19,7 @@ const cmd: Command = {
     try {
       names = await listWorkTree(dir);
     } catch (e) {
-      throw new UsageError(`canopy validate: cannot read ${dir}: ${(e as Error).message}`, 1);
+      throw new Failure(`canopy validate: cannot read ${dir}: ${(e as Error).message}`);
     }
     for (const f of names) {
       const st = await lstat(path.join(dir, f));
@@ -48,5 +47,5 @@ const cmd: Command = {
     }
     return problems.length ? 1 : 0;
   },
-};
+});
 export default cmd;

@@ -1,21 +1,23 @@
-import type { Command } from '../args.js';
-import { required, num } from '../args.js';
+import { command, duration, flag, text, usageError } from '../args.js';
 import { openRepo, resolveRef } from '../../reconciler/git/repo.js';
-import { resolveRev } from '../../reconciler/git/revision.js';
+import { resolveRev, RevisionError } from '../../reconciler/git/revision.js';
 import { readNote, NOTES_REF } from '../../reconciler/git/notes.js';
 import { parseNote } from '../../reconciler/core/note.js';
 
-const cmd: Command = {
+const cmd = command({
   name: 'wait',
   summary: 'wait until a commit has converged (exit 0), was rejected (2) or time ran out (1)',
   usage:
-    'Usage: canopy wait [--repo DIR] --rev REV [--timeout SECONDS] [--quiet]\n\nREV: HEAD, a branch or a commit. Exit 0 once the fleet has converged on it, 2 if it was\nrejected (the problems are printed), 1 on timeout (default 300 s).',
-  options: { repo: { type: 'string' }, rev: { type: 'string' }, timeout: { type: 'string' }, quiet: { type: 'boolean' } },
+    'Usage: canopy wait [--repo DIR] --rev REV [--timeout SECONDS] [--quiet]\n\nREV: HEAD, a branch or a commit. Exit 0 once the fleet has converged on it, 2 if it was\nrejected (the problems are printed), 1 on timeout (default 300 s; or 90s, 5m, 1h).\n64 on usage errors: an unknown option or revision, a --repo that is no Git repository.',
+  options: { repo: text({ default: '.' }), rev: text({ required: true }), timeout: duration({ default: 300_000 }), quiet: flag() },
   async run(v) {
-    required(this, v, 'rev');
-    const timeoutMs = 1000 * (num('timeout', v.timeout, 0) ?? 300);
-    const repo = await openRepo(String(v.repo ?? '.'));
-    let target = await resolveRev(repo, String(v.rev));
+    const timeoutMs = v.timeout;
+    const repo = await openRepo(v.repo).catch((e: Error) => {
+      throw usageError(this, `--repo ${v.repo}: ${e.message}`);
+    });
+    let target = await resolveRev(repo, v.rev).catch((e: unknown) => {
+      throw e instanceof RevisionError ? usageError(this, `--rev ${v.rev}: ${e.message}`) : e;
+    });
     const say = (s: string) => {
       if (!v.quiet) process.stderr.write(s + '\n');
     };
@@ -50,11 +52,11 @@ const cmd: Command = {
         }
       }
       if (Date.now() >= deadline) {
-        process.stderr.write(`timed out after ${timeoutMs / 1000} s: ${target.slice(0, 12)} has not converged (see canopy status --repo ${v.repo ?? '.'})\n`);
+        process.stderr.write(`timed out after ${timeoutMs / 1000} s: ${target.slice(0, 12)} has not converged (see canopy status --repo ${v.repo})\n`);
         return 1;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
   },
-};
+});
 export default cmd;

@@ -85,16 +85,16 @@ test('the code cache: written on the first run, used on the next, harmless when 
 
 test('usage errors, help and exit codes come through the bundles as before', () => {
   const unknown = run(['nope']);
-  assert.is(unknown.code, 2);
+  assert.is(unknown.code, 64);
   assert.match(unknown.stderr, /unknown command "nope"/);
   const help = run(['status', '--help']);
   assert.is(help.code, 0);
   assert.match(help.stdout, /Usage: canopy status/);
   const badOpt = run(['status', '--nope']);
-  assert.is(badOpt.code, 2);
+  assert.is(badOpt.code, 64);
   assert.match(badOpt.stderr, /canopy status: Unknown option '--nope'/);
   const missing = run(['wait']);
-  assert.is(missing.code, 2);
+  assert.is(missing.code, 64);
   assert.match(missing.stderr, /missing --rev/);
 });
 

@@ -283,7 +283,7 @@ render('markdown for a PR comment: verdict heading, table of services and cluste
   assert.match(bad, /- `services\/shop\/web\.yaml:\d+:\d+`: spec\.replicas/);
 });
 
-render('exit 0 when head validates, 1 when it would be rejected, 2 for usage errors', () => {
+render('exit 0 when head validates, 1 when it would be rejected, 64 for usage errors', () => {
   const ok = canopy(['plan', '--repo', dir, '--base', 'main', '--head', 'pr', '--format', 'json']);
   assert.is(ok.code, 0, ok.stderr);
   assert.is(JSON.parse(ok.stdout).services.length, 3);
@@ -291,9 +291,9 @@ render('exit 0 when head validates, 1 when it would be rejected, 2 for usage err
   assert.is(bad.code, 1, bad.stderr);
   assert.match(bad.stdout, /would be rejected/);
   const unknown = canopy(['plan', '--repo', dir, '--base', 'origin/nope', '--head', 'HEAD']);
-  assert.is(unknown.code, 2);
+  assert.is(unknown.code, 64);
   assert.match(unknown.stderr, /unknown revision origin\/nope/);
-  assert.is(canopy(['plan', '--repo', dir, '--base', 'main', '--head', 'pr', '--format', 'html']).code, 2);
-  assert.is(canopy(['plan', '--repo', dir, '--base', 'main']).code, 2);
+  assert.is(canopy(['plan', '--repo', dir, '--base', 'main', '--head', 'pr', '--format', 'html']).code, 64);
+  assert.is(canopy(['plan', '--repo', dir, '--base', 'main']).code, 64);
 });
 render.run();
