@@ -3,6 +3,7 @@
 // no YAML, no other runtime's client. Keep it that way; the footprint benchmark watches it.
 import { connectBus } from '../../reconciler/mqtt/bus.js';
 import { agentIdentity } from '../../reconciler/core/identity.js';
+import { createTelemetry } from '../../reconciler/core/telemetry.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
@@ -29,9 +30,11 @@ export interface AgentPartOptions {
 export async function runAgent(o: AgentPartOptions): Promise<Running> {
   const fleet = o.fleet ?? (await discoverFleet(o.broker, o.cluster, o.log));
   const t = topics(fleet);
+  const telemetry = createTelemetry();
   const bus = await connectBus({
     url: o.broker,
     identity: agentIdentity(fleet, o.cluster, o.name),
+    telemetry,
     log: o.log,
     onlineTopic: t.nodeOnline(o.cluster, o.name),
     keepaliveSeconds: keepalive(o.heartbeatMs ?? 2000),
@@ -52,8 +55,10 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
     probe: { ...(o.probeFrom ? { localAddress: o.probeFrom } : {}), ...(o.probeIntervalMs ? { intervalMs: o.probeIntervalMs } : {}) },
     heartbeatMs: o.heartbeatMs,
     log: o.log,
+    telemetry,
   });
   return {
+    telemetry,
     async stop() {
       await agent.stop();
       await bus.close();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { connectBus, type Bus } from '../../reconciler/mqtt/bus.js';
 import { clientIdOf, clusterIdentity } from '../../reconciler/core/identity.js';
+import { createTelemetry } from '../../reconciler/core/telemetry.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import { openRepo, readFileAt, resolveRef, type Repo } from '../../reconciler/git/repo.js';
@@ -67,9 +68,11 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   const t = topics(fleetName);
   const tm = timingsOf(fleet);
   const identity = clusterIdentity(fleetName, o.name);
+  const telemetry = createTelemetry();
   const bus = await connectBus({
     url: o.broker,
     identity,
+    telemetry,
     log: o.log,
     onlineTopic: t.clusterOnline(o.name),
     keepaliveSeconds: keepalive(tm.heartbeatMs),
@@ -96,10 +99,12 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
     unreachableMs: tm.unreachableMs,
     statusRefreshMs: tm.statusRefreshMs,
     log: o.log,
+    telemetry,
     placementFromGit: repo ? placementReader(repo, o.name, sync, o.log) : undefined,
     onStatusCommit: sync ? () => sync!.push(statusRef(o.name)) : undefined,
   });
   return {
+    telemetry,
     async stop() {
       await cluster.stop();
       if (sync) {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connectBus } from '../../reconciler/mqtt/bus.js';
 import { rootIdentity } from '../../reconciler/core/identity.js';
+import { createTelemetry } from '../../reconciler/core/telemetry.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import { openRepo, resolveRef, type Repo } from '../../reconciler/git/repo.js';
@@ -44,15 +45,17 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   const { fleet } = await fleetAtMain(repo);
   const name = fleet.metadata.name;
   // The MQTT keepalive is the heartbeat: the broker declares a silent client gone after 1.5 × it.
+  const telemetry = createTelemetry();
   const bus = await connectBus({
     url: o.broker,
     identity: rootIdentity(name),
+    telemetry,
     log: o.log,
     onlineTopic: `${topics(name).root}/root/online`,
     keepaliveSeconds: keepalive(timingsOf(fleet).heartbeatMs),
   });
   const { startRoot } = await import('../../reconciler/root/root.js');
-  const root = await startRoot({ repo, bus, fleet: name, log: o.log, onWrite: sync ? (ref) => sync!.push(ref) : undefined });
+  const root = await startRoot({ repo, bus, fleet: name, log: o.log, telemetry, onWrite: sync ? (ref) => sync!.push(ref) : undefined });
   let webhookPort: number | undefined;
   if (sync) {
     // Learn of new commits: a cheap ls-remote poll, and at once on a webhook push.
@@ -95,6 +98,7 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   }
   return {
     webhookPort,
+    telemetry,
     async stop() {
       for (const s of stops) await s();
       await root.stop();

@@ -1,9 +1,12 @@
 // What every part shares: how a part is stopped, and the fleet's timings. Imports nothing at run
 // time, so each part's entry (parts/agent.ts, parts/cluster.ts, parts/root.ts) stays small.
 import type { FleetDescriptor } from '../../schemas/model.js';
+import type { Telemetry } from '../../reconciler/core/telemetry.js';
 
 export interface Running {
   stop(): Promise<void>;
+  /** Where the part and its bus register metrics and health (one registry per part). */
+  readonly telemetry?: Telemetry;
 }
 
 export interface Timings {
