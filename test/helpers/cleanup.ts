@@ -98,5 +98,11 @@ export function cleanUp(): void {
 }
 
 process.on('exit', cleanUp);
-// A signal's default action ends the process without 'exit': exit instead, which cleans up.
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => process.exit(128 + os.constants.signals[sig]));
+// A signal's default action ends the process without 'exit': exit instead, which cleans up. When
+// something else listens too (the benchmark runner stops its parts first), it decides when to
+// exit, and 'exit' cleans up then.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    if (process.listenerCount(sig) === 1) process.exit(128 + os.constants.signals[sig]);
+  });
+}
