@@ -6,12 +6,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dockerEngine, engineAddress, EngineError, type DockerEngine } from '../../agents/runtimes/docker-engine.js';
 import { requireDocker } from '../helpers/docker.js';
+import { atExit, record, tempDir } from '../helpers/cleanup.js';
 
 const IMAGE = 'canopy/busybox:1';
 const BUILD_SCRIPT = fileURLToPath(new URL('../../../scripts/build-test-image.sh', import.meta.url));
@@ -24,6 +24,8 @@ const cleanup = () => {
   const ids = cli('ps', '-aq', '--filter', `label=canopy.test=${TAG}`).split('\n').filter(Boolean);
   if (ids.length) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
 };
+atExit(cleanup);
+record(`docker-label canopy.test=${TAG}`);
 
 async function statusOf(p: Promise<unknown>): Promise<number | string> {
   try {
@@ -160,7 +162,7 @@ let server: http.Server;
 let reply: (req: http.IncomingMessage, res: http.ServerResponse) => void = () => {};
 
 fake.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'canopy-fake-engine-'));
+  dir = tempDir('canopy-fake-engine-');
   server = http.createServer((req, res) => reply(req, res));
   await new Promise<void>((r) => server.listen(join(dir, 'docker.sock'), r));
 });
@@ -251,7 +253,7 @@ where('tcp: plain, and TLS by DOCKER_TLS_VERIFY or port 2376 with DOCKER_CERT_PA
   const plain = engineAddress({ DOCKER_HOST: 'tcp://10.0.0.5:2375' });
   assert.equal([plain.host, plain.port, plain.tls], ['10.0.0.5', 2375, undefined]);
   assert.equal(engineAddress({ DOCKER_HOST: 'edge-1:2375' }).host, 'edge-1');
-  const certs = mkdtempSync(join(tmpdir(), 'canopy-certs-'));
+  const certs = tempDir('canopy-certs-');
   for (const f of ['ca.pem', 'cert.pem', 'key.pem']) writeFileSync(join(certs, f), `-- ${f} --`);
   const tls = engineAddress({ DOCKER_HOST: 'tcp://10.0.0.5:2375', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs });
   assert.is(tls.tls?.ca?.toString(), '-- ca.pem --');

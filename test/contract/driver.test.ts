@@ -4,8 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Dockerode from 'dockerode';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DriverOptions, ObservedReplica, RuntimeDriver, Workload } from '../../agents/runtimes/driver.js';
@@ -14,10 +13,12 @@ import { dockerEngine } from '../../agents/runtimes/docker-engine.js';
 import { processDriver } from '../../agents/runtimes/process.js';
 import { simDriver, type SimDriver } from '../../agents/runtimes/sim.js';
 import type { ServiceSpec } from '../../schemas/model.js';
+import { tempDir } from '../helpers/cleanup.js';
+import { ownFleet } from '../helpers/docker.js';
 
 const IMAGE = 'canopy/busybox:1';
 const BUILD_SCRIPT = fileURLToPath(new URL('../../../scripts/build-test-image.sh', import.meta.url));
-const FLEET = `ct${Date.now().toString(36)}${process.pid}`; // unique per run: cleanup filters on it
+const FLEET = ownFleet(`ct${Date.now().toString(36)}${process.pid}`); // unique per run: cleanup filters on it
 
 interface Harness {
   name: string;
@@ -36,7 +37,7 @@ function aWorkload(spec: ServiceSpec, index = 0, specHash = 'h1'): Workload {
 }
 
 function nodeOpts(): DriverOptions {
-  return { fleet: FLEET, cluster: 'c1', node: 'n1', stateDir: mkdtempSync(join(tmpdir(), 'canopy-driver-')) };
+  return { fleet: FLEET, cluster: 'c1', node: 'n1', stateDir: tempDir('canopy-driver-') };
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {

@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { canopy, start, eventually, type Proc } from '../helpers/canopy.js';
 import { tempDir, commitFiles } from '../helpers/git.js';
-import { running, containers, removeFleet, requireDocker } from '../helpers/docker.js';
+import { running, containers, ownFleet, removeFleet, requireDocker } from '../helpers/docker.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 
 const test = suite('separate processes over Mosquitto');
-const fleet = `e2e-proc-${process.pid}`;
+const fleet = ownFleet(`e2e-proc-${process.pid}`);
 const work = tempDir();
 const dir = path.join(work, 'fleet');
 let broker: Mosquitto;

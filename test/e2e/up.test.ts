@@ -4,11 +4,11 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { canopy, start, eventually, type Proc } from '../helpers/canopy.js';
 import { git, tempDir, commitFiles } from '../helpers/git.js';
-import { running, containers, removeFleet, requireDocker } from '../helpers/docker.js';
+import { running, containers, ownFleet, removeFleet, requireDocker } from '../helpers/docker.js';
 import { readFileSync } from 'node:fs';
 
 const test = suite('canopy up (docker, embedded broker)');
-const fleet = `e2e-up-${process.pid}`;
+const fleet = ownFleet(`e2e-up-${process.pid}`);
 const dir = path.join(tempDir(), 'fleet');
 let up: Proc;
 

@@ -1,6 +1,7 @@
 // Docker checks in tests go through the docker CLI, independent of the code under test.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { atExit, record } from './cleanup.js';
 
 export function containers(fleet: string, extra: string[] = []): Array<{ name: string; state: string; service: string; replica: string }> {
   const out = execFileSync(
@@ -27,6 +28,16 @@ export function containers(fleet: string, extra: string[] = []): Array<{ name: s
 
 export function running(fleet: string, service?: string): number {
   return containers(fleet).filter((c) => c.state === 'running' && (!service || c.service === service)).length;
+}
+
+/**
+ * A fleet this test file runs: its containers and process workloads are removed when the file's
+ * process exits (whatever happened before), and test/run.mjs checks afterwards that none is left.
+ */
+export function ownFleet(fleet: string): string {
+  atExit(() => removeFleet(fleet));
+  record(`docker-label canopy.fleet=${fleet}`);
+  return fleet;
 }
 
 /** Remove a fleet's containers, and its process workloads (which outlive the agents that started them). */

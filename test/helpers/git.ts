@@ -1,8 +1,10 @@
 // Native git in tests: to make commits as users do, and to check what canopy wrote.
 import { execFileSync, execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+
+/** Temporary directories are the clean-up helper's: each is removed when the test file's process exits. */
+export { tempDir } from './cleanup.js';
 
 export function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-C', dir, ...args], {
@@ -18,10 +20,6 @@ export function gitAsync(dir: string, ...args: string[]): Promise<string> {
       e ? reject(new Error(`git ${args.join(' ')}: ${err || e.message}`)) : resolve(out.trimEnd()),
     ),
   );
-}
-
-export function tempDir(prefix = 'canopy-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 /** Write (or with null delete) files, commit them all on the current branch, return the commit. */

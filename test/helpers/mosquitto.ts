@@ -1,10 +1,10 @@
 // A real Mosquitto per test suite, on a free loopback port, with TCP_NODELAY. Fails loudly when
 // mosquitto is not installed (.ci/run and scripts/setup.sh install it).
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './cleanup.js';
 
 export interface Mosquitto {
   url: string;
@@ -39,7 +39,7 @@ function binary(): string {
 export async function startMosquitto(port?: number): Promise<Mosquitto> {
   const bin = binary();
   const p = port ?? (await freePort());
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'canopy-mqtt-'));
+  const dir = tempDir('canopy-mqtt-'); // its configuration; removed, and the broker killed, at exit
   const conf = path.join(dir, 'mosquitto.conf');
   writeFileSync(conf, [`listener ${p} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', 'log_dest none', ''].join('\n'));
   let child: ChildProcess | undefined;

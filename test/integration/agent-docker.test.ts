@@ -4,12 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { containers, removeFleet, requireDocker } from '../helpers/docker.js';
+import { containers, ownFleet, removeFleet, requireDocker } from '../helpers/docker.js';
+import { tempDir } from '../helpers/cleanup.js';
 import { connectBus, type Bus } from '../../reconciler/mqtt/bus.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import { createLogger } from '../../reconciler/core/log.js';
@@ -19,7 +18,7 @@ import type { NodeDesired, NodeStatus } from '../../schemas/messages.js';
 
 const IMAGE = 'canopy/busybox:1';
 const BUILD_SCRIPT = fileURLToPath(new URL('../../../scripts/build-test-image.sh', import.meta.url));
-const FLEET = `ad${Date.now().toString(36)}${process.pid}`;
+const FLEET = ownFleet(`ad${Date.now().toString(36)}${process.pid}`);
 const t = topics(FLEET);
 const lines: string[] = [];
 const log = createLogger('agent c1/n1', 'debug', (l) => lines.push(l));
@@ -51,7 +50,7 @@ test.before(async () => {
     execFileSync(BUILD_SCRIPT, { stdio: 'inherit' });
   }
   broker = await startMosquitto();
-  stateDir = mkdtempSync(join(tmpdir(), 'canopy-agent-docker-'));
+  stateDir = tempDir('canopy-agent-docker-');
   cluster = await connectBus({ url: broker.url, clientId: `test-cluster-${process.pid}`, log: createLogger('cluster', 'silent') });
   await cluster.subscribe(t.nodeStatus('c1', 'n1'), (_topic, payload) => {
     if (payload.length) lastStatus = JSON.parse(payload.toString()) as NodeStatus;

@@ -1,59 +1,76 @@
-// canopy import over Oakestra's own SLA cases (shared/oakestra-slas), then the mapping rule by
-// rule on small hand-made SLAs.
+// canopy import over Oakestra-format SLAs of the project's own (test/fixtures/oakestra: valid
+// ones using every constraint type and every field canopy cannot honour, and each kind of flawed
+// one), then the mapping rule by rule on small hand-made SLAs. Oakestra's own cases, when a
+// checkout has them beside it, are checked by scripts/check-shared-slas.mjs, not here.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { importOakestraSla, type ImportResult } from '../../reconciler/import/oakestra.js';
 import { formatProblem, validateFleet, type FleetFile } from '../../reconciler/core/validate.js';
 
-const SLAS = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/oakestra-slas');
-// These cases are the point of the suite: without them it must fail, never pass empty.
-if (!existsSync(SLAS)) throw new Error(`Oakestra SLA cases not found at ${SLAS}: the shared folder must sit beside the repository`);
+// From dist/test/unit back to the sources: the fixtures are data, not compiled.
+const SLAS = join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/oakestra');
 
 type Expect = { services: string[]; notes: RegExp[] } | { errors: RegExp[] };
 const CASES: Record<string, Expect> = {
-  'default_app_with_services.json': {
-    services: ['clientsrvr/curl', 'clientsrvr/nginx'],
+  'demo-two-services.json': {
+    services: ['webpair/client', 'webpair/server'],
     notes: [
-      /^clientsrvr\/nginx: addresses = \{"rr_ip":"10\.30\.30\.30"\} not honoured/,
-      /^clientsrvr\/curl: ignored, empty in the SLA: vtpus, bandwidth_in, bandwidth_out, state, added_files$/,
-      /^clientsrvr\/nginx: port "6080:80\/tcp": listens on 80; host port 6080 is not published/,
-      /^clientsrvr\/curl: replicas: 1 \(Oakestra has no replica count/,
+      /^webpair\/server: addresses = \{"rr_ip":"10\.44\.0\.7"\} not honoured/,
+      /^webpair\/client: ignored, empty in the SLA: state, added_files, vtpus, bandwidth_in, bandwidth_out$/,
+      /^webpair\/server: port "7080:80\/tcp": listens on 80; host port 7080 is not published/,
+      /^webpair\/client: replicas: 1 \(Oakestra has no replica count/,
     ],
   },
-  'sla_correct_1.json': {
-    services: ['exampleapplication33/microa4'],
+  'latency-and-unhonoured-fields.json': {
+    services: ['sensorhub/ingesta1'],
     notes: [
       /state = "https:.*" not honoured/,
       /added_files = .* not honoured/,
-      /bandwidth_in = 1000000 not honoured/,
-      /bandwidth_out = 8000 not honoured/,
+      /bandwidth_in = 500000 not honoured/,
+      /bandwidth_out = 20000 not honoured/,
       /addresses = .* not honoured/,
       /connectivity = .* not honoured/,
-      /rigidness = 0\.99 not honoured/,
-      /convergence_time = 300 not honoured/,
+      /rigidness = 0\.95 not honoured/,
+      /convergence_time = 120 not honoured/,
       /ignored, empty in the SLA: vtpus$/,
-      /"ExampleApplication33" becomes "exampleapplication33"/,
-      /"MicroA4" becomes "microa4"/,
-      /code "https:\/\/example\.com\/.*" is a URL, not an image reference/,
-      /fleet\.yaml must define spec\.targets\.munich-1/,
-      /"area":"berlin-1".* not imported: canopy holds one latency constraint/,
+      /^\(document\): ignored, empty in the SLA: args$/,
+      /"SensorHub" becomes "sensorhub"/,
+      /"IngestA1" becomes "ingesta1"/,
+      /code "https:\/\/code\.example\.org\/.*" is a URL, not an image reference/,
+      /fleet\.yaml must define spec\.targets\.hamburg-2/,
+      /"area":"vienna-1".* not imported: canopy holds one latency constraint/,
     ],
   },
-  'sla_correct_2.json': { services: ['test/test'], notes: [/neither vcpus nor memory given/, /ignored, empty in the SLA: state, added_files, connectivity$/] },
-  'sla_correct_3.json': {
-    services: ['test/test'],
+  'placement-constraints.json': {
+    services: ['fieldkit/camera', 'fieldkit/uploader', 'fieldkit/relay'],
+    notes: [
+      /^fieldkit\/camera: direct node "jetson-7" becomes nodes\.matchLabels canopy\.node=jetson-7/,
+      /allowed\[0\]: "Edge-North" becomes "edge-north"/,
+      /^fieldkit\/relay: direct nodes "gw-1;gw-2" not imported/,
+      /^fieldkit\/relay: constraint .* not imported: canopy knows no constraint of type "addons"$/,
+      /^fieldkit\/relay: port "6001:5001": listens on 5001; host port 6001 is not published/,
+    ],
+  },
+  'no-resources-stated.json': {
+    services: ['notes/board'],
+    notes: [/neither vcpus nor memory given/, /ignored, empty in the SLA: added_files, state, connectivity$/],
+  },
+  'all-zero-resources.json': {
+    services: ['notes/board'],
     notes: [/ignored, empty in the SLA: vtpus, bandwidth_in, bandwidth_out, state, added_files, connectivity$/],
   },
-  'sla_correct_4.json': { services: [], notes: [/^applications\[0\] \(test\): no microservices: nothing to import$/] },
-  'sla_flawed_1.json': { errors: [/^sla_version: required/] },
-  'sla_flawed_2.json': { errors: [/^applications\[0\]\.microservices\[0\]\.microservice_name: must be a string \(got 4\)$/] },
-  'sla_flawed_3.json': { errors: [/^sla_version: required/, /^applications: required/] },
-  'sla_flawed_4.json': { errors: [/^applications\[0\]\.microservices\[0\]\.vcpus: required when memory is given/] },
-  'sla_flawed_5.json': { errors: [/^applications\[0\]\.microservices\[0\]\.microservice_name: "test\.special\.char" cannot be a canopy service name/] },
+  'no-microservices.json': { services: [], notes: [/^applications\[0\] \(placeholder\): no microservices: nothing to import$/] },
+  'flawed-no-sla-version.json': {
+    errors: [/^sla_version: required/, /^applications\[0\]\.microservices\[0\]\.microservice_name: "Worker \(9\)" cannot be a canopy service name/],
+  },
+  'flawed-numeric-name.json': { errors: [/^applications\[0\]\.microservices\[0\]\.microservice_name: must be a string \(got 7\)$/] },
+  'flawed-empty-document.json': { errors: [/^sla_version: required/, /^applications: required/] },
+  'flawed-memory-without-vcpus.json': { errors: [/^applications\[0\]\.microservices\[0\]\.vcpus: required when memory is given/] },
+  'flawed-dotted-name.json': { errors: [/^applications\[0\]\.microservices\[0\]\.microservice_name: "metrics\.exporter\.v2" cannot be a canopy service name/] },
 };
 
 const load = (file: string) => importOakestraSla(JSON.parse(readFileSync(join(SLAS, file), 'utf8')), file);
@@ -70,8 +87,8 @@ function fleetOf(r: ImportResult & { ok: true }, withTargets = true): FleetFile[
   return [{ path: 'fleet.yaml', text: fleet.join('\n') + '\n' }, ...r.services.map((s) => ({ path: s.path, text: s.yaml }))];
 }
 
-// --- Oakestra's own cases ---------------------------------------------------------------------
-const cases = suite('importOakestraSla: shared/oakestra-slas');
+// --- the fixtures ------------------------------------------------------------------------------
+const cases = suite('importOakestraSla: test/fixtures/oakestra');
 
 cases('every file there has a case here', () => {
   assert.equal(
@@ -121,36 +138,51 @@ for (const [file, want] of Object.entries(CASES)) {
   });
 }
 
-cases('sla_correct_1: without the latency target in fleet.yaml, validation says which one', () => {
-  const r = load('sla_correct_1.json');
+cases('latency-and-unhonoured-fields: without the latency target in fleet.yaml, validation says which one', () => {
+  const r = load('latency-and-unhonoured-fields.json');
   if (!r.ok) return assert.unreachable(r.errors.join('\n'));
   const v = validateFleet(fleetOf(r, false));
   assert.not.ok(v.ok);
-  if (!v.ok) assert.match(v.problems.map(formatProblem).join('\n'), /latency\.to\.target: "munich-1" is not a target of fleet\.yaml/);
+  if (!v.ok) assert.match(v.problems.map(formatProblem).join('\n'), /latency\.to\.target: "hamburg-2" is not a target of fleet\.yaml/);
 });
 
 cases('the demo app: each field where it belongs', () => {
-  const r = load('default_app_with_services.json');
+  const r = load('demo-two-services.json');
   if (!r.ok) return assert.unreachable(r.errors.join('\n'));
-  const [curl, nginx] = r.services.map((s) => parse(s.yaml));
-  assert.equal(curl.metadata, { name: 'curl', app: 'clientsrvr' });
-  assert.equal(curl.spec, {
+  const [client, server] = r.services.map((s) => parse(s.yaml));
+  assert.equal(client.metadata, { name: 'client', app: 'webpair' });
+  assert.equal(client.spec, {
     runtime: 'container',
-    image: 'docker.io/curlimages/curl:7.82.0',
-    command: ['sh', '-c', 'while true; do echo --CURL-START--; curl -s http://10.30.30.30:80/; sleep 5; done'],
+    image: 'docker.io/curlimages/curl:8.5.0',
+    command: ['sh', '-c', 'while true; do echo --CLIENT-TICK--; curl -s http://10.44.0.7:80/; sleep 4; done'],
     replicas: 1,
-    resources: { cpu: 1, memory: '100Mi' },
-    ports: [{ port: 9080, protocol: 'tcp' }],
+    resources: { cpu: 0.5, memory: '64Mi' },
+    ports: [{ port: 9090, protocol: 'tcp' }],
   });
-  assert.equal(nginx.spec, {
+  assert.equal(server.spec, {
     runtime: 'container',
-    image: 'docker.io/library/nginx:latest',
+    image: 'docker.io/library/nginx:1.25-alpine',
     replicas: 1,
-    resources: { cpu: 1, memory: '100Mi' },
+    resources: { cpu: 1, memory: '128Mi' },
     ports: [{ port: 80, protocol: 'tcp' }],
   });
-  assert.match(r.services[0].yaml, /^# Simple demo with curl client and Nginx server$/m);
-  assert.match(r.services[0].yaml, /Oakestra service clientsrvr\.test\.curl\.test \(customerID Admin, applicationID none, microserviceID none\)/);
+  assert.match(r.services[0].yaml, /^# A polling client beside a small web server, for canopy import tests$/m);
+  assert.match(r.services[0].yaml, /Oakestra service webpair\.demo\.client\.demo \(customerID Operator, applicationID none, microserviceID none\)/);
+});
+
+cases('every constraint type: each where it belongs', () => {
+  const r = load('placement-constraints.json');
+  if (!r.ok) return assert.unreachable(r.errors.join('\n'));
+  const [camera, uploader, relay] = r.services.map((s) => parse(s.yaml).spec);
+  assert.equal(camera.resources, { cpu: 2, memory: '1024Mi', gpu: 1, storage: '4096Mi' });
+  assert.equal(camera.constraints, { geo: { lat: 52.52, lon: 13.4, withinKm: 50 }, nodes: { matchLabels: { 'canopy.node': 'jetson-7' } } });
+  assert.equal(uploader.constraints, { clusters: { names: ['edge-north', 'edge-south'] } });
+  assert.equal(uploader.env, { BUCKET: 'field-archive', FLAGS: 'a=b' });
+  assert.equal(relay.constraints, { clusters: { names: ['edge-south'] } });
+  assert.equal(relay.ports, [
+    { port: 5000, protocol: 'udp' },
+    { port: 5001, protocol: 'tcp' },
+  ]);
 });
 
 cases.run();
