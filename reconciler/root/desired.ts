@@ -10,7 +10,7 @@ import type { Repo } from '../git/repo.js';
 import { objectStore, type ObjectStore } from '../git/odb.js';
 import { readCommitObject } from '../git/log.js';
 import { loadParseCache, saveParseCache } from './parse-cache.js';
-import { diffTrees } from '../git/tree.js';
+import { diffTrees, type Change as TreeChange } from '../git/tree.js';
 
 export interface DesiredService {
   id: string;
@@ -59,6 +59,39 @@ export async function loadDesired(
   const cold = !prev && diff.length >= COLD_FILES;
   if (cold) await loadParseCache(repo, cache);
   const parsedBefore = cache.size;
+  const { changes, treeProblems } = await changesOf(store, diff, cache);
+
+  const index = !prev ? new FleetIndex(cache) : o.consume ? prev.index : prev.index.clone();
+  const before = new Map<string, Indexed | undefined>(changes.map(([p]) => [p, index.get(p)]));
+  const undo = index.apply(changes);
+  if (cold && cache.size - parsedBefore >= COLD_FILES / 4) {
+    await saveParseCache(
+      repo,
+      [...index.values()].flatMap((e) => (e.result && e.file.oid ? [[e.file.oid, e.result] as [string, ParseResult]] : [])),
+    );
+  }
+  const problems = [...treeProblems, ...index.problems()];
+  if (problems.length) {
+    if (prev && o.consume) index.apply(undo);
+    problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+    return { ok: false, problems };
+  }
+
+  const services = !prev ? new Map<string, DesiredService>() : o.consume ? prev.services : new Map(prev.services);
+  const { changed, removed } = updateServices(services, index, before, changes);
+  const state: DesiredState = { commit, tree, index, files: new FilesView(index), fleet: index.fleet()!, services };
+  return { ok: true, state, changed, removed };
+}
+
+/**
+ * The index changes for a tree diff: each changed file with its text, or, when its verdict is
+ * cached, with its text read only if needed; what a fleet repository may not hold is a problem.
+ */
+async function changesOf(
+  store: ObjectStore,
+  diff: TreeChange[],
+  cache: Map<string, ParseResult>,
+): Promise<{ changes: IndexChange[]; treeProblems: Problem[] }> {
   const treeProblems: Problem[] = [];
   const changes: IndexChange[] = [];
   for (const c of diff) {
@@ -90,24 +123,19 @@ export async function loadDesired(
     }
     changes.push([c.path, { path: c.path, oid: c.after.oid, text: body.toString('utf8') }]);
   }
+  return { changes, treeProblems };
+}
 
-  const index = !prev ? new FleetIndex(cache) : o.consume ? prev.index : prev.index.clone();
-  const before = new Map<string, Indexed | undefined>(changes.map(([p]) => [p, index.get(p)]));
-  const undo = index.apply(changes);
-  if (cold && cache.size - parsedBefore >= COLD_FILES / 4) {
-    await saveParseCache(
-      repo,
-      [...index.values()].flatMap((e) => (e.result && e.file.oid ? [[e.file.oid, e.result] as [string, ParseResult]] : [])),
-    );
-  }
-  const problems = [...treeProblems, ...index.problems()];
-  if (problems.length) {
-    if (prev && o.consume) index.apply(undo);
-    problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
-    return { ok: false, problems };
-  }
-
-  const services = !prev ? new Map<string, DesiredService>() : o.consume ? prev.services : new Map(prev.services);
+/**
+ * Brings `services` (the last state's, or a copy) up to the accepted index, touching only the
+ * changed paths (`before`: what each held before); an unchanged service keeps its object.
+ */
+function updateServices(
+  services: Map<string, DesiredService>,
+  index: FleetIndex,
+  before: Map<string, Indexed | undefined>,
+  changes: IndexChange[],
+): { changed: Set<string>; removed: Set<string> } {
   const old = new Map<string, DesiredService>();
   for (const [path, was] of before) {
     const id = serviceOf(was);
@@ -129,8 +157,7 @@ export async function loadDesired(
     if (was?.specHash !== hash) changed.add(id);
   }
   const removed = new Set([...old.keys()].filter((id) => !services.has(id)));
-  const state: DesiredState = { commit, tree, index, files: new FilesView(index), fleet: index.fleet()!, services };
-  return { ok: true, state, changed, removed };
+  return { changed, removed };
 }
 
 function serviceOf(e: Indexed | undefined): string | undefined {

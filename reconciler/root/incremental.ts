@@ -12,12 +12,15 @@
 // services' consumption standing in as one pinned "reserved" service per cluster and replica
 // size. Anything else (first run, clusters changed, a cluster over-committed by its previous
 // allocation) places everything.
-import { workloadHash } from '../core/ids.js';
-import type { ServiceSpec } from '../../schemas/model.js';
-import type { Capacity, Placement } from '../../schemas/messages.js';
+import type { Capacity } from '../../schemas/messages.js';
 import { canonicalJson } from '../core/ids.js';
-import { placeServices, request, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision, type ServiceView } from './place.js';
+import { placeServices, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision, type ServiceView } from './place.js';
 import { placeBeside, reserve, type Reserved } from './place-beside.js';
+import { cmp } from './cluster-view.js';
+import { entryOf, shapeOf, unsettledByHint, unsettledByWalk, type ChangeHint, type Entry } from './settled.js';
+
+export type { ChangeHint } from './settled.js';
+export { PlacementDocs } from './placement-docs.js';
 
 export interface IncrementalResult {
   /** Every service's decision (after a partial run, in the order services came, not by id). */
@@ -35,37 +38,8 @@ export interface IncrementalResult {
   hinted?: boolean;
 }
 
-/** What the placer keeps of each service between calls. */
-interface Entry {
-  d: ServiceDecision;
-  spec: ServiceSpec;
-  hash?: string;
-  r: Capacity;
-  /** d.clusters as pairs, in cluster order. */
-  hold: Array<[string, number]>;
-  /**
-   * The decision was a fixed point (it gave back exactly the allocation it was computed from),
-   * fully placed and listed in cluster order: pass 1 alone rebuilds it, given the same inputs.
-   */
-  settles: boolean;
-}
-
 /** Below this share of the fleet to re-place, a partial run pays; above it, place everything. */
 const PARTIAL_SHARE = 0.5;
-
-/**
- * What the caller knows changed since the last call (the root: the services a commit added,
- * changed or removed). With it, a call costs what changed: it neither walks every service to
- * find the unsettled ones, nor adds up what the settled ones hold.
- */
-export interface ChangeHint {
-  changed: Iterable<string>;
-  removed: Iterable<string>;
-  /** A service by id (the desired state's map). */
-  get(id: string): ServiceView | undefined;
-  /** How many services there are. */
-  size: number;
-}
 
 export class IncrementalPlacer {
   private entries = new Map<string, Entry>();
@@ -99,50 +73,14 @@ export class IncrementalPlacer {
     this.lastKey = key;
     this.lastRefused = refused;
 
-    let unsettled: ServiceView[];
-    let removed: Set<string>;
-    let total: number;
     const hinted = !!hint && !firstWhy && sameAlloc && !offline.size;
-    if (hint && hinted) {
-      // Only what can have moved: what changed, what a refusal names (now or before), and what
-      // did not settle last time. Everything else settles by the rules below, unexamined.
-      total = hint.size;
-      removed = new Set([...hint.removed].filter((id) => this.entries.has(id)));
-      const ids = new Set([...hint.changed, ...refused, ...lastRefused, ...this.notSettling]);
-      unsettled = [];
-      for (const id of ids) {
-        const svc = hint.get(id);
-        if (!svc || removed.has(id)) continue;
-        const e = this.entries.get(id);
-        if (
-          e?.settles &&
-          !refused.has(id) &&
-          !lastRefused.has(id) &&
-          (svc.specHash !== undefined && e.hash !== undefined ? svc.specHash === e.hash : svc.spec === e.spec)
-        )
-          continue;
-        unsettled.push(svc);
-      }
-    } else {
-      total = services().length;
-      const present = new Set<string>();
-      unsettled = [];
-      for (const svc of services()) {
-        present.add(svc.id);
-        const e = this.entries.get(svc.id);
-        const ok =
-          !firstWhy &&
-          e !== undefined &&
-          e.settles &&
-          (svc.specHash !== undefined && e.hash !== undefined ? svc.specHash === e.hash : svc.spec === e.spec) &&
-          (!refused.size || !refused.has(svc.id)) &&
-          (!lastRefused.size || !lastRefused.has(svc.id)) &&
-          (!offline.size || !e.hold.some(([c]) => offline.has(c))) &&
-          (sameAlloc || sameCounts(previous.get(svc.id), e.d.clusters));
-        if (!ok) unsettled.push(svc);
-      }
-      removed = new Set([...this.entries.keys()].filter((id) => !present.has(id)));
-    }
+    const x = { entries: this.entries, refused, lastRefused };
+    // With a usable hint, only what it names (and what a refusal names, and what did not settle
+    // last time) is looked at; otherwise every service is.
+    const { unsettled, removed, total } =
+      hint && hinted
+        ? unsettledByHint(hint, x, this.notSettling)
+        : unsettledByWalk(services(), x, { first: firstWhy !== undefined, offline, sameAlloc, previous });
     const before = new Map<string, Map<string, number> | undefined>();
     let why = firstWhy ?? (unsettled.length > total * PARTIAL_SHARE ? 'most services changed' : undefined);
     if (!why) {
@@ -234,102 +172,5 @@ export class IncrementalPlacer {
     reserve(this.held, c, r, n);
     const bySize = this.held.get(c)!;
     for (const [k, x] of bySize) if (x.n === 0) bySize.delete(k);
-  }
-}
-
-function entryOf(svc: ServiceView, d: ServiceDecision, prev: Map<string, number> | undefined): Entry {
-  const r = request(svc.spec);
-  const hold = [...d.clusters];
-  const ordered = hold.every(([c], i) => i === 0 || hold[i - 1][0] < c);
-  return {
-    d,
-    spec: svc.spec,
-    hash: svc.specHash,
-    r,
-    hold,
-    // A service placed for the first time (nothing before) settles at once too: its replicas fit
-    // together with everyone else's, so the next pass 1 gives them back, and no part of its
-    // decision depends on where it was before. So a commit of 10,000 new services is followed by
-    // commits that re-place only what they change.
-    settles: d.placed === d.desired && ordered && (sameCounts(prev, d.clusters) || !prev || prev.size === 0),
-  };
-}
-
-/** A cluster's view without what a settled service does not depend on (free capacity, absence time, refusals). */
-function shapeOf(v: ClusterView): Omit<ClusterView, 'capacity' | 'offlineForMs' | 'refused'> {
-  const { capacity: _c, offlineForMs: _o, refused: _r, ...rest } = v;
-  return rest;
-}
-
-function sameCounts(a: Map<string, number> | undefined, b: Map<string, number>): boolean {
-  if (!a) return b.size === 0;
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-type Assignments = Placement['services'];
-
-/**
- * Each cluster's placement document (service → replicas, spec, reason), kept from the decisions
- * of the services that were re-placed, so a round touches only the clusters they are on.
- */
-export class PlacementDocs {
-  private docs = new Map<string, Assignments>();
-  private where = new Map<string, string[]>();
-  private unschedulable = new Map<string, string>();
-
-  /** Take the decisions of `ids` (re-placed or removed); returns each changed cluster's changed services. */
-  update(
-    decisions: Map<string, ServiceDecision>,
-    ids: Iterable<string>,
-    services: Map<string, { specHash: string; spec: ServiceSpec }>,
-  ): Map<string, string[]> {
-    const touched = new Map<string, string[]>();
-    const touch = (c: string, id: string) => {
-      const l = touched.get(c);
-      if (l) l.push(id);
-      else touched.set(c, [id]);
-    };
-    for (const id of ids) {
-      const d = decisions.get(id);
-      const svc = services.get(id);
-      const next = new Map<string, Assignments[string]>();
-      if (d && svc) for (const [c, n] of d.clusters) next.set(c, { replicas: n, specHash: workloadHash(svc.spec), spec: svc.spec, reason: d.reason });
-      for (const c of this.where.get(id) ?? []) {
-        if (next.has(c)) continue;
-        delete this.docs.get(c)![id];
-        touch(c, id);
-      }
-      for (const [c, a] of next) {
-        let doc = this.docs.get(c);
-        if (!doc) this.docs.set(c, (doc = {}));
-        const old = doc[id];
-        // An unchanged entry keeps its object: the book, the patches and the Git records compare
-        // entries by reference first, so what did not change costs nothing downstream.
-        if (old && old.replicas === a.replicas && old.specHash === a.specHash && old.reason === a.reason && old.spec === a.spec) continue;
-        touch(c, id);
-        doc[id] = a;
-      }
-      if (next.size) this.where.set(id, [...next.keys()]);
-      else this.where.delete(id);
-      if (d && svc && d.placed < d.desired) this.unschedulable.set(id, d.reason);
-      else this.unschedulable.delete(id);
-    }
-    return touched;
-  }
-
-  /** A cluster's assignments, as a new object (the book keeps what it is given). */
-  assignments(cluster: string): Assignments {
-    return { ...(this.docs.get(cluster) ?? {}) };
-  }
-
-  /** Services placed short of their replicas, and why. */
-  short(): Record<string, string> {
-    return Object.fromEntries([...this.unschedulable].sort(([a], [b]) => cmp(a, b)));
   }
 }

@@ -15,7 +15,9 @@
 // everything.
 import type { ServiceSpec } from '../../schemas/model.js';
 import type { Capacity } from '../../schemas/messages.js';
-import { placeServices, request, type Allocation, type ClusterView, type PlaceOptions, type ServiceDecision, type ServiceView } from './place.js';
+import { request } from '../scheduling/capacity.js';
+import type { Allocation, ClusterView, PlaceOptions, ServiceDecision, ServiceView } from './cluster-view.js';
+import { placeServices } from './place.js';
 
 /**
  * placeServices lets a replica fit within 1e-9 of a cluster's free capacity. Demand up to half of

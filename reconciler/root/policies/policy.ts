@@ -4,7 +4,7 @@
 // clusters`, keeping a service together, capacity, ties by name. A policy only ranks.
 import type { Capacity } from '../../../schemas/messages.js';
 import type { ServiceSpec } from '../../../schemas/model.js';
-import type { ClusterView } from '../place.js';
+import type { ClusterView } from '../cluster-view.js';
 
 import type { Rtt } from '../../scheduling/latency.js';
 import type { Score } from '../../scheduling/score.js';

@@ -1,0 +1,69 @@
+// Each cluster's placement document (refs/canopy/placements/<cluster>: service → replicas, spec,
+// reason), kept up to date from the decisions of the services a round re-placed, so that a round
+// touches only the clusters those services are on, and unchanged entries keep their objects.
+import type { ServiceSpec } from '../../schemas/model.js';
+import type { Placement } from '../../schemas/messages.js';
+import { workloadHash } from '../core/ids.js';
+import { cmp, type ServiceDecision } from './cluster-view.js';
+
+type Assignments = Placement['services'];
+
+/**
+ * Each cluster's placement document (service → replicas, spec, reason), kept from the decisions
+ * of the services that were re-placed, so a round touches only the clusters they are on.
+ */
+export class PlacementDocs {
+  private docs = new Map<string, Assignments>();
+  private where = new Map<string, string[]>();
+  private unschedulable = new Map<string, string>();
+
+  /** Take the decisions of `ids` (re-placed or removed); returns each changed cluster's changed services. */
+  update(
+    decisions: Map<string, ServiceDecision>,
+    ids: Iterable<string>,
+    services: Map<string, { specHash: string; spec: ServiceSpec }>,
+  ): Map<string, string[]> {
+    const touched = new Map<string, string[]>();
+    const touch = (c: string, id: string) => {
+      const l = touched.get(c);
+      if (l) l.push(id);
+      else touched.set(c, [id]);
+    };
+    for (const id of ids) {
+      const d = decisions.get(id);
+      const svc = services.get(id);
+      const next = new Map<string, Assignments[string]>();
+      if (d && svc) for (const [c, n] of d.clusters) next.set(c, { replicas: n, specHash: workloadHash(svc.spec), spec: svc.spec, reason: d.reason });
+      for (const c of this.where.get(id) ?? []) {
+        if (next.has(c)) continue;
+        delete this.docs.get(c)![id];
+        touch(c, id);
+      }
+      for (const [c, a] of next) {
+        let doc = this.docs.get(c);
+        if (!doc) this.docs.set(c, (doc = {}));
+        const old = doc[id];
+        // An unchanged entry keeps its object: the book, the patches and the Git records compare
+        // entries by reference first, so what did not change costs nothing downstream.
+        if (old && old.replicas === a.replicas && old.specHash === a.specHash && old.reason === a.reason && old.spec === a.spec) continue;
+        touch(c, id);
+        doc[id] = a;
+      }
+      if (next.size) this.where.set(id, [...next.keys()]);
+      else this.where.delete(id);
+      if (d && svc && d.placed < d.desired) this.unschedulable.set(id, d.reason);
+      else this.unschedulable.delete(id);
+    }
+    return touched;
+  }
+
+  /** A cluster's assignments, as a new object (the book keeps what it is given). */
+  assignments(cluster: string): Assignments {
+    return { ...(this.docs.get(cluster) ?? {}) };
+  }
+
+  /** Services placed short of their replicas, and why. */
+  short(): Record<string, string> {
+    return Object.fromEntries([...this.unschedulable].sort(([a], [b]) => cmp(a, b)));
+  }
+}
