@@ -24,7 +24,7 @@ import { KEYS } from './ports.js';
 import { clusterMetrics, observeState } from './metrics.js';
 import { reconcileKey, resyncKeys } from './reconcile.js';
 import { onDesired, onNodeOnline, onNodeStatus, onNodesConnect, onRootConnect } from './events.js';
-import { recorded } from './record.js';
+import { recorded } from './steps/record.js';
 
 export interface ClusterOptions {
   name: string;

@@ -4,8 +4,8 @@
 // than the keyed loop: a key coalesces, and every patch must be applied, in arrival order.
 import type { NodeStatus } from '../../schemas/messages.js';
 import { parsePayload } from '../../schemas/parse.js';
-import { inAdoptionChain } from './adopt.js';
-import { adoptMessage } from './adopt-mqtt.js';
+import { inAdoptionChain } from './steps/adopt.js';
+import { adoptMessage } from './steps/adopt-mqtt.js';
 import { timed } from './metrics.js';
 import { KEYS, type ClusterPorts } from './ports.js';
 import type { ClusterState } from './state.js';

@@ -2,15 +2,15 @@
 // the placement in Git; 'place' places it on the nodes; 'node:<n>' tells node n its share;
 // 'report' marks nodes gone past their grace period, aggregates and sends the status to the
 // root, and hands it to the Git record. The resync is the safety net under the events.
-import { adoptFromGit } from './adopt-git.js';
-import { assignNode } from './assign.js';
+import { adoptFromGit } from './steps/adopt-git.js';
+import { assignNode } from './steps/assign.js';
 import { timed } from './metrics.js';
-import { placeOnNodes } from './place-nodes.js';
+import { placeOnNodes } from './steps/place-nodes.js';
 import { KEYS, type ClusterPorts } from './ports.js';
-import { recordStatus } from './record.js';
-import { reportStatus } from './report.js';
+import { recordStatus } from './steps/record.js';
+import { reportStatus } from './steps/report.js';
 import type { ClusterState } from './state.js';
-import { markUnreachable } from './unreachable.js';
+import { markUnreachable } from './steps/unreachable.js';
 
 const NODE = KEYS.node('');
 

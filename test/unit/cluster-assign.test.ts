@@ -5,8 +5,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { NodeDesired } from '../../schemas/messages.js';
-import { placeOnNodes, mapPatch } from '../../reconciler/cluster/place-nodes.js';
-import { assignNode } from '../../reconciler/cluster/assign.js';
+import { placeOnNodes, mapPatch } from '../../reconciler/cluster/steps/place-nodes.js';
+import { assignNode } from '../../reconciler/cluster/steps/assign.js';
 import { aNode, aNodeStatus, aPlacement, aService } from '../helpers/builders.js';
 import { fakeCluster, heardNode, metric, T0 } from '../helpers/cluster-fakes.js';
 

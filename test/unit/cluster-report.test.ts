@@ -5,9 +5,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ClusterStatus } from '../../schemas/messages.js';
-import { markUnreachable } from '../../reconciler/cluster/unreachable.js';
-import { aggregateInput, reportStatus } from '../../reconciler/cluster/report.js';
-import { recordStatus, recorded } from '../../reconciler/cluster/record.js';
+import { markUnreachable } from '../../reconciler/cluster/steps/unreachable.js';
+import { aggregateInput, reportStatus } from '../../reconciler/cluster/steps/report.js';
+import { recordStatus, recorded } from '../../reconciler/cluster/steps/record.js';
 import { aNode, aNodeStatus, aPlacement, aService } from '../helpers/builders.js';
 import { fakeCluster, fakeRecorder, heardNode, metric, T0 } from '../helpers/cluster-fakes.js';
 

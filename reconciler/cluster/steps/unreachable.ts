@@ -2,8 +2,8 @@
 // unreachable: its replicas may move. Before that, an agent that restarts adopts its workloads
 // where they run. Runs at the head of every report (which the disconnect schedules for the end
 // of the grace period).
-import { KEYS, type ClusterPorts } from './ports.js';
-import type { ClusterState } from './state.js';
+import { KEYS, type ClusterPorts } from '../ports.js';
+import type { ClusterState } from '../state.js';
 
 export function markUnreachable(s: ClusterState, p: ClusterPorts, now: number): void {
   for (const [name, st] of s.nodes) {

@@ -5,10 +5,10 @@
 // depends on the one before it), and what was read from Git in the same chain, so the two never
 // interleave and the newer placement wins whatever order they finish in.
 import type { Operation } from 'fast-json-patch';
-import type { Placement } from '../../schemas/messages.js';
-import { versionOrder } from '../core/version.js';
-import { KEYS, type ClusterPorts } from './ports.js';
-import type { ClusterState } from './state.js';
+import type { Placement } from '../../../schemas/messages.js';
+import { versionOrder } from '../../core/version.js';
+import { KEYS, type ClusterPorts } from '../ports.js';
+import type { ClusterState } from '../state.js';
 
 export type PlacementSource = 'snapshot' | 'patch' | 'git';
 

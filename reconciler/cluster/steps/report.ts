@@ -2,10 +2,10 @@
 // root (retained <cluster>/status) when it changed: liveness is the MQTT session, not a stream
 // of identical reports. Replicas no node could take are refused once they have stayed so for
 // refuseAfterMs (a restarted cluster whose nodes are still reporting in refuses nothing).
-import type { ClusterStatus } from '../../schemas/messages.js';
-import { aggregate, type AggregateInput } from './aggregate.js';
-import type { ClusterPorts } from './ports.js';
-import { nodeViews, type ClusterState } from './state.js';
+import type { ClusterStatus } from '../../../schemas/messages.js';
+import { aggregate, type AggregateInput } from '../aggregate.js';
+import type { ClusterPorts } from '../ports.js';
+import { nodeViews, type ClusterState } from '../state.js';
 
 export async function reportStatus(s: ClusterState, p: ClusterPorts, now: number): Promise<ClusterStatus> {
   const t0 = performance.now();

@@ -3,9 +3,9 @@
 // thousands of services (tens of ms), and nothing the cluster does next waits for it. One write
 // at a time; a status that comes while one is being written replaces any other waiting (the
 // latest state is what gets recorded). A failed write is tried again by a report 2 s later.
-import type { ClusterStatus } from '../../schemas/messages.js';
-import { KEYS, type ClusterPorts } from './ports.js';
-import type { ClusterState } from './state.js';
+import type { ClusterStatus } from '../../../schemas/messages.js';
+import { KEYS, type ClusterPorts } from '../ports.js';
+import type { ClusterState } from '../state.js';
 
 export function recordStatus(s: ClusterState, p: ClusterPorts, status: ClusterStatus): void {
   const recorder = p.recorder;

@@ -2,9 +2,9 @@
 // pass gave it, the fleet's latency targets to probe, the heartbeat. Sent when what it says
 // changed, and again when the node has not applied it after a second (a message lost with a
 // session); a node that is offline is told nothing.
-import type { NodeDesired } from '../../schemas/messages.js';
-import type { ClusterPorts } from './ports.js';
-import type { ClusterState } from './state.js';
+import type { NodeDesired } from '../../../schemas/messages.js';
+import type { ClusterPorts } from '../ports.js';
+import type { ClusterState } from '../state.js';
 
 export async function assignNode(s: ClusterState, p: ClusterPorts, node: string): Promise<void> {
   const st = s.nodes.get(node);

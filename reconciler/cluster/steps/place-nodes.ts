@@ -4,9 +4,9 @@
 // desired state, the report, and — when replicas have no node — the report that refuses them
 // once their grace period is over.
 import type { Operation } from 'fast-json-patch';
-import { placeReplicas } from './place.js';
-import { KEYS, type ClusterPorts } from './ports.js';
-import { nodeViews, type ClusterState } from './state.js';
+import { placeReplicas } from '../place.js';
+import { KEYS, type ClusterPorts } from '../ports.js';
+import { nodeViews, type ClusterState } from '../state.js';
 
 export async function placeOnNodes(s: ClusterState, p: ClusterPorts): Promise<void> {
   const now = p.now();

@@ -3,12 +3,12 @@
 // reports what it has applied, and the root answers with a snapshot. Run in the adoption chain
 // (adopt.ts), in arrival order.
 import type { Operation } from 'fast-json-patch';
-import { parsePayload } from '../../schemas/parse.js';
-import { versionOrder } from '../core/version.js';
-import { applyPlacementPatch } from './placement-patch.js';
+import { parsePayload } from '../../../schemas/parse.js';
+import { versionOrder } from '../../core/version.js';
+import { applyPlacementPatch } from '../placement-patch.js';
 import { adoptPlacement } from './adopt.js';
-import { KEYS, type ClusterPorts } from './ports.js';
-import type { ClusterState } from './state.js';
+import { KEYS, type ClusterPorts } from '../ports.js';
+import type { ClusterState } from '../state.js';
 
 export async function adoptMessage(s: ClusterState, p: ClusterPorts, m: { topic: string; payload: Buffer }): Promise<void> {
   const { topic } = m;

@@ -3,10 +3,10 @@
 // fetch): a newer placement may have come over MQTT meanwhile, and may still be being
 // journaled. So the read happens outside the adoption chain and the adoption inside it, where
 // the version is compared again: the newer one wins whatever order they finish in.
-import { versionOrder } from '../core/version.js';
+import { versionOrder } from '../../core/version.js';
 import { adoptPlacement, inAdoptionChain } from './adopt.js';
-import type { ClusterPorts } from './ports.js';
-import type { ClusterState } from './state.js';
+import type { ClusterPorts } from '../ports.js';
+import type { ClusterState } from '../state.js';
 
 export async function adoptFromGit(s: ClusterState, p: ClusterPorts): Promise<void> {
   const got = await p.placementFromGit?.(s.placement?.version);
