@@ -5,6 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { eventually } from '../helpers/canopy.js';
 import { connectBus, type Bus, type BusCodec } from '../../reconciler/mqtt/bus.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { clusterIdentity } from '../../reconciler/core/identity.js';
@@ -22,16 +23,6 @@ t.after(async () => {
   for (const b of open.splice(0)) await b.close();
   await broker.stop();
 });
-
-async function until<T>(what: string, probe: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Prefixes each payload with a tag; opens only payloads that carry it. */
 const tagged = (tag: string): BusCodec => ({
@@ -56,12 +47,12 @@ t('an identity names the client; payloads are sealed and opened by the codec; on
   await sealed.subscribe('ports/in', (_t, p) => got.push(p.toString()));
   await plain.subscribe('ports/out', (_t, p) => raw.push(p.toString()));
   await sealed.publish('ports/out', { hello: 1 });
-  await until('the sealed message', () => raw.length > 0);
+  await eventually('the sealed message', () => raw.length > 0);
   assert.equal(raw, ['k1:{"hello":1}']);
   await plain.publish('ports/in', 'k1:{"ok":true}');
   await plain.publish('ports/in', '{"forged":true}');
-  await until('the bad message dropped', () => sealed.stats.dropped > 0);
-  await until('the good message', () => got.length > 0);
+  await eventually('the bad message dropped', () => sealed.stats.dropped > 0);
+  await eventually('the good message', () => got.length > 0);
   assert.equal(got, ['{"ok":true}']);
   const families = Object.fromEntries(telemetry.collect().map((f) => [f.name, f]));
   assert.equal(families.canopy_mqtt_messages_dropped_total.samples, [{ labels: { reason: 'unopened' }, value: 1 }]);
@@ -69,7 +60,7 @@ t('an identity names the client; payloads are sealed and opened by the codec; on
   assert.is(families.canopy_mqtt_messages_published_total.samples[0].value, 1);
   assert.is(telemetry.checkHealth().ok, true);
   await broker.stop();
-  await until('health to say the broker is gone', () => !telemetry.checkHealth().ok);
+  await eventually('health to say the broker is gone', () => !telemetry.checkHealth().ok);
   assert.match(telemetry.checkHealth().checks.mqtt.detail ?? '', /not connected/);
   await broker.restart();
 });

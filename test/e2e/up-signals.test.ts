@@ -6,8 +6,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { groupMembers, killGroup, fleetProcesses } from '../helpers/process-group.js';
 import { CLI, canopy, eventually } from '../helpers/canopy.js';
 import { commitFiles, tempDir } from '../helpers/git.js';
 import { containers, removeFleet, requireDocker } from '../helpers/docker.js';
@@ -62,42 +63,6 @@ function pipeline(args: string[], reader: string, name: string): Pipeline {
   groups.push(pgid);
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   return { child, pgid, codeFile, exited };
-}
-
-/** Pids in a process group, from /proc/<pid>/stat (field 5, after the parenthesised command). */
-function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') out.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    /* none left */
-  }
-}
-
-/** Pids of the process workloads of a fleet (the process runtime marks each with CANOPY_FLEET). */
-function fleetProcesses(fleet: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(`CANOPY_FLEET=${fleet}`)) out.push(Number(d));
-    } catch {
-      /* gone, or not ours to read */
-    }
-  }
-  return out;
 }
 
 const upLog = (dir: string) => {

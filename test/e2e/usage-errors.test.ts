@@ -4,8 +4,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { groupMembers, fleetProcesses } from '../helpers/process-group.js';
 import { CLI, canopy } from '../helpers/canopy.js';
 import { commitFiles, tempDir } from '../helpers/git.js';
 import { containers, removeFleet } from '../helpers/docker.js';
@@ -34,33 +35,6 @@ test.after(() => {
   removeFleet(fleet);
   rmSync(work, { recursive: true, force: true });
 });
-
-/** Pids in a process group (field 5 of /proc/<pid>/stat), zombies aside. */
-function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[2]) === pgid && f[0] !== 'Z') out.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-function fleetProcesses(name: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(`CANOPY_FLEET=${name}`)) out.push(Number(d));
-    } catch {
-      /* gone, or not ours */
-    }
-  }
-  return out;
-}
 
 /** canopy in a process group of its own; after it exits, what is left of the group. */
 function inGroup(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number; left: number[] }> {
