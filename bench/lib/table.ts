@@ -42,8 +42,11 @@ export function textTable(results: BenchResult[]): string {
   return [line(HEAD), w.map((n) => '─'.repeat(n)).join('  '), ...rows(results).map(line)].join('\n');
 }
 
+/** Columns padded to their widest cell, as the formatter (npm run lint) keeps the README. */
 export function markdownTable(results: BenchResult[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const body = rows(results).map((r) => `| ${r.map((c, i) => esc(i === 6 && c === 'MISSED' ? '**MISSED**' : c)).join(' | ')} |`);
-  return [`| ${HEAD.join(' | ')} |`, `| ${HEAD.map(() => '---').join(' | ')} |`, ...body].join('\n');
+  const cells = [HEAD.map(esc), ...rows(results).map((r) => r.map((c, i) => esc(i === 6 && c === 'MISSED' ? '**MISSED**' : c)))];
+  const w = HEAD.map((_, i) => Math.max(3, ...cells.map((r) => [...r[i]].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c + ' '.repeat(w[i] - [...c].length)).join(' | ')} |`;
+  return [line(cells[0]), `| ${w.map((n) => '-'.repeat(n)).join(' | ')} |`, ...cells.slice(1).map(line)].join('\n');
 }
