@@ -33,6 +33,11 @@ export interface RootState {
   older: CommitNote[];
   /** The pending note as last written (a pass that changes nothing in it writes nothing). */
   lastPendingText: string;
+  /**
+   * Notes a pass decided on and could not write (a ref lock left by a root killed mid-write):
+   * written with the next notes commit, so no commit loses its outcome (steps/notes.ts).
+   */
+  unwrittenNotes: Map<string, string>;
   /** The last placement sequence number and epoch handed out (every placement carries both). */
   seq: number;
   epoch: number;
@@ -69,6 +74,7 @@ export function newRootState(s: StateSeed): RootState {
     pending: s.pending,
     older: [],
     lastPendingText: '',
+    unwrittenNotes: new Map(),
     seq: s.seq,
     epoch: s.epoch,
     allocation: s.allocation,

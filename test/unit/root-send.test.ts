@@ -133,5 +133,37 @@ Live('a cluster never heard: lastHeard is null', async () => {
 });
 
 Send.run();
+Converge('a notes write that fails (a lock left by a killed root) loses nothing: the commit stays pending and its notes go out on the retry', async () => {
+  const f = await pendingRoot(applied(v2.version));
+  const write = f.ports.notes.write;
+  let failures = 1;
+  f.ports.notes.write = async (notes, message) => {
+    if (failures-- > 0) throw new Error('ref refs/notes/canopy is locked (refs/notes/canopy.lock); retry');
+    return write(notes, message);
+  };
+  const err = await recordConvergence(f.state, f.ports).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  assert.match(err?.message ?? '', /is locked/);
+  assert.is(f.state.pending!.convergedAt, undefined);
+  assert.is(f.state.older.length, 1);
+  assert.is(f.notes.length, 0);
+  await recordConvergence(f.state, f.ports);
+  assert.is(f.notes.length, 1);
+  assert.equal([...f.notes[0].notes.keys()], [oid('c2'), oid('c1')]);
+  assert.ok(f.state.pending!.convergedAt);
+  assert.is(f.state.unwrittenNotes.size, 0);
+});
+
+Converge('notes another step could not write are written with the next notes commit', async () => {
+  const f = await pendingRoot(applied(v2.version, 1));
+  f.state.unwrittenNotes.set(oid('c0'), 'canopy: superseded');
+  await recordConvergence(f.state, f.ports);
+  assert.is(f.notes.length, 1, 'written although the commit has not converged');
+  assert.equal([...f.notes[0].notes.keys()], [oid('c0')]);
+  assert.is(f.state.unwrittenNotes.size, 0);
+});
+
 Converge.run();
 Live.run();

@@ -5,20 +5,34 @@ import { renderNote } from '../../core/note.js';
 import { sameVersion } from '../delegate.js';
 import type { RootPorts } from '../ports.js';
 import type { RootState } from '../state.js';
+import { writeNotesKept } from './notes.js';
 
 export async function recordConvergence(state: RootState, ports: Pick<RootPorts, 'book' | 'notes' | 'now' | 'log' | 'metrics'>): Promise<void> {
   const { pending } = state;
-  if (!pending || pending.convergedAt || !state.good) return;
+  if (!pending || !converged(state, ports)) {
+    // Notes an earlier write could not write go out here at the latest (converge is resynced).
+    if (state.unwrittenNotes.size) await writeNotesKept(state, ports, new Map(), 'canopy: notes an earlier write could not write');
+    return;
+  }
+  // The state says converged only once the notes say so: a write that fails (a ref lock left by
+  // a root killed mid-write) is retried by the loop, and must find the commit still pending.
+  const convergedAt = ports.now().toISOString();
+  const notes = new Map([[pending.commit, renderNote({ ...pending, convergedAt })]]);
+  for (const n of state.older) notes.set(n.commit, renderNote({ ...n, convergedAt }));
+  await writeNotesKept(state, ports, notes, `canopy: ${pending.commit.slice(0, 12)} converged`);
+  pending.convergedAt = convergedAt;
+  state.older.length = 0;
+  ports.metrics.convergence.observe(Math.max(0, Date.parse(convergedAt) - Date.parse(pending.at)) / 1000);
+  ports.log.info(`converged ${pending.commit.slice(0, 12)}`);
+}
+
+/** A pending commit, every cluster at its placement's version, every service running as wanted. */
+function converged(state: RootState, ports: Pick<RootPorts, 'book'>): boolean {
+  if (!state.pending || state.pending.convergedAt || !state.good) return false;
   for (const c of ports.book.clusters()) {
     const st = state.clusters.get(c);
-    if (!st?.status || !sameVersion(st.status.applied, ports.book.get(c)!.version)) return;
+    if (!st?.status || !sameVersion(st.status.applied, ports.book.get(c)!.version)) return false;
   }
   // Kept as counts updated by each status, so this check does not walk the fleet.
-  if (state.counts.off() > 0) return;
-  pending.convergedAt = ports.now().toISOString();
-  const notes = new Map([[pending.commit, renderNote(pending)]]);
-  for (const n of state.older.splice(0)) notes.set(n.commit, renderNote({ ...n, convergedAt: pending.convergedAt }));
-  await ports.notes.write(notes, `canopy: ${pending.commit.slice(0, 12)} converged`);
-  ports.metrics.convergence.observe(Math.max(0, Date.parse(pending.convergedAt) - Date.parse(pending.at)) / 1000);
-  ports.log.info(`converged ${pending.commit.slice(0, 12)}`);
+  return state.counts.off() === 0;
 }

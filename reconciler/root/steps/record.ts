@@ -6,13 +6,14 @@ import { renderNote } from '../../core/note.js';
 import type { RootPorts } from '../ports.js';
 import type { RootState } from '../state.js';
 import type { Pass, StepResult } from './pass.js';
+import { writeNotesKept } from './notes.js';
 
 export async function record(state: RootState, ports: Pick<RootPorts, 'notes' | 'log' | 'queue'>, pass: Pass): Promise<StepResult> {
   const { good } = state;
   if (!good) return 'done';
   const t0 = performance.now();
   notePlacements(state, pass);
-  if (pass.notes.size) await ports.notes.write(pass.notes, `canopy: ${good.commit.slice(0, 12)} ${state.pending?.convergedAt ? 'converged' : 'accepted'}`);
+  await writeNotesKept(state, ports, pass.notes, `canopy: ${good.commit.slice(0, 12)} ${state.pending?.convergedAt ? 'converged' : 'accepted'}`);
   const { result } = pass.placed ?? {};
   const ms = (n: number | undefined) => `${Math.round(n ?? 0)} ms`;
   ports.log.debug(

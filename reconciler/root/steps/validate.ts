@@ -6,6 +6,7 @@ import { renderNote, type CommitNote } from '../../core/note.js';
 import type { RootPorts } from '../ports.js';
 import type { RootState } from '../state.js';
 import type { Pass, StepResult } from './pass.js';
+import { writeNotesKept } from './notes.js';
 
 export async function validate(state: RootState, ports: Pick<RootPorts, 'notes' | 'log' | 'now' | 'stats' | 'metrics'>, pass: Pass): Promise<StepResult> {
   if (!pass.commit) return 'done';
@@ -16,8 +17,8 @@ export async function validate(state: RootState, ports: Pick<RootPorts, 'notes' 
     ports.metrics.commits.inc({ outcome: 'rejected' });
     ports.log.warn(`rejected ${head.slice(0, 12)}: ${res.problems.length} problem(s), keeping ${good?.commit.slice(0, 12) ?? 'nothing'}`);
     pass.notes.set(head, renderNote({ outcome: 'rejected', commit: head, at: ports.now().toISOString(), problems: res.problems, inForce: good?.commit }));
-    await ports.notes.write(pass.notes, `canopy: ${head.slice(0, 12)} rejected`);
     state.seen = head;
+    await writeNotesKept(state, ports, pass.notes, `canopy: ${head.slice(0, 12)} rejected`);
     return 'done';
   }
   ports.stats.accepted++;
