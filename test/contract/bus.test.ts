@@ -257,8 +257,10 @@ const garbage = suite('bus: a broker that breaks the protocol');
 garbage('malformed packets after CONNACK: logged, the connection dropped and retried, no crash', async () => {
   const { log, lines } = recorder();
   let connections = 0;
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
     connections++;
+    sockets.add(s);
     s.on('error', () => undefined);
     s.once('data', () => {
       s.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNACK, accepted
@@ -276,12 +278,14 @@ garbage('malformed packets after CONNACK: logged, the connection dropped and ret
     assert.ok(lines.every((l) => !/handler failed/.test(l)));
   } finally {
     await b.close().catch(() => undefined);
-    server.close();
+    closeAll(server, sockets);
   }
 });
 
 garbage('a broker that refuses the connection (CONNACK code 5): connectBus fails with a clear error', async () => {
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
+    sockets.add(s);
     s.on('error', () => undefined);
     s.once('data', () => s.write(Buffer.from([0x20, 0x02, 0x00, 0x05])));
   });
@@ -289,7 +293,7 @@ garbage('a broker that refuses the connection (CONNACK code 5): connectBus fails
   const port = (server.address() as net.AddressInfo).port;
   const { log, lines } = recorder();
   const err = await connectBus({ url: `mqtt://127.0.0.1:${port}`, clientId: `refused-${process.pid}`, log }).catch((e: Error) => e);
-  server.close();
+  closeAll(server, sockets);
   assert.instance(err, Error);
   assert.match((err as Error).message, /could not reach the MQTT broker at mqtt:\/\/127\.0\.0\.1:\d+ within 5 s/);
   assert.ok(
@@ -297,6 +301,16 @@ garbage('a broker that refuses the connection (CONNACK code 5): connectBus fails
     lines.join('\n'),
   );
 });
+
+/**
+ * A fake broker's end: its accepted connections too, not only the listener (server.close()
+ * alone leaves them open, and one a client opened just before it gave up kept this file's
+ * process alive after every test had passed).
+ */
+function closeAll(server: net.Server, sockets: Set<net.Socket>): void {
+  server.close();
+  for (const s of sockets) s.destroy();
+}
 
 mosquitto.run();
 aedes.run();
