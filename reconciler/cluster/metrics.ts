@@ -3,7 +3,7 @@
 // duration of each step, and (read when collected) its nodes by state and replicas assigned or
 // not. Its health: it can do its job while it reaches its nodes (the root may be away: it keeps
 // enforcing its last placement).
-import type { Counter, Histogram, Telemetry } from '../core/telemetry.js';
+import { timeInto, type Counter, type Histogram, type Telemetry } from '../core/telemetry.js';
 import type { ClusterState } from './state.js';
 
 export interface ClusterMetrics {
@@ -54,11 +54,6 @@ export function observeState(t: Telemetry, s: ClusterState, reachesNodes: () => 
 }
 
 /** Run a step and observe its duration as canopy_cluster_reconcile_seconds{step}. */
-export async function timed<T>(m: ClusterMetrics, step: string, f: () => Promise<T> | T): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await f();
-  } finally {
-    m.steps.observe((performance.now() - t0) / 1000, { step });
-  }
+export function timed<T>(m: ClusterMetrics, step: string, f: () => Promise<T> | T): Promise<T> {
+  return timeInto(m.steps, { step }, f);
 }

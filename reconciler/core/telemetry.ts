@@ -161,6 +161,16 @@ export function createTelemetry(): Telemetry {
   };
 }
 
+/** Runs `run` and observes how long it took, in seconds, whether it returned or threw. */
+export async function timeInto<T>(h: Histogram, labels: Labels, run: () => Promise<T> | T): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await run();
+  } finally {
+    h.observe((performance.now() - t0) / 1000, labels);
+  }
+}
+
 /** The Prometheus text exposition format (version 0.0.4) of what a registry holds. */
 export function renderPrometheus(families: MetricFamily[]): string {
   const lines: string[] = [];

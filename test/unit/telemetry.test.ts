@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTelemetry, renderPrometheus } from '../../reconciler/core/telemetry.js';
+import { createTelemetry, renderPrometheus, timeInto } from '../../reconciler/core/telemetry.js';
 import { agentIdentity, clientIdOf, clusterIdentity, rootIdentity } from '../../reconciler/core/identity.js';
 
 const Registry = suite('createTelemetry');
@@ -73,6 +73,21 @@ Registry('renders the Prometheus text format', () => {
   assert.ok(text.includes('canopy_pass_seconds_bucket{le="1"} 1'), text);
   assert.ok(text.includes('canopy_pass_seconds_bucket{le="+Inf"} 1'), text);
   assert.ok(text.includes('canopy_pass_seconds_count 1'), text);
+});
+
+Registry('timeInto observes a run that returns and one that throws', async () => {
+  const t = createTelemetry();
+  const h = t.histogram('canopy_step_seconds', 'steps');
+  assert.is(await timeInto(h, { step: 'ok' }, () => 7), 7);
+  const err = await timeInto(h, { step: 'bad' }, () => Promise.reject(new Error('no'))).catch((e: Error) => e);
+  assert.match((err as Error).message, /no/);
+  assert.equal(
+    t.collect()[0].samples.map((x) => [x.labels.step, x.count]),
+    [
+      ['ok', 1],
+      ['bad', 1],
+    ],
+  );
 });
 
 Registry.run();

@@ -5,6 +5,7 @@ import type { LoadResult } from '../desired.js';
 import type { IncrementalResult } from '../incremental.js';
 import type { RootPorts } from '../ports.js';
 import type { RootState } from '../state.js';
+import { timeInto } from '../../core/telemetry.js';
 
 /** What the place step decided: what the delegate and record steps act on. */
 export interface Placed {
@@ -57,11 +58,6 @@ export async function runPass(steps: readonly Step[], state: RootState, ports: R
 }
 
 /** One timed step outside a pass (a send, a liveness record, the convergence check). */
-export async function timed<T>(ports: Pick<RootPorts, 'metrics'>, step: string, run: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await run();
-  } finally {
-    ports.metrics.stepSeconds.observe((performance.now() - t0) / 1000, { step });
-  }
+export function timed<T>(ports: Pick<RootPorts, 'metrics'>, step: string, run: () => Promise<T>): Promise<T> {
+  return timeInto(ports.metrics.stepSeconds, { step }, run);
 }
