@@ -3,7 +3,7 @@
 // schemas/parse.ts; never trusted before that.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { StringEnum } from './string-enum.js';
-import { ServiceSpec, Point } from './model.js';
+import { ServiceSpec, Point, SigningKey } from './model.js';
 
 const Oid = Type.String({ pattern: '^[0-9a-f]{40}$' });
 const Id = Type.String({ minLength: 1, maxLength: 300 });
@@ -30,12 +30,29 @@ export const Assignment = Type.Object(
   { additionalProperties: false },
 );
 
+const Keys = Type.Array(SigningKey, { minItems: 1, maxItems: 8, uniqueItems: true });
+
+/**
+ * The keys a receiver is to trust from now on, handed down inside a signed message (so a key is
+ * rotated by a commit, with no restart): the root's and a cluster's own (from fleet.yaml and
+ * clusters/<c>.yaml), and its nodes'.
+ */
+export const Trust = Type.Object(
+  {
+    root: Type.Optional(Keys),
+    cluster: Type.Optional(Keys),
+    nodes: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), Keys, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
 /** A cluster's whole placement: what the root writes to refs/canopy/placements/<cluster>. */
 export const Placement = Type.Object(
   {
     fleet: Type.String(),
     cluster: Type.String(),
     version: Version,
+    trust: Type.Optional(Trust),
     services: Type.Record(Id, Assignment),
   },
   { additionalProperties: false, $id: 'placement.schema.json' },
@@ -173,6 +190,8 @@ export const NodeDesired = Type.Object(
     heartbeatSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
     /** The fleet's latency targets: the agent measures round trips to those with a probe address. */
     targets: Type.Optional(Type.Record(TargetName, LatencyTarget, { additionalProperties: false })),
+    /** The cluster's keys, when they are declared: the agent trusts them from then on. */
+    trust: Type.Optional(Type.Object({ cluster: Keys }, { additionalProperties: false })),
     replicas: Type.Array(ReplicaSpec),
   },
   { additionalProperties: false, $id: 'node-desired.schema.json' },
@@ -211,6 +230,60 @@ export const NodeStatus = Type.Object(
   { additionalProperties: false, $id: 'node-status.schema.json' },
 );
 
+/**
+ * A signed payload: `body` is the message's JSON text, exactly as signed; `sig` is the Ed25519
+ * signature of `canopy-signed/v1\n<topic>\n<at>\n<body>` by the key named `by` (its SHA256
+ * fingerprint). `at` (ms since the epoch, the sender's clock) orders messages on one topic, so an
+ * old one replayed is told apart.
+ */
+export const SignedEnvelope = Type.Object(
+  {
+    signed: Type.Literal('canopy/v1'),
+    by: Type.String({ pattern: '^SHA256:[A-Za-z0-9+/]{43}$' }),
+    at: Type.Integer({ minimum: 0 }),
+    sig: Type.String({ pattern: '^[A-Za-z0-9+/]{86}==$' }),
+    body: Type.String(),
+  },
+  { additionalProperties: false, $id: 'signed-envelope.schema.json' },
+);
+
+/** A part's identity file (`canopy identity create`): secret; kept by the part, never in Git. */
+export const IdentityFile = Type.Object(
+  {
+    apiVersion: Type.Literal('canopy/v1'),
+    kind: Type.Literal('Identity'),
+    fleet: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }),
+    role: StringEnum(['root', 'cluster', 'node', 'operator'] as const),
+    name: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)?$' }),
+    createdAt: Time,
+    mqtt: Type.Object(
+      { username: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ minLength: 16, maxLength: 256 }) },
+      { additionalProperties: false },
+    ),
+    ed25519: Type.Object({ publicKey: SigningKey, privateKey: Type.String({ minLength: 1, maxLength: 4000 }) }, { additionalProperties: false }),
+    age: Type.Object(
+      { recipient: Type.String({ pattern: '^age1[0-9a-z]{58}$' }), identity: Type.String({ pattern: '^AGE-SECRET-KEY-1[0-9A-Z]{58}$' }) },
+      { additionalProperties: false },
+    ),
+    /** The keys this part trusts when it starts (later ones arrive signed): the root's for a cluster, the cluster's for a node. */
+    trust: Type.Optional(Type.Object({ root: Type.Optional(Keys), cluster: Type.Optional(Keys) }, { additionalProperties: false })),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          ca: Type.Optional(Type.String({ minLength: 1 })),
+          cert: Type.Optional(Type.String({ minLength: 1 })),
+          key: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, $id: 'identity.schema.json' },
+);
+
+export type Trust = Static<typeof Trust>;
+export type SignedEnvelope = Static<typeof SignedEnvelope>;
+export type IdentityFile = Static<typeof IdentityFile>;
 export type Version = Static<typeof Version>;
 export type Assignment = Static<typeof Assignment>;
 export type Placement = Static<typeof Placement>;
@@ -232,4 +305,6 @@ export const messageSchemas: Record<string, TSchema> = {
   'online.schema.json': OnlineMessage,
   'node-desired.schema.json': NodeDesired,
   'node-status.schema.json': NodeStatus,
+  'signed-envelope.schema.json': SignedEnvelope,
+  'identity.schema.json': IdentityFile,
 };

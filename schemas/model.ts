@@ -126,6 +126,34 @@ export const ServiceDescriptor = Type.Object(
   { additionalProperties: false, $id: 'service.schema.json', title: 'canopy Service descriptor' },
 );
 
+/** An Ed25519 public key in OpenSSH's one-line form. */
+export const SigningKey = Type.String({
+  pattern: '^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\\n]*)?$',
+  maxLength: 400,
+  description: 'an Ed25519 public key as OpenSSH writes it: ssh-ed25519 AAAA… comment',
+});
+/** Any SSH public key git can verify a commit signature with. */
+const SshPublicKey = Type.String({
+  pattern:
+    '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh.com|sk-ecdsa-sha2-nistp256@openssh.com) [A-Za-z0-9+/]+={0,2}( [^\\n]*)?$',
+  maxLength: 2000,
+  description: 'an SSH public key as in allowed_signers or authorized_keys: ssh-ed25519 AAAA… comment',
+});
+/** Who a part is to the broker and the Git server, and the keys its messages are signed with. */
+export const PartKeys = Type.Object(
+  {
+    user: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,128}$', description: 'its MQTT user name, also its Git user for the pre-receive hook' }),
+    keys: Type.Array(SigningKey, {
+      minItems: 1,
+      maxItems: 8,
+      uniqueItems: true,
+      description: 'signing keys accepted from it; more than one while a key is rotated',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type PartKeys = Static<typeof PartKeys>;
+
 export const FleetDescriptor = Type.Object(
   {
     apiVersion: Type.Literal('canopy/v1'),
@@ -168,6 +196,28 @@ export const FleetDescriptor = Type.Object(
               { additionalProperties: false },
             ),
           ),
+          trust: Type.Optional(
+            Type.Object(
+              {
+                root: Type.Optional(PartKeys),
+                operators: Type.Optional(
+                  Type.Record(Name, PartKeys, {
+                    additionalProperties: false,
+                    description: 'people and tools: they may read status, never publish desired state',
+                  }),
+                ),
+                commitSigners: Type.Optional(
+                  Type.Array(SshPublicKey, {
+                    minItems: 1,
+                    maxItems: 100,
+                    uniqueItems: true,
+                    description: "when set, a commit of main is accepted only if signed by one of these keys (judged by the last accepted commit's fleet.yaml)",
+                  }),
+                ),
+              },
+              { additionalProperties: false, description: 'keys the fleet trusts; without them, parts run unsigned' },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -187,6 +237,8 @@ export const ClusterDescriptor = Type.Object(
           location: Type.Optional(Point),
           operator: Type.Optional(Type.String({ minLength: 1 })),
           nodes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, description: 'nodes `canopy up` starts for this cluster' })),
+          identity: Type.Optional(PartKeys),
+          nodeIdentities: Type.Optional(Type.Record(Name, PartKeys, { additionalProperties: false, description: "the keys of this cluster's node agents" })),
         },
         { additionalProperties: false },
       ),

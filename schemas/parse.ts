@@ -3,7 +3,19 @@
 // an agent loads neither TypeBox nor a schema compiler to check what it receives.
 import type { ValidateFunction, ErrorObject } from 'ajv';
 import { validator, validatorIndex } from './validators-load.js';
-import type { Placement, Assignment, Version, DesiredMessage, ClusterStatus, ServiceStatus, OnlineMessage, NodeDesired, NodeStatus } from './messages.js';
+import type {
+  Placement,
+  Assignment,
+  Version,
+  DesiredMessage,
+  ClusterStatus,
+  ServiceStatus,
+  OnlineMessage,
+  NodeDesired,
+  NodeStatus,
+  SignedEnvelope,
+  IdentityFile,
+} from './messages.js';
 
 /** Every shape checked at a boundary, by name. */
 export interface Shapes {
@@ -16,6 +28,8 @@ export interface Shapes {
   OnlineMessage: OnlineMessage;
   NodeDesired: NodeDesired;
   NodeStatus: NodeStatus;
+  SignedEnvelope: SignedEnvelope;
+  IdentityFile: IdentityFile;
 }
 export type ShapeName = keyof Shapes;
 

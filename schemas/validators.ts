@@ -8,7 +8,19 @@ import standalone from 'ajv/dist/standalone/index.js';
 const standaloneCode = standalone.default;
 import { createHash } from 'node:crypto';
 import type { TSchema } from '@sinclair/typebox';
-import { Placement, Assignment, Version, DesiredMessage, ClusterStatus, ServiceStatus, OnlineMessage, NodeDesired, NodeStatus } from './messages.js';
+import {
+  Placement,
+  Assignment,
+  Version,
+  DesiredMessage,
+  ClusterStatus,
+  ServiceStatus,
+  OnlineMessage,
+  NodeDesired,
+  NodeStatus,
+  SignedEnvelope,
+  IdentityFile,
+} from './messages.js';
 import { ServiceDescriptor, FleetDescriptor, ClusterDescriptor } from './model.js';
 
 /** Wire shapes: the first error is enough (a bad message is dropped, its error logged once). */
@@ -22,6 +34,8 @@ export const wireSchemas: Record<string, TSchema> = {
   OnlineMessage,
   NodeDesired,
   NodeStatus,
+  SignedEnvelope,
+  IdentityFile,
 };
 /** Descriptors: every error, with the data and schema beside it, worded for authors by schema-errors.ts. */
 export const descriptorSchemas: Record<string, TSchema> = { Service: ServiceDescriptor, Fleet: FleetDescriptor, Cluster: ClusterDescriptor };

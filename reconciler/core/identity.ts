@@ -32,3 +32,26 @@ export function clientIdOf(id: PartIdentity, suffix?: string): string {
 
 /** "cluster munich", "agent munich/n1": for messages. */
 export const describePart = (id: PartIdentity): string => (id.role === 'root' ? 'the root' : `${id.role} ${id.name}`);
+
+/** A part's role as an identity file names it: a node's agent is a `node`; people and tools are `operator`s. */
+export type IdentityRole = 'root' | 'cluster' | 'node' | 'operator';
+
+/**
+ * The user name a part has at the broker and the Git server: `<fleet>.root`,
+ * `<fleet>.cluster.<c>`, `<fleet>.node.<c>.<n>`, `<fleet>.operator.<name>` (names are DNS
+ * labels, so the dots are unambiguous).
+ */
+export function userNameOf(fleet: string, role: IdentityRole, name: string): string {
+  return role === 'root' ? `${fleet}.root` : `${fleet}.${role}.${name.replace('/', '.')}`;
+}
+
+/** The part an identity speaks for, in the terms the bus uses. */
+export function partOf(fleet: string, role: IdentityRole, name: string): PartIdentity {
+  if (role === 'root') return rootIdentity(fleet);
+  if (role === 'cluster') return clusterIdentity(fleet, name);
+  if (role === 'node') {
+    const [c, n] = name.split('/');
+    return agentIdentity(fleet, c!, n!);
+  }
+  return toolIdentity(fleet, name);
+}

@@ -1,0 +1,65 @@
+// Who may read and write which topics: one table, from which `canopy broker-config` writes
+// Mosquitto's ACL file and the embedded broker of `canopy up` checks every publish and
+// subscribe. The root publishes desired state and reads status; cluster C reads only its own
+// desired topic, publishes only its own status and online topics and talks to its own nodes;
+// node N of C only its own topics; an operator reads status, never publishes desired state.
+import type { IdentityRole } from '../core/identity.js';
+import { topics } from './topics.js';
+
+export type Access = 'read' | 'write';
+
+export interface AccessRule {
+  /** An MQTT topic filter (`+`, `#`). */
+  pattern: string;
+  access: Access;
+}
+
+export function accessRules(fleet: string, role: IdentityRole, name: string): AccessRule[] {
+  const t = topics(fleet);
+  const r = (pattern: string): AccessRule => ({ pattern, access: 'read' });
+  const w = (pattern: string): AccessRule => ({ pattern, access: 'write' });
+  switch (role) {
+    case 'root':
+      return [w(t.clusterDesired('+')), r(t.allClusterStatus), r(t.allClusterOnline)];
+    case 'cluster':
+      return [
+        r(t.clusterDesired(name)),
+        w(t.clusterStatus(name)),
+        w(t.clusterOnline(name)),
+        w(t.nodeDesired(name, '+')),
+        r(t.allNodeStatus(name)),
+        r(t.allNodeOnline(name)),
+      ];
+    case 'node': {
+      const [c, n] = name.split('/') as [string, string];
+      return [r(t.nodeDesired(c, n)), w(t.nodeStatus(c, n)), w(t.nodeOnline(c, n))];
+    }
+    case 'operator':
+      return [r(t.allClusterStatus), r(t.allClusterOnline), r(t.allNodeStatus('+')), r(t.allNodeOnline('+'))];
+  }
+}
+
+/** May a client with `rules` publish on `topic` (a topic name, no wildcards)? */
+export function mayPublish(rules: readonly AccessRule[], topic: string): boolean {
+  if (/[+#]/.test(topic)) return false;
+  return rules.some((r) => r.access === 'write' && covers(r.pattern, topic));
+}
+
+/** May a client with `rules` subscribe to `filter`: is every topic it matches one it may read? */
+export function maySubscribe(rules: readonly AccessRule[], filter: string): boolean {
+  return rules.some((r) => r.access === 'read' && covers(r.pattern, filter));
+}
+
+/** Does the filter `rule` match every topic `filter` matches? (A topic name is a filter without wildcards.) */
+export function covers(rule: string, filter: string): boolean {
+  const a = rule.split('/');
+  const b = filter.split('/');
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === '#') return true;
+    if (i >= b.length) return false;
+    if (b[i] === '#') return false;
+    if (a[i] === '+') continue;
+    if (a[i] !== b[i]) return false;
+  }
+  return a.length === b.length;
+}
