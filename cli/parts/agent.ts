@@ -8,6 +8,9 @@ import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { keepalive, type Running } from './running.js';
+import { partSecurity, warnUnsigned } from './security.js';
+import { loadIdentity } from '../../reconciler/core/identity-file.js';
+import { agentTrustView } from '../../reconciler/mqtt/trust.js';
 
 export interface AgentPartOptions {
   cluster: string;
@@ -24,15 +27,22 @@ export interface AgentPartOptions {
   /** How often latency targets are re-measured (default 30 s). */
   probeIntervalMs?: number;
   heartbeatMs?: number;
+  /** --identity FILE: its broker credential and signing key, and its cluster's keys. */
+  identityFile?: string;
   log: Logger;
 }
 
 export async function runAgent(o: AgentPartOptions): Promise<Running> {
-  const fleet = o.fleet ?? (await discoverFleet(o.broker, o.cluster, o.log));
+  const name = `${o.cluster}/${o.name}`;
+  const known = o.identityFile ? loadIdentity(o.identityFile).identity.fleet : o.fleet;
+  const fleet = known ?? (await discoverFleet(o.broker, o.cluster, o.log));
   const t = topics(fleet);
+  const sec = partSecurity({ file: o.identityFile, role: 'node', name, fleet, log: o.log, view: (st) => agentTrustView(st, t, o.cluster, o.name) });
+  if (!sec.trust.signed) warnUnsigned(o.log, sec.identity ? 'its identity trusts no cluster key' : 'no --identity');
   const telemetry = createTelemetry();
   const bus = await connectBus({
-    url: o.broker,
+    url: sec.brokerUrl(o.broker),
+    codec: sec.codec,
     identity: agentIdentity(fleet, o.cluster, o.name),
     telemetry,
     log: o.log,
@@ -56,6 +66,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
     heartbeatMs: o.heartbeatMs,
     log: o.log,
     telemetry,
+    trust: sec.trust,
   });
   return {
     telemetry,

@@ -24,8 +24,11 @@ export interface BusStats {
  */
 export interface BusCodec {
   encode(topic: string, body: string): string | Buffer;
-  decode(topic: string, payload: Buffer): { ok: true; payload: Buffer } | { ok: false; error: string };
+  decode(topic: string, payload: Buffer): Opened;
 }
+
+/** A payload opened, or why not (`reason` labels the drop count: unsigned, untrusted-key, replayed, …). */
+export type Opened = { ok: true; payload: Buffer } | { ok: false; error: string; reason?: string };
 
 /** Payloads as they are: plain JSON. */
 export const plainCodec: BusCodec = { encode: (_topic, body) => body, decode: (_topic, payload) => ({ ok: true, payload }) };
@@ -39,6 +42,11 @@ export interface Bus {
   /** Clear a retained message. */
   clear(topic: string): Promise<void>;
   subscribe(pattern: string, handler: Handler): Promise<void>;
+  /**
+   * Subscribe to `pattern` again, so the broker sends its retained messages once more: after
+   * this part learned keys that open messages it dropped before it could verify them.
+   */
+  refresh(pattern: string): Promise<void>;
   /** Called on every (re)connect, after the online message: the place to send full state. */
   onConnect(cb: () => void): void;
   /** Count a message dropped at the boundary (bad payload), and log it once per topic. */
@@ -68,8 +76,10 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   if (!clientId) throw new Error('connectBus: give an identity or a clientId');
   const codec = opts.codec ?? plainCodec;
   const u = new URL(opts.url);
-  if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new Error(`broker URL ${opts.url}: only mqtt://host:port is supported`);
+  if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new Error(`broker URL ${u.protocol}//${u.host}: only mqtt://host:port is supported`);
   const host = u.hostname || '127.0.0.1';
+  // Never a password in a message: the URL as shown, without credentials.
+  const shown = `${u.protocol}//${u.host}`;
   const port = Number(u.port || 1883);
   const onlinePayload = (online: boolean) => JSON.stringify({ kind: 'online', online, at: new Date().toISOString() });
   const options: IClientOptions = {
@@ -102,7 +112,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     stats.bytesIn += raw.length + topic.length;
     metrics?.received.inc();
     const opened = codec.decode(topic, raw);
-    if (!opened.ok) return drop(topic, opened.error, 'unopened');
+    if (!opened.ok) return drop(topic, opened.error, opened.reason ?? 'unopened');
     for (const h of handlers) if (h.re.test(topic)) safely(opts.log, () => h.handler(topic, opened.payload));
   });
   client.on('connect', () => {
@@ -122,7 +132,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.removeListener('connect', ok);
-      reject(new Error(`could not reach the MQTT broker at ${opts.url} within 5 s: is it running? (canopy up embeds one when --broker is not given)`));
+      reject(new Error(`could not reach the MQTT broker at ${shown} within 5 s: is it running? (canopy up embeds one when --broker is not given)`));
       client.end(true);
     }, 5000);
     const ok = () => {
@@ -160,6 +170,11 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     async subscribe(pattern, handler) {
       handlers.push({ pattern, re: patternToRegExp(pattern), handler });
       await client.subscribeAsync(pattern, { qos: 1 });
+    },
+    async refresh(pattern) {
+      // MQTT.js skips a filter it is subscribed to unless told `resubscribe`; the broker then
+      // replaces the subscription and sends the retained messages again (MQTT 3.1.1, 3.8.4).
+      if (client.connected) await client.subscribeAsync({ [pattern]: { qos: 1 }, resubscribe: true } as never);
     },
     onConnect(cb) {
       connectCbs.push(cb);

@@ -9,6 +9,7 @@ import type { ParseResult } from '../core/validate.js';
 import type { DesiredState, LoadResult } from './desired.js';
 import type { PlacementBook } from './delegate.js';
 import type { RootMetrics } from './metrics.js';
+import type { TrustStore } from '../mqtt/trust.js';
 
 /** The commits of the branch the root follows. */
 export interface CommitsPort {
@@ -58,4 +59,6 @@ export interface RootPorts {
   clock(): number;
   stats: RootStats;
   metrics: RootMetrics;
+  /** The keys the root verifies clusters by (none: the bus does not verify). */
+  trust?: TrustStore;
 }

@@ -14,6 +14,7 @@ import { place } from './steps/place.js';
 import { readCommit } from './steps/read-commit.js';
 import { record } from './steps/record.js';
 import { validate } from './steps/validate.js';
+import { takeTrust } from './steps/trust.js';
 
 const PLACE: readonly Step[] = [
   { name: 'place', run: place },
@@ -21,7 +22,7 @@ const PLACE: readonly Step[] = [
   { name: 'record', run: record },
 ];
 
-export const MAIN_PASS: readonly Step[] = [{ name: 'read', run: readCommit }, { name: 'validate', run: validate }, ...PLACE];
+export const MAIN_PASS: readonly Step[] = [{ name: 'read', run: readCommit }, { name: 'validate', run: validate }, { name: 'trust', run: takeTrust }, ...PLACE];
 export const PLACE_PASS: readonly Step[] = PLACE;
 
 export function rootReconciler(state: RootState, ports: RootPorts): Reconciler {

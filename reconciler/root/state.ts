@@ -8,6 +8,7 @@ import type { DesiredState } from './desired.js';
 import type { Allocation, ClusterView, Refusal } from './place.js';
 import { IncrementalPlacer, PlacementDocs } from './incremental.js';
 import { RunningCounts } from './running-counts.js';
+import { fleetTrust, type FleetTrust } from './trust.js';
 
 /** What the root knows of one cluster: its last status and its liveness as the root sees it. */
 export interface ClusterState {
@@ -52,6 +53,8 @@ export interface RootState {
   parseCache: Map<string, ParseResult>;
   /** When this root started (ms): clusters known only from Git are offline since then. */
   startedAt: number;
+  /** The keys the good commit declares (none: the fleet runs unsigned). */
+  trust?: FleetTrust;
 }
 
 export interface StateSeed {
@@ -84,5 +87,6 @@ export function newRootState(s: StateSeed): RootState {
     docs: new PlacementDocs(),
     parseCache: s.parseCache ?? new Map(),
     startedAt: s.startedAt,
+    trust: fleetTrust(s.good),
   };
 }

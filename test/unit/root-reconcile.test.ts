@@ -97,10 +97,10 @@ Runner('steps run in order; "done" ends the pass; each step is timed even when i
   assert.is(metric(f.telemetry, 'canopy_root_reconcile_seconds', { step: 'x' }), 1);
 });
 
-Runner('the pass over main is read, validate, place, delegate, record', () => {
+Runner('the pass over main is read, validate, trust, place, delegate, record', () => {
   assert.equal(
     MAIN_PASS.map((s) => s.name),
-    ['read', 'validate', 'place', 'delegate', 'record'],
+    ['read', 'validate', 'trust', 'place', 'delegate', 'record'],
   );
 });
 
