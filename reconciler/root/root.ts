@@ -13,7 +13,7 @@ import { PlacementBook } from './delegate.js';
 import { recoverRoot } from './recover.js';
 import { watchRef } from '../git/watch.js';
 import { startMaintenance } from '../git/maintenance.js';
-import { gitCommits, gitNotes } from './git-ports.js';
+import { gitCommits, gitNotes, gitSignatures } from './git-ports.js';
 import { subscribeInputs } from './inputs.js';
 import { rootMetrics } from './metrics.js';
 import type { RootPorts } from './ports.js';
@@ -71,6 +71,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   const ports: RootPorts = {
     fleet: o.fleet,
     commits: gitCommits(o.repo, branchRef),
+    signatures: gitSignatures(o.repo),
     notes: gitNotes(o.repo, AUTHOR, wrote),
     book,
     send: (cluster, msg) => o.bus.publish(t.clusterDesired(cluster), msg),

@@ -8,7 +8,7 @@ import { fleetTrust, sameTrust } from '../trust.js';
 import type { Pass, StepResult } from './pass.js';
 
 export function takeTrust(state: RootState, ports: { trust?: TrustStore }, pass: Pass): StepResult {
-  if (!pass.commit?.result.ok) return;
+  if (!pass.commit?.result?.ok) return;
   const next = fleetTrust(state.good);
   // Keep the objects when nothing changed: delegate compares placements' keys by reference first.
   if (next && state.trust) {
