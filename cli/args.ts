@@ -181,7 +181,7 @@ export function duration<const C extends Common<number> & { minMs?: number }>(c?
   });
 }
 
-/** An MQTT broker's URL: mqtt://HOST:PORT (or tcp://). */
+/** An MQTT broker's URL: mqtt://HOST:PORT (or tcp://), or mqtts://HOST:PORT for TLS. */
 export function brokerUrl<const C extends Common<string>>(c?: C): Opt<string, Present<C>> {
   return spec(c, (t) => {
     let u: URL | undefined;
@@ -190,7 +190,7 @@ export function brokerUrl<const C extends Common<string>>(c?: C): Opt<string, Pr
     } catch {
       /* below */
     }
-    if (!u || (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') || !u.hostname) throw new ArgProblem('expected mqtt://HOST:PORT');
+    if (!u || !['mqtt:', 'tcp:', 'mqtts:'].includes(u.protocol) || !u.hostname) throw new ArgProblem('expected mqtt://HOST:PORT or mqtts://HOST:PORT');
     return t;
   });
 }

@@ -25,6 +25,7 @@ export const COMMANDS: Record<string, string> = {
   import: 'import an Oakestra SLA as canopy descriptors',
   identity: 'create a part’s identity: broker credential, signing key, age key',
   'git-hook': 'one writer per canopy ref: a pre-receive hook for the fleet’s Git server',
+  'broker-config': 'write Mosquitto’s password file, ACL file and configuration from identity files',
 };
 
 function help(): string {

@@ -1,12 +1,15 @@
 // A narrow port over MQTT.js: JSON publish/subscribe at QoS 1 with an online/last-will topic.
 // Every socket is TCP_NODELAY (a QoS 1 round trip is 88 ms with Nagle, 0.14 ms without).
-// Speaks MQTT 3.1.1 so the embedded broker (aedes) and Mosquitto both serve it.
-import net from 'node:net';
+// Speaks MQTT 3.1.1 so the embedded broker (aedes) and Mosquitto both serve it; mqtt:// or
+// mqtts:// (TLS, connection.ts).
 import { MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from '../core/log.js';
 import { withTimeout } from '../core/timeout.js';
 import { clientIdOf, type PartIdentity } from '../core/identity.js';
 import type { Telemetry } from '../core/telemetry.js';
+import { endpointOf, explainConnectError, firstConnection, type BusTls } from './connection.js';
+
+export type { BusTls };
 
 export type Handler = (topic: string, payload: Buffer) => void;
 
@@ -56,7 +59,13 @@ export interface Bus {
 }
 
 export interface BusOptions {
+  /** mqtt://[USER:PASSWORD@]HOST[:PORT] (1883), or mqtts://… (8883) for TLS. */
   url: string;
+  /** CA, client certificate and key files for mqtts:// (read once, here). */
+  tls?: BusTls;
+  /** The broker credential; these take precedence over a user and password in the URL. */
+  username?: string;
+  password?: string;
   /** Who connects: names the MQTT client (clientIdOf) unless clientId is given. */
   identity?: PartIdentity;
   /** Required without an identity; with one, a suffix distinguishes a second connection. */
@@ -75,12 +84,8 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   const clientId = opts.clientId ?? (opts.identity ? clientIdOf(opts.identity) : undefined);
   if (!clientId) throw new Error('connectBus: give an identity or a clientId');
   const codec = opts.codec ?? plainCodec;
-  const u = new URL(opts.url);
-  if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new Error(`broker URL ${u.protocol}//${u.host}: only mqtt://host:port is supported`);
-  const host = u.hostname || '127.0.0.1';
-  // Never a password in a message: the URL as shown, without credentials.
-  const shown = `${u.protocol}//${u.host}`;
-  const port = Number(u.port || 1883);
+  const ep = endpointOf(opts);
+  const { host, port } = ep;
   const onlinePayload = (online: boolean) => JSON.stringify({ kind: 'online', online, at: new Date().toISOString() });
   const options: IClientOptions = {
     clientId,
@@ -90,16 +95,19 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     reconnectPeriod: 500,
     connectTimeout: 5000,
     resubscribe: true,
+    // A running part keeps trying after a refusal (its password may be on its way to the broker
+    // during a rotation); connectBus fails fast on one before the first connection instead.
+    reconnectOnConnackError: true,
     // No table of 65,536 pre-built message-id buffers (mqtt-packet builds it on the first packet
     // otherwise): 6 MB of heap in every process for a few bytes saved per publish.
     writeCache: false,
-    username: u.username || undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
+    username: ep.username,
+    password: ep.password,
     will: opts.onlineTopic
       ? { topic: opts.onlineTopic, payload: Buffer.from(codec.encode(opts.onlineTopic, onlinePayload(false))), qos: 1, retain: true }
       : undefined,
   };
-  const client = new MqttClient(() => net.createConnection({ host, port, noDelay: true }) as never, options);
+  const client = new MqttClient(ep.connect as never, options);
   const handlers: Array<{ pattern: string; re: RegExp; handler: Handler }> = [];
   const connectCbs: Array<() => void> = [];
   const stats: BusStats = { received: 0, published: 0, bytesIn: 0, bytesOut: 0, dropped: 0 };
@@ -116,31 +124,27 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     for (const h of handlers) if (h.re.test(topic)) safely(opts.log, () => h.handler(topic, opened.payload));
   });
   client.on('connect', () => {
-    opts.log.debug(`mqtt connected to ${host}:${port} as ${clientId}`);
+    opts.log.debug(`mqtt connected to ${ep.shown} as ${clientId}`);
     if (opts.onlineTopic) client.publish(opts.onlineTopic, codec.encode(opts.onlineTopic, onlinePayload(true)), { qos: 1, retain: true });
     for (const cb of connectCbs) safely(opts.log, cb);
   });
   let lastErr = '';
+  let connectedOnce = false;
+  client.once('connect', () => {
+    connectedOnce = true;
+  });
   client.on('error', (e) => {
-    if (e.message !== lastErr) opts.log.warn(`mqtt ${host}:${port}: ${e.message}`);
-    lastErr = e.message;
+    const why = explainConnectError(e, ep);
+    if (why?.fatal && !connectedOnce) return; // connectBus fails with it (firstConnection)
+    const text = why?.fatal ? why.message : `mqtt ${host}:${port}: ${why?.message ?? e.message}`;
+    if (text !== lastErr) opts.log.warn(text);
+    lastErr = text;
   });
   client.on('offline', () => {
     if (!closing) opts.log.debug(`mqtt offline (${host}:${port}), reconnecting`);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.removeListener('connect', ok);
-      reject(new Error(`could not reach the MQTT broker at ${shown} within 5 s: is it running? (canopy up embeds one when --broker is not given)`));
-      client.end(true);
-    }, 5000);
-    const ok = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    client.once('connect', ok);
-  });
+  await firstConnection(client, ep);
 
   const publish = (topic: string, message: unknown, o: { retain?: boolean } = {}) => {
     const body = codec.encode(topic, typeof message === 'string' ? message : JSON.stringify(message));
