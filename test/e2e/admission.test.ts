@@ -2,7 +2,8 @@
 // processes over a real Mosquitto, containers on the real Docker Engine. One agent runs only
 // allowed images (--allow-image), one only allowed commands (--allow-command, process runtime).
 // A refused replica is never started (no container, no file the command would write), it is
-// reported with the reason up to `canopy status`, and it runs once the agent's rules allow it.
+// reported with the reason up to `canopy status` and the commit's note, and it runs once the
+// agent's rules allow it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
@@ -137,6 +138,21 @@ test('the refused replicas are reported with the reason up to canopy status; the
     (await containersOf('shop/ok')).map((c) => c.State),
     ['running'],
   );
+});
+
+test('the commit’s note says what holds it up: the refusals', async () => {
+  const note = await eventually(
+    'both refusals in the note on HEAD',
+    () => {
+      const text = git(dir, 'notes', '--ref', 'canopy', 'show', 'HEAD');
+      return /shop\/evil: munich: shop\/evil#0: refused by node policy/.test(text) && /shop\/pwn: munich: shop\/pwn#0: refused by node policy/.test(text)
+        ? text
+        : undefined;
+    },
+    30_000,
+  ).catch(withLogs);
+  assert.match(note ?? '', /Not converged yet\./);
+  assert.match(note ?? '', `shop/evil: munich: shop/evil#0: refused by node policy: image ${EVIL} is not in the allowed images (${ALLOW_IMAGE})`);
 });
 
 test('a refused replica is never started, nor retried: no container, no file, one refusal logged per replica', async () => {
