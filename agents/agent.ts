@@ -24,6 +24,8 @@ import { agentMetrics } from './metrics.js';
 import { nodeFacts } from './node-facts.js';
 import { startHeartbeat } from './heartbeat.js';
 import { refreshOnTrust, type TrustStore } from '../reconciler/mqtt/trust.js';
+import { admissionLines, compileAdmission, type AdmissionRules } from './admission.js';
+import { findExecutable } from './executable.js';
 
 export { nodeArch } from './node-facts.js';
 
@@ -33,6 +35,8 @@ export interface AgentOptions {
   node: string;
   bus: Bus;
   drivers: { container?: RuntimeDriver; process?: RuntimeDriver };
+  /** Which images and commands this node runs (admission.ts); none given: any. */
+  admission?: AdmissionRules;
   stateDir: string;
   capacity?: { cpu: number; memoryMi: number; gpu: number };
   labels?: Record<string, string>;
@@ -62,6 +66,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const state = newAgentState(await journal.read<NodeDesired>(ASSIGNMENT_FILE), o.heartbeatMs ?? 2000);
   const metrics = agentMetrics(o.telemetry ?? createTelemetry(), state);
   const drivers = agentDrivers(o.drivers);
+  const admission = compileAdmission(o.admission);
+  for (const [level, line] of admissionLines(admission, { container: o.drivers.container?.name, process: o.drivers.process?.name })) o.log[level](line);
   const enqueue = (key: string) => loop.enqueue(key);
   // The cluster's keys as the assignment in force carried them (a rotation since the identity file).
   const trustKeys = (tr: NonNullable<NodeDesired['trust']>) => void o.trust?.set(`cluster:${o.cluster}`, tr.cluster);
@@ -70,6 +76,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const ports: PassPorts = {
     facts: nodeFacts(o),
     drivers,
+    admission,
+    findExecutable,
     log: o.log,
     now: o.now ?? Date.now,
     drop: (topic, error) => o.bus.drop(topic, error),

@@ -18,6 +18,8 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { ensureUpIdentities } from '../up-identities.js';
 
 type Runtime = 'docker' | 'process' | 'sim';
+/** up runs the whole template here, its processes too: with docker its agents run both kinds (an agent's `docker` alone runs containers only). */
+const agentRuntime = (r: Runtime) => (r === 'docker' ? 'docker,process' : r);
 
 const options = {
   repo: text({ default: 'fleet' }),
@@ -147,7 +149,7 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
           name: node,
           broker,
           fleet: fleet.metadata.name,
-          runtime,
+          runtime: agentRuntime(runtime),
           stateDir,
           capacity: { cpu: 2, memoryMi: 2048, gpu: 0 },
           location: at,
@@ -242,7 +244,7 @@ async function removeAll(fleet: string, runtime: Runtime, nodes: Array<{ cluster
 
 async function removeWorkloads(fleet: string, cluster: string, node: string, runtime: Runtime, stateDir: string): Promise<void> {
   const { loadDrivers } = await import('../../agents/runtimes/load.js');
-  const d = await loadDrivers(runtime, { fleet, cluster, node, stateDir });
+  const d = await loadDrivers(agentRuntime(runtime), { fleet, cluster, node, stateDir });
   for (const drv of new Set([d.container, d.process].filter(Boolean))) {
     for (const r of await drv!.list()) await drv!.stop(r.id);
     await drv!.close();

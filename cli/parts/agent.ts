@@ -11,13 +11,17 @@ import { keepalive, type Running } from './running.js';
 import { partSecurity, warnUnsigned } from './security.js';
 import { loadIdentity } from '../../reconciler/core/identity-file.js';
 import { agentTrustView } from '../../reconciler/mqtt/trust.js';
+import type { RuntimeKind } from '../../agents/runtimes/load.js';
+import type { AdmissionRules } from '../../agents/admission.js';
 
 export interface AgentPartOptions {
   cluster: string;
   name: string;
   broker: string;
   fleet?: string;
-  runtime: 'docker' | 'process' | 'sim';
+  runtime: RuntimeKind;
+  /** Which images and commands the node runs (--allow-image, --allow-command); none: any. */
+  admission?: AdmissionRules;
   stateDir: string;
   capacity?: { cpu: number; memoryMi: number; gpu: number };
   labels?: Record<string, string>;
@@ -58,6 +62,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
     node: o.name,
     bus,
     drivers,
+    admission: o.admission,
     stateDir: o.stateDir,
     capacity: o.capacity,
     labels: o.labels,

@@ -46,6 +46,11 @@ export interface CommitNote {
   changed?: Record<string, NotePlacement | { removed: true }>;
   unschedulable?: Record<string, string>;
   convergedAt?: string;
+  /**
+   * Until it converges: services the clusters report failing, each with the first reason one
+   * gave (`munich: shop/evil#0: refused by node policy: …`, a crash), what holds the commit up.
+   */
+  failing?: Record<string, string>;
   /** Still in force after a rejection: the last accepted commit. */
   inForce?: string;
   signature?: NoteSignature;
@@ -84,6 +89,11 @@ export function renderNote(n: CommitNote): string {
       lines.push('', 'Unschedulable:');
       for (const [id, why] of un.slice(0, LISTED)) lines.push(`  ${id}: ${why}`);
       if (un.length > LISTED) lines.push(`  … and ${un.length - LISTED} more (all of them in the JSON below)`);
+    }
+    const failing = Object.entries(n.failing ?? {});
+    if (failing.length) {
+      lines.push('', 'Failing, as the clusters report it:');
+      for (const [id, why] of failing.slice(0, LISTED)) lines.push(`  ${id}: ${why}`);
     }
   }
   lines.push('', MARK, JSON.stringify(n));

@@ -4,8 +4,6 @@
 // for that topic, and is not older than the last one it took there. MQTT 3.1.1 has no headers,
 // so the signature travels inside the JSON; it covers the topic too, so a message signed for
 // one cluster's topic is worthless on another's.
-import type { SignedEnvelope } from '../../schemas/messages.js';
-import { checkValue } from '../../schemas/parse.js';
 import { verifySignature, type PublicKey, type Signer } from '../core/keys.js';
 import type { BusCodec, Opened } from './bus.js';
 
@@ -34,11 +32,19 @@ export interface SignedCodecOptions {
   unordered?: (topic: string) => boolean;
 }
 
-const PREFIX = '{"signed":';
-const ENVELOPE_OVERHEAD = 300;
+/**
+ * The envelope is JSON written in exactly one way, the message's own JSON last and unescaped:
+ * `{"signed":"canopy/v1","by":"SHA256:…","at":1765000000000,"sig":"…","body":<message>}`. So the
+ * receiver checks the header without parsing the message, verifies the signature over the
+ * body's bytes as they came, and parses the message once (schemas/messages.ts SignedEnvelope).
+ */
+const HEADER = /^\{"signed":"canopy\/v1","by":"(SHA256:[A-Za-z0-9+/]{43})","at":([0-9]{1,16}),"sig":"([A-Za-z0-9+/]{86}==)","body":/;
+const HEADER_MAX = 220;
+const START = Buffer.from('{"signed":');
 
-export function signedData(topic: string, at: number, body: string): string {
-  return `canopy-signed/v1\n${topic}\n${at}\n${body}`;
+/** What the signature covers: the topic, the time and the message's bytes. */
+export function signedData(topic: string, at: number, body: string | Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`canopy-signed/v1\n${topic}\n${at}\n`), typeof body === 'string' ? Buffer.from(body) : body]);
 }
 
 export function signedCodec(o: SignedCodecOptions): BusCodec {
@@ -46,11 +52,11 @@ export function signedCodec(o: SignedCodecOptions): BusCodec {
   const last = new Map<string, number>();
   let lastAt = 0;
   const open = (topic: string, payload: Buffer): Opened => {
-    if (payload.length > o.maxBytes + ENVELOPE_OVERHEAD) return fail('oversized', `${topic}: ${payload.length} bytes, over the limit of ${o.maxBytes}`);
+    if (payload.length > o.maxBytes + HEADER_MAX) return fail('oversized', `${topic}: ${payload.length} bytes, over the limit of ${o.maxBytes}`);
     if (payload.length === 0) return { ok: true, payload };
     const keys = o.trust.keysFor(topic);
     const env = envelopeOf(topic, payload);
-    if (!keys) return env.ok ? { ok: true, payload: Buffer.from(env.value.body) } : { ok: true, payload };
+    if (!keys) return env.ok ? { ok: true, payload: env.value.body } : { ok: true, payload };
     if (!env.ok) return fail(env.reason, env.error);
     const e = env.value;
     const key = keys.find((k) => k.id === e.by);
@@ -70,7 +76,7 @@ export function signedCodec(o: SignedCodecOptions): BusCodec {
         );
       last.set(topic, e.at);
     }
-    return { ok: true, payload: Buffer.from(e.body) };
+    return { ok: true, payload: e.body };
   };
   return {
     encode(topic, body) {
@@ -78,8 +84,7 @@ export function signedCodec(o: SignedCodecOptions): BusCodec {
       // Strictly increasing within this process, so two messages in one millisecond keep their order.
       const at = Math.max(clock(), lastAt + 1);
       lastAt = at;
-      const env: SignedEnvelope = { signed: 'canopy/v1', by: o.signer.id, at, sig: o.signer.sign(signedData(topic, at, body)), body };
-      return JSON.stringify(env);
+      return `{"signed":"canopy/v1","by":"${o.signer.id}","at":${at},"sig":"${o.signer.sign(signedData(topic, at, body))}","body":${body}}`;
     },
     decode: open,
   };
@@ -89,15 +94,18 @@ function fail(reason: string, error: string): Opened {
   return { ok: false, reason, error };
 }
 
-function envelopeOf(topic: string, payload: Buffer): { ok: true; value: SignedEnvelope } | { ok: false; reason: string; error: string } {
-  if (payload.subarray(0, PREFIX.length).toString() !== PREFIX)
+interface Envelope {
+  by: string;
+  at: number;
+  sig: string;
+  body: Buffer;
+}
+
+function envelopeOf(topic: string, payload: Buffer): { ok: true; value: Envelope } | { ok: false; reason: string; error: string } {
+  if (!payload.subarray(0, START.length).equals(START))
     return { ok: false, reason: 'unsigned', error: `${topic}: unsigned payload, where a signed one is required` };
-  let data: unknown;
-  try {
-    data = JSON.parse(payload.toString('utf8'));
-  } catch (e) {
-    return { ok: false, reason: 'invalid', error: `${topic}: signed envelope is not JSON (${(e as Error).message})` };
-  }
-  const checked = checkValue('SignedEnvelope', data, `${topic}: signed envelope`);
-  return checked.ok ? { ok: true, value: checked.value } : { ok: false, reason: 'invalid', error: checked.error };
+  const m = HEADER.exec(payload.subarray(0, HEADER_MAX).toString('latin1'));
+  if (!m || payload[payload.length - 1] !== 0x7d)
+    return { ok: false, reason: 'invalid', error: `${topic}: not a canopy signed envelope ({"signed":"canopy/v1","by":…,"at":…,"sig":…,"body":…})` };
+  return { ok: true, value: { by: m[1]!, at: Number(m[2]), sig: m[3]!, body: payload.subarray(m[0].length, payload.length - 1) } };
 }

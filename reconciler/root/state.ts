@@ -34,6 +34,8 @@ export interface RootState {
   older: CommitNote[];
   /** The pending note as last written (a pass that changes nothing in it writes nothing). */
   lastPendingText: string;
+  /** The pending note gained failures since it was last written (failing.ts): convergence writes it. */
+  failingUnwritten: boolean;
   /**
    * Notes a pass decided on and could not write (a ref lock left by a root killed mid-write):
    * written with the next notes commit, so no commit loses its outcome (steps/notes.ts).
@@ -77,6 +79,7 @@ export function newRootState(s: StateSeed): RootState {
     pending: s.pending,
     older: [],
     lastPendingText: '',
+    failingUnwritten: false,
     unwrittenNotes: new Map(),
     seq: s.seq,
     epoch: s.epoch,

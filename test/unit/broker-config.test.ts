@@ -109,7 +109,12 @@ acl('each user gets a user line and exactly the topic lines of access.ts', async
     ),
     text,
   );
-  assert.ok(text.includes('user demo.root\ntopic write canopy/v1/demo/clusters/+/desired\ntopic read canopy/v1/demo/clusters/+/status\n'), text);
+  assert.ok(
+    text.includes(
+      'user demo.root\ntopic write canopy/v1/demo/clusters/+/desired\ntopic write canopy/v1/demo/root/online\ntopic read canopy/v1/demo/clusters/+/status\n',
+    ),
+    text,
+  );
   assert.not.match(text, /user demo\.operator\.alice\n(topic [a-z]+ \S+\n)*topic write/);
 });
 
