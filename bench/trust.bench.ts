@@ -60,7 +60,7 @@ async function runFleet(secure: boolean, commits: number, quick: boolean, log: (
     await sleep(quick ? 2000 : 4000);
     const agent = f.parts.get('agent-c1-n1')!;
     const idle = await watchIdle({ agent: agent.pid }, quick ? 4000 : 10_000, 1);
-    const dropped = [...f.parts.values()].reduce((n, p) => n + (p.log().match(/dropped bad message/g)?.length ?? 0), 0);
+    const dropped = [...f.parts.values()].reduce((n, p) => n + (p.log().match(/dropped (bad message|a message not verifiable yet)/g)?.length ?? 0), 0);
     log(
       `${secure ? 'signed' : 'unsigned'}: p50 ${round(median(seen))} ms, p99 ${round(percentile(seen, 99))} ms; agent idle RSS ${round(idle.agent!.rssMB)} MB`,
     );

@@ -31,7 +31,7 @@ export interface BusCodec {
 }
 
 /** A payload opened, or why not (`reason` labels the drop count: unsigned, untrusted-key, replayed, …). */
-export type Opened = { ok: true; payload: Buffer } | { ok: false; error: string; reason?: string };
+export type Opened = { ok: true; payload: Buffer } | { ok: false; error: string; reason?: string; expected?: boolean };
 
 /** Payloads as they are: plain JSON. */
 export const plainCodec: BusCodec = { encode: (_topic, body) => body, decode: (_topic, payload) => ({ ok: true, payload }) };
@@ -120,7 +120,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     stats.bytesIn += raw.length + topic.length;
     metrics?.received.inc();
     const opened = codec.decode(topic, raw);
-    if (!opened.ok) return drop(topic, opened.error, opened.reason ?? 'unopened');
+    if (!opened.ok) return drop(topic, opened.error, opened.reason ?? 'unopened', opened.expected);
     for (const h of handlers) if (h.re.test(topic)) safely(opts.log, () => h.handler(topic, opened.payload));
   });
   client.on('connect', () => {
@@ -156,12 +156,13 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     });
   };
 
-  const drop = (topic: string, error: string, reason = 'invalid') => {
+  /** `expected`: a drop that is part of normal operation (said at info, not as a warning). */
+  const drop = (topic: string, error: string, reason = 'invalid', expected = false) => {
     stats.dropped++;
     metrics?.dropped.inc({ reason });
     if (!droppedTopics.has(topic)) {
       droppedTopics.add(topic);
-      opts.log.warn(`dropped bad message: ${error}`);
+      opts.log[expected ? 'info' : 'warn'](`dropped ${expected ? 'a message not verifiable yet' : 'bad message'}: ${error}`);
     } else opts.log.debug(`dropped bad message: ${error}`);
   };
 

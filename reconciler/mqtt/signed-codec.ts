@@ -62,7 +62,9 @@ export function signedCodec(o: SignedCodecOptions): BusCodec {
     const key = keys.find((k) => k.id === e.by);
     if (!key) {
       const trusted = keys.length ? `trusted here: ${keys.map((k) => k.id).join(', ')}` : (o.trust.whyNone?.(topic) ?? 'no key is trusted here');
-      return fail('untrusted-key', `${topic}: signed by ${e.by}, not a key trusted on this topic (${trusted})`);
+      // Nothing trusted for the sender yet: its keys come with a message still on its way (a
+      // placement names its nodes' keys); the part asks again once they come.
+      return { ...fail('untrusted-key', `${topic}: signed by ${e.by}, not a key trusted on this topic (${trusted})`), expected: keys.length === 0 };
     }
     if (!verifySignature(key, signedData(topic, e.at, e.body), e.sig))
       return fail('bad-signature', `${topic}: the signature by ${e.by} does not match the payload`);
@@ -90,7 +92,7 @@ export function signedCodec(o: SignedCodecOptions): BusCodec {
   };
 }
 
-function fail(reason: string, error: string): Opened {
+function fail(reason: string, error: string): Extract<Opened, { ok: false }> {
   return { ok: false, reason, error };
 }
 
