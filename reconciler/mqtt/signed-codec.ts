@@ -16,6 +16,8 @@ export interface TrustView {
   keysFor(topic: string): readonly PublicKey[] | undefined;
   /** Why no key is trusted on `topic`, when keysFor gave none ("cluster paris declares no key"). */
   whyNone?(topic: string): string;
+  /** Keys for `topic` may still be on their way (a cluster learns its nodes' keys with a placement). */
+  mayLearn?(topic: string): boolean;
 }
 
 export interface SignedCodecOptions {
@@ -64,7 +66,7 @@ export function signedCodec(o: SignedCodecOptions): BusCodec {
       const trusted = keys.length ? `trusted here: ${keys.map((k) => k.id).join(', ')}` : (o.trust.whyNone?.(topic) ?? 'no key is trusted here');
       // Nothing trusted for the sender yet: its keys come with a message still on its way (a
       // placement names its nodes' keys); the part asks again once they come.
-      return { ...fail('untrusted-key', `${topic}: signed by ${e.by}, not a key trusted on this topic (${trusted})`), expected: keys.length === 0 };
+      return { ...fail('untrusted-key', `${topic}: signed by ${e.by}, not a key trusted on this topic (${trusted})`), expected: keys.length === 0 && !!o.trust.mayLearn?.(topic) };
     }
     if (!verifySignature(key, signedData(topic, e.at, e.body), e.sig))
       return fail('bad-signature', `${topic}: the signature by ${e.by} does not match the payload`);

@@ -74,7 +74,8 @@ export class TrustStore {
 
 /** What the root verifies: each cluster's status and online topics, by that cluster's keys. */
 export function rootTrustView(store: TrustStore, t: Topics): TrustView {
-  return view(store, (topic) => {
+  // The root knows every key the accepted commit declares before it subscribes: a cluster with none is not declared.
+  return view(store, false, (topic) => {
     const p = t.parse(topic);
     return p?.level === 'cluster' && p.leaf !== 'desired' ? `cluster:${p.cluster}` : undefined;
   });
@@ -82,7 +83,7 @@ export function rootTrustView(store: TrustStore, t: Topics): TrustView {
 
 /** What cluster `name` verifies: its desired topic by the root's keys, its nodes' topics by each node's. */
 export function clusterTrustView(store: TrustStore, t: Topics, name: string): TrustView {
-  return view(store, (topic) => {
+  return view(store, true, (topic) => {
     const p = t.parse(topic);
     if (!p || p.cluster !== name) return undefined;
     if (p.level === 'cluster') return p.leaf === 'desired' ? 'root' : undefined;
@@ -92,11 +93,12 @@ export function clusterTrustView(store: TrustStore, t: Topics, name: string): Tr
 
 /** What node `node` of `cluster` verifies: its desired topic, by its cluster's keys. */
 export function agentTrustView(store: TrustStore, t: Topics, cluster: string, node: string): TrustView {
-  return view(store, (topic) => (topic === t.nodeDesired(cluster, node) ? `cluster:${cluster}` : undefined));
+  return view(store, true, (topic) => (topic === t.nodeDesired(cluster, node) ? `cluster:${cluster}` : undefined));
 }
 
-function view(store: TrustStore, ownerOf: (topic: string) => KeyOwner | undefined): TrustView {
+function view(store: TrustStore, learns: boolean, ownerOf: (topic: string) => KeyOwner | undefined): TrustView {
   return {
+    mayLearn: (topic) => learns && !!ownerOf(topic),
     keysFor(topic) {
       if (!store.signed) return undefined;
       const owner = ownerOf(topic);
