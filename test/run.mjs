@@ -16,7 +16,7 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dist = path.join(root, 'dist', 'test');
 const filters = process.argv.slice(2);
-const folders = ['unit', 'contract', 'integration', 'e2e'];
+const folders = ['unit', 'corpus', 'contract', 'integration', 'e2e'];
 let passed = 0,
   failed = 0,
   files = 0;
