@@ -23,6 +23,9 @@ import { agentDrivers } from './steps/apply.js';
 import { agentMetrics } from './metrics.js';
 import { nodeFacts } from './node-facts.js';
 import { startHeartbeat } from './heartbeat.js';
+import { refreshOnTrust, type TrustStore } from '../reconciler/mqtt/trust.js';
+import { admissionLines, compileAdmission, type AdmissionRules } from './admission.js';
+import { findExecutable } from './executable.js';
 
 export { nodeArch } from './node-facts.js';
 
@@ -32,6 +35,8 @@ export interface AgentOptions {
   node: string;
   bus: Bus;
   drivers: { container?: RuntimeDriver; process?: RuntimeDriver };
+  /** Which images and commands this node runs (admission.ts); none given: any. */
+  admission?: AdmissionRules;
   stateDir: string;
   capacity?: { cpu: number; memoryMi: number; gpu: number };
   labels?: Record<string, string>;
@@ -44,6 +49,8 @@ export interface AgentOptions {
   telemetry?: Telemetry;
   /** Wall time in ms since the epoch (default Date.now): backoff, failure and status times. */
   now?: () => number;
+  /** The keys the bus verifies assignments by (none: it does not verify). */
+  trust?: TrustStore;
 }
 
 export interface Agent {
@@ -59,17 +66,25 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const state = newAgentState(await journal.read<NodeDesired>(ASSIGNMENT_FILE), o.heartbeatMs ?? 2000);
   const metrics = agentMetrics(o.telemetry ?? createTelemetry(), state);
   const drivers = agentDrivers(o.drivers);
+  const admission = compileAdmission(o.admission);
+  for (const [level, line] of admissionLines(admission, { container: o.drivers.container?.name, process: o.drivers.process?.name })) o.log[level](line);
   const enqueue = (key: string) => loop.enqueue(key);
+  // The cluster's keys as the assignment in force carried them (a rotation since the identity file).
+  const trustKeys = (tr: NonNullable<NodeDesired['trust']>) => void o.trust?.set(`cluster:${o.cluster}`, tr.cluster);
+  if (state.assignment?.trust) trustKeys(state.assignment.trust);
 
   const ports: PassPorts = {
     facts: nodeFacts(o),
     drivers,
+    admission,
+    findExecutable,
     log: o.log,
     now: o.now ?? Date.now,
     drop: (topic, error) => o.bus.drop(topic, error),
     save: (a) => void journal.write(ASSIGNMENT_FILE, a).catch((e) => o.log.error(`saving assignment: ${(e as Error).message}`)),
     heartbeat: (ms) => heartbeat.set(ms),
     probe: (targets) => prober.update(targets),
+    trustKeys,
     isConnected: () => o.bus.isConnected(),
     publish: (status) => o.bus.publish(t.nodeStatus(o.cluster, o.node), status, { retain: true }),
     ...metrics,
@@ -84,6 +99,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     t.nodeDesired(o.cluster, o.node),
     assignmentReceived(state, enqueue, (topic, error) => o.bus.drop(topic, error)),
   );
+  // A rotated cluster key: the retained assignment, if it was dropped, is asked for again.
+  if (o.trust) refreshOnTrust(o.trust, o.bus, (w) => (w === `cluster:${o.cluster}` ? [t.nodeDesired(o.cluster, o.node)] : []), o.log);
   o.bus.onConnect(() => reconnected(state, enqueue));
   enqueue(SYNC);
 

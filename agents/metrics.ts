@@ -1,6 +1,7 @@
 // What the agent measures, registered in its part's telemetry registry: replicas by state (as
-// last reported), restarts of failed replicas, how long carrying out a plan takes, and whether
-// the runtime answers. Labels stay bounded: states and runtime kinds, never replica ids.
+// last reported), replicas its admission rules refuse, restarts of failed replicas, how long
+// carrying out a plan takes, and whether the runtime answers. Labels stay bounded: states and
+// runtime kinds, never replica ids.
 import type { Telemetry } from '../reconciler/core/telemetry.js';
 import type { ReplicaPhase } from './runtimes/driver.js';
 import type { AgentState } from './state.js';
@@ -16,6 +17,11 @@ export interface AgentMetrics {
 
 export function agentMetrics(t: Telemetry, s: AgentState): AgentMetrics {
   t.gaugeFn('canopy_agent_replicas', 'Replicas on this node by state, as last reported', () => replicasByState(s));
+  t.gaugeFn('canopy_agent_replicas_refused', "Replicas refused by the node's admission rules (--allow-image, --allow-command)", () => {
+    let n = 0;
+    for (const a of s.admission.values()) if (a.refused) n++;
+    return n;
+  });
   t.health('runtime', () =>
     s.runtimeError === undefined ? { ok: true } : { ok: false, detail: `the runtime does not list its workloads: ${s.runtimeError}` },
   );

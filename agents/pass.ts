@@ -1,27 +1,30 @@
 // One reconcile pass of the node agent, the ordered steps the loop runs for its one key: adopt
-// the assignments received (steps/adopt.ts), observe the runtimes (steps/observe.ts), plan
-// (plan.ts), apply the plan (steps/apply.ts) and look again, report the status
-// (steps/report.ts). A capability to come is a step here or a port below, not code in startAgent.
+// the assignments received (steps/adopt.ts), judge them by the node's admission rules
+// (steps/admit.ts), observe the runtimes (steps/observe.ts), plan (plan.ts), apply the plan
+// (steps/apply.ts) and look again, report the status (steps/report.ts). A capability to come is a step here or a port below, not code in startAgent.
 import type { ReconcileResult } from '../reconciler/runtime/loop.js';
 import { planAgent } from './plan.js';
 import type { NodeFacts } from './node-facts.js';
 import type { AgentState } from './state.js';
 import { adoptAssignments, type AdoptPorts } from './steps/adopt.js';
+import { admitReplicas, type AdmitPorts } from './steps/admit.js';
 import { observeRuntimes } from './steps/observe.js';
 import { applyActions, forgetSettled, type ApplyPorts } from './steps/apply.js';
 import { reportStatus, type ReportPorts } from './steps/report.js';
 import type { AgentMetrics } from './metrics.js';
 
-export interface PassPorts extends AdoptPorts, ApplyPorts, ReportPorts, Partial<AgentMetrics> {
+export interface PassPorts extends AdoptPorts, AdmitPorts, ApplyPorts, ReportPorts, Partial<AgentMetrics> {
   facts: NodeFacts;
 }
 
 /** Asks to be run again when a failed replica's backoff ends. */
 export async function syncPass(s: AgentState, p: PassPorts): Promise<ReconcileResult | void> {
   adoptAssignments(s, p);
+  admitReplicas(s, p);
   const now = p.now();
   const observed = await observeRuntimes(s, p.drivers.all);
-  const { actions, nextCheckMs } = planAgent(s.assignment?.replicas ?? [], observed, s.restarts, now);
+  const refused = (id: string) => s.admission.get(id)?.refused?.message;
+  const { actions, nextCheckMs } = planAgent(s.assignment?.replicas ?? [], observed, s.restarts, now, refused);
   if (actions.length) {
     const t0 = performance.now();
     await applyActions(s, p, actions, now);

@@ -1,6 +1,7 @@
 // The agent's decision: from the replicas it should run and the ones the runtime shows, what to
 // start and what to stop. Pure. A failed replica is restarted with exponential backoff, so a
-// crash-looping workload does not hammer the node.
+// crash-looping workload does not hammer the node. A replica the node's admission rules refuse
+// is never started, and one the runtime shows anyway (started before the rules) is stopped.
 import type { ReplicaSpec } from '../schemas/messages.js';
 import type { ObservedReplica } from './runtimes/driver.js';
 
@@ -18,6 +19,8 @@ export function planAgent(
   observed: ObservedReplica[],
   restarts: Map<string, RestartRecord>,
   now: number,
+  /** Why a replica is refused by the node's admission rules (steps/admit.ts), or undefined. */
+  refused: (id: string) => string | undefined = () => undefined,
 ): { actions: AgentAction[]; nextCheckMs?: number } {
   const actions: AgentAction[] = [];
   const seen = new Map(observed.map((o) => [o.id, o]));
@@ -26,6 +29,11 @@ export function planAgent(
   for (const r of desired) {
     want.add(r.id);
     const o = seen.get(r.id);
+    const no = refused(r.id);
+    if (no !== undefined) {
+      if (o) actions.push({ kind: 'stop', id: r.id, why: no });
+      continue;
+    }
     if (!o) {
       actions.push({ kind: 'start', replica: r, why: 'missing' });
       continue;

@@ -6,6 +6,15 @@ import type { NodeDesired, NodeStatus, ReplicaState } from '../schemas/messages.
 import type { ObservedReplica } from './runtimes/driver.js';
 import type { RestartRecord } from './plan.js';
 
+/** How the node's admission rules judged a replica's spec (steps/admit.ts). */
+export interface Admitted {
+  specHash: string;
+  /** Refused: reported as this failed replica, never started. */
+  refused?: ReplicaState;
+  /** Admitted process: its argv with the executable as judged, an absolute path. */
+  command?: string[];
+}
+
 /** An assignment as it came off the bus, waiting for the next pass to adopt it. */
 export interface ReceivedAssignment {
   topic: string;
@@ -23,6 +32,8 @@ export interface AgentState {
   restarts: Map<string, RestartRecord>;
   /** Replicas whose start failed and that the runtime does not show, reported as failed. */
   startErrors: Map<string, ReplicaState>;
+  /** The assignment's replicas as the admission rules judged them (empty when there are no rules). */
+  admission: Map<string, Admitted>;
   /** What the drivers listed in the last pass. */
   observed: ObservedReplica[];
   /** Why the drivers could not be listed in the last pass (undefined when they could). */
@@ -42,6 +53,7 @@ export function newAgentState(assignment: NodeDesired | undefined, heartbeatMs: 
     heartbeatMs,
     restarts: new Map(),
     startErrors: new Map(),
+    admission: new Map(),
     observed: [],
     runtimeError: undefined,
     latency: {},

@@ -13,6 +13,8 @@ export const EX_USAGE = 64;
 export interface Opt<T = unknown, Present extends boolean = boolean> {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
+  /** A string option that may be given more than once: its texts are joined with commas for `parse`. */
+  readonly multiple?: boolean;
   readonly required?: boolean;
   readonly default?: T;
   /** Only for string options: the value from its text, or throw ArgProblem saying what was expected. */
@@ -66,15 +68,17 @@ export function usageError(cmd: Pick<Command, 'name' | 'usage'>, ...problems: st
 export function parse<O extends Options>(cmd: Command<O>, argv: string[]): { values: Values<O>; positionals: string[]; help: boolean } {
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    const options = Object.fromEntries(Object.entries(cmd.options).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}) }])) as Record<
-      string,
-      { type: 'string' | 'boolean'; short?: string }
-    >;
+    const options = Object.fromEntries(
+      Object.entries(cmd.options).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
+    ) as Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
     parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
     throw usageError(cmd, (e as Error).message.replace(/\. To specify a positional.*$/s, ''));
   }
-  const raw = parsed.values as Record<string, string | boolean | undefined>;
+  const raw = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])) as Record<
+    string,
+    string | boolean | undefined
+  >;
   if (raw.help) return { values: {} as Values<O>, positionals: parsed.positionals, help: true };
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
@@ -138,6 +142,23 @@ export function custom<T, const C extends Common<T>>(parse: (text: string) => T,
   return spec(c, parse);
 }
 
+/**
+ * A list, given as often as needed and comma-separated (`--x a,b --x c`): each item checked by
+ * `item`, which throws (an ArgProblem, or an Error saying what is wrong with it).
+ */
+export function list<T, const C extends Common<T[]>>(item: (text: string) => T, c?: C): Opt<T[], Present<C>> {
+  const parse = (t: string) =>
+    t.split(',').map((x) => {
+      if (!x) throw new ArgProblem('expected a comma-separated list without empty items');
+      try {
+        return item(x);
+      } catch (e) {
+        throw e instanceof ArgProblem ? e : new ArgProblem((e as Error).message);
+      }
+    });
+  return { ...spec(c, parse), multiple: true };
+}
+
 /** A number in [min, max]; whole numbers only when integer. */
 export function number<const C extends Common<number> & { min?: number; max?: number; integer?: boolean; above?: number }>(c?: C): Opt<number, Present<C>> {
   return spec(c, (t) => {
@@ -181,7 +202,7 @@ export function duration<const C extends Common<number> & { minMs?: number }>(c?
   });
 }
 
-/** An MQTT broker's URL: mqtt://HOST:PORT (or tcp://). */
+/** An MQTT broker's URL: mqtt://HOST:PORT (or tcp://), or mqtts://HOST:PORT for TLS. */
 export function brokerUrl<const C extends Common<string>>(c?: C): Opt<string, Present<C>> {
   return spec(c, (t) => {
     let u: URL | undefined;
@@ -190,7 +211,7 @@ export function brokerUrl<const C extends Common<string>>(c?: C): Opt<string, Pr
     } catch {
       /* below */
     }
-    if (!u || (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') || !u.hostname) throw new ArgProblem('expected mqtt://HOST:PORT');
+    if (!u || !['mqtt:', 'tcp:', 'mqtts:'].includes(u.protocol) || !u.hostname) throw new ArgProblem('expected mqtt://HOST:PORT or mqtts://HOST:PORT');
     return t;
   });
 }

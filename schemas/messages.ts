@@ -238,10 +238,11 @@ export const NodeStatus = Type.Object(
 );
 
 /**
- * A signed payload: `body` is the message's JSON text, exactly as signed; `sig` is the Ed25519
- * signature of `canopy-signed/v1\n<topic>\n<at>\n<body>` by the key named `by` (its SHA256
+ * A signed payload: `body` is the message itself; `sig` is the Ed25519 signature of
+ * `canopy-signed/v1\n<topic>\n<at>\n<body's bytes>` by the key named `by` (its SHA256
  * fingerprint). `at` (ms since the epoch, the sender's clock) orders messages on one topic, so an
- * old one replayed is told apart.
+ * old one replayed is told apart. Written in exactly this field order, without spaces, the body
+ * last (reconciler/mqtt/signed-codec.ts), so its bytes are checked as they came.
  */
 export const SignedEnvelope = Type.Object(
   {
@@ -249,7 +250,7 @@ export const SignedEnvelope = Type.Object(
     by: Type.String({ pattern: '^SHA256:[A-Za-z0-9+/]{43}$' }),
     at: Type.Integer({ minimum: 0 }),
     sig: Type.String({ pattern: '^[A-Za-z0-9+/]{86}==$' }),
-    body: Type.String(),
+    body: Type.Record(Type.String(), Type.Unknown()),
   },
   { additionalProperties: false, $id: 'signed-envelope.schema.json' },
 );

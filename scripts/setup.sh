@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for canopy: system packages (mosquitto, docker.io,
-# busybox-static, git, procps), a running Docker Engine, npm dependencies, the build, the offline test
-# image, and `canopy` on the PATH. Idempotent: run it again at any time.
+# busybox-static, git, procps, openssh-client, openssl), a running Docker Engine, npm dependencies,
+# the build, the offline test image, and `canopy` on the PATH. Idempotent: run it again at any time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,9 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v pgrep >/dev/null 2>&1 || need+=(procps)
+# ssh-keygen: git verify-commit checks signed commits with it (fleet.yaml spec.trust.commitSigners).
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v openssl >/dev/null 2>&1 || need+=(openssl) # the TLS tests make their certificates with it
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -15,6 +15,8 @@ export interface AdoptPorts {
   heartbeat(ms: number): void;
   /** The latency targets to measure. */
   probe(targets: NodeDesired['targets']): void;
+  /** The cluster's keys the assignment carries: verify what comes next by them. */
+  trustKeys?(trust: NonNullable<NodeDesired['trust']>): void;
 }
 
 /** True when an assignment was adopted. */
@@ -35,6 +37,7 @@ export function adoptAssignments(s: AgentState, p: AdoptPorts): boolean {
     }
   }
   if (!adopted) return false;
+  if (adopted.trust) p.trustKeys?.(adopted.trust);
   p.probe(adopted.targets);
   p.save(adopted);
   return true;

@@ -1,4 +1,4 @@
-// Step 4 of a pass: carry out the plan's actions on the runtimes, all at once. A restart of a
+// Step 5 of a pass: carry out the plan's actions on the runtimes, all at once. A restart of a
 // failed replica and a start that fails each count towards the replica's backoff (plan.ts waits
 // it out); a start that fails is remembered and reported as a failed replica until the runtime
 // shows one. Records of replicas that have run for a while are forgotten, so an old crash does
@@ -53,9 +53,13 @@ async function startReplica(s: AgentState, p: ApplyPorts, r: ReplicaSpec, why: s
     p.restarted?.(r.spec.runtime);
   }
   if (!drv) return startFailed(s, r, `this node cannot run ${r.spec.runtime} workloads`, p.now());
+  const admitted = s.admission.get(r.id);
+  if (admitted?.refused) return p.log.error(`not starting ${r.id}: ${admitted.refused.message}`); // the plan never asks; never obey
+  // A process runs the executable admission judged (an absolute path), not a new PATH lookup.
+  const spec = admitted?.command ? { ...r.spec, command: admitted.command } : r.spec;
   p.log.info(`start ${r.id}: ${why}`);
   try {
-    await drv.start({ id: r.id, service: r.service, index: r.index, specHash: r.specHash, spec: r.spec });
+    await drv.start({ id: r.id, service: r.service, index: r.index, specHash: r.specHash, spec });
     s.startErrors.delete(r.id);
   } catch (e) {
     p.log.warn(`start ${r.id} failed: ${(e as Error).message}`);

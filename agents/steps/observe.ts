@@ -1,4 +1,4 @@
-// Step 2 of a pass (and again after acting): what the runtimes show. A driver that cannot list
+// Step 3 of a pass (and again after acting): what the runtimes show. A driver that cannot list
 // fails the pass (the loop retries it with backoff) and marks the agent unhealthy until one lists.
 import type { RuntimeDriver, ObservedReplica } from '../runtimes/driver.js';
 import type { AgentState } from '../state.js';

@@ -1,6 +1,6 @@
-// Step 5 of a pass: the node's status, as the runtime shows it plus the starts that failed, sent
-// to the cluster (retained) when it changed, and after every reconnect: the MQTT session, not a
-// stream of equal messages, is the node's heartbeat.
+// Step 6 of a pass: the node's status, as the runtime shows it plus the starts that failed and
+// the replicas the admission rules refused, sent to the cluster (retained) when it changed, and
+// after every reconnect: the MQTT session, not a stream of equal messages, is the node's heartbeat.
 import type { NodeStatus, ReplicaState } from '../../schemas/messages.js';
 import { canonicalJson } from '../../reconciler/core/ids.js';
 import type { NodeFacts } from '../node-facts.js';
@@ -13,16 +13,16 @@ export interface ReportPorts {
 
 /** The status as it stands; `at` is the time of the report. */
 export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeStatus {
+  // A refused replica is reported as its refusal, whatever the runtime still shows of it.
+  const refused = new Map<string, ReplicaState>();
+  for (const [id, a] of s.admission) if (a.refused) refused.set(id, a.refused);
+  const replicas: ReplicaState[] = [...refused.values()];
+  for (const r of s.observed) {
+    if (refused.has(r.id)) continue;
+    replicas.push({ id: r.id, service: r.service, specHash: r.specHash, state: r.state, ...(r.message ? { message: r.message } : {}), since: r.since });
+  }
   const seen = new Set(s.observed.map((r) => r.id));
-  const replicas: ReplicaState[] = s.observed.map((r) => ({
-    id: r.id,
-    service: r.service,
-    specHash: r.specHash,
-    state: r.state,
-    ...(r.message ? { message: r.message } : {}),
-    since: r.since,
-  }));
-  for (const [id, e] of s.startErrors) if (!seen.has(id)) replicas.push(e);
+  for (const [id, e] of s.startErrors) if (!seen.has(id) && !refused.has(id)) replicas.push(e);
   // Code-unit order, not localeCompare: ids are ASCII and any fixed order will do, while the
   // ICU collator maps 2.7 MB of the node binary's collation data into an agent's RSS.
   replicas.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -1,14 +1,27 @@
-import { ArgProblem, brokerUrl, command, custom, duration, labels, location, number, oneOf, text } from '../args.js';
+import { ArgProblem, brokerUrl, command, custom, duration, labels, list, location, number, text } from '../args.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { mebibytes } from '../../reconciler/core/quantity.js';
 import { runUntilSignal } from '../lifecycle.js';
+import { commandPatternProblem, imagePatternProblem } from '../../agents/admission.js';
+import type { RuntimeKind } from '../../agents/runtimes/load.js';
+
+const RUNTIMES: readonly RuntimeKind[] = ['docker', 'process', 'sim', 'docker,process'];
+/** Admission patterns: repeatable and comma-separated, each checked as admission.ts reads it. */
+const patterns = (problem: (t: string) => string | undefined) =>
+  list((t) => {
+    const p = problem(t);
+    if (p) throw new ArgProblem(p);
+    return t;
+  });
 
 const cmd = command({
   name: 'agent',
   summary: 'run a node agent',
   usage: [
-    'Usage: canopy agent --cluster C --name N --broker mqtt://HOST:PORT --runtime docker|process|sim --state-dir DIR [options]',
+    'Usage: canopy agent --cluster C --name N --broker mqtt://HOST:PORT --runtime docker|process|sim|docker,process --state-dir DIR [options]',
     '',
+    '  --runtime R         docker: containers only; process: processes on this host, with the agent’s rights;',
+    '                      docker,process: both; sim: nothing runs (benchmarks)',
     '  --fleet NAME        the fleet (default: learned from cluster C’s online message)',
     '  --cpu N             cores offered to workloads (default: all)',
     '  --memory Q          memory offered, e.g. 2Gi (default: all)',
@@ -17,12 +30,27 @@ const cmd = command({
     '  --location LAT,LON  where the node is (geo and latency constraints judge nodes by it)',
     '  --probe-from ADDR   local address to send latency probes from (default: chosen by routing)',
     '  --probe-every S     re-measure latency targets every S seconds (default 30; or 500ms, 5m)',
+    '  --identity FILE     its identity (canopy identity create --node C/N): broker credential, signing key,',
+    '                      its cluster’s keys; without one it runs unsigned',
+    '  --allow-image P     run only images matching P (repeatable, or P1,P2): * and ? are wildcards, a pattern',
+    '                      without a tag admits every tag (nginx, registry.example.com/*, canopy-demo:*)',
+    '  --allow-command P   run only processes matching P (repeatable, or P1,P2): the executable’s absolute path',
+    '                      (/usr/bin/sleep, /opt/app/*), or with a space the whole command line',
+    '                      ("/usr/bin/python3 /opt/app/main.py *"); without --allow-* anything assigned runs',
   ].join('\n'),
   options: {
+    identity: text(),
     cluster: text({ required: true }),
     name: text({ required: true }),
     broker: brokerUrl({ required: true }),
-    runtime: oneOf(['docker', 'process', 'sim'], { required: true }),
+    runtime: custom(
+      (t) => {
+        const kind = (t === 'process,docker' ? 'docker,process' : t) as RuntimeKind;
+        if (!RUNTIMES.includes(kind)) throw new ArgProblem('expected docker, process or sim (docker,process for both)');
+        return kind;
+      },
+      { required: true },
+    ),
     'state-dir': text({ required: true }),
     fleet: text(),
     cpu: number({ min: 0 }),
@@ -38,6 +66,8 @@ const cmd = command({
     location: location(),
     'probe-from': text(),
     'probe-every': duration({ minMs: 100 }),
+    'allow-image': patterns(imagePatternProblem),
+    'allow-command': patterns(commandPatternProblem),
   },
   async run(v) {
     const os = await import('node:os');
@@ -59,6 +89,8 @@ const cmd = command({
           log,
           probeFrom: v['probe-from'],
           probeIntervalMs: v['probe-every'],
+          identityFile: v.identity,
+          admission: { images: v['allow-image'] ?? [], commands: v['allow-command'] ?? [] },
         }),
       'agent',
       () => log.info(`running (${v.runtime}); Ctrl-C to stop`),

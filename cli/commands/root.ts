@@ -18,8 +18,11 @@ const cmd = command({
     '  --poll-seconds N      how often to ls-remote main (default 10; or 500ms, 5m)',
     '  --webhook HOST:PORT   listen for push webhooks (GitHub or Gitea form) to fetch at once',
     '  --webhook-secret S    HMAC secret of the webhook (or CANOPY_WEBHOOK_SECRET)',
+    "  --identity FILE       the root's identity (canopy identity create --root): broker credential and signing key;",
+    '                        required once fleet.yaml declares root keys (spec.trust.root)',
   ].join('\n'),
   options: {
+    identity: text(),
     repo: text({ required: true }),
     broker: brokerUrl({ required: true }),
     'cache-dir': text(),
@@ -36,7 +39,7 @@ const cmd = command({
     const log = createLogger('root');
     const webhook = v.webhook && { ...v.webhook, secret: v['webhook-secret'] ?? process.env.CANOPY_WEBHOOK_SECRET };
     return runUntilSignal(
-      () => runRoot({ repo: v.repo, broker: v.broker, log, cacheDir: v['cache-dir'], pollMs: v['poll-seconds'], webhook }),
+      () => runRoot({ repo: v.repo, broker: v.broker, log, cacheDir: v['cache-dir'], pollMs: v['poll-seconds'], webhook, identityFile: v.identity }),
       'root',
       () => log.info('running; Ctrl-C to stop'),
     );

@@ -15,8 +15,11 @@ import { fleetStatus } from '../../reconciler/report/fleet-status.js';
 import { renderStatus } from '../../reconciler/report/render.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
+import { ensureUpIdentities } from '../up-identities.js';
 
 type Runtime = 'docker' | 'process' | 'sim';
+/** up runs the whole template here, its processes too: with docker its agents run both kinds (an agent's `docker` alone runs containers only). */
+const agentRuntime = (r: Runtime) => (r === 'docker' ? 'docker,process' : r);
 
 const options = {
   repo: text({ default: 'fleet' }),
@@ -97,15 +100,24 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
   if (runtime === 'docker') ensureDemoImage(say);
   if (life.stopping) return;
 
+  const clusters = await clusterPlan(repo, commit, v.clusters, v.nodes);
+  // Every part has an identity and signs what it sends; the broker knows each one's topics.
+  const parts = clusters.flatMap((c) => [
+    { role: 'cluster' as const, name: c.name },
+    ...Array.from({ length: c.nodes }, (_, i) => ({ role: 'node' as const, name: `${c.name}/${c.name}-n${i + 1}` })),
+  ]);
+  const ids = await life.step(ensureUpIdentities(dir, repo.gitdir, fleet.metadata.name, parts));
+  if (ids.declared) say(`Declared the parts' keys on main (${ids.declared.slice(0, 12)}).`);
+  say(`Identities: ${ids.dir} (root.json, operator.json, clusters/, nodes/)`);
   let broker = v.broker;
   if (!broker) {
     const { startEmbeddedBroker } = await import('../../reconciler/mqtt/broker.js');
-    const b = await life.step(startEmbeddedBroker());
+    const users = ids.all.map((i) => ({ username: i.mqtt.username, password: i.mqtt.password, fleet: i.fleet, role: i.role, name: i.name }));
+    const b = await life.step(startEmbeddedBroker({ users }));
     life.add({ stop: () => b.close() }, { name: 'the embedded broker', rank: RANK.broker });
     broker = b.url;
-    say(`Broker: embedded at ${broker}`);
-  }
-  const clusters = await clusterPlan(repo, commit, v.clusters, v.nodes);
+    say(`Broker: embedded at ${broker} (no anonymous clients; each part's user holds to its own topics)`);
+  } else say(`Broker: ${broker}: it must know these identities (canopy broker-config --identities ${ids.dir} --out DIR)`);
   const tm = timingsOf(fleet);
   // The nodes whose workloads go on shutdown: each is listed before its agent starts, so that
   // what an agent started while being cut short goes too.
@@ -114,7 +126,16 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
     life.add({ stop: () => removeAll(fleet.metadata.name, runtime, nodes) }, { name: 'the workloads', rank: RANK.workloads, timeoutMs: 60_000 });
   for (const c of clusters) {
     if (life.stopping) return;
-    const cp = await life.step(runCluster({ name: c.name, broker, repoDir: dir, stateDir: path.join(stateRoot, c.name), log: log.child(`cluster ${c.name}`) }));
+    const cp = await life.step(
+      runCluster({
+        name: c.name,
+        broker,
+        repoDir: dir,
+        stateDir: path.join(stateRoot, c.name),
+        identityFile: ids.file({ role: 'cluster', name: c.name }),
+        log: log.child(`cluster ${c.name}`),
+      }),
+    );
     life.add(cp, { name: `cluster ${c.name}`, rank: RANK.cluster });
     for (let i = 1; i <= c.nodes; i++) {
       if (life.stopping) return;
@@ -128,11 +149,12 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
           name: node,
           broker,
           fleet: fleet.metadata.name,
-          runtime,
+          runtime: agentRuntime(runtime),
           stateDir,
           capacity: { cpu: 2, memoryMi: 2048, gpu: 0 },
           location: at,
           heartbeatMs: tm.heartbeatMs,
+          identityFile: ids.file({ role: 'node', name: `${c.name}/${node}` }),
           log: log.child(`agent ${node}`),
         }),
       );
@@ -140,7 +162,10 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
     }
   }
   if (life.stopping) return;
-  life.add(await life.step(runRoot({ repo, broker, log: log.child('root') })), { name: 'the root', rank: RANK.root });
+  life.add(await life.step(runRoot({ repo, broker, identityFile: ids.file({ role: 'root', name: 'root' }), log: log.child('root') })), {
+    name: 'the root',
+    rank: RANK.root,
+  });
   if (life.stopping) return;
   say(`Fleet ${fleet.metadata.name}: ${clusters.length} cluster(s) × nodes [${clusters.map((c) => `${c.name}:${c.nodes}`).join(', ')}], logs in ${logFile}`);
   say('Commit to main in that repository to deploy. Ctrl-C stops' + (v['keep-workloads'] ? ' (workloads keep running).' : ' and removes the workloads.'));
@@ -219,7 +244,7 @@ async function removeAll(fleet: string, runtime: Runtime, nodes: Array<{ cluster
 
 async function removeWorkloads(fleet: string, cluster: string, node: string, runtime: Runtime, stateDir: string): Promise<void> {
   const { loadDrivers } = await import('../../agents/runtimes/load.js');
-  const d = await loadDrivers(runtime, { fleet, cluster, node, stateDir });
+  const d = await loadDrivers(agentRuntime(runtime), { fleet, cluster, node, stateDir });
   for (const drv of new Set([d.container, d.process].filter(Boolean))) {
     for (const r of await drv!.list()) await drv!.stop(r.id);
     await drv!.close();

@@ -1,5 +1,6 @@
 import { command, duration, flag, text, usageError } from '../args.js';
-import { openRepo, resolveRef } from '../../reconciler/git/repo.js';
+import { openRepo, resolveRef, type Repo } from '../../reconciler/git/repo.js';
+import { firstParents } from '../../reconciler/git/log.js';
 import { resolveRev, RevisionError } from '../../reconciler/git/revision.js';
 import { readNote, NOTES_REF } from '../../reconciler/git/notes.js';
 import { parseNote } from '../../reconciler/core/note.js';
@@ -45,6 +46,15 @@ const cmd = command({
           say(`${target.slice(0, 12)} converged at ${n.convergedAt}`);
           return 0;
         }
+        // Main moved on before the root looked at this commit (two commits before a root
+        // started, or one made while it started): a later commit carries its changes; follow it.
+        const later = n || !notesHead ? undefined : await notedAfter(repo, target);
+        if (later) {
+          say(`${target.slice(0, 12)} was never reconciled on its own: main moved on to ${later.slice(0, 12)}, which carries it; waiting for that`);
+          target = later;
+          notesHead = undefined;
+          continue;
+        }
         const state = n ? 'accepted, converging' : 'waiting for the root to pick it up';
         if (state !== last) {
           say(`${target.slice(0, 12)}: ${state}…`);
@@ -60,3 +70,15 @@ const cmd = command({
   },
 });
 export default cmd;
+
+/** The oldest commit of main after `target` (on its first-parent line) that has a note, if any. */
+async function notedAfter(repo: Repo, target: string): Promise<string | undefined> {
+  const head = await resolveRef(repo, 'refs/heads/main');
+  if (!head || head === target) return undefined;
+  let found: string | undefined;
+  for await (const c of firstParents(repo, head, 10_000)) {
+    if (c.oid === target) return found;
+    if (await readNote(repo, c.oid)) found = c.oid;
+  }
+  return undefined;
+}

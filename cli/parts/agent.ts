@@ -8,13 +8,20 @@ import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { keepalive, type Running } from './running.js';
+import { partSecurity, warnUnsigned } from './security.js';
+import { loadIdentity } from '../../reconciler/core/identity-file.js';
+import { agentTrustView } from '../../reconciler/mqtt/trust.js';
+import type { RuntimeKind } from '../../agents/runtimes/load.js';
+import type { AdmissionRules } from '../../agents/admission.js';
 
 export interface AgentPartOptions {
   cluster: string;
   name: string;
   broker: string;
   fleet?: string;
-  runtime: 'docker' | 'process' | 'sim';
+  runtime: RuntimeKind;
+  /** Which images and commands the node runs (--allow-image, --allow-command); none: any. */
+  admission?: AdmissionRules;
   stateDir: string;
   capacity?: { cpu: number; memoryMi: number; gpu: number };
   labels?: Record<string, string>;
@@ -24,15 +31,22 @@ export interface AgentPartOptions {
   /** How often latency targets are re-measured (default 30 s). */
   probeIntervalMs?: number;
   heartbeatMs?: number;
+  /** --identity FILE: its broker credential and signing key, and its cluster's keys. */
+  identityFile?: string;
   log: Logger;
 }
 
 export async function runAgent(o: AgentPartOptions): Promise<Running> {
-  const fleet = o.fleet ?? (await discoverFleet(o.broker, o.cluster, o.log));
+  const name = `${o.cluster}/${o.name}`;
+  const known = o.identityFile ? loadIdentity(o.identityFile).identity.fleet : o.fleet;
+  const fleet = known ?? (await discoverFleet(o.broker, o.cluster, o.log));
   const t = topics(fleet);
+  const sec = partSecurity({ file: o.identityFile, role: 'node', name, fleet, log: o.log, view: (st) => agentTrustView(st, t, o.cluster, o.name) });
+  if (!sec.trust.signed) warnUnsigned(o.log, sec.identity ? 'its identity trusts no cluster key' : 'no --identity');
   const telemetry = createTelemetry();
   const bus = await connectBus({
-    url: o.broker,
+    url: sec.brokerUrl(o.broker),
+    codec: sec.codec,
     identity: agentIdentity(fleet, o.cluster, o.name),
     telemetry,
     log: o.log,
@@ -48,6 +62,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
     node: o.name,
     bus,
     drivers,
+    admission: o.admission,
     stateDir: o.stateDir,
     capacity: o.capacity,
     labels: o.labels,
@@ -56,6 +71,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
     heartbeatMs: o.heartbeatMs,
     log: o.log,
     telemetry,
+    trust: sec.trust,
   });
   return {
     telemetry,

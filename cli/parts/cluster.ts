@@ -16,6 +16,9 @@ import type { FleetDescriptor, ClusterDescriptor } from '../../schemas/model.js'
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { keepalive, timingsOf, type Running } from './running.js';
 import { remoteRepo } from './remote.js';
+import { partSecurity, warnUnsigned } from './security.js';
+import { loadIdentity } from '../../reconciler/core/identity-file.js';
+import { clusterTrustView } from '../../reconciler/mqtt/trust.js';
 
 export interface ClusterPartOptions {
   name: string;
@@ -27,6 +30,8 @@ export interface ClusterPartOptions {
   labels?: Record<string, string>;
   operator?: string;
   location?: LatLon;
+  /** --identity FILE: its broker credential and signing key, and the root keys it trusts. */
+  identityFile?: string;
   log: Logger;
 }
 
@@ -63,14 +68,25 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
     fleet = m.fleet;
     file = await clusterFileAtMain(repo, m.commit, o.name);
   }
-  const fleetName = o.fleet ?? fleet?.metadata.name;
-  if (!fleetName) throw new Error('cluster: give --repo (to read fleet.yaml) or --fleet NAME');
+  const idFleet = o.identityFile ? loadIdentity(o.identityFile).identity.fleet : undefined;
+  const fleetName = o.fleet ?? fleet?.metadata.name ?? idFleet;
+  if (!fleetName) throw new Error('cluster: give --repo (to read fleet.yaml), --identity FILE or --fleet NAME');
   const t = topics(fleetName);
   const tm = timingsOf(fleet);
   const identity = clusterIdentity(fleetName, o.name);
+  const sec = partSecurity({
+    file: o.identityFile,
+    role: 'cluster',
+    name: o.name,
+    fleet: fleetName,
+    log: o.log,
+    view: (st) => clusterTrustView(st, t, o.name),
+  });
+  if (!sec.trust.signed) warnUnsigned(o.log, sec.identity ? 'its identity trusts no root key' : 'no --identity');
   const telemetry = createTelemetry();
   const bus = await connectBus({
-    url: o.broker,
+    url: sec.brokerUrl(o.broker),
+    codec: sec.codec,
     identity,
     telemetry,
     log: o.log,
@@ -79,7 +95,14 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   });
   const nodeBus: Bus =
     o.nodeBroker && o.nodeBroker !== o.broker
-      ? await connectBus({ url: o.nodeBroker, identity, clientId: clientIdOf(identity, 'site'), log: o.log, keepaliveSeconds: keepalive(tm.heartbeatMs) })
+      ? await connectBus({
+          url: sec.brokerUrl(o.nodeBroker),
+          codec: sec.codec,
+          identity,
+          clientId: clientIdOf(identity, 'site'),
+          log: o.log,
+          keepaliveSeconds: keepalive(tm.heartbeatMs),
+        })
       : bus;
   const { startCluster } = await import('../../reconciler/cluster/cluster.js');
   const labels = { ...(file?.metadata.labels ?? {}), ...(o.labels ?? {}) };
@@ -100,6 +123,7 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
     statusRefreshMs: tm.statusRefreshMs,
     log: o.log,
     telemetry,
+    trust: sec.trust,
     placementFromGit: repo ? placementReader(repo, o.name, sync, o.log) : undefined,
     onStatusCommit: sync ? () => sync!.push(statusRef(o.name)) : undefined,
   });

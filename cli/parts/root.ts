@@ -13,6 +13,9 @@ import { MAIN, NOTES_REF } from '../../reconciler/core/refs.js';
 import { fleetAtMain } from '../fleet-repo.js';
 import { keepalive, timingsOf, type Running } from './running.js';
 import { remoteRepo } from './remote.js';
+import { partSecurity, warnUnsigned, type PartSecurity } from './security.js';
+import { rootTrustView } from '../../reconciler/mqtt/trust.js';
+import type { FleetDescriptor } from '../../schemas/model.js';
 
 export interface RootPartOptions {
   /** A local repository, or a remote one (http(s) URL) mirrored into cacheDir. */
@@ -22,6 +25,8 @@ export interface RootPartOptions {
   cacheDir?: string;
   pollMs?: number;
   webhook?: { host: string; port: number; secret?: string };
+  /** --identity FILE: its broker credential and signing key. */
+  identityFile?: string;
 }
 
 export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPort?: number }> {
@@ -45,17 +50,22 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   const { fleet } = await fleetAtMain(repo);
   const name = fleet.metadata.name;
   // The MQTT keepalive is the heartbeat: the broker declares a silent client gone after 1.5 × it.
+  const t = topics(name);
+  const sec = partSecurity({ file: o.identityFile, role: 'root', name: 'root', fleet: name, log: o.log, view: (st) => rootTrustView(st, t) });
+  checkRootKey(fleet, sec, o.log);
   const telemetry = createTelemetry();
   const bus = await connectBus({
-    url: o.broker,
+    url: sec.brokerUrl(o.broker),
+    codec: sec.codec,
     identity: rootIdentity(name),
     telemetry,
     log: o.log,
-    onlineTopic: `${topics(name).root}/root/online`,
+    onlineTopic: `${t.root}/root/online`,
     keepaliveSeconds: keepalive(timingsOf(fleet).heartbeatMs),
   });
   const { startRoot } = await import('../../reconciler/root/root.js');
-  const root = await startRoot({ repo, bus, fleet: name, log: o.log, telemetry, onWrite: sync ? (ref) => sync!.push(ref) : undefined });
+  const root = await startRoot({ repo, bus, fleet: name, log: o.log, telemetry, trust: sec.trust, onWrite: sync ? (ref) => sync!.push(ref) : undefined });
+  if (!sec.trust.signed && !fleet.spec?.trust?.root) warnUnsigned(o.log, 'fleet.yaml declares no root key (spec.trust.root)');
   let webhookPort: number | undefined;
   if (sync) {
     // Learn of new commits: a cheap ls-remote poll, and at once on a webhook push.
@@ -109,6 +119,26 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
       await bus.close();
     },
   };
+}
+
+/**
+ * A fleet that declares root keys is commanded only by a root holding one of them: without an
+ * identity every cluster would drop what it sends. A key not (yet) declared is only warned
+ * about: the commit that declares it may be on its way (a rotation).
+ */
+function checkRootKey(fleet: FleetDescriptor, sec: PartSecurity, log: Logger): void {
+  const declared = fleet.spec?.trust?.root?.keys ?? [];
+  if (!sec.identity) {
+    if (declared.length)
+      throw new Error('fleet.yaml declares root keys (spec.trust.root): start the root with --identity FILE (made by canopy identity create --root)');
+    return;
+  }
+  const mine = sec.identity.signer.publicKey.split(' ')[1];
+  if (declared.length && !declared.some((k) => k.split(/\s+/)[1] === mine)) {
+    log.warn(
+      `this root's key (${sec.identity.signer.id}) is not among fleet.yaml's spec.trust.root keys on main: clusters will drop what it sends until a commit declares it`,
+    );
+  }
 }
 
 function defaultCache(kind: string, url: string): string {

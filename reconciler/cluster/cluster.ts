@@ -25,6 +25,8 @@ import { clusterMetrics, observeState } from './metrics.js';
 import { reconcileKey, resyncKeys } from './reconcile.js';
 import { onDesired, onNodeOnline, onNodeStatus, onNodesConnect, onRootConnect } from './events.js';
 import { recorded } from './steps/record.js';
+import { takePlacementTrust } from './steps/adopt.js';
+import { refreshOnTrust, type TrustStore } from '../mqtt/trust.js';
 
 export interface ClusterOptions {
   name: string;
@@ -55,6 +57,8 @@ export interface ClusterOptions {
   now?: () => number;
   /** The loop's timers (default the real ones). */
   timers?: Timers;
+  /** The keys the buses verify by (none: they do not verify). */
+  trust?: TrustStore;
 }
 
 export interface Cluster {
@@ -96,6 +100,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const assignments = openPatchJournal<Record<string, string>>(journal, o.stateDir, 'assignments.json');
   const s = createClusterState({ placement: await placements.read(), assignment: await assignments.read(), now: now() });
   observeState(telemetry, s, () => o.nodeBus.isConnected());
+  // The keys of the placement in force, before its nodes' retained statuses arrive.
+  if (o.trust && s.placement) takePlacementTrust(o.trust, s.placement);
   const p: ClusterPorts = {
     cfg,
     bus: o.bus,
@@ -111,6 +117,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     now,
     log: o.log,
     metrics: clusterMetrics(telemetry),
+    trust: o.trust,
   };
   const loop = startLoop({
     name: `cluster ${o.name}`,
@@ -126,6 +133,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   });
   await o.nodeBus.subscribe(t.allNodeStatus(o.name), (topic, payload) => onNodeStatus(s, p, topic, payload));
   await o.nodeBus.subscribe(t.allNodeOnline(o.name), (topic, payload) => onNodeOnline(s, p, topic, payload));
+  // Node keys arrive with a placement: what the nodes said before is asked for again.
+  if (o.trust) refreshOnTrust(o.trust, o.nodeBus, (w) => (w.startsWith('node:') ? [t.allNodeStatus(o.name), t.allNodeOnline(o.name)] : []), o.log);
   o.bus.onConnect(() => onRootConnect(s, p));
   o.nodeBus.onConnect(() => onNodesConnect(s, p));
   // Its status history is written as loose objects: packed as they pile up, as native git would.

@@ -5,6 +5,7 @@
 import type { ClusterStatus, LatencyTarget, Placement } from '../../schemas/messages.js';
 import type { Bus } from '../mqtt/bus.js';
 import type { Topics } from '../mqtt/topics.js';
+import type { TrustStore } from '../mqtt/trust.js';
 import type { Logger } from '../core/log.js';
 import type { PatchJournal } from '../core/patch-journal.js';
 import type { LatLon } from '../core/geo.js';
@@ -59,6 +60,8 @@ export interface ClusterPorts {
   now(): number;
   log: Logger;
   metrics: ClusterMetrics;
+  /** The keys the buses verify by: the root's and the nodes', kept to what each placement carries. */
+  trust?: TrustStore;
 }
 
 /** The loop's keys: what a reconcile pass does is named by one of these. */

@@ -16,6 +16,26 @@ export interface NotePlacement {
   reason: string;
 }
 
+/** A signing key as a note names it: its fingerprint (`SHA256:…`), and the comment fleet.yaml gives it. */
+export interface NoteKey {
+  fingerprint: string;
+  comment?: string;
+}
+
+/**
+ * Who signed a commit, when fleet.yaml requires signed commits (spec.trust.commitSigners; no
+ * such record when it does not): the keys that judged it are those of the last accepted
+ * commit's fleet.yaml (`rulesFrom`), or of the commit itself when none was accepted before.
+ */
+export interface NoteSignature {
+  /** Absent: nobody signed the commit (or its signature named no key). */
+  signedBy?: NoteKey;
+  trusted: NoteKey[];
+  rulesFrom: string;
+  /** Why the commit was refused; absent when a trusted key signed it. */
+  problem?: string;
+}
+
 export interface CommitNote {
   outcome: Outcome;
   commit: string;
@@ -26,8 +46,14 @@ export interface CommitNote {
   changed?: Record<string, NotePlacement | { removed: true }>;
   unschedulable?: Record<string, string>;
   convergedAt?: string;
+  /**
+   * Until it converges: services the clusters report failing, each with the first reason one
+   * gave (`munich: shop/evil#0: refused by node policy: …`, a crash), what holds the commit up.
+   */
+  failing?: Record<string, string>;
   /** Still in force after a rejection: the last accepted commit. */
   inForce?: string;
+  signature?: NoteSignature;
 }
 
 const MARK = '--- canopy/v1 json ---';
@@ -42,11 +68,13 @@ export function renderNote(n: CommitNote): string {
     if (n.inForce) lines.push(`Still in force: ${short(n.inForce)}.`);
     lines.push('', 'Problems (fix them in a new commit):');
     for (const p of n.problems ?? []) lines.push(`  ${p.file}:${p.line}:${p.column}: ${p.message}`);
+    if (n.signature) lines.push('', ...signatureLines(n.signature));
   } else if (n.outcome === 'superseded') {
     lines.push(`canopy: superseded by ${short(n.supersededBy ?? '')} before it was reconciled on its own (its changes are in that commit's outcome).`);
   } else {
     lines.push(`canopy: accepted at ${n.at}.`);
     lines.push(n.convergedAt ? `Converged at ${n.convergedAt}.` : 'Not converged yet.');
+    if (n.signature) lines.push(...signatureLines(n.signature));
     const changed = Object.entries(n.changed ?? {});
     if (changed.length) {
       lines.push('', 'Changed services:');
@@ -62,9 +90,27 @@ export function renderNote(n: CommitNote): string {
       for (const [id, why] of un.slice(0, LISTED)) lines.push(`  ${id}: ${why}`);
       if (un.length > LISTED) lines.push(`  … and ${un.length - LISTED} more (all of them in the JSON below)`);
     }
+    const failing = Object.entries(n.failing ?? {});
+    if (failing.length) {
+      lines.push('', 'Failing, as the clusters report it:');
+      for (const [id, why] of failing.slice(0, LISTED)) lines.push(`  ${id}: ${why}`);
+    }
   }
   lines.push('', MARK, JSON.stringify(n));
   return lines.join('\n') + '\n';
+}
+
+/** A key as people read it: `SHA256:… (comment)`. */
+export const keyName = (k: NoteKey): string => (k.comment ? `${k.fingerprint} (${k.comment})` : k.fingerprint);
+
+/**
+ * Who signed; on a refused commit also which keys were trusted (at most 100, the schema's limit).
+ * An accepted one names only the commit whose fleet.yaml listed them (its JSON has the list).
+ */
+export function signatureLines(s: NoteSignature): string[] {
+  const rules = `spec.trust.commitSigners in fleet.yaml of ${s.rulesFrom.slice(0, 12)}`;
+  if (!s.problem) return [`Signed by: ${s.signedBy ? keyName(s.signedBy) : 'nobody'}, a trusted commit signer (${rules}).`];
+  return [`Signed by: ${s.signedBy ? keyName(s.signedBy) : 'nobody'}.`, `Trusted commit signers (${rules}):`, ...s.trusted.map((k) => `  ${keyName(k)}`)];
 }
 
 export function parseNote(text: string): CommitNote | undefined {

@@ -4,6 +4,7 @@
 import { LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import { load as loadFast, CORE_SCHEMA } from 'js-yaml';
 import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
+import { parseSshKey } from './commit-signers.js';
 import { serviceId } from './ids.js';
 import { parsePublicKey } from './keys.js';
 import { schemaIssuesUpTo, schemaValid, type Kind, type SchemaIssue } from './schema-errors.js';
@@ -168,6 +169,16 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
         message: `metadata.app: "${metadata.app}" does not match the directory services/${layout.dir}/ (the path must be services/<app>/<name>.yaml)`,
       });
     }
+  }
+  if (d.kind === 'Fleet') {
+    // git would skip a key it cannot read: say so here rather than refuse every commit later.
+    (d.value.spec?.trust?.commitSigners ?? []).forEach((k, i) => {
+      try {
+        parseSshKey(k);
+      } catch (e) {
+        out.push({ at: ['spec', 'trust', 'commitSigners', String(i)], message: `spec.trust.commitSigners[${i}]: ${(e as Error).message}` });
+      }
+    });
   }
   if (d.kind !== 'Fleet' && d.value.metadata.name !== layout.name) {
     out.push({ at: ['metadata', 'name'], message: `metadata.name: "${d.value.metadata.name}" does not match the file name ${layout.name}.yaml` });

@@ -20,7 +20,7 @@ export function accessRules(fleet: string, role: IdentityRole, name: string): Ac
   const w = (pattern: string): AccessRule => ({ pattern, access: 'write' });
   switch (role) {
     case 'root':
-      return [w(t.clusterDesired('+')), r(t.allClusterStatus), r(t.allClusterOnline)];
+      return [w(t.clusterDesired('+')), w(`${t.root}/root/online`), r(t.allClusterStatus), r(t.allClusterOnline)];
     case 'cluster':
       return [
         r(t.clusterDesired(name)),

@@ -1,12 +1,15 @@
 // A narrow port over MQTT.js: JSON publish/subscribe at QoS 1 with an online/last-will topic.
 // Every socket is TCP_NODELAY (a QoS 1 round trip is 88 ms with Nagle, 0.14 ms without).
-// Speaks MQTT 3.1.1 so the embedded broker (aedes) and Mosquitto both serve it.
-import net from 'node:net';
+// Speaks MQTT 3.1.1 so the embedded broker (aedes) and Mosquitto both serve it; mqtt:// or
+// mqtts:// (TLS, connection.ts).
 import { MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from '../core/log.js';
 import { withTimeout } from '../core/timeout.js';
 import { clientIdOf, type PartIdentity } from '../core/identity.js';
 import type { Telemetry } from '../core/telemetry.js';
+import { endpointOf, explainConnectError, firstConnection, type BusTls } from './connection.js';
+
+export type { BusTls };
 
 export type Handler = (topic: string, payload: Buffer) => void;
 
@@ -24,8 +27,11 @@ export interface BusStats {
  */
 export interface BusCodec {
   encode(topic: string, body: string): string | Buffer;
-  decode(topic: string, payload: Buffer): { ok: true; payload: Buffer } | { ok: false; error: string };
+  decode(topic: string, payload: Buffer): Opened;
 }
+
+/** A payload opened, or why not (`reason` labels the drop count: unsigned, untrusted-key, replayed, …). */
+export type Opened = { ok: true; payload: Buffer } | { ok: false; error: string; reason?: string };
 
 /** Payloads as they are: plain JSON. */
 export const plainCodec: BusCodec = { encode: (_topic, body) => body, decode: (_topic, payload) => ({ ok: true, payload }) };
@@ -39,6 +45,11 @@ export interface Bus {
   /** Clear a retained message. */
   clear(topic: string): Promise<void>;
   subscribe(pattern: string, handler: Handler): Promise<void>;
+  /**
+   * Subscribe to `pattern` again, so the broker sends its retained messages once more: after
+   * this part learned keys that open messages it dropped before it could verify them.
+   */
+  refresh(pattern: string): Promise<void>;
   /** Called on every (re)connect, after the online message: the place to send full state. */
   onConnect(cb: () => void): void;
   /** Count a message dropped at the boundary (bad payload), and log it once per topic. */
@@ -48,7 +59,13 @@ export interface Bus {
 }
 
 export interface BusOptions {
+  /** mqtt://[USER:PASSWORD@]HOST[:PORT] (1883), or mqtts://… (8883) for TLS. */
   url: string;
+  /** CA, client certificate and key files for mqtts:// (read once, here). */
+  tls?: BusTls;
+  /** The broker credential; these take precedence over a user and password in the URL. */
+  username?: string;
+  password?: string;
   /** Who connects: names the MQTT client (clientIdOf) unless clientId is given. */
   identity?: PartIdentity;
   /** Required without an identity; with one, a suffix distinguishes a second connection. */
@@ -67,10 +84,8 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   const clientId = opts.clientId ?? (opts.identity ? clientIdOf(opts.identity) : undefined);
   if (!clientId) throw new Error('connectBus: give an identity or a clientId');
   const codec = opts.codec ?? plainCodec;
-  const u = new URL(opts.url);
-  if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new Error(`broker URL ${opts.url}: only mqtt://host:port is supported`);
-  const host = u.hostname || '127.0.0.1';
-  const port = Number(u.port || 1883);
+  const ep = endpointOf(opts);
+  const { host, port } = ep;
   const onlinePayload = (online: boolean) => JSON.stringify({ kind: 'online', online, at: new Date().toISOString() });
   const options: IClientOptions = {
     clientId,
@@ -80,16 +95,19 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     reconnectPeriod: 500,
     connectTimeout: 5000,
     resubscribe: true,
+    // A running part keeps trying after a refusal (its password may be on its way to the broker
+    // during a rotation); connectBus fails fast on one before the first connection instead.
+    reconnectOnConnackError: true,
     // No table of 65,536 pre-built message-id buffers (mqtt-packet builds it on the first packet
     // otherwise): 6 MB of heap in every process for a few bytes saved per publish.
     writeCache: false,
-    username: u.username || undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
+    username: ep.username,
+    password: ep.password,
     will: opts.onlineTopic
       ? { topic: opts.onlineTopic, payload: Buffer.from(codec.encode(opts.onlineTopic, onlinePayload(false))), qos: 1, retain: true }
       : undefined,
   };
-  const client = new MqttClient(() => net.createConnection({ host, port, noDelay: true }) as never, options);
+  const client = new MqttClient(ep.connect as never, options);
   const handlers: Array<{ pattern: string; re: RegExp; handler: Handler }> = [];
   const connectCbs: Array<() => void> = [];
   const stats: BusStats = { received: 0, published: 0, bytesIn: 0, bytesOut: 0, dropped: 0 };
@@ -102,35 +120,31 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     stats.bytesIn += raw.length + topic.length;
     metrics?.received.inc();
     const opened = codec.decode(topic, raw);
-    if (!opened.ok) return drop(topic, opened.error, 'unopened');
+    if (!opened.ok) return drop(topic, opened.error, opened.reason ?? 'unopened');
     for (const h of handlers) if (h.re.test(topic)) safely(opts.log, () => h.handler(topic, opened.payload));
   });
   client.on('connect', () => {
-    opts.log.debug(`mqtt connected to ${host}:${port} as ${clientId}`);
+    opts.log.debug(`mqtt connected to ${ep.shown} as ${clientId}`);
     if (opts.onlineTopic) client.publish(opts.onlineTopic, codec.encode(opts.onlineTopic, onlinePayload(true)), { qos: 1, retain: true });
     for (const cb of connectCbs) safely(opts.log, cb);
   });
   let lastErr = '';
+  let connectedOnce = false;
+  client.once('connect', () => {
+    connectedOnce = true;
+  });
   client.on('error', (e) => {
-    if (e.message !== lastErr) opts.log.warn(`mqtt ${host}:${port}: ${e.message}`);
-    lastErr = e.message;
+    const why = explainConnectError(e, ep);
+    if (why?.fatal && !connectedOnce) return; // connectBus fails with it (firstConnection)
+    const text = why?.fatal ? why.message : `mqtt ${host}:${port}: ${why?.message ?? e.message}`;
+    if (text !== lastErr) opts.log.warn(text);
+    lastErr = text;
   });
   client.on('offline', () => {
     if (!closing) opts.log.debug(`mqtt offline (${host}:${port}), reconnecting`);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.removeListener('connect', ok);
-      reject(new Error(`could not reach the MQTT broker at ${opts.url} within 5 s: is it running? (canopy up embeds one when --broker is not given)`));
-      client.end(true);
-    }, 5000);
-    const ok = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    client.once('connect', ok);
-  });
+  await firstConnection(client, ep);
 
   const publish = (topic: string, message: unknown, o: { retain?: boolean } = {}) => {
     const body = codec.encode(topic, typeof message === 'string' ? message : JSON.stringify(message));
@@ -160,6 +174,11 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     async subscribe(pattern, handler) {
       handlers.push({ pattern, re: patternToRegExp(pattern), handler });
       await client.subscribeAsync(pattern, { qos: 1 });
+    },
+    async refresh(pattern) {
+      // MQTT.js skips a filter it is subscribed to unless told `resubscribe`; the broker then
+      // replaces the subscription and sends the retained messages again (MQTT 3.1.1, 3.8.4).
+      if (client.connected) await client.subscribeAsync({ [pattern]: { qos: 1 }, resubscribe: true } as never);
     },
     onConnect(cb) {
       connectCbs.push(cb);

@@ -27,7 +27,14 @@ export interface ClusterReport {
 }
 export interface FleetReport {
   fleet: string | null;
-  head: { commit: string; outcome: CommitNote['outcome'] | 'pending'; convergedAt?: string; problems?: CommitNote['problems'] } | null;
+  head: {
+    commit: string;
+    outcome: CommitNote['outcome'] | 'pending';
+    convergedAt?: string;
+    problems?: CommitNote['problems'];
+    /** Who signed the head, when fleet.yaml requires signed commits. */
+    signature?: CommitNote['signature'];
+  } | null;
   inForce: string | null;
   services: Record<string, ServiceReport>;
   clusters: Record<string, ClusterReport>;
@@ -58,6 +65,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
     outcome: headNote?.outcome ?? 'pending',
     ...(headNote?.convergedAt ? { convergedAt: headNote.convergedAt } : {}),
     ...(headNote?.problems ? { problems: headNote.problems } : {}),
+    ...(headNote?.signature ? { signature: headNote.signature } : {}),
   };
   report.inForce = good?.commit ?? null;
   if (!good) return report;

@@ -5,7 +5,7 @@
 import type { ClusterStatus, Placement } from '../../schemas/messages.js';
 import { CanopyError } from '../core/errors.js';
 import { canonicalJson } from '../core/ids.js';
-import { parseNote, type NotePlacement, type NoteProblem, type Outcome } from '../core/note.js';
+import { parseNote, type NotePlacement, type NoteProblem, type NoteSignature, type Outcome } from '../core/note.js';
 import { LIVENESS, PLACEMENT_FILE, STATUS_FILE, type Liveness } from '../core/refs.js';
 import { listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
 import { firstParentLog } from '../git/log.js';
@@ -36,6 +36,8 @@ export type HistoryEvent =
       unschedulable?: Record<string, string>;
       problems?: NoteProblem[];
       supersededBy?: string;
+      /** Who signed it, when fleet.yaml required signed commits. */
+      signature?: NoteSignature;
     }
   | { kind: 'converged'; at: string; commit: string }
   | {
@@ -233,6 +235,7 @@ function commitEvents(commits: MainCommit[], id: string | undefined): HistoryEve
       ...(n.outcome === 'accepted' ? { changes, unschedulable } : {}),
       ...(n.outcome === 'rejected' ? { problems } : {}),
       ...(n.supersededBy ? { supersededBy: n.supersededBy } : {}),
+      ...(n.signature ? { signature: n.signature } : {}),
     });
     if (n.outcome === 'accepted' && n.convergedAt) out.push({ kind: 'converged', at: n.convergedAt, commit: c.oid });
   }

@@ -1,5 +1,6 @@
 // A history as a timeline, one line per event (UTC, to the second), for people; the JSON form
 // is the History object itself.
+import { keyName } from '../core/note.js';
 import type { History, HistoryEvent, Observation } from './history.js';
 
 const short = (oid: string) => oid.slice(0, 12);
@@ -19,7 +20,8 @@ export function renderHistory(h: History): string {
 function describe(e: HistoryEvent, service: string | null): string[] {
   switch (e.kind) {
     case 'commit': {
-      const what = `${short(e.commit)} "${e.subject}" (${e.author})`;
+      const signed = e.signature ? `, signed by ${e.signature.signedBy ? keyName(e.signature.signedBy) : 'nobody'}` : '';
+      const what = `${short(e.commit)} "${e.subject}" (${e.author}${signed})`;
       if (e.outcome === 'pending') return [`committed ${what}: no outcome recorded yet`];
       if (e.outcome === 'superseded') return [`superseded ${what} by ${short(e.supersededBy ?? '')}`];
       if (e.outcome === 'rejected') {

@@ -1,4 +1,5 @@
 // Status at a glance: one table of services, one of clusters.
+import { keyName } from '../core/note.js';
 import type { FleetReport } from './fleet-status.js';
 
 export interface RenderOptions {
@@ -18,6 +19,7 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
     `fleet ${r.fleet ?? '?'}   main ${h.commit.slice(0, 12)}: ${h.outcome}${h.convergedAt ? `, converged ${h.convergedAt}` : ''}` +
       (r.inForce && r.inForce !== h.commit ? `   (in force: ${r.inForce.slice(0, 12)})` : ''),
   );
+  if (h.signature) out.push(`  signed by ${h.signature.signedBy ? keyName(h.signature.signedBy) : 'nobody'}`);
   for (const p of h.problems ?? []) out.push(`  ${p.file}:${p.line}:${p.column}: ${p.message}`);
   const services = Object.entries(r.services);
   const clusters = Object.entries(r.clusters);

@@ -155,6 +155,9 @@ export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
   }
   for (const id of Object.keys(base.services)) if (!(id in doc.services)) ops.push({ op: 'remove', path: path(id) });
   for (const k of ['fleet', 'cluster'] as const) if (base[k] !== doc[k]) ops.push({ op: 'replace', path: `/${k}`, value: doc[k] });
+  if (canonicalJson(base.trust ?? null) !== canonicalJson(doc.trust ?? null)) {
+    ops.push(doc.trust ? { op: base.trust ? 'replace' : 'add', path: '/trust', value: doc.trust } : { op: 'remove', path: '/trust' });
+  }
   ops.push({ op: 'replace', path: '/version', value: doc.version });
   return ops;
 }

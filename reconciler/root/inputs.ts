@@ -11,6 +11,7 @@ import type { Bus } from '../mqtt/bus.js';
 import type { Topics } from '../mqtt/topics.js';
 import { sameVersion } from './delegate.js';
 import { keepRefusals } from './place.js';
+import { noteFailures } from './failing.js';
 import type { RootPorts } from './ports.js';
 import type { RootState } from './state.js';
 
@@ -23,6 +24,7 @@ export function clusterStatusIn(state: RootState, ports: InputPorts, cluster: st
   st.status = status;
   st.unheard = undefined;
   state.counts.statusChanged(before, status, state.good?.services);
+  noteFailures(state, cluster, status);
   // A cluster that could not place what it was given: full there for that service; re-place.
   const refusals = keepRefusals(st.refused, before, status, ports.book.get(cluster));
   st.refused = refusals.refused;

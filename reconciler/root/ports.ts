@@ -4,11 +4,13 @@
 // loop); unit tests hand a step fakes of just the ports it takes. A new capability (signatures,
 // health probes, rollouts) adds a port here, not lines in a closure.
 import type { DesiredMessage } from '../../schemas/messages.js';
+import type { SignatureVerdict } from '../core/commit-signers.js';
 import type { Logger } from '../core/log.js';
 import type { ParseResult } from '../core/validate.js';
 import type { DesiredState, LoadResult } from './desired.js';
 import type { PlacementBook } from './delegate.js';
 import type { RootMetrics } from './metrics.js';
+import type { TrustStore } from '../mqtt/trust.js';
 
 /** The commits of the branch the root follows. */
 export interface CommitsPort {
@@ -18,6 +20,22 @@ export interface CommitsPort {
   load(head: string, good: DesiredState | undefined, cache: Map<string, ParseResult>): Promise<LoadResult>;
   /** Commits after `from` up to (not including) `head` that were never reconciled (recover.ts). */
   skipped(from: string, head: string): Promise<string[]>;
+}
+
+/** Which keys may sign commits of main (fleet.yaml's spec.trust.commitSigners), and from where. */
+export interface CommitRules {
+  keys: string[];
+  /** The commit whose fleet.yaml lists them, and that file's text (to point a problem at the list). */
+  from: string;
+  fleetYaml: string;
+}
+
+/** Signed commits (only asked when fleet.yaml requires them: nothing runs otherwise). */
+export interface SignaturesPort {
+  /** The rules of fleet.yaml at `commit`, when it sets any and parses (when it does not, the load says why). */
+  rulesAt(commit: string): Promise<CommitRules | undefined>;
+  /** Who signed `commit`, judged against `keys` (git verify-commit). */
+  verify(commit: string, keys: readonly string[]): Promise<SignatureVerdict>;
 }
 
 /** refs/notes/canopy: the root's word on each commit. */
@@ -44,6 +62,7 @@ export interface RootStats {
 export interface RootPorts {
   fleet: string;
   commits: CommitsPort;
+  signatures: SignaturesPort;
   notes: NotesPort;
   book: BookPort;
   /** Publish a message on a cluster's desired topic. */
@@ -58,4 +77,6 @@ export interface RootPorts {
   clock(): number;
   stats: RootStats;
   metrics: RootMetrics;
+  /** The keys the root verifies clusters by (none: the bus does not verify). */
+  trust?: TrustStore;
 }

@@ -1,5 +1,5 @@
-// What the root's loop runs for each key: `main` is a pass over a new commit (read, validate,
-// place, delegate, record); `place` re-places on what the clusters reported (place, delegate,
+// What the root's loop runs for each key: `main` is a pass over a new commit (read, check its
+// signature when fleet.yaml requires one, load, validate, place, delegate, record); `place` re-places on what the clusters reported (place, delegate,
 // record); `converge`, `send:<cluster>` and `live:<cluster>` record convergence, bring a cluster
 // to its current placement, and record its liveness. A key that throws is retried by the loop
 // and marks the root unhealthy until it succeeds.
@@ -11,9 +11,11 @@ import { delegate, sendTo } from './steps/delegate.js';
 import { recordLiveness } from './steps/liveness.js';
 import { runPass, timed, type Step } from './steps/pass.js';
 import { place } from './steps/place.js';
-import { readCommit } from './steps/read-commit.js';
+import { loadCommit, readCommit } from './steps/read-commit.js';
 import { record } from './steps/record.js';
 import { validate } from './steps/validate.js';
+import { takeTrust } from './steps/trust.js';
+import { verifySignature } from './steps/verify-signature.js';
 
 const PLACE: readonly Step[] = [
   { name: 'place', run: place },
@@ -21,7 +23,14 @@ const PLACE: readonly Step[] = [
   { name: 'record', run: record },
 ];
 
-export const MAIN_PASS: readonly Step[] = [{ name: 'read', run: readCommit }, { name: 'validate', run: validate }, ...PLACE];
+export const MAIN_PASS: readonly Step[] = [
+  { name: 'read', run: readCommit },
+  { name: 'signature', run: verifySignature },
+  { name: 'load', run: loadCommit },
+  { name: 'validate', run: validate },
+  { name: 'trust', run: takeTrust },
+  ...PLACE,
+];
 export const PLACE_PASS: readonly Step[] = PLACE;
 
 export function rootReconciler(state: RootState, ports: RootPorts): Reconciler {

@@ -13,13 +13,15 @@ import { PlacementBook } from './delegate.js';
 import { recoverRoot } from './recover.js';
 import { watchRef } from '../git/watch.js';
 import { startMaintenance } from '../git/maintenance.js';
-import { gitCommits, gitNotes } from './git-ports.js';
+import { gitCommits, gitNotes, gitSignatures } from './git-ports.js';
 import { subscribeInputs } from './inputs.js';
 import { rootMetrics } from './metrics.js';
 import type { RootPorts } from './ports.js';
 import { rootReconciler } from './reconcile.js';
 import { committedStatus, seedUnheard } from './seed-unheard.js';
 import { newRootState } from './state.js';
+import { syncStore } from './steps/trust.js';
+import { refreshOnTrust, type TrustStore } from '../mqtt/trust.js';
 
 export interface RootOptions {
   repo: Repo;
@@ -35,6 +37,8 @@ export interface RootOptions {
   telemetry?: Telemetry;
   /** Told of every ref the root has written (a remote sync pushes it). */
   onWrite?: (ref: string) => void;
+  /** The keys the bus verifies clusters by: the root keeps it to what the good commit declares. */
+  trust?: TrustStore;
 }
 
 export interface Root {
@@ -58,6 +62,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   const rec = await recoverRoot(o.repo, branchRef, book, parseCache, warn);
   const state = newRootState({ ...rec, seq: book.maxSeq(), epoch: book.maxEpoch(), parseCache, startedAt: clock() });
   await seedUnheard(state, book, committedStatus(o.repo, o.log));
+  // Before the first retained status arrives: each cluster is verified by its declared keys.
+  if (o.trust) syncStore(o.trust, state);
 
   // The loop runs the steps, and the steps enqueue on the loop: it calls them through `reconcile`.
   let reconcile: Reconciler = async () => undefined;
@@ -66,6 +72,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   const ports: RootPorts = {
     fleet: o.fleet,
     commits: gitCommits(o.repo, branchRef),
+    signatures: gitSignatures(o.repo),
     notes: gitNotes(o.repo, AUTHOR, wrote),
     book,
     send: (cluster, msg) => o.bus.publish(t.clusterDesired(cluster), msg),
@@ -76,9 +83,12 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     clock,
     stats,
     metrics: rootMetrics(o.telemetry ?? createTelemetry(), state),
+    trust: o.trust,
   };
   reconcile = rootReconciler(state, ports);
   await subscribeInputs(o.bus, t, state, ports);
+  // A cluster's keys arrive with a commit: its retained status, dropped before, is asked for again.
+  if (o.trust) refreshOnTrust(o.trust, o.bus, (w) => (w.startsWith('cluster:') ? [t.allClusterStatus, t.allClusterOnline] : []), o.log);
 
   // Retained statuses arrive right after subscribing: give them a moment before the first pass,
   // so the root places onto the clusters that exist rather than onto none.

@@ -8,6 +8,7 @@ import type { DesiredState } from './desired.js';
 import type { Allocation, ClusterView, Refusal } from './place.js';
 import { IncrementalPlacer, PlacementDocs } from './incremental.js';
 import { RunningCounts } from './running-counts.js';
+import { fleetTrust, type FleetTrust } from './trust.js';
 
 /** What the root knows of one cluster: its last status and its liveness as the root sees it. */
 export interface ClusterState {
@@ -33,6 +34,8 @@ export interface RootState {
   older: CommitNote[];
   /** The pending note as last written (a pass that changes nothing in it writes nothing). */
   lastPendingText: string;
+  /** The pending note gained failures since it was last written (failing.ts): convergence writes it. */
+  failingUnwritten: boolean;
   /**
    * Notes a pass decided on and could not write (a ref lock left by a root killed mid-write):
    * written with the next notes commit, so no commit loses its outcome (steps/notes.ts).
@@ -52,6 +55,8 @@ export interface RootState {
   parseCache: Map<string, ParseResult>;
   /** When this root started (ms): clusters known only from Git are offline since then. */
   startedAt: number;
+  /** The keys the good commit declares (none: the fleet runs unsigned). */
+  trust?: FleetTrust;
 }
 
 export interface StateSeed {
@@ -74,6 +79,7 @@ export function newRootState(s: StateSeed): RootState {
     pending: s.pending,
     older: [],
     lastPendingText: '',
+    failingUnwritten: false,
     unwrittenNotes: new Map(),
     seq: s.seq,
     epoch: s.epoch,
@@ -84,5 +90,6 @@ export function newRootState(s: StateSeed): RootState {
     docs: new PlacementDocs(),
     parseCache: s.parseCache ?? new Map(),
     startedAt: s.startedAt,
+    trust: fleetTrust(s.good),
   };
 }

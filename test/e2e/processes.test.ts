@@ -27,7 +27,7 @@ function agent(cluster: string, node: string): Proc {
     '--broker',
     broker.url,
     '--runtime',
-    'docker',
+    'docker,process', // the template's worker is a process
     '--state-dir',
     path.join(work, 'state', node),
     '--cpu',

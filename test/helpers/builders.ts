@@ -148,6 +148,18 @@ export class ServiceBuilder {
     this.s.env = { ...this.s.env, ...vars };
     return this;
   }
+  /** A container of this image. */
+  image(image: string): this {
+    this.s.runtime = 'container';
+    this.s.image = image;
+    return this;
+  }
+  /** A process running this argv. */
+  command(...argv: string[]): this {
+    this.runtime('process');
+    this.s.command = argv;
+    return this;
+  }
   spec(): ServiceSpec {
     return structuredClone(this.s);
   }

@@ -36,6 +36,7 @@ export function fakeBus(clientId = 'fake'): FakeBus {
     },
     async clear() {},
     async subscribe() {},
+    async refresh() {},
     onConnect() {},
     drop(topic, error) {
       bus.dropped.push({ topic, error });

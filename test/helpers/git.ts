@@ -22,8 +22,11 @@ export function gitAsync(dir: string, ...args: string[]): Promise<string> {
   );
 }
 
-/** Write (or with null delete) files, commit them all on the current branch, return the commit. */
-export function commitFiles(dir: string, files: Record<string, string | null>, message = 'change'): string {
+/**
+ * Write (or with null delete) files, commit them all on the current branch, return the commit.
+ * With `signingKey` (an SSH private key file, as ssh-keygen writes it) the commit is signed with it.
+ */
+export function commitFiles(dir: string, files: Record<string, string | null>, message = 'change', o: { signingKey?: string } = {}): string {
   for (const [f, text] of Object.entries(files)) {
     const p = path.join(dir, f);
     if (text === null) {
@@ -34,7 +37,8 @@ export function commitFiles(dir: string, files: Record<string, string | null>, m
     writeFileSync(p, text);
   }
   git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', message);
+  if (o.signingKey) git(dir, '-c', 'gpg.format=ssh', '-c', `user.signingkey=${o.signingKey}`, 'commit', '-q', '-S', '-m', message);
+  else git(dir, 'commit', '-q', '-m', message);
   return git(dir, 'rev-parse', 'HEAD');
 }
 

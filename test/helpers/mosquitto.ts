@@ -11,6 +11,21 @@ export interface Mosquitto {
   port: number;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** What Mosquitto logged (to stderr): with `conf` only, where it logs every connection; for failures. */
+  log(): string;
+}
+
+export interface MosquittoOptions {
+  /**
+   * Configuration lines in place of the default (`listener PORT 127.0.0.1`, `allow_anonymous
+   * true`): they must listen on the port (e.g. `listener PORT 127.0.0.1` and `include_dir DIR` of
+   * canopy broker-config's output). Run as root, Mosquitto then keeps root's rights (`user root`):
+   * it reads password and ACL files after dropping them, and a test's files are under a 0700
+   * temporary directory.
+   */
+  conf?: string[];
+  /** The URL's scheme: mqtts when the listener speaks TLS. */
+  scheme?: 'mqtt' | 'mqtts';
 }
 
 export async function freePort(): Promise<number> {
@@ -36,16 +51,19 @@ function binary(): string {
   throw new Error('mosquitto is not installed: run scripts/setup.sh (apt-get install mosquitto)');
 }
 
-export async function startMosquitto(port?: number): Promise<Mosquitto> {
+export async function startMosquitto(port?: number, opts: MosquittoOptions = {}): Promise<Mosquitto> {
   const bin = binary();
   const p = port ?? (await freePort());
   const dir = tempDir('canopy-mqtt-'); // its configuration; removed, and the broker killed, at exit
   const conf = path.join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${p} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', 'log_dest none', ''].join('\n'));
+  const lines = opts.conf
+    ? [...(process.getuid?.() === 0 ? ['user root'] : []), ...opts.conf, 'persistence false', 'log_dest stderr', 'log_type all']
+    : [`listener ${p} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', 'log_dest none'];
+  writeFileSync(conf, [...lines, ''].join('\n'));
   let child: ChildProcess | undefined;
+  let err = '';
   const start = async () => {
     child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
     child.stderr!.on('data', (d) => {
       err += d;
     });
@@ -66,8 +84,9 @@ export async function startMosquitto(port?: number): Promise<Mosquitto> {
   };
   await start();
   return {
-    url: `mqtt://127.0.0.1:${p}`,
+    url: `${opts.scheme ?? 'mqtt'}://127.0.0.1:${p}`,
     port: p,
+    log: () => err,
     stop,
     restart: async () => {
       await stop();

@@ -11,7 +11,8 @@ import { createTelemetry, type Telemetry } from '../../reconciler/core/telemetry
 import type { DesiredState, LoadResult } from '../../reconciler/root/desired.js';
 import { placementPatch, sameVersion } from '../../reconciler/root/delegate.js';
 import { rootMetrics } from '../../reconciler/root/metrics.js';
-import type { BookPort, CommitsPort, RootPorts } from '../../reconciler/root/ports.js';
+import type { SignatureVerdict } from '../../reconciler/core/commit-signers.js';
+import type { BookPort, CommitRules, CommitsPort, RootPorts, SignaturesPort } from '../../reconciler/root/ports.js';
 import { newRootState, type RootState, type StateSeed } from '../../reconciler/root/state.js';
 import { capacity, type ServiceBuilder } from './builders.js';
 
@@ -120,6 +121,25 @@ export function fakeCommits(o: { head?: string; loads?: Record<string, LoadResul
   return port;
 }
 
+/** Signatures that answer from a table: each commit's fleet.yaml rules and its verdict; `calls` what it was asked. */
+export function fakeSignatures(o: { rules?: Record<string, CommitRules>; verdicts?: Record<string, SignatureVerdict> } = {}) {
+  const calls: string[] = [];
+  const port: SignaturesPort & { calls: string[] } = {
+    calls,
+    async rulesAt(commit) {
+      calls.push(`rules ${commit}`);
+      return o.rules?.[commit];
+    },
+    async verify(commit, keys) {
+      calls.push(`verify ${commit} against ${keys.length}`);
+      const v = o.verdicts?.[commit];
+      if (!v) throw new Error(`no verdict for ${commit}`);
+      return v;
+    },
+  };
+  return port;
+}
+
 export interface FakeRoot {
   state: RootState;
   ports: RootPorts;
@@ -138,7 +158,7 @@ export interface FakeRoot {
 export const START_MS = Date.parse('2025-01-01T12:00:00Z');
 
 /** A root's state and fake ports: every port records what it was asked. */
-export function fakeRoot(o: { book?: FakeBook; commits?: CommitsPort; seed?: Partial<StateSeed> } = {}): FakeRoot {
+export function fakeRoot(o: { book?: FakeBook; commits?: CommitsPort; signatures?: SignaturesPort; seed?: Partial<StateSeed> } = {}): FakeRoot {
   const clock = { ms: START_MS };
   const book = o.book ?? new FakeBook();
   const telemetry = createTelemetry();
@@ -153,6 +173,7 @@ export function fakeRoot(o: { book?: FakeBook; commits?: CommitsPort; seed?: Par
   const ports: RootPorts = {
     fleet: 'demo',
     commits: o.commits ?? fakeCommits(),
+    signatures: o.signatures ?? fakeSignatures(),
     notes: { write: async (notes, message) => void f.notes.push({ notes: new Map(notes), message }) },
     book,
     send: async (cluster, msg) => void f.sent.push({ cluster, msg }),

@@ -113,7 +113,7 @@ Metrics('replicas by state as last reported, every state present', async () => {
   );
 });
 
-Metrics('registered in the registry: replicas, restarts, apply time, runtime health', () => {
+Metrics('registered in the registry: replicas, refused replicas, restarts, apply time, runtime health', () => {
   const t = createTelemetry();
   const s = newAgentState(undefined, 2000);
   const m = agentMetrics(t, s);
@@ -122,6 +122,7 @@ Metrics('registered in the registry: replicas, restarts, apply time, runtime hea
   const names = t.collect().map((f) => [f.name, f.kind]);
   assert.equal(names, [
     ['canopy_agent_replicas', 'gauge'],
+    ['canopy_agent_replicas_refused', 'gauge'],
     ['canopy_agent_restarts_total', 'counter'],
     ['canopy_agent_apply_seconds', 'histogram'],
   ]);

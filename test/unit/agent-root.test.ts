@@ -29,6 +29,7 @@ function memoryBus() {
     publish: async (topic, message, opts) => void published.push({ topic, message, retain: opts?.retain }),
     clear: async () => undefined,
     subscribe: async (pattern, h) => void handlers.set(pattern, h),
+    refresh: async () => undefined,
     onConnect: (cb) => void connects.push(cb),
     drop: (_topic, error) => void dropped.push(error),
     stats: { received: 0, published: 0, bytesIn: 0, bytesOut: 0, dropped: 0 },

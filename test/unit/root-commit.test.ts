@@ -1,10 +1,10 @@
-// The first two steps of a pass over main: read the head (and note the commits it skipped),
-// then accept or reject it whole.
+// The first steps of a pass over main: read the head (and note the commits it skipped), load
+// it, then accept or reject it whole. (Its signature: test/unit/root-signature.test.ts.)
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseNote } from '../../reconciler/core/note.js';
 import { newPass } from '../../reconciler/root/steps/pass.js';
-import { readCommit } from '../../reconciler/root/steps/read-commit.js';
+import { loadCommit, readCommit } from '../../reconciler/root/steps/read-commit.js';
 import { validate } from '../../reconciler/root/steps/validate.js';
 import { aService } from '../helpers/builders.js';
 import { desiredState, fakeCommits, fakeRoot, loaded, metric, oid } from '../helpers/root-fakes.js';
@@ -35,7 +35,10 @@ Read('a first head is loaded; nothing was skipped before it', async () => {
   const f = fakeRoot({ commits });
   const pass = newPass();
   assert.is(await readCommit(f.state, f.ports, pass), undefined);
+  assert.equal(commits.calls, [], 'read names the head; the load step loads it');
+  assert.is(await loadCommit(f.state, f.ports, pass), undefined);
   assert.equal(commits.calls, [`load ${C1}`]);
+  assert.is(pass.commit?.result?.ok, true);
   assert.is(pass.commit?.head, C1);
   assert.is(pass.notes.size, 0);
 });
@@ -45,7 +48,8 @@ Read('commits the head skipped over are noted superseded by it', async () => {
   const f = fakeRoot({ commits, seed: { seen: C1 } });
   const pass = newPass();
   await readCommit(f.state, f.ports, pass);
-  assert.equal(commits.calls, [`load ${C4}`, `skipped ${C1}..${C4}`]);
+  await loadCommit(f.state, f.ports, pass);
+  assert.equal(commits.calls, [`skipped ${C1}..${C4}`, `load ${C4}`]);
   assert.equal([...pass.notes.keys()], [C3, C2]);
   for (const text of pass.notes.values()) {
     const n = parseNote(text)!;

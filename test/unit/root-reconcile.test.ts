@@ -1,5 +1,5 @@
-// The root's loop keys end to end over fake ports: a pass over main (read, validate, place,
-// delegate, record), the pass runner, and the health check a failing key turns.
+// The root's loop keys end to end over fake ports: a pass over main (read, signature, load,
+// validate, place, delegate, record), the pass runner, and the health check a failing key turns.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseNote } from '../../reconciler/core/note.js';
@@ -29,7 +29,8 @@ Keys('main: a new commit is read, accepted, placed, handed out and noted; the sa
   assert.is(n.outcome, 'accepted');
   assert.equal(n.changed!['shop/web'], { desired: 2, placed: 2, clusters: { munich: 2 }, reason: (n.changed!['shop/web'] as { reason: string }).reason });
   assert.match(f.logs.at(-1)!, /info +\[root\] accepted c10000000000: 1 changed, 0 removed/);
-  for (const step of ['read', 'validate', 'place', 'delegate', 'record']) assert.is(metric(f.telemetry, 'canopy_root_reconcile_seconds', { step }), 1, step);
+  for (const step of ['read', 'signature', 'load', 'validate', 'place', 'delegate', 'record'])
+    assert.is(metric(f.telemetry, 'canopy_root_reconcile_seconds', { step }), 1, step);
 
   await reconcile('main');
   assert.is(commits.calls.length, 1, 'not loaded again');
@@ -97,10 +98,10 @@ Runner('steps run in order; "done" ends the pass; each step is timed even when i
   assert.is(metric(f.telemetry, 'canopy_root_reconcile_seconds', { step: 'x' }), 1);
 });
 
-Runner('the pass over main is read, validate, place, delegate, record', () => {
+Runner('the pass over main is read, signature, load, validate, trust, place, delegate, record', () => {
   assert.equal(
     MAIN_PASS.map((s) => s.name),
-    ['read', 'validate', 'place', 'delegate', 'record'],
+    ['read', 'signature', 'load', 'validate', 'trust', 'place', 'delegate', 'record'],
   );
 });
 

@@ -8,6 +8,7 @@ import { recordConvergence } from '../../reconciler/root/steps/convergence.js';
 import { RESEND_AFTER_MS, sendTo } from '../../reconciler/root/steps/delegate.js';
 import { recordLiveness } from '../../reconciler/root/steps/liveness.js';
 import type { ClusterState } from '../../reconciler/root/state.js';
+import { clusterStatusIn } from '../../reconciler/root/inputs.js';
 import { aPlacement, aService } from '../helpers/builders.js';
 import { aClusterStatus, desiredState, FakeBook, fakeRoot, metric, oid, START_MS } from '../helpers/root-fakes.js';
 
@@ -105,6 +106,53 @@ for (const [name, status] of notYet) {
     assert.is(f.notes.length, 0);
   });
 }
+
+Converge('not converged: what the clusters report failing goes into the note, the first reason for each service, once', async () => {
+  const refused = 'shop/web#1: refused by node policy: image canopy/app:1 is not in the allowed images (nginx)';
+  const failing = (message: string) =>
+    aClusterStatus('munich', { applied: v2.version, services: { 'shop/web': { desired: 2, running: 1, failed: 1, message } } });
+  const f = await pendingRoot(applied(v2.version, 1));
+  clusterStatusIn(f.state, f.ports, 'munich', failing(refused));
+  await recordConvergence(f.state, f.ports);
+  assert.is(f.notes.length, 1);
+  assert.is(f.notes[0].message, `canopy: ${oid('c2').slice(0, 12)} failing`);
+  const text = f.notes[0].notes.get(oid('c2'))!;
+  assert.ok(text.includes(`Not converged yet.`), text);
+  assert.ok(text.includes(`Failing, as the clusters report it:\n  shop/web: munich: ${refused}\n`), text);
+  assert.equal(parseNote(text)!.failing, { 'shop/web': `munich: ${refused}` });
+  // Heard again, and with another reason for the same service: nothing new to write.
+  clusterStatusIn(f.state, f.ports, 'munich', failing(refused));
+  clusterStatusIn(f.state, f.ports, 'munich', failing('shop/web#1: exited with code 1'));
+  await recordConvergence(f.state, f.ports);
+  assert.is(f.notes.length, 1);
+  // Once it converges, the note drops what held it up.
+  clusterStatusIn(f.state, f.ports, 'munich', applied(v2.version));
+  await recordConvergence(f.state, f.ports);
+  assert.is(f.notes.length, 2);
+  const done = parseNote(f.notes[1].notes.get(oid('c2'))!)!;
+  assert.equal([done.convergedAt, done.failing], [new Date(START_MS).toISOString(), undefined]);
+  assert.not.ok(f.notes[1].notes.get(oid('c2'))!.includes('Failing'));
+});
+
+Converge('failures are not noted on a converged commit, nor for services the fleet does not have', async () => {
+  const f = await pendingRoot(applied(v2.version, 1));
+  clusterStatusIn(
+    f.state,
+    f.ports,
+    'munich',
+    aClusterStatus('munich', { applied: v2.version, services: { 'shop/gone': { desired: 0, running: 0, failed: 1, message: 'shop/gone#0: exited' } } }),
+  );
+  await recordConvergence(f.state, f.ports);
+  assert.is(f.notes.length, 0);
+  f.state.pending!.convergedAt = 'x';
+  clusterStatusIn(
+    f.state,
+    f.ports,
+    'munich',
+    aClusterStatus('munich', { applied: v2.version, services: { 'shop/web': { desired: 2, running: 1, failed: 1, message: 'm' } } }),
+  );
+  assert.is(f.state.pending!.failing, undefined);
+});
 
 const Live = suite('root: recording liveness');
 

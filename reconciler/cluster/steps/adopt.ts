@@ -9,6 +9,7 @@ import type { Placement } from '../../../schemas/messages.js';
 import { versionOrder } from '../../core/version.js';
 import { KEYS, type ClusterPorts } from '../ports.js';
 import type { ClusterState } from '../state.js';
+import type { KeyOwner, TrustStore } from '../../mqtt/trust.js';
 
 export type PlacementSource = 'snapshot' | 'patch' | 'git';
 
@@ -37,6 +38,7 @@ export async function adoptPlacement(s: ClusterState, p: ClusterPorts, a: Adopti
   if (ops && s.placement) await p.placements.append(ops, next);
   else await p.placements.write(next);
   s.placement = next;
+  if (p.trust) takePlacementTrust(p.trust, next);
   p.metrics.adopted.inc({ source: a.source });
   p.log.info(`applied placement #${next.version.seq} from ${next.version.commit.slice(0, 12)} (${from}): ${Object.keys(next.services).length} service(s)`);
   p.work.enqueue(KEYS.place);
@@ -47,4 +49,23 @@ export function inAdoptionChain(s: ClusterState, f: () => Promise<void>): Promis
   const r = s.adoption.then(f);
   s.adoption = r.catch(() => undefined);
   return r;
+}
+
+/**
+ * The keys a placement carries become the ones this cluster verifies by: the root's (a rotated
+ * root key arrives signed by the old one) and each node's. A placement without keys (a fleet
+ * that declares none) leaves what the identity file gave.
+ */
+export function takePlacementTrust(store: TrustStore, placement: Placement): void {
+  const t = placement.trust;
+  if (!t) return;
+  store.signed = true;
+  if (t.root) store.set('root', t.root);
+  const keep = new Set<KeyOwner>();
+  for (const [node, keys] of Object.entries(t.nodes ?? {})) {
+    const owner: KeyOwner = `node:${placement.cluster}/${node}`;
+    keep.add(owner);
+    store.set(owner, keys);
+  }
+  store.retain('node:', keep);
 }

@@ -13,17 +13,27 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
   // What the node is told, as a key: each replica's id and workload hash (what it runs; a
   // change of placement-only fields such as constraints does not concern the node), and the
   // targets it probes.
-  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}`;
+  // The cluster's own keys travel with it, so a rotated cluster key reaches the node signed.
+  const trust = s.placement?.trust?.cluster;
+  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}`;
   const applied = st.status?.appliedSeq;
   const now = p.now();
   if (st.sent && st.sent.key === key && (applied === st.sent.seq || now - st.sent.at < 1000)) return;
-  const seq = st.sent && st.sent.key === key ? st.sent.seq : (s.nodeSeq = Math.max(s.nodeSeq + 1, now));
+  // A node holding a seq ahead of anything sent to it (a message this cluster never sent) would
+  // ignore every real one as stale: the next one goes past it.
+  const ahead = applied !== null && applied !== undefined && !!st.sent && applied > st.sent.seq;
+  if (ahead) {
+    p.log.warn(`node ${node} reports #${applied}, ahead of what was sent to it (#${st.sent!.seq}): sending its share again past it`);
+    s.nodeSeq = Math.max(s.nodeSeq, applied);
+  }
+  const seq = st.sent && st.sent.key === key && !ahead ? st.sent.seq : (s.nodeSeq = Math.max(s.nodeSeq + 1, now));
   const msg: NodeDesired = {
     kind: 'node-desired',
     seq,
     epoch: s.placement?.version.epoch ?? 0,
     heartbeatSeconds: p.cfg.heartbeatMs / 1000,
     ...(p.cfg.targets ? { targets: p.cfg.targets } : {}),
+    ...(trust ? { trust: { cluster: trust } } : {}),
     replicas,
   };
   st.sent = { seq, key, at: now };

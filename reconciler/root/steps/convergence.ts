@@ -1,6 +1,7 @@
 // Recording convergence: once every cluster has applied its current placement and every service
 // runs as many replicas as it wants (and nothing else runs), the pending commit's note says when,
-// as do the notes of the commits accepted before it that converged with it.
+// as do the notes of the commits accepted before it that converged with it. Until then the note
+// says what the clusters report failing (failing.ts), so it tells why it has not converged.
 import { renderNote } from '../../core/note.js';
 import { sameVersion } from '../delegate.js';
 import type { RootPorts } from '../ports.js';
@@ -9,18 +10,16 @@ import { writeNotesKept } from './notes.js';
 
 export async function recordConvergence(state: RootState, ports: Pick<RootPorts, 'book' | 'notes' | 'now' | 'log' | 'metrics'>): Promise<void> {
   const { pending } = state;
-  if (!pending || !converged(state, ports)) {
-    // Notes an earlier write could not write go out here at the latest (converge is resynced).
-    if (state.unwrittenNotes.size) await writeNotesKept(state, ports, new Map(), 'canopy: notes an earlier write could not write');
-    return;
-  }
+  if (!pending || !converged(state, ports)) return writeFailing(state, ports);
   // The state says converged only once the notes say so: a write that fails (a ref lock left by
   // a root killed mid-write) is retried by the loop, and must find the commit still pending.
+  // Converged, nothing fails any more: the note drops what held it up.
   const convergedAt = ports.now().toISOString();
-  const notes = new Map([[pending.commit, renderNote({ ...pending, convergedAt })]]);
-  for (const n of state.older) notes.set(n.commit, renderNote({ ...n, convergedAt }));
+  const notes = new Map([[pending.commit, renderNote({ ...pending, failing: undefined, convergedAt })]]);
+  for (const n of state.older) notes.set(n.commit, renderNote({ ...n, failing: undefined, convergedAt }));
   await writeNotesKept(state, ports, notes, `canopy: ${pending.commit.slice(0, 12)} converged`);
   pending.convergedAt = convergedAt;
+  pending.failing = undefined;
   state.older.length = 0;
   ports.metrics.convergence.observe(Math.max(0, Date.parse(convergedAt) - Date.parse(pending.at)) / 1000);
   ports.log.info(`converged ${pending.commit.slice(0, 12)}`);
@@ -35,4 +34,20 @@ function converged(state: RootState, ports: Pick<RootPorts, 'book'>): boolean {
   }
   // Kept as counts updated by each status, so this check does not walk the fleet.
   return state.counts.off() === 0;
+}
+
+/**
+ * Not converged: the failures the clusters reported go into the pending note. Notes an earlier
+ * write could not write go out here at the latest (converge is resynced).
+ */
+async function writeFailing(state: RootState, ports: Pick<RootPorts, 'notes'>): Promise<void> {
+  const { pending } = state;
+  const notes = new Map<string, string>();
+  const text = pending && state.failingUnwritten ? renderNote(pending) : undefined;
+  if (pending && text !== undefined && text !== state.lastPendingText) notes.set(pending.commit, text);
+  if (!notes.size && !state.unwrittenNotes.size) return;
+  const what = notes.size ? `${pending!.commit.slice(0, 12)} failing` : 'notes an earlier write could not write';
+  await writeNotesKept(state, ports, notes, `canopy: ${what}`);
+  state.failingUnwritten = false;
+  if (text !== undefined) state.lastPendingText = text;
 }

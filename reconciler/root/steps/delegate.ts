@@ -2,12 +2,14 @@
 // version (seq, epoch) committed to its placement ref and a send queued; `sendTo` brings a
 // cluster from what it reports applied to its current version (a patch when the book knows its
 // base, else a snapshot), holding back while a send of that version may still be in flight.
-import type { Placement } from '../../../schemas/messages.js';
 import { placementRef } from '../../core/refs.js';
 import { sameVersion } from '../delegate.js';
 import type { RootPorts } from '../ports.js';
 import type { RootState } from '../state.js';
 import type { Pass, StepResult } from './pass.js';
+import { sameTrust, trustFor } from '../trust.js';
+import { versionOrder } from '../../core/version.js';
+import type { Placement, Version } from '../../../schemas/messages.js';
 
 /** A send this recent is still in flight: a status saying the cluster is behind may predate it. */
 export const RESEND_AFTER_MS = 1000;
@@ -22,15 +24,25 @@ export async function delegate(state: RootState, ports: Pick<RootPorts, 'book' |
   const { book } = ports;
   for (const cluster of new Set([...book.clusters(), ...placed.clusters])) {
     const cur = book.get(cluster);
-    const renew = !cur || (cur.version.epoch !== state.epoch && failedOver);
+    const trust = trustFor(state.trust, cluster);
+    // New keys travel in a new placement, even when no service changed there (the same object
+    // when nothing changed: a comparison of references per cluster and pass).
+    const rekeyed = !!cur && cur.trust !== trust && !sameTrust(cur.trust, trust);
+    const renew = !cur || (cur.version.epoch !== state.epoch && failedOver) || rekeyed;
     // After a partial placement `touched` is exact; after a full one (a start, when the docs
     // are new) compare every cluster: one an earlier root placed work on may now get nothing.
     if (!renew && !result.full && !touched.has(cluster)) continue;
     const services = state.docs.assignments(cluster);
     if (!renew && result.full && !book.differs(cluster, services)) continue;
-    const doc: Placement = { fleet: ports.fleet, cluster, version: { commit: good.commit, seq: ++state.seq, epoch: state.epoch }, services };
+    const doc: Placement = {
+      fleet: ports.fleet,
+      cluster,
+      version: { commit: good.commit, seq: ++state.seq, epoch: state.epoch },
+      ...(trust ? { trust } : {}),
+      services,
+    };
     // The message names what changed here (all of it on a cluster's first placement).
-    const ids = renew || result.full ? Object.keys(services) : (touched.get(cluster) ?? []);
+    const ids = (renew && !rekeyed) || result.full ? Object.keys(services) : (touched.get(cluster) ?? []);
     await book.commit(doc, placementMessage(doc, ids));
     ports.wrote(placementRef(cluster));
     ports.queue.enqueue(`send:${cluster}`);
@@ -44,18 +56,23 @@ export function placementMessage(doc: Placement, ids: readonly string[]): string
   const { services } = doc;
   const lines = ids.slice(0, LISTED).map((id) => `${id}: ${services[id] ? `${services[id].replicas} replica(s)` : 'removed'}`);
   if (ids.length > LISTED) lines.push(`… and ${ids.length - LISTED} more`);
-  return `placement ${doc.cluster} #${doc.version.seq} from ${doc.version.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}`;
+  const keys = doc.trust
+    ? `\nkeys: root ${doc.trust.root?.length ?? 0}, cluster ${doc.trust.cluster?.length ?? 0}, nodes ${Object.keys(doc.trust.nodes ?? {}).length}`
+    : '';
+  return `placement ${doc.cluster} #${doc.version.seq} from ${doc.version.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}${keys}`;
 }
 
 export async function sendTo(
   state: RootState,
-  ports: Pick<RootPorts, 'book' | 'send' | 'clock' | 'log' | 'stats' | 'metrics'>,
+  ports: Pick<RootPorts, 'book' | 'send' | 'clock' | 'log' | 'stats' | 'metrics' | 'wrote'>,
   cluster: string,
 ): Promise<{ requeueAfterMs: number } | undefined> {
   const st = state.clusters.get(cluster);
-  const doc = ports.book.get(cluster);
+  let doc = ports.book.get(cluster);
   if (!doc || !st?.online) return;
   if (sameVersion(st.status?.applied, doc.version)) return;
+  const applied = st.status?.applied;
+  if (applied && versionOrder(applied, doc.version) > 0) doc = await reissue(state, ports, doc, applied);
   // Sent moments ago: a status saying it is behind may predate our message. Look again once
   // the message has had time to land; a cluster publishes its status on change only, so
   // waiting for the next status could wait forever (it may have applied something older).
@@ -71,4 +88,22 @@ export async function sendTo(
   ports.stats.sent++;
   ports.metrics.sends.inc({ kind: msg.kind });
   await ports.send(cluster, msg);
+}
+
+/**
+ * A cluster holds a version ahead of anything the root wrote for it (a message the root never
+ * sent, or a root's bug): it would ignore every real placement as stale. The placement in Git is
+ * the truth: write it again as a version after the one the cluster holds, so the cluster takes it.
+ */
+async function reissue(state: RootState, ports: Pick<RootPorts, 'book' | 'log' | 'wrote'>, doc: Placement, applied: Version): Promise<Placement> {
+  state.seq = Math.max(state.seq, applied.seq) + 1;
+  state.epoch = Math.max(state.epoch, applied.epoch);
+  const next: Placement = { ...doc, version: { commit: doc.version.commit, seq: state.seq, epoch: state.epoch } };
+  ports.log.warn(
+    `cluster ${doc.cluster} reports version #${applied.seq} (epoch ${applied.epoch}), ahead of its placement #${doc.version.seq}: ` +
+      `not one the root wrote; placing it again as #${state.seq} so the cluster returns to its placement ref`,
+  );
+  await ports.book.commit(next, `placement ${doc.cluster} #${state.seq}: again, after the cluster reported #${applied.seq}, which the root never wrote`);
+  ports.wrote(placementRef(doc.cluster));
+  return next;
 }

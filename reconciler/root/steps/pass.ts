@@ -1,6 +1,7 @@
 // A root pass: an ordered list of named steps over the state, the ports and what the pass has
 // found so far (`Pass`). A step may end the pass ('done': nothing changed, or a rejection was
 // recorded); each step's time goes to canopy_root_reconcile_seconds{step}.
+import type { NoteSignature } from '../../core/note.js';
 import type { LoadResult } from '../desired.js';
 import type { IncrementalResult } from '../incremental.js';
 import type { RootPorts } from '../ports.js';
@@ -21,8 +22,11 @@ export interface Placed {
 export interface Pass {
   /** Notes the pass writes at its end, commit → text (one notes commit). */
   notes: Map<string, string>;
-  /** The head read and what loading it gave (a pass over a new commit only). */
-  commit?: { head: string; result: LoadResult };
+  /**
+   * The head read (a pass over a new commit only); what loading it gave, or a rejection of its
+   * signature (then it is not loaded); who signed it, when fleet.yaml requires signed commits.
+   */
+  commit?: { head: string; result?: LoadResult; signature?: NoteSignature };
   /** Services the accepted commit changed or removed (none on a re-placement). */
   changed: string[];
   removed: string[];

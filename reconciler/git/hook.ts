@@ -1,0 +1,245 @@
+// One writer per canopy ref, enforced by the Git server: `canopy git-hook pre-receive` runs in the
+// fleet's (bare) repository as git's pre-receive hook and refuses a push that writes a canopy
+// ref its user does not own. Only the root's Git user writes refs/canopy/placements/* and
+// refs/notes/canopy; only cluster C's writes refs/canopy/status/C; nobody writes any other ref
+// under refs/canopy/ (a stray refs/canopy/status/munich/x would block munich's own ref). Branches
+// and tags are the Git host's business.
+//
+// The users are those the repository declares (fleet.yaml spec.trust.root.user, clusters/C.yaml
+// spec.identity.user), read from main as it is BEFORE the push: git runs the hook before it
+// moves any ref, so a push cannot rewrite the rules it is judged by. The judging below is pure;
+// readDeclarations is the one native git read.
+import { execFileSync } from 'node:child_process';
+import { parseDocument } from 'yaml';
+import { NOTES_REF } from '../core/refs.js';
+
+/** One line of a pre-receive hook's stdin. */
+export interface RefUpdate {
+  oldOid: string;
+  newOid: string;
+  ref: string;
+}
+
+/** A stdin line that is not `<old-oid> <new-oid> <ref>`. */
+export class HookInputError extends Error {}
+
+/** 40 hex digits (SHA-1) or 64 (a SHA-256 repository), the same length on both sides. */
+const UPDATE_LINE = /^([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f]{64}) (\S+)$/;
+
+const clip = (s: string, max = 200) => JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
+
+/** git's stdin to a pre-receive hook: one `<old-oid> <new-oid> <ref>` line per ref the push updates. */
+export function parseUpdates(text: string): RefUpdate[] {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines.map((line, i) => {
+    const m = UPDATE_LINE.exec(line);
+    if (!m || m[1].length !== m[2].length)
+      throw new HookInputError(`stdin line ${i + 1} is not "<old-oid> <new-oid> <ref>" (hex object ids, as git gives a pre-receive hook): ${clip(line)}`);
+    return { oldOid: m[1], newOid: m[2], ref: m[3] };
+  });
+}
+
+/** The Git users the repository declares, as read from `branch`. */
+export interface WriterRules {
+  branch: string;
+  /** fleet.yaml spec.trust.root.user */
+  root?: string;
+  /** cluster → clusters/<cluster>.yaml spec.identity.user */
+  clusters: Map<string, string>;
+}
+
+/** A file of the repository as read from the branch. */
+export interface DeclarationFile {
+  path: string;
+  text: string;
+}
+
+/** As schemas/model.ts PartKeys.user. */
+const USER = /^[A-Za-z0-9._@-]{1,128}$/;
+const CLUSTER_FILE = /^clusters\/([^/]+)\.yaml$/;
+
+/** The value at `keys` in a parsed document, if every step is a plain object. */
+function dig(value: unknown, keys: string[]): unknown {
+  let v = value;
+  for (const k of keys) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, k)) return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+/** The user at `keys` in a file: undefined when absent; a note when the file or the value is unusable. */
+function userIn(file: DeclarationFile, keys: string[], branch: string, notes: string[]): string | undefined {
+  const doc = parseDocument(file.text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) {
+    notes.push(`${file.path} on ${branch} does not parse as YAML (${doc.errors[0].message.split('\n')[0]}): the user it declares is ignored`);
+    return undefined;
+  }
+  let user: unknown;
+  try {
+    user = dig(doc.toJS({ maxAliasCount: 100 }), keys);
+  } catch (e) {
+    notes.push(`${file.path} on ${branch} cannot be read (${(e as Error).message}): the user it declares is ignored`);
+    return undefined;
+  }
+  if (user === undefined || user === null) return undefined;
+  if (typeof user === 'string' && USER.test(user)) return user;
+  notes.push(`${file.path} on ${branch}: ${keys.join('.')} is not a user name (letters, digits and ._@-, at most 128): ignored`);
+  return undefined;
+}
+
+/** The rules from fleet.yaml and clusters/*.yaml; notes say which files were ignored and why. */
+export function rulesFrom(files: DeclarationFile[], branch = 'main'): { rules: WriterRules; notes: string[] } {
+  const notes: string[] = [];
+  const rules: WriterRules = { branch, clusters: new Map() };
+  for (const f of files) {
+    const cluster = CLUSTER_FILE.exec(f.path)?.[1];
+    if (f.path === 'fleet.yaml') rules.root = userIn(f, ['spec', 'trust', 'root', 'user'], branch, notes);
+    else if (cluster) {
+      const user = userIn(f, ['spec', 'identity', 'user'], branch, notes);
+      if (user !== undefined) rules.clusters.set(cluster, user);
+    }
+  }
+  return { rules, notes };
+}
+
+/** Whether the repository declares any user: without one, the hook refuses nothing. */
+export const declaresUsers = (r: WriterRules): boolean => r.root !== undefined || r.clusters.size > 0;
+
+/** Who a ref belongs to: the root, one cluster, nobody (else under refs/canopy), or the Git host. */
+export type RefOwner = { kind: 'root' } | { kind: 'status'; cluster: string } | { kind: 'nobody' } | { kind: 'host' };
+
+const PLACEMENTS = 'refs/canopy/placements/';
+const STATUS = 'refs/canopy/status/';
+
+export function ownerOf(ref: string): RefOwner {
+  if (ref === NOTES_REF || (ref.startsWith(PLACEMENTS) && ref.length > PLACEMENTS.length)) return { kind: 'root' };
+  if (ref.startsWith(STATUS) && ref.length > STATUS.length) return { kind: 'status', cluster: ref.slice(STATUS.length) };
+  // refs/canopy itself and refs/notes/canopy/* too: either would keep canopy's own refs from being created.
+  if (ref === 'refs/canopy' || ref.startsWith('refs/canopy/') || ref.startsWith(`${NOTES_REF}/`)) return { kind: 'nobody' };
+  return { kind: 'host' };
+}
+
+/** Whether a push updates any ref canopy's rules cover (else the hook has nothing to judge). */
+export const touchesCanopy = (updates: RefUpdate[]): boolean => updates.some((u) => ownerOf(u.ref).kind !== 'host');
+
+/** Where a hook finds the pushing user: git http-backend (REMOTE_USER), Gitea, GitLab. */
+export const PUSHER_VARIABLES = ['REMOTE_USER', 'GITEA_PUSHER_NAME', 'GL_USERNAME'] as const;
+
+/** The pushing user, from the first of PUSHER_VARIABLES that is set and not empty. */
+export function pusherFrom(env: Record<string, string | undefined>): string | undefined {
+  for (const v of PUSHER_VARIABLES) if (env[v]) return env[v];
+  return undefined;
+}
+
+/** Why this user may not make this update (one line for stderr), or undefined when it may. */
+export function refusal(u: RefUpdate, user: string | undefined, rules: WriterRules): string | undefined {
+  const owner = ownerOf(u.ref);
+  if (owner.kind === 'host' || !declaresUsers(rules)) return undefined;
+  const who = user === undefined ? `an unauthenticated push (none of ${PUSHER_VARIABLES.join(', ')} is set)` : `user ${user}`;
+  const refuse = (why: string) => `canopy: refused ${u.ref} for ${who}: ${why}`;
+  if (owner.kind === 'root') {
+    if (rules.root === undefined) return refuse(`only the root writes it, and fleet.yaml on ${rules.branch} declares no spec.trust.root.user`);
+    return user === rules.root ? undefined : refuse(`only the root (user ${rules.root}) writes it`);
+  }
+  if (owner.kind === 'status') {
+    const own = rules.clusters.get(owner.cluster);
+    if (own === undefined)
+      return refuse(`only cluster ${owner.cluster} writes it, and clusters/${owner.cluster}.yaml on ${rules.branch} declares no spec.identity.user`);
+    return user === own ? undefined : refuse(`only cluster ${owner.cluster} (user ${own}) writes it`);
+  }
+  return refuse(`canopy writes only ${PLACEMENTS}*, ${STATUS}<cluster> and ${NOTES_REF}; nobody writes other refs there`);
+}
+
+/** The verdict on a whole push: git refuses all of it when any ref is refused. */
+export function judgePush(updates: RefUpdate[], user: string | undefined, rules: WriterRules): { refused: string[]; warnings: string[] } {
+  const warnings: string[] = [];
+  if (!declaresUsers(rules) && touchesCanopy(updates))
+    warnings.push(
+      `canopy: warning: ${rules.branch} declares no Git users (fleet.yaml spec.trust.root, clusters/<cluster>.yaml spec.identity), ` +
+        `so anyone may write refs/canopy/* and ${NOTES_REF}: create identities (canopy identity create) and commit them`,
+    );
+  const refused = updates.map((u) => refusal(u, user, rules)).filter((r): r is string => r !== undefined);
+  return { refused, warnings };
+}
+
+// ---- Reading the declarations with native git --------------------------------------------------
+
+/** Descriptors are limited to 1 MiB (reconciler/core/validate.ts); a bigger file declares nothing. */
+const MAX_FILE_BYTES = 1024 * 1024;
+
+const gitOut = (args: string[], cwd?: string, input?: Buffer): Buffer =>
+  execFileSync('git', args, { cwd, input, maxBuffer: 256 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] });
+
+/**
+ * fleet.yaml and clusters/*.yaml as they are on `refs/heads/<branch>` of the repository git runs
+ * the hook in (its GIT_DIR, or `cwd`): none when the branch does not exist yet. One ls-tree and
+ * one cat-file --batch, however many clusters. Throws when the repository cannot be read.
+ */
+export function readDeclarations(branch = 'main', cwd?: string): { files: DeclarationFile[]; notes: string[] } {
+  const ref = `refs/heads/${branch}`;
+  let commit: string;
+  try {
+    commit = gitOut(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], cwd)
+      .toString()
+      .trim();
+  } catch (e) {
+    if ((e as { status?: number }).status === 1) return { files: [], notes: [`${ref} does not exist yet: no Git users are declared`] };
+    throw new Error(`cannot read ${ref}: ${String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim()}`);
+  }
+  const notes: string[] = [];
+  const blobs: Array<{ path: string; oid: string }> = [];
+  for (const entry of gitOut(['ls-tree', '-l', '-z', commit, '--', 'fleet.yaml', 'clusters/'], cwd).toString().split('\0')) {
+    const blob = declarationBlob(entry);
+    if (!blob) continue;
+    if (blob.size > MAX_FILE_BYTES)
+      notes.push(`${blob.path} on ${branch} is ${blob.size} bytes (descriptors are limited to 1 MiB): the user it declares is ignored`);
+    else blobs.push(blob);
+  }
+  return { files: readBlobs(blobs, cwd), notes };
+}
+
+/** An `ls-tree -l -z` entry that is fleet.yaml or clusters/<name>.yaml, a file (not a link, not a folder). */
+function declarationBlob(entry: string): { path: string; oid: string; size: number } | undefined {
+  const m = /^(\d+) (\w+) ([0-9a-f]+) +(\S+)\t(.*)$/s.exec(entry);
+  if (m?.[2] !== 'blob' || m[1] === '120000') return undefined;
+  return m[5] === 'fleet.yaml' || CLUSTER_FILE.test(m[5]) ? { path: m[5], oid: m[3], size: Number(m[4]) } : undefined;
+}
+
+/** The blobs' texts, by one `git cat-file --batch`. */
+function readBlobs(blobs: Array<{ path: string; oid: string }>, cwd?: string): DeclarationFile[] {
+  if (!blobs.length) return [];
+  const out = gitOut(['cat-file', '--batch'], cwd, Buffer.from(blobs.map((b) => `${b.oid}\n`).join('')));
+  const files: DeclarationFile[] = [];
+  let at = 0;
+  for (const b of blobs) {
+    const eol = out.indexOf(0x0a, at);
+    const header = out.subarray(at, eol).toString();
+    const m = /^([0-9a-f]+) blob (\d+)$/.exec(header);
+    if (!m || m[1] !== b.oid) throw new Error(`git cat-file --batch answered ${clip(header)} for ${b.path} (${b.oid})`);
+    const size = Number(m[2]);
+    files.push({ path: b.path, text: out.subarray(eol + 1, eol + 1 + size).toString('utf8') });
+    at = eol + 1 + size + 1;
+  }
+  return files;
+}
+
+// ---- The hook script -------------------------------------------------------------------------
+
+/** The line that marks a pre-receive hook as canopy's (install overwrites only such a hook). */
+export const HOOK_MARK = '# canopy git-hook pre-receive';
+
+const shQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** hooks/pre-receive: runs this canopy (absolute paths of node and its entry) on git's stdin. */
+export function hookScript(node: string, cli: string, args: string[] = []): string {
+  return [
+    '#!/bin/sh',
+    HOOK_MARK,
+    '# Written by `canopy git-hook install`: only the Git users the fleet declares write refs/canopy/*',
+    '# and refs/notes/canopy (see `canopy git-hook --help`). Branches and tags are not judged here.',
+    `exec ${[node, cli, 'git-hook', 'pre-receive', ...args].map(shQuote).join(' ')}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,145 @@
+// The keys a part trusts, by whom they belong to, and which of them may sign each topic it
+// reads. A part starts from its identity file (or, for the root, the accepted commit) and learns
+// later keys from signed messages (a placement carries the root's, the cluster's and its nodes'
+// keys; a node's assignment its cluster's), so a key is rotated by a commit, with no restart.
+import { parsePublicKey, type PublicKey } from '../core/keys.js';
+import type { Logger } from '../core/log.js';
+import type { TrustView } from './signed-codec.js';
+import type { Topics } from './topics.js';
+
+/** Whose keys: `root`, `cluster:<c>`, `node:<c>/<n>`. */
+export type KeyOwner = 'root' | `cluster:${string}` | `node:${string}/${string}`;
+
+export class TrustStore {
+  private readonly keys = new Map<KeyOwner, PublicKey[]>();
+  private readonly texts = new Map<KeyOwner, string>();
+  private readonly listeners: Array<(owner: KeyOwner) => void> = [];
+  /** Verify what arrives (keys are declared); false: run unsigned, as a fleet without keys does. */
+  signed: boolean;
+
+  constructor(
+    signed: boolean,
+    private readonly log?: Logger,
+  ) {
+    this.signed = signed;
+  }
+
+  get(owner: KeyOwner): readonly PublicKey[] {
+    return this.keys.get(owner) ?? [];
+  }
+
+  /**
+   * Trust exactly `texts` for `owner` from now on (an empty list or none: no key). A key that
+   * does not parse is left out with a warning. Returns whether anything changed.
+   */
+  set(owner: KeyOwner, texts: readonly string[] | undefined): boolean {
+    const list = texts ?? [];
+    const sig = list.join('\n');
+    if ((this.texts.get(owner) ?? '') === sig) return false;
+    const parsed: PublicKey[] = [];
+    for (const t of list) {
+      try {
+        parsed.push(parsePublicKey(t));
+      } catch (e) {
+        this.log?.warn(`key of ${owner} ignored: ${(e as Error).message}`);
+      }
+    }
+    if (parsed.length) {
+      this.keys.set(owner, parsed);
+      this.texts.set(owner, sig);
+    } else {
+      this.keys.delete(owner);
+      this.texts.delete(owner);
+    }
+    this.log?.debug(`trust ${owner}: ${parsed.map((k) => k.id).join(', ') || 'no key'}`);
+    for (const l of this.listeners) l(owner);
+    return true;
+  }
+
+  /** Called with each owner whose keys changed (to ask the broker for what was dropped before). */
+  onChange(listener: (owner: KeyOwner) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Forget every owner `keep` does not name (a node or cluster no longer declared). */
+  retain(prefix: string, keep: ReadonlySet<KeyOwner>): void {
+    for (const owner of [...this.keys.keys()]) {
+      if (owner.startsWith(prefix) && !keep.has(owner)) {
+        this.keys.delete(owner);
+        this.texts.delete(owner);
+      }
+    }
+  }
+}
+
+/** What the root verifies: each cluster's status and online topics, by that cluster's keys. */
+export function rootTrustView(store: TrustStore, t: Topics): TrustView {
+  return view(store, (topic) => {
+    const p = t.parse(topic);
+    return p?.level === 'cluster' && p.leaf !== 'desired' ? `cluster:${p.cluster}` : undefined;
+  });
+}
+
+/** What cluster `name` verifies: its desired topic by the root's keys, its nodes' topics by each node's. */
+export function clusterTrustView(store: TrustStore, t: Topics, name: string): TrustView {
+  return view(store, (topic) => {
+    const p = t.parse(topic);
+    if (!p || p.cluster !== name) return undefined;
+    if (p.level === 'cluster') return p.leaf === 'desired' ? 'root' : undefined;
+    return p.leaf === 'desired' ? undefined : `node:${name}/${p.node}`;
+  });
+}
+
+/** What node `node` of `cluster` verifies: its desired topic, by its cluster's keys. */
+export function agentTrustView(store: TrustStore, t: Topics, cluster: string, node: string): TrustView {
+  return view(store, (topic) => (topic === t.nodeDesired(cluster, node) ? `cluster:${cluster}` : undefined));
+}
+
+function view(store: TrustStore, ownerOf: (topic: string) => KeyOwner | undefined): TrustView {
+  return {
+    keysFor(topic) {
+      if (!store.signed) return undefined;
+      const owner = ownerOf(topic);
+      // A topic no owner signs (not ours to read): nothing on it can be verified, so nothing is taken.
+      return owner ? store.get(owner) : [];
+    },
+    whyNone(topic) {
+      const owner = ownerOf(topic);
+      if (!owner) return 'no part of this fleet signs this topic for us';
+      const [kind, name] = owner.split(':');
+      return kind === 'root'
+        ? 'no root key is trusted: fleet.yaml spec.trust.root (canopy identity create --root)'
+        : `${kind} ${name} declares no key (canopy identity create --${kind} ${name})`;
+    },
+  };
+}
+
+/** Online topics carry a last will signed when the connection opened: their order is not checked. */
+export const isOnlineTopic = (topic: string): boolean => topic.endsWith('/online');
+
+/**
+ * When keys for some owner change, subscribe again to the patterns `patternsOf` names for it
+ * (once per pattern, after `delayMs`): the broker sends the retained messages again, and those
+ * dropped before the keys were known are opened now.
+ */
+export function refreshOnTrust(
+  store: TrustStore,
+  bus: { refresh(pattern: string): Promise<void> },
+  patternsOf: (owner: KeyOwner) => string[],
+  log?: Logger,
+  delayMs = 50,
+): void {
+  const due = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  store.onChange((owner) => {
+    for (const p of patternsOf(owner)) due.add(p);
+    if (timer || !due.size) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      const list = [...due];
+      due.clear();
+      for (const p of list) bus.refresh(p).catch((e) => log?.debug(`refreshing ${p}: ${(e as Error).message}`));
+    }, delayMs);
+    timer.unref?.();
+  });
+}
