@@ -624,12 +624,12 @@ ${svc()}`;
   f(
     'commitSigners: an Ed25519 key that is not one inside',
     fleetTrust('    commitSigners: ["ssh-ed25519 AAAAbogus alice"]\n'),
-    '9:21: spec.trust.commitSigners[0]: malformed ssh-ed25519 key (the base64 does not hold a 32-byte Ed25519 key): ssh-ed25519 AAAAbogus alice',
+    '9:21: spec.trust.commitSigners[0]: malformed ssh-ed25519 key (its base64 does not hold a ssh-ed25519 key): ssh-ed25519 AAAAbogus alice',
   );
   f(
     'commitSigners: an Ed25519 key labelled ssh-rsa',
     fleetTrust(`    commitSigners: ["ssh-rsa ${KEYS.alice.split(' ')[1]} alice"]\n`),
-    '9:21: spec.trust.commitSigners[0]: malformed ssh-rsa key (the base64 does not hold a ssh-rsa key)',
+    '9:21: spec.trust.commitSigners[0]: malformed ssh-rsa key (its base64 does not hold a ssh-rsa key)',
   );
 }
 

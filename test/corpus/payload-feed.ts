@@ -4,7 +4,9 @@
 // events (reconciler/cluster/events.ts) and the agent's (agents/events.ts, then the adopt step
 // of its next pass). Says why it was dropped (what went to the bus's drop, and the log) and
 // what changed: the state as plain data before and after, and what the parts were asked to do.
-import type { Bus, Handler } from '../../reconciler/mqtt/bus.js';
+// With a codec, the payload is first opened by it, as the bus does: what does not open is
+// dropped there, and the handler never sees it.
+import type { Bus, BusCodec, Handler } from '../../reconciler/mqtt/bus.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import { subscribeInputs } from '../../reconciler/root/inputs.js';
 import { onDesired, onNodeOnline, onNodeStatus } from '../../reconciler/cluster/events.js';
@@ -25,6 +27,8 @@ export interface Fed {
   after: unknown;
   /** What the receiver was asked to do about it (keys queued, things written or sent). */
   did: string[];
+  /** Why the codec did not open it (unsigned, untrusted-key, …), when it did not. */
+  unopened?: string;
 }
 
 export function bytesOf(payload: unknown): Buffer {
@@ -32,23 +36,40 @@ export function bytesOf(payload: unknown): Buffer {
   return Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
 }
 
-export async function feed(c: PayloadCase): Promise<Fed> {
+export async function feed(c: PayloadCase, codec?: BusCodec): Promise<Fed> {
   const topic = c.topic ?? TOPIC[c.to];
   const bytes = bytesOf(c.payload);
+  let unopened: { reason?: string; error: string } | undefined;
+  /** The payload as the handler gets it (opened by the codec), or undefined when the bus drops it. */
+  const open = (): Buffer | undefined => {
+    const o = codec ? codec.decode(topic, bytes) : { ok: true as const, payload: bytes };
+    if (o.ok) return o.payload;
+    unopened = { reason: o.reason, error: o.error };
+    return undefined;
+  };
+  let fed: Fed;
   switch (c.to) {
     case 'root status':
     case 'root online':
-      return feedRoot(c.to, topic, bytes);
+      fed = await feedRoot(c.to, topic, open);
+      break;
     case 'cluster desired':
     case 'cluster node status':
     case 'cluster node online':
-      return feedCluster(c.to, topic, bytes);
+      fed = await feedCluster(c.to, topic, open);
+      break;
     case 'agent desired':
-      return feedAgent(topic, bytes);
+      fed = await feedAgent(topic, open);
+      break;
   }
+  if (!unopened) return fed;
+  const u = unopened as { reason?: string; error: string };
+  return { ...fed, unopened: u.reason ?? 'unopened', reasons: [u.error, ...fed.reasons] };
 }
 
-async function feedRoot(to: 'root status' | 'root online', topic: string, bytes: Buffer): Promise<Fed> {
+type Open = () => Buffer | undefined;
+
+async function feedRoot(to: 'root status' | 'root online', topic: string, open: Open): Promise<Fed> {
   const book = new FakeBook(placement());
   const f = fakeRoot({ book });
   f.state.clusters.set('munich', { status: CLUSTER_STATUS(), online: true, lastHeard: START_MS });
@@ -70,7 +91,8 @@ async function feedRoot(to: 'root status' | 'root online', topic: string, bytes:
     book: [...book.docs].map(([k, v]) => [k, structuredClone(v)]),
   });
   const before = state();
-  handlers.get(to === 'root status' ? t.allClusterStatus : t.allClusterOnline)!(topic, bytes);
+  const bytes = open();
+  if (bytes) handlers.get(to === 'root status' ? t.allClusterStatus : t.allClusterOnline)!(topic, bytes);
   return {
     topic,
     reasons: [...dropped, ...f.logs],
@@ -80,7 +102,7 @@ async function feedRoot(to: 'root status' | 'root online', topic: string, bytes:
   };
 }
 
-async function feedCluster(to: 'cluster desired' | 'cluster node status' | 'cluster node online', topic: string, bytes: Buffer): Promise<Fed> {
+async function feedCluster(to: 'cluster desired' | 'cluster node status' | 'cluster node online', topic: string, open: Open): Promise<Fed> {
   const p0 = placement();
   const f = fakeCluster({ placement: p0, assignment: { 'web/api#0': 'n1', 'web/api#1': 'n2' } });
   f.s.nodes.set('n1', heardNode(NODE_STATUS(), { sent: { seq: 10, key: 'k', at: 0 } }));
@@ -93,7 +115,10 @@ async function feedCluster(to: 'cluster desired' | 'cluster node status' | 'clus
     byNode: [...f.s.byNode].map(([k, v]) => [k, structuredClone(v)]),
   });
   const before = state();
-  if (to === 'cluster desired') await onDesired(f.s, f.p, topic, bytes);
+  const bytes = open();
+  if (!bytes) {
+    /* dropped by the bus */
+  } else if (to === 'cluster desired') await onDesired(f.s, f.p, topic, bytes);
   else if (to === 'cluster node status') onNodeStatus(f.s, f.p, topic, bytes);
   else onNodeOnline(f.s, f.p, topic, bytes);
   return {
@@ -113,13 +138,14 @@ async function feedCluster(to: 'cluster desired' | 'cluster node status' | 'clus
   };
 }
 
-async function feedAgent(topic: string, bytes: Buffer): Promise<Fed> {
+async function feedAgent(topic: string, open: Open): Promise<Fed> {
   const s = newAgentState(assignment(), 5000);
   const p = fakePorts();
   const queued: string[] = [];
   const state = () => ({ assignment: structuredClone(s.assignment), heartbeatMs: s.heartbeatMs });
   const before = state();
-  assignmentReceived(s, (k) => void queued.push(k), p.drop)(topic, bytes);
+  const bytes = open();
+  if (bytes) assignmentReceived(s, (k) => void queued.push(k), p.drop)(topic, bytes);
   // The next pass adopts what came in (the epoch rule is applied there).
   const adopted = adoptAssignments(s, p);
   return {

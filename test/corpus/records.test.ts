@@ -177,7 +177,7 @@ test('the good records, read by the same readers: taken, and no warning', async 
 });
 
 test.after(() => {
-  printCount('records', counts);
+  printCount('records', counts, `reader checks of ${CASES.length} damaged records`);
 });
 
 test.run();

@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from './cleanup.js';
 
-/** One line per corpus file, which a reader of the test output (and count.test.ts) finds. */
-export function printCount(boundary: string, counts: Record<string, number>): number {
+/** One line per corpus file, which a reader of the test output finds: `corpus payloads: 223 cases (…)`. */
+export function printCount(boundary: string, counts: Record<string, number>, unit = 'cases'): number {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const parts = Object.entries(counts).map(([k, n]) => `${k} ${n}`);
-  console.log(`corpus ${boundary}: ${total} cases (${parts.join(', ')})`);
+  console.log(`corpus ${boundary}: ${total} ${unit} (${parts.join(', ')})`);
   return total;
 }
 
