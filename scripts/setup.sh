@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for canopy: system packages (mosquitto, docker.io,
-# busybox-static, git, procps, openssh-client, openssl), a running Docker Engine, npm dependencies,
+# busybox-static, git, procps, openssh-client, openssl, age), a running Docker Engine, npm dependencies,
 # the build, the offline test image, and `canopy` on the PATH. Idempotent: run it again at any time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,7 @@ command -v pgrep >/dev/null 2>&1 || need+=(procps)
 # ssh-keygen: git verify-commit checks signed commits with it (fleet.yaml spec.trust.commitSigners).
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl) # the TLS tests make their certificates with it
+command -v age-keygen >/dev/null 2>&1 || need+=(age) # the tests check identities' age keys with the age CLI
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -70,6 +70,7 @@ export class BenchFleet {
   broker!: Mosquitto;
   repo!: Repo;
   private proxies = new Map<string, TcpProxy>();
+  private ids?: string;
 
   constructor(
     readonly fleet: string,
@@ -107,7 +108,45 @@ export class BenchFleet {
     return git(this.dir, 'rev-parse', 'HEAD');
   }
 
+  /**
+   * Identities for the root, `clusters` and their `nodes` (as `canopy identity create` makes
+   * them), declared in `files`; the parts then start with --identity, and startBroker runs
+   * Mosquitto with the password file and ACL `canopy broker-config` writes. Call before init.
+   */
+  async secure(files: Record<string, string>, clusters: Record<string, string[]>): Promise<void> {
+    const { createIdentity, writeIdentity } = await import('../../reconciler/core/identity-file.js');
+    const { declareKey, declarationFile } = await import('../../reconciler/core/declare-keys.js');
+    this.ids = path.join(this.work, 'identities');
+    const add = async (role: 'root' | 'cluster' | 'node', name: string, trust?: { root?: string[]; cluster?: string[] }) => {
+      const id = await createIdentity({ fleet: this.fleet, role, name, trust });
+      writeIdentity(path.join(this.ids!, `${role}-${name.replace('/', '-')}.json`), id);
+      const rel = declarationFile(role, name);
+      files[rel] = declareKey(rel, files[rel]!, role, name, id.mqtt.username, id.ed25519.publicKey).text;
+      return id.ed25519.publicKey;
+    };
+    const root = await add('root', 'root');
+    for (const [c, nodes] of Object.entries(clusters)) {
+      const ck = await add('cluster', c, { root: [root] });
+      for (const n of nodes) await add('node', `${c}/${n}`, { cluster: [ck] });
+    }
+  }
+
+  /** The identity file of a part, when the fleet is secured. */
+  identity(role: 'root' | 'cluster' | 'node', name: string): string[] {
+    return this.ids ? ['--identity', path.join(this.ids, `${role}-${name.replace('/', '-')}.json`)] : [];
+  }
+
   async startBroker(): Promise<Mosquitto> {
+    if (this.ids) {
+      const { freePort } = await import('../../test/helpers/mosquitto.js');
+      const out = path.join(this.work, 'broker');
+      const r = spawnSync(process.execPath, [path.join(DIST, 'cli/canopy.js'), 'broker-config', '--identities', this.ids, '--out', out], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`broker-config: ${r.stderr}`);
+      const port = await freePort();
+      this.broker = await startMosquitto(port, { conf: [`listener ${port} 127.0.0.1`, `include_dir ${out}`], quiet: true });
+      this.scope.add(() => this.broker.stop());
+      return this.broker;
+    }
     this.broker = await startMosquitto();
     this.scope.add(() => this.broker.stop());
     return this.broker;
@@ -150,13 +189,24 @@ export class BenchFleet {
   }
 
   startRoot(broker = this.broker.url, o: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Part {
-    return this.spawn('root', ['root', '--repo', this.dir, '--broker', broker], o);
+    return this.spawn('root', ['root', '--repo', this.dir, '--broker', broker, ...this.identity('root', 'root')], o);
   }
 
   startCluster(name: string, broker = this.broker.url, o: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Part {
     return this.spawn(
       `cluster-${name}`,
-      ['cluster', '--name', name, '--broker', broker, '--repo', this.dir, '--state-dir', path.join(this.work, 'state', name)],
+      [
+        'cluster',
+        '--name',
+        name,
+        '--broker',
+        broker,
+        '--repo',
+        this.dir,
+        '--state-dir',
+        path.join(this.work, 'state', name),
+        ...this.identity('cluster', name),
+      ],
       o,
     );
   }
@@ -186,6 +236,7 @@ export class BenchFleet {
         String(o.cpu ?? 8),
         '--memory',
         o.memory ?? '16Gi',
+        ...this.identity('node', `${cluster}/${node}`),
       ],
       o,
     );

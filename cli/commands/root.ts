@@ -20,9 +20,14 @@ const cmd = command({
     '  --webhook-secret S    HMAC secret of the webhook (or CANOPY_WEBHOOK_SECRET)',
     "  --identity FILE       the root's identity (canopy identity create --root): broker credential and signing key;",
     '                        required once fleet.yaml declares root keys (spec.trust.root)',
+    '  --tls-ca FILE         the CA that signed an mqtts:// broker’s certificate',
+    '  --tls-cert FILE       a client certificate (instead of a password), with --tls-key FILE',
   ].join('\n'),
   options: {
     identity: text(),
+    'tls-ca': text(),
+    'tls-cert': text(),
+    'tls-key': text(),
     repo: text({ required: true }),
     broker: brokerUrl({ required: true }),
     'cache-dir': text(),
@@ -39,7 +44,17 @@ const cmd = command({
     const log = createLogger('root');
     const webhook = v.webhook && { ...v.webhook, secret: v['webhook-secret'] ?? process.env.CANOPY_WEBHOOK_SECRET };
     return runUntilSignal(
-      () => runRoot({ repo: v.repo, broker: v.broker, log, cacheDir: v['cache-dir'], pollMs: v['poll-seconds'], webhook, identityFile: v.identity }),
+      () =>
+        runRoot({
+          repo: v.repo,
+          broker: v.broker,
+          log,
+          cacheDir: v['cache-dir'],
+          pollMs: v['poll-seconds'],
+          webhook,
+          identityFile: v.identity,
+          tls: { ca: v['tls-ca'], cert: v['tls-cert'], key: v['tls-key'] },
+        }),
       'root',
       () => log.info('running; Ctrl-C to stop'),
     );

@@ -8,7 +8,7 @@ import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { keepalive, type Running } from './running.js';
-import { partSecurity, warnUnsigned } from './security.js';
+import { partSecurity, type TlsFlags, warnUnsigned } from './security.js';
 import { loadIdentity } from '../../reconciler/core/identity-file.js';
 import { agentTrustView } from '../../reconciler/mqtt/trust.js';
 import type { RuntimeKind } from '../../agents/runtimes/load.js';
@@ -33,6 +33,8 @@ export interface AgentPartOptions {
   heartbeatMs?: number;
   /** --identity FILE: its broker credential and signing key, and its cluster's keys. */
   identityFile?: string;
+  /** --tls-ca, --tls-cert, --tls-key */
+  tls?: TlsFlags;
   log: Logger;
 }
 
@@ -41,11 +43,11 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
   const known = o.identityFile ? loadIdentity(o.identityFile).identity.fleet : o.fleet;
   const fleet = known ?? (await discoverFleet(o.broker, o.cluster, o.log));
   const t = topics(fleet);
-  const sec = partSecurity({ file: o.identityFile, role: 'node', name, fleet, log: o.log, view: (st) => agentTrustView(st, t, o.cluster, o.name) });
+  const sec = partSecurity({ file: o.identityFile, role: 'node', name, fleet, log: o.log, tls: o.tls, view: (st) => agentTrustView(st, t, o.cluster, o.name) });
   if (!sec.trust.signed) warnUnsigned(o.log, sec.identity ? 'its identity trusts no cluster key' : 'no --identity');
   const telemetry = createTelemetry();
   const bus = await connectBus({
-    url: sec.brokerUrl(o.broker),
+    ...sec.connection(o.broker),
     codec: sec.codec,
     identity: agentIdentity(fleet, o.cluster, o.name),
     telemetry,

@@ -16,7 +16,7 @@ import type { FleetDescriptor, ClusterDescriptor } from '../../schemas/model.js'
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { keepalive, timingsOf, type Running } from './running.js';
 import { remoteRepo } from './remote.js';
-import { partSecurity, warnUnsigned } from './security.js';
+import { partSecurity, type TlsFlags, warnUnsigned } from './security.js';
 import { loadIdentity } from '../../reconciler/core/identity-file.js';
 import { clusterTrustView } from '../../reconciler/mqtt/trust.js';
 
@@ -32,6 +32,8 @@ export interface ClusterPartOptions {
   location?: LatLon;
   /** --identity FILE: its broker credential and signing key, and the root keys it trusts. */
   identityFile?: string;
+  /** --tls-ca, --tls-cert, --tls-key */
+  tls?: TlsFlags;
   log: Logger;
 }
 
@@ -85,7 +87,7 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   if (!sec.trust.signed) warnUnsigned(o.log, sec.identity ? 'its identity trusts no root key' : 'no --identity');
   const telemetry = createTelemetry();
   const bus = await connectBus({
-    url: sec.brokerUrl(o.broker),
+    ...sec.connection(o.broker),
     codec: sec.codec,
     identity,
     telemetry,
@@ -96,7 +98,7 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   const nodeBus: Bus =
     o.nodeBroker && o.nodeBroker !== o.broker
       ? await connectBus({
-          url: sec.brokerUrl(o.nodeBroker),
+          ...sec.connection(o.nodeBroker),
           codec: sec.codec,
           identity,
           clientId: clientIdOf(identity, 'site'),

@@ -13,7 +13,7 @@ import { MAIN, NOTES_REF } from '../../reconciler/core/refs.js';
 import { fleetAtMain } from '../fleet-repo.js';
 import { keepalive, timingsOf, type Running } from './running.js';
 import { remoteRepo } from './remote.js';
-import { partSecurity, warnUnsigned, type PartSecurity } from './security.js';
+import { partSecurity, type TlsFlags, warnUnsigned, type PartSecurity } from './security.js';
 import { rootTrustView } from '../../reconciler/mqtt/trust.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
 
@@ -27,6 +27,8 @@ export interface RootPartOptions {
   webhook?: { host: string; port: number; secret?: string };
   /** --identity FILE: its broker credential and signing key. */
   identityFile?: string;
+  /** --tls-ca, --tls-cert, --tls-key */
+  tls?: TlsFlags;
 }
 
 export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPort?: number }> {
@@ -51,11 +53,11 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   const name = fleet.metadata.name;
   // The MQTT keepalive is the heartbeat: the broker declares a silent client gone after 1.5 × it.
   const t = topics(name);
-  const sec = partSecurity({ file: o.identityFile, role: 'root', name: 'root', fleet: name, log: o.log, view: (st) => rootTrustView(st, t) });
+  const sec = partSecurity({ file: o.identityFile, role: 'root', name: 'root', fleet: name, log: o.log, tls: o.tls, view: (st) => rootTrustView(st, t) });
   checkRootKey(fleet, sec, o.log);
   const telemetry = createTelemetry();
   const bus = await connectBus({
-    url: sec.brokerUrl(o.broker),
+    ...sec.connection(o.broker),
     codec: sec.codec,
     identity: rootIdentity(name),
     telemetry,

@@ -2,7 +2,7 @@
 // signing key), the keys it trusts (a store the level keeps current from signed messages), and
 // the codec that signs what it sends and verifies what it reads. A part started without an
 // identity runs unsigned, as every part did before keys existed, and says so once.
-import type { BusCodec } from '../../reconciler/mqtt/bus.js';
+import type { BusCodec, BusOptions } from '../../reconciler/mqtt/bus.js';
 import type { IdentityRole } from '../../reconciler/core/identity.js';
 import { loadIdentity, type LoadedIdentity } from '../../reconciler/core/identity-file.js';
 import type { Logger } from '../../reconciler/core/log.js';
@@ -14,8 +14,15 @@ export interface PartSecurity {
   identity?: LoadedIdentity;
   trust: TrustStore;
   codec: BusCodec;
-  /** The broker URL with the identity's credential in it (unless the URL has one). */
-  brokerUrl(url: string): string;
+  /** What connectBus needs to reach `url` as this part: its credential, and TLS files for mqtts://. */
+  connection(url: string): Pick<BusOptions, 'url' | 'username' | 'password' | 'tls'>;
+}
+
+/** --tls-ca, --tls-cert, --tls-key: they win over the identity file's `tls`. */
+export interface TlsFlags {
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
 
 export interface SecurityOptions {
@@ -27,6 +34,7 @@ export interface SecurityOptions {
   fleet?: string;
   log: Logger;
   view(store: TrustStore): TrustView;
+  tls?: TlsFlags;
 }
 
 export function partSecurity(o: SecurityOptions): PartSecurity {
@@ -43,13 +51,14 @@ export function partSecurity(o: SecurityOptions): PartSecurity {
     identity,
     trust,
     codec,
-    brokerUrl(url) {
-      if (!identity) return url;
+    connection(url) {
+      const tls = { ...identity?.identity.tls, ...definedOf(o.tls) };
+      // The identity file's TLS files serve mqtts:// brokers; flags are taken as given (a flag
+      // with mqtt:// is an error the bus explains).
+      const useTls = url.startsWith('mqtts:') || Object.keys(definedOf(o.tls)).length > 0;
       const u = new URL(url);
-      if (u.username) return url;
-      u.username = identity.identity.mqtt.username;
-      u.password = identity.identity.mqtt.password;
-      return u.toString();
+      const cred = identity && !u.username ? { username: identity.identity.mqtt.username, password: identity.identity.mqtt.password } : {};
+      return { url, ...cred, ...(useTls && Object.keys(tls).length ? { tls } : {}) };
     },
   };
 }
@@ -65,4 +74,8 @@ function checkIsMine(id: LoadedIdentity, o: SecurityOptions): void {
 /** Said once at start by a part that verifies nothing. */
 export function warnUnsigned(log: Logger, why: string): void {
   log.warn(`running unsigned (${why}): anyone who reaches the broker can command this fleet; give every part an identity (canopy identity create)`);
+}
+
+function definedOf(t: TlsFlags | undefined): TlsFlags {
+  return Object.fromEntries(Object.entries(t ?? {}).filter(([, v]) => v !== undefined));
 }

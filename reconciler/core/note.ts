@@ -56,7 +56,7 @@ export interface CommitNote {
   signature?: NoteSignature;
 }
 
-const MARK = '--- canopy/v1 json ---';
+export const MARK = '--- canopy/v1 json ---';
 /** Services named in a note's text; the JSON after it has every one. */
 const LISTED = 200;
 

@@ -9,6 +9,7 @@
 // spec.identity.user), read from main as it is BEFORE the push: git runs the hook before it
 // moves any ref, so a push cannot rewrite the rules it is judged by. The judging below is pure;
 // readDeclarations is the one native git read.
+import { parseNote } from '../core/note.js';
 import { execFileSync } from 'node:child_process';
 import { parseDocument } from 'yaml';
 import { NOTES_REF } from '../core/refs.js';
@@ -189,6 +190,7 @@ export function readDeclarations(branch = 'main', cwd?: string): { files: Declar
     throw new Error(`cannot read ${ref}: ${String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim()}`);
   }
   const notes: string[] = [];
+  commit = lastAccepted(commit, branch, notes, cwd);
   const blobs: Array<{ path: string; oid: string }> = [];
   for (const entry of gitOut(['ls-tree', '-l', '-z', commit, '--', 'fleet.yaml', 'clusters/'], cwd).toString().split('\0')) {
     const blob = declarationBlob(entry);
@@ -198,6 +200,36 @@ export function readDeclarations(branch = 'main', cwd?: string): { files: Declar
     else blobs.push(blob);
   }
   return { files: readBlobs(blobs, cwd), notes };
+}
+
+/** How far back along main the hook looks for the commit the root last accepted. */
+const ACCEPTED_WITHIN = 1000;
+
+/**
+ * The rules in force are those of the commit the root last accepted (its note in
+ * refs/notes/canopy says so), not main's tip: a push to main that rewrites clusters/munich.yaml
+ * (unsigned, where signed commits are required, or not yet judged) cannot hand anyone munich's
+ * status ref. Before the root has noted anything, main's tip. One git log, notes included.
+ */
+function lastAccepted(tip: string, branch: string, notes: string[], cwd?: string): string {
+  let out: string;
+  try {
+    out = gitOut(['log', '--first-parent', `-n${ACCEPTED_WITHIN}`, '--notes=refs/notes/canopy', '--format=%H%x00%N%x01', tip], cwd).toString();
+  } catch {
+    return tip;
+  }
+  let noted = false;
+  for (const rec of out.split('\x01')) {
+    const [oid, text] = rec.replace(/^\n/, '').split('\0');
+    if (!oid || !text?.trim()) continue;
+    noted = true;
+    if (parseNote(text)?.outcome === 'accepted') {
+      if (oid !== tip) notes.push(`rules from ${oid.slice(0, 12)}, the commit on ${branch} the root last accepted`);
+      return oid;
+    }
+  }
+  if (noted) notes.push(`no commit among the last ${ACCEPTED_WITHIN} on ${branch} was accepted by the root: rules from its tip`);
+  return tip;
 }
 
 /** An `ls-tree -l -z` entry that is fleet.yaml or clusters/<name>.yaml, a file (not a link, not a folder). */

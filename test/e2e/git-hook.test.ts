@@ -13,6 +13,7 @@ import { startGitServer, type GitServer } from '../helpers/git-server.js';
 import { generateSigningKey } from '../../reconciler/core/keys.js';
 import { userNameOf } from '../../reconciler/core/identity.js';
 import { HOOK_MARK, readDeclarations } from '../../reconciler/git/hook.js';
+import { MARK } from '../../reconciler/core/note.js';
 
 const test = suite('git-hook: one writer per canopy ref');
 
@@ -196,6 +197,28 @@ test('the rules are main’s before the push: a push cannot rewrite the rules it
   assert.match(r.stderr, refusedLine('refs/canopy/status/munich', PARIS, `only cluster munich \\(user ${MUNICH.replaceAll('.', '\\.')}\\)`));
   assert.is(served('refs/heads/main'), mainBefore);
   assert.is(served('refs/canopy/status/munich'), statusBefore);
+  git(work, 'checkout', '-q', 'main');
+});
+
+test('once the root has accepted a commit, its rules hold: a later push to main cannot hand munich’s status to paris', async () => {
+  // The root notes the current main as accepted (what refs/notes/canopy holds in a running fleet).
+  const accepted = served('refs/heads/main');
+  const note = `canopy: accepted.\n\n${MARK}\n${JSON.stringify({ outcome: 'accepted', commit: accepted, at: new Date().toISOString(), changed: {} })}\n`;
+  git(work, 'fetch', '-q', bare, 'refs/heads/main:refs/remotes/served/main');
+  git(work, 'notes', '--ref=refs/notes/canopy', 'add', '-f', '-m', note, accepted);
+  const n = await pushAs(ROOT, '+refs/notes/canopy:refs/notes/canopy');
+  assert.ok(n.ok, n.stderr);
+  // A push to main (a branch: the Git host lets it through) that makes paris munich's writer.
+  git(work, 'checkout', '-q', '-B', 'rewrite', 'refs/remotes/served/main');
+  const files = declaredFleet();
+  commitFiles(work, { 'clusters/munich.yaml': files['clusters/munich.yaml']!.replace(MUNICH, PARIS) }, 'munich is paris now');
+  const m = await pushAs(ALICE, 'HEAD:refs/heads/main');
+  assert.ok(m.ok, m.stderr);
+  advance('refs/canopy/status/munich', 'paris writes munich');
+  const r = await pushAs(PARIS, '+refs/canopy/status/munich:refs/canopy/status/munich');
+  assert.not.ok(r.ok, 'judged by the accepted commit, where munich is munich');
+  assert.match(r.stderr, refusedLine('refs/canopy/status/munich', PARIS, 'only cluster munich'));
+  assert.match(r.stderr, new RegExp(`rules from ${accepted.slice(0, 12)}, the commit on main the root last accepted`));
   git(work, 'checkout', '-q', 'main');
 });
 

@@ -26,6 +26,8 @@ export interface MosquittoOptions {
   conf?: string[];
   /** The URL's scheme: mqtts when the listener speaks TLS. */
   scheme?: 'mqtt' | 'mqtts';
+  /** With `conf`: log nothing (benchmarks), instead of every connection to stderr. */
+  quiet?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -57,7 +59,12 @@ export async function startMosquitto(port?: number, opts: MosquittoOptions = {})
   const dir = tempDir('canopy-mqtt-'); // its configuration; removed, and the broker killed, at exit
   const conf = path.join(dir, 'mosquitto.conf');
   const lines = opts.conf
-    ? [...(process.getuid?.() === 0 ? ['user root'] : []), ...opts.conf, 'persistence false', 'log_dest stderr', 'log_type all']
+    ? [
+        ...(process.getuid?.() === 0 ? ['user root'] : []),
+        ...opts.conf,
+        'persistence false',
+        ...(opts.quiet ? ['log_dest none'] : ['log_dest stderr', 'log_type all']),
+      ]
     : [`listener ${p} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', 'log_dest none'];
   writeFileSync(conf, [...lines, ''].join('\n'));
   let child: ChildProcess | undefined;
