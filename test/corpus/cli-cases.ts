@@ -86,6 +86,8 @@ export function cliCases(p: Paths): CliCase[] {
   root(['--webhook-secret', 's'], '--webhook-secret needs --webhook');
   root(['--identity='], '--identity: expected a value, got an empty one');
   root(['--identity-file', 'x'], "Unknown option '--identity-file'");
+  root(['--tls-ca='], '--tls-ca: expected a value, got an empty one');
+  on('root')(['--repo', p.repo, '--broker', 'mqtts://'], `--broker mqtts://: ${broker}`);
   on('root')(['--repo=', '--broker', B], 'missing --repo');
 
   const cluster = on('cluster', ['--name', 'munich', '--broker', B, '--state-dir', p.state]);
@@ -103,6 +105,7 @@ export function cliCases(p: Paths): CliCase[] {
   on('cluster')(['--name', 'munich', '--broker', B, '--state-dir='], 'missing --state-dir');
   cluster(['--operator'], "Option '--operator <value>' argument missing");
   cluster(['extra'], 'unexpected argument extra');
+  cluster(['--tls-key='], '--tls-key: expected a value, got an empty one');
 
   const agent = on('agent', ['--cluster', 'munich', '--name', 'n1', '--broker', B, '--runtime', 'sim', '--state-dir', p.state]);
   on('agent')(['--cluster', 'c'], 'missing --name, --broker, --runtime, --state-dir');
@@ -134,6 +137,7 @@ export function cliCases(p: Paths): CliCase[] {
   agent(['--allow-command', 'sleep'], '--allow-command sleep: command pattern "sleep": expected an absolute path');
   agent(['--allow-command', ' /bin/sleep'], '--allow-command  /bin/sleep: command pattern " /bin/sleep": has spaces at its ends');
   agent(['--node', 'n1'], "Unknown option '--node'");
+  agent(['--tls-cert='], '--tls-cert: expected a value, got an empty one');
 
   const status = on('status', ['--repo', p.repo]);
   status(['--nope'], "Unknown option '--nope'");
