@@ -7,14 +7,21 @@ import { ServiceSpec, Point, SigningKey } from './model.js';
 
 const Oid = Type.String({ pattern: '^[0-9a-f]{40}$' });
 const Id = Type.String({ minLength: 1, maxLength: 300 });
+/** A service id as a key of a record: as Id (TypeBox turns a record's key schema into a pattern, and drops lengths). */
+const IdKey = Type.String({ pattern: '^.{1,300}$' });
+/**
+ * A sequence number or epoch: a whole number JavaScript counts exactly (below 2^53), so the next
+ * one is always greater (2^53 + 1 is 2^53 in a double: a version there could never move on).
+ */
+const Counter = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Time = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$', maxLength: 40, description: 'UTC ISO 8601 time' });
 
 /** Version of a delegation: the main commit it came from, a sequence number and a fencing epoch. */
 export const Version = Type.Object(
   {
     commit: Oid,
-    seq: Type.Integer({ minimum: 0 }),
-    epoch: Type.Integer({ minimum: 0 }),
+    seq: Counter,
+    epoch: Counter,
   },
   { additionalProperties: false },
 );
@@ -53,7 +60,7 @@ export const Placement = Type.Object(
     cluster: Type.String(),
     version: Version,
     trust: Type.Optional(Trust),
-    services: Type.Record(Id, Assignment),
+    services: Type.Record(IdKey, Assignment, { additionalProperties: false }),
   },
   { additionalProperties: false, $id: 'placement.schema.json' },
 );
@@ -153,7 +160,7 @@ export const ClusterStatus = Type.Object(
       ),
     ),
     nodes: Type.Object({ total: Type.Integer({ minimum: 0 }), online: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
-    services: Type.Record(Id, ServiceStatus),
+    services: Type.Record(IdKey, ServiceStatus, { additionalProperties: false }),
   },
   { additionalProperties: false, $id: 'cluster-status.schema.json' },
 );
@@ -184,8 +191,8 @@ export const ReplicaSpec = Type.Object(
 export const NodeDesired = Type.Object(
   {
     kind: Type.Literal('node-desired'),
-    seq: Type.Integer({ minimum: 0 }),
-    epoch: Type.Integer({ minimum: 0 }),
+    seq: Counter,
+    epoch: Counter,
     /** How often the agent reports: the cluster's heartbeat, so its liveness check fits. */
     heartbeatSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
     /** The fleet's latency targets: the agent measures round trips to those with a probe address. */
@@ -215,7 +222,7 @@ export const NodeStatus = Type.Object(
     kind: Type.Literal('node-status'),
     node: Type.String(),
     at: Time,
-    appliedSeq: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+    appliedSeq: Type.Union([Counter, Type.Null()]),
     capacity: Capacity,
     arch: Type.String(),
     runtimes: Type.Array(Type.String()),

@@ -1,5 +1,5 @@
-// Runs every uvu suite under dist/test, one folder at a time (unit → contract → integration →
-// e2e), each file in its own process so a crash is contained, and closes with one line
+// Runs every uvu suite under dist/test, one folder at a time (unit → corpus → contract →
+// integration → e2e), each file in its own process so a crash is contained, and closes with one line
 // "N passed, N failed". Usage: node test/run.mjs [folder|file-pattern]...
 //
 // Each file leaves nothing behind, and the run checks it: a file runs with TMPDIR set to a
@@ -16,7 +16,7 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dist = path.join(root, 'dist', 'test');
 const filters = process.argv.slice(2);
-const folders = ['unit', 'contract', 'integration', 'e2e'];
+const folders = ['unit', 'corpus', 'contract', 'integration', 'e2e'];
 let passed = 0,
   failed = 0,
   files = 0;

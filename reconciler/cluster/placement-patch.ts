@@ -14,7 +14,8 @@ export function applyPlacementPatch(placement: Placement, ops: readonly Operatio
   try {
     doc = applyPatchShared(placement, ops);
   } catch (e) {
-    return { ok: false, error: `${where}: patch does not apply: ${(e as Error).message}` };
+    // fast-json-patch's message goes on to dump the operation and the whole document: its first line says it.
+    return { ok: false, error: `${where}: patch does not apply: ${(e as Error).message.split('\n')[0]}` };
   }
   // Ops inside service entries and on the version: check the entries they touched, and the version.
   const touched = new Set<string>();

@@ -5,13 +5,15 @@
 import type { Placement, Version } from '../../schemas/messages.js';
 import { placementRef, PLACEMENT_FILE } from '../core/refs.js';
 import { resolveRef, type Repo } from '../git/repo.js';
+import { checkValue } from '../../schemas/parse.js';
 import { readRecord } from '../git/records.js';
 import { readRecordHeader } from '../git/service-records.js';
 import { versionOrder } from '../core/version.js';
 
-const last = new WeakMap<Repo, Map<string, { oid: string; version?: Version; doc?: Placement }>>();
+const last = new WeakMap<Repo, Map<string, { oid: string; version?: Version; doc?: Placement; warned?: boolean }>>();
 
-export async function placementInGit(repo: Repo, cluster: string, have?: Version): Promise<Placement | undefined> {
+/** `warn` is told, once per commit of the ref, that its placement is damaged and ignored. */
+export async function placementInGit(repo: Repo, cluster: string, have?: Version, warn?: (message: string) => void): Promise<Placement | undefined> {
   const oid = await resolveRef(repo, placementRef(cluster));
   if (!oid) return undefined;
   let seen = last.get(repo);
@@ -23,11 +25,17 @@ export async function placementInGit(repo: Repo, cluster: string, have?: Version
     seen.set(cluster, hit);
   }
   if (have && hit.version && versionOrder(hit.version, have) <= 0) return undefined;
-  hit.doc ??= await readRecord(repo, oid, PLACEMENT_FILE, 'Placement');
+  // A damaged placement is warned of once per commit of the ref, not every heartbeat.
+  const h = hit;
+  const once = (m: string) => {
+    if (!h.warned) warn?.(m);
+    h.warned = true;
+  };
+  hit.doc ??= await readRecord(repo, oid, PLACEMENT_FILE, 'Placement', { ref: placementRef(cluster), warn: once });
   return hit.doc;
 }
 
+/** A header's version, checked: one that is not a version says nothing (the whole record is read, and judged). */
 function isVersion(v: unknown): v is Version {
-  const x = v as Version | undefined;
-  return !!x && typeof x.commit === 'string' && Number.isInteger(x.seq) && Number.isInteger(x.epoch);
+  return checkValue('Version', v, PLACEMENT_FILE).ok;
 }

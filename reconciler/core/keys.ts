@@ -38,7 +38,7 @@ export function parsePublicKey(text: string): PublicKey {
   // string "ssh-ed25519", string key(32)
   const tlen = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
   const name = tlen === SSH_TYPE.length ? blob.subarray(4, 4 + tlen).toString() : '';
-  const klen = name === SSH_TYPE ? blob.readUInt32BE(4 + tlen) : -1;
+  const klen = name === SSH_TYPE && blob.length >= 8 + tlen ? blob.readUInt32BE(4 + tlen) : -1;
   if (name !== SSH_TYPE || klen !== 32 || blob.length !== 8 + tlen + 32 || unpadded(blob.toString('base64')) !== unpadded(b64)) {
     throw new Error(`malformed ssh-ed25519 key (the base64 does not hold a 32-byte Ed25519 key): ${clip(text)}`);
   }

@@ -114,14 +114,31 @@ export function signatureLines(s: NoteSignature): string[] {
 }
 
 export function parseNote(text: string): CommitNote | undefined {
+  return checkNote(text).note;
+}
+
+const OUTCOMES: readonly string[] = ['accepted', 'rejected', 'superseded'];
+
+/** A note's record, or why the note holds none canopy wrote (a reader ignores it, and may say so). */
+export function checkNote(text: string): { note?: CommitNote; why?: string } {
   // The marker on a line of its own: problem lines are indented, so one quoting it never matches.
   const at = `\n${MARK}\n`;
   const i = text.lastIndexOf(at);
-  if (i < 0) return undefined;
+  if (i < 0) return { why: `no "${MARK}" line: not a note canopy wrote` };
+  let v: CommitNote;
   try {
-    const v = JSON.parse(text.slice(i + at.length).trim()) as CommitNote;
-    return v && typeof v.outcome === 'string' && typeof v.commit === 'string' ? v : undefined;
-  } catch {
-    return undefined;
+    v = JSON.parse(text.slice(i + at.length).trim()) as CommitNote;
+  } catch (e) {
+    return { why: `its JSON does not parse (${(e as Error).message})` };
   }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return { why: 'its JSON is not an object' };
+  if (!OUTCOMES.includes(v.outcome)) return { why: `outcome ${JSON.stringify(v.outcome) ?? 'missing'} is not accepted, rejected or superseded` };
+  if (typeof v.commit !== 'string' || !/^[0-9a-f]{40}$/.test(v.commit)) return { why: `commit ${JSON.stringify(v.commit) ?? 'missing'} is not a commit id` };
+  return { note: v };
+}
+
+/** The record of the note on commit `oid`, or why it holds none for that commit. */
+export function checkNoteOn(oid: string, text: string): { note?: CommitNote; why?: string } {
+  const r = checkNote(text);
+  return r.note && r.note.commit !== oid ? { why: `it speaks of commit ${r.note.commit.slice(0, 12)}` } : r;
 }

@@ -6,8 +6,9 @@ import { load as loadFast, CORE_SCHEMA } from 'js-yaml';
 import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
 import { parseSshKey } from './commit-signers.js';
 import { serviceId } from './ids.js';
-import { schemaIssues, type Kind, type SchemaIssue } from './schema-errors.js';
-import { START, locate, positionAt, type Position } from './yaml-locate.js';
+import { parsePublicKey } from './keys.js';
+import { schemaIssuesUpTo, schemaValid, type Kind, type SchemaIssue } from './schema-errors.js';
+import { START, displayPath, locate, positionAt, type Position } from './yaml-locate.js';
 
 export type { Kind } from './schema-errors.js';
 
@@ -37,6 +38,8 @@ export type Descriptor =
 export type ParseResult = ({ ok: true; file: string } & Descriptor) | { ok: false; file: string; problems: Problem[]; descriptor?: Descriptor };
 
 export const MAX_DESCRIPTOR_BYTES = 1024 * 1024;
+/** Problems reported per file: past these, one line says how many more (a note stays readable). */
+export const MAX_PROBLEMS_PER_FILE = 50;
 
 export type Layout = { kind: Kind; dir?: string; name?: string } | { kind: 'ignored' } | { kind: 'unknown'; message: string };
 
@@ -73,7 +76,7 @@ export function parseDescriptor(file: FleetFile): ParseResult {
   // keeps positions for file:line:column) only for a file with a problem, or one that uses YAML
   // the two parsers may read differently (fastValue declines those).
   const fast = fastValue(file.text);
-  if (fast !== undefined && !schemaIssues(layout.kind, fast).length) {
+  if (fast !== undefined && schemaValid(layout.kind, fast)) {
     const descriptor = { kind: layout.kind, value: fast } as Descriptor;
     if (!ruleIssues(descriptor, layout).length) return { ok: true, file: file.path, ...descriptor };
   }
@@ -88,7 +91,7 @@ function parseSlow(
 ): ParseResult {
   const lines = new LineCounter();
   const doc = parseDocument(file.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) return fail(doc.errors.map((e) => at(positionAt(lines, e.pos[0]), yamlMessage(e, file.text))));
+  if (doc.errors.length > 0) return fail(bounded(doc.errors.map((e) => at(positionAt(lines, e.pos[0]), yamlMessage(e, file.text)))));
   if (doc.contents === null) return fail([at(START, `empty file: expected a ${layout.kind} descriptor`)]);
   let value: unknown;
   try {
@@ -97,8 +100,9 @@ function parseSlow(
     return fail([at(unresolvedAlias(doc, lines) ?? START, `YAML: ${(e as Error).message}`)]);
   }
 
-  const located = (issues: SchemaIssue[]) => issues.map((i) => at(locate(doc, lines, i.at, i.key), i.message));
-  const schemaProblems = located(schemaIssues(layout.kind, value));
+  const located = (issues: SchemaIssue[], unworded = 0) => bounded(issues, unworded).map((i) => at(locate(doc, lines, i.at, i.key), i.message));
+  const schema = schemaIssuesUpTo(layout.kind, value, 4 * MAX_PROBLEMS_PER_FILE);
+  const schemaProblems = located(schema.issues, schema.unworded);
   if (schemaProblems.length > 0) return fail(schemaProblems);
   const descriptor = { kind: layout.kind, value } as Descriptor;
   const ruleProblems = located(ruleIssues(descriptor, layout));
@@ -137,9 +141,20 @@ function hasNullKey(v: unknown, depth: number): boolean {
   return false;
 }
 
-/** Rules the schema cannot say: what a runtime needs, and that the path agrees with metadata. */
+/**
+ * The first MAX_PROBLEMS_PER_FILE of `xs`; past them, the next one stands for the rest (placed
+ * where it is, its message saying how many more there are, `unworded` ones included).
+ */
+function bounded<T extends { message: string }>(xs: T[], unworded = 0): T[] {
+  const more = xs.length - MAX_PROBLEMS_PER_FILE + unworded;
+  if (more <= 0 || xs.length === 0) return xs;
+  const message = `… and ${more} more problems in this file (fix these first)`;
+  return [...xs.slice(0, MAX_PROBLEMS_PER_FILE), { ...xs[Math.min(MAX_PROBLEMS_PER_FILE, xs.length - 1)], message }];
+}
+
+/** Rules the schema cannot say: what a runtime needs, that the path agrees with metadata, that declared keys are keys. */
 function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): SchemaIssue[] {
-  const out: SchemaIssue[] = [];
+  const out: SchemaIssue[] = keyIssues(d);
   if (d.kind === 'Service') {
     const { spec, metadata } = d.value;
     if (spec.runtime === 'container' && spec.image === undefined) {
@@ -169,6 +184,35 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
     out.push({ at: ['metadata', 'name'], message: `metadata.name: "${d.value.metadata.name}" does not match the file name ${layout.name}.yaml` });
   }
   return out;
+}
+
+/**
+ * Declared signing keys that have the form the schema asks for but hold no Ed25519 key (a key
+ * cut short, or base64 of something else): a part could never verify with one. (Commit signers,
+ * of any SSH key type, are checked above.)
+ */
+function keyIssues(d: Descriptor): SchemaIssue[] {
+  const lists: Array<[string[], readonly string[]]> = [];
+  if (d.kind === 'Fleet') {
+    const t = d.value.spec?.trust;
+    if (t?.root) lists.push([['spec', 'trust', 'root', 'keys'], t.root.keys]);
+    for (const [name, o] of Object.entries(t?.operators ?? {})) lists.push([['spec', 'trust', 'operators', name, 'keys'], o.keys]);
+  } else if (d.kind === 'Cluster') {
+    const s = d.value.spec;
+    if (s?.identity) lists.push([['spec', 'identity', 'keys'], s.identity.keys]);
+    for (const [name, o] of Object.entries(s?.nodeIdentities ?? {})) lists.push([['spec', 'nodeIdentities', name, 'keys'], o.keys]);
+  }
+  return lists.flatMap(([path, keys]) =>
+    keys.flatMap((k, i) => {
+      const at = [...path, String(i)];
+      try {
+        parsePublicKey(k);
+        return [];
+      } catch (e) {
+        return [{ at, message: `${displayPath(at)}: ${(e as Error).message}` }];
+      }
+    }),
+  );
 }
 
 export function formatProblem(p: Problem): string {

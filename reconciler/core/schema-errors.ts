@@ -19,11 +19,35 @@ export function schemaStamp(): string {
   return validatorIndex().descriptorStamp;
 }
 
+/** Whether a value is a valid descriptor of its kind: the common case costs the check alone. */
+export function schemaValid(kind: Kind, value: unknown): boolean {
+  return validator(kind)(value) === true;
+}
+
 export function schemaIssues(kind: Kind, value: unknown): SchemaIssue[] {
+  return schemaIssuesUpTo(kind, value, Number.POSITIVE_INFINITY).issues;
+}
+
+/**
+ * The problems of a value against its schema, worded from its first `max` raw errors only:
+ * wording is the costly part, and a list of 100,000 numbers where strings belong has 100,000
+ * errors. `unworded` says how many raw errors were left.
+ */
+export function schemaIssuesUpTo(kind: Kind, value: unknown, max: number): { issues: SchemaIssue[]; unworded: number } {
   // Generated at build time (schemas/validators.ts): every error, with its data and schema.
   const validate: ValidateFunction = validator(kind);
-  if (validate(value)) return [];
-  return collapseAnyOf(validate.errors ?? []).map(toIssue);
+  if (validate(value)) return { issues: [], unworded: 0 };
+  const errors = validate.errors ?? [];
+  const worded = errors.length > max ? errors.slice(0, max) : errors;
+  // A value can fail two keywords with one sentence (a number where a constant string must be).
+  const seen = new Set<string>();
+  const issues = collapseAnyOf(worded)
+    .map(toIssue)
+    .filter((i) => {
+      const k = `${i.at.join('/')}\0${i.key ?? ''}\0${i.message}`;
+      return !seen.has(k) && !!seen.add(k);
+    });
+  return { issues, unworded: errors.length - worded.length };
 }
 
 // Phrases for the patterns of schemas/model.ts; an unknown pattern falls back to the regex.
@@ -33,6 +57,10 @@ const PATTERNS: Record<string, string> = {
   '^[A-Za-z_][A-Za-z0-9_]*$': 'a variable name (letters, digits and "_", not starting with a digit)',
   '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|K|M|G|T)?$': 'a quantity like 128Mi, 1Gi or 500M',
   '^/': 'a path starting with "/"',
+  '^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\\n]*)?$': 'an Ed25519 public key as OpenSSH writes it: ssh-ed25519 AAAA… comment',
+  '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh.com|sk-ecdsa-sha2-nistp256@openssh.com) [A-Za-z0-9+/]+={0,2}( [^\\n]*)?$':
+    'an SSH public key as in allowed_signers: ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521 or sk-… then AAAA… and a comment',
+  '^[A-Za-z0-9._@-]{1,128}$': 'a user name (letters, digits, ".", "_", "@" and "-", 1 to 128 characters)',
 };
 
 function toIssue(e: ErrorObject): SchemaIssue {
@@ -113,7 +141,16 @@ function bounds(s: AnySchemaObject): string {
 /** ` (got "2": remove the quotes)`: what was there, and the likely slip. */
 function got(data: unknown, s: AnySchemaObject, hint?: string): string {
   if (data === undefined) return '';
-  const shown = data === null ? 'an empty value' : Array.isArray(data) ? 'a list' : typeof data === 'object' ? 'a mapping' : JSON.stringify(data).slice(0, 60);
+  const shown =
+    data === null
+      ? 'an empty value'
+      : Array.isArray(data)
+        ? 'a list'
+        : typeof data === 'object'
+          ? 'a mapping'
+          : typeof data === 'number' && !Number.isFinite(data)
+            ? String(data) // YAML's .inf and .nan: JSON would say null
+            : clip(JSON.stringify(data));
   const wantsNumber = s.type === 'integer' || s.type === 'number';
   if (typeof data === 'string' && wantsNumber && data.trim() !== '' && !Number.isNaN(Number(data))) {
     return ` (got the string ${shown}: remove the quotes)`;
@@ -121,6 +158,10 @@ function got(data: unknown, s: AnySchemaObject, hint?: string): string {
   const scalar = typeof data === 'number' || typeof data === 'boolean';
   if (scalar && s.type === 'string' && s.const === undefined && !s.enum) hint ??= 'put it in quotes';
   return ` (got ${shown}${hint ? `: ${hint}` : ''})`;
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 59)}…` : s;
 }
 
 function patternPhrase(pattern: string): string {

@@ -6,3 +6,8 @@ import type { Version } from '../../schemas/messages.js';
 export function versionOrder(a: Version, b: Version): number {
   return a.epoch !== b.epoch ? a.epoch - b.epoch : a.seq - b.seq;
 }
+
+/** The same version: commit, sequence and epoch all equal (either missing: not the same). */
+export function sameVersion(a: Version | null | undefined, b: Version | null | undefined): boolean {
+  return !!a && !!b && a.commit === b.commit && a.seq === b.seq && a.epoch === b.epoch;
+}

@@ -1,26 +1,45 @@
 // JSON records in system-authored commits (placement.json, status.json), checked against their
-// schema when read: undefined when absent or not valid, never a half-trusted value. Placements
-// and statuses keep one file per service beside the header (service-records.ts).
+// schema when read: undefined when absent or not valid, never a half-trusted value; a record
+// that is there and does not validate is named in a warning. Placements and statuses keep one
+// file per service beside the header (service-records.ts).
 import { checkValue, type ShapeName, type Shapes } from '../../schemas/parse.js';
-import { readServiceRecord, readServiceRecordsAlong } from './service-records.js';
+import { readServiceRecordOrWhy, readServiceRecordsAlong, type RecordRead } from './service-records.js';
 import { readFileAt, type Repo } from './repo.js';
 
 const PER_SERVICE = new Set<ShapeName>(['Placement', 'ClusterStatus']);
 
-export async function readRecord<K extends ShapeName>(repo: Repo, commit: string, file: string, shape: K): Promise<Shapes[K] | undefined> {
+export interface RecordOptions {
+  /** The ref the commit is the tip of: names the record in a warning (else the commit does). */
+  ref?: string;
+  /** Told, once per read, why a record that is there is ignored. */
+  warn?: (message: string) => void;
+}
+
+export async function readRecord<K extends ShapeName>(
+  repo: Repo,
+  commit: string,
+  file: string,
+  shape: K,
+  o: RecordOptions = {},
+): Promise<Shapes[K] | undefined> {
+  const where = `${o.ref ?? commit.slice(0, 12)}:${file}`;
+  const ignored = (why: string) => void o.warn?.(`${why}: ignored`);
+  let read: RecordRead;
   try {
-    let value: unknown;
-    if (PER_SERVICE.has(shape)) value = await readServiceRecord(repo, commit, file);
+    if (PER_SERVICE.has(shape)) read = await readServiceRecordOrWhy(repo, commit, file);
     else {
       const text = await readFileAt(repo, commit, file);
-      value = text ? JSON.parse(text) : undefined;
+      read = text === undefined ? {} : { value: JSON.parse(text) as Record<string, unknown> };
     }
-    if (value === undefined) return undefined;
-    const p = checkValue(shape, value, `${commit.slice(0, 12)}:${file}`);
-    return p.ok ? p.value : undefined;
-  } catch {
-    return undefined;
+  } catch (e) {
+    read = { why: (e as Error).message };
   }
+  if (read.why !== undefined) return ignored(`${where}: ${read.why}`);
+  // A ref's record must be there: its commit without one is damaged (a commit asked for by oid may not have one).
+  if (read.value === undefined) return o.ref ? ignored(`${where}: absent`) : undefined;
+  const p = checkValue(shape, read.value, where);
+  if (p.ok) return p.value;
+  return ignored(p.error);
 }
 
 const ENTRY: Partial<Record<ShapeName, ShapeName>> = { Placement: 'Assignment', ClusterStatus: 'ServiceStatus' };

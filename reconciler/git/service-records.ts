@@ -48,8 +48,19 @@ export async function writeServiceRecord<E>(
 
 /** The header of the record in `commit` (its `services`, if inline, included), or undefined when absent or not JSON. */
 export async function readRecordHeader(repo: Repo, commit: string, file: string): Promise<Record<string, unknown> | undefined> {
+  return (await readRecordHeaderOrWhy(repo, commit, file)).value;
+}
+
+/** What is read of a record: its value, or why it is damaged; neither when it is absent. */
+export interface RecordRead {
+  value?: Record<string, unknown>;
+  why?: string;
+}
+
+/** As readRecordHeader, saying why a header that is there cannot be read. */
+export async function readRecordHeaderOrWhy(repo: Repo, commit: string, file: string): Promise<RecordRead> {
   const tree = (await readCommitObject(repo, commit)).tree;
-  return readJson(repo, tree, file);
+  return readJsonOrWhy(repo, tree, file);
 }
 
 /**
@@ -58,34 +69,47 @@ export async function readRecordHeader(repo: Repo, commit: string, file: string)
  * the result against the schema.
  */
 export async function readServiceRecord(repo: Repo, commit: string, file: string): Promise<Record<string, unknown> | undefined> {
+  return (await readServiceRecordOrWhy(repo, commit, file)).value;
+}
+
+/** As readServiceRecord, saying which part of a record that is there cannot be read. */
+export async function readServiceRecordOrWhy(repo: Repo, commit: string, file: string): Promise<RecordRead> {
   const tree = (await readCommitObject(repo, commit)).tree;
-  const header = await readJson(repo, tree, file);
-  if (!header || header.services !== undefined) return header;
+  const read = await readJsonOrWhy(repo, tree, file);
+  const header = read.value;
+  if (!header || header.services !== undefined) return read;
   const dir = await entryAtPath(repo, tree, SERVICES_DIR);
   const services: Record<string, unknown> = {};
   if (dir?.type === 'tree') {
     const store = objectStore(repo);
     for (const [p, e] of await listFiles(repo, dir.oid)) {
-      if (!p.endsWith('.json') || e.type !== 'blob') return undefined;
+      const at = `${SERVICES_DIR}/${p}`;
+      if (!p.endsWith('.json') || e.type !== 'blob') return { why: `${at}: not a service entry (services/<app>/<name>.json)` };
       try {
         services[p.slice(0, -'.json'.length)] = JSON.parse((await store.readType(e.oid, 'blob')).toString('utf8'));
-      } catch {
-        return undefined;
+      } catch (err) {
+        return { why: `${at}: not JSON (${(err as Error).message})` };
       }
     }
   }
-  return { ...header, services };
+  return { value: { ...header, services } };
 }
 
 async function readJson(repo: Repo, tree: string, file: string): Promise<Record<string, unknown> | undefined> {
+  return (await readJsonOrWhy(repo, tree, file)).value;
+}
+
+async function readJsonOrWhy(repo: Repo, tree: string, file: string): Promise<RecordRead> {
   const e = await entryAtPath(repo, tree, file);
-  if (e?.type !== 'blob') return undefined;
+  if (!e) return {};
+  if (e.type !== 'blob') return { why: 'not a file' };
+  let v: unknown;
   try {
-    const v = JSON.parse((await objectStore(repo).readType(e.oid, 'blob')).toString('utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
+    v = JSON.parse((await objectStore(repo).readType(e.oid, 'blob')).toString('utf8')) as unknown;
+  } catch (err) {
+    return { why: `not JSON (${(err as Error).message})` };
   }
+  return v && typeof v === 'object' && !Array.isArray(v) ? { value: v as Record<string, unknown> } : { why: 'not a JSON object' };
 }
 
 /**

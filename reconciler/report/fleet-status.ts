@@ -4,11 +4,11 @@
 import type { ClusterStatus, Placement } from '../../schemas/messages.js';
 import { listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
 import { firstParents } from '../git/log.js';
-import { readNote } from '../git/notes.js';
-import { parseNote, type CommitNote } from '../core/note.js';
+import { NOTES_REF, readNote } from '../git/notes.js';
+import { checkNoteOn, type CommitNote } from '../core/note.js';
 import { loadDesired } from '../root/desired.js';
 import { readRecord } from '../git/records.js';
-import { LIVENESS, type Liveness } from '../core/refs.js';
+import { LIVENESS, placementRef, statusRef, type Liveness } from '../core/refs.js';
 
 export type ServiceState = 'converged' | 'progressing' | 'degraded' | 'unschedulable' | 'rejected';
 
@@ -38,17 +38,22 @@ export interface FleetReport {
   inForce: string | null;
   services: Record<string, ServiceReport>;
   clusters: Record<string, ClusterReport>;
+  /** Records that are there and do not validate, each named: they were ignored. */
+  warnings?: string[];
 }
 
 export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main'): Promise<FleetReport> {
   const headOid = await resolveRef(repo, `refs/heads/${branch}`);
   const report: FleetReport = { fleet: null, head: null, inForce: null, services: {}, clusters: {} };
   if (!headOid) return report;
+  const warn = (m: string) => void (report.warnings ??= []).push(m);
   let headNote: CommitNote | undefined;
   let good: CommitNote | undefined;
   for await (const { oid } of firstParents(repo, headOid, 1000)) {
     const text = await readNote(repo, oid);
-    const n = text ? parseNote(text) : undefined;
+    const checked = text === undefined ? undefined : checkNoteOn(oid, text);
+    if (checked?.why) warn(`${NOTES_REF}: the note on ${oid.slice(0, 12)}: ${checked.why}: ignored`);
+    const n = checked?.note;
     if (oid === headOid) headNote = n;
     if (n?.outcome === 'accepted') {
       good = n;
@@ -73,18 +78,22 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   const placements = new Map<string, Placement>();
   const rootSays = new Map<string, Liveness>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
-    const p = await readRecord(repo, oid, 'placement.json', 'Placement');
+    const p = await readRecord(repo, oid, 'placement.json', 'Placement', { ref: placementRef(c), warn });
     if (p) placements.set(c, p);
     const l = await readFileAt(repo, oid, LIVENESS).catch(() => undefined);
     try {
       if (l) rootSays.set(c, JSON.parse(l) as Liveness);
-    } catch {
-      /* ignore a damaged record */
+    } catch (e) {
+      warn(`${placementRef(c)}:${LIVENESS}: not JSON (${(e as Error).message}): ignored`);
     }
   }
   const statuses = new Map<string, ClusterStatus>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/status/')) {
-    const s = await readRecord(repo, oid, 'status.json', 'ClusterStatus');
+    let s = await readRecord(repo, oid, 'status.json', 'ClusterStatus', { ref: statusRef(c), warn });
+    if (s && s.cluster !== c) {
+      warn(`${statusRef(c)}:status.json: names cluster ${s.cluster}: ignored`);
+      s = undefined;
+    }
     const when = new Date((await readCommit(repo, oid)).committer.timestamp * 1000);
     // Unreachable when the root says so (it hears heartbeats every few seconds), or when the
     // cluster's own record has gone silent for longer than its refresh period allows.

@@ -61,6 +61,7 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
     out.push(
       `… ${clusters.length - cshown.length} more, ${counts(clusters.filter((e) => !cshown.includes(e)).map(([, c]) => c.state))} (canopy status --all lists them)`,
     );
+  if (r.warnings?.length) out.push('', 'Records ignored (they do not validate):', ...r.warnings.map((w) => `  ${w}`));
   return out.join('\n') + '\n';
 }
 

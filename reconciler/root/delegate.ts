@@ -6,6 +6,7 @@ import type { Placement, Version, DesiredMessage } from '../../schemas/messages.
 import { readRecord } from '../git/records.js';
 import { readRecordHeader, writeServiceRecord } from '../git/service-records.js';
 import { canonicalJson } from '../core/ids.js';
+import { sameVersion } from '../core/version.js';
 import { resolveRef, readCommit, readFileAt, writeCommit, updateRef, type Repo, type Identity } from '../git/repo.js';
 import { writeFiles } from '../git/tree.js';
 
@@ -13,9 +14,7 @@ import { placementRef, PLACEMENT_FILE as FILE, LIVENESS, type Liveness } from '.
 export { placementRef, LIVENESS, type Liveness };
 const KEEP = 64;
 
-export function sameVersion(a: Version | null | undefined, b: Version | null | undefined): boolean {
-  return !!a && !!b && a.commit === b.commit && a.seq === b.seq && a.epoch === b.epoch;
-}
+export { sameVersion };
 
 export class PlacementBook {
   private readonly current = new Map<string, Placement>();
@@ -24,6 +23,8 @@ export class PlacementBook {
   constructor(
     private readonly repo: Repo,
     private readonly author: Identity,
+    /** Told of a placement ref whose record is damaged (it is then treated as absent). */
+    private readonly warn?: (message: string) => void,
   ) {}
 
   /** Load every cluster's current placement from its ref (root restart). */
@@ -125,7 +126,7 @@ export class PlacementBook {
 
   private async readAt(ref: string): Promise<Placement | undefined> {
     const oid = await resolveRef(this.repo, ref);
-    return oid ? this.readCommitDoc(oid) : undefined;
+    return oid ? readRecord(this.repo, oid, FILE, 'Placement', { ref, warn: this.warn }) : undefined;
   }
 
   private async readCommitDoc(oid: string): Promise<Placement | undefined> {

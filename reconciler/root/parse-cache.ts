@@ -21,7 +21,7 @@ let stamp: string | undefined;
 function validatorStamp(): string {
   if (stamp) return stamp;
   const h = createHash('sha256').update(schemaStamp());
-  for (const m of ['../core/parse-descriptor.js', '../core/schema-errors.js', '../core/yaml-locate.js']) {
+  for (const m of ['../core/parse-descriptor.js', '../core/schema-errors.js', '../core/yaml-locate.js', '../core/keys.js']) {
     try {
       h.update(readFileSync(new URL(m, import.meta.url)));
     } catch {

@@ -5,8 +5,8 @@
 import type { ParseResult } from '../core/validate.js';
 import { listRefs, resolveRef, type Repo } from '../git/repo.js';
 import { readCommitObject } from '../git/log.js';
-import { notesIndex, readNote } from '../git/notes.js';
-import { parseNote, type CommitNote } from '../core/note.js';
+import { NOTES_REF, notesIndex, readNote } from '../git/notes.js';
+import { checkNoteOn, type CommitNote } from '../core/note.js';
 import { loadDesired, type DesiredState } from './desired.js';
 import type { PlacementBook } from './delegate.js';
 import type { Allocation } from './place.js';
@@ -20,7 +20,14 @@ export interface Recovered {
 
 const SCAN = 1000;
 
-export async function recoverRoot(repo: Repo, branchRef: string, book: PlacementBook, cache: Map<string, ParseResult>): Promise<Recovered> {
+/** `warn` is told of each note it meets that holds no record canopy wrote for that commit: it is ignored. */
+export async function recoverRoot(
+  repo: Repo,
+  branchRef: string,
+  book: PlacementBook,
+  cache: Map<string, ParseResult>,
+  warn: (message: string) => void = () => {},
+): Promise<Recovered> {
   const clusters = await listRefs(repo, 'refs/canopy/placements/');
   await book.load(clusters.keys());
   const allocation: Allocation = new Map();
@@ -38,7 +45,7 @@ export async function recoverRoot(repo: Repo, branchRef: string, book: Placement
   let oid: string | undefined = head;
   for (let i = 0; oid && i < SCAN; i++) {
     const text = noted.has(oid) ? await readNote(repo, oid) : undefined;
-    const note = text ? parseNote(text) : undefined;
+    const note = text === undefined ? undefined : noteOn(oid, text, warn);
     if (note) {
       seen ??= oid;
       if (note.outcome === 'accepted') {
@@ -52,6 +59,13 @@ export async function recoverRoot(repo: Repo, branchRef: string, book: Placement
   const res = await loadDesired(repo, goodNote.commit, undefined, cache);
   if (!res.ok) return { seen, allocation };
   return { good: res.state, seen, pending: goodNote.convergedAt ? undefined : goodNote, allocation };
+}
+
+/** The note's record, if canopy wrote it for `oid`. */
+function noteOn(oid: string, text: string, warn: (message: string) => void): CommitNote | undefined {
+  const { note, why } = checkNoteOn(oid, text);
+  if (why) warn(`${NOTES_REF}: the note on ${oid.slice(0, 12)}: ${why}: ignored`);
+  return note;
 }
 
 /**

@@ -55,10 +55,11 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   const branchRef = `refs/heads/${o.branch ?? 'main'}`;
   const t = topicsFor(o.fleet);
   const wrote = (ref: string) => o.onWrite?.(ref);
-  const book = new PlacementBook(o.repo, AUTHOR);
+  const warn = (m: string) => o.log.warn(m);
+  const book = new PlacementBook(o.repo, AUTHOR, warn);
   // What the root was doing before it (re)started, from Git alone: the notes and placement refs.
   const parseCache = new Map<string, ParseResult>();
-  const rec = await recoverRoot(o.repo, branchRef, book, parseCache);
+  const rec = await recoverRoot(o.repo, branchRef, book, parseCache, warn);
   const state = newRootState({ ...rec, seq: book.maxSeq(), epoch: book.maxEpoch(), parseCache, startedAt: clock() });
   await seedUnheard(state, book, committedStatus(o.repo, o.log));
   // Before the first retained status arrives: each cluster is verified by its declared keys.

@@ -8,7 +8,7 @@ import { checkValue } from '../../schemas/parse.js';
 import type { Logger } from '../core/log.js';
 import { STATUS_FILE, statusRef } from '../core/refs.js';
 import { resolveRef, type Repo } from '../git/repo.js';
-import { readRecordHeader } from '../git/service-records.js';
+import { readRecordHeaderOrWhy } from '../git/service-records.js';
 import type { BookPort } from './ports.js';
 import type { RootState } from './state.js';
 
@@ -29,15 +29,18 @@ export async function seedUnheard(state: RootState, book: Pick<BookPort, 'cluste
   }
 }
 
-/** Read from the cluster's status ref (refs/canopy/status/<c>). */
+/** Read from the cluster's status ref (refs/canopy/status/<c>); a damaged record is named in a warning. */
 export function committedStatus(repo: Repo, log: Logger): LastStatus {
   return async (cluster) => {
-    const oid = await resolveRef(repo, statusRef(cluster));
+    const ref = statusRef(cluster);
+    const oid = await resolveRef(repo, ref);
     if (!oid) return undefined;
-    const header = await readRecordHeader(repo, oid, STATUS_FILE).catch(() => undefined);
-    const c = header && checkValue('ClusterStatus', { ...header, services: {} }, `${statusRef(cluster)}:${STATUS_FILE}`);
+    const where = `${ref}:${STATUS_FILE}`;
+    const read = await readRecordHeaderOrWhy(repo, oid, STATUS_FILE).catch((e: Error) => ({ why: e.message, value: undefined }));
+    const c = read.value ? checkValue('ClusterStatus', { ...read.value, services: {} }, where) : undefined;
     if (c?.ok && c.value.cluster === cluster) return c.value;
-    if (c && !c.ok) log.warn(`${c.error}: ignored; ${cluster} is kept as it was placed until it reports`);
+    const why = c ? (c.ok ? `${where}: names cluster ${c.value.cluster}` : c.error) : `${where}: ${read.why ?? 'absent'}`;
+    log.warn(`${why}: ignored; ${cluster} is kept as it was placed until it reports`);
     return undefined;
   };
 }

@@ -118,7 +118,7 @@ Message('a patch for another base asks for a snapshot (a report of what is appli
   assert.is(f.s.placement?.version.seq, 1);
   assert.equal(f.queued, ['report']);
   assert.is(metric(f.telemetry, 'canopy_cluster_placements_ignored_total', { reason: 'base' }), 1);
-  assert.ok(f.logs.some((l) => l.includes('patch for base #2 but applied #1: asking for a snapshot')));
+  assert.ok(f.logs.some((l) => /patch for base #2 \(epoch 0 of \w+\) from \S+ but applied #1 \(epoch 0 of \w+\): asking for a snapshot/.test(l)));
 });
 
 Message('a patch with nothing in force asks for a snapshot', async () => {

@@ -1,0 +1,218 @@
+// Bad command lines, one row each, for every command: the arguments and the problem the usage
+// error must name (each line of it reads `canopy <command>: <problem>`). `run` rows are caught
+// when the command runs (a revision or a --repo judged by reading it), the others when the
+// arguments are parsed; all must exit 64 before anything starts.
+
+export interface CliCase {
+  command: string;
+  argv: string[];
+  /** Each a line of the error, after `canopy <command>: ` (or its start). */
+  want: string[];
+  /** Only found when the command runs (it reads --repo): run it, do not just parse. */
+  run?: boolean;
+}
+
+/** Paths the rows name: a fleet repository, a directory that is none, a path that does not exist. */
+export interface Paths {
+  repo: string;
+  plain: string;
+  none: string;
+  state: string;
+}
+
+export function cliCases(p: Paths): CliCase[] {
+  const rows: CliCase[] = [];
+  const on =
+    (command: string, base: string[] = []) =>
+    (argv: string[], ...want: string[]) =>
+      rows.push({ command, argv: [...base, ...argv], want });
+  const run =
+    (command: string, base: string[] = []) =>
+    (argv: string[], ...want: string[]) =>
+      rows.push({ command, argv: [...base, ...argv], want, run: true });
+  const B = 'mqtt://127.0.0.1:1';
+  const broker = 'expected mqtt://HOST:PORT or mqtts://HOST:PORT';
+  const duration = 'expected a duration from 0.1 s to 24 days';
+
+  const init = on('init');
+  init([], 'expected one directory, got none');
+  init(['a', 'b'], 'expected one directory, got a b');
+  init(['x', '--bare'], "Unknown option '--bare'");
+  init(['x', '-q'], "Unknown option '-q'");
+  init(['x', '--help=yes'], "Option '-h, --help' does not take an argument");
+
+  const validate = on('validate');
+  validate(['a', 'b'], 'expected at most one directory, got a b');
+  validate(['--strict'], "Unknown option '--strict'");
+  validate(['--json=yes'], "Option '--json' does not take an argument");
+
+  const up = on('up', ['--repo', p.none]);
+  up(['--clusters', 'x'], '--clusters x: expected a whole number >= 1');
+  up(['--clusters', '0'], '--clusters 0: expected a whole number >= 1');
+  up(['--clusters', '1.5'], '--clusters 1.5: expected a whole number >= 1');
+  up(['--clusters=-1'], '--clusters -1: expected a whole number >= 1');
+  up(['--clusters='], '--clusters: expected a value, got an empty one');
+  up(['--clusters', '0x10'], '--clusters 0x10: expected a whole number >= 1');
+  up(['--nodes', '0'], '--nodes 0: expected a whole number >= 1');
+  up(['--nodes', 'two'], '--nodes two: expected a whole number >= 1');
+  up(['--runtime', 'dockr'], '--runtime dockr: expected docker, process or sim');
+  up(['--runtime', 'Docker'], '--runtime Docker: expected docker, process or sim');
+  up(['--broker', 'http://x:1'], `--broker http://x:1: ${broker}`);
+  up(['--broker', 'localhost:1883'], `--broker localhost:1883: ${broker}`);
+  up(['--broker', 'mqtt://'], `--broker mqtt://: ${broker}`);
+  up(['--cluster', '2'], "Unknown option '--cluster'");
+  up(['--nodes'], "Option '--nodes <value>' argument missing");
+  up(['extra'], 'unexpected argument extra');
+  up(['--keep-workloads=yes'], "Option '--keep-workloads' does not take an argument");
+  up(
+    ['--clusters', '1.5', '--nodes=-1', '--runtime', 'dockr'],
+    '--clusters 1.5: expected a whole number >= 1',
+    '--nodes -1: expected a whole number >= 1',
+    '--runtime dockr',
+  );
+
+  const root = on('root', ['--repo', p.repo, '--broker', B]);
+  on('root')([], 'missing --repo, --broker');
+  on('root')(['--repo', p.repo], 'missing --broker');
+  on('root')(['--repo', p.repo, '--broker', 'nope'], `--broker nope: ${broker}`);
+  root(['--poll-seconds', '0'], `--poll-seconds 0: ${duration}`);
+  root(['--poll-seconds', '50ms'], `--poll-seconds 50ms: ${duration}`);
+  root(['--poll-seconds', '1000h'], `--poll-seconds 1000h: ${duration}`);
+  root(['--poll-seconds', '5 minutes'], `--poll-seconds 5 minutes: ${duration}`);
+  root(['--poll-seconds=-1'], `--poll-seconds -1: ${duration}`);
+  root(['--webhook', '99999'], '--webhook 99999: expected HOST:PORT or PORT');
+  root(['--webhook', 'host:'], '--webhook host:: expected HOST:PORT or PORT');
+  root(['--webhook', '8090'], '--webhook needs a remote --repo URL');
+  root(['--webhook-secret', 's'], '--webhook-secret needs --webhook');
+  root(['--identity='], '--identity: expected a value, got an empty one');
+  root(['--identity-file', 'x'], "Unknown option '--identity-file'");
+  root(['--tls-ca='], '--tls-ca: expected a value, got an empty one');
+  on('root')(['--repo', p.repo, '--broker', 'mqtts://'], `--broker mqtts://: ${broker}`);
+  on('root')(['--repo=', '--broker', B], 'missing --repo');
+
+  const cluster = on('cluster', ['--name', 'munich', '--broker', B, '--state-dir', p.state]);
+  on('cluster')([], 'missing --name, --broker, --state-dir');
+  on('cluster')(['--name', 'c', '--broker', 'nope', '--state-dir', p.state], `--broker nope: ${broker}`);
+  cluster(['--node-broker', 'http://x'], `--node-broker http://x: ${broker}`);
+  cluster(['--labels', 'x'], '--labels x: expected key=value[,key=value…]');
+  cluster(['--labels', 'a=1,b'], '--labels a=1,b: expected key=value[,key=value…]');
+  cluster(['--labels', 'bad key=1'], '--labels bad key=1: expected key=value[,key=value…]');
+  cluster(['--location', '100,0'], '--location 100,0: expected LAT,LON in degrees');
+  cluster(['--location', '0,181'], '--location 0,181: expected LAT,LON in degrees');
+  cluster(['--location', 'munich'], '--location munich: expected LAT,LON in degrees');
+  cluster(['--location', '48.1;11.5'], '--location 48.1;11.5: expected LAT,LON in degrees');
+  cluster(['--operator='], '--operator: expected a value, got an empty one');
+  on('cluster')(['--name', 'munich', '--broker', B, '--state-dir='], 'missing --state-dir');
+  cluster(['--operator'], "Option '--operator <value>' argument missing");
+  cluster(['extra'], 'unexpected argument extra');
+  cluster(['--tls-key='], '--tls-key: expected a value, got an empty one');
+
+  const agent = on('agent', ['--cluster', 'munich', '--name', 'n1', '--broker', B, '--runtime', 'sim', '--state-dir', p.state]);
+  on('agent')(['--cluster', 'c'], 'missing --name, --broker, --runtime, --state-dir');
+  on('agent')(
+    ['--cluster', 'c', '--name', 'n', '--broker', B, '--runtime', 'dockr', '--state-dir', p.state],
+    '--runtime dockr: expected docker, process or sim (docker,process for both)',
+  );
+  on('agent')(
+    ['--cluster', 'c', '--name', 'n', '--broker', B, '--runtime', 'docker,sim', '--state-dir', p.state],
+    '--runtime docker,sim: expected docker, process or sim',
+  );
+  agent(['--broker', 'mqtt://'], `--broker mqtt://: ${broker}`);
+  agent(['--cpu=-1'], '--cpu -1: expected a number >= 0');
+  agent(['--cpu', 'two'], '--cpu two: expected a number >= 0');
+  agent(['--cpu', 'Infinity'], '--cpu Infinity: expected a number >= 0');
+  agent(['--gpu', '1.5'], '--gpu 1.5: expected a whole number >= 0');
+  agent(['--gpu=-2'], '--gpu -2: expected a whole number >= 0');
+  agent(['--memory', 'lots'], '--memory lots: expected a quantity like 512Mi or 2Gi');
+  agent(['--memory', '1.5Xi'], '--memory 1.5Xi: expected a quantity like 512Mi or 2Gi');
+  agent(['--memory=-1Gi'], '--memory -1Gi: expected a quantity like 512Mi or 2Gi');
+  agent(['--labels', 'x'], '--labels x: expected key=value[,key=value…]');
+  agent(['--location', '91,0'], '--location 91,0: expected LAT,LON in degrees');
+  agent(['--probe-every', '0'], `--probe-every 0: ${duration}`);
+  agent(['--probe-every', '10x'], `--probe-every 10x: ${duration}`);
+  agent(['--allow-image='], '--allow-image: expected a value, got an empty one');
+  agent(['--allow-image', 'nginx:*,,redis:*'], '--allow-image nginx:*,,redis:*: expected a comma-separated list without empty items');
+  agent(['--allow-image', 'bad image!'], '--allow-image bad image!: image pattern "bad image!": expected an image reference');
+  agent(['--allow-image', 'nginx:*', '--allow-image', 'a b'], '--allow-image nginx:*,a b: image pattern "a b"');
+  agent(['--allow-command', 'sleep'], '--allow-command sleep: command pattern "sleep": expected an absolute path');
+  agent(['--allow-command', ' /bin/sleep'], '--allow-command  /bin/sleep: command pattern " /bin/sleep": has spaces at its ends');
+  agent(['--node', 'n1'], "Unknown option '--node'");
+  agent(['--tls-cert='], '--tls-cert: expected a value, got an empty one');
+
+  const status = on('status', ['--repo', p.repo]);
+  status(['--nope'], "Unknown option '--nope'");
+  status(['extra'], 'unexpected argument extra');
+  status(['--all=yes'], "Option '--all' does not take an argument");
+
+  const plan = on('plan', ['--repo', p.repo]);
+  plan([], 'missing --base, --head');
+  plan(['--base', 'HEAD'], 'missing --head');
+  plan(['--base', 'HEAD', '--head', 'HEAD', '--format', 'yaml'], '--format yaml: expected text, markdown or json');
+  plan(['--base=', '--head', 'HEAD'], 'missing --base');
+  plan(['--base', 'HEAD', '--head', 'HEAD', 'extra'], 'unexpected argument extra');
+  run('plan', ['--repo', p.repo])(['--base', 'nosuchrev', '--head', 'HEAD'], '--base nosuchrev: unknown revision nosuchrev');
+  run('plan', ['--repo', p.repo])(['--base', 'HEAD', '--head', 'HEAD~99'], '--head HEAD~99: unknown revision HEAD~99');
+  run('plan')(['--repo', p.plain, '--base', 'HEAD', '--head', 'HEAD'], `--repo ${p.plain}: ${p.plain} is not a Git repository`);
+
+  const history = on('history', ['--repo', p.repo]);
+  history(['--limit', '0'], '--limit 0: expected a whole number >= 1');
+  history(['--limit', '2.5'], '--limit 2.5: expected a whole number >= 1');
+  history(['--limit', 'many'], '--limit many: expected a whole number >= 1');
+  history(['--since', 'last tuesday'], '--since last tuesday: expected a date (2026-11-20), an ISO time or "N days ago"');
+  history(['--since', '2026-13-45'], '--since 2026-13-45: expected a date');
+  history(['--since', '3 fortnights ago'], '--since 3 fortnights ago: expected a date');
+  history(['web/api', 'web/db'], 'expected at most one service, got web/api web/db');
+  run('history')(['--repo', p.none], `--repo ${p.none}: ${p.none} is not a Git repository`);
+
+  const wait = on('wait', ['--repo', p.repo]);
+  wait([], 'missing --rev');
+  wait(['--rev', 'HEAD', '--timeout', 'soon'], `--timeout soon: ${duration}`.replace('0.1 s', '0 s'));
+  wait(['--rev', 'HEAD', '--timeout=-1'], `--timeout -1: ${duration}`.replace('0.1 s', '0 s'));
+  wait(['--rev', 'HEAD', '--timeout', '1000h'], `--timeout 1000h: ${duration}`.replace('0.1 s', '0 s'));
+  wait(['--rev', 'HEAD', 'extra'], 'unexpected argument extra');
+  wait(['--rev'], "Option '--rev <value>' argument missing");
+  run('wait', ['--repo', p.repo])(['--rev', 'nosuchrev'], '--rev nosuchrev: unknown revision nosuchrev');
+  run('wait')(['--repo', p.plain, '--rev', 'HEAD'], `--repo ${p.plain}: ${p.plain} is not a Git repository`);
+
+  const imp = on('import');
+  imp([], 'expected one SLA file, got none');
+  imp(['a.json', 'b.json'], 'expected one SLA file, got a.json b.json');
+  imp(['a.json', '--dryrun'], "Unknown option '--dryrun'");
+  run('import')(['sla.json', '--repo', p.none], `--repo ${p.none}: not a directory`);
+
+  const id = on('identity', ['--repo', p.repo, '--out', `${p.none}/id.json`]);
+  id([], 'expected the action: create, got none');
+  id(['make', '--root'], 'unknown action "make": the action is create');
+  id(['create'], 'give exactly one of --root, --cluster C, --node C/N, --operator NAME (got none)');
+  id(['create', '--root', '--cluster', 'munich'], 'give exactly one of --root, --cluster C, --node C/N, --operator NAME (got --root, --cluster)');
+  id(['create', '--cluster', 'Munich'], '--cluster Munich: a name is a lower-case DNS label (letters, digits, -)');
+  id(['create', '--cluster', 'munich_1'], '--cluster munich_1: a name is a lower-case DNS label');
+  id(['create', '--node', 'munich'], '--node munich: expected CLUSTER/NODE, both lower-case DNS labels');
+  id(['create', '--node', 'munich/N1'], '--node munich/N1: expected CLUSTER/NODE');
+  id(['create', '--node', 'a/b/c'], '--node a/b/c: expected CLUSTER/NODE');
+  id(['create', '--operator', 'Alice Smith'], '--operator Alice Smith: a name is a lower-case DNS label');
+  id(['create', '--root=yes'], "Option '--root' does not take an argument");
+  on('identity')(['create', '--root'], 'missing --repo, --out');
+  run('identity')(['create', '--root', '--repo', p.plain, '--out', `${p.none}/root.json`], `--repo ${p.plain}: no fleet.yaml there`);
+
+  const hook = on('git-hook');
+  hook([], 'expected pre-receive or install, got none');
+  hook(['post-receive'], 'unknown subcommand post-receive: expected pre-receive or install');
+  hook(['pre-receive', 'install'], 'expected pre-receive or install, got pre-receive install');
+  hook(['install'], 'install needs --repo BARE_DIR');
+  hook(['pre-receive', '--repo', p.repo], '--repo and --force are for install');
+  hook(['pre-receive', '--force'], '--repo and --force are for install');
+  hook(['pre-receive', '--branch', 'a..b'], '--branch a..b: expected a branch name');
+  hook(['pre-receive', '--branch', 'main branch'], '--branch main branch: expected a branch name');
+
+  const bc = on('broker-config', ['--identities', p.plain, '--out', p.none]);
+  on('broker-config')([], 'missing --identities, --out');
+  bc(['--tls-cert', 'c.pem'], '--tls-cert and --tls-key go together');
+  bc(['--tls-ca', 'ca.pem', '--listen', '8883'], '--tls-ca needs --tls-cert and --tls-key');
+  bc(['--tls-cert', 'c.pem', '--tls-key', 'k.pem'], '--tls-* configure a listener: give --listen HOST:PORT too');
+  bc(['--require-certificate'], '--require-certificate needs --tls-ca');
+  bc(['--listen', '70000'], '--listen 70000: expected HOST:PORT or PORT');
+  bc(['--listen', 'host:port'], '--listen host:port: expected HOST:PORT or PORT');
+  bc(['extra'], 'unexpected argument extra');
+  return rows;
+}
