@@ -259,3 +259,10 @@ export class Failure extends Error {
     this.name = 'Failure';
   }
 }
+
+/** --tls-ca / --tls-cert / --tls-key of a part: a client certificate needs its key, and the reverse. */
+export function tlsProblems(v: { 'tls-cert'?: string; 'tls-key'?: string }): string[] {
+  if (v['tls-cert'] !== undefined && v['tls-key'] === undefined) return ['--tls-cert needs --tls-key (the client certificate’s private key)'];
+  if (v['tls-key'] !== undefined && v['tls-cert'] === undefined) return ['--tls-key needs --tls-cert'];
+  return [];
+}

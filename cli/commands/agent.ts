@@ -1,4 +1,4 @@
-import { ArgProblem, brokerUrl, command, custom, duration, labels, list, location, number, text } from '../args.js';
+import { tlsProblems, ArgProblem, brokerUrl, command, custom, duration, labels, list, location, number, text } from '../args.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { mebibytes } from '../../reconciler/core/quantity.js';
 import { runUntilSignal } from '../lifecycle.js';
@@ -74,6 +74,7 @@ const cmd = command({
     'allow-image': patterns(imagePatternProblem),
     'allow-command': patterns(commandPatternProblem),
   },
+  check: (v) => tlsProblems(v),
   async run(v) {
     const os = await import('node:os');
     const capacity = { cpu: v.cpu ?? os.cpus().length, memoryMi: v.memory ?? Math.floor(os.totalmem() / 1024 ** 2), gpu: v.gpu ?? 0 };

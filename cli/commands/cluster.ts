@@ -1,4 +1,4 @@
-import { brokerUrl, command, labels, location, text } from '../args.js';
+import { tlsProblems, brokerUrl, command, labels, location, text } from '../args.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { runCluster } from '../parts/cluster.js';
 import { runUntilSignal } from '../lifecycle.js';
@@ -39,6 +39,7 @@ const cmd = command({
     operator: text(),
     location: location(),
   },
+  check: (v) => tlsProblems(v),
   async run(v) {
     const log = createLogger(`cluster ${v.name}`);
     return runUntilSignal(

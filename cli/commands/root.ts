@@ -1,4 +1,4 @@
-import { brokerUrl, command, duration, hostPort, text } from '../args.js';
+import { tlsProblems, brokerUrl, command, duration, hostPort, text } from '../args.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { runRoot } from '../parts/root.js';
 import { runUntilSignal } from '../lifecycle.js';
@@ -36,6 +36,8 @@ const cmd = command({
     'webhook-secret': text(),
   },
   check(v) {
+    const tls = tlsProblems(v);
+    if (tls.length) return tls;
     if (v.webhook && !/^https?:\/\//.test(v.repo)) return ['--webhook needs a remote --repo URL (a local repository is watched directly)'];
     if (v['webhook-secret'] !== undefined && !v.webhook) return ['--webhook-secret needs --webhook'];
     return undefined;

@@ -159,6 +159,6 @@ function placementReader(repo: Repo, cluster: string, sync: GitSync | undefined,
       }
     }
     const { placementInGit } = await import('../../reconciler/cluster/placement-source.js');
-    return placementInGit(repo, cluster, have);
+    return placementInGit(repo, cluster, have, (m) => log.warn(m));
   };
 }

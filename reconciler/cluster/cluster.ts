@@ -88,6 +88,9 @@ export function clusterConfig(o: ClusterOptions): ClusterConfig {
   };
 }
 
+/** The root's keys, as the last signed placement named them. */
+const ROOT_KEYS = 'root-keys.json';
+
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const cfg = clusterConfig(o);
   const now = o.now ?? Date.now;
@@ -100,8 +103,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const assignments = openPatchJournal<Record<string, string>>(journal, o.stateDir, 'assignments.json');
   const s = createClusterState({ placement: await placements.read(), assignment: await assignments.read(), now: now() });
   observeState(telemetry, s, () => o.nodeBus.isConnected());
-  // The keys of the placement in force, before its nodes' retained statuses arrive.
-  if (o.trust && s.placement) takePlacementTrust(o.trust, s.placement);
+  // The keys of the placement in force, before its nodes' retained statuses arrive; the root's
+  // as last learned from a signed placement (else the identity file's).
+  if (o.trust && s.placement) takePlacementTrust(o.trust, s.placement, false);
+  const rootKeys = o.trust ? await journal.read<string[]>(ROOT_KEYS) : undefined;
+  if (o.trust && Array.isArray(rootKeys) && rootKeys.length) o.trust.set('root', rootKeys);
   const p: ClusterPorts = {
     cfg,
     bus: o.bus,
@@ -118,6 +124,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     log: o.log,
     metrics: clusterMetrics(telemetry),
     trust: o.trust,
+    keepRootKeys: (keys) => journal.write(ROOT_KEYS, keys),
   };
   const loop = startLoop({
     name: `cluster ${o.name}`,

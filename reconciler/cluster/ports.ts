@@ -62,6 +62,8 @@ export interface ClusterPorts {
   metrics: ClusterMetrics;
   /** The keys the buses verify by: the root's and the nodes', kept to what each placement carries. */
   trust?: TrustStore;
+  /** Keep the root's keys learned from a signed placement (a restart starts from them). */
+  keepRootKeys?(keys: string[]): Promise<void>;
 }
 
 /** The loop's keys: what a reconcile pass does is named by one of these. */

@@ -66,7 +66,10 @@ export function signedCodec(o: SignedCodecOptions): BusCodec {
       const trusted = keys.length ? `trusted here: ${keys.map((k) => k.id).join(', ')}` : (o.trust.whyNone?.(topic) ?? 'no key is trusted here');
       // Nothing trusted for the sender yet: its keys come with a message still on its way (a
       // placement names its nodes' keys); the part asks again once they come.
-      return { ...fail('untrusted-key', `${topic}: signed by ${e.by}, not a key trusted on this topic (${trusted})`), expected: keys.length === 0 && !!o.trust.mayLearn?.(topic) };
+      return {
+        ...fail('untrusted-key', `${topic}: signed by ${e.by}, not a key trusted on this topic (${trusted})`),
+        expected: keys.length === 0 && !!o.trust.mayLearn?.(topic),
+      };
     }
     if (!verifySignature(key, signedData(topic, e.at, e.body), e.sig))
       return fail('bad-signature', `${topic}: the signature by ${e.by} does not match the payload`);

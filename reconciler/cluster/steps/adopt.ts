@@ -38,7 +38,12 @@ export async function adoptPlacement(s: ClusterState, p: ClusterPorts, a: Adopti
   if (ops && s.placement) await p.placements.append(ops, next);
   else await p.placements.write(next);
   s.placement = next;
-  if (p.trust) takePlacementTrust(p.trust, next);
+  if (p.trust) {
+    // The root's keys only from a message signed by the root: a placement read from Git is
+    // guarded by the Git server alone, and must not hand the cluster to another key for good.
+    const rootKeys = takePlacementTrust(p.trust, next, a.source !== 'git');
+    if (rootKeys) await p.keepRootKeys?.(rootKeys);
+  }
   p.metrics.adopted.inc({ source: a.source });
   p.log.info(`applied placement #${next.version.seq} from ${next.version.commit.slice(0, 12)} (${from}): ${Object.keys(next.services).length} service(s)`);
   p.work.enqueue(KEYS.place);
@@ -52,15 +57,16 @@ export function inAdoptionChain(s: ClusterState, f: () => Promise<void>): Promis
 }
 
 /**
- * The keys a placement carries become the ones this cluster verifies by: the root's (a rotated
- * root key arrives signed by the old one) and each node's. A placement without keys (a fleet
- * that declares none) leaves what the identity file gave.
+ * The keys a placement carries become the ones this cluster verifies by: each node's, and (when
+ * `rootKeys`) the root's: a rotated root key arrives signed by the old one. A placement without
+ * keys (a fleet that declares none) leaves what the identity file gave. Returns the root's keys
+ * when they changed.
  */
-export function takePlacementTrust(store: TrustStore, placement: Placement): void {
+export function takePlacementTrust(store: TrustStore, placement: Placement, rootKeys: boolean): string[] | undefined {
   const t = placement.trust;
-  if (!t) return;
+  if (!t) return undefined;
   store.signed = true;
-  if (t.root) store.set('root', t.root);
+  const rootChanged = rootKeys && !!t.root && store.set('root', t.root);
   const keep = new Set<KeyOwner>();
   for (const [node, keys] of Object.entries(t.nodes ?? {})) {
     const owner: KeyOwner = `node:${placement.cluster}/${node}`;
@@ -68,4 +74,5 @@ export function takePlacementTrust(store: TrustStore, placement: Placement): voi
     store.set(owner, keys);
   }
   store.retain('node:', keep);
+  return rootChanged ? t.root : undefined;
 }
