@@ -52,7 +52,7 @@ export interface Bus {
   refresh(pattern: string): Promise<void>;
   /** Called on every (re)connect, after the online message: the place to send full state. */
   onConnect(cb: () => void): void;
-  /** Count a message dropped at the boundary (bad payload), and log it once per topic. */
+  /** Count a message dropped at the boundary (bad payload), and log it once per topic and reason (unsigned, replayed, …). */
   drop(topic: string, error: string): void;
   readonly stats: BusStats;
   close(): Promise<void>;
@@ -160,8 +160,12 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   const drop = (topic: string, error: string, reason = 'invalid', expected = false) => {
     stats.dropped++;
     metrics?.dropped.inc({ reason });
-    if (!droppedTopics.has(topic)) {
-      droppedTopics.add(topic);
+    // Once per topic and reason, not per topic: a forgery logged on a topic must not hide a
+    // replay (or an unsigned payload) there later; a flood of one kind still logs one line. An
+    // expected drop (keys still on their way) does not hide a real one of the same reason.
+    const seen = `${expected ? 'expected ' : ''}${reason} ${topic}`;
+    if (!droppedTopics.has(seen)) {
+      droppedTopics.add(seen);
       opts.log[expected ? 'info' : 'warn'](`dropped ${expected ? 'a message not verifiable yet' : 'bad message'}: ${error}`);
     } else opts.log.debug(`dropped bad message: ${error}`);
   };
