@@ -51,6 +51,10 @@ test.after(async () => {
 test('deploy: start, scale, an invalid commit, a deletion', async () => {
   let w = wait(90);
   assert.is(w.code, 0, `${w.stderr}\n--- up:\n${up!.output()}`);
+  // up declared its parts' keys in a commit of its own on top: that commit carries the first one.
+  assert.match(git(dir, 'log', '-1', '--format=%s'), /^Declare the keys of the fleet's parts \(canopy up\)$/);
+  assert.is(git(dir, 'rev-parse', 'HEAD~1'), commits.first);
+  commits.first = git(dir, 'rev-parse', 'HEAD');
   commits.scale = commitFiles(dir, { 'services/shop/web.yaml': web(3) }, 'web: 3 replicas');
   w = wait();
   assert.is(w.code, 0, w.stderr);
@@ -72,7 +76,7 @@ test('a fresh clone with the canopy refs fetched has the history, offline', () =
   assert.is(h.code, 0, h.stderr);
   const out = h.stdout;
   assert.match(out, /^history of shop\/web, from Git alone \(times UTC\)\n/);
-  assert.match(out, new RegExp(`accepted ${commits.first.slice(0, 12)} "process runtime, own fleet name" \\(Test\\): 2/2 placed: placed on (munich|paris)×2`));
+  assert.match(out, new RegExp(`accepted ${commits.first.slice(0, 12)} "Declare the keys of the fleet's parts \\(canopy up\\)" \\(canopy up\\): 2/2 placed: placed on (munich|paris)×2`));
   assert.match(out, new RegExp(`accepted ${commits.scale.slice(0, 12)} "web: 3 replicas" \\(Test\\): 3/3 placed`));
   assert.match(out, new RegExp(`rejected ${commits.bad.slice(0, 12)} "web: many replicas".*\\n\\s+services/shop/web\\.yaml:\\d+:\\d+: spec\\.replicas`));
   assert.match(out, new RegExp(`placed on (munich|paris)×2 \\(commit ${commits.first.slice(0, 12)}, #\\d+\\): placed on`));
