@@ -74,7 +74,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   if (state.assignment?.trust) trustKeys(state.assignment.trust);
 
   const ports: PassPorts = {
-    facts: nodeFacts(o),
+    facts: { ...nodeFacts(o), trusts: () => (o.trust?.signed ? o.trust.ids(`cluster:${o.cluster}`) : undefined) },
     drivers,
     admission,
     findExecutable,

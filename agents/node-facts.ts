@@ -12,6 +12,8 @@ export interface NodeFacts {
   runtimes: string[];
   labels: Record<string, string>;
   location?: LatLon;
+  /** The fingerprints of the cluster keys this node trusts (reported, so the cluster signs with one of them). */
+  trusts?(): string[] | undefined;
 }
 
 /** The node's architecture in the names images use (amd64, not x64). */

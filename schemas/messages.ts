@@ -38,6 +38,8 @@ export const Assignment = Type.Object(
 );
 
 const Keys = Type.Array(SigningKey, { minItems: 1, maxItems: 8, uniqueItems: true });
+/** The fingerprints of the keys a part trusts from the part above it: its sender picks a key they name. */
+const Trusts = Type.Array(Type.String({ pattern: '^SHA256:[A-Za-z0-9+/]{43}$' }), { maxItems: 8, uniqueItems: true });
 
 /**
  * The keys a receiver is to trust from now on, handed down inside a signed message (so a key is
@@ -131,6 +133,7 @@ export const ClusterStatus = Type.Object(
     cluster: Type.String(),
     at: Time,
     applied: Type.Union([Version, Type.Null()]),
+    trusts: Type.Optional(Trusts),
     capacity: Capacity,
     free: Capacity,
     maxNodeFree: Capacity,
@@ -222,6 +225,7 @@ export const NodeStatus = Type.Object(
     kind: Type.Literal('node-status'),
     node: Type.String(),
     at: Time,
+    trusts: Type.Optional(Trusts),
     appliedSeq: Type.Union([Counter, Type.Null()]),
     capacity: Capacity,
     arch: Type.String(),
@@ -269,6 +273,12 @@ export const IdentityFile = Type.Object(
       { additionalProperties: false },
     ),
     ed25519: Type.Object({ publicKey: SigningKey, privateKey: Type.String({ minLength: 1, maxLength: 4000 }) }, { additionalProperties: false }),
+    /** Keys this part had before (a rotation): it signs with one for a peer that trusts no newer one yet. */
+    previous: Type.Optional(
+      Type.Array(Type.Object({ publicKey: SigningKey, privateKey: Type.String({ minLength: 1, maxLength: 4000 }) }, { additionalProperties: false }), {
+        maxItems: 3,
+      }),
+    ),
     age: Type.Object(
       { recipient: Type.String({ pattern: '^age1[0-9a-z]{58}$' }), identity: Type.String({ pattern: '^AGE-SECRET-KEY-1[0-9A-Z]{58}$' }) },
       { additionalProperties: false },

@@ -31,6 +31,7 @@ export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeSta
     kind: 'node-status',
     node: facts.node,
     at,
+    ...trustsOf(facts),
     appliedSeq: s.assignment?.seq ?? null,
     capacity: facts.capacity,
     arch: facts.arch,
@@ -52,4 +53,9 @@ export async function reportStatus(s: AgentState, facts: NodeFacts, p: ReportPor
   s.reportedKey = key;
   await p.publish(status);
   return true;
+}
+
+function trustsOf(facts: NodeFacts): { trusts?: string[] } {
+  const t = facts.trusts?.();
+  return t?.length ? { trusts: t } : {};
 }

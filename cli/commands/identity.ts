@@ -27,7 +27,8 @@ const cmd = command({
     '  --node C/N        node N of cluster C',
     '  --operator NAME   a person or tool: may read status, never publish desired state',
     '  --out FILE        where to write the identity',
-    '  --keep-credential FILE  a rotation: keep the broker user and password of this older identity',
+    '  --keep-credential FILE  a rotation: keep the broker user and password of this older identity,',
+    '                    and its key, to sign for peers that have not learned the new one yet',
     '  --force           overwrite FILE if it exists',
     '',
     'Then: canopy broker-config --identities DIR --out DIR for Mosquitto, and --identity FILE on each part.',
@@ -82,7 +83,10 @@ const cmd = command({
       process.stderr.write(`canopy identity: --keep-credential ${v['keep-credential']} is ${keep.role} ${keep.name}'s, not ${role} ${name}'s\n`);
       return 1;
     }
-    const id = await createIdentity({ fleet, role, name, trust, mqtt: keep?.mqtt });
+    // A rotation keeps the old key too: the part signs with it for a peer that was away while
+    // the new one was declared, until that peer has learned the new one.
+    const previous = keep ? [keep.ed25519, ...(keep.previous ?? [])] : undefined;
+    const id = await createIdentity({ fleet, role, name, trust, mqtt: keep?.mqtt, previous });
     const rel = declarationFile(role, name);
     const before = (await read(rel)) ?? (role === 'cluster' || role === 'node' ? newClusterFile(name.split('/')[0]!) : undefined);
     const declared = declareKey(rel, before!, role, name, id.mqtt.username, id.ed25519.publicKey);

@@ -83,6 +83,11 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
     fleet: fleetName,
     log: o.log,
     view: (st) => clusterTrustView(st, t, o.name),
+    // A node away during a rotation of this cluster's key is signed for with the key it trusts.
+    peerOf: (tp) => {
+      const p = t.parse(tp);
+      return p?.level === 'node' && p.leaf === 'desired' && p.cluster === o.name ? `node:${o.name}/${p.node}` : undefined;
+    },
   });
   if (!sec.trust.signed) warnUnsigned(o.log, sec.identity ? 'its identity trusts no root key' : 'no --identity');
   const telemetry = createTelemetry();

@@ -53,7 +53,19 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   const name = fleet.metadata.name;
   // The MQTT keepalive is the heartbeat: the broker declares a silent client gone after 1.5 × it.
   const t = topics(name);
-  const sec = partSecurity({ file: o.identityFile, role: 'root', name: 'root', fleet: name, log: o.log, tls: o.tls, view: (st) => rootTrustView(st, t) });
+  const sec = partSecurity({
+    file: o.identityFile,
+    role: 'root',
+    name: 'root',
+    fleet: name,
+    log: o.log,
+    tls: o.tls,
+    view: (st) => rootTrustView(st, t),
+    peerOf: (tp) => {
+      const p = t.parse(tp);
+      return p?.level === 'cluster' && p.leaf === 'desired' ? `cluster:${p.cluster}` : undefined;
+    },
+  });
   checkRootKey(fleet, sec, o.log);
   const telemetry = createTelemetry();
   const bus = await connectBus({

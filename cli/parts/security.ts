@@ -8,7 +8,8 @@ import { loadIdentity, type LoadedIdentity } from '../../reconciler/core/identit
 import type { Logger } from '../../reconciler/core/log.js';
 import { MAX_PAYLOAD_BYTES } from '../../reconciler/mqtt/limits.js';
 import { signedCodec, type TrustView } from '../../reconciler/mqtt/signed-codec.js';
-import { isOnlineTopic, TrustStore } from '../../reconciler/mqtt/trust.js';
+import { isOnlineTopic, type KeyOwner, TrustStore } from '../../reconciler/mqtt/trust.js';
+import type { Signer } from '../../reconciler/core/keys.js';
 
 export interface PartSecurity {
   identity?: LoadedIdentity;
@@ -35,6 +36,8 @@ export interface SecurityOptions {
   log: Logger;
   view(store: TrustStore): TrustView;
   tls?: TlsFlags;
+  /** The peer below that reads what this part sends on a topic (root: a cluster; cluster: a node). */
+  peerOf?(topic: string): KeyOwner | undefined;
 }
 
 export function partSecurity(o: SecurityOptions): PartSecurity {
@@ -46,7 +49,12 @@ export function partSecurity(o: SecurityOptions): PartSecurity {
   const trust = new TrustStore(!!(start?.root?.length || start?.cluster?.length), o.log);
   if (start?.root) trust.set('root', start.root);
   if (start?.cluster && o.role === 'node') trust.set(`cluster:${o.name.split('/')[0]}`, start.cluster);
-  const codec = signedCodec({ signer: identity?.signer, trust: o.view(trust), maxBytes: MAX_PAYLOAD_BYTES, unordered: isOnlineTopic });
+  const codec = signedCodec({
+    signer: identity && signerChooser(identity, trust, o.peerOf),
+    trust: o.view(trust),
+    maxBytes: MAX_PAYLOAD_BYTES,
+    unordered: isOnlineTopic,
+  });
   return {
     identity,
     trust,
@@ -60,6 +68,21 @@ export function partSecurity(o: SecurityOptions): PartSecurity {
       const cred = identity && !u.username ? { username: identity.identity.mqtt.username, password: identity.identity.mqtt.password } : {};
       return { url, ...cred, ...(useTls && Object.keys(tls).length ? { tls } : {}) };
     },
+  };
+}
+
+/**
+ * The key to sign with on a topic: the current one, unless the peer reading it said (in its
+ * status) that it trusts only an older key of ours: a peer that was away while the new key was
+ * declared learns it from a message signed by the key it knows, then reports the new one.
+ */
+function signerChooser(id: LoadedIdentity, store: TrustStore, peerOf?: (topic: string) => KeyOwner | undefined): Signer | ((topic: string) => Signer) {
+  if (!id.previous.length || !peerOf) return id.signer;
+  return (topic) => {
+    const peer = peerOf(topic);
+    const trusts = peer && store.trustedBy(peer);
+    if (!trusts || trusts.includes(id.signer.id)) return id.signer;
+    return id.previous.find((p) => trusts.includes(p.id)) ?? id.signer;
   };
 }
 

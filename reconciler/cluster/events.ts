@@ -36,13 +36,19 @@ export function onNodeStatus(s: ClusterState, p: ClusterPorts, topic: string, pa
   st.connected = true;
   st.disconnectedAt = undefined;
   const shapeChanged = shape(st.status) !== shape(parsed.value);
+  // A node that names other keys than before (one back after a rotation, or one that has just
+  // learned the new key) is sent its share again at once, signed with a key it trusts.
+  const rekeyed = (st.status?.trusts ?? []).join() !== (parsed.value.trusts ?? []).join();
+  if (rekeyed) st.sent = undefined;
   st.status = parsed.value;
+  // Which of this cluster's keys the node trusts: one away during a rotation is signed for with the old one.
+  p.trust?.heard(`node:${p.cfg.name}/${parts.node}`, parsed.value.trusts);
   st.online = true;
   st.lastHeard = p.now();
   s.nodes.set(parts.node, st);
   if (!wasOnline) p.log.info(`node ${parts.node} online`);
   if (!wasOnline || shapeChanged) p.work.enqueue(KEYS.place);
-  if (st.sent && parsed.value.appliedSeq !== st.sent.seq) p.work.enqueue(KEYS.node(parts.node));
+  if (rekeyed || (st.sent && parsed.value.appliedSeq !== st.sent.seq)) p.work.enqueue(KEYS.node(parts.node));
   p.work.enqueue(KEYS.report);
 }
 

@@ -19,6 +19,8 @@ export interface NewIdentity {
   trust?: IdentityFile['trust'];
   /** Keep this broker credential (a rotated key keeps its user and password). */
   mqtt?: IdentityFile['mqtt'];
+  /** Keys it had before (a rotation): kept to sign for peers that have not learned the new one. */
+  previous?: IdentityFile['previous'];
 }
 
 export async function createIdentity(o: NewIdentity): Promise<IdentityFile> {
@@ -35,6 +37,7 @@ export async function createIdentity(o: NewIdentity): Promise<IdentityFile> {
     mqtt: o.mqtt ?? { username: userNameOf(o.fleet, o.role, o.name), password: randomBytes(24).toString('base64url') },
     ed25519: generateSigningKey(comment),
     age: { recipient: await identityToRecipient(ageIdentity), identity: ageIdentity },
+    ...(o.previous?.length ? { previous: o.previous.slice(0, 3) } : {}),
     ...(o.trust && Object.keys(o.trust).length ? { trust: o.trust } : {}),
   };
 }
@@ -49,6 +52,8 @@ export interface LoadedIdentity {
   file: string;
   identity: IdentityFile;
   signer: Signer;
+  /** Signers of its previous keys, newest first. */
+  previous: Signer[];
 }
 
 /** Read and check an identity file; throws an Error naming the file and what is wrong. */
@@ -74,9 +79,17 @@ export function loadIdentity(file: string): LoadedIdentity {
   if (identity.ed25519.publicKey.split(/\s+/)[1] !== signer.publicKey.split(' ')[1]) {
     throw new Error(`identity ${file}: /ed25519/publicKey is not the public half of /ed25519/privateKey`);
   }
+  const previous: Signer[] = [];
+  for (const [i, k] of (identity.previous ?? []).entries()) {
+    try {
+      previous.push(signerFrom(k.privateKey));
+    } catch (e) {
+      throw new Error(`identity ${file}: /previous/${i}/privateKey: ${(e as Error).message}`);
+    }
+  }
   if (identity.tls) {
     const base = path.dirname(path.resolve(file));
     for (const k of ['ca', 'cert', 'key'] as const) if (identity.tls[k]) identity.tls[k] = path.resolve(base, identity.tls[k]!);
   }
-  return { file, identity, signer };
+  return { file, identity, signer, previous };
 }

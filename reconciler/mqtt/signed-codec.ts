@@ -21,8 +21,8 @@ export interface TrustView {
 }
 
 export interface SignedCodecOptions {
-  /** Signs what this part publishes; without it, payloads go out plain. */
-  signer?: Signer;
+  /** Signs what this part publishes (a function: chosen per topic); without it, payloads go out plain. */
+  signer?: Signer | ((topic: string) => Signer | undefined);
   trust: TrustView;
   clock?: () => number;
   /** Larger payloads are dropped unread (the broker has the same limit). */
@@ -87,11 +87,12 @@ export function signedCodec(o: SignedCodecOptions): BusCodec {
   };
   return {
     encode(topic, body) {
-      if (!o.signer) return body;
+      const signer = typeof o.signer === 'function' ? o.signer(topic) : o.signer;
+      if (!signer) return body;
       // Strictly increasing within this process, so two messages in one millisecond keep their order.
       const at = Math.max(clock(), lastAt + 1);
       lastAt = at;
-      return `{"signed":"canopy/v1","by":"${o.signer.id}","at":${at},"sig":"${o.signer.sign(signedData(topic, at, body))}","body":${body}}`;
+      return `{"signed":"canopy/v1","by":"${signer.id}","at":${at},"sig":"${signer.sign(signedData(topic, at, body))}","body":${body}}`;
     },
     decode: open,
   };

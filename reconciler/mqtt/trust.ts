@@ -14,6 +14,8 @@ export class TrustStore {
   private readonly keys = new Map<KeyOwner, PublicKey[]>();
   private readonly texts = new Map<KeyOwner, string>();
   private readonly listeners: Array<(owner: KeyOwner) => void> = [];
+  /** What each peer below says it trusts from us (the fingerprints in its status). */
+  private readonly peers = new Map<KeyOwner, readonly string[]>();
   /** Verify what arrives (keys are declared); false: run unsigned, as a fleet without keys does. */
   signed: boolean;
 
@@ -54,6 +56,21 @@ export class TrustStore {
     this.log?.debug(`trust ${owner}: ${parsed.map((k) => k.id).join(', ') || 'no key'}`);
     for (const l of this.listeners) l(owner);
     return true;
+  }
+
+  /** The fingerprints of the keys trusted for `owner` (what this part reports it trusts). */
+  ids(owner: KeyOwner): string[] {
+    return this.get(owner).map((k) => k.id);
+  }
+
+  /** A peer's status named the keys it trusts from this part. */
+  heard(peer: KeyOwner, trusts: readonly string[] | undefined): void {
+    if (trusts) this.peers.set(peer, trusts);
+  }
+
+  /** The fingerprints `peer` last said it trusts from this part (unknown: undefined). */
+  trustedBy(peer: KeyOwner): readonly string[] | undefined {
+    return this.peers.get(peer);
   }
 
   /** Called with each owner whose keys changed (to ask the broker for what was dropped before). */

@@ -15,7 +15,7 @@ import { noteFailures } from './failing.js';
 import type { RootPorts } from './ports.js';
 import type { RootState } from './state.js';
 
-export type InputPorts = Pick<RootPorts, 'book' | 'queue' | 'clock' | 'log'>;
+export type InputPorts = Pick<RootPorts, 'book' | 'queue' | 'clock' | 'log' | 'trust'>;
 
 /** A cluster reported its status: it is online, heard now; re-place when what placement sees of it changed. */
 export function clusterStatusIn(state: RootState, ports: InputPorts, cluster: string, status: ClusterStatus): void {
@@ -23,6 +23,8 @@ export function clusterStatusIn(state: RootState, ports: InputPorts, cluster: st
   const before = st.status;
   st.status = status;
   st.unheard = undefined;
+  // Which of the root's keys it trusts: a cluster away during a rotation is signed for with the old one.
+  ports.trust?.heard(`cluster:${cluster}`, status.trusts);
   state.counts.statusChanged(before, status, state.good?.services);
   noteFailures(state, cluster, status);
   // A cluster that could not place what it was given: full there for that service; re-place.

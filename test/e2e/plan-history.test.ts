@@ -76,7 +76,12 @@ test('a fresh clone with the canopy refs fetched has the history, offline', () =
   assert.is(h.code, 0, h.stderr);
   const out = h.stdout;
   assert.match(out, /^history of shop\/web, from Git alone \(times UTC\)\n/);
-  assert.match(out, new RegExp(`accepted ${commits.first.slice(0, 12)} "Declare the keys of the fleet's parts \\(canopy up\\)" \\(canopy up\\): 2/2 placed: placed on (munich|paris)×2`));
+  assert.match(
+    out,
+    new RegExp(
+      `accepted ${commits.first.slice(0, 12)} "Declare the keys of the fleet's parts \\(canopy up\\)" \\(canopy up\\): 2/2 placed: placed on (munich|paris)×2`,
+    ),
+  );
   assert.match(out, new RegExp(`accepted ${commits.scale.slice(0, 12)} "web: 3 replicas" \\(Test\\): 3/3 placed`));
   assert.match(out, new RegExp(`rejected ${commits.bad.slice(0, 12)} "web: many replicas".*\\n\\s+services/shop/web\\.yaml:\\d+:\\d+: spec\\.replicas`));
   assert.match(out, new RegExp(`placed on (munich|paris)×2 \\(commit ${commits.first.slice(0, 12)}, #\\d+\\): placed on`));

@@ -320,6 +320,38 @@ test("the root's key is rotated the same way: only the root restarts", async () 
   assert.equal(pidsOf(...others), pids, 'another part was restarted');
 });
 
+test("a node away while its cluster's key is rotated: the cluster signs for it with the old key until it has learned the new one", async () => {
+  const { t } = f;
+  const nodeStatus = t.nodeStatus('paris', 'n1');
+  const atOps = await f.spy(ids.operator!, nodeStatus);
+  const oldId = signerFrom(ids.paris!.ed25519.privateKey).id;
+  // paris/n1 goes away, and paris's key is rotated without it.
+  await f.procs.get('paris/n1')!.kill('SIGTERM');
+  const file2 = path.join(f.work, 'rotated', 'paris2.json');
+  f.identity(['--cluster', 'paris'], file2, ['--keep-credential', path.join(f.idDir, ID_FILES.paris)]);
+  const newId = signerFrom(f.id(file2).ed25519.privateKey).id;
+  f.commit({}, 'paris: a second key, n1 away');
+  await until('paris holds a placement carrying both its keys', async () => (await f.placement('paris')).trust?.cluster?.length === 2);
+  await f.settled('paris');
+  await f.procs.get('paris')!.kill('SIGTERM');
+  await f
+    .startCluster('paris', file2)
+    .waitFor(/running/)
+    .catch(withLogs);
+  // n1 comes back trusting only the old key (its identity file's): it says so in its status, and
+  // paris signs its assignment with the old key; the assignment carries both, then n1 says so.
+  await f
+    .startAgent('paris')
+    .waitFor(/running/)
+    .catch(withLogs);
+  await until('n1 reports it trusts the new key too', () => ((latest(atOps, nodeStatus)?.body?.trusts as string[] | undefined) ?? []).includes(newId));
+  assert.ok(((latest(atOps, nodeStatus)!.body!.trusts as string[]) ?? []).includes(oldId));
+  const c = f.commit(apiOnParis(3, marker('api')), 'api: 3 replicas, n1 back');
+  const w = await f.wait(c, 60);
+  assert.is(w.code, 0, w.stderr + f.logs());
+  await until('3 api processes', () => processes(marker('api')) === 3);
+});
+
 test('canopy up: its embedded broker refuses an anonymous client; the operator identity it keeps reads status and cannot publish desired state', async () => {
   const dir = path.join(f.work, 'up', 'fleet');
   const up = start(['up', '--repo', dir, '--runtime', 'sim']);

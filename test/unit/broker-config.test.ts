@@ -72,7 +72,7 @@ const acl = suite('ACL file and configuration');
 const loaded = async (role: IdentityRole, name: string, o: { createdAt?: string; file?: string; fleet?: string } = {}): Promise<LoadedIdentity> => {
   const identity = await createIdentity({ fleet: o.fleet ?? 'demo', role, name });
   if (o.createdAt) identity.createdAt = o.createdAt;
-  return { file: o.file ?? `${name}.json`, identity, signer: undefined as never };
+  return { file: o.file ?? `${name}.json`, identity, signer: undefined as never, previous: [] };
 };
 
 acl('each user gets a user line and exactly the topic lines of access.ts', async () => {

@@ -9,7 +9,8 @@ import { nodeViews, type ClusterState } from '../state.js';
 
 export async function reportStatus(s: ClusterState, p: ClusterPorts, now: number): Promise<ClusterStatus> {
   const t0 = performance.now();
-  const status = aggregate(aggregateInput(s, p, now));
+  const trusts = p.trust?.signed ? p.trust.ids('root') : undefined;
+  const status = { ...aggregate(aggregateInput(s, p, now)), ...(trusts?.length ? { trusts } : {}) };
   // Built in the same order every time, so plain JSON serves as the key (no sorting of 10,000 entries).
   const t1 = performance.now();
   const key = JSON.stringify({ ...status, at: undefined, free: undefined, maxNodeFree: undefined });
