@@ -10,11 +10,12 @@ import { Scope } from './lib/cleanup.js';
 import { mqttRoundTrips } from './lib/floors.js';
 import { median, percentile, iqr, round, nowMs, sleep } from './lib/stats.js';
 
-const CLUSTERS = { c1: { lat: 48.137, lon: 11.575 }, c2: { lat: 48.857, lon: 2.352 } };
-const AGENTS_PER_CLUSTER = 5;
-const SERVICES = 10;
+export const CLUSTERS = { c1: { lat: 48.137, lon: 11.575 }, c2: { lat: 48.857, lon: 2.352 } };
+export const AGENTS_PER_CLUSTER = 5;
+export const SERVICES = 10;
 
-const spec = (i: number, rev: number) => ({
+/** One service of the latency fleet at revision `rev` (the trust benchmark runs the same fleet). */
+export const spec = (i: number, rev: number) => ({
   runtime: 'process',
   command: ['sleep', '3600'],
   replicas: 1 + (rev % 3),

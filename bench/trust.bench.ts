@@ -9,18 +9,7 @@ import { BenchFleet, fleetYaml, clusterYaml, serviceYaml } from './lib/fleet.js'
 import { Scope } from './lib/cleanup.js';
 import { watchIdle } from './lib/proc.js';
 import { median, percentile, round, sleep } from './lib/stats.js';
-
-const CLUSTERS = { c1: { lat: 48.137, lon: 11.575 }, c2: { lat: 48.857, lon: 2.352 } };
-const AGENTS_PER_CLUSTER = 5;
-const SERVICES = 10;
-
-const spec = (i: number, rev: number) => ({
-  runtime: 'process',
-  command: ['sleep', '3600'],
-  replicas: 1 + (rev % 3),
-  resources: { cpu: 0.1, memory: '16Mi' },
-  env: { REV: String(rev), SVC: String(i) },
-});
+import { AGENTS_PER_CLUSTER, CLUSTERS, SERVICES, spec } from './latency.bench.js';
 
 interface Run {
   seen: number[];
