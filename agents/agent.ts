@@ -37,6 +37,8 @@ export interface AgentOptions {
   drivers: { container?: RuntimeDriver; process?: RuntimeDriver };
   /** Which images and commands this node runs (admission.ts); none given: any. */
   admission?: AdmissionRules;
+  /** Say that it admits anything at info, not as a warning (`canopy up`'s local demo says it once). */
+  quietAdmission?: boolean;
   stateDir: string;
   capacity?: { cpu: number; memoryMi: number; gpu: number };
   labels?: Record<string, string>;
@@ -67,7 +69,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const metrics = agentMetrics(o.telemetry ?? createTelemetry(), state);
   const drivers = agentDrivers(o.drivers);
   const admission = compileAdmission(o.admission);
-  for (const [level, line] of admissionLines(admission, { container: o.drivers.container?.name, process: o.drivers.process?.name })) o.log[level](line);
+  for (const [level, line] of admissionLines(admission, { container: o.drivers.container?.name, process: o.drivers.process?.name }))
+    o.log[o.quietAdmission ? 'info' : level](line);
   const enqueue = (key: string) => loop.enqueue(key);
   // The cluster's keys as the assignment in force carried them (a rotation since the identity file).
   const trustKeys = (tr: NonNullable<NodeDesired['trust']>) => void o.trust?.set(`cluster:${o.cluster}`, tr.cluster);

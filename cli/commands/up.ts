@@ -155,6 +155,7 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
           location: at,
           heartbeatMs: tm.heartbeatMs,
           identityFile: ids.file({ role: 'node', name: `${c.name}/${node}` }),
+          quietAdmission: true,
           log: log.child(`agent ${node}`),
         }),
       );
@@ -167,6 +168,7 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
     rank: RANK.root,
   });
   if (life.stopping) return;
+  say('Agents admit any image and command here (a local demo); on real sites, canopy agent --allow-image / --allow-command.');
   say(`Fleet ${fleet.metadata.name}: ${clusters.length} cluster(s) × nodes [${clusters.map((c) => `${c.name}:${c.nodes}`).join(', ')}], logs in ${logFile}`);
   say('Commit to main in that repository to deploy. Ctrl-C stops' + (v['keep-workloads'] ? ' (workloads keep running).' : ' and removes the workloads.'));
   const timer = showStatus(repo, log);

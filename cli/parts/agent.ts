@@ -22,6 +22,8 @@ export interface AgentPartOptions {
   runtime: RuntimeKind;
   /** Which images and commands the node runs (--allow-image, --allow-command); none: any. */
   admission?: AdmissionRules;
+  /** Admitting anything is said at info (`canopy up` says it once for all its agents). */
+  quietAdmission?: boolean;
   stateDir: string;
   capacity?: { cpu: number; memoryMi: number; gpu: number };
   labels?: Record<string, string>;
@@ -65,6 +67,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
     bus,
     drivers,
     admission: o.admission,
+    quietAdmission: o.quietAdmission,
     stateDir: o.stateDir,
     capacity: o.capacity,
     labels: o.labels,
