@@ -81,8 +81,11 @@ export const Constraints = Type.Object(
 
 export const Port = Type.Object(
   {
-    port: Type.Integer({ minimum: 1, maximum: 65535 }),
-    protocol: Type.Optional(StringEnum(['tcp', 'udp'] as const)),
+    port: Type.Integer({ minimum: 1, maximum: 65535, description: 'the port the workload listens on' }),
+    hostPort: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 65535, description: "published on the node's address at this port; two replicas wanting one never share a node" }),
+    ),
+    protocol: Type.Optional(StringEnum(['tcp', 'udp'] as const, { description: 'tcp (the default) or udp' })),
   },
   { additionalProperties: false },
 );
@@ -108,6 +111,11 @@ export const ServiceSpec = Type.Object(
     constraints: Type.Optional(Constraints),
     spread: Type.Optional(StringEnum(['none', 'clusters', 'nodes'] as const)),
     ports: Type.Optional(Type.Array(Port)),
+    uses: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), {
+        description: 'services of other apps this one calls, as APP/NAME (its own app needs no declaration)',
+      }),
+    ),
     env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { additionalProperties: false })),
     health: Type.Optional(Health),
     failover: Type.Optional(Type.Object({ afterSeconds: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),

@@ -95,7 +95,14 @@ export interface ContainerCreate {
   Env?: string[];
   Labels?: Record<string, string>;
   ExposedPorts?: Record<string, object>;
-  HostConfig?: { Init?: boolean; RestartPolicy?: { Name: string }; NanoCpus?: number; Memory?: number };
+  HostConfig?: {
+    Init?: boolean;
+    RestartPolicy?: { Name: string };
+    NanoCpus?: number;
+    Memory?: number;
+    /** `8080/tcp` (the container's port) → where the host publishes it. */
+    PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
+  };
 }
 
 export interface DockerEngine {

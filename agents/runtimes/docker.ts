@@ -2,6 +2,8 @@
 // adopts what is running instead of starting it twice. The engine holds all state. It speaks to
 // the engine through docker-engine.ts (node:http), not dockerode: see there for why.
 import { mebibytes } from '../../reconciler/core/quantity.js';
+import { portKey } from '../../reconciler/core/service-names.js';
+import type { ServiceSpec } from '../../schemas/model.js';
 import { dockerEngine, type DockerEngine, type ContainerCreate, type ContainerState } from './docker-engine.js';
 import type { DriverOptions, ObservedReplica, ReplicaPhase, RuntimeDriver, Workload } from './driver.js';
 
@@ -110,15 +112,24 @@ function containerCreate(opts: DriverOptions, w: Workload): ContainerCreate {
       [LABEL.replica]: w.id,
       [LABEL.specHash]: w.specHash,
     },
-    // Exposed only: publishing host ports would clash between replicas on one node.
-    ExposedPorts: Object.fromEntries((spec.ports ?? []).map((p) => [`${p.port}/${p.protocol ?? 'tcp'}`, {}])),
+    // Every port is exposed; one with a hostPort is also published on the node's address (the
+    // cluster never puts two replicas wanting one host port on a node: cluster/host-ports.ts).
+    ExposedPorts: Object.fromEntries((spec.ports ?? []).map((p) => [portKey(p.port, p.protocol), {}])),
     HostConfig: {
+      ...portBindings(opts, spec),
       Init: true, // PID 1 that forwards SIGTERM: stop takes 0.2 s instead of the 10 s kill timeout
       RestartPolicy: { Name: 'no' }, // the agent restarts, so it sees and reports every failure
       ...(cpu > 0 ? { NanoCpus: Math.round(cpu * 1e9) } : {}),
       ...(memory > 0 ? { Memory: memory } : {}),
     },
   };
+}
+
+function portBindings(opts: DriverOptions, spec: ServiceSpec): { PortBindings?: NonNullable<ContainerCreate['HostConfig']>['PortBindings'] } {
+  const published = (spec.ports ?? []).filter((p) => p.hostPort !== undefined);
+  if (!published.length) return {};
+  const HostIp = opts.nodeAddress ?? '0.0.0.0';
+  return { PortBindings: Object.fromEntries(published.map((p) => [portKey(p.port, p.protocol), [{ HostIp, HostPort: String(p.hostPort) }]])) };
 }
 
 async function createAndStart(docker: DockerEngine, opts: DriverOptions, w: Workload): Promise<void> {

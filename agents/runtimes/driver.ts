@@ -29,6 +29,8 @@ export interface DriverOptions {
   cluster: string;
   node: string;
   stateDir: string; // durable per-node directory (process driver keeps its pid records here)
+  /** The address other nodes reach this node at: host ports are published there (default 0.0.0.0, every address). */
+  nodeAddress?: string;
 }
 
 export interface RuntimeDriver {

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DriverOptions, ObservedReplica, RuntimeDriver, Workload } from './driver.js';
+import type { ServiceSpec } from '../../schemas/model.js';
 
 interface ProcessRecord {
   id: string;
@@ -77,6 +78,17 @@ function observe(r: ProcessRecord, exits: Map<number, Exit>, children: Set<numbe
   return { ...base, state: 'failed', message: describeExit(exit), since: exit.at };
 }
 
+/**
+ * The ports a process listens on (it shares the node's network, so a published port is the host
+ * port itself): CANOPY_PORT is the first port's (hostPort when given, else port), CANOPY_PORT_<i>
+ * each port's by its index in spec.ports.
+ */
+export function portEnv(spec: ServiceSpec): Record<string, string> {
+  const ports = (spec.ports ?? []).map((p) => String(p.hostPort ?? p.port));
+  if (!ports.length) return {};
+  return { CANOPY_PORT: ports[0], ...Object.fromEntries(ports.map((p, i) => [`CANOPY_PORT_${i}`, p])) };
+}
+
 /** Spawns the replica's command detached, its output appended to <stateDir>/logs/<replica>.log; resolves to its pid. */
 async function spawnReplica(
   opts: DriverOptions,
@@ -95,7 +107,15 @@ async function spawnReplica(
       stdio: ['ignore', log, log],
       // Where it runs, as a container's labels say it: the workload can read it, and an
       // operator (or a test cleaning up) can find a fleet's processes by it.
-      env: { ...process.env, ...w.spec.env, CANOPY_FLEET: opts.fleet, CANOPY_CLUSTER: opts.cluster, CANOPY_NODE: opts.node, CANOPY_REPLICA: w.id },
+      env: {
+        ...process.env,
+        ...w.spec.env,
+        CANOPY_FLEET: opts.fleet,
+        CANOPY_CLUSTER: opts.cluster,
+        CANOPY_NODE: opts.node,
+        CANOPY_REPLICA: w.id,
+        ...portEnv(w.spec),
+      },
     });
   } finally {
     closeSync(log); // the child holds its own copy

@@ -9,6 +9,7 @@ import { request, fmt, fits } from '../scheduling/capacity.js';
 import { compareScores, type NodeScheduler, type Score } from './policies/policy.js';
 import { clusterScheduler, type ClusterPolicy } from './policies/index.js';
 import { assessNode, askOf, type NodeAssessment } from './assess.js';
+import { portTaken, portsRefusal, takePorts, type PortBook } from './host-ports.js';
 import type { NodeContext, NodeView } from './node-view.js';
 
 export type { ClusterPolicy } from './policies/index.js';
@@ -60,7 +61,7 @@ export function placeReplicas(
       book.assign(best, ask.rs, ask.r);
       continue;
     }
-    pending.set(ask.service, `no node can take a replica: ${whyNone(sorted, j, book, ask.r) || 'no nodes online'}`);
+    pending.set(ask.service, `no node can take a replica: ${whyNone(sorted, j, book, ask) || 'no nodes online'}`);
     unplaced.set(ask.service, (unplaced.get(ask.service) ?? 0) + 1);
   }
   return { byNode: book.byNode, assignment: book.assignment, pending, unplaced, used: book.used() };
@@ -74,6 +75,8 @@ interface Book {
   byNode: Map<string, ReplicaSpec[]>;
   assignment: Map<string, string>;
   perService: Map<string, Map<string, number>>;
+  /** node → host ports its replicas take (host-ports.ts) */
+  ports: PortBook;
   assign(node: string, rs: ReplicaSpec, r: Capacity): void;
   used(): Map<string, Capacity>;
 }
@@ -86,6 +89,7 @@ function openBook(sorted: NodeView[]): Book {
     byNode: new Map(sorted.map((n) => [n.name, []])),
     assignment: new Map(),
     perService: new Map(),
+    ports: new Map(),
     assign(node, rs, r) {
       const f = book.free.get(node)!;
       f.cpu -= r.cpu;
@@ -93,6 +97,7 @@ function openBook(sorted: NodeView[]): Book {
       f.gpu -= r.gpu;
       book.byNode.get(node)!.push(rs);
       book.assignment.set(rs.id, node);
+      takePorts(book.ports, node, rs.spec);
       const m = book.perService.get(rs.service) ?? new Map<string, number>();
       m.set(node, (m.get(node) ?? 0) + 1);
       book.perService.set(rs.service, m);
@@ -143,7 +148,7 @@ function keepInPlace(
       const rs: ReplicaSpec = { id: replicaId(service, i), service, index: i, specHash: a.specHash, spec: a.spec };
       const prev = previous.get(rs.id);
       const n = prev ? book.byName.get(prev) : undefined;
-      if (n && !j.get(n.name)!.why && fits(book.free.get(n.name)!, r)) book.assign(n.name, rs, r);
+      if (n && !j.get(n.name)!.why && fits(book.free.get(n.name)!, r) && !portTaken(book.ports, n.name, a.spec)) book.assign(n.name, rs, r);
       else toPlace.push({ rs, r, spec: a.spec, service });
     }
   }
@@ -162,7 +167,7 @@ function bestNode(sorted: NodeView[], j: Judgement, book: Book, scheduler: NodeS
     const a = j.get(n.name)!;
     if (a.why) continue;
     const f = book.free.get(n.name)!;
-    if (!fits(f, r)) continue;
+    if (!fits(f, r) || portTaken(book.ports, n.name, spec)) continue;
     const h = holds?.get(n.name) ?? 0;
     const first = spreadNodes ? h : 0;
     if (best !== undefined && first > bestFirst) continue;
@@ -178,11 +183,16 @@ function bestNode(sorted: NodeView[], j: Judgement, book: Book, scheduler: NodeS
 
 // Why, node by node: worded only when nothing fits (a nearly full cluster placing thousands of
 // replicas would otherwise word every full node for every replica).
-function whyNone(sorted: NodeView[], j: Judgement, book: Book, r: Capacity): string {
+function whyNone(sorted: NodeView[], j: Judgement, book: Book, { r, spec }: Ask): string {
+  const fitting = sorted.filter((n) => !j.get(n.name)!.why && fits(book.free.get(n.name)!, r)).map((n) => n.name);
+  const ports = portsRefusal(fitting, book.ports, spec);
+  if (ports) return ports;
   return sorted
     .map((n) => {
       const a = j.get(n.name)!;
-      return a.why ? `${n.name}: ${a.why}` : `${n.name}: needs ${fmt(r)}, ${fmt(book.free.get(n.name)!)} free`;
+      if (a.why) return `${n.name}: ${a.why}`;
+      const port = fits(book.free.get(n.name)!, r) ? portTaken(book.ports, n.name, spec) : undefined;
+      return port ? `${n.name}: host port ${port} is taken` : `${n.name}: needs ${fmt(r)}, ${fmt(book.free.get(n.name)!)} free`;
     })
     .join('; ');
 }

@@ -5,6 +5,7 @@
 // and a few map updates; the problems are exactly those validateFleet reports for the whole
 // tree (validateFleet is built on this index). Pure: no I/O.
 import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
+import { serviceVariable } from './service-names.js';
 import { START } from './yaml-locate.js';
 import {
   byPosition,
@@ -30,6 +31,10 @@ export interface Indexed {
   key?: string;
   /** The fleet.yaml target an accepted service's latency constraint names. */
   target?: string;
+  /** A service's CANOPY_ADDR_ variable: two services may not share one. */
+  variable?: string;
+  /** The services an accepted service's `uses` names. */
+  uses?: readonly string[];
 }
 
 export type Change = readonly [path: string, file: FleetFile | null];
@@ -40,6 +45,8 @@ export class FleetIndex {
   private dupKeys = new Set<string>();
   private failing = new Set<string>();
   private byTarget = new Map<string, readonly string[]>();
+  private byVariable = new Map<string, readonly string[]>();
+  private byUse = new Map<string, readonly string[]>();
 
   constructor(private readonly cache?: Map<string, ParseResult>) {}
 
@@ -76,6 +83,8 @@ export class FleetIndex {
     c.dupKeys = new Set(this.dupKeys);
     c.failing = new Set(this.failing);
     c.byTarget = new Map(this.byTarget);
+    c.byVariable = new Map(this.byVariable);
+    c.byUse = new Map(this.byUse);
     return c;
   }
 
@@ -92,6 +101,8 @@ export class FleetIndex {
     }
     for (const key of this.dupKeys) out.push(...this.duplicates(key));
     out.push(...this.unknownTargets());
+    out.push(...this.variableClashes());
+    out.push(...this.unknownUses());
     return out.sort(byPosition);
   }
 
@@ -122,6 +133,15 @@ export class FleetIndex {
         const paths = [...(this.byKey.get(e.key) ?? []), path];
         this.byKey.set(e.key, paths);
         if (paths.length > 1) this.dupKeys.add(e.key);
+        if (d.kind === 'Service') {
+          e.variable = serviceVariable(d.value.metadata.app, d.value.metadata.name);
+          add(this.byVariable, e.variable, path);
+        }
+      }
+      const uses = result.ok && result.kind === 'Service' ? result.value.spec.uses : undefined;
+      if (uses?.length) {
+        e.uses = [...new Set(uses)];
+        for (const u of e.uses) add(this.byUse, u, path);
       }
       const to = result.ok && result.kind === 'Service' ? result.value.spec.constraints?.latency?.to : undefined;
       if (to && 'target' in to) {
@@ -141,6 +161,8 @@ export class FleetIndex {
       else this.byKey.delete(e.key);
       if (paths.length < 2) this.dupKeys.delete(e.key);
     }
+    if (e.variable) drop(this.byVariable, e.variable, path);
+    for (const u of e.uses ?? []) drop(this.byUse, u, path);
     if (e.target) {
       const paths = (this.byTarget.get(e.target) ?? []).filter((p) => p !== path);
       if (paths.length) this.byTarget.set(e.target, paths);
@@ -183,4 +205,53 @@ export class FleetIndex {
     }
     return out;
   }
+
+  /**
+   * Two services (different ids) whose variable names are one (`a-b/c` and `a/b-c` are both
+   * CANOPY_ADDR_A_B_C): a workload could not tell them apart. Reported on each file but the
+   * first, naming the first; the same id twice is a duplicate, reported above.
+   */
+  private variableClashes(): Problem[] {
+    const out: Problem[] = [];
+    for (const [variable, paths] of this.byVariable) {
+      if (paths.length < 2) continue;
+      const ids = new Map<string, string>(); // id → its first path
+      for (const p of [...paths].sort(compare)) {
+        const id = this.entries.get(p)!.key!.slice('service '.length);
+        if (!ids.has(id)) ids.set(id, p);
+      }
+      if (ids.size < 2) continue;
+      const [[firstId, firstPath], ...rest] = ids;
+      for (const [id, p] of rest) {
+        const message = `service ${id} and service ${firstId} (${firstPath}) both have the variable ${variable}: rename one (upper case, with "-" read as "_", their names are the same)`;
+        out.push(problemAt(p, this.entries.get(p)!.file.text, ['metadata', 'name'], message));
+      }
+    }
+    return out;
+  }
+
+  /** `uses` must name a service of this commit. */
+  private unknownUses(): Problem[] {
+    const out: Problem[] = [];
+    for (const [id, paths] of this.byUse) {
+      if (this.byKey.has(`service ${id}`)) continue;
+      for (const p of paths) {
+        const e = this.entries.get(p)!;
+        const uses = e.result?.ok && e.result.kind === 'Service' ? (e.result.value.spec.uses ?? []) : [];
+        const i = Math.max(0, uses.indexOf(id));
+        out.push(problemAt(p, e.file.text, ['spec', 'uses', String(i)], `spec.uses[${i}]: "${id}" is not a service of this commit (no services/${id}.yaml)`));
+      }
+    }
+    return out;
+  }
+}
+
+function add(m: Map<string, readonly string[]>, key: string, path: string): void {
+  m.set(key, [...(m.get(key) ?? []), path]);
+}
+
+function drop(m: Map<string, readonly string[]>, key: string, path: string): void {
+  const paths = (m.get(key) ?? []).filter((p) => p !== path);
+  if (paths.length) m.set(key, paths);
+  else m.delete(key);
 }

@@ -7,6 +7,7 @@ import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../.
 import { parseSshKey } from './commit-signers.js';
 import { serviceId } from './ids.js';
 import { parsePublicKey } from './keys.js';
+import { portIssues } from './service-names.js';
 import { schemaIssuesUpTo, schemaValid, type Kind, type SchemaIssue } from './schema-errors.js';
 import { START, displayPath, locate, positionAt, type Position } from './yaml-locate.js';
 
@@ -163,6 +164,7 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
     if (spec.runtime === 'process' && spec.command === undefined) {
       out.push({ at: ['spec', 'runtime'], message: 'spec.command: required for runtime process (the argv to start)' });
     }
+    out.push(...portIssues(spec));
     if (metadata.app !== layout.dir) {
       out.push({
         at: ['metadata', 'app'],

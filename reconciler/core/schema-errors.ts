@@ -56,6 +56,7 @@ const PATTERNS: Record<string, string> = {
   '^[A-Za-z0-9._/-]{1,63}$': 'a label key (letters, digits, ".", "_", "/" and "-", at most 63 characters)',
   '^[A-Za-z_][A-Za-z0-9_]*$': 'a variable name (letters, digits and "_", not starting with a digit)',
   '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|K|M|G|T)?$': 'a quantity like 128Mi, 1Gi or 500M',
+  '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': 'a service as APP/NAME (two lower-case DNS labels)',
   '^/': 'a path starting with "/"',
   '^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\\n]*)?$': 'an Ed25519 public key as OpenSSH writes it: ssh-ed25519 AAAA… comment',
   '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh.com|sk-ecdsa-sha2-nistp256@openssh.com) [A-Za-z0-9+/]+={0,2}( [^\\n]*)?$':

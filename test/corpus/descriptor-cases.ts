@@ -207,7 +207,7 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
   s(
     'unknown field',
     spec(`${SPEC}  volumes: [data]\n`),
-    '10:3: spec: unknown field "volumes" (known fields: runtime, image, command, replicas, resources, constraints, spread, ports, env, health, failover, rollout)',
+    '10:3: spec: unknown field "volumes" (known fields: runtime, image, command, replicas, resources, constraints, spread, ports, uses, env, health, failover, rollout)',
   );
   s('spread everywhere', svc('  spread: everywhere\n'), '10:11: spec.spread: must be one of: none, clusters, nodes (got "everywhere")');
   s('spread a number', svc('  spread: 1\n'), '10:11: spec.spread: must be one of: none, clusters, nodes (got 1)');
@@ -326,9 +326,30 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
     '10:18: spec.ports[0].port: must be an integer between 1 and 65535 (got the string "80": remove the quotes)',
   );
   s('protocol sctp', svc('  ports: [{port: 80, protocol: sctp}]\n'), '10:32: spec.ports[0].protocol: must be one of: tcp, udp (got "sctp")');
-  s('port: unknown field', svc('  ports: [{port: 80, proto: tcp}]\n'), '10:22: spec.ports[0]: unknown field "proto" (known fields: port, protocol)');
+  s('port: unknown field', svc('  ports: [{port: 80, proto: tcp}]\n'), '10:22: spec.ports[0]: unknown field "proto" (known fields: port, hostPort, protocol)');
   s('ports a number', svc('  ports: 80\n'), '10:10: spec.ports: must be a list (got 80)');
   s('port missing', svc('  ports: [{}]\n'), '10:11: spec.ports[0]: missing required field "port"');
+  s('a port twice', svc('  ports: [{port: 80}, {port: 80}]\n'), '10:30: spec.ports[1].port: 80/tcp is listed twice (also spec.ports[0])');
+  s(
+    'a port twice, tcp written out once',
+    svc('  ports: [{port: 80}, {port: 80, protocol: tcp}]\n'),
+    '10:30: spec.ports[1].port: 80/tcp is listed twice (also spec.ports[0])',
+  );
+  s(
+    'a host port twice',
+    svc('  ports: [{port: 80, hostPort: 8080}, {port: 81, hostPort: 8080}]\n'),
+    '10:60: spec.ports[1].hostPort: host port 8080/tcp is listed twice (also spec.ports[0])',
+  );
+  s('host port 0', svc('  ports: [{port: 80, hostPort: 0}]\n'), '10:32: spec.ports[0].hostPort: must be an integer between 1 and 65535 (got 0)');
+  s('host port 70000', svc('  ports: [{port: 80, hostPort: 70000}]\n'), '10:32: spec.ports[0].hostPort: must be an integer between 1 and 65535 (got 70000)');
+  s('uses a string', svc('  uses: web/db\n'), '10:9: spec.uses: must be a list (got "web/db")');
+  s('uses without an app', svc('  uses: [db]\n'), '10:10: spec.uses[0]: "db" must be a service as APP/NAME (two lower-case DNS labels)');
+  s('uses with capitals', svc('  uses: [Shop/cart]\n'), '10:10: spec.uses[0]: "Shop/cart" must be a service as APP/NAME (two lower-case DNS labels)');
+  s(
+    'uses a service that does not exist',
+    svc('  uses: [shop/cart, shop/till]\n'),
+    '10:21: spec.uses[1]: "shop/till" is not a service of this commit (no services/shop/till.yaml)',
+  );
   s(
     'env: a name starting with a digit',
     svc('  env: {1A: x}\n'),
@@ -392,12 +413,12 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
   s(
     'a null key',
     svc('  ~: 1\n'),
-    '7:3: spec: unknown field "" (known fields: runtime, image, command, replicas, resources, constraints, spread, ports, env, health, failover, rollout)',
+    '7:3: spec: unknown field "" (known fields: runtime, image, command, replicas, resources, constraints, spread, ports, uses, env, health, failover, rollout)',
   );
   s(
     'a list as a key',
     svc('  ? [a, b]\n  : 1\n'),
-    '7:3: spec: unknown field "[ a, b ]" (known fields: runtime, image, command, replicas, resources, constraints, spread, ports, env, health, failover, rollout)',
+    '7:3: spec: unknown field "[ a, b ]" (known fields: runtime, image, command, replicas, resources, constraints, spread, ports, uses, env, health, failover, rollout)',
   );
   const big = `# ${'x'.repeat(1024 * 1024)}
 ${svc()}`;
@@ -787,6 +808,19 @@ ${svc()}`;
     'a target removed that a service uses',
     { [FLEET]: fleet('  timings: {heartbeatSeconds: 2}\n') },
     'services/shop/cart.yaml:11:28: spec.constraints.latency.to.target: "office" is not a target of fleet.yaml (fleet.yaml declares none under spec.targets)',
+  );
+  t(
+    'two services with one variable name (a-b/c and a/b-c)',
+    {
+      'services/a-b/c.yaml': svc('', { meta: '  name: c\n  app: a-b\n' }),
+      'services/a/b-c.yaml': svc('', { meta: '  name: b-c\n  app: a\n' }),
+    },
+    'services/a/b-c.yaml:4:9: service a/b-c and service a-b/c (services/a-b/c.yaml) both have the variable CANOPY_ADDR_A_B_C',
+  );
+  t(
+    'a service used by another is removed',
+    { 'services/shop/cart.yaml': svc('  uses: [web/db]\n', { meta: '  name: cart\n  app: shop\n' }), 'services/web/db.yaml': null },
+    'services/shop/cart.yaml:10:10: spec.uses[0]: "web/db" is not a service of this commit (no services/web/db.yaml)',
   );
   t(
     'a valid file beside a bad one: rejected whole',

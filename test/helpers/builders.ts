@@ -144,6 +144,10 @@ export class ServiceBuilder {
     this.s.failover = { afterSeconds: seconds };
     return this;
   }
+  ports(...ports: NonNullable<ServiceSpec['ports']>): this {
+    this.s.ports = ports;
+    return this;
+  }
   env(vars: Record<string, string>): this {
     this.s.env = { ...this.s.env, ...vars };
     return this;
