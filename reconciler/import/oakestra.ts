@@ -209,8 +209,8 @@ function specOf(c: Ctx, ms: Obj, at: string, who: string): Obj | undefined {
   };
 }
 
-// Oakestra's syntax is HOSTPORT:PORT[/proto], several joined by ";". canopy publishes no host
-// ports, so the port the service listens on (the container side) is the one kept.
+// Oakestra's syntax is HOSTPORT:PORT[/proto], several joined by ";": the port the service listens
+// on, and the host port it is published at (on its node's address, as canopy's hostPort).
 function portsOf(c: Ctx, s: string, at: string, who: string): Obj[] {
   if (!s.trim()) return [];
   return s.split(';').flatMap((part) => {
@@ -221,8 +221,8 @@ function portsOf(c: Ctx, s: string, at: string, who: string): Obj[] {
       c.errors.push(`${at}: "${part}" is not a port mapping: expected PORT or HOSTPORT:PORT[/tcp|udp], several joined by ";"`);
       return [];
     }
-    if (m[1]) c.notes.push(`${who}: port "${part.trim()}": listens on ${port}; host port ${m[1]} is not published (canopy publishes no host ports)`);
-    return [{ port, protocol: (m[3] ?? 'tcp').toLowerCase() }];
+    if (m[1]) c.notes.push(`${who}: port "${part.trim()}": listens on ${port}, published at ${host} on its node's address (hostPort)`);
+    return [{ port, ...(m[1] ? { hostPort: host } : {}), protocol: (m[3] ?? 'tcp').toLowerCase() }];
   });
 }
 

@@ -21,7 +21,7 @@ const CASES: Record<string, Expect> = {
     notes: [
       /^webpair\/server: addresses = \{"rr_ip":"10\.44\.0\.7"\} not honoured/,
       /^webpair\/client: ignored, empty in the SLA: state, added_files, vtpus, bandwidth_in, bandwidth_out$/,
-      /^webpair\/server: port "7080:80\/tcp": listens on 80; host port 7080 is not published/,
+      /^webpair\/server: port "7080:80\/tcp": listens on 80, published at 7080 on its node's address \(hostPort\)/,
       /^webpair\/client: replicas: 1 \(Oakestra has no replica count/,
     ],
   },
@@ -52,7 +52,7 @@ const CASES: Record<string, Expect> = {
       /allowed\[0\]: "Edge-North" becomes "edge-north"/,
       /^fieldkit\/relay: direct nodes "gw-1;gw-2" not imported/,
       /^fieldkit\/relay: constraint .* not imported: canopy knows no constraint of type "addons"$/,
-      /^fieldkit\/relay: port "6001:5001": listens on 5001; host port 6001 is not published/,
+      /^fieldkit\/relay: port "6001:5001": listens on 5001, published at 6001 on its node's address/,
     ],
   },
   'no-resources-stated.json': {
@@ -164,7 +164,7 @@ cases('the demo app: each field where it belongs', () => {
     image: 'docker.io/library/nginx:1.25-alpine',
     replicas: 1,
     resources: { cpu: 1, memory: '128Mi' },
-    ports: [{ port: 80, protocol: 'tcp' }],
+    ports: [{ port: 80, hostPort: 7080, protocol: 'tcp' }],
   });
   assert.match(r.services[0].yaml, /^# A polling client beside a small web server, for canopy import tests$/m);
   assert.match(r.services[0].yaml, /Oakestra service webpair\.demo\.client\.demo \(customerID Operator, applicationID none, microserviceID none\)/);
@@ -181,7 +181,7 @@ cases('every constraint type: each where it belongs', () => {
   assert.equal(relay.constraints, { clusters: { names: ['edge-south'] } });
   assert.equal(relay.ports, [
     { port: 5000, protocol: 'udp' },
-    { port: 5001, protocol: 'tcp' },
+    { port: 5001, hostPort: 6001, protocol: 'tcp' },
   ]);
 });
 
@@ -254,11 +254,11 @@ const ROWS: Array<{ name: string; doc: unknown; spec?: Record<string, unknown>; 
     doc: sla({ ...BASE, port: '8080:80/udp;9090' }),
     spec: {
       ports: [
-        { port: 80, protocol: 'udp' },
+        { port: 80, hostPort: 8080, protocol: 'udp' },
         { port: 9090, protocol: 'tcp' },
       ],
     },
-    note: /host port 8080 is not published/,
+    note: /listens on 80, published at 8080 on its node's address/,
   },
   { name: 'ports: not a mapping', doc: sla({ ...BASE, port: '8o80' }), error: /\.port: "8o80" is not a port mapping/ },
   { name: 'environment NAME=value', doc: sla({ ...BASE, environment: ['A=1', 'B=x=y'] }), spec: { env: { A: '1', B: 'x=y' } } },
