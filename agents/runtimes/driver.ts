@@ -29,6 +29,13 @@ export interface DriverOptions {
   cluster: string;
   node: string;
   stateDir: string; // durable per-node directory (process driver keeps its pid records here)
+  /** The node's address (agents/node-address.ts): its workloads get it as CANOPY_NODE_ADDRESS. */
+  nodeAddress?: string;
+}
+
+/** The environment canopy gives every workload on the node, whatever its runtime. */
+export function nodeEnv(opts: DriverOptions): Record<string, string> {
+  return opts.nodeAddress ? { CANOPY_NODE_ADDRESS: opts.nodeAddress } : {};
 }
 
 export interface RuntimeDriver {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DriverOptions, ObservedReplica, RuntimeDriver, Workload } from './driver.js';
+import { nodeEnv, type DriverOptions, type ObservedReplica, type RuntimeDriver, type Workload } from './driver.js';
 
 interface ProcessRecord {
   id: string;
@@ -95,7 +95,15 @@ async function spawnReplica(
       stdio: ['ignore', log, log],
       // Where it runs, as a container's labels say it: the workload can read it, and an
       // operator (or a test cleaning up) can find a fleet's processes by it.
-      env: { ...process.env, ...w.spec.env, CANOPY_FLEET: opts.fleet, CANOPY_CLUSTER: opts.cluster, CANOPY_NODE: opts.node, CANOPY_REPLICA: w.id },
+      env: {
+        ...process.env,
+        ...w.spec.env,
+        CANOPY_FLEET: opts.fleet,
+        CANOPY_CLUSTER: opts.cluster,
+        CANOPY_NODE: opts.node,
+        CANOPY_REPLICA: w.id,
+        ...nodeEnv(opts),
+      },
     });
   } finally {
     closeSync(log); // the child holds its own copy
