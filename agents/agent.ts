@@ -43,6 +43,8 @@ export interface AgentOptions {
   capacity?: { cpu: number; memoryMi: number; gpu: number };
   labels?: Record<string, string>;
   location?: LatLon;
+  /** The address other nodes reach this node at, reported in its status (its drivers are given it too: DriverOptions.nodeAddress). */
+  address?: string;
   /** How this node measures round trips to the fleet's latency targets (every 30 s by default). */
   probe?: Omit<ProberOptions, 'onChange' | 'log'>;
   heartbeatMs?: number;

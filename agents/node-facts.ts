@@ -12,6 +12,8 @@ export interface NodeFacts {
   runtimes: string[];
   labels: Record<string, string>;
   location?: LatLon;
+  /** The address other nodes reach it at (node-address.ts). */
+  address?: string;
   /** The fingerprints of the cluster keys this node trusts (reported, so the cluster signs with one of them). */
   trusts?(): string[] | undefined;
 }
@@ -27,6 +29,7 @@ export function nodeFacts(o: {
   capacity?: Capacity;
   labels?: Record<string, string>;
   location?: LatLon;
+  address?: string;
 }): NodeFacts {
   return {
     node: o.node,
@@ -36,5 +39,6 @@ export function nodeFacts(o: {
     runtimes: Object.keys(o.drivers).filter((k) => o.drivers[k]),
     labels: o.labels ?? {},
     ...(o.location ? { location: o.location } : {}),
+    ...(o.address ? { address: o.address } : {}),
   };
 }

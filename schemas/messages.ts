@@ -15,6 +15,13 @@ const IdKey = Type.String({ pattern: '^.{1,300}$' });
  */
 const Counter = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Time = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$', maxLength: 40, description: 'UTC ISO 8601 time' });
+const Octet = '(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+/** An IP address literal: dotted IPv4, or IPv6 (hex groups and colons, an IPv4 tail, a zone after %). */
+const IpAddress = Type.String({
+  pattern: `^((${Octet}\\.){3}${Octet}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(%[A-Za-z0-9_.-]{1,32})?)$`,
+  maxLength: 80,
+  description: 'IPv4 or IPv6 address',
+});
 
 /** Version of a delegation: the main commit it came from, a sequence number and a fencing epoch. */
 export const Version = Type.Object(
@@ -232,6 +239,8 @@ export const NodeStatus = Type.Object(
     runtimes: Type.Array(Type.String()),
     labels: Type.Record(Type.String(), Type.String()),
     location: Type.Optional(Point),
+    /** The address other nodes reach this node at (`canopy agent --address`); its workloads' CANOPY_NODE_ADDRESS. */
+    address: Type.Optional(IpAddress),
     /** Per latency target: the median round trip this node measured to its probe address. */
     latency: Type.Optional(
       Type.Record(TargetName, Type.Object({ ms: Type.Number({ minimum: 0 }) }, { additionalProperties: false }), { additionalProperties: false }),

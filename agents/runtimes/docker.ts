@@ -5,7 +5,7 @@ import { mebibytes } from '../../reconciler/core/quantity.js';
 import { portKey } from '../../reconciler/core/service-names.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { dockerEngine, type DockerEngine, type ContainerCreate, type ContainerState } from './docker-engine.js';
-import type { DriverOptions, ObservedReplica, ReplicaPhase, RuntimeDriver, Workload } from './driver.js';
+import { nodeEnv, type DriverOptions, type ObservedReplica, type ReplicaPhase, type RuntimeDriver, type Workload } from './driver.js';
 
 export const LABEL = {
   fleet: 'canopy.fleet',
@@ -103,7 +103,7 @@ function containerCreate(opts: DriverOptions, w: Workload): ContainerCreate {
   return {
     Image: spec.image!,
     Cmd: spec.command,
-    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    Env: Object.entries({ ...spec.env, ...nodeEnv(opts) }).map(([k, v]) => `${k}=${v}`),
     Labels: {
       [LABEL.fleet]: opts.fleet,
       [LABEL.cluster]: opts.cluster,

@@ -29,8 +29,13 @@ export interface DriverOptions {
   cluster: string;
   node: string;
   stateDir: string; // durable per-node directory (process driver keeps its pid records here)
-  /** The address other nodes reach this node at: host ports are published there (default 0.0.0.0, every address). */
+  /** The node's address (agents/node-address.ts): its workloads get it as CANOPY_NODE_ADDRESS, and host ports are published there (default 0.0.0.0, every address). */
   nodeAddress?: string;
+}
+
+/** The environment canopy gives every workload on the node, whatever its runtime. */
+export function nodeEnv(opts: DriverOptions): Record<string, string> {
+  return opts.nodeAddress ? { CANOPY_NODE_ADDRESS: opts.nodeAddress } : {};
 }
 
 export interface RuntimeDriver {

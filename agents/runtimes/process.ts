@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DriverOptions, ObservedReplica, RuntimeDriver, Workload } from './driver.js';
+import { nodeEnv, type DriverOptions, type ObservedReplica, type RuntimeDriver, type Workload } from './driver.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 
 interface ProcessRecord {
@@ -115,6 +115,7 @@ async function spawnReplica(
         CANOPY_NODE: opts.node,
         CANOPY_REPLICA: w.id,
         ...portEnv(w.spec),
+        ...nodeEnv(opts),
       },
     });
   } finally {

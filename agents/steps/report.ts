@@ -38,6 +38,7 @@ export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeSta
     runtimes: facts.runtimes,
     labels: facts.labels,
     ...(facts.location ? { location: facts.location } : {}),
+    ...(facts.address ? { address: facts.address } : {}),
     ...(latency.length ? { latency: Object.fromEntries(latency.map(([k, ms]) => [k, { ms }])) } : {}),
     replicas,
   };

@@ -3,6 +3,7 @@ import { createLogger } from '../../reconciler/core/log.js';
 import { mebibytes } from '../../reconciler/core/quantity.js';
 import { runUntilSignal } from '../lifecycle.js';
 import { commandPatternProblem, imagePatternProblem } from '../../agents/admission.js';
+import { addressProblem } from '../../agents/node-address.js';
 import type { RuntimeKind } from '../../agents/runtimes/load.js';
 
 const RUNTIMES: readonly RuntimeKind[] = ['docker', 'process', 'sim', 'docker,process'];
@@ -28,6 +29,8 @@ const cmd = command({
     '  --gpu N             GPUs offered (default 0)',
     '  --labels k=v,...    node labels',
     '  --location LAT,LON  where the node is (geo and latency constraints judge nodes by it)',
+    '  --address IP        the address other nodes reach this node at, given to its workloads as',
+    '                      CANOPY_NODE_ADDRESS (default: the local address of its connection to the broker)',
     '  --probe-from ADDR   local address to send latency probes from (default: chosen by routing)',
     '  --probe-every S     re-measure latency targets every S seconds (default 30; or 500ms, 5m)',
     '  --identity FILE     its identity (canopy identity create --node C/N): broker credential, signing key,',
@@ -69,6 +72,11 @@ const cmd = command({
     gpu: number({ min: 0, integer: true }),
     labels: labels(),
     location: location(),
+    address: custom((t) => {
+      const p = addressProblem(t);
+      if (p) throw new ArgProblem(p);
+      return t;
+    }),
     'probe-from': text(),
     'probe-every': duration({ minMs: 100 }),
     'allow-image': patterns(imagePatternProblem),
@@ -92,6 +100,7 @@ const cmd = command({
           capacity,
           labels: v.labels ?? {},
           location: v.location,
+          address: v.address,
           log,
           probeFrom: v['probe-from'],
           probeIntervalMs: v['probe-every'],

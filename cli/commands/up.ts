@@ -101,6 +101,9 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
   if (life.stopping) return;
 
   const clusters = await clusterPlan(repo, commit, v.clusters, v.nodes);
+  // Each node a host of its own: Linux routes all of 127.0.0.0/8 to lo, so nothing needs setting up.
+  const addresses = loopbackAddresses(clusters);
+  for (const [node, address] of addresses) say(`node ${node} at ${address}`);
   // Every part has an identity and signs what it sends; the broker knows each one's topics.
   const parts = clusters.flatMap((c) => [
     { role: 'cluster' as const, name: c.name },
@@ -153,6 +156,7 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
           stateDir,
           capacity: { cpu: 2, memoryMi: 2048, gpu: 0 },
           location: at,
+          address: addresses.get(`${c.name}/${node}`),
           heartbeatMs: tm.heartbeatMs,
           identityFile: ids.file({ role: 'node', name: `${c.name}/${node}` }),
           quietAdmission: true,
@@ -202,6 +206,21 @@ function showStatus(repo: Repo, log: Logger): NodeJS.Timeout {
       log.debug(`status: ${(e as Error).message}`);
     }
   }, 1000);
+}
+
+/** The highest loopback address up hands out (127.0.0.1 stays the broker's and the host's own). */
+const LAST_OCTET = 254;
+
+/** Node i of the fleet (counting across clusters, in order) at 127.0.0.(i+2), by `cluster/node`; throws past 127.0.0.254. */
+export function loopbackAddresses(clusters: ReadonlyArray<{ name: string; nodes: number }>): Map<string, string> {
+  const total = clusters.reduce((n, c) => n + c.nodes, 0);
+  if (total + 1 > LAST_OCTET)
+    throw new Error(
+      `${total} nodes do not fit on loopback: up gives each its own address from 127.0.0.2 to 127.0.0.${LAST_OCTET} (at most ${LAST_OCTET - 1} nodes); use fewer --clusters or --nodes`,
+    );
+  const out = new Map<string, string>();
+  for (const c of clusters) for (let i = 1; i <= c.nodes; i++) out.set(`${c.name}/${c.name}-n${i}`, `127.0.0.${out.size + 2}`);
+  return out;
 }
 
 interface ClusterPlan {

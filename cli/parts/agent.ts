@@ -13,6 +13,7 @@ import { loadIdentity } from '../../reconciler/core/identity-file.js';
 import { agentTrustView } from '../../reconciler/mqtt/trust.js';
 import type { RuntimeKind } from '../../agents/runtimes/load.js';
 import type { AdmissionRules } from '../../agents/admission.js';
+import { defaultNodeAddress } from '../../agents/node-address.js';
 
 export interface AgentPartOptions {
   cluster: string;
@@ -28,6 +29,8 @@ export interface AgentPartOptions {
   capacity?: { cpu: number; memoryMi: number; gpu: number };
   labels?: Record<string, string>;
   location?: LatLon;
+  /** The address other nodes reach it at (--address); default: its broker connection's local address, else 127.0.0.1. */
+  address?: string;
   /** Local address latency probes are sent from (--probe-from). */
   probeFrom?: string;
   /** How often latency targets are re-measured (default 30 s). */
@@ -57,8 +60,10 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
     onlineTopic: t.nodeOnline(o.cluster, o.name),
     keepaliveSeconds: keepalive(o.heartbeatMs ?? 2000),
   });
+  const address = o.address ?? defaultNodeAddress(bus.localAddress?.());
+  o.log.info(`node address ${address}${o.address ? '' : ' (its connection to the broker; --address to choose)'}`);
   const { loadDrivers } = await import('../../agents/runtimes/load.js');
-  const drivers = await loadDrivers(o.runtime, { fleet, cluster: o.cluster, node: o.name, stateDir: o.stateDir });
+  const drivers = await loadDrivers(o.runtime, { fleet, cluster: o.cluster, node: o.name, stateDir: o.stateDir, nodeAddress: address });
   const { startAgent } = await import('../../agents/agent.js');
   const agent = await startAgent({
     fleet,
@@ -72,6 +77,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
     capacity: o.capacity,
     labels: o.labels,
     location: o.location,
+    address,
     probe: { ...(o.probeFrom ? { localAddress: o.probeFrom } : {}), ...(o.probeIntervalMs ? { intervalMs: o.probeIntervalMs } : {}) },
     heartbeatMs: o.heartbeatMs,
     log: o.log,

@@ -15,6 +15,8 @@ export interface NodeView {
   labels: Record<string, string>;
   /** Where the node is (its agent's --location). */
   location?: LatLon;
+  /** The address other nodes reach it at (its agent's --address); the cluster's own: never sent to the root. */
+  address?: string;
   /** Per latency target: the round trip in ms its agent measured. */
   latency?: Record<string, number>;
 }

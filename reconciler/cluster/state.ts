@@ -75,6 +75,7 @@ export function nodeViews(s: ClusterState): NodeView[] {
       runtimes: n.status!.runtimes,
       labels: n.status!.labels,
       ...(n.status!.location ? { location: n.status!.location } : {}),
+      ...(n.status!.address ? { address: n.status!.address } : {}),
       ...(n.status!.latency ? { latency: Object.fromEntries(Object.entries(n.status!.latency).map(([k, v]) => [k, v.ms])) } : {}),
     }));
 }

@@ -41,6 +41,8 @@ export interface Bus {
   /** The part this connection speaks for, when it was given one. */
   readonly identity?: PartIdentity;
   isConnected(): boolean;
+  /** This end's address on the current connection to the broker (undefined while disconnected). */
+  localAddress?(): string | undefined;
   publish(topic: string, message: unknown, opts?: { retain?: boolean }): Promise<void>;
   /** Clear a retained message. */
   clear(topic: string): Promise<void>;
@@ -174,6 +176,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     clientId,
     ...(opts.identity ? { identity: opts.identity } : {}),
     isConnected: () => client.connected,
+    localAddress: () => (client.connected ? (client.stream as { localAddress?: string } | undefined)?.localAddress : undefined),
     publish,
     clear: (topic) => new Promise((resolve, reject) => client.publish(topic, '', { qos: 1, retain: true }, (e) => (e ? reject(e) : resolve()))),
     async subscribe(pattern, handler) {

@@ -306,8 +306,42 @@ dockOnly('replicas of other nodes are not listed', async () => {
   await other.stop('web/api#0');
 });
 
+// --- both runtimes: the node's address ---------------------------------------------------------
+const nodeAddress = suite('process and docker: the node address');
+nodeAddress.after(removeOurContainers);
+
+nodeAddress('a process workload gets CANOPY_NODE_ADDRESS, overriding its own env', async () => {
+  const opts = { ...nodeOpts(), nodeAddress: '127.0.0.5' };
+  const d = processDriver(opts);
+  const env = { CANOPY_NODE_ADDRESS: 'mine' };
+  await d.start(aWorkload({ runtime: 'process', replicas: 1, command: ['sh', '-c', 'echo "at $CANOPY_NODE_ADDRESS"; exit 3'], env }));
+  await waitFor('exit', async () => (await d.list()).find((r) => r.state === 'failed'));
+  assert.match(readFileSync(join(opts.stateDir, 'logs', 'web_api_0.log'), 'utf8'), /^at 127\.0\.0\.5$/m);
+  await d.stop('web/api#0');
+  rmSync(opts.stateDir, { recursive: true, force: true });
+});
+
+nodeAddress('a container gets CANOPY_NODE_ADDRESS; without a node address, none', async () => {
+  const spec: ServiceSpec = { runtime: 'container', replicas: 1, image: IMAGE, command: ['sleep', '30'], env: { LOG_LEVEL: 'info' } };
+  const d = dockerDriver({ ...dockOpts, nodeAddress: 'fd00::20' });
+  await d.start(aWorkload(spec, 3));
+  const env = (await docker.getContainer(containerName(dockOpts, 'web/api#3')).inspect()).Config.Env;
+  assert.ok(env.includes('CANOPY_NODE_ADDRESS=fd00::20'), env.join(' '));
+  assert.ok(env.includes('LOG_LEVEL=info'));
+  await d.stop('web/api#3');
+  const bare = dockerDriver(dockOpts);
+  await bare.start(aWorkload(spec, 4));
+  const env2 = (await docker.getContainer(containerName(dockOpts, 'web/api#4')).inspect()).Config.Env;
+  assert.not.ok(
+    env2.some((e: string) => e.startsWith('CANOPY_NODE_ADDRESS=')),
+    env2.join(' '),
+  );
+  await bare.stop('web/api#4');
+});
+
 sim.run();
 proc.run();
 procOnly.run();
 dock.run();
 dockOnly.run();
+nodeAddress.run();
