@@ -4,7 +4,7 @@
 import type { ServiceSpec } from '../../schemas/model.js';
 import type { Capacity, Placement, ReplicaSpec, ReplicaState, NodeStatus, Version } from '../../schemas/messages.js';
 import type { ClusterView, ServiceView, Allocation } from '../../reconciler/root/place.js';
-import type { NodeView } from '../../reconciler/cluster/place.js';
+import { placeReplicas, type ClusterPolicy, type NodePlan, type NodeView } from '../../reconciler/cluster/place.js';
 import type { ObservedReplica } from '../../agents/runtimes/driver.js';
 import { mebibytes } from '../../reconciler/core/quantity.js';
 import { replicaId, specHash } from '../../reconciler/core/ids.js';
@@ -333,3 +333,18 @@ export function prng(seed: number): Rng {
     },
   };
 }
+
+/** The cluster's node placement of `services` on `nodes` (munich), from `previous` (replica → node). */
+export function placeOnNodes(services: ServiceBuilder[], nodes: NodeBuilder[], previous: Record<string, string> = {}, policy?: ClusterPolicy): NodePlan {
+  const p = aPlacement('munich');
+  for (const s of services) p.with(s);
+  return placeReplicas(
+    p.build(),
+    nodes.map((n) => n.build()),
+    new Map(Object.entries(previous)),
+    policy,
+  );
+}
+
+/** replica → node of a plan. */
+export const assignedOf = (p: NodePlan): Record<string, string> => Object.fromEntries(p.assignment);

@@ -6,20 +6,10 @@ import type { Target } from '../../reconciler/scheduling/latency.js';
 import type { Placement } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { aNode, aService, aPlacement, prng, MUNICH, PARIS, type NodeBuilder, type ServiceBuilder, type Rng } from '../helpers/builders.js';
+import { placeOnNodes, assignedOf } from '../helpers/builders.js';
 
-const plan = (services: ServiceBuilder[], nodes: NodeBuilder[], previous: Record<string, string> = {}, policy?: ClusterPolicy) => {
-  const p = aPlacement('munich');
-  for (const s of services) p.with(s);
-  return placeReplicas(
-    p.build(),
-    nodes.map((n) => n.build()),
-    new Map(Object.entries(previous)),
-    policy,
-  );
-};
-
-/** replica → node, as a plain object. */
-const assigned = (p: NodePlan) => Object.fromEntries(p.assignment);
+const plan = placeOnNodes;
+const assigned = assignedOf;
 /** node → how many replicas, for nodes that have any. */
 const perNode = (p: NodePlan) => Object.fromEntries([...p.byNode].filter(([, rs]) => rs.length).map(([n, rs]) => [n, rs.length]));
 

@@ -3,23 +3,15 @@
 // taken on every node that fits is refused with a reason that names the port.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { placeReplicas, type NodePlan } from '../../reconciler/cluster/place.js';
 import { serviceVariable, hostPortsOf, portIssues } from '../../reconciler/core/service-names.js';
 import { workloadHash } from '../../reconciler/core/ids.js';
 import { formatProblem, validateFleet } from '../../reconciler/core/validate.js';
 import { portEnv } from '../../agents/runtimes/process.js';
-import { aNode, aService, aPlacement, type NodeBuilder, type ServiceBuilder } from '../helpers/builders.js';
+import { aNode, aService } from '../helpers/builders.js';
+import { placeOnNodes, assignedOf } from '../helpers/builders.js';
 
-const plan = (services: ServiceBuilder[], nodes: NodeBuilder[], previous: Record<string, string> = {}) => {
-  const p = aPlacement('munich');
-  for (const s of services) p.with(s);
-  return placeReplicas(
-    p.build(),
-    nodes.map((n) => n.build()),
-    new Map(Object.entries(previous)),
-  );
-};
-const assigned = (p: NodePlan) => Object.fromEntries(p.assignment);
+const plan = placeOnNodes;
+const assigned = assignedOf;
 
 const Place = suite('placement: host ports');
 
