@@ -3,6 +3,7 @@
 // canopy cannot express; maps the rest; every field it cannot honour ends in a note.
 import { Document, isCollection, isScalar } from 'yaml';
 import { formatProblem, parseDescriptor } from '../core/validate.js';
+import { addressBook, addressesOf, rewriteCalls, type ServiceAddress } from './oakestra-addresses.js';
 
 export type ImportResult = { ok: true; services: Array<{ path: string; yaml: string }>; notes: string[] } | { ok: false; errors: string[] };
 
@@ -61,7 +62,6 @@ const WHY: Record<string, string> = {
   bandwidth_out: 'canopy reserves no bandwidth',
   state: 'canopy fetches no state files',
   added_files: 'canopy fetches no files into workloads',
-  addresses: 'canopy has no overlay service addresses',
   connectivity: 'canopy has no service-to-service constraints',
   rigidness: 'canopy checks constraints when placing, it does not measure violations',
   convergence_time: 'canopy checks constraints when placing, it does not measure violations',
@@ -86,7 +86,8 @@ export function importOakestraSla(doc: unknown, source: string): ImportResult {
   const apps = get(c, doc, '', 'applications', 'list', 'the applications to import');
   unhonoured(c, '(document)', doc, ['sla_version', 'customerID', 'applications']);
 
-  const services: Array<{ path: string; yaml: string }> = [];
+  const pending: Array<{ app: string; name: string; header: string[]; spec: Obj }> = [];
+  const addresses: ServiceAddress[] = [];
   const seen = new Map<string, string>();
   (apps ?? []).forEach((app, i) => {
     const at = `applications[${i}]`;
@@ -116,13 +117,17 @@ export function importOakestraSla(doc: unknown, source: string): ImportResult {
         'service name',
       );
       const spec = specOf(c, ms, mat, `${appName}/${name}`);
-      if (!appName || !name || !spec) return;
+      if (!appName || !name) return;
+      const { found, other } = addressesOf(c, ms.addresses, `${mat}.addresses`, appName, name);
+      unhonoured(c, `${appName}/${name} (addresses)`, other, []);
+      if (!spec) return;
       const id = `${appName}/${name}`;
       if (seen.has(id)) {
         c.errors.push(`${mat}.microservice_name: ${id} is also ${seen.get(id)}: canopy needs one descriptor per app/service`);
         return;
       }
       seen.set(id, mat);
+      addresses.push(...found);
       const fqn = [app.application_name, appNs, ms.microservice_name, ms.microservice_namespace].filter((x) => typeof x === 'string').join('.');
       const ids = `customerID ${customer || 'none'}, applicationID ${appId || 'none'}, microserviceID ${String(ms.microserviceID ?? '') || 'none'}`;
       const header = [
@@ -130,10 +135,18 @@ export function importOakestraSla(doc: unknown, source: string): ImportResult {
         ` Imported by canopy import from ${oneLine(source)}: Oakestra service ${oneLine(fqn)} (${oneLine(ids)}).`,
         ...(desc ? [` ${oneLine(desc)}`] : []),
       ];
-      services.push({ path: `services/${appName}/${name}.yaml`, yaml: yamlOf(header, appName, name, spec) });
+      pending.push({ app: appName, name, header, spec });
     });
   });
+  // Oakestra's service IPs become canopy's names, in the cmd and environment that call them.
+  const book = addressBook(c, addresses);
   if (c.errors.length) return { ok: false, errors: c.errors };
+  const services = pending.map(({ app, name, header, spec }) => {
+    const uses = rewriteCalls(c, book, app, name, spec);
+    const { env, ...rest } = spec;
+    const full = { ...rest, ...(uses.length ? { uses } : {}), ...(env ? { env } : {}) };
+    return { path: `services/${app}/${name}.yaml`, yaml: yamlOf(header, app, name, full) };
+  });
   // The descriptor is checked exactly as `canopy validate` will check it.
   const bad = services.flatMap((s) => {
     const r = parseDescriptor({ path: s.path, text: s.yaml });
@@ -157,6 +170,7 @@ const HANDLED = [
   'port',
   'environment',
   'constraints',
+  'addresses',
 ];
 
 function specOf(c: Ctx, ms: Obj, at: string, who: string): Obj | undefined {
@@ -326,7 +340,7 @@ function oneLine(s: string): string {
 function yamlOf(header: string[], app: string, name: string, spec: Obj): string {
   const doc = new Document({ apiVersion: 'canopy/v1', kind: 'Service', metadata: { name, app }, spec });
   if (isCollection(doc.contents)) doc.contents.commentBefore = header.join('\n'); // no blank line after it
-  for (const key of ['command', 'resources', 'ports', 'env']) {
+  for (const key of ['command', 'resources', 'ports', 'uses', 'env']) {
     const n = doc.getIn(['spec', key], true);
     if (isCollection(n)) n.flow = true;
   }

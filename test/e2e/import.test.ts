@@ -44,7 +44,8 @@ test('import writes both services, and canopy validate accepts them as written',
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /^created services\/webpair\/client\.yaml$/m);
   assert.match(r.stdout, /^created services\/webpair\/server\.yaml$/m);
-  assert.match(r.stdout, /webpair\/server: addresses = .* not honoured/);
+  assert.match(r.stdout, /webpair\/server: addresses\.rr_ip 10\.44\.0\.7 becomes server\.webpair\.canopy/);
+  assert.match(r.stdout, /webpair\/client: cmd\[2\]: .* → .*http:\/\/server\.webpair\.canopy:80\//);
   const v = canopy(['validate', dir]);
   assert.is(v.code, 0, v.stdout + v.stderr);
   commitFiles(dir, {}, 'import webpair from Oakestra');

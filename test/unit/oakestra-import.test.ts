@@ -19,7 +19,8 @@ const CASES: Record<string, Expect> = {
   'demo-two-services.json': {
     services: ['webpair/client', 'webpair/server'],
     notes: [
-      /^webpair\/server: addresses = \{"rr_ip":"10\.44\.0\.7"\} not honoured/,
+      /^webpair\/server: addresses\.rr_ip 10\.44\.0\.7 becomes server\.webpair\.canopy \(round-robin; CANOPY_ADDR_WEBPAIR_SERVER in workloads\)$/,
+      /^webpair\/client: cmd\[2\]: ".*curl -s http:\/\/10\.44\.0\.7:80\/;.*" → ".*curl -s http:\/\/server\.webpair\.canopy:80\/;.*" \(round-robin to webpair\/server\)$/,
       /^webpair\/client: ignored, empty in the SLA: state, added_files, vtpus, bandwidth_in, bandwidth_out$/,
       /^webpair\/server: port "7080:80\/tcp": listens on 80, published at 7080 on its node's address \(hostPort\)/,
       /^webpair\/client: replicas: 1 \(Oakestra has no replica count/,
@@ -32,7 +33,7 @@ const CASES: Record<string, Expect> = {
       /added_files = .* not honoured/,
       /bandwidth_in = 500000 not honoured/,
       /bandwidth_out = 20000 not honoured/,
-      /addresses = .* not honoured/,
+      /^sensorhub\/ingesta1: addresses\.rr_ip 10\.8\.0\.12 becomes ingesta1\.sensorhub\.canopy \(round-robin/,
       /connectivity = .* not honoured/,
       /rigidness = 0\.95 not honoured/,
       /convergence_time = 120 not honoured/,
@@ -54,6 +55,14 @@ const CASES: Record<string, Expect> = {
       /^fieldkit\/relay: constraint .* not imported: canopy knows no constraint of type "addons"$/,
       /^fieldkit\/relay: port "6001:5001": listens on 5001, published at 6001 on its node's address/,
     ],
+  },
+  'video-pipeline.json': {
+    services: ['pipeline/source', 'pipeline/aggregator', 'pipeline/detector', 'pipeline/tracker', 'ops/dashboard'],
+    notes: [/^pipeline\/tracker: uses: \[ops\/dashboard\] \(it calls services of another app\)$/],
+  },
+  'client-server.json': {
+    services: ['clientsrvapp/client', 'clientsrvapp/server'],
+    notes: [/^clientsrvapp\/server: addresses\.rr_ip 10\.30\.55\.55 becomes server\.clientsrvapp\.canopy/],
   },
   'no-resources-stated.json': {
     services: ['notes/board'],
@@ -154,7 +163,7 @@ cases('the demo app: each field where it belongs', () => {
   assert.equal(client.spec, {
     runtime: 'container',
     image: 'docker.io/curlimages/curl:8.5.0',
-    command: ['sh', '-c', 'while true; do echo --CLIENT-TICK--; curl -s http://10.44.0.7:80/; sleep 4; done'],
+    command: ['sh', '-c', 'while true; do echo --CLIENT-TICK--; curl -s http://server.webpair.canopy:80/; sleep 4; done'],
     replicas: 1,
     resources: { cpu: 0.5, memory: '64Mi' },
     ports: [{ port: 9090, protocol: 'tcp' }],
@@ -185,6 +194,57 @@ cases('every constraint type: each where it belongs', () => {
   ]);
 });
 
+cases('video pipeline: each call by address becomes a call by name, one note per rewrite, exactly', () => {
+  const r = load('video-pipeline.json');
+  if (!r.ok) return assert.unreachable(r.errors.join('\n'));
+  const about = r.notes.filter((n) => /addresses\.|→|service addresses|uses:/.test(n));
+  assert.equal(about, [
+    'pipeline/source: addresses.rr_ip 10.30.31.1 becomes source.pipeline.canopy (round-robin; CANOPY_ADDR_PIPELINE_SOURCE in workloads)',
+    'pipeline/aggregator: addresses.rr_ip 10.30.31.10 becomes aggregator.pipeline.canopy (round-robin; CANOPY_ADDR_PIPELINE_AGGREGATOR in workloads)',
+    'pipeline/detector: addresses.rr_ip 10.30.31.20 becomes detector.pipeline.canopy (round-robin; CANOPY_ADDR_PIPELINE_DETECTOR in workloads)',
+    'pipeline/tracker: addresses.rr_ip 10.30.31.30 becomes tracker.pipeline.canopy (round-robin; CANOPY_ADDR_PIPELINE_TRACKER in workloads)',
+    'ops/dashboard: addresses.rr_ip 10.40.0.1 becomes dashboard.ops.canopy (round-robin; CANOPY_ADDR_OPS_DASHBOARD in workloads)',
+    'ops/dashboard: addresses.closest_ip 10.40.0.2 becomes closest.dashboard.ops.canopy (closest; CANOPY_CLOSEST_OPS_DASHBOARD in workloads)',
+    'pipeline/source: cmd[5]: "10.30.31.10:5000" → "aggregator.pipeline.canopy:5000" (round-robin to pipeline/aggregator)',
+    'pipeline/aggregator: environment DETECTOR_ADDR: "10.30.31.20:5001" → "detector.pipeline.canopy:5001" (round-robin to pipeline/detector)',
+    'pipeline/detector: cmd[3]: "--tracker-address 10.30.31.30:8181" → "--tracker-address tracker.pipeline.canopy:8181" (round-robin to pipeline/tracker)',
+    'pipeline/tracker: environment RESULTS_URL: "http://10.40.0.2:9000/results" → "http://closest.dashboard.ops.canopy:9000/results" (closest to ops/dashboard)',
+    "pipeline/tracker: environment ARCHIVE: 10.30.31.300 is not one of this SLA's service addresses: kept as it is",
+    "pipeline/tracker: environment CAMERA_GATEWAY: 192.168.1.50 is not one of this SLA's service addresses: kept as it is",
+    'pipeline/tracker: uses: [ops/dashboard] (it calls services of another app)',
+  ]);
+  const [source, aggregator, detector, tracker, dashboard] = r.services.map((s) => parse(s.yaml).spec);
+  assert.equal(source.command, ['python3', 'source.py', '--fps', '15', '--aggregator', 'aggregator.pipeline.canopy:5000']);
+  assert.equal(aggregator.env, { DETECTOR_ADDR: 'detector.pipeline.canopy:5001', BATCH: '8' });
+  assert.equal(detector.command, ['python3', 'detect.py', '--model=yolov5n', '--tracker-address tracker.pipeline.canopy:8181']);
+  assert.equal(tracker.env, {
+    RESULTS_URL: 'http://closest.dashboard.ops.canopy:9000/results',
+    ARCHIVE: '10.30.31.300:9000',
+    CAMERA_GATEWAY: '192.168.1.50',
+  });
+  assert.equal(tracker.uses, ['ops/dashboard']);
+  // Calls inside one app need no declaration.
+  for (const spec of [source, aggregator, detector, dashboard]) assert.is(spec.uses, undefined);
+  assert.not.ok(
+    r.notes.some((n) => /addresses = /.test(n)),
+    'an address is still called not honoured',
+  );
+});
+
+cases('client-server: the bare address in a URL becomes the name, the server keeps 0.0.0.0', () => {
+  const r = load('client-server.json');
+  if (!r.ok) return assert.unreachable(r.errors.join('\n'));
+  const [client, server] = r.services.map((s) => parse(s.yaml).spec);
+  assert.equal(client.command, ['sh', '-c', 'while true; do wget -qO- http://server.clientsrvapp.canopy/ || true; sleep 5; done']);
+  assert.equal(server.command, ['httpd', '-f', '-p', '0.0.0.0:80', '-h', '/www']);
+  assert.equal(
+    r.notes.filter((n) => n.includes('→') || n.includes('service addresses')),
+    [
+      'clientsrvapp/client: cmd[2]: "while true; do wget -qO- http://10.30.55.55/ || true; sleep 5; done" → "while true; do wget -qO- http://server.clientsrvapp.canopy/ || true; sleep 5; done" (round-robin to clientsrvapp/server)',
+    ],
+  );
+});
+
 cases.run();
 
 // --- the mapping, rule by rule ----------------------------------------------------------------
@@ -204,7 +264,14 @@ const sla = (...ms: object[]) => ({
   applications: [{ application_name: 'shop', application_namespace: 'default', microservices: ms }],
 });
 
-const ROWS: Array<{ name: string; doc: unknown; spec?: Record<string, unknown>; error?: RegExp; note?: RegExp }> = [
+const ROWS: Array<{
+  name: string;
+  doc: unknown;
+  spec?: Record<string, unknown>;
+  second?: Record<string, unknown>;
+  error?: RegExp;
+  note?: RegExp;
+}> = [
   {
     name: 'resources: vcpus, memory MB, vgpus, storage MB',
     doc: sla({ ...BASE, vcpus: 0.5, memory: 256, vgpus: 1, storage: 2048 }),
@@ -270,6 +337,39 @@ const ROWS: Array<{ name: string; doc: unknown; spec?: Record<string, unknown>; 
   },
   { name: 'a field canopy does not know', doc: sla({ ...BASE, one_shot: true }), note: /one_shot = true not honoured/ },
   { name: 'not an object', doc: [1, 2], error: /^\(document\): must be a JSON object/ },
+  {
+    name: 'two services with one rr_ip: an error naming both',
+    doc: sla({ ...BASE, addresses: { rr_ip: '10.30.0.9' } }, { ...BASE, microservice_name: 'api', addresses: { rr_ip: '10.30.0.9' } }),
+    error:
+      /^applications\[0\]\.microservices\[1\]\.addresses\.rr_ip: 10\.30\.0\.9 is also applications\[0\]\.microservices\[0\]\.addresses\.rr_ip \(shop\/web\): shop\/api and shop\/web cannot share one service address$/,
+  },
+  {
+    name: 'an rr_ip that is no IPv4 address',
+    doc: sla({ ...BASE, addresses: { rr_ip: '10.30.0.300' } }),
+    error: /microservices\[0\]\.addresses\.rr_ip: must be an IPv4 address/,
+  },
+  { name: 'addresses that is no object', doc: sla({ ...BASE, addresses: '10.30.0.1' }), error: /microservices\[0\]\.addresses: must be an object/ },
+  {
+    name: 'other keys of addresses are notes',
+    doc: sla({ ...BASE, addresses: { rr_ip: '10.30.0.1', rr_ip_v6: 'fdff:2000::1' } }),
+    note: /^shop\/web \(addresses\): rr_ip_v6 = "fdff:2000::1" not honoured/,
+  },
+  {
+    name: 'a bare address in an env value; a longer number is not the address',
+    doc: sla(
+      { ...BASE, addresses: { rr_ip: '10.30.0.1' } },
+      { ...BASE, microservice_name: 'cli', environment: ['WEB=10.30.0.1', 'OTHER=10.30.0.10', 'MORE=110.30.0.1:80', 'V=10.30.0.1.5'] },
+    ),
+    spec: { env: undefined },
+    note: /^shop\/cli: environment WEB: "10\.30\.0\.1" → "web\.shop\.canopy" \(round-robin to shop\/web\)$/,
+    second: { env: { WEB: 'web.shop.canopy', OTHER: '10.30.0.10', MORE: '110.30.0.1:80', V: '10.30.0.1.5' } },
+  },
+  {
+    name: 'an address of no service of the SLA stays, with a note',
+    doc: sla({ ...BASE, cmd: ['sh', '-c', 'curl http://10.30.9.9:8080/'] }),
+    spec: { command: ['sh', '-c', 'curl http://10.30.9.9:8080/'] },
+    note: /^shop\/web: cmd\[2\]: 10\.30\.9\.9 is not one of this SLA's service addresses: kept as it is$/,
+  },
 ];
 
 for (const row of ROWS) {
@@ -287,6 +387,7 @@ for (const row of ROWS) {
     if (!r.ok) return assert.unreachable(r.errors.join('\n'));
     const spec = parse(r.services[0].yaml).spec;
     for (const [k, v] of Object.entries(row.spec ?? {})) assert.equal(spec[k], v, k);
+    for (const [k, v] of Object.entries(row.second ?? {})) assert.equal(parse(r.services[1].yaml).spec[k], v, k);
     if (row.note)
       assert.ok(
         r.notes.some((n) => row.note!.test(n)),
