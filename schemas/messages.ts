@@ -102,11 +102,22 @@ const Capacity = Type.Object(
   { additionalProperties: false },
 );
 
+/** `host:port` of a running instance: its node's address and its published port (`[v6]:port` for IPv6). */
+export const Endpoint = Type.String({ minLength: 3, maxLength: 64 });
+/** At most this many endpoints per replica in a node's status. */
+export const MAX_REPLICA_ENDPOINTS = 16;
+/** At most this many endpoints per service in a cluster's status; `endpointsOmitted` counts the rest. */
+export const MAX_SERVICE_ENDPOINTS = 64;
+
 export const ServiceStatus = Type.Object(
   {
     desired: Type.Integer({ minimum: 0 }),
     running: Type.Integer({ minimum: 0 }),
     failed: Type.Integer({ minimum: 0 }),
+    /** What the cluster exposes of the service: its running replicas' endpoints, sorted, without duplicates; never node names. */
+    endpoints: Type.Optional(Type.Array(Endpoint, { maxItems: MAX_SERVICE_ENDPOINTS })),
+    /** How many endpoints did not fit in `endpoints`. */
+    endpointsOmitted: Type.Optional(Type.Integer({ minimum: 1 })),
     message: Type.Optional(Type.String({ maxLength: 2000 })),
     /** Replicas of what it was given that the cluster cannot place on any node, and why: the root tries elsewhere. */
     refused: Type.Optional(
@@ -222,6 +233,8 @@ export const ReplicaState = Type.Object(
     state: StringEnum(['starting', 'running', 'failed', 'stopped'] as const),
     message: Type.Optional(Type.String({ maxLength: 2000 })),
     since: Time,
+    /** Where a running replica is reached from outside its node: `<node address>:<host port>`. */
+    endpoints: Type.Optional(Type.Array(Endpoint, { maxItems: MAX_REPLICA_ENDPOINTS })),
   },
   { additionalProperties: false },
 );

@@ -1,7 +1,7 @@
 // Step 6 of a pass: the node's status, as the runtime shows it plus the starts that failed and
 // the replicas the admission rules refused, sent to the cluster (retained) when it changed, and
 // after every reconnect: the MQTT session, not a stream of equal messages, is the node's heartbeat.
-import type { NodeStatus, ReplicaState } from '../../schemas/messages.js';
+import { MAX_REPLICA_ENDPOINTS, type NodeStatus, type ReplicaSpec, type ReplicaState } from '../../schemas/messages.js';
 import { canonicalJson } from '../../reconciler/core/ids.js';
 import type { NodeFacts } from '../node-facts.js';
 import type { AgentState } from '../state.js';
@@ -17,9 +17,20 @@ export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeSta
   const refused = new Map<string, ReplicaState>();
   for (const [id, a] of s.admission) if (a.refused) refused.set(id, a.refused);
   const replicas: ReplicaState[] = [...refused.values()];
+  const specs = new Map((s.assignment?.replicas ?? []).map((r) => [r.id, r]));
   for (const r of s.observed) {
     if (refused.has(r.id)) continue;
-    replicas.push({ id: r.id, service: r.service, specHash: r.specHash, state: r.state, ...(r.message ? { message: r.message } : {}), since: r.since });
+    const spec = specs.get(r.id);
+    const endpoints = r.state === 'running' && spec?.specHash === r.specHash ? endpointsOf(spec, facts.address) : [];
+    replicas.push({
+      id: r.id,
+      service: r.service,
+      specHash: r.specHash,
+      state: r.state,
+      ...(r.message ? { message: r.message } : {}),
+      since: r.since,
+      ...(endpoints.length ? { endpoints } : {}),
+    });
   }
   const seen = new Set(s.observed.map((r) => r.id));
   for (const [id, e] of s.startErrors) if (!seen.has(id) && !refused.has(id)) replicas.push(e);
@@ -54,6 +65,22 @@ export async function reportStatus(s: AgentState, facts: NodeFacts, p: ReportPor
   s.reportedKey = key;
   await p.publish(status);
   return true;
+}
+
+/**
+ * Where a replica is reached from outside its node: `<address>:<hostPort>` for a published port;
+ * a process listens on the node itself, so its port without hostPort is one too. A container port
+ * without hostPort is reachable from nowhere else: none. At most MAX_REPLICA_ENDPOINTS.
+ */
+export function endpointsOf(r: ReplicaSpec, address: string | undefined): string[] {
+  if (!address) return [];
+  const host = address.includes(':') ? `[${address}]` : address;
+  const out = new Set<string>();
+  for (const p of r.spec.ports ?? []) {
+    const port = p.hostPort ?? (r.spec.runtime === 'process' ? p.port : undefined);
+    if (port !== undefined) out.add(`${host}:${port}`);
+  }
+  return [...out].slice(0, MAX_REPLICA_ENDPOINTS);
 }
 
 function trustsOf(facts: NodeFacts): { trusts?: string[] } {

@@ -1,7 +1,7 @@
 // What a cluster tells the root: totals and per-service counts, never its nodes. Where it is
 // goes out as coarse geohash cells, and its latency as the best round trip per target; what it
 // could not place goes out as refusals, so the root tries elsewhere. Pure.
-import type { ClusterStatus, NodeStatus, Placement, Capacity, ServiceStatus } from '../../schemas/messages.js';
+import { MAX_SERVICE_ENDPOINTS, type ClusterStatus, type NodeStatus, type Placement, type Capacity, type ServiceStatus } from '../../schemas/messages.js';
 import type { NodeView } from './node-view.js';
 import { request } from '../scheduling/capacity.js';
 import type { Target } from '../scheduling/latency.js';
@@ -87,20 +87,32 @@ function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, Serv
     const no = i.refused?.get(id);
     if (no && no.count > 0) services[id].refused = { count: Math.min(no.count, a.replicas), reason: no.reason.slice(0, 2000) };
   }
+  const endpoints = new Map<string, Set<string>>();
   for (const n of live) {
     for (const r of i.statuses.get(n.name)?.replicas ?? []) {
       const want = i.placement?.services[r.service];
       const s = (services[r.service] ??= { desired: 0, running: 0, failed: 0 });
       // Only replicas of the current spec, on the node they are assigned to, count as running.
       const current = want && want.specHash === r.specHash && i.assignment.get(r.id) === n.name;
-      if (r.state === 'running' && (current || !want)) s.running++;
-      else if (r.state === 'failed') {
+      if (r.state === 'running' && (current || !want)) {
+        s.running++;
+        if (r.endpoints?.length) for (const e of r.endpoints) (endpoints.get(r.service) ?? endpoints.set(r.service, new Set()).get(r.service)!).add(e);
+      } else if (r.state === 'failed') {
         s.failed++;
         if (r.message && !s.message) s.message = `${r.id}: ${r.message}`;
       }
     }
   }
+  for (const [id, set] of endpoints) Object.assign(services[id], exposed(set));
   return services;
+}
+
+/** What a cluster exposes of a service: its endpoints sorted, at most MAX_SERVICE_ENDPOINTS, and how many more. */
+export function exposed(set: Iterable<string>): Pick<ServiceStatus, 'endpoints' | 'endpointsOmitted'> {
+  const all = [...new Set(set)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (!all.length) return {};
+  const endpoints = all.slice(0, MAX_SERVICE_ENDPOINTS);
+  return { endpoints, ...(all.length > endpoints.length ? { endpointsOmitted: all.length - endpoints.length } : {}) };
 }
 
 /** What the assigned replicas request of each online node. */

@@ -39,6 +39,7 @@ export function meaningfulChange(last: ClusterStatus | undefined, next: ClusterS
     const a = last.services[id],
       b = next.services[id];
     if (!a || !b || a.desired !== b.desired || a.running !== b.running || a.failed !== b.failed) return `service ${id}`;
+    if (!same(a.endpoints, b.endpoints) || a.endpointsOmitted !== b.endpointsOmitted) return `endpoints of ${id}`;
   }
   if (moved(last.capacity, next.capacity, cap)) return 'capacity';
   if (moved(last.maxNode, next.maxNode, cap)) return 'node sizes';
@@ -87,7 +88,7 @@ export function summary(s: ClusterStatus, last?: ClusterStatus): string {
   return `${s.cluster}: ${s.nodes.online}/${s.nodes.total} nodes, ${applied}` + (lines.length ? `\n\n${lines.join('\n')}` : '');
 }
 
-/** Every field of a service's status alike (ServiceStatus: counts, message, refusal). */
+/** Every field of a service's status alike (ServiceStatus: counts, message, refusal, endpoints). */
 function sameServiceStatus(a: ClusterStatus['services'][string], b: ClusterStatus['services'][string]): boolean {
   return (
     a.desired === b.desired &&
@@ -95,7 +96,9 @@ function sameServiceStatus(a: ClusterStatus['services'][string], b: ClusterStatu
     a.failed === b.failed &&
     a.message === b.message &&
     a.refused?.count === b.refused?.count &&
-    a.refused?.reason === b.refused?.reason
+    a.refused?.reason === b.refused?.reason &&
+    (a.endpoints ?? []).join(' ') === (b.endpoints ?? []).join(' ') &&
+    a.endpointsOmitted === b.endpointsOmitted
   );
 }
 

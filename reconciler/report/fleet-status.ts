@@ -18,6 +18,8 @@ export interface ServiceReport {
   clusters: Record<string, number>;
   state: ServiceState;
   reason: string;
+  /** Per cluster, the `host:port`s it exposes for the service (its running instances), as its status record says. */
+  endpoints?: Record<string, string[]>;
 }
 export interface ClusterReport {
   state: 'online' | 'unreachable';
@@ -113,6 +115,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   const rejectedFiles = new Map((headNote?.outcome === 'rejected' ? (headNote.problems ?? []) : []).map((p) => [p.file, p]));
   for (const [id, svc] of desired.state.services) {
     const clusters: Record<string, number> = {};
+    const endpoints: Record<string, string[]> = {};
     let running = 0,
       placed = 0,
       failed = 0,
@@ -126,6 +129,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
       const st = statuses.get(c);
       const s = st?.services[id];
       clusters[c] = s?.running ?? 0;
+      if (s?.endpoints?.length) endpoints[c] = [...s.endpoints];
       running += s?.running ?? 0;
       failed += s?.failed ?? 0;
       if (s?.message) messages.push(`${c}: ${s.message}`);
@@ -156,7 +160,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
       state = 'progressing';
       reason = stale ? 'waiting for clusters to apply the latest placement' : `${running}/${want} running`;
     }
-    report.services[id] = { desired: want, running, clusters, state, reason };
+    report.services[id] = { desired: want, running, clusters, state, reason, endpoints };
   }
   return report;
 }

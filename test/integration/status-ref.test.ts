@@ -54,6 +54,7 @@ Meaningful('what is worth a commit, and what is not', () => {
     ['runtimes', { runtimes: ['container', 'process'] }, 'runtimes'],
     ['labels', { labels: { region: 'us' } }, 'labels'],
     ['latency measured a little differently', { latency: { hq: { ms: 10.5, source: 'measured' } } }, 'latency to hq'],
+    ['an endpoint appeared', { services: { 'shop/web': { desired: 2, running: 2, failed: 0, endpoints: ['10.0.0.1:8080'] } } }, 'endpoints of shop/web'],
   ];
   for (const [what, change, why] of cases) assert.is(meaningfulChange(base, status(change)), why, what);
   const withLatency = status({ latency: { hq: { ms: 10, source: 'measured' } } });

@@ -2,7 +2,7 @@
 // round trips, the node's facts) and sent only when it changed, when connected.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { nodeStatus, reportStatus } from '../../agents/steps/report.js';
+import { endpointsOf, nodeStatus, reportStatus } from '../../agents/steps/report.js';
 import { startFailed } from '../../agents/steps/apply.js';
 import { reconnected } from '../../agents/events.js';
 import { newAgentState } from '../../agents/state.js';
@@ -93,6 +93,43 @@ Report('after a reconnect the same status goes out again', async () => {
   reconnected(s, () => undefined);
   assert.is(await reportStatus(s, FACTS, p, AT), true);
   assert.is(p.published.length, 2);
+});
+
+Status('endpoints of running replicas: published ports, and a process port on the node itself', () => {
+  const web = aReplica(aService('shop/web').ports({ port: 80, hostPort: 8080 }, { port: 9000 }), 0);
+  const proc = aReplica(aService('shop/api').runtime('process').ports({ port: 7000 }, { port: 7001, hostPort: 17001, protocol: 'udp' }), 0);
+  const hidden = aReplica(aService('shop/db').ports({ port: 5432 }), 0);
+  const down = aReplica(aService('shop/q').ports({ port: 1, hostPort: 1883 }), 0);
+  const s = newAgentState(anAssignment([web, proc, hidden, down]), 2000);
+  s.observed = [observed(web), observed(proc), observed(hidden), observed(down, 'failed', { message: 'exited' })];
+  const by = (facts: typeof FACTS) => Object.fromEntries(nodeStatus(s, facts, AT).replicas.map((r) => [r.service, r.endpoints]));
+  assert.equal(by({ ...FACTS, address: '10.0.0.7' }), {
+    'shop/api': ['10.0.0.7:7000', '10.0.0.7:17001'],
+    'shop/db': undefined,
+    'shop/q': undefined,
+    'shop/web': ['10.0.0.7:8080'],
+  });
+  assert.not.ok('endpoints' in nodeStatus(s, { ...FACTS, address: '10.0.0.7' }, AT).replicas.find((r) => r.service === 'shop/db')!);
+  assert.equal(by(FACTS), { 'shop/api': undefined, 'shop/db': undefined, 'shop/q': undefined, 'shop/web': undefined }, 'no address, no endpoints');
+});
+
+Status('endpoints: a replica of an older spec has none; IPv6 in brackets; at most 16, without duplicates', () => {
+  const web = aReplica(aService('shop/web').ports({ port: 80, hostPort: 8080 }), 0);
+  const s = newAgentState(anAssignment([web]), 2000);
+  s.observed = [observed(web, 'running', { specHash: 'old' })];
+  assert.not.ok('endpoints' in nodeStatus(s, { ...FACTS, address: '10.0.0.7' }, AT).replicas[0]);
+  assert.equal(endpointsOf(web, 'fd00::7'), ['[fd00::7]:8080']);
+  const many = Array.from({ length: 20 }, (_, i) => ({ port: 1000 + i }));
+  const p = aReplica(
+    aService('shop/p')
+      .runtime('process')
+      .ports(...many, { port: 1000 }),
+    0,
+  );
+  const e = endpointsOf(p, '10.0.0.7');
+  assert.is(e.length, 16);
+  assert.is(new Set(e).size, 16);
+  assert.is(e[0], '10.0.0.7:1000');
 });
 
 Status.run();

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { aggregate, type AggregateInput } from '../../reconciler/cluster/aggregate.js';
+import { aggregate, exposed, type AggregateInput } from '../../reconciler/cluster/aggregate.js';
 import { exclusion, request, type ClusterView } from '../../reconciler/root/place.js';
 import type { NodeView } from '../../reconciler/cluster/place.js';
 import type { ReplicaState } from '../../schemas/messages.js';
@@ -216,6 +216,42 @@ Aggregate('what it produces passes the ClusterStatus schema the root parses with
   );
   const r = checkValue('ClusterStatus', JSON.parse(JSON.stringify(s)), 'status');
   assert.ok(r.ok, r.ok ? '' : r.error);
+});
+
+const at = (r: ReplicaState, ...endpoints: string[]): ReplicaState => ({ ...r, endpoints });
+
+Aggregate('endpoints: those of the running replicas that count, sorted, without duplicates, no node names', () => {
+  const nodes = [aNode('n1').build(), aNode('n2').build(), aNode('n3').offline().build()];
+  const s = aggregate(
+    input(nodes, {
+      assignment: assign({ 'shop/web#0': 'n1', 'shop/web#1': 'n1', 'shop/web#2': 'n2', 'shop/web#3': 'n3' }),
+      reports: {
+        n1: [
+          at(replicaState('shop/web#0', HASH, 'running'), '10.0.0.2:8080', '10.0.0.1:8080'),
+          at(replicaState('shop/web#1', 'an-old-hash', 'running'), '10.0.0.1:9999'), // old spec: not exposed
+        ],
+        n2: [at(replicaState('shop/web#2', HASH, 'running'), '10.0.0.2:8080'), at(replicaState('old/gone#0', 'h', 'running'), '10.0.0.2:7000')],
+        n3: [at(replicaState('shop/web#3', HASH, 'running'), '10.0.0.3:8080')], // offline node
+      },
+    }),
+  );
+  assert.equal(s.services['shop/web'], { desired: 4, running: 2, failed: 0, endpoints: ['10.0.0.1:8080', '10.0.0.2:8080'] });
+  assert.equal(s.services['old/gone'].endpoints, ['10.0.0.2:7000'], 'a removed service still running is still reachable');
+  assert.not.match(JSON.stringify(s.services), /n1|n2|n3/);
+  const r = checkValue('ClusterStatus', JSON.parse(JSON.stringify(s)), 'status');
+  assert.ok(r.ok, r.ok ? '' : r.error);
+});
+
+Aggregate('endpoints: no key without any; at most 64, with a count of the rest', () => {
+  const nodes = [aNode('n1').build()];
+  const s = aggregate(input(nodes, { assignment: assign({ 'shop/web#0': 'n1' }), reports: { n1: [replicaState('shop/web#0', HASH, 'running')] } }));
+  assert.not.ok('endpoints' in s.services['shop/web']);
+  const many = Array.from({ length: 70 }, (_, i) => `10.0.${i}.1:80`);
+  const e = exposed([...many, ...many]);
+  assert.is(e.endpoints?.length, 64);
+  assert.is(e.endpointsOmitted, 6);
+  assert.is(e.endpoints?.[0], '10.0.0.1:80');
+  assert.equal(exposed([]), {});
 });
 
 // --- where it is, how far its targets are, what it refuses ---------------------------------------
