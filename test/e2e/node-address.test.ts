@@ -1,6 +1,7 @@
 // Nodes have addresses, as a user sees them: `canopy up` gives every node of every cluster a
 // loopback address of its own and prints it; a process workload reads its node's address in
-// CANOPY_NODE_ADDRESS. An agent started by hand over Mosquitto takes --address, reports it in its
+// CANOPY_NODE_ADDRESS; a process service with a published port shows `<node address>:<hostPort>`
+// in `canopy status --json` under the cluster that runs it. An agent started by hand over Mosquitto takes --address, reports it in its
 // status, and hands it to its workloads; a bad --address is a usage error (exit 64).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -57,7 +58,17 @@ test.after(async () => {
 
 test('canopy up: every node its own loopback address, printed; a workload reads its node’s', async () => {
   const out = path.join(work, 'up-out');
-  const dir = fleetRepo('up', upFleet, out);
+  const apiNode = path.join(work, 'up-api-node');
+  const hostPort = await freePort();
+  // A process service with a published port: its endpoint is its node's address and that port.
+  const api = serviceYaml('shop', 'api', {
+    runtime: 'process',
+    command: ['sh', '-c', `echo $CANOPY_NODE > ${apiNode}; sleep 3600`],
+    replicas: 1,
+    resources: { cpu: 0.05, memory: '16Mi' },
+    ports: [{ port: 8080, hostPort }],
+  });
+  const dir = fleetRepo('up', upFleet, out, { 'services/shop/api.yaml': api });
   mkdirSync(out);
   const up = start(['up', '--repo', dir, '--runtime', 'process']);
   procs.push(up);
@@ -72,6 +83,21 @@ test('canopy up: every node its own loopback address, printed; a workload reads 
   await eventually('the workers wrote their addresses', () => Object.keys(written(out)).length > 0);
   const files = written(out);
   for (const [node, text] of Object.entries(files)) assert.is(text.trim(), printed.get(node), `what the worker on ${node} read`);
+  // canopy status --json: shop/api's endpoint, in the cluster that runs it, is its node's address.
+  await eventually('shop/api wrote its node', () => existsSync(apiNode) && readFileSync(apiNode, 'utf8').trim());
+  const node = readFileSync(apiNode, 'utf8').trim();
+  const want = { [node.split('-')[0]]: [`${printed.get(node)}:${hostPort}`] };
+  let seen: unknown;
+  await eventually(
+    `shop/api's endpoints in canopy status --json: want ${JSON.stringify(want)}`,
+    () => {
+      const st = canopy(['status', '--repo', dir, '--json']);
+      seen = JSON.parse(st.stdout).services['shop/api']?.endpoints;
+      return JSON.stringify(seen) === JSON.stringify(want);
+    },
+    60_000,
+    500,
+  ).catch((e: Error) => assert.unreachable(`${e.message}; seen ${JSON.stringify(seen)}\n--- up:\n${up.output()}`));
   assert.is(await up.kill('SIGINT'), 0, up.output());
   assert.equal(fleetProcesses(upFleet), [], 'up removed the workers');
 });
