@@ -78,6 +78,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const trustKeys = (tr: NonNullable<NodeDesired['trust']>) => void o.trust?.set(`cluster:${o.cluster}`, tr.cluster);
   if (state.assignment?.trust) trustKeys(state.assignment.trust);
 
+  let saving: Promise<void> = Promise.resolve();
   const ports: PassPorts = {
     facts: { ...nodeFacts(o), trusts: () => (o.trust?.signed ? o.trust.ids(`cluster:${o.cluster}`) : undefined) },
     drivers,
@@ -86,7 +87,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     log: o.log,
     now: o.now ?? Date.now,
     drop: (topic, error) => o.bus.drop(topic, error),
-    save: (a) => void journal.write(ASSIGNMENT_FILE, a).catch((e) => o.log.error(`saving assignment: ${(e as Error).message}`)),
+    save: (a) => {
+      // In the background, one after another; stop() waits for the last (a restart must find it).
+      saving = saving.then(() => journal.write(ASSIGNMENT_FILE, a)).catch((e) => o.log.error(`saving assignment: ${(e as Error).message}`));
+    },
     heartbeat: (ms) => heartbeat.set(ms),
     probe: (targets) => prober.update(targets),
     trustKeys,
@@ -115,6 +119,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       heartbeat.stop();
       prober.stop();
       await loop.stop();
+      await saving;
       for (const d of drivers.all) await d.close();
     },
   };

@@ -116,8 +116,7 @@ Root('a restarted agent goes on with the assignment it saved, and reports again 
   const first = await startAgent(options(m.bus, d));
   m.send(t.nodeDesired('c1', 'n1'), anAssignment([web0], { seq: 7 }));
   await first.idle();
-  await first.stop();
-  await new Promise((r) => setTimeout(r, 50)); // the assignment is saved in the background
+  await first.stop(); // waits for the assignment to be saved
   const again = memoryBus();
   const second = await startAgent(options(again.bus, d));
   try {
