@@ -94,9 +94,12 @@ function checkIsMine(id: LoadedIdentity, o: SecurityOptions): void {
   if (o.fleet && fleet !== o.fleet) throw new Error(`identity ${id.file} is for fleet ${fleet}, not ${o.fleet}`);
 }
 
-/** Said once at start by a part that verifies nothing. */
+/**
+ * Said once at start by a part that verifies nothing. (Not "running …": scripts and tests wait
+ * for a part's "running" line, which must come when it has started.)
+ */
 export function warnUnsigned(log: Logger, why: string): void {
-  log.warn(`running unsigned (${why}): anyone who reaches the broker can command this fleet; give every part an identity (canopy identity create)`);
+  log.warn(`unsigned (${why}): anyone who reaches the broker can command this fleet; give every part an identity (canopy identity create)`);
 }
 
 function definedOf(t: TlsFlags | undefined): TlsFlags {
