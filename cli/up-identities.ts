@@ -7,6 +7,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createIdentity, loadIdentity, writeIdentity, type IdentityFile } from '../reconciler/core/identity-file.js';
 import type { IdentityRole } from '../reconciler/core/identity.js';
+import { sameKey } from '../reconciler/core/keys.js';
 import { declarationFile, declaredKeys, declareKey, newClusterFile } from '../reconciler/core/declare-keys.js';
 
 export interface UpPart {
@@ -73,8 +74,6 @@ function trustFor(p: UpPart, ids: Map<string, IdentityFile>): IdentityFile['trus
   if (p.role === 'node') return { cluster: [ids.get(`cluster:${p.name.split('/')[0]}`)!.ed25519.publicKey] };
   return undefined;
 }
-
-const sameKey = (a: string, b: string) => a.split(/\s+/)[1] === b.split(/\s+/)[1];
 
 /** Commit the declaration files on main, as `git add && git commit` would. */
 async function commitDeclarations(dir: string, files: string[]): Promise<string> {

@@ -14,6 +14,7 @@ import { fleetAtMain } from '../fleet-repo.js';
 import { keepalive, timingsOf, type Running } from './running.js';
 import { remoteRepo } from './remote.js';
 import { partSecurity, type TlsFlags, warnUnsigned, type PartSecurity } from './security.js';
+import { sameKey } from '../../reconciler/core/keys.js';
 import { rootTrustView } from '../../reconciler/mqtt/trust.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
 
@@ -147,8 +148,8 @@ function checkRootKey(fleet: FleetDescriptor, sec: PartSecurity, log: Logger): v
       throw new Error('fleet.yaml declares root keys (spec.trust.root): start the root with --identity FILE (made by canopy identity create --root)');
     return;
   }
-  const mine = sec.identity.signer.publicKey.split(' ')[1];
-  if (declared.length && !declared.some((k) => k.split(/\s+/)[1] === mine)) {
+  const mine = sec.identity.signer.publicKey;
+  if (declared.length && !declared.some((k) => sameKey(k, mine))) {
     log.warn(
       `this root's key (${sec.identity.signer.id}) is not among fleet.yaml's spec.trust.root keys on main: clusters will drop what it sends until a commit declares it`,
     );

@@ -6,6 +6,7 @@
 import { isMap, parseDocument, type Document } from 'yaml';
 import type { PartKeys } from '../../schemas/model.js';
 import type { IdentityRole } from './identity.js';
+import { sameKey } from './keys.js';
 
 export interface Declared {
   /** The file's new text. */
@@ -44,8 +45,7 @@ export function declareKey(file: string, text: string, role: IdentityRole, name:
   const at = declarationPath(role, name);
   const cur = doc.getIn(at, false) as unknown;
   const old = isMap(cur) ? (cur.toJSON() as Partial<PartKeys>) : undefined;
-  const body = (k: string) => k.split(/\s+/).slice(0, 2).join(' ');
-  const keys = [...(old?.keys ?? []).filter((k) => body(k) !== body(key)), key];
+  const keys = [...(old?.keys ?? []).filter((k) => !sameKey(k, key)), key];
   doc.setIn(at, doc.createNode({ user, keys }));
   return { text: doc.toString({ lineWidth: 0 }), keys: keys.length };
 }

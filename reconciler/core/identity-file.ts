@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { IdentityFile } from '../../schemas/messages.js';
 import { parsePayload } from '../../schemas/parse.js';
-import { generateSigningKey, signerFrom, type Signer } from './keys.js';
+import { generateSigningKey, sameKey, signerFrom, type Signer } from './keys.js';
 import { userNameOf, type IdentityRole } from './identity.js';
 
 export type { IdentityFile };
@@ -76,7 +76,7 @@ export function loadIdentity(file: string): LoadedIdentity {
   } catch (e) {
     throw new Error(`identity ${file}: /ed25519/privateKey: ${(e as Error).message}`);
   }
-  if (identity.ed25519.publicKey.split(/\s+/)[1] !== signer.publicKey.split(' ')[1]) {
+  if (!sameKey(identity.ed25519.publicKey, signer.publicKey)) {
     throw new Error(`identity ${file}: /ed25519/publicKey is not the public half of /ed25519/privateKey`);
   }
   const previous: Signer[] = [];

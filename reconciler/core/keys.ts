@@ -46,6 +46,11 @@ export function parsePublicKey(text: string): PublicKey {
   return { text: `${SSH_TYPE} ${b64}`, id: fingerprint(blob), key: createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' }) };
 }
 
+/** Two public key lines name the same key, whatever their comments. */
+export function sameKey(a: string, b: string): boolean {
+  return a.trim().split(/\s+/).slice(0, 2).join(' ') === b.trim().split(/\s+/).slice(0, 2).join(' ');
+}
+
 /** A private key ready to sign with, and the public key it goes with. */
 export interface Signer {
   id: string;
