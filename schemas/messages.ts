@@ -62,6 +62,65 @@ export const Trust = Type.Object(
   { additionalProperties: false },
 );
 
+/** `host:port` of a running instance: its node's address and its published port (`[v6]:port` for IPv6). */
+export const Endpoint = Type.String({ minLength: 3, maxLength: 64 });
+/** At most this many endpoints per replica in a node's status. */
+export const MAX_REPLICA_ENDPOINTS = 16;
+/** At most this many endpoints per service in a cluster's status; `endpointsOmitted` counts the rest. */
+export const MAX_SERVICE_ENDPOINTS = 64;
+/** At most this many clusters per route the root hands a cluster (the closest ones). */
+export const MAX_ROUTE_CLUSTERS = 16;
+/** At most this many endpoints per route a cluster hands a node. */
+export const MAX_ROUTE_ENDPOINTS = 256;
+/** At most this many services a part asks for beyond what its workloads use (`interest`). */
+export const MAX_INTEREST = 256;
+const Protocol = StringEnum(['tcp', 'udp'] as const);
+
+/**
+ * How a cluster's workloads reach one service they may call (root → cluster, in the placement):
+ * the port callers use (the service's first port) and, per other cluster that exposes the
+ * service, its endpoints, closest first (`rank` 0 is the closest cluster). The receiving cluster
+ * adds its own instances, which it knows live from its nodes.
+ */
+export const Route = Type.Object(
+  {
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    protocol: Type.Optional(Protocol),
+    clusters: Type.Array(
+      Type.Object(
+        {
+          cluster: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }),
+          rank: Type.Integer({ minimum: 0 }),
+          endpoints: Type.Array(Endpoint, { minItems: 1, maxItems: MAX_SERVICE_ENDPOINTS }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: MAX_ROUTE_CLUSTERS },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * How a node's workloads reach one service (cluster → node): the port callers use and every
+ * endpoint with its tier for the closest policy: 0 on this node, 1 elsewhere in this cluster,
+ * 2 + rank in another cluster (lower is closer). Round-robin ignores tiers.
+ */
+export const NodeRoute = Type.Object(
+  {
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    protocol: Type.Optional(Protocol),
+    endpoints: Type.Array(
+      Type.Object({ addr: Endpoint, tier: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+      { maxItems: MAX_ROUTE_ENDPOINTS },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Services a part asks for beyond what its workloads declare: a first lookup of a name it was not told about. */
+const Interest = Type.Array(IdKey, { maxItems: MAX_INTEREST, uniqueItems: true });
+
 /** A cluster's whole placement: what the root writes to refs/canopy/placements/<cluster>. */
 export const Placement = Type.Object(
   {
@@ -70,6 +129,8 @@ export const Placement = Type.Object(
     version: Version,
     trust: Type.Optional(Trust),
     services: Type.Record(IdKey, Assignment, { additionalProperties: false }),
+    /** The services its workloads may call (their own apps', their `uses`, its `interest`), by id. */
+    routes: Type.Optional(Type.Record(IdKey, Route, { additionalProperties: false })),
   },
   { additionalProperties: false, $id: 'placement.schema.json' },
 );
@@ -102,19 +163,12 @@ const Capacity = Type.Object(
   { additionalProperties: false },
 );
 
-/** `host:port` of a running instance: its node's address and its published port (`[v6]:port` for IPv6). */
-export const Endpoint = Type.String({ minLength: 3, maxLength: 64 });
-/** At most this many endpoints per replica in a node's status. */
-export const MAX_REPLICA_ENDPOINTS = 16;
-/** At most this many endpoints per service in a cluster's status; `endpointsOmitted` counts the rest. */
-export const MAX_SERVICE_ENDPOINTS = 64;
-
 export const ServiceStatus = Type.Object(
   {
     desired: Type.Integer({ minimum: 0 }),
     running: Type.Integer({ minimum: 0 }),
     failed: Type.Integer({ minimum: 0 }),
-    /** What the cluster exposes of the service: its running replicas' endpoints, sorted, without duplicates; never node names. */
+    /** What the cluster exposes of the service: its running replicas' endpoints of the service's first port, sorted, without duplicates; never node names. */
     endpoints: Type.Optional(Type.Array(Endpoint, { maxItems: MAX_SERVICE_ENDPOINTS })),
     /** How many endpoints did not fit in `endpoints`. */
     endpointsOmitted: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -182,6 +236,8 @@ export const ClusterStatus = Type.Object(
     ),
     nodes: Type.Object({ total: Type.Integer({ minimum: 0 }), online: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
     services: Type.Record(IdKey, ServiceStatus, { additionalProperties: false }),
+    /** Services its nodes asked for that no workload placed here declares: the root adds their routes. */
+    interest: Type.Optional(Interest),
   },
   { additionalProperties: false, $id: 'cluster-status.schema.json' },
 );
@@ -221,6 +277,8 @@ export const NodeDesired = Type.Object(
     /** The cluster's keys, when they are declared: the agent trusts them from then on. */
     trust: Type.Optional(Type.Object({ cluster: Keys }, { additionalProperties: false })),
     replicas: Type.Array(ReplicaSpec),
+    /** How the node's workloads reach the services they may call (their apps', their `uses`, the node's `interest`). */
+    routes: Type.Optional(Type.Record(IdKey, NodeRoute, { additionalProperties: false })),
   },
   { additionalProperties: false, $id: 'node-desired.schema.json' },
 );
@@ -233,7 +291,7 @@ export const ReplicaState = Type.Object(
     state: StringEnum(['starting', 'running', 'failed', 'stopped'] as const),
     message: Type.Optional(Type.String({ maxLength: 2000 })),
     since: Time,
-    /** Where a running replica is reached from outside its node: `<node address>:<host port>`. */
+    /** Where a running replica is reached from outside its node, one per port in the spec's order (the first: the service's address): `<node address>:<published port>`. */
     endpoints: Type.Optional(Type.Array(Endpoint, { maxItems: MAX_REPLICA_ENDPOINTS })),
   },
   { additionalProperties: false },
@@ -259,6 +317,8 @@ export const NodeStatus = Type.Object(
       Type.Record(TargetName, Type.Object({ ms: Type.Number({ minimum: 0 }) }, { additionalProperties: false }), { additionalProperties: false }),
     ),
     replicas: Type.Array(ReplicaState),
+    /** Services its workloads looked up by name that it was not told about: its cluster adds their routes. */
+    interest: Type.Optional(Interest),
   },
   { additionalProperties: false, $id: 'node-status.schema.json' },
 );
@@ -337,6 +397,8 @@ export type NodeDesired = Static<typeof NodeDesired>;
 export type ReplicaState = Static<typeof ReplicaState>;
 export type NodeStatus = Static<typeof NodeStatus>;
 export type LatencyTarget = Static<typeof LatencyTarget>;
+export type Route = Static<typeof Route>;
+export type NodeRoute = Static<typeof NodeRoute>;
 
 export const messageSchemas: Record<string, TSchema> = {
   'placement.schema.json': Placement,
