@@ -26,6 +26,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { refreshOnTrust, type TrustStore } from '../reconciler/mqtt/trust.js';
 import { admissionLines, compileAdmission, type AdmissionRules } from './admission.js';
 import { findExecutable } from './executable.js';
+import { startNodeNetwork } from './network/start.js';
 
 export { nodeArch } from './node-facts.js';
 
@@ -45,6 +46,10 @@ export interface AgentOptions {
   location?: LatLon;
   /** The address other nodes reach this node at, reported in its status (its drivers are given it too: DriverOptions.nodeAddress). */
   address?: string;
+  /** Where service names get addresses (agents/network/service-addresses.ts); 'off': none. */
+  serviceRange?: string;
+  /** No proxy at all (unit tests of other parts). */
+  noNetwork?: boolean;
   /** How this node measures round trips to the fleet's latency targets (every 30 s by default). */
   probe?: Omit<ProberOptions, 'onChange' | 'log'>;
   heartbeatMs?: number;
@@ -78,6 +83,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const trustKeys = (tr: NonNullable<NodeDesired['trust']>) => void o.trust?.set(`cluster:${o.cluster}`, tr.cluster);
   if (state.assignment?.trust) trustKeys(state.assignment.trust);
 
+  // The services its workloads call: the proxy listens for each route the cluster sends.
+  const network = o.noNetwork ? undefined : startNodeNetwork({ node: o.node, stateDir: o.stateDir, address: o.address, range: o.serviceRange, log: o.log });
+
   let saving: Promise<void> = Promise.resolve();
   const ports: PassPorts = {
     facts: { ...nodeFacts(o), trusts: () => (o.trust?.signed ? o.trust.ids(`cluster:${o.cluster}`) : undefined) },
@@ -94,6 +102,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     heartbeat: (ms) => heartbeat.set(ms),
     probe: (targets) => prober.update(targets),
     trustKeys,
+    ...(network ? { syncRoutes: network.sync, workloadEnv: network.workloadEnv } : {}),
     isConnected: () => o.bus.isConnected(),
     publish: (status) => o.bus.publish(t.nodeStatus(o.cluster, o.node), status, { retain: true }),
     ...metrics,
@@ -121,6 +130,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       await loop.stop();
       await saving;
       for (const d of drivers.all) await d.close();
+      await network?.close();
     },
   };
 }

@@ -3,6 +3,7 @@
 // (steps/admit.ts), observe the runtimes (steps/observe.ts), plan (plan.ts), apply the plan
 // (steps/apply.ts) and look again, report the status (steps/report.ts). A capability to come is a step here or a port below, not code in startAgent.
 import type { ReconcileResult } from '../reconciler/runtime/loop.js';
+import type { NodeDesired } from '../schemas/messages.js';
 import { planAgent } from './plan.js';
 import type { NodeFacts } from './node-facts.js';
 import type { AgentState } from './state.js';
@@ -15,12 +16,16 @@ import type { AgentMetrics } from './metrics.js';
 
 export interface PassPorts extends AdoptPorts, AdmitPorts, ApplyPorts, ReportPorts, Partial<AgentMetrics> {
   facts: NodeFacts;
+  /** Listen for the routes of the assignment in force, before any replica starts (agents/network). */
+  syncRoutes?(routes: NodeDesired['routes']): Promise<void>;
 }
 
 /** Asks to be run again when a failed replica's backoff ends. */
 export async function syncPass(s: AgentState, p: PassPorts): Promise<ReconcileResult | void> {
   adoptAssignments(s, p);
   admitReplicas(s, p);
+  // Where the services its replicas call are listened for: known before any of them starts.
+  await p.syncRoutes?.(s.assignment?.routes);
   const now = p.now();
   const observed = await observeRuntimes(s, p.drivers.all);
   const refused = (id: string) => s.admission.get(id)?.refused?.message;

@@ -68,6 +68,8 @@ export interface ContainerSummary {
   Labels: Record<string, string>;
   State: string;
   Created: number;
+  /** Published ports: PublicPort is absent for a port only exposed. */
+  Ports?: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>;
 }
 
 export interface ContainerState {
@@ -102,6 +104,8 @@ export interface ContainerCreate {
     Memory?: number;
     /** `8080/tcp` (the container's port) → where the host publishes it. */
     PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
+    /** `name:address` lines for the container's /etc/hosts. */
+    ExtraHosts?: string[];
   };
 }
 

@@ -4,7 +4,7 @@
 import { mebibytes } from '../../reconciler/core/quantity.js';
 import { portKey } from '../../reconciler/core/service-names.js';
 import type { ServiceSpec } from '../../schemas/model.js';
-import { dockerEngine, type DockerEngine, type ContainerCreate, type ContainerState } from './docker-engine.js';
+import { dockerEngine, type DockerEngine, type ContainerCreate, type ContainerState, type ContainerSummary } from './docker-engine.js';
 import { nodeEnv, type DriverOptions, type ObservedReplica, type ReplicaPhase, type RuntimeDriver, type Workload } from './driver.js';
 
 export const LABEL = {
@@ -65,7 +65,8 @@ async function listReplicas(docker: DockerEngine, filters: Record<string, string
     const base = { id, service: c.Labels[LABEL.service] ?? '', specHash: c.Labels[LABEL.specHash] ?? '' };
     if (c.State === 'running') {
       // No restart policy, so a running container started right after it was created.
-      out.push({ ...base, state: 'running', since: new Date(c.Created * 1000).toISOString() });
+      const published = publishedOf(c.Ports);
+      out.push({ ...base, state: 'running', since: new Date(c.Created * 1000).toISOString(), ...(published ? { published } : {}) });
     } else {
       const seen = await describeStopped(docker, c.Id, new Date(c.Created * 1000).toISOString());
       if (seen) out.push({ ...base, ...seen });
@@ -103,7 +104,7 @@ function containerCreate(opts: DriverOptions, w: Workload): ContainerCreate {
   return {
     Image: spec.image!,
     Cmd: spec.command,
-    Env: Object.entries({ ...spec.env, ...nodeEnv(opts) }).map(([k, v]) => `${k}=${v}`),
+    Env: Object.entries({ ...spec.env, ...w.env, ...nodeEnv(opts) }).map(([k, v]) => `${k}=${v}`),
     Labels: {
       [LABEL.fleet]: opts.fleet,
       [LABEL.cluster]: opts.cluster,
@@ -112,11 +113,13 @@ function containerCreate(opts: DriverOptions, w: Workload): ContainerCreate {
       [LABEL.replica]: w.id,
       [LABEL.specHash]: w.specHash,
     },
-    // Every port is exposed; one with a hostPort is also published on the node's address (the
-    // cluster never puts two replicas wanting one host port on a node: cluster/host-ports.ts).
+    // Every port is published on the node's address: at its hostPort (the cluster never puts two
+    // replicas wanting one host port on a node: cluster/host-ports.ts), else at a port Docker
+    // picks, so the proxies of other nodes reach the replica (its endpoint in the node's status).
     ExposedPorts: Object.fromEntries((spec.ports ?? []).map((p) => [portKey(p.port, p.protocol), {}])),
     HostConfig: {
       ...portBindings(opts, spec),
+      ...(w.hosts && Object.keys(w.hosts).length ? { ExtraHosts: Object.entries(w.hosts).map(([h, ip]) => `${h}:${ip}`) } : {}),
       Init: true, // PID 1 that forwards SIGTERM: stop takes 0.2 s instead of the 10 s kill timeout
       RestartPolicy: { Name: 'no' }, // the agent restarts, so it sees and reports every failure
       ...(cpu > 0 ? { NanoCpus: Math.round(cpu * 1e9) } : {}),
@@ -126,10 +129,20 @@ function containerCreate(opts: DriverOptions, w: Workload): ContainerCreate {
 }
 
 function portBindings(opts: DriverOptions, spec: ServiceSpec): { PortBindings?: NonNullable<ContainerCreate['HostConfig']>['PortBindings'] } {
-  const published = (spec.ports ?? []).filter((p) => p.hostPort !== undefined);
-  if (!published.length) return {};
+  const ports = spec.ports ?? [];
+  if (!ports.length) return {};
   const HostIp = opts.nodeAddress ?? '0.0.0.0';
-  return { PortBindings: Object.fromEntries(published.map((p) => [portKey(p.port, p.protocol), [{ HostIp, HostPort: String(p.hostPort) }]])) };
+  return { PortBindings: Object.fromEntries(ports.map((p) => [portKey(p.port, p.protocol), [{ HostIp, HostPort: p.hostPort ? String(p.hostPort) : '' }]])) };
+}
+
+/** `8080/tcp` → the host port Docker published it at (the first, when it lists one per address family). */
+function publishedOf(ports: ContainerSummary['Ports']): Record<string, number> | undefined {
+  const out: Record<string, number> = {};
+  for (const p of ports ?? []) {
+    const key = portKey(p.PrivatePort, p.Type === 'udp' ? 'udp' : 'tcp');
+    if (p.PublicPort && !(key in out)) out[key] = p.PublicPort;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 async function createAndStart(docker: DockerEngine, opts: DriverOptions, w: Workload): Promise<void> {

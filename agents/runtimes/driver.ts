@@ -10,6 +10,10 @@ export interface Workload {
   index: number;
   specHash: string; // a running replica with another hash is replaced
   spec: ServiceSpec;
+  /** Variables for the services it may call (CANOPY_ADDR_…, CANOPY_CLOSEST_…: agents/network). */
+  env?: Record<string, string>;
+  /** Host name → address, for a container's /etc/hosts (`web.shop.canopy`). */
+  hosts?: Record<string, string>;
 }
 
 export type ReplicaPhase = 'starting' | 'running' | 'failed' | 'stopped';
@@ -22,6 +26,8 @@ export interface ObservedReplica {
   state: ReplicaPhase;
   message?: string; // why it failed, for status ("exited with code 1", "image not found …")
   since: string; // ISO time the state began
+  /** Where the runtime published its ports (`8080/tcp` → host port), when it chose them (Docker's ephemeral ports). */
+  published?: Record<string, number>;
 }
 
 export interface DriverOptions {

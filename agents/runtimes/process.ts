@@ -110,6 +110,7 @@ async function spawnReplica(
       env: {
         ...process.env,
         ...w.spec.env,
+        ...w.env,
         CANOPY_FLEET: opts.fleet,
         CANOPY_CLUSTER: opts.cluster,
         CANOPY_NODE: opts.node,

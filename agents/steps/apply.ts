@@ -26,6 +26,8 @@ export interface ApplyPorts {
   now(): number;
   /** Told of every restart of a failed or stopped replica (metrics). */
   restarted?(runtime: string): void;
+  /** What a replica is told of the services it may call (agents/network). */
+  workloadEnv?(r: ReplicaSpec): { env: Record<string, string>; hosts: Record<string, string> };
 }
 
 export function agentDrivers(byKind: AgentDrivers['byKind']): AgentDrivers {
@@ -59,7 +61,7 @@ async function startReplica(s: AgentState, p: ApplyPorts, r: ReplicaSpec, why: s
   const spec = admitted?.command ? { ...r.spec, command: admitted.command } : r.spec;
   p.log.info(`start ${r.id}: ${why}`);
   try {
-    await drv.start({ id: r.id, service: r.service, index: r.index, specHash: r.specHash, spec });
+    await drv.start({ id: r.id, service: r.service, index: r.index, specHash: r.specHash, spec, ...p.workloadEnv?.(r) });
     s.startErrors.delete(r.id);
   } catch (e) {
     p.log.warn(`start ${r.id} failed: ${(e as Error).message}`);

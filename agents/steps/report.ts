@@ -3,6 +3,7 @@
 // after every reconnect: the MQTT session, not a stream of equal messages, is the node's heartbeat.
 import { MAX_REPLICA_ENDPOINTS, type NodeStatus, type ReplicaSpec, type ReplicaState } from '../../schemas/messages.js';
 import { canonicalJson } from '../../reconciler/core/ids.js';
+import { portKey } from '../../reconciler/core/service-names.js';
 import type { NodeFacts } from '../node-facts.js';
 import type { AgentState } from '../state.js';
 
@@ -21,7 +22,7 @@ export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeSta
   for (const r of s.observed) {
     if (refused.has(r.id)) continue;
     const spec = specs.get(r.id);
-    const endpoints = r.state === 'running' && spec?.specHash === r.specHash ? endpointsOf(spec, facts.address) : [];
+    const endpoints = r.state === 'running' && spec?.specHash === r.specHash ? endpointsOf(spec, facts.address, r.published) : [];
     replicas.push({
       id: r.id,
       service: r.service,
@@ -68,19 +69,25 @@ export async function reportStatus(s: AgentState, facts: NodeFacts, p: ReportPor
 }
 
 /**
- * Where a replica is reached from outside its node: `<address>:<hostPort>` for a published port;
- * a process listens on the node itself, so its port without hostPort is one too. A container port
- * without hostPort is reachable from nowhere else: none. At most MAX_REPLICA_ENDPOINTS.
+ * Where a replica is reached from outside its node, one per port in the spec's order (the first is
+ * the service's address): `<address>:<hostPort>`; a process listens on the node itself, so at its
+ * port; a container port without hostPort at the port the runtime published it at (`published`).
+ * A first port with no endpoint gives none (endpoints[0] must be the service's). At most MAX_REPLICA_ENDPOINTS.
  */
-export function endpointsOf(r: ReplicaSpec, address: string | undefined): string[] {
+export function endpointsOf(r: ReplicaSpec, address: string | undefined, published?: Record<string, number>): string[] {
   if (!address) return [];
   const host = address.includes(':') ? `[${address}]` : address;
-  const out = new Set<string>();
+  const out: string[] = [];
   for (const p of r.spec.ports ?? []) {
-    const port = p.hostPort ?? (r.spec.runtime === 'process' ? p.port : undefined);
-    if (port !== undefined) out.add(`${host}:${port}`);
+    const port = p.hostPort ?? (r.spec.runtime === 'process' ? p.port : published?.[portKey(p.port, p.protocol)]);
+    if (port === undefined) {
+      if (!out.length) return [];
+      continue;
+    }
+    const e = `${host}:${port}`;
+    if (!out.includes(e)) out.push(e);
   }
-  return [...out].slice(0, MAX_REPLICA_ENDPOINTS);
+  return out.slice(0, MAX_REPLICA_ENDPOINTS);
 }
 
 function trustsOf(facts: NodeFacts): { trusts?: string[] } {

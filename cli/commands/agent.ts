@@ -4,6 +4,7 @@ import { mebibytes } from '../../reconciler/core/quantity.js';
 import { runUntilSignal } from '../lifecycle.js';
 import { commandPatternProblem, imagePatternProblem } from '../../agents/admission.js';
 import { addressProblem } from '../../agents/node-address.js';
+import { rangeProblem } from '../../agents/network/service-addresses.js';
 import type { RuntimeKind } from '../../agents/runtimes/load.js';
 
 const RUNTIMES: readonly RuntimeKind[] = ['docker', 'process', 'sim', 'docker,process'];
@@ -31,6 +32,8 @@ const cmd = command({
     '  --location LAT,LON  where the node is (geo and latency constraints judge nodes by it)',
     '  --address IP        the address other nodes reach this node at, given to its workloads as',
     '                      CANOPY_NODE_ADDRESS (default: the local address of its connection to the broker)',
+    '  --service-range R   addresses the node gives service names (web.shop.canopy) and their variables,',
+    '                      routed to this host (default 198.18.0.0/15; off: variables on --address only)',
     '  --probe-from ADDR   local address to send latency probes from (default: chosen by routing)',
     '  --probe-every S     re-measure latency targets every S seconds (default 30; or 500ms, 5m)',
     '  --identity FILE     its identity (canopy identity create --node C/N): broker credential, signing key,',
@@ -77,6 +80,12 @@ const cmd = command({
       if (p) throw new ArgProblem(p);
       return t;
     }),
+    'service-range': custom((t) => {
+      if (t === 'off') return t;
+      const p = rangeProblem(t);
+      if (p) throw new ArgProblem(`${p}, or off`);
+      return t;
+    }),
     'probe-from': text(),
     'probe-every': duration({ minMs: 100 }),
     'allow-image': patterns(imagePatternProblem),
@@ -101,6 +110,7 @@ const cmd = command({
           labels: v.labels ?? {},
           location: v.location,
           address: v.address,
+          serviceRange: v['service-range'],
           log,
           probeFrom: v['probe-from'],
           probeIntervalMs: v['probe-every'],

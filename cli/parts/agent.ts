@@ -31,6 +31,8 @@ export interface AgentPartOptions {
   location?: LatLon;
   /** The address other nodes reach it at (--address); default: its broker connection's local address, else 127.0.0.1. */
   address?: string;
+  /** Where service names get addresses (--service-range; default 198.18.0.0/15), or 'off'. */
+  serviceRange?: string;
   /** Local address latency probes are sent from (--probe-from). */
   probeFrom?: string;
   /** How often latency targets are re-measured (default 30 s). */
@@ -78,6 +80,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
     labels: o.labels,
     location: o.location,
     address,
+    serviceRange: o.serviceRange,
     probe: { ...(o.probeFrom ? { localAddress: o.probeFrom } : {}), ...(o.probeIntervalMs ? { intervalMs: o.probeIntervalMs } : {}) },
     heartbeatMs: o.heartbeatMs,
     log: o.log,

@@ -1,0 +1,132 @@
+// The node's side of service networking: for every route its cluster sends (the services its
+// workloads may call), the proxy listens twice, once per policy (round-robin, closest), and is
+// pointed at the route's endpoints; a replica starting is told where: CANOPY_ADDR_<APP>_<NAME>
+// and CANOPY_CLOSEST_<APP>_<NAME> (host:port), and, in a container, the host names
+// `<name>.<app>.canopy` and `closest.<name>.<app>.canopy`. With the service range routed to the
+// host (service-addresses.ts) each listener has an address of its own at the service's port;
+// without it, the node's address at a free port (variables only: names need the range).
+import type { NodeDesired, NodeRoute, ReplicaSpec } from '../../schemas/messages.js';
+import type { Logger } from '../../reconciler/core/log.js';
+import { serviceVariable } from '../../reconciler/core/service-names.js';
+import type { ServiceAddresses } from './service-addresses.js';
+
+export type Policy = 'round-robin' | 'closest';
+const POLICIES: readonly Policy[] = ['round-robin', 'closest'];
+
+/** The proxy as the network uses it (agents/proxy). */
+export interface ProxyPort {
+  listen(service: string, policy: Policy, host: string, port: number, protocol?: 'tcp' | 'udp'): Promise<{ host: string; port: number }>;
+  unlisten(service: string): Promise<void>;
+  setRoute(service: string, route: NodeRoute | undefined): void;
+}
+
+interface Bound {
+  /** What the listeners were opened for: a new port or protocol opens them again. */
+  key: string;
+  at: Record<Policy, { host: string; port: number }>;
+  /** The listeners have addresses of their own: host names point there. */
+  named: boolean;
+}
+
+export interface AgentNetwork {
+  /** Listen for every route of the assignment and point the proxy at its endpoints; close the others. */
+  sync(routes: NodeDesired['routes']): Promise<void>;
+  /** What a replica is given at start: variables for the services it may call; host names for containers. */
+  workloadEnv(r: Pick<ReplicaSpec, 'service' | 'spec'>): { env: Record<string, string>; hosts: Record<string, string> };
+  /** service → where its listeners are (status, tests). */
+  bindings(): Map<string, Bound['at']>;
+}
+
+export interface NetworkOptions {
+  proxy: ProxyPort;
+  /** Undefined: no service range (variables on the node's address only). */
+  addresses?: ServiceAddresses;
+  /** Where listeners go without a range. */
+  nodeAddress: string;
+  log: Logger;
+}
+
+/** `<name>.<app>.canopy` (round-robin) or `closest.<name>.<app>.canopy`. */
+export function serviceHost(service: string, policy: Policy): string {
+  const [app, name] = service.split('/');
+  return `${policy === 'closest' ? 'closest.' : ''}${name}.${app}.canopy`;
+}
+
+const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+
+export function agentNetwork(o: NetworkOptions): AgentNetwork {
+  const bound = new Map<string, Bound>();
+  let addresses = o.addresses;
+
+  async function listenOne(service: string, policy: Policy, route: NodeRoute): Promise<{ at: { host: string; port: number }; named: boolean }> {
+    for (let attempt = 0; addresses && attempt < 8; attempt++) {
+      const host = addresses.addressFor(`${service}|${policy}`, attempt);
+      try {
+        return { at: await o.proxy.listen(service, policy, host, route.port, route.protocol), named: true };
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') continue; // another node on this host took it: the next one
+        if (code === 'EADDRNOTAVAIL') {
+          o.log.warn(`service addresses in ${addresses.range.text} are not local to this host (${(e as Error).message}): names will not resolve; variables use ${o.nodeAddress}`);
+          addresses = undefined;
+          break;
+        }
+        throw e;
+      }
+    }
+    return { at: await o.proxy.listen(service, policy, o.nodeAddress, 0, route.protocol), named: false };
+  }
+
+  async function bind(service: string, route: NodeRoute): Promise<void> {
+    const key = `${route.port}/${route.protocol ?? 'tcp'}`;
+    const have = bound.get(service);
+    if (have?.key === key) return;
+    if (have) await o.proxy.unlisten(service);
+    const at = {} as Bound['at'];
+    let named = true;
+    for (const policy of POLICIES) {
+      const r = await listenOne(service, policy, route);
+      at[policy] = r.at;
+      named &&= r.named;
+    }
+    bound.set(service, { key, at, named });
+    o.log.debug?.(`service ${service}: ${POLICIES.map((p) => `${p} at ${hostPort(at[p])}`).join(', ')}`);
+  }
+
+  return {
+    async sync(routes = {}) {
+      for (const [service, route] of Object.entries(routes)) {
+        try {
+          await bind(service, route);
+          o.proxy.setRoute(service, route);
+        } catch (e) {
+          o.log.warn(`service ${service}: cannot listen for it: ${(e as Error).message}`);
+        }
+      }
+      for (const service of [...bound.keys()]) {
+        if (routes[service]) continue;
+        await o.proxy.unlisten(service);
+        o.proxy.setRoute(service, undefined);
+        bound.delete(service);
+        for (const p of POLICIES) addresses?.release(`${service}|${p}`);
+      }
+      await addresses?.save().catch((e) => o.log.warn(`saving service addresses: ${(e as Error).message}`));
+    },
+    workloadEnv(r) {
+      const app = r.service.split('/')[0];
+      const uses = new Set(r.spec.uses ?? []);
+      const env: Record<string, string> = {};
+      const hosts: Record<string, string> = {};
+      for (const [service, b] of bound) {
+        const [a, name] = service.split('/');
+        // Host names for every route the node has; variables for what the replica may call.
+        if (b.named) for (const p of POLICIES) hosts[serviceHost(service, p)] = b.at[p].host;
+        if (a !== app && !uses.has(service)) continue;
+        env[serviceVariable(a, name, 'addr')] = hostPort(b.at['round-robin']);
+        env[serviceVariable(a, name, 'closest')] = hostPort(b.at.closest);
+      }
+      return { env, hosts };
+    },
+    bindings: () => new Map([...bound].map(([k, b]) => [k, b.at])),
+  };
+}
