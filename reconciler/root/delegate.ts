@@ -145,7 +145,7 @@ type PatchOp = Extract<DesiredMessage, { kind: 'patch' }>['ops'][number];
  */
 export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
   const ops: PatchOp[] = [];
-  const path = (id: string) => `/services/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  const path = (id: string) => `/services/${pointerPart(id)}`;
   for (const [id, a] of Object.entries(doc.services)) {
     const b = base.services[id];
     if (b === a) continue;
@@ -158,6 +158,30 @@ export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
   if (canonicalJson(base.trust ?? null) !== canonicalJson(doc.trust ?? null)) {
     ops.push(doc.trust ? { op: base.trust ? 'replace' : 'add', path: '/trust', value: doc.trust } : { op: 'remove', path: '/trust' });
   }
+  routesPatch(base.routes, doc.routes, ops);
   ops.push({ op: 'replace', path: '/version', value: doc.version });
   return ops;
 }
+
+/**
+ * Per route: `add`, `remove` or `replace` of `/routes/<id>` for the routes that changed (an
+ * unchanged route is the same object, else compared by value); `/routes` itself only appears or
+ * goes with its first or last route.
+ */
+function routesPatch(base: Placement['routes'], doc: Placement['routes'], ops: PatchOp[]): void {
+  if (!doc) {
+    if (base) ops.push({ op: 'remove', path: '/routes' });
+    return;
+  }
+  if (!base) ops.push({ op: 'add', path: '/routes', value: {} });
+  const path = (id: string) => `/routes/${pointerPart(id)}`;
+  for (const [id, a] of Object.entries(doc)) {
+    const b = base?.[id];
+    if (b === a) continue;
+    if (b === undefined) ops.push({ op: 'add', path: path(id), value: a });
+    else if (canonicalJson(b) !== canonicalJson(a)) ops.push({ op: 'replace', path: path(id), value: a });
+  }
+  for (const id of Object.keys(base ?? {})) if (!(id in doc)) ops.push({ op: 'remove', path: path(id) });
+}
+
+const pointerPart = (id: string) => id.replace(/~/g, '~0').replace(/\//g, '~1');

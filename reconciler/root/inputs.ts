@@ -36,8 +36,12 @@ export function clusterStatusIn(state: RootState, ports: InputPorts, cluster: st
   st.offlineSince = undefined;
   state.clusters.set(cluster, st);
   const { queue } = ports;
-  if (!before || !wasOnline || shapeChanged(before, status) || refusals.changed) queue.enqueue('place');
+  const replace = !before || !wasOnline || shapeChanged(before, status) || refusals.changed;
+  if (replace) queue.enqueue('place');
   if (!wasOnline) queue.enqueue(`live:${cluster}`);
+  // Endpoints, interest or location changed: the clusters routing to what changed look again
+  // (in the place pass when there is one: its delegate step takes them).
+  if (state.routes.statusChanged(cluster, before, status, wasOnline) && !replace) queue.enqueue('routes');
   // Resend when the cluster is behind (sendTo holds back a send in flight for a moment).
   if (!sameVersion(status.applied, ports.book.get(cluster)?.version)) queue.enqueue(`send:${cluster}`);
   queue.enqueue('converge');
@@ -54,6 +58,8 @@ export function clusterOnlineIn(state: RootState, ports: InputPorts, cluster: st
   } else st.offlineSince = ports.clock();
   state.clusters.set(cluster, st);
   ports.log.info(`cluster ${cluster} ${online ? 'online' : 'offline'}`);
+  // The clusters routing to what it exposes look again, in the place pass's delegate step.
+  state.routes.onlineChanged(cluster, st.status);
   ports.queue.enqueue('place');
   ports.queue.enqueue(`live:${cluster}`);
 }

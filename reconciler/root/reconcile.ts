@@ -1,6 +1,6 @@
 // What the root's loop runs for each key: `main` is a pass over a new commit (read, check its
 // signature when fleet.yaml requires one, load, validate, place, delegate, record); `place` re-places on what the clusters reported (place, delegate,
-// record); `converge`, `send:<cluster>` and `live:<cluster>` record convergence, bring a cluster
+// record); `routes` writes the placements whose routes a status changed; `converge`, `send:<cluster>` and `live:<cluster>` record convergence, bring a cluster
 // to its current placement, and record its liveness. A key that throws is retried by the loop
 // and marks the root unhealthy until it succeeds.
 import type { Reconciler } from '../runtime/loop.js';
@@ -13,6 +13,7 @@ import { runPass, timed, type Step } from './steps/pass.js';
 import { place } from './steps/place.js';
 import { loadCommit, readCommit } from './steps/read-commit.js';
 import { record } from './steps/record.js';
+import { reroute } from './steps/routes.js';
 import { validate } from './steps/validate.js';
 import { takeTrust } from './steps/trust.js';
 import { verifySignature } from './steps/verify-signature.js';
@@ -32,11 +33,14 @@ export const MAIN_PASS: readonly Step[] = [
   ...PLACE,
 ];
 export const PLACE_PASS: readonly Step[] = PLACE;
+/** Routes only: the clusters a status or liveness change marked (steps/routes.ts). */
+export const ROUTES_PASS: readonly Step[] = [{ name: 'routes', run: reroute }];
 
 export function rootReconciler(state: RootState, ports: RootPorts): Reconciler {
   const run = async (key: string) => {
     if (key === 'main') return void (await runPass(MAIN_PASS, state, ports));
     if (key === 'place') return void (await runPass(PLACE_PASS, state, ports));
+    if (key === 'routes') return void (await runPass(ROUTES_PASS, state, ports));
     if (key === 'converge') return timed(ports, 'convergence', () => recordConvergence(state, ports));
     if (key.startsWith('send:')) return timed(ports, 'send', () => sendTo(state, ports, key.slice(5)));
     if (key.startsWith('live:')) return timed(ports, 'liveness', () => recordLiveness(state, ports, key.slice(5)));

@@ -8,6 +8,7 @@ import type { DesiredState } from './desired.js';
 import type { Allocation, ClusterView, Refusal } from './place.js';
 import { IncrementalPlacer, PlacementDocs } from './incremental.js';
 import { RunningCounts } from './running-counts.js';
+import { RouteIndex } from './route-index.js';
 import { fleetTrust, type FleetTrust } from './trust.js';
 
 /** What the root knows of one cluster: its last status and its liveness as the root sees it. */
@@ -51,6 +52,8 @@ export interface RootState {
   /** The placer's memory between passes, and each cluster's placement document. */
   placer: IncrementalPlacer;
   docs: PlacementDocs;
+  /** Who exposes and who routes to each service, and the clusters whose routes to compute again. */
+  routes: RouteIndex;
   /** Parsed descriptors by blob oid. */
   parseCache: Map<string, ParseResult>;
   /** When this root started (ms): clusters known only from Git are offline since then. */
@@ -88,6 +91,7 @@ export function newRootState(s: StateSeed): RootState {
     counts,
     placer: new IncrementalPlacer(),
     docs: new PlacementDocs(),
+    routes: new RouteIndex(),
     parseCache: s.parseCache ?? new Map(),
     startedAt: s.startedAt,
     trust: fleetTrust(s.good),

@@ -3,6 +3,9 @@
 // cluster from what it reports applied to its current version (a patch when the book knows its
 // base, else a snapshot), holding back while a send of that version may still be in flight.
 import { placementRef } from '../../core/refs.js';
+import { changedRoutes } from '../routes.js';
+import { markDesiredChanges, routeClusters, routesNow } from './routes.js';
+import { placementMessage, writePlacement } from './write-placement.js';
 import { sameVersion } from '../delegate.js';
 import type { RootPorts } from '../ports.js';
 import type { RootState } from '../state.js';
@@ -13,16 +16,23 @@ import type { Placement, Version } from '../../../schemas/messages.js';
 
 /** A send this recent is still in flight: a status saying the cluster is behind may predate it. */
 export const RESEND_AFTER_MS = 1000;
-/** Services named in a placement commit's message; the rest are counted. */
-const LISTED = 50;
+export { placementMessage };
 
-export async function delegate(state: RootState, ports: Pick<RootPorts, 'book' | 'fleet' | 'wrote' | 'queue' | 'metrics'>, pass: Pass): Promise<StepResult> {
+export async function delegate(
+  state: RootState,
+  ports: Pick<RootPorts, 'book' | 'fleet' | 'wrote' | 'queue' | 'metrics' | 'log'>,
+  pass: Pass,
+): Promise<StepResult> {
   const { good } = state;
   const { placed } = pass;
   if (!good || !placed) return 'done';
   const { result, touched, failedOver } = placed;
   const { book } = ports;
-  for (const cluster of new Set([...book.clusters(), ...placed.clusters])) {
+  // Routes to compute again: those a status marked, and those the commit's changes reach.
+  markDesiredChanges(state, pass);
+  const dirty = new Set([...state.routes.take()].filter((c) => book.get(c)));
+  const views = routeClusters(state);
+  for (const cluster of new Set([...book.clusters(), ...placed.clusters, ...dirty])) {
     const cur = book.get(cluster);
     const trust = trustFor(state.trust, cluster);
     // New keys travel in a new placement, even when no service changed there (the same object
@@ -31,35 +41,26 @@ export async function delegate(state: RootState, ports: Pick<RootPorts, 'book' |
     const renew = !cur || (cur.version.epoch !== state.epoch && failedOver) || rekeyed;
     // After a partial placement `touched` is exact; after a full one (a start, when the docs
     // are new) compare every cluster: one an earlier root placed work on may now get nothing.
-    if (!renew && !result.full && !touched.has(cluster)) continue;
+    if (!renew && !result.full && !touched.has(cluster) && !dirty.has(cluster)) continue;
     const services = state.docs.assignments(cluster);
-    if (!renew && result.full && !book.differs(cluster, services)) continue;
+    // Routes that changed make a new version too (the same objects when none did).
+    const routes = routesNow(state, ports.log, cluster, services, cur?.routes, views);
+    state.routes.setRoutes(cluster, routes);
+    const rerouted = routes !== cur?.routes;
+    const changed = result.full ? book.differs(cluster, services) : touched.has(cluster);
+    if (!renew && !rerouted && !changed) continue;
     const doc: Placement = {
       fleet: ports.fleet,
       cluster,
       version: { commit: good.commit, seq: ++state.seq, epoch: state.epoch },
       ...(trust ? { trust } : {}),
       services,
+      ...(routes ? { routes } : {}),
     };
     // The message names what changed here (all of it on a cluster's first placement).
     const ids = (renew && !rekeyed) || result.full ? Object.keys(services) : (touched.get(cluster) ?? []);
-    await book.commit(doc, placementMessage(doc, ids));
-    ports.wrote(placementRef(cluster));
-    ports.queue.enqueue(`send:${cluster}`);
-    ports.metrics.placementsWritten.inc();
-    pass.written++;
+    await writePlacement(ports, pass, doc, ids, rerouted ? changedRoutes(cur?.routes, routes) : []);
   }
-}
-
-/** The placement commit's message: which version from which commit, and what changed. */
-export function placementMessage(doc: Placement, ids: readonly string[]): string {
-  const { services } = doc;
-  const lines = ids.slice(0, LISTED).map((id) => `${id}: ${services[id] ? `${services[id].replicas} replica(s)` : 'removed'}`);
-  if (ids.length > LISTED) lines.push(`… and ${ids.length - LISTED} more`);
-  const keys = doc.trust
-    ? `\nkeys: root ${doc.trust.root?.length ?? 0}, cluster ${doc.trust.cluster?.length ?? 0}, nodes ${Object.keys(doc.trust.nodes ?? {}).length}`
-    : '';
-  return `placement ${doc.cluster} #${doc.version.seq} from ${doc.version.commit.slice(0, 12)}\n\n${lines.join('\n') || '(no services)'}${keys}`;
 }
 
 export async function sendTo(
