@@ -73,6 +73,31 @@ L('listen is idempotent for the same (service, policy); unlisten frees the port'
   }
 });
 
+L('listen for the same key at another port moves it: the old port is freed, its connections end', async () => {
+  const server = net.createServer((s) => s.on('error', () => undefined));
+  await new Promise<void>((r) => server.listen(0, HOST, r));
+  const proxy = new ServiceProxy();
+  try {
+    proxy.setRoute('shop/web', { port: 80, endpoints: [{ addr: `${HOST}:${(server.address() as net.AddressInfo).port}`, tier: 0 }] });
+    const first = await proxy.listen('shop/web', 'round-robin', HOST, 0);
+    const held = net.connect({ host: HOST, port: first.port });
+    held.on('error', () => undefined);
+    const ended = new Promise((r) => held.once('close', r));
+    await new Promise((r) => held.once('connect', r));
+    const moved = await proxy.listen('shop/web', 'round-robin', HOST, 0).then(() => proxy.listen('shop/web', 'round-robin', '127.0.0.2', 0));
+    assert.is(moved.host, '127.0.0.2');
+    await ended;
+    const refused = await new Promise<string>((r) =>
+      net.connect({ host: HOST, port: first.port }).once('error', (e: NodeJS.ErrnoException) => r(String(e.code))),
+    );
+    assert.is(refused, 'ECONNREFUSED');
+    assert.equal([...proxy.listening().values()], [{ host: '127.0.0.2', port: moved.port, protocol: 'tcp' }]);
+  } finally {
+    await proxy.close();
+    await new Promise((r) => server.close(r));
+  }
+});
+
 L('a bad endpoint or policy is refused with a clear error, the old route kept', async () => {
   const proxy = new ServiceProxy();
   proxy.setRoute('shop/web', { port: 80, endpoints: [{ addr: '10.0.0.1:80', tier: 0 }] });
