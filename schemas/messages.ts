@@ -110,10 +110,9 @@ export const NodeRoute = Type.Object(
   {
     port: Type.Integer({ minimum: 1, maximum: 65535 }),
     protocol: Type.Optional(Protocol),
-    endpoints: Type.Array(
-      Type.Object({ addr: Endpoint, tier: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
-      { maxItems: MAX_ROUTE_ENDPOINTS },
-    ),
+    endpoints: Type.Array(Type.Object({ addr: Endpoint, tier: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }), {
+      maxItems: MAX_ROUTE_ENDPOINTS,
+    }),
   },
   { additionalProperties: false },
 );

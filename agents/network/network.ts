@@ -67,7 +67,9 @@ export function agentNetwork(o: NetworkOptions): AgentNetwork {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE') continue; // another node on this host took it: the next one
         if (code === 'EADDRNOTAVAIL') {
-          o.log.warn(`service addresses in ${addresses.range.text} are not local to this host (${(e as Error).message}): names will not resolve; variables use ${o.nodeAddress}`);
+          o.log.warn(
+            `service addresses in ${addresses.range.text} are not local to this host (${(e as Error).message}): names will not resolve; variables use ${o.nodeAddress}`,
+          );
           addresses = undefined;
           break;
         }

@@ -3,7 +3,7 @@
 // ties them to the assignment's routes.
 import type { Logger } from '../../reconciler/core/log.js';
 import type { NodeDesired } from '../../schemas/messages.js';
-import { ServiceProxy } from '../proxy/proxy.js';
+import { ServiceProxy } from '../proxy/index.js';
 import { agentNetwork, type AgentNetwork } from './network.js';
 import { DEFAULT_SERVICE_RANGE, parseRange, routeRangeLocally, serviceAddresses } from './service-addresses.js';
 

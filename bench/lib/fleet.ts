@@ -214,7 +214,15 @@ export class BenchFleet {
   startAgent(
     cluster: string,
     node: string,
-    o: { broker?: string; runtime?: 'sim' | 'docker' | 'process'; cpu?: number; memory?: string; nodeArgs?: string[]; env?: Record<string, string> } = {},
+    o: {
+      broker?: string;
+      runtime?: 'sim' | 'docker' | 'process';
+      cpu?: number;
+      memory?: string;
+      nodeArgs?: string[];
+      env?: Record<string, string>;
+      args?: string[];
+    } = {},
   ): Part {
     return this.spawn(
       `agent-${node}`,
@@ -237,6 +245,7 @@ export class BenchFleet {
         '--memory',
         o.memory ?? '16Gi',
         ...this.identity('node', `${cluster}/${node}`),
+        ...(o.args ?? []),
       ],
       o,
     );

@@ -174,7 +174,9 @@ function stage(me: string, next: string | undefined, port: number | undefined): 
 }
 
 function logsOf(service: string): string {
-  const ids = execFileSync('docker', ['ps', '-q', '--filter', `label=canopy.fleet=${fleet}`, '--filter', `label=canopy.service=${service}`], { encoding: 'utf8' })
+  const ids = execFileSync('docker', ['ps', '-q', '--filter', `label=canopy.fleet=${fleet}`, '--filter', `label=canopy.service=${service}`], {
+    encoding: 'utf8',
+  })
     .split('\n')
     .filter(Boolean);
   return ids.map((id) => execFileSync('docker', ['logs', '--tail', '5', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).join('');
@@ -211,8 +213,13 @@ test('Oakestra’s client-server and video pipeline, imported: each calls the ne
   await eventually('the client fetched from the server by name', () => /^server$/m.test(logsOf('clientsrvapp/client')), 60_000, 500).catch((e: Error) =>
     assert.unreachable(`${e.message}\n${logsOf('clientsrvapp/client')}\n${outputs()}`),
   );
-  await eventually('the source sees the whole pipeline', () => logsOf('pipeline/source').includes('source|aggregator|detector|tracker|dashboard'), 60_000, 500).catch(
-    (e: Error) => assert.unreachable(`${e.message}\n${['source', 'aggregator', 'detector', 'tracker'].map((s) => logsOf(`pipeline/${s}`)).join('\n')}\n${outputs()}`),
+  await eventually(
+    'the source sees the whole pipeline',
+    () => logsOf('pipeline/source').includes('source|aggregator|detector|tracker|dashboard'),
+    60_000,
+    500,
+  ).catch((e: Error) =>
+    assert.unreachable(`${e.message}\n${['source', 'aggregator', 'detector', 'tracker'].map((s) => logsOf(`pipeline/${s}`)).join('\n')}\n${outputs()}`),
   );
 });
 

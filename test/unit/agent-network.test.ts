@@ -4,18 +4,16 @@
 // test/e2e/networking.test.ts.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { agentNetwork, serviceHost, type Policy, type ProxyPort } from '../../agents/network/network.js';
 import { parseRange, rangeProblem, serviceAddresses } from '../../agents/network/service-addresses.js';
 import { endpointsOf } from '../../agents/steps/report.js';
 import type { NodeRoute, ReplicaSpec } from '../../schemas/messages.js';
 import { createLogger } from '../../reconciler/core/log.js';
+import { tempDir } from '../helpers/cleanup.js';
 
 const test = suite('agent network: service names');
 const log = createLogger('test', 'error');
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'canopy-net-'));
+const tmp = () => tempDir('canopy-net-');
 
 function recorder(taken: Set<string> = new Set()) {
   const listening = new Map<string, { host: string; port: number }>();
