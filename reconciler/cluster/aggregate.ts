@@ -1,12 +1,15 @@
 // What a cluster tells the root: totals and per-service counts, never its nodes. Where it is
 // goes out as coarse geohash cells, and its latency as the best round trip per target; what it
-// could not place goes out as refusals, so the root tries elsewhere. Pure.
+// could not place goes out as refusals, so the root tries elsewhere. Per service, the addresses
+// it exposes (the first endpoint of each running instance on a reachable node); and the services
+// its nodes asked for that the placement has no route for (interest). Pure.
 import { MAX_SERVICE_ENDPOINTS, type ClusterStatus, type NodeStatus, type Placement, type Capacity, type ServiceStatus } from '../../schemas/messages.js';
 import type { NodeView } from './node-view.js';
 import { request } from '../scheduling/capacity.js';
 import type { Target } from '../scheduling/latency.js';
 import { distanceKm, type LatLon } from '../core/geo.js';
 import { estimateRttMs, footprintOf, round1 } from '../scheduling/geo.js';
+import { clusterInterest } from './routes.js';
 
 export interface AggregateInput {
   cluster: string;
@@ -15,6 +18,8 @@ export interface AggregateInput {
   nodes: NodeView[];
   statuses: Map<string, NodeStatus | undefined>;
   online: Set<string>;
+  /** Online nodes whose MQTT session is up: only their instances' addresses are exposed (default: online). */
+  reachable?: Set<string>;
   assignment: Map<string, string>;
   pending: Map<string, string>;
   labels: Record<string, string>;
@@ -36,6 +41,10 @@ export function aggregate(i: AggregateInput): ClusterStatus {
   const positions = live.flatMap((n) => (n.location ? [n.location] : []));
   const footprint = footprintOf(positions);
   const latency = latencyOf(live, i.targets ?? {}, i.location);
+  const interest = clusterInterest(
+    i.placement,
+    live.map((n) => i.statuses.get(n.name)?.interest),
+  );
   return {
     kind: 'cluster-status',
     cluster: i.cluster,
@@ -55,6 +64,7 @@ export function aggregate(i: AggregateInput): ClusterStatus {
     ...(Object.keys(latency).length ? { latency } : {}),
     nodes: { total: i.nodes.length, online: live.length },
     services,
+    ...(interest.length ? { interest } : {}),
   };
 }
 
@@ -88,7 +98,9 @@ function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, Serv
     if (no && no.count > 0) services[id].refused = { count: Math.min(no.count, a.replicas), reason: no.reason.slice(0, 2000) };
   }
   const endpoints = new Map<string, Set<string>>();
+  const reachable = i.reachable ?? i.online;
   for (const n of live) {
+    const exposes = reachable.has(n.name);
     for (const r of i.statuses.get(n.name)?.replicas ?? []) {
       const want = i.placement?.services[r.service];
       const s = (services[r.service] ??= { desired: 0, running: 0, failed: 0 });
@@ -96,7 +108,9 @@ function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, Serv
       const current = want && want.specHash === r.specHash && i.assignment.get(r.id) === n.name;
       if (r.state === 'running' && (current || !want)) {
         s.running++;
-        if (r.endpoints?.length) for (const e of r.endpoints) (endpoints.get(r.service) ?? endpoints.set(r.service, new Set()).get(r.service)!).add(e);
+        // The service's address is its first port's endpoint.
+        const addr = exposes ? r.endpoints?.[0] : undefined;
+        if (addr) (endpoints.get(r.service) ?? endpoints.set(r.service, new Set()).get(r.service)!).add(addr);
       } else if (r.state === 'failed') {
         s.failed++;
         if (r.message && !s.message) s.message = `${r.id}: ${r.message}`;
@@ -107,7 +121,7 @@ function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, Serv
   return services;
 }
 
-/** What a cluster exposes of a service: its endpoints sorted, at most MAX_SERVICE_ENDPOINTS, and how many more. */
+/** What a cluster exposes of a service: its instances' addresses sorted, at most MAX_SERVICE_ENDPOINTS, and how many more. */
 export function exposed(set: Iterable<string>): Pick<ServiceStatus, 'endpoints' | 'endpointsOmitted'> {
   const all = [...new Set(set)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (!all.length) return {};

@@ -8,6 +8,7 @@ import { inAdoptionChain } from './steps/adopt.js';
 import { adoptMessage } from './steps/adopt-mqtt.js';
 import { timed } from './metrics.js';
 import { KEYS, type ClusterPorts } from './ports.js';
+import { refreshAddresses } from './steps/routes.js';
 import type { ClusterState } from './state.js';
 
 /** <cluster>/desired: a snapshot or patch of the placement, adopted in the chain. */
@@ -40,6 +41,8 @@ export function onNodeStatus(s: ClusterState, p: ClusterPorts, topic: string, pa
   // learned the new key) is sent its share again at once, signed with a key it trusts.
   const rekeyed = (st.status?.trusts ?? []).join() !== (parsed.value.trusts ?? []).join();
   if (rekeyed) st.sent = undefined;
+  // Services it asks for beyond its workloads': its routes change.
+  const interested = (st.status?.interest ?? []).join() !== (parsed.value.interest ?? []).join();
   st.status = parsed.value;
   // Which of this cluster's keys the node trusts: one away during a rotation is signed for with the old one.
   p.trust?.heard(`node:${p.cfg.name}/${parts.node}`, parsed.value.trusts);
@@ -48,7 +51,9 @@ export function onNodeStatus(s: ClusterState, p: ClusterPorts, topic: string, pa
   s.nodes.set(parts.node, st);
   if (!wasOnline) p.log.info(`node ${parts.node} online`);
   if (!wasOnline || shapeChanged) p.work.enqueue(KEYS.place);
-  if (rekeyed || (st.sent && parsed.value.appliedSeq !== st.sent.seq)) p.work.enqueue(KEYS.node(parts.node));
+  if (rekeyed || interested || (st.sent && parsed.value.appliedSeq !== st.sent.seq)) p.work.enqueue(KEYS.node(parts.node));
+  // Its instances' addresses: the nodes whose routes include a service that changed are told.
+  refreshAddresses(s, p, parts.node);
   p.work.enqueue(KEYS.report);
 }
 
@@ -66,14 +71,19 @@ export function onNodeOnline(s: ClusterState, p: ClusterPorts, topic: string, pa
   const st = s.nodes.get(parts.node);
   if (!st) return;
   if (parsed.value.online) {
+    const was = st.connected;
     st.connected = true;
     st.disconnectedAt = undefined;
+    if (!was && refreshAddresses(s, p, parts.node).length) p.work.enqueue(KEYS.report);
     return;
   }
   if (!st.connected) return;
   st.connected = false;
   st.disconnectedAt = p.now();
   if (st.online) p.log.warn(`node ${parts.node} disconnected; its replicas move if it is not back within ${p.cfg.unreachableMs / 1000} s`);
+  // Its instances are out of every route at once (and of what the cluster exposes); its
+  // replicas stay where they are for the grace period.
+  if (refreshAddresses(s, p, parts.node).length) p.work.enqueue(KEYS.report);
   p.work.enqueueAfter(KEYS.report, p.cfg.unreachableMs + 50);
 }
 

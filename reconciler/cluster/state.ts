@@ -1,11 +1,12 @@
 // Everything a cluster keeps between reconcile passes, in one typed object: the placement in
 // force and the replica → node assignment (both journaled in the state directory, so a restarted
 // cluster enforces them with no root), what it has heard of its nodes, the plan of the last
-// placing pass, what it last told the root, and the two queues beside the loop (placements
-// being adopted, the status waiting to be recorded in Git). Steps read and write it; nothing
-// else holds state.
+// placing pass, the index its nodes' routes are made from, what it last told the root, and the
+// two queues beside the loop (placements being adopted, the status waiting to be recorded in
+// Git). Steps read and write it; nothing else holds state.
 import type { ClusterStatus, NodeStatus, Placement, ReplicaSpec } from '../../schemas/messages.js';
 import type { NodeView } from './node-view.js';
+import { createRouteIndex, type RouteIndex } from './route-index.js';
 
 // `connected` is the node's MQTT session (its retained online flag; the broker sets it false by
 // the last will when the session dies, also after 1.5 × keepalive of silence). `online` is
@@ -43,6 +44,8 @@ export interface ClusterState {
   adoption: Promise<void>;
   /** The Git record of the status: the write under way, and the latest status waiting for it. */
   record: { running?: Promise<void>; next?: ClusterStatus; failures: number };
+  /** Live addresses of the instances here by service, and which nodes' routes include each service. */
+  routes: RouteIndex;
 }
 
 export function createClusterState(o: { placement?: Placement; assignment?: Record<string, string>; now: number }): ClusterState {
@@ -60,6 +63,7 @@ export function createClusterState(o: { placement?: Placement; assignment?: Reco
     startedAt: o.now,
     adoption: Promise.resolve(),
     record: { failures: 0 },
+    routes: createRouteIndex(),
   };
 }
 

@@ -220,22 +220,26 @@ Aggregate('what it produces passes the ClusterStatus schema the root parses with
 
 const at = (r: ReplicaState, ...endpoints: string[]): ReplicaState => ({ ...r, endpoints });
 
-Aggregate('endpoints: those of the running replicas that count, sorted, without duplicates, no node names', () => {
+Aggregate('endpoints: the address (first endpoint) of the running replicas that count, sorted, without duplicates, no node names', () => {
   const nodes = [aNode('n1').build(), aNode('n2').build(), aNode('n3').offline().build()];
   const s = aggregate(
     input(nodes, {
-      assignment: assign({ 'shop/web#0': 'n1', 'shop/web#1': 'n1', 'shop/web#2': 'n2', 'shop/web#3': 'n3' }),
+      assignment: assign({ 'shop/web#0': 'n1', 'shop/web#1': 'n1', 'shop/web#2': 'n2', 'shop/web#3': 'n3', 'shop/web#4': 'n2' }),
       reports: {
         n1: [
-          at(replicaState('shop/web#0', HASH, 'running'), '10.0.0.2:8080', '10.0.0.1:8080'),
+          at(replicaState('shop/web#0', HASH, 'running'), '10.0.0.1:8080', '10.0.0.1:9090'), // the second port is not the address
           at(replicaState('shop/web#1', 'an-old-hash', 'running'), '10.0.0.1:9999'), // old spec: not exposed
         ],
-        n2: [at(replicaState('shop/web#2', HASH, 'running'), '10.0.0.2:8080'), at(replicaState('old/gone#0', 'h', 'running'), '10.0.0.2:7000')],
+        n2: [
+          at(replicaState('shop/web#2', HASH, 'running'), '10.0.0.2:8080'),
+          at(replicaState('shop/web#4', HASH, 'running'), '10.0.0.2:8080'), // the same address twice: once
+          at(replicaState('old/gone#0', 'h', 'running'), '10.0.0.2:7000'),
+        ],
         n3: [at(replicaState('shop/web#3', HASH, 'running'), '10.0.0.3:8080')], // offline node
       },
     }),
   );
-  assert.equal(s.services['shop/web'], { desired: 4, running: 2, failed: 0, endpoints: ['10.0.0.1:8080', '10.0.0.2:8080'] });
+  assert.equal(s.services['shop/web'], { desired: 4, running: 3, failed: 0, endpoints: ['10.0.0.1:8080', '10.0.0.2:8080'] });
   assert.equal(s.services['old/gone'].endpoints, ['10.0.0.2:7000'], 'a removed service still running is still reachable');
   assert.not.match(JSON.stringify(s.services), /n1|n2|n3/);
   const r = checkValue('ClusterStatus', JSON.parse(JSON.stringify(s)), 'status');

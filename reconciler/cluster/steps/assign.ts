@@ -1,21 +1,30 @@
 // Step: tell one node what to run (its retained <node>/desired): the replicas the last placing
-// pass gave it, the fleet's latency targets to probe, the heartbeat. Sent when what it says
+// pass gave it, the fleet's latency targets to probe, the heartbeat, and the routes to the
+// services its workloads may call (routes.ts; the services they include are kept in the route
+// index, so an endpoint change re-sends to the nodes that use it). Sent when what it says
 // changed, and again when the node has not applied it after a second (a message lost with a
 // session); a node that is offline is told nothing.
 import type { NodeDesired } from '../../../schemas/messages.js';
 import type { ClusterPorts } from '../ports.js';
 import type { ClusterState } from '../state.js';
+import { routesFor, setRouted } from '../route-index.js';
 
 export async function assignNode(s: ClusterState, p: ClusterPorts, node: string): Promise<void> {
   const st = s.nodes.get(node);
-  if (!st?.online) return;
+  if (!st?.online) {
+    setRouted(s.routes, node, []);
+    return;
+  }
   const replicas = s.byNode.get(node) ?? [];
+  const { routes, json } = routesFor(s.routes, node, s.placement, replicas, st.status?.interest);
+  const routed = Object.keys(routes);
+  setRouted(s.routes, node, routed);
   // What the node is told, as a key: each replica's id and workload hash (what it runs; a
   // change of placement-only fields such as constraints does not concern the node), and the
-  // targets it probes.
+  // targets it probes, and its routes.
   // The cluster's own keys travel with it, so a rotated cluster key reaches the node signed.
   const trust = s.placement?.trust?.cluster;
-  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}`;
+  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}`;
   const applied = st.status?.appliedSeq;
   const now = p.now();
   if (st.sent && st.sent.key === key && (applied === st.sent.seq || now - st.sent.at < 1000)) return;
@@ -35,6 +44,7 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
     ...(p.cfg.targets ? { targets: p.cfg.targets } : {}),
     ...(trust ? { trust: { cluster: trust } } : {}),
     replicas,
+    ...(routed.length ? { routes } : {}),
   };
   st.sent = { seq, key, at: now };
   await p.nodeBus.publish(p.topics.nodeDesired(p.cfg.name, node), msg, { retain: true });

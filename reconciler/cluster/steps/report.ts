@@ -36,6 +36,7 @@ export function aggregateInput(s: ClusterState, p: Pick<ClusterPorts, 'cfg'>, no
     nodes: nodeViews(s),
     statuses: new Map([...s.nodes].map(([n, st]) => [n, st.status])),
     online: new Set([...s.nodes].filter(([, st]) => st.online).map(([n]) => n)),
+    reachable: new Set([...s.nodes].filter(([, st]) => st.online && st.connected).map(([n]) => n)),
     assignment: s.assignment,
     pending: s.pending,
     labels: cfg.labels,

@@ -4,6 +4,7 @@
 // of the grace period).
 import { KEYS, type ClusterPorts } from '../ports.js';
 import type { ClusterState } from '../state.js';
+import { refreshAddresses } from './routes.js';
 
 export function markUnreachable(s: ClusterState, p: ClusterPorts, now: number): void {
   for (const [name, st] of s.nodes) {
@@ -11,6 +12,7 @@ export function markUnreachable(s: ClusterState, p: ClusterPorts, now: number): 
       st.online = false;
       p.log.warn(`node ${name} unreachable: disconnected for ${Math.round((now - st.disconnectedAt) / 1000)} s; re-placing its replicas`);
       p.work.enqueue(KEYS.place);
+      refreshAddresses(s, p, name);
     }
   }
 }
