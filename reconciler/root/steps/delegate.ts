@@ -32,34 +32,40 @@ export async function delegate(
   markDesiredChanges(state, pass);
   const dirty = new Set([...state.routes.take()].filter((c) => book.get(c)));
   const views = routeClusters(state);
-  for (const cluster of new Set([...book.clusters(), ...placed.clusters, ...dirty])) {
-    const cur = book.get(cluster);
-    const trust = trustFor(state.trust, cluster);
-    // New keys travel in a new placement, even when no service changed there (the same object
-    // when nothing changed: a comparison of references per cluster and pass).
-    const rekeyed = !!cur && cur.trust !== trust && !sameTrust(cur.trust, trust);
-    const renew = !cur || (cur.version.epoch !== state.epoch && failedOver) || rekeyed;
-    // After a partial placement `touched` is exact; after a full one (a start, when the docs
-    // are new) compare every cluster: one an earlier root placed work on may now get nothing.
-    if (!renew && !result.full && !touched.has(cluster) && !dirty.has(cluster)) continue;
-    const services = state.docs.assignments(cluster);
-    // Routes that changed make a new version too (the same objects when none did).
-    const routes = routesNow(state, ports.log, cluster, services, cur?.routes, views);
-    state.routes.setRoutes(cluster, routes);
-    const rerouted = routes !== cur?.routes;
-    const changed = result.full ? book.differs(cluster, services) : touched.has(cluster);
-    if (!renew && !rerouted && !changed) continue;
-    const doc: Placement = {
-      fleet: ports.fleet,
-      cluster,
-      version: { commit: good.commit, seq: ++state.seq, epoch: state.epoch },
-      ...(trust ? { trust } : {}),
-      services,
-      ...(routes ? { routes } : {}),
-    };
-    // The message names what changed here (all of it on a cluster's first placement).
-    const ids = (renew && !rekeyed) || result.full ? Object.keys(services) : (touched.get(cluster) ?? []);
-    await writePlacement(ports, pass, doc, ids, rerouted ? changedRoutes(cur?.routes, routes) : []);
+  try {
+    for (const cluster of new Set([...book.clusters(), ...placed.clusters, ...dirty])) {
+      const cur = book.get(cluster);
+      const trust = trustFor(state.trust, cluster);
+      // New keys travel in a new placement, even when no service changed there (the same object
+      // when nothing changed: a comparison of references per cluster and pass).
+      const rekeyed = !!cur && cur.trust !== trust && !sameTrust(cur.trust, trust);
+      const renew = !cur || (cur.version.epoch !== state.epoch && failedOver) || rekeyed;
+      // After a partial placement `touched` is exact; after a full one (a start, when the docs
+      // are new) compare every cluster: one an earlier root placed work on may now get nothing.
+      if (!renew && !result.full && !touched.has(cluster) && !dirty.has(cluster)) continue;
+      const services = state.docs.assignments(cluster);
+      // Routes that changed make a new version too (the same objects when none did).
+      const routes = routesNow(state, ports.log, cluster, services, cur?.routes, views);
+      state.routes.setRoutes(cluster, routes);
+      const rerouted = routes !== cur?.routes;
+      const changed = result.full ? book.differs(cluster, services) : touched.has(cluster);
+      if (!renew && !rerouted && !changed) continue;
+      const doc: Placement = {
+        fleet: ports.fleet,
+        cluster,
+        version: { commit: good.commit, seq: ++state.seq, epoch: state.epoch },
+        ...(trust ? { trust } : {}),
+        services,
+        ...(routes ? { routes } : {}),
+      };
+      // The message names what changed here (all of it on a cluster's first placement).
+      const ids = (renew && !rekeyed) || result.full ? Object.keys(services) : (touched.get(cluster) ?? []);
+      await writePlacement(ports, pass, doc, ids, rerouted ? changedRoutes(cur?.routes, routes) : []);
+    }
+  } catch (e) {
+    // Looked at again on the retry (those written find their routes unchanged).
+    state.routes.mark(dirty);
+    throw e;
   }
 }
 

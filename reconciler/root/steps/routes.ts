@@ -76,15 +76,29 @@ export async function reroute(
   const dirty = state.routes.take();
   if (!dirty.size) return 'done';
   const clusters = routeClusters(state);
-  for (const cluster of dirty) {
-    const cur = ports.book.get(cluster);
-    if (!cur) continue;
-    const routes = routesNow(state, ports.log, cluster, cur.services, cur.routes, clusters);
-    state.routes.setRoutes(cluster, routes);
-    if (routes === cur.routes) continue;
-    const { routes: _, ...rest } = cur;
-    const doc: Placement = { ...rest, version: { commit: state.good.commit, seq: ++state.seq, epoch: state.epoch }, ...(routes ? { routes } : {}) };
-    await writePlacement(ports, pass, doc, [], changedRoutes(cur.routes, routes));
+  try {
+    for (const cluster of dirty) await rerouteOne(state, ports, pass, cluster, clusters);
+  } catch (e) {
+    // Looked at again on the key's retry (the ones written find their routes unchanged).
+    state.routes.mark(dirty);
+    throw e;
   }
   ports.log.debug(`routes: ${dirty.size} cluster(s) looked at, ${pass.written} placement(s) written`);
+}
+
+async function rerouteOne(
+  state: RootState,
+  ports: Pick<RootPorts, 'book' | 'wrote' | 'queue' | 'metrics' | 'log'>,
+  pass: Pass,
+  cluster: string,
+  clusters: ReadonlyMap<string, RouteCluster>,
+): Promise<void> {
+  const cur = ports.book.get(cluster);
+  if (!cur || !state.good) return;
+  const routes = routesNow(state, ports.log, cluster, cur.services, cur.routes, clusters);
+  state.routes.setRoutes(cluster, routes);
+  if (routes === cur.routes) return;
+  const { routes: _, ...rest } = cur;
+  const doc: Placement = { ...rest, version: { commit: state.good.commit, seq: ++state.seq, epoch: state.epoch }, ...(routes ? { routes } : {}) };
+  await writePlacement(ports, pass, doc, [], changedRoutes(cur.routes, routes));
 }
