@@ -168,7 +168,7 @@ test('closest stays on munich’s own instance; round-robin spreads over both cl
 
 /** A busybox stand-in for a pipeline stage: serves `<me>|<what the next stage served>` at `port`, fetching `next` every second. */
 function stage(me: string, next: string | undefined, port: number | undefined): string[] {
-  const fetch = next ? `n=$(wget -qO- -T 2 ${next} 2>/dev/null)` : 'n=end';
+  const fetch = next ? `n=$(timeout 3 wget -qO- ${next} 2>/dev/null)` : 'n=end'; // busybox wget -T crashes (static 1.36)
   const loop = `while :; do ${fetch}; echo "${me}|$n" > /www/i.tmp && mv /www/i.tmp /www/index.html; echo "${me}|$n"; sleep 1; done`;
   return ['sh', '-c', port ? `mkdir -p /www; (${loop}) & exec httpd -f -p ${port} -h /www` : `mkdir -p /www; ${loop}`];
 }

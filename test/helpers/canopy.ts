@@ -63,7 +63,8 @@ export function start(args: string[], opts: { env?: Record<string, string> } = {
       }
     },
     async kill(sig = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      // Killed by a signal before: exitCode stays null and 'exit' will not come again.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const done = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
       child.kill(sig);
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
