@@ -17,7 +17,7 @@ import type { LatLon } from '../reconciler/core/geo.js';
 import type { RuntimeDriver } from './runtimes/driver.js';
 import { startProber, type ProberOptions } from './probe.js';
 import { newAgentState } from './state.js';
-import { SYNC, assignmentReceived, latencyChanged, reconnected } from './events.js';
+import { SYNC, assignmentReceived, interestIn, latencyChanged, reconnected } from './events.js';
 import { syncPass, type PassPorts } from './pass.js';
 import { agentDrivers } from './steps/apply.js';
 import { agentMetrics } from './metrics.js';
@@ -84,7 +84,17 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   if (state.assignment?.trust) trustKeys(state.assignment.trust);
 
   // The services its workloads call: the proxy listens for each route the cluster sends.
-  const network = o.noNetwork ? undefined : startNodeNetwork({ node: o.node, stateDir: o.stateDir, address: o.address, range: o.serviceRange, log: o.log });
+  const network = o.noNetwork
+    ? undefined
+    : startNodeNetwork({
+        node: o.node,
+        stateDir: o.stateDir,
+        address: o.address,
+        range: o.serviceRange,
+        eager: !!o.drivers.container,
+        interest: (service) => interestIn(state, service, enqueue, o.log),
+        log: o.log,
+      });
 
   let saving: Promise<void> = Promise.resolve();
   const ports: PassPorts = {

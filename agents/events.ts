@@ -3,6 +3,7 @@
 // pass; the pass (pass.ts) decides and acts.
 import { parsePayload } from '../schemas/parse.js';
 import type { AgentState } from './state.js';
+import { MAX_INTEREST } from '../schemas/messages.js';
 
 /** The one key the agent's loop knows: its node. */
 export const SYNC = 'sync';
@@ -32,5 +33,13 @@ export function reconnected(s: AgentState, enqueue: Enqueue): void {
 /** The prober's figures changed: they go into the next status. */
 export function latencyChanged(s: AgentState, latency: Record<string, number>, enqueue: Enqueue): void {
   s.latency = latency;
+  enqueue(SYNC);
+}
+
+/** A workload looked up a service the node has no route for: the next status asks for it (bounded, said once per service). */
+export function interestIn(s: AgentState, service: string, enqueue: Enqueue, log: { info(m: string): void }): void {
+  if (s.interest.has(service) || s.interest.size >= MAX_INTEREST) return;
+  s.interest.add(service);
+  log.info(`a workload looked up ${service}, which this node was not told about: asking its cluster for its endpoints`);
   enqueue(SYNC);
 }

@@ -42,6 +42,8 @@ export interface AgentState {
   latency: Record<string, number>;
   /** The status the last pass built (published or not). */
   status: NodeStatus | undefined;
+  /** Services its workloads looked up by name without a route (reported: the cluster adds their routes). */
+  interest: Set<string>;
   /** The last published status without its time; '' after a reconnect, so the next one goes out. */
   reportedKey: string;
 }
@@ -57,6 +59,7 @@ export function newAgentState(assignment: NodeDesired | undefined, heartbeatMs: 
     observed: [],
     runtimeError: undefined,
     latency: {},
+    interest: new Set(),
     status: undefined,
     reportedKey: '',
   };

@@ -9,6 +9,7 @@ import type { NodeDesired, NodeRoute, ReplicaSpec } from '../../schemas/messages
 import type { Logger } from '../../reconciler/core/log.js';
 import { serviceVariable } from '../../reconciler/core/service-names.js';
 import type { ServiceAddresses } from './service-addresses.js';
+import type { Answer } from './dns.js';
 
 export type Policy = 'round-robin' | 'closest';
 const POLICIES: readonly Policy[] = ['round-robin', 'closest'];
@@ -28,11 +29,18 @@ interface Bound {
   named: boolean;
 }
 
+/** How long a lookup of a service the node was not told about waits for its route. */
+export const INTEREST_WAIT_MS = 5000;
+const LABEL = '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?';
+const SERVICE_NAME = new RegExp(`^(closest\\.)?(${LABEL})\\.(${LABEL})\\.canopy$`);
+
 export interface AgentNetwork {
+  /** A DNS question for `name` (agents/network/dns.ts): a service name's address, after asking for its route if need be. */
+  resolve(name: string, type: number): Promise<Answer>;
   /** Listen for every route of the assignment and point the proxy at its endpoints; close the others. */
   sync(routes: NodeDesired['routes']): Promise<void>;
   /** What a replica is given at start: variables for the services it may call; host names for containers. */
-  workloadEnv(r: Pick<ReplicaSpec, 'service' | 'spec'>): { env: Record<string, string>; hosts: Record<string, string> };
+  workloadEnv(r: Pick<ReplicaSpec, 'service' | 'spec'>): { env: Record<string, string>; hosts: Record<string, string>; dns?: string[] };
   /** service → where its listeners are (status, tests). */
   bindings(): Map<string, Bound['at']>;
 }
@@ -44,6 +52,10 @@ export interface NetworkOptions {
   /** Where listeners go without a range. */
   nodeAddress: string;
   log: Logger;
+  /** A workload looked up a service the node has no route for: ask the cluster for it. */
+  interest?(service: string): void;
+  /** The node's DNS answer for containers (host), when it runs. */
+  dns?: string;
 }
 
 /** `<name>.<app>.canopy` (round-robin) or `closest.<name>.<app>.canopy`. */
@@ -95,7 +107,35 @@ export function agentNetwork(o: NetworkOptions): AgentNetwork {
     o.log.debug?.(`service ${service}: ${POLICIES.map((p) => `${p} at ${hostPort(at[p])}`).join(', ')}`);
   }
 
+  const waiting = new Set<() => void>();
+  const named = (service: string, policy: Policy) => {
+    const b = bound.get(service);
+    return b?.named ? b.at[policy].host : undefined;
+  };
   return {
+    async resolve(name) {
+      const m = SERVICE_NAME.exec(name);
+      if (!m) return name === 'canopy' || name.endsWith('.canopy') ? 'nxdomain' : 'forward';
+      const service = `${m[4]}/${m[2]}`;
+      const policy: Policy = m[1] ? 'closest' : 'round-robin';
+      let at = named(service, policy);
+      if (!at) {
+        o.interest?.(service);
+        // Wait for its route: the cluster asks the root, which adds it to the cluster's placement.
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, INTEREST_WAIT_MS);
+          function done() {
+            clearTimeout(t);
+            waiting.delete(check);
+            resolve();
+          }
+          const check = () => named(service, policy) && done();
+          waiting.add(check);
+        });
+        at = named(service, policy);
+      }
+      return at ? { address: at } : 'nxdomain';
+    },
     async sync(routes = {}) {
       for (const [service, route] of Object.entries(routes)) {
         try {
@@ -113,6 +153,7 @@ export function agentNetwork(o: NetworkOptions): AgentNetwork {
         for (const p of POLICIES) addresses?.release(`${service}|${p}`);
       }
       await addresses?.save().catch((e) => o.log.warn(`saving service addresses: ${(e as Error).message}`));
+      for (const check of [...waiting]) check();
     },
     workloadEnv(r) {
       const app = r.service.split('/')[0];
@@ -127,7 +168,7 @@ export function agentNetwork(o: NetworkOptions): AgentNetwork {
         env[serviceVariable(a, name, 'addr')] = hostPort(b.at['round-robin']);
         env[serviceVariable(a, name, 'closest')] = hostPort(b.at.closest);
       }
-      return { env, hosts };
+      return { env, hosts, ...(o.dns ? { dns: [o.dns] } : {}) };
     },
     bindings: () => new Map([...bound].map(([k, b]) => [k, b.at])),
   };

@@ -106,6 +106,7 @@ export interface ContainerCreate {
     PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
     /** `name:address` lines for the container's /etc/hosts. */
     ExtraHosts?: string[];
+    Dns?: string[];
   };
 }
 

@@ -14,6 +14,8 @@ export interface Workload {
   env?: Record<string, string>;
   /** Host name → address, for a container's /etc/hosts (`web.shop.canopy`). */
   hosts?: Record<string, string>;
+  /** Resolvers for a container (the node's DNS answer for service names). */
+  dns?: string[];
 }
 
 export type ReplicaPhase = 'starting' | 'running' | 'failed' | 'stopped';

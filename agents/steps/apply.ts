@@ -27,7 +27,7 @@ export interface ApplyPorts {
   /** Told of every restart of a failed or stopped replica (metrics). */
   restarted?(runtime: string): void;
   /** What a replica is told of the services it may call (agents/network). */
-  workloadEnv?(r: ReplicaSpec): { env: Record<string, string>; hosts: Record<string, string> };
+  workloadEnv?(r: ReplicaSpec): { env: Record<string, string>; hosts: Record<string, string>; dns?: string[] };
 }
 
 export function agentDrivers(byKind: AgentDrivers['byKind']): AgentDrivers {

@@ -1,7 +1,7 @@
 // Step 6 of a pass: the node's status, as the runtime shows it plus the starts that failed and
 // the replicas the admission rules refused, sent to the cluster (retained) when it changed, and
 // after every reconnect: the MQTT session, not a stream of equal messages, is the node's heartbeat.
-import { MAX_REPLICA_ENDPOINTS, type NodeStatus, type ReplicaSpec, type ReplicaState } from '../../schemas/messages.js';
+import { MAX_INTEREST, MAX_REPLICA_ENDPOINTS, type NodeStatus, type ReplicaSpec, type ReplicaState } from '../../schemas/messages.js';
 import { canonicalJson } from '../../reconciler/core/ids.js';
 import { portKey } from '../../reconciler/core/service-names.js';
 import type { NodeFacts } from '../node-facts.js';
@@ -53,6 +53,7 @@ export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeSta
     ...(facts.address ? { address: facts.address } : {}),
     ...(latency.length ? { latency: Object.fromEntries(latency.map(([k, ms]) => [k, { ms }])) } : {}),
     replicas,
+    ...(s.interest.size ? { interest: [...s.interest].sort().slice(0, MAX_INTEREST) } : {}),
   };
 }
 

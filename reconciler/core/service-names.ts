@@ -48,3 +48,19 @@ export function portIssues(spec: Pick<ServiceSpec, 'ports'>): PortIssue[] {
   });
   return out;
 }
+
+/** How workloads name a service with ports (its first port): host names and variables; undefined without ports. */
+export function serviceNames(
+  id: string,
+  spec: Pick<ServiceSpec, 'ports'>,
+): { host: string; closest: string; port: number; variables: [string, string] } | undefined {
+  const first = spec.ports?.[0];
+  if (!first) return undefined;
+  const [app, name] = id.split('/');
+  return {
+    host: `${name}.${app}.canopy`,
+    closest: `closest.${name}.${app}.canopy`,
+    port: first.port,
+    variables: [serviceVariable(app, name, 'addr'), serviceVariable(app, name, 'closest')],
+  };
+}

@@ -7,6 +7,8 @@ import { firstParents } from '../git/log.js';
 import { NOTES_REF, readNote } from '../git/notes.js';
 import { checkNoteOn, type CommitNote } from '../core/note.js';
 import { loadDesired } from '../root/desired.js';
+import { serviceNames } from '../core/service-names.js';
+import type { ServiceSpec } from '../../schemas/model.js';
 import { readRecord } from '../git/records.js';
 import { LIVENESS, placementRef, statusRef, type Liveness } from '../core/refs.js';
 
@@ -20,6 +22,10 @@ export interface ServiceReport {
   reason: string;
   /** Per cluster, the `host:port`s it exposes for the service (its running instances), as its status record says. */
   endpoints?: Record<string, string[]>;
+  /** How workloads reach it (a service with ports): `web.shop.canopy:8080`; `closest.` before it for the closest instance. */
+  name?: string;
+  /** Its ports as the descriptor lists them. */
+  ports?: ServiceSpec['ports'];
 }
 export interface ClusterReport {
   state: 'online' | 'unreachable';
@@ -160,7 +166,8 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
       state = 'progressing';
       reason = stale ? 'waiting for clusters to apply the latest placement' : `${running}/${want} running`;
     }
-    report.services[id] = { desired: want, running, clusters, state, reason, endpoints };
+    const n = serviceNames(id, svc.spec);
+    report.services[id] = { desired: want, running, clusters, state, reason, endpoints, ...(n ? { name: `${n.host}:${n.port}`, ports: svc.spec.ports } : {}) };
   }
   return report;
 }

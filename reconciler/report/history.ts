@@ -21,6 +21,8 @@ export interface Observation {
   running: number;
   failed: number;
   message?: string;
+  /** The endpoints the cluster exposed for it (in a service's history: an event when they change). */
+  endpoints?: string[];
 }
 
 export type HistoryEvent =
@@ -294,6 +296,7 @@ function observedEvents(cluster: string, recs: Rec<ClusterStatus>[], id: string 
       running: x.running,
       failed: x.failed,
       ...(x.message ? { message: x.message } : {}),
+      ...(id && x.endpoints?.length ? { endpoints: x.endpoints } : {}),
     });
     const services: Record<string, Observation | null> = id
       ? { [id]: s.services[id] ? pick(s.services[id]) : null }

@@ -2,6 +2,7 @@
 // the incremental plan (plan-full.ts, plan-incremental.ts) both report.
 import type { ServiceSpec } from '../../schemas/model.js';
 import { canonicalJson } from '../core/ids.js';
+import { hostPortsOf, serviceNames } from '../core/service-names.js';
 import type { DesiredService } from '../root/desired.js';
 import type { ServiceDecision } from '../root/place.js';
 import type { ServiceChange, ServicePlan } from './plan-types.js';
@@ -39,6 +40,14 @@ export function compareServices(
       reason: h ? (dh?.reason ?? '') : 'removed from the fleet; its replicas stop',
     };
     if (dh && dh.placed < dh.desired) p.unschedulable = dh.reason;
+    const n = h && serviceNames(id, h.spec);
+    if (n)
+      p.names = {
+        host: `${n.host}:${n.port}`,
+        closest: `${n.closest}:${n.port}`,
+        variables: n.variables,
+        hostPorts: hostPortsOf(h!.spec),
+      };
     return p;
   });
 }

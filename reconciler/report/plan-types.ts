@@ -27,6 +27,8 @@ export interface ServicePlan {
   reason: string;
   /** Why head places fewer replicas than it asks for. */
   unschedulable?: string;
+  /** How workloads reach it at head (a service with ports): `web.shop.canopy:8080`, its variables, its host ports. */
+  names?: { host: string; closest: string; variables: string[]; hostPorts: string[] };
 }
 
 export interface ClusterPlan {

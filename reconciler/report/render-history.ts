@@ -79,5 +79,6 @@ function describe(e: HistoryEvent, service: string | null): string[] {
 }
 
 function counts(o: Observation): string {
-  return `${o.running}/${o.desired} running${o.failed ? `, ${o.failed} failed` : ''}${o.message ? ` (${o.message})` : ''}`;
+  const at = o.endpoints?.length ? `; at ${o.endpoints.slice(0, 8).join(' ')}${o.endpoints.length > 8 ? ` … ${o.endpoints.length - 8} more` : ''}` : '';
+  return `${o.running}/${o.desired} running${o.failed ? `, ${o.failed} failed` : ''}${o.message ? ` (${o.message})` : ''}${at}`;
 }

@@ -64,6 +64,8 @@ export function renderPlanText(p: ChangePlan): string {
     );
     const placed = p.services.filter((s) => !s.unschedulable);
     if (placed.length) out.push('', 'Why:', ...placed.map((s) => `  ${s.id}: ${s.reason}`));
+    const named = p.services.filter((s) => s.names && s.change !== 'removed');
+    if (named.length) out.push('', 'Reached by name (round-robin, closest; variables):', ...named.map((s) => `  ${s.id}: ${namesLine(s.names!)}`));
     const un = p.services.filter((s) => s.unschedulable);
     if (un.length) {
       out.push('', 'Unschedulable (reported; the merge still applies the rest):');
@@ -80,6 +82,12 @@ export function renderPlanText(p: ChangePlan): string {
   for (const c of p.clusters) out.push(`  ${c.name.padEnd(w)}  ${clusterLine(c)}`);
   if (p.accepted) out.push('', `(${methodLine(p)})`);
   return out.join('\n') + '\n';
+}
+
+/** `web.shop.canopy:8080, closest.web.shop.canopy:8080 (CANOPY_ADDR_SHOP_WEB, CANOPY_CLOSEST_SHOP_WEB); host port 8080/tcp on its node`. */
+export function namesLine(n: NonNullable<ChangePlan['services'][number]['names']>): string {
+  const host = n.hostPorts.length ? `; host port ${n.hostPorts.join(', ')} on its node (two replicas never share one)` : '';
+  return `${n.host}, ${n.closest} (${n.variables.join(', ')})${host}`;
 }
 
 const cell = (s: string) => md(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');

@@ -29,6 +29,8 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
   out.push('');
   // Too many to read at a glance: what needs a look first (not converged), then the rest, up to the limit.
   const shown = services.sort(([a, x], [b, y]) => (services.length > limit ? ORDER[x.state] - ORDER[y.state] : 0) || byCodePoint(a, b)).slice(0, limit);
+  // The name column only when a service shown has one (a fleet without ports reads as before).
+  const names = shown.some(([, s]) => s.name);
   const srows = shown
     .sort(([a], [b]) => byCodePoint(a, b))
     .map(([id, s]) => [
@@ -38,9 +40,10 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
       Object.entries(s.clusters)
         .map(([c, n]) => `${c}:${n}`)
         .join(' ') || '-',
+      ...(names ? [s.name ?? '-'] : []),
       s.reason,
     ]);
-  out.push(table(['SERVICE', 'READY', 'STATE', 'CLUSTERS', 'REASON'], srows));
+  out.push(table(['SERVICE', 'READY', 'STATE', 'CLUSTERS', ...(names ? ['NAME'] : []), 'REASON'], srows));
   if (services.length > shown.length)
     out.push(
       `… ${services.length - shown.length} more, ${counts(services.filter((e) => !shown.includes(e)).map(([, s]) => s.state))} (canopy status --all lists them, --json for tools)`,

@@ -255,7 +255,7 @@ const dock = contract({
 const dockOnly = suite('docker: particulars');
 dockOnly.after(removeOurContainers);
 
-dockOnly('container: init, labels, limits, exposed but unpublished ports, no restart policy', async () => {
+dockOnly('container: init, labels, limits, ports published at a port Docker picks (no hostPort), no restart policy', async () => {
   const d = dockerDriver(dockOpts);
   const spec: ServiceSpec = {
     runtime: 'container',
@@ -274,7 +274,10 @@ dockOnly('container: init, labels, limits, exposed but unpublished ports, no res
   assert.is(info.HostConfig.Memory, 64 * 1024 * 1024);
   assert.is(info.HostConfig.RestartPolicy?.Name, 'no');
   assert.equal(Object.keys(info.Config.ExposedPorts ?? {}), ['8080/tcp']);
-  assert.equal(info.HostConfig.PortBindings ?? {}, {});
+  // No hostPort: published at a port Docker picks, so other nodes' proxies reach it; list() says which.
+  assert.equal(info.HostConfig.PortBindings, { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '' }] });
+  const seen = (await d.list()).find((r) => r.id === 'web/api#2');
+  assert.ok(seen?.published?.['8080/tcp'] && seen.published['8080/tcp'] > 0, JSON.stringify(seen));
   assert.ok(info.Config.Env.includes('LOG_LEVEL=info'));
   assert.equal(info.Config.Labels, {
     [LABEL.fleet]: FLEET,

@@ -164,6 +164,13 @@ test('closest stays on munich’s own instance; round-robin spreads over both cl
   ).catch((e: Error) => assert.unreachable(`${e.message}\n${lines().slice(-20).join('\n')}\n${outputs()}`));
   const st = JSON.parse(canopy(['status', '--repo', dir, '--json']).stdout);
   assert.equal(Object.keys(st.services['demo/echo'].endpoints).sort(), ['munich', 'paris']);
+  assert.is(st.services['demo/echo'].name, 'echo.demo.canopy:80');
+  assert.match(canopy(['status', '--repo', dir]).stdout, /demo\/echo .* echo\.demo\.canopy:80 /);
+  // history records where the service was reached, as its clusters reported it.
+  assert.match(
+    canopy(['history', 'demo/echo', '--repo', dir]).stdout,
+    new RegExp(`observed on munich: 1/1 running; at ${addr['m-server'].replace(/\./g, '\\.')}:\\d+`),
+  );
 });
 
 /** A busybox stand-in for a pipeline stage: serves `<me>|<what the next stage served>` at `port`, fetching `next` every second. */
@@ -221,6 +228,30 @@ test('Oakestra’s client-server and video pipeline, imported: each calls the ne
   ).catch((e: Error) =>
     assert.unreachable(`${e.message}\n${['source', 'aggregator', 'detector', 'tracker'].map((s) => logsOf(`pipeline/${s}`)).join('\n')}\n${outputs()}`),
   );
+});
+
+test('a name its node was never told about resolves after a short delay (interest), in a container', async () => {
+  // lonely/probe runs on m-client, whose workloads (demo/client) call only demo's services.
+  commitFiles(
+    dir,
+    {
+      'services/lonely/probe.yaml': serviceYaml('lonely', 'probe', {
+        runtime: 'container',
+        image: 'canopy/busybox:1',
+        command: ['sh', '-c', 'while :; do timeout 3 wget -qO- http://server.clientsrvapp.canopy/; sleep 1; done'],
+        replicas: 1,
+        resources: { cpu: 0.05, memory: '16Mi' },
+        constraints: { clusters: { names: ['munich'] }, nodes: { matchLabels: { role: 'client' } } },
+      }),
+    },
+    'a probe that calls clientsrvapp/server without uses',
+  );
+  const w = canopy(['wait', '--repo', dir, '--rev', 'HEAD', '--timeout', '120']);
+  assert.is(w.code, 0, `${w.stdout}${w.stderr}`);
+  await eventually('the probe fetched from the server by name', () => /^server$/m.test(logsOf('lonely/probe')), 60_000, 500).catch((e: Error) =>
+    assert.unreachable(`${e.message}\n${logsOf('lonely/probe')}\n${outputs()}`),
+  );
+  assert.match(agents.get('m-client')!.output(), /looked up clientsrvapp\/server, which this node was not told about/);
 });
 
 test('with the root gone, munich still reaches its own instance by name', async () => {
