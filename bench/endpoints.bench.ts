@@ -115,6 +115,7 @@ const run: Bench = async ({ quick, log }) => {
       figures,
       notes: [
         `${nodes.length} nodes in 2 clusters, heartbeat ${HEARTBEAT_MS} ms; a node killed outright (agent and workload, kill -9), ${rounds} rounds; spread is min–max`,
+        'the killed agent’s TCP connection closes, so the broker publishes its last will at once and its cluster drops its endpoints; a node cut off silently (no FIN) is noticed at the broker’s keepalive, 1.5 × the heartbeat',
       ],
     };
   } finally {

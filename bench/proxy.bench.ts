@@ -264,6 +264,7 @@ const run: Bench = async ({ quick, log }) => {
         `three processes on 127.0.0.1: a server, a ServiceProxy (one route, one endpoint) and the client (the bench); ${rounds} rounds in the order direct, proxy, proxy, direct after a warm-up round`,
         `request: ${REQ.length} bytes, response ${RESP.length} bytes; kept-alive: ${per} sequential requests per round on one connection; fresh: ${per / 5} per round, timed from connect to the whole response`,
         `stream: ${bytes / 1024 / 1024} MiB through one connection to a sink that acknowledges the count, ${quick ? 1 : 2} ABBA round(s); MB/s = 10^6 bytes/s`,
+        'stream through the proxy: three busy processes (client, proxy, sink) on a 2-core machine, where direct has two; every byte crosses user space twice more. Direct varies several-fold between rounds here (see its spread): the ratio is the least steady figure',
         `memory: a fresh proxy process (after gc), before and after listening for ${n} services on both policies (${2 * n} TCP listeners), each route with 4 endpoints`,
       ],
     };

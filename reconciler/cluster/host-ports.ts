@@ -8,14 +8,14 @@ import type { ServiceSpec } from '../../schemas/model.js';
 export type PortBook = Map<string, Set<string>>;
 
 /** The first of the spec's host ports already taken on the node, if any. */
-export function portTaken(book: PortBook, node: string, spec: Pick<ServiceSpec, 'ports'>): string | undefined {
+export function portTaken(book: PortBook, node: string, spec: Pick<ServiceSpec, 'ports' | 'runtime'>): string | undefined {
   const taken = book.get(node);
   if (!taken?.size) return undefined;
   return hostPortsOf(spec).find((p) => taken.has(p));
 }
 
 /** Marks the spec's host ports taken on the node. */
-export function takePorts(book: PortBook, node: string, spec: Pick<ServiceSpec, 'ports'>): void {
+export function takePorts(book: PortBook, node: string, spec: Pick<ServiceSpec, 'ports' | 'runtime'>): void {
   const want = hostPortsOf(spec);
   if (!want.length) return;
   const taken = book.get(node) ?? new Set<string>();
@@ -27,7 +27,7 @@ export function takePorts(book: PortBook, node: string, spec: Pick<ServiceSpec, 
  * Why no node took a replica when host ports are the reason: every node that qualifies and has
  * room has one of its ports taken. Undefined when some other reason (or none) keeps it out.
  */
-export function portsRefusal(fitting: string[], book: PortBook, spec: Pick<ServiceSpec, 'ports'>): string | undefined {
+export function portsRefusal(fitting: string[], book: PortBook, spec: Pick<ServiceSpec, 'ports' | 'runtime'>): string | undefined {
   if (!fitting.length) return undefined;
   const taken = fitting.map((n) => portTaken(book, n, spec));
   if (taken.some((p) => p === undefined)) return undefined;

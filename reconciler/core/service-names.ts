@@ -15,9 +15,16 @@ export function portKey(port: number, protocol: 'tcp' | 'udp' | undefined): stri
   return `${port}/${protocol ?? 'tcp'}`;
 }
 
-/** The host ports a replica of this spec takes on its node, as `8080/tcp`, in declared order. */
-export function hostPortsOf(spec: Pick<ServiceSpec, 'ports'>): string[] {
-  return (spec.ports ?? []).flatMap((p) => (p.hostPort === undefined ? [] : [portKey(p.hostPort, p.protocol)]));
+/**
+ * The host ports a replica of this spec takes on its node, as `8080/tcp`, in declared order: its
+ * published ones; a process listens on the node itself, so at `hostPort` or else `port`.
+ */
+export function hostPortsOf(spec: Pick<ServiceSpec, 'ports'> & { runtime?: ServiceSpec['runtime'] }): string[] {
+  const process = spec.runtime === 'process';
+  return (spec.ports ?? []).flatMap((p) => {
+    const port = p.hostPort ?? (process ? p.port : undefined);
+    return port === undefined ? [] : [portKey(port, p.protocol)];
+  });
 }
 
 export interface PortIssue {

@@ -88,6 +88,11 @@ Names('serviceVariable: upper case, - as _', () => {
 Names('hostPortsOf: only published ports, tcp by default', () => {
   assert.equal(hostPortsOf({ ports: [{ port: 80 }, { port: 81, hostPort: 8081 }, { port: 53, hostPort: 53, protocol: 'udp' }] }), ['8081/tcp', '53/udp']);
   assert.equal(hostPortsOf({}), []);
+  assert.equal(
+    hostPortsOf({ runtime: 'process', ports: [{ port: 80 }, { port: 81, hostPort: 8081 }] }),
+    ['80/tcp', '8081/tcp'],
+    'a process listens on the node itself',
+  );
 });
 
 Names('portIssues: a port twice per protocol', () => {
