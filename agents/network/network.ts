@@ -67,109 +67,122 @@ export function serviceHost(service: string, policy: Policy): string {
 const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
 export function agentNetwork(o: NetworkOptions): AgentNetwork {
-  const bound = new Map<string, Bound>();
-  let addresses = o.addresses;
+  return new Listeners(o);
+}
 
-  async function listenOne(service: string, policy: Policy, route: NodeRoute): Promise<{ at: { host: string; port: number }; named: boolean }> {
-    for (let attempt = 0; addresses && attempt < 8; attempt++) {
-      const host = addresses.addressFor(`${service}|${policy}`, attempt);
+/** The listeners of one node, per service and policy. */
+class Listeners implements AgentNetwork {
+  private readonly bound = new Map<string, Bound>();
+  private addresses: ServiceAddresses | undefined;
+  /** Lookups waiting for a route (interest): each checks again after a sync. */
+  private readonly waiting = new Set<() => void>();
+
+  constructor(private readonly o: NetworkOptions) {
+    this.addresses = o.addresses;
+  }
+
+  async resolve(name: string): Promise<Answer> {
+    const m = SERVICE_NAME.exec(name);
+    if (!m) return name === 'canopy' || name.endsWith('.canopy') ? 'nxdomain' : 'forward';
+    const service = `${m[4]}/${m[2]}`;
+    const policy: Policy = m[1] ? 'closest' : 'round-robin';
+    if (!this.named(service, policy)) {
+      this.o.interest?.(service);
+      // Wait for its route: the cluster asks the root, which adds it to the cluster's placement.
+      await new Promise<void>((resolve) => {
+        const check = () => this.named(service, policy) && done();
+        const done = () => {
+          clearTimeout(t);
+          this.waiting.delete(check);
+          resolve();
+        };
+        const t = setTimeout(done, INTEREST_WAIT_MS);
+        this.waiting.add(check);
+      });
+    }
+    const at = this.named(service, policy);
+    return at ? { address: at } : 'nxdomain';
+  }
+
+  async sync(routes: NodeDesired['routes'] = {}): Promise<void> {
+    const { o, bound } = this;
+    for (const [service, route] of Object.entries(routes)) {
+      try {
+        await this.bind(service, route);
+        o.proxy.setRoute(service, route);
+      } catch (e) {
+        o.log.warn(`service ${service}: cannot listen for it: ${(e as Error).message}`);
+      }
+    }
+    for (const service of [...bound.keys()]) {
+      if (routes[service]) continue;
+      await o.proxy.unlisten(service);
+      o.proxy.setRoute(service, undefined);
+      bound.delete(service);
+      for (const p of POLICIES) this.addresses?.release(`${service}|${p}`);
+    }
+    await this.addresses?.save().catch((e) => o.log.warn(`saving service addresses: ${(e as Error).message}`));
+    for (const check of [...this.waiting]) check();
+  }
+
+  workloadEnv(r: Pick<ReplicaSpec, 'service' | 'spec'>): { env: Record<string, string>; hosts: Record<string, string>; dns?: string[] } {
+    const app = r.service.split('/')[0];
+    const uses = new Set(r.spec.uses ?? []);
+    const env: Record<string, string> = {};
+    const hosts: Record<string, string> = {};
+    for (const [service, b] of this.bound) {
+      const [a, name] = service.split('/');
+      // Host names for every route the node has; variables for what the replica may call.
+      if (b.named) for (const p of POLICIES) hosts[serviceHost(service, p)] = b.at[p].host;
+      if (a !== app && !uses.has(service)) continue;
+      env[serviceVariable(a, name, 'addr')] = hostPort(b.at['round-robin']);
+      env[serviceVariable(a, name, 'closest')] = hostPort(b.at.closest);
+    }
+    return { env, hosts, ...(this.o.dns ? { dns: [this.o.dns] } : {}) };
+  }
+
+  bindings(): Map<string, Bound['at']> {
+    return new Map([...this.bound].map(([k, b]) => [k, b.at]));
+  }
+
+  private named(service: string, policy: Policy): string | undefined {
+    const b = this.bound.get(service);
+    return b?.named ? b.at[policy].host : undefined;
+  }
+
+  private async bind(service: string, route: NodeRoute): Promise<void> {
+    const key = `${route.port}/${route.protocol ?? 'tcp'}`;
+    const have = this.bound.get(service);
+    if (have?.key === key) return;
+    if (have) await this.o.proxy.unlisten(service);
+    const at = {} as Bound['at'];
+    let named = true;
+    for (const policy of POLICIES) {
+      const r = await this.listenOne(service, policy, route);
+      at[policy] = r.at;
+      named &&= r.named;
+    }
+    this.bound.set(service, { key, at, named });
+    this.o.log.debug?.(`service ${service}: ${POLICIES.map((p) => `${p} at ${hostPort(at[p])}`).join(', ')}`);
+  }
+
+  /** At an address of its own on the service's port; else (no range) the node's address at a free port. */
+  private async listenOne(service: string, policy: Policy, route: NodeRoute): Promise<{ at: { host: string; port: number }; named: boolean }> {
+    const { o } = this;
+    for (let attempt = 0; this.addresses && attempt < 8; attempt++) {
+      const host = this.addresses.addressFor(`${service}|${policy}`, attempt);
       try {
         return { at: await o.proxy.listen(service, policy, host, route.port, route.protocol), named: true };
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE') continue; // another node on this host took it: the next one
-        if (code === 'EADDRNOTAVAIL') {
-          o.log.warn(
-            `service addresses in ${addresses.range.text} are not local to this host (${(e as Error).message}): names will not resolve; variables use ${o.nodeAddress}`,
-          );
-          addresses = undefined;
-          break;
-        }
-        throw e;
+        if (code !== 'EADDRNOTAVAIL') throw e;
+        o.log.warn(
+          `service addresses in ${this.addresses.range.text} are not local to this host (${(e as Error).message}): names will not resolve; variables use ${o.nodeAddress}`,
+        );
+        this.addresses = undefined;
       }
     }
     return { at: await o.proxy.listen(service, policy, o.nodeAddress, 0, route.protocol), named: false };
   }
-
-  async function bind(service: string, route: NodeRoute): Promise<void> {
-    const key = `${route.port}/${route.protocol ?? 'tcp'}`;
-    const have = bound.get(service);
-    if (have?.key === key) return;
-    if (have) await o.proxy.unlisten(service);
-    const at = {} as Bound['at'];
-    let named = true;
-    for (const policy of POLICIES) {
-      const r = await listenOne(service, policy, route);
-      at[policy] = r.at;
-      named &&= r.named;
-    }
-    bound.set(service, { key, at, named });
-    o.log.debug?.(`service ${service}: ${POLICIES.map((p) => `${p} at ${hostPort(at[p])}`).join(', ')}`);
-  }
-
-  const waiting = new Set<() => void>();
-  const named = (service: string, policy: Policy) => {
-    const b = bound.get(service);
-    return b?.named ? b.at[policy].host : undefined;
-  };
-  return {
-    async resolve(name) {
-      const m = SERVICE_NAME.exec(name);
-      if (!m) return name === 'canopy' || name.endsWith('.canopy') ? 'nxdomain' : 'forward';
-      const service = `${m[4]}/${m[2]}`;
-      const policy: Policy = m[1] ? 'closest' : 'round-robin';
-      let at = named(service, policy);
-      if (!at) {
-        o.interest?.(service);
-        // Wait for its route: the cluster asks the root, which adds it to the cluster's placement.
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(done, INTEREST_WAIT_MS);
-          function done() {
-            clearTimeout(t);
-            waiting.delete(check);
-            resolve();
-          }
-          const check = () => named(service, policy) && done();
-          waiting.add(check);
-        });
-        at = named(service, policy);
-      }
-      return at ? { address: at } : 'nxdomain';
-    },
-    async sync(routes = {}) {
-      for (const [service, route] of Object.entries(routes)) {
-        try {
-          await bind(service, route);
-          o.proxy.setRoute(service, route);
-        } catch (e) {
-          o.log.warn(`service ${service}: cannot listen for it: ${(e as Error).message}`);
-        }
-      }
-      for (const service of [...bound.keys()]) {
-        if (routes[service]) continue;
-        await o.proxy.unlisten(service);
-        o.proxy.setRoute(service, undefined);
-        bound.delete(service);
-        for (const p of POLICIES) addresses?.release(`${service}|${p}`);
-      }
-      await addresses?.save().catch((e) => o.log.warn(`saving service addresses: ${(e as Error).message}`));
-      for (const check of [...waiting]) check();
-    },
-    workloadEnv(r) {
-      const app = r.service.split('/')[0];
-      const uses = new Set(r.spec.uses ?? []);
-      const env: Record<string, string> = {};
-      const hosts: Record<string, string> = {};
-      for (const [service, b] of bound) {
-        const [a, name] = service.split('/');
-        // Host names for every route the node has; variables for what the replica may call.
-        if (b.named) for (const p of POLICIES) hosts[serviceHost(service, p)] = b.at[p].host;
-        if (a !== app && !uses.has(service)) continue;
-        env[serviceVariable(a, name, 'addr')] = hostPort(b.at['round-robin']);
-        env[serviceVariable(a, name, 'closest')] = hostPort(b.at.closest);
-      }
-      return { env, hosts, ...(o.dns ? { dns: [o.dns] } : {}) };
-    },
-    bindings: () => new Map([...bound].map(([k, b]) => [k, b.at])),
-  };
 }
