@@ -20,6 +20,7 @@ import type { ClusterStatus, Placement, ServiceStatus } from '../../schemas/mess
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { tempDir, commitFiles, serviceYaml } from '../helpers/git.js';
 import { eventually } from '../helpers/canopy.js';
+import { aClusterStatus } from '../helpers/root-fakes.js';
 
 const test = suite('root routes: endpoints down to the clusters that use them');
 const FLEET =
@@ -56,22 +57,13 @@ class FakeCluster {
     for (const id of Object.keys(this.doc?.services ?? {}))
       services[id] = { desired: 1, running: 1, failed: 0, ...(this.endpoints[id] ? { endpoints: this.endpoints[id] } : {}) };
     const c = { cpu: 64, memoryMi: 65536, gpu: 0 };
-    const status: ClusterStatus = {
-      kind: 'cluster-status',
-      cluster: this.name,
+    const status: ClusterStatus = aClusterStatus(this.name, {
       at: new Date().toISOString(),
       applied: this.doc?.version ?? null,
-      capacity: c,
-      free: c,
-      maxNodeFree: c,
-      maxNode: c,
-      arch: ['amd64'],
-      runtimes: ['container', 'process'],
-      labels: {},
+      ...{ capacity: c, free: c, maxNodeFree: c, maxNode: c },
       location: AT[this.name],
-      nodes: { total: 1, online: 1 },
       services,
-    };
+    });
     await bus.publish(t.clusterStatus(this.name), status, { retain: true });
   }
 }
