@@ -166,6 +166,8 @@ export const ServiceStatus = Type.Object(
   {
     desired: Type.Integer({ minimum: 0 }),
     running: Type.Integer({ minimum: 0 }),
+    /** Running replicas whose health probe passes (all running ones when the spec has no probe); absent from older clusters: as running. */
+    ready: Type.Optional(Type.Integer({ minimum: 0 })),
     failed: Type.Integer({ minimum: 0 }),
     /** What the cluster exposes of the service: its running replicas' endpoints of the service's first port, sorted, without duplicates; never node names. */
     endpoints: Type.Optional(Type.Array(Endpoint, { maxItems: MAX_SERVICE_ENDPOINTS })),
@@ -290,6 +292,10 @@ export const ReplicaState = Type.Object(
     state: StringEnum(['starting', 'running', 'failed', 'stopped'] as const),
     message: Type.Optional(Type.String({ maxLength: 2000 })),
     since: Time,
+    /** A running replica's health probe passes (always, without a probe); absent from older agents: ready while running. */
+    ready: Type.Optional(Type.Boolean()),
+    /** Why a running replica is not ready: the probe's last failure ("GET /health: 503", "connect ECONNREFUSED"). */
+    notReady: Type.Optional(Type.String({ maxLength: 500 })),
     /** Where a running replica is reached from outside its node, one per port in the spec's order (the first: the service's address): `<node address>:<published port>`. */
     endpoints: Type.Optional(Type.Array(Endpoint, { maxItems: MAX_REPLICA_ENDPOINTS })),
   },

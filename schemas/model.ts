@@ -36,6 +36,16 @@ export const Resources = Type.Object(
   { additionalProperties: false },
 );
 
+/** Which clusters: by name, by labels, by operator (all that are given must hold). */
+export const ClusterSelector = Type.Object(
+  {
+    names: Type.Optional(Type.Array(Name, { minItems: 1, uniqueItems: true })),
+    matchLabels: Type.Optional(Labels),
+    operator: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
 export const Constraints = Type.Object(
   {
     geo: Type.Optional(
@@ -57,16 +67,7 @@ export const Constraints = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    clusters: Type.Optional(
-      Type.Object(
-        {
-          names: Type.Optional(Type.Array(Name, { minItems: 1, uniqueItems: true })),
-          matchLabels: Type.Optional(Labels),
-          operator: Type.Optional(Type.String({ minLength: 1 })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    clusters: Type.Optional(ClusterSelector),
     nodes: Type.Optional(
       Type.Object(
         {
@@ -90,13 +91,32 @@ export const Port = Type.Object(
   { additionalProperties: false },
 );
 
+const ProbePort = Type.Integer({ minimum: 1, maximum: 65535, description: 'the port the workload listens on (a process: on CANOPY_NODE_ADDRESS)' });
 export const Health = Type.Object(
   {
     http: Type.Optional(
-      Type.Object({ path: Type.String({ pattern: '^/' }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          path: Type.String({ pattern: '^/' }),
+          port: ProbePort,
+          status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599, description: 'the status that means ready (default: any 2xx or 3xx)' })),
+        },
+        { additionalProperties: false },
+      ),
     ),
-    tcp: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false })),
-    intervalSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 3600 })),
+    tcp: Type.Optional(Type.Object({ port: ProbePort }, { additionalProperties: false })),
+    exec: Type.Optional(
+      Type.Object(
+        { command: Type.Array(Type.String(), { minItems: 1, description: 'argv run in the workload (a container: docker exec); exit 0 is ready' }) },
+        { additionalProperties: false },
+      ),
+    ),
+    intervalSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 3600, description: 'between probes (default 10)' })),
+    timeoutSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 600, description: 'a probe that takes longer fails (default 2)' })),
+    failureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'failures in a row that make a replica unready (default 3)' })),
+    startSeconds: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 3600, description: 'grace after start: failures then do not restart the replica (default 0)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -119,7 +139,24 @@ export const ServiceSpec = Type.Object(
     env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { additionalProperties: false })),
     health: Type.Optional(Health),
     failover: Type.Optional(Type.Object({ afterSeconds: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
-    rollout: Type.Optional(Type.Object({ maxUnavailable: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false })),
+    rollout: Type.Optional(
+      Type.Object(
+        {
+          maxUnavailable: Type.Optional(Type.Integer({ minimum: 0, description: 'replicas of a cluster that may be unready during a rollout (default 1)' })),
+          maxSurge: Type.Optional(Type.Integer({ minimum: 0, description: 'replicas a cluster may start above replicas during a rollout (default 1)' })),
+          waves: Type.Optional(
+            Type.Array(ClusterSelector, {
+              maxItems: 32,
+              description: 'ordered cluster selectors (names, matchLabels); clusters no wave names go in a last wave',
+            }),
+          ),
+          bakeSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86400, description: 'how long a wave stays ready before the next starts' })),
+          progressDeadlineSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 86400, description: 'a wave not ready by then has failed' })),
+          autoRollback: Type.Optional(Type.Boolean({ description: 'on failure, changed replicas go back to the last ready spec' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
