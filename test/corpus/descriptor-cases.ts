@@ -216,7 +216,11 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
   s('failover: unknown field', svc('  failover: {after: 5}\n'), '10:14: spec.failover: unknown field "after" (known fields: afterSeconds)');
   s('failover: true', svc('  failover: true\n'), '10:13: spec.failover: must be a mapping (got true)');
   s('rollout: maxUnavailable negative', svc('  rollout: {maxUnavailable: -1}\n'), '10:29: spec.rollout.maxUnavailable: must be an integer >= 0 (got -1)');
-  s('rollout: unknown field', svc('  rollout: {surge: 1}\n'), '10:13: spec.rollout: unknown field "surge" (known fields: maxUnavailable)');
+  s(
+    'rollout: unknown field',
+    svc('  rollout: {surge: 1}\n'),
+    '10:13: spec.rollout: unknown field "surge" (known fields: maxUnavailable, maxSurge, waves, bakeSeconds, progressDeadlineSeconds, autoRollback)',
+  );
 }
 
 // --- services: resources -----------------------------------------------------------------------------
@@ -373,7 +377,12 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
     '10:29: spec.health.intervalSeconds: must be a number between 1 and 3600 (got 4000)',
   );
   s('health: http without port', svc('  health: {http: {path: /}}\n'), '10:18: spec.health.http: missing required field "port"');
-  s('health: unknown field', svc('  health: {exec: [true]}\n'), '10:12: spec.health: unknown field "exec" (known fields: http, tcp, intervalSeconds)');
+  s('health: exec a list', svc('  health: {exec: [true]}\n'), '10:18: spec.health.exec: must be a mapping (got a list)');
+  s(
+    'health: unknown field',
+    svc('  health: {script: [true]}\n'),
+    '10:12: spec.health: unknown field "script" (known fields: http, tcp, exec, intervalSeconds, timeoutSeconds, failureThreshold, startSeconds)',
+  );
 }
 
 // --- services: YAML itself ---------------------------------------------------------------------------
