@@ -129,7 +129,12 @@ export const ServiceSpec = Type.Object(
     replicas: Type.Integer({ minimum: 0, maximum: 10000 }),
     resources: Type.Optional(Resources),
     constraints: Type.Optional(Constraints),
-    spread: Type.Optional(StringEnum(['none', 'clusters', 'nodes'] as const)),
+    spread: Type.Optional(
+      StringEnum(['none', 'clusters', 'nodes'] as const, {
+        description:
+          "replicas over nodes and clusters: absent, over a cluster's nodes while nodes fit (two share a node only when no other fits); none, packed as the cluster's policy says; nodes, never two on one node (a replica with no node of its own is refused); clusters, over clusters and, inside each, over nodes as when absent",
+      }),
+    ),
     ports: Type.Optional(Type.Array(Port)),
     uses: Type.Optional(
       Type.Array(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), {

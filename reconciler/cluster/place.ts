@@ -1,7 +1,9 @@
 // The cluster's fine choice: which node runs each replica. Pure and deterministic. A replica
-// stays on its node while the node is online and still qualifies; new replicas go where the
-// policy (policies/) says among the nodes that meet every constraint, judged by each node's
-// exact position and measured round trips; no node is ever given more than its capacity.
+// stays on its node while the node is online and still qualifies; new replicas go among the
+// nodes that meet every constraint (judged by each node's exact position and measured round
+// trips) to the one holding the fewest replicas of the service, unless `spread` says otherwise
+// (policies/replica-spread.ts), then where the policy (policies/) says; no node is ever given
+// more than its capacity.
 import type { Placement, Capacity, ReplicaSpec } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { replicaId } from '../core/ids.js';
@@ -10,6 +12,7 @@ import { compareScores, type NodeScheduler, type Score } from './policies/policy
 import { clusterScheduler, type ClusterPolicy } from './policies/index.js';
 import { assessNode, askOf, type NodeAssessment } from './assess.js';
 import { portTaken, portsRefusal, takePorts, type PortBook } from './host-ports.js';
+import { spreadBars, spreadFirst, spreadRefusal } from './policies/replica-spread.js';
 import type { NodeContext, NodeView } from './node-view.js';
 
 export type { ClusterPolicy } from './policies/index.js';
@@ -148,18 +151,28 @@ function keepInPlace(
       const rs: ReplicaSpec = { id: replicaId(service, i), service, index: i, specHash: a.specHash, spec: a.spec };
       const prev = previous.get(rs.id);
       const n = prev ? book.byName.get(prev) : undefined;
-      if (n && !j.get(n.name)!.why && fits(book.free.get(n.name)!, r) && !portTaken(book.ports, n.name, a.spec)) book.assign(n.name, rs, r);
+      if (n && !j.get(n.name)!.why && fits(book.free.get(n.name)!, r) && !portTaken(book.ports, n.name, a.spec) && !barred(book, n.name, a.spec, service))
+        book.assign(n.name, rs, r);
       else toPlace.push({ rs, r, spec: a.spec, service });
     }
   }
   return toPlace;
 }
 
-/** The node the policy likes best among those that qualify and have room; spread first when asked. */
+/** Replicas of the service the node holds in this pass. */
+function holdsOn(book: Book, service: string, node: string): number {
+  return book.perService.get(service)?.get(node) ?? 0;
+}
+
+/** Why `spread` keeps one more replica of the service off the node, if it does. */
+function barred(book: Book, node: string, spec: ServiceSpec, service: string): string | undefined {
+  return spreadBars(spec.spread, holdsOn(book, service, node));
+}
+
+/** The node the policy likes best among those that qualify and have room, fewest of the service first unless `spread: none`. */
 function bestNode(sorted: NodeView[], j: Judgement, book: Book, scheduler: NodeScheduler, { r, spec, service }: Ask): string | undefined {
-  const spreadNodes = spec.spread === 'nodes';
   const holds = book.perService.get(service);
-  // The score is [first, ...policy score]: spread first when asked, kept apart (no array per node).
+  // The score is [first, ...policy score]: spread first, kept apart (no array per node).
   let best: string | undefined,
     bestFirst = 0,
     bestScore: Score = [];
@@ -169,8 +182,8 @@ function bestNode(sorted: NodeView[], j: Judgement, book: Book, scheduler: NodeS
     const f = book.free.get(n.name)!;
     if (!fits(f, r) || portTaken(book.ports, n.name, spec)) continue;
     const h = holds?.get(n.name) ?? 0;
-    const first = spreadNodes ? h : 0;
-    if (best !== undefined && first > bestFirst) continue;
+    const first = spreadFirst(spec.spread, h);
+    if (first === undefined || (best !== undefined && first > bestFirst)) continue;
     const s = scheduler.score({ node: n, free: f, request: r, order: book.order.get(n.name)!, holds: h, rtt: a.rtt, distanceKm: a.distanceKm }, spec);
     if (best === undefined || first < bestFirst || compareScores(s, bestScore) < 0) {
       best = n.name;
@@ -183,16 +196,19 @@ function bestNode(sorted: NodeView[], j: Judgement, book: Book, scheduler: NodeS
 
 // Why, node by node: worded only when nothing fits (a nearly full cluster placing thousands of
 // replicas would otherwise word every full node for every replica).
-function whyNone(sorted: NodeView[], j: Judgement, book: Book, { r, spec }: Ask): string {
+function whyNone(sorted: NodeView[], j: Judgement, book: Book, { r, spec, service }: Ask): string {
   const fitting = sorted.filter((n) => !j.get(n.name)!.why && fits(book.free.get(n.name)!, r)).map((n) => n.name);
   const ports = portsRefusal(fitting, book.ports, spec);
   if (ports) return ports;
+  const spread = spreadRefusal(spec.spread, fitting, (n) => holdsOn(book, service, n));
+  if (spread) return spread;
   return sorted
     .map((n) => {
       const a = j.get(n.name)!;
       if (a.why) return `${n.name}: ${a.why}`;
-      const port = fits(book.free.get(n.name)!, r) ? portTaken(book.ports, n.name, spec) : undefined;
-      return port ? `${n.name}: host port ${port} is taken` : `${n.name}: needs ${fmt(r)}, ${fmt(book.free.get(n.name)!)} free`;
+      if (!fits(book.free.get(n.name)!, r)) return `${n.name}: needs ${fmt(r)}, ${fmt(book.free.get(n.name)!)} free`;
+      const port = portTaken(book.ports, n.name, spec);
+      return `${n.name}: ${port ? `host port ${port} is taken` : barred(book, n.name, spec, service)}`;
     })
     .join('; ');
 }

@@ -40,17 +40,18 @@ Place('places the placement on the nodes heard, journals the assignment and queu
   f.s.nodes.set('n1', heardNode(n1));
   f.s.nodes.set('n2', heardNode(n2));
   await placeOnNodes(f.s, f.p);
-  assert.equal(Object.fromEntries(f.s.assignment), { 'shop/web#0': 'n1', 'shop/web#1': 'n1' });
+  // Spread by default: one replica on each node.
+  assert.equal(Object.fromEntries(f.s.assignment), { 'shop/web#0': 'n1', 'shop/web#1': 'n2' });
   assert.equal(
     [...f.s.byNode].map(([n, rs]) => [n, rs.length]),
     [
-      ['n1', 2],
-      ['n2', 0],
+      ['n1', 1],
+      ['n2', 1],
     ],
   );
   assert.equal(
     f.assignments.appends.map((a) => a.doc),
-    [{ 'shop/web#0': 'n1', 'shop/web#1': 'n1' }],
+    [{ 'shop/web#0': 'n1', 'shop/web#1': 'n2' }],
   );
   assert.equal(f.queued, ['node:n1', 'node:n2', 'report']);
   assert.equal(f.later, []);

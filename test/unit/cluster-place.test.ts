@@ -76,8 +76,8 @@ Place('no placement yet: every node has an empty list', () => {
 
 Place('sticky: replicas stay on their node although policy would choose another', () => {
   const web = aService('shop/web').replicas(2).cpu(1);
-  // Without history bestfit packs both onto n1 (the name tie); history says n2.
-  assert.equal(assigned(plan([web], [aNode('n1'), aNode('n2')])), { 'shop/web#0': 'n1', 'shop/web#1': 'n1' });
+  // Without history they spread, one on each node; history says both on n2.
+  assert.equal(assigned(plan([web], [aNode('n1'), aNode('n2')])), { 'shop/web#0': 'n1', 'shop/web#1': 'n2' });
   const p = plan([web], [aNode('n1'), aNode('n2')], { 'shop/web#0': 'n2', 'shop/web#1': 'n2' });
   assert.equal(assigned(p), { 'shop/web#0': 'n2', 'shop/web#1': 'n2' });
 });
@@ -119,12 +119,13 @@ Place('runtime: process replicas go to nodes that run processes', () => {
   assert.equal(perNode(p), { n2: 2 });
 });
 
-Place("spread: 'nodes' puts one replica on each node before doubling up", () => {
+Place("spread: 'nodes' puts one replica on each node and never doubles up", () => {
   const nodes = [aNode('n1'), aNode('n2'), aNode('n3')];
-  assert.equal(perNode(plan([aService('shop/web').replicas(3).cpu(0.5)], nodes)), { n1: 3 }, 'bestfit packs without spread');
+  assert.equal(perNode(plan([aService('shop/web').replicas(3).cpu(0.5).spread('none')], nodes)), { n1: 3 }, "bestfit packs with spread: 'none'");
   assert.equal(perNode(plan([aService('shop/web').replicas(3).cpu(0.5).spread('nodes')], nodes)), { n1: 1, n2: 1, n3: 1 });
-  const four = perNode(plan([aService('shop/web').replicas(4).cpu(0.5).spread('nodes')], nodes));
-  assert.equal(Object.values(four).sort(), [1, 1, 2]);
+  const four = plan([aService('shop/web').replicas(4).cpu(0.5).spread('nodes')], nodes);
+  assert.equal(perNode(four), { n1: 1, n2: 1, n3: 1 });
+  assert.is(four.unplaced.get('shop/web'), 1);
 });
 
 Place("policy 'spread' spreads every service", () => {
@@ -198,7 +199,7 @@ function randomCluster(rng: Rng): { placement: Placement; nodes: NodeView[]; pre
     if (rng.chance(0.3)) s.runtime('process');
     if (rng.chance(0.2)) s.arch(rng.pick(['amd64', 'arm64'] as const));
     if (rng.chance(0.2)) s.onNodesLabelled({ zone: rng.pick(['a', 'b']) });
-    if (rng.chance(0.3)) s.spread('nodes');
+    if (rng.chance(0.6)) s.spread(rng.pick(['nodes', 'none', 'clusters'] as const));
     if (rng.chance(0.3)) s.within(rng.pick([10, 30, 50]), MUNICH);
     p.with(s, rng.chance(0.8) ? undefined : rng.int(0, 8));
   }
@@ -255,13 +256,22 @@ Place('property: no node is over-committed or unqualified (geo, latency too), an
       else assert.not.ok(p.pending.has(id), `${ctx}: ${id} is complete but pending`);
       assert.is(p.unplaced.get(id) ?? 0, a.replicas - count, `${ctx}: ${id} unplaced count`);
     }
-    // Sticky: a replica whose previous node still qualifies stays unless that node ran out.
+    // spread: nodes is hard: never two replicas of such a service on one node.
+    for (const [id, a] of Object.entries(placement.services)) {
+      if (a.spec.spread !== 'nodes') continue;
+      const on = [...p.assignment].filter(([r]) => r.startsWith(`${id}#`)).map(([, n]) => n);
+      assert.is(new Set(on).size, on.length, `${ctx}: ${id} (spread: nodes) shares a node: ${on.join(', ')}`);
+    }
+    // Sticky: a replica whose previous node still qualifies stays unless that node ran out (or,
+    // with spread: nodes, already runs another replica of the service).
     for (const [r, node] of previous) {
       const now = p.assignment.get(r);
       if (now === undefined || now === node) continue;
       const nv = nodes.find((x) => x.name === node);
-      const spec = placement.services[r.slice(0, r.lastIndexOf('#'))].spec;
+      const id = r.slice(0, r.lastIndexOf('#'));
+      const spec = placement.services[id].spec;
       if (!nv || nodeExclusion(nv, spec, where)) continue;
+      if (spec.spread === 'nodes' && [...p.assignment].some(([o, n]) => n === node && o.startsWith(`${id}#`))) continue;
       const q = request(spec),
         u = used.get(node)!;
       assert.ok(
@@ -354,8 +364,11 @@ Where('ldp takes the node with the lowest measured round trip; bestfit the fulle
 
 Where('ldp: nearest the geo centre among the nodes within the radius', () => {
   const nodes = [at(aNode('far'), FREISING), at(aNode('near'), { lat: 48.14, lon: 11.58 }), at(aNode('out'), ROSENHEIM)];
-  const p = planAt([['cam/d', aService('cam/d').within(50, MUNICH).spec(), 2]], nodes, 'ldp', {});
+  const p = planAt([['cam/d', aService('cam/d').within(50, MUNICH).spread('none').spec(), 2]], nodes, 'ldp', {});
   assert.equal(perNode(p), { near: 2 });
+  // Spread by default: the second replica goes to the other node within the radius.
+  const spread = planAt([['cam/d', aService('cam/d').within(50, MUNICH).spec(), 2]], nodes, 'ldp', {});
+  assert.equal(perNode(spread), { far: 1, near: 1 });
 });
 
 Where('a replica leaves a node whose measured round trip rose over the limit', () => {

@@ -16,14 +16,15 @@ const assigned = assignedOf;
 const Place = suite('placement: host ports');
 
 Place('replicas of one service with a host port go to different nodes', () => {
-  const web = aService('shop/web').replicas(2).ports({ port: 80, hostPort: 8080 });
+  // spread: 'none' would pack them: the host port alone keeps them apart.
+  const web = aService('shop/web').replicas(2).ports({ port: 80, hostPort: 8080 }).spread('none');
   const p = plan([web], [aNode('n1'), aNode('n2')]);
   assert.equal(assigned(p), { 'shop/web#0': 'n1', 'shop/web#1': 'n2' });
   assert.equal(p.pending.size, 0);
 });
 
 Place('without a host port they share a node as before', () => {
-  const web = aService('shop/web').replicas(2).ports({ port: 80 });
+  const web = aService('shop/web').replicas(2).ports({ port: 80 }).spread('none');
   assert.equal(assigned(plan([web], [aNode('n1'), aNode('n2')])), { 'shop/web#0': 'n1', 'shop/web#1': 'n1' });
 });
 

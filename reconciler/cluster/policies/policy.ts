@@ -1,7 +1,9 @@
 // What a cluster scheduling policy is: a pure function that scores one candidate node for the
 // next replica (lower is better, compared element by element). The placer does the rest: node
 // constraints (runtime, arch, labels, geo and latency from the node's exact position and its
-// measured round trips) filter first, stickiness, `spread: nodes`, never over-committing.
+// measured round trips) filter first, stickiness, the service's `spread` (replica-spread.ts:
+// fewest replicas of the service first unless `none`, never two on a node with `nodes`), never
+// over-committing.
 import type { Capacity } from '../../../schemas/messages.js';
 import type { ServiceSpec } from '../../../schemas/model.js';
 import type { NodeView } from '../node-view.js';
