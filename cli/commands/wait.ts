@@ -4,12 +4,14 @@ import { firstParents } from '../../reconciler/git/log.js';
 import { resolveRev, RevisionError } from '../../reconciler/git/revision.js';
 import { readNote, NOTES_REF } from '../../reconciler/git/notes.js';
 import { parseNote } from '../../reconciler/core/note.js';
+import { fleetStatus } from '../../reconciler/report/fleet-status.js';
+import { timeoutMessage } from '../../reconciler/report/wait.js';
 
 const cmd = command({
   name: 'wait',
-  summary: 'wait until a commit has converged (exit 0), was rejected (2) or time ran out (1)',
+  summary: 'wait until a commit has converged, every replica ready (exit 0), was rejected (2) or time ran out (1)',
   usage:
-    'Usage: canopy wait [--repo DIR] --rev REV [--timeout SECONDS] [--quiet]\n\nREV: HEAD, a branch or a commit. Exit 0 once the fleet has converged on it, 2 if it was\nrejected (the problems are printed), 1 on timeout (default 300 s; or 90s, 5m, 1h).\n64 on usage errors: an unknown option or revision, a --repo that is no Git repository.',
+    'Usage: canopy wait [--repo DIR] --rev REV [--timeout SECONDS] [--quiet]\n\nREV: HEAD, a branch or a commit. Exit 0 once the fleet has converged on it (every replica it\nasks for running and ready), 2 if it was rejected (the problems are printed), 1 on timeout\n(default 300 s; or 90s, 5m, 1h), saying which services are not ready and why.\n64 on usage errors: an unknown option or revision, a --repo that is no Git repository.',
   options: { repo: text({ default: '.' }), rev: text({ required: true }), timeout: duration({ default: 300_000 }), quiet: flag() },
   async run(v) {
     const timeoutMs = v.timeout;
@@ -36,12 +38,14 @@ const cmd = command({
           for (const p of n.problems ?? []) process.stderr.write(`  ${p.file}:${p.line}:${p.column}: ${p.message}\n`);
           return 2;
         }
+        // Exit 3 goes here: a rollout that failed (paused or rolled back), once notes record rollouts.
         if (n?.outcome === 'superseded' && n.supersededBy) {
           say(`${target.slice(0, 12)} was superseded by ${n.supersededBy.slice(0, 12)}; waiting for that`);
           target = n.supersededBy;
           notesHead = undefined;
           continue;
         }
+        // The root writes convergedAt once every replica the commit asks for is ready.
         if (n?.convergedAt) {
           say(`${target.slice(0, 12)} converged at ${n.convergedAt}`);
           return 0;
@@ -62,7 +66,9 @@ const cmd = command({
         }
       }
       if (Date.now() >= deadline) {
-        process.stderr.write(`timed out after ${timeoutMs / 1000} s: ${target.slice(0, 12)} has not converged (see canopy status --repo ${v.repo})\n`);
+        // Which services are not ready and why, as status reads it (none when status cannot tell).
+        const report = await fleetStatus(repo).catch(() => undefined);
+        process.stderr.write(timeoutMessage(target, timeoutMs / 1000, v.repo, report));
         return 1;
       }
       await new Promise((r) => setTimeout(r, 50));

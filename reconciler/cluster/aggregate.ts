@@ -2,7 +2,9 @@
 // goes out as coarse geohash cells, and its latency as the best round trip per target; what it
 // could not place goes out as refusals, so the root tries elsewhere. Per service, the addresses
 // it exposes (the first endpoint of each running instance on a reachable node); and the services
-// its nodes asked for that the placement has no route for (interest). Pure.
+// its nodes asked for that the placement has no route for (interest). Per service, how many of
+// the running replicas are ready (their probe passes; an older agent's, saying nothing, are),
+// and why the others are not. Pure.
 import { MAX_SERVICE_ENDPOINTS, type ClusterStatus, type NodeStatus, type Placement, type Capacity, type ServiceStatus } from '../../schemas/messages.js';
 import type { NodeView } from './node-view.js';
 import { request } from '../scheduling/capacity.js';
@@ -87,27 +89,31 @@ function offerOf(live: NodeView[]): { capacity: Capacity; maxNode: Capacity; arc
   return { capacity, maxNode, arch, runtimes };
 }
 
-/** Per service: desired from the placement, running and failed as the online nodes report them. */
+/** Per service: desired from the placement, running, ready and failed as the online nodes report them. */
 function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, ServiceStatus> {
   const services: Record<string, ServiceStatus> = {};
   for (const [id, a] of Object.entries(i.placement?.services ?? {})) {
-    services[id] = { desired: a.replicas, running: 0, failed: 0 };
+    services[id] = { desired: a.replicas, running: 0, ready: 0, failed: 0 };
     const why = i.pending.get(id);
     if (why) services[id].message = why;
     const no = i.refused?.get(id);
     if (no && no.count > 0) services[id].refused = { count: Math.min(no.count, a.replicas), reason: no.reason.slice(0, 2000) };
   }
   const endpoints = new Map<string, Set<string>>();
+  const unready = new Map<string, Array<string | undefined>>();
   const reachable = i.reachable ?? i.online;
   for (const n of live) {
     const exposes = reachable.has(n.name);
     for (const r of i.statuses.get(n.name)?.replicas ?? []) {
       const want = i.placement?.services[r.service];
-      const s = (services[r.service] ??= { desired: 0, running: 0, failed: 0 });
+      const s = (services[r.service] ??= { desired: 0, running: 0, ready: 0, failed: 0 });
       // Only replicas of the current spec, on the node they are assigned to, count as running.
       const current = want && want.specHash === r.specHash && i.assignment.get(r.id) === n.name;
       if (r.state === 'running' && (current || !want)) {
         s.running++;
+        // Absent: an older agent, which runs no probe: ready while running.
+        if (r.ready !== false) s.ready = (s.ready ?? 0) + 1;
+        else (unready.get(r.service) ?? unready.set(r.service, []).get(r.service)!).push(r.notReady);
         // The service's address is its first port's endpoint.
         const addr = exposes ? r.endpoints?.[0] : undefined;
         if (addr) (endpoints.get(r.service) ?? endpoints.set(r.service, new Set()).get(r.service)!).add(addr);
@@ -118,7 +124,31 @@ function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, Serv
     }
   }
   for (const [id, set] of endpoints) Object.assign(services[id], exposed(set));
+  for (const [id, why] of unready) {
+    const s = services[id];
+    const text = notReadyMessage(why);
+    s.message = (s.message ? `${text}; ${s.message}` : text).slice(0, 2000);
+  }
   return services;
+}
+
+/** The distinct reasons listed, most frequent first. */
+const REASONS = 3;
+
+/**
+ * Why running replicas are not ready, bounded (at most 600 characters): `2 not ready: GET /health: 503`;
+ * distinct reasons each with how many give it (`3 not ready: GET /health: 503 (2); connect ECONNREFUSED (1)`).
+ */
+export function notReadyMessage(reasons: Array<string | undefined>): string {
+  const by = new Map<string, number>();
+  for (const r of reasons) {
+    const why = r?.trim() || 'probe failing';
+    by.set(why, (by.get(why) ?? 0) + 1);
+  }
+  const top = [...by].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0));
+  const listed = top.slice(0, REASONS).map(([why, n]) => (by.size > 1 ? `${why.slice(0, 150)} (${n})` : why.slice(0, 500)));
+  const more = top.length > REASONS ? `; and ${top.length - REASONS} other reason(s)` : '';
+  return `${reasons.length} not ready: ${listed.join('; ')}${more}`;
 }
 
 /** What a cluster exposes of a service: its instances' addresses sorted, at most MAX_SERVICE_ENDPOINTS, and how many more. */

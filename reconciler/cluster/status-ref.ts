@@ -1,6 +1,6 @@
 // refs/canopy/status/<cluster>: the cluster's aggregated status, one commit per change worth
 // keeping, dated when it was observed. What is worth keeping: the applied version, node counts,
-// each service's desired/running/failed counts, what the cluster offers (runtimes, labels,
+// each service's desired/running/ready/failed counts, what the cluster offers (runtimes, labels,
 // architectures, place), and its capacity when it moved by more than a threshold (10 %): free
 // capacity, report times and capacity wobble never commit. Between changes, a heartbeat commit
 // (same tree) when the last commit is older than statusRefreshSeconds, so readers of Git alone
@@ -38,7 +38,7 @@ export function meaningfulChange(last: ClusterStatus | undefined, next: ClusterS
   for (const id of new Set([...Object.keys(last.services), ...Object.keys(next.services)])) {
     const a = last.services[id],
       b = next.services[id];
-    if (!a || !b || a.desired !== b.desired || a.running !== b.running || a.failed !== b.failed) return `service ${id}`;
+    if (!a || !b || !sameCounts(a, b)) return `service ${id}`;
     if (!same(a.endpoints, b.endpoints) || a.endpointsOmitted !== b.endpointsOmitted) return `endpoints of ${id}`;
   }
   if (moved(last.capacity, next.capacity, cap)) return 'capacity';
@@ -57,6 +57,13 @@ export function meaningfulChange(last: ClusterStatus | undefined, next: ClusterS
   return undefined;
 }
 
+type Counts = Pick<ClusterStatus['services'][string], 'desired' | 'running' | 'ready' | 'failed'>;
+
+/** The same desired, running, ready (absent: as running, an older cluster's record) and failed counts. */
+function sameCounts(a: Counts, b: Counts): boolean {
+  return a.desired === b.desired && a.running === b.running && (a.ready ?? a.running) === (b.ready ?? b.running) && a.failed === b.failed;
+}
+
 /** cpu or memory moved by more than `share` of what it was, or the GPU count changed. */
 function moved(a: Capacity, b: Capacity, share: number): boolean {
   const rel = (x: number, y: number) => Math.abs(x - y) > share * Math.max(Math.abs(x), 1e-9);
@@ -71,12 +78,16 @@ const LISTED = 40;
  * since `last` (every service on a first record), at most LISTED of them.
  */
 export function summary(s: ClusterStatus, last?: ClusterStatus): string {
-  const line = (id: string, x: ClusterStatus['services'][string]) => `${id} ${x.running}/${x.desired}${x.failed ? ` (${x.failed} failed)` : ''}`;
+  // `shop/web 3/3` when every running replica is ready; `shop/web 3/3, 1 not ready` when not.
+  const line = (id: string, x: ClusterStatus['services'][string]) => {
+    const unready = x.running - (x.ready ?? x.running);
+    return `${id} ${x.running}/${x.desired}${unready ? `, ${unready} not ready` : ''}${x.failed ? ` (${x.failed} failed)` : ''}`;
+  };
   const lines: string[] = [];
   let changed = 0;
   for (const [id, x] of Object.entries(s.services)) {
     const a = last?.services[id];
-    if (a && a.desired === x.desired && a.running === x.running && a.failed === x.failed) continue;
+    if (a && sameCounts(a, x)) continue;
     if (++changed <= LISTED) lines.push(line(id, x));
   }
   for (const id of Object.keys(last?.services ?? {})) {
@@ -93,6 +104,7 @@ function sameServiceStatus(a: ClusterStatus['services'][string], b: ClusterStatu
   return (
     a.desired === b.desired &&
     a.running === b.running &&
+    a.ready === b.ready &&
     a.failed === b.failed &&
     a.message === b.message &&
     a.refused?.count === b.refused?.count &&

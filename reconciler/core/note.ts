@@ -51,6 +51,11 @@ export interface CommitNote {
    * gave (`munich: shop/evil#0: refused by node policy: …`, a crash), what holds the commit up.
    */
   failing?: Record<string, string>;
+  /**
+   * Until it converges: services a cluster runs and reports not ready (their probe fails), each
+   * as first reported: `munich: 1/3 ready, 3 running: 2 not ready: GET /health: 503`.
+   */
+  notReady?: Record<string, string>;
   /** Still in force after a rejection: the last accepted commit. */
   inForce?: string;
   signature?: NoteSignature;
@@ -94,6 +99,11 @@ export function renderNote(n: CommitNote): string {
     if (failing.length) {
       lines.push('', 'Failing, as the clusters report it:');
       for (const [id, why] of failing.slice(0, LISTED)) lines.push(`  ${id}: ${why}`);
+    }
+    const unready = Object.entries(n.notReady ?? {});
+    if (unready.length) {
+      lines.push('', 'Not ready, as the clusters first reported it (ready/desired there):');
+      for (const [id, why] of unready.slice(0, LISTED)) lines.push(`  ${id}: ${why}`);
     }
   }
   lines.push('', MARK, JSON.stringify(n));

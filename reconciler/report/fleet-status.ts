@@ -1,6 +1,7 @@
 // The fleet's status, from Git alone (notes on main, placement refs, status refs), so that
 // `canopy status` works from any clone, offline. Liveness comes from the status ref's commit
 // times: a cluster commits on every meaningful change and at least every statusRefreshSeconds.
+// A service is converged when every replica asked for runs and is ready.
 import type { ClusterStatus, Placement } from '../../schemas/messages.js';
 import { listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
 import { firstParents } from '../git/log.js';
@@ -17,6 +18,9 @@ export type ServiceState = 'converged' | 'progressing' | 'degraded' | 'unschedul
 export interface ServiceReport {
   desired: number;
   running: number;
+  /** Running replicas whose probe passes (an older cluster's running ones count as ready). */
+  ready: number;
+  /** Per cluster, its running replicas. */
   clusters: Record<string, number>;
   state: ServiceState;
   reason: string;
@@ -122,52 +126,73 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   for (const [id, svc] of desired.state.services) {
     const clusters: Record<string, number> = {};
     const endpoints: Record<string, string[]> = {};
-    let running = 0,
-      placed = 0,
-      failed = 0,
-      stale = false,
-      down = false;
-    const messages: string[] = [];
-    for (const [c, p] of placements) {
+    const c: Counted = { want: svc.spec.replicas, placed: 0, running: 0, ready: 0, failed: 0, stale: false, unreachable: [], messages: [], unready: [] };
+    for (const [cn, p] of placements) {
       const a = p.services[id];
       if (!a) continue;
-      placed += a.replicas;
-      const st = statuses.get(c);
+      c.placed += a.replicas;
+      const st = statuses.get(cn);
       const s = st?.services[id];
-      clusters[c] = s?.running ?? 0;
-      if (s?.endpoints?.length) endpoints[c] = [...s.endpoints];
-      running += s?.running ?? 0;
-      failed += s?.failed ?? 0;
-      if (s?.message) messages.push(`${c}: ${s.message}`);
-      if (!st || st.applied?.seq !== p.version.seq || st.applied.epoch !== p.version.epoch) stale = true;
-      if (report.clusters[c]?.state === 'unreachable') down = true;
+      clusters[cn] = s?.running ?? 0;
+      if (s?.endpoints?.length) endpoints[cn] = [...s.endpoints];
+      c.running += s?.running ?? 0;
+      // An older cluster reports no ready count: its running replicas are ready.
+      c.ready += s?.ready ?? s?.running ?? 0;
+      c.failed += s?.failed ?? 0;
+      if (s?.message) c.messages.push(`${cn}: ${s.message}`);
+      if (s && s.running > (s.ready ?? s.running)) c.unready.push(`${cn}: ${s.message ?? `${s.running - (s.ready ?? s.running)} not ready`}`);
+      if (!st || st.applied?.seq !== p.version.seq || st.applied.epoch !== p.version.epoch) c.stale = true;
+      if (report.clusters[cn]?.state === 'unreachable') c.unreachable.push(cn);
     }
-    const want = svc.spec.replicas;
     const rejected = rejectedFiles.get(svc.file);
-    let state: ServiceState, reason: string;
-    if (rejected) {
-      state = 'rejected';
-      reason = `${rejected.file}:${rejected.line}: ${rejected.message} (previous version still in force)`;
-    } else if (placed < want) {
-      state = 'unschedulable';
-      reason = good.unschedulable?.[id] ?? `${placed} of ${want} replicas placed`;
-    } else if (down) {
-      state = 'degraded';
-      reason = `cluster ${Object.keys(clusters)
-        .filter((c) => report.clusters[c]?.state === 'unreachable')
-        .join(', ')} unreachable`;
-    } else if (failed) {
-      state = 'degraded';
-      reason = messages.join('; ') || `${failed} replica(s) failed`;
-    } else if (running === want && !stale) {
-      state = 'converged';
-      reason = want ? `${running}/${want} running` : 'scaled to 0';
-    } else {
-      state = 'progressing';
-      reason = stale ? 'waiting for clusters to apply the latest placement' : `${running}/${want} running`;
-    }
+    const { state, reason } = rejected
+      ? { state: 'rejected' as const, reason: `${rejected.file}:${rejected.line}: ${rejected.message} (previous version still in force)` }
+      : judge(c, good.unschedulable?.[id]);
     const n = serviceNames(id, svc.spec);
-    report.services[id] = { desired: want, running, clusters, state, reason, endpoints, ...(n ? { name: `${n.host}:${n.port}`, ports: svc.spec.ports } : {}) };
+    report.services[id] = {
+      desired: c.want,
+      running: c.running,
+      ready: c.ready,
+      clusters,
+      state,
+      reason,
+      endpoints,
+      ...(n ? { name: `${n.host}:${n.port}`, ports: svc.spec.ports } : {}),
+    };
   }
   return report;
+}
+
+/** What a service's state is judged on: its replicas summed over the clusters it is placed on. */
+export interface Counted {
+  want: number;
+  placed: number;
+  running: number;
+  /** Running and ready (an older cluster's running replicas count as ready). */
+  ready: number;
+  failed: number;
+  /** A cluster has not applied its latest placement. */
+  stale: boolean;
+  unreachable: string[];
+  /** `cluster: message` of every cluster with a message for it. */
+  messages: string[];
+  /** `cluster: why` of every cluster running replicas of it that are not ready (the probe's message). */
+  unready: string[];
+}
+
+/**
+ * A service's state and its reason (the state names are a contract: converged, progressing,
+ * degraded, unschedulable; rejected is judged before). Converged: every replica asked for runs
+ * and is ready, and every cluster applied its placement.
+ */
+export function judge(c: Counted, unschedulable?: string): { state: ServiceState; reason: string } {
+  const counts = `${c.ready}/${c.want} ready, ${c.running} running`;
+  if (c.placed < c.want) return { state: 'unschedulable', reason: unschedulable ?? `${c.placed} of ${c.want} replicas placed` };
+  if (c.unreachable.length) return { state: 'degraded', reason: `cluster ${c.unreachable.join(', ')} unreachable` };
+  if (c.failed) return { state: 'degraded', reason: c.messages.join('; ') || `${c.failed} replica(s) failed` };
+  if (c.ready === c.want && c.running === c.want && !c.stale) return { state: 'converged', reason: c.want ? `${c.ready}/${c.want} ready` : 'scaled to 0' };
+  if (c.stale) return { state: 'progressing', reason: 'waiting for clusters to apply the latest placement' };
+  // Which clusters, how many not ready there and why (the READY column and `ready` say how many in all).
+  if (c.unready.length) return { state: 'progressing', reason: c.unready.join('; ').slice(0, 2000) };
+  return { state: 'progressing', reason: counts };
 }

@@ -19,6 +19,8 @@ export const WALK_LIMIT = 5000;
 export interface Observation {
   desired: number;
   running: number;
+  /** Running replicas whose probe passes; absent from an older cluster's record (as running). */
+  ready?: number;
   failed: number;
   message?: string;
   /** The endpoints the cluster exposed for it (in a service's history: an event when they change). */
@@ -294,6 +296,7 @@ function observedEvents(cluster: string, recs: Rec<ClusterStatus>[], id: string 
     const pick = (x: ClusterStatus['services'][string]): Observation => ({
       desired: x.desired,
       running: x.running,
+      ...(x.ready !== undefined ? { ready: x.ready } : {}),
       failed: x.failed,
       ...(x.message ? { message: x.message } : {}),
       ...(id && x.endpoints?.length ? { endpoints: x.endpoints } : {}),

@@ -80,5 +80,8 @@ function describe(e: HistoryEvent, service: string | null): string[] {
 
 function counts(o: Observation): string {
   const at = o.endpoints?.length ? `; at ${o.endpoints.slice(0, 8).join(' ')}${o.endpoints.length > 8 ? ` … ${o.endpoints.length - 8} more` : ''}` : '';
-  return `${o.running}/${o.desired} running${o.failed ? `, ${o.failed} failed` : ''}${o.message ? ` (${o.message})` : ''}${at}`;
+  // Running and ready out of desired, when the cluster counts ready replicas (an older one does not).
+  const ready = o.ready === undefined || o.running === 0 ? '' : o.ready === o.running ? ' and ready' : `, ${o.ready}/${o.desired} ready`;
+  const n = `${o.running}/${o.desired} running${ready}`;
+  return `${n}${o.failed ? `, ${o.failed} failed` : ''}${o.message ? ` (${o.message})` : ''}${at}`;
 }

@@ -31,11 +31,14 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
   const shown = services.sort(([a, x], [b, y]) => (services.length > limit ? ORDER[x.state] - ORDER[y.state] : 0) || byCodePoint(a, b)).slice(0, limit);
   // The name column only when a service shown has one (a fleet without ports reads as before).
   const names = shown.some(([, s]) => s.name);
+  // READY is ready/desired; a RUNNING column only when a service shown runs replicas that are not ready.
+  const running = shown.some(([, s]) => s.running !== s.ready);
   const srows = shown
     .sort(([a], [b]) => byCodePoint(a, b))
     .map(([id, s]) => [
       id,
-      `${s.running}/${s.desired}`,
+      `${s.ready}/${s.desired}`,
+      ...(running ? [String(s.running)] : []),
       s.state,
       Object.entries(s.clusters)
         .map(([c, n]) => `${c}:${n}`)
@@ -43,7 +46,7 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
       ...(names ? [s.name ?? '-'] : []),
       s.reason,
     ]);
-  out.push(table(['SERVICE', 'READY', 'STATE', 'CLUSTERS', ...(names ? ['NAME'] : []), 'REASON'], srows));
+  out.push(table(['SERVICE', 'READY', ...(running ? ['RUNNING'] : []), 'STATE', 'CLUSTERS', ...(names ? ['NAME'] : []), 'REASON'], srows));
   if (services.length > shown.length)
     out.push(
       `… ${services.length - shown.length} more, ${counts(services.filter((e) => !shown.includes(e)).map(([, s]) => s.state))} (canopy status --all lists them, --json for tools)`,

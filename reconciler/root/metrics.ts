@@ -28,7 +28,7 @@ export function rootMetrics(t: Telemetry, state: RootState): RootMetrics {
     for (const c of state.clusters.values()) n[c.unheard ? 'unheard' : c.online ? 'online' : 'offline']++;
     return Object.entries(n).map(([s, v]) => [{ state: s }, v]);
   });
-  t.gaugeFn('canopy_root_services_off', 'Services not running as many replicas as they want', () => state.counts.off());
+  t.gaugeFn('canopy_root_services_off', 'Services not running as many ready replicas as they want', () => state.counts.off());
   t.gaugeFn('canopy_root_epoch', 'The placement epoch (a failover opens a new one)', () => state.epoch);
   t.health('root', () => {
     if (failing.size) {

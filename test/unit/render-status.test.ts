@@ -15,6 +15,7 @@ function report(n: number, odd: Record<string, ServiceReport['state']> = {}, clu
     services[id] = {
       desired: 1,
       running: state === 'converged' ? 1 : 0,
+      ready: state === 'converged' ? 1 : 0,
       clusters: { c1: 1 },
       state,
       reason: state === 'converged' ? '1/1 running' : `0/1 running: ${state}`,

@@ -1,7 +1,9 @@
 // Recording convergence: once every cluster has applied its current placement and every service
-// runs as many replicas as it wants (and nothing else runs), the pending commit's note says when,
+// runs as many replicas as it wants, every one of them ready (and nothing else runs; a cluster
+// that reports no ready count, an older one, counts its running replicas as ready; see
+// running-counts.ts), the pending commit's note says when,
 // as do the notes of the commits accepted before it that converged with it. Until then the note
-// says what the clusters report failing (failing.ts), so it tells why it has not converged.
+// says what the clusters report failing or not ready (failing.ts), so it tells why it has not converged.
 import { renderNote } from '../../core/note.js';
 import { sameVersion } from '../delegate.js';
 import type { RootPorts } from '../ports.js';
@@ -15,24 +17,25 @@ export async function recordConvergence(state: RootState, ports: Pick<RootPorts,
   // a root killed mid-write) is retried by the loop, and must find the commit still pending.
   // Converged, nothing fails any more: the note drops what held it up.
   const convergedAt = ports.now().toISOString();
-  const notes = new Map([[pending.commit, renderNote({ ...pending, failing: undefined, convergedAt })]]);
-  for (const n of state.older) notes.set(n.commit, renderNote({ ...n, failing: undefined, convergedAt }));
+  const notes = new Map([[pending.commit, renderNote({ ...pending, failing: undefined, notReady: undefined, convergedAt })]]);
+  for (const n of state.older) notes.set(n.commit, renderNote({ ...n, failing: undefined, notReady: undefined, convergedAt }));
   await writeNotesKept(state, ports, notes, `canopy: ${pending.commit.slice(0, 12)} converged`);
   pending.convergedAt = convergedAt;
   pending.failing = undefined;
+  pending.notReady = undefined;
   state.older.length = 0;
   ports.metrics.convergence.observe(Math.max(0, Date.parse(convergedAt) - Date.parse(pending.at)) / 1000);
   ports.log.info(`converged ${pending.commit.slice(0, 12)}`);
 }
 
-/** A pending commit, every cluster at its placement's version, every service running as wanted. */
+/** A pending commit, every cluster at its placement's version, every service running as wanted, every replica ready. */
 function converged(state: RootState, ports: Pick<RootPorts, 'book'>): boolean {
   if (!state.pending || state.pending.convergedAt || !state.good) return false;
   for (const c of ports.book.clusters()) {
     const st = state.clusters.get(c);
     if (!st?.status || !sameVersion(st.status.applied, ports.book.get(c)!.version)) return false;
   }
-  // Kept as counts updated by each status, so this check does not walk the fleet.
+  // Kept as counts (running and ready) updated by each status, so this check does not walk the fleet.
   return state.counts.off() === 0;
 }
 
