@@ -216,7 +216,11 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
   s('failover: unknown field', svc('  failover: {after: 5}\n'), '10:14: spec.failover: unknown field "after" (known fields: afterSeconds)');
   s('failover: true', svc('  failover: true\n'), '10:13: spec.failover: must be a mapping (got true)');
   s('rollout: maxUnavailable negative', svc('  rollout: {maxUnavailable: -1}\n'), '10:29: spec.rollout.maxUnavailable: must be an integer >= 0 (got -1)');
-  s('rollout: unknown field', svc('  rollout: {surge: 1}\n'), '10:13: spec.rollout: unknown field "surge" (known fields: maxUnavailable)');
+  s(
+    'rollout: unknown field',
+    svc('  rollout: {surge: 1}\n'),
+    '10:13: spec.rollout: unknown field "surge" (known fields: maxUnavailable, maxSurge, waves, bakeSeconds, progressDeadlineSeconds, autoRollback)',
+  );
 }
 
 // --- services: resources -----------------------------------------------------------------------------
@@ -373,7 +377,33 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
     '10:29: spec.health.intervalSeconds: must be a number between 1 and 3600 (got 4000)',
   );
   s('health: http without port', svc('  health: {http: {path: /}}\n'), '10:18: spec.health.http: missing required field "port"');
-  s('health: unknown field', svc('  health: {exec: [true]}\n'), '10:12: spec.health: unknown field "exec" (known fields: http, tcp, intervalSeconds)');
+  s('health: exec a list', svc('  health: {exec: [true]}\n'), '10:18: spec.health.exec: must be a mapping (got a list)');
+  const P80 = '  ports: [{port: 80}]\n';
+  s(
+    'health: no way to probe',
+    svc(`${P80}  health: {intervalSeconds: 5}\n`),
+    '11:11: spec.health: give one of http, tcp, exec (how the agent probes a replica)',
+  );
+  s(
+    'health: both http and tcp',
+    svc(`${P80}  health: {http: {path: /, port: 80}, tcp: {port: 80}}\n`),
+    '11:44: spec.health: has both http and tcp: give exactly one of http, tcp, exec',
+  );
+  s(
+    'health: http port not among the ports',
+    svc(`${P80}  health: {http: {path: /, port: 8080}}\n`),
+    '11:34: spec.health.http.port: 8080 is not one of spec.ports (80/tcp), so the probe could never reach it',
+  );
+  s(
+    'health: tcp port without ports',
+    svc('  health: {tcp: {port: 80}}\n'),
+    '10:24: spec.health.tcp.port: 80 is not listed: the service has no tcp port in spec.ports, so the probe could never reach it',
+  );
+  s(
+    'health: tcp port listed as udp only',
+    svc('  ports: [{port: 53, protocol: udp}]\n  health: {tcp: {port: 53}}\n'),
+    '11:24: spec.health.tcp.port: 53 is not listed: the service has no tcp port in spec.ports, so the probe could never reach it',
+  );
 }
 
 // --- services: YAML itself ---------------------------------------------------------------------------
