@@ -27,6 +27,7 @@ import { refreshOnTrust, type TrustStore } from '../reconciler/mqtt/trust.js';
 import { admissionLines, compileAdmission, type AdmissionRules } from './admission.js';
 import { findExecutable } from './executable.js';
 import { startNodeNetwork } from './network/start.js';
+import { startHealthProbes } from './health/scheduler.js';
 
 export { nodeArch } from './node-facts.js';
 
@@ -96,6 +97,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
         log: o.log,
       });
 
+  const probes = { drivers, address: o.address, workloadEnv: network?.workloadEnv, now: o.now ?? Date.now, log: o.log };
+  const health = startHealthProbes(state, { ...probes, onChange: () => enqueue(SYNC) }); // the replicas' probes: a readiness change enqueues a pass
+
   let saving: Promise<void> = Promise.resolve();
   const ports: PassPorts = {
     facts: { ...nodeFacts(o), trusts: () => (o.trust?.signed ? o.trust.ids(`cluster:${o.cluster}`) : undefined) },
@@ -113,6 +117,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     probe: (targets) => prober.update(targets),
     trustKeys,
     ...(network ? { syncRoutes: network.sync, workloadEnv: network.workloadEnv } : {}),
+    health,
     isConnected: () => o.bus.isConnected(),
     publish: (status) => o.bus.publish(t.nodeStatus(o.cluster, o.node), status, { retain: true }),
     ...metrics,
@@ -137,6 +142,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     async stop() {
       heartbeat.stop();
       prober.stop();
+      health.stop();
       await loop.stop();
       await saving;
       for (const d of drivers.all) await d.close();

@@ -5,6 +5,7 @@
 import type { NodeDesired, NodeStatus, ReplicaState } from '../schemas/messages.js';
 import type { ObservedReplica } from './runtimes/driver.js';
 import type { RestartRecord } from './plan.js';
+import type { HealthRecord } from './health/readiness.js';
 
 /** How the node's admission rules judged a replica's spec (steps/admit.ts). */
 export interface Admitted {
@@ -32,6 +33,10 @@ export interface AgentState {
   restarts: Map<string, RestartRecord>;
   /** Replicas whose start failed and that the runtime does not show, reported as failed. */
   startErrors: Map<string, ReplicaState>;
+  /** Running replicas with a health probe: their readiness (agents/health, written by the probes off the pass). */
+  health: Map<string, HealthRecord>;
+  /** Replicas the agent stopped for failing their probe (steps/health.ts), reported failed until restarted after their backoff. */
+  healthStopped: Map<string, ReplicaState>;
   /** The assignment's replicas as the admission rules judged them (empty when there are no rules). */
   admission: Map<string, Admitted>;
   /** What the drivers listed in the last pass. */
@@ -55,6 +60,8 @@ export function newAgentState(assignment: NodeDesired | undefined, heartbeatMs: 
     heartbeatMs,
     restarts: new Map(),
     startErrors: new Map(),
+    health: new Map(),
+    healthStopped: new Map(),
     admission: new Map(),
     observed: [],
     runtimeError: undefined,

@@ -120,6 +120,11 @@ export interface DockerEngine {
   /** Stop with SIGTERM, SIGKILL after `t` seconds. 304 (already stopped) is an EngineError. */
   stopContainer(id: string, t: number): Promise<void>;
   removeContainer(id: string, o?: { force?: boolean }): Promise<void>;
+  /** Create an exec instance of argv in a running container (no streams attached). */
+  createExec(id: string, command: string[]): Promise<{ Id: string }>;
+  /** Start an exec instance detached: it runs on in the container. */
+  startExec(execId: string): Promise<void>;
+  inspectExec(execId: string): Promise<{ Running: boolean; ExitCode: number | null }>;
 }
 
 export interface EngineOptions {
@@ -199,6 +204,9 @@ export function dockerEngine(o: EngineOptions = {}): DockerEngine {
     startContainer: (c) => call('POST', `/containers/${id(c)}/start`),
     stopContainer: (c, t) => call('POST', `/containers/${id(c)}/stop?t=${t}`, undefined, timeoutMs + t * 1000),
     removeContainer: (c, { force = false } = {}) => call('DELETE', `/containers/${id(c)}?force=${force ? 1 : 0}`),
+    createExec: (c, command) => call('POST', `/containers/${id(c)}/exec`, { Cmd: command, AttachStdin: false, AttachStdout: false, AttachStderr: false }),
+    startExec: (e) => call('POST', `/exec/${id(e)}/start`, { Detach: true, Tty: false }),
+    inspectExec: (e) => call('GET', `/exec/${id(e)}/json`),
   };
 }
 

@@ -52,8 +52,22 @@ export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): R
       await createAndStart(docker, opts, w);
     },
     stop,
+    exec: (id, command, timeoutMs) => execIn(docker, containerName(opts, id), command, timeoutMs),
     close: async () => {},
   };
+}
+
+/** Runs argv in the container (docker exec) and waits for its exit code, polling, until the deadline. */
+async function execIn(docker: DockerEngine, name: string, command: string[], timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  const { Id } = await docker.createExec(name, command);
+  await docker.startExec(Id);
+  for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
+    const e = await docker.inspectExec(Id);
+    if (!e.Running && e.ExitCode !== null) return e.ExitCode;
+    if (Date.now() + wait > deadline) throw new Error(`no exit within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
 }
 
 async function listReplicas(docker: DockerEngine, filters: Record<string, string[]>): Promise<ObservedReplica[]> {

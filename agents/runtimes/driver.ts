@@ -54,6 +54,8 @@ export interface RuntimeDriver {
   start(w: Workload): Promise<void>;
   /** Stop and remove a replica; no error when it is already gone. */
   stop(id: string): Promise<void>;
+  /** Run argv in a running replica (a health probe); resolves to its exit code, rejects past the deadline. Containers only. */
+  exec?(id: string, command: string[], timeoutMs: number): Promise<number>;
   /** Release clients; leaves workloads running (a restarted agent adopts them). */
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // failed replica and a start that fails each count towards the replica's backoff (plan.ts waits
 // it out); a start that fails is remembered and reported as a failed replica until the runtime
 // shows one. Records of replicas that have run for a while are forgotten, so an old crash does
-// not slow the next restart.
+// not slow the next restart (a replica with a health probe: once it has been ready for a while).
 import type { ReplicaSpec } from '../../schemas/messages.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import type { AgentAction } from '../plan.js';
@@ -43,6 +43,7 @@ async function stopReplica(s: AgentState, p: ApplyPorts, id: string, why: string
   p.log.info(`stop ${id}: ${why}`);
   for (const drv of p.drivers.all) await drv.stop(id); // stop of an unknown id is a no-op
   s.startErrors.delete(id);
+  s.healthStopped.delete(id);
   s.restarts.delete(id);
 }
 
@@ -63,6 +64,7 @@ async function startReplica(s: AgentState, p: ApplyPorts, r: ReplicaSpec, why: s
   try {
     await drv.start({ id: r.id, service: r.service, index: r.index, specHash: r.specHash, spec, ...p.workloadEnv?.(r) });
     s.startErrors.delete(r.id);
+    s.healthStopped.delete(r.id);
   } catch (e) {
     p.log.warn(`start ${r.id} failed: ${(e as Error).message}`);
     s.restarts.set(r.id, counted);
@@ -83,9 +85,17 @@ export function startFailed(s: AgentState, r: ReplicaSpec, message: string, at: 
   });
 }
 
-/** Forget the restarts of replicas running for longer than SETTLED_MS at `now`. */
+/**
+ * Forget the restarts of replicas running for longer than SETTLED_MS at `now`; a replica with a
+ * health probe, ready for that long (one failing its probe keeps its record: its backoff holds).
+ */
 export function forgetSettled(s: AgentState, now: number): void {
+  const probed = new Set((s.assignment?.replicas ?? []).filter((r) => r.spec.health).map((r) => r.id));
   for (const r of s.observed) {
-    if (r.state === 'running' && now - Date.parse(r.since) > SETTLED_MS) s.restarts.delete(r.id);
+    if (r.state !== 'running') continue;
+    const h = s.health.get(r.id);
+    if ((h || probed.has(r.id)) && !h?.ready) continue;
+    const from = Math.max(Date.parse(r.since), h?.readySince ?? 0);
+    if (now - from > SETTLED_MS) s.restarts.delete(r.id);
   }
 }

@@ -6,6 +6,7 @@ import { canonicalJson } from '../../reconciler/core/ids.js';
 import { portKey } from '../../reconciler/core/service-names.js';
 import type { NodeFacts } from '../node-facts.js';
 import type { AgentState } from '../state.js';
+import { WAITING } from '../health/readiness.js';
 
 export interface ReportPorts {
   isConnected(): boolean;
@@ -22,7 +23,8 @@ export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeSta
   for (const r of s.observed) {
     if (refused.has(r.id)) continue;
     const spec = specs.get(r.id);
-    const endpoints = r.state === 'running' && spec?.specHash === r.specHash ? endpointsOf(spec, facts.address, r.published) : [];
+    const current = r.state === 'running' && spec?.specHash === r.specHash;
+    const endpoints = current ? endpointsOf(spec, facts.address, r.published) : [];
     replicas.push({
       id: r.id,
       service: r.service,
@@ -30,11 +32,13 @@ export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeSta
       state: r.state,
       ...(r.message ? { message: r.message } : {}),
       since: r.since,
+      ...(r.state === 'running' ? readiness(s, r.id, current ? spec : undefined) : {}),
       ...(endpoints.length ? { endpoints } : {}),
     });
   }
   const seen = new Set(s.observed.map((r) => r.id));
   for (const [id, e] of s.startErrors) if (!seen.has(id) && !refused.has(id)) replicas.push(e);
+  for (const [id, e] of s.healthStopped) if (!seen.has(id) && !refused.has(id) && !s.startErrors.has(id)) replicas.push(e);
   // Code-unit order, not localeCompare: ids are ASCII and any fixed order will do, while the
   // ICU collator maps 2.7 MB of the node binary's collation data into an agent's RSS.
   replicas.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -55,6 +59,19 @@ export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeSta
     replicas,
     ...(s.interest.size ? { interest: [...s.interest].sort().slice(0, MAX_INTEREST) } : {}),
   };
+}
+
+/**
+ * A running replica's readiness: without a probe, ready while it runs; with one, as its probes
+ * last told (agents/health), not ready until the first passes. A replica of another spec than the
+ * one assigned (being replaced) is not ready.
+ */
+export function readiness(s: AgentState, id: string, spec: ReplicaSpec | undefined): { ready: boolean; notReady?: string } {
+  if (!spec) return { ready: false, notReady: 'not the assigned spec' };
+  if (!spec.spec.health) return { ready: true };
+  const h = s.health.get(id);
+  if (h?.ready) return { ready: true };
+  return { ready: false, notReady: (h?.notReady ?? WAITING).slice(0, 500) };
 }
 
 /** True when the status was published. */

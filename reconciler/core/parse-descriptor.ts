@@ -8,6 +8,7 @@ import { parseSshKey } from './commit-signers.js';
 import { serviceId } from './ids.js';
 import { parsePublicKey } from './keys.js';
 import { portIssues } from './service-names.js';
+import { healthIssues } from './health-rules.js';
 import { schemaIssuesUpTo, schemaValid, type Kind, type SchemaIssue } from './schema-errors.js';
 import { START, displayPath, locate, positionAt, type Position } from './yaml-locate.js';
 
@@ -165,6 +166,7 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
       out.push({ at: ['spec', 'runtime'], message: 'spec.command: required for runtime process (the argv to start)' });
     }
     out.push(...portIssues(spec));
+    out.push(...healthIssues(spec));
     if (metadata.app !== layout.dir) {
       out.push({
         at: ['metadata', 'app'],

@@ -383,6 +383,32 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
     svc('  health: {script: [true]}\n'),
     '10:12: spec.health: unknown field "script" (known fields: http, tcp, exec, intervalSeconds, timeoutSeconds, failureThreshold, startSeconds)',
   );
+  const P80 = '  ports: [{port: 80}]\n';
+  s(
+    'health: no way to probe',
+    svc(`${P80}  health: {intervalSeconds: 5}\n`),
+    '11:11: spec.health: give one of http, tcp, exec (how the agent probes a replica)',
+  );
+  s(
+    'health: both http and tcp',
+    svc(`${P80}  health: {http: {path: /, port: 80}, tcp: {port: 80}}\n`),
+    '11:44: spec.health: has both http and tcp: give exactly one of http, tcp, exec',
+  );
+  s(
+    'health: http port not among the ports',
+    svc(`${P80}  health: {http: {path: /, port: 8080}}\n`),
+    '11:34: spec.health.http.port: 8080 is not one of spec.ports (80/tcp), so the probe could never reach it',
+  );
+  s(
+    'health: tcp port without ports',
+    svc('  health: {tcp: {port: 80}}\n'),
+    '10:24: spec.health.tcp.port: 80 is not listed: the service has no tcp port in spec.ports, so the probe could never reach it',
+  );
+  s(
+    'health: tcp port listed as udp only',
+    svc('  ports: [{port: 53, protocol: udp}]\n  health: {tcp: {port: 53}}\n'),
+    '11:24: spec.health.tcp.port: 53 is not listed: the service has no tcp port in spec.ports, so the probe could never reach it',
+  );
 }
 
 // --- services: YAML itself ---------------------------------------------------------------------------
