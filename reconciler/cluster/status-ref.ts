@@ -40,6 +40,9 @@ export function meaningfulChange(last: ClusterStatus | undefined, next: ClusterS
       b = next.services[id];
     if (!a || !b || !sameCounts(a, b)) return `service ${id}`;
     if (!same(a.endpoints, b.endpoints) || a.endpointsOmitted !== b.endpointsOmitted) return `endpoints of ${id}`;
+    // Why replicas are unready or failing is what a reader of Git needs: a new reason is a record.
+    const troubled = (b.ready ?? b.running) < b.running || b.failed > 0;
+    if (troubled && a.message !== b.message) return `why ${id} is not ready`;
   }
   if (moved(last.capacity, next.capacity, cap)) return 'capacity';
   if (moved(last.maxNode, next.maxNode, cap)) return 'node sizes';
