@@ -5,11 +5,11 @@
 // round kills one node outright (its agent and its workload, kill -9: the host's death) and
 // times until no other node's routes list that node's endpoint; then the node comes back and
 // the next round waits until everyone lists it again. Goal: one heartbeat (2 s) plus 1 s.
-import { readFileSync, readdirSync } from 'node:fs';
 import mqtt from 'mqtt';
 import type { Bench, Figure } from './types.js';
 import { BenchFleet, fleetYaml, clusterYaml, serviceYaml } from './lib/fleet.js';
 import { Scope } from './lib/cleanup.js';
+import { workloadsOf } from './lib/proc.js';
 import { median, round, nowMs, sleep } from './lib/stats.js';
 import type { NodeDesired } from '../schemas/messages.js';
 
@@ -17,20 +17,6 @@ const CLUSTERS = { c1: { lat: 48.137, lon: 11.575 }, c2: { lat: 48.857, lon: 2.3
 const NODES = 3;
 const PORT = 7070;
 const HEARTBEAT_MS = 2000;
-
-/** Pids of this fleet's workloads on one node (the process runtime marks each). */
-function workloadsOf(fleet: string, node: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const env = readFileSync(`/proc/${d}/environ`, 'latin1').split('\0');
-      if (env.includes(`CANOPY_FLEET=${fleet}`) && env.includes(`CANOPY_NODE=${node}`)) out.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 const run: Bench = async ({ quick, log }) => {
   const rounds = quick ? 2 : 6;

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Bench, Figure } from './types.js';
 import { BenchFleet, fleetYaml, clusterYaml, serviceYaml } from './lib/fleet.js';
 import { Scope } from './lib/cleanup.js';
+import { workloadsOf } from './lib/proc.js';
 import { watchIdle, type IdleFigures } from './lib/proc.js';
 import { round, sleep } from './lib/stats.js';
 
@@ -26,20 +27,6 @@ const GOAL_CPU_PER_REPLICA = 0.2;
 const SERVER =
   "require('http').createServer((q,s)=>{console.log(q.method+' '+q.url);s.end('ok\\n')})" +
   ".listen(Number(process.env.CANOPY_PORT),process.env.CANOPY_NODE_ADDRESS||'127.0.0.1')";
-
-/** Pids of this fleet's workloads on one node (the process runtime marks each). */
-function workloadsOf(fleet: string, node: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const env = readFileSync(`/proc/${d}/environ`, 'latin1').split('\0');
-      if (env.includes(`CANOPY_FLEET=${fleet}`) && env.includes(`CANOPY_NODE=${node}`)) out.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 /** Requests the workloads logged so far (every file under the agent's state dir named logs/*.log). */
 function requestsLogged(dir: string): number {

@@ -2,7 +2,7 @@
 // dist/cli/canopy.js …`), logging to a file (kept for timestamps and profiles), and what the
 // kernel says about them: RSS from /proc/<pid>/status, CPU ticks from /proc/<pid>/stat.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync, closeSync } from 'node:fs';
+import { openSync, readFileSync, readdirSync, closeSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,6 +184,20 @@ export async function watchIdle(pids: Record<string, number>, ms: number, window
       cpuWindows: cpu[k],
       seconds: (start[k].at - first[k].at) / 1000,
     };
+  }
+  return out;
+}
+
+/** Pids of a fleet's process workloads on one node (the process runtime marks each with CANOPY_FLEET and CANOPY_NODE). */
+export function workloadsOf(fleet: string, node: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const env = readFileSync(`/proc/${d}/environ`, 'latin1').split('\0');
+      if (env.includes(`CANOPY_FLEET=${fleet}`) && env.includes(`CANOPY_NODE=${node}`)) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
