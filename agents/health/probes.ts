@@ -11,45 +11,50 @@ export type ProbeResult = string | undefined;
 
 const seconds = (ms: number) => `${Math.round(ms) / 1000} s`;
 
-/** GET `path`: passes on `status` when given, else on any 2xx or 3xx. */
-export function probeHttp(host: string, port: number, path: string, status: number | undefined, timeoutMs: number): Promise<ProbeResult> {
-  const what = `GET ${path}`;
+/**
+ * One probe settled once: by the first `finish` it is handed, or with `timedOut` after
+ * `timeoutMs`; what `start` returns (closing its socket, killing its child) runs either way.
+ */
+function settleOnce(timeoutMs: number, timedOut: string, start: (finish: (r: ProbeResult) => void) => () => void): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let done = false;
+    let cleanup: (() => void) | undefined;
     const finish = (r: ProbeResult) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      req.destroy();
+      cleanup?.();
       resolve(r);
     };
+    const timer = setTimeout(() => finish(timedOut), timeoutMs);
+    cleanup = start(finish);
+    if (done) cleanup();
+  });
+}
+
+/** GET `path`: passes on `status` when given, else on any 2xx or 3xx. */
+export function probeHttp(host: string, port: number, path: string, status: number | undefined, timeoutMs: number): Promise<ProbeResult> {
+  const what = `GET ${path}`;
+  return settleOnce(timeoutMs, `${what}: no answer within ${seconds(timeoutMs)}`, (finish) => {
     const req = http.request({ host, port, path, method: 'GET', agent: false, headers: { 'User-Agent': 'canopy-agent', Connection: 'close' } }, (res) => {
       const code = res.statusCode ?? 0;
       res.resume();
       const ok = status !== undefined ? code === status : code >= 200 && code < 400;
       finish(ok ? undefined : `${what}: ${code}${status !== undefined ? ` (expected ${status})` : ''}`);
     });
-    const timer = setTimeout(() => finish(`${what}: no answer within ${seconds(timeoutMs)}`), timeoutMs);
     req.on('error', (e) => finish(`${what}: ${e.message}`));
     req.end();
+    return () => req.destroy();
   });
 }
 
 /** Opens a TCP connection and closes it. */
 export function probeTcp(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
-  return new Promise((resolve) => {
-    let done = false;
+  return settleOnce(timeoutMs, `connect ${host}:${port}: no answer within ${seconds(timeoutMs)}`, (finish) => {
     const sock = net.connect({ host, port });
-    const finish = (r: ProbeResult) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(r);
-    };
-    const timer = setTimeout(() => finish(`connect ${host}:${port}: no answer within ${seconds(timeoutMs)}`), timeoutMs);
     sock.once('connect', () => finish(undefined));
     sock.once('error', (e) => finish(e.message.startsWith('connect') ? e.message : `connect ${host}:${port}: ${e.message}`));
+    return () => sock.destroy();
   });
 }
 
@@ -61,20 +66,11 @@ export function execOutcome(code: number | undefined, error?: string): ProbeResu
 
 /** Runs argv on the host (a process workload's probe) with `env`; killed at the deadline. */
 export function execOnHost(argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProbeResult> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (r: ProbeResult) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(r);
-    };
+  return settleOnce(timeoutMs, execOutcome(undefined, `no exit within ${seconds(timeoutMs)}`)!, (finish) => {
     const child = spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(execOutcome(undefined, `no exit within ${seconds(timeoutMs)}`));
-    }, timeoutMs);
     child.once('error', (e) => finish(execOutcome(undefined, e.message)));
     child.once('exit', (code, signal) => finish(signal ? execOutcome(undefined, `killed by ${signal}`) : execOutcome(code ?? -1)));
+    // At the deadline the child is killed; after its exit, kill() is a no-op.
+    return () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
   });
 }

@@ -76,6 +76,8 @@ class Listeners implements AgentNetwork {
   private addresses: ServiceAddresses | undefined;
   /** Lookups waiting for a route (interest): each checks again after a sync. */
   private readonly waiting = new Set<() => void>();
+  /** The routes of the last sync. */
+  private synced: NodeDesired['routes'];
 
   constructor(private readonly o: NetworkOptions) {
     this.addresses = o.addresses;
@@ -105,6 +107,10 @@ class Listeners implements AgentNetwork {
   }
 
   async sync(routes: NodeDesired['routes'] = {}): Promise<void> {
+    // Every pass calls it; the routes change only with a new assignment (a new object). A
+    // service it could not listen for is tried again at the next pass.
+    if (routes === this.synced) return;
+    this.synced = routes;
     const { o, bound } = this;
     for (const [service, route] of Object.entries(routes)) {
       try {
@@ -112,6 +118,7 @@ class Listeners implements AgentNetwork {
         o.proxy.setRoute(service, route);
       } catch (e) {
         o.log.warn(`service ${service}: cannot listen for it: ${(e as Error).message}`);
+        this.synced = undefined;
       }
     }
     for (const service of [...bound.keys()]) {
