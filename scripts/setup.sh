@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for canopy: system packages (mosquitto, docker.io,
-# busybox-static, git, procps, openssh-client, openssl, age), a running Docker Engine, npm dependencies,
+# busybox-static, git, procps, openssh-client, openssl, age, iproute2), a running Docker Engine, npm dependencies,
 # the build, the offline test image, and `canopy` on the PATH. Idempotent: run it again at any time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ command -v pgrep >/dev/null 2>&1 || need+=(procps)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl) # the TLS tests make their certificates with it
 command -v age-keygen >/dev/null 2>&1 || need+=(age) # the tests check identities' age keys with the age CLI
+# ip: an agent routes the service range (198.18.0.0/15) to its host so service names have addresses.
+command -v ip >/dev/null 2>&1 || [ -x /sbin/ip ] || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

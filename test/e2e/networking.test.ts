@@ -84,6 +84,12 @@ const httpd = (port: number) => ['sh', '-c', `mkdir -p /www && echo "$CANOPY_NOD
 
 test.before(async () => {
   requireDocker();
+  // What each agent does at start: without it names have no addresses, and this file would only time out.
+  try {
+    execFileSync('ip', ['route', 'replace', 'local', '198.18.0.0/15', 'dev', 'lo'], { stdio: 'pipe' });
+  } catch (e) {
+    throw new Error(`cannot route the service range to this host (${(e as Error).message}): run scripts/setup.sh (iproute2), as root`);
+  }
   broker = await startMosquitto();
   webPort = await freePort();
   assert.is(canopy(['init', dir]).code, 0);
