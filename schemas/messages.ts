@@ -168,6 +168,12 @@ export const ServiceStatus = Type.Object(
     running: Type.Integer({ minimum: 0 }),
     /** Running replicas whose health probe passes (all running ones when the spec has no probe); absent from older clusters: as running. */
     ready: Type.Optional(Type.Integer({ minimum: 0 })),
+    /**
+     * Replicas running the spec of the cluster's placement (its `specHash`) and ready: while a
+     * rollout replaces replicas inside the cluster, older ones count in `ready` and not here.
+     * Absent from older clusters: as `ready`.
+     */
+    updated: Type.Optional(Type.Integer({ minimum: 0 })),
     failed: Type.Integer({ minimum: 0 }),
     /** What the cluster exposes of the service: its running replicas' endpoints of the service's first port, sorted, without duplicates; never node names. */
     endpoints: Type.Optional(Type.Array(Endpoint, { maxItems: MAX_SERVICE_ENDPOINTS })),

@@ -302,6 +302,8 @@ export type ServiceSpec = Static<typeof ServiceSpec>;
 export type FleetDescriptor = Static<typeof FleetDescriptor>;
 export type ClusterDescriptor = Static<typeof ClusterDescriptor>;
 export type Point = Static<typeof Point>;
+export type ClusterSelector = Static<typeof ClusterSelector>;
+export type Rollout = NonNullable<ServiceSpec['rollout']>;
 
 /** Every schema written to schemas/<file>. */
 export const fileSchemas: Record<string, TSchema> = {

@@ -36,6 +36,36 @@ export interface NoteSignature {
   problem?: string;
 }
 
+/** One wave of a rollout as the note tells it: its clusters and when each thing happened. */
+export interface NoteWave {
+  clusters: string[];
+  /** When its clusters were given the new spec. */
+  startedAt?: string;
+  /** When every reachable cluster of the wave reported every replica on the new spec ready. */
+  readyAt?: string;
+  /** When it had stayed ready for bakeSeconds: the next wave may start. */
+  bakedAt?: string;
+  /** Clusters of the wave that were unreachable when it ran: not waited for; they take the rollout's outcome when they return. */
+  skipped?: string[];
+}
+
+/** How a service's new spec rolls out across clusters, wave by wave (`rollout` in its descriptor). */
+export interface NoteRollout {
+  /** progressing, then done; or paused (failed, without autoRollback) or rolled-back (failed, with it). */
+  state: 'progressing' | 'done' | 'paused' | 'rolled-back';
+  /** The commit whose note first told this rollout (a later commit carries on one it did not change). */
+  commit: string;
+  /** The last spec of the service that was ready, which replicas go back to on a rollback. */
+  from: { commit: string; specHash: string };
+  /** The spec rolled out (its workload hash). */
+  to: string;
+  startedAt: string;
+  endedAt?: string;
+  /** Why it stopped (paused, rolled-back). */
+  reason?: string;
+  waves: NoteWave[];
+}
+
 export interface CommitNote {
   outcome: Outcome;
   commit: string;
@@ -56,6 +86,8 @@ export interface CommitNote {
    * as first reported: `munich: 1/3 ready, 3 running: 2 not ready: GET /health: 503`.
    */
   notReady?: Record<string, string>;
+  /** Rollouts of services this commit changed (and of those it carried on): wave by wave. */
+  rollouts?: Record<string, NoteRollout>;
   /** Still in force after a rejection: the last accepted commit. */
   inForce?: string;
   signature?: NoteSignature;
@@ -100,6 +132,7 @@ export function renderNote(n: CommitNote): string {
       lines.push('', 'Failing, as the clusters report it:');
       for (const [id, why] of failing.slice(0, LISTED)) lines.push(`  ${id}: ${why}`);
     }
+    for (const [id, r] of Object.entries(n.rollouts ?? {}).slice(0, LISTED)) lines.push('', ...rolloutLines(id, r));
     const unready = Object.entries(n.notReady ?? {});
     if (unready.length) {
       lines.push('', 'Not ready, as the clusters first reported it (ready/desired there):');
@@ -108,6 +141,29 @@ export function renderNote(n: CommitNote): string {
   }
   lines.push('', MARK, JSON.stringify(n));
   return lines.join('\n') + '\n';
+}
+
+const ROLLOUT_STATE: Record<NoteRollout['state'], string> = {
+  progressing: 'in progress',
+  done: 'done',
+  paused: 'PAUSED',
+  'rolled-back': 'ROLLED BACK',
+};
+
+/** `Rollout of shop/web: ROLLED BACK at …: reason`, then a line per wave with its times. */
+export function rolloutLines(id: string, r: NoteRollout): string[] {
+  const end = r.endedAt ? ` at ${r.endedAt}` : '';
+  const lines = [`Rollout of ${id} (from ${r.from.commit.slice(0, 12)}): ${ROLLOUT_STATE[r.state]}${end}${r.reason ? `: ${r.reason}` : ''}`];
+  r.waves.forEach((w, i) => {
+    const times = [
+      w.startedAt ? `started ${w.startedAt}` : 'not started',
+      w.readyAt ? `ready ${w.readyAt}` : '',
+      w.bakedAt ? `baked ${w.bakedAt}` : '',
+      w.skipped?.length ? `skipped (unreachable): ${w.skipped.join(', ')}` : '',
+    ].filter(Boolean);
+    lines.push(`  wave ${i + 1} (${w.clusters.join(', ')}): ${times.join(', ')}`);
+  });
+  return lines;
 }
 
 /** A key as people read it: `SHA256:… (comment)`. */
