@@ -15,6 +15,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { canopy, start, eventually, type Proc } from '../helpers/canopy.js';
 import { git, tempDir, commitFiles, serviceYaml } from '../helpers/git.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -90,7 +91,7 @@ function waitFor(rev: string, timeoutS: number): { done: () => Waited | undefine
 function note(rev: string): { text: string; json: CommitNote } | undefined {
   let text: string;
   try {
-    text = git(dir, 'notes', '--ref', 'canopy', 'show', rev);
+    text = execFileSync('git', ['-C', dir, 'notes', '--ref', 'canopy', 'show', rev], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return undefined;
   }
@@ -267,6 +268,7 @@ test('a commit whose probe fails: one replica at a time, never fewer than two re
     const bs = (await boxes(fleet, 'shop/web')).filter(live);
     const codes = await Promise.all(bs.map((b) => answer(b, '/health')));
     const ready = codes.filter((c) => c === 200).length;
+    const fresh = bs.filter((b) => b.hash !== old).length;
     seen.samples++;
     seen.mostNew = Math.max(seen.mostNew, fresh);
     seen.mostLive = Math.max(seen.mostLive, bs.length);
