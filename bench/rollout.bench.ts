@@ -174,6 +174,11 @@ const run: Bench = async ({ quick, log }) => {
         { op: '<=', value: GOAL_OVERHEAD },
       ),
       fig(
+        'rollout time beyond the bakes',
+        all.map((m) => m.totalMs - 3 * bakeSeconds * 1000),
+        'ms',
+      ),
+      fig(
         'commit → wave 1 started',
         all.map((m) => m.firstMs),
         'ms',
