@@ -44,14 +44,6 @@ const cmd = command({
           for (const p of n.problems ?? []) process.stderr.write(`  ${p.file}:${p.line}:${p.column}: ${p.message}\n`);
           return 2;
         }
-        // A rollout that failed (paused or rolled back) for it, as its note or a later one carrying it tells.
-        if (n?.outcome === 'accepted') {
-          const failed = await failedRollouts(repo, target, n, warnOnce);
-          if (failed.length) {
-            process.stderr.write(rolloutFailedMessage(target, failed));
-            return 3;
-          }
-        }
         if (n?.outcome === 'superseded' && n.supersededBy) {
           say(`${target.slice(0, 12)} was superseded by ${n.supersededBy.slice(0, 12)}; waiting for that`);
           target = n.supersededBy;
@@ -62,6 +54,15 @@ const cmd = command({
         if (n?.convergedAt) {
           say(`${target.slice(0, 12)} converged at ${n.convergedAt}`);
           return 0;
+        }
+        // A rollout that failed (paused or rolled back) for it, as its note or a later one carrying
+        // it tells (such a commit never converges; one that did is not walked for it).
+        if (n?.outcome === 'accepted') {
+          const failed = await failedRollouts(repo, target, n, warnOnce);
+          if (failed.length) {
+            process.stderr.write(rolloutFailedMessage(target, failed));
+            return 3;
+          }
         }
         // Main moved on before the root looked at this commit (two commits before a root
         // started, or one made while it started): a later commit carries its changes; follow it.

@@ -40,8 +40,9 @@ export function compareServices(
       reason: h ? (dh?.reason ?? '') : 'removed from the fleet; its replicas stop',
     };
     if (dh && dh.placed < dh.desired) p.unschedulable = dh.reason;
-    // A rollout runs when the workload of a service placed before changes (plan.ts adds its waves).
-    if (b && h && Object.keys(from).length && workloadHash(b.spec) !== workloadHash(h.spec)) p.rollout = rolloutSettings(h.spec);
+    // A rollout runs when the workload of a service placed before, with a `rollout` at head,
+    // changes (root/steps/rollouts.ts startRollouts); plan-waves.ts adds its waves.
+    if (b && h?.spec.rollout && Object.keys(from).length && workloadHash(b.spec) !== workloadHash(h.spec)) p.rollout = rolloutSettings(h.spec);
     const n = h && serviceNames(id, h.spec);
     if (n)
       p.names = {

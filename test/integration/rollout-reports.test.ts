@@ -66,6 +66,8 @@ const setup = (async () => {
   );
   git(dir, 'checkout', '-q', '-b', 'scaled', 'main');
   revs.scaled = commitFiles(dir, { 'services/shop/web.yaml': web('canopy/web:2', 6) }, 'web: 6');
+  git(dir, 'checkout', '-q', '-b', 'dbimage', 'main');
+  commitFiles(dir, { 'services/shop/db.yaml': db(2).replace('canopy/db:1', 'canopy/db:2') }, 'db: a new image, no rollout block');
   git(dir, 'checkout', '-q', '-b', 'bad', 'main');
   revs.bad = commitFiles(dir, { 'services/shop/web.yaml': 'spec: [' }, 'broken');
   await note(revs.bad, {
@@ -424,10 +426,11 @@ plan('a new image: the waves in order (canary, edge, the rest) with bake, deadli
   assert.match(mdText, /\*\*Rollouts\*\*.*\n\n- `shop\/web`: 3 waves; .*\n {2}1\. munich \(rollout.waves\[0\]: names munich\)\n {2}2\. paris/);
 });
 
-plan('a new service, a replicas-only change, a change of another service: no waves', async () => {
+plan('a new service, a replicas-only change, a change of another service, a new image without a rollout block: no waves', async () => {
   for (const [base, head] of [
     ['main', 'added'],
     ['main', 'scaled'],
+    ['main', 'dbimage'],
     [revs.b, revs.c],
   ]) {
     const j = JSON.parse(run('plan', '--base', base, '--head', head, '--format', 'json').stdout);
