@@ -1,6 +1,7 @@
-// Rules for a service's `health` that its schema cannot say: exactly one way to probe, and a
-// port the probe can reach (the agent connects to a port the service lists in spec.ports: a
-// container's is published there, a process listens on it).
+// Rules for a service's `health` and `rollout` that their schema cannot say: exactly one way to
+// probe, and a port the probe can reach (the agent connects to a port the service lists in
+// spec.ports: a container's is published there, a process listens on it); a rollout that can
+// move (maxUnavailable and maxSurge not both 0) and waves that each select something.
 import type { ServiceSpec } from '../../schemas/model.js';
 import { portKey } from './service-names.js';
 
@@ -38,4 +39,25 @@ export function healthIssues(spec: Pick<ServiceSpec, 'health' | 'ports'>): Healt
       message: `spec.health.${kind}.port: ${port} is not ${listed}, so the probe could never reach it`,
     },
   ];
+}
+
+/** A rollout that could never replace a replica, or a wave that selects every cluster. */
+export function rolloutIssues(spec: Pick<ServiceSpec, 'rollout'>): HealthIssue[] {
+  const r = spec.rollout;
+  if (!r) return [];
+  const out: HealthIssue[] = [];
+  if (r.maxUnavailable === 0 && r.maxSurge === 0) {
+    out.push({
+      at: ['spec', 'rollout', 'maxSurge'],
+      message: 'spec.rollout: maxUnavailable and maxSurge are both 0, so no replica could ever be replaced: allow one of them (for example maxSurge: 1)',
+    });
+  }
+  (r.waves ?? []).forEach((w, i) => {
+    if (!w.names && !w.operator && !Object.keys(w.matchLabels ?? {}).length)
+      out.push({
+        at: ['spec', 'rollout', 'waves', String(i)],
+        message: `spec.rollout.waves[${i}]: selects every cluster: give names, matchLabels or operator`,
+      });
+  });
+  return out;
 }

@@ -8,7 +8,7 @@ import { parseSshKey } from './commit-signers.js';
 import { serviceId } from './ids.js';
 import { parsePublicKey } from './keys.js';
 import { portIssues } from './service-names.js';
-import { healthIssues } from './health-rules.js';
+import { healthIssues, rolloutIssues } from './health-rules.js';
 import { schemaIssuesUpTo, schemaValid, type Kind, type SchemaIssue } from './schema-errors.js';
 import { START, displayPath, locate, positionAt, type Position } from './yaml-locate.js';
 
@@ -167,6 +167,7 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
     }
     out.push(...portIssues(spec));
     out.push(...healthIssues(spec));
+    out.push(...rolloutIssues(spec));
     if (metadata.app !== layout.dir) {
       out.push({
         at: ['metadata', 'app'],

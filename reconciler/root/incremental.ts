@@ -50,6 +50,11 @@ export class IncrementalPlacer {
   private notSettling = new Set<string>();
   /** What the entries that settle hold, per cluster and replica size (kept as entries change). */
   private held: Reserved = new Map();
+  /** Every service's decision, as the last call left them. */
+  get current(): Map<string, ServiceDecision> {
+    return this.decisions;
+  }
+
   /** The allocation the last call produced: pass it back as `previous` (it is kept up to date in place). */
   allocation: Allocation = new Map();
 

@@ -44,6 +44,8 @@ export function clusterStatusIn(state: RootState, ports: InputPorts, cluster: st
   if (state.routes.statusChanged(cluster, before, status, wasOnline) && !replace) queue.enqueue('routes');
   // Resend when the cluster is behind (sendTo holds back a send in flight for a moment).
   if (!sameVersion(status.applied, ports.book.get(cluster)?.version)) queue.enqueue(`send:${cluster}`);
+  // A wave waiting for this cluster looks again.
+  if (state.rollouts.involves(cluster)) queue.enqueue('rollout');
   queue.enqueue('converge');
 }
 

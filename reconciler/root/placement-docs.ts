@@ -16,6 +16,8 @@ export class PlacementDocs {
   private docs = new Map<string, Assignments>();
   private where = new Map<string, string[]>();
   private unschedulable = new Map<string, string>();
+  /** The spec a rollout holds a cluster at, when not the desired one (rollouts.ts); none: always the desired. */
+  held?: (id: string, cluster: string) => { spec: ServiceSpec; hash: string } | undefined;
 
   /** Take the decisions of `ids` (re-placed or removed); returns each changed cluster's changed services. */
   update(
@@ -33,7 +35,11 @@ export class PlacementDocs {
       const d = decisions.get(id);
       const svc = services.get(id);
       const next = new Map<string, Assignments[string]>();
-      if (d && svc) for (const [c, n] of d.clusters) next.set(c, { replicas: n, specHash: workloadHash(svc.spec), spec: svc.spec, reason: d.reason });
+      if (d && svc)
+        for (const [c, n] of d.clusters) {
+          const h = this.held?.(id, c);
+          next.set(c, { replicas: n, specHash: h?.hash ?? workloadHash(svc.spec), spec: h?.spec ?? svc.spec, reason: d.reason });
+        }
       for (const c of this.where.get(id) ?? []) {
         if (next.has(c)) continue;
         delete this.docs.get(c)![id];
@@ -55,6 +61,12 @@ export class PlacementDocs {
       else this.unschedulable.delete(id);
     }
     return touched;
+  }
+
+  /** What the clusters of service `id` were last given (the first cluster's entry), if it is placed. */
+  entry(id: string): Assignments[string] | undefined {
+    const c = this.where.get(id)?.[0];
+    return c === undefined ? undefined : this.docs.get(c)?.[id];
   }
 
   /** A cluster's assignments, as a new object (the book keeps what it is given). */

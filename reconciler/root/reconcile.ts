@@ -1,6 +1,6 @@
 // What the root's loop runs for each key: `main` is a pass over a new commit (read, check its
 // signature when fleet.yaml requires one, load, validate, place, delegate, record); `place` re-places on what the clusters reported (place, delegate,
-// record); `routes` writes the placements whose routes a status changed; `converge`, `send:<cluster>` and `live:<cluster>` record convergence, bring a cluster
+// record); `routes` writes the placements whose routes a status changed; `rollout` moves rollouts on (waves, delegate, record); `converge`, `send:<cluster>` and `live:<cluster>` record convergence, bring a cluster
 // to its current placement, and record its liveness. A key that throws is retried by the loop
 // and marks the root unhealthy until it succeeds.
 import type { Reconciler } from '../runtime/loop.js';
@@ -14,12 +14,14 @@ import { place } from './steps/place.js';
 import { loadCommit, readCommit } from './steps/read-commit.js';
 import { record } from './steps/record.js';
 import { reroute } from './steps/routes.js';
+import { runWaves, startRollouts } from './steps/rollouts.js';
 import { validate } from './steps/validate.js';
 import { takeTrust } from './steps/trust.js';
 import { verifySignature } from './steps/verify-signature.js';
 
 const PLACE: readonly Step[] = [
   { name: 'place', run: place },
+  { name: 'waves', run: runWaves },
   { name: 'delegate', run: delegate },
   { name: 'record', run: record },
 ];
@@ -30,17 +32,21 @@ export const MAIN_PASS: readonly Step[] = [
   { name: 'load', run: loadCommit },
   { name: 'validate', run: validate },
   { name: 'trust', run: takeTrust },
+  { name: 'rollouts', run: startRollouts },
   ...PLACE,
 ];
 export const PLACE_PASS: readonly Step[] = PLACE;
 /** Routes only: the clusters a status or liveness change marked (steps/routes.ts). */
 export const ROUTES_PASS: readonly Step[] = [{ name: 'routes', run: reroute }];
+/** Rollouts only: a wave to judge, a bake or a deadline that ended (steps/rollouts.ts). */
+export const ROLLOUT_PASS: readonly Step[] = PLACE.slice(1);
 
 export function rootReconciler(state: RootState, ports: RootPorts): Reconciler {
   const run = async (key: string) => {
     if (key === 'main') return void (await runPass(MAIN_PASS, state, ports));
     if (key === 'place') return void (await runPass(PLACE_PASS, state, ports));
     if (key === 'routes') return void (await runPass(ROUTES_PASS, state, ports));
+    if (key === 'rollout') return void (await runPass(ROLLOUT_PASS, state, ports));
     if (key === 'converge') return timed(ports, 'convergence', () => recordConvergence(state, ports));
     if (key.startsWith('send:')) return timed(ports, 'send', () => sendTo(state, ports, key.slice(5)));
     if (key.startsWith('live:')) return timed(ports, 'liveness', () => recordLiveness(state, ports, key.slice(5)));

@@ -20,6 +20,7 @@ import type { RootPorts } from './ports.js';
 import { rootReconciler } from './reconcile.js';
 import { committedStatus, seedUnheard } from './seed-unheard.js';
 import { newRootState } from './state.js';
+import { recoverRollouts } from './recover-rollouts.js';
 import { syncStore } from './steps/trust.js';
 import { refreshOnTrust, type TrustStore } from '../mqtt/trust.js';
 
@@ -62,6 +63,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   const rec = await recoverRoot(o.repo, branchRef, book, parseCache, warn);
   const state = newRootState({ ...rec, seq: book.maxSeq(), epoch: book.maxEpoch(), parseCache, startedAt: clock() });
   await seedUnheard(state, book, committedStatus(o.repo, o.log));
+  await recoverRollouts(state, o.repo, book, warn);
   // Before the first retained status arrives: each cluster is verified by its declared keys.
   if (o.trust) syncStore(o.trust, state);
 
@@ -96,6 +98,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   // Everything the root writes is loose objects: packed as they pile up, as native git would.
   const maintenance = startMaintenance(o.repo, o.log);
   setTimeout(() => loop.enqueue('main'), 300);
+  // Rollouts left unfinished move on once the clusters' statuses are in.
+  if (state.rollouts.size) loop.enqueueAfter('rollout', 1000);
   // A cluster known from Git and not heard within the fleet's unreachable period is recorded
   // unreachable beside its placement, so `canopy status` from Git says so.
   const unreachableMs = 1000 * (state.good?.fleet.spec?.timings?.unreachableAfterSeconds ?? 10);

@@ -10,7 +10,8 @@ import type { ClusterStatus } from '../../schemas/messages.js';
 export type Wanted = ReadonlyMap<string, { spec: { replicas: number } }>;
 
 type Service = ClusterStatus['services'][string];
-const readyOf = (s: Service | undefined) => s?.ready ?? s?.running ?? 0;
+// Ready on the spec the cluster was given (`updated`): replicas of an older spec a rollout keeps do not count.
+const readyOf = (s: Service | undefined) => s?.updated ?? s?.ready ?? s?.running ?? 0;
 
 export class RunningCounts {
   private running = new Map<string, number>();

@@ -9,6 +9,7 @@ import type { Allocation, ClusterView, Refusal } from './place.js';
 import { IncrementalPlacer, PlacementDocs } from './incremental.js';
 import { RunningCounts } from './running-counts.js';
 import { RouteIndex } from './route-index.js';
+import { Rollouts } from './rollouts.js';
 import { fleetTrust, type FleetTrust } from './trust.js';
 
 /** What the root knows of one cluster: its last status and its liveness as the root sees it. */
@@ -54,6 +55,8 @@ export interface RootState {
   docs: PlacementDocs;
   /** Who exposes and who routes to each service, and the clusters whose routes to compute again. */
   routes: RouteIndex;
+  /** Services rolling out wave by wave (or whose rollout failed), by id. */
+  rollouts: Rollouts;
   /** Parsed descriptors by blob oid. */
   parseCache: Map<string, ParseResult>;
   /** When this root started (ms): clusters known only from Git are offline since then. */
@@ -75,6 +78,9 @@ export interface StateSeed {
 
 export function newRootState(s: StateSeed): RootState {
   const counts = new RunningCounts();
+  const rollouts = new Rollouts();
+  const docs = new PlacementDocs();
+  docs.held = (id, cluster) => rollouts.specFor(id, cluster);
   if (s.good) counts.desiredChanged(s.good.services.keys(), s.good.services);
   return {
     good: s.good,
@@ -90,8 +96,9 @@ export function newRootState(s: StateSeed): RootState {
     clusters: new Map(),
     counts,
     placer: new IncrementalPlacer(),
-    docs: new PlacementDocs(),
+    docs,
     routes: new RouteIndex(),
+    rollouts,
     parseCache: s.parseCache ?? new Map(),
     startedAt: s.startedAt,
     trust: fleetTrust(s.good),

@@ -405,6 +405,16 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
     '10:24: spec.health.tcp.port: 80 is not listed: the service has no tcp port in spec.ports, so the probe could never reach it',
   );
   s(
+    'rollout: maxUnavailable and maxSurge both 0',
+    svc('  rollout: {maxUnavailable: 0, maxSurge: 0}\n'),
+    '10:42: spec.rollout: maxUnavailable and maxSurge are both 0, so no replica could ever be replaced: allow one of them (for example maxSurge: 1)',
+  );
+  s(
+    'rollout: a wave that selects nothing in particular',
+    svc('  rollout: {waves: [{names: [a]}, {}]}\n'),
+    '10:35: spec.rollout.waves[1]: selects every cluster: give names, matchLabels or operator',
+  );
+  s(
     'health: tcp port listed as udp only',
     svc('  ports: [{port: 53, protocol: udp}]\n  health: {tcp: {port: 53}}\n'),
     '11:24: spec.health.tcp.port: 53 is not listed: the service has no tcp port in spec.ports, so the probe could never reach it',

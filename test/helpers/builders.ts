@@ -164,6 +164,10 @@ export class ServiceBuilder {
     this.s.command = argv;
     return this;
   }
+  rollout(r: NonNullable<ServiceSpec['rollout']>): this {
+    this.s.rollout = r;
+    return this;
+  }
   spec(): ServiceSpec {
     return structuredClone(this.s);
   }

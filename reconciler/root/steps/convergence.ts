@@ -35,6 +35,8 @@ function converged(state: RootState, ports: Pick<RootPorts, 'book'>): boolean {
     const st = state.clusters.get(c);
     if (!st?.status || !sameVersion(st.status.applied, ports.book.get(c)!.version)) return false;
   }
+  // A rollout under way, paused or rolled back: the fleet does not run what main says.
+  if (state.rollouts.holding()) return false;
   // Kept as counts (running and ready) updated by each status, so this check does not walk the fleet.
   return state.counts.off() === 0;
 }

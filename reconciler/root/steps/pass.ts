@@ -27,6 +27,8 @@ export interface Pass {
    * signature (then it is not loaded); who signed it, when fleet.yaml requires signed commits.
    */
   commit?: { head: string; result?: LoadResult; signature?: NoteSignature };
+  /** The accepted commit before this pass's (a pass over a new commit that is accepted). */
+  before?: string;
   /** Services the accepted commit changed or removed (none on a re-placement). */
   changed: string[];
   removed: string[];

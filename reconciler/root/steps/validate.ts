@@ -28,6 +28,7 @@ export async function validate(state: RootState, ports: Pick<RootPorts, 'notes' 
   }
   ports.stats.accepted++;
   ports.metrics.commits.inc({ outcome: 'accepted' });
+  pass.before = good?.commit;
   state.good = res.state;
   state.counts.desiredChanged([...res.changed, ...res.removed], res.state.services);
   state.seen = head;
