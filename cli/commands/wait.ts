@@ -6,12 +6,13 @@ import { readNote, NOTES_REF } from '../../reconciler/git/notes.js';
 import { parseNote } from '../../reconciler/core/note.js';
 import { fleetStatus } from '../../reconciler/report/fleet-status.js';
 import { timeoutMessage } from '../../reconciler/report/wait.js';
+import { failedRollouts, rolloutFailedMessage } from '../../reconciler/report/rollouts.js';
 
 const cmd = command({
   name: 'wait',
-  summary: 'wait until a commit has converged, every replica ready (exit 0), was rejected (2) or time ran out (1)',
+  summary: 'wait until a commit has converged, every replica ready (exit 0), was rejected (2), its rollout failed (3) or time ran out (1)',
   usage:
-    'Usage: canopy wait [--repo DIR] --rev REV [--timeout SECONDS] [--quiet]\n\nREV: HEAD, a branch or a commit. Exit 0 once the fleet has converged on it (every replica it\nasks for running and ready), 2 if it was rejected (the problems are printed), 1 on timeout\n(default 300 s; or 90s, 5m, 1h), saying which services are not ready and why.\n64 on usage errors: an unknown option or revision, a --repo that is no Git repository.',
+    'Usage: canopy wait [--repo DIR] --rev REV [--timeout SECONDS] [--quiet]\n\nREV: HEAD, a branch or a commit. Exit 0 once the fleet has converged on it (every replica it\nasks for running and ready), 2 if it was rejected (the problems are printed), 3 if a rollout\nfailed for it (paused or rolled back: which services, why, and that a new commit is the way\nforward are printed), 1 on timeout (default 300 s; or 90s, 5m, 1h), saying which services are\nnot ready and why. A rollout in progress is waited for.\n64 on usage errors: an unknown option or revision, a --repo that is no Git repository.',
   options: { repo: text({ default: '.' }), rev: text({ required: true }), timeout: duration({ default: 300_000 }), quiet: flag() },
   async run(v) {
     const timeoutMs = v.timeout;
@@ -23,6 +24,11 @@ const cmd = command({
     });
     const say = (s: string) => {
       if (!v.quiet) process.stderr.write(s + '\n');
+    };
+    const warned = new Set<string>();
+    const warnOnce = (m: string) => {
+      if (!warned.has(m)) process.stderr.write(`warning: ${m}\n`);
+      warned.add(m);
     };
     const deadline = Date.now() + timeoutMs;
     let notesHead: string | undefined;
@@ -38,7 +44,6 @@ const cmd = command({
           for (const p of n.problems ?? []) process.stderr.write(`  ${p.file}:${p.line}:${p.column}: ${p.message}\n`);
           return 2;
         }
-        // Exit 3 goes here: a rollout that failed (paused or rolled back), once notes record rollouts.
         if (n?.outcome === 'superseded' && n.supersededBy) {
           say(`${target.slice(0, 12)} was superseded by ${n.supersededBy.slice(0, 12)}; waiting for that`);
           target = n.supersededBy;
@@ -49,6 +54,15 @@ const cmd = command({
         if (n?.convergedAt) {
           say(`${target.slice(0, 12)} converged at ${n.convergedAt}`);
           return 0;
+        }
+        // A rollout that failed (paused or rolled back) for it, as its note or a later one carrying
+        // it tells (such a commit never converges; one that did is not walked for it).
+        if (n?.outcome === 'accepted') {
+          const failed = await failedRollouts(repo, target, n, warnOnce);
+          if (failed.length) {
+            process.stderr.write(rolloutFailedMessage(target, failed));
+            return 3;
+          }
         }
         // Main moved on before the root looked at this commit (two commits before a root
         // started, or one made while it started): a later commit carries its changes; follow it.

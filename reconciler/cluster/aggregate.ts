@@ -4,7 +4,9 @@
 // it exposes (the first endpoint of each running instance on a reachable node); and the services
 // its nodes asked for that the placement has no route for (interest). Per service, how many of
 // the running replicas are ready (their probe passes; an older agent's, saying nothing, are),
-// and why the others are not. Pure.
+// and why the others are not, and how many run the placement's spec and are ready (`updated`:
+// while a service rolls, replicas held on an older spec count as running and ready, not as
+// updated; the surge replicas count as running). Pure.
 import { MAX_SERVICE_ENDPOINTS, type ClusterStatus, type NodeStatus, type Placement, type Capacity, type ServiceStatus } from '../../schemas/messages.js';
 import type { NodeView } from './node-view.js';
 import { request } from '../scheduling/capacity.js';
@@ -12,6 +14,7 @@ import type { Target } from '../scheduling/latency.js';
 import { distanceKm, type LatLon } from '../core/geo.js';
 import { estimateRttMs, footprintOf, round1 } from '../scheduling/geo.js';
 import { clusterInterest } from './routes.js';
+import { heldSpec, rollMessage, type Roll } from './rolling.js';
 
 export interface AggregateInput {
   cluster: string;
@@ -31,6 +34,8 @@ export interface AggregateInput {
   targets?: Record<string, Target>;
   /** service → replicas it cannot place (after its grace period), and why. */
   refused?: Map<string, { count: number; reason: string }>;
+  /** The services in a roll: what their replicas hold (steps/roll.ts). */
+  rolls?: ReadonlyMap<string, Roll>;
 }
 
 const zero = (): Capacity => ({ cpu: 0, memoryMi: 0, gpu: 0 });
@@ -93,7 +98,7 @@ function offerOf(live: NodeView[]): { capacity: Capacity; maxNode: Capacity; arc
 function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, ServiceStatus> {
   const services: Record<string, ServiceStatus> = {};
   for (const [id, a] of Object.entries(i.placement?.services ?? {})) {
-    services[id] = { desired: a.replicas, running: 0, ready: 0, failed: 0 };
+    services[id] = { desired: a.replicas, running: 0, ready: 0, updated: 0, failed: 0 };
     const why = i.pending.get(id);
     if (why) services[id].message = why;
     const no = i.refused?.get(id);
@@ -102,18 +107,27 @@ function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, Serv
   const endpoints = new Map<string, Set<string>>();
   const unready = new Map<string, Array<string | undefined>>();
   const reachable = i.reachable ?? i.online;
+  const onNew = new Map<string, number>();
   for (const n of live) {
     const exposes = reachable.has(n.name);
     for (const r of i.statuses.get(n.name)?.replicas ?? []) {
       const want = i.placement?.services[r.service];
-      const s = (services[r.service] ??= { desired: 0, running: 0, ready: 0, failed: 0 });
-      // Only replicas of the current spec, on the node they are assigned to, count as running.
-      const current = want && want.specHash === r.specHash && i.assignment.get(r.id) === n.name;
+      const s = (services[r.service] ??= { desired: 0, running: 0, ready: 0, updated: 0, failed: 0 });
+      // A rolling service's replica holds the spec it was given; a surge replica (index R …) is not a slot.
+      const roll = want && i.rolls?.size ? i.rolls.get(r.service) : undefined;
+      const index = roll ? Number(r.id.slice(r.id.lastIndexOf('#') + 1)) : 0;
+      const given = roll ? (heldSpec(roll, index)?.specHash ?? want!.specHash) : want?.specHash;
+      const slotOnNew = !!want && given === want.specHash && r.specHash === want.specHash && index < want.replicas;
+      // Only replicas of the spec they were given, on the node they are assigned to, count as running.
+      const current = want && given === r.specHash && i.assignment.get(r.id) === n.name;
       if (r.state === 'running' && (current || !want)) {
         s.running++;
+        if (roll && slotOnNew) onNew.set(r.service, (onNew.get(r.service) ?? 0) + 1);
         // Absent: an older agent, which runs no probe: ready while running.
-        if (r.ready !== false) s.ready = (s.ready ?? 0) + 1;
-        else (unready.get(r.service) ?? unready.set(r.service, []).get(r.service)!).push(r.notReady);
+        if (r.ready !== false) {
+          s.ready = (s.ready ?? 0) + 1;
+          if (current && slotOnNew) s.updated = (s.updated ?? 0) + 1;
+        } else (unready.get(r.service) ?? unready.set(r.service, []).get(r.service)!).push(r.notReady);
         // The service's address is its first port's endpoint.
         const addr = exposes ? r.endpoints?.[0] : undefined;
         if (addr) (endpoints.get(r.service) ?? endpoints.set(r.service, new Set()).get(r.service)!).add(addr);
@@ -127,6 +141,12 @@ function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, Serv
   for (const [id, why] of unready) {
     const s = services[id];
     const text = notReadyMessage(why);
+    s.message = (s.message ? `${text}; ${s.message}` : text).slice(0, 2000);
+  }
+  for (const id of i.rolls?.keys() ?? []) {
+    const s = services[id];
+    if (!s || !i.placement?.services[id]) continue;
+    const text = rollMessage(onNew.get(id) ?? 0, s.desired, s.ready ?? 0);
     s.message = (s.message ? `${text}; ${s.message}` : text).slice(0, 2000);
   }
   return services;

@@ -9,7 +9,7 @@ import { topics as topicsFor } from '../mqtt/topics.js';
 import type { Placement, LatencyTarget } from '../../schemas/messages.js';
 import type { Logger } from '../core/log.js';
 import { startLoop, type Timers } from '../runtime/loop.js';
-import { openJournal } from '../core/journal.js';
+import { openJournal, type Journal } from '../core/journal.js';
 import { openPatchJournal } from '../core/patch-journal.js';
 import { canonicalJson } from '../core/ids.js';
 import { createTelemetry, type Telemetry } from '../core/telemetry.js';
@@ -27,6 +27,8 @@ import { onDesired, onNodeOnline, onNodeStatus, onNodesConnect, onRootConnect } 
 import { recorded } from './steps/record.js';
 import { takePlacementTrust } from './steps/adopt.js';
 import { refreshOnTrust, type TrustStore } from '../mqtt/trust.js';
+import type { Roll } from './rolling.js';
+import { loadRolls } from './steps/roll.js';
 
 export interface ClusterOptions {
   name: string;
@@ -91,17 +93,24 @@ export function clusterConfig(o: ClusterOptions): ClusterConfig {
 /** The root's keys, as the last signed placement named them. */
 const ROOT_KEYS = 'root-keys.json';
 
+// The placement, the replica → node assignment and the rolls under way are journaled as a
+// snapshot plus a log of patches: a one-service change writes what changed, not the whole cluster.
+async function openState(journal: Journal, dir: string, now: number) {
+  const placements = openPatchJournal<Placement>(journal, dir, 'placement.json');
+  const assignments = openPatchJournal<Record<string, string>>(journal, dir, 'assignments.json');
+  const rolls = openPatchJournal<Record<string, Roll>>(journal, dir, 'rolls.json');
+  const placement = await placements.read();
+  const s = createClusterState({ placement, assignment: await assignments.read(), rolls: loadRolls(placement, await rolls.read()), now });
+  return { s, placements, assignments, rolls };
+}
+
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const cfg = clusterConfig(o);
   const now = o.now ?? Date.now;
   const t = topicsFor(o.fleet);
   const telemetry = o.telemetry ?? createTelemetry();
   const journal = openJournal(o.stateDir);
-  // The placement and the replica → node assignment are journaled as a snapshot plus a log of
-  // patches: a one-service change writes what changed, not the whole cluster.
-  const placements = openPatchJournal<Placement>(journal, o.stateDir, 'placement.json');
-  const assignments = openPatchJournal<Record<string, string>>(journal, o.stateDir, 'assignments.json');
-  const s = createClusterState({ placement: await placements.read(), assignment: await assignments.read(), now: now() });
+  const { s, placements, assignments, rolls } = await openState(journal, o.stateDir, now());
   observeState(telemetry, s, () => o.nodeBus.isConnected());
   // The keys of the placement in force, before its nodes' retained statuses arrive; the root's
   // as last learned from a signed placement (else the identity file's).
@@ -115,6 +124,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     topics: t,
     placements,
     assignments,
+    rolls,
     recorder: o.repo ? new StatusRecorder(o.repo, o.name, { name: `canopy cluster ${o.name}`, email: `${o.name}@canopy.invalid` }) : undefined,
     placementFromGit: o.placementFromGit,
     onStatusCommit: o.onStatusCommit,

@@ -9,6 +9,7 @@ import { adoptMessage } from './steps/adopt-mqtt.js';
 import { timed } from './metrics.js';
 import { KEYS, type ClusterPorts } from './ports.js';
 import { refreshAddresses } from './steps/routes.js';
+import { rollingKey } from './steps/roll.js';
 import type { ClusterState } from './state.js';
 
 /** <cluster>/desired: a snapshot or patch of the placement, adopted in the chain. */
@@ -43,6 +44,8 @@ export function onNodeStatus(s: ClusterState, p: ClusterPorts, topic: string, pa
   if (rekeyed) st.sent = undefined;
   // Services it asks for beyond its workloads': its routes change.
   const interested = (st.status?.interest ?? []).join() !== (parsed.value.interest ?? []).join();
+  // A replica of a rolling service that changed state or readiness may let the roll go on.
+  const rolled = s.rolls.size > 0 && rollingKey(s, st.status) !== rollingKey(s, parsed.value);
   st.status = parsed.value;
   // Which of this cluster's keys the node trusts: one away during a rotation is signed for with the old one.
   p.trust?.heard(`node:${p.cfg.name}/${parts.node}`, parsed.value.trusts);
@@ -50,7 +53,7 @@ export function onNodeStatus(s: ClusterState, p: ClusterPorts, topic: string, pa
   st.lastHeard = p.now();
   s.nodes.set(parts.node, st);
   if (!wasOnline) p.log.info(`node ${parts.node} online`);
-  if (!wasOnline || shapeChanged) p.work.enqueue(KEYS.place);
+  if (!wasOnline || shapeChanged || rolled) p.work.enqueue(KEYS.place);
   if (rekeyed || interested || (st.sent && parsed.value.appliedSeq !== st.sent.seq)) p.work.enqueue(KEYS.node(parts.node));
   // Its instances' addresses: the nodes whose routes include a service that changed are told.
   refreshAddresses(s, p, parts.node);

@@ -3,7 +3,8 @@
 // nodes that meet every constraint (judged by each node's exact position and measured round
 // trips) to the one holding the fewest replicas of the service, unless `spread` says otherwise
 // (policies/replica-spread.ts), then where the policy (policies/) says; no node is ever given
-// more than its capacity.
+// more than its capacity. A replica held on another spec by a roll (rolling.ts) is given that
+// spec; a roll's surge replicas are placed last, where they fit, and never count as unplaced.
 import type { Placement, Capacity, ReplicaSpec } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { replicaId } from '../core/ids.js';
@@ -14,6 +15,7 @@ import { assessNode, askOf, type NodeAssessment } from './assess.js';
 import { portTaken, portsRefusal, takePorts, type PortBook } from './host-ports.js';
 import { spreadBars, spreadFirst, spreadRefusal } from './policies/replica-spread.js';
 import type { NodeContext, NodeView } from './node-view.js';
+import { heldSpec, type Roll } from './rolling.js';
 
 export type { ClusterPolicy } from './policies/index.js';
 export type { NodeView, NodeContext } from './node-view.js';
@@ -41,12 +43,19 @@ interface Ask {
 
 type Judgement = Map<string, NodeAssessment>;
 
+/** The services in a roll, and how many surge replicas each runs (steps/roll.ts). */
+export interface RollView {
+  rolls: ReadonlyMap<string, Roll>;
+  surge: ReadonlyMap<string, number>;
+}
+
 export function placeReplicas(
   placement: Placement | undefined,
   nodes: NodeView[],
   previous: Map<string, string>,
   policy: ClusterPolicy | string = 'bestfit',
   ctx: NodeContext = {},
+  rolling?: RollView,
 ): NodePlan {
   const scheduler = clusterScheduler(policy);
   const sorted = [...nodes].sort((a, b) => cmp(a.name, b.name));
@@ -57,7 +66,7 @@ export function placeReplicas(
   const unplaced = new Map<string, number>();
   // Pass 1 keeps every replica that can stay where it is (all services first, so a newcomer
   // never pushes out a replica that is already running); pass 2 places the rest, best first.
-  for (const ask of keepInPlace(services, previous, book, judge)) {
+  for (const ask of keepInPlace(services, previous, book, judge, rolling?.rolls)) {
     const j = judge(ask.service, ask.spec);
     const best = bestNode(sorted, j, book, scheduler, ask);
     if (best !== undefined) {
@@ -66,6 +75,16 @@ export function placeReplicas(
     }
     pending.set(ask.service, `no node can take a replica: ${whyNone(sorted, j, book, ask) || 'no nodes online'}`);
     unplaced.set(ask.service, (unplaced.get(ask.service) ?? 0) + 1);
+  }
+  // Pass 3: a roll's surge replicas (index R …) on the new spec, kept or placed where they fit, else not run.
+  for (const [service, n] of rolling?.surge ?? []) {
+    const a = placement?.services[service];
+    for (let i = a?.replicas ?? 0; a && i < a.replicas + n; i++) {
+      const ask: Ask = { rs: { id: replicaId(service, i), service, index: i, specHash: a.specHash, spec: a.spec }, r: request(a.spec), spec: a.spec, service };
+      const j = judge(service, a.spec);
+      const node = keep(book, previous.get(ask.rs.id), j, ask.rs, ask.r) ?? bestNode(sorted, j, book, scheduler, ask);
+      if (node !== undefined) book.assign(node, ask.rs, ask.r);
+    }
   }
   return { byNode: book.byNode, assignment: book.assignment, pending, unplaced, used: book.used() };
 }
@@ -142,21 +161,31 @@ function keepInPlace(
   previous: Map<string, string>,
   book: Book,
   judge: (service: string, spec: ServiceSpec) => Judgement,
+  rolls?: ReadonlyMap<string, Roll>,
 ): Ask[] {
   const toPlace: Ask[] = [];
   for (const [service, a] of services) {
-    const r = request(a.spec);
+    const req = request(a.spec);
     const j = judge(service, a.spec);
+    const roll = rolls?.size ? rolls.get(service) : undefined;
     for (let i = 0; i < a.replicas; i++) {
-      const rs: ReplicaSpec = { id: replicaId(service, i), service, index: i, specHash: a.specHash, spec: a.spec };
-      const prev = previous.get(rs.id);
-      const n = prev ? book.byName.get(prev) : undefined;
-      if (n && !j.get(n.name)!.why && fits(book.free.get(n.name)!, r) && !portTaken(book.ports, n.name, a.spec) && !barred(book, n.name, a.spec, service))
-        book.assign(n.name, rs, r);
+      const given = roll && heldSpec(roll, i);
+      const rs: ReplicaSpec = { id: replicaId(service, i), service, index: i, specHash: given?.specHash ?? a.specHash, spec: given?.spec ?? a.spec };
+      const r = given ? request(given.spec) : req;
+      const stay = keep(book, previous.get(rs.id), j, rs, r);
+      if (stay !== undefined) book.assign(stay, rs, r);
       else toPlace.push({ rs, r, spec: a.spec, service });
     }
   }
   return toPlace;
+}
+
+/** The replica's previous node, if it may stay there. */
+function keep(book: Book, prev: string | undefined, j: Judgement, rs: ReplicaSpec, r: Capacity): string | undefined {
+  const n = prev ? book.byName.get(prev) : undefined;
+  const ok =
+    !!n && !j.get(n.name)!.why && fits(book.free.get(n.name)!, r) && !portTaken(book.ports, n.name, rs.spec) && !barred(book, n.name, rs.spec, rs.service);
+  return ok ? n.name : undefined;
 }
 
 /** Replicas of the service the node holds in this pass. */

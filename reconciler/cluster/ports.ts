@@ -11,6 +11,7 @@ import type { PatchJournal } from '../core/patch-journal.js';
 import type { LatLon } from '../core/geo.js';
 import type { ClusterPolicy } from './policies/index.js';
 import type { ClusterMetrics } from './metrics.js';
+import type { Roll } from './rolling.js';
 
 export interface ClusterConfig {
   name: string;
@@ -52,6 +53,8 @@ export interface ClusterPorts {
   topics: Topics;
   placements: PatchJournal<Placement>;
   assignments: PatchJournal<Record<string, string>>;
+  /** The rolls in progress (steps/roll.ts): what replicas hold while a service rolls. */
+  rolls: PatchJournal<Record<string, Roll>>;
   recorder?: StatusSink;
   placementFromGit?: (have?: Placement['version']) => Promise<Placement | undefined>;
   onStatusCommit?: () => void;

@@ -7,6 +7,7 @@
 import type { ClusterStatus, NodeStatus, Placement, ReplicaSpec } from '../../schemas/messages.js';
 import type { NodeView } from './node-view.js';
 import { createRouteIndex, type RouteIndex } from './route-index.js';
+import type { Roll } from './rolling.js';
 
 // `connected` is the node's MQTT session (its retained online flag; the broker sets it false by
 // the last will when the session dies, also after 1.5 × keepalive of silence). `online` is
@@ -46,9 +47,15 @@ export interface ClusterState {
   record: { running?: Promise<void>; next?: ClusterStatus; failures: number };
   /** Live addresses of the instances here by service, and which nodes' routes include each service. */
   routes: RouteIndex;
+  /** The services in a roll: the replicas still holding the spec they were given (journaled: rolls.json). */
+  rolls: Map<string, Roll>;
+  /** How many surge replicas each rolling service runs, as the last placing pass decided. */
+  surge: Map<string, number>;
+  /** The rolls' journal writes, one after another: the tail of that chain, and whether a write failed (the next is a snapshot). */
+  rollsJournal: { tail: Promise<void>; failed: boolean };
 }
 
-export function createClusterState(o: { placement?: Placement; assignment?: Record<string, string>; now: number }): ClusterState {
+export function createClusterState(o: { placement?: Placement; assignment?: Record<string, string>; rolls?: Map<string, Roll>; now: number }): ClusterState {
   return {
     placement: o.placement,
     assignment: new Map(Object.entries(o.assignment ?? {})),
@@ -64,6 +71,9 @@ export function createClusterState(o: { placement?: Placement; assignment?: Reco
     adoption: Promise.resolve(),
     record: { failures: 0 },
     routes: createRouteIndex(),
+    rolls: o.rolls ?? new Map(),
+    surge: new Map(),
+    rollsJournal: { tail: Promise.resolve(), failed: false },
   };
 }
 

@@ -1,7 +1,8 @@
 // The fleet's status, from Git alone (notes on main, placement refs, status refs), so that
 // `canopy status` works from any clone, offline. Liveness comes from the status ref's commit
 // times: a cluster commits on every meaningful change and at least every statusRefreshSeconds.
-// A service is converged when every replica asked for runs and is ready.
+// A service is converged when every replica asked for runs and is ready. A rollout the notes
+// tell (report/rollouts.ts) says paused or rolled-back when it failed, progressing wave by wave.
 import type { ClusterStatus, Placement } from '../../schemas/messages.js';
 import { listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
 import { firstParents } from '../git/log.js';
@@ -12,8 +13,11 @@ import { serviceNames } from '../core/service-names.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { readRecord } from '../git/records.js';
 import { LIVENESS, placementRef, statusRef, type Liveness } from '../core/refs.js';
+import type { NoteRollout } from '../core/note.js';
+import type { Rollout } from '../../schemas/model.js';
+import { rolloutReason, rolloutReport, rolloutsInForce, type RolloutReport } from './rollouts.js';
 
-export type ServiceState = 'converged' | 'progressing' | 'degraded' | 'unschedulable' | 'rejected';
+export type ServiceState = 'converged' | 'progressing' | 'degraded' | 'unschedulable' | 'rejected' | 'paused' | 'rolled-back';
 
 export interface ServiceReport {
   desired: number;
@@ -30,6 +34,8 @@ export interface ServiceReport {
   name?: string;
   /** Its ports as the descriptor lists them. */
   ports?: ServiceSpec['ports'];
+  /** Its rollout not done yet, or done, as the notes tell it (paused and rolled-back are its `state` too). */
+  rollout?: RolloutReport;
 }
 export interface ClusterReport {
   state: 'online' | 'unreachable';
@@ -122,6 +128,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   }
   for (const c of placements.keys()) report.clusters[c] ??= { state: 'unreachable', lastHeartbeat: null, applied: null, nodes: { total: 0, online: 0 } };
 
+  const rollouts = await rolloutsInForce(repo, good, warn);
   const rejectedFiles = new Map((headNote?.outcome === 'rejected' ? (headNote.problems ?? []) : []).map((p) => [p.file, p]));
   for (const [id, svc] of desired.state.services) {
     const clusters: Record<string, number> = {};
@@ -145,9 +152,10 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
       if (report.clusters[cn]?.state === 'unreachable') c.unreachable.push(cn);
     }
     const rejected = rejectedFiles.get(svc.file);
+    const r = rollouts.get(id);
     const { state, reason } = rejected
       ? { state: 'rejected' as const, reason: `${rejected.file}:${rejected.line}: ${rejected.message} (previous version still in force)` }
-      : judge(c, good.unschedulable?.[id]);
+      : withRollout(judge(c, good.unschedulable?.[id]), r, svc.spec.rollout);
     const n = serviceNames(id, svc.spec);
     report.services[id] = {
       desired: c.want,
@@ -158,9 +166,27 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
       reason,
       endpoints,
       ...(n ? { name: `${n.host}:${n.port}`, ports: svc.spec.ports } : {}),
+      ...(r ? { rollout: rolloutReport(r) } : {}),
     };
   }
   return report;
+}
+
+/**
+ * A service's state with its rollout: a failed one (paused, rolled-back) is the state, whatever
+ * the counts; a progressing one makes converged or progressing `progressing` with its wave, and
+ * adds its wave to degraded or unschedulable (what needs a look stays the state). Done: as judged.
+ */
+export function withRollout(
+  j: { state: ServiceState; reason: string },
+  r: NoteRollout | undefined,
+  rollout?: Rollout,
+): { state: ServiceState; reason: string } {
+  if (!r || r.state === 'done') return j;
+  if (r.state === 'paused' || r.state === 'rolled-back') return { state: r.state, reason: rolloutReason(r, rollout) };
+  if (j.state === 'converged') return { state: 'progressing', reason: rolloutReason(r, rollout) };
+  if (j.state === 'progressing') return { state: 'progressing', reason: rolloutReason(r, rollout, j.reason) };
+  return { state: j.state, reason: `${j.reason}; ${rolloutReason(r, rollout)}` };
 }
 
 /** What a service's state is judged on: its replicas summed over the clusters it is placed on. */

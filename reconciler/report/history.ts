@@ -13,6 +13,7 @@ import { notesIndex } from '../git/notes.js';
 import { objectStore } from '../git/odb.js';
 import { listFiles } from '../git/tree.js';
 import { readRecordsAlong } from '../git/records.js';
+import { rolloutEvents, type RolloutEvent } from './history-rollouts.js';
 
 export const WALK_LIMIT = 5000;
 
@@ -54,7 +55,8 @@ export type HistoryEvent =
       services: Record<string, { replicas: number; was: number; respec: boolean; reason?: string }>;
     }
   | { kind: 'liveness'; at: string; cluster: string; state: Liveness['state']; lastHeard: string | null }
-  | { kind: 'observed'; at: string; cluster: string; nodes: { total: number; online: number }; services: Record<string, Observation | null> };
+  | { kind: 'observed'; at: string; cluster: string; nodes: { total: number; online: number }; services: Record<string, Observation | null> }
+  | RolloutEvent;
 
 export interface History {
   service: string | null;
@@ -63,6 +65,8 @@ export interface History {
   /** Refs whose walk stopped at the limit: older events are missing. */
   truncated: string[];
   known: string[];
+  /** Parts of notes that were ignored (they do not have their shape), each naming the note. */
+  warnings?: string[];
 }
 
 export class UnknownServiceError extends CanopyError {
@@ -90,7 +94,7 @@ interface Rec<T> {
   baseline?: boolean;
 }
 
-const KIND_ORDER: Record<HistoryEvent['kind'], number> = { commit: 0, placement: 1, liveness: 2, observed: 3, converged: 4 };
+const KIND_ORDER: Record<HistoryEvent['kind'], number> = { commit: 0, placement: 1, rollout: 2, liveness: 3, observed: 4, converged: 5 };
 
 export async function fleetHistory(repo: Repo, o: { service?: string; since?: Date; limit?: number; branch?: string } = {}): Promise<History> {
   const limit = o.limit ?? WALK_LIMIT;
@@ -133,13 +137,24 @@ export async function fleetHistory(repo: Repo, o: { service?: string; since?: Da
     }
   }
   for (const c of commits) for (const id of Object.keys({ ...c.note?.changed, ...c.note?.unschedulable })) known.add(id);
+  for (const c of commits) {
+    const r = c.note?.rollouts;
+    if (r && typeof r === 'object' && !Array.isArray(r)) for (const id of Object.keys(r)) known.add(id);
+  }
   for (const recs of placements.values()) for (const r of recs) for (const id of Object.keys(r.value?.services ?? {})) known.add(id);
   for (const recs of statuses.values()) for (const r of recs) for (const id of Object.keys(r.value?.services ?? {})) known.add(id);
   const knownList = [...known].sort();
   const id = o.service === undefined ? undefined : pickService(o.service, knownList);
 
+  const warnings: string[] = [];
+  const warn = (m: string) => void (warnings.includes(m) || warnings.push(m));
   const events: HistoryEvent[] = [
     ...commitEvents(commits, id),
+    ...rolloutEvents(
+      commits.map((c) => c.note),
+      id,
+      warn,
+    ),
     ...[...placements].flatMap(([c, recs]) => placementEvents(c, recs, id)),
     ...[...statuses].flatMap(([c, recs]) => observedEvents(c, recs, id)),
   ];
@@ -149,7 +164,7 @@ export async function fleetHistory(repo: Repo, o: { service?: string; since?: Da
   const key = (e: HistoryEvent) => (e.kind === 'placement' ? Math.max(Date.parse(e.at), (decided.get(e.commit) ?? 0) + 1) : Date.parse(e.at));
   const kept = events.filter((e) => !o.since || Date.parse(e.at) >= o.since.getTime());
   kept.sort((a, b) => key(a) - key(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
-  return { service: id ?? null, since: o.since?.toISOString() ?? null, events: kept, truncated, known: knownList };
+  return { service: id ?? null, since: o.since?.toISOString() ?? null, events: kept, truncated, known: knownList, ...(warnings.length ? { warnings } : {}) };
 }
 
 /** `app/name`, or a bare name when exactly one app has a service of that name. */

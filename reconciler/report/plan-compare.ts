@@ -1,11 +1,11 @@
 // How two desired states and their placements compare, service by service: what the full and
 // the incremental plan (plan-full.ts, plan-incremental.ts) both report.
 import type { ServiceSpec } from '../../schemas/model.js';
-import { canonicalJson } from '../core/ids.js';
+import { canonicalJson, workloadHash } from '../core/ids.js';
 import { hostPortsOf, serviceNames } from '../core/service-names.js';
 import type { DesiredService } from '../root/desired.js';
 import type { ServiceDecision } from '../root/place.js';
-import type { ServiceChange, ServicePlan } from './plan-types.js';
+import type { PlanRollout, ServiceChange, ServicePlan } from './plan-types.js';
 
 /** Pure: each service's change between the two desired states and their placements. */
 export function compareServices(
@@ -40,6 +40,9 @@ export function compareServices(
       reason: h ? (dh?.reason ?? '') : 'removed from the fleet; its replicas stop',
     };
     if (dh && dh.placed < dh.desired) p.unschedulable = dh.reason;
+    // A rollout runs when the workload of a service placed before, with a `rollout` at head,
+    // changes (root/steps/rollouts.ts startRollouts); plan-waves.ts adds its waves.
+    if (b && h?.spec.rollout && Object.keys(from).length && workloadHash(b.spec) !== workloadHash(h.spec)) p.rollout = rolloutSettings(h.spec);
     const n = h && serviceNames(id, h.spec);
     if (n)
       p.names = {
@@ -50,6 +53,19 @@ export function compareServices(
       };
     return p;
   });
+}
+
+/** A spec's rollout settings, with the defaults the root uses. */
+export function rolloutSettings(spec: ServiceSpec): PlanRollout {
+  const r = spec.rollout ?? {};
+  return {
+    selectors: r.waves ?? [],
+    maxUnavailable: r.maxUnavailable ?? 1,
+    maxSurge: r.maxSurge ?? 1,
+    bakeSeconds: r.bakeSeconds ?? 0,
+    progressDeadlineSeconds: r.progressDeadlineSeconds ?? 600,
+    autoRollback: r.autoRollback ?? false,
+  };
 }
 
 /** Which spec fields differ; objects (resources, constraints, env…) one level deeper. */

@@ -1,7 +1,7 @@
 // The shapes of a plan (what `canopy plan` answers, plan.ts) and of what either way of computing
 // it finds (PlanCore: plan-full.ts, plan-incremental.ts). Types only: every plan module imports
 // them, and they import no plan module.
-import type { FleetDescriptor } from '../../schemas/model.js';
+import type { ClusterSelector, FleetDescriptor } from '../../schemas/model.js';
 import type { Problem } from '../core/validate.js';
 
 export interface RevisionInfo {
@@ -29,6 +29,25 @@ export interface ServicePlan {
   unschedulable?: string;
   /** How workloads reach it at head (a service with ports): `web.shop.canopy:8080`, its variables, its host ports. */
   names?: { host: string; closest: string; variables: string[]; hostPorts: string[] };
+  /**
+   * When merging head starts a rollout of it (its workload changes, and it was placed before):
+   * the clusters of each wave, in the order they roll, over the clusters head places it on.
+   */
+  waves?: string[][];
+  /** That rollout's settings, defaults filled in (`rollout` in its descriptor at head). */
+  rollout?: PlanRollout;
+}
+
+export interface PlanRollout {
+  /** rollout.waves as the descriptor gives them (clusters no wave names go in a last wave). */
+  selectors: ClusterSelector[];
+  /** Per wave of `waves`: what put its clusters there (`names munich`, `labels tier=canary`, `clusters no wave names`). */
+  selectedBy?: string[];
+  maxUnavailable: number;
+  maxSurge: number;
+  bakeSeconds: number;
+  progressDeadlineSeconds: number;
+  autoRollback: boolean;
 }
 
 export interface ClusterPlan {

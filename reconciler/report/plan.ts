@@ -31,6 +31,7 @@ import { resolveRev } from '../git/revision.js';
 import { newestSource, readPlanInputs, type PlanInputs } from './plan-inputs.js';
 import { planIncremental } from './plan-incremental.js';
 import { planFull } from './plan-full.js';
+import { addWaves } from './plan-waves.js';
 import type { ChangePlan, ClusterPlan, PlanBasis, PlanCore, RevisionInfo, ServiceChange, ServicePlan } from './plan-types.js';
 
 export { RevisionError, resolveRev } from '../git/revision.js';
@@ -53,6 +54,7 @@ export async function planChange(repo: Repo, o: PlanOptions): Promise<ChangePlan
   const inputs = await readPlanInputs(repo);
   const fast = o.full ? 'as asked' : await planIncremental(repo, baseOid, headOid, inputs, cache);
   const core = typeof fast === 'string' ? await planFull(repo, baseOid, headOid, inputs, cache, fast) : fast;
+  if (core.accepted) await addWaves(repo, headOid, core.services, inputs);
   await inputs.save();
   const t = core.fleet?.spec?.timings;
   const staleAfterSeconds = (t?.statusRefreshSeconds ?? 60) + (t?.unreachableAfterSeconds ?? 10);

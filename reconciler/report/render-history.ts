@@ -2,6 +2,7 @@
 // is the History object itself.
 import { keyName } from '../core/note.js';
 import type { History, HistoryEvent, Observation } from './history.js';
+import { describeRollout } from './history-rollouts.js';
 
 const short = (oid: string) => oid.slice(0, 12);
 const time = (iso: string) => iso.slice(0, 19).replace('T', ' ');
@@ -13,6 +14,7 @@ export function renderHistory(h: History): string {
     const [first, ...more] = describe(e, h.service);
     out.push(`${time(e.at)}  ${first}`, ...more.map((m) => `${' '.repeat(21)}${m}`));
   }
+  if (h.warnings?.length) out.push('Notes ignored in part (they do not have their shape):', ...h.warnings.map((w) => `  ${w}`));
   for (const r of h.truncated) out.push(`(truncated: ${r} has more history than was walked; narrow it with --since)`);
   return out.join('\n') + '\n';
 }
@@ -63,6 +65,8 @@ function describe(e: HistoryEvent, service: string | null): string[] {
       );
       return [`placement ${e.cluster} ${from}: ${parts.join(', ')}`];
     }
+    case 'rollout':
+      return [describeRollout(e, service)];
     case 'liveness':
       return [
         e.state === 'online' ? `root: ${e.cluster} back online` : `root: ${e.cluster} unreachable (last heard ${e.lastHeard ? time(e.lastHeard) : 'never'})`,

@@ -64,6 +64,14 @@ export function renderPlanText(p: ChangePlan): string {
     );
     const placed = p.services.filter((s) => !s.unschedulable);
     if (placed.length) out.push('', 'Why:', ...placed.map((s) => `  ${s.id}: ${s.reason}`));
+    const rolling = p.services.filter((s) => s.waves);
+    if (rolling.length) {
+      out.push('', 'Rollouts (the workload changes: wave by wave, each ready and baked before the next starts):');
+      for (const s of rolling) {
+        out.push(`  ${s.id}: ${rolloutLine(s)}`);
+        s.waves!.forEach((w, i) => void out.push(`    wave ${i + 1}: ${w.join(', ')}${s.rollout?.selectedBy?.[i] ? `  (${s.rollout.selectedBy[i]})` : ''}`));
+      }
+    }
     const named = p.services.filter((s) => s.names && s.change !== 'removed');
     if (named.length) out.push('', 'Reached by name (round-robin, closest; variables):', ...named.map((s) => `  ${s.id}: ${namesLine(s.names!)}`));
     const un = p.services.filter((s) => s.unschedulable);
@@ -82,6 +90,15 @@ export function renderPlanText(p: ChangePlan): string {
   for (const c of p.clusters) out.push(`  ${c.name.padEnd(w)}  ${clusterLine(c)}`);
   if (p.accepted) out.push('', `(${methodLine(p)})`);
   return out.join('\n') + '\n';
+}
+
+/** `3 waves; bakeSeconds 60, progressDeadlineSeconds 600, autoRollback on; in each cluster maxUnavailable 1, maxSurge 1`. */
+export function rolloutLine(s: ServicePlan): string {
+  const r = s.rollout;
+  const n = s.waves?.length ?? 0;
+  const waves = `${n} wave${n === 1 ? '' : 's'}`;
+  if (!r) return waves;
+  return `${waves}; bakeSeconds ${r.bakeSeconds}, progressDeadlineSeconds ${r.progressDeadlineSeconds}, autoRollback ${r.autoRollback ? 'on' : 'off'}; in each cluster maxUnavailable ${r.maxUnavailable}, maxSurge ${r.maxSurge}`;
 }
 
 /** `web.shop.canopy:8080, closest.web.shop.canopy:8080 (CANOPY_ADDR_SHOP_WEB, CANOPY_CLOSEST_SHOP_WEB); host port 8080/tcp on its node`. */
@@ -112,6 +129,14 @@ export function renderPlanMarkdown(p: ChangePlan): string {
     if (un.length) {
       out.push('', '**Unschedulable** (reported; the merge still applies the rest):', '');
       for (const s of un) out.push(`- \`${s.id}\`: ${md(s.unschedulable!)}`);
+    }
+    const rolling = p.services.filter((s) => s.waves);
+    if (rolling.length) {
+      out.push('', '**Rollouts** (the workload changes: wave by wave, each ready and baked before the next starts):', '');
+      for (const s of rolling) {
+        out.push(`- \`${s.id}\`: ${md(rolloutLine(s))}`);
+        s.waves!.forEach((w, i) => void out.push(`  ${i + 1}. ${md(w.join(', '))}${s.rollout?.selectedBy?.[i] ? ` (${md(s.rollout.selectedBy[i])})` : ''}`));
+      }
     }
     const placed = p.services.filter((s) => !s.unschedulable);
     if (placed.length) {

@@ -8,7 +8,17 @@ export interface RenderOptions {
   limit?: number;
 }
 
-const ORDER: Record<string, number> = { rejected: 0, unschedulable: 1, degraded: 2, progressing: 3, converged: 4, unreachable: 0, online: 1 };
+const ORDER: Record<string, number> = {
+  rejected: 0,
+  'rolled-back': 0,
+  paused: 0,
+  unschedulable: 1,
+  degraded: 2,
+  progressing: 3,
+  converged: 4,
+  unreachable: 0,
+  online: 1,
+};
 
 export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions = {}): string {
   const out: string[] = [];
@@ -33,6 +43,8 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
   const names = shown.some(([, s]) => s.name);
   // READY is ready/desired; a RUNNING column only when a service shown runs replicas that are not ready.
   const running = shown.some(([, s]) => s.running !== s.ready);
+  // A ROLLOUT column only when a service shown has a rollout not done: `wave 2/3`, `paused 1/3`.
+  const rolling = shown.some(([, s]) => s.rollout && s.rollout.state !== 'done');
   const srows = shown
     .sort(([a], [b]) => byCodePoint(a, b))
     .map(([id, s]) => [
@@ -40,13 +52,19 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
       `${s.ready}/${s.desired}`,
       ...(running ? [String(s.running)] : []),
       s.state,
+      ...(rolling ? [rolloutCell(s.rollout)] : []),
       Object.entries(s.clusters)
         .map(([c, n]) => `${c}:${n}`)
         .join(' ') || '-',
       ...(names ? [s.name ?? '-'] : []),
       s.reason,
     ]);
-  out.push(table(['SERVICE', 'READY', ...(running ? ['RUNNING'] : []), 'STATE', 'CLUSTERS', ...(names ? ['NAME'] : []), 'REASON'], srows));
+  out.push(
+    table(
+      ['SERVICE', 'READY', ...(running ? ['RUNNING'] : []), 'STATE', ...(rolling ? ['ROLLOUT'] : []), 'CLUSTERS', ...(names ? ['NAME'] : []), 'REASON'],
+      srows,
+    ),
+  );
   if (services.length > shown.length)
     out.push(
       `… ${services.length - shown.length} more, ${counts(services.filter((e) => !shown.includes(e)).map(([, s]) => s.state))} (canopy status --all lists them, --json for tools)`,
@@ -69,6 +87,12 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
     );
   if (r.warnings?.length) out.push('', 'Records ignored (they do not validate):', ...r.warnings.map((w) => `  ${w}`));
   return out.join('\n') + '\n';
+}
+
+function rolloutCell(r: FleetReport['services'][string]['rollout']): string {
+  if (!r || r.state === 'done') return '-';
+  const at = `${r.wave}/${r.waves}`;
+  return r.state === 'progressing' ? `wave ${at}` : r.state === 'paused' ? `paused at wave ${at}` : `rolled back at wave ${at}`;
 }
 
 /** "9998 converged, 2 progressing": how many in each state, the ones that need a look first. */

@@ -1,12 +1,13 @@
 // Damaged records in Git, one row each: what the tip of a placement ref, a status ref or a note
-// holds instead of a valid record, and what the warning that names it must say. A record is the
+// holds instead of a valid record, and what the warning that names it must say. `rollouts` rows:
+// a valid accepted note whose `rollouts` (or one of them) is damaged: that part alone is ignored. A record is the
 // header file (placement.json, status.json) and one file per service under services/.
 import { aClusterStatus } from '../helpers/root-fakes.js';
 import { aService } from '../helpers/builders.js';
 import { specHash } from '../../reconciler/core/ids.js';
 import { KEYS } from './descriptor-cases.js';
 
-export type RecordKind = 'placement' | 'status' | 'note';
+export type RecordKind = 'placement' | 'status' | 'note' | 'rollouts';
 
 export interface RecordCase {
   name: string;
@@ -135,5 +136,43 @@ export function recordCases(main: string): RecordCase[] {
   note('outcome missing', `x\n${MARK}\n${JSON.stringify(set(good, 'outcome', undefined))}\n`, 'outcome missing is not accepted, rejected or superseded');
   note('commit not an object id', `x\n${MARK}\n${JSON.stringify({ ...good, commit: 'HEAD' })}\n`, 'commit "HEAD" is not a commit id');
   note('commit of another commit', `x\n${MARK}\n${JSON.stringify({ ...good, commit: main })}\n`, `it speaks of commit ${main.slice(0, 12)}`);
+
+  // The note on `main` (accepted, in force) with its rollouts damaged.
+  const rollouts = (name: string, value: unknown, want: string) =>
+    rows.push({
+      name: `note rollouts: ${name}`,
+      kind: 'rollouts',
+      files: `canopy: accepted.\n\n${MARK}\n${JSON.stringify({ outcome: 'accepted', commit: main, at: '2025-01-01T00:00:00Z', changed: {}, rollouts: value })}\n`,
+      want,
+    });
+  const R = {
+    state: 'rolled-back',
+    commit: main,
+    from: { commit: main, specHash: 'a1b2c3d4e5f60718' },
+    to: 'f0e1d2c3b4a59687',
+    startedAt: '2025-01-01T00:00:00Z',
+    endedAt: '2025-01-01T00:01:00Z',
+    reason: 'wave 1 (munich): 0/2 ready',
+    waves: [{ clusters: ['munich'], startedAt: '2025-01-01T00:00:00Z' }],
+  };
+  const one = (r: unknown) => ({ 'web/api': r });
+  const wave = (w: Record<string, unknown>) => set(R, 'waves', [{ ...R.waves[0], ...w }]);
+  rollouts('a list', [R], 'rollouts is not an object');
+  rollouts('a string', 'rolled back', 'rollouts is not an object');
+  rollouts('one rollout null', one(null), 'rollouts.web/api: not an object');
+  rollouts('state exploded', one(set(R, 'state', 'exploded')), 'rollouts.web/api: state "exploded" is not progressing, done, paused or rolled-back');
+  rollouts('state missing', one(set(R, 'state', undefined)), 'rollouts.web/api: state missing is not progressing, done, paused or rolled-back');
+  rollouts('commit not an object id', one(set(R, 'commit', 'HEAD')), 'rollouts.web/api: commit "HEAD" is not a commit id');
+  rollouts('from missing', one(set(R, 'from', undefined)), 'rollouts.web/api: from is not {commit, specHash}');
+  rollouts('from without specHash', one(set(R, 'from', { commit: main })), 'rollouts.web/api: from is not {commit, specHash}');
+  rollouts('to a number', one(set(R, 'to', 7)), 'rollouts.web/api: to is not a string');
+  rollouts('startedAt not a time', one(set(R, 'startedAt', 'yesterday')), 'rollouts.web/api: startedAt is not a time');
+  rollouts('endedAt a number', one(set(R, 'endedAt', 5)), 'rollouts.web/api: endedAt is not a time');
+  rollouts('reason a number', one(set(R, 'reason', 503)), 'rollouts.web/api: reason is not a string');
+  rollouts('waves missing', one(set(R, 'waves', undefined)), 'rollouts.web/api: waves is not a list');
+  rollouts('a wave’s clusters a string', one(wave({ clusters: 'munich' })), 'rollouts.web/api: waves[0].clusters is not a list of cluster names');
+  rollouts('a wave null', one(set(R, 'waves', [null])), 'rollouts.web/api: waves[0].clusters is not a list of cluster names');
+  rollouts('a wave’s readyAt not a time', one(wave({ readyAt: 'soon' })), 'rollouts.web/api: waves[0].readyAt is not a time');
+  rollouts('a wave’s skipped a number', one(wave({ skipped: 2 })), 'rollouts.web/api: waves[0].skipped is not a list of cluster names');
   return rows;
 }

@@ -6,6 +6,8 @@
 //               whose placement in force stays; a restarted root's placement book;
 //   statuses:   `canopy status` (fleetStatus); a restarted root's seed of clusters not heard yet;
 //   notes:      a restarted root's recovery, which keeps the last valid accepted commit; `canopy status`.
+//   a note's rollouts: `canopy status`, `canopy history`, `canopy wait` (failedRollouts): that part
+//               is ignored, the rest of the note taken.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderNote } from '../../reconciler/core/note.js';
@@ -20,6 +22,9 @@ import { PlacementBook } from '../../reconciler/root/delegate.js';
 import { recoverRoot } from '../../reconciler/root/recover.js';
 import { committedStatus, seedUnheard } from '../../reconciler/root/seed-unheard.js';
 import { fleetStatus } from '../../reconciler/report/fleet-status.js';
+import { fleetHistory } from '../../reconciler/report/history.js';
+import { failedRollouts } from '../../reconciler/report/rollouts.js';
+import { parseNote } from '../../reconciler/core/note.js';
 import type { Placement } from '../../schemas/messages.js';
 import { fakeCluster } from '../helpers/cluster-fakes.js';
 import { memoryLog } from '../helpers/agent-fakes.js';
@@ -59,12 +64,22 @@ async function putRecord(ref: string, files: Exclude<RecordCase['files'], string
 }
 
 const goodPlacement: Placement = { ...placementHeader(A, 5), services: { 'web/api': ASSIGNMENT } };
-await writeNotes(repo, new Map([[A, renderNote({ outcome: 'accepted', commit: A, at: '2025-01-01T00:00:00Z', changed: {} })]]), AUTHOR, 'notes');
+const GOOD_NOTE = renderNote({ outcome: 'accepted', commit: A, at: '2025-01-01T00:00:00Z', changed: {} });
+await writeNotes(repo, new Map([[A, GOOD_NOTE]]), AUTHOR, 'notes');
 const GOOD_PLACEMENT = await putRecord(PLACEMENT, { 'placement.json': json(placementHeader(A, 5)), 'services/web/api.json': json(ASSIGNMENT) });
 const GOOD_STATUS = await putRecord(STATUS, { 'status.json': json(statusHeader(A)), 'services/web/api.json': json(SERVICE_STATUS) });
 
 /** Runs `check` with the case's damaged record in place, then puts the good one back. */
 async function damaged(c: RecordCase, check: (tip: string) => Promise<void>): Promise<void> {
+  if (c.kind === 'rollouts') {
+    await writeNotes(repo, new Map([[A, c.files as string]]), AUTHOR, 'damage');
+    try {
+      await check(A);
+    } finally {
+      await writeNotes(repo, new Map([[A, GOOD_NOTE]]), AUTHOR, 'repair');
+    }
+    return;
+  }
   if (c.kind === 'note') {
     await writeNotes(repo, new Map([[B, c.files as string]]), AUTHOR, 'damage');
     try {
@@ -156,6 +171,30 @@ for (const c of CASES.filter((x) => x.kind === 'note')) {
     const r = await fleetStatus(repo, new Date('2025-01-01T00:00:10Z'));
     assert.equal([r.head?.commit, r.head?.outcome, r.inForce], [B, 'pending', A]);
     warned(r.warnings ?? [], `${NOTES_REF}: the note on ${B.slice(0, 12)}: `, c.want);
+  });
+}
+
+for (const c of CASES.filter((x) => x.kind === 'rollouts')) {
+  const name = `${NOTES_REF}: the note on ${A.slice(0, 12)}: `;
+  check(c, 'canopy status', async () => {
+    const r = await fleetStatus(repo, new Date('2025-01-01T00:00:10Z'));
+    assert.equal([r.inForce, r.services['web/api']?.state, r.services['web/api']?.rollout], [A, 'converged', undefined], 'the note is taken, its rollout not');
+    warned(r.warnings ?? [], name, c.want);
+  });
+  check(c, 'canopy history', async () => {
+    const h = await fleetHistory(repo);
+    assert.ok(
+      h.events.some((e) => e.kind === 'commit' && e.commit === A && e.outcome === 'accepted'),
+      'the commit’s outcome is still told',
+    );
+    assert.not.ok(h.events.some((e) => e.kind === 'rollout'));
+    warned(h.warnings ?? [], name, c.want);
+  });
+  check(c, 'canopy wait', async () => {
+    const warnings: string[] = [];
+    const note = parseNote(c.files as string)!;
+    assert.equal(await failedRollouts(repo, A, note, (w) => void warnings.push(w)), [], 'no failed rollout read from it: no exit 3');
+    warned(warnings, name, c.want);
   });
 }
 

@@ -12,6 +12,7 @@ import { createTelemetry, type Telemetry } from '../../reconciler/core/telemetry
 import { clusterConfig } from '../../reconciler/cluster/cluster.js';
 import { clusterMetrics } from '../../reconciler/cluster/metrics.js';
 import type { ClusterConfig, ClusterPorts, StatusSink } from '../../reconciler/cluster/ports.js';
+import type { Roll } from '../../reconciler/cluster/rolling.js';
 import { createClusterState, type ClusterState, type NodeState } from '../../reconciler/cluster/state.js';
 
 export const T0 = Date.parse('2025-01-01T00:00:00Z');
@@ -77,6 +78,7 @@ export interface FakeCluster {
   nodeBus: FakeBus;
   placements: FakeJournal<Placement>;
   assignments: FakeJournal<Record<string, string>>;
+  rolls: FakeJournal<Record<string, Roll>>;
   /** Keys queued now, in order; keys queued for later with their delay. */
   queued: string[];
   later: Array<[string, number]>;
@@ -100,6 +102,7 @@ export function fakeCluster(o: FakeClusterOptions = {}): FakeCluster {
   const nodeBus = fakeBus('node-side');
   const placements = fakeJournal<Placement>();
   const assignments = fakeJournal<Record<string, string>>();
+  const rolls = fakeJournal<Record<string, Roll>>();
   const queued: string[] = [];
   const later: Array<[string, number]> = [];
   const clock = { t: T0 };
@@ -115,6 +118,7 @@ export function fakeCluster(o: FakeClusterOptions = {}): FakeCluster {
     topics: topics('demo'),
     placements,
     assignments,
+    rolls,
     recorder: o.recorder,
     placementFromGit: o.placementFromGit,
     onStatusCommit: o.onStatusCommit,
@@ -124,7 +128,7 @@ export function fakeCluster(o: FakeClusterOptions = {}): FakeCluster {
     metrics: clusterMetrics(telemetry),
   };
   const s = createClusterState({ placement: o.placement, assignment: o.assignment, now: T0 });
-  return { s, p, bus, nodeBus, placements, assignments, queued, later, clock, logs, telemetry };
+  return { s, p, bus, nodeBus, placements, assignments, rolls, queued, later, clock, logs, telemetry };
 }
 
 /** A node as the cluster knows it after hearing `status`: online and connected unless told. */

@@ -80,7 +80,7 @@ Aggregate('running counts only replicas of the current spec on their assigned no
       },
     }),
   );
-  assert.equal(s.services['shop/web'], { desired: 4, running: 2, ready: 2, failed: 0 });
+  assert.equal(s.services['shop/web'], { desired: 4, running: 2, ready: 2, updated: 2, failed: 0 });
 });
 
 Aggregate('replicas reported by offline nodes do not count', () => {
@@ -91,7 +91,7 @@ Aggregate('replicas reported by offline nodes do not count', () => {
       reports: { n1: [replicaState('shop/web#0', HASH, 'running')] },
     }),
   );
-  assert.equal(s.services['shop/web'], { desired: 4, running: 0, ready: 0, failed: 0 });
+  assert.equal(s.services['shop/web'], { desired: 4, running: 0, ready: 0, updated: 0, failed: 0 });
 });
 
 Aggregate('a removed service reports desired 0 with the replicas still running', () => {
@@ -101,7 +101,7 @@ Aggregate('a removed service reports desired 0 with the replicas still running',
       reports: { n1: [replicaState('old/gone#0', 'h1', 'running'), replicaState('old/gone#1', 'h1', 'running'), replicaState('old/gone#2', 'h1', 'stopped')] },
     }),
   );
-  assert.equal(s.services['old/gone'], { desired: 0, running: 2, ready: 2, failed: 0 });
+  assert.equal(s.services['old/gone'], { desired: 0, running: 2, ready: 2, updated: 0, failed: 0 });
 });
 
 Aggregate('failed replicas are counted, and the first message is kept with its replica', () => {
@@ -115,7 +115,7 @@ Aggregate('failed replicas are counted, and the first message is kept with its r
       },
     }),
   );
-  assert.equal(s.services['shop/web'], { desired: 4, running: 0, ready: 0, failed: 2, message: 'shop/web#0: exited with code 1' });
+  assert.equal(s.services['shop/web'], { desired: 4, running: 0, ready: 0, updated: 0, failed: 2, message: 'shop/web#0: exited with code 1' });
 });
 
 Aggregate('a pending reason is the service message, ahead of failures', () => {
@@ -135,7 +135,7 @@ Aggregate('every placed service is reported, even with nothing running', () => {
   const doc = aPlacement('munich').with(web).with(db).build();
   const s = aggregate(input([aNode('n1').build()], { placement: doc }));
   assert.equal(Object.keys(s.services).sort(), ['shop/db', 'shop/web']);
-  assert.equal(s.services['shop/db'], { desired: 2, running: 0, ready: 0, failed: 0 });
+  assert.equal(s.services['shop/db'], { desired: 2, running: 0, ready: 0, updated: 0, failed: 0 });
 });
 
 Aggregate('maxNode is the largest node; maxNodeFree the most room left on one node', () => {
@@ -239,7 +239,7 @@ Aggregate('endpoints: the address (first endpoint) of the running replicas that 
       },
     }),
   );
-  assert.equal(s.services['shop/web'], { desired: 4, running: 3, ready: 3, failed: 0, endpoints: ['10.0.0.1:8080', '10.0.0.2:8080'] });
+  assert.equal(s.services['shop/web'], { desired: 4, running: 3, ready: 3, updated: 3, failed: 0, endpoints: ['10.0.0.1:8080', '10.0.0.2:8080'] });
   assert.equal(s.services['old/gone'].endpoints, ['10.0.0.2:7000'], 'a removed service still running is still reachable');
   assert.not.match(JSON.stringify(s.services), /n1|n2|n3/);
   const r = checkValue('ClusterStatus', JSON.parse(JSON.stringify(s)), 'status');

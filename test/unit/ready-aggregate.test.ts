@@ -43,7 +43,7 @@ const Ready = suite('aggregate: ready replicas');
 
 Ready('ready absent (an older agent) counts a running replica as ready', () => {
   const s = aggregate(cluster([{}, {}, {}, {}])).services['shop/web'];
-  assert.equal(s, { desired: 4, running: 4, ready: 4, failed: 0 });
+  assert.equal(s, { desired: 4, running: 4, ready: 4, updated: 4, failed: 0 });
 });
 
 Ready('ready true counts, ready false does not, and the message says why', () => {
@@ -56,7 +56,7 @@ Ready('ready true counts, ready false does not, and the message says why', () =>
 
 Ready('no ready replica: ready 0 is reported, not left out', () => {
   const s = aggregate(cluster(['starting', 'starting'])).services['shop/web'];
-  assert.equal(s, { desired: 4, running: 0, ready: 0, failed: 0 });
+  assert.equal(s, { desired: 4, running: 0, ready: 0, updated: 0, failed: 0 });
 });
 
 Ready('a not-ready reason comes before a pending reason, and both stay within the schema', () => {

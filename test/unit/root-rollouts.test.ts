@@ -11,7 +11,7 @@ import { clusterOnlineIn, clusterStatusIn } from '../../reconciler/root/inputs.j
 import type { ServiceSpec } from '../../schemas/model.js';
 import type { ClusterStatus } from '../../schemas/messages.js';
 import { aService } from '../helpers/builders.js';
-import { aClusterStatus, desiredState, fakeCommits, fakeRoot, loaded, oid, START_MS, type FakeRoot } from '../helpers/root-fakes.js';
+import { aClusterStatus, desiredState, fakeCommits, fakeRoot, loaded, metric, oid, START_MS, type FakeRoot } from '../helpers/root-fakes.js';
 
 const [C1, C2] = ['c1', 'c2'].map(oid);
 const ROLLOUT = {
@@ -131,6 +131,8 @@ Waves('a wave not ready by its deadline rolls every cluster back; the commit nev
     ['a', 'b', 'c'].map((c) => hashOf(f, c)),
     [h.v1, h.v1, h.v1],
   );
+  assert.is(metric(f.telemetry, 'canopy_root_rollouts_total', { outcome: 'rolled-back' }), 1);
+  assert.is(metric(f.telemetry, 'canopy_root_rollouts', { state: 'rolled-back' }), 1);
   for (const c of ['a', 'b', 'c']) report(f, c);
   await reconcile('converge');
   assert.not.ok(noteOf(f, C2).convergedAt);

@@ -3,13 +3,15 @@
 // this cluster and newer than the one in force, journaled, and the nodes re-placed. Adoptions
 // run one at a time in one chain (inAdoptionChain): MQTT messages in arrival order (a patch
 // depends on the one before it), and what was read from Git in the same chain, so the two never
-// interleave and the newer placement wins whatever order they finish in.
+// interleave and the newer placement wins whatever order they finish in. A service whose spec
+// changes starts rolling (steps/roll.ts) rather than being replaced at once.
 import type { Operation } from 'fast-json-patch';
 import type { Placement } from '../../../schemas/messages.js';
 import { versionOrder } from '../../core/version.js';
 import { KEYS, type ClusterPorts } from '../ports.js';
 import type { ClusterState } from '../state.js';
 import type { KeyOwner, TrustStore } from '../../mqtt/trust.js';
+import { beginRolls, journalRolls } from './roll.js';
 
 export type PlacementSource = 'snapshot' | 'patch' | 'git';
 
@@ -33,6 +35,8 @@ export async function adoptPlacement(s: ClusterState, p: ClusterPorts, a: Adopti
     return;
   }
   if (s.placement && versionOrder(next.version, s.placement.version) === 0) return;
+  // Services whose spec changes start rolling: what their replicas hold is on disk first.
+  await journalRolls(s, p, beginRolls(s, s.placement, next, ops));
   // A patch of the placement in force is logged as it came; anything else is a new snapshot.
   // (adoptMessage applies a patch only to the placement it is based on, so that is the one logged.)
   if (ops && s.placement) await p.placements.append(ops, next);

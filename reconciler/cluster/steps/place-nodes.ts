@@ -2,11 +2,16 @@
 // the state, journal the replica → node assignment as a patch of what changed (a one-service
 // change writes what changed, not the whole cluster), and queue what follows: each node's
 // desired state, the report, and — when replicas have no node — the report that refuses them
-// once their grace period is over.
-import type { Operation } from 'fast-json-patch';
+// once their grace period is over. A service in a roll (steps/roll.ts) first has its held
+// replicas switched as the rollout's limits allow; the plan gives the others their held spec,
+// and runs its surge replicas where they fit.
 import { placeReplicas } from '../place.js';
 import { KEYS, type ClusterPorts } from '../ports.js';
 import { nodeViews, type ClusterState } from '../state.js';
+import { mapPatch } from '../map-patch.js';
+import { journalRolls, rollOn } from './roll.js';
+
+export { mapPatch } from '../map-patch.js';
 
 export async function placeOnNodes(s: ClusterState, p: ClusterPorts): Promise<void> {
   const now = p.now();
@@ -17,7 +22,10 @@ export async function placeOnNodes(s: ClusterState, p: ClusterPorts): Promise<vo
     p.work.enqueueAfter(KEYS.place, 250);
     return;
   }
-  const plan = placeReplicas(s.placement, nodeViews(s), s.assignment, p.cfg.policy, { targets: p.cfg.targets, location: p.cfg.location });
+  const rolled = journalRolls(s, p, rollOn(s));
+  const plan = placeReplicas(s.placement, nodeViews(s), s.assignment, p.cfg.policy, { targets: p.cfg.targets, location: p.cfg.location }, s);
+  // The switches are on disk before the plan is taken (and any node told).
+  await rolled;
   s.byNode = plan.byNode;
   s.pending = plan.pending;
   s.unplaced = plan.unplaced;
@@ -33,17 +41,4 @@ export async function placeOnNodes(s: ClusterState, p: ClusterPorts): Promise<vo
   }
   for (const n of s.nodes.keys()) p.work.enqueue(KEYS.node(n));
   p.work.enqueue(KEYS.report);
-}
-
-/** The JSON Patch from one replica → node map (as an object) to another. */
-export function mapPatch(a: Map<string, string>, b: Map<string, string>): Operation[] {
-  const ops: Operation[] = [];
-  const at = (id: string) => `/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-  for (const [k, v] of b) {
-    const was = a.get(k);
-    if (was === v) continue;
-    ops.push(was === undefined ? { op: 'add', path: at(k), value: v } : { op: 'replace', path: at(k), value: v });
-  }
-  for (const k of a.keys()) if (!b.has(k)) ops.push({ op: 'remove', path: at(k) });
-  return ops;
 }

@@ -38,6 +38,7 @@ export function aggregateInput(s: ClusterState, p: Pick<ClusterPorts, 'cfg'>, no
     online: new Set([...s.nodes].filter(([, st]) => st.online).map(([n]) => n)),
     reachable: new Set([...s.nodes].filter(([, st]) => st.online && st.connected).map(([n]) => n)),
     assignment: s.assignment,
+    rolls: s.rolls,
     pending: s.pending,
     labels: cfg.labels,
     operator: cfg.operator,

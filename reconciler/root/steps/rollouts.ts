@@ -62,7 +62,7 @@ export function startRollouts(state: RootState, ports: Pick<RootPorts, 'now'>, p
   if (carried.length) pending.rollouts = Object.fromEntries(carried.map((r) => [r.id, r.note]));
 }
 
-export function runWaves(state: RootState, ports: Pick<RootPorts, 'now' | 'book' | 'queue' | 'log'>, pass: Pass): StepResult {
+export function runWaves(state: RootState, ports: Pick<RootPorts, 'now' | 'book' | 'queue' | 'log' | 'metrics'>, pass: Pass): StepResult {
   const { good } = state;
   if (!good || !state.rollouts.size) return;
   const now = ports.now().getTime();
@@ -77,6 +77,7 @@ export function runWaves(state: RootState, ports: Pick<RootPorts, 'now' | 'book'
     const a = advance(r, now, view);
     if (a.respec) respec.push(r.id);
     if (a.noted) origins.add(r.origin);
+    if (a.noted && r.note.state !== 'progressing') ports.metrics.rollouts.inc({ outcome: r.note.state });
     if (a.wakeMs !== undefined) wake = Math.min(wake, a.wakeMs);
     if (a.noted)
       ports.log.info(
