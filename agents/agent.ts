@@ -75,7 +75,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const journal = openJournal(o.stateDir);
   const state = newAgentState(await journal.read<NodeDesired>(ASSIGNMENT_FILE), o.heartbeatMs ?? 2000);
   const metrics = agentMetrics(o.telemetry ?? createTelemetry(), state);
-  const drivers = agentDrivers(o.drivers);
+  const drivers = agentDrivers(o.drivers, () => enqueue(SYNC)); // a pull progressed or ended: a pass reports it
   const admission = compileAdmission(o.admission);
   for (const [level, line] of admissionLines(admission, { container: o.drivers.container?.name, process: o.drivers.process?.name }))
     o.log[o.quietAdmission ? 'info' : level](line);

@@ -68,6 +68,10 @@ export const Endpoint = Type.String({ minLength: 3, maxLength: 64 });
 export const MAX_REPLICA_ENDPOINTS = 16;
 /** At most this many endpoints per service in a cluster's status; `endpointsOmitted` counts the rest. */
 export const MAX_SERVICE_ENDPOINTS = 64;
+/** Distinct images a cluster reports per service (two during a rollout; more is a mess worth bounding). */
+export const MAX_SERVICE_IMAGES = 8;
+/** An image as it ran: `name@sha256:<64 hex>` or an image ID `sha256:<64 hex>`. */
+export const ImageDigest = Type.String({ maxLength: 600, pattern: '^([^@\\s]+@)?sha256:[0-9a-f]{64}$' });
 /** At most this many clusters per route the root hands a cluster (the closest ones). */
 export const MAX_ROUTE_CLUSTERS = 16;
 /** At most this many endpoints per route a cluster hands a node. */
@@ -180,6 +184,8 @@ export const ServiceStatus = Type.Object(
     /** How many endpoints did not fit in `endpoints`. */
     endpointsOmitted: Type.Optional(Type.Integer({ minimum: 1 })),
     message: Type.Optional(Type.String({ maxLength: 2000 })),
+    /** The distinct images its replicas run (ReplicaState.image), sorted, at most MAX_SERVICE_IMAGES. */
+    images: Type.Optional(Type.Array(ImageDigest, { maxItems: MAX_SERVICE_IMAGES })),
     /** Replicas of what it was given that the cluster cannot place on any node, and why: the root tries elsewhere. */
     refused: Type.Optional(
       Type.Object(
@@ -304,6 +310,8 @@ export const ReplicaState = Type.Object(
     notReady: Type.Optional(Type.String({ maxLength: 500 })),
     /** Where a running replica is reached from outside its node, one per port in the spec's order (the first: the service's address): `<node address>:<published port>`. */
     endpoints: Type.Optional(Type.Array(Endpoint, { maxItems: MAX_REPLICA_ENDPOINTS })),
+    /** The image it runs: its repository digest (`name@sha256:…`), else its image ID (`sha256:…`, an image with none, as `docker import` makes). Containers only. */
+    image: Type.Optional(ImageDigest),
   },
   { additionalProperties: false },
 );

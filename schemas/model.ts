@@ -125,6 +125,12 @@ export const ServiceSpec = Type.Object(
   {
     runtime: StringEnum(['container', 'process'] as const, { description: 'container (Docker) or process (a child process of the agent)' }),
     image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'container image; required for runtime container' })),
+    imagePullPolicy: Type.Optional(
+      StringEnum(['IfNotPresent', 'Always', 'Never'] as const, {
+        description:
+          'when the node pulls the image: IfNotPresent (default: when it lacks it), Always (before every start), Never (its own images only); runtime container only',
+      }),
+    ),
     command: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'argv; required for runtime process' })),
     replicas: Type.Integer({ minimum: 0, maximum: 10000 }),
     resources: Type.Optional(Resources),

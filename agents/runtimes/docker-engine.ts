@@ -68,6 +68,9 @@ export interface ContainerSummary {
   Labels: Record<string, string>;
   State: string;
   Created: number;
+  /** The image as the container was created with it, and its ID (`sha256:…`). */
+  Image?: string;
+  ImageID?: string;
   /** Published ports: PublicPort is absent for a port only exposed. */
   Ports?: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>;
 }
@@ -115,6 +118,8 @@ export interface DockerEngine {
   ping(timeoutMs?: number): Promise<void>;
   listContainers(o: { all?: boolean; filters?: Record<string, string[]> }): Promise<ContainerSummary[]>;
   inspectContainer(id: string): Promise<ContainerInspect>;
+  /** An image by reference or ID; 404 (an EngineError) when the node does not have it. */
+  inspectImage(ref: string): Promise<{ Id: string; RepoDigests?: string[] | null }>;
   createContainer(name: string, body: ContainerCreate): Promise<{ Id: string }>;
   startContainer(id: string): Promise<void>;
   /** Stop with SIGTERM, SIGKILL after `t` seconds. 304 (already stopped) is an EngineError. */
@@ -200,6 +205,8 @@ export function dockerEngine(o: EngineOptions = {}): DockerEngine {
     listContainers: ({ all, filters }) =>
       call('GET', `/containers/json?all=${all ? 1 : 0}${filters ? `&filters=${encodeURIComponent(JSON.stringify(filters))}` : ''}`),
     inspectContainer: (c) => call('GET', `/containers/${id(c)}/json`),
+    // A reference's `/` and `:` stay as they are: the engine routes on the whole path.
+    inspectImage: (ref) => call('GET', `/images/${ref.replace(/[^A-Za-z0-9._:/@-]/g, encodeURIComponent)}/json`),
     createContainer: (name, body) => call('POST', `/containers/create?name=${encodeURIComponent(name)}`, body),
     startContainer: (c) => call('POST', `/containers/${id(c)}/start`),
     stopContainer: (c, t) => call('POST', `/containers/${id(c)}/stop?t=${t}`, undefined, timeoutMs + t * 1000),
@@ -219,4 +226,17 @@ function engineMessage(text: string): string {
     /* not JSON */
   }
   return text.trim().slice(0, 200);
+}
+
+/** Runs argv in the container (docker exec) and waits for its exit code, polling, until the deadline. */
+export async function execIn(docker: DockerEngine, name: string, command: string[], timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  const { Id } = await docker.createExec(name, command);
+  await docker.startExec(Id);
+  for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
+    const e = await docker.inspectExec(Id);
+    if (!e.Running && e.ExitCode !== null) return e.ExitCode;
+    if (Date.now() + wait > deadline) throw new Error(`no exit within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
 }

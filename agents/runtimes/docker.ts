@@ -4,7 +4,11 @@
 import { mebibytes } from '../../reconciler/core/quantity.js';
 import { portKey } from '../../reconciler/core/service-names.js';
 import type { ServiceSpec } from '../../schemas/model.js';
-import { dockerEngine, type DockerEngine, type ContainerCreate, type ContainerState, type ContainerSummary } from './docker-engine.js';
+import { dockerEngine, execIn, type DockerEngine, type ContainerCreate, type ContainerState, type ContainerSummary } from './docker-engine.js';
+import { pullImage } from './docker-pull.js';
+import { imageDigests, needsPull } from './docker-images.js';
+import { noRegistryAuth } from './image-ref.js';
+import { Pulls, serialById } from './pulls.js';
 import { nodeEnv, type DriverOptions, type ObservedReplica, type ReplicaPhase, type RuntimeDriver, type Workload } from './driver.js';
 
 export const LABEL = {
@@ -42,41 +46,61 @@ export function containerName(opts: DriverOptions, replicaId: string): string {
 export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): RuntimeDriver {
   const docker = opts.docker ?? dockerEngine();
   const filters = { label: [`${LABEL.fleet}=${opts.fleet}`, `${LABEL.node}=${opts.node}`] };
-  const stop = (id: string) => removeContainer(docker, containerName(opts, id));
+  const serial = serialById();
+  const digests = imageDigests(docker);
+  const listeners: Array<() => void> = [];
+  const pulls = new Pulls({
+    pull: (image, auth, onProgress) =>
+      pullImage(docker.address, image, auth, { timeoutMs: opts.pull?.timeoutMs ?? 600_000, stallMs: opts.pull?.stallMs ?? 60_000, onProgress }),
+    run: (w, wanted) =>
+      serial(w.id, async () => {
+        digests.forget();
+        if (!wanted()) return;
+        await removeContainer(docker, containerName(opts, w.id));
+        await createAndStart(docker, opts, w);
+      }),
+    auth: opts.registryAuth ?? noRegistryAuth,
+    now: Date.now,
+    changed: () => {
+      for (const fn of listeners) fn();
+    },
+  });
+  const stop = async (id: string) => {
+    pulls.cancel(id);
+    await serial(id, () => removeContainer(docker, containerName(opts, id)));
+  };
   return {
     name: 'docker',
-    list: () => listReplicas(docker, filters),
+    async list() {
+      const waiting = pulls.list();
+      const ids = new Set(waiting.map((w) => w.id));
+      return [...(await listReplicas(docker, filters, digests)).filter((r) => !ids.has(r.id)), ...waiting];
+    },
     async start(w) {
       if (!w.spec.image) throw new Error(`service ${w.service} has runtime container but no image`);
-      await stop(w.id);
-      await createAndStart(docker, opts, w);
+      if (pulls.pulling(w)) return; // its image is on its way
+      pulls.cancel(w.id);
+      if (await needsPull(docker, w.spec.image, w.spec.imagePullPolicy)) return pulls.begin(w);
+      await serial(w.id, async () => {
+        await removeContainer(docker, containerName(opts, w.id));
+        await createAndStart(docker, opts, w);
+      });
     },
     stop,
     exec: (id, command, timeoutMs) => execIn(docker, containerName(opts, id), command, timeoutMs),
+    onChange: (fn) => void listeners.push(fn),
     close: async () => {},
   };
 }
 
-/** Runs argv in the container (docker exec) and waits for its exit code, polling, until the deadline. */
-async function execIn(docker: DockerEngine, name: string, command: string[], timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  const { Id } = await docker.createExec(name, command);
-  await docker.startExec(Id);
-  for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
-    const e = await docker.inspectExec(Id);
-    if (!e.Running && e.ExitCode !== null) return e.ExitCode;
-    if (Date.now() + wait > deadline) throw new Error(`no exit within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, wait));
-  }
-}
-
-async function listReplicas(docker: DockerEngine, filters: Record<string, string[]>): Promise<ObservedReplica[]> {
+async function listReplicas(docker: DockerEngine, filters: Record<string, string[]>, digests: ReturnType<typeof imageDigests>): Promise<ObservedReplica[]> {
   const infos = await docker.listContainers({ all: true, filters });
   const out: ObservedReplica[] = [];
   for (const c of infos) {
     const id = c.Labels[LABEL.replica];
     if (!id) continue;
-    const base = { id, service: c.Labels[LABEL.service] ?? '', specHash: c.Labels[LABEL.specHash] ?? '' };
+    const image = await digests.of(c);
+    const base = { id, service: c.Labels[LABEL.service] ?? '', specHash: c.Labels[LABEL.specHash] ?? '', ...(image ? { image } : {}) };
     if (c.State === 'running') {
       // No restart policy, so a running container started right after it was created.
       const published = publishedOf(c.Ports);
@@ -165,7 +189,7 @@ async function createAndStart(docker: DockerEngine, opts: DriverOptions, w: Work
   try {
     created = await docker.createContainer(containerName(opts, w.id), containerCreate(opts, w));
   } catch (err) {
-    // Never pull: edge sites (and tests) reach no registry, and a pull would hang the agent.
+    // imagePullPolicy Never (or an image removed since it was looked for): the node's own images only.
     if (statusOf(err) === 404 && /no such image/i.test(messageOf(err))) {
       throw new Error(`image ${w.spec.image} not found on node ${opts.node}: load it with \`docker load\` or \`docker import\``);
     }

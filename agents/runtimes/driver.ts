@@ -2,6 +2,7 @@
 // (`container`, `process`); `sim` serves both. Drivers are dumb: they start, stop and list;
 // the agent's pure plan decides what to do.
 import type { ServiceSpec } from '../../schemas/model.js';
+import type { RegistryAuth } from './image-ref.js';
 
 /** One replica to run on this node. */
 export interface Workload {
@@ -30,6 +31,8 @@ export interface ObservedReplica {
   since: string; // ISO time the state began
   /** Where the runtime published its ports (`8080/tcp` → host port), when it chose them (Docker's ephemeral ports). */
   published?: Record<string, number>;
+  /** The image it runs, as a repository digest (`name@sha256:…`), else the image ID (`sha256:…`). */
+  image?: string;
 }
 
 export interface DriverOptions {
@@ -39,6 +42,10 @@ export interface DriverOptions {
   stateDir: string; // durable per-node directory (process driver keeps its pid records here)
   /** The node's address (agents/node-address.ts): its workloads get it as CANOPY_NODE_ADDRESS, and host ports are published there (default 0.0.0.0, every address). */
   nodeAddress?: string;
+  /** The login for a registry host (docker runtime's pulls; default none). The secrets chain wires it to the opened assignment. */
+  registryAuth?: RegistryAuth;
+  /** A pull's deadline and how long it may go without progress, ms (default 10 min and 60 s). */
+  pull?: { timeoutMs?: number; stallMs?: number };
 }
 
 /** The environment canopy gives every workload on the node, whatever its runtime. */
@@ -56,6 +63,8 @@ export interface RuntimeDriver {
   stop(id: string): Promise<void>;
   /** Run argv in a running replica (a health probe); resolves to its exit code, rejects past the deadline. Containers only. */
   exec?(id: string, command: string[], timeoutMs: number): Promise<number>;
+  /** Call `fn` when what list() shows changes off a start (a pull progressed, ended, or its replica started). */
+  onChange?(fn: () => void): void;
   /** Release clients; leaves workloads running (a restarted agent adopts them). */
   close(): Promise<void>;
 }

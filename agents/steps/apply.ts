@@ -30,8 +30,11 @@ export interface ApplyPorts {
   workloadEnv?(r: ReplicaSpec): { env: Record<string, string>; hosts: Record<string, string>; dns?: string[] };
 }
 
-export function agentDrivers(byKind: AgentDrivers['byKind']): AgentDrivers {
-  return { byKind, all: [...new Set(Object.values(byKind).filter(Boolean))] as RuntimeDriver[] };
+/** `changed`: told when a driver's list changes off a pass (RuntimeDriver.onChange: a pull's progress or end). */
+export function agentDrivers(byKind: AgentDrivers['byKind'], changed?: () => void): AgentDrivers {
+  const all = [...new Set(Object.values(byKind).filter(Boolean))] as RuntimeDriver[];
+  if (changed) for (const d of all) d.onChange?.(changed);
+  return { byKind, all };
 }
 
 /** `now` is the time the pass planned at: the backoff counts from it. */

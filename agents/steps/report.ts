@@ -34,6 +34,7 @@ export function nodeStatus(s: AgentState, facts: NodeFacts, at: string): NodeSta
       since: r.since,
       ...(r.state === 'running' ? readiness(s, r.id, current ? spec : undefined) : {}),
       ...(endpoints.length ? { endpoints } : {}),
+      ...(r.image ? { image: r.image } : {}),
     });
   }
   const seen = new Set(s.observed.map((r) => r.id));

@@ -6,8 +6,9 @@
 // the running replicas are ready (their probe passes; an older agent's, saying nothing, are),
 // and why the others are not, and how many run the placement's spec and are ready (`updated`:
 // while a service rolls, replicas held on an older spec count as running and ready, not as
-// updated; the surge replicas count as running). Pure.
+// updated; the surge replicas count as running), and the distinct images they run (digests). Pure.
 import { MAX_SERVICE_ENDPOINTS, type ClusterStatus, type NodeStatus, type Placement, type Capacity, type ServiceStatus } from '../../schemas/messages.js';
+import { MAX_SERVICE_IMAGES } from '../../schemas/messages.js';
 import type { NodeView } from './node-view.js';
 import { request } from '../scheduling/capacity.js';
 import type { Target } from '../scheduling/latency.js';
@@ -105,6 +106,7 @@ function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, Serv
     if (no && no.count > 0) services[id].refused = { count: Math.min(no.count, a.replicas), reason: no.reason.slice(0, 2000) };
   }
   const endpoints = new Map<string, Set<string>>();
+  const images = new Map<string, Set<string>>(); // what runs, as digests
   const unready = new Map<string, Array<string | undefined>>();
   const reachable = i.reachable ?? i.online;
   const onNew = new Map<string, number>();
@@ -131,6 +133,7 @@ function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, Serv
         // The service's address is its first port's endpoint.
         const addr = exposes ? r.endpoints?.[0] : undefined;
         if (addr) (endpoints.get(r.service) ?? endpoints.set(r.service, new Set()).get(r.service)!).add(addr);
+        if (r.image) (images.get(r.service) ?? images.set(r.service, new Set()).get(r.service)!).add(r.image);
       } else if (r.state === 'failed') {
         s.failed++;
         if (r.message && !s.message) s.message = `${r.id}: ${r.message}`;
@@ -138,6 +141,7 @@ function serviceCounts(i: AggregateInput, live: NodeView[]): Record<string, Serv
     }
   }
   for (const [id, set] of endpoints) Object.assign(services[id], exposed(set));
+  for (const [id, set] of images) services[id].images = [...set].sort().slice(0, MAX_SERVICE_IMAGES);
   for (const [id, why] of unready) {
     const s = services[id];
     const text = notReadyMessage(why);

@@ -86,6 +86,11 @@ export interface CommitNote {
    * as first reported: `munich: 1/3 ready, 3 running: 2 not ready: GET /health: 503`.
    */
   notReady?: Record<string, string>;
+  /**
+   * The images the changed services run, as the clusters report them once a cluster runs the
+   * service in full (its `updated` replicas): repository digests (`name@sha256:…`), else image IDs.
+   */
+  images?: Record<string, string[]>;
   /** Rollouts of services this commit changed (and of those it carried on): wave by wave. */
   rollouts?: Record<string, NoteRollout>;
   /** Still in force after a rejection: the last accepted commit. */
@@ -133,6 +138,11 @@ export function renderNote(n: CommitNote): string {
       for (const [id, why] of failing.slice(0, LISTED)) lines.push(`  ${id}: ${why}`);
     }
     for (const [id, r] of Object.entries(n.rollouts ?? {}).slice(0, LISTED)) lines.push('', ...rolloutLines(id, r));
+    const images = Object.entries(n.images ?? {});
+    if (images.length) {
+      lines.push('', 'Images, as the clusters report them:');
+      for (const [id, digests] of images.slice(0, LISTED)) lines.push(`  ${id}: ${digests.join(', ')}`);
+    }
     const unready = Object.entries(n.notReady ?? {});
     if (unready.length) {
       lines.push('', 'Not ready, as the clusters first reported it (ready/desired there):');

@@ -162,6 +162,9 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
     if (spec.runtime === 'container' && spec.image === undefined) {
       out.push({ at: ['spec', 'runtime'], message: 'spec.image: required for runtime container (the image to run)' });
     }
+    if (spec.runtime !== 'container' && spec.imagePullPolicy !== undefined) {
+      out.push({ at: ['spec', 'imagePullPolicy'], message: 'spec.imagePullPolicy: only for runtime container (a process has no image to pull)' });
+    }
     if (spec.runtime === 'process' && spec.command === undefined) {
       out.push({ at: ['spec', 'runtime'], message: 'spec.command: required for runtime process (the argv to start)' });
     }

@@ -30,6 +30,8 @@ export interface ServiceReport {
   reason: string;
   /** Per cluster, the `host:port`s it exposes for the service (its running instances), as its status record says. */
   endpoints?: Record<string, string[]>;
+  /** Per cluster, the images its replicas run: repository digests (`name@sha256:…`), else image IDs, as its status record says. */
+  images?: Record<string, string[]>;
   /** How workloads reach it (a service with ports): `web.shop.canopy:8080`; `closest.` before it for the closest instance. */
   name?: string;
   /** Its ports as the descriptor lists them. */
@@ -133,6 +135,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   for (const [id, svc] of desired.state.services) {
     const clusters: Record<string, number> = {};
     const endpoints: Record<string, string[]> = {};
+    const images: Record<string, string[]> = {};
     const c: Counted = { want: svc.spec.replicas, placed: 0, running: 0, ready: 0, failed: 0, stale: false, unreachable: [], messages: [], unready: [] };
     for (const [cn, p] of placements) {
       const a = p.services[id];
@@ -142,6 +145,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
       const s = st?.services[id];
       clusters[cn] = s?.running ?? 0;
       if (s?.endpoints?.length) endpoints[cn] = [...s.endpoints];
+      if (s?.images?.length) images[cn] = [...s.images];
       c.running += s?.running ?? 0;
       // An older cluster reports no ready count: its running replicas are ready.
       c.ready += s?.ready ?? s?.running ?? 0;
@@ -165,6 +169,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
       state,
       reason,
       endpoints,
+      images,
       ...(n ? { name: `${n.host}:${n.port}`, ports: svc.spec.ports } : {}),
       ...(r ? { rollout: rolloutReport(r) } : {}),
     };

@@ -292,12 +292,29 @@ dockOnly('container: init, labels, limits, ports published at a port Docker pick
   assert.ok(Date.now() - t0 < 1500, `stop took ${Date.now() - t0} ms: SIGTERM should reach httpd through init`);
 });
 
-dockOnly('a missing image is a clear error, and nothing is pulled', async () => {
+dockOnly('imagePullPolicy Never: a missing image is a clear error, and nothing is pulled', async () => {
   const d = dockerDriver(dockOpts);
-  const err = await d.start(aWorkload({ runtime: 'container', replicas: 1, image: 'canopy/absent:0' })).catch((e: Error) => e);
+  const err = await d.start(aWorkload({ runtime: 'container', replicas: 1, image: 'canopy/absent:0', imagePullPolicy: 'Never' })).catch((e: Error) => e);
   assert.instance(err, Error);
   assert.is((err as Error).message, 'image canopy/absent:0 not found on node n1: load it with `docker load` or `docker import`');
   assert.equal(await d.list(), []);
+});
+
+dockOnly('a missing image is pulled off the start: listed as starting, then failed with the pull reason', async () => {
+  const d = dockerDriver(dockOpts);
+  let told = 0;
+  d.onChange?.(() => void told++);
+  // Port 1 on loopback: nothing listens, the pull fails at once (no network needed).
+  await d.start(aWorkload({ runtime: 'container', replicas: 1, image: '127.0.0.1:1/canopy/absent:0' }));
+  const [r] = await d.list();
+  assert.ok(r.state === 'starting' || r.state === 'failed', r.state);
+  for (const end = Date.now() + 30_000; (await d.list())[0]?.state !== 'failed' && Date.now() < end; ) await new Promise((ok) => setTimeout(ok, 50));
+  const [f] = await d.list();
+  assert.is(f.state, 'failed');
+  assert.match(f.message ?? '', /^pull 127\.0\.0\.1:1\/canopy\/absent:0: .*connection refused/);
+  assert.ok(told > 0, 'the agent is told');
+  await d.stop('web/api#0');
+  assert.equal(await d.list(), [], 'stopped: forgotten');
 });
 
 dockOnly('replicas of other nodes are not listed', async () => {

@@ -175,6 +175,16 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
   );
   s('image a number', spec('  runtime: container\n  image: 5\n  replicas: 2\n'), '8:10: spec.image: must be a string (got 5: put it in quotes)');
   s('image a list', spec('  runtime: container\n  image: [a]\n  replicas: 2\n'), '8:10: spec.image: must be a string (got a list)');
+  s(
+    'imagePullPolicy unknown',
+    spec('  runtime: container\n  image: canopy/busybox:1\n  imagePullPolicy: always\n  replicas: 2\n'),
+    '9:20: spec.imagePullPolicy: must be one of: IfNotPresent, Always, Never (got "always": did you mean "Always"?)',
+  );
+  s(
+    'imagePullPolicy for a process',
+    spec('  runtime: process\n  command: [sleep, "10"]\n  imagePullPolicy: Always\n  replicas: 2\n'),
+    '9:20: spec.imagePullPolicy: only for runtime container (a process has no image to pull)',
+  );
   s('process without command', spec('  runtime: process\n  replicas: 2\n'), '7:12: spec.command: required for runtime process (the argv to start)');
   s('command empty', spec('  runtime: process\n  command: []\n  replicas: 2\n'), '8:12: spec.command: must list at least 1 item');
   s('command a string', spec('  runtime: process\n  command: sleep 10\n  replicas: 2\n'), '8:12: spec.command: must be a list (got "sleep 10")');
@@ -207,7 +217,7 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
   s(
     'unknown field',
     spec(`${SPEC}  volumes: [data]\n`),
-    '10:3: spec: unknown field "volumes" (known fields: runtime, image, command, replicas, resources, constraints, spread, ports, uses, env, health, failover, rollout)',
+    '10:3: spec: unknown field "volumes" (known fields: runtime, image, imagePullPolicy, command, replicas, resources, constraints, spread, ports, uses, env, health, failover, rollout)',
   );
   s('spread everywhere', svc('  spread: everywhere\n'), '10:11: spec.spread: must be one of: none, clusters, nodes (got "everywhere")');
   s('spread a number', svc('  spread: 1\n'), '10:11: spec.spread: must be one of: none, clusters, nodes (got 1)');
@@ -458,12 +468,12 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
   s(
     'a null key',
     svc('  ~: 1\n'),
-    '7:3: spec: unknown field "" (known fields: runtime, image, command, replicas, resources, constraints, spread, ports, uses, env, health, failover, rollout)',
+    '7:3: spec: unknown field "" (known fields: runtime, image, imagePullPolicy, command, replicas, resources, constraints, spread, ports, uses, env, health, failover, rollout)',
   );
   s(
     'a list as a key',
     svc('  ? [a, b]\n  : 1\n'),
-    '7:3: spec: unknown field "[ a, b ]" (known fields: runtime, image, command, replicas, resources, constraints, spread, ports, uses, env, health, failover, rollout)',
+    '7:3: spec: unknown field "[ a, b ]" (known fields: runtime, image, imagePullPolicy, command, replicas, resources, constraints, spread, ports, uses, env, health, failover, rollout)',
   );
   const big = `# ${'x'.repeat(1024 * 1024)}
 ${svc()}`;
