@@ -49,13 +49,14 @@ export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): R
   const serial = serialById();
   const digests = imageDigests(docker);
   const listeners: Array<() => void> = [];
+  let closed = false; // a pull that ends after close starts nothing
   const pulls = new Pulls({
     pull: (image, auth, onProgress) =>
       pullImage(docker.address, image, auth, { timeoutMs: opts.pull?.timeoutMs ?? 600_000, stallMs: opts.pull?.stallMs ?? 60_000, onProgress }),
     run: (w, wanted) =>
       serial(w.id, async () => {
         digests.forget();
-        if (!wanted()) return;
+        if (closed || !wanted()) return;
         await removeContainer(docker, containerName(opts, w.id));
         await createAndStart(docker, opts, w);
       }),
@@ -89,7 +90,9 @@ export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): R
     stop,
     exec: (id, command, timeoutMs) => execIn(docker, containerName(opts, id), command, timeoutMs),
     onChange: (fn) => void listeners.push(fn),
-    close: async () => {},
+    close: async () => {
+      closed = true;
+    },
   };
 }
 

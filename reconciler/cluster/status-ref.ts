@@ -40,6 +40,7 @@ export function meaningfulChange(last: ClusterStatus | undefined, next: ClusterS
       b = next.services[id];
     if (!a || !b || !sameCounts(a, b)) return `service ${id}`;
     if (!same(a.endpoints, b.endpoints) || a.endpointsOmitted !== b.endpointsOmitted) return `endpoints of ${id}`;
+    if (!same(a.images, b.images)) return `images of ${id}`; // which bytes run: the audit trail
     // Why replicas are unready or failing is what a reader of Git needs: a new reason is a record.
     const troubled = (b.ready ?? b.running) < b.running || b.failed > 0;
     if (troubled && a.message !== b.message) return `why ${id} is not ready`;
@@ -102,7 +103,7 @@ export function summary(s: ClusterStatus, last?: ClusterStatus): string {
   return `${s.cluster}: ${s.nodes.online}/${s.nodes.total} nodes, ${applied}` + (lines.length ? `\n\n${lines.join('\n')}` : '');
 }
 
-/** Every field of a service's status alike (ServiceStatus: counts, message, refusal, endpoints). */
+/** Every field of a service's status alike (ServiceStatus: counts, message, refusal, endpoints, images). */
 function sameServiceStatus(a: ClusterStatus['services'][string], b: ClusterStatus['services'][string]): boolean {
   return (
     a.desired === b.desired &&
@@ -113,7 +114,8 @@ function sameServiceStatus(a: ClusterStatus['services'][string], b: ClusterStatu
     a.refused?.count === b.refused?.count &&
     a.refused?.reason === b.refused?.reason &&
     (a.endpoints ?? []).join(' ') === (b.endpoints ?? []).join(' ') &&
-    a.endpointsOmitted === b.endpointsOmitted
+    a.endpointsOmitted === b.endpointsOmitted &&
+    (a.images ?? []).join(' ') === (b.images ?? []).join(' ')
   );
 }
 

@@ -48,7 +48,8 @@ export function requireBaseImage(): void {
   }
 }
 
-export async function startRegistry(o: { username?: string; password?: string } = {}): Promise<Registry> {
+/** `auth: false`: a registry anyone may pull from (and push to), for parts no credentials reach. */
+export async function startRegistry(o: { username?: string; password?: string; auth?: boolean } = {}): Promise<Registry> {
   if (!have('docker-registry') || !have('htpasswd')) execFileSync('bash', [SETUP], { stdio: 'inherit' });
   if (!have('docker-registry')) throw new Error('docker-registry is not installed: run scripts/setup-registry.sh');
   const username = o.username ?? 'canopy';
@@ -66,10 +67,7 @@ export async function startRegistry(o: { username?: string; password?: string } 
     `    rootdirectory: ${path.join(dir, 'data')}`,
     'http:',
     `  addr: ${host}`,
-    'auth:',
-    '  htpasswd:',
-    '    realm: canopy-test',
-    `    path: ${path.join(dir, 'htpasswd')}`,
+    ...(o.auth === false ? [] : ['auth:', '  htpasswd:', '    realm: canopy-test', `    path: ${path.join(dir, 'htpasswd')}`]),
     '',
   ].join('\n');
   writeFileSync(path.join(dir, 'config.yml'), config);
@@ -86,7 +84,7 @@ export async function startRegistry(o: { username?: string; password?: string } 
   const dockerConfig = tempDir('canopy-docker-config-');
   const env = { ...process.env, DOCKER_CONFIG: dockerConfig };
   const docker = (args: string[], input?: string) => execFileSync('docker', args, { env, encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] }).trim();
-  docker(['login', host, '-u', username, '--password-stdin'], password);
+  if (o.auth !== false) docker(['login', host, '-u', username, '--password-stdin'], password);
   const pushed: string[] = [];
   const removeImages = () => {
     for (const ref of pushed) {

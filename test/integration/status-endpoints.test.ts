@@ -45,12 +45,13 @@ const placed = await writeCommit(repo, {
 });
 await updateRef(repo, placementRef('munich'), placed, parent);
 
-const statusWith = (endpoints: string[], at = AT) =>
+const IMAGES = [`127.0.0.1:5000/canopy/app@sha256:${'b'.repeat(64)}`];
+const statusWith = (endpoints: string[], at = AT, images = IMAGES) =>
   aClusterStatus('munich', {
     at,
     applied: { commit: A, seq: 5, epoch: 0 },
     nodes: { total: 2, online: 2 },
-    services: { 'web/api': { desired: 2, running: 2, failed: 0, ...(endpoints.length ? { endpoints } : {}) } },
+    services: { 'web/api': { desired: 2, running: 2, failed: 0, ...(endpoints.length ? { endpoints } : {}), images } },
   });
 
 test('a status record with endpoints: the service file carries them, canopy status shows them per cluster', async () => {
@@ -64,6 +65,17 @@ test('a status record with endpoints: the service file carries them, canopy stat
   assert.is(r.services['web/api']?.state, 'converged');
   // The JSON `canopy status --json` prints is this report as it is.
   assert.equal(JSON.parse(JSON.stringify(r)).services['web/api'].endpoints.munich, ['127.0.0.2:8080', '127.0.0.3:8080']);
+  // What ran: the digests per cluster, from the same record.
+  assert.equal(file.images, IMAGES);
+  assert.equal(r.services['web/api']?.images, { munich: IMAGES });
+});
+
+test('a new digest alone (a tag pushed again and pulled) is worth a commit', async () => {
+  const rec = new StatusRecorder(repo, 'munich', AUTHOR);
+  const other = [`sha256:${'c'.repeat(64)}`];
+  assert.is(await rec.record(statusWith(['127.0.0.2:8080', '127.0.0.3:8080'], AT, other), 60_000), 'changed');
+  assert.equal((await fleetStatus(repo, NOW)).services['web/api']?.images, { munich: other });
+  assert.is(await rec.record(statusWith(['127.0.0.2:8080', '127.0.0.3:8080'], AT, IMAGES), 60_000), 'changed');
 });
 
 test('an instance gone: the endpoints alone change, that is a commit; none left, no entry for the cluster', async () => {
