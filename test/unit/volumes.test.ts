@@ -18,6 +18,11 @@ import type { ServiceSpec } from '../../schemas/model.js';
 import { aNode, aPlacement, aReplica, aService, observed, placeOnNodes, assignedOf, type ServiceBuilder } from '../helpers/builders.js';
 import { anAssignment, fakeDriver, fakePorts } from '../helpers/agent-fakes.js';
 import { tempDir } from '../helpers/cleanup.js';
+import { placeOnNodes as placeStep } from '../../reconciler/cluster/steps/place-nodes.js';
+import { assignNode } from '../../reconciler/cluster/steps/assign.js';
+import { fakeCluster, heardNode } from '../helpers/cluster-fakes.js';
+import { aNodeStatus } from '../helpers/builders.js';
+import type { NodeDesired } from '../../schemas/messages.js';
 
 /** The builder's service with volumes. */
 function withVolumes(b: ServiceBuilder, volumes: ServiceSpec['volumes'] = [{ name: 'data', path: '/data' }]): ServiceBuilder {
@@ -116,6 +121,30 @@ Sticky('the services with volumes a node is told about', () => {
     .with(aService('shop/web'))
     .build();
   assert.equal(volumeServices(placement), ['shop/db']);
+});
+
+Sticky('the cluster: a failover is in the service message while the old node is away; nodes learn the services with volumes', async () => {
+  const placement = aPlacement('munich')
+    .with(withVolumes(aService('shop/db')))
+    .with(aService('shop/web'))
+    .build();
+  const f = fakeCluster({ placement, assignment: { 'shop/db#0': 'n1', 'shop/web#0': 'n1' } });
+  f.s.nodes.set('n1', heardNode(aNodeStatus(aNode('n1').build()), { online: false, connected: false }));
+  f.s.nodes.set('n2', heardNode(aNodeStatus(aNode('n2').build())));
+  await placeStep(f.s, f.p);
+  assert.equal(Object.fromEntries(f.s.assignment), { 'shop/db#0': 'n2', 'shop/web#0': 'n2' });
+  assert.is(f.s.pending.get('shop/db'), 'shop/db#0 moved from n1 to n2: its volume data stays on n1');
+  assert.not.ok(f.s.pending.has('shop/web'), 'no data, no message');
+  await placeStep(f.s, f.p);
+  assert.ok(f.s.pending.has('shop/db'), 'still said on the next pass');
+  f.s.nodes.get('n1')!.online = true;
+  f.s.nodes.get('n1')!.connected = true;
+  await placeStep(f.s, f.p);
+  assert.is(f.s.assignment.get('shop/db#0'), 'n2', 'it stays where it runs now');
+  assert.not.ok(f.s.pending.has('shop/db'), 'n1 is back: its data is there to take');
+  await assignNode(f.s, f.p, 'n2');
+  const sent = f.nodeBus.published.at(-1)!.message as NodeDesired;
+  assert.equal(sent.volumeServices, ['shop/db']);
 });
 
 const Drop = suite('removing the volumes of deleted services');
