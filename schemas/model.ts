@@ -91,6 +91,19 @@ export const Port = Type.Object(
   { additionalProperties: false },
 );
 
+export const Volume = Type.Object(
+  {
+    name: Name,
+    path: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'where it is mounted (a container: an absolute path); a process finds its directory in CANOPY_VOLUME_<NAME>',
+    }),
+    retain: Type.Optional(Type.Boolean({ description: 'true: canopy never removes its data, even when the service is deleted' })),
+  },
+  { additionalProperties: false },
+);
+
 const ProbePort = Type.Integer({ minimum: 1, maximum: 65535, description: 'the port the workload listens on (a process: on CANOPY_NODE_ADDRESS)' });
 export const Health = Type.Object(
   {
@@ -149,6 +162,12 @@ export const ServiceSpec = Type.Object(
     ),
     env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { additionalProperties: false })),
     health: Type.Optional(Health),
+    volumes: Type.Optional(
+      Type.Array(Volume, {
+        maxItems: 32,
+        description: "each replica's own data, kept across new versions and restarts; its replica stays on its node while the node lives",
+      }),
+    ),
     failover: Type.Optional(Type.Object({ afterSeconds: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
     rollout: Type.Optional(
       Type.Object(

@@ -2,7 +2,10 @@
 // IfNotPresent), and which bytes a container runs, as its repository digest (`name@sha256:…`) or
 // else its image ID, for the replica's status. Digests are looked up once per image ID.
 import type { ContainerSummary, DockerEngine } from './docker-engine.js';
-import { parseImageRef } from './image-ref.js';
+import { pullImage } from './docker-pull.js';
+import type { DriverOptions, Workload } from './driver.js';
+import { noRegistryAuth, parseImageRef } from './image-ref.js';
+import { Pulls } from './pulls.js';
 
 export type PullPolicy = 'IfNotPresent' | 'Always' | 'Never';
 
@@ -57,4 +60,35 @@ export function imageDigests(docker: DockerEngine) {
 /** `docker.io/library/nginx` → `nginx`, as the engine writes repository digests. */
 function familiar(name: string): string {
   return name.replace(/^docker\.io\//, '').replace(/^library\//, '');
+}
+
+/**
+ * The docker runtime's pulls (pulls.ts) over the engine, with the digests cache they refresh:
+ * `run` starts a replica whose image came (unless it is no longer wanted); after `close` none starts.
+ */
+export function containerPulls(docker: DockerEngine, opts: DriverOptions, run: (w: Workload, wanted: () => boolean) => Promise<void>) {
+  const digests = imageDigests(docker);
+  const listeners: Array<() => void> = [];
+  let closed = false;
+  const pulls = new Pulls({
+    pull: (image, auth, onProgress) =>
+      pullImage(docker.address, image, auth, { timeoutMs: opts.pull?.timeoutMs ?? 600_000, stallMs: opts.pull?.stallMs ?? 60_000, onProgress }),
+    run: (w, wanted) => {
+      digests.forget();
+      return run(w, () => !closed && wanted());
+    },
+    auth: opts.registryAuth ?? noRegistryAuth,
+    now: Date.now,
+    changed: () => {
+      for (const fn of listeners) fn();
+    },
+  });
+  return {
+    pulls,
+    digests,
+    listen: (fn: () => void) => void listeners.push(fn),
+    close: () => {
+      closed = true;
+    },
+  };
 }

@@ -5,10 +5,9 @@ import { mebibytes } from '../../reconciler/core/quantity.js';
 import { portKey } from '../../reconciler/core/service-names.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { dockerEngine, execIn, type DockerEngine, type ContainerCreate, type ContainerState, type ContainerSummary } from './docker-engine.js';
-import { pullImage } from './docker-pull.js';
-import { imageDigests, needsPull } from './docker-images.js';
-import { noRegistryAuth } from './image-ref.js';
-import { Pulls, serialById } from './pulls.js';
+import { containerPulls, needsPull, type imageDigests } from './docker-images.js';
+import { serialById } from './pulls.js';
+import { dockerVolumes } from './docker-volumes.js';
 import { nodeEnv, type DriverOptions, type ObservedReplica, type ReplicaPhase, type RuntimeDriver, type Workload } from './driver.js';
 
 export const LABEL = {
@@ -47,25 +46,18 @@ export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): R
   const docker = opts.docker ?? dockerEngine();
   const filters = { label: [`${LABEL.fleet}=${opts.fleet}`, `${LABEL.node}=${opts.node}`] };
   const serial = serialById();
-  const digests = imageDigests(docker);
-  const listeners: Array<() => void> = [];
-  let closed = false; // a pull that ends after close starts nothing
-  const pulls = new Pulls({
-    pull: (image, auth, onProgress) =>
-      pullImage(docker.address, image, auth, { timeoutMs: opts.pull?.timeoutMs ?? 600_000, stallMs: opts.pull?.stallMs ?? 60_000, onProgress }),
-    run: (w, wanted) =>
-      serial(w.id, async () => {
-        digests.forget();
-        if (closed || !wanted()) return;
-        await removeContainer(docker, containerName(opts, w.id));
-        await createAndStart(docker, opts, w);
-      }),
-    auth: opts.registryAuth ?? noRegistryAuth,
-    now: Date.now,
-    changed: () => {
-      for (const fn of listeners) fn();
-    },
-  });
+  const volumes = dockerVolumes(docker, opts);
+  /** Remove what runs under the replica's name, then create and start it with its volumes. */
+  const replace = async (w: Workload) => {
+    await removeContainer(docker, containerName(opts, w.id));
+    const mounts = await volumes.prepare(w, containerName(opts, w.id));
+    await createAndStart(docker, opts, mounts ? { ...w, mounts } : w);
+  };
+  const { pulls, digests, listen, close } = containerPulls(docker, opts, (w, wanted) =>
+    serial(w.id, async () => {
+      if (wanted()) await replace(w);
+    }),
+  );
   const stop = async (id: string) => {
     pulls.cancel(id);
     await serial(id, () => removeContainer(docker, containerName(opts, id)));
@@ -82,17 +74,13 @@ export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): R
       if (pulls.pulling(w)) return; // its image is on its way
       pulls.cancel(w.id);
       if (await needsPull(docker, w.spec.image, w.spec.imagePullPolicy)) return pulls.begin(w);
-      await serial(w.id, async () => {
-        await removeContainer(docker, containerName(opts, w.id));
-        await createAndStart(docker, opts, w);
-      });
+      await serial(w.id, () => replace(w));
     },
     stop,
+    volumes: volumes.api,
     exec: (id, command, timeoutMs) => execIn(docker, containerName(opts, id), command, timeoutMs),
-    onChange: (fn) => void listeners.push(fn),
-    close: async () => {
-      closed = true;
-    },
+    onChange: listen,
+    close: async () => close(),
   };
 }
 
@@ -138,7 +126,7 @@ async function describeStopped(
 }
 
 /** The container a replica runs in: labelled so a restarted agent finds it again. */
-function containerCreate(opts: DriverOptions, w: Workload): ContainerCreate {
+function containerCreate(opts: DriverOptions, w: Mounted): ContainerCreate {
   const { spec } = w;
   const cpu = spec.resources?.cpu ?? 0;
   const memory = Math.round(mebibytes(spec.resources?.memory) * 1024 * 1024);
@@ -162,6 +150,7 @@ function containerCreate(opts: DriverOptions, w: Workload): ContainerCreate {
       ...portBindings(opts, spec),
       ...(w.hosts && Object.keys(w.hosts).length ? { ExtraHosts: Object.entries(w.hosts).map(([h, ip]) => `${h}:${ip}`) } : {}),
       ...(w.dns?.length ? { Dns: w.dns } : {}),
+      ...(w.mounts ? { Mounts: w.mounts } : {}), // its volumes (docker-volumes.ts)
       Init: true, // PID 1 that forwards SIGTERM: stop takes 0.2 s instead of the 10 s kill timeout
       RestartPolicy: { Name: 'no' }, // the agent restarts, so it sees and reports every failure
       ...(cpu > 0 ? { NanoCpus: Math.round(cpu * 1e9) } : {}),
@@ -187,7 +176,10 @@ function publishedOf(ports: ContainerSummary['Ports']): Record<string, number> |
   return Object.keys(out).length ? out : undefined;
 }
 
-async function createAndStart(docker: DockerEngine, opts: DriverOptions, w: Workload): Promise<void> {
+/** A workload with the mounts of its volumes. */
+type Mounted = Workload & { mounts?: NonNullable<ContainerCreate['HostConfig']>['Mounts'] };
+
+async function createAndStart(docker: DockerEngine, opts: DriverOptions, w: Mounted): Promise<void> {
   let created: { Id: string };
   try {
     created = await docker.createContainer(containerName(opts, w.id), containerCreate(opts, w));

@@ -53,6 +53,17 @@ export function nodeEnv(opts: DriverOptions): Record<string, string> {
   return opts.nodeAddress ? { CANOPY_NODE_ADDRESS: opts.nodeAddress } : {};
 }
 
+/** A replica's volume as its runtime keeps it: a Docker named volume, a process's directory. */
+export interface StoredVolume {
+  /** The runtime's name for it (the Docker volume, the directory's name). */
+  name: string;
+  service: string;
+  replica: string;
+  volume: string;
+  /** `retain: true` when the replica last started: canopy never removes it. */
+  retain: boolean;
+}
+
 export interface RuntimeDriver {
   readonly name: 'docker' | 'process' | 'sim';
   /** Every replica this node owns in this runtime, including ones started before a restart. */
@@ -65,6 +76,8 @@ export interface RuntimeDriver {
   exec?(id: string, command: string[], timeoutMs: number): Promise<number>;
   /** Call `fn` when what list() shows changes off a start (a pull progressed, ended, or its replica started). */
   onChange?(fn: () => void): void;
+  /** The volumes of this node's replicas (agents/steps/volumes.ts removes those of deleted services). */
+  volumes?: { list(): Promise<StoredVolume[]>; remove(name: string): Promise<void> };
   /** Release clients; leaves workloads running (a restarted agent adopts them). */
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { NodeDesired } from '../../../schemas/messages.js';
 import type { ClusterPorts } from '../ports.js';
 import type { ClusterState } from '../state.js';
 import { routesFor, setRouted } from '../route-index.js';
+import { volumeServices } from '../volumes.js';
 
 export async function assignNode(s: ClusterState, p: ClusterPorts, node: string): Promise<void> {
   const st = s.nodes.get(node);
@@ -24,7 +25,9 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
   // targets it probes, and its routes.
   // The cluster's own keys travel with it, so a rotated cluster key reaches the node signed.
   const trust = s.placement?.trust?.cluster;
-  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}`;
+  // The services whose volumes the node keeps (cluster/volumes.ts): known once a placement is.
+  const volumes = s.placement ? volumeServices(s.placement) : undefined;
+  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}|${volumes?.join(',')}`;
   const applied = st.status?.appliedSeq;
   const now = p.now();
   if (st.sent && st.sent.key === key && (applied === st.sent.seq || now - st.sent.at < 1000)) return;
@@ -44,6 +47,7 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
     ...(p.cfg.targets ? { targets: p.cfg.targets } : {}),
     ...(trust ? { trust: { cluster: trust } } : {}),
     replicas,
+    ...(volumes ? { volumeServices: volumes } : {}),
     ...(routed.length ? { routes } : {}),
   };
   st.sent = { seq, key, at: now };
