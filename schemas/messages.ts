@@ -134,6 +134,11 @@ export const Placement = Type.Object(
     services: Type.Record(IdKey, Assignment, { additionalProperties: false }),
     /** The services its workloads may call (their own apps', their `uses`, its `interest`), by id. */
     routes: Type.Optional(Type.Record(IdKey, Route, { additionalProperties: false })),
+    /**
+     * Services this version removes because main deleted them (not because they moved to another
+     * cluster): their volumes go too. Only on the version that removes them.
+     */
+    deleted: Type.Optional(Type.Array(IdKey, { uniqueItems: true, maxItems: 10000 })),
   },
   { additionalProperties: false, $id: 'placement.schema.json' },
 );
@@ -296,6 +301,11 @@ export const NodeDesired = Type.Object(
      * older cluster): it removes none.
      */
     volumeServices: Type.Optional(Type.Array(IdKey, { uniqueItems: true })),
+    /**
+     * Services deleted from main (not moved to another cluster) that this cluster ran lately: the
+     * node removes their volumes (unless retained). A volume of a service named nowhere stays.
+     */
+    deletedServices: Type.Optional(Type.Array(IdKey, { uniqueItems: true, maxItems: 10000 })),
     /** How the node's workloads reach the services they may call (their apps', their `uses`, the node's `interest`). */
     routes: Type.Optional(Type.Record(IdKey, NodeRoute, { additionalProperties: false })),
   },

@@ -159,6 +159,9 @@ export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
     ops.push(doc.trust ? { op: base.trust ? 'replace' : 'add', path: '/trust', value: doc.trust } : { op: 'remove', path: '/trust' });
   }
   routesPatch(base.routes, doc.routes, ops);
+  if (canonicalJson(base.deleted ?? null) !== canonicalJson(doc.deleted ?? null)) {
+    ops.push(doc.deleted ? { op: base.deleted ? 'replace' : 'add', path: '/deleted', value: doc.deleted } : { op: 'remove', path: '/deleted' });
+  }
   ops.push({ op: 'replace', path: '/version', value: doc.version });
   return ops;
 }
