@@ -7,8 +7,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { containers, ownFleet, removeFleet, requireDocker } from '../helpers/docker.js';
-import { tempDir } from '../helpers/cleanup.js';
+import { atExit, tempDir } from '../helpers/cleanup.js';
 import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { BASE_IMAGE, requireBaseImage, startRegistry, type Registry } from '../helpers/registry.js';
 import { connectBus, type Bus } from '../../reconciler/mqtt/bus.js';
@@ -188,25 +189,30 @@ test('a registry whose port is closed, and one that never answers, do not hold u
   );
 });
 
-test('imagePullPolicy Never with an image the node lacks keeps the old message; Always pulls even when it has the image', async () => {
+test('imagePullPolicy: Never with an image the node lacks keeps the old message; Always runs what the registry has, IfNotPresent what the node has', async () => {
+  // The registry's app:4 is an image of its own; the node's app:4 is canopy/busybox:1 tagged so.
+  const fresh = registry.push('app:4');
+  const tag = `${registry.host}/canopy/app:4`;
+  execFileSync('docker', ['tag', BASE_IMAGE, tag]);
+  atExit(() => execFileSync('docker', ['rmi', '-f', tag], { stdio: 'ignore' }));
+  const local = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', BASE_IMAGE], { encoding: 'utf8' }).trim();
+  // IfNotPresent first: it runs the node's app:4 before Always pulls the tag over to the registry's.
+  await assign(replica('web/never', `${registry.host}/canopy/app:3`, { imagePullPolicy: 'Never' }), replica('web/present', tag));
+  const present = await until('web/present running', () => (latest('web/present#0')?.state === 'running' ? latest('web/present#0') : undefined));
+  assert.is(present.image, local, "the node's own image, by its ID (it has no repository digest)");
   await assign(
     replica('web/never', `${registry.host}/canopy/app:3`, { imagePullPolicy: 'Never' }),
-    replica('web/always', `${registry.host}/canopy/app:1`, { imagePullPolicy: 'Always' }),
+    replica('web/present', tag),
+    replica('web/always', tag, { imagePullPolicy: 'Always' }),
   );
   const never = await until('web/never failed', () => {
     const r = latest('web/never#0');
     return r?.state === 'failed' ? r : undefined;
   });
   assert.match(never.message ?? '', /not found on node n1: load it with `docker load`/);
-  await until('web/always running', () => (latest('web/always#0')?.state === 'running' ? true : undefined));
-  assert.ok(
-    lines.some((l) => l.includes('start web/always#0')),
-    lines.join('\n'),
-  );
-  assert.ok(
-    statuses.some((s) => s.replicas.some((r) => r.id === 'web/always#0' && /^pulling/.test(r.message ?? ''))),
-    'Always pulled although the image was there',
-  );
+  const always = await until('web/always running', () => (latest('web/always#0')?.state === 'running' ? latest('web/always#0') : undefined));
+  assert.is(always.image, fresh, 'pulled although the node had the tag');
+  assert.is(latest('web/present#0')?.image, local, 'the running one is left as it is');
 });
 
 test.run();
