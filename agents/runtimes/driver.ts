@@ -16,6 +16,8 @@ export interface Workload {
   hosts?: Record<string, string>;
   /** Resolvers for a container (the node's DNS answer for service names). */
   dns?: string[];
+  /** Read-only binds for a container, `host-file:path:ro` (its secret files: agents/secrets.ts). */
+  binds?: string[];
 }
 
 export type ReplicaPhase = 'starting' | 'running' | 'failed' | 'stopped';
@@ -39,6 +41,8 @@ export interface DriverOptions {
   stateDir: string; // durable per-node directory (process driver keeps its pid records here)
   /** The node's address (agents/node-address.ts): its workloads get it as CANOPY_NODE_ADDRESS, and host ports are published there (default 0.0.0.0, every address). */
   nodeAddress?: string;
+  /** Credentials for a private registry host (the fleet's registries, opened from the node's sealed assignment); default none. */
+  registryAuth?: (host: string) => { username: string; password: string } | undefined;
 }
 
 /** The environment canopy gives every workload on the node, whatever its runtime. */

@@ -24,7 +24,9 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
   // targets it probes, and its routes.
   // The cluster's own keys travel with it, so a rotated cluster key reaches the node signed.
   const trust = s.placement?.trust?.cluster;
-  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}`;
+  // Only the keys its replicas use, sealed to it (a key that changes with what is sealed, no value in it).
+  const sealed = await p.sealer?.forNode(node, replicas, s.placement);
+  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}|${sealed?.key ?? ''}`;
   const applied = st.status?.appliedSeq;
   const now = p.now();
   if (st.sent && st.sent.key === key && (applied === st.sent.seq || now - st.sent.at < 1000)) return;
@@ -45,6 +47,7 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
     ...(trust ? { trust: { cluster: trust } } : {}),
     replicas,
     ...(routed.length ? { routes } : {}),
+    ...(sealed?.sealed ? { sealed: sealed.sealed } : {}),
   };
   st.sent = { seq, key, at: now };
   await p.nodeBus.publish(p.topics.nodeDesired(p.cfg.name, node), msg, { retain: true });
