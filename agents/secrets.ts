@@ -46,7 +46,10 @@ export function agentSecrets(identity: string | undefined, stateDir: string): Ag
     async open(a) {
       await opened(a);
     },
-    registryAuth: (host) => (last?.value?.registries ?? {})[host],
+    registryAuth: (host) => {
+      const r = last?.value?.registries;
+      return r && Object.hasOwn(r, host) ? r[host] : undefined;
+    },
     forget: (id) => rmSync(dirOf(id), { recursive: true, force: true }),
     async forReplica(a, r) {
       const refs = r.spec.secrets ?? [];
