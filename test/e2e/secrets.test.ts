@@ -23,6 +23,9 @@ function requireAge(): void {
 }
 
 const VALUE = `s3cr3t-${randomBytes(9).toString('hex')}`;
+const VALUE2 = `n3w-${randomBytes(9).toString('hex')}`;
+const webContainer = () =>
+  execFileSync('docker', ['ps', '-q', '--filter', `label=canopy.fleet=${f.fleet}`, '--filter', 'label=canopy.service=shop/web'], { encoding: 'utf8' }).trim();
 let f: TrustedFleet;
 const spies: Spy[] = [];
 let rev = '';
@@ -76,9 +79,7 @@ test('canopy secret set (value on stdin) seals it; a munich container gets it as
   rev = f.commit({ 'services/shop/web.yaml': web }, 'web uses the db secret');
   const w = await f.wait(rev, 90);
   assert.is(w.code, 0, `${w.stdout}${w.stderr}\n${f.logs()}`);
-  const id = execFileSync('docker', ['ps', '-q', '--filter', `label=canopy.fleet=${f.fleet}`, '--filter', 'label=canopy.service=shop/web'], {
-    encoding: 'utf8',
-  }).trim();
+  const id = webContainer();
   assert.ok(id, 'the container runs');
   const inside = execFileSync('docker', ['exec', id, 'sh', '-c', 'printf "%s|" "$DB_PASSWORD"; cat /run/secrets/db'], { encoding: 'utf8' });
   assert.is(inside, `${VALUE}|${VALUE}`);
@@ -125,6 +126,30 @@ test('git grep finds the value in no ref of the fleet repository; age -d opens i
   const parisKey = path.join(f.work, 'paris.agekey');
   writeFileSync(parisKey, `${f.id(path.join(f.idDir, ID_FILES.paris)).age.identity}\n`, { mode: 0o600 });
   assert.is.not(spawnSync('age', ['-d', '-i', parisKey, path.join(f.dir, 'secrets/db.age')]).status, 0, 'paris cannot open it');
+});
+
+test('a secret set anew rolls the replicas that use it: the new value reaches the container', async () => {
+  const before = webContainer();
+  const set = spawnSync(process.execPath, [CLI, 'secret', 'set', '--repo', f.dir, '--name', 'db', '--clusters', 'munich', 'password=-', 'user=admin'], {
+    input: VALUE2,
+    encoding: 'utf8',
+  });
+  assert.is(set.status, 0, set.stderr);
+  const at = f.commit({}, 'db: a new password');
+  const w = await f.wait(at, 90);
+  assert.is(w.code, 0, `${w.stdout}${w.stderr}\n${f.logs()}`);
+  const now = await eventually('the replica on the new secret', () => {
+    const id = webContainer();
+    if (!id || id === before) return undefined;
+    const r = spawnSync('docker', ['exec', id, 'sh', '-c', 'printf "%s|" "$DB_PASSWORD"; cat /run/secrets/db'], { encoding: 'utf8' });
+    return r.stdout === `${VALUE2}|${VALUE2}` ? id : undefined;
+  });
+  assert.ok(now);
+  const all = spies.flatMap((x) => x.got);
+  assert.not.ok(
+    all.some((m) => m.text.includes(VALUE2)),
+    'no message holds the new value',
+  );
 });
 
 test('a service using the secret, constrained to paris, is refused with the reason in the note', async () => {
