@@ -2,7 +2,7 @@
 // the assignments received (steps/adopt.ts), judge them by the node's admission rules
 // (steps/admit.ts), observe the runtimes (steps/observe.ts), stop the replicas failing their health
 // probe (steps/health.ts), plan (plan.ts), apply the plan
-// (steps/apply.ts) and look again, report the status (steps/report.ts). A capability to come is a step here or a port below, not code in startAgent.
+// (steps/apply.ts) and look again, remove the volumes of deleted services (steps/volumes.ts), report the status (steps/report.ts). A capability to come is a step here or a port below, not code in startAgent.
 import type { ReconcileResult } from '../reconciler/runtime/loop.js';
 import type { NodeDesired } from '../schemas/messages.js';
 import { planAgent } from './plan.js';
@@ -14,6 +14,7 @@ import { observeRuntimes } from './steps/observe.js';
 import { applyActions, forgetSettled, type ApplyPorts } from './steps/apply.js';
 import { reportStatus, type ReportPorts } from './steps/report.js';
 import { heldFor, stopFailedProbes } from './steps/health.js';
+import { dropVolumes } from './steps/volumes.js';
 import type { AgentMetrics } from './metrics.js';
 
 export interface PassPorts extends AdoptPorts, AdmitPorts, ApplyPorts, ReportPorts, Partial<AgentMetrics> {
@@ -43,6 +44,7 @@ export async function syncPass(s: AgentState, p: PassPorts): Promise<ReconcileRe
     await observeRuntimes(s, p.drivers.all);
   }
   p.health?.sync();
+  await dropVolumes(s, p);
   forgetSettled(s, now);
   await reportStatus(s, p.facts, p, new Date(p.now()).toISOString());
   return nextCheckMs !== undefined ? { requeueAfterMs: nextCheckMs } : undefined;

@@ -51,6 +51,8 @@ export interface AgentState {
   interest: Set<string>;
   /** The last published status without its time; '' after a reconnect, so the next one goes out. */
   reportedKey: string;
+  /** The services whose volumes the last look kept (steps/volumes.ts); undefined: look again. */
+  volumesKey?: string;
 }
 
 export function newAgentState(assignment: NodeDesired | undefined, heartbeatMs: number): AgentState {

@@ -295,6 +295,12 @@ export const NodeDesired = Type.Object(
     /** The cluster's keys, when they are declared: the agent trusts them from then on. */
     trust: Type.Optional(Type.Object({ cluster: Keys }, { additionalProperties: false })),
     replicas: Type.Array(ReplicaSpec),
+    /**
+     * The services of the cluster's placement that declare volumes: the agent removes the volumes
+     * of a service neither here nor in `replicas` (unless retained). Absent (no placement yet, an
+     * older cluster): it removes none.
+     */
+    volumeServices: Type.Optional(Type.Array(IdKey, { uniqueItems: true })),
     /** How the node's workloads reach the services they may call (their apps', their `uses`, the node's `interest`). */
     routes: Type.Optional(Type.Record(IdKey, NodeRoute, { additionalProperties: false })),
     /**

@@ -91,6 +91,19 @@ export const Port = Type.Object(
   { additionalProperties: false },
 );
 
+export const Volume = Type.Object(
+  {
+    name: Name,
+    path: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'where it is mounted (a container: an absolute path); a process finds its directory in CANOPY_VOLUME_<NAME>',
+    }),
+    retain: Type.Optional(Type.Boolean({ description: 'true: canopy never removes its data, even when the service is deleted' })),
+  },
+  { additionalProperties: false },
+);
+
 const ProbePort = Type.Integer({ minimum: 1, maximum: 65535, description: 'the port the workload listens on (a process: on CANOPY_NODE_ADDRESS)' });
 export const Health = Type.Object(
   {
@@ -170,6 +183,12 @@ export const ServiceSpec = Type.Object(
       Type.Array(SecretRef, {
         maxItems: 64,
         description: 'keys of secrets (secrets/<name>.yaml) given to each replica as an environment variable or a file',
+      }),
+    ),
+    volumes: Type.Optional(
+      Type.Array(Volume, {
+        maxItems: 32,
+        description: "each replica's own data, kept across new versions and restarts; its replica stays on its node while the node lives",
       }),
     ),
     failover: Type.Optional(Type.Object({ afterSeconds: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),

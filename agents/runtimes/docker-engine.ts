@@ -107,6 +107,8 @@ export interface ContainerCreate {
     /** `name:address` lines for the container's /etc/hosts. */
     ExtraHosts?: string[];
     Dns?: string[];
+    /** Named volumes mounted in the container (agents/runtimes/docker-volumes.ts). */
+    Mounts?: Array<{ Type: 'volume'; Source: string; Target: string }>;
   };
 }
 
@@ -125,6 +127,8 @@ export interface DockerEngine {
   /** Start an exec instance detached: it runs on in the container. */
   startExec(execId: string): Promise<void>;
   inspectExec(execId: string): Promise<{ Running: boolean; ExitCode: number | null }>;
+  /** Any other call (volumes: docker-volumes.ts): JSON in and out; a status that is not a success is an EngineError. */
+  call<T>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
 export interface EngineOptions {
@@ -207,6 +211,7 @@ export function dockerEngine(o: EngineOptions = {}): DockerEngine {
     createExec: (c, command) => call('POST', `/containers/${id(c)}/exec`, { Cmd: command, AttachStdin: false, AttachStdout: false, AttachStderr: false }),
     startExec: (e) => call('POST', `/exec/${id(e)}/start`, { Detach: true, Tty: false }),
     inspectExec: (e) => call('GET', `/exec/${id(e)}/json`),
+    call: (method, p, body) => call(method, p, body),
   };
 }
 

@@ -50,6 +50,17 @@ export function nodeEnv(opts: DriverOptions): Record<string, string> {
   return opts.nodeAddress ? { CANOPY_NODE_ADDRESS: opts.nodeAddress } : {};
 }
 
+/** A replica's volume as its runtime keeps it: a Docker named volume, a process's directory. */
+export interface StoredVolume {
+  /** The runtime's name for it (the Docker volume, the directory's name). */
+  name: string;
+  service: string;
+  replica: string;
+  volume: string;
+  /** `retain: true` when the replica last started: canopy never removes it. */
+  retain: boolean;
+}
+
 export interface RuntimeDriver {
   readonly name: 'docker' | 'process' | 'sim';
   /** Every replica this node owns in this runtime, including ones started before a restart. */
@@ -60,6 +71,8 @@ export interface RuntimeDriver {
   stop(id: string): Promise<void>;
   /** Run argv in a running replica (a health probe); resolves to its exit code, rejects past the deadline. Containers only. */
   exec?(id: string, command: string[], timeoutMs: number): Promise<number>;
+  /** The volumes of this node's replicas (agents/steps/volumes.ts removes those of deleted services). */
+  volumes?: { list(): Promise<StoredVolume[]>; remove(name: string): Promise<void> };
   /** Release clients; leaves workloads running (a restarted agent adopts them). */
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { join } from 'node:path';
 import { nodeEnv, type DriverOptions, type ObservedReplica, type RuntimeDriver, type Workload } from './driver.js';
 import type { ServiceSpec } from '../../schemas/model.js';
+import { processVolumes } from './process-volumes.js';
 
 interface ProcessRecord {
   id: string;
@@ -31,6 +32,7 @@ export function processDriver(opts: DriverOptions): RuntimeDriver {
   const records = load(file);
   const exits = new Map<number, Exit>(); // by pid: seen by the child's 'exit' event, or first noticed dead
   const children = new Set<number>(); // pids we spawned whose 'exit' event has not come yet
+  const volumes = processVolumes(opts);
 
   function save(): void {
     mkdirSync(opts.stateDir, { recursive: true });
@@ -41,7 +43,8 @@ export function processDriver(opts: DriverOptions): RuntimeDriver {
     const argv = w.spec.command;
     if (!argv?.length) throw new Error(`service ${w.service} has runtime process but no command`);
     await stop(w.id);
-    const pid = await spawnReplica(opts, w, argv, (pid, code, signal) => {
+    const vols = volumes.prepare(w); // CANOPY_VOLUME_<NAME>: its directories (process-volumes.ts)
+    const pid = await spawnReplica(opts, { ...w, env: { ...w.env, ...vols } }, argv, (pid, code, signal) => {
       children.delete(pid);
       if (records.get(w.id)?.pid === pid) exits.set(pid, { code, signal, at: new Date().toISOString() });
     });
@@ -64,6 +67,7 @@ export function processDriver(opts: DriverOptions): RuntimeDriver {
     list: async () => [...records.values()].map((r) => observe(r, exits, children)),
     start,
     stop,
+    volumes: volumes.api,
     close: async () => {},
   };
 }

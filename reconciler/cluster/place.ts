@@ -16,6 +16,7 @@ import { portTaken, portsRefusal, takePorts, type PortBook } from './host-ports.
 import { spreadBars, spreadFirst, spreadRefusal } from './policies/replica-spread.js';
 import type { NodeContext, NodeView } from './node-view.js';
 import { heldSpec, type Roll } from './rolling.js';
+import { stickyOn } from './volumes.js';
 
 export type { ClusterPolicy } from './policies/index.js';
 export type { NodeView, NodeContext } from './node-view.js';
@@ -183,6 +184,7 @@ function keepInPlace(
 /** The replica's previous node, if it may stay there. */
 function keep(book: Book, prev: string | undefined, j: Judgement, rs: ReplicaSpec, r: Capacity): string | undefined {
   const n = prev ? book.byName.get(prev) : undefined;
+  if (n && stickyOn(n, rs.spec)) return n.name; // its volume's data is there (volumes.ts)
   const ok =
     !!n && !j.get(n.name)!.why && fits(book.free.get(n.name)!, r) && !portTaken(book.ports, n.name, rs.spec) && !barred(book, n.name, rs.spec, rs.service);
   return ok ? n.name : undefined;

@@ -8,6 +8,7 @@ import type { ClusterStatus, NodeStatus, Placement, ReplicaSpec } from '../../sc
 import type { NodeView } from './node-view.js';
 import { createRouteIndex, type RouteIndex } from './route-index.js';
 import type { Roll } from './rolling.js';
+import type { VolumeMove } from './volumes.js';
 
 // `connected` is the node's MQTT session (its retained online flag; the broker sets it false by
 // the last will when the session dies, also after 1.5 × keepalive of silence). `online` is
@@ -53,6 +54,8 @@ export interface ClusterState {
   surge: Map<string, number>;
   /** The rolls' journal writes, one after another: the tail of that chain, and whether a write failed (the next is a snapshot). */
   rollsJournal: { tail: Promise<void>; failed: boolean };
+  /** Replicas with volumes moved off a node that is not back (volumes.ts): stated in their service's message. */
+  volumeMoves: Map<string, VolumeMove>;
 }
 
 export function createClusterState(o: { placement?: Placement; assignment?: Record<string, string>; rolls?: Map<string, Roll>; now: number }): ClusterState {
@@ -74,6 +77,7 @@ export function createClusterState(o: { placement?: Placement; assignment?: Reco
     rolls: o.rolls ?? new Map(),
     surge: new Map(),
     rollsJournal: { tail: Promise.resolve(), failed: false },
+    volumeMoves: new Map(),
   };
 }
 

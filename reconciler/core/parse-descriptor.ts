@@ -9,6 +9,7 @@ import { serviceId } from './ids.js';
 import { parsePublicKey } from './keys.js';
 import { portIssues } from './service-names.js';
 import { healthIssues, rolloutIssues } from './health-rules.js';
+import { volumeIssues } from './volume-rules.js';
 import { schemaIssuesUpTo, schemaValid, type Kind, type SchemaIssue } from './schema-errors.js';
 import { START, displayPath, locate, positionAt, type Position } from './yaml-locate.js';
 
@@ -180,6 +181,7 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
     out.push(...healthIssues(spec));
     out.push(...rolloutIssues(spec));
     out.push(...secretRefIssues(spec));
+    out.push(...volumeIssues(spec));
     if (metadata.app !== layout.dir) {
       out.push({
         at: ['metadata', 'app'],

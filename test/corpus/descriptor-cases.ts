@@ -215,7 +215,12 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
   ])
     s(`replicas ${why}`, spec(`${RI}  replicas: ${v}\n`), `9:13: spec.replicas: must be an integer between 0 and 10000 (got ${got})`);
   s('unknown field, near a known one', spec(`${RI}  replica: 2\n`), '9:3: spec: unknown field "replica" (did you mean "replicas"?)');
-  s('unknown field', spec(`${SPEC}  volumes: [data]\n`), '10:3: spec: unknown field "volumes" (known fields: runtime,');
+  s(
+    'unknown field',
+    spec(`${SPEC}  mounts: [data]\n`),
+    // Only the start: the list grows with every field the spec gains.
+    '10:3: spec: unknown field "mounts" (known fields: runtime, ',
+  );
   s('spread everywhere', svc('  spread: everywhere\n'), '10:11: spec.spread: must be one of: none, clusters, nodes (got "everywhere")');
   s('spread a number', svc('  spread: 1\n'), '10:11: spec.spread: must be one of: none, clusters, nodes (got 1)');
   s('failover: afterSeconds negative', svc('  failover: {afterSeconds: -1}\n'), '10:28: spec.failover.afterSeconds: must be an integer >= 0 (got -1)');
@@ -324,6 +329,35 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
   );
   s('nodes: unknown field', c('    nodes: {names: [n1]}\n'), '11:13: spec.constraints.nodes: unknown field "names" (known fields: matchLabels)');
   s('unknown constraint', c('    zone: eu-1\n'), '11:5: spec.constraints: unknown field "zone" (known fields: geo, latency, clusters, nodes)');
+}
+
+// --- services: volumes ---------------------------------------------------------------------------
+{
+  const s = file('service volumes', SERVICE);
+  const v = (list: string) => svc(`  volumes: [${list}]\n`);
+  s(
+    'a relative path in a container',
+    v('{name: data, path: data}'),
+    '10:32: spec.volumes[0].path: must be an absolute path in the container, such as /data (got "data")',
+  );
+  s('mounted at /', v('{name: data, path: /}'), '10:32: spec.volumes[0].path: cannot be / (the whole file system)');
+  s('a path with ..', v('{name: data, path: /a/../b}'), '10:32: spec.volumes[0].path: must be a plain absolute path, without . or .. parts (got "/a/../b")');
+  s('a path with a colon', v('{name: data, path: "/a:b"}'), '10:32: spec.volumes[0].path: may not contain ":", "," or a NUL character');
+  s(
+    'a name twice',
+    v('{name: data, path: /data}, {name: data, path: /other}'),
+    '10:47: spec.volumes[1].name: volume "data" is listed twice (also spec.volumes[0])',
+  );
+  s('a path twice', v('{name: data, path: /data}, {name: logs, path: /data/}'), '10:59: spec.volumes[1].path: /data is mounted twice (also spec.volumes[0])');
+  s('a name in capitals', v('{name: Data, path: /data}'), '10:20: spec.volumes[0].name: "Data" must be a lower-case DNS label');
+  s('no path', v('{name: data}'), '10:13: spec.volumes[0]: missing required field "path"');
+  s('retain yes', v('{name: data, path: /data, retain: yes}'), '10:47: spec.volumes[0].retain: must be true or false (got "yes")');
+  s('an unknown field', v('{name: data, path: /data, size: 1Gi}'), '10:39: spec.volumes[0]: unknown field "size" (known fields: name, path, retain)');
+  s(
+    'env sets the volume variable',
+    svc('  env: {CANOPY_VOLUME_DATA: x}\n  volumes: [{name: data, path: /data}]\n'),
+    '10:29: spec.env.CANOPY_VOLUME_DATA: canopy sets it to the directory of volume "data": use another name',
+  );
 }
 
 // --- services: ports, env, health ----------------------------------------------------------------------
@@ -462,8 +496,8 @@ const file = (area: string, path: string) => (name: string, text: FileChange, wa
     svc('', { spec: SPEC.replace('replicas: 2', 'replicas: !!str 2') }),
     '9:19: spec.replicas: must be an integer between 0 and 10000 (got the string "2": remove the quotes)',
   );
-  s('a null key', svc('  ~: 1\n'), '7:3: spec: unknown field "" (known fields: runtime,');
-  s('a list as a key', svc('  ? [a, b]\n  : 1\n'), '7:3: spec: unknown field "[ a, b ]" (known fields: runtime,');
+  s('a null key', svc('  ~: 1\n'), '7:3: spec: unknown field "" (known fields: runtime, ');
+  s('a list as a key', svc('  ? [a, b]\n  : 1\n'), '7:3: spec: unknown field "[ a, b ]" (known fields: runtime, ');
   const big = `# ${'x'.repeat(1024 * 1024)}
 ${svc()}`;
   s('a file over 1 MiB', big, `1:1: file is ${big.length} bytes: a descriptor may be at most 1 MiB (1048576 bytes); not parsed`);

@@ -44,7 +44,10 @@ let bare = '';
 /** A git command's outcome, refused or not, with its stderr (where the hook's lines arrive). */
 function run(dir: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((resolve) =>
-    execFile('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, ...env } }, (e, _out, stderr) => resolve({ ok: !e, stderr })),
+    // Bounded: a push that hangs fails this test with what git said, instead of holding the file to its timeout.
+    execFile('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 }, (e, _out, stderr) =>
+      resolve({ ok: !e, stderr: e?.killed ? `git ${args[0]} did not finish within 60 s (killed); its stderr: ${stderr}` : stderr }),
+    ),
   );
 }
 const pushAs = (user: string, ...refspecs: string[]) => run(work, ['push', server.urlAs('fleet', user), ...refspecs]);

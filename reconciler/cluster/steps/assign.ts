@@ -8,6 +8,7 @@ import type { NodeDesired } from '../../../schemas/messages.js';
 import type { ClusterPorts } from '../ports.js';
 import type { ClusterState } from '../state.js';
 import { routesFor, setRouted } from '../route-index.js';
+import { volumeServices } from '../volumes.js';
 
 export async function assignNode(s: ClusterState, p: ClusterPorts, node: string): Promise<void> {
   const st = s.nodes.get(node);
@@ -26,7 +27,9 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
   const trust = s.placement?.trust?.cluster;
   // Only the keys its replicas use, sealed to it (a key that changes with what is sealed, no value in it).
   const sealed = await p.sealer?.forNode(node, replicas, s.placement);
-  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}|${sealed?.key ?? ''}`;
+  // The services whose volumes the node keeps (cluster/volumes.ts): known once a placement is.
+  const volumes = s.placement ? volumeServices(s.placement) : undefined;
+  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}|${volumes?.join(',')}|${sealed?.key ?? ''}`;
   const applied = st.status?.appliedSeq;
   const now = p.now();
   if (st.sent && st.sent.key === key && (applied === st.sent.seq || now - st.sent.at < 1000)) return;
@@ -46,6 +49,7 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
     ...(p.cfg.targets ? { targets: p.cfg.targets } : {}),
     ...(trust ? { trust: { cluster: trust } } : {}),
     replicas,
+    ...(volumes ? { volumeServices: volumes } : {}),
     ...(routed.length ? { routes } : {}),
     ...(sealed?.sealed ? { sealed: sealed.sealed } : {}),
   };

@@ -10,6 +10,7 @@ import { KEYS, type ClusterPorts } from '../ports.js';
 import { nodeViews, type ClusterState } from '../state.js';
 import { mapPatch } from '../map-patch.js';
 import { journalRolls, rollOn } from './roll.js';
+import { moveMessages, noteVolumeMoves } from '../volumes.js';
 
 export { mapPatch } from '../map-patch.js';
 
@@ -28,6 +29,9 @@ export async function placeOnNodes(s: ClusterState, p: ClusterPorts): Promise<vo
   await rolled;
   s.byNode = plan.byNode;
   s.pending = plan.pending;
+  // A replica with volumes that had to leave its node says so, while that node stays away.
+  noteVolumeMoves(s.volumeMoves, s.assignment, plan.assignment, plan.byNode, (n) => !!s.nodes.get(n)?.online);
+  for (const [id, text] of moveMessages(s.volumeMoves)) s.pending.set(id, s.pending.has(id) ? `${s.pending.get(id)}; ${text}` : text);
   s.unplaced = plan.unplaced;
   for (const id of s.unplacedSince.keys()) if (!s.unplaced.has(id)) s.unplacedSince.delete(id);
   for (const id of s.unplaced.keys()) if (!s.unplacedSince.has(id)) s.unplacedSince.set(id, now);
