@@ -12,6 +12,8 @@ export interface WorkloadSecrets {
   env: Record<string, string>;
   /** Docker binds, `host-file:path:ro`. */
   binds: string[];
+  /** A process's working directory, which holds its secret files (relative paths). */
+  cwd?: string;
 }
 
 export interface AgentSecrets {
@@ -26,9 +28,19 @@ export interface AgentSecrets {
 }
 
 /** `identity`: this node's age identity (AGE-SECRET-KEY-1…, from --identity); none: it cannot open secrets. */
+/** Write a secret's file, readable by its owner only; returns its path. */
+function writeSecret(file: string, value: string): string {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, value, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+}
+
 export function agentSecrets(identity: string | undefined, stateDir: string): AgentSecrets {
   let last: { sealed: string; value?: NodeSecrets; error?: string } | undefined;
   const dirOf = (id: string) => path.join(stateDir, 'secrets', id.replace(/[^A-Za-z0-9.-]/g, '_'));
+  const workDirOf = (id: string) => path.join(stateDir, 'work', id.replace(/[^A-Za-z0-9.-]/g, '_'));
+  const written = new Map<string, Set<string>>(); // a process's secret files, removed when it stops
   async function opened(a: NodeDesired | undefined): Promise<NodeSecrets | string> {
     if (!a?.sealed) return 'the cluster handed this node no secrets (it could not open them, or could not seal them to this node: see its log)';
     if (!identity) return 'this node has no age identity (--identity FILE) to open them';
@@ -50,7 +62,11 @@ export function agentSecrets(identity: string | undefined, stateDir: string): Ag
       const r = last?.value?.registries;
       return r && Object.hasOwn(r, host) ? r[host] : undefined;
     },
-    forget: (id) => rmSync(dirOf(id), { recursive: true, force: true }),
+    forget: (id) => {
+      rmSync(dirOf(id), { recursive: true, force: true });
+      for (const f of written.get(id) ?? []) rmSync(f, { force: true });
+      written.delete(id);
+    },
     async forReplica(a, r) {
       const refs = r.spec.secrets ?? [];
       if (!refs.length) return undefined;
@@ -63,13 +79,14 @@ export function agentSecrets(identity: string | undefined, stateDir: string): Ag
         if (value === undefined)
           throw new Error(`secret ${ref.secret}: key ${ref.key} was not handed to this node (its cluster could not open the secret: see its log)`);
         if (ref.env !== undefined) out.env[ref.env] = value;
-        else if (ref.file !== undefined) {
-          if (r.spec.runtime !== 'container') throw new Error(`secret ${ref.secret}: a file for a process workload is not supported yet (use env)`);
+        else if (ref.file !== undefined && r.spec.runtime === 'container') {
           mkdirSync(dir, { recursive: true, mode: 0o700 });
-          const file = path.join(dir, String(i));
-          writeFileSync(file, value, { mode: 0o600 });
-          chmodSync(file, 0o600);
-          out.binds.push(`${file}:${ref.file}:ro`);
+          out.binds.push(`${writeSecret(path.join(dir, String(i)), value)}:${ref.file}:ro`);
+        } else if (ref.file !== undefined) {
+          // A process: relative to its working directory (validation refuses absolute paths and ..).
+          out.cwd = workDirOf(r.id);
+          writeSecret(path.join(out.cwd, ref.file), value);
+          (written.get(r.id) ?? written.set(r.id, new Set()).get(r.id)!).add(path.join(out.cwd, ref.file));
         }
       }
       return out;

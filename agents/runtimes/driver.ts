@@ -18,6 +18,8 @@ export interface Workload {
   dns?: string[];
   /** Read-only binds for a container, `host-file:path:ro` (its secret files: agents/secrets.ts). */
   binds?: string[];
+  /** A process's working directory, when the agent gives it one (its secret files are there). */
+  cwd?: string;
 }
 
 export type ReplicaPhase = 'starting' | 'running' | 'failed' | 'stopped';

@@ -79,6 +79,7 @@ async function startReplica(s: AgentState, p: ApplyPorts, r: ReplicaSpec, why: s
       ...net,
       ...(env ? { env } : {}),
       ...(sec?.binds.length ? { binds: sec.binds } : {}),
+      ...(sec?.cwd ? { cwd: sec.cwd } : {}),
     });
     s.startErrors.delete(r.id);
     s.healthStopped.delete(r.id);

@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CLI, eventually } from '../helpers/canopy.js';
 import { serviceYaml } from '../helpers/git.js';
@@ -86,6 +86,30 @@ test('canopy secret set (value on stdin) seals it; a munich container gets it as
   // The file is a read-only bind.
   const write = spawnSync('docker', ['exec', id, 'sh', '-c', 'echo x > /run/secrets/db'], { encoding: 'utf8' });
   assert.is.not(write.status, 0, 'the secret file is read-only');
+});
+
+test('a process on munich gets it as env and as a file relative to its working directory', async () => {
+  const worker = serviceYaml('shop', 'worker', {
+    runtime: 'process',
+    command: ['sh', '-c', 'cp conf/db.txt seen-file; printf %s "$DB_PASSWORD" > seen-env; while :; do sleep 1; done'],
+    replicas: 1,
+    constraints: { clusters: { names: ['munich'] } },
+    secrets: [
+      { secret: 'db', key: 'password', env: 'DB_PASSWORD' },
+      { secret: 'db', key: 'password', file: 'conf/db.txt' },
+    ],
+  });
+  const at = f.commit({ 'services/shop/worker.yaml': worker }, 'worker uses the db secret');
+  const w = await f.wait(at, 90);
+  assert.is(w.code, 0, `${w.stdout}${w.stderr}\n${f.logs()}`);
+  const work = path.join(f.work, 'state', 'munich-n1', 'work', 'shop_worker_0');
+  const seen = await eventually('the process to copy what it was given', () => {
+    const read = (n: string) => (existsSync(path.join(work, n)) ? readFileSync(path.join(work, n), 'utf8') : undefined);
+    const [file, env] = [read('seen-file'), read('seen-env')];
+    return file && env ? { file, env } : undefined;
+  });
+  assert.equal(seen, { file: VALUE, env: VALUE });
+  f.commit({ 'services/shop/worker.yaml': null }, 'no worker');
 });
 
 test('the broker carried only ciphertext: the node got a sealed part, no message holds the value', async () => {

@@ -165,6 +165,15 @@ test('agent: env, a 0600 file bound read-only, registry credentials; a missing k
   assert.is(s.registryAuth('elsewhere:5000'), undefined);
   s.forget(web.id);
   assert.not.ok(existsSync(file!), 'its files go with the replica');
+  // A process: its file relative to a working directory of its own, removed with it.
+  const worker = replica('shop/worker', { runtime: 'process', command: ['x'], replicas: 1, secrets: [{ secret: 'db', key: 'password', file: 'conf/db.txt' }] });
+  const ws = (await clusterSealer(cluster.id, createLogger('t', 'silent')).forNode('n1', [worker], placement)).sealed!;
+  const pw = (await s.forReplica({ ...a, replicas: [worker], sealed: ws }, worker))!;
+  assert.ok(pw.cwd?.startsWith(dir), pw.cwd);
+  assert.is(readFileSync(path.join(pw.cwd!, 'conf/db.txt'), 'utf8'), VALUE);
+  assert.is(statSync(path.join(pw.cwd!, 'conf/db.txt')).mode & 0o777, 0o600);
+  s.forget(worker.id);
+  assert.not.ok(existsSync(path.join(pw.cwd!, 'conf/db.txt')));
   // A key the cluster did not hand over, or no sealed part at all: the error names the secret and key only.
   const other = replica('shop/other', { runtime: 'container', image: 'i', replicas: 1, secrets: [{ secret: 'db', key: 'user', env: 'U' }] });
   for (const [assignment, want] of [
