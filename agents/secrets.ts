@@ -42,7 +42,8 @@ export function agentSecrets(identity: string | undefined, stateDir: string): Ag
   const workDirOf = (id: string) => path.join(stateDir, 'work', id.replace(/[^A-Za-z0-9.-]/g, '_'));
   const written = new Map<string, Set<string>>(); // a process's secret files, removed when it stops
   async function opened(a: NodeDesired | undefined): Promise<NodeSecrets | string> {
-    if (!a?.sealed) return 'the cluster handed this node no secrets (it could not open them, or could not seal them to this node: see its log)';
+    if (!a?.sealed)
+      return a?.sealedError ?? 'the cluster handed this node no secrets (it could not open them, or could not seal them to this node: see its log)';
     if (!identity) return 'this node has no age identity (--identity FILE) to open them';
     if (last?.sealed !== a.sealed) {
       last = { sealed: a.sealed };

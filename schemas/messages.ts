@@ -308,6 +308,8 @@ export const NodeDesired = Type.Object(
      * sealed by the cluster to the node's age recipient: it opens to `NodeSecrets`.
      */
     sealed: Type.Optional(Armored),
+    /** Why the cluster could not seal what the node's replicas need (names only, never a value). */
+    sealedError: Type.Optional(Type.String({ maxLength: 500 })),
   },
   { additionalProperties: false, $id: 'node-desired.schema.json' },
 );

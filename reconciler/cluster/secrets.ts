@@ -12,6 +12,8 @@ export interface NodeSealed {
   sealed?: string;
   /** Changes when what is sealed would (no value in it): the cluster re-sends on a change. */
   key: string;
+  /** Why nothing could be sealed for the node (names only). */
+  error?: string;
 }
 
 export interface Sealer {
@@ -34,12 +36,14 @@ export function clusterSealer(identity: string | undefined, log: Logger): Sealer
       const recipient = placement?.trust?.nodeAge?.[node];
       const names = [...need.secrets.keys()].sort();
       if (!identity) {
-        warn(`secrets ${names.join(', ')}: this cluster has no age identity (--identity FILE) and cannot open them`);
-        return { key: 'no-identity' };
+        const error = `cluster has no age identity (--identity FILE) and cannot open secrets ${names.join(', ')}`;
+        warn(error);
+        return { key: 'no-identity', error };
       }
       if (!recipient) {
-        warn(`node ${node}: no age key declared (clusters/<c>.yaml nodeIdentities.${node}.age; canopy identity create): its secrets cannot be sealed to it`);
-        return { key: 'no-recipient' };
+        const error = `node ${node} declares no age key (nodeIdentities.${node}.age in its cluster's file; canopy identity create): its secrets cannot be sealed to it`;
+        warn(error);
+        return { key: 'no-recipient', error };
       }
       const cts = names.map((n) => placement?.secrets?.[n]);
       const key = specHash([recipient, names.map((n) => [n, [...need.secrets.get(n)!].sort()]), need.registries, cts.map((c) => c && sealedHash(c))]);

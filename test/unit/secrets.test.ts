@@ -132,8 +132,14 @@ test('cluster: seals to a node only the keys its replicas use, and registry cred
   // No secret used: nothing sealed.
   assert.equal(await sealer.forNode('n1', [replica('a/b', { runtime: 'process', command: ['x'], replicas: 1 })], placement), { key: '' });
   // A cluster without an age identity cannot open them; a node without a declared age key gets none.
-  assert.equal(await clusterSealer(undefined, log).forNode('n1', [web], placement), { key: 'no-identity' });
-  assert.equal(await sealer.forNode('n2', [web], placement), { key: 'no-recipient' });
+  const none = await clusterSealer(undefined, log).forNode('n1', [web], placement);
+  assert.equal(
+    [none.key, none.sealed, none.error],
+    ['no-identity', undefined, 'cluster has no age identity (--identity FILE) and cannot open secrets db, hub'],
+  );
+  const n2 = await sealer.forNode('n2', [web], placement);
+  assert.equal([n2.key, n2.sealed], ['no-recipient', undefined]);
+  assert.match(n2.error ?? '', /^node n2 declares no age key/);
 });
 
 test('agent: env, a 0600 file bound read-only, registry credentials; a missing key names no value', async () => {
@@ -179,6 +185,7 @@ test('agent: env, a 0600 file bound read-only, registry credentials; a missing k
   for (const [assignment, want] of [
     [a, /secret db: key user was not handed to this node/],
     [{ ...a, sealed: undefined }, /secret db: the cluster handed this node no secrets/],
+    [{ ...a, sealed: undefined, sealedError: 'cluster has no age identity' }, /secret db: cluster has no age identity/],
   ] as const) {
     try {
       await s.forReplica(assignment, other);

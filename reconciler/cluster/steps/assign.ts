@@ -52,6 +52,7 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
     ...(volumes ? { volumeServices: volumes } : {}),
     ...(routed.length ? { routes } : {}),
     ...(sealed?.sealed ? { sealed: sealed.sealed } : {}),
+    ...(sealed?.error ? { sealedError: sealed.error } : {}),
   };
   st.sent = { seq, key, at: now };
   await p.nodeBus.publish(p.topics.nodeDesired(p.cfg.name, node), msg, { retain: true });
