@@ -11,6 +11,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { open, type NodeSecrets } from '../../reconciler/core/secrets.js';
 import { CLI, eventually } from '../helpers/canopy.js';
 import { serviceYaml } from '../helpers/git.js';
 import { ID_FILES, IMAGE, startTrustedFleet, type Spy, type TrustedFleet } from '../helpers/trusted-fleet.js';
@@ -24,6 +26,13 @@ function requireAge(): void {
 
 const VALUE = `s3cr3t-${randomBytes(9).toString('hex')}`;
 const VALUE2 = `n3w-${randomBytes(9).toString('hex')}`;
+const HUB = `hub-${randomBytes(9).toString('hex')}`;
+/** Whether `git grep` finds `value` in any ref of the fleet repository (notes, placements, status refs, main). */
+function inGit(value: string): string {
+  const refs = execFileSync('git', ['-C', f.dir, 'for-each-ref', '--format=%(refname)'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const r = spawnSync('git', ['-C', f.dir, 'grep', '-I', '-a', value, ...refs], { encoding: 'utf8' });
+  return r.status === 1 ? '' : r.stdout || `git grep exited ${r.status}: ${r.stderr}`;
+}
 const webContainer = () =>
   execFileSync('docker', ['ps', '-q', '--filter', `label=canopy.fleet=${f.fleet}`, '--filter', 'label=canopy.service=shop/web'], { encoding: 'utf8' }).trim();
 let f: TrustedFleet;
@@ -176,6 +185,30 @@ test('a secret set anew rolls the replicas that use it: the new value reaches th
   );
 });
 
+test('a node is sealed only the keys its replicas use, and the fleet’s registry credentials', async () => {
+  const set = spawnSync(process.execPath, [CLI, 'secret', 'set', '--repo', f.dir, '--name', 'hub', '--clusters', 'munich', 'username=puller', 'password=-'], {
+    input: HUB,
+    encoding: 'utf8',
+  });
+  assert.is(set.status, 0, set.stderr);
+  const fleetYaml = parseDocument(readFileSync(path.join(f.dir, 'fleet.yaml'), 'utf8'));
+  fleetYaml.setIn(['spec', 'registries'], fleetYaml.createNode([{ host: '127.0.0.1:5999', secret: 'hub' }]));
+  const at = f.commit({ 'fleet.yaml': fleetYaml.toString() }, 'a private registry');
+  assert.is((await f.wait(at, 90)).code, 0);
+  const n1 = f.id(path.join(f.idDir, ID_FILES['munich/n1'])).age.identity;
+  const opened = await eventually('an assignment with the registry', async () => {
+    const all = spies.flatMap((x) => x.got).filter((m) => m.topic === f.t.nodeDesired('munich', 'n1') && typeof m.body?.sealed === 'string');
+    const last = all.at(-1);
+    const v = last ? (JSON.parse(await open(String(last.body!.sealed), n1)) as NodeSecrets) : undefined;
+    return v?.registries ? v : undefined;
+  });
+  assert.equal(opened, { secrets: { db: { password: VALUE2 } }, registries: { '127.0.0.1:5999': { username: 'puller', password: HUB } } });
+  assert.not.ok(
+    spies.flatMap((x) => x.got).some((m) => m.text.includes(HUB)),
+    'no message holds the registry password',
+  );
+});
+
 test('a service using the secret, constrained to paris, is refused with the reason in the note', async () => {
   const api = serviceYaml('shop', 'api', {
     runtime: 'process',
@@ -192,6 +225,8 @@ test('a service using the secret, constrained to paris, is refused with the reas
     200,
   );
   assert.match(note ?? '', /secret db is sealed to munich only/);
+  // At the end, after every change: no value in any ref.
+  for (const v of [VALUE, VALUE2, HUB]) assert.is(inGit(v), '', `git grep finds ${v}`);
 });
 
 test.run();
