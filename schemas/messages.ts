@@ -141,6 +141,11 @@ export const Placement = Type.Object(
     secrets: Type.Optional(Type.Record(SecretName, Armored, { additionalProperties: false })),
     /** The fleet's private registries: host → the secret with their username and password. */
     registries: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 260 }), SecretName, { additionalProperties: false })),
+    /**
+     * Services this version removes because main deleted them (not because they moved to another
+     * cluster): their volumes go too. Only on the version that removes them.
+     */
+    deleted: Type.Optional(Type.Array(IdKey, { uniqueItems: true, maxItems: 10000 })),
   },
   { additionalProperties: false, $id: 'placement.schema.json' },
 );
@@ -301,6 +306,11 @@ export const NodeDesired = Type.Object(
      * older cluster): it removes none.
      */
     volumeServices: Type.Optional(Type.Array(IdKey, { uniqueItems: true })),
+    /**
+     * Services deleted from main (not moved to another cluster) that this cluster ran lately: the
+     * node removes their volumes (unless retained). A volume of a service named nowhere stays.
+     */
+    deletedServices: Type.Optional(Type.Array(IdKey, { uniqueItems: true, maxItems: 10000 })),
     /** How the node's workloads reach the services they may call (their apps', their `uses`, the node's `interest`). */
     routes: Type.Optional(Type.Record(IdKey, NodeRoute, { additionalProperties: false })),
     /**

@@ -56,6 +56,8 @@ export interface ClusterState {
   rollsJournal: { tail: Promise<void>; failed: boolean };
   /** Replicas with volumes moved off a node that is not back (volumes.ts): stated in their service's message. */
   volumeMoves: Map<string, VolumeMove>;
+  /** Services main deleted (Placement.deleted), and when this cluster learned it: its nodes drop their volumes. */
+  deleted: Map<string, number>;
 }
 
 export function createClusterState(o: { placement?: Placement; assignment?: Record<string, string>; rolls?: Map<string, Roll>; now: number }): ClusterState {
@@ -78,6 +80,7 @@ export function createClusterState(o: { placement?: Placement; assignment?: Reco
     surge: new Map(),
     rollsJournal: { tail: Promise.resolve(), failed: false },
     volumeMoves: new Map(),
+    deleted: new Map((o.placement?.deleted ?? []).map((id) => [id, o.now])),
   };
 }
 

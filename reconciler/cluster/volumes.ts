@@ -3,8 +3,9 @@
 // `spread` or capacity would otherwise say (place.ts keep). Moving one elsewhere (its node
 // unreachable past unreachableAfterSeconds) is a failover, stated in the service's status
 // message while the old node stays away ("shop/db#0 moved from n1 to n2: its volume data stays
-// on n1"). Each node is told which services of the placement have volumes: an agent removes the
-// volumes of a service that is in neither its replicas nor that list (agents/steps/volumes.ts).
+// on n1"). Each node is told which services of the placement have volumes, and which services
+// main deleted lately (the root's Placement.deleted): an agent removes the volumes of a deleted
+// service only (agents/steps/volumes.ts); a service moved to another cluster keeps its data here.
 import type { Placement, ReplicaSpec } from '../../schemas/messages.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import type { NodeView } from './node-view.js';

@@ -163,6 +163,9 @@ export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
     ops.push(doc[k] ? { op: base[k] ? 'replace' : 'add', path: `/${k}`, value: doc[k] } : { op: 'remove', path: `/${k}` });
   }
   routesPatch(base.routes, doc.routes, ops);
+  if (canonicalJson(base.deleted ?? null) !== canonicalJson(doc.deleted ?? null)) {
+    ops.push(doc.deleted ? { op: base.deleted ? 'replace' : 'add', path: '/deleted', value: doc.deleted } : { op: 'remove', path: '/deleted' });
+  }
   ops.push({ op: 'replace', path: '/version', value: doc.version });
   return ops;
 }

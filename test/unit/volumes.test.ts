@@ -166,13 +166,19 @@ const vol = (service: string, retain = false): StoredVolume => ({
   retain,
 });
 
-Drop('a service in neither the replicas nor the placed list loses its volumes, unless retained', async () => {
-  const { d, removed } = volumeDriver([vol('shop/db'), vol('shop/gone'), vol('shop/moved'), vol('shop/kept', true)]);
+Drop('a service main deleted loses its volumes here, unless retained; one that moved elsewhere keeps them', async () => {
+  const { d, removed } = volumeDriver([vol('shop/db'), vol('shop/gone'), vol('shop/moved'), vol('shop/away'), vol('shop/kept', true)]);
   const p = fakePorts(d);
-  const s = newAgentState(anAssignment([aReplica(withVolumes(aService('shop/db')))], { volumeServices: ['shop/db', 'shop/moved'] }), 2000);
+  const s = newAgentState(
+    anAssignment([aReplica(withVolumes(aService('shop/db')))], {
+      volumeServices: ['shop/db', 'shop/moved'],
+      deletedServices: ['shop/gone', 'shop/kept'],
+    }),
+    2000,
+  );
   await dropVolumes(s, p);
-  assert.equal(removed, ['shop_gone_0_data']);
-  assert.ok(p.log.lines.some((l) => /removed volume shop_gone_0_data/.test(l)));
+  assert.equal(removed, ['shop_gone_0_data'], 'shop/away (moved to another cluster) keeps its data');
+  assert.ok(p.log.lines.some((l) => /removed volume shop_gone_0_data.*deleted from the fleet/.test(l)));
 });
 
 Drop('nothing is removed without the list (no placement yet, an older cluster)', async () => {
@@ -188,7 +194,7 @@ Drop('nothing is removed without the list (no placement yet, an older cluster)',
 Drop('a volume whose replica still runs here waits for the next pass', async () => {
   const gone = aReplica(aService('shop/gone'));
   const { d, removed } = volumeDriver([vol('shop/gone')]);
-  const s = newAgentState(anAssignment([], { volumeServices: [] }), 2000);
+  const s = newAgentState(anAssignment([], { volumeServices: [], deletedServices: ['shop/gone'] }), 2000);
   s.observed = [observed(gone)];
   await dropVolumes(s, fakePorts(d));
   assert.equal(removed, []);

@@ -42,6 +42,7 @@ export async function adoptPlacement(s: ClusterState, p: ClusterPorts, a: Adopti
   if (ops && s.placement) await p.placements.append(ops, next);
   else await p.placements.write(next);
   s.placement = next;
+  for (const id of next.deleted ?? []) s.deleted.set(id, p.now());
   if (p.trust) {
     // The root's keys only from a message signed by the root: a placement read from Git is
     // guarded by the Git server alone, and must not hand the cluster to another key for good.

@@ -29,9 +29,10 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
   const sealed = await p.sealer?.forNode(node, replicas, s.placement);
   // The services whose volumes the node keeps (cluster/volumes.ts): known once a placement is.
   const volumes = s.placement ? volumeServices(s.placement) : undefined;
-  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}|${volumes?.join(',')}|${sealed?.key ?? ''}`;
-  const applied = st.status?.appliedSeq;
   const now = p.now();
+  const deleted = deletedServices(s, now);
+  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}|${volumes?.join(',')}|${deleted.join(',')}|${sealed?.key ?? ''}`;
+  const applied = st.status?.appliedSeq;
   if (st.sent && st.sent.key === key && (applied === st.sent.seq || now - st.sent.at < 1000)) return;
   // A node holding a seq ahead of anything sent to it (a message this cluster never sent) would
   // ignore every real one as stale: the next one goes past it.
@@ -50,6 +51,7 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
     ...(trust ? { trust: { cluster: trust } } : {}),
     replicas,
     ...(volumes ? { volumeServices: volumes } : {}),
+    ...(deleted.length ? { deletedServices: deleted } : {}),
     ...(routed.length ? { routes } : {}),
     ...(sealed?.sealed ? { sealed: sealed.sealed } : {}),
     ...(sealed?.error ? { sealedError: sealed.error } : {}),
@@ -57,4 +59,17 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
   st.sent = { seq, key, at: now };
   await p.nodeBus.publish(p.topics.nodeDesired(p.cfg.name, node), msg, { retain: true });
   p.metrics.assigned.inc();
+}
+
+/** How long a deletion is passed on: a node away longer keeps the volumes (data is never lost by a missed message). */
+const DELETED_KEPT_MS = 24 * 3600_000;
+
+/** Services main deleted lately that the placement does not hold again, sorted; older ones forgotten. */
+function deletedServices(s: ClusterState, now: number): string[] {
+  const out: string[] = [];
+  for (const [id, at] of s.deleted) {
+    if (now - at > DELETED_KEPT_MS) s.deleted.delete(id);
+    else if (!s.placement?.services[id]) out.push(id);
+  }
+  return out.sort();
 }

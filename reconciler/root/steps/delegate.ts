@@ -66,6 +66,9 @@ export async function delegate(
       };
       // The message names what changed here (all of it on a cluster's first placement).
       const ids = (renew && !rekeyed) || result.full ? Object.keys(services) : (touched.get(cluster) ?? []);
+      // Removed because main deleted them, not moved elsewhere: the cluster's nodes drop their volumes.
+      const deleted = (touched.get(cluster) ?? []).filter((id) => !services[id] && !good.services.has(id));
+      if (deleted.length) doc.deleted = deleted.sort();
       await writePlacement(ports, pass, doc, ids, rerouted ? changedRoutes(cur?.routes, routes) : []);
     }
   } catch (e) {
