@@ -28,6 +28,7 @@ import { admissionLines, compileAdmission, type AdmissionRules } from './admissi
 import { findExecutable } from './executable.js';
 import { startNodeNetwork } from './network/start.js';
 import { startHealthProbes } from './health/scheduler.js';
+import type { AgentSecrets } from './secrets.js';
 
 export { nodeArch } from './node-facts.js';
 
@@ -61,6 +62,8 @@ export interface AgentOptions {
   now?: () => number;
   /** The keys the bus verifies assignments by (none: it does not verify). */
   trust?: TrustStore;
+  /** Opens the secrets its cluster seals to it (agents/secrets.ts); none: its replicas get no secret. */
+  secrets?: AgentSecrets;
 }
 
 export interface Agent {
@@ -83,7 +86,6 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   // The cluster's keys as the assignment in force carried them (a rotation since the identity file).
   const trustKeys = (tr: NonNullable<NodeDesired['trust']>) => void o.trust?.set(`cluster:${o.cluster}`, tr.cluster);
   if (state.assignment?.trust) trustKeys(state.assignment.trust);
-
   // The services its workloads call: the proxy listens for each route the cluster sends.
   const network = o.noNetwork
     ? undefined
@@ -117,6 +119,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     probe: (targets) => prober.update(targets),
     trustKeys,
     ...(network ? { syncRoutes: network.sync, workloadEnv: network.workloadEnv } : {}),
+    secrets: o.secrets,
     health,
     isConnected: () => o.bus.isConnected(),
     publish: (status) => o.bus.publish(t.nodeStatus(o.cluster, o.node), status, { retain: true }),

@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, string> = {
   wait: 'wait until a commit has converged (exit 0), was rejected (2) or time ran out (1)',
   import: 'import an Oakestra SLA as canopy descriptors',
   identity: 'create a part’s identity: broker credential, signing key, age key',
+  secret: 'seal a secret to the clusters that use it; list its keys',
   'git-hook': 'one writer per canopy ref: a pre-receive hook for the fleet’s Git server',
   'broker-config': 'write Mosquitto’s password file, ACL file and configuration from identity files',
 };

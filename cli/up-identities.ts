@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createIdentity, loadIdentity, writeIdentity, type IdentityFile } from '../reconciler/core/identity-file.js';
 import type { IdentityRole } from '../reconciler/core/identity.js';
 import { sameKey } from '../reconciler/core/keys.js';
-import { declarationFile, declaredKeys, declareKey, newClusterFile } from '../reconciler/core/declare-keys.js';
+import { declarationFile, declaredAge, declaredKeys, declareKey, newClusterFile, sealsSecrets } from '../reconciler/core/declare-keys.js';
 
 export interface UpPart {
   role: IdentityRole;
@@ -59,8 +59,10 @@ export async function ensureUpIdentities(repoDir: string, gitdir: string, fleet:
     ids.set(key(p), id);
     const rel = declarationFile(p.role, p.name);
     const text = (await read(rel)) ?? newClusterFile(p.name.split('/')[0]!);
-    if (declaredKeys(rel, text, p.role, p.name).some((k) => sameKey(k, id.ed25519.publicKey))) continue;
-    const next = declareKey(rel, text, p.role, p.name, id.mqtt.username, id.ed25519.publicKey).text;
+    const age = sealsSecrets(p.role) ? id.age.recipient : undefined;
+    const hasKey = declaredKeys(rel, text, p.role, p.name).some((k) => sameKey(k, id.ed25519.publicKey));
+    if (hasKey && declaredAge(rel, text, p.role, p.name) === age) continue;
+    const next = declareKey(rel, text, p.role, p.name, id.mqtt.username, id.ed25519.publicKey, age).text;
     await mkdir(path.dirname(path.join(repoDir, rel)), { recursive: true });
     await writeFile(path.join(repoDir, rel), next);
     changed.add(rel);

@@ -3,7 +3,7 @@
 // schemas/parse.ts; never trusted before that.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { StringEnum } from './string-enum.js';
-import { ServiceSpec, Point, SigningKey } from './model.js';
+import { ServiceSpec, Point, SigningKey, AgeRecipient } from './model.js';
 
 const Oid = Type.String({ pattern: '^[0-9a-f]{40}$' });
 const Id = Type.String({ minLength: 1, maxLength: 300 });
@@ -44,6 +44,7 @@ export const Assignment = Type.Object(
   { additionalProperties: false },
 );
 
+const SecretName = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' });
 const Keys = Type.Array(SigningKey, { minItems: 1, maxItems: 8, uniqueItems: true });
 /** The fingerprints of the keys a part trusts from the part above it: its sender picks a key they name. */
 const Trusts = Type.Array(Type.String({ pattern: '^SHA256:[A-Za-z0-9+/]{43}$' }), { maxItems: 8, uniqueItems: true });
@@ -58,9 +59,15 @@ export const Trust = Type.Object(
     root: Type.Optional(Keys),
     cluster: Type.Optional(Keys),
     nodes: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), Keys, { additionalProperties: false })),
+    /** The nodes' age recipients (clusters/<c>.yaml nodeIdentities.<n>.age): what the cluster seals their secrets to. */
+    nodeAge: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), AgeRecipient, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
+
+/** An age file, ASCII-armored (`-----BEGIN AGE ENCRYPTED FILE-----`): ciphertext only. */
+export const MAX_SEALED_CHARS = 64 * 1024;
+const Armored = Type.String({ minLength: 1, maxLength: MAX_SEALED_CHARS, pattern: '^-----BEGIN AGE ENCRYPTED FILE-----' });
 
 /** `host:port` of a running instance: its node's address and its published port (`[v6]:port` for IPv6). */
 export const Endpoint = Type.String({ minLength: 3, maxLength: 64 });
@@ -134,6 +141,10 @@ export const Placement = Type.Object(
     services: Type.Record(IdKey, Assignment, { additionalProperties: false }),
     /** The services its workloads may call (their own apps', their `uses`, its `interest`), by id. */
     routes: Type.Optional(Type.Record(IdKey, Route, { additionalProperties: false })),
+    /** The secrets its services and the fleet's registries use, as the repository holds them: secrets/<name>.age, sealed to the cluster (the root never opens them). */
+    secrets: Type.Optional(Type.Record(SecretName, Armored, { additionalProperties: false })),
+    /** The fleet's private registries: host → the secret with their username and password. */
+    registries: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 260 }), SecretName, { additionalProperties: false })),
     /**
      * Services this version removes because main deleted them (not because they moved to another
      * cluster): their volumes go too. Only on the version that removes them.
@@ -308,6 +319,13 @@ export const NodeDesired = Type.Object(
     deletedServices: Type.Optional(Type.Array(IdKey, { uniqueItems: true, maxItems: 10000 })),
     /** How the node's workloads reach the services they may call (their apps', their `uses`, the node's `interest`). */
     routes: Type.Optional(Type.Record(IdKey, NodeRoute, { additionalProperties: false })),
+    /**
+     * The secret keys its replicas use and the registry credentials of its container replicas,
+     * sealed by the cluster to the node's age recipient: it opens to `NodeSecrets`.
+     */
+    sealed: Type.Optional(Armored),
+    /** Why the cluster could not seal what the node's replicas need (names only, never a value). */
+    sealedError: Type.Optional(Type.String({ maxLength: 500 })),
   },
   { additionalProperties: false, $id: 'node-desired.schema.json' },
 );

@@ -134,6 +134,29 @@ export const Health = Type.Object(
   { additionalProperties: false },
 );
 
+const SecretName = Type.String({
+  pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
+  description: 'a secret of the repository: secrets/<name>.yaml and secrets/<name>.age',
+});
+const SecretKey = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$', description: 'a key of the secret' });
+/** One key of a secret, as an environment variable or as a file (exactly one of them). */
+export const SecretRef = Type.Object(
+  {
+    secret: SecretName,
+    key: SecretKey,
+    env: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'the environment variable that holds the value' })),
+    file: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        pattern: '^[^\\0]*$',
+        description: 'a file that holds the value, read-only: an absolute path in a container; for a process, relative to its working directory',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ServiceSpec = Type.Object(
   {
     runtime: StringEnum(['container', 'process'] as const, { description: 'container (Docker) or process (a child process of the agent)' }),
@@ -162,6 +185,12 @@ export const ServiceSpec = Type.Object(
     ),
     env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { additionalProperties: false })),
     health: Type.Optional(Health),
+    secrets: Type.Optional(
+      Type.Array(SecretRef, {
+        maxItems: 64,
+        description: 'keys of secrets (secrets/<name>.yaml) given to each replica as an environment variable or a file',
+      }),
+    ),
     volumes: Type.Optional(
       Type.Array(Volume, {
         maxItems: 32,
@@ -214,6 +243,11 @@ const SshPublicKey = Type.String({
   maxLength: 2000,
   description: 'an SSH public key as in allowed_signers or authorized_keys: ssh-ed25519 AAAA… comment',
 });
+/** An age X25519 public key: the recipient secrets are sealed to. */
+export const AgeRecipient = Type.String({
+  pattern: '^age1[02-9ac-hj-np-z]{58}$',
+  description: 'its age X25519 recipient (age1…): secrets for it are sealed to this key',
+});
 /** Who a part is to the broker and the Git server, and the keys its messages are signed with. */
 export const PartKeys = Type.Object(
   {
@@ -224,6 +258,7 @@ export const PartKeys = Type.Object(
       uniqueItems: true,
       description: 'signing keys accepted from it; more than one while a key is rotated',
     }),
+    age: Type.Optional(AgeRecipient),
   },
   { additionalProperties: false },
 );
@@ -269,6 +304,22 @@ export const FleetDescriptor = Type.Object(
                 { additionalProperties: false },
               ),
               { additionalProperties: false },
+            ),
+          ),
+          registries: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  host: Type.String({
+                    pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$',
+                    maxLength: 260,
+                    description: 'the registry, as in image names: host or host:port',
+                  }),
+                  secret: SecretName,
+                },
+                { additionalProperties: false },
+              ),
+              { maxItems: 32, description: 'private registries: the secret (keys username and password) logs in to host' },
             ),
           ),
           trust: Type.Optional(
@@ -322,6 +373,28 @@ export const ClusterDescriptor = Type.Object(
   { additionalProperties: false, $id: 'cluster.schema.json', title: 'canopy clusters/<name>.yaml' },
 );
 
+export const SecretDescriptor = Type.Object(
+  {
+    apiVersion: Type.Literal('canopy/v1'),
+    kind: Type.Literal('Secret'),
+    metadata: Type.Object({ name: SecretName }, { additionalProperties: false }),
+    spec: Type.Object(
+      {
+        clusters: Type.Array(Name, { minItems: 1, maxItems: 256, uniqueItems: true, description: 'the clusters secrets/<name>.age is sealed to' }),
+        keys: Type.Array(SecretKey, { minItems: 1, maxItems: 256, uniqueItems: true, description: 'its key names (never values)' }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  {
+    additionalProperties: false,
+    $id: 'secret.schema.json',
+    title: 'canopy secrets/<name>.yaml: written by canopy secret set beside secrets/<name>.age',
+  },
+);
+
+export type SecretDescriptor = Static<typeof SecretDescriptor>;
+export type SecretRef = Static<typeof SecretRef>;
 export type ServiceDescriptor = Static<typeof ServiceDescriptor>;
 export type ServiceSpec = Static<typeof ServiceSpec>;
 export type FleetDescriptor = Static<typeof FleetDescriptor>;
@@ -335,4 +408,5 @@ export const fileSchemas: Record<string, TSchema> = {
   'service.schema.json': ServiceDescriptor,
   'fleet.schema.json': FleetDescriptor,
   'cluster.schema.json': ClusterDescriptor,
+  'secret.schema.json': SecretDescriptor,
 };

@@ -21,7 +21,7 @@ import {
   SignedEnvelope,
   IdentityFile,
 } from './messages.js';
-import { ServiceDescriptor, FleetDescriptor, ClusterDescriptor } from './model.js';
+import { ServiceDescriptor, FleetDescriptor, ClusterDescriptor, SecretDescriptor } from './model.js';
 
 /** Wire shapes: the first error is enough (a bad message is dropped, its error logged once). */
 export const wireSchemas: Record<string, TSchema> = {
@@ -38,7 +38,12 @@ export const wireSchemas: Record<string, TSchema> = {
   IdentityFile,
 };
 /** Descriptors: every error, with the data and schema beside it, worded for authors by schema-errors.ts. */
-export const descriptorSchemas: Record<string, TSchema> = { Service: ServiceDescriptor, Fleet: FleetDescriptor, Cluster: ClusterDescriptor };
+export const descriptorSchemas: Record<string, TSchema> = {
+  Service: ServiceDescriptor,
+  Fleet: FleetDescriptor,
+  Cluster: ClusterDescriptor,
+  Secret: SecretDescriptor,
+};
 
 /** Plain JSON of a schema, without `$id`s (nested ones would clash inside one ajv instance). */
 function plain(schema: TSchema): AnySchemaObject {

@@ -150,6 +150,7 @@ function containerCreate(opts: DriverOptions, w: Mounted): ContainerCreate {
       ...portBindings(opts, spec),
       ...(w.hosts && Object.keys(w.hosts).length ? { ExtraHosts: Object.entries(w.hosts).map(([h, ip]) => `${h}:${ip}`) } : {}),
       ...(w.dns?.length ? { Dns: w.dns } : {}),
+      ...(w.binds?.length ? { Binds: w.binds } : {}),
       ...(w.mounts ? { Mounts: w.mounts } : {}), // its volumes (docker-volumes.ts)
       Init: true, // PID 1 that forwards SIGTERM: stop takes 0.2 s instead of the 10 s kill timeout
       RestartPolicy: { Name: 'no' }, // the agent restarts, so it sees and reports every failure

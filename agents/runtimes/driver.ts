@@ -17,6 +17,10 @@ export interface Workload {
   hosts?: Record<string, string>;
   /** Resolvers for a container (the node's DNS answer for service names). */
   dns?: string[];
+  /** Read-only binds for a container, `host-file:path:ro` (its secret files: agents/secrets.ts). */
+  binds?: string[];
+  /** A process's working directory, when the agent gives it one (its secret files are there). */
+  cwd?: string;
 }
 
 export type ReplicaPhase = 'starting' | 'running' | 'failed' | 'stopped';
@@ -42,7 +46,7 @@ export interface DriverOptions {
   stateDir: string; // durable per-node directory (process driver keeps its pid records here)
   /** The node's address (agents/node-address.ts): its workloads get it as CANOPY_NODE_ADDRESS, and host ports are published there (default 0.0.0.0, every address). */
   nodeAddress?: string;
-  /** The login for a registry host (docker runtime's pulls; default none). The secrets chain wires it to the opened assignment. */
+  /** Credentials for a private registry host (the fleet's registries, opened from the node's sealed assignment: agents/secrets.ts); default none. Used by the docker runtime's pulls. */
   registryAuth?: RegistryAuth;
   /** A pull's deadline and how long it may go without progress, ms (default 10 min and 60 s). */
   pull?: { timeoutMs?: number; stallMs?: number };

@@ -109,6 +109,7 @@ async function spawnReplica(
     child = spawn(argv[0], argv.slice(1), {
       detached: true, // own process group: survives the agent, and stop() can signal the whole group
       stdio: ['ignore', log, log],
+      ...(w.cwd ? { cwd: w.cwd } : {}), // its own working directory, when it has files there (its secrets)
       // Where it runs, as a container's labels say it: the workload can read it, and an
       // operator (or a test cleaning up) can find a fleet's processes by it.
       env: {

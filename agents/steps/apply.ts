@@ -8,6 +8,7 @@ import type { Logger } from '../../reconciler/core/log.js';
 import type { AgentAction } from '../plan.js';
 import type { RuntimeDriver } from '../runtimes/driver.js';
 import type { AgentState } from '../state.js';
+import type { AgentSecrets } from '../secrets.js';
 
 /** A replica that has run this long (ms) has its restart record forgotten. */
 export const SETTLED_MS = 10_000;
@@ -28,6 +29,8 @@ export interface ApplyPorts {
   restarted?(runtime: string): void;
   /** What a replica is told of the services it may call (agents/network). */
   workloadEnv?(r: ReplicaSpec): { env: Record<string, string>; hosts: Record<string, string>; dns?: string[] };
+  /** The secrets a replica is given (agents/secrets.ts): opened from the assignment's sealed part. */
+  secrets?: AgentSecrets;
 }
 
 /** `changed`: told when a driver's list changes off a pass (RuntimeDriver.onChange: a pull's progress or end). */
@@ -45,6 +48,7 @@ export async function applyActions(s: AgentState, p: ApplyPorts, actions: readon
 async function stopReplica(s: AgentState, p: ApplyPorts, id: string, why: string): Promise<void> {
   p.log.info(`stop ${id}: ${why}`);
   for (const drv of p.drivers.all) await drv.stop(id); // stop of an unknown id is a no-op
+  p.secrets?.forget(id);
   s.startErrors.delete(id);
   s.healthStopped.delete(id);
   s.restarts.delete(id);
@@ -65,7 +69,21 @@ async function startReplica(s: AgentState, p: ApplyPorts, r: ReplicaSpec, why: s
   const spec = admitted?.command ? { ...r.spec, command: admitted.command } : r.spec;
   p.log.info(`start ${r.id}: ${why}`);
   try {
-    await drv.start({ id: r.id, service: r.service, index: r.index, specHash: r.specHash, spec, ...p.workloadEnv?.(r) });
+    const net = p.workloadEnv?.(r);
+    await p.secrets?.open(s.assignment); // registry credentials, before a pull
+    const sec = await p.secrets?.forReplica(s.assignment, r);
+    const env = sec ? { ...net?.env, ...sec.env } : net?.env;
+    await drv.start({
+      id: r.id,
+      service: r.service,
+      index: r.index,
+      specHash: r.specHash,
+      spec,
+      ...net,
+      ...(env ? { env } : {}),
+      ...(sec?.binds.length ? { binds: sec.binds } : {}),
+      ...(sec?.cwd ? { cwd: sec.cwd } : {}),
+    });
     s.startErrors.delete(r.id);
     s.healthStopped.delete(r.id);
   } catch (e) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { command, flag, text, usageError } from '../args.js';
 import { createIdentity, loadIdentity, writeIdentity } from '../../reconciler/core/identity-file.js';
 import type { IdentityRole } from '../../reconciler/core/identity.js';
-import { declarationFile, declaredKeys, declareKey, fleetName, newClusterFile } from '../../reconciler/core/declare-keys.js';
+import { declarationFile, declaredKeys, declareKey, fleetName, newClusterFile, sealsSecrets } from '../../reconciler/core/declare-keys.js';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -17,7 +17,8 @@ const cmd = command({
     'Writes FILE (mode 0600, a secret: never commit it) with the part’s MQTT user and password, its',
     'Ed25519 signing key pair, an age X25519 key pair (age1… / AGE-SECRET-KEY-1…) and the keys it must',
     'trust; prints its public key; and declares the public key in the repository (fleet.yaml for the',
-    'root and operators, clusters/C.yaml for a cluster and its nodes), leaving the change to commit.',
+    'root and operators, clusters/C.yaml for a cluster and its nodes, with their age recipient, which',
+    'canopy secret set seals secrets to), leaving the change to commit.',
     'Create the root first, then clusters, then nodes. Run it again for a part to rotate its key:',
     'the new key is added beside the old one; remove the old one once the part runs with the new file.',
     '',
@@ -89,7 +90,8 @@ const cmd = command({
     const id = await createIdentity({ fleet, role, name, trust, mqtt: keep?.mqtt, previous });
     const rel = declarationFile(role, name);
     const before = (await read(rel)) ?? (role === 'cluster' || role === 'node' ? newClusterFile(name.split('/')[0]!) : undefined);
-    const declared = declareKey(rel, before!, role, name, id.mqtt.username, id.ed25519.publicKey);
+    const age = sealsSecrets(role) ? id.age.recipient : undefined;
+    const declared = declareKey(rel, before!, role, name, id.mqtt.username, id.ed25519.publicKey, age);
     writeIdentity(v.out, id);
     await mkdir(path.dirname(path.join(repo, rel)), { recursive: true });
     await writeFile(path.join(repo, rel), declared.text);

@@ -3,6 +3,7 @@ import { lstat, readFile } from 'node:fs/promises';
 import { command, Failure, flag } from '../args.js';
 import { validateFleet, formatProblem, type FleetFile, type Problem } from '../../reconciler/core/validate.js';
 import { listWorkTree } from '../fleet-repo.js';
+import { sealedFileProblems } from '../../reconciler/core/secret-rules.js';
 
 const cmd = command({
   name: 'validate',
@@ -35,6 +36,7 @@ const cmd = command({
     }
     const r = validateFleet(files);
     if (!r.ok) problems.push(...r.problems);
+    problems.push(...sealedFileProblems(new Map(files.map((f) => [f.path, f]))));
     // Code-point order, as the root sorts a rejected commit's problems (and no ICU collator to start).
     problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
     if (v.json) {

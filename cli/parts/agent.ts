@@ -65,7 +65,17 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
   const address = o.address ?? defaultNodeAddress(bus.localAddress?.());
   o.log.info(`node address ${address}${o.address ? '' : ' (its connection to the broker; --address to choose)'}`);
   const { loadDrivers } = await import('../../agents/runtimes/load.js');
-  const drivers = await loadDrivers(o.runtime, { fleet, cluster: o.cluster, node: o.name, stateDir: o.stateDir, nodeAddress: address });
+  // Secrets its cluster seals to it, opened with its age identity; registry credentials for pulls.
+  const { agentSecrets } = await import('../../agents/secrets.js');
+  const secrets = agentSecrets(sec.identity?.identity.age.identity, o.stateDir);
+  const drivers = await loadDrivers(o.runtime, {
+    fleet,
+    cluster: o.cluster,
+    node: o.name,
+    stateDir: o.stateDir,
+    nodeAddress: address,
+    registryAuth: secrets.registryAuth,
+  });
   const { startAgent } = await import('../../agents/agent.js');
   const agent = await startAgent({
     fleet,
@@ -86,6 +96,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
     log: o.log,
     telemetry,
     trust: sec.trust,
+    secrets,
   });
   return {
     telemetry,

@@ -131,6 +131,7 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
     log: o.log,
     telemetry,
     trust: sec.trust,
+    ageIdentity: sec.identity?.identity.age.identity,
     placementFromGit: repo ? placementReader(repo, o.name, sync, o.log) : undefined,
     onStatusCommit: sync ? () => sync!.push(statusRef(o.name)) : undefined,
   });

@@ -27,6 +27,7 @@ import { onDesired, onNodeOnline, onNodeStatus, onNodesConnect, onRootConnect } 
 import { recorded } from './steps/record.js';
 import { takePlacementTrust } from './steps/adopt.js';
 import { refreshOnTrust, type TrustStore } from '../mqtt/trust.js';
+import { clusterSealer } from './secrets.js';
 import type { Roll } from './rolling.js';
 import { loadRolls } from './steps/roll.js';
 
@@ -61,6 +62,8 @@ export interface ClusterOptions {
   timers?: Timers;
   /** The keys the buses verify by (none: they do not verify). */
   trust?: TrustStore;
+  /** Its age identity (AGE-SECRET-KEY-1…, from --identity): opens the secrets its placement carries. */
+  ageIdentity?: string;
 }
 
 export interface Cluster {
@@ -135,6 +138,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     metrics: clusterMetrics(telemetry),
     trust: o.trust,
     keepRootKeys: (keys) => journal.write(ROOT_KEYS, keys),
+    sealer: clusterSealer(o.ageIdentity, o.log),
   };
   const loop = startLoop({
     name: `cluster ${o.name}`,

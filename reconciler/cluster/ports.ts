@@ -6,6 +6,7 @@ import type { ClusterStatus, LatencyTarget, Placement } from '../../schemas/mess
 import type { Bus } from '../mqtt/bus.js';
 import type { Topics } from '../mqtt/topics.js';
 import type { TrustStore } from '../mqtt/trust.js';
+import type { Sealer } from './secrets.js';
 import type { Logger } from '../core/log.js';
 import type { PatchJournal } from '../core/patch-journal.js';
 import type { LatLon } from '../core/geo.js';
@@ -67,6 +68,8 @@ export interface ClusterPorts {
   trust?: TrustStore;
   /** Keep the root's keys learned from a signed placement (a restart starts from them). */
   keepRootKeys?(keys: string[]): Promise<void>;
+  /** Seals each node's secrets to it (cluster/secrets.ts); none: nodes are handed no secret. */
+  sealer?: Sealer;
 }
 
 /** The loop's keys: what a reconcile pass does is named by one of these. */

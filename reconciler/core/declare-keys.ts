@@ -39,14 +39,18 @@ export function newClusterFile(cluster: string): string {
   return `# Cluster ${cluster}: declared so that its keys are known (canopy identity create).\napiVersion: canopy/v1\nkind: Cluster\nmetadata:\n  name: ${cluster}\n`;
 }
 
-/** Add `key` (and set `user`) for the part in `text`; throws with the file name when it is not YAML. */
-export function declareKey(file: string, text: string, role: IdentityRole, name: string, user: string, key: string): Declared {
+/**
+ * Add `key` (and set `user`, and `age`: the part's age recipient, which secrets are sealed to) for
+ * the part in `text`; throws with the file name when it is not YAML.
+ */
+export function declareKey(file: string, text: string, role: IdentityRole, name: string, user: string, key: string, age?: string): Declared {
   const doc = load(file, text);
   const at = declarationPath(role, name);
   const cur = doc.getIn(at, false) as unknown;
   const old = isMap(cur) ? (cur.toJSON() as Partial<PartKeys>) : undefined;
   const keys = [...(old?.keys ?? []).filter((k) => !sameKey(k, key)), key];
-  doc.setIn(at, doc.createNode({ user, keys }));
+  const recipient = age ?? old?.age;
+  doc.setIn(at, doc.createNode({ user, keys, ...(recipient ? { age: recipient } : {}) }));
   return { text: doc.toString({ lineWidth: 0 }), keys: keys.length };
 }
 
@@ -56,6 +60,18 @@ export function declaredKeys(file: string, text: string | undefined, role: Ident
   const v = load(file, text).getIn(declarationPath(role, name)) as { toJSON?: () => unknown } | undefined;
   const keys = (v && typeof v.toJSON === 'function' ? (v.toJSON() as Partial<PartKeys>).keys : undefined) ?? [];
   return keys.filter((k) => typeof k === 'string');
+}
+
+/** The age recipient declared for a part (undefined when none is). */
+export function declaredAge(file: string, text: string | undefined, role: IdentityRole, name: string): string | undefined {
+  if (text === undefined) return undefined;
+  const v = load(file, text).getIn([...declarationPath(role, name), 'age']);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Whether a part's secrets can be sealed: clusters and nodes declare an age recipient. */
+export function sealsSecrets(role: IdentityRole): boolean {
+  return role === 'cluster' || role === 'node';
 }
 
 /** The fleet's name from fleet.yaml. */

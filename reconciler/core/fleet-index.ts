@@ -6,6 +6,7 @@
 // tree (validateFleet is built on this index). Pure: no I/O.
 import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
 import { serviceVariable } from './service-names.js';
+import { secretRefProblems, secretYaml } from './secret-rules.js';
 import { START } from './yaml-locate.js';
 import {
   byPosition,
@@ -35,6 +36,8 @@ export interface Indexed {
   variable?: string;
   /** The services an accepted service's `uses` names. */
   uses?: readonly string[];
+  /** The secrets an accepted service (or fleet.yaml's registries) refers to. */
+  secrets?: readonly string[];
 }
 
 export type Change = readonly [path: string, file: FleetFile | null];
@@ -47,6 +50,7 @@ export class FleetIndex {
   private byTarget = new Map<string, readonly string[]>();
   private byVariable = new Map<string, readonly string[]>();
   private byUse = new Map<string, readonly string[]>();
+  private bySecret = new Map<string, readonly string[]>();
 
   constructor(private readonly cache?: Map<string, ParseResult>) {}
 
@@ -85,7 +89,18 @@ export class FleetIndex {
     c.byTarget = new Map(this.byTarget);
     c.byVariable = new Map(this.byVariable);
     c.byUse = new Map(this.byUse);
+    c.bySecret = new Map(this.bySecret);
     return c;
+  }
+
+  /** The files (services, fleet.yaml) that name secret `name`. */
+  secretUsers(name: string): readonly string[] {
+    return this.bySecret.get(name) ?? [];
+  }
+
+  /** Whether any file names a secret: a fleet without secrets pays nothing for them. */
+  usesSecrets(): boolean {
+    return this.bySecret.size > 0;
   }
 
   /** Every problem of the tree as it stands, sorted by file and position. */
@@ -103,6 +118,7 @@ export class FleetIndex {
     out.push(...this.unknownTargets());
     out.push(...this.variableClashes());
     out.push(...this.unknownUses());
+    out.push(...this.secretProblems());
     return out.sort(byPosition);
   }
 
@@ -128,7 +144,7 @@ export class FleetIndex {
       e.result = result;
       if (!result.ok) this.failing.add(path);
       const d = descriptorOf(result);
-      if (d && d.kind !== 'Fleet') {
+      if (d && (d.kind === 'Service' || d.kind === 'Cluster')) {
         e.key = d.kind === 'Service' ? `service ${idOf(d.value)}` : `cluster ${d.value.metadata.name}`;
         const paths = [...(this.byKey.get(e.key) ?? []), path];
         this.byKey.set(e.key, paths);
@@ -142,6 +158,11 @@ export class FleetIndex {
       if (uses?.length) {
         e.uses = [...new Set(uses)];
         for (const u of e.uses) add(this.byUse, u, path);
+      }
+      const secrets = result.ok ? secretsNamed(result) : [];
+      if (secrets.length) {
+        e.secrets = secrets;
+        for (const n of secrets) add(this.bySecret, n, path);
       }
       const to = result.ok && result.kind === 'Service' ? result.value.spec.constraints?.latency?.to : undefined;
       if (to && 'target' in to) {
@@ -163,6 +184,7 @@ export class FleetIndex {
     }
     if (e.variable) drop(this.byVariable, e.variable, path);
     for (const u of e.uses ?? []) drop(this.byUse, u, path);
+    for (const n of e.secrets ?? []) drop(this.bySecret, n, path);
     if (e.target) {
       const paths = (this.byTarget.get(e.target) ?? []).filter((p) => p !== path);
       if (paths.length) this.byTarget.set(e.target, paths);
@@ -244,6 +266,25 @@ export class FleetIndex {
     }
     return out;
   }
+
+  /** A secret named in spec.secrets (or a registry's) must exist (secrets/<name>.yaml) with that key. */
+  private secretProblems(): Problem[] {
+    const out: Problem[] = [];
+    for (const [name, paths] of this.bySecret) {
+      const r = this.entries.get(secretYaml(name))?.result;
+      const keys = r?.ok && r.kind === 'Secret' ? r.value.spec.keys : undefined;
+      for (const p of paths) out.push(...secretRefProblems(this.entries.get(p)!, name, keys));
+    }
+    return out;
+  }
+}
+
+/** The secrets a service's spec.secrets or fleet.yaml's spec.registries name. */
+function secretsNamed(r: ParseResult): string[] {
+  if (!r.ok) return [];
+  if (r.kind === 'Service') return [...new Set((r.value.spec.secrets ?? []).map((x) => x.secret))];
+  if (r.kind === 'Fleet') return [...new Set((r.value.spec?.registries ?? []).map((x) => x.secret))];
+  return [];
 }
 
 function add(m: Map<string, readonly string[]>, key: string, path: string): void {

@@ -68,8 +68,8 @@ const workloadHashes = new WeakMap<object, string>();
 export function workloadHash(spec: { [k: string]: unknown }): string {
   let h = workloadHashes.get(spec);
   if (!h) {
-    const { runtime, image, command, env, ports, resources, health, volumes } = spec;
-    h = specHash({ runtime, image, command, env, ports, resources, health, volumes });
+    const { runtime, image, command, env, ports, resources, health, secrets, volumes } = spec;
+    h = specHash({ runtime, image, command, env, ports, resources, health, secrets, volumes });
     workloadHashes.set(spec, h);
   }
   return h;

@@ -3,7 +3,7 @@
 // file:line:column. Pure: text in, result out. Rules across files are fleet-index.ts's.
 import { LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import { load as loadFast, CORE_SCHEMA } from 'js-yaml';
-import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
+import type { ClusterDescriptor, FleetDescriptor, SecretDescriptor, ServiceDescriptor } from '../../schemas/model.js';
 import { parseSshKey } from './commit-signers.js';
 import { serviceId } from './ids.js';
 import { parsePublicKey } from './keys.js';
@@ -31,7 +31,8 @@ export interface Problem {
 export type Descriptor =
   | { kind: 'Service'; value: ServiceDescriptor }
   | { kind: 'Fleet'; value: FleetDescriptor }
-  | { kind: 'Cluster'; value: ClusterDescriptor };
+  | { kind: 'Cluster'; value: ClusterDescriptor }
+  | { kind: 'Secret'; value: SecretDescriptor };
 
 /**
  * `file` is the path the result was computed for: a cached result is reused only at the same
@@ -57,9 +58,19 @@ export function layoutOf(path: string): Layout {
   if (parts[0] === 'services' && parts.length === 3 && base.endsWith('.yaml')) {
     return { kind: 'Service', dir: parts[1], name: base.slice(0, -'.yaml'.length) };
   }
+  if (parts[0] === 'secrets' && parts.length === 2 && base.endsWith('.yaml')) {
+    return { kind: 'Secret', name: base.slice(0, -'.yaml'.length) };
+  }
+  // The ciphertext beside it: not a descriptor (the root hands it down unopened).
+  if (parts[0] === 'secrets' && parts.length === 2 && base.endsWith('.age')) return { kind: 'ignored' };
   if (base.startsWith('README') || base.endsWith('.md') || base === '.gitignore' || parts[0] === '.github' || parts[0] === 'schemas')
     return { kind: 'ignored' };
-  const where = parts[0] === 'clusters' ? 'put cluster descriptors in clusters/<name>.yaml' : 'put service descriptors in services/<app>/<name>.yaml';
+  const where =
+    parts[0] === 'clusters'
+      ? 'put cluster descriptors in clusters/<name>.yaml'
+      : parts[0] === 'secrets'
+        ? 'a secret is secrets/<name>.yaml and secrets/<name>.age (canopy secret set writes both)'
+        : 'put service descriptors in services/<app>/<name>.yaml';
   return { kind: 'unknown', message: `unknown file: ${where}${base.endsWith('.yml') ? ' (ending in .yaml, not .yml)' : ''}` };
 }
 
@@ -172,6 +183,7 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
     out.push(...portIssues(spec));
     out.push(...healthIssues(spec));
     out.push(...rolloutIssues(spec));
+    out.push(...secretRefIssues(spec));
     out.push(...volumeIssues(spec));
     if (metadata.app !== layout.dir) {
       out.push({
@@ -193,6 +205,23 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
   if (d.kind !== 'Fleet' && d.value.metadata.name !== layout.name) {
     out.push({ at: ['metadata', 'name'], message: `metadata.name: "${d.value.metadata.name}" does not match the file name ${layout.name}.yaml` });
   }
+  return out;
+}
+
+/** Each `spec.secrets` entry gives its key as exactly one of env and file, in a path its runtime can take. */
+function secretRefIssues(spec: ServiceDescriptor['spec']): SchemaIssue[] {
+  const out: SchemaIssue[] = [];
+  (spec.secrets ?? []).forEach((r, i) => {
+    const at = ['spec', 'secrets', String(i)];
+    const name = `spec.secrets[${i}]`;
+    if ((r.env === undefined) === (r.file === undefined)) {
+      out.push({ at, message: `${name}: give exactly one of env (a variable) and file (a path) for key ${r.key} of secret ${r.secret}` });
+    } else if (r.file !== undefined && spec.runtime === 'container' && !r.file.startsWith('/')) {
+      out.push({ at: [...at, 'file'], message: `${name}.file: "${r.file}" must be an absolute path in the container` });
+    } else if (r.file !== undefined && spec.runtime === 'process' && (r.file.startsWith('/') || r.file.split('/').includes('..'))) {
+      out.push({ at: [...at, 'file'], message: `${name}.file: "${r.file}" must be relative to the process's working directory, without ..` });
+    }
+  });
   return out;
 }
 

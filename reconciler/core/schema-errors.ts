@@ -5,7 +5,7 @@ import type { AnySchemaObject, ErrorObject, ValidateFunction } from 'ajv';
 import { validator, validatorIndex } from '../../schemas/validators-load.js';
 import { displayPath, pointerSegments } from './yaml-locate.js';
 
-export type Kind = 'Service' | 'Fleet' | 'Cluster';
+export type Kind = 'Service' | 'Fleet' | 'Cluster' | 'Secret';
 
 /** A schema violation at a path (and, for an unknown field, at that key of the path). */
 export interface SchemaIssue {

@@ -20,12 +20,19 @@ export interface Assessment {
 }
 
 /** Why a cluster cannot take any replica of this service, or undefined if it can. */
-export function exclusion(c: ClusterView, spec: ServiceSpec, targets?: Record<string, Target>): string | undefined {
-  return assess(c, spec, targets).why;
+export function exclusion(c: ClusterView, spec: ServiceSpec, targets?: Record<string, Target>, sealedTo?: SealedTo): string | undefined {
+  return assess(c, spec, targets, sealedTo).why;
 }
 
-export function assess(c: ClusterView, spec: ServiceSpec, targets?: Record<string, Target>): Assessment {
+/** Secret name → the clusters it is sealed to. */
+export type SealedTo = Readonly<Record<string, readonly string[]>>;
+
+export function assess(c: ClusterView, spec: ServiceSpec, targets?: Record<string, Target>, sealedTo?: SealedTo): Assessment {
   if (!c.online) return { why: 'unreachable' };
+  // Judged from the declaration alone: the root never opens a secret.
+  for (const [name, clusters] of Object.entries(sealedTo ?? {})) {
+    if (!clusters.includes(c.name)) return { why: `secret ${name} is sealed to ${clusters.join(', ')} only` };
+  }
   const runtime = spec.runtime;
   if (!c.runtimes.includes(runtime)) return { why: `no node runs ${runtime} workloads (has ${c.runtimes.join(', ') || 'none'})` };
   const arch = spec.resources?.arch;

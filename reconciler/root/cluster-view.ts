@@ -50,6 +50,8 @@ export interface ServiceView {
   id: string;
   spec: ServiceSpec;
   specHash?: string;
+  /** The clusters each secret it uses is sealed to (secrets/<name>.yaml): it runs only where all are. */
+  sealedTo?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface PlaceOptions {

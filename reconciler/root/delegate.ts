@@ -158,6 +158,10 @@ export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
   if (canonicalJson(base.trust ?? null) !== canonicalJson(doc.trust ?? null)) {
     ops.push(doc.trust ? { op: base.trust ? 'replace' : 'add', path: '/trust', value: doc.trust } : { op: 'remove', path: '/trust' });
   }
+  for (const k of ['secrets', 'registries'] as const) {
+    if (canonicalJson(base[k] ?? null) === canonicalJson(doc[k] ?? null)) continue;
+    ops.push(doc[k] ? { op: base[k] ? 'replace' : 'add', path: `/${k}`, value: doc[k] } : { op: 'remove', path: `/${k}` });
+  }
   routesPatch(base.routes, doc.routes, ops);
   if (canonicalJson(base.deleted ?? null) !== canonicalJson(doc.deleted ?? null)) {
     ops.push(doc.deleted ? { op: base.deleted ? 'replace' : 'add', path: '/deleted', value: doc.deleted } : { op: 'remove', path: '/deleted' });

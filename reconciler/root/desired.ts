@@ -10,6 +10,9 @@ import type { Repo } from '../git/repo.js';
 import { objectStore, type ObjectStore } from '../git/odb.js';
 import { readCommitObject } from '../git/log.js';
 import { loadParseCache, saveParseCache } from './parse-cache.js';
+import { sealedFileProblems } from '../core/secret-rules.js';
+import { sealedSecretName } from '../core/secrets.js';
+import { changedSecrets, secretFacts, servicePathsUsing } from './secrets.js';
 import { diffTrees, type Change as TreeChange } from '../git/tree.js';
 
 export interface DesiredService {
@@ -17,6 +20,10 @@ export interface DesiredService {
   spec: ServiceSpec;
   specHash: string;
   file: string;
+  /** Secret → the clusters it is sealed to, for the secrets it uses (root/secrets.ts). */
+  sealedTo?: Record<string, string[]>;
+  /** A hash of the ciphertexts of the secrets it uses: part of its assignment's hash. */
+  sealed?: string;
 }
 
 export interface DesiredState {
@@ -70,7 +77,8 @@ export async function loadDesired(
       [...index.values()].flatMap((e) => (e.result && e.file.oid ? [[e.file.oid, e.result] as [string, ParseResult]] : [])),
     );
   }
-  const problems = [...treeProblems, ...index.problems()];
+  const secretsChanged = changes.some(([p]) => p.startsWith('secrets/'));
+  const problems = [...treeProblems, ...index.problems(), ...(secretsChanged ? sealedFileProblems(new FilesView(index)) : [])];
   if (problems.length) {
     if (prev && o.consume) index.apply(undo);
     problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
@@ -108,7 +116,8 @@ async function changesOf(
       continue;
     }
     if (layoutOf(c.path).kind === 'ignored') {
-      changes.push([c.path, { path: c.path, oid: c.after.oid, text: '' }]);
+      // A sealed secret's ciphertext is read when needed (its placement); other ignored files never.
+      changes.push([c.path, sealedSecretName(c.path) ? lazyFile(store, c.path, c.after.oid) : { path: c.path, oid: c.after.oid, text: '' }]);
       continue;
     }
     const hit = cache.get(c.after.oid);
@@ -146,14 +155,17 @@ function updateServices(
     }
   }
   const changed = new Set<string>();
-  for (const [path] of changes) {
+  // Services using a secret set anew (or sealed to other clusters) are looked at again too.
+  const users = servicePathsUsing(index, changedSecrets(changes.map(([p]) => p)));
+  for (const path of new Set([...changes.map(([p]) => p), ...users])) {
     const e = index.get(path);
     const id = serviceOf(e);
     if (!id || e?.result?.ok !== true || e.result.kind !== 'Service') continue;
     const spec = e.result.value.spec;
-    const hash = specHash(spec);
-    const was = old.get(id);
-    services.set(id, was && was.specHash === hash && was.file === path ? was : { id, spec, specHash: hash, file: path });
+    const facts = secretFacts(index, spec);
+    const hash = facts.sealed ? specHash([specHash(spec), facts.sealed, facts.sealedTo]) : specHash(spec);
+    const was = old.get(id) ?? (users.has(path) ? services.get(id) : undefined);
+    services.set(id, was && was.specHash === hash && was.file === path ? was : { id, spec, specHash: hash, file: path, ...facts });
     if (was?.specHash !== hash) changed.add(id);
   }
   const removed = new Set([...old.keys()].filter((id) => !services.has(id)));

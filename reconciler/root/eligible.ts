@@ -6,7 +6,7 @@ import type { ServiceSpec } from '../../schemas/model.js';
 import type { Capacity } from '../../schemas/messages.js';
 import type { Target } from '../scheduling/latency.js';
 import { request } from '../scheduling/capacity.js';
-import { assess, exclusion, type Assessment } from './assess.js';
+import { assess, exclusion, type Assessment, type SealedTo } from './assess.js';
 import type { Allocation, ClusterView, ServiceView } from './cluster-view.js';
 import { stableJson } from './refusals.js';
 
@@ -55,9 +55,10 @@ export interface Work {
 }
 
 /** The assessments of every cluster (`sorted`) for what `spec` asks, shared by every service that asks the same. */
-export function askOf(assessed: Asks, sorted: ClusterView[], spec: ServiceSpec, targets?: Record<string, Target>): Ask {
+export function askOf(assessed: Asks, sorted: ClusterView[], spec: ServiceSpec, targets?: Record<string, Target>, sealedTo?: SealedTo): Ask {
   const r = request(spec);
   const key = JSON.stringify([
+    sealedTo ?? null,
     spec.runtime,
     spec.resources?.arch ?? null,
     spec.constraints?.clusters ?? null,
@@ -69,7 +70,7 @@ export function askOf(assessed: Asks, sorted: ClusterView[], spec: ServiceSpec, 
   ]);
   let ask = assessed.get(key);
   if (!ask) {
-    ask = { all: sorted.map((c) => assess(c, spec, targets)) };
+    ask = { all: sorted.map((c) => assess(c, spec, targets, sealedTo)) };
     assessed.set(key, ask);
   }
   return ask;
@@ -86,7 +87,7 @@ export function workOf(svc: ServiceView, sorted: ClusterView[], previous: Alloca
   // still allows it there, unless the service asks for failover and the cluster has been away
   // longer than it allows.
   const keep = new Map<string, number>();
-  const ask = askOf(assessed, sorted, svc.spec, targets);
+  const ask = askOf(assessed, sorted, svc.spec, targets, svc.sealedTo);
   const all = ask.all;
   let pure = true;
   for (let k = 0; k < sorted.length; k++) {
@@ -94,7 +95,7 @@ export function workOf(svc: ServiceView, sorted: ClusterView[], previous: Alloca
       a = all[k];
     const refusal = c.refused?.[svc.id];
     const limit = refusal && (refusal.spec === undefined || refusal.spec === stableJson(svc.spec)) ? refusal.limit : Infinity;
-    if (a.why === 'unreachable' && prev.get(c.name) && (c.unheard === 'unknown' || !exclusion({ ...c, online: true }, svc.spec, targets))) {
+    if (a.why === 'unreachable' && prev.get(c.name) && (c.unheard === 'unknown' || !exclusion({ ...c, online: true }, svc.spec, targets, svc.sealedTo))) {
       pure = false;
       const after = svc.spec.failover?.afterSeconds;
       if (after === undefined || (c.offlineForMs ?? 0) < after * 1000) {

@@ -3,10 +3,18 @@
 // touches only the clusters those services are on, and unchanged entries keep their objects.
 import type { ServiceSpec } from '../../schemas/model.js';
 import type { Placement } from '../../schemas/messages.js';
-import { workloadHash } from '../core/ids.js';
+import { specHash, workloadHash } from '../core/ids.js';
 import { cmp, type ServiceDecision } from './cluster-view.js';
 
 type Assignments = Placement['services'];
+
+/**
+ * What a cluster is told a service runs: its workload, and the ciphertexts of the secrets it uses
+ * (their blob ids), so a secret set anew rolls its replicas.
+ */
+export function assignmentHash(svc: { spec: ServiceSpec; sealed?: string }): string {
+  return svc.sealed ? specHash([workloadHash(svc.spec), svc.sealed]) : workloadHash(svc.spec);
+}
 
 /**
  * Each cluster's placement document (service → replicas, spec, reason), kept from the decisions
@@ -23,7 +31,7 @@ export class PlacementDocs {
   update(
     decisions: Map<string, ServiceDecision>,
     ids: Iterable<string>,
-    services: Map<string, { specHash: string; spec: ServiceSpec }>,
+    services: Map<string, { specHash: string; spec: ServiceSpec; sealed?: string }>,
   ): Map<string, string[]> {
     const touched = new Map<string, string[]>();
     const touch = (c: string, id: string) => {
@@ -38,7 +46,7 @@ export class PlacementDocs {
       if (d && svc)
         for (const [c, n] of d.clusters) {
           const h = this.held?.(id, c);
-          next.set(c, { replicas: n, specHash: h?.hash ?? workloadHash(svc.spec), spec: h?.spec ?? svc.spec, reason: d.reason });
+          next.set(c, { replicas: n, specHash: h?.hash ?? assignmentHash(svc), spec: h?.spec ?? svc.spec, reason: d.reason });
         }
       for (const c of this.where.get(id) ?? []) {
         if (next.has(c)) continue;

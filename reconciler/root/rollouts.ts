@@ -3,9 +3,10 @@
 // clusters of a wave not started yet keep the last spec that was ready (`from`) in their
 // placement; a wave's clusters get the new one when it starts; a wave whose reachable clusters
 // all report every replica on the new spec ready (`ServiceStatus.updated`) and stay so for
-// bakeSeconds lets the next start. A wave not ready progressDeadlineSeconds after it started
-// fails the rollout: paused (clusters keep what they have) or, with autoRollback, rolled back
-// (every cluster gets `from` again). An unreachable cluster does not hold its wave: it is
+// bakeSeconds lets the next start. A wave not ready progressDeadlineSeconds after it started,
+// or still not ready CRASH_LOOP_MS after replicas on the new spec failed (a crash loop, a
+// refusal, an image that cannot be had), fails the rollout: paused (clusters keep what they
+// have) or, with autoRollback, rolled back (every cluster gets `from` again). An unreachable cluster does not hold its wave: it is
 // skipped, keeps `from` while the rollout runs, and gets the outcome when it ends. Each change
 // is written in the notes (core/note.ts NoteRollout). Pure apart from the state it is handed.
 import type { Rollout, ServiceSpec } from '../../schemas/model.js';
@@ -29,13 +30,24 @@ export interface Rolling {
   wave: number;
   /** Clusters given the new spec. */
   given: Set<string>;
+  /** When a cluster of the wave first reported replicas on the new spec failed, since the wave was last ready (ms). */
+  failingSince?: number;
+  /** What the last failure said. */
+  failingWhy?: string;
 }
+
+/**
+ * A wave still not ready this long after replicas on the new spec failed (exited, crash-looping,
+ * refused, not pulled) fails before its deadline: a crash loop alternates failed and running, so
+ * the time counts from the first failure until the wave is ready, not while failures last.
+ */
+export const CRASH_LOOP_MS = 30_000;
 
 /** What a rollout sees of the clusters: whether one is reachable, and whether it runs the new spec ready. */
 export interface WaveView {
   online(cluster: string): boolean;
   /** The cluster's placement gives it spec `hash`, it applied that, and every replica runs it ready; else why not. */
-  ready(cluster: string, id: string, hash: string): { ok: true } | { ok: false; why: string };
+  ready(cluster: string, id: string, hash: string): { ok: true } | { ok: false; why: string; failing?: boolean };
 }
 
 /** What one look at a rollout changed, and when to look again. */
@@ -128,7 +140,12 @@ export function advance(r: Rolling, now: number, view: WaveView): Advance {
       continue;
     }
     const notReady = firstNotReady(reachable, r, view);
+    if (notReady?.failing) {
+      r.failingSince ??= now;
+      r.failingWhy = notReady.why;
+    }
     if (notReady === undefined) {
+      r.failingSince = undefined;
       if (!w.readyAt) {
         w.readyAt = iso(now);
         out.noted = true;
@@ -147,12 +164,13 @@ export function advance(r: Rolling, now: number, view: WaveView): Advance {
     }
     const started = Date.parse(w.startedAt!);
     const left = started + r.cfg.deadlineMs - now;
-    if (left > 0) return { ...out, wakeMs: left };
-    fail(
-      r,
-      `wave ${r.wave + 1} (${w.clusters.join(', ')}) not ready after ${secs(now - started)} (progressDeadlineSeconds ${r.cfg.deadlineMs / 1000}): ${notReady}`,
-      now,
-    );
+    const crashLeft = r.failingSince === undefined ? Infinity : r.failingSince + CRASH_LOOP_MS - now;
+    if (left > 0 && crashLeft > 0) return { ...out, wakeMs: Math.min(left, crashLeft) };
+    const what =
+      left > 0
+        ? `not ready ${secs(now - r.failingSince!)} after replicas on the new spec failed: ${r.failingWhy}; now ${notReady.why}`
+        : `not ready after ${secs(now - started)} (progressDeadlineSeconds ${r.cfg.deadlineMs / 1000}): ${notReady.why}`;
+    fail(r, `wave ${r.wave + 1} (${w.clusters.join(', ')}) ${what}`, now);
     return { ...out, respec: out.respec || r.cfg.autoRollback, noted: true };
   }
   return out;
@@ -161,6 +179,7 @@ export function advance(r: Rolling, now: number, view: WaveView): Advance {
 /** The wave starts: its reachable clusters get the new spec, the others are skipped. */
 function start(r: Rolling, w: NoteWave, now: number, view: WaveView): void {
   w.startedAt = iso(now);
+  r.failingSince = undefined;
   for (const c of w.clusters) {
     if (view.online(c)) r.given.add(c);
     else (w.skipped ??= []).push(c);
@@ -181,12 +200,16 @@ function reachableOf(w: NoteWave, view: WaveView, out: Advance): string[] {
   return reachable;
 }
 
-function firstNotReady(clusters: string[], r: Rolling, view: WaveView): string | undefined {
+/** The first cluster's reason for not being ready, a failing one first (what holds the wave up worst). */
+function firstNotReady(clusters: string[], r: Rolling, view: WaveView): { why: string; failing?: boolean } | undefined {
+  let first: { why: string; failing?: boolean } | undefined;
   for (const c of clusters) {
     const j = view.ready(c, r.id, r.to.hash);
-    if (!j.ok) return j.why;
+    if (j.ok) continue;
+    if (j.failing) return j;
+    first ??= j;
   }
-  return undefined;
+  return first;
 }
 
 /** The rollout failed: rolled back (every cluster gets the last ready spec) or paused. */

@@ -21,6 +21,8 @@ export function fleetTrust(good: Pick<DesiredState, 'fleet' | 'index'> | undefin
     if (c.spec?.identity) t.cluster = [...c.spec.identity.keys];
     const nodes = Object.entries(c.spec?.nodeIdentities ?? {});
     if (nodes.length) t.nodes = Object.fromEntries(nodes.map(([n, k]) => [n, [...k.keys]]));
+    const ages = nodes.filter(([, k]) => k.age);
+    if (ages.length) t.nodeAge = Object.fromEntries(ages.map(([n, k]) => [n, k.age!]));
     clusters.set(c.metadata.name, t);
   }
   return { root: [...root], clusters };

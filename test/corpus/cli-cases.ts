@@ -195,6 +195,21 @@ export function cliCases(p: Paths): CliCase[] {
   on('identity')(['create', '--root'], 'missing --repo, --out');
   run('identity')(['create', '--root', '--repo', p.plain, '--out', `${p.none}/root.json`], `--repo ${p.plain}: no fleet.yaml there`);
 
+  const sec = on('secret', ['--repo', p.repo]);
+  sec([], 'expected the action (set or keys) and its arguments, got none');
+  sec(['show', 'db'], 'unknown action "show": the actions are set and keys');
+  sec(['keys'], 'keys takes one secret NAME (a lower-case DNS label)');
+  sec(['keys', 'Db'], 'keys takes one secret NAME');
+  sec(['set', 'password=x'], '--name NAME: required, a lower-case DNS label', '--clusters C1,C2: required, the clusters that may open the secret');
+  sec(['set', '--name', 'db', '--clusters', 'munich'], 'give at least one KEY=VALUE');
+  // The argument is never echoed: it may hold a value.
+  sec(['set', '--name', 'db', '--clusters', 'munich', 'hunter2'], 'argument 2 is not KEY=VALUE with KEY of letters, digits, ".", "_", "-"');
+  sec(['set', '--name', 'db', '--clusters', 'munich', 'a=1', 'a=2'], 'key a is given twice');
+  sec(['set', '--name', 'db', '--clusters', 'munich', 'a=-', 'b=-'], 'at most one KEY=- (standard input)');
+  sec(['set', '--name', 'db', '--clusters', 'Munich', 'a=1'], '--clusters: "Munich" is not a cluster name (a lower-case DNS label)');
+  on('secret')(['keys', 'db'], 'missing --repo');
+  run('secret')(['keys', 'db', '--repo', p.plain], `--repo ${p.plain}: no fleet.yaml there`);
+
   const hook = on('git-hook');
   hook([], 'expected pre-receive or install, got none');
   hook(['post-receive'], 'unknown subcommand post-receive: expected pre-receive or install');

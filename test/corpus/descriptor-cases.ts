@@ -34,6 +34,15 @@ export function cluster(spec: string, meta = '  name: munich\n'): string {
   return `apiVersion: canopy/v1\nkind: Cluster\nmetadata:\n${meta}spec:\n${spec}`;
 }
 
+export const SECRET = 'secrets/db.yaml';
+export const SEALED = 'secrets/db.age';
+/** secrets/db.yaml: `spec` from line 6. */
+export function secret(spec: string, meta = '  name: db\n'): string {
+  return `apiVersion: canopy/v1\nkind: Secret\nmetadata:\n${meta}spec:\n${spec}`;
+}
+/** Stands for a sealed secret: validation looks at the armor only (the root never opens one). */
+const ARMORED = '-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCg==\n-----END AGE ENCRYPTED FILE-----\n';
+
 export const BASE: Record<string, string> = {
   'README.md': '# a fleet for the corpus\n',
   [FLEET]: fleet(`${TARGETS}  timings: {heartbeatSeconds: 2}\n  trust:\n    root: {user: demo.root, keys: ["${R}"]}\n`),
@@ -42,6 +51,8 @@ export const BASE: Record<string, string> = {
   [SERVICE]: svc(),
   'services/web/db.yaml': svc('', { meta: '  name: db\n  app: web\n', spec: '  runtime: process\n  command: [sleep, "3600"]\n  replicas: 1\n' }),
   'services/shop/cart.yaml': svc('  constraints:\n    latency: {to: {target: office}, maxMs: 50}\n', { meta: '  name: cart\n  app: shop\n' }),
+  [SECRET]: secret('  clusters: [munich]\n  keys: [password, username]\n'),
+  [SEALED]: ARMORED,
 };
 
 /** A valid change on top of BASE, which any state the corpus leaves in force must still accept. */
@@ -530,7 +541,7 @@ ${svc()}`;
   );
   f('name missing', fleet(TARGETS, '  labels: {a: b}\n'), '4:3: metadata: missing required field "name"');
   f('metadata: unknown field', fleet(TARGETS, '  name: demo\n  owner: ops\n'), '5:3: metadata: unknown field "owner" (known fields: name)');
-  f('spec: unknown field', fleet(`${TARGETS}  policies: {}\n`), '8:3: spec: unknown field "policies" (known fields: scheduler, timings, targets, trust)');
+  f('spec: unknown field', fleet(`${TARGETS}  policies: {}\n`), '8:3: spec: unknown field "policies" (known fields: scheduler,');
   f('spec a list', fleet('  - targets\n'), '6:3: spec: must be a mapping (got a list)');
   f(
     'scheduler: unknown root policy',
@@ -676,7 +687,7 @@ ${svc()}`;
     '9:18: spec.trust.root.user: "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu" must be a user name (letters, digits, ".", "_", "@" and "-", 1 to 128 characters)',
   );
   f('root: user a number', root(`{user: 7, keys: ["${R}"]}`), '9:18: spec.trust.root.user: must be a string (got 7: put it in quotes)');
-  f('root: unknown field', root(`{user: demo.root, keys: ["${R}"], extra: 1}`), '9:126: spec.trust.root: unknown field "extra" (known fields: user, keys)');
+  f('root: unknown field', root(`{user: demo.root, keys: ["${R}"], extra: 1}`), '9:126: spec.trust.root: unknown field "extra" (known fields: user, keys');
   f(
     'operators: a name with capitals',
     fleetTrust(`    operators:\n      Alice: {user: demo.operator.alice, keys: ["${KEYS.alice}"]}\n`),
@@ -803,7 +814,7 @@ ${svc()}`;
   c(
     'unknown field',
     id(`{user: demo.cluster.munich, keys: ["${M}"], password: x}`),
-    '6:140: spec.identity: unknown field "password" (known fields: user, keys)',
+    '6:140: spec.identity: unknown field "password" (known fields: user, keys',
   );
   c('a string', id(`"${M}"`), '6:13: spec.identity: must be a mapping (got "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIACf9gxgjJ980jyR+FcW9F…)');
   c(
@@ -904,6 +915,68 @@ ${svc()}`;
     { 'services/web/new.yaml': svc('', { meta: '  name: new\n  app: web\n' }), [SERVICE]: svc('  replicas: 3\n') },
     'services/web/api.yaml:10:3: duplicate key "replicas": a key may appear only once in a mapping',
   );
+}
+
+// --- secrets: spec.secrets, fleet.yaml registries, secrets/<name>.yaml and .age ------------------
+{
+  const s = file('secrets', SERVICE);
+  const uses = (item: string) => svc(`  secrets:\n    - ${item}\n`);
+  s(
+    'env and file both',
+    uses('{secret: db, key: password, env: DB_PASSWORD, file: /run/db}'),
+    '11:7: spec.secrets[0]: give exactly one of env (a variable) and file (a path)',
+  );
+  s('neither env nor file', uses('{secret: db, key: password}'), '11:7: spec.secrets[0]: give exactly one of env (a variable) and file (a path)');
+  s(
+    'a relative file in a container',
+    uses('{secret: db, key: password, file: run/db}'),
+    '11:41: spec.secrets[0].file: "run/db" must be an absolute path in the container',
+  );
+  s(
+    'a secret that does not exist',
+    uses('{secret: cache, key: password, env: P}'),
+    '11:16: spec.secrets[0].secret: secret "cache" does not exist (no secrets/cache.yaml',
+  );
+  s(
+    'a key the secret does not have',
+    uses('{secret: db, key: token, env: P}'),
+    '11:25: spec.secrets[0].key: secret "db" has no key "token" (its keys: password, username)',
+  );
+  s('a bad variable name', uses('{secret: db, key: password, env: 1X}'), '11:40: spec.secrets[0].env: "1X" must be a variable name');
+  const t = row('secrets');
+  t(
+    'a registry whose secret does not exist',
+    { [FLEET]: fleet(`${TARGETS}  registries:\n    - {host: "127.0.0.1:5000", secret: hub}\n`) },
+    'fleet.yaml:9:40: spec.registries[0].secret: secret "hub" does not exist',
+  );
+  t(
+    'a registry whose secret has no username',
+    {
+      [FLEET]: fleet(`${TARGETS}  registries:\n    - {host: "127.0.0.1:5000", secret: db}\n`),
+      [SECRET]: secret('  clusters: [munich]\n  keys: [password]\n'),
+    },
+    'fleet.yaml:9:40: spec.registries[0].secret: secret "db" has no key username (a registry needs username and password)',
+  );
+  t(
+    'a key used by a service is dropped',
+    { [SECRET]: secret('  clusters: [munich]\n  keys: [username]\n'), [SERVICE]: uses('{secret: db, key: password, env: P}') },
+    'services/web/api.yaml:11:25: spec.secrets[0].key: secret "db" has no key "password" (its keys: username)',
+  );
+  t('a secret without its ciphertext', { [SEALED]: null }, 'secrets/db.yaml:1:1: no secrets/db.age beside it');
+  t('a ciphertext without its secret', { 'secrets/cache.age': ARMORED }, 'secrets/cache.age:1:1: no secrets/cache.yaml beside it');
+  t('a ciphertext that is not armored', { [SEALED]: Buffer.from([0x61, 0x67, 0x65, 0x00, 0xff]) }, 'secrets/db.age:1:1: not an armored age file');
+  t(
+    'a secret named unlike its file',
+    { [SECRET]: secret('  clusters: [munich]\n  keys: [password]\n', '  name: dbx\n') },
+    'secrets/db.yaml:4:9: metadata.name: "dbx" does not match the file name db.yaml',
+  );
+  t('a secret sealed to no cluster', { [SECRET]: secret('  clusters: []\n  keys: [password]\n') }, 'secrets/db.yaml:6:13: spec.clusters: ');
+  t(
+    'a value in secrets/*.yaml',
+    { [SECRET]: secret('  clusters: [munich]\n  keys: [password]\n  password: hunter2\n') },
+    'secrets/db.yaml:8:3: spec: unknown field "password" (known fields: clusters, keys)',
+  );
+  t('another file under secrets/', { 'secrets/db.json': '{}' }, 'secrets/db.json:1:1: unknown file: a secret is secrets/<name>.yaml and secrets/<name>.age');
 }
 
 export const DESCRIPTOR_CASES: readonly DescriptorCase[] = rows;

@@ -25,11 +25,11 @@ const web = (image: string, rollout: NonNullable<ServiceSpec['rollout']> = ROLLO
   aService('shop/web').image(image).replicas(6).cpu(2).spread('clusters').rollout(rollout);
 
 /** Cluster `c` reports the version it was given applied, with `updated` of its replicas ready on it. */
-function report(f: FakeRoot, c: string, updated?: number): void {
+function report(f: FakeRoot, c: string, updated?: number, failed = 0): void {
   const doc = f.book.get(c);
   const a = doc?.services['shop/web'];
   const n = a?.replicas ?? 0;
-  const services: ClusterStatus['services'] = a ? { 'shop/web': { desired: n, running: n, ready: n, updated: updated ?? n, failed: 0 } } : {};
+  const services: ClusterStatus['services'] = a ? { 'shop/web': { desired: n, running: n - failed, ready: n - failed, updated: updated ?? n, failed } } : {};
   clusterStatusIn(f.state, f.ports, c, aClusterStatus(c, { labels: LABELS[c], applied: doc?.version ?? null, services }));
 }
 
@@ -181,6 +181,36 @@ Waves('a commit that changes only the replicas carries the rollout on; one that 
   const r = rolloutOf(f);
   assert.is(r.from.specHash, h.v1);
   assert.is(f.state.rollouts.get('shop/web')!.to.hash, h.v2);
+});
+
+Waves('replicas on the new spec that fail and stay unready 30 s fail the wave before its deadline; a failure that recovers does not', async () => {
+  const { f, reconcile, h } = await rolling({ ...ROLLOUT, progressDeadlineSeconds: 600 });
+  report(f, 'a', 0, 1);
+  await reconcile('rollout');
+  f.clock.ms += 20_000;
+  report(f, 'a', 1, 0); // running again, not ready yet: a crash loop between two crashes
+  await reconcile('rollout');
+  assert.is(rolloutOf(f).state, 'progressing');
+  f.clock.ms += 10_000;
+  await reconcile('rollout');
+  const r = rolloutOf(f);
+  assert.is(r.state, 'rolled-back');
+  assert.match(r.reason!, /wave 1 \(a\) not ready 30 s after replicas on the new spec failed: a: 0\/\d ready on the new spec, 1 failed/);
+  assert.equal(
+    ['a', 'b', 'c'].map((c) => hashOf(f, c)),
+    [h.v1, h.v1, h.v1],
+  );
+
+  const again = await rolling({ ...ROLLOUT, progressDeadlineSeconds: 600 });
+  report(again.f, 'a', 0, 1);
+  await again.reconcile('rollout');
+  again.f.clock.ms += 10_000;
+  report(again.f, 'a');
+  await again.reconcile('rollout');
+  again.f.clock.ms += 25_000;
+  await again.reconcile('rollout');
+  assert.is(rolloutOf(again.f).state, 'progressing', 'ready after one failure: the wave bakes on');
+  assert.is(hashOf(again.f, 'b'), again.h.v2);
 });
 
 Waves.run();

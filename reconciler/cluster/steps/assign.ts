@@ -25,11 +25,13 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
   // targets it probes, and its routes.
   // The cluster's own keys travel with it, so a rotated cluster key reaches the node signed.
   const trust = s.placement?.trust?.cluster;
+  // Only the keys its replicas use, sealed to it (a key that changes with what is sealed, no value in it).
+  const sealed = await p.sealer?.forNode(node, replicas, s.placement);
   // The services whose volumes the node keeps (cluster/volumes.ts): known once a placement is.
   const volumes = s.placement ? volumeServices(s.placement) : undefined;
   const now = p.now();
   const deleted = deletedServices(s, now);
-  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}|${volumes?.join(',')}|${deleted.join(',')}`;
+  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}|${volumes?.join(',')}|${deleted.join(',')}|${sealed?.key ?? ''}`;
   const applied = st.status?.appliedSeq;
   if (st.sent && st.sent.key === key && (applied === st.sent.seq || now - st.sent.at < 1000)) return;
   // A node holding a seq ahead of anything sent to it (a message this cluster never sent) would
@@ -51,6 +53,8 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
     ...(volumes ? { volumeServices: volumes } : {}),
     ...(deleted.length ? { deletedServices: deleted } : {}),
     ...(routed.length ? { routes } : {}),
+    ...(sealed?.sealed ? { sealed: sealed.sealed } : {}),
+    ...(sealed?.error ? { sealedError: sealed.error } : {}),
   };
   st.sent = { seq, key, at: now };
   await p.nodeBus.publish(p.topics.nodeDesired(p.cfg.name, node), msg, { retain: true });

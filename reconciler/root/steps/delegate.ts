@@ -11,6 +11,7 @@ import type { RootPorts } from '../ports.js';
 import type { RootState } from '../state.js';
 import type { Pass, StepResult } from './pass.js';
 import { sameTrust, trustFor } from '../trust.js';
+import { placementSecrets } from '../secrets.js';
 import { versionOrder } from '../../core/version.js';
 import type { Placement, Version } from '../../../schemas/messages.js';
 
@@ -42,14 +43,18 @@ export async function delegate(
       const renew = !cur || (cur.version.epoch !== state.epoch && failedOver) || rekeyed;
       // After a partial placement `touched` is exact; after a full one (a start, when the docs
       // are new) compare every cluster: one an earlier root placed work on may now get nothing.
-      if (!renew && !result.full && !touched.has(cluster) && !dirty.has(cluster)) continue;
+      const sealing = !!good.index?.usesSecrets() || !!cur?.secrets || !!cur?.registries;
+      if (!renew && !result.full && !touched.has(cluster) && !dirty.has(cluster) && !sealing) continue;
       const services = state.docs.assignments(cluster);
+      // The ciphertexts its services (and the fleet's registries) use, unopened.
+      const sealed = good.index ? placementSecrets(good.index, services, cluster, cur) : {};
+      const resealed = sealed.secrets !== cur?.secrets || sealed.registries !== cur?.registries;
       // Routes that changed make a new version too (the same objects when none did).
       const routes = routesNow(state, ports.log, cluster, services, cur?.routes, views);
       state.routes.setRoutes(cluster, routes);
       const rerouted = routes !== cur?.routes;
       const changed = result.full ? book.differs(cluster, services) : touched.has(cluster);
-      if (!renew && !rerouted && !changed) continue;
+      if (!renew && !rerouted && !changed && !resealed) continue;
       const doc: Placement = {
         fleet: ports.fleet,
         cluster,
@@ -57,6 +62,7 @@ export async function delegate(
         ...(trust ? { trust } : {}),
         services,
         ...(routes ? { routes } : {}),
+        ...sealed,
       };
       // The message names what changed here (all of it on a cluster's first placement).
       const ids = (renew && !rekeyed) || result.full ? Object.keys(services) : (touched.get(cluster) ?? []);

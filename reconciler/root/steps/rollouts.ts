@@ -118,7 +118,8 @@ function waveView(state: RootState, ports: Pick<RootPorts, 'book'>): WaveView {
       const s = st.services[id];
       const updated = s?.updated ?? s?.ready ?? s?.running ?? 0;
       if (s && updated >= a.replicas && s.running <= a.replicas) return { ok: true };
-      return { ok: false, why: `${c}: ${updated}/${a.replicas} ready on the new spec${s?.message ? ` (${s.message})` : ''}` };
+      const why = `${c}: ${updated}/${a.replicas} ready on the new spec${s?.failed ? `, ${s.failed} failed` : ''}${s?.message ? ` (${s.message})` : ''}`;
+      return { ok: false, why, failing: !!s?.failed };
     },
   };
 }
