@@ -10,6 +10,7 @@ import type { ServiceSpec } from '../../schemas/model.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import { readNote } from '../git/notes.js';
 import type { PlacementBook } from './delegate.js';
+import { assignmentHash } from './placement-docs.js';
 import { rolloutConfig, type Rolling } from './rollouts.js';
 import type { RootState } from './state.js';
 
@@ -22,7 +23,7 @@ export async function recoverRollouts(state: RootState, repo: Repo, book: Placem
       continue;
     }
     const svc = good.services.get(id);
-    if (note.state === 'done' || !svc || workloadHash(svc.spec) !== note.to) continue;
+    if (note.state === 'done' || !svc || assignmentHash(svc) !== note.to) continue;
     try {
       const from = await fromSpec(repo, book, id, note, svc.file);
       if (!from) {

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseNote, type NoteRollout } from '../../reconciler/core/note.js';
-import { workloadHash } from '../../reconciler/core/ids.js';
+import { assignmentHash } from '../../reconciler/root/placement-docs.js';
 import { rootReconciler } from '../../reconciler/root/reconcile.js';
 import { clusterOnlineIn, clusterStatusIn } from '../../reconciler/root/inputs.js';
 import type { ServiceSpec } from '../../schemas/model.js';
@@ -44,9 +44,13 @@ const noteOf = (f: FakeRoot, commit: string) =>
 const rolloutOf = (f: FakeRoot): NoteRollout => noteOf(f, C2).rollouts!['shop/web'];
 
 /** v1 accepted and running everywhere, then v2 committed: the first wave has started. */
-async function rolling(rollout?: NonNullable<ServiceSpec['rollout']>) {
+async function rolling(rollout?: NonNullable<ServiceSpec['rollout']>, sealed?: [string, string]) {
   const v1 = desiredState(C1, [web('canopy/app:1', rollout)]);
-  const v2 = desiredState(C2, [web('canopy/app:2', rollout)]);
+  const v2 = desiredState(C2, [web(sealed ? 'canopy/app:1' : 'canopy/app:2', rollout)]);
+  if (sealed) {
+    v1.services.get('shop/web')!.sealed = sealed[0];
+    v2.services.get('shop/web')!.sealed = sealed[1];
+  }
   const commits = fakeCommits({ head: C1, loads: { [C1]: loaded(v1), [C2]: loaded(v2) } });
   const f = fakeRoot({ commits });
   for (const c of ['a', 'b', 'c']) clusterStatusIn(f.state, f.ports, c, aClusterStatus(c, { labels: LABELS[c] }));
@@ -57,7 +61,7 @@ async function rolling(rollout?: NonNullable<ServiceSpec['rollout']>) {
   assert.ok(noteOf(f, C1).convergedAt, 'v1 converged');
   commits.branchHead = C2;
   await reconcile('main');
-  const h = { v1: workloadHash(v1.services.get('shop/web')!.spec), v2: workloadHash(v2.services.get('shop/web')!.spec) };
+  const h = { v1: assignmentHash(v1.services.get('shop/web')!), v2: assignmentHash(v2.services.get('shop/web')!) };
   return { f, reconcile, h };
 }
 
@@ -211,6 +215,20 @@ Waves('replicas on the new spec that fail and stay unready 30 s fail the wave be
   await again.reconcile('rollout');
   assert.is(rolloutOf(again.f).state, 'progressing', 'ready after one failure: the wave bakes on');
   assert.is(hashOf(again.f, 'b'), again.h.v2);
+});
+
+Waves('a secret set anew (the same spec, a new ciphertext) rolls out wave by wave too', async () => {
+  const { f, reconcile, h } = await rolling(undefined, ['oid-1', 'oid-2']);
+  assert.is.not(h.v1, h.v2);
+  assert.equal(
+    ['a', 'b', 'c'].map((c) => hashOf(f, c)),
+    [h.v2, h.v1, h.v1],
+  );
+  report(f, 'a');
+  await reconcile('rollout');
+  f.clock.ms += 5000;
+  await reconcile('rollout');
+  assert.is(hashOf(f, 'b'), h.v2, 'the canary was ready on the new ciphertext: wave 2 started');
 });
 
 Waves.run();

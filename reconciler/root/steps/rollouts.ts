@@ -6,7 +6,7 @@
 // clusters allow; clusters whose spec it changes get new placements (the delegate step writes
 // them), the notes say what happened, and the loop looks again when a bake or a deadline ends.
 import { renderNote, type CommitNote } from '../../core/note.js';
-import { workloadHash } from '../../core/ids.js';
+import { assignmentHash } from '../placement-docs.js';
 import { wavesOf } from '../../core/waves.js';
 import { sameVersion } from '../../core/version.js';
 import { advance, rolloutConfig, type Rolling, type WaveView } from '../rollouts.js';
@@ -25,7 +25,8 @@ export function startRollouts(state: RootState, ports: Pick<RootPorts, 'now'>, p
       state.rollouts.delete(id);
       continue;
     }
-    const to = { spec: svc.spec, hash: workloadHash(svc.spec) };
+    // What clusters are told it runs: its workload and the secrets it uses (a secret set anew rolls out too).
+    const to = { spec: svc.spec, hash: assignmentHash(svc) };
     if (was && was.to.hash === to.hash) {
       // The same workload (replicas or constraints changed): the rollout goes on as it was.
       was.cfg = rolloutConfig(svc.spec.rollout);
