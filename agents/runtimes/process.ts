@@ -1,6 +1,7 @@
 // Process runtime: each replica is a detached child process (its own process group), so it
 // outlives an agent crash. Pid records in <stateDir>/processes.json let a restarted agent adopt
 // the processes still running instead of starting them twice.
+import { readRecordFile } from './record-file.js';
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -200,13 +201,8 @@ function describeExit(e: Exit): string {
 }
 
 function load(file: string): Map<string, ProcessRecord> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw err;
-  }
+  const text = readRecordFile(file);
+  if (text === undefined) return new Map();
   try {
     const { processes } = JSON.parse(text) as { processes: ProcessRecord[] };
     return new Map(processes.map((p) => [p.id, p]));

@@ -1,7 +1,8 @@
 // Which of a runtime's volumes are retained, as the spec said when their replica last started:
 // <stateDir>/volumes-<runtime>.json, so that `retain: true` set after a volume was made (a Docker
 // volume's labels are fixed at creation) still protects it once its service is deleted.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readRecordFile } from './record-file.js';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface RetainRecords {
@@ -45,13 +46,8 @@ export function retainRecords(stateDir: string, runtime: string): RetainRecords 
 }
 
 function load(file: string): Map<string, boolean> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw err;
-  }
+  const text = readRecordFile(file);
+  if (text === undefined) return new Map();
   try {
     const { retain } = JSON.parse(text) as { retain: Record<string, boolean> };
     return new Map(Object.entries(retain).map(([k, v]) => [k, v === true]));
