@@ -26,7 +26,7 @@ export function boxes(fleet: string, service?: string): Promise<Box[]> {
   const args = ['ps', '-a', '--no-trunc', '--filter', `label=canopy.fleet=${fleet}`];
   if (service) args.push('--filter', `label=canopy.service=${service}`);
   return new Promise((resolve, reject) =>
-    execFile('docker', [...args, '--format', FORMAT], { encoding: 'utf8' }, (e, out) => {
+    execFile('docker', [...args, '--format', FORMAT], { encoding: 'utf8', timeout: 20_000 }, (e, out) => {
       if (e) return reject(e);
       resolve(
         out
