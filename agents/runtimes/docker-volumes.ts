@@ -3,19 +3,12 @@
 // (fleet, cluster, node, service, replica, volume, retain), created before the container and
 // mounted at each volume's path. A new version of the replica mounts the same volumes; they go
 // only when agents/steps/volumes.ts removes them (their service deleted, not retained).
+import { OWNER_LABEL, ownerLabels } from './docker-labels.js';
 import type { DockerEngine, ContainerCreate } from './docker-engine.js';
 import type { DriverOptions, RuntimeDriver, StoredVolume, Workload } from './driver.js';
 import { retainRecords, type RetainRecords } from './volume-records.js';
 
-export const VOLUME_LABEL = {
-  fleet: 'canopy.fleet',
-  cluster: 'canopy.cluster',
-  node: 'canopy.node',
-  service: 'canopy.service',
-  replica: 'canopy.replica',
-  volume: 'canopy.volume',
-  retain: 'canopy.retain',
-} as const;
+export const VOLUME_LABEL = { ...OWNER_LABEL, volume: 'canopy.volume', retain: 'canopy.retain' } as const;
 
 /** `<container name>_<volume>`: volume names are DNS labels (no `_`), so names stay apart. */
 export function dockerVolumeName(containerName: string, volume: string): string {
@@ -45,11 +38,7 @@ export function dockerVolumes(
       retained().set(named.map((v) => [v.name, v.retain === true]));
       for (const v of named) {
         const Labels = {
-          [VOLUME_LABEL.fleet]: opts.fleet,
-          [VOLUME_LABEL.cluster]: opts.cluster,
-          [VOLUME_LABEL.node]: opts.node,
-          [VOLUME_LABEL.service]: w.service,
-          [VOLUME_LABEL.replica]: w.id,
+          ...ownerLabels(opts, w),
           [VOLUME_LABEL.volume]: v.volume,
           [VOLUME_LABEL.retain]: String(v.retain === true),
         };

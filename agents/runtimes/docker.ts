@@ -1,6 +1,7 @@
 // Docker runtime: one container per replica, found again by its labels, so a restarted agent
 // adopts what is running instead of starting it twice. The engine holds all state. It speaks to
 // the engine through docker-engine.ts (node:http), not dockerode: see there for why.
+import { OWNER_LABEL, ownerLabels } from './docker-labels.js';
 import { mebibytes } from '../../reconciler/core/quantity.js';
 import { portKey } from '../../reconciler/core/service-names.js';
 import type { ServiceSpec } from '../../schemas/model.js';
@@ -10,14 +11,7 @@ import { serialById } from './pulls.js';
 import { dockerVolumes } from './docker-volumes.js';
 import { nodeEnv, type DriverOptions, type ObservedReplica, type ReplicaPhase, type RuntimeDriver, type Workload } from './driver.js';
 
-export const LABEL = {
-  fleet: 'canopy.fleet',
-  cluster: 'canopy.cluster',
-  node: 'canopy.node',
-  service: 'canopy.service',
-  replica: 'canopy.replica',
-  specHash: 'canopy.spec-hash',
-} as const;
+export const LABEL = { ...OWNER_LABEL, specHash: 'canopy.spec-hash' } as const;
 
 const STOP_TIMEOUT_S = 2;
 
@@ -134,14 +128,7 @@ function containerCreate(opts: DriverOptions, w: Mounted): ContainerCreate {
     Image: spec.image!,
     Cmd: spec.command,
     Env: Object.entries({ ...spec.env, ...w.env, ...nodeEnv(opts) }).map(([k, v]) => `${k}=${v}`),
-    Labels: {
-      [LABEL.fleet]: opts.fleet,
-      [LABEL.cluster]: opts.cluster,
-      [LABEL.node]: opts.node,
-      [LABEL.service]: w.service,
-      [LABEL.replica]: w.id,
-      [LABEL.specHash]: w.specHash,
-    },
+    Labels: { ...ownerLabels(opts, w), [LABEL.specHash]: w.specHash },
     // Every port is published on the node's address: at its hostPort (the cluster never puts two
     // replicas wanting one host port on a node: cluster/host-ports.ts), else at a port Docker
     // picks, so the proxies of other nodes reach the replica (its endpoint in the node's status).
