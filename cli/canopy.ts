@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`canopy: unknown command "${name}"\n\n${help()}`, EX_USAGE);
-  // Stack traces in the .ts sources (the bundles carry source maps) when debugging.
+  // Stack traces in the .ts sources (the bundles carry source maps in a checkout) when debugging.
   if (process.env.CANOPY_LOG === 'debug') process.setSourceMapsEnabled(true);
   // The agent's V8 settings (parts/lean.ts) before its bundle is compiled: V8 takes a code cache
   // only under the flags it was made with, and the cache is written under these.
