@@ -199,7 +199,8 @@ change('a service using a secret goes only where the secret is sealed; resealing
   // The two clusters with the most room left: the secret alone decides between them.
   const inputs = await readPlanInputs(F.repo, { cache: false });
   const placements = await inputs.placements();
-  const free = (c: string) => capOf(inputs.statuses, c) - Object.values(placements.get(c)?.services ?? {}).reduce((t, a) => t + request(a.spec).cpu * a.replicas, 0);
+  const free = (c: string) =>
+    capOf(inputs.statuses, c) - Object.values(placements.get(c)?.services ?? {}).reduce((t, a) => t + request(a.spec).cpu * a.replicas, 0);
   const [roomy, next] = [...CLUSTERS].sort((x, y) => free(y) - free(x));
   assert.ok(free(next!) >= 1, `${next}: ${free(next!)} cpu free`);
   const head = F.big.commitOn('pr', F.big.head, { 'secrets/vault.yaml': sealed(next!), 'secrets/vault.age': armored, 'services/vault-app/db.yaml': db });
