@@ -13,6 +13,7 @@ import { writable } from '../stdio.js';
 import { packageRoot } from '../paths.js';
 import { fleetStatus } from '../../reconciler/report/fleet-status.js';
 import { renderStatus } from '../../reconciler/report/render.js';
+import { tableKey } from '../status-watch.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { ensureUpIdentities } from '../up-identities.js';
@@ -190,10 +191,7 @@ function showStatus(repo: Repo, log: Logger): NodeJS.Timeout {
       const done = svcs.filter((s) => s.state === 'converged').length;
       // A line when something changed (not every second with the same news), the table when it did.
       const line = `main ${r.head?.commit.slice(0, 12)} ${r.head?.outcome}${r.head?.convergedAt ? ', converged' : ''}: ${done}/${svcs.length} services converged`;
-      const table = renderStatus(r)
-        .split('\n')
-        .filter((l) => !/ago$/.test(l))
-        .join('\n');
+      const table = tableKey(renderStatus(r));
       if (table !== shown) {
         shown = table;
         say('\n' + renderStatus(r));
