@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, string> = {
   agent: 'run a node agent',
   status: 'show services and clusters, from Git alone',
   plan: 'what a change would do, for a pull request (text, markdown, json)',
+  logs: 'a service’s output from the nodes that run it (over MQTT, bounded)',
   history: 'placement timeline of a service or the fleet, from Git alone',
   wait: 'wait until a commit has converged (exit 0), was rejected (2) or time ran out (1)',
   import: 'import an Oakestra SLA as canopy descriptors',

@@ -15,7 +15,7 @@ import { fleetStatus } from '../../reconciler/report/fleet-status.js';
 import { renderStatus } from '../../reconciler/report/render.js';
 import { tableKey } from '../status-watch.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { ensureUpIdentities } from '../up-identities.js';
 
 type Runtime = 'docker' | 'process' | 'sim';
@@ -122,6 +122,8 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
     broker = b.url;
     say(`Broker: embedded at ${broker} (no anonymous clients; each part's user holds to its own topics)`);
   } else say(`Broker: ${broker}: it must know these identities (canopy broker-config --identities ${ids.dir} --out DIR)`);
+  // Where `canopy logs --repo DIR` finds this fleet's broker (it speaks as identities/operator.json).
+  writeFileSync(path.join(stateRoot, 'broker.url'), `${broker}\n`);
   const tm = timingsOf(fleet);
   // The nodes whose workloads go on shutdown: each is listed before its agent starts, so that
   // what an agent started while being cut short goes too.

@@ -229,5 +229,17 @@ export function cliCases(p: Paths): CliCase[] {
   bc(['--listen', '70000'], '--listen 70000: expected HOST:PORT or PORT');
   bc(['--listen', 'host:port'], '--listen host:port: expected HOST:PORT or PORT');
   bc(['extra'], 'unexpected argument extra');
+
+  const logs = on('logs', ['--repo', p.repo]);
+  logs([], 'expected one service, APP/NAME, got none');
+  logs(['shop/web', 'shop/api'], 'expected one service, APP/NAME, got shop/web shop/api');
+  logs(['web'], 'web: expected a service as APP/NAME (lower case, digits, -)');
+  logs(['Shop/Web'], 'Shop/Web: expected a service as APP/NAME (lower case, digits, -)');
+  logs(['shop/web', '--tail', '10001'], '--tail 10001: expected a whole number >= 0 and <= 10000');
+  logs(['shop/web', '--tail=-1'], '--tail -1: expected a whole number >= 0 and <= 10000');
+  logs(['shop/web', '--tail', 'all'], '--tail all: expected a whole number >= 0 and <= 10000');
+  logs(['shop/web', '--broker', 'localhost'], `--broker localhost: ${broker}`);
+  on('logs')(['shop/web'], 'give --repo DIR (a running canopy up) or --broker URL --identity FILE');
+  logs(['shop/web', '--follow=yes'], "Option '-f, --follow' does not take an argument");
   return rows;
 }

@@ -242,7 +242,8 @@ function garbage(r: Receiver): void {
     '/placement/trust/root: must NOT have more than 8 items',
   );
   t('trust: a node with capitals', snap(set(nextPlacement(), 'trust', { nodes: { N1: [KEYS.n1] } })), '/placement/trust/nodes/N1: is not a known field');
-  t('trust: an unknown field', snap(set(nextPlacement(), 'trust', { operators: [KEYS.alice] })), '/placement/trust/operators: is not a known field');
+  t('trust: an unknown field', snap(set(nextPlacement(), 'trust', { admins: [KEYS.alice] })), '/placement/trust/admins: is not a known field');
+  t('trust: operators a list', snap(set(nextPlacement(), 'trust', { operators: [KEYS.alice] })), '/placement/trust/operators: must be object');
 }
 
 // --- the cluster: a patch from the root ---------------------------------------------------------------
