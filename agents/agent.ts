@@ -29,6 +29,7 @@ import { findExecutable } from './executable.js';
 import { startNodeNetwork } from './network/start.js';
 import { startHealthProbes } from './health/scheduler.js';
 import type { AgentSecrets } from './secrets.js';
+import { agentFiles } from './files.js';
 
 export { nodeArch } from './node-facts.js';
 
@@ -119,7 +120,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     probe: (targets) => prober.update(targets),
     trustKeys,
     ...(network ? { syncRoutes: network.sync, workloadEnv: network.workloadEnv } : {}),
-    secrets: o.secrets,
+    ...{ secrets: o.secrets, files: agentFiles(o.stateDir) }, // what replicas are given: secrets, config files
     health,
     isConnected: () => o.bus.isConnected(),
     publish: (status) => o.bus.publish(t.nodeStatus(o.cluster, o.node), status, { retain: true }),
