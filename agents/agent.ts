@@ -30,6 +30,7 @@ import { startNodeNetwork } from './network/start.js';
 import { startHealthProbes } from './health/scheduler.js';
 import type { AgentSecrets } from './secrets.js';
 import { startAgentLogs } from './logs.js';
+import { agentFiles } from './files.js';
 
 export { nodeArch } from './node-facts.js';
 
@@ -120,7 +121,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     probe: (targets) => prober.update(targets),
     trustKeys,
     ...(network ? { syncRoutes: network.sync, workloadEnv: network.workloadEnv } : {}),
-    secrets: o.secrets,
+    ...{ secrets: o.secrets, files: agentFiles(o.stateDir) }, // what replicas are given: secrets, config files
     health,
     isConnected: () => o.bus.isConnected(),
     publish: (status) => o.bus.publish(t.nodeStatus(o.cluster, o.node), status, { retain: true }),

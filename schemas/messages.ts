@@ -133,6 +133,11 @@ export const NodeRoute = Type.Object(
 /** Services a part asks for beyond what its workloads declare: a first lookup of a name it was not told about. */
 const Interest = Type.Array(IdKey, { maxItems: MAX_INTEREST, uniqueItems: true });
 
+/** Config files (spec.files) by Git blob id → content, base64 (binary-safe; at most 256 KiB before encoding). */
+const FileContents = Type.Record(Type.String({ pattern: '^[0-9a-f]{40}$' }), Type.String({ maxLength: 349528, pattern: '^[A-Za-z0-9+/]*={0,2}$' }), {
+  additionalProperties: false,
+});
+
 /** A cluster's whole placement: what the root writes to refs/canopy/placements/<cluster>. */
 export const Placement = Type.Object(
   {
@@ -145,6 +150,8 @@ export const Placement = Type.Object(
     routes: Type.Optional(Type.Record(IdKey, Route, { additionalProperties: false })),
     /** The secrets its services and the fleet's registries use, as the repository holds them: secrets/<name>.age, sealed to the cluster (the root never opens them). */
     secrets: Type.Optional(Type.Record(SecretName, Armored, { additionalProperties: false })),
+    /** The config files its services' specs name (spec.files[].oid), as the repository holds them. */
+    files: Type.Optional(FileContents),
     /** The fleet's private registries: host → the secret with their username and password. */
     registries: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 260 }), SecretName, { additionalProperties: false })),
     /**
@@ -326,6 +333,8 @@ export const NodeDesired = Type.Object(
      * sealed by the cluster to the node's age recipient: it opens to `NodeSecrets`.
      */
     sealed: Type.Optional(Armored),
+    /** The config files its replicas' specs name (spec.files[].oid): only those. */
+    files: Type.Optional(FileContents),
     /** Why the cluster could not seal what the node's replicas need (names only, never a value). */
     sealedError: Type.Optional(Type.String({ maxLength: 500 })),
   },

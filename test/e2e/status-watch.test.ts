@@ -77,7 +77,10 @@ test('the table, printed again when it changes, each after a time stamp', async 
     commitFiles(dir, { 'services/shop/db.yaml': svc('db') }, 'add db');
     await w.waitFor(/shop\/db/);
     // Each table printed once: pending, then accepted, then the next commit (its pending may be skipped).
-    const tables = w.output().split(/^--- .*\n/m).slice(1);
+    const tables = w
+      .output()
+      .split(/^--- .*\n/m)
+      .slice(1);
     assert.ok(tables.length >= 3, w.output());
     for (let i = 1; i < tables.length; i++) assert.is.not(tables[i], tables[i - 1], w.output());
     assert.is(await w.kill('SIGTERM'), 0);

@@ -281,6 +281,29 @@ change('fleet.yaml: another policy, a target moved (from the change); a target d
   );
 });
 
+change('config files: a service naming a new one (from the change); that file changed or deleted (in full)', async () => {
+  const p = one(F, 80);
+  const uses = (from: string) => yamlOf(p, { runtime: 'container', image: 'i', replicas: 1, files: [{ path: '/etc/app.conf', from }] });
+  const added = F.big.commitOn('pr', F.big.head, { 'config/app.conf': 'one\n', [p]: uses('config/app.conf') });
+  const plan = await both(F, 'main', added, 'partial');
+  assert.is(plan.accepted, true, JSON.stringify(plan.problems));
+  const missing = await both(F, 'main', F.big.commitOn('pr', F.big.head, { [p]: uses('config/nope.conf') }), 'partial');
+  assert.ok(
+    missing.problems.some((x) => x.file === p && /spec\.files\[0\]\.from: config\/nope\.conf is not a file of this commit/.test(x.message)),
+    JSON.stringify(missing.problems),
+  );
+  const changed = await both(F, added, F.big.commitOn('pr', added, { 'config/app.conf': 'two\n' }), 'full');
+  assert.equal(
+    changed.services.map((x) => `${x.id} ${x.change} ${x.fields.join(',')}`),
+    [`${idOf(p)} changed files`],
+  );
+  const deleted = await both(F, added, F.big.commitOn('pr', added, { 'config/app.conf': null }), 'full');
+  assert.ok(
+    deleted.problems.some((x) => x.file === p && /config\/app\.conf is not a file of this commit/.test(x.message)),
+    JSON.stringify(deleted.problems),
+  );
+});
+
 change('a large change costs more, and still agrees', async () => {
   const files: Record<string, string> = {};
   for (const p of F.big.paths.slice(0, 170)) files[p] = yamlOf(p, { ...spec(F.rng, 2) });
