@@ -266,3 +266,8 @@ export function tlsProblems(v: { 'tls-cert'?: string; 'tls-key'?: string }): str
   if (v['tls-key'] !== undefined && v['tls-cert'] === undefined) return ['--tls-key needs --tls-cert'];
   return [];
 }
+
+/** `--log-format text|json`, for the long-running parts (reconciler/core/log.ts); CANOPY_LOG_FORMAT when absent. */
+export const logFormatOption = () => oneOf(['text', 'json'] as const);
+export const LOG_FORMAT_USAGE =
+  '  --log-format F       text (the default) or json: a JSON object a line (time, level, part, fleet, cluster, node, service, commit, msg)';

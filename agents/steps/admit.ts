@@ -33,7 +33,7 @@ function judge(s: AgentState, p: AdmitPorts, policy: AdmissionPolicy, r: Replica
   const exe = argv?.length ? p.findExecutable?.(argv[0], r.spec.env) : undefined;
   const v = admitSpec(policy, r.spec, exe);
   if (v.ok) return { specHash: r.specHash, ...(argv && exe ? { command: [exe, ...argv.slice(1)] } : {}) };
-  p.log.warn(`${r.id}: ${v.reason}`);
+  p.log.with({ service: r.service }).warn(`${r.id}: ${v.reason}`);
   s.startErrors.delete(r.id);
   s.restarts.delete(r.id);
   const since = new Date(p.now()).toISOString();

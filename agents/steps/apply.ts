@@ -68,10 +68,10 @@ async function startReplica(s: AgentState, p: ApplyPorts, r: ReplicaSpec, why: s
   }
   if (!drv) return startFailed(s, r, `this node cannot run ${r.spec.runtime} workloads`, p.now());
   const admitted = s.admission.get(r.id);
-  if (admitted?.refused) return p.log.error(`not starting ${r.id}: ${admitted.refused.message}`); // the plan never asks; never obey
+  if (admitted?.refused) return p.log.with({ service: r.service }).error(`not starting ${r.id}: ${admitted.refused.message}`); // the plan never asks; never obey
   // A process runs the executable admission judged (an absolute path), not a new PATH lookup.
   const spec = admitted?.command ? { ...r.spec, command: admitted.command } : r.spec;
-  p.log.info(`start ${r.id}: ${why}`);
+  p.log.with({ service: r.service }).info(`start ${r.id}: ${why}`);
   try {
     const net = p.workloadEnv?.(r);
     await p.secrets?.open(s.assignment); // registry credentials, before a pull
@@ -94,7 +94,7 @@ async function startReplica(s: AgentState, p: ApplyPorts, r: ReplicaSpec, why: s
     s.startErrors.delete(r.id);
     s.healthStopped.delete(r.id);
   } catch (e) {
-    p.log.warn(`start ${r.id} failed: ${(e as Error).message}`);
+    p.log.with({ service: r.service }).warn(`start ${r.id} failed: ${(e as Error).message}`);
     s.restarts.set(r.id, counted);
     startFailed(s, r, (e as Error).message, p.now());
   }

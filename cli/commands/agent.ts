@@ -1,5 +1,19 @@
-import { tlsProblems, ArgProblem, brokerUrl, command, custom, duration, labels, list, location, number, text } from '../args.js';
-import { createLogger } from '../../reconciler/core/log.js';
+import {
+  tlsProblems,
+  ArgProblem,
+  brokerUrl,
+  command,
+  custom,
+  duration,
+  labels,
+  list,
+  location,
+  number,
+  text,
+  logFormatOption,
+  LOG_FORMAT_USAGE,
+} from '../args.js';
+import { configureLogs, createLogger } from '../../reconciler/core/log.js';
 import { mebibytes } from '../../reconciler/core/quantity.js';
 import { runUntilSignal } from '../lifecycle.js';
 import { commandPatternProblem, imagePatternProblem } from '../../agents/admission.js';
@@ -45,8 +59,10 @@ const cmd = command({
     '  --allow-command P   run only processes matching P (repeatable, or P1,P2): the executable’s absolute path',
     '                      (/usr/bin/sleep, /opt/app/*), or with a space the whole command line',
     '                      ("/usr/bin/python3 /opt/app/main.py *"); without --allow-* anything assigned runs',
+    LOG_FORMAT_USAGE,
   ].join('\n'),
   options: {
+    'log-format': logFormatOption(),
     identity: text(),
     'tls-ca': text(),
     'tls-cert': text(),
@@ -95,6 +111,7 @@ const cmd = command({
   async run(v) {
     const os = await import('node:os');
     const capacity = { cpu: v.cpu ?? os.cpus().length, memoryMi: v.memory ?? Math.floor(os.totalmem() / 1024 ** 2), gpu: v.gpu ?? 0 };
+    configureLogs({ format: v['log-format'] });
     const log = createLogger(`agent ${v.cluster}/${v.name}`);
     const { runAgent } = await import('../parts/agent.js');
     return runUntilSignal(

@@ -1,5 +1,5 @@
-import { tlsProblems, brokerUrl, command, labels, location, text } from '../args.js';
-import { createLogger } from '../../reconciler/core/log.js';
+import { tlsProblems, brokerUrl, command, labels, location, text, logFormatOption, LOG_FORMAT_USAGE } from '../args.js';
+import { configureLogs, createLogger } from '../../reconciler/core/log.js';
 import { runCluster } from '../parts/cluster.js';
 import { runUntilSignal } from '../lifecycle.js';
 
@@ -23,8 +23,10 @@ const cmd = command({
     '                      the root keys it trusts; without one it runs unsigned',
     '  --tls-ca FILE       the CA that signed an mqtts:// broker’s certificate',
     '  --tls-cert FILE     a client certificate (instead of a password), with --tls-key FILE',
+    LOG_FORMAT_USAGE,
   ].join('\n'),
   options: {
+    'log-format': logFormatOption(),
     identity: text(),
     'tls-ca': text(),
     'tls-cert': text(),
@@ -41,6 +43,7 @@ const cmd = command({
   },
   check: (v) => tlsProblems(v),
   async run(v) {
+    configureLogs({ format: v['log-format'] });
     const log = createLogger(`cluster ${v.name}`);
     return runUntilSignal(
       () =>

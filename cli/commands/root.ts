@@ -1,5 +1,5 @@
-import { tlsProblems, brokerUrl, command, duration, hostPort, text } from '../args.js';
-import { createLogger } from '../../reconciler/core/log.js';
+import { tlsProblems, brokerUrl, command, duration, hostPort, text, logFormatOption, LOG_FORMAT_USAGE } from '../args.js';
+import { configureLogs, createLogger } from '../../reconciler/core/log.js';
 import { runRoot } from '../parts/root.js';
 import { runUntilSignal } from '../lifecycle.js';
 
@@ -22,8 +22,10 @@ const cmd = command({
     '                        required once fleet.yaml declares root keys (spec.trust.root)',
     '  --tls-ca FILE         the CA that signed an mqtts:// broker’s certificate',
     '  --tls-cert FILE       a client certificate (instead of a password), with --tls-key FILE',
+    LOG_FORMAT_USAGE,
   ].join('\n'),
   options: {
+    'log-format': logFormatOption(),
     identity: text(),
     'tls-ca': text(),
     'tls-cert': text(),
@@ -43,6 +45,7 @@ const cmd = command({
     return undefined;
   },
   async run(v) {
+    configureLogs({ format: v['log-format'] });
     const log = createLogger('root');
     const webhook = v.webhook && { ...v.webhook, secret: v['webhook-secret'] ?? process.env.CANOPY_WEBHOOK_SECRET };
     return runUntilSignal(

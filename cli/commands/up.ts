@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { brokerUrl, command, flag, number, oneOf, text, type Values } from '../args.js';
-import { createLogger, type Logger } from '../../reconciler/core/log.js';
+import { brokerUrl, command, flag, number, oneOf, text, logFormatOption, LOG_FORMAT_USAGE, type Values } from '../args.js';
+import { configureLogs, createLogger, logFormat, type Logger } from '../../reconciler/core/log.js';
 import { openRepo, type Repo } from '../../reconciler/git/repo.js';
 import { listFiles } from '../../reconciler/git/tree.js';
 import { readCommit } from '../../reconciler/git/repo.js';
@@ -29,6 +29,7 @@ const options = {
   nodes: number({ min: 1, integer: true }),
   runtime: oneOf(['docker', 'process', 'sim']),
   'keep-workloads': flag(),
+  'log-format': logFormatOption(),
 };
 
 /** Stop order, highest first: the root, the clusters, the agents (a cluster that outlived its agents would warn that each went away), the workloads, the broker. */
@@ -46,6 +47,7 @@ const cmd = command({
     '  --nodes M       nodes per cluster, M >= 1 (default: the cluster file’s spec.nodes, else 2)',
     '  --runtime R     docker when a Docker Engine answers, else process; sim runs nothing',
     '  --keep-workloads  leave containers and processes running on Ctrl-C (the next up adopts them)',
+    LOG_FORMAT_USAGE.replace('--log-format F      ', '--log-format F'),
     '',
     'Logs go to DIR/.git/canopy-up/canopy.log. Commit to main to deploy. SIGINT (Ctrl-C), SIGTERM',
     'or SIGHUP stops it: it removes the workloads (unless --keep-workloads) and closes the broker,',
@@ -53,6 +55,7 @@ const cmd = command({
   ].join('\n'),
   options,
   async run(v) {
+    configureLogs({ format: v['log-format'] });
     let fileLog: Logger | undefined;
     const life = new Lifecycle({ log: (line) => fileLog?.info(line) }).listen();
     try {
@@ -275,6 +278,10 @@ async function removeWorkloads(fleet: string, cluster: string, node: string, run
 function fileLogger(file: string): Logger {
   return createLogger('canopy', (process.env.CANOPY_LOG as never) || 'info', (line) => {
     appendFileSync(file, line + '\n');
-    if (/^\S+ (warn|error)/.test(line) && writable(process.stderr)) process.stderr.write(line.slice(25) + '\n');
+    if (!writable(process.stderr)) return;
+    // Warnings and errors reach the terminal too: a text line without its time stamp, a JSON line whole.
+    if (logFormat() === 'json') {
+      if (/^\{"time":"[^"]*","level":"(warn|error)"/.test(line)) process.stderr.write(line + '\n');
+    } else if (/^\S+ (warn|error)/.test(line)) process.stderr.write(line.slice(25) + '\n');
   });
 }

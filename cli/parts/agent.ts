@@ -1,6 +1,7 @@
 // The agent part: one MQTT connection, the drivers of the chosen runtime, the node agent. This
 // file is the whole of what `canopy agent` loads (besides the CLI's argument parsing): no Git,
 // no YAML, no other runtime's client. Keep it that way; the footprint benchmark watches it.
+import { configureLogs } from '../../reconciler/core/log.js';
 import { connectBus } from '../../reconciler/mqtt/bus.js';
 import { agentIdentity } from '../../reconciler/core/identity.js';
 import { createTelemetry } from '../../reconciler/core/telemetry.js';
@@ -49,6 +50,7 @@ export async function runAgent(o: AgentPartOptions): Promise<Running> {
   const name = `${o.cluster}/${o.name}`;
   const known = o.identityFile ? loadIdentity(o.identityFile).identity.fleet : o.fleet;
   const fleet = known ?? (await discoverFleet(o.broker, o.cluster, o.log));
+  configureLogs({ fleet });
   const t = topics(fleet);
   const sec = partSecurity({ file: o.identityFile, role: 'node', name, fleet, log: o.log, tls: o.tls, view: (st) => agentTrustView(st, t, o.cluster, o.name) });
   if (!sec.trust.signed) warnUnsigned(o.log, sec.identity ? 'its identity trusts no cluster key' : 'no --identity');

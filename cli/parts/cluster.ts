@@ -1,6 +1,7 @@
 // The cluster part: its view of the fleet repository (local, or a shallow mirror of main and its
 // own refs), one bus to the root and one to its nodes (the same broker unless told), the
 // cluster reconciler.
+import { configureLogs } from '../../reconciler/core/log.js';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { connectBus, type Bus } from '../../reconciler/mqtt/bus.js';
@@ -73,6 +74,7 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   const idFleet = o.identityFile ? loadIdentity(o.identityFile).identity.fleet : undefined;
   const fleetName = o.fleet ?? fleet?.metadata.name ?? idFleet;
   if (!fleetName) throw new Error('cluster: give --repo (to read fleet.yaml), --identity FILE or --fleet NAME');
+  configureLogs({ fleet: fleetName });
   const t = topics(fleetName);
   const tm = timingsOf(fleet);
   const identity = clusterIdentity(fleetName, o.name);

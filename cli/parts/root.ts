@@ -1,5 +1,6 @@
 // The root part: mirror (or open) the fleet repository, connect to the broker, run the root
 // reconciler; for a remote repository, poll main and listen for push webhooks.
+import { configureLogs } from '../../reconciler/core/log.js';
 import os from 'node:os';
 import path from 'node:path';
 import { connectBus } from '../../reconciler/mqtt/bus.js';
@@ -52,6 +53,7 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
   }
   const { fleet } = await fleetAtMain(repo);
   const name = fleet.metadata.name;
+  configureLogs({ fleet: name });
   // The MQTT keepalive is the heartbeat: the broker declares a silent client gone after 1.5 × it.
   const t = topics(name);
   const sec = partSecurity({

@@ -105,6 +105,9 @@ export function cliCases(p: Paths): CliCase[] {
   on('cluster')(['--name', 'munich', '--broker', B, '--state-dir='], 'missing --state-dir');
   cluster(['--operator'], "Option '--operator <value>' argument missing");
   cluster(['extra'], 'unexpected argument extra');
+  cluster(['--log-format', 'xml'], '--log-format xml: expected text or json');
+  root(['--log-format', 'JSON'], '--log-format JSON: expected text or json');
+  up(['--log-format='], '--log-format: expected a value, got an empty one');
   cluster(['--tls-key='], '--tls-key: expected a value, got an empty one');
 
   const agent = on('agent', ['--cluster', 'munich', '--name', 'n1', '--broker', B, '--runtime', 'sim', '--state-dir', p.state]);
@@ -119,6 +122,7 @@ export function cliCases(p: Paths): CliCase[] {
   );
   agent(['--broker', 'mqtt://'], `--broker mqtt://: ${broker}`);
   agent(['--cpu=-1'], '--cpu -1: expected a number >= 0');
+  agent(['--log-format', 'logfmt'], '--log-format logfmt: expected text or json');
   agent(['--cpu', 'two'], '--cpu two: expected a number >= 0');
   agent(['--cpu', 'Infinity'], '--cpu Infinity: expected a number >= 0');
   agent(['--gpu', '1.5'], '--gpu 1.5: expected a whole number >= 0');

@@ -23,11 +23,11 @@ test.after(async () => {
 const FLEET = 'apiVersion: canopy/v1\nkind: Fleet\nmetadata:\n  name: watchers\n';
 const svc = (name: string) => serviceYaml('shop', name, { runtime: 'process', command: ['sleep', '600'], replicas: 1 });
 
-function repo(): string {
+function repo(rootArgs: string[] = []): string {
   const dir = tempDir('canopy-watch-');
   execFileSync('git', ['init', '-q', '-b', 'main', dir]);
   commitFiles(dir, { 'fleet.yaml': FLEET, 'services/shop/web.yaml': svc('web') }, 'first');
-  roots.push(start(['root', '--repo', dir, '--broker', broker.url]));
+  roots.push(start(['root', '--repo', dir, '--broker', broker.url, ...rootArgs]));
   return dir;
 }
 
@@ -36,8 +36,8 @@ interface Doc {
   services: Record<string, unknown>;
 }
 
-test('--json: one document per change of main, loose or packed; none while nothing changes', async () => {
-  const dir = repo();
+test('--json: one document per change of main, loose or packed; none while nothing changes (the root logging JSON)', async () => {
+  const dir = repo(['--log-format', 'json']);
   const w = start(['status', '--watch', '--json', '--repo', dir]);
   try {
     const docs = () =>
@@ -64,6 +64,17 @@ test('--json: one document per change of main, loose or packed; none while nothi
     await new Promise((r) => setTimeout(r, 4500));
     assert.is(docs().length, n, w.output());
     assert.is(await w.kill('SIGINT'), 0);
+    // The root's log: a JSON object a line, its stable fields, the commit it judged.
+    const logLines = roots[0]!.output().split('\n').filter(Boolean);
+    const logged = logLines.map((l) => JSON.parse(l) as Record<string, string>);
+    assert.ok(
+      logged.every((l) => l.part === 'root' && l.fleet === 'watchers' && l.level && l.msg && l.time),
+      logLines.join('\n'),
+    );
+    assert.ok(
+      logged.some((l) => l.commit === second && /^accepted /.test(l.msg!)),
+      logLines.join('\n'),
+    );
   } finally {
     await w.kill('SIGKILL');
   }

@@ -61,6 +61,7 @@ export function memoryLog(): Logger & { lines: string[] } {
     warn: (m: string) => void lines.push(`warn: ${m}`),
     error: (m: string) => void lines.push(`error: ${m}`),
     child: () => log,
+    with: () => log,
   };
   return log;
 }

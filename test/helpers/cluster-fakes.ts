@@ -108,7 +108,7 @@ export function fakeCluster(o: FakeClusterOptions = {}): FakeCluster {
   const clock = { t: T0 };
   const logs: string[] = [];
   const line = (level: string) => (msg: string) => void logs.push(`${level}: ${msg}`);
-  const log: Logger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: () => log };
+  const log: Logger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: () => log, with: () => log };
   const telemetry = createTelemetry();
   const base = clusterConfig({ name: 'munich', fleet: 'demo', bus, nodeBus, stateDir: '/nonexistent', log });
   const p: ClusterPorts = {

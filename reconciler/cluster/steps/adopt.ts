@@ -50,7 +50,9 @@ export async function adoptPlacement(s: ClusterState, p: ClusterPorts, a: Adopti
     if (rootKeys) await p.keepRootKeys?.(rootKeys);
   }
   p.metrics.adopted.inc({ source: a.source });
-  p.log.info(`applied placement #${next.version.seq} from ${next.version.commit.slice(0, 12)} (${from}): ${Object.keys(next.services).length} service(s)`);
+  p.log
+    .with({ commit: next.version.commit })
+    .info(`applied placement #${next.version.seq} from ${next.version.commit.slice(0, 12)} (${from}): ${Object.keys(next.services).length} service(s)`);
   p.work.enqueue(KEYS.place);
 }
 

@@ -25,7 +25,7 @@ export async function recordConvergence(state: RootState, ports: Pick<RootPorts,
   pending.notReady = undefined;
   state.older.length = 0;
   ports.metrics.convergence.observe(Math.max(0, Date.parse(convergedAt) - Date.parse(pending.at)) / 1000);
-  ports.log.info(`converged ${pending.commit.slice(0, 12)}`);
+  ports.log.with({ commit: pending.commit }).info(`converged ${pending.commit.slice(0, 12)}`);
 }
 
 /** A pending commit, every cluster at its placement's version, every service running as wanted, every replica ready. */

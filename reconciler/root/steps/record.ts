@@ -21,7 +21,10 @@ export async function record(state: RootState, ports: Pick<RootPorts, 'notes' | 
   );
   ports.queue.enqueue('converge');
   const loaded = pass.commit?.result;
-  if (loaded?.ok) ports.log.info(`accepted ${pass.commit!.head.slice(0, 12)}: ${loaded.changed.size} changed, ${loaded.removed.size} removed`);
+  if (loaded?.ok)
+    ports.log
+      .with({ commit: pass.commit!.head })
+      .info(`accepted ${pass.commit!.head.slice(0, 12)}: ${loaded.changed.size} changed, ${loaded.removed.size} removed`);
 }
 
 /** Fill the pending note in from this pass's decisions; into `pass.notes` when its text changed. */

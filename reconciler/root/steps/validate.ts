@@ -17,7 +17,9 @@ export async function validate(state: RootState, ports: Pick<RootPorts, 'notes' 
   if (!res.ok) {
     ports.stats.rejected++;
     ports.metrics.commits.inc({ outcome: 'rejected' });
-    ports.log.warn(`rejected ${head.slice(0, 12)}: ${res.problems.length} problem(s), keeping ${good?.commit.slice(0, 12) ?? 'nothing'}`);
+    ports.log
+      .with({ commit: head })
+      .warn(`rejected ${head.slice(0, 12)}: ${res.problems.length} problem(s), keeping ${good?.commit.slice(0, 12) ?? 'nothing'}`);
     pass.notes.set(
       head,
       renderNote({ outcome: 'rejected', commit: head, at: ports.now().toISOString(), problems: res.problems, inForce: good?.commit, ...signed }),
