@@ -229,5 +229,18 @@ export function cliCases(p: Paths): CliCase[] {
   bc(['--listen', '70000'], '--listen 70000: expected HOST:PORT or PORT');
   bc(['--listen', 'host:port'], '--listen host:port: expected HOST:PORT or PORT');
   bc(['extra'], 'unexpected argument extra');
+
+  // --metrics HOST:PORT on every part and on up (issue 18).
+  const metrics = 'expected HOST:PORT or PORT (0 for a free port)';
+  root(['--metrics', '70000'], `--metrics 70000: ${metrics}`);
+  root(['--metrics', 'host:'], `--metrics host:: ${metrics}`);
+  root(['--metrics='], '--metrics: expected a value, got an empty one');
+  root(['--metrics-services=-1', '--metrics', '0'], '--metrics-services -1: expected a whole number >= 0');
+  root(['--metrics-services=1.5', '--metrics', '0'], '--metrics-services 1.5: expected a whole number >= 0');
+  root(['--metrics-services', '5'], '--metrics-services needs --metrics');
+  cluster(['--metrics', 'bad host:9100'], `--metrics bad host:9100: ${metrics}`);
+  agent(['--metrics', 'http://127.0.0.1:9100'], `--metrics http://127.0.0.1:9100: ${metrics}`);
+  agent(['--metrics'], "Option '--metrics <value>' argument missing");
+  up(['--metrics', '127.0.0.1:port'], `--metrics 127.0.0.1:port: ${metrics}`);
   return rows;
 }
