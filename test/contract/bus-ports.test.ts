@@ -62,7 +62,11 @@ t('an identity names the client; payloads are sealed and opened by the codec; on
   await broker.stop();
   await eventually('health to say the broker is gone', () => !telemetry.checkHealth().ok);
   assert.match(telemetry.checkHealth().checks.mqtt.detail ?? '', /not connected/);
+  const reconnects = () => telemetry.collect().find((f) => f.name === 'canopy_broker_reconnects_total')?.samples[0]?.value;
+  assert.is(reconnects(), 0, 'the first connection is no reconnect');
   await broker.restart();
+  await eventually('the reconnect counted', () => reconnects() === 1);
+  assert.is(telemetry.checkHealth().ok, true);
 });
 
 t('a bus needs an identity or a client id', async () => {
