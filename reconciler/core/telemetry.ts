@@ -16,6 +16,8 @@ export interface Gauge {
 
 export interface Histogram {
   observe(value: number, labels?: Labels): void;
+  /** The series for `labels`, at zero until observed: a scraper finds it before the first observation. */
+  declare(labels?: Labels): void;
 }
 
 /** ok false means the part cannot do its job (not merely that something is degraded). */
@@ -124,6 +126,7 @@ export function createTelemetry(): Telemetry {
           s.count = (s.count ?? 0) + 1;
           for (const b of s.buckets ?? []) if (value <= b[0]) b[1]++;
         },
+        declare: (labels) => void series(f, labels),
       };
     },
     health(name, check) {

@@ -221,6 +221,8 @@ function busMetrics(t: Telemetry | undefined, connected: () => boolean) {
     reconnects: t.counter('canopy_broker_reconnects_total', 'Connections to the broker made again after the first one'),
   };
   for (const c of [m.received, m.published, m.reconnects]) c.inc(undefined, 0);
+  // The reasons every part can meet, from zero (others, such as the codec's, appear when they happen).
+  for (const reason of ['invalid', 'unsigned', 'untrusted-key', 'bad-signature', 'replayed', 'oversized']) m.dropped.inc({ reason }, 0);
   return m;
 }
 

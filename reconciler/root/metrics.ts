@@ -46,6 +46,8 @@ export function rootMetrics(t: Telemetry, state: RootState, o: { services?: numb
   const commits = t.counter('canopy_commits_total', 'Commits of main the root judged, by result (accepted, rejected)');
   // Both results from the start: a query for either finds a series (0) before the first commit.
   for (const result of ['accepted', 'rejected']) commits.inc({ result }, 0);
+  const convergence = t.histogram('canopy_commit_converge_seconds', 'From accepting a commit to the fleet running it');
+  convergence.declare();
   return {
     commits,
     superseded: t.counter('canopy_commits_superseded_total', 'Heads of main passed over for a newer head before being judged'),
@@ -54,7 +56,7 @@ export function rootMetrics(t: Telemetry, state: RootState, o: { services?: numb
     placementsWritten: t.counter('canopy_root_placements_written_total', 'Placement refs the root wrote'),
     sends: t.counter('canopy_root_sends_total', 'Placements sent to clusters, by kind'),
     failovers: t.counter('canopy_root_failovers_total', 'Failovers (each opens a new epoch)'),
-    convergence: t.histogram('canopy_commit_converge_seconds', 'From accepting a commit to the fleet running it'),
+    convergence,
     rollouts: t.counter('canopy_root_rollouts_total', 'Rollouts that ended, by outcome'),
     failed: (key, error) => void failing.set(key, error instanceof Error ? error.message : String(error)),
     succeeded: (key) => void failing.delete(key),

@@ -117,6 +117,18 @@ Registry('a histogram renders cumulative _bucket{le} lines up to +Inf, then _sum
   ]);
 });
 
+Registry('a declared histogram series is there, at zero, before its first observation', () => {
+  const t = createTelemetry();
+  t.histogram('canopy_converge_seconds', 'c', [1]).declare();
+  assert.equal(renderPrometheus(t.collect()).split('\n').slice(2), [
+    'canopy_converge_seconds_bucket{le="1"} 0',
+    'canopy_converge_seconds_bucket{le="+Inf"} 0',
+    'canopy_converge_seconds_sum 0',
+    'canopy_converge_seconds_count 0',
+    '',
+  ]);
+});
+
 Registry('registries merged: each series labelled with its part, no series twice, no family of two kinds', () => {
   const part = (n: number) => {
     const t = createTelemetry();
