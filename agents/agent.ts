@@ -29,6 +29,8 @@ import { findExecutable } from './executable.js';
 import { startNodeNetwork } from './network/start.js';
 import { startHealthProbes } from './health/scheduler.js';
 import type { AgentSecrets } from './secrets.js';
+import { startAgentLogs } from './logs.js';
+import { agentFiles } from './files.js';
 
 export { nodeArch } from './node-facts.js';
 
@@ -119,7 +121,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     probe: (targets) => prober.update(targets),
     trustKeys,
     ...(network ? { syncRoutes: network.sync, workloadEnv: network.workloadEnv } : {}),
-    secrets: o.secrets,
+    ...{ secrets: o.secrets, files: agentFiles(o.stateDir) }, // what replicas are given: secrets, config files
     health,
     isConnected: () => o.bus.isConnected(),
     publish: (status) => o.bus.publish(t.nodeStatus(o.cluster, o.node), status, { retain: true }),
@@ -138,14 +140,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   // A rotated cluster key: the retained assignment, if it was dropped, is asked for again.
   if (o.trust) refreshOnTrust(o.trust, o.bus, (w) => (w === `cluster:${o.cluster}` ? [t.nodeDesired(o.cluster, o.node)] : []), o.log);
   o.bus.onConnect(() => reconnected(state, enqueue));
+  const logs = await startAgentLogs({ ...o, topics: t, drivers: drivers.all }); // logs on demand: bounded chunks of its replicas' output
   enqueue(SYNC);
 
   return {
     idle: () => loop.idle(),
     async stop() {
-      heartbeat.stop();
-      prober.stop();
-      health.stop();
+      for (const part of [logs, heartbeat, prober, health]) part.stop();
       await loop.stop();
       await saving;
       for (const d of drivers.all) await d.close();

@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, string> = {
   agent: 'run a node agent',
   status: 'show services and clusters, from Git alone',
   plan: 'what a change would do, for a pull request (text, markdown, json)',
+  logs: 'a service’s output from the nodes that run it (over MQTT, bounded)',
   history: 'placement timeline of a service or the fleet, from Git alone',
   wait: 'wait until a commit has converged (exit 0), was rejected (2) or time ran out (1)',
   import: 'import an Oakestra SLA as canopy descriptors',
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`canopy: unknown command "${name}"\n\n${help()}`, EX_USAGE);
-  // Stack traces in the .ts sources (the bundles carry source maps) when debugging.
+  // Stack traces in the .ts sources (the bundles carry source maps in a checkout) when debugging.
   if (process.env.CANOPY_LOG === 'debug') process.setSourceMapsEnabled(true);
   // The agent's V8 settings (parts/lean.ts) before its bundle is compiled: V8 takes a code cache
   // only under the flags it was made with, and the cache is written under these.

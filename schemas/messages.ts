@@ -61,6 +61,8 @@ export const Trust = Type.Object(
     nodes: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), Keys, { additionalProperties: false })),
     /** The nodes' age recipients (clusters/<c>.yaml nodeIdentities.<n>.age): what the cluster seals their secrets to. */
     nodeAge: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), AgeRecipient, { additionalProperties: false })),
+    /** The fleet's operators' keys (fleet.yaml spec.trust.operators): whose log requests the cluster serves. */
+    operators: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), Keys, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -131,6 +133,11 @@ export const NodeRoute = Type.Object(
 /** Services a part asks for beyond what its workloads declare: a first lookup of a name it was not told about. */
 const Interest = Type.Array(IdKey, { maxItems: MAX_INTEREST, uniqueItems: true });
 
+/** Config files (spec.files) by Git blob id → content, base64 (binary-safe; at most 256 KiB before encoding). */
+const FileContents = Type.Record(Type.String({ pattern: '^[0-9a-f]{40}$' }), Type.String({ maxLength: 349528, pattern: '^[A-Za-z0-9+/]*={0,2}$' }), {
+  additionalProperties: false,
+});
+
 /** A cluster's whole placement: what the root writes to refs/canopy/placements/<cluster>. */
 export const Placement = Type.Object(
   {
@@ -143,6 +150,8 @@ export const Placement = Type.Object(
     routes: Type.Optional(Type.Record(IdKey, Route, { additionalProperties: false })),
     /** The secrets its services and the fleet's registries use, as the repository holds them: secrets/<name>.age, sealed to the cluster (the root never opens them). */
     secrets: Type.Optional(Type.Record(SecretName, Armored, { additionalProperties: false })),
+    /** The config files its services' specs name (spec.files[].oid), as the repository holds them. */
+    files: Type.Optional(FileContents),
     /** The fleet's private registries: host → the secret with their username and password. */
     registries: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 260 }), SecretName, { additionalProperties: false })),
     /**
@@ -324,6 +333,8 @@ export const NodeDesired = Type.Object(
      * sealed by the cluster to the node's age recipient: it opens to `NodeSecrets`.
      */
     sealed: Type.Optional(Armored),
+    /** The config files its replicas' specs name (spec.files[].oid): only those. */
+    files: Type.Optional(FileContents),
     /** Why the cluster could not seal what the node's replicas need (names only, never a value). */
     sealedError: Type.Optional(Type.String({ maxLength: 500 })),
   },
@@ -434,7 +445,74 @@ export const IdentityFile = Type.Object(
   { additionalProperties: false, $id: 'identity.schema.json' },
 );
 
+/** A log stream's id, chosen by the operator's CLI: names the stream in every answer. */
+const StreamId = Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' });
+const ReplicaId = Type.String({ minLength: 3, maxLength: 300 });
+/** At most this many lines of a tail (`canopy logs --tail`). */
+export const MAX_LOG_TAIL = 10_000;
+/** A line longer than this is cut (and marked) where the agent reads it. */
+export const MAX_LOG_LINE_BYTES = 8 * 1024;
+const LogLines = Type.Array(Type.String({ maxLength: MAX_LOG_LINE_BYTES + 16 }), { maxItems: 4096 });
+
+/**
+ * Logs on demand: the operator asks a cluster (`clusters/<c>/logs/request/<operator>`), the
+ * cluster asks the nodes that run the replicas (`…/nodes/<n>/logs/request`), each node answers
+ * its cluster (`…/nodes/<n>/logs/answer`), the cluster relays to the operator
+ * (`clusters/<c>/logs/answer/<operator>`). `op`: start a stream, renew its lease (a follow
+ * stream ends by itself when its lease runs out), or stop it. `at` (ms since the epoch) is signed
+ * with the body: a request far from the receiver's clock is refused (no replay of an old one).
+ */
+export const LogsMessage = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal('logs-request'),
+      id: StreamId,
+      op: StringEnum(['start', 'renew', 'stop'] as const),
+      at: Counter,
+      service: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }),
+      /** One replica: its index (`3`) or its id (`shop/web#3`). */
+      replica: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+      tail: Type.Integer({ minimum: 0, maximum: MAX_LOG_TAIL }),
+      follow: Type.Boolean(),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('node-logs-request'),
+      id: StreamId,
+      op: StringEnum(['start', 'renew', 'stop'] as const),
+      at: Counter,
+      node: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }),
+      replicas: Type.Array(ReplicaId, { minItems: 1, maxItems: 64, uniqueItems: true }),
+      tail: Type.Integer({ minimum: 0, maximum: MAX_LOG_TAIL }),
+      follow: Type.Boolean(),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('logs-answer'),
+      id: StreamId,
+      cluster: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }),
+      /** The node the lines come from (absent: the cluster speaks, e.g. `expect` or an error). */
+      node: Type.Optional(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' })),
+      replica: Type.Optional(ReplicaId),
+      lines: Type.Optional(LogLines),
+      /** Lines dropped by the rate limit since the last chunk of this replica. */
+      dropped: Type.Optional(Counter),
+      /** The cluster's first answer: the nodes that will answer, and their replicas. */
+      expect: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), Type.Array(ReplicaId, { maxItems: 64 }))),
+      /** The stream (of this node, or the whole request when no node) is over. */
+      end: Type.Optional(Type.Boolean()),
+      error: Type.Optional(Type.String({ maxLength: 2000 })),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
 export type Trust = Static<typeof Trust>;
+export type LogsMessage = Static<typeof LogsMessage>;
 export type SignedEnvelope = Static<typeof SignedEnvelope>;
 export type IdentityFile = Static<typeof IdentityFile>;
 export type Version = Static<typeof Version>;
@@ -462,4 +540,5 @@ export const messageSchemas: Record<string, TSchema> = {
   'node-status.schema.json': NodeStatus,
   'signed-envelope.schema.json': SignedEnvelope,
   'identity.schema.json': IdentityFile,
+  'logs-message.schema.json': LogsMessage,
 };

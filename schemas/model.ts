@@ -157,6 +157,31 @@ export const SecretRef = Type.Object(
   { additionalProperties: false },
 );
 
+/** A file of the fleet repository given to each replica, read-only (core/file-rules.ts). */
+export const ConfigFile = Type.Object(
+  {
+    path: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      pattern: '^[^\\0]*$',
+      description: 'where the workload finds it, read-only: an absolute path in a container; for a process, relative to its working directory',
+    }),
+    from: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      pattern: '^[^\\0]*$',
+      description: 'a file of the fleet repository, relative to its root (config/web/nginx.conf): at most 256 KiB, 1 MiB for all of a service',
+    }),
+    oid: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{40}$',
+        description: 'set by canopy in what it hands down (the blob id of `from` at the commit); never written in a descriptor',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ServiceSpec = Type.Object(
   {
     runtime: StringEnum(['container', 'process'] as const, { description: 'container (Docker) or process (a child process of the agent)' }),
@@ -195,6 +220,12 @@ export const ServiceSpec = Type.Object(
       Type.Array(Volume, {
         maxItems: 32,
         description: "each replica's own data, kept across new versions and restarts; its replica stays on its node while the node lives",
+      }),
+    ),
+    files: Type.Optional(
+      Type.Array(ConfigFile, {
+        maxItems: 32,
+        description: 'files of the fleet repository each replica sees read-only; a change to one rolls the replicas that use it',
       }),
     ),
     failover: Type.Optional(Type.Object({ afterSeconds: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
@@ -395,6 +426,7 @@ export const SecretDescriptor = Type.Object(
 
 export type SecretDescriptor = Static<typeof SecretDescriptor>;
 export type SecretRef = Static<typeof SecretRef>;
+export type ConfigFile = Static<typeof ConfigFile>;
 export type ServiceDescriptor = Static<typeof ServiceDescriptor>;
 export type ServiceSpec = Static<typeof ServiceSpec>;
 export type FleetDescriptor = Static<typeof FleetDescriptor>;

@@ -15,6 +15,7 @@ import type {
   NodeStatus,
   SignedEnvelope,
   IdentityFile,
+  LogsMessage,
 } from './messages.js';
 
 /** Every shape checked at a boundary, by name. */
@@ -30,6 +31,7 @@ export interface Shapes {
   NodeStatus: NodeStatus;
   SignedEnvelope: SignedEnvelope;
   IdentityFile: IdentityFile;
+  LogsMessage: LogsMessage;
 }
 export type ShapeName = keyof Shapes;
 

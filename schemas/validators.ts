@@ -20,6 +20,7 @@ import {
   NodeStatus,
   SignedEnvelope,
   IdentityFile,
+  LogsMessage,
 } from './messages.js';
 import { ServiceDescriptor, FleetDescriptor, ClusterDescriptor, SecretDescriptor } from './model.js';
 
@@ -36,6 +37,7 @@ export const wireSchemas: Record<string, TSchema> = {
   NodeStatus,
   SignedEnvelope,
   IdentityFile,
+  LogsMessage,
 };
 /** Descriptors: every error, with the data and schema beside it, worded for authors by schema-errors.ts. */
 export const descriptorSchemas: Record<string, TSchema> = {

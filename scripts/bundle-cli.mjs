@@ -16,7 +16,8 @@
 //   schemas and validators it reads beside it, the template under the package root), so the
 //   bundles find the same files as the unbundled tree (which npm run build writes first).
 // - Source maps (*.map) point to the TypeScript sources: CANOPY_LOG=debug (or node
-//   --enable-source-maps) gives stack traces in .ts files.
+//   --enable-source-maps) gives stack traces in .ts files, in a checkout (the npm package leaves
+//   the maps out: package.json `files`).
 import { build } from 'esbuild';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';

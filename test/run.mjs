@@ -1,6 +1,12 @@
-// Runs every uvu suite under dist/test, one folder at a time (unit → corpus → contract →
-// integration → e2e), each file in its own process so a crash is contained, and closes with one line
-// "N passed, N failed". Usage: node test/run.mjs [folder|file-pattern]...
+// Runs every uvu suite under dist/test (unit → corpus → contract → integration → e2e), each file
+// in its own process so a crash is contained, and closes with one line "N passed, N failed".
+// Usage: node test/run.mjs [folder|file-pattern]...
+//
+// Files run CANOPY_TEST_JOBS at a time (default 2: most of an end-to-end file's time is waiting on
+// timers, brokers and Docker, not the CPU). Each file's output is printed whole when it ends, so
+// two files never interleave; `CANOPY_TEST_JOBS=1` prints as it comes, one file at a time. Files
+// share nothing but the machine: their own brokers on free ports, their own fleets' containers,
+// their own TMPDIR.
 //
 // Each file leaves nothing behind, and the run checks it: a file runs with TMPDIR set to a
 // directory of its own (under one directory for the whole run, under os.tmpdir()), which must be
@@ -29,28 +35,35 @@ const started = Date.now();
 const runDir = mkdtempSync(path.join(os.tmpdir(), 'canopy-test-run-'));
 const runId = path.basename(runDir);
 
-let current; // the running file's child process
+const JOBS = Math.max(1, Number(process.env.CANOPY_TEST_JOBS ?? 2) || 1);
+const running = new Set(); // the running files' child processes
 let interrupted = '';
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     interrupted = sig;
-    current?.kill('SIGTERM'); // the file cleans up on SIGTERM (test/helpers/cleanup.ts)
+    for (const c of running) c.kill('SIGTERM'); // a file cleans up on SIGTERM (test/helpers/cleanup.ts)
   });
 }
 
-/** Run one file: its output is shown as it comes and kept for the summary. */
+/** Run one file: its output is kept for the summary, and shown as it comes when files run one at a time. */
 function runFile(dir, f, env) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(root, 'node_modules/uvu/bin.js'), dir, `^${f.replace(/\./g, '\\.')}$`], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', JOBS === 1 ? 'inherit' : 'pipe'],
       env,
     });
-    current = child;
+    running.add(child);
     let stdout = '';
+    let output = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d) => {
       stdout += d;
-      process.stdout.write(d);
+      output += d;
+      if (JOBS === 1) process.stdout.write(d);
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d) => {
+      output += d;
     });
     let timedOut = false;
     let kill;
@@ -62,8 +75,8 @@ function runFile(dir, f, env) {
     child.on('close', (status, signal) => {
       clearTimeout(timer);
       clearTimeout(kill);
-      current = undefined;
-      resolve({ status, signal, stdout, timedOut });
+      running.delete(child);
+      resolve({ status, signal, stdout, output, timedOut });
     });
   });
 }
@@ -136,60 +149,71 @@ function leftovers(tmp, marker, ledger) {
   return left;
 }
 
+const queue = [];
 for (const folder of folders) {
   const dir = path.join(dist, folder);
   if (!existsSync(dir)) continue;
-  const tests = readdirSync(dir)
-    .filter((f) => f.endsWith('.test.js'))
-    .sort();
-  for (const f of tests) {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.test.js'))
+    .sort()) {
     const rel = `${folder}/${f}`;
-    if (filters.length && !filters.some((x) => rel.includes(x))) continue;
-    if (interrupted) break;
-    files++;
-    const t0 = Date.now();
-    process.stdout.write(`\n== ${rel}\n`);
-    const tmp = path.join(runDir, `${folder}-${f.replace(/\.test\.js$/, '')}`);
-    mkdirSync(tmp);
-    const ledger = path.join(runDir, `${folder}-${f}.ledger`);
-    const marker = `CANOPY_TEST_RUN=${runId}/${rel}`;
-    // A file that hangs is stopped and counted failed: the run always ends, and says where.
-    const r = await runFile(dir, f, {
-      ...process.env,
-      NO_COLOR: '1',
-      FORCE_COLOR: '0',
-      TMPDIR: tmp,
-      CANOPY_TEST_RUN: `${runId}/${rel}`,
-      CANOPY_TEST_LEDGER: ledger,
-    });
-    if (r.timedOut) process.stdout.write(`\n!! ${rel} did not finish within ${FILE_TIMEOUT_MS / 1000} s: stopped (its output so far is above)\n`);
-    const left = leftovers(tmp, marker, ledger);
-    if (left.length) process.stdout.write(`\n!! ${rel} left behind (now removed):\n  ${left.join('\n  ')}\n`);
-    const total = Number(/Total:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
-    const ok = Number(/Passed:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
-    const why = r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
-    if (r.status !== 0 || total === 0 || ok < total) {
-      failures.push(`${rel} (${why}, ${ok}/${total} passed)`);
-      failed += Math.max(1, total - ok);
-      passed += ok;
-    } else if (left.length) {
-      failures.push(`${rel} (passed, but left ${left.length} thing(s) behind)`);
-      failed += 1;
-      passed += ok;
-    } else passed += ok;
-    process.stdout.write(`-- ${rel}: ${ok}/${total} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    if (!filters.length || filters.some((x) => rel.includes(x))) queue.push({ folder, dir, f, rel });
   }
 }
+if (!queue.length) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+
+/** Run one file and account for it; its whole output is printed when it ends (when files run side by side). */
+async function runOne({ folder, dir, f, rel }) {
+  files++;
+  const t0 = Date.now();
+  process.stdout.write(JOBS === 1 ? `\n== ${rel}\n` : `>> ${rel} started\n`);
+  const tmp = path.join(runDir, `${folder}-${f.replace(/\.test\.js$/, '')}`);
+  mkdirSync(tmp);
+  const ledger = path.join(runDir, `${folder}-${f}.ledger`);
+  const marker = `CANOPY_TEST_RUN=${runId}/${rel}`;
+  // A file that hangs is stopped and counted failed: the run always ends, and says where.
+  const r = await runFile(dir, f, {
+    ...process.env,
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+    TMPDIR: tmp,
+    CANOPY_TEST_RUN: `${runId}/${rel}`,
+    CANOPY_TEST_LEDGER: ledger,
+  });
+  let out = JOBS === 1 ? '' : `\n== ${rel}\n${r.output}`;
+  if (r.timedOut) out += `\n!! ${rel} did not finish within ${FILE_TIMEOUT_MS / 1000} s: stopped (its output so far is above)\n`;
+  const left = leftovers(tmp, marker, ledger);
+  if (left.length) out += `\n!! ${rel} left behind (now removed):\n  ${left.join('\n  ')}\n`;
+  const total = Number(/Total:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
+  const ok = Number(/Passed:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
+  const why = r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
+  if (r.status !== 0 || total === 0 || ok < total) {
+    failures.push(`${rel} (${why}, ${ok}/${total} passed)`);
+    failed += Math.max(1, total - ok);
+    passed += ok;
+  } else if (left.length) {
+    failures.push(`${rel} (passed, but left ${left.length} thing(s) behind)`);
+    failed += 1;
+    passed += ok;
+  } else passed += ok;
+  out += `-- ${rel}: ${ok}/${total} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`;
+  process.stdout.write(out);
+}
+
+await Promise.all(
+  Array.from({ length: Math.min(JOBS, queue.length) }, async () => {
+    for (let next = queue.shift(); next && !interrupted; next = queue.shift()) await runOne(next);
+  }),
+);
 const strays = readdirSync(runDir);
 if (strays.length) {
   failures.push(`left in ${runDir} by the run itself: ${strays.join(', ')}`);
   failed += 1;
 }
 rmSync(runDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-if (!files) {
-  console.error('no test files matched');
-  process.exit(1);
-}
 if (interrupted) failures.push(`interrupted by ${interrupted}`);
 process.stdout.write(`\n${files} files in ${((Date.now() - started) / 1000).toFixed(0)} s${failures.length ? `\nFAILED:\n  ${failures.join('\n  ')}` : ''}\n`);
 process.stdout.write(`${passed} passed, ${failed} failed\n`);

@@ -6,6 +6,7 @@ import { mebibytes } from '../../reconciler/core/quantity.js';
 import { portKey } from '../../reconciler/core/service-names.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { dockerEngine, execIn, type DockerEngine, type ContainerCreate, type ContainerState, type ContainerSummary } from './docker-engine.js';
+import { dockerLogs } from './docker-logs.js';
 import { containerPulls, needsPull, type imageDigests } from './docker-images.js';
 import { serialById } from './pulls.js';
 import { dockerVolumes } from './docker-volumes.js';
@@ -73,6 +74,7 @@ export function dockerDriver(opts: DriverOptions & { docker?: DockerEngine }): R
     stop,
     volumes: volumes.api,
     exec: (id, command, timeoutMs) => execIn(docker, containerName(opts, id), command, timeoutMs),
+    logs: (id, o, onLine) => dockerLogs(docker.address, containerName(opts, id), o, onLine),
     onChange: listen,
     close: async () => close(),
   };

@@ -68,6 +68,12 @@ export interface StoredVolume {
   retain: boolean;
 }
 
+/** A replica's output being read: stop() ends it; `done` settles once it ended (a tail read, or its source closed). */
+export interface LogSource {
+  done: Promise<void>;
+  stop(): void;
+}
+
 export interface RuntimeDriver {
   readonly name: 'docker' | 'process' | 'sim';
   /** Every replica this node owns in this runtime, including ones started before a restart. */
@@ -82,6 +88,8 @@ export interface RuntimeDriver {
   onChange?(fn: () => void): void;
   /** The volumes of this node's replicas (agents/steps/volumes.ts removes those of deleted services). */
   volumes?: { list(): Promise<StoredVolume[]>; remove(name: string): Promise<void> };
+  /** The last `tail` lines of a replica's output, then (`follow`) each line it prints next (agents/logs.ts bounds them). */
+  logs?(id: string, o: { tail: number; follow: boolean }, onLine: (line: string) => void): LogSource;
   /** Release clients; leaves workloads running (a restarted agent adopts them). */
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { nodeEnv, type DriverOptions, type ObservedReplica, type RuntimeDriver, type Workload } from './driver.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { processVolumes } from './process-volumes.js';
+import { capLogs, logFileOf, processLogs } from './process-logs.js';
 
 interface ProcessRecord {
   id: string;
@@ -34,6 +35,9 @@ export function processDriver(opts: DriverOptions): RuntimeDriver {
   const exits = new Map<number, Exit>(); // by pid: seen by the child's 'exit' event, or first noticed dead
   const children = new Set<number>(); // pids we spawned whose 'exit' event has not come yet
   const volumes = processVolumes(opts);
+  // Each replica's output file is capped (process-logs.ts): checked once a second.
+  const capping = setInterval(() => capLogs(opts.stateDir, records.keys()), 1000);
+  capping.unref();
 
   function save(): void {
     mkdirSync(opts.stateDir, { recursive: true });
@@ -69,7 +73,8 @@ export function processDriver(opts: DriverOptions): RuntimeDriver {
     start,
     stop,
     volumes: volumes.api,
-    close: async () => {},
+    logs: (id, o, onLine) => processLogs(opts.stateDir, id, o, onLine),
+    close: async () => clearInterval(capping),
   };
 }
 
@@ -94,16 +99,15 @@ export function portEnv(spec: ServiceSpec): Record<string, string> {
   return { CANOPY_PORT: ports[0], ...Object.fromEntries(ports.map((p, i) => [`CANOPY_PORT_${i}`, p])) };
 }
 
-/** Spawns the replica's command detached, its output appended to <stateDir>/logs/<replica>.log; resolves to its pid. */
+/** Spawns the replica's command detached, its output appended to <stateDir>/logs/<replica>.log (capped: process-logs.ts); resolves to its pid. */
 async function spawnReplica(
   opts: DriverOptions,
   w: Workload,
   argv: string[],
   onExit: (pid: number, code: number | null, signal: string | null) => void,
 ): Promise<number> {
-  const logDir = join(opts.stateDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const log = openSync(join(logDir, `${w.id.replace(/[^a-zA-Z0-9.-]/g, '_')}.log`), 'a');
+  mkdirSync(join(opts.stateDir, 'logs'), { recursive: true });
+  const log = openSync(logFileOf(opts.stateDir, w.id), 'a');
   let child: ReturnType<typeof spawn> | undefined;
   try {
     writeSync(log, `--- ${new Date().toISOString()} start ${w.id} (${w.specHash}): ${JSON.stringify(argv)}\n`);

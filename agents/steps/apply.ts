@@ -9,6 +9,7 @@ import type { AgentAction } from '../plan.js';
 import type { RuntimeDriver } from '../runtimes/driver.js';
 import type { AgentState } from '../state.js';
 import type { AgentSecrets } from '../secrets.js';
+import type { AgentFiles } from '../files.js';
 
 /** A replica that has run this long (ms) has its restart record forgotten. */
 export const SETTLED_MS = 10_000;
@@ -31,6 +32,8 @@ export interface ApplyPorts {
   workloadEnv?(r: ReplicaSpec): { env: Record<string, string>; hosts: Record<string, string>; dns?: string[] };
   /** The secrets a replica is given (agents/secrets.ts): opened from the assignment's sealed part. */
   secrets?: AgentSecrets;
+  /** The config files a replica is given (agents/files.ts), from the assignment. */
+  files?: AgentFiles;
 }
 
 /** `changed`: told when a driver's list changes off a pass (RuntimeDriver.onChange: a pull's progress or end). */
@@ -49,6 +52,7 @@ async function stopReplica(s: AgentState, p: ApplyPorts, id: string, why: string
   p.log.info(`stop ${id}: ${why}`);
   for (const drv of p.drivers.all) await drv.stop(id); // stop of an unknown id is a no-op
   p.secrets?.forget(id);
+  p.files?.forget(id);
   s.startErrors.delete(id);
   s.healthStopped.delete(id);
   s.restarts.delete(id);
@@ -72,7 +76,10 @@ async function startReplica(s: AgentState, p: ApplyPorts, r: ReplicaSpec, why: s
     const net = p.workloadEnv?.(r);
     await p.secrets?.open(s.assignment); // registry credentials, before a pull
     const sec = await p.secrets?.forReplica(s.assignment, r);
+    const files = p.files?.forReplica(s.assignment, r);
     const env = sec ? { ...net?.env, ...sec.env } : net?.env;
+    const binds = [...(sec?.binds ?? []), ...(files?.binds ?? [])];
+    const cwd = sec?.cwd ?? files?.cwd;
     await drv.start({
       id: r.id,
       service: r.service,
@@ -81,8 +88,8 @@ async function startReplica(s: AgentState, p: ApplyPorts, r: ReplicaSpec, why: s
       spec,
       ...net,
       ...(env ? { env } : {}),
-      ...(sec?.binds.length ? { binds: sec.binds } : {}),
-      ...(sec?.cwd ? { cwd: sec.cwd } : {}),
+      ...(binds.length ? { binds } : {}),
+      ...(cwd ? { cwd } : {}),
     });
     s.startErrors.delete(r.id);
     s.healthStopped.delete(r.id);

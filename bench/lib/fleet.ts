@@ -71,6 +71,8 @@ export class BenchFleet {
   repo!: Repo;
   private proxies = new Map<string, TcpProxy>();
   private ids?: string;
+  /** The age recipient of each secured part (`cluster:c1`, `node:c1/n1`). */
+  readonly ages = new Map<string, string>();
 
   constructor(
     readonly fleet: string,
@@ -115,13 +117,16 @@ export class BenchFleet {
    */
   async secure(files: Record<string, string>, clusters: Record<string, string[]>): Promise<void> {
     const { createIdentity, writeIdentity } = await import('../../reconciler/core/identity-file.js');
-    const { declareKey, declarationFile } = await import('../../reconciler/core/declare-keys.js');
+    const { declareKey, declarationFile, sealsSecrets } = await import('../../reconciler/core/declare-keys.js');
     this.ids = path.join(this.work, 'identities');
     const add = async (role: 'root' | 'cluster' | 'node', name: string, trust?: { root?: string[]; cluster?: string[] }) => {
       const id = await createIdentity({ fleet: this.fleet, role, name, trust });
       writeIdentity(path.join(this.ids!, `${role}-${name.replace('/', '-')}.json`), id);
       const rel = declarationFile(role, name);
-      files[rel] = declareKey(rel, files[rel]!, role, name, id.mqtt.username, id.ed25519.publicKey).text;
+      // Clusters and nodes declare their age recipient too, so secrets can be sealed to them.
+      const age = sealsSecrets(role) ? id.age.recipient : undefined;
+      files[rel] = declareKey(rel, files[rel]!, role, name, id.mqtt.username, id.ed25519.publicKey, age).text;
+      this.ages.set(`${role}:${name}`, id.age.recipient);
       return id.ed25519.publicKey;
     };
     const root = await add('root', 'root');

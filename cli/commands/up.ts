@@ -13,8 +13,9 @@ import { writable } from '../stdio.js';
 import { packageRoot } from '../paths.js';
 import { fleetStatus } from '../../reconciler/report/fleet-status.js';
 import { renderStatus } from '../../reconciler/report/render.js';
+import { tableKey } from '../status-watch.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { ensureUpIdentities } from '../up-identities.js';
 import { metricsOption } from '../metrics-option.js';
 import { serveMetrics } from '../metrics-server.js';
@@ -135,6 +136,8 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
     ),
   );
   life.add({ stop: () => metrics.close() }, { name: 'the metrics endpoint', rank: RANK.metrics });
+  // Where `canopy logs --repo DIR` finds this fleet's broker (it speaks as identities/operator.json).
+  writeFileSync(path.join(stateRoot, 'broker.url'), `${broker}\n`);
   const tm = timingsOf(fleet);
   // The nodes whose workloads go on shutdown: each is listed before its agent starts, so that
   // what an agent started while being cut short goes too.
@@ -206,10 +209,7 @@ function showStatus(repo: Repo, log: Logger): NodeJS.Timeout {
       const done = svcs.filter((s) => s.state === 'converged').length;
       // A line when something changed (not every second with the same news), the table when it did.
       const line = `main ${r.head?.commit.slice(0, 12)} ${r.head?.outcome}${r.head?.convergedAt ? ', converged' : ''}: ${done}/${svcs.length} services converged`;
-      const table = renderStatus(r)
-        .split('\n')
-        .filter((l) => !/ago$/.test(l))
-        .join('\n');
+      const table = tableKey(renderStatus(r));
       if (table !== shown) {
         shown = table;
         say('\n' + renderStatus(r));

@@ -32,7 +32,7 @@ const cmd = command({
         problems.push({ file: f, line: 1, column: 1, message: `file is ${st.size} bytes; descriptors are limited to 1 MiB` });
         continue;
       }
-      files.push({ path: f, text: st.size > 1024 * 1024 ? '' : await readFile(path.join(dir, f), 'utf8') });
+      files.push({ path: f, text: st.size > 1024 * 1024 ? '' : await readFile(path.join(dir, f), 'utf8'), size: st.size });
     }
     const r = validateFleet(files);
     if (!r.ok) problems.push(...r.problems);

@@ -8,7 +8,7 @@ import { loadIdentity, type LoadedIdentity } from '../../reconciler/core/identit
 import type { Logger } from '../../reconciler/core/log.js';
 import { MAX_PAYLOAD_BYTES } from '../../reconciler/mqtt/limits.js';
 import { signedCodec, type TrustView } from '../../reconciler/mqtt/signed-codec.js';
-import { isOnlineTopic, type KeyOwner, TrustStore } from '../../reconciler/mqtt/trust.js';
+import { isUnorderedTopic, type KeyOwner, TrustStore } from '../../reconciler/mqtt/trust.js';
 import type { Signer } from '../../reconciler/core/keys.js';
 
 export interface PartSecurity {
@@ -53,7 +53,7 @@ export function partSecurity(o: SecurityOptions): PartSecurity {
     signer: identity && signerChooser(identity, trust, o.peerOf),
     trust: o.view(trust),
     maxBytes: MAX_PAYLOAD_BYTES,
-    unordered: isOnlineTopic,
+    unordered: isUnorderedTopic,
   });
   return {
     identity,

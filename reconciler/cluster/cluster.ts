@@ -30,6 +30,7 @@ import { refreshOnTrust, type TrustStore } from '../mqtt/trust.js';
 import { clusterSealer } from './secrets.js';
 import type { Roll } from './rolling.js';
 import { loadRolls } from './steps/roll.js';
+import { startClusterLogs } from './logs.js';
 
 export interface ClusterOptions {
   name: string;
@@ -156,6 +157,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   await o.nodeBus.subscribe(t.allNodeOnline(o.name), (topic, payload) => onNodeOnline(s, p, topic, payload));
   // Node keys arrive with a placement: what the nodes said before is asked for again.
   if (o.trust) refreshOnTrust(o.trust, o.nodeBus, (w) => (w.startsWith('node:') ? [t.allNodeStatus(o.name), t.allNodeOnline(o.name)] : []), o.log);
+  // Logs on demand: operators' requests relayed to the nodes that run the replicas (logs.ts).
+  const logs = await startClusterLogs({ name: o.name, bus: o.bus, nodeBus: o.nodeBus, topics: t, assignment: () => s.assignment, log: o.log, now });
   o.bus.onConnect(() => onRootConnect(s, p));
   o.nodeBus.onConnect(() => onNodesConnect(s, p));
   // Its status history is written as loose objects: packed as they pile up, as native git would.
@@ -176,6 +179,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       await recorded(s);
     },
     async stop() {
+      logs.stop();
       maintenance?.stop();
       await loop.stop();
       await s.adoption;

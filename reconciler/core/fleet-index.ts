@@ -7,6 +7,7 @@
 import type { ClusterDescriptor, FleetDescriptor, ServiceDescriptor } from '../../schemas/model.js';
 import { serviceVariable } from './service-names.js';
 import { secretRefProblems, secretYaml } from './secret-rules.js';
+import { fileRefProblems, filesNamed } from './file-refs.js';
 import { START } from './yaml-locate.js';
 import {
   byPosition,
@@ -38,6 +39,8 @@ export interface Indexed {
   uses?: readonly string[];
   /** The secrets an accepted service (or fleet.yaml's registries) refers to. */
   secrets?: readonly string[];
+  /** The repository files an accepted service's spec.files names. */
+  froms?: readonly string[];
 }
 
 export type Change = readonly [path: string, file: FleetFile | null];
@@ -51,6 +54,7 @@ export class FleetIndex {
   private byVariable = new Map<string, readonly string[]>();
   private byUse = new Map<string, readonly string[]>();
   private bySecret = new Map<string, readonly string[]>();
+  private byFrom = new Map<string, readonly string[]>();
 
   constructor(private readonly cache?: Map<string, ParseResult>) {}
 
@@ -90,12 +94,23 @@ export class FleetIndex {
     c.byVariable = new Map(this.byVariable);
     c.byUse = new Map(this.byUse);
     c.bySecret = new Map(this.bySecret);
+    c.byFrom = new Map(this.byFrom);
     return c;
   }
 
   /** The files (services, fleet.yaml) that name secret `name`. */
   secretUsers(name: string): readonly string[] {
     return this.bySecret.get(name) ?? [];
+  }
+
+  /** The services whose spec.files names repository file `path`. */
+  fileUsers(path: string): readonly string[] {
+    return this.byFrom.get(path) ?? [];
+  }
+
+  /** Whether any service names a config file. */
+  usesFiles(): boolean {
+    return this.byFrom.size > 0;
   }
 
   /** Whether any file names a secret: a fleet without secrets pays nothing for them. */
@@ -108,6 +123,8 @@ export class FleetIndex {
     const out: Problem[] = [];
     for (const path of this.failing) {
       const e = this.entries.get(path)!;
+      // A file outside the layout is fine when a service names it as a config file.
+      if (e.layout.kind === 'unknown' && this.byFrom.has(path)) continue;
       if (e.layout.kind === 'unknown') out.push({ file: path, ...START, message: e.layout.message });
       else if (e.result && !e.result.ok) out.push(...e.result.problems);
     }
@@ -119,6 +136,7 @@ export class FleetIndex {
     out.push(...this.variableClashes());
     out.push(...this.unknownUses());
     out.push(...this.secretProblems());
+    out.push(...this.fileProblems());
     return out.sort(byPosition);
   }
 
@@ -164,6 +182,11 @@ export class FleetIndex {
         e.secrets = secrets;
         for (const n of secrets) add(this.bySecret, n, path);
       }
+      const froms = filesNamed(result);
+      if (froms.length) {
+        e.froms = froms;
+        for (const f of froms) add(this.byFrom, f, path);
+      }
       const to = result.ok && result.kind === 'Service' ? result.value.spec.constraints?.latency?.to : undefined;
       if (to && 'target' in to) {
         e.target = to.target;
@@ -185,6 +208,7 @@ export class FleetIndex {
     if (e.variable) drop(this.byVariable, e.variable, path);
     for (const u of e.uses ?? []) drop(this.byUse, u, path);
     for (const n of e.secrets ?? []) drop(this.bySecret, n, path);
+    for (const f of e.froms ?? []) drop(this.byFrom, f, path);
     if (e.target) {
       const paths = (this.byTarget.get(e.target) ?? []).filter((p) => p !== path);
       if (paths.length) this.byTarget.set(e.target, paths);
@@ -274,6 +298,21 @@ export class FleetIndex {
       const r = this.entries.get(secretYaml(name))?.result;
       const keys = r?.ok && r.kind === 'Secret' ? r.value.spec.keys : undefined;
       for (const p of paths) out.push(...secretRefProblems(this.entries.get(p)!, name, keys));
+    }
+    return out;
+  }
+
+  /** Each config file a service names (spec.files[].from) is a file of the tree, small enough. */
+  private fileProblems(): Problem[] {
+    const out: Problem[] = [];
+    const seen = new Set<string>();
+    const lookup = (p: string) => this.entries.get(p)?.file;
+    for (const paths of this.byFrom.values()) {
+      for (const p of paths) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push(...fileRefProblems(this.entries.get(p)!, lookup));
+      }
     }
     return out;
   }

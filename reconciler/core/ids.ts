@@ -62,14 +62,14 @@ const workloadHashes = new WeakMap<object, string>();
 
 /**
  * Hash of what a running replica is made of (runtime, image, command, env, ports, resources,
- * health, volumes: a new mount replaces the replica, its volumes' data stays): a replica is replaced only when this changes, not when a placement-only field
+ * health, volumes, config files with their blob ids: a new mount replaces the replica, its volumes' data stays): a replica is replaced only when this changes, not when a placement-only field
  * (replicas, constraints, spread, failover) does.
  */
 export function workloadHash(spec: { [k: string]: unknown }): string {
   let h = workloadHashes.get(spec);
   if (!h) {
-    const { runtime, image, command, env, ports, resources, health, secrets, volumes } = spec;
-    h = specHash({ runtime, image, command, env, ports, resources, health, secrets, volumes });
+    const { runtime, image, command, env, ports, resources, health, secrets, volumes, files } = spec;
+    h = specHash({ runtime, image, command, env, ports, resources, health, secrets, volumes, ...(files ? { files } : {}) });
     workloadHashes.set(spec, h);
   }
   return h;

@@ -10,6 +10,7 @@ import { parsePublicKey } from './keys.js';
 import { portIssues } from './service-names.js';
 import { healthIssues, rolloutIssues } from './health-rules.js';
 import { volumeIssues } from './volume-rules.js';
+import { fileIssues, isConfigPath } from './file-rules.js';
 import { schemaIssuesUpTo, schemaValid, type Kind, type SchemaIssue } from './schema-errors.js';
 import { START, displayPath, locate, positionAt, type Position } from './yaml-locate.js';
 
@@ -19,6 +20,10 @@ export interface FleetFile {
   path: string;
   oid?: string;
   text: string;
+  /** Its size in bytes, when its text is not read (a config file: core/file-rules.ts). */
+  size?: number;
+  /** Its bytes, when its text is not read (a config file the root hands down). */
+  bytes?: () => Buffer;
 }
 /** line and column are 1-based; 1:1 when the whole file is at fault. */
 export interface Problem {
@@ -63,6 +68,8 @@ export function layoutOf(path: string): Layout {
   }
   // The ciphertext beside it: not a descriptor (the root hands it down unopened).
   if (parts[0] === 'secrets' && parts.length === 2 && base.endsWith('.age')) return { kind: 'ignored' };
+  // Config files (spec.files[].from): handed down as they are, never parsed.
+  if (isConfigPath(path)) return { kind: 'ignored' };
   if (base.startsWith('README') || base.endsWith('.md') || base === '.gitignore' || parts[0] === '.github' || parts[0] === 'schemas')
     return { kind: 'ignored' };
   const where =
@@ -185,6 +192,7 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
     out.push(...rolloutIssues(spec));
     out.push(...secretRefIssues(spec));
     out.push(...volumeIssues(spec));
+    out.push(...fileIssues(spec));
     if (metadata.app !== layout.dir) {
       out.push({
         at: ['metadata', 'app'],

@@ -1,8 +1,9 @@
 // Secrets sealed to their sites: the age format (X25519 recipients, ASCII armor, which the `age`
-// CLI reads), through the `age-encryption` package. The repository holds secrets/<name>.age,
+// CLI reads): sealed through the `age-encryption` package, opened with node:crypto (age-open.ts). The repository holds secrets/<name>.age,
 // sealed to the clusters of secrets/<name>.yaml; the root hands the ciphertext down unopened;
 // a cluster opens it with its identity and seals what each node needs to that node's key
 // (NodeSecrets); the agent opens that. A plain value is never logged, reported or sent.
+import { AgeOpenError, ageOpen } from './age-open.js';
 import { createHash } from 'node:crypto';
 
 /** What a cluster seals to one node (NodeDesired.sealed): only what the node's replicas use. */
@@ -41,20 +42,16 @@ export async function seal(plain: string, recipients: readonly string[]): Promis
 }
 
 /**
- * Open an age file (armored or binary) with an age identity (AGE-SECRET-KEY-1…). The error
- * never holds any of the plaintext: only whether the file could be opened.
+ * Open an age file (armored or binary) with an age identity (AGE-SECRET-KEY-1…), with node:crypto
+ * alone (age-open.ts: what every agent does, without loading the age-encryption package). The
+ * error never holds any of the plaintext: only whether the file could be opened.
  */
 export async function open(sealed: string | Uint8Array, identity: string): Promise<string> {
-  const { Decrypter, armor } = await import('age-encryption');
-  const d = new Decrypter();
-  d.addIdentity(identity);
-  const bytes = typeof sealed === 'string' ? armor.decode(sealed) : sealed;
   try {
-    return await d.decrypt(bytes, 'text');
+    return ageOpen(sealed, identity).toString('utf8');
   } catch (e) {
-    throw new Error(
-      `cannot open it with this age identity (${/no identity matched/i.test((e as Error).message) ? 'not sealed to it' : 'not a valid age file'})`,
-    );
+    if (!(e instanceof AgeOpenError)) throw e; // the identity itself is not one (its message says so)
+    throw new Error(`cannot open it with this age identity (${e.why === 'no-identity-matched' ? 'not sealed to it' : 'not a valid age file'})`);
   }
 }
 

@@ -41,7 +41,7 @@ export function volumeIssues(spec: Pick<ServiceSpec, 'runtime' | 'volumes' | 'en
 }
 
 /** Why a path cannot be a mount point in a container, if it cannot. */
-function containerPathProblem(path: string): string | undefined {
+export function containerPathProblem(path: string): string | undefined {
   if (!path.startsWith('/')) return 'must be an absolute path in the container, such as /data';
   if (/^\/+$/.test(path)) return 'cannot be / (the whole file system): mount it at a directory such as /data';
   if (path.split('/').some((p) => p === '.' || p === '..')) return 'must be a plain absolute path, without . or .. parts';

@@ -3,6 +3,9 @@
 // subscribe. The root publishes desired state and reads status; cluster C reads only its own
 // desired topic, publishes only its own status and online topics and talks to its own nodes;
 // node N of C only its own topics; an operator reads status, never publishes desired state.
+// Logs on demand: an operator publishes only its own log requests and reads only its own
+// answers; cluster C reads the requests to it and answers, asks its nodes and reads their
+// answers; node N reads its log requests and writes its answers.
 import type { IdentityRole } from '../core/identity.js';
 import { topics } from './topics.js';
 
@@ -29,13 +32,24 @@ export function accessRules(fleet: string, role: IdentityRole, name: string): Ac
         w(t.nodeDesired(name, '+')),
         r(t.allNodeStatus(name)),
         r(t.allNodeOnline(name)),
+        r(t.allLogsRequests(name)),
+        w(t.logsAnswer(name, '+')),
+        w(t.nodeLogsRequest(name, '+')),
+        r(t.allNodeLogsAnswers(name)),
       ];
     case 'node': {
       const [c, n] = name.split('/') as [string, string];
-      return [r(t.nodeDesired(c, n)), w(t.nodeStatus(c, n)), w(t.nodeOnline(c, n))];
+      return [r(t.nodeDesired(c, n)), w(t.nodeStatus(c, n)), w(t.nodeOnline(c, n)), r(t.nodeLogsRequest(c, n)), w(t.nodeLogsAnswer(c, n))];
     }
     case 'operator':
-      return [r(t.allClusterStatus), r(t.allClusterOnline), r(t.allNodeStatus('+')), r(t.allNodeOnline('+'))];
+      return [
+        r(t.allClusterStatus),
+        r(t.allClusterOnline),
+        r(t.allNodeStatus('+')),
+        r(t.allNodeOnline('+')),
+        w(t.logsRequest('+', name)),
+        r(t.logsAnswer('+', name)),
+      ];
   }
 }
 

@@ -13,15 +13,24 @@ export interface Topics {
   /** Wildcards a cluster subscribes to for its nodes. */
   allNodeStatus(c: string): string;
   allNodeOnline(c: string): string;
+  /** Logs on demand (not retained): operator → cluster, cluster → node, node → cluster, cluster → operator. */
+  logsRequest(c: string, operator: string): string;
+  allLogsRequests(c: string): string;
+  logsAnswer(c: string, operator: string): string;
+  nodeLogsRequest(c: string, n: string): string;
+  nodeLogsAnswer(c: string, n: string): string;
+  allNodeLogsAnswers(c: string): string;
   /** Parse a topic back into its parts; undefined when it is not one of ours. */
   parse(topic: string): TopicParts | undefined;
 }
 
 export type TopicParts =
   | { level: 'cluster'; cluster: string; leaf: 'desired' | 'status' | 'online' }
-  | { level: 'node'; cluster: string; node: string; leaf: 'desired' | 'status' | 'online' };
+  | { level: 'node'; cluster: string; node: string; leaf: 'desired' | 'status' | 'online' | 'logs-request' | 'logs-answer' }
+  | { level: 'logs'; cluster: string; operator: string; leaf: 'logs-request' | 'logs-answer' };
 
 const LEAVES = new Set(['desired', 'status', 'online']);
+const LOG_LEAVES = new Set(['request', 'answer']);
 
 export function topics(fleet: string): Topics {
   const root = `canopy/v1/${fleet}`;
@@ -39,6 +48,12 @@ export function topics(fleet: string): Topics {
     allClusterOnline: `${root}/clusters/+/online`,
     allNodeStatus: (cl) => `${c(cl)}/nodes/+/status`,
     allNodeOnline: (cl) => `${c(cl)}/nodes/+/online`,
+    logsRequest: (cl, op) => `${c(cl)}/logs/request/${op}`,
+    allLogsRequests: (cl) => `${c(cl)}/logs/request/+`,
+    logsAnswer: (cl, op) => `${c(cl)}/logs/answer/${op}`,
+    nodeLogsRequest: (cl, no) => `${n(cl, no)}/logs/request`,
+    nodeLogsAnswer: (cl, no) => `${n(cl, no)}/logs/answer`,
+    allNodeLogsAnswers: (cl) => `${c(cl)}/nodes/+/logs/answer`,
     parse(topic) {
       if (!topic.startsWith(root + '/clusters/')) return undefined;
       const parts = topic.slice(root.length + 1).split('/');
@@ -49,6 +64,10 @@ export function topics(fleet: string): Topics {
       if (parts.length === 5 && parts[2] === 'nodes' && LEAVES.has(parts[4])) {
         return { level: 'node', cluster: parts[1], node: parts[3], leaf: parts[4] as 'desired' };
       }
+      if (parts.length === 6 && parts[2] === 'nodes' && parts[4] === 'logs' && LOG_LEAVES.has(parts[5]))
+        return { level: 'node', cluster: parts[1], node: parts[3], leaf: `logs-${parts[5]}` as 'logs-request' };
+      if (parts.length === 5 && parts[2] === 'logs' && LOG_LEAVES.has(parts[3]))
+        return { level: 'logs', cluster: parts[1], operator: parts[4], leaf: `logs-${parts[3]}` as 'logs-request' };
       return undefined;
     },
   };

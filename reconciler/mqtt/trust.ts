@@ -7,8 +7,8 @@ import type { Logger } from '../core/log.js';
 import type { TrustView } from './signed-codec.js';
 import type { Topics } from './topics.js';
 
-/** Whose keys: `root`, `cluster:<c>`, `node:<c>/<n>`. */
-export type KeyOwner = 'root' | `cluster:${string}` | `node:${string}/${string}`;
+/** Whose keys: `root`, `cluster:<c>`, `node:<c>/<n>`, `operator:<name>`. */
+export type KeyOwner = 'root' | `cluster:${string}` | `node:${string}/${string}` | `operator:${string}`;
 
 export class TrustStore {
   private readonly keys = new Map<KeyOwner, PublicKey[]>();
@@ -104,13 +104,26 @@ export function clusterTrustView(store: TrustStore, t: Topics, name: string): Tr
     const p = t.parse(topic);
     if (!p || p.cluster !== name) return undefined;
     if (p.level === 'cluster') return p.leaf === 'desired' ? 'root' : undefined;
-    return p.leaf === 'desired' ? undefined : `node:${name}/${p.node}`;
+    // An operator's log request, by that operator's keys (the placement hands them down).
+    if (p.level === 'logs') return p.leaf === 'logs-request' ? `operator:${p.operator}` : undefined;
+    return p.leaf === 'desired' || p.leaf === 'logs-request' ? undefined : `node:${name}/${p.node}`;
+  });
+}
+
+/** What operator `name` verifies: each cluster's status and the answers to its log requests, by that cluster's keys. */
+export function operatorTrustView(store: TrustStore, t: Topics, name: string): TrustView {
+  return view(store, false, (topic) => {
+    const p = t.parse(topic);
+    if (p?.level === 'cluster' && p.leaf !== 'desired') return `cluster:${p.cluster}`;
+    return p?.level === 'logs' && p.leaf === 'logs-answer' && p.operator === name ? `cluster:${p.cluster}` : undefined;
   });
 }
 
 /** What node `node` of `cluster` verifies: its desired topic, by its cluster's keys. */
 export function agentTrustView(store: TrustStore, t: Topics, cluster: string, node: string): TrustView {
-  return view(store, true, (topic) => (topic === t.nodeDesired(cluster, node) ? `cluster:${cluster}` : undefined));
+  return view(store, true, (topic) =>
+    topic === t.nodeDesired(cluster, node) || topic === t.nodeLogsRequest(cluster, node) ? `cluster:${cluster}` : undefined,
+  );
 }
 
 function view(store: TrustStore, learns: boolean, ownerOf: (topic: string) => KeyOwner | undefined): TrustView {
@@ -126,15 +139,24 @@ function view(store: TrustStore, learns: boolean, ownerOf: (topic: string) => Ke
       const owner = ownerOf(topic);
       if (!owner) return 'no part of this fleet signs this topic for us';
       const [kind, name] = owner.split(':');
-      return kind === 'root'
-        ? 'no root key is trusted: fleet.yaml spec.trust.root (canopy identity create --root)'
-        : `${kind} ${name} declares no key (canopy identity create --${kind} ${name})`;
+      if (kind === 'root') return 'no root key is trusted: fleet.yaml spec.trust.root (canopy identity create --root)';
+      if (kind === 'operator') return `operator ${name} is not in fleet.yaml spec.trust.operators as the accepted commit declares them`;
+      return `${kind} ${name} declares no key (canopy identity create --${kind} ${name})`;
     },
   };
 }
 
 /** Online topics carry a last will signed when the connection opened: their order is not checked. */
 export const isOnlineTopic = (topic: string): boolean => topic.endsWith('/online');
+
+/**
+ * Log requests and answers: their order is not checked either (two `canopy logs` of one operator
+ * share a topic); a request carries its signed time, checked against the clock (reconciler/core/logs.ts).
+ */
+export const isLogsTopic = (topic: string): boolean => /\/logs\/(request|answer)(\/[^/]+)?$/.test(topic);
+
+/** Topics whose messages may arrive out of order (the signed codec's `unordered`). */
+export const isUnorderedTopic = (topic: string): boolean => isOnlineTopic(topic) || isLogsTopic(topic);
 
 /**
  * When keys for some owner change, subscribe again to the patterns `patternsOf` names for it

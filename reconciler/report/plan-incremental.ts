@@ -11,6 +11,7 @@
 // When that is not exact (no commit known to validate, a latency target dropped, a cluster
 // over-committed by the recorded placements), it says why and plan-full.ts answers.
 import { canonicalJson, specHash } from '../core/ids.js';
+import { secretYaml } from '../core/secrets.js';
 import { layoutOf, type ParseResult } from '../core/validate.js';
 import { parseCached } from '../core/parse-descriptor.js';
 import type { Repo } from '../git/repo.js';
@@ -58,6 +59,8 @@ export async function planIncremental(
     method: { kind: 'incremental', placed: 0, services: 0 },
   };
   if (!accepted) return core;
+  // Which clusters a secret is sealed to bounds its users, wherever they are: every service is placed.
+  if (judged.diff.some((c) => /^secrets\/[^/]+\.yaml$/.test(c.path))) return 'a secret names other clusters';
 
   // 3. Placement of what can move.
   return placeChanged(repo, inputs, cache, base, head, judged.diff, core);
@@ -242,12 +245,26 @@ async function serviceIds(repo: Repo, tree: string): Promise<Set<string>> {
 
 async function serviceAt(repo: Repo, tree: string, id: string, cache: Map<string, ParseResult>): Promise<DesiredService | undefined> {
   const path = pathOf(id);
+  const r = await parsedAt(repo, tree, path, cache);
+  if (!r?.ok || r.kind !== 'Service') return undefined;
+  const spec = r.value.spec;
+  const names = [...new Set((spec.secrets ?? []).map((s) => s.secret))].sort();
+  if (!names.length) return { id, spec, specHash: specHash(spec), file: path };
+  // Where its secrets are sealed to bounds where it may run, as at the root (root/secrets.ts).
+  const sealedTo: Record<string, string[]> = {};
+  for (const n of names) {
+    const d = await parsedAt(repo, tree, secretYaml(n), cache);
+    sealedTo[n] = d?.ok && d.kind === 'Secret' ? [...d.value.spec.clusters] : [];
+  }
+  return { id, spec, specHash: specHash(spec), file: path, sealedTo };
+}
+
+/** The file at `path` of `tree`, parsed (through the cache), or undefined when there is none. */
+async function parsedAt(repo: Repo, tree: string, path: string, cache: Map<string, ParseResult>): Promise<ParseResult | undefined> {
   const e = await entryAtPath(repo, tree, path);
   if (e?.type !== 'blob') return undefined;
   const hit = cache.get(e.oid);
-  const r = hit?.file === path ? hit : parseCached({ path, oid: e.oid, text: (await objectStore(repo).readType(e.oid, 'blob')).toString('utf8') }, cache);
-  if (!r.ok || r.kind !== 'Service') return undefined;
-  return { id, spec: r.value.spec, specHash: specHash(r.value.spec), file: path };
+  return hit?.file === path ? hit : parseCached({ path, oid: e.oid, text: (await objectStore(repo).readType(e.oid, 'blob')).toString('utf8') }, cache);
 }
 
 async function declaredClusters(repo: Repo, tree: string): Promise<string[]> {

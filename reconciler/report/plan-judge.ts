@@ -8,13 +8,17 @@
 //  - every latency target named is declared, so an unchanged service can name an unknown target
 //    only if fleet.yaml dropped one: then this judge declines (undefined), and the caller reads
 //    the whole tree;
-//  - there are no symlinks, submodules or oversized files, so any is among the changed entries.
+//  - there are no symlinks, submodules or oversized files, so any is among the changed entries;
+//  - every config file a service names (spec.files) is there and small enough, so one missing or
+//    too large is named by a changed service (its files are read here), or is a config file
+//    changed or deleted (then this judge declines: its users did not change).
 // "Known to validate" is the root's verdict (an accepted note, or the commit its placements came
 // from), or one this judge reached itself.
 import type { ParseResult, Problem } from '../core/validate.js';
 import { FleetIndex, MAX_DESCRIPTOR_BYTES, layoutOf } from '../core/validate.js';
 import type { Change as IndexChange } from '../core/fleet-index.js';
 import { parseCached } from '../core/parse-descriptor.js';
+import { isConfigPath } from '../core/file-rules.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
 import type { Repo } from '../git/repo.js';
 import { objectStore } from '../git/odb.js';
@@ -42,6 +46,12 @@ export async function judgeAgainst(
   const changed = new Set<string>();
   for (const c of diff) {
     changed.add(c.path);
+    // A config file changed or deleted (under config/, or a file outside the layout, which a tree
+    // that validates holds only when a service names it) reaches services that did not change
+    // (their files, their specs' blob ids): the whole tree answers for those. One added reaches
+    // only the changed services naming it.
+    const kind = layoutOf(c.path).kind;
+    if ((kind === 'unknown' || isConfigPath(c.path)) && c.before) return undefined;
     if (!c.after) continue;
     if (c.after.type === 'commit') {
       treeProblems.push(at(c.path, 'submodules are not allowed in a fleet repository'));
@@ -51,7 +61,7 @@ export async function judgeAgainst(
       treeProblems.push(at(c.path, 'symbolic links are not allowed in a fleet repository: commit the file itself'));
       continue;
     }
-    if (layoutOf(c.path).kind === 'ignored') continue;
+    if (kind === 'ignored') continue;
     const file = await fileAt(repo, c.path, c.after.oid, cache);
     if (!file) {
       treeProblems.push(at(c.path, await tooLarge(repo, c.after.oid)));
@@ -85,6 +95,7 @@ export async function judgeAgainst(
     if (e?.type === 'blob') namesakes.push([own, (await fileAt(repo, own, e.oid, cache))!]);
   }
   index.apply(namesakes);
+  index.apply(await configFiles(repo, tree, index, changes));
   const problems = [...treeProblems, ...index.problems()];
   problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
   return { problems, index, diff };
@@ -96,7 +107,7 @@ async function fileAt(
   path: string,
   oid: string,
   cache: Map<string, ParseResult>,
-): Promise<{ path: string; oid: string; text: string } | undefined> {
+): Promise<{ path: string; oid: string; text: string; size?: number } | undefined> {
   const hit = cache.get(oid);
   if (hit?.file === path)
     return {
@@ -108,7 +119,26 @@ async function fileAt(
     } as { path: string; oid: string; text: string };
   const body = await objectStore(repo).readType(oid, 'blob');
   if (body.length > MAX_DESCRIPTOR_BYTES) return undefined;
-  return { path, oid, text: body.toString('utf8') };
+  return { path, oid, text: body.toString('utf8'), size: body.length };
+}
+
+/** The files the changed services name (spec.files[].from), as the tree holds them (size only); absent ones are not there. */
+async function configFiles(repo: Repo, tree: string, index: FleetIndex, changes: IndexChange[]): Promise<IndexChange[]> {
+  const out: IndexChange[] = [];
+  const seen = new Set<string>();
+  for (const [path] of changes) {
+    for (const from of index.get(path)?.froms ?? []) {
+      if (seen.has(from) || index.get(from)) continue;
+      seen.add(from);
+      const e = await entryAtPath(repo, tree, from);
+      if (e?.type === 'blob' && e.mode !== '120000') out.push([from, { path: from, oid: e.oid, text: '', size: await blobSize(repo, e.oid) }]);
+    }
+  }
+  return out;
+}
+
+async function blobSize(repo: Repo, oid: string): Promise<number> {
+  return (await objectStore(repo).readType(oid, 'blob')).length;
 }
 
 async function tooLarge(repo: Repo, oid: string): Promise<string> {

@@ -158,7 +158,7 @@ export function placementPatch(base: Placement, doc: Placement): PatchOp[] {
   if (canonicalJson(base.trust ?? null) !== canonicalJson(doc.trust ?? null)) {
     ops.push(doc.trust ? { op: base.trust ? 'replace' : 'add', path: '/trust', value: doc.trust } : { op: 'remove', path: '/trust' });
   }
-  for (const k of ['secrets', 'registries'] as const) {
+  for (const k of ['secrets', 'registries', 'files'] as const) {
     if (canonicalJson(base[k] ?? null) === canonicalJson(doc[k] ?? null)) continue;
     ops.push(doc[k] ? { op: base[k] ? 'replace' : 'add', path: `/${k}`, value: doc[k] } : { op: 'remove', path: `/${k}` });
   }

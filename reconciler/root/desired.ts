@@ -14,6 +14,7 @@ import { sealedFileProblems } from '../core/secret-rules.js';
 import { sealedSecretName } from '../core/secrets.js';
 import { changedSecrets, secretFacts, servicePathsUsing } from './secrets.js';
 import { diffTrees, type Change as TreeChange } from '../git/tree.js';
+import { fileUserPaths, withFileOids } from './files.js';
 
 export interface DesiredService {
   id: string;
@@ -117,7 +118,8 @@ async function changesOf(
     }
     if (layoutOf(c.path).kind === 'ignored') {
       // A sealed secret's ciphertext is read when needed (its placement); other ignored files never.
-      changes.push([c.path, sealedSecretName(c.path) ? lazyFile(store, c.path, c.after.oid) : { path: c.path, oid: c.after.oid, text: '' }]);
+      // A config file's size and bytes when a service names it (spec.files).
+      changes.push([c.path, sealedSecretName(c.path) ? lazyFile(store, c.path, c.after.oid) : blobFile(store, c.path, c.after.oid)]);
       continue;
     }
     const hit = cache.get(c.after.oid);
@@ -130,7 +132,7 @@ async function changesOf(
       treeProblems.push(at(c.path, `file is ${body.length} bytes: a descriptor may be at most 1 MiB (${MAX_DESCRIPTOR_BYTES} bytes); not parsed`));
       continue;
     }
-    changes.push([c.path, { path: c.path, oid: c.after.oid, text: body.toString('utf8') }]);
+    changes.push([c.path, { path: c.path, oid: c.after.oid, text: body.toString('utf8'), size: body.length, bytes: () => body }]);
   }
   return { changes, treeProblems };
 }
@@ -157,11 +159,17 @@ function updateServices(
   const changed = new Set<string>();
   // Services using a secret set anew (or sealed to other clusters) are looked at again too.
   const users = servicePathsUsing(index, changedSecrets(changes.map(([p]) => p)));
+  // And services whose config files (spec.files) changed: their spec carries the new blob ids.
+  for (const p of fileUserPaths(
+    index,
+    changes.map(([p]) => p),
+  ))
+    users.add(p);
   for (const path of new Set([...changes.map(([p]) => p), ...users])) {
     const e = index.get(path);
     const id = serviceOf(e);
     if (!id || e?.result?.ok !== true || e.result.kind !== 'Service') continue;
-    const spec = e.result.value.spec;
+    const spec = withFileOids(index, e.result.value.spec);
     const facts = secretFacts(index, spec);
     const hash = facts.sealed ? specHash([specHash(spec), facts.sealed, facts.sealedTo]) : specHash(spec);
     const was = old.get(id) ?? (users.has(path) ? services.get(id) : undefined);
@@ -189,6 +197,21 @@ function lazyFile(store: ObjectStore, path: string, oid: string): FleetFile {
     get text() {
       return (text ??= store.readSync(oid)?.body.toString('utf8') ?? '');
     },
+  };
+}
+
+/** A file that is not a descriptor: no text; its size and bytes read when asked (its size once). */
+function blobFile(store: ObjectStore, path: string, oid: string): FleetFile {
+  let size: number | undefined;
+  const bytes = () => store.readSync(oid)?.body ?? Buffer.alloc(0);
+  return {
+    path,
+    oid,
+    text: '',
+    get size() {
+      return (size ??= bytes().length);
+    },
+    bytes,
   };
 }
 

@@ -9,8 +9,9 @@ import { cmp, type ServiceDecision } from './cluster-view.js';
 type Assignments = Placement['services'];
 
 /**
- * What a cluster is told a service runs: its workload, and the ciphertexts of the secrets it uses
- * (their blob ids), so a secret set anew rolls its replicas.
+ * What a cluster is told a service runs: its workload (with its config files' blob ids: root/
+ * files.ts), and the ciphertexts of the secrets it uses (their blob ids), so a secret set anew or
+ * a config file changed rolls its replicas.
  */
 export function assignmentHash(svc: { spec: ServiceSpec; sealed?: string }): string {
   return svc.sealed ? specHash([workloadHash(svc.spec), svc.sealed]) : workloadHash(svc.spec);

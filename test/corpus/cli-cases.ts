@@ -242,5 +242,16 @@ export function cliCases(p: Paths): CliCase[] {
   agent(['--metrics', 'http://127.0.0.1:9100'], `--metrics http://127.0.0.1:9100: ${metrics}`);
   agent(['--metrics'], "Option '--metrics <value>' argument missing");
   up(['--metrics', '127.0.0.1:port'], `--metrics 127.0.0.1:port: ${metrics}`);
+  const logs = on('logs', ['--repo', p.repo]);
+  logs([], 'expected one service, APP/NAME, got none');
+  logs(['shop/web', 'shop/api'], 'expected one service, APP/NAME, got shop/web shop/api');
+  logs(['web'], 'web: expected a service as APP/NAME (lower case, digits, -)');
+  logs(['Shop/Web'], 'Shop/Web: expected a service as APP/NAME (lower case, digits, -)');
+  logs(['shop/web', '--tail', '10001'], '--tail 10001: expected a whole number >= 0 and <= 10000');
+  logs(['shop/web', '--tail=-1'], '--tail -1: expected a whole number >= 0 and <= 10000');
+  logs(['shop/web', '--tail', 'all'], '--tail all: expected a whole number >= 0 and <= 10000');
+  logs(['shop/web', '--broker', 'localhost'], `--broker localhost: ${broker}`);
+  on('logs')(['shop/web'], 'give --repo DIR (a running canopy up) or --broker URL --identity FILE');
+  logs(['shop/web', '--follow=yes'], "Option '-f, --follow' does not take an argument");
   return rows;
 }

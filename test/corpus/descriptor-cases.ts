@@ -34,6 +34,10 @@ export function cluster(spec: string, meta = '  name: munich\n'): string {
   return `apiVersion: canopy/v1\nkind: Cluster\nmetadata:\n${meta}spec:\n${spec}`;
 }
 
+/** A process service (line 10: its spec.files, naming APP_CONF). */
+const DB = 'services/web/db.yaml';
+const APP_CONF = 'config/web/app.conf';
+
 export const SECRET = 'secrets/db.yaml';
 export const SEALED = 'secrets/db.age';
 /** secrets/db.yaml: `spec` from line 6. */
@@ -49,7 +53,11 @@ export const BASE: Record<string, string> = {
   [CLUSTER]: cluster(`  location: {lat: 48.137, lon: 11.575}\n  identity: {user: demo.cluster.munich, keys: ["${KEYS.munich}"]}\n`),
   'clusters/paris.yaml': cluster('  nodes: 2\n', '  name: paris\n'),
   [SERVICE]: svc(),
-  'services/web/db.yaml': svc('', { meta: '  name: db\n  app: web\n', spec: '  runtime: process\n  command: [sleep, "3600"]\n  replicas: 1\n' }),
+  [DB]: svc('  files: [{path: conf/app.conf, from: config/web/app.conf}]\n', {
+    meta: '  name: db\n  app: web\n',
+    spec: '  runtime: process\n  command: [sleep, "3600"]\n  replicas: 1\n',
+  }),
+  [APP_CONF]: 'listen 8080\n',
   'services/shop/cart.yaml': svc('  constraints:\n    latency: {to: {target: office}, maxMs: 50}\n', { meta: '  name: cart\n  app: shop\n' }),
   [SECRET]: secret('  clusters: [munich]\n  keys: [password, username]\n'),
   [SEALED]: ARMORED,
@@ -977,6 +985,89 @@ ${svc()}`;
     'secrets/db.yaml:8:3: spec: unknown field "password" (known fields: clusters, keys)',
   );
   t('another file under secrets/', { 'secrets/db.json': '{}' }, 'secrets/db.json:1:1: unknown file: a secret is secrets/<name>.yaml and secrets/<name>.age');
+}
+
+// --- config files: spec.files ---------------------------------------------------------------------
+{
+  const s = file('config files', SERVICE);
+  const f = (list: string) => svc(`  files: [${list}]\n`);
+  s(
+    'a from not in the commit',
+    f('{path: /etc/a.conf, from: config/web/nope.conf}'),
+    '10:37: spec.files[0].from: config/web/nope.conf is not a file of this commit',
+  );
+  s('a from that is a directory', f('{path: /etc/a.conf, from: config/web}'), '10:37: spec.files[0].from: config/web is not a file of this commit');
+  s('an absolute from', f('{path: /etc/a.conf, from: /etc/passwd}'), '10:37: spec.files[0].from: must be a path relative to the root of the fleet repository');
+  s(
+    'a from with ..',
+    f('{path: /etc/a.conf, from: config/../fleet.yaml}'),
+    '10:37: spec.files[0].from: must be a plain relative path, without ., .. or empty parts',
+  );
+  s('a from under .git', f('{path: /etc/a.conf, from: .git/config}'), '10:37: spec.files[0].from: may not be under .git');
+  s(
+    'a relative path in a container',
+    f('{path: etc/a.conf, from: config/web/app.conf}'),
+    '10:18: spec.files[0].path: must be an absolute path in the container',
+  );
+  s(
+    'a container path with ..',
+    f('{path: /etc/../a.conf, from: config/web/app.conf}'),
+    '10:18: spec.files[0].path: must be a plain absolute path, without . or .. parts',
+  );
+  s(
+    'a path twice',
+    f('{path: /etc/a.conf, from: config/web/app.conf}, {path: /etc/a.conf, from: config/web/app.conf}'),
+    '10:66: spec.files[1].path: /etc/a.conf is given twice (also spec.files[0].path)',
+  );
+  s(
+    'a path a secret file takes',
+    svc('  secrets: [{secret: db, key: password, file: /etc/a.conf}]\n  files: [{path: /etc/a.conf, from: config/web/app.conf}]\n'),
+    '11:18: spec.files[0].path: /etc/a.conf is given twice (also spec.secrets[0].file)',
+  );
+  s(
+    'an oid in a descriptor',
+    f(`{path: /etc/a.conf, from: config/web/app.conf, oid: ${'a'.repeat(40)}}`),
+    '10:63: spec.files[0].oid: set by canopy in what it hands down',
+  );
+  s('no from', f('{path: /etc/a.conf}'), '10:11: spec.files[0]: missing required field "from"');
+  const t = row('config files');
+  const proc = (path: string) =>
+    svc(`  files: [{path: ${path}, from: config/web/app.conf}]\n`, {
+      meta: '  name: db\n  app: web\n',
+      spec: '  runtime: process\n  command: [sleep, "3600"]\n  replicas: 1\n',
+    });
+  t(
+    'a process path with ..',
+    { [DB]: proc('../app.conf') },
+    'services/web/db.yaml:10:18: spec.files[0].path: must be a plain relative path, without .. or empty parts',
+  );
+  t(
+    'an absolute process path',
+    { [DB]: proc('/etc/app.conf') },
+    "services/web/db.yaml:10:18: spec.files[0].path: must be relative to the process's working directory",
+  );
+  t(
+    'a config file a service uses is deleted',
+    { [APP_CONF]: null },
+    'services/web/db.yaml:10:39: spec.files[0].from: config/web/app.conf is not a file of this commit',
+  );
+  t(
+    'a config file over 256 KiB',
+    { [APP_CONF]: 'x'.repeat(256 * 1024 + 1) },
+    'services/web/db.yaml:10:39: spec.files[0].from: config/web/app.conf is 262145 bytes: a config file may be at most 256 KiB (262144 bytes)',
+  );
+  const five = Object.fromEntries([1, 2, 3, 4, 5].map((i) => [`config/web/${i}.conf`, 'y'.repeat(250 * 1024)]));
+  t(
+    "a service's config files over 1 MiB together",
+    { ...five, [SERVICE]: f([1, 2, 3, 4, 5].map((i) => `{path: /etc/${i}.conf, from: config/web/${i}.conf}`).join(', ')) },
+    "services/web/api.yaml:10:10: spec.files: 1280000 bytes in all: a service's config files may be at most 1 MiB (1048576 bytes) together",
+  );
+  t('a file outside the layout no service names', { 'nginx.conf': 'x\n' }, 'nginx.conf:1:1: unknown file');
+  t(
+    'a config file that is a symbolic link',
+    { [SERVICE]: f('{path: /etc/a.conf, from: config/web/link.conf}'), 'config/web/link.conf': { symlink: 'app.conf' } },
+    'config/web/link.conf:1:1: symbolic links are not allowed',
+  );
 }
 
 export const DESCRIPTOR_CASES: readonly DescriptorCase[] = rows;

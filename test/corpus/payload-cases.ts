@@ -242,7 +242,23 @@ function garbage(r: Receiver): void {
     '/placement/trust/root: must NOT have more than 8 items',
   );
   t('trust: a node with capitals', snap(set(nextPlacement(), 'trust', { nodes: { N1: [KEYS.n1] } })), '/placement/trust/nodes/N1: is not a known field');
-  t('trust: an unknown field', snap(set(nextPlacement(), 'trust', { operators: [KEYS.alice] })), '/placement/trust/operators: is not a known field');
+  t(
+    'files: a key that is not a blob id',
+    snap(set(nextPlacement(), 'files', { 'config/a.conf': 'YQ==' })),
+    '/placement/files/config/a.conf: is not a known field',
+  );
+  t(
+    'files: content that is not base64',
+    snap(set(nextPlacement(), 'files', { ['a'.repeat(40)]: 'not base64!' })),
+    `/placement/files/${'a'.repeat(40)}: must match pattern "^[A-Za-z0-9+/]*={0,2}$"`,
+  );
+  t(
+    'a spec file whose blob id is not one',
+    snap(set(nextPlacement(), 'services.web/api.spec.files', [{ path: '/a', from: 'a', oid: 'HEAD' }])),
+    '/placement/services/web~1api/spec/files/0/oid: must match pattern "^[0-9a-f]{40}$"',
+  );
+  t('trust: an unknown field', snap(set(nextPlacement(), 'trust', { admins: [KEYS.alice] })), '/placement/trust/admins: is not a known field');
+  t('trust: operators a list', snap(set(nextPlacement(), 'trust', { operators: [KEYS.alice] })), '/placement/trust/operators: must be object');
 }
 
 // --- the cluster: a patch from the root ---------------------------------------------------------------
@@ -410,6 +426,12 @@ function garbage(r: Receiver): void {
   t('trust: root keys too', set(a, 'trust', { cluster: [KEYS.munich], root: [KEYS.root] }), '/trust/root: is not a known field');
   t('trust: no cluster keys', set(a, 'trust', { cluster: [] }), '/trust/cluster: must NOT have fewer than 1 items');
   t('replicas not a list', set(a, 'replicas', {}), '/replicas: must be array');
+  t(
+    'files: content of 4 MiB',
+    set(a, 'files', { ['a'.repeat(40)]: 'A'.repeat(4 * 1024 * 1024) }),
+    `/files/${'a'.repeat(40)}: must NOT have more than 349528 characters`,
+  );
+  t('files: a key that is a path', set(a, 'files', { 'conf/a': 'YQ==' }), '/files/conf/a: is not a known field');
   t('a replica without its spec', set(a, 'replicas', [set(aReplica(WEB, 0), 'spec', undefined)]), '/replicas/0/spec: is required');
   t(
     'a replica with runtime docker',

@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
-import { canopy, start, eventually, type Proc } from '../helpers/canopy.js';
+import { canopy, canopyAsync, start, eventually, type Proc } from '../helpers/canopy.js';
 import { git, tempDir, commitFiles } from '../helpers/git.js';
 import { running, containers, ownFleet, removeFleet, requireDocker } from '../helpers/docker.js';
 import { readFileSync } from 'node:fs';
@@ -38,6 +38,15 @@ test('converges the template and wait --rev HEAD exits 0', async () => {
     .sort();
   assert.equal(labels, ['shop/web#0', 'shop/web#1']);
   await up.waitFor(/converged/);
+});
+
+test('canopy logs --repo DIR reads a workload’s output from the running up, as its operator, with no other flag', async () => {
+  // shop/worker (a process) prints the date every 5 s.
+  const r = await eventually('canopy logs shop/worker --repo DIR to show a date line', async () => {
+    const l = await canopyAsync(['logs', 'shop/worker', '--repo', dir, '--tail', '3'], { timeoutMs: 30_000 });
+    return l.code === 0 && /\d\d:\d\d:\d\d/.test(l.stdout) ? l : undefined;
+  });
+  assert.not.match(r!.stderr, /dropped|did not answer/);
 });
 
 test('a commit changing replicas makes the labelled containers follow it', async () => {

@@ -168,7 +168,8 @@ test('the agents measure the delayed links; the clusters report only their best 
   const near = (await status('c-near'))!,
     far = (await status('b-far'))!,
     ros = (await status('a-rosenheim'))!;
-  assert.ok(near.latency!.cams.ms < 30, JSON.stringify(near.latency));
+  // The undelayed link: well under the delayed ones (a loaded machine adds tens of ms to any round trip).
+  assert.ok(near.latency!.cams.ms < 50 && near.latency!.cams.ms < far.latency!.cams.ms - 60, JSON.stringify([near.latency, far.latency]));
   assert.ok(far.latency!.cams.ms >= 118 && far.latency!.cams.ms < 250, JSON.stringify(far.latency));
   assert.ok(ros.latency!.cams.ms >= 198, JSON.stringify(ros.latency));
   assert.equal(ros.footprint, ['u2887']);

@@ -186,6 +186,33 @@ change('a service that grows on a full cluster: every service placed (the sticky
   await both(F, 'main', F.big.commitOn('pr', F.big.head, { [p]: grown }), 'all placed');
 });
 
+change('a service using a secret goes only where the secret is sealed; resealing it elsewhere moves it', async () => {
+  const armored = '-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCg==\n-----END AGE ENCRYPTED FILE-----\n';
+  const sealed = (c: string) => `apiVersion: canopy/v1\nkind: Secret\nmetadata:\n  name: vault\nspec:\n  clusters: [${c}]\n  keys: [password]\n`;
+  const db = serviceYaml('vault-app', 'db', {
+    runtime: 'container',
+    image: 'canopy/busybox:1',
+    replicas: 2,
+    resources: { cpu: 0.1, memory: '64Mi' },
+    secrets: [{ secret: 'vault', key: 'password', env: 'PASSWORD' }],
+  });
+  // The two clusters with the most room left: the secret alone decides between them.
+  const inputs = await readPlanInputs(F.repo, { cache: false });
+  const placements = await inputs.placements();
+  const free = (c: string) =>
+    capOf(inputs.statuses, c) - Object.values(placements.get(c)?.services ?? {}).reduce((t, a) => t + request(a.spec).cpu * a.replicas, 0);
+  const [roomy, next] = [...CLUSTERS].sort((x, y) => free(y) - free(x));
+  assert.ok(free(next!) >= 1, `${next}: ${free(next!)} cpu free`);
+  const head = F.big.commitOn('pr', F.big.head, { 'secrets/vault.yaml': sealed(next!), 'secrets/vault.age': armored, 'services/vault-app/db.yaml': db });
+  const plan = await both(F, 'main', head);
+  const s = plan.services.find((x) => x.id === 'vault-app/db')!;
+  assert.equal(s.after, { [next!]: 2 }, JSON.stringify(s));
+  // On top of it, the secret sealed to the other one instead: the service follows it.
+  const moved = F.big.commitOn('pr2', head, { 'secrets/vault.yaml': sealed(roomy!) });
+  const again = await both(F, head, moved, 'full');
+  assert.equal(again.services.find((x) => x.id === 'vault-app/db')?.after, { [roomy!]: 2 });
+});
+
 change('invalid YAML in head: rejected, file:line', async () => {
   const p = one(F, 50);
   const head = F.big.commitOn('pr', F.big.head, { [p]: 'apiVersion: canopy/v1\nkind: Service\nmetadata: {name: x\nspec: [\n' });
@@ -251,6 +278,29 @@ change('fleet.yaml: another policy, a target moved (from the change); a target d
   assert.ok(
     plan.problems.some((x) => uses.includes(x.file)),
     JSON.stringify(plan.problems),
+  );
+});
+
+change('config files: a service naming a new one (from the change); that file changed or deleted (in full)', async () => {
+  const p = one(F, 80);
+  const uses = (from: string) => yamlOf(p, { runtime: 'container', image: 'i', replicas: 1, files: [{ path: '/etc/app.conf', from }] });
+  const added = F.big.commitOn('pr', F.big.head, { 'config/app.conf': 'one\n', [p]: uses('config/app.conf') });
+  const plan = await both(F, 'main', added, 'partial');
+  assert.is(plan.accepted, true, JSON.stringify(plan.problems));
+  const missing = await both(F, 'main', F.big.commitOn('pr', F.big.head, { [p]: uses('config/nope.conf') }), 'partial');
+  assert.ok(
+    missing.problems.some((x) => x.file === p && /spec\.files\[0\]\.from: config\/nope\.conf is not a file of this commit/.test(x.message)),
+    JSON.stringify(missing.problems),
+  );
+  const changed = await both(F, added, F.big.commitOn('pr', added, { 'config/app.conf': 'two\n' }), 'full');
+  assert.equal(
+    changed.services.map((x) => `${x.id} ${x.change} ${x.fields.join(',')}`),
+    [`${idOf(p)} changed files`],
+  );
+  const deleted = await both(F, added, F.big.commitOn('pr', added, { 'config/app.conf': null }), 'full');
+  assert.ok(
+    deleted.problems.some((x) => x.file === p && /config\/app\.conf is not a file of this commit/.test(x.message)),
+    JSON.stringify(deleted.problems),
   );
 });
 

@@ -79,5 +79,12 @@ export function takePlacementTrust(store: TrustStore, placement: Placement, root
     store.set(owner, keys);
   }
   store.retain('node:', keep);
+  // The operators whose log requests this cluster serves (reconciler/cluster/logs.ts).
+  const ops = new Set<KeyOwner>();
+  for (const [op, keys] of Object.entries(t.operators ?? {})) {
+    ops.add(`operator:${op}`);
+    store.set(`operator:${op}`, keys);
+  }
+  store.retain('operator:', ops);
   return rootChanged ? t.root : undefined;
 }

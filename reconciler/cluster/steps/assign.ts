@@ -9,6 +9,7 @@ import type { ClusterPorts } from '../ports.js';
 import type { ClusterState } from '../state.js';
 import { routesFor, setRouted } from '../route-index.js';
 import { volumeServices } from '../volumes.js';
+import { nodeFiles } from '../files.js';
 
 export async function assignNode(s: ClusterState, p: ClusterPorts, node: string): Promise<void> {
   const st = s.nodes.get(node);
@@ -29,9 +30,11 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
   const sealed = await p.sealer?.forNode(node, replicas, s.placement);
   // The services whose volumes the node keeps (cluster/volumes.ts): known once a placement is.
   const volumes = s.placement ? volumeServices(s.placement) : undefined;
+  // The config files its replicas use (cluster/files.ts), by blob id.
+  const files = nodeFiles(replicas, s.placement);
   const now = p.now();
   const deleted = deletedServices(s, now);
-  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}|${volumes?.join(',')}|${deleted.join(',')}|${sealed?.key ?? ''}`;
+  const key = `${replicas.map((r) => `${r.id}@${r.specHash}`).join(',')}|${p.cfg.targetsKey}|${trust?.join(',') ?? ''}|${json}|${volumes?.join(',')}|${deleted.join(',')}|${sealed?.key ?? ''}|${files ? Object.keys(files).join(',') : ''}`;
   const applied = st.status?.appliedSeq;
   if (st.sent && st.sent.key === key && (applied === st.sent.seq || now - st.sent.at < 1000)) return;
   // A node holding a seq ahead of anything sent to it (a message this cluster never sent) would
@@ -54,6 +57,7 @@ export async function assignNode(s: ClusterState, p: ClusterPorts, node: string)
     ...(deleted.length ? { deletedServices: deleted } : {}),
     ...(routed.length ? { routes } : {}),
     ...(sealed?.sealed ? { sealed: sealed.sealed } : {}),
+    ...(files ? { files } : {}),
     ...(sealed?.error ? { sealedError: sealed.error } : {}),
   };
   st.sent = { seq, key, at: now };

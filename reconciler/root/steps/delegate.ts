@@ -12,6 +12,7 @@ import type { RootState } from '../state.js';
 import type { Pass, StepResult } from './pass.js';
 import { sameTrust, trustFor } from '../trust.js';
 import { placementSecrets } from '../secrets.js';
+import { placementFiles } from '../files.js';
 import { versionOrder } from '../../core/version.js';
 import type { Placement, Version } from '../../../schemas/messages.js';
 
@@ -48,7 +49,9 @@ export async function delegate(
       const services = state.docs.assignments(cluster);
       // The ciphertexts its services (and the fleet's registries) use, unopened.
       const sealed = good.index ? placementSecrets(good.index, services, cluster, cur) : {};
-      const resealed = sealed.secrets !== cur?.secrets || sealed.registries !== cur?.registries;
+      // The config files its services' specs name, by blob id (the same object when unchanged).
+      const files = good.index ? placementFiles(good.index, services, cur) : {};
+      const resealed = sealed.secrets !== cur?.secrets || sealed.registries !== cur?.registries || files.files !== cur?.files;
       // Routes that changed make a new version too (the same objects when none did).
       const routes = routesNow(state, ports.log, cluster, services, cur?.routes, views);
       state.routes.setRoutes(cluster, routes);
@@ -63,6 +66,7 @@ export async function delegate(
         services,
         ...(routes ? { routes } : {}),
         ...sealed,
+        ...files,
       };
       // The message names what changed here (all of it on a cluster's first placement).
       const ids = (renew && !rekeyed) || result.full ? Object.keys(services) : (touched.get(cluster) ?? []);

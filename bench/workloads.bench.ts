@@ -1,0 +1,128 @@
+// The agent's idle footprint with issue 17's workload features on (its Done-when: "the agent's
+// idle RSS with these features on (goal: still ≤ 60 MB)"). One secured fleet (identities with
+// age keys, Mosquitto with the password file and ACL of `canopy broker-config`), two clusters
+// with a docker agent each as separate processes, as users start them:
+//  - c1's node n1 runs a container whose image exists only in a password-protected registry on loopback
+//    (credentials from a sealed secret named in fleet.yaml `spec.registries`), with a sealed
+//    secret as an environment variable and as a file, and a volume;
+//  - c2's node n2 runs a plain container of canopy/busybox:1 (nothing of the above): the floor.
+// Both are watched over the same idle windows once the fleet has converged.
+import type { Bench, Figure } from './types.js';
+import { BenchFleet, clusterYaml, fleetYaml, serviceYaml } from './lib/fleet.js';
+import { Scope } from './lib/cleanup.js';
+import { watchIdle, type IdleFigures } from './lib/proc.js';
+import { round, sleep } from './lib/stats.js';
+import { requireBaseImage, startRegistry } from '../test/helpers/registry.js';
+import { seal } from '../reconciler/core/secrets.js';
+import Dockerode from 'dockerode';
+
+const GOAL_MB = 60;
+
+const secretYaml = (name: string, clusters: string[], keys: string[]) =>
+  `apiVersion: canopy/v1\nkind: Secret\nmetadata: {name: ${name}}\nspec: {clusters: ${JSON.stringify(clusters)}, keys: ${JSON.stringify(keys)}}\n`;
+
+const run: Bench = async ({ quick, log }) => {
+  const fleet = `benchwork${process.pid}`;
+  const scope = new Scope();
+  const docker = new Dockerode();
+  scope.add(async () => {
+    const cs = await docker.listContainers({ all: true, filters: { label: [`canopy.fleet=${fleet}`] } });
+    await Promise.all(
+      cs.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
+    const vs = (await docker.listVolumes({ filters: { label: [`canopy.fleet=${fleet}`] } })).Volumes ?? [];
+    await Promise.all(
+      vs.map((v) =>
+        docker
+          .getVolume(v.Name)
+          .remove()
+          .catch(() => undefined),
+      ),
+    );
+  });
+  const f = new BenchFleet(fleet, scope);
+  try {
+    requireBaseImage();
+    const registry = await startRegistry();
+    scope.add(() => registry.stop());
+    const digest = registry.push('work:1');
+    const image = `${registry.host}/canopy/work:1`;
+    log(`registry on ${registry.host} (htpasswd), image ${digest}`);
+
+    const files: Record<string, string> = {
+      'fleet.yaml': `${fleetYaml(fleet).trimEnd()}\nspec:\n  registries: [{host: "${registry.host}", secret: reg}]\n`,
+      'clusters/c1.yaml': clusterYaml('c1', 48.1, 11.5),
+      'clusters/c2.yaml': clusterYaml('c2', 48.8, 2.3),
+    };
+    await f.secure(files, { c1: ['n1'], c2: ['n2'] });
+    const c1 = [f.ages.get('cluster:c1')!];
+    files['secrets/reg.yaml'] = secretYaml('reg', ['c1'], ['password', 'username']);
+    files['secrets/reg.age'] = await seal(JSON.stringify({ username: registry.username, password: registry.password }), c1);
+    files['secrets/db.yaml'] = secretYaml('db', ['c1'], ['password']);
+    files['secrets/db.age'] = await seal(JSON.stringify({ password: 'bench-secret-value' }), c1);
+    const base = { runtime: 'container', command: ['sleep', '3600'], replicas: 1, resources: { cpu: 0.05, memory: '16Mi' } };
+    files['services/work/full.yaml'] = serviceYaml('work', 'full', {
+      ...base,
+      image,
+      secrets: [
+        { secret: 'db', key: 'password', env: 'DB_PASSWORD' },
+        { secret: 'db', key: 'password', file: '/run/secrets/db' },
+      ],
+      volumes: [{ name: 'data', path: '/data' }],
+      constraints: { clusters: { names: ['c1'] } },
+    });
+    files['services/work/plain.yaml'] = serviceYaml('work', 'plain', { ...base, image: 'canopy/busybox:1', constraints: { clusters: { names: ['c2'] } } });
+    const first = await f.init(files);
+    await f.startBroker();
+    f.startCluster('c1');
+    f.startCluster('c2');
+    const full = f.startAgent('c1', 'n1', { runtime: 'docker', cpu: 2, memory: '4Gi' });
+    const plain = f.startAgent('c2', 'n2', { runtime: 'docker', cpu: 2, memory: '4Gi' });
+    for (const p of f.parts.values()) await p.waitForLog(/running|ready/);
+    f.startRoot();
+    await f.waitConverged(first, 120_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${f.tails()}`);
+    });
+    const settle = quick ? 3000 : 5000,
+      window = quick ? 6000 : 15_000,
+      windows = quick ? 2 : 4;
+    log(`converged; settling ${settle / 1000} s, then watching ${windows} × ${window / 1000} s of idle`);
+    await sleep(settle);
+    const m = await watchIdle({ full: full.pid, plain: plain.pid }, window, windows);
+    const line = (v: IdleFigures) => `RSS ${round(v.rssMB)} MB (max ${round(v.rssMaxMB)}, anonymous ${round(v.anonMB)}), CPU ${round(v.cpuPercent, 2)} %`;
+    log(`agent with the features: ${line(m.full)}; agent with a plain container: ${line(m.plain)}`);
+    const figures: Figure[] = [
+      {
+        label: 'agent idle RSS, registry image + secrets (env, file) + volume',
+        value: round(m.full.rssMB),
+        unit: 'MB',
+        spread: [round(m.full.rssMB), round(m.full.rssMaxMB)],
+        floor: { label: 'agent with a plain container', value: round(m.plain.rssMB) },
+        goal: { op: '<=', value: GOAL_MB },
+      },
+      {
+        label: 'agent idle CPU, the same',
+        value: round(m.full.cpuPercent, 2),
+        unit: '%',
+        spread: [round(m.full.cpuSpread[0], 2), round(m.full.cpuSpread[1], 2)],
+      },
+    ];
+    return {
+      name: 'workloads',
+      figures,
+      notes: [
+        `secured fleet (identities, Mosquitto with broker-config's ACL), two clusters with a docker agent each, all as processes; ${windows} idle windows of ${window / 1000} s after ${settle / 1000} s settling; RSS: median of 1 s samples (spread: median–max)`,
+        `agent with the features: ${line(m.full)}; agent with a plain container: ${line(m.plain)}`,
+      ],
+    };
+  } finally {
+    await scope.close();
+  }
+};
+
+export default run;
