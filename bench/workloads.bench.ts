@@ -4,13 +4,16 @@
 // with a docker agent each as separate processes, as users start them:
 //  - c1's node n1 runs a container whose image exists only in a password-protected registry on loopback
 //    (credentials from a sealed secret named in fleet.yaml `spec.registries`), with a sealed
-//    secret as an environment variable and as a file, and a volume;
+//    secret as an environment variable and as a file, a volume and a config file from the
+//    repository; its output is read once with `canopy logs` before the idle windows;
 //  - c2's node n2 runs a plain container of canopy/busybox:1 (nothing of the above): the floor.
 // Both are watched over the same idle windows once the fleet has converged.
 import type { Bench, Figure } from './types.js';
 import { BenchFleet, clusterYaml, fleetYaml, serviceYaml } from './lib/fleet.js';
 import { Scope } from './lib/cleanup.js';
-import { watchIdle, type IdleFigures } from './lib/proc.js';
+import { DIST, watchIdle, type IdleFigures } from './lib/proc.js';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { round, sleep } from './lib/stats.js';
 import { requireBaseImage, startRegistry } from '../test/helpers/registry.js';
 import { seal } from '../reconciler/core/secrets.js';
@@ -59,13 +62,14 @@ const run: Bench = async ({ quick, log }) => {
       'clusters/c1.yaml': clusterYaml('c1', 48.1, 11.5),
       'clusters/c2.yaml': clusterYaml('c2', 48.8, 2.3),
     };
-    await f.secure(files, { c1: ['n1'], c2: ['n2'] });
+    await f.secure(files, { c1: ['n1'], c2: ['n2'] }, { operator: 'bench' });
+    files['config/work/app.conf'] = 'listen 8080\nworkers 2\n';
     const c1 = [f.ages.get('cluster:c1')!];
     files['secrets/reg.yaml'] = secretYaml('reg', ['c1'], ['password', 'username']);
     files['secrets/reg.age'] = await seal(JSON.stringify({ username: registry.username, password: registry.password }), c1);
     files['secrets/db.yaml'] = secretYaml('db', ['c1'], ['password']);
     files['secrets/db.age'] = await seal(JSON.stringify({ password: 'bench-secret-value' }), c1);
-    const base = { runtime: 'container', command: ['sleep', '3600'], replicas: 1, resources: { cpu: 0.05, memory: '16Mi' } };
+    const base = { runtime: 'container', command: ['sh', '-c', 'echo started; exec sleep 3600'], replicas: 1, resources: { cpu: 0.05, memory: '16Mi' } };
     files['services/work/full.yaml'] = serviceYaml('work', 'full', {
       ...base,
       image,
@@ -74,6 +78,7 @@ const run: Bench = async ({ quick, log }) => {
         { secret: 'db', key: 'password', file: '/run/secrets/db' },
       ],
       volumes: [{ name: 'data', path: '/data' }],
+      files: [{ path: '/etc/app.conf', from: 'config/work/app.conf' }],
       constraints: { clusters: { names: ['c1'] } },
     });
     files['services/work/plain.yaml'] = serviceYaml('work', 'plain', { ...base, image: 'canopy/busybox:1', constraints: { clusters: { names: ['c2'] } } });
@@ -88,6 +93,13 @@ const run: Bench = async ({ quick, log }) => {
     await f.waitConverged(first, 120_000).catch((e) => {
       throw new Error(`${(e as Error).message}\n${f.tails()}`);
     });
+    // Logs on demand, once: the agent has served a request (Docker's logs, the bounded stream) before it idles.
+    const logs = spawnSync(
+      process.execPath,
+      [path.join(DIST, 'cli/canopy.js'), 'logs', 'work/full', '--broker', f.broker.url, ...f.identity('operator', 'bench'), '--repo', f.dir, '--tail', '5'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (!/started/.test(logs.stdout)) throw new Error(`canopy logs work/full did not show the replica's line: ${logs.stdout}${logs.stderr}`);
     const settle = quick ? 3000 : 5000,
       window = quick ? 6000 : 15_000,
       windows = quick ? 2 : 4;
@@ -98,7 +110,7 @@ const run: Bench = async ({ quick, log }) => {
     log(`agent with the features: ${line(m.full)}; agent with a plain container: ${line(m.plain)}`);
     const figures: Figure[] = [
       {
-        label: 'agent idle RSS, registry image + secrets (env, file) + volume',
+        label: 'agent idle RSS, registry image + secrets (env, file) + volume + config file, after a logs request',
         value: round(m.full.rssMB),
         unit: 'MB',
         spread: [round(m.full.rssMB), round(m.full.rssMaxMB)],

@@ -56,7 +56,7 @@ export async function watchStatus(repo: Repo, o: WatchOptions): Promise<number> 
   };
   // One read at a time; a change during a read reads once more after it.
   const refresh = () => {
-    if (running) {
+    if (running !== undefined) {
       again = true;
       return;
     }

@@ -115,11 +115,11 @@ export class BenchFleet {
    * them), declared in `files`; the parts then start with --identity, and startBroker runs
    * Mosquitto with the password file and ACL `canopy broker-config` writes. Call before init.
    */
-  async secure(files: Record<string, string>, clusters: Record<string, string[]>): Promise<void> {
+  async secure(files: Record<string, string>, clusters: Record<string, string[]>, o: { operator?: string } = {}): Promise<void> {
     const { createIdentity, writeIdentity } = await import('../../reconciler/core/identity-file.js');
     const { declareKey, declarationFile, sealsSecrets } = await import('../../reconciler/core/declare-keys.js');
     this.ids = path.join(this.work, 'identities');
-    const add = async (role: 'root' | 'cluster' | 'node', name: string, trust?: { root?: string[]; cluster?: string[] }) => {
+    const add = async (role: 'root' | 'operator' | 'cluster' | 'node', name: string, trust?: { root?: string[]; cluster?: string[] }) => {
       const id = await createIdentity({ fleet: this.fleet, role, name, trust });
       writeIdentity(path.join(this.ids!, `${role}-${name.replace('/', '-')}.json`), id);
       const rel = declarationFile(role, name);
@@ -130,6 +130,7 @@ export class BenchFleet {
       return id.ed25519.publicKey;
     };
     const root = await add('root', 'root');
+    if (o.operator) await add('operator', o.operator);
     for (const [c, nodes] of Object.entries(clusters)) {
       const ck = await add('cluster', c, { root: [root] });
       for (const n of nodes) await add('node', `${c}/${n}`, { cluster: [ck] });
@@ -137,7 +138,7 @@ export class BenchFleet {
   }
 
   /** The identity file of a part, when the fleet is secured. */
-  identity(role: 'root' | 'cluster' | 'node', name: string): string[] {
+  identity(role: 'root' | 'operator' | 'cluster' | 'node', name: string): string[] {
     return this.ids ? ['--identity', path.join(this.ids, `${role}-${name.replace('/', '-')}.json`)] : [];
   }
 

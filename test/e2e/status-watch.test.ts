@@ -17,7 +17,7 @@ test.before(async () => {
 });
 test.after(async () => {
   for (const r of roots) await r.kill();
-  broker?.stop();
+  await broker?.stop();
 });
 
 const FLEET = 'apiVersion: canopy/v1\nkind: Fleet\nmetadata:\n  name: watchers\n';
