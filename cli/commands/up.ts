@@ -7,7 +7,7 @@ import { openRepo, type Repo } from '../../reconciler/git/repo.js';
 import { listFiles } from '../../reconciler/git/tree.js';
 import { readCommit } from '../../reconciler/git/repo.js';
 import { initFleetRepo, isRepo, fleetAtMain } from '../fleet-repo.js';
-import { runRoot, runCluster, runAgent, clusterFileAtMain, timingsOf } from '../parts.js';
+import { runRoot, runCluster, runAgent, clusterFileAtMain, timingsOf, type Running } from '../parts.js';
 import { Lifecycle } from '../lifecycle.js';
 import { writable } from '../stdio.js';
 import { packageRoot } from '../paths.js';
@@ -17,6 +17,9 @@ import { tableKey } from '../status-watch.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { ensureUpIdentities } from '../up-identities.js';
+import { metricsOption } from '../metrics-option.js';
+import { serveMetrics } from '../metrics-server.js';
+import { mergeFamilies, type LabelledFamilies } from '../../reconciler/core/telemetry.js';
 
 type Runtime = 'docker' | 'process' | 'sim';
 /** up runs the whole template here, its processes too: with docker its agents run both kinds (an agent's `docker` alone runs containers only). */
@@ -30,16 +33,17 @@ const options = {
   runtime: oneOf(['docker', 'process', 'sim']),
   'keep-workloads': flag(),
   'log-format': logFormatOption(),
+  metrics: metricsOption(),
 };
 
-/** Stop order, highest first: the root, the clusters, the agents (a cluster that outlived its agents would warn that each went away), the workloads, the broker. */
-const RANK = { status: 6, root: 5, cluster: 4, agent: 3, workloads: 2, broker: 1 };
+/** Stop order, highest first: the metrics endpoint, the root, the clusters, the agents (a cluster that outlived its agents would warn that each went away), the workloads, the broker. */
+const RANK = { metrics: 7, status: 6, root: 5, cluster: 4, agent: 3, workloads: 2, broker: 1 };
 
 const cmd = command({
   name: 'up',
   summary: 'run a whole fleet on this machine: broker, root, clusters, agents',
   usage: [
-    'Usage: canopy up --repo DIR [--broker URL] [--clusters N] [--nodes M] [--runtime docker|process|sim] [--keep-workloads]',
+    'Usage: canopy up --repo DIR [--broker URL] [--clusters N] [--nodes M] [--runtime docker|process|sim] [--keep-workloads] [--metrics HOST:PORT]',
     '',
     '  --repo DIR      the fleet repository; created from the template when DIR has none',
     '  --broker URL    an MQTT broker (default: one embedded in this process)',
@@ -47,6 +51,8 @@ const cmd = command({
     '  --nodes M       nodes per cluster, M >= 1 (default: the cluster file’s spec.nodes, else 2)',
     '  --runtime R     docker when a Docker Engine answers, else process; sim runs nothing',
     '  --keep-workloads  leave containers and processes running on Ctrl-C (the next up adopts them)',
+    '  --metrics HOST:PORT  where to serve the metrics of every part, labelled part, cluster, node',
+    '                  (default: a free port on 127.0.0.1; the URL is printed as Metrics: http://…/metrics)',
     LOG_FORMAT_USAGE.replace('--log-format F      ', '--log-format F'),
     '',
     'Logs go to DIR/.git/canopy-up/canopy.log. Commit to main to deploy. SIGINT (Ctrl-C), SIGTERM',
@@ -125,6 +131,14 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
     broker = b.url;
     say(`Broker: embedded at ${broker} (no anonymous clients; each part's user holds to its own topics)`);
   } else say(`Broker: ${broker}: it must know these identities (canopy broker-config --identities ${ids.dir} --out DIR)`);
+  // Taken before the parts start (a port in use fails at once); each part's registry joins as it starts.
+  const registries: Array<{ labels: LabelledFamilies['labels']; part: Running }> = [];
+  const metrics = await life.step(
+    serveMetrics(v.metrics ?? { host: '127.0.0.1', port: 0 }, () =>
+      mergeFamilies(registries.map((r) => ({ labels: r.labels, families: r.part.telemetry?.collect() ?? [] }))),
+    ),
+  );
+  life.add({ stop: () => metrics.close() }, { name: 'the metrics endpoint', rank: RANK.metrics });
   // Where `canopy logs --repo DIR` finds this fleet's broker (it speaks as identities/operator.json).
   writeFileSync(path.join(stateRoot, 'broker.url'), `${broker}\n`);
   const tm = timingsOf(fleet);
@@ -146,6 +160,7 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
       }),
     );
     life.add(cp, { name: `cluster ${c.name}`, rank: RANK.cluster });
+    registries.push({ labels: { part: 'cluster', cluster: c.name }, part: cp });
     for (let i = 1; i <= c.nodes; i++) {
       if (life.stopping) return;
       const node = `${c.name}-n${i}`;
@@ -170,14 +185,15 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
         }),
       );
       life.add(a, { name: `agent ${node}`, rank: RANK.agent });
+      registries.push({ labels: { part: 'agent', cluster: c.name, node }, part: a });
     }
   }
   if (life.stopping) return;
-  life.add(await life.step(runRoot({ repo, broker, identityFile: ids.file({ role: 'root', name: 'root' }), log: log.child('root') })), {
-    name: 'the root',
-    rank: RANK.root,
-  });
+  const rp = await life.step(runRoot({ repo, broker, identityFile: ids.file({ role: 'root', name: 'root' }), log: log.child('root') }));
+  life.add(rp, { name: 'the root', rank: RANK.root });
+  registries.push({ labels: { part: 'root' }, part: rp });
   if (life.stopping) return;
+  say(`Metrics: ${metrics.url}`);
   say('Agents admit any image and command here (a local demo); on real sites, canopy agent --allow-image / --allow-command.');
   say(`Fleet ${fleet.metadata.name}: ${clusters.length} cluster(s) × nodes [${clusters.map((c) => `${c.name}:${c.nodes}`).join(', ')}], logs in ${logFile}`);
   say('Commit to main in that repository to deploy. Ctrl-C stops' + (v['keep-workloads'] ? ' (workloads keep running).' : ' and removes the workloads.'));

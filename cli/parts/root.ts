@@ -31,18 +31,21 @@ export interface RootPartOptions {
   identityFile?: string;
   /** --tls-ca, --tls-cert, --tls-key */
   tls?: TlsFlags;
+  /** --metrics-services N: services with replica series of their own. */
+  metricsServices?: number;
 }
 
 export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPort?: number }> {
   const stops: Array<() => Promise<void> | void> = [];
   let repo: Repo;
   let sync: GitSync | undefined;
+  const telemetry = createTelemetry();
   const r = typeof o.repo === 'string' ? await remoteRepo(o.repo) : undefined;
   const remote = r?.remote;
   if (r && remote) {
     const { openMirror, gitSync, lsRemote, fetchRef } = r;
     repo = await openMirror(o.cacheDir ?? defaultCache('root', remote.url), remote);
-    sync = gitSync(repo, remote, o.log);
+    sync = gitSync(repo, remote, o.log, telemetry);
     o.log.info(`fleet repository ${remote.url}, mirrored in ${repo.gitdir}`);
     await sync.pull([MAIN]);
     // Our own refs: take the remote's only when this mirror has none (a new cache directory).
@@ -70,7 +73,6 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
     },
   });
   checkRootKey(fleet, sec, o.log);
-  const telemetry = createTelemetry();
   const bus = await connectBus({
     ...sec.connection(o.broker),
     codec: sec.codec,
@@ -81,7 +83,16 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
     keepaliveSeconds: keepalive(timingsOf(fleet).heartbeatMs),
   });
   const { startRoot } = await import('../../reconciler/root/root.js');
-  const root = await startRoot({ repo, bus, fleet: name, log: o.log, telemetry, trust: sec.trust, onWrite: sync ? (ref) => sync!.push(ref) : undefined });
+  const root = await startRoot({
+    repo,
+    bus,
+    fleet: name,
+    log: o.log,
+    telemetry,
+    metricsServices: o.metricsServices,
+    trust: sec.trust,
+    onWrite: sync ? (ref) => sync!.push(ref) : undefined,
+  });
   if (!sec.trust.signed && !fleet.spec?.trust?.root) warnUnsigned(o.log, 'fleet.yaml declares no root key (spec.trust.root)');
   let webhookPort: number | undefined;
   if (sync) {

@@ -234,6 +234,18 @@ export function cliCases(p: Paths): CliCase[] {
   bc(['--listen', 'host:port'], '--listen host:port: expected HOST:PORT or PORT');
   bc(['extra'], 'unexpected argument extra');
 
+  // --metrics HOST:PORT on every part and on up (issue 18).
+  const metrics = 'expected HOST:PORT or PORT (0 for a free port)';
+  root(['--metrics', '70000'], `--metrics 70000: ${metrics}`);
+  root(['--metrics', 'host:'], `--metrics host:: ${metrics}`);
+  root(['--metrics='], '--metrics: expected a value, got an empty one');
+  root(['--metrics-services=-1', '--metrics', '0'], '--metrics-services -1: expected a whole number >= 0');
+  root(['--metrics-services=1.5', '--metrics', '0'], '--metrics-services 1.5: expected a whole number >= 0');
+  root(['--metrics-services', '5'], '--metrics-services needs --metrics');
+  cluster(['--metrics', 'bad host:9100'], `--metrics bad host:9100: ${metrics}`);
+  agent(['--metrics', 'http://127.0.0.1:9100'], `--metrics http://127.0.0.1:9100: ${metrics}`);
+  agent(['--metrics'], "Option '--metrics <value>' argument missing");
+  up(['--metrics', '127.0.0.1:port'], `--metrics 127.0.0.1:port: ${metrics}`);
   const logs = on('logs', ['--repo', p.repo]);
   logs([], 'expected one service, APP/NAME, got none');
   logs(['shop/web', 'shop/api'], 'expected one service, APP/NAME, got shop/web shop/api');

@@ -8,7 +8,7 @@ import type { RootState } from '../state.js';
 import type { Pass, StepResult } from './pass.js';
 import { writeNotesKept } from './notes.js';
 
-export async function record(state: RootState, ports: Pick<RootPorts, 'notes' | 'log' | 'queue'>, pass: Pass): Promise<StepResult> {
+export async function record(state: RootState, ports: Pick<RootPorts, 'notes' | 'log' | 'queue' | 'metrics'>, pass: Pass): Promise<StepResult> {
   const { good } = state;
   if (!good) return 'done';
   const t0 = performance.now();
