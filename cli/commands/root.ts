@@ -1,4 +1,4 @@
-import { tlsProblems, brokerUrl, command, duration, hostPort, text } from '../args.js';
+import { tlsProblems, brokerUrl, command, duration, hostPort, text, usageError } from '../args.js';
 import { createLogger } from '../../reconciler/core/log.js';
 import { runRoot } from '../parts/root.js';
 import { runUntilSignal } from '../lifecycle.js';
@@ -22,8 +22,12 @@ const cmd = command({
     '                        required once fleet.yaml declares root keys (spec.trust.root)',
     '  --tls-ca FILE         the CA that signed an mqtts:// broker’s certificate',
     '  --tls-cert FILE       a client certificate (instead of a password), with --tls-key FILE',
+    '  --ui HOST:PORT        serve the web dashboard there (read-only; loopback unless you say otherwise)',
+    '  --ui-token-file FILE  the dashboard requires this token (the first line; or CANOPY_UI_TOKEN when --ui is given)',
   ].join('\n'),
   options: {
+    ui: hostPort(),
+    'ui-token-file': text(),
     identity: text(),
     'tls-ca': text(),
     'tls-cert': text(),
@@ -40,14 +44,24 @@ const cmd = command({
     if (tls.length) return tls;
     if (v.webhook && !/^https?:\/\//.test(v.repo)) return ['--webhook needs a remote --repo URL (a local repository is watched directly)'];
     if (v['webhook-secret'] !== undefined && !v.webhook) return ['--webhook-secret needs --webhook'];
+    if (v['ui-token-file'] !== undefined && !v.ui) return ['--ui-token-file needs --ui'];
     return undefined;
   },
   async run(v) {
     const log = createLogger('root');
     const webhook = v.webhook && { ...v.webhook, secret: v['webhook-secret'] ?? process.env.CANOPY_WEBHOOK_SECRET };
+    let ui: { host: string; port: number; token?: string } | undefined;
+    if (v.ui) {
+      const { uiToken } = await import('../../reconciler/report/ui-server.js');
+      try {
+        ui = { ...v.ui, token: uiToken(v['ui-token-file']) };
+      } catch (e) {
+        throw usageError(this, (e as Error).message);
+      }
+    }
     return runUntilSignal(
-      () =>
-        runRoot({
+      async () => {
+        const part = await runRoot({
           repo: v.repo,
           broker: v.broker,
           log,
@@ -56,7 +70,11 @@ const cmd = command({
           webhook,
           identityFile: v.identity,
           tls: { ca: v['tls-ca'], cert: v['tls-cert'], key: v['tls-key'] },
-        }),
+          ui,
+        });
+        if (part.uiUrl) process.stdout.write(`UI: ${part.uiUrl}\n`);
+        return part;
+      },
       'root',
       () => log.info('running; Ctrl-C to stop'),
     );

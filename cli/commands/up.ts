@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { brokerUrl, command, flag, number, oneOf, text, type Values } from '../args.js';
+import { brokerUrl, command, flag, hostPort, number, oneOf, text, usageError, type Values } from '../args.js';
+import { uiToken } from '../../reconciler/report/ui-server.js';
 import { createLogger, type Logger } from '../../reconciler/core/log.js';
 import { openRepo, type Repo } from '../../reconciler/git/repo.js';
 import { listFiles } from '../../reconciler/git/tree.js';
@@ -28,6 +29,9 @@ const options = {
   nodes: number({ min: 1, integer: true }),
   runtime: oneOf(['docker', 'process', 'sim']),
   'keep-workloads': flag(),
+  ui: hostPort(),
+  'no-ui': flag(),
+  'ui-token-file': text(),
 };
 
 /** Stop order, highest first: the root, the clusters, the agents (a cluster that outlived its agents would warn that each went away), the workloads, the broker. */
@@ -45,17 +49,30 @@ const cmd = command({
     '  --nodes M       nodes per cluster, M >= 1 (default: the cluster file’s spec.nodes, else 2)',
     '  --runtime R     docker when a Docker Engine answers, else process; sim runs nothing',
     '  --keep-workloads  leave containers and processes running on Ctrl-C (the next up adopts them)',
+    '  --ui HOST:PORT  where the web dashboard listens (default 127.0.0.1:0: a free port on loopback); --no-ui: none',
+    '  --ui-token-file FILE  the dashboard requires this token (its first line; CANOPY_UI_TOKEN sets it too)',
     '',
     'Logs go to DIR/.git/canopy-up/canopy.log. Commit to main to deploy. SIGINT (Ctrl-C), SIGTERM',
     'or SIGHUP stops it: it removes the workloads (unless --keep-workloads) and closes the broker,',
     'then exits 0, or 1 if something failed to stop; a second signal does not cut that short.',
   ].join('\n'),
   options,
+  check(v) {
+    if (v['no-ui'] && (v.ui || v['ui-token-file'] !== undefined)) return ['--no-ui goes without --ui and --ui-token-file'];
+    return undefined;
+  },
   async run(v) {
+    let token: string | undefined;
+    try {
+      token = v['no-ui'] ? undefined : uiToken(v['ui-token-file']);
+    } catch (e) {
+      throw usageError(this, (e as Error).message);
+    }
+    const ui = v['no-ui'] ? undefined : { ...(v.ui ?? { host: '127.0.0.1', port: 0 }), token };
     let fileLog: Logger | undefined;
     const life = new Lifecycle({ log: (line) => fileLog?.info(line) }).listen();
     try {
-      await startFleet(v, life, (l) => (fileLog = l));
+      await startFleet(v, life, (l) => (fileLog = l), ui);
     } catch (e) {
       // An error from a step cut short by a signal is part of that shutdown, not a failure.
       if (!life.stopping) {
@@ -76,7 +93,12 @@ function say(s: string): void {
 }
 
 /** Starts the fleet step by step, each part registered for shutdown as it starts; returns early once stopping. */
-async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l: Logger) => void): Promise<void> {
+async function startFleet(
+  v: Values<typeof options>,
+  life: Lifecycle,
+  setLog: (l: Logger) => void,
+  ui?: { host: string; port: number; token?: string },
+): Promise<void> {
   const dir = path.resolve(v.repo);
   if (!(await isRepo(dir))) {
     const c = await life.step(initFleetRepo(dir));
@@ -167,10 +189,10 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
     }
   }
   if (life.stopping) return;
-  life.add(await life.step(runRoot({ repo, broker, identityFile: ids.file({ role: 'root', name: 'root' }), log: log.child('root') })), {
-    name: 'the root',
-    rank: RANK.root,
-  });
+  const root = await life.step(runRoot({ repo, broker, identityFile: ids.file({ role: 'root', name: 'root' }), log: log.child('root'), ui }));
+  life.add(root, { name: 'the root', rank: RANK.root });
+  if (root.uiUrl) say(`UI: ${root.uiUrl}`);
+  if (root.uiUrl && ui?.token) say('The dashboard needs its token: open it with ?token=TOKEN (or send Authorization: Bearer TOKEN).');
   if (life.stopping) return;
   say('Agents admit any image and command here (a local demo); on real sites, canopy agent --allow-image / --allow-command.');
   say(`Fleet ${fleet.metadata.name}: ${clusters.length} cluster(s) × nodes [${clusters.map((c) => `${c.name}:${c.nodes}`).join(', ')}], logs in ${logFile}`);
