@@ -83,6 +83,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
       case '/api/history':
         return history(res, url.searchParams.get('service'));
       case '/api/events':
+        if (req.method === 'HEAD') return void res.writeHead(200, { 'Content-Type': 'text/event-stream' }).end();
         return events.add(req, res);
     }
     json(res, 404, {
