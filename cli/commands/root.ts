@@ -1,4 +1,4 @@
-import { tlsProblems, brokerUrl, command, duration, hostPort, number, text, logFormatOption, LOG_FORMAT_USAGE } from '../args.js';
+import { tlsProblems, brokerUrl, command, duration, hostPort, number, text, usageError, logFormatOption, LOG_FORMAT_USAGE } from '../args.js';
 import { METRICS_USAGE, metricsOption } from '../metrics-option.js';
 import { configureLogs, createLogger } from '../../reconciler/core/log.js';
 import { runRoot } from '../parts/root.js';
@@ -26,9 +26,13 @@ const cmd = command({
     LOG_FORMAT_USAGE,
     METRICS_USAGE,
     '  --metrics-services N  services with replica series of their own (the N wanting the most; default 20, 0: none)',
+    '  --ui HOST:PORT        serve the web dashboard there (read-only; loopback unless you say otherwise)',
+    '  --ui-token-file FILE  the dashboard requires this token (the first line; or CANOPY_UI_TOKEN when --ui is given)',
   ].join('\n'),
   options: {
     'log-format': logFormatOption(),
+    ui: hostPort(),
+    'ui-token-file': text(),
     identity: text(),
     'tls-ca': text(),
     'tls-cert': text(),
@@ -48,14 +52,24 @@ const cmd = command({
     if (v.webhook && !/^https?:\/\//.test(v.repo)) return ['--webhook needs a remote --repo URL (a local repository is watched directly)'];
     if (v['webhook-secret'] !== undefined && !v.webhook) return ['--webhook-secret needs --webhook'];
     if (v['metrics-services'] !== undefined && !v.metrics) return ['--metrics-services needs --metrics'];
+    if (v['ui-token-file'] !== undefined && !v.ui) return ['--ui-token-file needs --ui'];
     return undefined;
   },
   async run(v) {
     configureLogs({ format: v['log-format'] });
     const log = createLogger('root');
     const webhook = v.webhook && { ...v.webhook, secret: v['webhook-secret'] ?? process.env.CANOPY_WEBHOOK_SECRET };
-    const start = () =>
-      runRoot({
+    let ui: { host: string; port: number; token?: string } | undefined;
+    if (v.ui) {
+      const { uiToken } = await import('../../reconciler/report/ui-server.js');
+      try {
+        ui = { ...v.ui, token: uiToken(v['ui-token-file']) };
+      } catch (e) {
+        throw usageError(this, (e as Error).message);
+      }
+    }
+    const start = async () => {
+      const part = await runRoot({
         repo: v.repo,
         broker: v.broker,
         log,
@@ -65,7 +79,11 @@ const cmd = command({
         identityFile: v.identity,
         tls: { ca: v['tls-ca'], cert: v['tls-cert'], key: v['tls-key'] },
         metricsServices: v['metrics-services'],
+        ui,
       });
+      if (part.uiUrl) process.stdout.write(`UI: ${part.uiUrl}\n`);
+      return part;
+    };
     const served = v.metrics ? (await import('../metrics-server.js')).servingMetrics(v.metrics, log, start) : start;
     return runUntilSignal(served, 'root', () => log.info('running; Ctrl-C to stop'));
   },

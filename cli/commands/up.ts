@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { brokerUrl, command, flag, number, oneOf, text, logFormatOption, LOG_FORMAT_USAGE, type Values } from '../args.js';
+import { brokerUrl, command, flag, hostPort, number, oneOf, text, usageError, logFormatOption, LOG_FORMAT_USAGE, type Values } from '../args.js';
+import { uiToken } from '../../reconciler/report/ui-server.js';
 import { configureLogs, createLogger, logFormat, type Logger } from '../../reconciler/core/log.js';
 import { openRepo, type Repo } from '../../reconciler/git/repo.js';
 import { listFiles } from '../../reconciler/git/tree.js';
@@ -34,6 +35,9 @@ const options = {
   'keep-workloads': flag(),
   'log-format': logFormatOption(),
   metrics: metricsOption(),
+  ui: hostPort(),
+  'no-ui': flag(),
+  'ui-token-file': text(),
 };
 
 /** Stop order, highest first: the metrics endpoint, the root, the clusters, the agents (a cluster that outlived its agents would warn that each went away), the workloads, the broker. */
@@ -54,18 +58,31 @@ const cmd = command({
     '  --metrics HOST:PORT  where to serve the metrics of every part, labelled part, cluster, node',
     '                  (default: a free port on 127.0.0.1; the URL is printed as Metrics: http://…/metrics)',
     LOG_FORMAT_USAGE.replace('--log-format F      ', '--log-format F'),
+    '  --ui HOST:PORT  where the web dashboard listens (default 127.0.0.1:0: a free port on loopback); --no-ui: none',
+    '  --ui-token-file FILE  the dashboard requires this token (its first line; CANOPY_UI_TOKEN sets it too)',
     '',
     'Logs go to DIR/.git/canopy-up/canopy.log. Commit to main to deploy. SIGINT (Ctrl-C), SIGTERM',
     'or SIGHUP stops it: it removes the workloads (unless --keep-workloads) and closes the broker,',
     'then exits 0, or 1 if something failed to stop; a second signal does not cut that short.',
   ].join('\n'),
   options,
+  check(v) {
+    if (v['no-ui'] && (v.ui || v['ui-token-file'] !== undefined)) return ['--no-ui goes without --ui and --ui-token-file'];
+    return undefined;
+  },
   async run(v) {
     configureLogs({ format: v['log-format'] });
+    let token: string | undefined;
+    try {
+      token = v['no-ui'] ? undefined : uiToken(v['ui-token-file']);
+    } catch (e) {
+      throw usageError(this, (e as Error).message);
+    }
+    const ui = v['no-ui'] ? undefined : { ...(v.ui ?? { host: '127.0.0.1', port: 0 }), token };
     let fileLog: Logger | undefined;
     const life = new Lifecycle({ log: (line) => fileLog?.info(line) }).listen();
     try {
-      await startFleet(v, life, (l) => (fileLog = l));
+      await startFleet(v, life, (l) => (fileLog = l), ui);
     } catch (e) {
       // An error from a step cut short by a signal is part of that shutdown, not a failure.
       if (!life.stopping) {
@@ -86,7 +103,12 @@ function say(s: string): void {
 }
 
 /** Starts the fleet step by step, each part registered for shutdown as it starts; returns early once stopping. */
-async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l: Logger) => void): Promise<void> {
+async function startFleet(
+  v: Values<typeof options>,
+  life: Lifecycle,
+  setLog: (l: Logger) => void,
+  ui?: { host: string; port: number; token?: string },
+): Promise<void> {
   const dir = path.resolve(v.repo);
   if (!(await isRepo(dir))) {
     const c = await life.step(initFleetRepo(dir));
@@ -189,8 +211,10 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
     }
   }
   if (life.stopping) return;
-  const rp = await life.step(runRoot({ repo, broker, identityFile: ids.file({ role: 'root', name: 'root' }), log: log.child('root') }));
+  const rp = await life.step(runRoot({ repo, broker, identityFile: ids.file({ role: 'root', name: 'root' }), log: log.child('root'), ui }));
   life.add(rp, { name: 'the root', rank: RANK.root });
+  if (rp.uiUrl) say(`UI: ${rp.uiUrl}`);
+  if (rp.uiUrl && ui?.token) say('The dashboard needs its token: open it with ?token=TOKEN (or send Authorization: Bearer TOKEN).');
   registries.push({ labels: { part: 'root' }, part: rp });
   if (life.stopping) return;
   say(`Metrics: ${metrics.url}`);

@@ -33,9 +33,11 @@ export interface RootPartOptions {
   tls?: TlsFlags;
   /** --metrics-services N: services with replica series of their own. */
   metricsServices?: number;
+  /** --ui HOST:PORT: serve the web dashboard (reconciler/report/ui-server.ts), with the token when given. */
+  ui?: { host: string; port: number; token?: string };
 }
 
-export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPort?: number }> {
+export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPort?: number; uiUrl?: string }> {
   const stops: Array<() => Promise<void> | void> = [];
   let repo: Repo;
   let sync: GitSync | undefined;
@@ -134,8 +136,16 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
       stops.push(() => hook.close());
     }
   }
+  let uiUrl: string | undefined;
+  if (o.ui) {
+    const { startUiServer } = await import('../../reconciler/report/ui-server.js');
+    const ui = await startUiServer({ repo, ...o.ui, log: o.log });
+    uiUrl = ui.url;
+    stops.unshift(() => ui.close());
+  }
   return {
     webhookPort,
+    uiUrl,
     telemetry,
     async stop() {
       for (const s of stops) await s();

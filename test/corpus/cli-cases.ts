@@ -64,6 +64,11 @@ export function cliCases(p: Paths): CliCase[] {
   up(['--nodes'], "Option '--nodes <value>' argument missing");
   up(['extra'], 'unexpected argument extra');
   up(['--keep-workloads=yes'], "Option '--keep-workloads' does not take an argument");
+  up(['--ui', 'localhost'], '--ui localhost: expected HOST:PORT or PORT');
+  up(['--ui', '70000'], '--ui 70000: expected HOST:PORT or PORT');
+  up(['--no-ui', '--ui', '8080'], '--no-ui goes without --ui and --ui-token-file');
+  up(['--no-ui=yes'], "Option '--no-ui' does not take an argument");
+  run('up', ['--repo', p.none])(['--ui-token-file', p.none], `--ui-token-file ${p.none}: no such file`);
   up(
     ['--clusters', '1.5', '--nodes=-1', '--runtime', 'dockr'],
     '--clusters 1.5: expected a whole number >= 1',
@@ -85,6 +90,9 @@ export function cliCases(p: Paths): CliCase[] {
   root(['--webhook', '8090'], '--webhook needs a remote --repo URL');
   root(['--webhook-secret', 's'], '--webhook-secret needs --webhook');
   root(['--identity='], '--identity: expected a value, got an empty one');
+  root(['--ui', 'host:'], '--ui host:: expected HOST:PORT or PORT');
+  root(['--ui-token-file', 'f'], '--ui-token-file needs --ui');
+  run('root', ['--repo', p.repo, '--broker', B])(['--ui', '0', '--ui-token-file', p.none], `--ui-token-file ${p.none}: no such file`);
   root(['--identity-file', 'x'], "Unknown option '--identity-file'");
   root(['--tls-ca='], '--tls-ca: expected a value, got an empty one');
   on('root')(['--repo', p.repo, '--broker', 'mqtts://'], `--broker mqtts://: ${broker}`);
@@ -167,6 +175,14 @@ export function cliCases(p: Paths): CliCase[] {
   history(['--since', '3 fortnights ago'], '--since 3 fortnights ago: expected a date');
   history(['web/api', 'web/db'], 'expected at most one service, got web/api web/db');
   run('history')(['--repo', p.none], `--repo ${p.none}: ${p.none} is not a Git repository`);
+
+  const ui = on('ui', ['--repo', p.repo]);
+  ui(['--listen', 'nowhere'], '--listen nowhere: expected HOST:PORT or PORT');
+  ui(['--listen', '99999'], '--listen 99999: expected HOST:PORT or PORT');
+  ui(['--ui', '8080'], "Unknown option '--ui'");
+  ui(['extra'], 'unexpected argument extra');
+  run('ui')(['--repo', p.plain], `--repo ${p.plain}: ${p.plain} is not a Git repository`);
+  run('ui', ['--repo', p.repo])(['--ui-token-file', p.none], `--ui-token-file ${p.none}: no such file`);
 
   const wait = on('wait', ['--repo', p.repo]);
   wait([], 'missing --rev');
