@@ -151,8 +151,20 @@ test('a commit appears in the timeline, then converges; a rejected one shows its
 });
 
 test('clicking a service shows its placement history from Git', async () => {
-  await page.click('#services tr[data-service="shop/web"]');
-  await page.waitForSelector('#history[data-service="shop/web"]:not([hidden]) li[data-kind="placement"]', { timeout: 15_000 });
+  // A live update may redraw the table between finding the row and clicking it: click again then.
+  await eventually(
+    'the history of shop/web after a click on its row',
+    async () => {
+      try {
+        await page.click('#services tr[data-service="shop/web"]');
+        await page.waitForSelector('#history[data-service="shop/web"]:not([hidden]) li[data-kind="placement"]', { timeout: 3000 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+  );
   const lines = await page.$$eval('#history li', (ls) => ls.map((l) => l.textContent ?? ''));
   assert.ok(
     lines.some((l) => /placement of (munich|paris) .*shop\/web \d → 3/.test(l)),
