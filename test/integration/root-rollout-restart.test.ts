@@ -138,7 +138,7 @@ test('restarted: it carries the rollout on from the note; the wave keeps its sta
   await eventually('wave 2 started after wave 1 baked', async () => (await env('b')) === '2', 20_000, 50);
   let r = (await rolloutOn(head()))!;
   assert.is(r.waves[0].startedAt, before, 'the wave kept its start');
-  assert.ok(Date.parse(r.waves[1].startedAt!) >= Date.parse(r.waves[0].readyAt!) + 1000, 'started after the bake');
+  assert.ok(Date.parse(r.waves[1].startedAt!) >= Date.parse(r.waves[0].readyAt!) + 1000, `started after the bake: ${JSON.stringify(r.waves)}`);
   await report('b');
   await eventually('done', async () => (await rolloutOn(head()))?.state === 'done', 20_000, 50);
   r = (await rolloutOn(head()))!;
