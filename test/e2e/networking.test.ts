@@ -206,7 +206,9 @@ test('Oakestra’s client-server and video pipeline, imported: each calls the ne
   const edits: Record<string, string> = {};
   const swap = (f: string, command: string[] | undefined) => {
     const doc = read(f);
-    doc.spec = { ...doc.spec, image: 'canopy/busybox:1', resources: small, ...(command ? { command } : {}) };
+    // On the server nodes only: m-client runs demo/client alone, so a later test's lookup from it is one it was never told about.
+    const constraints = { ...doc.spec.constraints, nodes: { matchLabels: { role: 'server' } } };
+    doc.spec = { ...doc.spec, image: 'canopy/busybox:1', resources: small, constraints, ...(command ? { command } : {}) };
     edits[`services/${f}`] = stringify(doc);
   };
   // client-server: the client's command as imported (wget http://server.clientsrvapp.canopy/); the server serves its name.
