@@ -81,7 +81,16 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
     keepaliveSeconds: keepalive(timingsOf(fleet).heartbeatMs),
   });
   const { startRoot } = await import('../../reconciler/root/root.js');
-  const root = await startRoot({ repo, bus, fleet: name, log: o.log, telemetry, trust: sec.trust, onWrite: sync ? (ref) => sync!.push(ref) : undefined });
+  const root = await startRoot({
+    repo,
+    bus,
+    fleet: name,
+    log: o.log,
+    telemetry,
+    trust: sec.trust,
+    repoUrl: remote?.url,
+    onWrite: sync ? (ref) => sync!.push(ref) : undefined,
+  });
   if (!sec.trust.signed && !fleet.spec?.trust?.root) warnUnsigned(o.log, 'fleet.yaml declares no root key (spec.trust.root)');
   let webhookPort: number | undefined;
   if (sync) {
