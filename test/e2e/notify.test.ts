@@ -26,19 +26,20 @@ interface Hit {
 interface Recorder {
   url: string;
   hits: Hit[];
-  /** The status the next request gets, from the hits so far. */
-  answer: (n: number) => number;
+  /** The status a request gets, from its body and the hits before it. */
+  answer: (json: Record<string, unknown>, before: Hit[]) => number;
   close(): Promise<void>;
 }
 
-async function recorder(answer: (n: number) => number = () => 201): Promise<Recorder> {
+async function recorder(answer: Recorder['answer'] = () => 201): Promise<Recorder> {
   const r: Recorder = { url: '', hits: [], answer, close: async () => undefined };
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      const answered = r.answer(r.hits.length);
-      r.hits.push({ url: req.url ?? '', headers: req.headers, body, json: JSON.parse(body || '{}'), answered });
+      const json = JSON.parse(body || '{}');
+      const answered = r.answer(json, r.hits);
+      r.hits.push({ url: req.url ?? '', headers: req.headers, body, json, answered });
       res.writeHead(answered, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -53,6 +54,9 @@ async function recorder(answer: (n: number) => number = () => 201): Promise<Reco
 }
 
 const SECRET = 'hook-secret-for-tests';
+/** 503 to the first two tries of each event (of each commit), then 200. */
+const twiceUnavailable: Recorder['answer'] = (json, before) =>
+  before.filter((h) => h.json.event === json.event && h.json.commit === json.commit).length < 2 ? 503 : 200;
 const signed = (h: Hit) => h.headers['x-canopy-signature'] === `sha256=${createHmac('sha256', SECRET).update(h.body).digest('hex')}`;
 const statuses = (r: Recorder, sha: string) => r.hits.filter((h) => h.url.endsWith(`/statuses/${sha}`)).map((h) => h.json.state);
 
@@ -63,7 +67,7 @@ let rootB: Proc | undefined;
 let good = '';
 
 test.before(async () => {
-  [github, gitea, hook, hookB] = await Promise.all([recorder(), recorder(), recorder((n) => (n < 2 ? 503 : 200)), recorder(() => 503)]);
+  [github, gitea, hook, hookB] = await Promise.all([recorder(), recorder(), recorder(twiceUnavailable), recorder(() => 503)]);
   // The root's environment holds the credentials; fleet.yaml only names the variables.
   process.env.HOOK_SECRET = SECRET;
   process.env.GH_TOKEN = 'gh-test-token';
@@ -100,7 +104,8 @@ test('GitHub: pending then success on a commit that converges; the webhook retri
   assert.equal(pending.json, { state: 'pending', context: 'canopy/deploy', description: 'deploying to 1 cluster' });
   assert.match(String(success.json.description), /^converged in \d+ s$/);
 
-  await eventually('accepted and converged at the webhook', () => hook.hits.filter((h) => h.answered === 200).length >= 2, 30_000);
+  const delivered = (event: string) => hook.hits.find((h) => h.answered === 200 && h.json.event === event && h.json.commit === good);
+  await eventually('accepted and converged delivered to the webhook', () => delivered('accepted') && delivered('converged'), 30_000);
   const accepted = hook.hits.filter((h) => h.json.event === 'accepted' && h.json.commit === good);
   assert.equal(
     accepted.map((h) => h.answered),
@@ -109,7 +114,7 @@ test('GitHub: pending then success on a commit that converges; the webhook retri
   assert.ok(accepted.every(signed), 'every try carries a valid X-Canopy-Signature');
   assert.is(accepted[0].body, accepted[2].body, 'the same body each try');
   assert.equal([accepted[2].json.kind, accepted[2].json.fleet, accepted[2].json.clusters], ['canopy.event', 'notify', 1]);
-  const converged = hook.hits.find((h) => h.answered === 200 && h.json.event === 'converged');
+  const converged = delivered('converged');
   assert.is(converged?.json.commit, good);
   assert.ok(hook.hits.indexOf(converged!) > hook.hits.indexOf(accepted[2]), 'in order');
 });
