@@ -94,9 +94,11 @@ async function partsFleet(quick: boolean, log: (l: string) => void): Promise<{ f
     );
     const cluster = f.startCluster('c1');
     f.startCluster('c2');
-    const simAgent = f.startAgent('c1', 'c1-n1', { cpu: 4, memory: '8Gi' });
+    // The agents measured serve their metrics (issue 18: the footprint goal holds with them on).
+    const metrics = ['--metrics', '127.0.0.1:0'];
+    const simAgent = f.startAgent('c1', 'c1-n1', { cpu: 4, memory: '8Gi', args: metrics });
     const helper = f.startSimNodes('c1', 49, { first: 2, cpu: 4, memoryMi: 8192 });
-    const dockAgent = f.startAgent('c2', 'c2-n1', { runtime: 'docker', cpu: 2, memory: '4Gi' });
+    const dockAgent = f.startAgent('c2', 'c2-n1', { runtime: 'docker', cpu: 2, memory: '4Gi', args: metrics });
     const bare = spawnPart([f.broker.url], {
       name: 'mqtt-idle',
       script: path.join(DIST, 'bench/lib/mqtt-idle.js'),
@@ -113,6 +115,12 @@ async function partsFleet(quick: boolean, log: (l: string) => void): Promise<{ f
     });
     const { settle, window, windows } = windowsOf(quick);
     log(`converged; settling ${settle / 1000} s, then watching ${windows} × ${window / 1000} s of idle`);
+    // Scraped once before the windows, as Prometheus would have: the endpoint's code is loaded.
+    for (const a of [simAgent, dockAgent]) {
+      const url = /metrics at (http:\S+)/.exec(a.log())?.[1];
+      const body = url ? await (await fetch(url)).text() : '';
+      if (!body.includes('canopy_agent_replicas')) throw new Error(`no metrics from the agent (${url}):\n${a.log().slice(-1500)}`);
+    }
     await sleep(settle);
     const m = await watchIdle(
       { simAgent: simAgent.pid, dockAgent: dockAgent.pid, cluster: cluster.pid, root: root.pid, helper: helper.pid, bare: bare.pid, node: node.pid },
@@ -128,7 +136,7 @@ async function partsFleet(quick: boolean, log: (l: string) => void): Promise<{ f
         ...figuresFor('cluster, 50 nodes', m.cluster, GOAL.cluster),
       ],
       notes: [
-        `${windows} idle windows of ${window / 1000} s after ${settle / 1000} s settling; RSS: median of 1 s samples (spread: median–max); CPU: share of one core, median over the windows (spread: min–max); fleet default timings (heartbeat 2 s)`,
+        `agents measured with --metrics on (scraped once before the windows); ${windows} idle windows of ${window / 1000} s after ${settle / 1000} s settling; RSS: median of 1 s samples (spread: median–max); CPU: share of one core, median over the windows (spread: min–max); fleet default timings (heartbeat 2 s)`,
         `floor: a bare Node.js process with one MQTT.js connection set up as canopy's bus does (keepalive 2 s, one retained status, the agent's V8 settings): RSS ${split(m.bare)}, CPU ${round(m.bare.cpuPercent, 2)} %; Node.js alone, loading nothing: RSS ${split(m.node)}, CPU ${round(m.node.cpuPercent, 2)} %`,
         `agent (sim): RSS ${split(m.simAgent)}; agent (docker): RSS ${split(m.dockAgent)}; cluster: RSS ${split(m.cluster)}`,
         `CPU per window, %: agent (sim) ${cpus(m.simAgent)}; agent (docker) ${cpus(m.dockAgent)}; cluster ${cpus(m.cluster)}; floor ${cpus(m.bare)}`,
@@ -174,7 +182,7 @@ async function rootFleet(quick: boolean, log: (l: string) => void): Promise<{ fi
     }
     for (const p of f.parts.values()) await p.waitForLog(/running|ready/);
     t = nowMs();
-    const root = f.startRoot();
+    const root = f.startRoot(undefined, { args: ['--metrics', '127.0.0.1:0'] });
     const timeout = quick ? 90_000 : 240_000;
     let convergedS: number | undefined;
     try {
@@ -192,18 +200,37 @@ async function rootFleet(quick: boolean, log: (l: string) => void): Promise<{ fi
       `root: RSS ${split(m.root)}, max ${round(m.root.rssMaxMB)}, high-water ${round(m.root.hwmMB)}; CPU ${round(m.root.cpuPercent, 2)} % (windows: ${cpus(m.root)})`,
     );
     const what = `root, ${count.toLocaleString('en-US')} services`;
+    const scrape = await scrapeTimes(root.log(), 20);
+    log(`root: /metrics in ${round(scrape.medianMs, 1)} ms (median of 20, max ${round(scrape.maxMs, 1)}), ${round(scrape.kb, 1)} KB`);
     return {
       figures: [
         ...figuresFor(what, m.root, GOAL.root),
         { label: `${what}: start → converged`, value: convergedS === undefined ? NaN : round(convergedS), unit: 's' },
+        { label: `${what}: /metrics scrape`, value: round(scrape.medianMs, 1), unit: 'ms', spread: [round(scrape.minMs, 1), round(scrape.maxMs, 1)] },
       ],
       notes: [
+        `root /metrics (after the idle windows; default --metrics-services 20): ${round(scrape.kb, 1)} KB, ${round(scrape.medianMs, 1)} ms median of 20 scrapes (min–max ${round(scrape.minMs, 1)}–${round(scrape.maxMs, 1)})`,
         `root with ${count} services (${count / perApp} apps × ${perApp}), 1 replica each, on 2 sim clusters × 5 nodes; RSS ${split(m.root)}, high-water ${round(m.root.hwmMB)} MB; CPU per window, %: ${cpus(m.root)}; ${convergedS === undefined ? `NOT converged within ${timeout / 1000} s` : `converged ${round(convergedS)} s after the root started`}`,
       ],
     };
   } finally {
     await scope.close();
   }
+}
+
+/** `n` scrapes of the /metrics a part logged (`metrics at URL`), one after the other: their times and the body's size. */
+async function scrapeTimes(partLog: string, n: number): Promise<{ medianMs: number; minMs: number; maxMs: number; kb: number }> {
+  const url = /metrics at (http:\S+)/.exec(partLog)?.[1];
+  if (!url) throw new Error(`the root logged no metrics URL:\n${partLog.slice(-1500)}`);
+  const ms: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const t = nowMs();
+    bytes = (await (await fetch(url)).arrayBuffer()).byteLength;
+    ms.push(nowMs() - t);
+  }
+  ms.sort((a, b) => a - b);
+  return { medianMs: ms[Math.floor(n / 2)], minMs: ms[0], maxMs: ms[n - 1], kb: bytes / 1024 };
 }
 
 const run: Bench = async ({ quick, log }) => {

@@ -14,7 +14,8 @@ import { Scope } from './lib/cleanup.js';
 import { DIST, watchIdle, type IdleFigures } from './lib/proc.js';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { round, sleep } from './lib/stats.js';
+import { median, round, sleep } from './lib/stats.js';
+import { spawn } from 'node:child_process';
 import { requireBaseImage, startRegistry } from '../test/helpers/registry.js';
 import { seal } from '../reconciler/core/secrets.js';
 import Dockerode from 'dockerode';
@@ -93,13 +94,18 @@ const run: Bench = async ({ quick, log }) => {
     await f.waitConverged(first, 120_000).catch((e) => {
       throw new Error(`${(e as Error).message}\n${f.tails()}`);
     });
-    // Logs on demand, once: the agent has served a request (Docker's logs, the bounded stream) before it idles.
-    const logs = spawnSync(
-      process.execPath,
-      [path.join(DIST, 'cli/canopy.js'), 'logs', 'work/full', '--broker', f.broker.url, ...f.identity('operator', 'bench'), '--repo', f.dir, '--tail', '5'],
-      { encoding: 'utf8', timeout: 30_000 },
-    );
-    if (!/started/.test(logs.stdout)) throw new Error(`canopy logs work/full did not show the replica's line: ${logs.stdout}${logs.stderr}`);
+    // Logs on demand: a one-shot tail (the command until the replica's line is out), then lines
+    // written into the container's output while `canopy logs --follow` runs (written → shown).
+    const logsArgs = ['logs', 'work/full', '--broker', f.broker.url, ...f.identity('operator', 'bench'), '--repo', f.dir];
+    const tails: number[] = [];
+    for (let i = 0; i < (quick ? 3 : 5); i++) {
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, [path.join(DIST, 'cli/canopy.js'), ...logsArgs, '--tail', '5'], { encoding: 'utf8', timeout: 30_000 });
+      if (!/started/.test(r.stdout)) throw new Error(`canopy logs work/full did not show the replica's line: ${r.stdout}${r.stderr}`);
+      tails.push(performance.now() - t0);
+    }
+    const follows = await followLatency(docker, fleet, logsArgs, quick ? 3 : 7);
+    log(`canopy logs --tail 5: ${tails.map((t) => round(t)).join(', ')} ms; --follow, written → shown: ${follows.map((t) => round(t)).join(', ')} ms`);
     const settle = quick ? 3000 : 5000,
       window = quick ? 6000 : 15_000,
       windows = quick ? 2 : 4;
@@ -116,6 +122,20 @@ const run: Bench = async ({ quick, log }) => {
         spread: [round(m.full.rssMB), round(m.full.rssMaxMB)],
         floor: { label: 'agent with a plain container', value: round(m.plain.rssMB) },
         goal: { op: '<=', value: GOAL_MB },
+      },
+      {
+        label: 'canopy logs --tail: command → the replica’s line shown',
+        value: round(median(tails)),
+        unit: 'ms',
+        spread: [round(Math.min(...tails)), round(Math.max(...tails))],
+        goal: { op: '<=', value: 2000 },
+      },
+      {
+        label: 'canopy logs --follow: line written → shown',
+        value: round(median(follows)),
+        unit: 'ms',
+        spread: [round(Math.min(...follows)), round(Math.max(...follows))],
+        goal: { op: '<=', value: 2000 },
       },
       {
         label: 'agent idle CPU, the same',
@@ -138,3 +158,48 @@ const run: Bench = async ({ quick, log }) => {
 };
 
 export default run;
+
+/**
+ * Lines written into the replica's output (to its PID 1's stdout, as the workload would print
+ * them) while one `canopy logs --follow` runs: for each, the time until the follower prints it.
+ */
+async function followLatency(docker: Dockerode, fleet: string, logsArgs: string[], marks: number): Promise<number[]> {
+  const [c] = await docker.listContainers({ filters: { label: [`canopy.fleet=${fleet}`, 'canopy.service=work/full'] } });
+  if (!c) throw new Error('no container of work/full');
+  const follower = spawn(process.execPath, [path.join(DIST, 'cli/canopy.js'), ...logsArgs, '--tail', '0', '--follow'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  follower.stdout.on('data', (d) => {
+    out += d;
+  });
+  const seen = async (re: RegExp, ms: number) => {
+    const end = performance.now() + ms;
+    while (!re.test(out)) {
+      if (performance.now() > end) throw new Error(`canopy logs --follow did not show ${re} within ${ms} ms: ${out.slice(-500)}`);
+      await sleep(5);
+    }
+  };
+  try {
+    // The stream is open once a first mark shows (not measured).
+    const write = (text: string) =>
+      docker
+        .getContainer(c.Id)
+        .exec({ Cmd: ['sh', '-c', `echo ${text} > /proc/1/fd/1`] })
+        .then((e) => e.start({ Detach: true }));
+    for (let i = 0; !/warm-up/.test(out); i++) {
+      if (i > 100) throw new Error(`canopy logs --follow showed nothing: ${out}`);
+      await write('warm-up');
+      await sleep(200);
+    }
+    const times: number[] = [];
+    for (let i = 0; i < marks; i++) {
+      const t0 = performance.now();
+      await write(`mark-${i}`);
+      await seen(new RegExp(`mark-${i}\\b`), 10_000);
+      times.push(performance.now() - t0);
+      await sleep(300);
+    }
+    return times;
+  } finally {
+    follower.kill('SIGINT');
+  }
+}

@@ -90,8 +90,11 @@ export async function operatorSession(target: LogsTarget, log: Logger): Promise<
   return { bus, t, operator, who, ...(verified ? { verified } : {}) };
 }
 
-/** The clusters' retained statuses, collected until none has come for `quietMs` (at most `maxMs`). */
-export async function clusterStatuses(s: OperatorSession, quietMs = 400, maxMs = 3000): Promise<Map<string, ClusterStatus>> {
+/**
+ * The clusters' retained statuses, collected until none has come for `quietMs` (at most `maxMs`),
+ * or at once when every cluster of `expect` (the declared ones, or the one asked for) has answered.
+ */
+export async function clusterStatuses(s: OperatorSession, quietMs = 400, maxMs = 3000, expect?: ReadonlySet<string>): Promise<Map<string, ClusterStatus>> {
   const out = new Map<string, ClusterStatus>();
   let last = Date.now();
   await s.bus.subscribe(s.t.allClusterStatus, (topic, payload) => {
@@ -104,7 +107,8 @@ export async function clusterStatuses(s: OperatorSession, quietMs = 400, maxMs =
   });
   const t0 = Date.now();
   last = t0;
-  while (Date.now() - t0 < maxMs && (Date.now() - last < quietMs || (out.size === 0 && Date.now() - t0 < 1500))) await sleep(50);
+  const all = () => !!expect?.size && [...expect].every((c) => out.has(c));
+  while (!all() && Date.now() - t0 < maxMs && (Date.now() - last < quietMs || (out.size === 0 && Date.now() - t0 < 1500))) await sleep(10);
   return out;
 }
 

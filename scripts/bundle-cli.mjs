@@ -15,11 +15,14 @@
 // - Every module keeps its own import.meta.url: the URL of its tsc output under dist/ (the
 //   schemas and validators it reads beside it, the template under the package root), so the
 //   bundles find the same files as the unbundled tree (which npm run build writes first).
+// - dist/ui/: the web dashboard's page (ui/index.html, ui/style.css) and its client
+//   (ui/client/app.ts with d3-geo, topojson-client and world-atlas's map, bundled for browsers:
+//   app.js), which reconciler/report/ui-server.ts serves.
 // - Source maps (*.map) point to the TypeScript sources: CANOPY_LOG=debug (or node
 //   --enable-source-maps) gives stack traces in .ts files, in a checkout (the npm package leaves
 //   the maps out: package.json `files`).
 import { build } from 'esbuild';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -104,3 +107,20 @@ await build({
   outdir: cliOut,
   format: 'esm',
 });
+
+// The dashboard's page and client (served by reconciler/report/ui-server.ts from dist/ui/).
+const uiOut = path.join(root, 'dist/ui');
+rmSync(uiOut, { recursive: true, force: true });
+mkdirSync(uiOut, { recursive: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { app: 'ui/client/app.ts' },
+  outdir: uiOut,
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  minify: true,
+  logLevel: 'warning',
+});
+for (const f of ['index.html', 'style.css']) copyFileSync(path.join(root, 'ui', f), path.join(uiOut, f));

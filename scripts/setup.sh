@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for canopy: system packages (mosquitto, docker.io,
-# busybox-static, git, procps, openssh-client, openssl, age, iproute2, systemd), a running Docker Engine, npm dependencies,
+# busybox-static, git, procps, openssh-client, openssl, age, iproute2, systemd, prometheus, chromium), a running Docker Engine, npm dependencies,
 # the build, the offline test image, and `canopy` on the PATH. Idempotent: run it again at any time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,10 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl) # the TLS tests make their
 command -v age-keygen >/dev/null 2>&1 || need+=(age) # the tests check identities' age keys with the age CLI
 # ip: an agent routes the service range (198.18.0.0/15) to its host so service names have addresses.
 command -v ip >/dev/null 2>&1 || [ -x /sbin/ip ] || need+=(iproute2)
+# prometheus and promtool: the metrics tests scrape every part with a real Prometheus and check the exposition with promtool.
+{ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || need+=(prometheus)
+# chromium: the dashboard's tests drive a real headless Chromium (puppeteer-core, no browser download).
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 # systemd-analyze: the tests verify the shipped units (packaging/systemd) with it.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
@@ -50,4 +54,5 @@ say "building"
 npm run --silent build
 bash scripts/build-test-image.sh
 npm link --no-audit --no-fund --loglevel=error >/dev/null 2>&1 || say "npm link failed: use npx canopy from this directory"
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { echo "chromium is missing after install: the dashboard tests need it" >&2; exit 1; }
 say "ready: $(docker --version), $(/usr/sbin/mosquitto -h 2>/dev/null | head -1 || true)"

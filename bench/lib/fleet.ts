@@ -194,8 +194,8 @@ export class BenchFleet {
     return p;
   }
 
-  startRoot(broker = this.broker.url, o: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Part {
-    return this.spawn('root', ['root', '--repo', this.dir, '--broker', broker, ...this.identity('root', 'root')], o);
+  startRoot(broker = this.broker.url, o: { nodeArgs?: string[]; env?: Record<string, string>; args?: string[] } = {}): Part {
+    return this.spawn('root', ['root', '--repo', this.dir, '--broker', broker, ...this.identity('root', 'root'), ...(o.args ?? [])], o);
   }
 
   startCluster(name: string, broker = this.broker.url, o: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Part {

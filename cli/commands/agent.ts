@@ -16,6 +16,7 @@ import {
 import { configureLogs, createLogger } from '../../reconciler/core/log.js';
 import { mebibytes } from '../../reconciler/core/quantity.js';
 import { runUntilSignal } from '../lifecycle.js';
+import { METRICS_USAGE, metricsOption } from '../metrics-option.js';
 import { commandPatternProblem, imagePatternProblem } from '../../agents/admission.js';
 import { addressProblem } from '../../agents/node-address.js';
 import { rangeProblem } from '../../agents/network/service-addresses.js';
@@ -60,6 +61,7 @@ const cmd = command({
     '                      (/usr/bin/sleep, /opt/app/*), or with a space the whole command line',
     '                      ("/usr/bin/python3 /opt/app/main.py *"); without --allow-* anything assigned runs',
     LOG_FORMAT_USAGE,
+    METRICS_USAGE,
   ].join('\n'),
   options: {
     'log-format': logFormatOption(),
@@ -106,6 +108,7 @@ const cmd = command({
     'probe-every': duration({ minMs: 100 }),
     'allow-image': patterns(imagePatternProblem),
     'allow-command': patterns(commandPatternProblem),
+    metrics: metricsOption(),
   },
   check: (v) => tlsProblems(v),
   async run(v) {
@@ -114,30 +117,29 @@ const cmd = command({
     configureLogs({ format: v['log-format'] });
     const log = createLogger(`agent ${v.cluster}/${v.name}`);
     const { runAgent } = await import('../parts/agent.js');
-    return runUntilSignal(
-      () =>
-        runAgent({
-          cluster: v.cluster,
-          name: v.name,
-          broker: v.broker,
-          fleet: v.fleet,
-          runtime: v.runtime,
-          stateDir: v['state-dir'],
-          capacity,
-          labels: v.labels ?? {},
-          location: v.location,
-          address: v.address,
-          serviceRange: v['service-range'],
-          log,
-          probeFrom: v['probe-from'],
-          probeIntervalMs: v['probe-every'],
-          identityFile: v.identity,
-          tls: { ca: v['tls-ca'], cert: v['tls-cert'], key: v['tls-key'] },
-          admission: { images: v['allow-image'] ?? [], commands: v['allow-command'] ?? [] },
-        }),
-      'agent',
-      () => log.info(`running (${v.runtime}); Ctrl-C to stop`),
-    );
+    const start = () =>
+      runAgent({
+        cluster: v.cluster,
+        name: v.name,
+        broker: v.broker,
+        fleet: v.fleet,
+        runtime: v.runtime,
+        stateDir: v['state-dir'],
+        capacity,
+        labels: v.labels ?? {},
+        location: v.location,
+        address: v.address,
+        serviceRange: v['service-range'],
+        log,
+        probeFrom: v['probe-from'],
+        probeIntervalMs: v['probe-every'],
+        identityFile: v.identity,
+        tls: { ca: v['tls-ca'], cert: v['tls-cert'], key: v['tls-key'] },
+        admission: { images: v['allow-image'] ?? [], commands: v['allow-command'] ?? [] },
+      });
+    // Loaded only when asked for: an agent without --metrics does not carry an HTTP server.
+    const served = v.metrics ? (await import('../metrics-server.js')).servingMetrics(v.metrics, log, start) : start;
+    return runUntilSignal(served, 'agent', () => log.info(`running (${v.runtime}); Ctrl-C to stop`));
   },
 });
 export default cmd;

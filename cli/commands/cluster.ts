@@ -2,6 +2,7 @@ import { tlsProblems, brokerUrl, command, labels, location, text, logFormatOptio
 import { configureLogs, createLogger } from '../../reconciler/core/log.js';
 import { runCluster } from '../parts/cluster.js';
 import { runUntilSignal } from '../lifecycle.js';
+import { METRICS_USAGE, metricsOption } from '../metrics-option.js';
 
 const cmd = command({
   name: 'cluster',
@@ -24,6 +25,7 @@ const cmd = command({
     '  --tls-ca FILE       the CA that signed an mqtts:// broker’s certificate',
     '  --tls-cert FILE     a client certificate (instead of a password), with --tls-key FILE',
     LOG_FORMAT_USAGE,
+    METRICS_USAGE,
   ].join('\n'),
   options: {
     'log-format': logFormatOption(),
@@ -40,30 +42,29 @@ const cmd = command({
     labels: labels(),
     operator: text(),
     location: location(),
+    metrics: metricsOption(),
   },
   check: (v) => tlsProblems(v),
   async run(v) {
     configureLogs({ format: v['log-format'] });
     const log = createLogger(`cluster ${v.name}`);
-    return runUntilSignal(
-      () =>
-        runCluster({
-          name: v.name,
-          broker: v.broker,
-          nodeBroker: v['node-broker'],
-          repoDir: v.repo,
-          fleet: v.fleet,
-          stateDir: v['state-dir'],
-          labels: v.labels ?? {},
-          operator: v.operator,
-          location: v.location,
-          identityFile: v.identity,
-          tls: { ca: v['tls-ca'], cert: v['tls-cert'], key: v['tls-key'] },
-          log,
-        }),
-      'cluster',
-      () => log.info('running; Ctrl-C to stop'),
-    );
+    const start = () =>
+      runCluster({
+        name: v.name,
+        broker: v.broker,
+        nodeBroker: v['node-broker'],
+        repoDir: v.repo,
+        fleet: v.fleet,
+        stateDir: v['state-dir'],
+        labels: v.labels ?? {},
+        operator: v.operator,
+        location: v.location,
+        identityFile: v.identity,
+        tls: { ca: v['tls-ca'], cert: v['tls-cert'], key: v['tls-key'] },
+        log,
+      });
+    const served = v.metrics ? (await import('../metrics-server.js')).servingMetrics(v.metrics, log, start) : start;
+    return runUntilSignal(served, 'cluster', () => log.info('running; Ctrl-C to stop'));
   },
 });
 export default cmd;

@@ -68,7 +68,7 @@ interface Flags {
 async function stream(s: OperatorSession, service: string, v: Flags): Promise<number> {
   const out = (line: string) => process.stdout.write(line + '\n');
   const err = (line: string) => process.stderr.write(`canopy logs: ${line}\n`);
-  const statuses = await clusterStatuses(s);
+  const statuses = await clusterStatuses(s, 400, 3000, v.cluster ? new Set([v.cluster]) : s.verified);
   const where = [...statuses].filter(([c, st]) => st.services[service] && (!v.cluster || c === v.cluster));
   if (!where.length) {
     const heard = [...statuses.keys()].sort().join(', ') || 'none';

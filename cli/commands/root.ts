@@ -1,4 +1,5 @@
-import { tlsProblems, brokerUrl, command, duration, hostPort, text, logFormatOption, LOG_FORMAT_USAGE } from '../args.js';
+import { tlsProblems, brokerUrl, command, duration, hostPort, number, text, usageError, logFormatOption, LOG_FORMAT_USAGE } from '../args.js';
+import { METRICS_USAGE, metricsOption } from '../metrics-option.js';
 import { configureLogs, createLogger } from '../../reconciler/core/log.js';
 import { runRoot } from '../parts/root.js';
 import { runUntilSignal } from '../lifecycle.js';
@@ -25,9 +26,15 @@ const cmd = command({
     '  --tls-ca FILE         the CA that signed an mqtts:// broker’s certificate',
     '  --tls-cert FILE       a client certificate (instead of a password), with --tls-key FILE',
     LOG_FORMAT_USAGE,
+    METRICS_USAGE,
+    '  --metrics-services N  services with replica series of their own (the N wanting the most; default 20, 0: none)',
+    '  --ui HOST:PORT        serve the web dashboard there (read-only; loopback unless you say otherwise)',
+    '  --ui-token-file FILE  the dashboard requires this token (the first line; or CANOPY_UI_TOKEN when --ui is given)',
   ].join('\n'),
   options: {
     'log-format': logFormatOption(),
+    ui: hostPort(),
+    'ui-token-file': text(),
     identity: text(),
     'tls-ca': text(),
     'tls-cert': text(),
@@ -38,33 +45,49 @@ const cmd = command({
     'poll-seconds': duration({ minMs: 100 }),
     webhook: hostPort(),
     'webhook-secret': text(),
+    metrics: metricsOption(),
+    'metrics-services': number({ min: 0, integer: true }),
   },
   check(v) {
     const tls = tlsProblems(v);
     if (tls.length) return tls;
     if (v.webhook && !/^https?:\/\//.test(v.repo)) return ['--webhook needs a remote --repo URL (a local repository is watched directly)'];
     if (v['webhook-secret'] !== undefined && !v.webhook) return ['--webhook-secret needs --webhook'];
+    if (v['metrics-services'] !== undefined && !v.metrics) return ['--metrics-services needs --metrics'];
+    if (v['ui-token-file'] !== undefined && !v.ui) return ['--ui-token-file needs --ui'];
     return undefined;
   },
   async run(v) {
     configureLogs({ format: v['log-format'] });
     const log = createLogger('root');
     const webhook = v.webhook && { ...v.webhook, secret: v['webhook-secret'] ?? process.env.CANOPY_WEBHOOK_SECRET };
-    return runUntilSignal(
-      () =>
-        runRoot({
-          repo: v.repo,
-          broker: v.broker,
-          log,
-          cacheDir: v['cache-dir'],
-          pollMs: v['poll-seconds'],
-          webhook,
-          identityFile: v.identity,
-          tls: { ca: v['tls-ca'], cert: v['tls-cert'], key: v['tls-key'] },
-        }),
-      'root',
-      () => log.info('running; Ctrl-C to stop'),
-    );
+    let ui: { host: string; port: number; token?: string } | undefined;
+    if (v.ui) {
+      const { uiToken } = await import('../../reconciler/report/ui-server.js');
+      try {
+        ui = { ...v.ui, token: uiToken(v['ui-token-file']) };
+      } catch (e) {
+        throw usageError(this, (e as Error).message);
+      }
+    }
+    const start = async () => {
+      const part = await runRoot({
+        repo: v.repo,
+        broker: v.broker,
+        log,
+        cacheDir: v['cache-dir'],
+        pollMs: v['poll-seconds'],
+        webhook,
+        identityFile: v.identity,
+        tls: { ca: v['tls-ca'], cert: v['tls-cert'], key: v['tls-key'] },
+        metricsServices: v['metrics-services'],
+        ui,
+      });
+      if (part.uiUrl) process.stdout.write(`UI: ${part.uiUrl}\n`);
+      return part;
+    };
+    const served = v.metrics ? (await import('../metrics-server.js')).servingMetrics(v.metrics, log, start) : start;
+    return runUntilSignal(served, 'root', () => log.info('running; Ctrl-C to stop'));
   },
 });
 export default cmd;

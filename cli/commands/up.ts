@@ -1,13 +1,14 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { brokerUrl, command, flag, number, oneOf, text, logFormatOption, LOG_FORMAT_USAGE, type Values } from '../args.js';
+import { brokerUrl, command, flag, hostPort, number, oneOf, text, usageError, logFormatOption, LOG_FORMAT_USAGE, type Values } from '../args.js';
+import { uiToken } from '../../reconciler/report/ui-server.js';
 import { configureLogs, createLogger, logFormat, type Logger } from '../../reconciler/core/log.js';
 import { openRepo, type Repo } from '../../reconciler/git/repo.js';
 import { listFiles } from '../../reconciler/git/tree.js';
 import { readCommit } from '../../reconciler/git/repo.js';
 import { initFleetRepo, isRepo, fleetAtMain } from '../fleet-repo.js';
-import { runRoot, runCluster, runAgent, clusterFileAtMain, timingsOf } from '../parts.js';
+import { runRoot, runCluster, runAgent, clusterFileAtMain, timingsOf, type Running } from '../parts.js';
 import { Lifecycle } from '../lifecycle.js';
 import { writable } from '../stdio.js';
 import { packageRoot } from '../paths.js';
@@ -17,6 +18,9 @@ import { tableKey } from '../status-watch.js';
 import type { LatLon } from '../../reconciler/core/geo.js';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { ensureUpIdentities } from '../up-identities.js';
+import { metricsOption } from '../metrics-option.js';
+import { serveMetrics } from '../metrics-server.js';
+import { mergeFamilies, type LabelledFamilies } from '../../reconciler/core/telemetry.js';
 
 type Runtime = 'docker' | 'process' | 'sim';
 /** up runs the whole template here, its processes too: with docker its agents run both kinds (an agent's `docker` alone runs containers only). */
@@ -30,16 +34,20 @@ const options = {
   runtime: oneOf(['docker', 'process', 'sim']),
   'keep-workloads': flag(),
   'log-format': logFormatOption(),
+  metrics: metricsOption(),
+  ui: hostPort(),
+  'no-ui': flag(),
+  'ui-token-file': text(),
 };
 
-/** Stop order, highest first: the root, the clusters, the agents (a cluster that outlived its agents would warn that each went away), the workloads, the broker. */
-const RANK = { status: 6, root: 5, cluster: 4, agent: 3, workloads: 2, broker: 1 };
+/** Stop order, highest first: the metrics endpoint, the root, the clusters, the agents (a cluster that outlived its agents would warn that each went away), the workloads, the broker. */
+const RANK = { metrics: 7, status: 6, root: 5, cluster: 4, agent: 3, workloads: 2, broker: 1 };
 
 const cmd = command({
   name: 'up',
   summary: 'run a whole fleet on this machine: broker, root, clusters, agents',
   usage: [
-    'Usage: canopy up --repo DIR [--broker URL] [--clusters N] [--nodes M] [--runtime docker|process|sim] [--keep-workloads]',
+    'Usage: canopy up --repo DIR [--broker URL] [--clusters N] [--nodes M] [--runtime docker|process|sim] [--keep-workloads] [--metrics HOST:PORT]',
     '',
     '  --repo DIR      the fleet repository; created from the template when DIR has none',
     '  --broker URL    an MQTT broker (default: one embedded in this process)',
@@ -47,19 +55,34 @@ const cmd = command({
     '  --nodes M       nodes per cluster, M >= 1 (default: the cluster file’s spec.nodes, else 2)',
     '  --runtime R     docker when a Docker Engine answers, else process; sim runs nothing',
     '  --keep-workloads  leave containers and processes running on Ctrl-C (the next up adopts them)',
+    '  --metrics HOST:PORT  where to serve the metrics of every part, labelled part, cluster, node',
+    '                  (default: a free port on 127.0.0.1; the URL is printed as Metrics: http://…/metrics)',
     LOG_FORMAT_USAGE.replace('--log-format F      ', '--log-format F'),
+    '  --ui HOST:PORT  where the web dashboard listens (default 127.0.0.1:0: a free port on loopback); --no-ui: none',
+    '  --ui-token-file FILE  the dashboard requires this token (its first line; CANOPY_UI_TOKEN sets it too)',
     '',
     'Logs go to DIR/.git/canopy-up/canopy.log. Commit to main to deploy. SIGINT (Ctrl-C), SIGTERM',
     'or SIGHUP stops it: it removes the workloads (unless --keep-workloads) and closes the broker,',
     'then exits 0, or 1 if something failed to stop; a second signal does not cut that short.',
   ].join('\n'),
   options,
+  check(v) {
+    if (v['no-ui'] && (v.ui || v['ui-token-file'] !== undefined)) return ['--no-ui goes without --ui and --ui-token-file'];
+    return undefined;
+  },
   async run(v) {
     configureLogs({ format: v['log-format'] });
+    let token: string | undefined;
+    try {
+      token = v['no-ui'] ? undefined : uiToken(v['ui-token-file']);
+    } catch (e) {
+      throw usageError(this, (e as Error).message);
+    }
+    const ui = v['no-ui'] ? undefined : { ...(v.ui ?? { host: '127.0.0.1', port: 0 }), token };
     let fileLog: Logger | undefined;
     const life = new Lifecycle({ log: (line) => fileLog?.info(line) }).listen();
     try {
-      await startFleet(v, life, (l) => (fileLog = l));
+      await startFleet(v, life, (l) => (fileLog = l), ui);
     } catch (e) {
       // An error from a step cut short by a signal is part of that shutdown, not a failure.
       if (!life.stopping) {
@@ -80,7 +103,12 @@ function say(s: string): void {
 }
 
 /** Starts the fleet step by step, each part registered for shutdown as it starts; returns early once stopping. */
-async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l: Logger) => void): Promise<void> {
+async function startFleet(
+  v: Values<typeof options>,
+  life: Lifecycle,
+  setLog: (l: Logger) => void,
+  ui?: { host: string; port: number; token?: string },
+): Promise<void> {
   const dir = path.resolve(v.repo);
   if (!(await isRepo(dir))) {
     const c = await life.step(initFleetRepo(dir));
@@ -125,6 +153,14 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
     broker = b.url;
     say(`Broker: embedded at ${broker} (no anonymous clients; each part's user holds to its own topics)`);
   } else say(`Broker: ${broker}: it must know these identities (canopy broker-config --identities ${ids.dir} --out DIR)`);
+  // Taken before the parts start (a port in use fails at once); each part's registry joins as it starts.
+  const registries: Array<{ labels: LabelledFamilies['labels']; part: Running }> = [];
+  const metrics = await life.step(
+    serveMetrics(v.metrics ?? { host: '127.0.0.1', port: 0 }, () =>
+      mergeFamilies(registries.map((r) => ({ labels: r.labels, families: r.part.telemetry?.collect() ?? [] }))),
+    ),
+  );
+  life.add({ stop: () => metrics.close() }, { name: 'the metrics endpoint', rank: RANK.metrics });
   // Where `canopy logs --repo DIR` finds this fleet's broker (it speaks as identities/operator.json).
   writeFileSync(path.join(stateRoot, 'broker.url'), `${broker}\n`);
   const tm = timingsOf(fleet);
@@ -146,6 +182,7 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
       }),
     );
     life.add(cp, { name: `cluster ${c.name}`, rank: RANK.cluster });
+    registries.push({ labels: { part: 'cluster', cluster: c.name }, part: cp });
     for (let i = 1; i <= c.nodes; i++) {
       if (life.stopping) return;
       const node = `${c.name}-n${i}`;
@@ -170,14 +207,17 @@ async function startFleet(v: Values<typeof options>, life: Lifecycle, setLog: (l
         }),
       );
       life.add(a, { name: `agent ${node}`, rank: RANK.agent });
+      registries.push({ labels: { part: 'agent', cluster: c.name, node }, part: a });
     }
   }
   if (life.stopping) return;
-  life.add(await life.step(runRoot({ repo, broker, identityFile: ids.file({ role: 'root', name: 'root' }), log: log.child('root') })), {
-    name: 'the root',
-    rank: RANK.root,
-  });
+  const rp = await life.step(runRoot({ repo, broker, identityFile: ids.file({ role: 'root', name: 'root' }), log: log.child('root'), ui }));
+  life.add(rp, { name: 'the root', rank: RANK.root });
+  if (rp.uiUrl) say(`UI: ${rp.uiUrl}`);
+  if (rp.uiUrl && ui?.token) say('The dashboard needs its token: open it with ?token=TOKEN (or send Authorization: Bearer TOKEN).');
+  registries.push({ labels: { part: 'root' }, part: rp });
   if (life.stopping) return;
+  say(`Metrics: ${metrics.url}`);
   say('Agents admit any image and command here (a local demo); on real sites, canopy agent --allow-image / --allow-command.');
   say(`Fleet ${fleet.metadata.name}: ${clusters.length} cluster(s) × nodes [${clusters.map((c) => `${c.name}:${c.nodes}`).join(', ')}], logs in ${logFile}`);
   say('Commit to main in that repository to deploy. Ctrl-C stops' + (v['keep-workloads'] ? ' (workloads keep running).' : ' and removes the workloads.'));

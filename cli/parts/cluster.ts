@@ -54,10 +54,11 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   const remote = r?.remote;
   let repo: Repo | undefined;
   let sync: GitSync | undefined;
+  const telemetry = createTelemetry();
   if (r && remote) {
     const { openMirror, gitSync, fetchRef } = r;
     repo = await openMirror(path.join(o.stateDir, 'repo'), remote);
-    sync = gitSync(repo, remote, o.log);
+    sync = gitSync(repo, remote, o.log, telemetry);
     // Only what this cluster reads: main (for fleet.yaml and its cluster file) and its own refs.
     await sync.pull([MAIN, placementRef(o.name)], { depth: 1 });
     if (!(await resolveRef(repo, statusRef(o.name)))) await fetchRef(repo, remote, statusRef(o.name), { depth: 1 });
@@ -92,7 +93,6 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
     },
   });
   if (!sec.trust.signed) warnUnsigned(o.log, sec.identity ? 'its identity trusts no root key' : 'no --identity');
-  const telemetry = createTelemetry();
   const bus = await connectBus({
     ...sec.connection(o.broker),
     codec: sec.codec,

@@ -31,18 +31,23 @@ export interface RootPartOptions {
   identityFile?: string;
   /** --tls-ca, --tls-cert, --tls-key */
   tls?: TlsFlags;
+  /** --metrics-services N: services with replica series of their own. */
+  metricsServices?: number;
+  /** --ui HOST:PORT: serve the web dashboard (reconciler/report/ui-server.ts), with the token when given. */
+  ui?: { host: string; port: number; token?: string };
 }
 
-export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPort?: number }> {
+export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPort?: number; uiUrl?: string }> {
   const stops: Array<() => Promise<void> | void> = [];
   let repo: Repo;
   let sync: GitSync | undefined;
+  const telemetry = createTelemetry();
   const r = typeof o.repo === 'string' ? await remoteRepo(o.repo) : undefined;
   const remote = r?.remote;
   if (r && remote) {
     const { openMirror, gitSync, lsRemote, fetchRef } = r;
     repo = await openMirror(o.cacheDir ?? defaultCache('root', remote.url), remote);
-    sync = gitSync(repo, remote, o.log);
+    sync = gitSync(repo, remote, o.log, telemetry);
     o.log.info(`fleet repository ${remote.url}, mirrored in ${repo.gitdir}`);
     await sync.pull([MAIN]);
     // Our own refs: take the remote's only when this mirror has none (a new cache directory).
@@ -70,7 +75,6 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
     },
   });
   checkRootKey(fleet, sec, o.log);
-  const telemetry = createTelemetry();
   const bus = await connectBus({
     ...sec.connection(o.broker),
     codec: sec.codec,
@@ -87,6 +91,7 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
     fleet: name,
     log: o.log,
     telemetry,
+    metricsServices: o.metricsServices,
     trust: sec.trust,
     repoUrl: remote?.url,
     onWrite: sync ? (ref) => sync!.push(ref) : undefined,
@@ -132,8 +137,16 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
       stops.push(() => hook.close());
     }
   }
+  let uiUrl: string | undefined;
+  if (o.ui) {
+    const { startUiServer } = await import('../../reconciler/report/ui-server.js');
+    const ui = await startUiServer({ repo, ...o.ui, log: o.log });
+    uiUrl = ui.url;
+    stops.unshift(() => ui.close());
+  }
   return {
     webhookPort,
+    uiUrl,
     telemetry,
     async stop() {
       for (const s of stops) await s();

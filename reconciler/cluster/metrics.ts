@@ -19,6 +19,8 @@ export interface ClusterMetrics {
   commits: Counter;
   /** {step} */
   steps: Histogram;
+  /** canopy_git_write_seconds{what: status}: a status record committed to its ref. */
+  gitWrite: Histogram;
 }
 
 export function clusterMetrics(t: Telemetry): ClusterMetrics {
@@ -29,6 +31,7 @@ export function clusterMetrics(t: Telemetry): ClusterMetrics {
     reports: t.counter('canopy_cluster_reports_total', 'Status reports published to the root'),
     commits: t.counter('canopy_cluster_status_commits_total', 'Status records in Git, by outcome (changed, heartbeat, unchanged, error)'),
     steps: t.histogram('canopy_cluster_reconcile_seconds', 'Duration of each reconcile step, by step'),
+    gitWrite: t.histogram('canopy_git_write_seconds', 'Time to write a commit to a ref in the local repository, by what (placement, notes, status)'),
   };
 }
 

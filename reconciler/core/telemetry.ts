@@ -16,6 +16,8 @@ export interface Gauge {
 
 export interface Histogram {
   observe(value: number, labels?: Labels): void;
+  /** The series for `labels`, at zero until observed: a scraper finds it before the first observation. */
+  declare(labels?: Labels): void;
 }
 
 /** ok false means the part cannot do its job (not merely that something is degraded). */
@@ -124,6 +126,7 @@ export function createTelemetry(): Telemetry {
           s.count = (s.count ?? 0) + 1;
           for (const b of s.buckets ?? []) if (value <= b[0]) b[1]++;
         },
+        declare: (labels) => void series(f, labels),
       };
     },
     health(name, check) {
@@ -194,4 +197,37 @@ export function renderPrometheus(families: MetricFamily[]): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One part's families, and the labels that tell its series from the other parts' (part, cluster, node). */
+export interface LabelledFamilies {
+  labels: Labels;
+  families: MetricFamily[];
+}
+
+/**
+ * Several registries as one exposition (canopy up runs every part in one process): families of
+ * the same name are merged, each series labelled with its part's labels first (a series' own
+ * label of the same name wins). A series seen twice is kept once, and a family of another kind
+ * under a name already taken is left out: either would make the exposition invalid.
+ */
+export function mergeFamilies(sources: readonly LabelledFamilies[]): MetricFamily[] {
+  const out = new Map<string, { family: MetricFamily; keys: Set<string> }>();
+  for (const src of sources) {
+    for (const f of src.families) {
+      let m = out.get(f.name);
+      if (!m) {
+        m = { family: { name: f.name, help: f.help, kind: f.kind, samples: [] }, keys: new Set() };
+        out.set(f.name, m);
+      } else if (m.family.kind !== f.kind) continue;
+      for (const s of f.samples) {
+        const labels = { ...src.labels, ...s.labels };
+        const k = keyOf(labels);
+        if (m.keys.has(k)) continue;
+        m.keys.add(k);
+        m.family.samples.push({ ...s, labels });
+      }
+    }
+  }
+  return [...out.values()].map((m) => m.family);
 }

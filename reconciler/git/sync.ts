@@ -2,6 +2,7 @@
 // refs it writes. Pushes are queued and retried with backoff, so a site cut off from its Git
 // host keeps committing locally and catches up when the link returns, history intact.
 import type { Logger } from '../core/log.js';
+import type { Telemetry } from '../core/telemetry.js';
 import { withTimeout } from '../core/timeout.js';
 import { resolveRef, type Repo } from './repo.js';
 import { fetchRef, lsRemote, pushRef, type Remote } from './remote.js';
@@ -22,7 +23,9 @@ export interface GitSync {
 /** isomorphic-git's HTTP requests have no deadline: one hung request must not stall a process. */
 const TIMEOUT_MS = 30_000;
 
-export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
+/** `telemetry`: where each push's time goes, as canopy_git_push_seconds{result: ok | error}. */
+export function gitSync(repo: Repo, remote: Remote, log: Logger, telemetry?: Telemetry): GitSync {
+  const pushSeconds = telemetry?.histogram('canopy_git_push_seconds', 'Time to push a ref to the remote fleet repository, by result (ok, error)');
   const pending = new Set<string>();
   let running: Promise<void> | undefined;
   let backoff = 500;
@@ -35,14 +38,20 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger): GitSync {
 
   /** Push one ref; true when the remote has what this repository has. */
   const pushOne = async (ref: string, oid: string): Promise<void> => {
+    const t0 = performance.now();
+    const took = (result: string) => pushSeconds?.observe((performance.now() - t0) / 1000, { result });
     try {
       await withTimeout(pushRef(repo, remote, ref), TIMEOUT_MS, `push ${ref}`);
     } catch (e) {
       // isomorphic-git fails on a push that changes nothing (the remote already has this commit:
       // pushed before a restart, or by an earlier try whose answer was lost): ask the remote.
       const there = await withTimeout(lsRemote(remote, ref), TIMEOUT_MS, 'ls-remote').catch(() => undefined);
-      if (there?.get(ref) !== oid) throw e;
+      if (there?.get(ref) !== oid) {
+        took('error');
+        throw e;
+      }
     }
+    took('ok');
     pushed.set(ref, oid);
   };
 

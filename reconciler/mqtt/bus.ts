@@ -126,6 +126,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     for (const h of handlers) if (h.re.test(topic)) safely(opts.log, () => h.handler(topic, opened.payload));
   });
   client.on('connect', () => {
+    if (connectedOnce) metrics?.reconnects.inc();
     opts.log.debug(`mqtt connected to ${ep.shown} as ${clientId}`);
     if (opts.onlineTopic) client.publish(opts.onlineTopic, codec.encode(opts.onlineTopic, onlinePayload(true)), { qos: 1, retain: true });
     for (const cb of connectCbs) safely(opts.log, cb);
@@ -213,11 +214,16 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
 function busMetrics(t: Telemetry | undefined, connected: () => boolean) {
   if (!t) return undefined;
   t.health('mqtt', () => (connected() ? { ok: true } : { ok: false, detail: 'not connected to the broker' }));
-  return {
-    received: t.counter('canopy_mqtt_messages_received_total', 'MQTT messages received'),
-    published: t.counter('canopy_mqtt_messages_published_total', 'MQTT messages published'),
-    dropped: t.counter('canopy_mqtt_messages_dropped_total', 'MQTT messages dropped at the boundary, by reason'),
+  const m = {
+    received: t.counter('canopy_messages_received_total', 'MQTT messages received (dropped ones included)'),
+    published: t.counter('canopy_messages_published_total', 'MQTT messages published'),
+    dropped: t.counter('canopy_messages_dropped_total', 'MQTT messages dropped at the boundary, by reason (unsigned, untrusted-key, replayed, invalid, …)'),
+    reconnects: t.counter('canopy_broker_reconnects_total', 'Connections to the broker made again after the first one'),
   };
+  for (const c of [m.received, m.published, m.reconnects]) c.inc(undefined, 0);
+  // The reasons every part can meet, from zero (others, such as the codec's, appear when they happen).
+  for (const reason of ['invalid', 'unsigned', 'untrusted-key', 'bad-signature', 'replayed', 'oversized']) m.dropped.inc({ reason }, 0);
+  return m;
 }
 
 /** How long close() waits for the broker before it drops the connection. */

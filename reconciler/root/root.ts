@@ -38,6 +38,8 @@ export interface RootOptions {
   clock?: () => number;
   /** Where the root registers its metrics and health (default: a registry of its own). */
   telemetry?: Telemetry;
+  /** Services with replica series of their own in the metrics (metrics.ts; default METRICS_SERVICES). */
+  metricsServices?: number;
   /** Told of every ref the root has written (a remote sync pushes it). */
   onWrite?: (ref: string) => void;
   /** The keys the bus verifies clusters by: the root keeps it to what the good commit declares. */
@@ -102,7 +104,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     now: o.now ?? (() => new Date()),
     clock,
     stats,
-    metrics: rootMetrics(telemetry, state),
+    metrics: rootMetrics(telemetry, state, { services: o.metricsServices }),
     trust: o.trust,
     notify,
   };

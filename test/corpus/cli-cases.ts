@@ -64,6 +64,11 @@ export function cliCases(p: Paths): CliCase[] {
   up(['--nodes'], "Option '--nodes <value>' argument missing");
   up(['extra'], 'unexpected argument extra');
   up(['--keep-workloads=yes'], "Option '--keep-workloads' does not take an argument");
+  up(['--ui', 'localhost'], '--ui localhost: expected HOST:PORT or PORT');
+  up(['--ui', '70000'], '--ui 70000: expected HOST:PORT or PORT');
+  up(['--no-ui', '--ui', '8080'], '--no-ui goes without --ui and --ui-token-file');
+  up(['--no-ui=yes'], "Option '--no-ui' does not take an argument");
+  run('up', ['--repo', p.none])(['--ui-token-file', p.none], `--ui-token-file ${p.none}: no such file`);
   up(
     ['--clusters', '1.5', '--nodes=-1', '--runtime', 'dockr'],
     '--clusters 1.5: expected a whole number >= 1',
@@ -85,6 +90,9 @@ export function cliCases(p: Paths): CliCase[] {
   root(['--webhook', '8090'], '--webhook needs a remote --repo URL');
   root(['--webhook-secret', 's'], '--webhook-secret needs --webhook');
   root(['--identity='], '--identity: expected a value, got an empty one');
+  root(['--ui', 'host:'], '--ui host:: expected HOST:PORT or PORT');
+  root(['--ui-token-file', 'f'], '--ui-token-file needs --ui');
+  run('root', ['--repo', p.repo, '--broker', B])(['--ui', '0', '--ui-token-file', p.none], `--ui-token-file ${p.none}: no such file`);
   root(['--identity-file', 'x'], "Unknown option '--identity-file'");
   root(['--tls-ca='], '--tls-ca: expected a value, got an empty one');
   on('root')(['--repo', p.repo, '--broker', 'mqtts://'], `--broker mqtts://: ${broker}`);
@@ -168,6 +176,14 @@ export function cliCases(p: Paths): CliCase[] {
   history(['web/api', 'web/db'], 'expected at most one service, got web/api web/db');
   run('history')(['--repo', p.none], `--repo ${p.none}: ${p.none} is not a Git repository`);
 
+  const ui = on('ui', ['--repo', p.repo]);
+  ui(['--listen', 'nowhere'], '--listen nowhere: expected HOST:PORT or PORT');
+  ui(['--listen', '99999'], '--listen 99999: expected HOST:PORT or PORT');
+  ui(['--ui', '8080'], "Unknown option '--ui'");
+  ui(['extra'], 'unexpected argument extra');
+  run('ui')(['--repo', p.plain], `--repo ${p.plain}: ${p.plain} is not a Git repository`);
+  run('ui', ['--repo', p.repo])(['--ui-token-file', p.none], `--ui-token-file ${p.none}: no such file`);
+
   const wait = on('wait', ['--repo', p.repo]);
   wait([], 'missing --rev');
   wait(['--rev', 'HEAD', '--timeout', 'soon'], `--timeout soon: ${duration}`.replace('0.1 s', '0 s'));
@@ -234,6 +250,18 @@ export function cliCases(p: Paths): CliCase[] {
   bc(['--listen', 'host:port'], '--listen host:port: expected HOST:PORT or PORT');
   bc(['extra'], 'unexpected argument extra');
 
+  // --metrics HOST:PORT on every part and on up (issue 18).
+  const metrics = 'expected HOST:PORT or PORT (0 for a free port)';
+  root(['--metrics', '70000'], `--metrics 70000: ${metrics}`);
+  root(['--metrics', 'host:'], `--metrics host:: ${metrics}`);
+  root(['--metrics='], '--metrics: expected a value, got an empty one');
+  root(['--metrics-services=-1', '--metrics', '0'], '--metrics-services -1: expected a whole number >= 0');
+  root(['--metrics-services=1.5', '--metrics', '0'], '--metrics-services 1.5: expected a whole number >= 0');
+  root(['--metrics-services', '5'], '--metrics-services needs --metrics');
+  cluster(['--metrics', 'bad host:9100'], `--metrics bad host:9100: ${metrics}`);
+  agent(['--metrics', 'http://127.0.0.1:9100'], `--metrics http://127.0.0.1:9100: ${metrics}`);
+  agent(['--metrics'], "Option '--metrics <value>' argument missing");
+  up(['--metrics', '127.0.0.1:port'], `--metrics 127.0.0.1:port: ${metrics}`);
   const logs = on('logs', ['--repo', p.repo]);
   logs([], 'expected one service, APP/NAME, got none');
   logs(['shop/web', 'shop/api'], 'expected one service, APP/NAME, got shop/web shop/api');

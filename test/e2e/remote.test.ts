@@ -67,6 +67,8 @@ test('root and clusters run against the remote; the root pushes placements and n
     '127.0.0.1:0',
     '--poll-seconds',
     '120',
+    '--metrics',
+    '127.0.0.1:0',
   ]);
   procs.set('root', root);
   await root.waitFor(/webhook listening on http:\/\/127\.0\.0\.1:(\d+)/);
@@ -108,6 +110,12 @@ test('root and clusters run against the remote; the root pushes placements and n
     () => /munich/.test(git(bare, 'for-each-ref', 'refs/canopy/status/')) && /paris/.test(git(bare, 'for-each-ref', 'refs/canopy/status/')),
     20_000,
   );
+  // The pushes and the writes before them, timed in the root's metrics.
+  const metrics = /metrics at (http:\S+)/.exec(root.output())![1];
+  const body = await (await fetch(metrics)).text();
+  assert.match(body, /^canopy_git_push_seconds_count\{result="ok"\} [1-9]/m);
+  assert.match(body, /^canopy_git_write_seconds_count\{what="notes"\} [1-9]/m);
+  assert.match(body, /^canopy_git_write_seconds_count\{what="placement"\} [1-9]/m);
 });
 
 test('a webhook push reconciles at once (the poll is 120 s)', async () => {

@@ -126,7 +126,14 @@ test('/www/ok removed: not ready, with GET /ok: 404 and exec exited 1; back: rea
 });
 
 test('a replica that never passes is restarted past startSeconds, shown failed with why, and keeps restarting with backoff', async () => {
-  const first = containerId(BAD.id);
+  // It may be between a stop and its next start at this moment (a loaded machine): wait for one.
+  const first = await until('the bad replica’s container', () => {
+    try {
+      return containerId(BAD.id);
+    } catch {
+      return undefined;
+    }
+  });
   const bad = replicaNow(BAD.id);
   assert.is(bad?.ready, false);
   await until('a restart', () => {

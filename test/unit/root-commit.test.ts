@@ -56,7 +56,7 @@ Read('commits the head skipped over are noted superseded by it', async () => {
     assert.is(n.outcome, 'superseded');
     assert.is(n.supersededBy, C4);
   }
-  assert.is(metric(f.telemetry, 'canopy_root_commits_total', { outcome: 'superseded' }), 2);
+  assert.is(metric(f.telemetry, 'canopy_commits_superseded_total'), 2);
   assert.is(f.notes.length, 0, 'written with the head’s outcome, not here');
 });
 
@@ -73,7 +73,7 @@ Validate('a rejected commit is noted at once with its problems; the last good st
   assert.is(f.state.good, good);
   assert.is(f.state.seen, C3);
   assert.is(f.ports.stats.rejected, 1);
-  assert.is(metric(f.telemetry, 'canopy_root_commits_total', { outcome: 'rejected' }), 1);
+  assert.is(metric(f.telemetry, 'canopy_commits_total', { result: 'rejected' }), 1);
   assert.is(f.notes.length, 1);
   assert.is(f.notes[0].message, `canopy: ${C3.slice(0, 12)} rejected`);
   assert.equal([...f.notes[0].notes.keys()], [C2, C3], 'with the superseded notes, in one notes commit');
@@ -93,7 +93,7 @@ Validate('an accepted commit becomes the good state and opens its note (removed 
   assert.is(f.state.good, next);
   assert.is(f.state.seen, C2);
   assert.is(f.ports.stats.accepted, 1);
-  assert.is(metric(f.telemetry, 'canopy_root_commits_total', { outcome: 'accepted' }), 1);
+  assert.is(metric(f.telemetry, 'canopy_commits_total', { result: 'accepted' }), 1);
   assert.equal(f.state.pending, { outcome: 'accepted', commit: C2, at: new Date(f.clock.ms).toISOString(), changed: { 'shop/db': { removed: true } } });
   assert.equal(pass.changed, ['shop/web']);
   assert.equal(pass.removed, ['shop/db']);

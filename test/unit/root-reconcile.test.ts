@@ -42,7 +42,7 @@ Keys('main: a rejected commit is noted; nothing is placed', async () => {
   const f = fakeRoot({ commits: fakeCommits({ head: C2, loads: { [C2]: { ok: false, problems } } }) });
   await rootReconciler(f.state, f.ports)('main');
   assert.equal([f.ports.stats.rejected, f.book.commits.length, f.notes.length], [1, 0, 1]);
-  assert.is(metric(f.telemetry, 'canopy_root_commits_total', { outcome: 'rejected' }), 1);
+  assert.is(metric(f.telemetry, 'canopy_commits_total', { result: 'rejected' }), 1);
   assert.is(metric(f.telemetry, 'canopy_root_reconcile_seconds', { step: 'place' }), 0);
 });
 

@@ -89,7 +89,7 @@ Converge('every cluster at its version and every service running as wanted: the 
     ],
   );
   assert.is(f.state.older.length, 0);
-  assert.is(metric(f.telemetry, 'canopy_root_convergence_seconds'), 1);
+  assert.is(metric(f.telemetry, 'canopy_commit_converge_seconds'), 1);
   await recordConvergence(f.state, f.ports);
   assert.is(f.notes.length, 1, 'once');
 });

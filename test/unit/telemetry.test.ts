@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTelemetry, renderPrometheus, timeInto } from '../../reconciler/core/telemetry.js';
+import { createTelemetry, mergeFamilies, renderPrometheus, timeInto } from '../../reconciler/core/telemetry.js';
 import { agentIdentity, clientIdOf, clusterIdentity, rootIdentity } from '../../reconciler/core/identity.js';
 
 const Registry = suite('createTelemetry');
@@ -73,6 +73,92 @@ Registry('renders the Prometheus text format', () => {
   assert.ok(text.includes('canopy_pass_seconds_bucket{le="1"} 1'), text);
   assert.ok(text.includes('canopy_pass_seconds_bucket{le="+Inf"} 1'), text);
   assert.ok(text.includes('canopy_pass_seconds_count 1'), text);
+});
+
+Registry('the exposition escapes label values and help text as format 0.0.4 says', () => {
+  const t = createTelemetry();
+  t.counter('canopy_x_total', 'a help with \\ and\na new line "quoted"').inc({ reason: 'a "b" \\ c\nd' }, 2);
+  const text = renderPrometheus(t.collect());
+  assert.equal(text.split('\n'), [
+    '# HELP canopy_x_total a help with \\\\ and\\na new line "quoted"',
+    '# TYPE canopy_x_total counter',
+    'canopy_x_total{reason="a \\"b\\" \\\\ c\\nd"} 2',
+    '',
+  ]);
+});
+
+Registry('a histogram renders cumulative _bucket{le} lines up to +Inf, then _sum and _count', () => {
+  const t = createTelemetry();
+  const h = t.histogram('canopy_step_seconds', 'steps', [0.5, 0.1, 2]);
+  h.observe(0.05, { step: 'place' });
+  h.observe(1, { step: 'place' });
+  h.observe(7, { step: 'place' });
+  t.histogram('canopy_idle_seconds', 'never observed', [1]);
+  t.gaugeFn('canopy_nan', 'odd values', () => [
+    [{ v: 'inf' }, Number.POSITIVE_INFINITY],
+    [{ v: 'nan' }, Number.NaN],
+  ]);
+  assert.equal(renderPrometheus(t.collect()).split('\n'), [
+    '# HELP canopy_step_seconds steps',
+    '# TYPE canopy_step_seconds histogram',
+    'canopy_step_seconds_bucket{step="place",le="0.1"} 1',
+    'canopy_step_seconds_bucket{step="place",le="0.5"} 1',
+    'canopy_step_seconds_bucket{step="place",le="2"} 2',
+    'canopy_step_seconds_bucket{step="place",le="+Inf"} 3',
+    'canopy_step_seconds_sum{step="place"} 8.05',
+    'canopy_step_seconds_count{step="place"} 3',
+    '# HELP canopy_idle_seconds never observed',
+    '# TYPE canopy_idle_seconds histogram',
+    '# HELP canopy_nan odd values',
+    '# TYPE canopy_nan gauge',
+    'canopy_nan{v="inf"} +Inf',
+    'canopy_nan{v="nan"} NaN',
+    '',
+  ]);
+});
+
+Registry('a declared histogram series is there, at zero, before its first observation', () => {
+  const t = createTelemetry();
+  t.histogram('canopy_converge_seconds', 'c', [1]).declare();
+  assert.equal(renderPrometheus(t.collect()).split('\n').slice(2), [
+    'canopy_converge_seconds_bucket{le="1"} 0',
+    'canopy_converge_seconds_bucket{le="+Inf"} 0',
+    'canopy_converge_seconds_sum 0',
+    'canopy_converge_seconds_count 0',
+    '',
+  ]);
+});
+
+Registry('registries merged: each series labelled with its part, no series twice, no family of two kinds', () => {
+  const part = (n: number) => {
+    const t = createTelemetry();
+    t.counter('canopy_messages_received_total', 'received').inc(undefined, n);
+    t.histogram('canopy_git_write_seconds', 'writes', [1]).observe(0.5, { what: 'status' });
+    return t.collect();
+  };
+  const odd = createTelemetry();
+  odd.gauge('canopy_messages_received_total', 'not a counter').set(9);
+  odd.counter('canopy_only_here_total', 'own label wins').inc({ part: 'mine' });
+  const merged = mergeFamilies([
+    { labels: { part: 'cluster', cluster: 'munich' }, families: part(3) },
+    { labels: { part: 'agent', cluster: 'munich', node: 'n1' }, families: part(4) },
+    { labels: { part: 'agent', cluster: 'munich', node: 'n1' }, families: part(5) },
+    { labels: { part: 'root' }, families: odd.collect() },
+  ]);
+  assert.equal(
+    merged.map((f) => [f.name, f.kind, f.samples.length]),
+    [
+      ['canopy_messages_received_total', 'counter', 2],
+      ['canopy_git_write_seconds', 'histogram', 2],
+      ['canopy_only_here_total', 'counter', 1],
+    ],
+  );
+  const text = renderPrometheus(merged);
+  assert.ok(text.includes('canopy_messages_received_total{part="cluster",cluster="munich"} 3'), text);
+  assert.ok(text.includes('canopy_messages_received_total{part="agent",cluster="munich",node="n1"} 4'), text);
+  assert.ok(text.includes('canopy_git_write_seconds_bucket{part="agent",cluster="munich",node="n1",what="status",le="1"} 1'), text);
+  assert.ok(text.includes('canopy_only_here_total{part="mine"} 1'), text);
+  assert.is(text.match(/^# TYPE canopy_messages_received_total/gm)?.length, 1);
 });
 
 Registry('timeInto observes a run that returns and one that throws', async () => {

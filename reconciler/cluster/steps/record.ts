@@ -24,6 +24,7 @@ export function recordStatus(s: ClusterState, p: ClusterPorts, status: ClusterSt
         if (outcome !== 'unchanged') p.onStatusCommit?.();
         const ms = performance.now() - t;
         p.metrics.steps.observe(ms / 1000, { step: 'record' });
+        if (outcome !== 'unchanged') p.metrics.gitWrite.observe(ms / 1000, { what: 'status' });
         if (ms >= 20) p.log.debug(`status record (${outcome}): ${ms.toFixed(1)} ms`);
       } catch (e) {
         r.failures++;

@@ -47,7 +47,7 @@ function converged(state: RootState, ports: Pick<RootPorts, 'book'>): boolean {
  * Not converged: the failures the clusters reported go into the pending note. Notes an earlier
  * write could not write go out here at the latest (converge is resynced).
  */
-async function writeFailing(state: RootState, ports: Pick<RootPorts, 'notes'>): Promise<void> {
+async function writeFailing(state: RootState, ports: Pick<RootPorts, 'notes' | 'metrics'>): Promise<void> {
   const { pending } = state;
   const notes = new Map<string, string>();
   const text = pending && state.failingUnwritten ? renderNote(pending) : undefined;

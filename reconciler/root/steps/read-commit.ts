@@ -12,7 +12,7 @@ export async function readCommit(state: RootState, ports: Pick<RootPorts, 'commi
   if (!head || head === state.seen) return 'done';
   for (const skipped of state.seen ? await ports.commits.skipped(state.seen, head) : []) {
     pass.notes.set(skipped, renderNote({ outcome: 'superseded', commit: skipped, at: ports.now().toISOString(), supersededBy: head }));
-    ports.metrics.commits.inc({ outcome: 'superseded' });
+    ports.metrics.superseded.inc();
   }
   pass.commit = { head };
 }

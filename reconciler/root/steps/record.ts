@@ -8,7 +8,11 @@ import type { RootState } from '../state.js';
 import type { Pass, StepResult } from './pass.js';
 import { writeNotesKept } from './notes.js';
 
-export async function record(state: RootState, ports: Pick<RootPorts, 'notes' | 'log' | 'queue' | 'notify' | 'book'>, pass: Pass): Promise<StepResult> {
+export async function record(
+  state: RootState,
+  ports: Pick<RootPorts, 'notes' | 'log' | 'queue' | 'metrics' | 'notify' | 'book'>,
+  pass: Pass,
+): Promise<StepResult> {
   const { good } = state;
   if (!good) return 'done';
   const t0 = performance.now();

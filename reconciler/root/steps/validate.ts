@@ -20,7 +20,7 @@ export async function validate(
   const good = state.good;
   if (!res.ok) {
     ports.stats.rejected++;
-    ports.metrics.commits.inc({ outcome: 'rejected' });
+    ports.metrics.commits.inc({ result: 'rejected' });
     ports.log
       .with({ commit: head })
       .warn(`rejected ${head.slice(0, 12)}: ${res.problems.length} problem(s), keeping ${good?.commit.slice(0, 12) ?? 'nothing'}`);
@@ -34,7 +34,7 @@ export async function validate(
     return 'done';
   }
   ports.stats.accepted++;
-  ports.metrics.commits.inc({ outcome: 'accepted' });
+  ports.metrics.commits.inc({ result: 'accepted' });
   pass.before = good?.commit;
   state.good = res.state;
   state.counts.desiredChanged([...res.changed, ...res.removed], res.state.services);

@@ -1,6 +1,7 @@
 // Writing one cluster's new placement version: its commit to the placement ref (with a message
 // saying what changed), and the send that brings the cluster to it.
 import { placementRef } from '../../core/refs.js';
+import { timeInto } from '../../core/telemetry.js';
 import type { Placement } from '../../../schemas/messages.js';
 import type { RootPorts } from '../ports.js';
 import type { Pass } from './pass.js';
@@ -18,7 +19,7 @@ export async function writePlacement(
   ids: readonly string[],
   routes: readonly string[] = [],
 ): Promise<void> {
-  await ports.book.commit(doc, placementMessage(doc, ids, routes));
+  await timeInto(ports.metrics.gitWrite, { what: 'placement' }, () => ports.book.commit(doc, placementMessage(doc, ids, routes)));
   ports.wrote(placementRef(doc.cluster));
   ports.queue.enqueue(`send:${doc.cluster}`);
   ports.metrics.placementsWritten.inc();
