@@ -295,6 +295,44 @@ export const PartKeys = Type.Object(
 );
 export type PartKeys = Static<typeof PartKeys>;
 
+/** The events the root notifies of (reconciler/root/notify/). */
+export const NOTIFY_EVENTS = ['accepted', 'rejected', 'converged', 'unreachable', 'rolled-back'] as const;
+/** An http(s) URL with no user or password in it: credentials never go in the repository. */
+const HttpUrl = Type.String({ pattern: '^https?://[^\\s/?#@]+(/[^\\s]*)?$', maxLength: 2000 });
+const EnvName = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 128 });
+export const NotificationTarget = Type.Object(
+  {
+    url: HttpUrl,
+    secretEnv: Type.Optional({ ...EnvName, description: "the root's environment variable holding the HMAC secret (X-Canopy-Signature: sha256=…)" }),
+    events: Type.Optional(Type.Array(StringEnum(NOTIFY_EVENTS), { minItems: 1, uniqueItems: true, description: 'the events sent (default: all)' })),
+  },
+  { additionalProperties: false },
+);
+export const CommitStatus = Type.Object(
+  {
+    provider: StringEnum(['github', 'gitea'] as const),
+    apiUrl: Type.Optional({
+      ...HttpUrl,
+      description: "the API's base: https://api.github.com (GitHub's default), or the Gitea server (default: the origin of the root's --repo URL)",
+    }),
+    tokenEnv: Type.Optional({
+      ...EnvName,
+      description: "the root's environment variable holding the token (default CANOPY_STATUS_TOKEN, then CANOPY_GIT_TOKEN)",
+    }),
+    repository: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$',
+        maxLength: 200,
+        description: "OWNER/NAME on the server (default: from the root's --repo URL)",
+      }),
+    ),
+    context: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'the status context (default canopy/deploy)' })),
+  },
+  { additionalProperties: false, description: 'a commit status on each commit of main: pending, then success or failure' },
+);
+export type NotificationTarget = Static<typeof NotificationTarget>;
+export type CommitStatus = Static<typeof CommitStatus>;
+
 export const FleetDescriptor = Type.Object(
   {
     apiVersion: Type.Literal('canopy/v1'),
@@ -353,6 +391,13 @@ export const FleetDescriptor = Type.Object(
               { maxItems: 32, description: 'private registries: the secret (keys username and password) logs in to host' },
             ),
           ),
+          notifications: Type.Optional(
+            Type.Array(NotificationTarget, {
+              maxItems: 16,
+              description: 'webhooks the root POSTs a JSON event to (canopy.event), with retries',
+            }),
+          ),
+          commitStatus: Type.Optional(CommitStatus),
           trust: Type.Optional(
             Type.Object(
               {

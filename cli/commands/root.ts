@@ -12,6 +12,8 @@ const cmd = command({
     '',
     'Watches main of the fleet repository, places services on clusters, writes',
     'refs/canopy/placements/* and notes (refs/notes/canopy), and delegates over MQTT.',
+    "Notifies fleet.yaml's spec.notifications and spec.commitStatus: their secrets and tokens come",
+    'from the environment variables they name (commit status token: CANOPY_STATUS_TOKEN, then CANOPY_GIT_TOKEN).',
     '',
     '  --repo DIR|URL        a local repository, or http(s)://[user:pass@]host/path.git',
     '                        (credentials also from CANOPY_GIT_USERNAME/CANOPY_GIT_PASSWORD or CANOPY_GIT_TOKEN)',

@@ -93,6 +93,7 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
     telemetry,
     metricsServices: o.metricsServices,
     trust: sec.trust,
+    repoUrl: remote?.url,
     onWrite: sync ? (ref) => sync!.push(ref) : undefined,
   });
   if (!sec.trust.signed && !fleet.spec?.trust?.root) warnUnsigned(o.log, 'fleet.yaml declares no root key (spec.trust.root)');

@@ -62,6 +62,8 @@ const PATTERNS: Record<string, string> = {
   '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh.com|sk-ecdsa-sha2-nistp256@openssh.com) [A-Za-z0-9+/]+={0,2}( [^\\n]*)?$':
     'an SSH public key as in allowed_signers: ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521 or sk-… then AAAA… and a comment',
   '^[A-Za-z0-9._@-]{1,128}$': 'a user name (letters, digits, ".", "_", "@" and "-", 1 to 128 characters)',
+  '^https?://[^\\s/?#@]+(/[^\\s]*)?$': 'an http:// or https:// URL without a user or password in it (credentials go in environment variables)',
+  '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$': 'a repository as OWNER/NAME',
 };
 
 function toIssue(e: ErrorObject): SchemaIssue {

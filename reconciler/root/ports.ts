@@ -11,6 +11,7 @@ import type { DesiredState, LoadResult } from './desired.js';
 import type { PlacementBook } from './delegate.js';
 import type { RootMetrics } from './metrics.js';
 import type { TrustStore } from '../mqtt/trust.js';
+import type { NotifyPort } from './notify/notifier.js';
 
 /** The commits of the branch the root follows. */
 export interface CommitsPort {
@@ -79,4 +80,6 @@ export interface RootPorts {
   metrics: RootMetrics;
   /** The keys the root verifies clusters by (none: the bus does not verify). */
   trust?: TrustStore;
+  /** Events for fleet.yaml's webhooks and commit statuses (notify/): emitting never waits. */
+  notify?: NotifyPort;
 }

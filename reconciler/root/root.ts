@@ -23,6 +23,8 @@ import { newRootState } from './state.js';
 import { recoverRollouts } from './recover-rollouts.js';
 import { syncStore } from './steps/trust.js';
 import { refreshOnTrust, type TrustStore } from '../mqtt/trust.js';
+import { startNotifier } from './notify/notifier.js';
+import type { OutboxOptions } from './notify/outbox.js';
 
 export interface RootOptions {
   repo: Repo;
@@ -42,6 +44,10 @@ export interface RootOptions {
   onWrite?: (ref: string) => void;
   /** The keys the bus verifies clusters by: the root keeps it to what the good commit declares. */
   trust?: TrustStore;
+  /** The repository's URL when the root mirrors a remote one: commit statuses default to it. */
+  repoUrl?: string;
+  /** Notification delivery tuning (tests: backoff, environment). */
+  notify?: Partial<OutboxOptions>;
 }
 
 export interface Root {
@@ -73,6 +79,18 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   let reconcile: Reconciler = async () => undefined;
   const loop = startLoop({ name: 'root', log: o.log, resyncMs: 5000, resyncKeys: () => ['main', 'converge'], reconcile: (key) => reconcile(key) });
   const stats = { rejected: 0, accepted: 0, sent: 0 };
+  const telemetry = o.telemetry ?? createTelemetry();
+  // Webhooks and commit statuses of the fleet.yaml in force, delivered off the loop (notify/).
+  const notify = await startNotifier({
+    fleet: o.fleet,
+    log: o.log,
+    telemetry,
+    config: () => state.good?.fleet,
+    stateDir: o.repo.gitdir,
+    repoUrl: o.repoUrl,
+    now: o.now,
+    outbox: o.notify,
+  });
   const ports: RootPorts = {
     fleet: o.fleet,
     commits: gitCommits(o.repo, branchRef),
@@ -86,8 +104,9 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     now: o.now ?? (() => new Date()),
     clock,
     stats,
-    metrics: rootMetrics(o.telemetry ?? createTelemetry(), state, { services: o.metricsServices }),
+    metrics: rootMetrics(telemetry, state, { services: o.metricsServices }),
     trust: o.trust,
+    notify,
   };
   reconcile = rootReconciler(state, ports);
   await subscribeInputs(o.bus, t, state, ports);
@@ -114,6 +133,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
       await watcher.close();
       maintenance.stop();
       await loop.stop();
+      await notify.stop();
     },
   };
 }

@@ -625,6 +625,72 @@ ${svc()}`;
   f('empty', '', '1:1: empty file: expected a Fleet descriptor');
 }
 
+// --- fleet.yaml: spec.notifications, spec.commitStatus ----------------------------------------------
+{
+  const f = file('fleet notifications', FLEET);
+  /** fleet.yaml with the base's target, then `rest` from line 8. */
+  const with_ = (rest: string) => fleet(`${TARGETS}${rest}`);
+  f(
+    'webhook: not a URL',
+    with_('  notifications: [{url: hooks.example/canopy}]\n'),
+    '8:25: spec.notifications[0].url: "hooks.example/canopy" must be an http:// or https:// URL',
+  );
+  f(
+    'webhook: a password in the URL',
+    with_('  notifications: [{url: "https://ops:hunter2@hooks.example/c"}]\n'),
+    '8:25: spec.notifications[0].url: "https://ops:hunter2@hooks.example/c" must be an http:// or https:// URL without a user or password in it',
+  );
+  f('webhook: url missing', with_('  notifications: [{events: [accepted]}]\n'), '8:19: spec.notifications[0]: missing required field "url"');
+  f(
+    'webhook: unknown event',
+    with_('  notifications: [{url: "https://h.example/c", events: [accepted, deployed]}]\n'),
+    '8:67: spec.notifications[0].events[1]: must be one of: accepted, rejected, converged, unreachable, rolled-back (got "deployed")',
+  );
+  f(
+    'webhook: an event twice',
+    with_('  notifications: [{url: "https://h.example/c", events: [converged, converged]}]\n'),
+    '8:68: spec.notifications[0].events: "converged" is listed twice',
+  );
+  f(
+    'webhook: secretEnv not a variable name',
+    with_('  notifications: [{url: "https://h.example/c", secretEnv: "my secret"}]\n'),
+    '8:59: spec.notifications[0].secretEnv: "my secret" must be a variable name',
+  );
+  f(
+    'webhook: the secret itself in the file',
+    with_('  notifications: [{url: "https://h.example/c", secret: s3cr3t}]\n'),
+    '8:48: spec.notifications[0]: unknown field "secret" (did you mean "secretEnv"?)',
+  );
+  f('notifications: a mapping', with_('  notifications: {url: "https://h.example/c"}\n'), '8:18: spec.notifications: must be a list');
+  f(
+    'commitStatus: unknown provider',
+    with_('  commitStatus: {provider: gitlab}\n'),
+    '8:28: spec.commitStatus.provider: must be one of: github, gitea (got "gitlab": did you mean "github"?)',
+  );
+  f('commitStatus: provider missing', with_('  commitStatus: {repository: acme/fleet}\n'), '8:17: spec.commitStatus: missing required field "provider"');
+  f(
+    'commitStatus: a github repository that is not owner/name',
+    with_('  commitStatus: {provider: github, repository: acme}\n'),
+    '8:48: spec.commitStatus.repository: "acme" must be a repository as OWNER/NAME',
+  );
+  f(
+    'commitStatus: a repository URL instead of owner/name',
+    with_('  commitStatus: {provider: github, repository: "https://github.com/acme/fleet"}\n'),
+    '8:48: spec.commitStatus.repository: "https://github.com/acme/fleet" must be a repository as OWNER/NAME',
+  );
+  f(
+    'commitStatus: apiUrl not a URL',
+    with_('  commitStatus: {provider: gitea, apiUrl: gitea.local}\n'),
+    '8:43: spec.commitStatus.apiUrl: "gitea.local" must be an http:// or https:// URL',
+  );
+  f(
+    'commitStatus: the token itself in the file',
+    with_('  commitStatus: {provider: github, token: ghp_x}\n'),
+    '8:36: spec.commitStatus: unknown field "token" (known fields: provider, apiUrl, tokenEnv, repository, context)',
+  );
+  f('commitStatus: empty context', with_('  commitStatus: {provider: github, context: ""}\n'), '8:45: spec.commitStatus.context: must not be empty');
+}
+
 // --- fleet.yaml: spec.trust --------------------------------------------------------------------------
 {
   const f = file('fleet trust', FLEET);

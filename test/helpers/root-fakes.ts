@@ -2,6 +2,7 @@
 // book in memory, commits and notes that record what they were asked, a clock the test moves,
 // and a queue that lists the keys enqueued. Plus the few root-level values a step needs: a
 // desired state, a cluster's status.
+import type { CanopyEvent } from '../../reconciler/root/notify/events.js';
 import type { ClusterStatus, DesiredMessage, Placement, Version } from '../../schemas/messages.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
 import type { Liveness } from '../../reconciler/core/refs.js';
@@ -153,6 +154,8 @@ export interface FakeRoot {
   sent: Array<{ cluster: string; msg: DesiredMessage }>;
   wrote: string[];
   logs: string[];
+  /** What the steps emitted for notifications. */
+  events: CanopyEvent[];
 }
 
 export const START_MS = Date.parse('2025-01-01T12:00:00Z');
@@ -169,7 +172,7 @@ export function fakeRoot(o: { book?: FakeBook; commits?: CommitsPort; signatures
     startedAt: clock.ms,
     ...o.seed,
   });
-  const f: Omit<FakeRoot, 'ports'> = { state, book, telemetry, clock, enqueued: [], after: [], notes: [], sent: [], wrote: [], logs: [] };
+  const f: Omit<FakeRoot, 'ports'> = { state, book, telemetry, clock, enqueued: [], after: [], notes: [], sent: [], wrote: [], logs: [], events: [] };
   const ports: RootPorts = {
     fleet: 'demo',
     commits: o.commits ?? fakeCommits(),
@@ -184,6 +187,7 @@ export function fakeRoot(o: { book?: FakeBook; commits?: CommitsPort; signatures
     clock: () => clock.ms,
     stats: { rejected: 0, accepted: 0, sent: 0 },
     metrics: rootMetrics(telemetry, state),
+    notify: { emit: (e) => void f.events.push(e) },
   };
   return { ...f, ports };
 }

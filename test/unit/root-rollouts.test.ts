@@ -137,6 +137,12 @@ Waves('a wave not ready by its deadline rolls every cluster back; the commit nev
   );
   assert.is(metric(f.telemetry, 'canopy_root_rollouts_total', { outcome: 'rolled-back' }), 1);
   assert.is(metric(f.telemetry, 'canopy_root_rollouts', { state: 'rolled-back' }), 1);
+  const back = f.events.filter((e) => e.event === 'rolled-back');
+  assert.equal(
+    back.map((e) => e.event === 'rolled-back' && [e.commit, e.service, e.reason]),
+    [[C2, 'shop/web', r.reason]],
+    'notified once, for the commit that started it',
+  );
   for (const c of ['a', 'b', 'c']) report(f, c);
   await reconcile('converge');
   assert.not.ok(noteOf(f, C2).convergedAt);

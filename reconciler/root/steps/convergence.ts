@@ -10,7 +10,7 @@ import type { RootPorts } from '../ports.js';
 import type { RootState } from '../state.js';
 import { writeNotesKept } from './notes.js';
 
-export async function recordConvergence(state: RootState, ports: Pick<RootPorts, 'book' | 'notes' | 'now' | 'log' | 'metrics'>): Promise<void> {
+export async function recordConvergence(state: RootState, ports: Pick<RootPorts, 'book' | 'notes' | 'now' | 'log' | 'metrics' | 'notify'>): Promise<void> {
   const { pending } = state;
   if (!pending || !converged(state, ports)) return writeFailing(state, ports);
   // The state says converged only once the notes say so: a write that fails (a ref lock left by
@@ -23,8 +23,10 @@ export async function recordConvergence(state: RootState, ports: Pick<RootPorts,
   pending.convergedAt = convergedAt;
   pending.failing = undefined;
   pending.notReady = undefined;
+  const done = [pending, ...state.older];
   state.older.length = 0;
   ports.metrics.convergence.observe(Math.max(0, Date.parse(convergedAt) - Date.parse(pending.at)) / 1000);
+  for (const n of done) ports.notify?.emit({ event: 'converged', commit: n.commit, seconds: Math.max(0, Date.parse(convergedAt) - Date.parse(n.at)) / 1000 });
   ports.log.with({ commit: pending.commit }).info(`converged ${pending.commit.slice(0, 12)}`);
 }
 

@@ -8,7 +8,11 @@ import type { RootState } from '../state.js';
 import type { Pass, StepResult } from './pass.js';
 import { writeNotesKept } from './notes.js';
 
-export async function record(state: RootState, ports: Pick<RootPorts, 'notes' | 'log' | 'queue' | 'metrics'>, pass: Pass): Promise<StepResult> {
+export async function record(
+  state: RootState,
+  ports: Pick<RootPorts, 'notes' | 'log' | 'queue' | 'metrics' | 'notify' | 'book'>,
+  pass: Pass,
+): Promise<StepResult> {
   const { good } = state;
   if (!good) return 'done';
   const t0 = performance.now();
@@ -21,10 +25,11 @@ export async function record(state: RootState, ports: Pick<RootPorts, 'notes' | 
   );
   ports.queue.enqueue('converge');
   const loaded = pass.commit?.result;
-  if (loaded?.ok)
-    ports.log
-      .with({ commit: pass.commit!.head })
-      .info(`accepted ${pass.commit!.head.slice(0, 12)}: ${loaded.changed.size} changed, ${loaded.removed.size} removed`);
+  if (!loaded?.ok) return;
+  const { head } = pass.commit!;
+  ports.log.with({ commit: head }).info(`accepted ${head.slice(0, 12)}: ${loaded.changed.size} changed, ${loaded.removed.size} removed`);
+  const clusters = ports.book.clusters().filter((c) => Object.keys(ports.book.get(c)?.services ?? {}).length).length;
+  ports.notify?.emit({ event: 'accepted', commit: head, clusters, changed: loaded.changed.size, removed: loaded.removed.size });
 }
 
 /** Fill the pending note in from this pass's decisions; into `pass.notes` when its text changed. */

@@ -63,7 +63,7 @@ export function startRollouts(state: RootState, ports: Pick<RootPorts, 'now'>, p
   if (carried.length) pending.rollouts = Object.fromEntries(carried.map((r) => [r.id, r.note]));
 }
 
-export function runWaves(state: RootState, ports: Pick<RootPorts, 'now' | 'book' | 'queue' | 'log' | 'metrics'>, pass: Pass): StepResult {
+export function runWaves(state: RootState, ports: Pick<RootPorts, 'now' | 'book' | 'queue' | 'log' | 'metrics' | 'notify'>, pass: Pass): StepResult {
   const { good } = state;
   if (!good || !state.rollouts.size) return;
   const now = ports.now().getTime();
@@ -79,6 +79,8 @@ export function runWaves(state: RootState, ports: Pick<RootPorts, 'now' | 'book'
     if (a.respec) respec.push(r.id);
     if (a.noted) origins.add(r.origin);
     if (a.noted && r.note.state !== 'progressing') ports.metrics.rollouts.inc({ outcome: r.note.state });
+    if (a.noted && String(r.note.state) === 'rolled-back')
+      ports.notify?.emit({ event: 'rolled-back', commit: r.origin.commit, service: r.id, reason: r.note.reason ?? 'the rollout failed' });
     if (a.wakeMs !== undefined) wake = Math.min(wake, a.wakeMs);
     if (a.noted)
       ports.log.info(

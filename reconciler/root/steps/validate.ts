@@ -9,7 +9,11 @@ import type { RootState } from '../state.js';
 import type { Pass, StepResult } from './pass.js';
 import { writeNotesKept } from './notes.js';
 
-export async function validate(state: RootState, ports: Pick<RootPorts, 'notes' | 'log' | 'now' | 'stats' | 'metrics'>, pass: Pass): Promise<StepResult> {
+export async function validate(
+  state: RootState,
+  ports: Pick<RootPorts, 'notes' | 'log' | 'now' | 'stats' | 'metrics' | 'notify'>,
+  pass: Pass,
+): Promise<StepResult> {
   if (!pass.commit?.result) return 'done';
   const { head, result: res, signature } = pass.commit;
   const signed = signature ? { signature } : {};
@@ -26,6 +30,7 @@ export async function validate(state: RootState, ports: Pick<RootPorts, 'notes' 
     );
     state.seen = head;
     await writeNotesKept(state, ports, pass.notes, `canopy: ${head.slice(0, 12)} rejected`);
+    ports.notify?.emit({ event: 'rejected', commit: head, problems: res.problems, inForce: good?.commit });
     return 'done';
   }
   ports.stats.accepted++;
