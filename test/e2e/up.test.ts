@@ -19,7 +19,7 @@ test.before(async () => {
   // A fleet name of its own, so this test's containers are told apart from any other's.
   const fy = readFileSync(path.join(dir, 'fleet.yaml'), 'utf8').replace(/name: demo/, `name: ${fleet}`);
   commitFiles(dir, { 'fleet.yaml': fy }, 'name the fleet');
-  up = start(['up', '--repo', dir, '--runtime', 'docker']);
+  up = start(['up', '--repo', dir, '--runtime', 'docker', '--log-format', 'json']);
 });
 
 test.after(async () => {
@@ -112,10 +112,24 @@ test('deleting a service removes its workloads; notes and status history read wi
   assert.is(st.clusters.munich.state, 'online');
 });
 
-test('Ctrl-C stops cleanly and removes the workloads', async () => {
+test('Ctrl-C stops cleanly and removes the workloads; its log file is JSON, a line each', async () => {
   const code = await up.kill('SIGINT');
   assert.is(code, 0, up.output());
   assert.is(containers(fleet).length, 0);
+  const lines = readFileSync(path.join(dir, '.git', 'canopy-up', 'canopy.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean);
+  const parsed = lines.map((l) => JSON.parse(l) as Record<string, string>);
+  assert.ok(parsed.length > 10, `${parsed.length} lines`);
+  assert.ok(
+    parsed.every((l) => l.time && l.level && l.part && l.msg !== undefined),
+    lines.find((l) => !/"part"/.test(l)),
+  );
+  for (const part of ['root', 'cluster', 'agent'])
+    assert.ok(
+      parsed.some((l) => l.part === part && l.fleet === fleet),
+      `a line of a ${part}`,
+    );
 });
 
 test.run();
