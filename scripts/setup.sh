@@ -31,6 +31,10 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# The registry tests' docker-registry and htpasswd, installed here (not by the tests, which run
+# two files at a time: two apt-get at once would fight over dpkg's lock).
+bash scripts/setup-registry.sh
+
 docker_ok() { timeout 10 docker info >/dev/null 2>&1; }
 if ! docker_ok; then
   say "starting dockerd"
