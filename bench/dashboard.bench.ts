@@ -163,6 +163,8 @@ interface Change {
   patchMs: number;
   /** Writing the change to Git (the bench's own part). */
   writeMs: number;
+  /** In the page: applying the patch, redrawing, until the next frame is painted (its `canopy:patch` measure). */
+  drawMs: number;
 }
 
 /** Makes a change, then waits until the page shows `want` in `sel` (watched inside the page, on DOM mutations): the bytes of the event-stream messages it brought and the times. */
@@ -178,7 +180,11 @@ async function change(page: Page, wire: Awaited<ReturnType<typeof watchWire>>, m
   const got = wire.messages.slice(before).filter((m) => m.event !== 'snapshot');
   const bytes = got.reduce((a, m) => a + m.bytes, 0);
   const patchAt = got.find((m) => m.event === 'patch')?.at ?? NaN;
-  return { bytes, ms, patchMs: patchAt - written, writeMs: written - t };
+  const drawMs = await page.evaluate(() => {
+    const ms = performance.getEntriesByName('canopy:patch');
+    return ms.length ? ms[ms.length - 1].duration : NaN;
+  });
+  return { bytes, ms, patchMs: patchAt - written, writeMs: written - t, drawMs };
 }
 
 const run: Bench = async ({ quick, log }) => {
@@ -239,7 +245,7 @@ const run: Bench = async ({ quick, log }) => {
     const cKB = commitChanges.map((x) => x.bytes / 1024);
     const kb = (xs: number[]) => [round(Math.min(...xs), 2), round(Math.max(...xs), 2)] as [number, number];
     const split = (xs: Change[]) =>
-      `shown after ${xs.map((x) => round(x.ms)).join(', ')} ms (writing it to Git ${xs.map((x) => round(x.writeMs)).join(', ')} ms; written → patch in the page ${xs.map((x) => round(x.patchMs)).join(', ')} ms)`;
+      `shown after ${xs.map((x) => round(x.ms)).join(', ')} ms (writing it to Git ${xs.map((x) => round(x.writeMs)).join(', ')} ms; written → patch in the page ${xs.map((x) => round(x.patchMs)).join(', ')} ms; the page applying and drawing it ${xs.map((x) => round(x.drawMs)).join(', ')} ms)`;
     log(`a status change: ${sKB.map((x) => round(x, 2)).join(', ')} KB; ${split(statusChanges)}`);
     log(`a commit of main: ${cKB.map((x) => round(x, 2)).join(', ')} KB; ${split(commitChanges)}`);
     const what = `${services.toLocaleString('en-US')} services, ${clusters} clusters`;

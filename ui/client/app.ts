@@ -260,6 +260,7 @@ const unescapePointer = (p: string) => p.replace(/~1/g, '/').replace(/~0/g, '~')
 /** Applies a patch to what the page holds and redraws what its paths touch; one out of sequence asks for a snapshot. */
 function onPatch(p: LivePatch): void {
   if (!docs || p.from !== version) return void connect();
+  const t0 = performance.now();
   jsonpatch.applyPatch(docs, p.patch as Operation[], false, true);
   version = p.version;
   const ids = new Set<string>();
@@ -277,6 +278,8 @@ function onPatch(p: LivePatch): void {
   if (touched.has('clusters')) drawClusters(docs.status, docs.clusters);
   if (touched.has('timeline')) drawTimeline(docs);
   drawn();
+  // Applying and drawing it, then the frame that shows it.
+  requestAnimationFrame(() => setTimeout(() => performance.measure('canopy:patch', { start: t0 }), 0));
 }
 
 let es: EventSource | undefined;
