@@ -8,6 +8,7 @@ import { listFiles } from '../git/tree.js';
 import { readRecord } from '../git/records.js';
 import { MAIN, statusRef } from '../core/refs.js';
 import { fleetHistory, type HistoryEvent } from './history.js';
+import { recordReader, type StatusMemo } from './fleet-status.js';
 
 export interface Capacity {
   cpu: number;
@@ -32,32 +33,39 @@ export interface ClusterMap {
 
 const NAME = /^clusters\/([a-z0-9-]+)\.yaml$/;
 
-/** Every cluster of main's clusters/*.yaml and of the status refs, with where it is and its capacity. */
-export async function clusterMap(repo: Repo): Promise<ClusterMap> {
-  const out: ClusterMap = { clusters: {} };
-  const warn = (m: string) => void (out.warnings ??= []).push(m);
-  const blank = (): ClusterPlace => ({ location: null, capacity: null, free: null, labels: {}, operator: null });
-  const head = await resolveRef(repo, MAIN);
-  if (head) {
-    const files = await listFiles(repo, (await readCommit(repo, head)).tree);
-    for (const file of files.keys()) {
-      const name = NAME.exec(file)?.[1];
-      if (!name) continue;
-      const c = blank();
-      out.clusters[name] = c;
-      try {
-        const d = parseYaml((await readFileAt(repo, head, file)) ?? '') as { metadata?: { labels?: Record<string, string> }; spec?: Record<string, unknown> };
-        const at = d?.spec?.location as { lat?: unknown; lon?: unknown } | undefined;
-        if (typeof at?.lat === 'number' && typeof at.lon === 'number') c.location = { lat: at.lat, lon: at.lon };
-        if (d?.metadata?.labels && typeof d.metadata.labels === 'object') c.labels = { ...d.metadata.labels };
-        if (typeof d?.spec?.operator === 'string') c.operator = d.spec.operator;
-      } catch (e) {
-        warn(`${file}: ${(e as Error).message}: its location is not known`);
-      }
+const blank = (): ClusterPlace => ({ location: null, capacity: null, free: null, labels: {}, operator: null });
+
+/** The clusters main's clusters/*.yaml declare, with their location, labels and operator. */
+async function declared(repo: Repo, head: string, warn: (m: string) => void): Promise<Record<string, ClusterPlace>> {
+  const out: Record<string, ClusterPlace> = {};
+  const files = await listFiles(repo, (await readCommit(repo, head)).tree);
+  for (const file of files.keys()) {
+    const name = NAME.exec(file)?.[1];
+    if (!name) continue;
+    const c = blank();
+    out[name] = c;
+    try {
+      const d = parseYaml((await readFileAt(repo, head, file)) ?? '') as { metadata?: { labels?: Record<string, string> }; spec?: Record<string, unknown> };
+      const at = d?.spec?.location as { lat?: unknown; lon?: unknown } | undefined;
+      if (typeof at?.lat === 'number' && typeof at.lon === 'number') c.location = { lat: at.lat, lon: at.lon };
+      if (d?.metadata?.labels && typeof d.metadata.labels === 'object') c.labels = { ...d.metadata.labels };
+      if (typeof d?.spec?.operator === 'string') c.operator = d.spec.operator;
+    } catch (e) {
+      warn(`${file}: ${(e as Error).message}: its location is not known`);
     }
   }
+  return out;
+}
+
+/** Every cluster of main's clusters/*.yaml and of the status refs, with where it is and its capacity (a memo keeps what was read by object id). */
+export async function clusterMap(repo: Repo, memo?: Pick<StatusMemo, 'records'>): Promise<ClusterMap> {
+  const out: ClusterMap = { clusters: {} };
+  const warn = (m: string) => void (out.warnings ??= []).push(m);
+  const once = recordReader(memo, warn);
+  const head = await resolveRef(repo, MAIN);
+  if (head) out.clusters = structuredClone(await once(`${head}:declared`, (w) => declared(repo, head, w)));
   for (const [name, oid] of await listRefs(repo, 'refs/canopy/status/')) {
-    const s = await readRecord(repo, oid, 'status.json', 'ClusterStatus', { ref: statusRef(name), warn });
+    const s = await once(`${oid}:status`, (w) => readRecord(repo, oid, 'status.json', 'ClusterStatus', { ref: statusRef(name), warn: w }));
     const c = (out.clusters[name] ??= blank());
     if (!s) continue;
     if (s.location) c.location = { lat: s.location.lat, lon: s.location.lon };
@@ -69,7 +77,10 @@ export async function clusterMap(repo: Repo): Promise<ClusterMap> {
   return out;
 }
 
-export type TimelineEvent = Extract<HistoryEvent, { kind: 'commit' | 'converged' | 'rollout' }>;
+/** A commit's `changes` beyond this many are left out of the timeline (`changesOmitted` says how many). */
+export const TIMELINE_CHANGES = 20;
+
+export type TimelineEvent = Extract<HistoryEvent, { kind: 'commit' | 'converged' | 'rollout' }> & { changesOmitted?: number };
 
 export interface Timeline {
   /** Newest first: main's commits with what the root said of each, their convergence, rollouts. */
@@ -78,13 +89,22 @@ export interface Timeline {
   warnings?: string[];
 }
 
+/** A commit placing thousands of services (the first one of a fleet) names the first TIMELINE_CHANGES. */
+function trimChanges(e: TimelineEvent): TimelineEvent {
+  if (e.kind !== 'commit' || !e.changes) return e;
+  const ids = Object.keys(e.changes);
+  if (ids.length <= TIMELINE_CHANGES) return e;
+  const changes = Object.fromEntries(ids.slice(0, TIMELINE_CHANGES).map((id) => [id, e.changes![id]]));
+  return { ...e, changes, changesOmitted: ids.length - TIMELINE_CHANGES };
+}
+
 /** The most recent `max` commit, converged and rollout events of main (history.ts reads them from the notes). */
 export async function timeline(repo: Repo, max = 40): Promise<Timeline> {
   // The notes and main are walked at most this far: a few events per commit.
-  const h = await fleetHistory(repo, { limit: max * 2 });
+  const h = await fleetHistory(repo, { limit: max * 2, mainOnly: true });
   const events = h.events.filter((e): e is TimelineEvent => e.kind === 'commit' || e.kind === 'converged' || e.kind === 'rollout');
   return {
-    events: events.slice(-max).reverse(),
+    events: events.slice(-max).reverse().map(trimChanges),
     truncated: h.truncated,
     ...(h.warnings?.length ? { warnings: h.warnings } : {}),
   };

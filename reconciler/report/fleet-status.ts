@@ -8,7 +8,8 @@ import { listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/
 import { firstParents } from '../git/log.js';
 import { NOTES_REF, readNote } from '../git/notes.js';
 import { checkNoteOn, type CommitNote } from '../core/note.js';
-import { loadDesired } from '../root/desired.js';
+import { loadDesired, type DesiredState } from '../root/desired.js';
+import type { ParseResult } from '../core/validate.js';
 import { serviceNames } from '../core/service-names.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import { readRecord } from '../git/records.js';
@@ -62,7 +63,32 @@ export interface FleetReport {
   warnings?: string[];
 }
 
-export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main'): Promise<FleetReport> {
+/** What a caller that reads the status again and again (the dashboard) keeps between reads: the last desired state and its parses. */
+export interface StatusMemo {
+  desired?: DesiredState;
+  cache: Map<string, ParseResult>;
+  /** What was read from a placement or status ref's commit (a commit's content never changes), with the warnings it gave. */
+  records?: Map<string, { value: unknown; warnings: string[] }>;
+}
+
+/** `read` once per key while the key is in use: the entries a read does not ask for are dropped after it. */
+export function recordReader(memo: Pick<StatusMemo, 'records'> | undefined, warn: (m: string) => void) {
+  const before = memo?.records ?? new Map<string, { value: unknown; warnings: string[] }>();
+  const now = new Map<string, { value: unknown; warnings: string[] }>();
+  if (memo) memo.records = now;
+  return async <T>(key: string, read: (warn: (m: string) => void) => Promise<T>): Promise<T> => {
+    let hit = before.get(key) ?? now.get(key);
+    if (!hit) {
+      const warnings: string[] = [];
+      hit = { value: await read((m) => void warnings.push(m)), warnings };
+    }
+    now.set(key, hit);
+    for (const m of hit.warnings) warn(m);
+    return hit.value as T;
+  };
+}
+
+export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main', memo?: StatusMemo): Promise<FleetReport> {
   const headOid = await resolveRef(repo, `refs/heads/${branch}`);
   const report: FleetReport = { fleet: null, head: null, inForce: null, services: {}, clusters: {} };
   if (!headOid) return report;
@@ -89,18 +115,21 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   };
   report.inForce = good?.commit ?? null;
   if (!good) return report;
-  const desired = await loadDesired(repo, good.commit, undefined, new Map());
+  // With a memo, from the last state read (a tree diff), else the whole tree.
+  const desired = await loadDesired(repo, good.commit, memo?.desired, memo?.cache ?? new Map());
   if (!desired.ok) return report;
+  if (memo) memo.desired = desired.state;
   report.fleet = desired.state.fleet.metadata.name;
   const timings = desired.state.fleet.spec?.timings;
   const staleMs = 1000 * ((timings?.statusRefreshSeconds ?? 60) + (timings?.unreachableAfterSeconds ?? 10));
 
+  const once = recordReader(memo, warn);
   const placements = new Map<string, Placement>();
   const rootSays = new Map<string, Liveness>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
-    const p = await readRecord(repo, oid, 'placement.json', 'Placement', { ref: placementRef(c), warn });
+    const p = await once(`${oid}:placement`, (w) => readRecord(repo, oid, 'placement.json', 'Placement', { ref: placementRef(c), warn: w }));
     if (p) placements.set(c, p);
-    const l = await readFileAt(repo, oid, LIVENESS).catch(() => undefined);
+    const l = await once(`${oid}:liveness`, () => readFileAt(repo, oid, LIVENESS).catch(() => undefined));
     try {
       if (l) rootSays.set(c, JSON.parse(l) as Liveness);
     } catch (e) {
@@ -109,12 +138,12 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main')
   }
   const statuses = new Map<string, ClusterStatus>();
   for (const [c, oid] of await listRefs(repo, 'refs/canopy/status/')) {
-    let s = await readRecord(repo, oid, 'status.json', 'ClusterStatus', { ref: statusRef(c), warn });
+    let s = await once(`${oid}:status`, (w) => readRecord(repo, oid, 'status.json', 'ClusterStatus', { ref: statusRef(c), warn: w }));
     if (s && s.cluster !== c) {
       warn(`${statusRef(c)}:status.json: names cluster ${s.cluster}: ignored`);
       s = undefined;
     }
-    const when = new Date((await readCommit(repo, oid)).committer.timestamp * 1000);
+    const when = new Date((await once(`${oid}:commit`, () => readCommit(repo, oid))).committer.timestamp * 1000);
     // Unreachable when the root says so (it hears heartbeats every few seconds), or when the
     // cluster's own record has gone silent for longer than its refresh period allows.
     const root = rootSays.get(c);

@@ -96,7 +96,11 @@ interface Rec<T> {
 
 const KIND_ORDER: Record<HistoryEvent['kind'], number> = { commit: 0, placement: 1, rollout: 2, liveness: 3, observed: 4, converged: 5 };
 
-export async function fleetHistory(repo: Repo, o: { service?: string; since?: Date; limit?: number; branch?: string } = {}): Promise<History> {
+/** `mainOnly`: main's commits, notes and rollouts alone (the dashboard's timeline): the placement and status refs are not walked. */
+export async function fleetHistory(
+  repo: Repo,
+  o: { service?: string; since?: Date; limit?: number; branch?: string; mainOnly?: boolean } = {},
+): Promise<History> {
   const limit = o.limit ?? WALK_LIMIT;
   const truncated: string[] = [];
   const walk = async <T>(
@@ -113,7 +117,7 @@ export async function fleetHistory(repo: Repo, o: { service?: string; since?: Da
   const mainTip = (await resolveRef(repo, branch)) ?? (await resolveRef(repo, 'HEAD'));
   const commits = mainTip ? await commitsWithNotes(repo, mainTip, limit, o.since, () => truncated.push(branch)) : [];
   const placements = new Map<string, Rec<Placement>[]>();
-  for (const [c, tip] of await listRefs(repo, 'refs/canopy/placements/')) {
+  for (const [c, tip] of o.mainOnly ? [] : await listRefs(repo, 'refs/canopy/placements/')) {
     placements.set(
       c,
       await walk(
@@ -125,7 +129,7 @@ export async function fleetHistory(repo: Repo, o: { service?: string; since?: Da
     );
   }
   const statuses = new Map<string, Rec<ClusterStatus>[]>();
-  for (const [c, tip] of await listRefs(repo, 'refs/canopy/status/')) {
+  for (const [c, tip] of o.mainOnly ? [] : await listRefs(repo, 'refs/canopy/status/')) {
     statuses.set(c, await walk(`refs/canopy/status/${c}`, tip, (cs) => readRecordsAlong(repo, cs, STATUS_FILE, 'ClusterStatus')));
   }
 

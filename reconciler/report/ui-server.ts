@@ -6,7 +6,8 @@
 //   /api/clusters               clusterMap: where each cluster is, its capacity and what is free
 //   /api/timeline               timeline: main's commits with their notes, convergence, rollouts
 //   /api/history?service=A/N    fleetHistory: a service's placement history (`canopy history A/N --json`)
-//   /api/events                 server-sent events: `refs` when main, the notes, a placement or a status ref moves
+//   /api/events                 server-sent events: a snapshot of status, clusters and timeline, then a
+//                               JSON Patch of them per change (live.ts)
 //
 // The refs are looked at every REF_POLL_MS while a page listens (listRefs reads the ref files and
 // packed-refs: a few small reads), so a change shows within a second wherever the repository is
@@ -16,16 +17,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { listRefs, resolveRef, type Repo } from '../git/repo.js';
-import { MAIN, NOTES_REF } from '../core/refs.js';
+import type { Repo } from '../git/repo.js';
 import { fleetStatus } from './fleet-status.js';
 import { fleetHistory, UnknownServiceError } from './history.js';
 import { clusterMap, timeline } from './dashboard.js';
+import { liveFeed } from './live.js';
 
 export const REF_POLL_MS = 250;
-const KEEPALIVE_MS = 15_000;
+/** The documents are read again this often while a page listens, moved ref or not (a record goes stale by time). */
+export const RECOMPUTE_MS = 5_000;
 const COOKIE = 'canopy_ui_token';
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
@@ -52,9 +55,12 @@ export interface UiServer {
 
 export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const assets = new Map(
-    Object.entries(ASSETS).map(([p, a]) => [p, { ...a, body: readFileSync(fileURLToPath(new URL(`../../ui/${a.file}`, import.meta.url))) }]),
+    Object.entries(ASSETS).map(([p, a]) => {
+      const body = readFileSync(fileURLToPath(new URL(`../../ui/${a.file}`, import.meta.url)));
+      return [p, { ...a, body, gz: gzipSync(body, { level: 9 }) }];
+    }),
   );
-  const events = refEvents(o.repo);
+  const events = liveFeed(o.repo, { pollMs: REF_POLL_MS, recomputeMs: RECOMPUTE_MS, log: o.log });
   const server = createServer((req, res) => {
     handle(req, res).catch((e: Error) => {
       o.log?.warn(`ui: ${req.url}: ${e.message}`);
@@ -70,8 +76,10 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'the dashboard is read-only: GET only' });
     const asset = assets.get(url.pathname);
     if (asset) {
-      res.writeHead(200, { 'Content-Type': asset.type, 'Cache-Control': 'no-cache' });
-      return void res.end(asset.body);
+      // Compressed once at start for a browser that takes gzip (the client is about 150 KB, 55 KB gzipped).
+      const gz = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      res.writeHead(200, { 'Content-Type': asset.type, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding', ...(gz ? { 'Content-Encoding': 'gzip' } : {}) });
+      return void res.end(gz ? asset.gz : asset.body);
     }
     switch (url.pathname) {
       case '/api/status':
@@ -143,71 +151,6 @@ function unauthorized(res: ServerResponse): void {
     'canopy dashboard: this dashboard needs its token (--ui-token-file or CANOPY_UI_TOKEN where it runs).\n' +
       'Open it as http://HOST:PORT/?token=TOKEN (a cookie keeps it), or send "Authorization: Bearer TOKEN".\n',
   );
-}
-
-/** Every canopy ref the dashboard reads, by name → oid: main, the notes, the placement and status refs. */
-async function refState(repo: Repo): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const ref of [MAIN, NOTES_REF]) {
-    const oid = await resolveRef(repo, ref);
-    if (oid) out.set(ref, oid);
-  }
-  for (const prefix of ['refs/canopy/placements/', 'refs/canopy/status/']) for (const [n, oid] of await listRefs(repo, prefix)) out.set(prefix + n, oid);
-  return out;
-}
-
-/** The `/api/events` streams: one poll of the refs for all of them, running while any listens. */
-function refEvents(repo: Repo): { add(req: IncomingMessage, res: ServerResponse): void; close(): void } {
-  const clients = new Set<ServerResponse>();
-  let last: Map<string, string> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let busy = false;
-  const send = (ev: string, data: unknown) => {
-    for (const c of clients) c.write(`event: ${ev}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
-  const poll = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const now = await refState(repo);
-      if (last) {
-        const moved = [...new Set([...now.keys(), ...last.keys()])].filter((r) => now.get(r) !== last!.get(r)).sort();
-        if (moved.length) send('refs', { moved });
-      }
-      last = now;
-    } catch {
-      // A ref half-written by another process: the next poll reads it whole.
-    } finally {
-      busy = false;
-    }
-  };
-  const keepalive = setInterval(() => {
-    for (const c of clients) c.write(': keepalive\n\n');
-  }, KEEPALIVE_MS);
-  keepalive.unref();
-  return {
-    add(req, res) {
-      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
-      res.write(`retry: 1000\nevent: hello\ndata: {}\n\n`);
-      clients.add(res);
-      timer ??= setInterval(poll, REF_POLL_MS);
-      void poll();
-      req.on('close', () => {
-        clients.delete(res);
-        if (!clients.size && timer) {
-          clearInterval(timer);
-          timer = undefined;
-          last = undefined;
-        }
-      });
-    },
-    close() {
-      clearInterval(keepalive);
-      if (timer) clearInterval(timer);
-      for (const c of clients) c.end();
-      clients.clear();
-    },
-  };
 }
 
 /** The dashboard's token: the first line of --ui-token-file FILE, else $CANOPY_UI_TOKEN, else none. */

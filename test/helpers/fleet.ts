@@ -23,6 +23,8 @@ export interface FleetSpec {
    * of its own ('git-<cluster>'), so a site can be cut from Git as well as from the broker.
    */
   git?: 'local' | 'remote';
+  /** Extra arguments of `canopy root` (e.g. ['--ui', '127.0.0.1:0']). */
+  rootArgs?: string[];
 }
 
 export interface TestFleet {
@@ -125,7 +127,7 @@ export async function startFleet(spec: FleetSpec): Promise<TestFleet> {
             '--broker',
             links.get('root')!.url(),
           ])
-        : start(['root', '--repo', dir, '--broker', links.get('root')!.url()]);
+        : start(['root', '--repo', dir, '--broker', links.get('root')!.url(), ...(spec.rootArgs ?? [])]);
       procs.set('root', p);
       if (server)
         void p.waitFor(/webhook listening on http:\/\/127\.0\.0\.1:(\d+)/).then(

@@ -1,12 +1,18 @@
-// The dashboard page: fetches /api/status (the `canopy status --json` document), /api/clusters
-// and /api/timeline, draws them, and fetches again whenever /api/events says a ref moved (and
-// every REFRESH_MS, since a cluster goes unreachable by time passing too). Read-only.
+// The dashboard page: /api/events (server-sent events, reconciler/report/live.ts) sends a
+// snapshot of the documents the page holds — the `canopy status --json` document (as
+// /api/status), the cluster map (/api/clusters) and the timeline's head (/api/timeline) — then a
+// JSON Patch of them per change; the page applies each and redraws only what it touched (a
+// service's row, the clusters and map, the timeline, the head). Read-only.
+// Performance marks: `canopy:snapshot` when the first snapshot arrived (parsed), `canopy:first-render`
+// when its first full render is done (tables and map drawn).
+import jsonpatch, { type Operation } from 'fast-json-patch';
 import type { FleetReport, ServiceReport } from '../../reconciler/report/fleet-status.js';
-import type { ClusterMap, Timeline, TimelineEvent } from '../../reconciler/report/dashboard.js';
+import type { ClusterMap, TimelineEvent } from '../../reconciler/report/dashboard.js';
 import type { History, HistoryEvent } from '../../reconciler/report/history.js';
+import type { LiveDocs, LivePatch, LiveSnapshot } from '../../reconciler/report/live.js';
+import { timelineOrder } from '../../reconciler/report/live-order.js';
 import { drawMap, type MapState, type Marker } from './map.js';
 
-const REFRESH_MS = 10_000;
 const $ = <T extends Element>(sel: string) => document.querySelector(sel) as T;
 const short = (oid: string) => oid.slice(0, 12);
 const when = (iso: string) => iso.slice(0, 19).replace('T', ' ');
@@ -89,15 +95,56 @@ function serviceRow(id: string, v: ServiceReport, selected: string | null): HTML
 }
 
 let selected: string | null = null;
+/** The services table's rows by service, to redraw one alone. */
+const rows = new Map<string, HTMLTableRowElement>();
+
+/** Rows drawn at once; the rest follow in chunks of this size after the first paint. */
+const FIRST_ROWS = 150;
+let drawing = 0; // a newer full draw stops the chunks of an older one
 
 function drawServices(s: FleetReport): void {
+  const ids = Object.keys(s.services).sort();
+  const body = $('#services tbody');
+  const run = ++drawing;
+  rows.clear();
+  const add = (from: number) => {
+    if (run !== drawing) return;
+    const part = ids.slice(from, from + FIRST_ROWS).map((id) => {
+      const tr = serviceRow(id, s.services[id], selected);
+      rows.set(id, tr);
+      return tr;
+    });
+    if (from === 0) body.replaceChildren(...part);
+    else body.append(...part);
+    if (from + FIRST_ROWS < ids.length) setTimeout(() => add(from + FIRST_ROWS), 0);
+    else document.body.setAttribute('data-rows', String(ids.length));
+  };
+  add(0);
+}
+
+/** Redraws the rows of these services (a service added or gone redraws the table). */
+function drawServiceRows(s: FleetReport, ids: Set<string>): void {
+  for (const id of ids) {
+    const old = rows.get(id);
+    const v = s.services[id];
+    if (!v) {
+      drawServices(s);
+      return;
+    }
+    if (!old) continue; // not drawn yet: its chunk draws it from the document
+    const tr = serviceRow(id, v, selected);
+    old.replaceWith(tr);
+    rows.set(id, tr);
+  }
+}
+
+function drawHead(s: FleetReport): void {
   $('#fleet').textContent = s.fleet ?? '';
   const head = s.head;
   $('#head').textContent = head
     ? `main ${short(head.commit)} ${head.outcome}${head.convergedAt ? `, converged ${when(head.convergedAt)}` : ''}${s.inForce && s.inForce !== head.commit ? ` (in force: ${short(s.inForce)})` : ''}`
     : 'no main yet';
-  const ids = Object.keys(s.services).sort();
-  $('#services tbody').replaceChildren(...ids.map((id) => serviceRow(id, s.services[id], selected)));
+  document.body.setAttribute('data-head', s.head?.commit ?? '');
 }
 
 function badge(text: string): HTMLElement {
@@ -180,58 +227,96 @@ async function showHistory(id: string): Promise<void> {
   }
 }
 
-let loading: Promise<void> | undefined;
-let again = false;
+let docs: LiveDocs | undefined;
+let version = 0;
+let painted = false;
+let snapshots = 0;
+const drawTimeline = (d: LiveDocs) => $('#timeline').replaceChildren(...timelineOrder(d.timeline.events).map(timelineItem));
 
-/** Fetches everything again; a change announced while fetching fetches once more after. */
-async function refresh(): Promise<void> {
-  if (loading !== undefined) {
-    again = true;
-    return loading;
-  }
-  loading = (async () => {
-    do {
-      again = false;
-      try {
-        const [s, m, t] = await Promise.all([get<FleetReport>('/api/status'), get<ClusterMap>('/api/clusters'), get<Timeline>('/api/timeline')]);
-        drawServices(s);
-        drawClusters(s, m);
-        $('#timeline').replaceChildren(...t.events.map(timelineItem));
-        document.body.setAttribute('data-head', s.head?.commit ?? '');
-        if (selected) await showHistory(selected);
-      } catch (e) {
-        $('#head').textContent = `could not load: ${(e as Error).message}`;
-      }
-    } while (again);
-    document.body.setAttribute('data-loaded', String(Date.now()));
-  })();
-  try {
-    await loading;
-  } finally {
-    loading = undefined;
-  }
+function drawn(): void {
+  document.body.setAttribute('data-version', String(version));
+  document.body.setAttribute('data-loaded', String(Date.now()));
 }
 
-function listen(): void {
+function onSnapshot(s: LiveSnapshot): void {
+  if (!painted) performance.mark('canopy:snapshot');
+  docs = s.docs;
+  version = s.version;
+  document.body.setAttribute('data-snapshots', String(++snapshots));
+  drawHead(docs.status);
+  drawServices(docs.status);
+  drawClusters(docs.status, docs.clusters);
+  drawTimeline(docs);
+  if (!painted) {
+    painted = true;
+    // After the frame that shows it is painted.
+    requestAnimationFrame(() => setTimeout(() => performance.mark('canopy:first-render'), 0));
+  }
+  drawn();
+}
+
+const unescapePointer = (p: string) => p.replace(/~1/g, '/').replace(/~0/g, '~');
+
+/** Applies a patch to what the page holds and redraws what its paths touch; one out of sequence asks for a snapshot. */
+function onPatch(p: LivePatch): void {
+  if (!docs || p.from !== version) return void connect();
+  const t0 = performance.now();
+  jsonpatch.applyPatch(docs, p.patch as Operation[], false, true);
+  version = p.version;
+  const ids = new Set<string>();
+  const touched = new Set<string>();
+  for (const op of p.patch) {
+    const [doc, key, id, ...rest] = op.path.split('/').slice(1).map(unescapePointer);
+    if (doc === 'status' && key === 'services' && id !== undefined && (rest.length > 0 || op.op === 'replace')) ids.add(id);
+    else if (doc === 'status' && key === 'services') touched.add('services');
+    else if (doc === 'clusters' || (doc === 'status' && key === 'clusters')) touched.add('clusters');
+    else touched.add(doc === 'status' ? 'head' : doc);
+  }
+  if (touched.has('head')) drawHead(docs.status);
+  if (touched.has('services')) drawServices(docs.status);
+  else if (ids.size) drawServiceRows(docs.status, ids);
+  if (touched.has('clusters')) drawClusters(docs.status, docs.clusters);
+  if (touched.has('timeline')) drawTimeline(docs);
+  drawn();
+  // Applying and drawing it, then the frame that shows it.
+  requestAnimationFrame(() => setTimeout(() => performance.measure('canopy:patch', { start: t0 }), 0));
+}
+
+let es: EventSource | undefined;
+
+/** Listens to /api/events; a new EventSource (no Last-Event-ID) gets a snapshot first. */
+function connect(): void {
+  es?.close();
   const live = $('#live');
-  const es = new EventSource('/api/events');
-  es.addEventListener('hello', () => {
+  const src = new EventSource('/api/events');
+  es = src;
+  const on = (ev: string, f: (data: never) => void) =>
+    src.addEventListener(ev, (m) => {
+      try {
+        f(JSON.parse((m as MessageEvent<string>).data) as never);
+      } catch (e) {
+        $('#head').textContent = `could not apply an update: ${(e as Error).message}`;
+        connect();
+      }
+    });
+  src.addEventListener('hello', () => {
     live.textContent = 'live';
     live.classList.add('on');
-    void refresh();
   });
-  es.addEventListener('refs', () => void refresh());
-  es.onerror = () => {
+  on('snapshot', onSnapshot);
+  on('patch', onPatch);
+  on('refs', () => {
+    if (selected) void showHistory(selected);
+  });
+  src.onerror = () => {
     live.textContent = 'reconnecting…';
     live.classList.remove('on');
   };
 }
 
-void refresh();
-listen();
-setInterval(() => void refresh(), REFRESH_MS);
+connect();
 let resized: number | undefined;
 window.addEventListener('resize', () => {
   clearTimeout(resized);
-  resized = window.setTimeout(() => void refresh(), 200);
+  resized = window.setTimeout(() => docs && drawClusters(docs.status, docs.clusters), 200);
 });

@@ -49,22 +49,32 @@ function extent(markers: Marker[]): Feature<MultiPoint> | { type: 'Sphere' } {
   return { type: 'Feature', properties: {}, geometry: { type: 'MultiPoint', coordinates: corners } };
 }
 
+/** The land drawn last, kept while the map's size and extent stay: a live update redraws the markers alone. */
+let base: { key: string; layer: SVGGElement; projection: ReturnType<typeof geoNaturalEarth1> } | undefined;
+
 export function drawMap(svg: SVGSVGElement, markers: Marker[]): void {
   const w = svg.clientWidth || 600;
   const h = svg.clientHeight || 360;
-  svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
-  svg.replaceChildren();
-  const projection = geoNaturalEarth1().fitExtent(
-    [
-      [10, 10],
-      [w - 10, h - 10],
-    ],
-    extent(markers) as never,
-  );
-  const path = geoPath(projection);
-  el('path', { class: 'graticule', d: path(geoGraticule10()) ?? '' }, svg);
-  el('path', { class: 'land', d: path(land) ?? '' }, svg);
-  el('path', { class: 'land', d: path(borders) ?? '', fill: 'none' }, svg);
+  const fit = extent(markers);
+  const key = `${w}x${h}:${JSON.stringify(fit)}`;
+  if (base?.key !== key || base.layer.ownerSVGElement !== svg) {
+    svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
+    const projection = geoNaturalEarth1().fitExtent(
+      [
+        [10, 10],
+        [w - 10, h - 10],
+      ],
+      fit as never,
+    );
+    const path = geoPath(projection);
+    const layer = el('g', { class: 'base' });
+    el('path', { class: 'graticule', d: path(geoGraticule10()) ?? '' }, layer);
+    el('path', { class: 'land', d: path(land) ?? '' }, layer);
+    el('path', { class: 'land', d: path(borders) ?? '', fill: 'none' }, layer);
+    base = { key, layer, projection };
+  }
+  svg.replaceChildren(base.layer);
+  const projection = base.projection;
   const at = markers.map((m) => projection([m.lon, m.lat]));
   markers.forEach((m, i) => {
     const p = at[i];
