@@ -10,7 +10,7 @@
 import Dockerode from 'dockerode';
 import type { Bench, Figure } from './types.js';
 import { BenchFleet, fleetYaml, clusterYaml, serviceYaml } from './lib/fleet.js';
-import { Scope } from './lib/cleanup.js';
+import { Scope, removeFleetDocker } from './lib/cleanup.js';
 import path from 'node:path';
 import { watchIdle, spawnPart, DIST, type IdleFigures } from './lib/proc.js';
 import { round, nowMs, sleep } from './lib/stats.js';
@@ -52,17 +52,7 @@ async function partsFleet(quick: boolean, log: (l: string) => void): Promise<{ f
   const fleet = `benchfoot-${process.pid}`;
   const scope = new Scope();
   const docker = new Dockerode();
-  scope.add(async () => {
-    const cs = await docker.listContainers({ all: true, filters: { label: [`canopy.fleet=${fleet}`] } });
-    await Promise.all(
-      cs.map((c) =>
-        docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined),
-      ),
-    );
-  });
+  scope.add(() => removeFleetDocker(docker, fleet));
   const f = new BenchFleet(fleet, scope);
   try {
     const files: Record<string, string> = {

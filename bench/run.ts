@@ -170,7 +170,7 @@ function writeReadme(results: BenchResult[], m: Machine, quick: boolean): void {
     markdownTable(all),
     '',
     `Measured ${machineLine(m, quick)}.`,
-    ...(earlier.length ? ['', 'From earlier runs:', ...earlier.map((e) => `- ${e}`)] : []),
+    ...(earlier.length ? ['', 'From earlier runs:', '', ...earlier.map((e) => `- ${e}`)] : []),
     '',
     end,
   ].join('\n');

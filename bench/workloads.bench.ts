@@ -10,7 +10,7 @@
 // Both are watched over the same idle windows once the fleet has converged.
 import type { Bench, Figure } from './types.js';
 import { BenchFleet, clusterYaml, fleetYaml, serviceYaml } from './lib/fleet.js';
-import { Scope } from './lib/cleanup.js';
+import { Scope, removeFleetDocker } from './lib/cleanup.js';
 import { DIST, watchIdle, type IdleFigures } from './lib/proc.js';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -29,26 +29,7 @@ const run: Bench = async ({ quick, log }) => {
   const fleet = `benchwork${process.pid}`;
   const scope = new Scope();
   const docker = new Dockerode();
-  scope.add(async () => {
-    const cs = await docker.listContainers({ all: true, filters: { label: [`canopy.fleet=${fleet}`] } });
-    await Promise.all(
-      cs.map((c) =>
-        docker
-          .getContainer(c.Id)
-          .remove({ force: true, v: true })
-          .catch(() => undefined),
-      ),
-    );
-    const vs = (await docker.listVolumes({ filters: { label: [`canopy.fleet=${fleet}`] } })).Volumes ?? [];
-    await Promise.all(
-      vs.map((v) =>
-        docker
-          .getVolume(v.Name)
-          .remove()
-          .catch(() => undefined),
-      ),
-    );
-  });
+  scope.add(() => removeFleetDocker(docker, fleet, { volumes: true }));
   const f = new BenchFleet(fleet, scope);
   try {
     requireBaseImage();

@@ -48,3 +48,27 @@ export class Scope {
     this.fns = [];
   }
 }
+
+/** Remove a fleet's containers (by its canopy.fleet label) and, with `volumes`, its named volumes. */
+export async function removeFleetDocker(docker: import('dockerode'), fleet: string, o: { volumes?: boolean } = {}): Promise<void> {
+  const label = [`canopy.fleet=${fleet}`];
+  const cs = await docker.listContainers({ all: true, filters: { label } });
+  await Promise.all(
+    cs.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: !!o.volumes })
+        .catch(() => undefined),
+    ),
+  );
+  if (!o.volumes) return;
+  const vs = (await docker.listVolumes({ filters: { label } })).Volumes ?? [];
+  await Promise.all(
+    vs.map((v) =>
+      docker
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
+}

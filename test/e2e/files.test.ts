@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { canopy, start, eventually, type Proc } from '../helpers/canopy.js';
 import { git, tempDir, commitFiles, serviceYaml } from '../helpers/git.js';
+import { templateFleet } from '../helpers/template-fleet.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { atExit } from '../helpers/cleanup.js';
 import { ownFleet, removeFleet, requireDocker } from '../helpers/docker.js';
@@ -59,20 +60,14 @@ function converge(): void {
 test.before(async () => {
   requireDocker();
   broker = await startMosquitto();
-  assert.is(canopy(['init', dir]).code, 0);
-  const fy = git(dir, 'show', 'HEAD:fleet.yaml').replace(/name: demo/, `name: ${fleet}`);
-  commitFiles(
+  templateFleet(
     dir,
+    fleet,
     {
-      'fleet.yaml': fy,
-      'clusters/paris.yaml': null,
-      'services/traffic-cam/detector.yaml': null,
-      'services/shop/worker.yaml': null,
-      'services/shop/web.yaml': null,
       [CONF]: 'greeting = one\n',
       ...services(),
     },
-    'two services with a config file, in munich',
+    { message: 'two services with a config file, in munich' },
   );
   const cluster = start(['cluster', '--name', 'munich', '--broker', broker.url, '--repo', dir, '--state-dir', path.join(work, 'state', 'munich')]);
   procs.push(cluster);

@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { canopy, start, eventually, type Proc } from '../helpers/canopy.js';
-import { git, tempDir, commitFiles, serviceYaml } from '../helpers/git.js';
+import { tempDir, commitFiles, serviceYaml } from '../helpers/git.js';
+import { templateFleet } from '../helpers/template-fleet.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { ownFleet, requireDocker } from '../helpers/docker.js';
 
@@ -37,19 +38,13 @@ const status = () => JSON.parse(canopy(['status', '--repo', dir, '--json']).stdo
 test.before(async () => {
   requireDocker();
   broker = await startMosquitto();
-  assert.is(canopy(['init', dir]).code, 0);
-  const fy = git(dir, 'show', 'HEAD:fleet.yaml').replace(/name: demo/, `name: ${fleet}`);
-  commitFiles(
+  templateFleet(
     dir,
+    fleet,
     {
-      'fleet.yaml': fy + '\n',
-      'clusters/paris.yaml': null,
-      'services/traffic-cam/detector.yaml': null,
-      'services/shop/worker.yaml': null,
-      'services/shop/web.yaml': null,
       'services/demo/good.yaml': web('good', '/ok'),
     },
-    'a web server probed at /ok',
+    { message: 'a web server probed at /ok' },
   );
   const cluster = start(['cluster', '--name', 'munich', '--broker', broker.url, '--repo', dir, '--state-dir', path.join(work, 'state', 'munich')]);
   procs.push(cluster);

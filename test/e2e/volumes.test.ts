@@ -10,7 +10,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { canopy, start, eventually, type Proc } from '../helpers/canopy.js';
-import { git, tempDir, commitFiles, serviceYaml } from '../helpers/git.js';
+import { tempDir, commitFiles, serviceYaml } from '../helpers/git.js';
+import { templateFleet } from '../helpers/template-fleet.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { atExit } from '../helpers/cleanup.js';
 import { ownFleet, removeFleet, requireDocker } from '../helpers/docker.js';
@@ -96,19 +97,13 @@ function startAgent(): Proc {
 test.before(async () => {
   requireDocker();
   broker = await startMosquitto();
-  assert.is(canopy(['init', dir]).code, 0);
-  const fy = git(dir, 'show', 'HEAD:fleet.yaml').replace(/name: demo/, `name: ${fleet}`);
-  commitFiles(
+  templateFleet(
     dir,
+    fleet,
     {
-      'fleet.yaml': fy,
-      'clusters/paris.yaml': null,
-      'services/traffic-cam/detector.yaml': null,
-      'services/shop/worker.yaml': null,
-      'services/shop/web.yaml': null,
       ...services('1'),
     },
-    'three services with volumes, in munich',
+    { message: 'three services with volumes, in munich' },
   );
   const cluster = start(['cluster', '--name', 'munich', '--broker', broker.url, '--repo', dir, '--state-dir', path.join(work, 'state', 'munich')]);
   procs.push(cluster);
