@@ -135,7 +135,13 @@ test('restarted: it carries the rollout on from the note; the wave keeps its sta
   const before = (await rolloutOn(head()))!.waves[0].startedAt;
   await start();
   await report('a');
-  await eventually('wave 2 started after wave 1 baked', async () => (await env('b')) === '2', 20_000, 50);
+  // The placement ref moves before the note that records the wave's start: wait for both.
+  await eventually(
+    'wave 2 started after wave 1 baked',
+    async () => (await env('b')) === '2' && (await rolloutOn(head()))?.waves[1]?.startedAt !== undefined,
+    20_000,
+    50,
+  );
   let r = (await rolloutOn(head()))!;
   assert.is(r.waves[0].startedAt, before, 'the wave kept its start');
   assert.ok(Date.parse(r.waves[1].startedAt!) >= Date.parse(r.waves[0].readyAt!) + 1000, `started after the bake: ${JSON.stringify(r.waves)}`);
