@@ -7,11 +7,12 @@ const cmd = command({
   name: 'history',
   summary: 'placement timeline of a service or the fleet, from Git alone',
   usage: [
-    'Usage: canopy history [SERVICE] [--repo DIR] [--since DATE] [--limit N] [--json]',
+    'Usage: canopy history [SERVICE] [--repo DIR] [--since DATE] [--until DATE] [--limit N] [--json]',
     '',
     '  SERVICE       app/name (or name, when one app has it); without it, the whole fleet',
     '  --repo DIR    the fleet repository (default .)',
     '  --since DATE  2026-11-20, 2026-11-20T08:00:00Z or "3 days ago" (UTC)',
+    '  --until DATE  the same forms: events after it are left out (newer commits do not count toward --limit)',
     `  --limit N     commits walked per ref (default ${WALK_LIMIT}); a cut walk is reported`,
     '  --json        the events as JSON',
     '',
@@ -20,21 +21,19 @@ const cmd = command({
   ].join('\n'),
   options: {
     repo: text({ default: '.' }),
-    since: custom((t) => {
-      const d = parseSince(t);
-      if (!d) throw new ArgProblem('expected a date (2026-11-20), an ISO time or "N days ago"');
-      return d;
-    }),
+    since: custom(aDate),
+    until: custom(aDate),
     limit: number({ min: 1, integer: true }),
     json: flag(),
   },
   args: { max: 1, what: 'at most one service' },
+  check: (v) => (v.since && v.until && v.until < v.since ? ['--until: before --since'] : []),
   async run(v, pos) {
     const repo = await openRepo(v.repo).catch((e: Error) => {
       throw usageError(this, `--repo ${v.repo}: ${e.message}`);
     });
     try {
-      const h = await fleetHistory(repo, { service: pos[0], since: v.since, limit: v.limit });
+      const h = await fleetHistory(repo, { service: pos[0], since: v.since, until: v.until, limit: v.limit });
       process.stdout.write(v.json ? JSON.stringify(h, null, 2) + '\n' : renderHistory(h));
       return 0;
     } catch (e) {
@@ -47,3 +46,9 @@ const cmd = command({
   },
 });
 export default cmd;
+
+function aDate(t: string): Date {
+  const d = parseSince(t);
+  if (!d) throw new ArgProblem('expected a date (2026-11-20), an ISO time or "N days ago"');
+  return d;
+}

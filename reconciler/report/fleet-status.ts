@@ -115,6 +115,24 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main',
   };
   report.inForce = good?.commit ?? null;
   if (!good) return report;
+  const tips = { placements: await listRefs(repo, 'refs/canopy/placements/'), statuses: await listRefs(repo, 'refs/canopy/status/') };
+  return reportFrom(repo, report, { good, headNote, tips, now, memo });
+}
+
+/** The placement and status refs' commits to read, per cluster: their tips today, or the commits in force at a past moment (status-at.ts). */
+export interface RecordTips {
+  placements: Map<string, string>;
+  statuses: Map<string, string>;
+}
+
+/** The report's services and clusters, from the commit in force (`good`) and the placement and status records at `tips`, judged at `now`. */
+export async function reportFrom(
+  repo: Repo,
+  report: FleetReport,
+  o: { good: CommitNote; headNote?: CommitNote; tips: RecordTips; now: Date; memo?: StatusMemo },
+): Promise<FleetReport> {
+  const { good, headNote, tips, now, memo } = o;
+  const warn = (m: string) => void (report.warnings ??= []).push(m);
   // With a memo, from the last state read (a tree diff), else the whole tree.
   const desired = await loadDesired(repo, good.commit, memo?.desired, memo?.cache ?? new Map());
   if (!desired.ok) return report;
@@ -126,7 +144,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main',
   const once = recordReader(memo, warn);
   const placements = new Map<string, Placement>();
   const rootSays = new Map<string, Liveness>();
-  for (const [c, oid] of await listRefs(repo, 'refs/canopy/placements/')) {
+  for (const [c, oid] of tips.placements) {
     const p = await once(`${oid}:placement`, (w) => readRecord(repo, oid, 'placement.json', 'Placement', { ref: placementRef(c), warn: w }));
     if (p) placements.set(c, p);
     const l = await once(`${oid}:liveness`, () => readFileAt(repo, oid, LIVENESS).catch(() => undefined));
@@ -137,7 +155,7 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main',
     }
   }
   const statuses = new Map<string, ClusterStatus>();
-  for (const [c, oid] of await listRefs(repo, 'refs/canopy/status/')) {
+  for (const [c, oid] of tips.statuses) {
     let s = await once(`${oid}:status`, (w) => readRecord(repo, oid, 'status.json', 'ClusterStatus', { ref: statusRef(c), warn: w }));
     if (s && s.cluster !== c) {
       warn(`${statusRef(c)}:status.json: names cluster ${s.cluster}: ignored`);

@@ -8,7 +8,7 @@ import { canonicalJson } from '../core/ids.js';
 import { parseNote, type NotePlacement, type NoteProblem, type NoteSignature, type Outcome } from '../core/note.js';
 import { LIVENESS, PLACEMENT_FILE, STATUS_FILE, type Liveness } from '../core/refs.js';
 import { listRefs, readCommit, readFileAt, resolveRef, type Repo } from '../git/repo.js';
-import { firstParentLog } from '../git/log.js';
+import { firstParentLog, firstParents } from '../git/log.js';
 import { notesIndex } from '../git/notes.js';
 import { objectStore } from '../git/odb.js';
 import { listFiles } from '../git/tree.js';
@@ -61,6 +61,8 @@ export type HistoryEvent =
 export interface History {
   service: string | null;
   since: string | null;
+  /** `--until`: events after it are left out. */
+  until?: string;
   events: HistoryEvent[];
   /** Refs whose walk stopped at the limit: older events are missing. */
   truncated: string[];
@@ -99,7 +101,7 @@ const KIND_ORDER: Record<HistoryEvent['kind'], number> = { commit: 0, placement:
 /** `mainOnly`: main's commits, notes and rollouts alone (the dashboard's timeline): the placement and status refs are not walked. */
 export async function fleetHistory(
   repo: Repo,
-  o: { service?: string; since?: Date; limit?: number; branch?: string; mainOnly?: boolean } = {},
+  o: { service?: string; since?: Date; until?: Date; limit?: number; branch?: string; mainOnly?: boolean } = {},
 ): Promise<History> {
   const limit = o.limit ?? WALK_LIMIT;
   const truncated: string[] = [];
@@ -109,13 +111,17 @@ export async function fleetHistory(
     read: (commits: Array<{ oid: string; tree: string }>) => Promise<Array<T | undefined>>,
     extra?: (oid: string) => Promise<string | undefined>,
   ) => {
-    const r = await chain(repo, tip, limit, o.since, read, extra);
+    // Commits newer than --until are stepped over (commit objects only), not counted toward the limit.
+    const from = o.until ? await dated(repo, tip, o.until, 'author') : tip;
+    if (!from) return [];
+    const r = await chain(repo, from, limit, o.since, read, extra);
     if (r.truncated) truncated.push(ref);
     return r.recs;
   };
   const branch = `refs/heads/${o.branch ?? 'main'}`;
   const mainTip = (await resolveRef(repo, branch)) ?? (await resolveRef(repo, 'HEAD'));
-  const commits = mainTip ? await commitsWithNotes(repo, mainTip, limit, o.since, () => truncated.push(branch)) : [];
+  const mainFrom = mainTip && o.until ? await dated(repo, mainTip, o.until, 'committer') : mainTip;
+  const commits = mainFrom ? await commitsWithNotes(repo, mainFrom, limit, o.since, () => truncated.push(branch)) : [];
   const placements = new Map<string, Rec<Placement>[]>();
   for (const [c, tip] of o.mainOnly ? [] : await listRefs(repo, 'refs/canopy/placements/')) {
     placements.set(
@@ -166,9 +172,17 @@ export async function fleetHistory(
   // commit (notes have milliseconds): sort it just after that decision within its second.
   const decided = new Map(commits.flatMap((c) => (c.note ? [[c.oid, Date.parse(c.note.at)] as const] : [])));
   const key = (e: HistoryEvent) => (e.kind === 'placement' ? Math.max(Date.parse(e.at), (decided.get(e.commit) ?? 0) + 1) : Date.parse(e.at));
-  const kept = events.filter((e) => !o.since || Date.parse(e.at) >= o.since.getTime());
+  const kept = events.filter((e) => (!o.since || Date.parse(e.at) >= o.since.getTime()) && (!o.until || Date.parse(e.at) <= o.until.getTime()));
   kept.sort((a, b) => key(a) - key(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
-  return { service: id ?? null, since: o.since?.toISOString() ?? null, events: kept, truncated, known: knownList, ...(warnings.length ? { warnings } : {}) };
+  return {
+    service: id ?? null,
+    since: o.since?.toISOString() ?? null,
+    ...(o.until ? { until: o.until.toISOString() } : {}),
+    events: kept,
+    truncated,
+    known: knownList,
+    ...(warnings.length ? { warnings } : {}),
+  };
 }
 
 /** `app/name`, or a bare name when exactly one app has a service of that name. */
@@ -177,6 +191,12 @@ function pickService(name: string, known: string[]): string {
   const matches = name.includes('/') ? [] : known.filter((k) => k.endsWith(`/${name}`));
   if (matches.length === 1) return matches[0];
   throw new UnknownServiceError(name, matches.length ? matches : known, matches.length > 1);
+}
+
+/** The newest commit on `tip`'s first-parent line dated (whole seconds) at or before `until`: the walk for `--until` starts there. */
+async function dated(repo: Repo, tip: string, until: Date, by: 'author' | 'committer'): Promise<string | undefined> {
+  for await (const { oid, commit } of firstParents(repo, tip)) if (commit[by].timestamp * 1000 <= until.getTime()) return oid;
+  return undefined;
 }
 
 /** A ref's first-parent history, oldest first; the commit just before `since` is kept as the baseline. */

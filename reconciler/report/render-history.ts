@@ -8,8 +8,11 @@ const short = (oid: string) => oid.slice(0, 12);
 const time = (iso: string) => iso.slice(0, 19).replace('T', ' ');
 
 export function renderHistory(h: History): string {
-  const out = [`${h.service ? `history of ${h.service}` : 'fleet history'}${h.since ? ` since ${time(h.since)}` : ''}, from Git alone (times UTC)`];
-  if (!h.events.length) out.push('  no events' + (h.since ? ' in that time' : ': nothing recorded yet (fetch refs/canopy/* and refs/notes/* in a clone)'));
+  const out = [
+    `${h.service ? `history of ${h.service}` : 'fleet history'}${h.since ? ` since ${time(h.since)}` : ''}${h.until ? ` until ${time(h.until)}` : ''}, from Git alone (times UTC)`,
+  ];
+  if (!h.events.length)
+    out.push('  no events' + (h.since || h.until ? ' in that time' : ': nothing recorded yet (fetch refs/canopy/* and refs/notes/* in a clone)'));
   for (const e of h.events) {
     const [first, ...more] = describe(e, h.service);
     out.push(`${time(e.at)}  ${first}`, ...more.map((m) => `${' '.repeat(21)}${m}`));

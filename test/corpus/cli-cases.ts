@@ -155,6 +155,11 @@ export function cliCases(p: Paths): CliCase[] {
   status(['--nope'], "Unknown option '--nope'");
   status(['extra'], 'unexpected argument extra');
   status(['--all=yes'], "Option '--all' does not take an argument");
+  status(['--at'], "Option '--at <value>' argument missing");
+  run('status', ['--repo', p.repo])(['--at', 'nosuchrev'], '--at nosuchrev: expected an ISO time (2026-11-20T08:00:00Z) or a revision');
+  run('status', ['--repo', p.repo])(['--at', '2026-13-45T00:00:00Z'], '--at 2026-13-45T00:00:00Z: expected an ISO time');
+  run('status', ['--repo', p.repo])(['--at', '1970-01-02T00:00:00Z'], "--at 1970-01-02T00:00:00Z: 1970-01-02T00:00:00.000Z is before the fleet's history");
+  run('status', ['--repo', p.repo])(['--at', 'HEAD', '--watch'], '--at and --watch');
 
   const plan = on('plan', ['--repo', p.repo]);
   plan([], 'missing --base, --head');
@@ -173,6 +178,9 @@ export function cliCases(p: Paths): CliCase[] {
   history(['--since', 'last tuesday'], '--since last tuesday: expected a date (2026-11-20), an ISO time or "N days ago"');
   history(['--since', '2026-13-45'], '--since 2026-13-45: expected a date');
   history(['--since', '3 fortnights ago'], '--since 3 fortnights ago: expected a date');
+  history(['--until', 'next tuesday'], '--until next tuesday: expected a date (2026-11-20), an ISO time or "N days ago"');
+  history(['--until', '2026-02-30T25:00:00Z'], '--until 2026-02-30T25:00:00Z: expected a date');
+  history(['--since', '2026-11-20', '--until', '2026-11-19'], '--until: before --since');
   history(['web/api', 'web/db'], 'expected at most one service, got web/api web/db');
   run('history')(['--repo', p.none], `--repo ${p.none}: ${p.none} is not a Git repository`);
 
