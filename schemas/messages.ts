@@ -405,6 +405,41 @@ export const SignedEnvelope = Type.Object(
   { additionalProperties: false, $id: 'signed-envelope.schema.json' },
 );
 
+/**
+ * What a placement bundle carries for an air-gapped site (`canopy bundle export --repo DIR
+ * --cluster C`), signed by the root as its MQTT messages are (the signed envelope, on the
+ * pseudo-topic `clusters/<c>/bundle`): the placement's version and commit, main's commit in force,
+ * the notes' tip, and the container images in the `--images` archive with their image IDs. The
+ * commit ids cover their content, so the signature covers the whole placement.
+ */
+export const BundleManifest = Type.Object(
+  {
+    kind: Type.Literal('canopy-bundle'),
+    fleet: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }),
+    cluster: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }),
+    version: Version,
+    /** The commit of refs/canopy/placements/<c> the bundle carries. */
+    placement: Oid,
+    /** main's commit in force (the placement's version.commit), carried as refs/heads/main. */
+    main: Oid,
+    notes: Type.Optional(Oid),
+    /** The tip of refs/canopy/status/<c> the root held: a status bundle need carry only what is past it. */
+    statusAcked: Type.Optional(Oid),
+    exportedAt: Time,
+    /** Images in the --images archive: the reference the placement names and its image ID (sha256:…). */
+    images: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { ref: Type.String({ minLength: 1, maxLength: 512 }), id: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }) },
+          { additionalProperties: false },
+        ),
+        { maxItems: 256 },
+      ),
+    ),
+  },
+  { additionalProperties: false, $id: 'bundle-manifest.schema.json' },
+);
+
 /** A part's identity file (`canopy identity create`): secret; kept by the part, never in Git. */
 export const IdentityFile = Type.Object(
   {
@@ -515,6 +550,7 @@ export type Trust = Static<typeof Trust>;
 export type LogsMessage = Static<typeof LogsMessage>;
 export type SignedEnvelope = Static<typeof SignedEnvelope>;
 export type IdentityFile = Static<typeof IdentityFile>;
+export type BundleManifest = Static<typeof BundleManifest>;
 export type Version = Static<typeof Version>;
 export type Assignment = Static<typeof Assignment>;
 export type Placement = Static<typeof Placement>;
@@ -540,5 +576,6 @@ export const messageSchemas: Record<string, TSchema> = {
   'node-status.schema.json': NodeStatus,
   'signed-envelope.schema.json': SignedEnvelope,
   'identity.schema.json': IdentityFile,
+  'bundle-manifest.schema.json': BundleManifest,
   'logs-message.schema.json': LogsMessage,
 };

@@ -16,6 +16,7 @@ import type {
   SignedEnvelope,
   IdentityFile,
   LogsMessage,
+  BundleManifest,
 } from './messages.js';
 
 /** Every shape checked at a boundary, by name. */
@@ -32,6 +33,7 @@ export interface Shapes {
   SignedEnvelope: SignedEnvelope;
   IdentityFile: IdentityFile;
   LogsMessage: LogsMessage;
+  BundleManifest: BundleManifest;
 }
 export type ShapeName = keyof Shapes;
 

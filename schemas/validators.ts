@@ -21,6 +21,7 @@ import {
   SignedEnvelope,
   IdentityFile,
   LogsMessage,
+  BundleManifest,
 } from './messages.js';
 import { ServiceDescriptor, FleetDescriptor, ClusterDescriptor, SecretDescriptor } from './model.js';
 
@@ -38,6 +39,7 @@ export const wireSchemas: Record<string, TSchema> = {
   SignedEnvelope,
   IdentityFile,
   LogsMessage,
+  BundleManifest,
 };
 /** Descriptors: every error, with the data and schema beside it, worded for authors by schema-errors.ts. */
 export const descriptorSchemas: Record<string, TSchema> = {

@@ -1,9 +1,10 @@
 // canopy bundle: an air-gapped site's link to the root, as files carried by hand. Both ways are
 // native Git bundles (`git bundle verify` accepts them): placements down (export at the root,
-// import at the site: cli/bundle/placement.ts), status history up (export at the site, import at
-// the root: cli/bundle/status.ts). A site cluster with no Git keeps its own repository in its
-// state directory (cli/bundle/site.ts).
-import { command, flag, text } from '../args.js';
+// import at the site: cli/airgap/placement.ts), status history up (export at the site, import at
+// the root: cli/airgap/status.ts). A site cluster with no Git keeps its own repository in its
+// state directory (cli/airgap/site.ts).
+import { command, flag, text, usageError } from '../args.js';
+import { openRepo } from '../../reconciler/git/repo.js';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -30,8 +31,9 @@ const cmd = command({
     '  --status          export the site’s status history (at the site)',
     '  --images FILE     a docker save archive of the container images the placement uses that the site',
     '                    is not known to hold (export); docker load it, image IDs checked (import)',
-    '  --identity FILE   the root’s identity (export: signs the bundle) or the site cluster’s (import:',
-    '                    the root keys it trusts); default for import: DIR/identity.json when present',
+    '  --identity FILE   the root’s identity (export: signs the bundle; default canopy up’s) or the site',
+    '                    cluster’s (import: the root keys it trusts; default: those its cluster recorded in DIR)',
+    '  --full            export everything, not a delta from what the site acknowledged',
   ].join('\n'),
   options: {
     repo: text(),
@@ -41,6 +43,7 @@ const cmd = command({
     status: flag(),
     images: text(),
     identity: text(),
+    full: flag(),
   },
   args: { min: 1, max: 2, what: 'the action (export or import) and, for import, the bundle FILE' },
   check(v, pos) {
@@ -51,7 +54,7 @@ const cmd = command({
         const p: string[] = [];
         if (!v['state-dir']) p.push('export --status: --state-dir DIR is required (the site cluster’s state directory)');
         if (!v.out) p.push('export --status: --out FILE is required');
-        if (v.repo || v.cluster || v.images) p.push('export --status takes --state-dir and --out only');
+        if (v.repo || v.cluster || v.images || v.full) p.push('export --status takes --state-dir and --out only');
         return p;
       }
       const p: string[] = [];
@@ -74,19 +77,23 @@ const cmd = command({
   },
   async run(v, pos) {
     const [action, file] = pos;
+    if (v.repo)
+      await openRepo(v.repo).catch((e: Error) => {
+        throw usageError(this, `--repo ${v.repo}: ${e.message}`);
+      });
     if (action === 'export' && v.status) {
-      const { exportStatus } = await import('../bundle/status.js');
+      const { exportStatus } = await import('../airgap/status.js');
       return exportStatus({ stateDir: v['state-dir']!, out: v.out! });
     }
     if (action === 'export') {
-      const { exportPlacement } = await import('../bundle/placement.js');
-      return exportPlacement({ repo: v.repo!, cluster: v.cluster!, out: v.out!, images: v.images, identity: v.identity });
+      const { exportPlacement } = await import('../airgap/placement.js');
+      return exportPlacement({ repo: v.repo!, cluster: v.cluster!, out: v.out!, images: v.images, identity: v.identity, full: v.full });
     }
     if (v.repo) {
-      const { importStatus } = await import('../bundle/status.js');
+      const { importStatus } = await import('../airgap/status.js');
       return importStatus({ file: file!, repo: v.repo });
     }
-    const { importPlacement } = await import('../bundle/placement.js');
+    const { importPlacement } = await import('../airgap/placement.js');
     return importPlacement({ file: file!, stateDir: v['state-dir']!, images: v.images, identity: v.identity });
   },
 });

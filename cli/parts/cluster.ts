@@ -20,6 +20,8 @@ import { remoteRepo } from './remote.js';
 import { partSecurity, type TlsFlags, warnUnsigned } from './security.js';
 import { loadIdentity } from '../../reconciler/core/identity-file.js';
 import { clusterTrustView } from '../../reconciler/mqtt/trust.js';
+import { placementFromBundle } from '../../reconciler/cluster/bundle-source.js';
+import { ensureSiteRepo } from '../airgap/site.js';
 
 export interface ClusterPartOptions {
   name: string;
@@ -65,6 +67,9 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
   } else if (o.repoDir) {
     repo = await openRepo(o.repoDir);
   }
+  // No fleet repository: an air-gapped site (or a cluster run without Git). Its own repository in
+  // the state dir records its status history, and takes the root's placements by bundle file.
+  const site = repo ? undefined : await openRepo(await ensureSiteRepo(o.stateDir));
   let fleet: FleetDescriptor | undefined;
   let file: ClusterDescriptor | undefined;
   if (repo) {
@@ -121,7 +126,7 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
     bus,
     nodeBus,
     stateDir: o.stateDir,
-    repo,
+    repo: repo ?? site,
     labels,
     operator: o.operator ?? file?.spec?.operator,
     location: o.location ?? file?.spec?.location,
@@ -134,7 +139,16 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
     telemetry,
     trust: sec.trust,
     ageIdentity: sec.identity?.identity.age.identity,
-    placementFromGit: repo ? placementReader(repo, o.name, sync, o.log) : undefined,
+    placementFromGit: repo
+      ? placementReader(repo, o.name, sync, o.log)
+      : placementFromBundle({
+          repo: site!,
+          fleet: fleetName,
+          cluster: o.name,
+          rootKeys: () => (sec.trust.signed ? sec.trust.get('root') : undefined),
+          warn: (m) => o.log.warn(m),
+        }),
+    placementFrom: repo ? 'git' : 'bundle',
     onStatusCommit: sync ? () => sync!.push(statusRef(o.name)) : undefined,
   });
   return {

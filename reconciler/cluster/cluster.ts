@@ -52,6 +52,8 @@ export interface ClusterOptions {
   statusRefreshMs?: number;
   /** The placement as committed to Git (refs/canopy/placements/<name>): the way in when the broker is not. */
   placementFromGit?: (have?: Placement['version']) => Promise<Placement | undefined>;
+  /** What placementFromGit reads (default 'git'): 'bundle' for an air-gapped site (bundle-source.ts). */
+  placementFrom?: 'git' | 'bundle';
   /** Told after each status commit (a remote sync pushes it). */
   onStatusCommit?: () => void;
   log: Logger;
@@ -91,6 +93,7 @@ export function clusterConfig(o: ClusterOptions): ClusterConfig {
     statusRefreshMs,
     refuseAfterMs: Math.max(2 * heartbeatMs, 1000),
     slowMs: Math.min(30_000, Math.max(heartbeatMs, statusRefreshMs / 2)),
+    placementFrom: o.placementFrom ?? 'git',
   };
 }
 
@@ -108,6 +111,17 @@ async function openState(journal: Journal, dir: string, now: number) {
   return { s, placements, assignments, rolls };
 }
 
+/** The root's keys as last learned from a signed placement; else the identity file's, recorded (`canopy bundle import` at an air-gapped site checks a bundle by them). */
+async function loadRootKeys(trust: TrustStore, journal: Journal): Promise<void> {
+  const rootKeys = await journal.read<string[]>(ROOT_KEYS);
+  if (Array.isArray(rootKeys) && rootKeys.length) trust.set('root', rootKeys);
+  else if (trust.get('root').length)
+    await journal.write(
+      ROOT_KEYS,
+      trust.get('root').map((k) => k.text),
+    );
+}
+
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const cfg = clusterConfig(o);
   const now = o.now ?? Date.now;
@@ -119,8 +133,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   // The keys of the placement in force, before its nodes' retained statuses arrive; the root's
   // as last learned from a signed placement (else the identity file's).
   if (o.trust && s.placement) takePlacementTrust(o.trust, s.placement, false);
-  const rootKeys = o.trust ? await journal.read<string[]>(ROOT_KEYS) : undefined;
-  if (o.trust && Array.isArray(rootKeys) && rootKeys.length) o.trust.set('root', rootKeys);
+  if (o.trust) await loadRootKeys(o.trust, journal);
   const p: ClusterPorts = {
     cfg,
     bus: o.bus,

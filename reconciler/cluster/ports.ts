@@ -32,6 +32,11 @@ export interface ClusterConfig {
   refuseAfterMs: number;
   /** The period of the full re-place and report (the safety net under the events). */
   slowMs: number;
+  /**
+   * What placementFromGit reads: 'git', the root's placement ref (the way in while the broker is
+   * away); 'bundle', an air-gapped site's imported bundles (the only way in: read every heartbeat).
+   */
+  placementFrom: 'git' | 'bundle';
 }
 
 /** Writes the status to Git (status-ref.ts's StatusRecorder). */

@@ -35,7 +35,7 @@ async function report(s: ClusterState, p: ClusterPorts): Promise<void> {
  * also fetch every placement it already has.
  */
 export function resyncKeys(s: ClusterState, p: ClusterPorts): string[] {
-  const keys: string[] = p.placementFromGit && (!p.bus.isConnected() || !s.placement) ? [KEYS.git] : [];
+  const keys: string[] = p.placementFromGit && (p.cfg.placementFrom === 'bundle' || !p.bus.isConnected() || !s.placement) ? [KEYS.git] : [];
   const now = p.now();
   if (now - s.lastSlow >= p.cfg.slowMs) {
     s.lastSlow = now;

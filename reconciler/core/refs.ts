@@ -13,3 +13,8 @@ export interface Liveness {
   since: string;
   lastHeard: string | null;
 }
+/** An air-gapped site's repository: the signed manifest of the last placement bundle imported (core/bundle-manifest.ts). */
+export const bundleRef = (cluster: string) => `refs/canopy/bundle/${cluster}`;
+/** An air-gapped site's repository: the tip of its status ref the root held when it exported the last bundle. */
+export const ackedStatusRef = (cluster: string) => `refs/canopy/acked/status/${cluster}`;
+export const MANIFEST_FILE = 'manifest.json';

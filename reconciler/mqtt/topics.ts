@@ -2,6 +2,8 @@
 export interface Topics {
   root: string;
   clusterDesired(c: string): string;
+  /** Not a topic anyone publishes on: what a placement bundle's signature covers (core/bundle-manifest.ts). */
+  clusterBundle(c: string): string;
   clusterStatus(c: string): string;
   clusterOnline(c: string): string;
   nodeDesired(c: string, n: string): string;
@@ -39,6 +41,7 @@ export function topics(fleet: string): Topics {
   return {
     root,
     clusterDesired: (cl) => `${c(cl)}/desired`,
+    clusterBundle: (cl) => `${c(cl)}/bundle`,
     clusterStatus: (cl) => `${c(cl)}/status`,
     clusterOnline: (cl) => `${c(cl)}/online`,
     nodeDesired: (cl, no) => `${n(cl, no)}/desired`,

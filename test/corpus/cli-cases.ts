@@ -238,6 +238,27 @@ export function cliCases(p: Paths): CliCase[] {
   on('secret')(['keys', 'db'], 'missing --repo');
   run('secret')(['keys', 'db', '--repo', p.plain], `--repo ${p.plain}: no fleet.yaml there`);
 
+  const bundle = on('bundle');
+  bundle([], 'expected the action (export or import) and, for import, the bundle FILE, got none');
+  bundle(['send'], 'unknown action "send": the actions are export and import');
+  bundle(['export', '--repo', p.repo], 'export: --cluster C is required (the site the bundle is for)', 'export: --out FILE is required');
+  bundle(['export', '--repo', p.repo, '--cluster', 'Ship', '--out', 'b'], '--cluster: "Ship" is not a cluster name (a lower-case DNS label)');
+  bundle(['export', 'f.bundle', '--repo', p.repo, '--cluster', 'ship', '--out', 'b'], 'export takes no FILE argument (give --out FILE): "f.bundle"');
+  bundle(
+    ['export', '--repo', p.repo, '--cluster', 'ship', '--out', 'b', '--state-dir', p.state],
+    'export: --state-dir belongs to export --status (at the site)',
+  );
+  bundle(['export', '--status', '--out', 'b'], 'export --status: --state-dir DIR is required (the site cluster’s state directory)');
+  bundle(['export', '--status', '--state-dir', p.state, '--out', 'b', '--cluster', 'ship'], 'export --status takes --state-dir and --out only');
+  bundle(['import', '--state-dir', p.state], 'import: give the bundle FILE');
+  bundle(['import', 'f.bundle'], 'import: give --state-dir DIR (at the site) or --repo DIR (at the root), one of them');
+  bundle(
+    ['import', 'f.bundle', '--repo', p.repo, '--state-dir', p.state],
+    'import: give --state-dir DIR (at the site) or --repo DIR (at the root), one of them',
+  );
+  bundle(['import', 'f.bundle', '--repo', p.repo, '--images', 'i.tar'], 'import --repo: --images belongs to the site’s import (--state-dir)');
+  run('bundle')(['export', '--repo', p.plain, '--cluster', 'ship', '--out', `${p.none}/b`], `--repo ${p.plain}: `);
+
   const hook = on('git-hook');
   hook([], 'expected pre-receive or install, got none');
   hook(['post-receive'], 'unknown subcommand post-receive: expected pre-receive or install');

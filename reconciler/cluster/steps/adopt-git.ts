@@ -12,6 +12,7 @@ export async function adoptFromGit(s: ClusterState, p: ClusterPorts): Promise<vo
   const got = await p.placementFromGit?.(s.placement?.version);
   if (!got) return;
   await inAdoptionChain(s, async () => {
-    if (!s.placement || versionOrder(got.version, s.placement.version) > 0) await adoptPlacement(s, p, { placement: got, from: 'git', source: 'git' });
+    const source = p.cfg.placementFrom;
+    if (!s.placement || versionOrder(got.version, s.placement.version) > 0) await adoptPlacement(s, p, { placement: got, from: source, source });
   });
 }

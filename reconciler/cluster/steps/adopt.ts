@@ -13,7 +13,8 @@ import type { ClusterState } from '../state.js';
 import type { KeyOwner, TrustStore } from '../../mqtt/trust.js';
 import { beginRolls, journalRolls } from './roll.js';
 
-export type PlacementSource = 'snapshot' | 'patch' | 'git';
+/** 'bundle': an air-gapped site's imported bundle, checked by the root's keys (bundle-source.ts). */
+export type PlacementSource = 'snapshot' | 'patch' | 'git' | 'bundle';
 
 export interface Adoption {
   placement: Placement;

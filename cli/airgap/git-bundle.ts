@@ -13,13 +13,13 @@ export interface GitRun {
 }
 
 /** Run git with `args` in `gitdir`; resolves with its exit code and output (throws only when git cannot run). */
-export function git(gitdir: string | undefined, args: string[], input?: string): Promise<GitRun> {
+export function git(gitdir: string | undefined, args: string[], input?: string, env?: Record<string, string>): Promise<GitRun> {
   return new Promise((resolve, reject) => {
     const full = gitdir ? ['--git-dir', gitdir, ...args] : args;
     const child = execFile(
       'git',
       full,
-      { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } },
+      { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env, LC_ALL: 'C' } },
       (e, stdout, stderr) => {
         const code = e ? (e as NodeJS.ErrnoException & { code?: unknown }).code : 0;
         if (e && typeof code !== 'number') return reject(new Error(`git ${args[0]} could not run: ${e.message}`));
