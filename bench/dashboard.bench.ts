@@ -18,11 +18,12 @@ import { median, minMax, round, nowMs } from './lib/stats.js';
 import { Scope } from './lib/cleanup.js';
 import { spawnPart } from './lib/proc.js';
 import type { ClusterStatus, ServiceStatus } from '../schemas/messages.js';
-import { createBigRepo, bigServiceYaml } from '../test/helpers/big-repo.js';
+import { createBigRepo, bigServiceYaml, clusterYaml as bigClusterYaml } from '../test/helpers/big-repo.js';
 import { RootRecorder, writeStatus } from '../test/helpers/root-record.js';
 import { launchChromium } from '../test/helpers/browser.js';
 import { openRepo, type Repo } from '../reconciler/git/repo.js';
 import { fleetStatus } from '../reconciler/report/fleet-status.js';
+import { benchClusterStatus } from './lib/statuses.js';
 
 const FLEET_YAML = [
   'apiVersion: canopy/v1',
@@ -38,39 +39,16 @@ const FLEET_YAML = [
 /** A 10 × 10 grid over Europe (big-repo's own positions run past the pole beyond 90 clusters). */
 const where = (i: number) => ({ lat: 38 + Math.floor(i / 10) * 2, lon: -5 + (i % 10) * 3 });
 
-function clusterYaml(name: string, i: number): string {
-  const at = where(i);
-  return [
-    'apiVersion: canopy/v1',
-    'kind: Cluster',
-    'metadata:',
-    `  name: ${name}`,
-    `  labels: {region: r${i % 3}}`,
-    'spec:',
-    `  location: {lat: ${at.lat}, lon: ${at.lon}}`,
-    '  nodes: 5',
-    '',
-  ].join('\n');
-}
+const clusterYaml = (name: string, i: number): string => bigClusterYaml(name, i, { location: where(i), nodes: 5 });
 
 function statusOf(cluster: string, i: number, services: Record<string, ServiceStatus>): ClusterStatus {
-  const cap = { cpu: 400, memoryMi: 800_000, gpu: 0 };
-  return {
-    kind: 'cluster-status',
-    cluster,
-    at: new Date().toISOString(),
-    applied: null,
-    capacity: cap,
+  return benchClusterStatus(cluster, {
     free: { cpu: 300 - (i % 7) * 20, memoryMi: 700_000, gpu: 0 },
-    maxNodeFree: { cpu: 8, memoryMi: 16384, gpu: 0 },
-    maxNode: { cpu: 8, memoryMi: 16384, gpu: 0 },
-    arch: ['amd64'],
-    runtimes: ['container', 'process'],
     labels: { region: `r${i % 3}` },
     location: where(i),
     nodes: { total: 5, online: 5 },
     services,
-  };
+  });
 }
 
 interface Setup {

@@ -29,27 +29,11 @@ import { StatusRecorder } from '../reconciler/cluster/status-ref.js';
 import { planChange } from '../reconciler/report/plan.js';
 import type { ClusterStatus } from '../schemas/messages.js';
 import { tempDir } from '../test/helpers/git.js';
+import { benchClusterStatus } from './lib/statuses.js';
 
 const FLEET = 'gitbench';
 
-function statusOf(cluster: string): ClusterStatus {
-  const cap = { cpu: 400, memoryMi: 800_000, gpu: 0 };
-  return {
-    kind: 'cluster-status',
-    cluster,
-    at: new Date().toISOString(),
-    applied: null,
-    capacity: cap,
-    free: cap,
-    maxNodeFree: { cpu: 8, memoryMi: 16384, gpu: 0 },
-    maxNode: { cpu: 8, memoryMi: 16384, gpu: 0 },
-    arch: ['amd64'],
-    runtimes: ['container', 'process'],
-    labels: {},
-    nodes: { total: 50, online: 50 },
-    services: {},
-  };
-}
+const statusOf = (cluster: string): ClusterStatus => benchClusterStatus(cluster);
 
 const viewOf = (s: ClusterStatus): ClusterView => ({
   name: s.cluster,

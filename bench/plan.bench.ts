@@ -17,28 +17,12 @@ import { createBigRepo, bigServiceYaml, type BigRepo } from '../test/helpers/big
 import { RootRecorder } from '../test/helpers/root-record.js';
 import { openRepo } from '../reconciler/git/repo.js';
 import { planChange } from '../reconciler/report/plan.js';
+import { benchClusterStatus } from './lib/statuses.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(here, '../cli/canopy.js');
 
-function statusOf(cluster: string): ClusterStatus {
-  const cap = { cpu: 400, memoryMi: 800_000, gpu: 0 };
-  return {
-    kind: 'cluster-status',
-    cluster,
-    at: new Date().toISOString(),
-    applied: null,
-    capacity: cap,
-    free: cap,
-    maxNodeFree: { cpu: 8, memoryMi: 16384, gpu: 0 },
-    maxNode: { cpu: 8, memoryMi: 16384, gpu: 0 },
-    arch: ['amd64'],
-    runtimes: ['container', 'process'],
-    labels: {},
-    nodes: { total: 50, online: 50 },
-    services: {},
-  };
-}
+const statusOf = (cluster: string): ClusterStatus => benchClusterStatus(cluster);
 
 interface Fleet {
   big: BigRepo;

@@ -71,7 +71,8 @@ export function bigServiceYaml(app: string, name: string, o: { replicas?: number
   ].join('\n');
 }
 
-export function clusterYaml(name: string, i: number): string {
+export function clusterYaml(name: string, i: number, o: { location?: { lat: number; lon: number }; nodes?: number } = {}): string {
+  const at = o.location ?? { lat: 45 + i * 0.5, lon: 5 + i };
   return [
     'apiVersion: canopy/v1',
     'kind: Cluster',
@@ -79,8 +80,8 @@ export function clusterYaml(name: string, i: number): string {
     `  name: ${name}`,
     `  labels: {region: r${i % 3}}`,
     'spec:',
-    `  location: {lat: ${45 + i * 0.5}, lon: ${5 + i}}`,
-    '  nodes: 2',
+    `  location: {lat: ${at.lat}, lon: ${at.lon}}`,
+    `  nodes: ${o.nodes ?? 2}`,
     '',
   ].join('\n');
 }
