@@ -13,10 +13,11 @@ import {
   LOG_CHUNK_BYTES,
   LOG_CHUNK_LINES,
   LOG_FLUSH_MS,
-  LOG_LEASE_MS,
-  LOG_TAIL_MS,
+  firstLease,
   MAX_STREAMS_PER_NODE,
+  renewLease,
   staleRequest,
+  StreamTable,
 } from '../reconciler/core/logs.js';
 import type { LogSource, RuntimeDriver } from './runtimes/driver.js';
 
@@ -51,7 +52,7 @@ interface Stream {
 interface Ctx {
   o: AgentLogsOptions;
   now: () => number;
-  streams: Map<string, Stream>;
+  streams: StreamTable<Stream>;
   answer(a: Omit<Answer, 'kind' | 'cluster' | 'node'>): void;
 }
 
@@ -60,7 +61,7 @@ export async function startAgentLogs(o: AgentLogsOptions): Promise<{ stop(): voi
   const c: Ctx = {
     o,
     now: o.now ?? Date.now,
-    streams: new Map(),
+    streams: new StreamTable<Stream>(MAX_STREAMS_PER_NODE, `node ${o.node}`),
     answer: (a) =>
       void o.bus
         .publish(answerTopic, { kind: 'logs-answer', cluster: o.cluster, node: o.node, ...a })
@@ -75,7 +76,7 @@ export async function startAgentLogs(o: AgentLogsOptions): Promise<{ stop(): voi
     if (stale) return o.bus.drop(topic, `${topic}: ${stale}`);
     const s = c.streams.get(r.id);
     if (r.op === 'start') startStream(c, r).catch((e) => o.log.warn(`log stream ${r.id}: ${(e as Error).message}`));
-    else if (s && r.op === 'renew') s.leaseUntil = Math.max(s.leaseUntil, c.now() + LOG_LEASE_MS);
+    else if (s && r.op === 'renew') renewLease(s, c.now());
     else if (s && r.op === 'stop') endStream(c, s);
   });
   return {
@@ -83,7 +84,7 @@ export async function startAgentLogs(o: AgentLogsOptions): Promise<{ stop(): voi
       return c.streams.size;
     },
     stop() {
-      for (const s of [...c.streams.values()]) endStream(c, s);
+      for (const [, s] of c.streams.entries()) endStream(c, s);
     },
   };
 }
@@ -116,13 +117,13 @@ function endStream(c: Ctx, s: Stream, error?: string): void {
 
 async function startStream(c: Ctx, r: NodeRequest): Promise<void> {
   if (c.streams.has(r.id)) return;
-  if (c.streams.size >= MAX_STREAMS_PER_NODE)
-    return c.answer({ id: r.id, end: true, error: `node ${c.o.node} already serves ${MAX_STREAMS_PER_NODE} log streams: try again later` });
+  const full = c.streams.full();
+  if (full) return c.answer({ id: r.id, end: true, error: full });
   const t0 = c.now();
   const s: Stream = {
     id: r.id,
     sources: [],
-    leaseUntil: t0 + (r.follow ? LOG_LEASE_MS : LOG_TAIL_MS),
+    leaseUntil: firstLease(r.follow, t0),
     follow: r.follow,
     limiter: new LogLimiter(t0),
     pending: new Map(),
@@ -132,7 +133,7 @@ async function startStream(c: Ctx, r: NodeRequest): Promise<void> {
     timer: setInterval(() => (c.now() > s.leaseUntil ? endStream(c, s) : flush(c, s)), LOG_FLUSH_MS),
   };
   s.timer.unref();
-  c.streams.set(r.id, s);
+  c.streams.add(r.id, s);
   const onLine = (replica: string) => (line: string) => {
     if (s.ended || !s.limiter.admit(line, c.now())) return;
     const list = s.pending.get(replica) ?? [];

@@ -10,7 +10,7 @@ import type { Topics } from '../mqtt/topics.js';
 import type { Logger } from '../core/log.js';
 import type { LogsMessage } from '../../schemas/messages.js';
 import { parsePayload } from '../../schemas/parse.js';
-import { LOG_LEASE_MS, LOG_TAIL_MS, MAX_STREAMS_PER_CLUSTER, replicasByNode, staleRequest } from '../core/logs.js';
+import { firstLease, MAX_STREAMS_PER_CLUSTER, renewLease, replicasByNode, staleRequest, StreamTable } from '../core/logs.js';
 
 type Request = Extract<LogsMessage, { kind: 'logs-request' }>;
 type Answer = Extract<LogsMessage, { kind: 'logs-answer' }>;
@@ -36,7 +36,7 @@ interface Stream {
 }
 
 export async function startClusterLogs(o: ClusterLogsOptions): Promise<{ stop(): void }> {
-  const streams = new Map<string, Stream>();
+  const streams = new StreamTable<Stream>(MAX_STREAMS_PER_CLUSTER, `cluster ${o.name}`);
   const t = o.topics;
   const answer = (operator: string, a: Omit<Answer, 'kind' | 'cluster'>) =>
     void o.bus
@@ -64,15 +64,15 @@ export async function startClusterLogs(o: ClusterLogsOptions): Promise<{ stop():
   const start = (operator: string, r: Request) => {
     const key = `${operator}/${r.id}`;
     if (streams.has(key)) return;
-    if (streams.size >= MAX_STREAMS_PER_CLUSTER)
-      return answer(operator, { id: r.id, end: true, error: `cluster ${o.name} already serves ${MAX_STREAMS_PER_CLUSTER} log streams: try again later` });
+    const full = streams.full();
+    if (full) return answer(operator, { id: r.id, end: true, error: full });
     const byNode = replicasByNode(o.assignment(), r.service, r.replica);
     if (!byNode.size) {
       const which = r.replica === undefined ? '' : ` matching replica ${r.replica}`;
       return answer(operator, { id: r.id, end: true, error: `no replica of ${r.service}${which} is assigned on cluster ${o.name}` });
     }
-    const s: Stream = { operator, id: r.id, nodes: byNode, leaseUntil: o.now() + (r.follow ? LOG_LEASE_MS : LOG_TAIL_MS), follow: r.follow };
-    streams.set(key, s);
+    const s: Stream = { operator, id: r.id, nodes: byNode, leaseUntil: firstLease(r.follow, o.now()), follow: r.follow };
+    streams.add(key, s);
     answer(operator, { id: r.id, expect: Object.fromEntries(byNode) });
     // (expect is sent before the nodes are asked: the operator knows whom to wait for.)
     for (const node of byNode.keys()) void ask(s, node, r);
@@ -92,20 +92,20 @@ export async function startClusterLogs(o: ClusterLogsOptions): Promise<{ stop():
     if (r.op === 'start') return start(parts.operator, r);
     if (!s) return;
     if (r.op === 'stop') return close(key, s, false);
-    s.leaseUntil = Math.max(s.leaseUntil, o.now() + LOG_LEASE_MS);
+    renewLease(s, o.now());
     for (const n of s.nodes.keys()) void ask(s, n, r);
   });
 
   await o.nodeBus.subscribe(t.allNodeLogsAnswers(o.name), (topic, payload) => relay(o, streams, topic, payload, answer, close));
 
   const timer = setInterval(() => {
-    for (const [key, s] of [...streams]) if (o.now() > s.leaseUntil) close(key, s, true);
+    for (const [key, s] of streams.expired(o.now())) close(key, s, true);
   }, 1000);
   timer.unref();
   return {
     stop() {
       clearInterval(timer);
-      for (const [key, s] of [...streams]) close(key, s, true);
+      for (const [key, s] of streams.entries()) close(key, s, true);
     },
   };
 }
@@ -113,7 +113,7 @@ export async function startClusterLogs(o: ClusterLogsOptions): Promise<{ stop():
 /** A node's chunk, verified as that node's by the bus: relayed to the operator whose stream it is. */
 function relay(
   o: ClusterLogsOptions,
-  streams: Map<string, Stream>,
+  streams: StreamTable<Stream>,
   topic: string,
   payload: Buffer,
   answer: (operator: string, a: Omit<Answer, 'kind' | 'cluster'>) => void,
@@ -125,7 +125,7 @@ function relay(
   if (!p.ok) return void o.nodeBus.drop(topic, p.error);
   if (p.value.kind !== 'logs-answer') return void o.nodeBus.drop(topic, `${topic}: a ${p.value.kind} is not a log answer`);
   const a = p.value;
-  const found = [...streams.entries()].find(([, s]) => s.id === a.id && s.nodes.has(parts.node));
+  const found = streams.entries().find(([, s]) => s.id === a.id && s.nodes.has(parts.node));
   if (!found) return; // a stream that ended (or never was ours): nothing to relay
   const [key, s] = found;
   const { kind: _k, cluster: _c, expect: _e, ...rest } = a;

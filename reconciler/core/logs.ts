@@ -147,3 +147,53 @@ export function replicasByNode(assignment: ReadonlyMap<string, string>, service:
   }
   return out;
 }
+
+/**
+ * The streams a part serves (the cluster's relays, a node's readers), keyed by their id: at most
+ * `max` at a time, each with a lease — a tail's runs LOG_TAIL_MS, a --follow's LOG_LEASE_MS and
+ * is renewed by the operator; a stream past its lease is ended by its owner.
+ */
+export class StreamTable<S extends { leaseUntil: number }> {
+  private readonly streams = new Map<string, S>();
+
+  /** `who` names the part in a refusal: "cluster munich", "node n1". */
+  constructor(
+    private readonly max: number,
+    private readonly who: string,
+  ) {}
+
+  get size(): number {
+    return this.streams.size;
+  }
+  get(key: string): S | undefined {
+    return this.streams.get(key);
+  }
+  has(key: string): boolean {
+    return this.streams.has(key);
+  }
+  /** Why no stream can start now (the part serves its maximum), or undefined. */
+  full(): string | undefined {
+    return this.streams.size >= this.max ? `${this.who} already serves ${this.max} log streams: try again later` : undefined;
+  }
+  add(key: string, s: S): void {
+    this.streams.set(key, s);
+  }
+  delete(key: string): void {
+    this.streams.delete(key);
+  }
+  entries(): Array<[string, S]> {
+    return [...this.streams];
+  }
+  /** The streams whose lease ran out by `now`. */
+  expired(now: number): Array<[string, S]> {
+    return this.entries().filter(([, s]) => now > s.leaseUntil);
+  }
+}
+
+/** The lease a new stream starts with. */
+export const firstLease = (follow: boolean, now: number): number => now + (follow ? LOG_LEASE_MS : LOG_TAIL_MS);
+
+/** A renewal (the operator's, every LOG_RENEW_MS) extends the lease; it never shortens it. */
+export function renewLease(s: { leaseUntil: number }, now: number): void {
+  s.leaseUntil = Math.max(s.leaseUntil, now + LOG_LEASE_MS);
+}
