@@ -497,31 +497,33 @@ const LogLines = Type.Array(Type.String({ maxLength: MAX_LOG_LINE_BYTES + 16 }),
  * stream ends by itself when its lease runs out), or stop it. `at` (ms since the epoch) is signed
  * with the body: a request far from the receiver's clock is refused (no replay of an old one).
  */
+const LogLabel = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' });
+/** What an operator's request and the cluster's request to a node share: the stream, the operation, when it was signed, how much. */
+const logRequest = () => ({
+  id: StreamId,
+  op: StringEnum(['start', 'renew', 'stop'] as const),
+  at: Counter,
+  tail: Type.Integer({ minimum: 0, maximum: MAX_LOG_TAIL }),
+  follow: Type.Boolean(),
+});
+
 export const LogsMessage = Type.Union([
   Type.Object(
     {
       kind: Type.Literal('logs-request'),
-      id: StreamId,
-      op: StringEnum(['start', 'renew', 'stop'] as const),
-      at: Counter,
+      ...logRequest(),
       service: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }),
       /** One replica: its index (`3`) or its id (`shop/web#3`). */
       replica: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
-      tail: Type.Integer({ minimum: 0, maximum: MAX_LOG_TAIL }),
-      follow: Type.Boolean(),
     },
     { additionalProperties: false },
   ),
   Type.Object(
     {
       kind: Type.Literal('node-logs-request'),
-      id: StreamId,
-      op: StringEnum(['start', 'renew', 'stop'] as const),
-      at: Counter,
-      node: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }),
+      ...logRequest(),
+      node: LogLabel,
       replicas: Type.Array(ReplicaId, { minItems: 1, maxItems: 64, uniqueItems: true }),
-      tail: Type.Integer({ minimum: 0, maximum: MAX_LOG_TAIL }),
-      follow: Type.Boolean(),
     },
     { additionalProperties: false },
   ),
@@ -529,15 +531,15 @@ export const LogsMessage = Type.Union([
     {
       kind: Type.Literal('logs-answer'),
       id: StreamId,
-      cluster: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }),
+      cluster: LogLabel,
       /** The node the lines come from (absent: the cluster speaks, e.g. `expect` or an error). */
-      node: Type.Optional(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' })),
+      node: Type.Optional(LogLabel),
       replica: Type.Optional(ReplicaId),
       lines: Type.Optional(LogLines),
       /** Lines dropped by the rate limit since the last chunk of this replica. */
       dropped: Type.Optional(Counter),
       /** The cluster's first answer: the nodes that will answer, and their replicas. */
-      expect: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), Type.Array(ReplicaId, { maxItems: 64 }))),
+      expect: Type.Optional(Type.Record(LogLabel, Type.Array(ReplicaId, { maxItems: 64 }))),
       /** The stream (of this node, or the whole request when no node) is over. */
       end: Type.Optional(Type.Boolean()),
       error: Type.Optional(Type.String({ maxLength: 2000 })),
