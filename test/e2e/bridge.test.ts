@@ -5,7 +5,7 @@
 // (process runtime) on the site broker. A commit converges through the bridge; cut, the site goes
 // on healing; while cut, more than 1,000 QoS 1 messages are queued for the bridge's session on
 // the central broker and the next commit's message is dropped there; restored, the site catches up
-// by version.
+// by version. Last, the same bridge over TLS with a client certificate.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -18,6 +18,7 @@ import { commitFiles, git, serviceYaml, tempDir } from '../helpers/git.js';
 import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { startProxy, type TcpProxy } from '../helpers/proxy.js';
 import { literally, processes } from '../helpers/trusted-fleet.js';
+import { makeCa, type CertFiles, type TestCa } from '../helpers/certs.js';
 import type { IdentityFile } from '../../reconciler/core/identity-file.js';
 import { readFileSync } from 'node:fs';
 import { bridgeClientId } from '../../reconciler/mqtt/bridge-config.js';
@@ -36,10 +37,12 @@ const JUNK = 1500;
 let central: Mosquitto;
 let site: Mosquitto;
 let proxy: TcpProxy;
+let ca: TestCa;
+let tlsPort: number;
 const procs = new Map<string, Proc>();
 const clients: mqtt.MqttClient[] = [];
 /** What crossed: messages seen by listeners on either broker (topic, body of the signed envelope). */
-const seen: Array<{ where: 'central' | 'site'; topic: string; body?: Record<string, unknown>; signedAt?: number; at: number }> = [];
+const seen: Array<{ where: 'central' | 'site'; topic: string; raw: string; body?: Record<string, unknown>; signedAt?: number; at: number }> = [];
 
 const logs = () => [...procs].map(([k, p]) => `--- ${k}\n${p.output().slice(-2500)}`).join('\n');
 const api = (replicas: number) => ({
@@ -70,7 +73,7 @@ async function listen(where: 'central' | 'site', c: mqtt.MqttClient, ...filters:
     } catch {
       /* not JSON */
     }
-    seen.push({ where, topic, body: env.body, signedAt: env.body ? env.at : undefined, at: Date.now() });
+    seen.push({ where, topic, raw: payload.toString(), body: env.body, signedAt: env.body ? env.at : undefined, at: Date.now() });
   });
   for (const f of filters) {
     const granted = await c.subscribeAsync(f, { qos: 1 });
@@ -107,8 +110,20 @@ test.before(async () => {
   const siteDir = path.join(work, 'site');
   let r = canopy(['broker-config', '--identities', ids, '--out', centralDir]);
   assert.is(r.code, 0, r.stderr);
+  // The central broker also listens with TLS, requiring client certificates (the last test).
   const centralPort = await freePort();
-  central = await startMosquitto(centralPort, { conf: [`listener ${centralPort} 127.0.0.1`, `include_dir ${centralDir}`] });
+  tlsPort = await freePort();
+  ca = makeCa(work, 'ca');
+  const server: CertFiles = ca.issue('central', '127.0.0.1', 'IP:127.0.0.1,DNS:localhost');
+  const tls = [
+    `listener ${tlsPort} 127.0.0.1`,
+    `cafile ${ca.cert}`,
+    `certfile ${server.cert}`,
+    `keyfile ${server.key}`,
+    'require_certificate true',
+    'use_identity_as_username true',
+  ];
+  central = await startMosquitto(centralPort, { conf: [`listener ${centralPort} 127.0.0.1`, `include_dir ${centralDir}`, ...tls] });
   proxy = await startProxy(central.port);
   r = canopy(['broker-config', '--identities', ids, '--out', siteDir, '--bridge-to', proxy.url(), '--cluster', 'site']);
   assert.is(r.code, 0, r.stderr);
@@ -267,10 +282,67 @@ test('cut: the site keeps healing; >1000 QoS 1 messages queue for it centrally a
       .match(/to site: .*\(again: try \d+\)/g) ?? [];
   console.log(
     `bridge: ${junk} of ${JUNK} queued messages reached the site; first status after the cut named #${oldSeq}; ` +
-      `the root sent #${Math.max(...sends())} ${resent.length + 1} times, the last at ${Date.now() - restored} ms after the restore at most`,
+      `the root sent #${Math.max(...sends())} ${resent.length + 1} times; converged ${Date.now() - restored} ms after the restore`,
   );
   assert.not.match(central.log(), new RegExp(`Denied (PUBLISH|SUBSCRIBE) from ${bridgeId}`));
   assert.ok(git(dir, 'notes', '--ref', 'canopy', 'show', head).includes('converged'));
+});
+
+test('a TLS bridge: mqtts with the central CA and a client certificate whose CN is the cluster’s user', async () => {
+  const user = (JSON.parse(readFileSync(idFile('site'), 'utf8')) as IdentityFile).mqtt.username;
+  const cert = ca.issue('site-bridge', user);
+  const out = path.join(work, 'site-tls');
+  const r = canopy([
+    'broker-config',
+    '--identities',
+    ids,
+    '--out',
+    out,
+    '--bridge-to',
+    `mqtts://127.0.0.1:${tlsPort}`,
+    '--cluster',
+    'site',
+    '--bridge-ca',
+    ca.cert,
+    '--bridge-cert',
+    cert.cert,
+    '--bridge-key',
+    cert.key,
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  // It takes over the bridge's session from the plain site broker, stopped first.
+  await site.stop();
+  const from = central.log().length;
+  const port = await freePort();
+  const tlsSite = await startMosquitto(port, { conf: [`listener ${port} 127.0.0.1`, `include_dir ${out}`] });
+  try {
+    await eventually(
+      'the TLS bridge to connect',
+      () =>
+        central
+          .log()
+          .slice(from)
+          .includes(`as ${bridgeClientId(fleet, 'site')} (p2, c0, k20, u'${user}')`),
+      15_000,
+    );
+    await listen('central', await client(central.url, 'ops', 'spy-ops-answers'), t.logsAnswer('site', 'ops'));
+    await listen('site', await client(tlsSite.url, 'site', 'spy-site-tls'), t.clusterDesired('site'));
+    const answer = await client(tlsSite.url, 'site', 'answer-tls');
+    const root = await client(central.url, 'root', 'desired-tls');
+    await eventually(
+      'a message each way through the TLS bridge',
+      async () => {
+        await answer.publishAsync(t.logsAnswer('site', 'ops'), '{"tls":"out"}', { qos: 1 });
+        await root.publishAsync(t.clusterDesired('site'), '{"tls":"in"}', { qos: 1 });
+        const got = (where: string, raw: string) => seen.some((x) => x.where === where && x.raw === raw);
+        return got('central', '{"tls":"out"}') && got('site', '{"tls":"in"}');
+      },
+      15_000,
+      500,
+    );
+  } finally {
+    await tlsSite.stop();
+  }
 });
 
 test.run();
