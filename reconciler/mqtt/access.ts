@@ -53,6 +53,35 @@ export function accessRules(fleet: string, role: IdentityRole, name: string): Ac
   }
 }
 
+/**
+ * The rules a site broker of cluster `cluster` grants a part (a bridged site, bridge-config.ts):
+ * the table's own rules narrowed to that cluster's topics, for the parts that talk to the site
+ * broker: the cluster itself, its nodes, and the operators (whose log requests and answers for
+ * it may be sent there by someone at the site). Undefined for the parts that do not: the root
+ * (it reaches the site through the bridge), other clusters and their nodes.
+ */
+export function siteRules(fleet: string, role: IdentityRole, name: string, cluster: string): AccessRule[] | undefined {
+  if (role === 'root' || (role === 'cluster' && name !== cluster) || (role === 'node' && !name.startsWith(`${cluster}/`))) return undefined;
+  const t = topics(fleet);
+  return accessRules(fleet, role, name).flatMap((r) => {
+    const pattern = t.onCluster(r.pattern, cluster);
+    return pattern ? [{ pattern, access: r.access }] : [];
+  });
+}
+
+/**
+ * What crosses the bridge between cluster C's site broker and the central one: what C reads that
+ * the centre sends (`in`: its desired state, the operators' log requests) and what C writes for
+ * the centre (`out`: its status and online flag, its log answers). Its nodes' topics stay at the
+ * site. Both come from C's own rules, so the central broker grants the bridge (which logs in as
+ * C) exactly what it does.
+ */
+export function bridgeTopics(fleet: string, cluster: string): { in: string[]; out: string[] } {
+  const t = topics(fleet);
+  const rules = accessRules(fleet, 'cluster', cluster).filter((r) => t.parse(r.pattern)?.level !== 'node');
+  return { in: rules.filter((r) => r.access === 'read').map((r) => r.pattern), out: rules.filter((r) => r.access === 'write').map((r) => r.pattern) };
+}
+
 /** May a client with `rules` publish on `topic` (a topic name, no wildcards)? */
 export function mayPublish(rules: readonly AccessRule[], topic: string): boolean {
   if (/[+#]/.test(topic)) return false;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { loadIdentity, type LoadedIdentity } from '../core/identity-file.js';
 import type { IdentityRole } from '../core/identity.js';
 import { accessRules, type AccessRule } from './access.js';
+import { renderBridge, type BridgeOptions } from './bridge-config.js';
 
 import { MAX_PACKET_BYTES, MAX_PAYLOAD_BYTES } from './limits.js';
 
@@ -123,8 +124,11 @@ export interface ListenerOptions {
   requireCertificate?: boolean;
 }
 
-/** The configuration snippet: no anonymous clients, the two files, the payload limit, and a listener when asked. */
-export function renderMosquittoConf(o: { passwordFile: string; aclFile: string; listener?: ListenerOptions }): string {
+/**
+ * The configuration snippet: no anonymous clients, the two files, the payload limit, a listener
+ * when asked, and a bridge to the central broker for a site broker (bridge-config.ts).
+ */
+export function renderMosquittoConf(o: { passwordFile: string; aclFile: string; listener?: ListenerOptions; bridge?: BridgeOptions }): string {
   const lines = [
     '# Written by canopy broker-config: run it again, do not edit. Use it with `mosquitto -c FILE`',
     '# or `include_dir DIR` in your own configuration; `kill -HUP` a running Mosquitto to reload it.',
@@ -149,6 +153,7 @@ export function renderMosquittoConf(o: { passwordFile: string; aclFile: string; 
       lines.push('require_certificate true', 'use_identity_as_username true');
     }
   }
+  if (o.bridge) lines.push(...renderBridge(o.bridge));
   return lines.join('\n') + '\n';
 }
 
@@ -213,16 +218,18 @@ export function mosquittoOwner(passwd = '/etc/passwd'): { uid: number; gid: numb
 /**
  * Write the files into outDir, each replaced whole (a Mosquitto reloading on SIGHUP never reads
  * half a file). The password file holds hashes: readable by its owner only, and that owner is
- * `owner` (Mosquitto's user) when given, as is the ACL file's.
+ * `owner` (Mosquitto's user) when given, as is the ACL file's. A configuration with a bridge holds
+ * the cluster's password in clear (Mosquitto's remote_password): it is kept like the password file.
  */
-export function writeBrokerFiles(outDir: string, files: BrokerFiles, owner?: { uid: number; gid: number }): string[] {
+export function writeBrokerFiles(outDir: string, files: BrokerFiles, owner?: { uid: number; gid: number }, o: { secretConf?: boolean } = {}): string[] {
   mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
   for (const [name, text] of Object.entries(files) as Array<[keyof BrokerFiles, string]>) {
     const file = path.join(outDir, name);
     const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, text, { mode: name === 'password_file' ? 0o600 : 0o644 });
-    if (owner && name !== 'mosquitto.conf') chownSync(tmp, owner.uid, owner.gid);
+    const secret = name === 'password_file' || (name === 'mosquitto.conf' && o.secretConf);
+    writeFileSync(tmp, text, { mode: secret ? 0o600 : 0o644 });
+    if (owner && (name !== 'mosquitto.conf' || secret)) chownSync(tmp, owner.uid, owner.gid);
     renameSync(tmp, file);
     written.push(file);
   }

@@ -24,6 +24,12 @@ export interface Topics {
   allNodeLogsAnswers(c: string): string;
   /** Parse a topic back into its parts; undefined when it is not one of ours. */
   parse(topic: string): TopicParts | undefined;
+  /**
+   * A filter narrowed to cluster c's topics (`clusters/+/…` becomes `clusters/c/…`): undefined
+   * when it matches none of them (another cluster's, or not under `clusters/`). For a site broker
+   * that carries one cluster's traffic only.
+   */
+  onCluster(filter: string, c: string): string | undefined;
 }
 
 export type TopicParts =
@@ -57,6 +63,14 @@ export function topics(fleet: string): Topics {
     nodeLogsRequest: (cl, no) => `${n(cl, no)}/logs/request`,
     nodeLogsAnswer: (cl, no) => `${n(cl, no)}/logs/answer`,
     allNodeLogsAnswers: (cl) => `${c(cl)}/nodes/+/logs/answer`,
+    onCluster(filter, cl) {
+      const head = `${root}/clusters/`;
+      if (!filter.startsWith(head)) return undefined;
+      const [seg, ...rest] = filter.slice(head.length).split('/');
+      if (seg === '#') return `${c(cl)}/#`;
+      if (seg !== '+' && seg !== cl) return undefined;
+      return [c(cl), ...rest].join('/');
+    },
     parse(topic) {
       if (!topic.startsWith(root + '/clusters/')) return undefined;
       const parts = topic.slice(root.length + 1).split('/');

@@ -18,7 +18,8 @@ export interface ClusterState {
   online: boolean;
   lastHeard: number;
   offlineSince?: number;
-  lastSent?: { seq: number; at: number };
+  /** The last send of its current version: when, and how many times it was sent (delegate.ts retries). */
+  lastSent?: { seq: number; at: number; tries?: number };
   recorded?: 'online' | 'unreachable';
   refused?: Record<string, Refusal>;
   /** Known from Git only (placed by an earlier root), not yet heard over MQTT. */

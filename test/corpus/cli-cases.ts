@@ -278,6 +278,17 @@ export function cliCases(p: Paths): CliCase[] {
   bc(['--listen', '70000'], '--listen 70000: expected HOST:PORT or PORT');
   bc(['--listen', 'host:port'], '--listen host:port: expected HOST:PORT or PORT');
   bc(['extra'], 'unexpected argument extra');
+  // A site broker bridged to the centre (issue 19).
+  bc(['--bridge-to', B], '--bridge-to needs --cluster C');
+  bc(['--cluster', 'munich'], '--cluster is for a site broker: give --bridge-to URL');
+  bc(['--bridge-to', 'http://central:1883', '--cluster', 'munich'], '--bridge-to http://central:1883: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]');
+  bc(['--bridge-to', 'mqtt://u:p@central:1883', '--cluster', 'munich'], '--bridge-to mqtt://u:p@central:1883: no credentials in the URL');
+  bc(['--bridge-to', B, '--cluster', 'munich', '--bridge-ca', 'ca.pem'], '--bridge-ca is for a TLS bridge: give --bridge-to mqtts://HOST:PORT');
+  bc(['--bridge-to', 'mqtts://central:8883', '--cluster', 'munich', '--bridge-cert', 'c.pem'], '--bridge-cert and --bridge-key go together');
+  run('broker-config', ['--identities', p.plain, '--out', p.none])(
+    ['--bridge-to', B, '--cluster', 'munich'],
+    '--cluster munich: no identity for cluster munich under',
+  );
 
   // --metrics HOST:PORT on every part and on up (issue 18).
   const metrics = 'expected HOST:PORT or PORT (0 for a free port)';

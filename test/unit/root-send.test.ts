@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { parseNote } from '../../reconciler/core/note.js';
 import type { Version } from '../../schemas/messages.js';
 import { recordConvergence } from '../../reconciler/root/steps/convergence.js';
-import { RESEND_AFTER_MS, sendTo } from '../../reconciler/root/steps/delegate.js';
+import { RESEND_AFTER_MS, RETRY_AFTER_MS, RETRY_MAX_MS, sendTo } from '../../reconciler/root/steps/delegate.js';
 import { recordLiveness } from '../../reconciler/root/steps/liveness.js';
 import type { ClusterState } from '../../reconciler/root/state.js';
 import { clusterStatusIn } from '../../reconciler/root/inputs.js';
@@ -46,18 +46,62 @@ for (const [name, cluster, want] of cases) {
       assert.is(f.sent.length, 0);
       return;
     }
-    assert.is(r, undefined);
+    const tries = cluster?.lastSent?.seq === 2 ? 2 : 1;
+    assert.equal(r, want === 'none' ? undefined : { requeueAfterMs: tries * RETRY_AFTER_MS }, 'looked at again after a send');
     assert.equal(
       f.sent.map((s) => s.msg.kind),
       want === 'none' ? [] : [want],
     );
     if (want === 'none') return;
     assert.is(f.sent[0].cluster, 'munich');
-    assert.equal(f.state.clusters.get('munich')!.lastSent, { seq: 2, at: START_MS }, 'marked sent');
+    assert.equal(f.state.clusters.get('munich')!.lastSent, { seq: 2, at: START_MS, tries }, 'marked sent');
     assert.is(f.ports.stats.sent, 1);
     assert.is(metric(f.telemetry, 'canopy_root_sends_total', { kind: want }), 1);
   });
 }
+
+// A cluster whose connection never dropped, and that never got the message (a bridged site whose
+// queue on the central broker overflowed while its uplink was down), has nothing new to report:
+// the root sends again, and again, waiting twice as long each time, until the cluster reports
+// the version.
+Send('a cluster still behind after a send, with no status since, is sent it again, less and less often', async () => {
+  const f = fakeRoot({ book: await book() });
+  f.state.clusters.set('munich', { status: aClusterStatus('munich', { applied: v1.version }), online: true, lastHeard: START_MS });
+  const waits: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const r = await sendTo(f.state, f.ports, 'munich');
+    waits.push(r!.requeueAfterMs!);
+    f.clock.ms += r!.requeueAfterMs!;
+  }
+  assert.equal(waits, [RETRY_AFTER_MS, 2 * RETRY_AFTER_MS, 4 * RETRY_AFTER_MS, 8 * RETRY_AFTER_MS, RETRY_MAX_MS, RETRY_MAX_MS]);
+  assert.equal(
+    f.sent.map((s) => s.msg.kind),
+    Array(6).fill('patch'),
+    'each time a patch from what it applied',
+  );
+  assert.is(f.state.clusters.get('munich')!.lastSent!.tries, 6);
+  // It reports the version: no more sends, no more looks.
+  clusterStatusIn(f.state, f.ports, 'munich', aClusterStatus('munich', { applied: v2.version }));
+  assert.is(await sendTo(f.state, f.ports, 'munich'), undefined);
+  assert.is(f.sent.length, 6);
+});
+
+Send('a status saying it is behind, moments after a retry, waits for the retry to land; a new version starts the count again', async () => {
+  const f = fakeRoot({ book: await book() });
+  f.state.clusters.set('munich', {
+    status: aClusterStatus('munich', { applied: v1.version }),
+    online: true,
+    lastHeard: START_MS,
+    lastSent: { seq: 2, at: START_MS - 5000, tries: 3 },
+  });
+  assert.equal(await sendTo(f.state, f.ports, 'munich'), { requeueAfterMs: 8 * RETRY_AFTER_MS });
+  f.clock.ms += 100;
+  assert.equal(await sendTo(f.state, f.ports, 'munich'), { requeueAfterMs: RESEND_AFTER_MS - 100 });
+  assert.is(f.sent.length, 1);
+  f.state.clusters.get('munich')!.lastSent = { seq: 1, at: START_MS, tries: 5 };
+  assert.equal(await sendTo(f.state, f.ports, 'munich'), { requeueAfterMs: RETRY_AFTER_MS });
+  assert.is(f.state.clusters.get('munich')!.lastSent!.tries, 1);
+});
 
 const Converge = suite('root: recording convergence');
 

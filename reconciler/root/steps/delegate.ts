@@ -18,6 +18,15 @@ import type { Placement, Version } from '../../../schemas/messages.js';
 
 /** A send this recent is still in flight: a status saying the cluster is behind may predate it. */
 export const RESEND_AFTER_MS = 1000;
+/**
+ * A cluster still behind this long after a send is sent it again, the wait doubling to
+ * RETRY_MAX_MS: the message may have been lost on the way while its connection never dropped (a
+ * bridged site's queue on the central broker overflowed while its uplink was down), and a cluster
+ * that heard nothing has nothing new to report.
+ */
+export const RETRY_AFTER_MS = 2000;
+export const RETRY_MAX_MS = 30_000;
+export const retryAfterMs = (tries: number) => Math.min(RETRY_MAX_MS, RETRY_AFTER_MS * 2 ** (tries - 1));
 export { placementMessage };
 
 export async function delegate(
@@ -101,13 +110,17 @@ export async function sendTo(
   if (ls && ls.seq === doc.version.seq && since < RESEND_AFTER_MS) return { requeueAfterMs: RESEND_AFTER_MS - since };
   // Marked sent before the message is built (building a patch from an old base may read Git):
   // statuses arriving meanwhile must not send it again.
-  st.lastSent = { seq: doc.version.seq, at: ports.clock() };
+  const tries = ls?.seq === doc.version.seq ? (ls.tries ?? 1) + 1 : 1;
+  st.lastSent = { seq: doc.version.seq, at: ports.clock(), tries };
   const msg = await ports.book.messageFor(cluster, st.status?.applied ?? null);
   if (!msg) return;
-  ports.log.debug(`to ${cluster}: ${msg.kind} to #${doc.version.seq}${msg.kind === 'patch' ? ` from #${msg.base.seq}, ${msg.ops.length} op(s)` : ''}`);
+  const again = tries > 1 ? ` (again: try ${tries})` : '';
+  ports.log.debug(`to ${cluster}: ${msg.kind} to #${doc.version.seq}${msg.kind === 'patch' ? ` from #${msg.base.seq}, ${msg.ops.length} op(s)` : ''}${again}`);
   ports.stats.sent++;
   ports.metrics.sends.inc({ kind: msg.kind });
   await ports.send(cluster, msg);
+  // Looked at again later: still behind then (no status naming this version), it is sent again.
+  return { requeueAfterMs: retryAfterMs(tries) };
 }
 
 /**
