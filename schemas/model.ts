@@ -428,6 +428,23 @@ export const FleetDescriptor = Type.Object(
   { additionalProperties: false, $id: 'fleet.schema.json', title: 'canopy fleet.yaml' },
 );
 
+/** What an air-gapped cluster declares it holds: the root places on it from this (it never reports over MQTT). */
+const DeclaredCapacity = Type.Object(
+  {
+    cpu: Type.Number({ minimum: 0, maximum: 1_000_000, description: 'cores in all' }),
+    memory: Quantity,
+    gpu: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    nodes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'how many nodes of equal size (default 1): one replica must fit one' })),
+    runtimes: Type.Optional(
+      Type.Array(StringEnum(['container', 'process'] as const), { minItems: 1, uniqueItems: true, description: 'what its nodes run (default container)' }),
+    ),
+    arch: Type.Optional(
+      Type.Array(StringEnum(['amd64', 'arm64', 'arm', '386', 'riscv64'] as const), { minItems: 1, uniqueItems: true, description: 'default amd64' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ClusterDescriptor = Type.Object(
   {
     apiVersion: Type.Literal('canopy/v1'),
@@ -441,6 +458,12 @@ export const ClusterDescriptor = Type.Object(
           nodes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, description: 'nodes `canopy up` starts for this cluster' })),
           identity: Type.Optional(PartKeys),
           nodeIdentities: Type.Optional(Type.Record(Name, PartKeys, { additionalProperties: false, description: "the keys of this cluster's node agents" })),
+          connectivity: Type.Optional(
+            StringEnum(['online', 'air-gapped'] as const, {
+              description: 'online (default): it speaks over MQTT; air-gapped: placements and statuses travel by bundle files only',
+            }),
+          ),
+          capacity: Type.Optional(DeclaredCapacity),
         },
         { additionalProperties: false },
       ),

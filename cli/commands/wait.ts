@@ -5,14 +5,15 @@ import { resolveRev, RevisionError } from '../../reconciler/git/revision.js';
 import { readNote, NOTES_REF } from '../../reconciler/git/notes.js';
 import { parseNote } from '../../reconciler/core/note.js';
 import { fleetStatus } from '../../reconciler/report/fleet-status.js';
-import { timeoutMessage } from '../../reconciler/report/wait.js';
+import { awaitingBundleMessage, timeoutMessage } from '../../reconciler/report/wait.js';
 import { failedRollouts, rolloutFailedMessage } from '../../reconciler/report/rollouts.js';
 
 const cmd = command({
   name: 'wait',
-  summary: 'wait until a commit has converged, every replica ready (exit 0), was rejected (2), its rollout failed (3) or time ran out (1)',
+  summary:
+    'wait until a commit has converged, every replica ready (exit 0), was rejected (2), its rollout failed (3), only air-gapped clusters await a bundle (5) or time ran out (1)',
   usage:
-    'Usage: canopy wait [--repo DIR] --rev REV [--timeout SECONDS] [--quiet]\n\nREV: HEAD, a branch or a commit. Exit 0 once the fleet has converged on it (every replica it\nasks for running and ready), 2 if it was rejected (the problems are printed), 3 if a rollout\nfailed for it (paused or rolled back: which services, why, and that a new commit is the way\nforward are printed), 1 on timeout (default 300 s; or 90s, 5m, 1h), saying which services are\nnot ready and why. A rollout in progress is waited for.\n64 on usage errors: an unknown option or revision, a --repo that is no Git repository.',
+    'Usage: canopy wait [--repo DIR] --rev REV [--timeout SECONDS] [--quiet]\n\nREV: HEAD, a branch or a commit. Exit 0 once the fleet has converged on it (every replica it\nasks for running and ready), 2 if it was rejected (the problems are printed), 3 if a rollout\nfailed for it (paused or rolled back: which services, why, and that a new commit is the way\nforward are printed), 5 when every connected cluster converged on it and only air-gapped\nclusters (clusters/C.yaml spec.connectivity: air-gapped) await a bundle (their names on stdout, one\na line; how to export one on stderr; 0 once their statuses come back by bundle and the root\nhas taken them, within 5 s of the import), 1 on timeout (default 300 s; or 90s, 5m, 1h), saying which services are\nnot ready and why. A rollout in progress is waited for.\n64 on usage errors: an unknown option or revision, a --repo that is no Git repository.',
   options: { repo: text({ default: '.' }), rev: text({ required: true }), timeout: duration({ default: 300_000 }), quiet: flag() },
   async run(v) {
     const timeoutMs = v.timeout;
@@ -62,6 +63,12 @@ const cmd = command({
           if (failed.length) {
             process.stderr.write(rolloutFailedMessage(target, failed));
             return 3;
+          }
+          // Every connected cluster converged; only air-gapped ones await a bundle: named, one a line on stdout.
+          if (n.awaitingBundle?.length) {
+            process.stderr.write(awaitingBundleMessage(target, n.awaitingBundle, n.connectedConvergedAt));
+            process.stdout.write(n.awaitingBundle.map((c) => `${c}\n`).join(''));
+            return 5;
           }
         }
         // Main moved on before the root looked at this commit (two commits before a root

@@ -47,6 +47,8 @@ export interface NoteWave {
   bakedAt?: string;
   /** Clusters of the wave that were unreachable when it ran: not waited for; they take the rollout's outcome when they return. */
   skipped?: string[];
+  /** Air-gapped clusters of the wave (clusters/<c>.yaml spec.connectivity): never waited for; they take the rollout's outcome by bundle. */
+  airGapped?: string[];
 }
 
 /** How a service's new spec rolls out across clusters, wave by wave (`rollout` in its descriptor). */
@@ -76,6 +78,13 @@ export interface CommitNote {
   changed?: Record<string, NotePlacement | { removed: true }>;
   unschedulable?: Record<string, string>;
   convergedAt?: string;
+  /** Every connected cluster had converged on it at this time, air-gapped ones awaiting a bundle (then `awaitingBundle`). */
+  connectedConvergedAt?: string;
+  /**
+   * Until it converges: the air-gapped clusters it waits for, every connected cluster having
+   * converged on it. `canopy wait` exits 5 naming them; convergedAt comes once their statuses do.
+   */
+  awaitingBundle?: string[];
   /**
    * Until it converges: services the clusters report failing, each with the first reason one
    * gave (`munich: shop/evil#0: refused by node policy: …`, a crash), what holds the commit up.
@@ -116,6 +125,8 @@ export function renderNote(n: CommitNote): string {
   } else {
     lines.push(`canopy: accepted at ${n.at}.`);
     lines.push(n.convergedAt ? `Converged at ${n.convergedAt}.` : 'Not converged yet.');
+    if (n.awaitingBundle?.length)
+      lines.push(`Every connected cluster converged at ${n.connectedConvergedAt ?? '?'}; awaiting a bundle from air-gapped ${n.awaitingBundle.join(', ')}.`);
     if (n.signature) lines.push(...signatureLines(n.signature));
     const changed = Object.entries(n.changed ?? {});
     if (changed.length) {
@@ -170,6 +181,7 @@ export function rolloutLines(id: string, r: NoteRollout): string[] {
       w.readyAt ? `ready ${w.readyAt}` : '',
       w.bakedAt ? `baked ${w.bakedAt}` : '',
       w.skipped?.length ? `skipped (unreachable): ${w.skipped.join(', ')}` : '',
+      w.airGapped?.length ? `not waited for (air-gapped, by bundle): ${w.airGapped.join(', ')}` : '',
     ].filter(Boolean);
     lines.push(`  wave ${i + 1} (${w.clusters.join(', ')}): ${times.join(', ')}`);
   });

@@ -11,6 +11,7 @@ import { portIssues } from './service-names.js';
 import { healthIssues, rolloutIssues } from './health-rules.js';
 import { volumeIssues } from './volume-rules.js';
 import { fileIssues, isConfigPath } from './file-rules.js';
+import { connectivityIssues } from './air-gapped.js';
 import { schemaIssuesUpTo, schemaValid, type Kind, type SchemaIssue } from './schema-errors.js';
 import { START, displayPath, locate, positionAt, type Position } from './yaml-locate.js';
 
@@ -210,6 +211,7 @@ function ruleIssues(d: Descriptor, layout: { dir?: string; name?: string }): Sch
       }
     });
   }
+  if (d.kind === 'Cluster') out.push(...connectivityIssues(d.value.spec));
   if (d.kind !== 'Fleet' && d.value.metadata.name !== layout.name) {
     out.push({ at: ['metadata', 'name'], message: `metadata.name: "${d.value.metadata.name}" does not match the file name ${layout.name}.yaml` });
   }

@@ -17,8 +17,10 @@ import { LIVENESS, placementRef, statusRef, type Liveness } from '../core/refs.j
 import type { NoteRollout } from '../core/note.js';
 import type { Rollout } from '../../schemas/model.js';
 import { rolloutReason, rolloutReport, rolloutsInForce, type RolloutReport } from './rollouts.js';
+import { airGappedOf } from '../core/air-gapped.js';
+import { awaitingJudged, type Awaiting } from './air-gapped.js';
 
-export type ServiceState = 'converged' | 'progressing' | 'degraded' | 'unschedulable' | 'rejected' | 'paused' | 'rolled-back';
+export type ServiceState = 'converged' | 'progressing' | 'degraded' | 'unschedulable' | 'rejected' | 'paused' | 'rolled-back' | 'awaiting-bundle';
 
 export interface ServiceReport {
   desired: number;
@@ -41,7 +43,9 @@ export interface ServiceReport {
   rollout?: RolloutReport;
 }
 export interface ClusterReport {
-  state: 'online' | 'unreachable';
+  /** air-gapped: declared so (clusters/<c>.yaml spec.connectivity); never unreachable for being silent. */
+  state: 'online' | 'unreachable' | 'air-gapped';
+  /** For an air-gapped cluster: when its last status (come back by bundle) was recorded at the site. */
   lastHeartbeat: string | null;
   applied: { commit: string; seq: number; epoch: number } | null;
   nodes: { total: number; online: number };
@@ -52,6 +56,9 @@ export interface FleetReport {
     commit: string;
     outcome: CommitNote['outcome'] | 'pending';
     convergedAt?: string;
+    /** Every connected cluster converged on it; the air-gapped ones named await a bundle. */
+    awaitingBundle?: string[];
+    connectedConvergedAt?: string;
     problems?: CommitNote['problems'];
     /** Who signed the head, when fleet.yaml requires signed commits. */
     signature?: CommitNote['signature'];
@@ -110,6 +117,9 @@ export async function fleetStatus(repo: Repo, now = new Date(), branch = 'main',
     commit: headOid,
     outcome: headNote?.outcome ?? 'pending',
     ...(headNote?.convergedAt ? { convergedAt: headNote.convergedAt } : {}),
+    ...(headNote?.awaitingBundle?.length && !headNote.convergedAt
+      ? { awaitingBundle: headNote.awaitingBundle, connectedConvergedAt: headNote.connectedConvergedAt }
+      : {}),
     ...(headNote?.problems ? { problems: headNote.problems } : {}),
     ...(headNote?.signature ? { signature: headNote.signature } : {}),
   };
@@ -141,6 +151,7 @@ export async function reportFrom(
   const timings = desired.state.fleet.spec?.timings;
   const staleMs = 1000 * ((timings?.statusRefreshSeconds ?? 60) + (timings?.unreachableAfterSeconds ?? 10));
 
+  const airGapped = airGappedOf(desired.state.index?.accepted('Cluster') ?? []);
   const once = recordReader(memo, warn);
   const placements = new Map<string, Placement>();
   const rootSays = new Map<string, Liveness>();
@@ -165,6 +176,11 @@ export async function reportFrom(
     // Unreachable when the root says so (it hears heartbeats every few seconds), or when the
     // cluster's own record has gone silent for longer than its refresh period allows.
     const root = rootSays.get(c);
+    if (airGapped.has(c)) {
+      report.clusters[c] = { state: 'air-gapped', lastHeartbeat: when.toISOString(), applied: s?.applied ?? null, nodes: s?.nodes ?? { total: 0, online: 0 } };
+      if (s) statuses.set(c, s);
+      continue;
+    }
     const reachable = now.getTime() - when.getTime() <= staleMs && root?.state !== 'unreachable';
     const heard = root?.state === 'unreachable' && root.lastHeard ? root.lastHeard : when.toISOString();
     report.clusters[c] = {
@@ -175,7 +191,8 @@ export async function reportFrom(
     };
     if (s) statuses.set(c, s);
   }
-  for (const c of placements.keys()) report.clusters[c] ??= { state: 'unreachable', lastHeartbeat: null, applied: null, nodes: { total: 0, online: 0 } };
+  for (const c of new Set([...placements.keys(), ...airGapped.keys()]))
+    report.clusters[c] ??= { state: airGapped.has(c) ? 'air-gapped' : 'unreachable', lastHeartbeat: null, applied: null, nodes: { total: 0, online: 0 } };
 
   const rollouts = await rolloutsInForce(repo, good, warn);
   const rejectedFiles = new Map((headNote?.outcome === 'rejected' ? (headNote.problems ?? []) : []).map((p) => [p.file, p]));
@@ -183,7 +200,18 @@ export async function reportFrom(
     const clusters: Record<string, number> = {};
     const endpoints: Record<string, string[]> = {};
     const images: Record<string, string[]> = {};
-    const c: Counted = { want: svc.spec.replicas, placed: 0, running: 0, ready: 0, failed: 0, stale: false, unreachable: [], messages: [], unready: [] };
+    const c: Counted = {
+      want: svc.spec.replicas,
+      placed: 0,
+      running: 0,
+      ready: 0,
+      failed: 0,
+      stale: false,
+      unreachable: [],
+      messages: [],
+      unready: [],
+      awaiting: [],
+    };
     for (const [cn, p] of placements) {
       const a = p.services[id];
       if (!a) continue;
@@ -199,7 +227,13 @@ export async function reportFrom(
       c.failed += s?.failed ?? 0;
       if (s?.message) c.messages.push(`${cn}: ${s.message}`);
       if (s && s.running > (s.ready ?? s.running)) c.unready.push(`${cn}: ${s.message ?? `${s.running - (s.ready ?? s.running)} not ready`}`);
-      if (!st || st.applied?.seq !== p.version.seq || st.applied.epoch !== p.version.epoch) c.stale = true;
+      const behind = !st || st.applied?.seq !== p.version.seq || st.applied.epoch !== p.version.epoch;
+      if (airGapped.has(cn) && (behind || (s?.running ?? 0) !== a.replicas || (s?.ready ?? s?.running ?? 0) !== a.replicas)) {
+        // Not seen running it: it learns of it, and we of what it runs, by bundle only.
+        c.awaiting!.push({ cluster: cn, seq: p.version.seq, replicas: a.replicas, running: s?.running ?? 0, ready: s?.ready ?? s?.running ?? 0, behind });
+        continue;
+      }
+      if (behind) c.stale = true;
       if (report.clusters[cn]?.state === 'unreachable') c.unreachable.push(cn);
     }
     const rejected = rejectedFiles.get(svc.file);
@@ -256,6 +290,8 @@ export interface Counted {
   messages: string[];
   /** `cluster: why` of every cluster running replicas of it that are not ready (the probe's message). */
   unready: string[];
+  /** Air-gapped clusters it is placed on not seen running it (report/air-gapped.ts): awaiting a bundle. */
+  awaiting?: Awaiting[];
 }
 
 /**
@@ -268,7 +304,10 @@ export function judge(c: Counted, unschedulable?: string): { state: ServiceState
   if (c.placed < c.want) return { state: 'unschedulable', reason: unschedulable ?? `${c.placed} of ${c.want} replicas placed` };
   if (c.unreachable.length) return { state: 'degraded', reason: `cluster ${c.unreachable.join(', ')} unreachable` };
   if (c.failed) return { state: 'degraded', reason: c.messages.join('; ') || `${c.failed} replica(s) failed` };
-  if (c.ready === c.want && c.running === c.want && !c.stale) return { state: 'converged', reason: c.want ? `${c.ready}/${c.want} ready` : 'scaled to 0' };
+  const waiting = awaitingJudged(c);
+  if (waiting) return waiting;
+  if (c.ready === c.want && c.running === c.want && !c.stale && !c.awaiting?.length)
+    return { state: 'converged', reason: c.want ? `${c.ready}/${c.want} ready` : 'scaled to 0' };
   if (c.stale) return { state: 'progressing', reason: 'waiting for clusters to apply the latest placement' };
   // Which clusters, how many not ready there and why (the READY column and `ready` say how many in all).
   if (c.unready.length) return { state: 'progressing', reason: c.unready.join('; ').slice(0, 2000) };

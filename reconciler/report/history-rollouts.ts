@@ -18,6 +18,8 @@ export interface RolloutEvent {
   clusters?: string[];
   /** Clusters of the wave skipped as unreachable (on `started`). */
   skipped?: string[];
+  /** Air-gapped clusters of the wave, not waited for (on `started`). */
+  airGapped?: string[];
   reason?: string;
 }
 
@@ -37,7 +39,15 @@ export function rolloutEvents(notes: Array<CommitNote | undefined>, id: string |
     const base = { kind: 'rollout' as const, service, commit: r.commit, waves: r.waves.length };
     r.waves.forEach((w, i) => {
       const wave = { wave: i + 1, clusters: w.clusters };
-      if (w.startedAt) out.push({ ...base, at: w.startedAt, step: 'started', ...wave, ...(w.skipped?.length ? { skipped: w.skipped } : {}) });
+      if (w.startedAt)
+        out.push({
+          ...base,
+          at: w.startedAt,
+          step: 'started',
+          ...wave,
+          ...(w.skipped?.length ? { skipped: w.skipped } : {}),
+          ...(w.airGapped?.length ? { airGapped: w.airGapped } : {}),
+        });
       if (w.readyAt) out.push({ ...base, at: w.readyAt, step: 'ready', ...wave });
       if (w.bakedAt) out.push({ ...base, at: w.bakedAt, step: 'baked', ...wave });
     });
@@ -57,7 +67,7 @@ export function describeRollout(e: RolloutEvent, service: string | null): string
   const wave = `wave ${e.wave}/${e.waves}`;
   switch (e.step) {
     case 'started':
-      return `${of}: ${wave} started: ${(e.clusters ?? []).join(', ') || 'no cluster'}${e.skipped?.length ? `; skipped (unreachable): ${e.skipped.join(', ')}` : ''} ${by}`;
+      return `${of}: ${wave} started: ${(e.clusters ?? []).join(', ') || 'no cluster'}${e.skipped?.length ? `; skipped (unreachable): ${e.skipped.join(', ')}` : ''}${e.airGapped?.length ? `; not waited for (air-gapped, by bundle): ${e.airGapped.join(', ')}` : ''} ${by}`;
     case 'ready':
       return `${of}: ${wave} ready: ${(e.clusters ?? []).join(', ')}`;
     case 'baked':

@@ -14,10 +14,12 @@ const ORDER: Record<string, number> = {
   paused: 0,
   unschedulable: 1,
   degraded: 2,
+  'awaiting-bundle': 3,
   progressing: 3,
   converged: 4,
   unreachable: 0,
   online: 1,
+  'air-gapped': 1,
 };
 
 export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions = {}): string {
@@ -29,6 +31,8 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
     `fleet ${r.fleet ?? '?'}   main ${h.commit.slice(0, 12)}: ${h.outcome}${h.convergedAt ? `, converged ${h.convergedAt}` : ''}` +
       (r.inForce && r.inForce !== h.commit ? `   (in force: ${r.inForce.slice(0, 12)})` : ''),
   );
+  if (h.awaitingBundle?.length)
+    out.push(`  every connected cluster converged at ${h.connectedConvergedAt ?? '?'}; awaiting a bundle from air-gapped ${h.awaitingBundle.join(', ')}`);
   if (h.signature) out.push(`  signed by ${h.signature.signedBy ? keyName(h.signature.signedBy) : 'nobody'}`);
   for (const p of h.problems ?? []) out.push(`  ${p.file}:${p.line}:${p.column}: ${p.message}`);
   const services = Object.entries(r.services);
@@ -78,7 +82,13 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
       s.state,
       `${s.nodes.online}/${s.nodes.total}`,
       s.applied ? `#${s.applied.seq} ${s.applied.commit.slice(0, 12)}` : '-',
-      s.lastHeartbeat ? ago(now.getTime() - Date.parse(s.lastHeartbeat)) : 'never',
+      s.state === 'air-gapped'
+        ? s.lastHeartbeat
+          ? `${ago(now.getTime() - Date.parse(s.lastHeartbeat))} (by bundle)`
+          : 'no bundle yet'
+        : s.lastHeartbeat
+          ? ago(now.getTime() - Date.parse(s.lastHeartbeat))
+          : 'never',
     ]);
   out.push(table(['CLUSTER', 'STATE', 'NODES', 'APPLIED', 'LAST HEARD'], crows));
   if (clusters.length > cshown.length)

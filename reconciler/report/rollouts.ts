@@ -31,6 +31,7 @@ export function rolloutProblem(v: unknown): string | undefined {
     if (!isObj(w) || !isNames(w.clusters)) return `${at}.clusters is not a list of cluster names`;
     for (const k of ['startedAt', 'readyAt', 'bakedAt'] as const) if (w[k] !== undefined && !isTime(w[k])) return `${at}.${k} is not a time`;
     if (w.skipped !== undefined && !isNames(w.skipped)) return `${at}.skipped is not a list of cluster names`;
+    if (w.airGapped !== undefined && !isNames(w.airGapped)) return `${at}.airGapped is not a list of cluster names`;
   }
   return undefined;
 }
@@ -111,7 +112,9 @@ export function rolloutReason(r: NoteRollout, rollout?: Rollout, detail?: string
   const i = waveAt(r);
   const w = r.waves[i];
   const head = `rollout wave ${i + 1}/${r.waves.length}${w ? ` (${w.clusters.join(', ')})` : ''}`;
-  const skipped = w?.skipped?.length ? `; skipped (unreachable): ${w.skipped.join(', ')}` : '';
+  const skipped =
+    (w?.skipped?.length ? `; skipped (unreachable): ${w.skipped.join(', ')}` : '') +
+    (w?.airGapped?.length ? `; not waited for (air-gapped, by bundle): ${w.airGapped.join(', ')}` : '');
   if (!w?.startedAt) return `${head}: waiting to start${i > 0 ? ` (wave ${i} baked)` : ''}`;
   if (w.bakedAt) return `${head}: baked at ${w.bakedAt}, finishing${skipped}`;
   if (w.readyAt) return `${head}: ready at ${w.readyAt}, baking ${rollout?.bakeSeconds ?? 0} s${skipped}`;

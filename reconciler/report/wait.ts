@@ -2,6 +2,7 @@
 // asked for running and ready) and why, as `canopy status` reads them from Git now. Pure.
 import type { FleetReport } from './fleet-status.js';
 import { byCodePoint } from './render.js';
+import { exportHint } from '../core/air-gapped.js';
 
 /** Services named; the rest are counted. */
 export const WAIT_LISTED = 20;
@@ -27,4 +28,16 @@ export function timeoutMessage(target: string, seconds: number, repoArg: string,
   const of = r?.head && r.head.commit !== target ? ` (main is at ${r.head.commit.slice(0, 12)})` : '';
   if (!lines.length) return `${head} (see canopy status --repo ${repoArg})\n`;
   return `${head}; not ready, as canopy status reads it${of}:\n${lines.join('\n')}\n`;
+}
+
+/**
+ * Exit 5: every connected cluster converged on the commit, the air-gapped ones named await a
+ * bundle (the note's awaitingBundle): what to do for each.
+ */
+export function awaitingBundleMessage(target: string, clusters: readonly string[], connectedAt: string | undefined): string {
+  const lines = clusters.map((c) => `  ${c}: ${exportHint(c)}, then import it at the site; its status comes back the same way`);
+  return (
+    `${target.slice(0, 12)}: every connected cluster converged${connectedAt ? ` at ${connectedAt}` : ''}; ` +
+    `awaiting a bundle from air-gapped ${clusters.join(', ')}:\n${lines.join('\n')}\n`
+  );
 }

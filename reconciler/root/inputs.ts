@@ -18,8 +18,12 @@ import type { RootState } from './state.js';
 export type InputPorts = Pick<RootPorts, 'book' | 'queue' | 'clock' | 'log' | 'trust'>;
 
 /** A cluster reported its status: it is online, heard now; re-place when what placement sees of it changed. */
-export function clusterStatusIn(state: RootState, ports: InputPorts, cluster: string, status: ClusterStatus): void {
+export function clusterStatusIn(state: RootState, ports: InputPorts, cluster: string, status: ClusterStatus, fromGit = false): void {
   const st = state.clusters.get(cluster) ?? { online: true, lastHeard: 0 };
+  if (st.airGapped && !fromGit) {
+    ports.log.debug(`status of ${cluster} over MQTT ignored: it is declared air-gapped`);
+    return;
+  }
   const before = st.status;
   st.status = status;
   st.unheard = undefined;
@@ -52,7 +56,7 @@ export function clusterStatusIn(state: RootState, ports: InputPorts, cluster: st
 /** A cluster's online flag changed: re-place, and record the transition. */
 export function clusterOnlineIn(state: RootState, ports: InputPorts, cluster: string, online: boolean): void {
   const st = state.clusters.get(cluster) ?? { online: false, lastHeard: 0 };
-  if (st.online === online) return;
+  if (st.online === online || st.airGapped) return;
   st.online = online;
   if (online) {
     st.lastHeard = ports.clock();

@@ -3,7 +3,7 @@
 // the clock, the log and telemetry. startRoot wires the real ones (git-ports.ts, the bus, the
 // loop); unit tests hand a step fakes of just the ports it takes. A new capability (signatures,
 // health probes, rollouts) adds a port here, not lines in a closure.
-import type { DesiredMessage } from '../../schemas/messages.js';
+import type { ClusterStatus, DesiredMessage } from '../../schemas/messages.js';
 import type { SignatureVerdict } from '../core/commit-signers.js';
 import type { Logger } from '../core/log.js';
 import type { ParseResult } from '../core/validate.js';
@@ -47,6 +47,13 @@ export interface NotesPort {
 /** Each cluster's placement as the book keeps it (delegate.ts), and its ref in Git. */
 export type BookPort = Pick<PlacementBook, 'get' | 'clusters' | 'differs' | 'commit' | 'messageFor' | 'recordLiveness'>;
 
+/** The air-gapped clusters' status refs (root/air-gapped.ts): where what comes back by bundle lands. */
+export interface StatusRefsPort {
+  tip(cluster: string): Promise<string | undefined>;
+  /** The status at `oid` (every service), if it is a valid record of `cluster`. */
+  read(cluster: string, oid: string): Promise<ClusterStatus | undefined>;
+}
+
 /** The loop: what a step or an input wants run (now, or after a while). */
 export interface QueuePort {
   enqueue(key: string): void;
@@ -82,4 +89,6 @@ export interface RootPorts {
   trust?: TrustStore;
   /** Events for fleet.yaml's webhooks and commit statuses (notify/): emitting never waits. */
   notify?: NotifyPort;
+  /** The status refs air-gapped clusters' statuses come back to by bundle (none: they are placed on from their declaration alone). */
+  statusRefs?: StatusRefsPort;
 }

@@ -18,6 +18,7 @@ import { runWaves, startRollouts } from './steps/rollouts.js';
 import { validate } from './steps/validate.js';
 import { takeTrust } from './steps/trust.js';
 import { verifySignature } from './steps/verify-signature.js';
+import { syncAirGapped } from './air-gapped.js';
 
 const PLACE: readonly Step[] = [
   { name: 'place', run: place },
@@ -32,6 +33,7 @@ export const MAIN_PASS: readonly Step[] = [
   { name: 'load', run: loadCommit },
   { name: 'validate', run: validate },
   { name: 'trust', run: takeTrust },
+  { name: 'air-gapped', run: syncAirGapped },
   { name: 'rollouts', run: startRollouts },
   ...PLACE,
 ];
@@ -47,6 +49,7 @@ export function rootReconciler(state: RootState, ports: RootPorts): Reconciler {
     if (key === 'place') return void (await runPass(PLACE_PASS, state, ports));
     if (key === 'routes') return void (await runPass(ROUTES_PASS, state, ports));
     if (key === 'rollout') return void (await runPass(ROLLOUT_PASS, state, ports));
+    if (key === 'air-gapped') return timed(ports, 'air-gapped', () => syncAirGapped(state, ports));
     if (key === 'converge') return timed(ports, 'convergence', () => recordConvergence(state, ports));
     if (key.startsWith('send:')) return timed(ports, 'send', () => sendTo(state, ports, key.slice(5)));
     if (key.startsWith('live:')) return timed(ports, 'liveness', () => recordLiveness(state, ports, key.slice(5)));

@@ -46,6 +46,8 @@ export const CRASH_LOOP_MS = 30_000;
 /** What a rollout sees of the clusters: whether one is reachable, and whether it runs the new spec ready. */
 export interface WaveView {
   online(cluster: string): boolean;
+  /** Air-gapped (clusters/<c>.yaml): never waited for, as an unreachable cluster; it takes the outcome by bundle. */
+  airGapped?(cluster: string): boolean;
   /** The cluster's placement gives it spec `hash`, it applied that, and every replica runs it ready; else why not. */
   ready(cluster: string, id: string, hash: string): { ok: true } | { ok: false; why: string; failing?: boolean };
 }
@@ -181,7 +183,8 @@ function start(r: Rolling, w: NoteWave, now: number, view: WaveView): void {
   w.startedAt = iso(now);
   r.failingSince = undefined;
   for (const c of w.clusters) {
-    if (view.online(c)) r.given.add(c);
+    if (view.airGapped?.(c)) (w.airGapped ??= []).push(c);
+    else if (view.online(c)) r.given.add(c);
     else (w.skipped ??= []).push(c);
   }
 }
@@ -190,7 +193,7 @@ function start(r: Rolling, w: NoteWave, now: number, view: WaveView): void {
 function reachableOf(w: NoteWave, view: WaveView, out: Advance): string[] {
   const reachable: string[] = [];
   for (const c of w.clusters) {
-    if (w.skipped?.includes(c)) continue;
+    if (w.skipped?.includes(c) || w.airGapped?.includes(c)) continue;
     if (view.online(c)) reachable.push(c);
     else {
       (w.skipped ??= []).push(c);

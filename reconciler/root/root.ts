@@ -21,6 +21,7 @@ import { rootReconciler } from './reconcile.js';
 import { committedStatus, seedUnheard } from './seed-unheard.js';
 import { newRootState } from './state.js';
 import { recoverRollouts } from './recover-rollouts.js';
+import { gitStatusRefs, syncAirGapped } from './air-gapped.js';
 import { syncStore } from './steps/trust.js';
 import { refreshOnTrust, type TrustStore } from '../mqtt/trust.js';
 import { startNotifier } from './notify/notifier.js';
@@ -57,6 +58,9 @@ export interface Root {
   readonly stats: { rejected: number; accepted: number; sent: number };
 }
 
+/** Looked at every 5 s: a new head, convergence, and the status refs of air-gapped clusters (a bundle imported). */
+const RESYNC = ['main', 'converge', 'air-gapped'];
+
 const AUTHOR: Identity = { name: 'canopy root', email: 'root@canopy.invalid' };
 
 export async function startRoot(o: RootOptions): Promise<Root> {
@@ -77,7 +81,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
 
   // The loop runs the steps, and the steps enqueue on the loop: it calls them through `reconcile`.
   let reconcile: Reconciler = async () => undefined;
-  const loop = startLoop({ name: 'root', log: o.log, resyncMs: 5000, resyncKeys: () => ['main', 'converge'], reconcile: (key) => reconcile(key) });
+  const loop = startLoop({ name: 'root', log: o.log, resyncMs: 5000, resyncKeys: () => RESYNC, reconcile: (key) => reconcile(key) });
   const stats = { rejected: 0, accepted: 0, sent: 0 };
   const telemetry = o.telemetry ?? createTelemetry();
   // Webhooks and commit statuses of the fleet.yaml in force, delivered off the loop (notify/).
@@ -107,8 +111,10 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     metrics: rootMetrics(telemetry, state, { services: o.metricsServices }),
     trust: o.trust,
     notify,
+    statusRefs: gitStatusRefs(o.repo, o.log),
   };
   reconcile = rootReconciler(state, ports);
+  await syncAirGapped(state, ports); // air-gapped clusters: known by their declaration before anything is placed
   await subscribeInputs(o.bus, t, state, ports);
   // A cluster's keys arrive with a commit: its retained status, dropped before, is asked for again.
   if (o.trust) refreshOnTrust(o.trust, o.bus, (w) => (w.startsWith('cluster:') ? [t.allClusterStatus, t.allClusterOnline] : []), o.log);

@@ -23,6 +23,11 @@ export class RunningCounts {
     return this.offIds.size;
   }
 
+  /** The services that run other than as many ready replicas as they want. */
+  offServices(): IterableIterator<string> {
+    return this.offIds.values();
+  }
+
   /** Whether service `id` runs other than as many ready replicas as it wants. */
   isOff(id: string): boolean {
     return this.offIds.has(id);

@@ -24,6 +24,18 @@ export interface ClusterState {
   refused?: Record<string, Refusal>;
   /** Known from Git only (placed by an earlier root), not yet heard over MQTT. */
   unheard?: ClusterView['unheard'];
+  /** Declared air-gapped (clusters/<c>.yaml): known by its declaration and the last status that came back by bundle (air-gapped.ts). */
+  airGapped?: AirGapped;
+}
+
+/** What the root keeps of an air-gapped cluster (air-gapped.ts): what it last took, so an unchanged one costs a ref read. */
+export interface AirGapped {
+  /** The declaration taken (canonical JSON of its labels and spec). */
+  declared: string;
+  /** The status ref's commit taken (none: nothing came back yet). */
+  tip?: string;
+  /** When the last status that came back was observed at the site. */
+  lastStatusAt?: string;
 }
 
 export interface RootState {

@@ -847,9 +847,41 @@ ${svc()}`;
   c('nodes over 10000', cluster('  nodes: 10001\n'), '6:10: spec.nodes: must be an integer between 0 and 10000 (got 10001)');
   c('nodes a fraction', cluster('  nodes: 1.5\n'), '6:10: spec.nodes: must be an integer between 0 and 10000 (got 1.5)');
   c('nodes in quotes', cluster('  nodes: "3"\n'), '6:10: spec.nodes: must be an integer between 0 and 10000 (got the string "3": remove the quotes)');
-  c('spec: unknown field', cluster('  region: eu\n'), '6:3: spec: unknown field "region" (known fields: location, operator, nodes, identity, nodeIdentities)');
+  c(
+    'spec: unknown field',
+    cluster('  region: eu\n'),
+    '6:3: spec: unknown field "region" (known fields: location, operator, nodes, identity, nodeIdentities, connectivity, capacity)',
+  );
   c('empty', '', '1:1: empty file: expected a Cluster descriptor');
   c('YAML syntax', cluster('  location: {lat: 0, lon: 0\n'), '7:1: YAML syntax: Flow map in block collection must be sufficiently indented and end with a }');
+}
+
+// --- clusters/munich.yaml: spec.connectivity and spec.capacity (air-gapped clusters) ---------------------
+{
+  const c = file('cluster connectivity', CLUSTER);
+  c(
+    'air-gapped without a capacity',
+    cluster('  connectivity: air-gapped\n'),
+    '6:17: spec.capacity: required for an air-gapped cluster (the root places on it from what it declares: cpu, memory; nodes, runtimes, arch optional)',
+  );
+  c(
+    'a capacity on an online cluster',
+    cluster('  capacity: {cpu: 4, memory: 8Gi}\n'),
+    '6:13: spec.capacity: only for an air-gapped cluster (spec.connectivity: air-gapped); an online cluster reports its own',
+  );
+  c(
+    'connectivity offline',
+    cluster('  connectivity: offline\n'),
+    '6:17: spec.connectivity: must be one of: online, air-gapped (got "offline": did you mean "online"?)',
+  );
+  c('capacity: memory missing', cluster('  connectivity: air-gapped\n  capacity: {cpu: 4}\n'), '7:13: spec.capacity: missing required field "memory"');
+  c('capacity: cpu negative', cluster('  connectivity: air-gapped\n  capacity: {cpu: -1, memory: 1Gi}\n'), '7:19: spec.capacity.cpu: must be');
+  c('capacity: nodes 0', cluster('  connectivity: air-gapped\n  capacity: {cpu: 4, memory: 1Gi, nodes: 0}\n'), '7:42: spec.capacity.nodes: must be');
+  c(
+    'capacity: a runtime unknown',
+    cluster('  connectivity: air-gapped\n  capacity: {cpu: 4, memory: 1Gi, runtimes: [docker]}\n'),
+    '7:46: spec.capacity.runtimes[0]: must be one of: container, process (got "docker")',
+  );
 }
 
 // --- clusters/munich.yaml: spec.identity and spec.nodeIdentities ---------------------------------------

@@ -98,10 +98,10 @@ Runner('steps run in order; "done" ends the pass; each step is timed even when i
   assert.is(metric(f.telemetry, 'canopy_root_reconcile_seconds', { step: 'x' }), 1);
 });
 
-Runner('the pass over main is read, signature, load, validate, trust, rollouts, place, waves, delegate, record', () => {
+Runner('the pass over main is read, signature, load, validate, trust, air-gapped, rollouts, place, waves, delegate, record', () => {
   assert.equal(
     MAIN_PASS.map((s) => s.name),
-    ['read', 'signature', 'load', 'validate', 'trust', 'rollouts', 'place', 'waves', 'delegate', 'record'],
+    ['read', 'signature', 'load', 'validate', 'trust', 'air-gapped', 'rollouts', 'place', 'waves', 'delegate', 'record'],
   );
 });
 

@@ -9,20 +9,26 @@ import { sameVersion } from '../delegate.js';
 import type { RootPorts } from '../ports.js';
 import type { RootState } from '../state.js';
 import { writeNotesKept } from './notes.js';
+import { idleAirGapped, noteAwaiting } from '../awaiting-bundle.js';
 
 export async function recordConvergence(state: RootState, ports: Pick<RootPorts, 'book' | 'notes' | 'now' | 'log' | 'metrics' | 'notify'>): Promise<void> {
   const { pending } = state;
-  if (!pending || !converged(state, ports)) return writeFailing(state, ports);
+  if (!pending || !converged(state, ports)) {
+    // Every connected cluster converged, air-gapped ones await a bundle: the note says so (awaiting-bundle.ts).
+    noteAwaiting(state, ports.book, ports.now);
+    return writeFailing(state, ports);
+  }
   // The state says converged only once the notes say so: a write that fails (a ref lock left by
   // a root killed mid-write) is retried by the loop, and must find the commit still pending.
   // Converged, nothing fails any more: the note drops what held it up.
   const convergedAt = ports.now().toISOString();
-  const notes = new Map([[pending.commit, renderNote({ ...pending, failing: undefined, notReady: undefined, convergedAt })]]);
+  const notes = new Map([[pending.commit, renderNote({ ...pending, failing: undefined, notReady: undefined, awaitingBundle: undefined, convergedAt })]]);
   for (const n of state.older) notes.set(n.commit, renderNote({ ...n, failing: undefined, notReady: undefined, convergedAt }));
   await writeNotesKept(state, ports, notes, `canopy: ${pending.commit.slice(0, 12)} converged`);
   pending.convergedAt = convergedAt;
   pending.failing = undefined;
   pending.notReady = undefined;
+  pending.awaitingBundle = undefined;
   const done = [pending, ...state.older];
   state.older.length = 0;
   ports.metrics.convergence.observe(Math.max(0, Date.parse(convergedAt) - Date.parse(pending.at)) / 1000);
@@ -35,6 +41,7 @@ function converged(state: RootState, ports: Pick<RootPorts, 'book'>): boolean {
   if (!state.pending || state.pending.convergedAt || !state.good) return false;
   for (const c of ports.book.clusters()) {
     const st = state.clusters.get(c);
+    if (idleAirGapped(state, ports.book, c)) continue;
     if (!st?.status || !sameVersion(st.status.applied, ports.book.get(c)!.version)) return false;
   }
   // A rollout under way, paused or rolled back: the fleet does not run what main says.

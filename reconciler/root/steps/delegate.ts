@@ -98,7 +98,8 @@ export async function sendTo(
 ): Promise<{ requeueAfterMs: number } | undefined> {
   const st = state.clusters.get(cluster);
   let doc = ports.book.get(cluster);
-  if (!doc || !st?.online) return;
+  // An air-gapped cluster is never sent a message: its placement ref travels by bundle.
+  if (!doc || !st?.online || st.airGapped) return;
   if (sameVersion(st.status?.applied, doc.version)) return;
   const applied = st.status?.applied;
   if (applied && versionOrder(applied, doc.version) > 0) doc = await reissue(state, ports, doc, applied);

@@ -111,6 +111,7 @@ function wavesFor(state: RootState, r: Rolling, clusters: Map<string, number> | 
 function waveView(state: RootState, ports: Pick<RootPorts, 'book'>): WaveView {
   return {
     online: (c) => !!state.clusters.get(c)?.online,
+    airGapped: (c) => !!state.clusters.get(c)?.airGapped,
     ready(c, id, hash) {
       const doc = ports.book.get(c);
       const a = doc?.services[id];
