@@ -3,9 +3,10 @@
 // came back for it by bundle (its refs/canopy/status/<c>, moved by `canopy bundle import` at the
 // root). `syncAirGapped` runs after each accepted commit, at start and on every resync (a ref read
 // per cluster): when the declaration or the status ref moved, the status is taken as if the
-// cluster had reported it (inputs.ts), so placement, convergence and routes see it. Such a cluster
-// is always "online" to placement (never unreachable for being silent, never failed over from);
-// it is never sent a message (steps/delegate.ts sendTo): its placement ref is what a bundle carries.
+// cluster had reported it (inputs.ts), so placement and convergence see it (routes never lead to
+// it: steps/routes.ts). Such a cluster is always "online" to placement (never unreachable for
+// being silent, never failed over from); it is never sent a message (steps/delegate.ts sendTo):
+// its placement ref is what a bundle carries.
 import { airGappedOf, declaredStatus } from '../core/air-gapped.js';
 import { canonicalJson } from '../core/ids.js';
 import type { Logger } from '../core/log.js';

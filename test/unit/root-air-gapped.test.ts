@@ -11,6 +11,7 @@ import { FleetIndex } from '../../reconciler/core/fleet-index.js';
 import { rootReconciler } from '../../reconciler/root/reconcile.js';
 import { clusterOnlineIn, clusterStatusIn } from '../../reconciler/root/inputs.js';
 import { assignmentHash } from '../../reconciler/root/placement-docs.js';
+import { routeClusters } from '../../reconciler/root/steps/routes.js';
 import type { DesiredState } from '../../reconciler/root/desired.js';
 import type { ClusterStatus } from '../../schemas/messages.js';
 import { aService, type ServiceBuilder } from '../helpers/builders.js';
@@ -95,6 +96,8 @@ Place('placed on from its declaration (capacity, node size, labels, location); n
   assert.equal(ship.status!.location, { lat: 54.3, lon: 10.1 });
   assert.is(f.book.get('ship')?.services['shop/web']?.replicas, 1, 'one replica of two on the air-gapped cluster');
   assert.is(f.book.get('a')?.services['shop/web']?.replicas, 1);
+  assert.is(routeClusters(f.state).get('ship')?.online, false, 'never routed to: no network path reaches it');
+  assert.is(routeClusters(f.state).get('a')?.online, true);
   await rootReconciler(f.state, f.ports)('send:ship');
   assert.equal(
     f.sent.map((s) => s.cluster),

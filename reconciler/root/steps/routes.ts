@@ -13,13 +13,16 @@ import { writePlacement } from './write-placement.js';
 
 const byAppOf = new WeakMap<DesiredState, Map<string, string[]>>();
 
-/** What routing sees of every cluster with a status (one known from Git only is offline until heard). */
+/**
+ * What routing sees of every cluster with a status (one known from Git only is offline until
+ * heard; an air-gapped one is never routed to: no network path reaches it).
+ */
 export function routeClusters(state: RootState): Map<string, RouteCluster> {
   const out = new Map<string, RouteCluster>();
   for (const [name, s] of state.clusters) {
     const st = s.status;
     if (!st) continue;
-    out.set(name, { online: s.online && s.unheard !== 'unknown', location: st.location, endpoints: (id) => st.services[id]?.endpoints });
+    out.set(name, { online: s.online && s.unheard !== 'unknown' && !s.airGapped, location: st.location, endpoints: (id) => st.services[id]?.endpoints });
   }
   return out;
 }
