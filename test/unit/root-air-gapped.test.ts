@@ -128,6 +128,19 @@ Place('a declaration that does not fit the service passes it over, saying why', 
   assert.is(f.book.get('a')?.services['shop/big']?.replicas, 1);
 });
 
+Place('a restarted root that seeded it as unheard (placed by an earlier root) takes it as air-gapped: online, nothing to record unreachable', async () => {
+  const { f, reconcile } = await fleet();
+  const placed = f.book.get('ship')!;
+  // What seed-unheard.ts leaves for a cluster an earlier root placed work on.
+  f.state.clusters.set('ship', { status: aClusterStatus('ship'), online: false, lastHeard: 0, offlineSince: f.clock.ms, unheard: 'last status from Git' });
+  await reconcile('air-gapped');
+  const st = f.state.clusters.get('ship')!;
+  assert.ok(st.online && st.airGapped && !st.unheard);
+  await reconcile('live:ship');
+  assert.not.ok(f.book.liveness.some(([c, l]) => c === 'ship' && l.state === 'unreachable'));
+  assert.equal(f.book.get('ship')!.services, placed.services, 'it keeps what it was given');
+});
+
 const Converge = suite('root: convergence with an air-gapped cluster');
 
 Converge('every connected cluster converged: the note names the air-gapped ones awaiting a bundle; their status coming back converges it', async () => {
