@@ -51,7 +51,7 @@ const cmd = command({
     '',
     '  --repo DIR      the fleet repository; created from the template when DIR has none',
     '  --broker URL    an MQTT broker (default: one embedded in this process)',
-    '  --clusters N    how many clusters, N >= 1 (default: one per clusters/*.yaml, else 2)',
+    '  --clusters N    how many clusters, N >= 1 (default: one per clusters/*.yaml not air-gapped, else 2)',
     '  --nodes M       nodes per cluster, M >= 1 (default: the cluster file’s spec.nodes, else 2)',
     '  --runtime R     docker when a Docker Engine answers, else process; sim runs nothing',
     '  --keep-workloads  leave containers and processes running on Ctrl-C (the next up adopts them)',
@@ -278,6 +278,8 @@ async function clusterPlan(repo: Repo, commit: string, count: number | undefined
     .map((p) => /^clusters\/([a-z0-9-]+)\.yaml$/.exec(p)?.[1])
     .filter((n): n is string => !!n)
     .sort();
+  // An air-gapped cluster has no process here: the root places on it from its declaration.
+  for (const n of [...names]) if ((await clusterFileAtMain(repo, commit, n))?.spec?.connectivity === 'air-gapped') names.splice(names.indexOf(n), 1);
   const want = count ?? (names.length || 2);
   const out: ClusterPlan[] = [];
   for (let i = 0; i < want; i++) {
