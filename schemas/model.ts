@@ -441,6 +441,7 @@ export const ClusterDescriptor = Type.Object(
           nodes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, description: 'nodes `canopy up` starts for this cluster' })),
           identity: Type.Optional(PartKeys),
           nodeIdentities: Type.Optional(Type.Record(Name, PartKeys, { additionalProperties: false, description: "the keys of this cluster's node agents" })),
+          retired: Type.Optional(Type.Boolean({ description: 'retired: its services are placed elsewhere first (drain), then it is given nothing to run' })),
         },
         { additionalProperties: false },
       ),

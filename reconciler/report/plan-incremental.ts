@@ -61,6 +61,8 @@ export async function planIncremental(
   if (!accepted) return core;
   // Which clusters a secret is sealed to bounds its users, wherever they are: every service is placed.
   if (judged.diff.some((c) => /^secrets\/[^/]+\.yaml$/.test(c.path))) return 'a secret names other clusters';
+  // A cluster retired (or no longer): every service it may hold moves, and each side sees it as its own clusters/ says.
+  if (judged.diff.some((c) => /^clusters\/[^/]+\.yaml$/.test(c.path))) return 'a cluster declaration changed (spec.retired moves what it runs)';
 
   // 3. Placement of what can move.
   return placeChanged(repo, inputs, cache, base, head, judged.diff, core);

@@ -71,6 +71,8 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   const rec = await recoverRoot(o.repo, branchRef, book, parseCache, warn);
   const state = newRootState({ ...rec, seq: book.maxSeq(), epoch: book.maxEpoch(), parseCache, startedAt: clock() });
   await seedUnheard(state, book, committedStatus(o.repo, o.log));
+  // A retired cluster drains what its placement ref holds, also across a restart (drain.ts).
+  for (const c of state.drain.retired) state.docs.seed(c, book.get(c)?.services ?? {});
   await recoverRollouts(state, o.repo, book, warn);
   // Before the first retained status arrives: each cluster is verified by its declared keys.
   if (o.trust) syncStore(o.trust, state);
