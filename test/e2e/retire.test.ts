@@ -170,6 +170,24 @@ test('the note says what moved off and why; the placement is empty; the status h
   assert.match(text.stdout, new RegExp(`${retired}\\s+online, retired`));
 });
 
+test('a later change is planned without the retired cluster (incremental and full agree)', async () => {
+  git(f.dir, 'checkout', '-q', '-b', 'more');
+  const head = commitFiles(f.dir, f.service('shop/api', { replicas: 3, spread: 'clusters' }), 'shop/api');
+  git(f.dir, 'checkout', '-q', 'main');
+  const after = async (full: boolean) => {
+    const r = await canopyAsync(['plan', '--repo', f.dir, '--base', 'main', '--head', head, '--format', 'json', ...(full ? ['--full'] : [])]);
+    assert.is(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { services: Array<{ id: string; after: Record<string, number> }> }).services.find((x) => x.id === 'shop/api')!.after;
+  };
+  const inc = await after(false);
+  assert.equal(inc, await after(true));
+  assert.is(inc[retired] ?? 0, 0, JSON.stringify(inc));
+  assert.is(
+    Object.values(inc).reduce((a, b) => a + b, 0),
+    3,
+  );
+});
+
 test('restarted, the retired cluster runs nothing: its placement has no services', async () => {
   await f.procs.get(retired)!.kill('SIGTERM');
   const mark = seen.length;
