@@ -29,6 +29,7 @@ export const COMMANDS: Record<string, string> = {
   secret: 'seal a secret to the clusters that use it; list its keys',
   'git-hook': 'one writer per canopy ref: a pre-receive hook for the fleet’s Git server',
   'broker-config': 'write Mosquitto’s password file, ACL file and configuration from identity files',
+  retire: 'retire a cluster: commit clusters/C.yaml spec.retired: true (its services drain first)',
   bundle: 'carry placements to an air-gapped site and its status back, as Git bundle files',
 };
 

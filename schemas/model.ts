@@ -464,6 +464,7 @@ export const ClusterDescriptor = Type.Object(
             }),
           ),
           capacity: Type.Optional(DeclaredCapacity),
+          retired: Type.Optional(Type.Boolean({ description: 'retired: its services are placed elsewhere first (drain), then it is given nothing to run' })),
         },
         { additionalProperties: false },
       ),

@@ -46,6 +46,8 @@ export interface ClusterReport {
   /** air-gapped: declared so (clusters/<c>.yaml spec.connectivity); never unreachable for being silent. */
   state: 'online' | 'unreachable' | 'air-gapped';
   /** For an air-gapped cluster: when its last status (come back by bundle) was recorded at the site. */
+  /** clusters/<c>.yaml spec.retired: `draining` while it is still placed or runs replicas, then `retired`. */
+  retired?: 'draining' | 'retired';
   lastHeartbeat: string | null;
   applied: { commit: string; seq: number; epoch: number } | null;
   nodes: { total: number; online: number };
@@ -193,6 +195,13 @@ export async function reportFrom(
   }
   for (const c of new Set([...placements.keys(), ...airGapped.keys()]))
     report.clusters[c] ??= { state: airGapped.has(c) ? 'air-gapped' : 'unreachable', lastHeartbeat: null, applied: null, nodes: { total: 0, online: 0 } };
+  for (const c of desired.state.index?.accepted('Cluster') ?? []) {
+    const r = report.clusters[c.metadata.name];
+    if (!r || c.spec?.retired !== true) continue;
+    const placed = Object.keys(placements.get(c.metadata.name)?.services ?? {}).length > 0;
+    const runs = Object.values(statuses.get(c.metadata.name)?.services ?? {}).some((s) => s.running > 0);
+    r.retired = placed || (runs && r.state === 'online') ? 'draining' : 'retired';
+  }
 
   const rollouts = await rolloutsInForce(repo, good, warn);
   const rejectedFiles = new Map((headNote?.outcome === 'rejected' ? (headNote.problems ?? []) : []).map((p) => [p.file, p]));

@@ -8,6 +8,7 @@ import type { Repo } from '../git/repo.js';
 import { loadDesired, type DesiredState } from '../root/desired.js';
 import { placeServices, type ClusterView, type ServiceDecision } from '../root/place.js';
 import { allocationOf, type PlanInputs } from './plan-inputs.js';
+import { retiredOf } from '../root/drain.js';
 import { compareServices } from './plan-compare.js';
 import { inForceAt } from './plan-in-force.js';
 import type { PlanCore } from './plan-types.js';
@@ -49,7 +50,10 @@ export async function planFull(
 function placeAll(s: DesiredState | undefined, views: ClusterView[], previous: ReturnType<typeof allocationOf>): Map<string, ServiceDecision> {
   if (!s) return new Map();
   const policy = s.fleet.spec?.scheduler?.root ?? 'bestfit';
-  return placeServices([...s.services.values()], views, previous, policy, { targets: s.fleet.spec?.targets }).decisions;
+  // Clusters this side retires (clusters/<c>.yaml spec.retired) take nothing, as at the root.
+  const retired = new Set(retiredOf(s.index?.accepted('Cluster') ?? []));
+  const seen = retired.size ? views.map((v) => (retired.has(v.name) ? { ...v, retired: true } : v)) : views;
+  return placeServices([...s.services.values()], seen, previous, policy, { targets: s.fleet.spec?.targets }).decisions;
 }
 
 function declaredClusters(s: DesiredState | undefined): string[] {

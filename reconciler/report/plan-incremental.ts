@@ -24,7 +24,7 @@ import { allocationOf, type PlanInputs } from './plan-inputs.js';
 import { allHeld, atBase, beside, computeBasis, ineligibleWith, loadBasis, moveTo, storeBasis, type Basis } from './plan-basis.js';
 import { keyOf } from './plan-cache.js';
 import { placementIndexes, type PlacementIndex } from './plan-index.js';
-import { fleetAt, judgeAgainst } from './plan-judge.js';
+import { fleetAt, judgeAgainst, retiredAt } from './plan-judge.js';
 import { placeBeside } from '../root/place-beside.js';
 import { compareServices } from './plan-compare.js';
 import { commitAt, inForceFrom, type Commit } from './plan-in-force.js';
@@ -61,6 +61,8 @@ export async function planIncremental(
   if (!accepted) return core;
   // Which clusters a secret is sealed to bounds its users, wherever they are: every service is placed.
   if (judged.diff.some((c) => /^secrets\/[^/]+\.yaml$/.test(c.path))) return 'a secret names other clusters';
+  // A cluster retired (or no longer): every service it may hold moves, and each side sees it as its own clusters/ says.
+  if (judged.diff.some((c) => /^clusters\/[^/]+\.yaml$/.test(c.path))) return 'a cluster declaration changed (spec.retired moves what it runs)';
 
   // 3. Placement of what can move.
   return placeChanged(repo, inputs, cache, base, head, judged.diff, core);
@@ -89,7 +91,9 @@ async function placeChanged(
   const fleets = { base: (await fleetAt(repo, base.tree, cache))!, head: core.fleet! };
   const opts = { base: { targets: fleets.base.spec?.targets }, head: { targets: fleets.head.spec?.targets } };
   const policy = { base: fleets.base.spec?.scheduler?.root ?? 'bestfit', head: fleets.head.spec?.scheduler?.root ?? 'bestfit' };
-  const views = inputs.statuses.flatMap((s) => (s.view ? [s.view] : []));
+  // Clusters retired before base (the change does not touch clusters/: else it is planned in full) take nothing.
+  const retired = await retiredAt(repo, head.tree, cache);
+  const views = inputs.statuses.flatMap((s) => (s.view ? [retired.has(s.name) ? { ...s.view, retired: true } : s.view] : []));
   const viewMap = new Map(views.map((v) => [v.name, v]));
   let indexes: Map<string, PlacementIndex> | undefined;
   const index = async () => (indexes ??= await placementIndexes(repo, inputs.records));

@@ -22,7 +22,7 @@ import { isConfigPath } from '../core/file-rules.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
 import type { Repo } from '../git/repo.js';
 import { objectStore } from '../git/odb.js';
-import { diffTrees, entryAtPath, type Change } from '../git/tree.js';
+import { diffTrees, entryAtPath, readEntries, type Change } from '../git/tree.js';
 
 export interface Judgement {
   problems: Problem[];
@@ -153,6 +153,20 @@ export async function fleetAt(repo: Repo, tree: string, cache: Map<string, Parse
   const file = await fileAt(repo, 'fleet.yaml', e.oid, cache);
   const r = file ? parseCached(file, cache) : undefined;
   return r?.ok && r.kind === 'Fleet' ? r.value : undefined;
+}
+
+/** The clusters `tree` retires (clusters/<c>.yaml spec.retired: true), parsed as the root parses them. */
+export async function retiredAt(repo: Repo, tree: string, cache: Map<string, ParseResult>): Promise<Set<string>> {
+  const out = new Set<string>();
+  const dir = await entryAtPath(repo, tree, 'clusters');
+  if (dir?.type !== 'tree') return out;
+  for (const [name, e] of await readEntries(repo, dir.oid)) {
+    if (e.type === 'tree' || !name.endsWith('.yaml')) continue;
+    const file = await fileAt(repo, `clusters/${name}`, e.oid, cache);
+    const r = file ? parseCached(file, cache) : undefined;
+    if (r?.ok && r.kind === 'Cluster' && r.value.spec?.retired === true) out.add(r.value.metadata.name);
+  }
+  return out;
 }
 
 function at(file: string, message: string): Problem {

@@ -79,7 +79,7 @@ export function renderStatus(r: FleetReport, now = new Date(), o: RenderOptions 
     .sort(([a], [b]) => byCodePoint(a, b))
     .map(([c, s]) => [
       c,
-      s.state,
+      s.retired ? `${s.state}, ${s.retired}` : s.state,
       `${s.nodes.online}/${s.nodes.total}`,
       s.applied ? `#${s.applied.seq} ${s.applied.commit.slice(0, 12)}` : '-',
       s.state === 'air-gapped'

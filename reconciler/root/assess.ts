@@ -28,6 +28,8 @@ export function exclusion(c: ClusterView, spec: ServiceSpec, targets?: Record<st
 export type SealedTo = Readonly<Record<string, readonly string[]>>;
 
 export function assess(c: ClusterView, spec: ServiceSpec, targets?: Record<string, Target>, sealedTo?: SealedTo): Assessment {
+  // Retired (clusters/<c>.yaml): first, so an unreachable retired cluster keeps nothing either.
+  if (c.retired) return { why: `cluster ${c.name} retired` };
   if (!c.online) return { why: 'unreachable' };
   // Judged from the declaration alone: the root never opens a secret.
   for (const [name, clusters] of Object.entries(sealedTo ?? {})) {

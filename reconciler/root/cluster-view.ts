@@ -33,6 +33,8 @@ export interface ClusterView {
    * when even its last status is missing: its replicas stay without checking constraints.
    */
   unheard?: 'last status from Git' | 'unknown';
+  /** clusters/<c>.yaml spec.retired: never chosen; what it runs drains to the others (drain.ts). */
+  retired?: boolean;
 }
 
 /**
@@ -79,7 +81,7 @@ export interface PlaceResult {
 /** What the root learns of a cluster from its status: the view placement works on. */
 export function clusterViewOf(
   st: ClusterStatus,
-  o: { online?: boolean; offlineForMs?: number; refused?: Record<string, Refusal>; unheard?: ClusterView['unheard'] } = {},
+  o: { online?: boolean; offlineForMs?: number; refused?: Record<string, Refusal>; unheard?: ClusterView['unheard']; retired?: boolean } = {},
 ): ClusterView {
   return {
     name: st.cluster,
@@ -97,6 +99,7 @@ export function clusterViewOf(
     ...(st.latency ? { latency: st.latency } : {}),
     ...(o.refused && Object.keys(o.refused).length ? { refused: o.refused } : {}),
     ...(o.unheard ? { unheard: o.unheard } : {}),
+    ...(o.retired ? { retired: true } : {}),
   };
 }
 

@@ -50,6 +50,8 @@ export function clusterStatusIn(state: RootState, ports: InputPorts, cluster: st
   if (!sameVersion(status.applied, ports.book.get(cluster)?.version)) queue.enqueue(`send:${cluster}`);
   // A wave waiting for this cluster looks again.
   if (state.rollouts.involves(cluster)) queue.enqueue('rollout');
+  // A retired cluster drains: replicas may be ready elsewhere now.
+  if (state.drain.active) queue.enqueue('drain');
   queue.enqueue('converge');
 }
 

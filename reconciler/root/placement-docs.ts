@@ -27,6 +27,8 @@ export class PlacementDocs {
   private unschedulable = new Map<string, string>();
   /** The spec a rollout holds a cluster at, when not the desired one (rollouts.ts); none: always the desired. */
   held?: (id: string, cluster: string) => { spec: ServiceSpec; hash: string } | undefined;
+  /** Whether a retired cluster keeps its entry for a service placed elsewhere now (drain.ts); none: it goes at once. */
+  keeps?: (id: string, cluster: string) => boolean;
 
   /** Take the decisions of `ids` (re-placed or removed); returns each changed cluster's changed services. */
   update(
@@ -51,6 +53,13 @@ export class PlacementDocs {
         }
       for (const c of this.where.get(id) ?? []) {
         if (next.has(c)) continue;
+        const old = this.docs.get(c)![id];
+        if (old && d && svc && this.keeps?.(id, c)) {
+          // Draining: it runs what it was given until the replicas placed elsewhere are ready.
+          const reason = `cluster ${c} retired: kept until the replicas placed elsewhere are ready`;
+          next.set(c, old.reason === reason ? old : { ...old, reason });
+          continue;
+        }
         delete this.docs.get(c)![id];
         touch(c, id);
       }
@@ -70,6 +79,12 @@ export class PlacementDocs {
       else this.unschedulable.delete(id);
     }
     return touched;
+  }
+
+  /** Start from what a cluster holds (a retired one's placement ref, at start): its entries are kept while it drains. */
+  seed(cluster: string, services: Assignments): void {
+    this.docs.set(cluster, { ...services });
+    for (const id of Object.keys(services)) this.where.set(id, [...new Set([...(this.where.get(id) ?? []), cluster])]);
   }
 
   /** What the clusters of service `id` were last given (the first cluster's entry), if it is placed. */

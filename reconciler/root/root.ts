@@ -19,7 +19,7 @@ import { rootMetrics } from './metrics.js';
 import type { RootPorts } from './ports.js';
 import { rootReconciler } from './reconcile.js';
 import { committedStatus, seedUnheard } from './seed-unheard.js';
-import { newRootState } from './state.js';
+import { newRootState, type RootState } from './state.js';
 import { recoverRollouts } from './recover-rollouts.js';
 import { gitStatusRefs, syncAirGapped } from './air-gapped.js';
 import { syncStore } from './steps/trust.js';
@@ -63,6 +63,14 @@ const RESYNC = ['main', 'converge', 'air-gapped'];
 
 const AUTHOR: Identity = { name: 'canopy root', email: 'root@canopy.invalid' };
 
+/** What Git says beyond the notes: clusters not heard yet, retired clusters' drains, rollouts under way. */
+async function recoverState(state: RootState, o: RootOptions, book: PlacementBook, warn: (m: string) => void): Promise<void> {
+  await seedUnheard(state, book, committedStatus(o.repo, o.log));
+  // A retired cluster drains what its placement ref holds, also across a restart (drain.ts).
+  for (const c of state.drain.retired) state.docs.seed(c, book.get(c)?.services ?? {});
+  await recoverRollouts(state, o.repo, book, warn);
+}
+
 export async function startRoot(o: RootOptions): Promise<Root> {
   const clock = o.clock ?? Date.now;
   const branchRef = `refs/heads/${o.branch ?? 'main'}`;
@@ -74,8 +82,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
   const parseCache = new Map<string, ParseResult>();
   const rec = await recoverRoot(o.repo, branchRef, book, parseCache, warn);
   const state = newRootState({ ...rec, seq: book.maxSeq(), epoch: book.maxEpoch(), parseCache, startedAt: clock() });
-  await seedUnheard(state, book, committedStatus(o.repo, o.log));
-  await recoverRollouts(state, o.repo, book, warn);
+  await recoverState(state, o, book, warn);
   // Before the first retained status arrives: each cluster is verified by its declared keys.
   if (o.trust) syncStore(o.trust, state);
 

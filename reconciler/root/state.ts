@@ -11,6 +11,7 @@ import { RunningCounts } from './running-counts.js';
 import { RouteIndex } from './route-index.js';
 import { Rollouts } from './rollouts.js';
 import { fleetTrust, type FleetTrust } from './trust.js';
+import { Drain, retiredOf } from './drain.js';
 
 /** What the root knows of one cluster: its last status and its liveness as the root sees it. */
 export interface ClusterState {
@@ -76,6 +77,8 @@ export interface RootState {
   startedAt: number;
   /** The keys the good commit declares (none: the fleet runs unsigned). */
   trust?: FleetTrust;
+  /** Retired clusters and what they still run until it is ready elsewhere (drain.ts). */
+  drain: Drain;
 }
 
 export interface StateSeed {
@@ -94,6 +97,9 @@ export function newRootState(s: StateSeed): RootState {
   const rollouts = new Rollouts();
   const docs = new PlacementDocs();
   docs.held = (id, cluster) => rollouts.specFor(id, cluster);
+  const drain = new Drain();
+  drain.setRetired(retiredOf(s.good?.index?.accepted('Cluster') ?? []));
+  docs.keeps = (id, cluster) => drain.keeps(id, cluster);
   if (s.good) counts.desiredChanged(s.good.services.keys(), s.good.services);
   return {
     good: s.good,
@@ -115,5 +121,6 @@ export function newRootState(s: StateSeed): RootState {
     parseCache: s.parseCache ?? new Map(),
     startedAt: s.startedAt,
     trust: fleetTrust(s.good),
+    drain,
   };
 }

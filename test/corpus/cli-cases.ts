@@ -313,5 +313,15 @@ export function cliCases(p: Paths): CliCase[] {
   logs(['shop/web', '--broker', 'localhost'], `--broker localhost: ${broker}`);
   on('logs')(['shop/web'], 'give --repo DIR (a running canopy up) or --broker URL --identity FILE');
   logs(['shop/web', '--follow=yes'], "Option '-f, --follow' does not take an argument");
+
+  const retire = on('retire', ['--repo', p.repo]);
+  on('retire')(['munich'], 'missing --repo');
+  retire([], 'expected the cluster to retire, got none');
+  retire(['munich', 'paris'], 'expected the cluster to retire, got munich paris');
+  retire(['Munich'], 'Munich: a cluster name is a lower-case DNS label (letters, digits, -)');
+  retire(['munich_1'], 'munich_1: a cluster name is a lower-case DNS label (letters, digits, -)');
+  retire(['munich', '--force'], "Unknown option '--force'");
+  run('retire', ['--repo', p.repo])(['munich'], 'munich: unknown cluster (no clusters/munich.yaml, no placement or status ref): nothing to retire');
+  run('retire')(['munich', '--repo', p.plain], `--repo ${p.plain}: not a Git working tree`);
   return rows;
 }

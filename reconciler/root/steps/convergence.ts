@@ -42,6 +42,8 @@ function converged(state: RootState, ports: Pick<RootPorts, 'book'>): boolean {
   for (const c of ports.book.clusters()) {
     const st = state.clusters.get(c);
     if (idleAirGapped(state, ports.book, c)) continue;
+    // A retired cluster that is gone runs nothing of the fleet (drain.ts): it is not waited for.
+    if (state.drain.retired.has(c) && !st?.online) continue;
     if (!st?.status || !sameVersion(st.status.applied, ports.book.get(c)!.version)) return false;
   }
   // A rollout under way, paused or rolled back: the fleet does not run what main says.

@@ -12,7 +12,7 @@ import type { Pass, StepResult } from './pass.js';
 export function place(state: RootState, ports: Pick<RootPorts, 'log' | 'queue' | 'clock' | 'metrics'>, pass: Pass): StepResult {
   const good = state.good;
   if (!good) return 'done';
-  const views = clusterViews(state.clusters, ports.clock());
+  const views = clusterViews(state.clusters, ports.clock(), state.drain.retired);
   const policy = (good.fleet.spec?.scheduler?.root ?? 'bestfit') as RootPolicy;
   const services = good.services;
   // Told what the commit changed, the placer looks at those services only (the full list is
@@ -43,14 +43,15 @@ export function place(state: RootState, ports: Pick<RootPorts, 'log' | 'queue' |
 }
 
 /** The clusters placement works on: those the root has a status of. */
-export function clusterViews(clusters: ReadonlyMap<string, ClusterState>, nowMs: number): ClusterView[] {
+export function clusterViews(clusters: ReadonlyMap<string, ClusterState>, nowMs: number, retired?: ReadonlySet<string>): ClusterView[] {
   const out: ClusterView[] = [];
   for (const [name, s] of clusters) {
     if (!s.status) continue;
     // Known only by its placement: offline until heard, whatever its online flag says.
     const online = s.online && s.unheard !== 'unknown';
     const offlineForMs = online ? 0 : nowMs - (s.offlineSince ?? nowMs);
-    out.push({ ...clusterViewOf(s.status, { online, offlineForMs, refused: s.refused, unheard: s.unheard }), name });
+    const r = retired?.has(name);
+    out.push({ ...clusterViewOf(s.status, { online, offlineForMs, refused: s.refused, unheard: s.unheard, retired: r }), name });
   }
   return out;
 }

@@ -46,7 +46,10 @@ export function notePlacements(state: RootState, pass: Pass): void {
   for (const id of ids) {
     const d = decisions.get(id);
     if (!d) continue;
-    pending.changed![id] = { desired: d.desired, placed: d.placed, clusters: Object.fromEntries(d.clusters), reason: d.reason };
+    // Moved off a retired cluster (steps/drain.ts): the note says so.
+    const off = state.drain.moved?.commit === pending.commit ? state.drain.moved.from.get(id) : undefined;
+    const reason = off ? `moved off ${off} (cluster ${off} retired): ${d.reason}` : d.reason;
+    pending.changed![id] = { desired: d.desired, placed: d.placed, clusters: Object.fromEntries(d.clusters), reason };
   }
   pending.unschedulable = state.docs.short();
   const text = renderNote(pending);

@@ -129,7 +129,7 @@ function waveView(state: RootState, ports: Pick<RootPorts, 'book'>): WaveView {
 }
 
 /** The pass's placement with the clusters a rollout re-specced added (a rollout pass has none of its own). */
-function mergeTouched(placed: Placed | undefined, touched: Map<string, string[]>, decisions: Placed['result']['decisions'], state: RootState): Placed {
+export function mergeTouched(placed: Placed | undefined, touched: Map<string, string[]>, decisions: Placed['result']['decisions'], state: RootState): Placed {
   const out: Placed = placed ?? {
     result: { decisions, recomputed: new Set(), removed: new Set(), before: new Map(), full: false },
     touched: new Map(),
