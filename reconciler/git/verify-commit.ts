@@ -21,27 +21,64 @@ export async function verifyCommitSignature(repo: Repo, commit: string, keys: re
     const what = format === 'openpgp' ? 'an OpenPGP signature' : format === 'x509' ? 'an X.509 signature' : 'a signature of unknown kind';
     return { kind: 'invalid', message: `${what}; spec.trust.commitSigners holds SSH keys: sign with git -c gpg.format=ssh` };
   }
+  return withAllowedSigners(keys, (file) => gitVerifyCommit(['--git-dir', repo.gitdir], commit, file, keys));
+}
+
+/**
+ * The first of `commits` that `keys` did not sign, with its verdict (undefined: every one is
+ * signed by one of them), by native git alone: objects git can see but canopy's object store
+ * cannot (a pre-receive hook's quarantine) are judged too. One allowed_signers file for all.
+ */
+export async function firstNotSignedBy(
+  gitArgs: string[],
+  commits: readonly string[],
+  keys: readonly string[],
+): Promise<{ commit: string; verdict: SignatureVerdict } | undefined> {
+  if (!commits.length) return undefined;
+  return withAllowedSigners(keys, async (file) => {
+    for (const commit of commits) {
+      // A signature git cannot check with SSH keys (OpenPGP: gpg may be absent) is not C's.
+      const verdict = await gitVerifyCommit(gitArgs, commit, file, keys).catch((e): SignatureVerdict => ({ kind: 'invalid', message: (e as Error).message }));
+      if (verdict.kind !== 'trusted') return { commit, verdict };
+    }
+    return undefined;
+  });
+}
+
+/** What a verdict other than trusted means, in a sentence about `commit` ("not signed", "signed by …"). */
+export function verdictProblem(commit: string, v: SignatureVerdict, whose: string): string {
+  const c = `commit ${commit.slice(0, 12)}`;
+  if (v.kind === 'unsigned') return `${c} is not signed`;
+  if (v.kind === 'untrusted') return `${c} is signed by ${v.fingerprint}, not by ${whose}`;
+  if (v.kind === 'invalid') return `${c}: its signature does not verify (${v.message})`;
+  return `${c} is signed by ${whose}`;
+}
+
+async function withAllowedSigners<T>(keys: readonly string[], fn: (file: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'canopy-signers-'));
   try {
     const file = path.join(dir, 'allowed_signers');
     await writeFile(file, allowedSigners(keys), { mode: 0o600 });
-    const { code, output } = await run([
-      '--git-dir',
-      repo.gitdir,
-      '-c',
-      'gpg.format=ssh',
-      '-c',
-      'gpg.ssh.program=ssh-keygen',
-      '-c',
-      `gpg.ssh.allowedSignersFile=${file}`,
-      'verify-commit',
-      '--raw',
-      commit,
-    ]);
-    return parseVerifyOutput(code, output, keys);
+    return await fn(file);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+async function gitVerifyCommit(gitArgs: string[], commit: string, file: string, keys: readonly string[]): Promise<SignatureVerdict> {
+  const { code, output } = await run([
+    ...gitArgs,
+    '-c',
+    'gpg.format=ssh',
+    '-c',
+    'gpg.ssh.program=ssh-keygen',
+    '-c',
+    `gpg.ssh.allowedSignersFile=${file}`,
+    'verify-commit',
+    '--raw',
+    commit,
+  ]);
+  return parseVerifyOutput(code, output, keys);
 }
 
 /** git's exit code and all it printed (ssh-keygen reports on stderr); throws when git cannot run. */
