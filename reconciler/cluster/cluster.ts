@@ -125,6 +125,10 @@ async function loadRootKeys(trust: TrustStore, journal: Journal): Promise<void> 
     );
 }
 
+/** Its status history in Git (refs/canopy/status/<name>), each commit signed when it has a key. */
+const statusRecorder = (o: ClusterOptions) =>
+  o.repo ? new StatusRecorder(o.repo, o.name, { name: `canopy cluster ${o.name}`, email: `${o.name}@canopy.invalid` }, { sign: o.signStatus }) : undefined;
+
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const cfg = clusterConfig(o);
   const now = o.now ?? Date.now;
@@ -145,9 +149,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     placements,
     assignments,
     rolls,
-    recorder: o.repo
-      ? new StatusRecorder(o.repo, o.name, { name: `canopy cluster ${o.name}`, email: `${o.name}@canopy.invalid` }, { sign: o.signStatus })
-      : undefined,
+    recorder: statusRecorder(o),
     placementFromGit: o.placementFromGit,
     onStatusCommit: o.onStatusCommit,
     // The loop is made below, with these ports: steps only reach it once it runs.
