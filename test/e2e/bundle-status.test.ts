@@ -21,15 +21,8 @@ import { userNameOf } from '../../reconciler/core/identity.js';
 import { renderNote } from '../../reconciler/core/note.js';
 import { StatusRecorder, statusRef } from '../../reconciler/cluster/status-ref.js';
 import { openRepo, resolveRef, updateRef, writeCommit } from '../../reconciler/git/repo.js';
-
-// (cli/bundle/*.ts compile to dist/cli/bundle/, which the CLI bundler empties: not imported here.)
-/** The site's repository, as cli/bundle/site.ts makes it: <state-dir>/repo, bare. */
-function ensureSiteRepo(stateDir: string): string {
-  const dir = path.join(stateDir, 'repo');
-  if (!existsSync(path.join(dir, 'HEAD'))) git(work, 'init', '-q', '--bare', '--initial-branch=main', dir);
-  return dir;
-}
-const ackedStatusRef = (cluster: string) => `refs/canopy/acked/status/${cluster}`;
+import { ensureSiteRepo } from '../../cli/bundle/site.js';
+import { ackedStatusRef } from '../../cli/bundle/status.js';
 
 const test = suite('bundle: status history from an air-gapped site');
 
