@@ -16,6 +16,9 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Failure } from '../args.js';
 import { loadIdentity } from '../../reconciler/core/identity-file.js';
+import { openJournal } from '../../reconciler/core/journal.js';
+import { openPatchJournal } from '../../reconciler/core/patch-journal.js';
+import type { Placement } from '../../schemas/messages.js';
 import { statusRef, STATUS_FILE } from '../../reconciler/core/refs.js';
 import { openRepo, readFileAt, RefConflictError, resolveRef, updateRef, listRefs, type Repo } from '../../reconciler/git/repo.js';
 import { readCommitObject } from '../../reconciler/git/log.js';
@@ -37,9 +40,13 @@ const say = (line: string) => void process.stdout.write(`${line}\n`);
 async function siteCluster(repo: Repo, stateDir: string): Promise<string> {
   const refs = [...(await listRefs(repo, STATUS_PREFIX)).keys()];
   if (refs.length === 1) return refs[0]!;
+  // Which cluster this state directory is: its identity file, else the placement it journals.
   const idFile = path.join(stateDir, 'identity.json');
   const id = existsSync(idFile) ? loadIdentity(idFile).identity : undefined;
-  const named = id?.role === 'cluster' ? id.name : undefined;
+  const placed = await openPatchJournal<Placement>(openJournal(stateDir), stateDir, 'placement.json')
+    .read()
+    .catch(() => undefined);
+  const named = id?.role === 'cluster' ? id.name : placed?.cluster;
   if (named && (refs.includes(named) || !refs.length)) return named;
   if (!refs.length)
     throw new Failure(
@@ -47,7 +54,7 @@ async function siteCluster(repo: Repo, stateDir: string): Promise<string> {
     );
   throw new Failure(
     `canopy bundle export --status: ${repo.gitdir} holds the status of ${refs.join(', ')}; ` +
-      `which one is this site's? ${named ? `${idFile} names ${named}, none of them` : `put the cluster's identity at ${idFile}`}`,
+      `which one is this site's? ${named ? `this state directory is ${named}'s, none of them` : `put the cluster's identity at ${idFile}`}`,
   );
 }
 

@@ -19,6 +19,7 @@ import { generateSigningKey, signerFrom } from '../../reconciler/core/keys.js';
 import { commitSigner } from '../../reconciler/core/sshsig.js';
 import { userNameOf } from '../../reconciler/core/identity.js';
 import { renderNote } from '../../reconciler/core/note.js';
+import { createIdentity, writeIdentity } from '../../reconciler/core/identity-file.js';
 import { StatusRecorder, statusRef } from '../../reconciler/cluster/status-ref.js';
 import { openRepo, resolveRef, updateRef, writeCommit } from '../../reconciler/git/repo.js';
 import { ensureSiteRepo } from '../../cli/bundle/site.js';
@@ -195,6 +196,14 @@ test('refused, nothing changed: unsigned, tampered, invalid status, foreign, div
   refused(file('main.bundle'), /refused: foreign: a status bundle carries refs\/canopy\/status\/<cluster> alone, this one carries refs\/heads\/main/);
   git(siteRepo(), 'update-ref', 'refs/canopy/status/lisbon', good);
   git(siteRepo(), 'bundle', 'create', '-q', file('lisbon.bundle'), 'refs/canopy/status/lisbon');
+  // Two status refs at the site: which is this site's is its identity's to say.
+  const which = exportStatus(file('which.bundle'));
+  assert.is(which.code, 1);
+  assert.match(which.stderr, /holds the status of lisbon, munich; which one is this site's\? put the cluster's identity at .*identity\.json/);
+  writeIdentity(path.join(site, 'identity.json'), await createIdentity({ fleet: 'demo', role: 'cluster', name: 'munich' }));
+  const named = exportStatus(file('which.bundle'));
+  assert.is(named.code, 0, named.stderr);
+  assert.match(named.stdout, /munich's status/);
   git(siteRepo(), 'update-ref', '-d', 'refs/canopy/status/lisbon');
   refused(file('lisbon.bundle'), /refused: foreign: cluster lisbon is not declared here \(no clusters\/lisbon\.yaml on main\)/);
   // Diverged: a site whose state directory was made anew records munich's history afresh.
