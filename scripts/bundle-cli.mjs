@@ -84,10 +84,7 @@ const common = {
   logLevel: 'warning',
 };
 
-// Only the bundles of an earlier build: tsc writes the modules of cli/bundle/ (canopy bundle's
-// parts, imported by tests) to this same directory.
-mkdirSync(bundleOut, { recursive: true });
-for (const f of readdirSync(bundleOut)) if (/\.cjs(\.map)?$/.test(f)) rmSync(path.join(bundleOut, f), { force: true });
+rmSync(bundleOut, { recursive: true, force: true });
 rmSync(path.join(cliOut, 'chunks'), { recursive: true, force: true }); // an earlier layout's
 
 await build({

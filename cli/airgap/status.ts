@@ -19,7 +19,7 @@ import { loadIdentity } from '../../reconciler/core/identity-file.js';
 import { openJournal } from '../../reconciler/core/journal.js';
 import { openPatchJournal } from '../../reconciler/core/patch-journal.js';
 import type { Placement } from '../../schemas/messages.js';
-import { statusRef, STATUS_FILE } from '../../reconciler/core/refs.js';
+import { ackedStatusRef, statusRef, STATUS_FILE } from '../../reconciler/core/refs.js';
 import { openRepo, readFileAt, RefConflictError, resolveRef, updateRef, listRefs, type Repo } from '../../reconciler/git/repo.js';
 import { readCommitObject } from '../../reconciler/git/log.js';
 import { readRecord, readRecordsAlong } from '../../reconciler/git/records.js';
@@ -29,8 +29,6 @@ import { firstNotSignedBy, verdictProblem } from '../../reconciler/git/verify-co
 import { bundleHeads, createBundle, fetchBundle, git, gitSays, verifyBundle } from './git-bundle.js';
 import { siteRepoDir } from './site.js';
 
-/** What the root held of C's status when it last exported to the site (the placement import writes it). */
-export const ackedStatusRef = (cluster: string) => `refs/canopy/acked/status/${cluster}`;
 const STATUS_PREFIX = 'refs/canopy/status/';
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 

@@ -315,21 +315,10 @@ export function cliCases(p: Paths): CliCase[] {
   logs(['shop/web', '--follow=yes'], "Option '-f, --follow' does not take an argument");
 
   // bundle, status history up (issue 19): export --status at the site, import --repo at the root.
-  const bundle = on('bundle');
-  bundle([], 'expected the action (export or import) and, for import, the bundle FILE');
-  bundle(['export', '--status', '--out', 'x.bundle'], 'export --status: --state-dir DIR is required (the site cluster’s state directory)');
-  bundle(['export', '--status', '--state-dir', p.state], 'export --status: --out FILE is required');
-  bundle(['export', '--status', '--state-dir', p.state, '--out', 'x.bundle', '--repo', p.repo], 'export --status takes --state-dir and --out only');
-  bundle(['export', 'x.bundle', '--status', '--state-dir', p.state, '--out', 'y.bundle'], 'export takes no FILE argument (give --out FILE): "x.bundle"');
-  bundle(['import', '--repo', p.repo], 'import: give the bundle FILE');
-  bundle(['import', 'x.bundle'], 'import: give --state-dir DIR (at the site) or --repo DIR (at the root), one of them');
-  bundle(
-    ['import', 'x.bundle', '--repo', p.repo, '--state-dir', p.state],
-    'import: give --state-dir DIR (at the site) or --repo DIR (at the root), one of them',
-  );
-  bundle(['import', 'x.bundle', '--repo', p.repo, '--images', 'i.tar'], 'import --repo: --images belongs to the site’s import (--state-dir)');
-  bundle(['import', 'x.bundle', '--repo', p.repo, '--status'], 'import takes FILE with --state-dir or --repo (and --images, --identity)');
-  bundle(['send', 'x.bundle'], 'unknown action "send": the actions are export and import');
+  const statusBundle = on('bundle');
+  statusBundle(['export', '--status', '--state-dir', p.state], 'export --status: --out FILE is required');
+  statusBundle(['import', '--repo', p.repo], 'import: give the bundle FILE');
+  statusBundle(['import', 'x.bundle', '--repo', p.repo, '--status'], 'import takes FILE with --state-dir or --repo (and --images, --identity)');
   const bundleRun = run('bundle');
   bundleRun(['import', p.none, '--repo', p.repo], `import: ${p.none}: no such file`);
   bundleRun(['import', `${p.repo}/fleet.yaml`, '--repo', p.plain], `--repo ${p.plain}: ${p.plain} is not a Git repository`);

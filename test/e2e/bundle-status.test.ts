@@ -22,8 +22,8 @@ import { renderNote } from '../../reconciler/core/note.js';
 import { createIdentity, writeIdentity } from '../../reconciler/core/identity-file.js';
 import { StatusRecorder, statusRef } from '../../reconciler/cluster/status-ref.js';
 import { openRepo, resolveRef, updateRef, writeCommit } from '../../reconciler/git/repo.js';
-import { ensureSiteRepo } from '../../cli/bundle/site.js';
-import { ackedStatusRef } from '../../cli/bundle/status.js';
+import { ensureSiteRepo } from '../../cli/airgap/site.js';
+import { ackedStatusRef } from '../../reconciler/core/refs.js';
 
 const test = suite('bundle: status history from an air-gapped site');
 
