@@ -91,7 +91,7 @@ const cmd = command({
     }
     if (v.repo) {
       const { importStatus } = await import('../airgap/status.js');
-      return importStatus({ file: file!, repo: v.repo });
+      return importStatus({ file: file!, repo: v.repo, usage: (problem) => usageError(this, problem) });
     }
     const { importPlacement } = await import('../airgap/placement.js');
     return importPlacement({ file: file!, stateDir: v['state-dir']!, images: v.images, identity: v.identity });

@@ -8,12 +8,15 @@ import {
   HookInputError,
   hookScript,
   judgePush,
+  needsHistory,
   parseUpdates,
   pusherFrom,
   readDeclarations,
   rulesFrom,
   touchesCanopy,
+  type StatusHistory,
 } from '../../reconciler/git/hook.js';
+import { judgeStatusHistory } from '../../reconciler/git/status-history.js';
 
 const SUBCOMMANDS = ['pre-receive', 'install'] as const;
 
@@ -27,7 +30,9 @@ const cmd = command({
     'pre-receive: run by git in the fleet repository on the Git server, with "<old-oid> <new-oid> <ref>"',
     'lines on stdin. Only the root’s Git user (fleet.yaml spec.trust.root.user) may write',
     'refs/canopy/placements/* and refs/notes/canopy, only cluster C’s (clusters/C.yaml',
-    'spec.identity.user) refs/canopy/status/C, and nobody any other ref under refs/canopy/; a push',
+    'spec.identity.user) refs/canopy/status/C, and nobody any other ref under refs/canopy/. The root',
+    'may also push refs/canopy/status/C (a history an air-gapped site sent by bundle) when the push',
+    'fast-forwards it and every new commit is signed by C’s keys (clusters/C.yaml spec.identity.keys). A push',
     'that breaks a rule is refused whole (exit 1, one line per refused ref). Branches and tags are',
     'the Git host’s business. The users are read from refs/heads/NAME (default main) as it is before',
     'the push, so a push cannot change the rules it is judged by. When the repository declares no',
@@ -82,7 +87,14 @@ async function preReceive(branch: string): Promise<number> {
     throw new Failure(`canopy: refused the push: cannot read the Git users the repository declares: ${(e as Error).message}`);
   }
   const { rules, notes } = rulesFrom(read.files, branch);
-  const { refused, warnings } = judgePush(updates, pusherFrom(process.env), rules);
+  const user = pusherFrom(process.env);
+  // The root carrying a cluster's status history (from a bundle): native git judges what it adds.
+  const histories = new Map<string, StatusHistory>();
+  for (const u of updates.filter((x) => needsHistory(x, user, rules))) {
+    const cluster = u.ref.slice('refs/canopy/status/'.length);
+    histories.set(u.ref, await judgeStatusHistory([], cluster, u.oldOid, u.newOid, rules.keys.get(cluster) ?? []));
+  }
+  const { refused, warnings } = judgePush(updates, user, rules, histories);
   const lines = [...[...read.notes, ...notes].map((n) => `canopy: note: ${n}`), ...warnings, ...refused];
   if (lines.length) process.stderr.write(`${lines.join('\n')}\n`);
   return refused.length ? 1 : 0;

@@ -19,6 +19,7 @@ import { keepalive, timingsOf, type Running } from './running.js';
 import { remoteRepo } from './remote.js';
 import { partSecurity, type TlsFlags, warnUnsigned } from './security.js';
 import { loadIdentity } from '../../reconciler/core/identity-file.js';
+import { commitSigner } from '../../reconciler/core/sshsig.js';
 import { clusterTrustView } from '../../reconciler/mqtt/trust.js';
 import { placementFromBundle } from '../../reconciler/cluster/bundle-source.js';
 import { ensureSiteRepo } from '../airgap/site.js';
@@ -139,6 +140,8 @@ export async function runCluster(o: ClusterPartOptions): Promise<Running> {
     telemetry,
     trust: sec.trust,
     ageIdentity: sec.identity?.identity.age.identity,
+    // Status commits signed by the cluster's key: the root verifies them when they come by bundle.
+    signStatus: sec.identity ? commitSigner(sec.identity.signer) : undefined,
     placementFromGit: repo
       ? placementReader(repo, o.name, sync, o.log)
       : placementFromBundle({

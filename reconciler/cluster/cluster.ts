@@ -14,6 +14,7 @@ import { openPatchJournal } from '../core/patch-journal.js';
 import { canonicalJson } from '../core/ids.js';
 import { createTelemetry, type Telemetry } from '../core/telemetry.js';
 import type { Repo } from '../git/repo.js';
+import type { CommitSigner } from '../core/sshsig.js';
 import type { ClusterPolicy } from './place.js';
 import { StatusRecorder } from './status-ref.js';
 import { startMaintenance } from '../git/maintenance.js';
@@ -67,6 +68,8 @@ export interface ClusterOptions {
   trust?: TrustStore;
   /** Its age identity (AGE-SECRET-KEY-1…, from --identity): opens the secrets its placement carries. */
   ageIdentity?: string;
+  /** Signs its status commits (core/sshsig.ts commitSigner of its identity's key): the root verifies them on import. */
+  signStatus?: CommitSigner;
 }
 
 export interface Cluster {
@@ -122,6 +125,10 @@ async function loadRootKeys(trust: TrustStore, journal: Journal): Promise<void> 
     );
 }
 
+/** Its status history in Git (refs/canopy/status/<name>), each commit signed when it has a key. */
+const statusRecorder = (o: ClusterOptions) =>
+  o.repo ? new StatusRecorder(o.repo, o.name, { name: `canopy cluster ${o.name}`, email: `${o.name}@canopy.invalid` }, { sign: o.signStatus }) : undefined;
+
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const cfg = clusterConfig(o);
   const now = o.now ?? Date.now;
@@ -142,7 +149,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     placements,
     assignments,
     rolls,
-    recorder: o.repo ? new StatusRecorder(o.repo, o.name, { name: `canopy cluster ${o.name}`, email: `${o.name}@canopy.invalid` }) : undefined,
+    recorder: statusRecorder(o),
     placementFromGit: o.placementFromGit,
     onStatusCommit: o.onStatusCommit,
     // The loop is made below, with these ports: steps only reach it once it runs.

@@ -13,6 +13,7 @@ import { resolveRef, writeCommit, updateRef, type Repo, type Identity } from '..
 import { readCommitObject } from '../git/log.js';
 import { readServiceRecord, writeServiceRecord } from '../git/service-records.js';
 import { canonicalJson } from '../core/ids.js';
+import type { CommitSigner } from '../core/sshsig.js';
 
 import { statusRef, STATUS_FILE } from '../core/refs.js';
 export { statusRef, STATUS_FILE };
@@ -24,6 +25,8 @@ export interface RecorderOptions {
   capacityThreshold?: number;
   /** Relative change of a measured latency worth a commit; default 0.25. */
   latencyThreshold?: number;
+  /** Signs each status commit with the cluster's key (core/sshsig.ts), so the root can take its history by bundle. */
+  sign?: CommitSigner;
 }
 
 const HEARTBEAT = ': heartbeat';
@@ -152,12 +155,26 @@ export class StatusRecorder {
       // One file per service beside status.json: a change writes what changed.
       const { services, ...header } = s;
       const tree = await writeServiceRecord(this.repo, tip?.tree, STATUS_FILE, header, tip?.status?.services, services, sameServiceStatus);
-      oid = await writeCommit(this.repo, { tree, parents: tip ? [tip.oid] : [], message: summary(s, tip?.status), author: this.author, time: observed });
+      oid = await writeCommit(this.repo, {
+        tree,
+        parents: tip ? [tip.oid] : [],
+        message: summary(s, tip?.status),
+        author: this.author,
+        time: observed,
+        sign: this.o.sign,
+      });
       this.tip = { oid, tree, parent: tip?.oid, at: observed.getTime(), heartbeat: false, status: s };
     } else {
       // A heartbeat on top of a heartbeat replaces it (amend), else it goes on top.
       const parent = this.o.heartbeats === 'amend' && tip.heartbeat && tip.parent ? tip.parent : tip.oid;
-      oid = await writeCommit(this.repo, { tree: tip.tree, parents: [parent], message: `${this.cluster}${HEARTBEAT}`, author: this.author, time: observed });
+      oid = await writeCommit(this.repo, {
+        tree: tip.tree,
+        parents: [parent],
+        message: `${this.cluster}${HEARTBEAT}`,
+        author: this.author,
+        time: observed,
+        sign: this.o.sign,
+      });
       this.tip = { ...tip, oid, parent, at: observed.getTime(), heartbeat: true };
     }
     await updateRef(this.repo, ref, oid, head);

@@ -1,7 +1,10 @@
 // One writer per canopy ref, enforced by the Git server: `canopy git-hook pre-receive` runs in the
 // fleet's (bare) repository as git's pre-receive hook and refuses a push that writes a canopy
 // ref its user does not own. Only the root's Git user writes refs/canopy/placements/* and
-// refs/notes/canopy; only cluster C's writes refs/canopy/status/C; nobody writes any other ref
+// refs/notes/canopy; only cluster C's writes refs/canopy/status/C, and the root's too when it
+// carries C's history from a bundle (an air-gapped site): then the push must fast-forward the
+// ref and every new commit carry a signature by C's declared keys (clusters/C.yaml
+// spec.identity.keys), judged by native git (status-history.ts); nobody writes any other ref
 // under refs/canopy/ (a stray refs/canopy/status/munich/x would block munich's own ref). Branches
 // and tags are the Git host's business.
 //
@@ -48,6 +51,8 @@ export interface WriterRules {
   root?: string;
   /** cluster → clusters/<cluster>.yaml spec.identity.user */
   clusters: Map<string, string>;
+  /** cluster → clusters/<cluster>.yaml spec.identity.keys (SSH public keys): what its status commits are signed with. */
+  keys: Map<string, string[]>;
 }
 
 /** A file of the repository as read from the branch. */
@@ -90,16 +95,28 @@ function userIn(file: DeclarationFile, keys: string[], branch: string, notes: st
   return undefined;
 }
 
+/** The key lines at spec.identity.keys (strings only; an unusable file declares none: userIn has said why). */
+function keysIn(file: DeclarationFile): string[] {
+  try {
+    const keys = dig(parseDocument(file.text, { uniqueKeys: true, prettyErrors: false }).toJS({ maxAliasCount: 100 }), ['spec', 'identity', 'keys']);
+    return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 /** The rules from fleet.yaml and clusters/*.yaml; notes say which files were ignored and why. */
 export function rulesFrom(files: DeclarationFile[], branch = 'main'): { rules: WriterRules; notes: string[] } {
   const notes: string[] = [];
-  const rules: WriterRules = { branch, clusters: new Map() };
+  const rules: WriterRules = { branch, clusters: new Map(), keys: new Map() };
   for (const f of files) {
     const cluster = CLUSTER_FILE.exec(f.path)?.[1];
     if (f.path === 'fleet.yaml') rules.root = userIn(f, ['spec', 'trust', 'root', 'user'], branch, notes);
     else if (cluster) {
       const user = userIn(f, ['spec', 'identity', 'user'], branch, notes);
       if (user !== undefined) rules.clusters.set(cluster, user);
+      const keys = keysIn(f);
+      if (keys.length) rules.keys.set(cluster, keys);
     }
   }
   return { rules, notes };
@@ -134,8 +151,40 @@ export function pusherFrom(env: Record<string, string | undefined>): string | un
   return undefined;
 }
 
+/**
+ * What native git found of a root's push to refs/canopy/status/C (status-history.ts): whether it
+ * fast-forwards the ref, and the first new commit C's keys did not sign, if any.
+ */
+export interface StatusHistory {
+  fastForward: boolean;
+  /** e.g. "commit 0123abcd4567 is not signed" */
+  problem?: string;
+}
+
+/** The root pushing a status ref that is not its own: allowed only for C's signed history, which native git must check first. */
+export function needsHistory(u: RefUpdate, user: string | undefined, rules: WriterRules): boolean {
+  const owner = ownerOf(u.ref);
+  return owner.kind === 'status' && user !== undefined && user === rules.root && user !== rules.clusters.get(owner.cluster);
+}
+
+/** The root's push of C's status history: fast-forward, every new commit signed by C's declared keys. */
+function rootStatusRefusal(cluster: string, u: RefUpdate, rules: WriterRules, h: StatusHistory | undefined): string | undefined {
+  const file = `clusters/${cluster}.yaml on ${rules.branch}`;
+  if (!rules.keys.get(cluster)?.length) return `the root writes it only with commits signed by cluster ${cluster}, and ${file} declares no spec.identity.keys`;
+  if (/^0+$/.test(u.newOid)) return `the root never deletes cluster ${cluster}'s status history`;
+  if (!h) return `its history was not checked`;
+  if (!h.fastForward) return `the root may only add to cluster ${cluster}'s status history (a fast-forward), never rewrite it`;
+  if (h.problem) return `every new commit must be signed by cluster ${cluster}'s keys (${file}): ${h.problem}`;
+  return undefined;
+}
+
 /** Why this user may not make this update (one line for stderr), or undefined when it may. */
-export function refusal(u: RefUpdate, user: string | undefined, rules: WriterRules): string | undefined {
+export function refusal(
+  u: RefUpdate,
+  user: string | undefined,
+  rules: WriterRules,
+  histories: ReadonlyMap<string, StatusHistory> = new Map(),
+): string | undefined {
   const owner = ownerOf(u.ref);
   if (owner.kind === 'host' || !declaresUsers(rules)) return undefined;
   const who = user === undefined ? `an unauthenticated push (none of ${PUSHER_VARIABLES.join(', ')} is set)` : `user ${user}`;
@@ -148,20 +197,30 @@ export function refusal(u: RefUpdate, user: string | undefined, rules: WriterRul
     const own = rules.clusters.get(owner.cluster);
     if (own === undefined)
       return refuse(`only cluster ${owner.cluster} writes it, and clusters/${owner.cluster}.yaml on ${rules.branch} declares no spec.identity.user`);
-    return user === own ? undefined : refuse(`only cluster ${owner.cluster} (user ${own}) writes it`);
+    if (user === own) return undefined;
+    if (user !== undefined && user === rules.root) {
+      const why = rootStatusRefusal(owner.cluster, u, rules, histories.get(u.ref));
+      return why === undefined ? undefined : refuse(why);
+    }
+    return refuse(`only cluster ${owner.cluster} (user ${own}) writes it`);
   }
   return refuse(`canopy writes only ${PLACEMENTS}*, ${STATUS}<cluster> and ${NOTES_REF}; nobody writes other refs there`);
 }
 
 /** The verdict on a whole push: git refuses all of it when any ref is refused. */
-export function judgePush(updates: RefUpdate[], user: string | undefined, rules: WriterRules): { refused: string[]; warnings: string[] } {
+export function judgePush(
+  updates: RefUpdate[],
+  user: string | undefined,
+  rules: WriterRules,
+  histories: ReadonlyMap<string, StatusHistory> = new Map(),
+): { refused: string[]; warnings: string[] } {
   const warnings: string[] = [];
   if (!declaresUsers(rules) && touchesCanopy(updates))
     warnings.push(
       `canopy: warning: ${rules.branch} declares no Git users (fleet.yaml spec.trust.root, clusters/<cluster>.yaml spec.identity), ` +
         `so anyone may write refs/canopy/* and ${NOTES_REF}: create identities (canopy identity create) and commit them`,
     );
-  const refused = updates.map((u) => refusal(u, user, rules)).filter((r): r is string => r !== undefined);
+  const refused = updates.map((u) => refusal(u, user, rules, histories)).filter((r): r is string => r !== undefined);
   return { refused, warnings };
 }
 

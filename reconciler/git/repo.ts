@@ -13,6 +13,7 @@ import { mkdir, open, rename, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommitObject } from 'isomorphic-git';
 import { CanopyError } from '../core/errors.js';
+import type { CommitSigner } from '../core/sshsig.js';
 import type { Repo } from './repo-handle.js';
 import { objectStore } from './odb.js';
 import { readCommitObject } from './log.js';
@@ -117,6 +118,8 @@ export interface CommitOptions {
   author: Identity;
   /** When the recorded thing happened (status: observed time, also when committed later). */
   time?: Date;
+  /** Signs the commit (core/sshsig.ts): its armoured signature goes in a gpgsig header, as git commit -S writes it. */
+  sign?: CommitSigner;
 }
 
 /**
@@ -130,8 +133,12 @@ export async function writeCommit(repo: Repo, o: CommitOptions): Promise<string>
   const when = Math.floor((o.time ?? new Date()).getTime() / 1000);
   const sig = `${name} <${email}> ${when} +0000`;
   const message = o.message.replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '') + '\n';
-  const text = `tree ${o.tree}\n${o.parents.map((p) => `parent ${p}\n`).join('')}author ${sig}\ncommitter ${sig}\n\n${message}`;
-  return objectStore(repo).write('commit', Buffer.from(text, 'utf8'));
+  const head = `tree ${o.tree}\n${o.parents.map((p) => `parent ${p}\n`).join('')}author ${sig}\ncommitter ${sig}\n`;
+  const text = `${head}\n${message}`;
+  if (!o.sign) return objectStore(repo).write('commit', Buffer.from(text, 'utf8'));
+  // What is signed is the commit without its signature; the header's continuation lines start with a space.
+  const armoured = o.sign(Buffer.from(text, 'utf8')).replace(/\n+$/, '');
+  return objectStore(repo).write('commit', Buffer.from(`${head}gpgsig ${armoured.replaceAll('\n', '\n ')}\n\n${message}`, 'utf8'));
 }
 
 export class RefConflictError extends Error {

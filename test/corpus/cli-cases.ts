@@ -323,5 +323,13 @@ export function cliCases(p: Paths): CliCase[] {
   retire(['munich', '--force'], "Unknown option '--force'");
   run('retire', ['--repo', p.repo])(['munich'], 'munich: unknown cluster (no clusters/munich.yaml, no placement or status ref): nothing to retire');
   run('retire')(['munich', '--repo', p.plain], `--repo ${p.plain}: not a Git working tree`);
+  // bundle, status history up (issue 19): export --status at the site, import --repo at the root.
+  const statusBundle = on('bundle');
+  statusBundle(['export', '--status', '--state-dir', p.state], 'export --status: --out FILE is required');
+  statusBundle(['import', '--repo', p.repo], 'import: give the bundle FILE');
+  statusBundle(['import', 'x.bundle', '--repo', p.repo, '--status'], 'import takes FILE with --state-dir or --repo (and --images, --identity)');
+  const bundleRun = run('bundle');
+  bundleRun(['import', p.none, '--repo', p.repo], `import: ${p.none}: no such file`);
+  bundleRun(['import', `${p.repo}/fleet.yaml`, '--repo', p.plain], `--repo ${p.plain}: ${p.plain} is not a Git repository`);
   return rows;
 }

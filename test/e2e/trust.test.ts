@@ -22,7 +22,11 @@ import { eventually, start } from '../helpers/canopy.js';
 import { declaredKeys } from '../../reconciler/core/declare-keys.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
 import { createLogger } from '../../reconciler/core/log.js';
-import { generateSigningKey, signerFrom } from '../../reconciler/core/keys.js';
+import { generateSigningKey, parsePublicKey, signerFrom } from '../../reconciler/core/keys.js';
+import { openRepo, resolveRef } from '../../reconciler/git/repo.js';
+import { firstParents } from '../../reconciler/git/log.js';
+import { verifyCommitSignature } from '../../reconciler/git/verify-commit.js';
+import { statusRef } from '../../reconciler/core/refs.js';
 import { connectBus } from '../../reconciler/mqtt/bus.js';
 import type { Placement } from '../../schemas/messages.js';
 import {
@@ -98,6 +102,17 @@ test('a service commit converges (canopy wait exits 0) and its container runs on
   assert.is(w.code, 0, w.stderr + f.logs());
   assert.is(containersRunning(f.fleet, 'shop/web'), 1);
   await f.settled('munich');
+});
+
+test("munich's status commits are signed with its key: git verify-commit accepts them with clusters/munich.yaml's key", async () => {
+  const repo = await openRepo(f.dir);
+  const key = f.id(path.join(f.idDir, ID_FILES.munich)).ed25519.publicKey;
+  const commits = [];
+  for await (const c of firstParents(repo, await resolveRef(repo, statusRef('munich')))) commits.push(c.oid);
+  assert.ok(commits.length >= 2, `munich recorded its status: ${commits.length} commits`);
+  for (const c of commits) assert.equal(await verifyCommitSignature(repo, c, [key]), { kind: 'trusted', index: 0, fingerprint: parsePublicKey(key).id }, c);
+  // Not by paris's key: the signature names its signer.
+  assert.is((await verifyCommitSignature(repo, commits[0]!, [f.id(path.join(f.idDir, ID_FILES.paris)).ed25519.publicKey])).kind, 'untrusted');
 });
 
 test("paris cannot read munich's desired state, by name or by wildcard", async () => {

@@ -8,6 +8,7 @@ import {
   HookInputError,
   hookScript,
   judgePush,
+  needsHistory,
   ownerOf,
   parseUpdates,
   pusherFrom,
@@ -15,6 +16,7 @@ import {
   rulesFrom,
   touchesCanopy,
   type RefUpdate,
+  type StatusHistory,
   type WriterRules,
 } from '../../reconciler/git/hook.js';
 
@@ -246,10 +248,10 @@ const refused: Array<[string, string | undefined, RefUpdate, string]> = [
     'canopy: refused refs/canopy/status/munich for user demo.cluster.paris: only cluster munich (user demo.cluster.munich) writes it',
   ],
   [
-    'the root writes a status',
+    'the root writes a status whose history native git has not judged',
     'demo.root',
     update('refs/canopy/status/munich'),
-    'canopy: refused refs/canopy/status/munich for user demo.root: only cluster munich (user demo.cluster.munich) writes it',
+    'canopy: refused refs/canopy/status/munich for user demo.root: its history was not checked',
   ],
   [
     'paris writes its own placement',
@@ -363,6 +365,52 @@ test('hookScript: runs the given node and canopy.js on git’s stdin, paths quot
   assert.ok(s.startsWith('#!/bin/sh\n'));
   assert.ok(s.includes(`${HOOK_MARK}\n`));
   assert.ok(s.endsWith(`exec '/usr/bin/node' '/opt/it'\\''s here/dist/cli/canopy.js' 'git-hook' 'pre-receive' '--branch' 'prod'\n`), s);
+});
+
+// ---- the root carrying a cluster's status history (an air-gapped site's bundle) -------------
+
+test('rulesFrom: each cluster’s declared keys, for judging its signed history', () => {
+  const r = demoRules();
+  assert.equal([...r.keys].sort(), [
+    ['munich', [KEY]],
+    ['paris', [KEY]],
+  ]);
+});
+
+test('needsHistory: only the root pushing a cluster’s status ref has its history judged by git', () => {
+  const r = demoRules();
+  assert.ok(needsHistory(update('refs/canopy/status/munich'), 'demo.root', r));
+  assert.not.ok(needsHistory(update('refs/canopy/status/munich'), 'demo.cluster.munich', r), 'its own ref');
+  assert.not.ok(needsHistory(update('refs/canopy/status/munich'), 'demo.cluster.paris', r));
+  assert.not.ok(needsHistory(update('refs/canopy/status/munich'), undefined, r));
+  assert.not.ok(needsHistory(update('refs/canopy/placements/munich'), 'demo.root', r));
+});
+
+test('the root’s push of munich’s status: a signed fast-forward only', () => {
+  const r = demoRules();
+  const judge = (u: RefUpdate, h?: StatusHistory) => refusal(u, 'demo.root', r, new Map(h ? [[u.ref, h]] : []));
+  const u = update('refs/canopy/status/munich');
+  const prefix = 'canopy: refused refs/canopy/status/munich for user demo.root: ';
+  assert.is(judge(u, { fastForward: true }), undefined);
+  assert.is(judge(update('refs/canopy/status/munich', ZERO, B), { fastForward: true }), undefined, 'a new ref, every commit signed');
+  assert.is(judge(u, { fastForward: false }), `${prefix}the root may only add to cluster munich's status history (a fast-forward), never rewrite it`);
+  assert.is(
+    judge(u, { fastForward: true, problem: 'commit bbbbbbbbbbbb is not signed' }),
+    `${prefix}every new commit must be signed by cluster munich's keys (clusters/munich.yaml on main): commit bbbbbbbbbbbb is not signed`,
+  );
+  assert.is(judge(update('refs/canopy/status/munich', A, ZERO), { fastForward: false }), `${prefix}the root never deletes cluster munich's status history`);
+  // Its verdict is the push's: one refused ref refuses it whole.
+  const both = judgePush([u, update('refs/canopy/placements/munich')], 'demo.root', r, new Map([[u.ref, { fastForward: false }]]));
+  assert.is(both.refused.length, 1);
+  // A cluster declared with a user and no keys (not a valid descriptor, but the hook reads what is there): the root may not.
+  const { rules: noKeys } = rulesFrom([
+    { path: 'fleet.yaml', text: fleetYaml('demo.root') },
+    { path: 'clusters/munich.yaml', text: 'kind: Cluster\nspec:\n  identity:\n    user: demo.cluster.munich\n' },
+  ]);
+  assert.is(
+    refusal(u, 'demo.root', noKeys, new Map([[u.ref, { fastForward: true }]])),
+    `${prefix}the root writes it only with commits signed by cluster munich, and clusters/munich.yaml on main declares no spec.identity.keys`,
+  );
 });
 
 test.run();
