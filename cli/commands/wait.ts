@@ -7,6 +7,9 @@ import { parseNote } from '../../reconciler/core/note.js';
 import { fleetStatus } from '../../reconciler/report/fleet-status.js';
 import { awaitingBundleMessage, timeoutMessage } from '../../reconciler/report/wait.js';
 import { failedRollouts, rolloutFailedMessage } from '../../reconciler/report/rollouts.js';
+import { readRecordHeader } from '../../reconciler/git/service-records.js';
+import { PLACEMENT_FILE, placementRef, STATUS_FILE, statusRef } from '../../reconciler/core/refs.js';
+import type { Version } from '../../schemas/messages.js';
 
 const cmd = command({
   name: 'wait',
@@ -65,7 +68,7 @@ const cmd = command({
             return 3;
           }
           // Every connected cluster converged; only air-gapped ones await a bundle: named, one a line on stdout.
-          if (n.awaitingBundle?.length) {
+          if (n.awaitingBundle?.length && !(await caughtUp(repo, n.awaitingBundle))) {
             process.stderr.write(awaitingBundleMessage(target, n.awaitingBundle, n.connectedConvergedAt));
             process.stdout.write(n.awaitingBundle.map((c) => `${c}\n`).join(''));
             return 5;
@@ -108,4 +111,20 @@ async function notedAfter(repo: Repo, target: string): Promise<string | undefine
     if (await readNote(repo, c.oid)) found = c.oid;
   }
   return undefined;
+}
+
+/**
+ * Whether every awaited air-gapped cluster's status ref already says it applied the placement its
+ * placement ref holds: a status bundle was imported after the note was written, and the root is
+ * about to take it (it watches the status refs), so this is no time to say "awaiting a bundle".
+ */
+async function caughtUp(repo: Repo, clusters: readonly string[]): Promise<boolean> {
+  for (const c of clusters) {
+    const [status, placement] = [await resolveRef(repo, statusRef(c)), await resolveRef(repo, placementRef(c))];
+    if (!status || !placement) return false;
+    const applied = (await readRecordHeader(repo, status, STATUS_FILE).catch(() => undefined))?.applied as Version | null | undefined;
+    const version = (await readRecordHeader(repo, placement, PLACEMENT_FILE).catch(() => undefined))?.version as Version | undefined;
+    if (!applied || !version || applied.seq !== version.seq || applied.epoch !== version.epoch || applied.commit !== version.commit) return false;
+  }
+  return true;
 }

@@ -21,3 +21,16 @@ export function watchRef(repo: Repo, ref: string, onChange: () => void, log: Log
   w.on('error', (e) => log.warn(`watching ${ref}: ${(e as Error).message}; falling back to polling`));
   return { close: () => w.close() };
 }
+
+/** The same for every ref under `dir` (e.g. refs/canopy/status: a status bundle imported moves one). */
+export function watchRefDir(repo: Repo, dir: string, onChange: () => void, log: Logger): RefWatcher {
+  const base = path.join(repo.gitdir, dir);
+  const packed = path.join(repo.gitdir, 'packed-refs');
+  const w = watch([base, packed], { ignoreInitial: true, depth: 1, awaitWriteFinish: false });
+  const fire = (p: string) => {
+    if (p === packed || (p.startsWith(base + path.sep) && !p.endsWith('.lock'))) onChange();
+  };
+  w.on('add', fire).on('change', fire).on('unlink', fire);
+  w.on('error', (e) => log.warn(`watching ${dir}: ${(e as Error).message}; falling back to polling`));
+  return { close: () => w.close() };
+}

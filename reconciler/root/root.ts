@@ -11,7 +11,7 @@ import { parseNote } from '../core/note.js';
 import type { ParseResult } from '../core/validate.js';
 import { PlacementBook } from './delegate.js';
 import { recoverRoot } from './recover.js';
-import { watchRef } from '../git/watch.js';
+import { watchRef, watchRefDir } from '../git/watch.js';
 import { startMaintenance } from '../git/maintenance.js';
 import { gitCommits, gitNotes, gitSignatures } from './git-ports.js';
 import { subscribeInputs } from './inputs.js';
@@ -71,6 +71,22 @@ async function recoverState(state: RootState, o: RootOptions, book: PlacementBoo
   await recoverRollouts(state, o.repo, book, warn);
 }
 
+/** New commits of main and status refs moved by an import, learned of at once; the repository kept packed. */
+function watchGit(o: RootOptions, branchRef: string, loop: { enqueue(key: string): void }) {
+  const watcher = watchRef(o.repo, branchRef, () => loop.enqueue('main'), o.log);
+  // An air-gapped cluster's status arrives by `canopy bundle import --repo`: taken at once.
+  const statuses = watchRefDir(o.repo, 'refs/canopy/status', () => loop.enqueue('air-gapped'), o.log);
+  // Everything the root writes is loose objects: packed as they pile up, as native git would.
+  const maintenance = startMaintenance(o.repo, o.log);
+  return {
+    async close() {
+      await watcher.close();
+      await statuses.close();
+      maintenance.stop();
+    },
+  };
+}
+
 export async function startRoot(o: RootOptions): Promise<Root> {
   const clock = o.clock ?? Date.now;
   const branchRef = `refs/heads/${o.branch ?? 'main'}`;
@@ -128,9 +144,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
 
   // Retained statuses arrive right after subscribing: give them a moment before the first pass,
   // so the root places onto the clusters that exist rather than onto none.
-  const watcher = watchRef(o.repo, branchRef, () => loop.enqueue('main'), o.log);
-  // Everything the root writes is loose objects: packed as they pile up, as native git would.
-  const maintenance = startMaintenance(o.repo, o.log);
+  const git = watchGit(o, branchRef, loop);
   setTimeout(() => loop.enqueue('main'), 300);
   // Rollouts left unfinished move on once the clusters' statuses are in.
   if (state.rollouts.size) loop.enqueueAfter('rollout', 1000);
@@ -143,8 +157,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
     stats,
     idle: () => loop.idle(),
     async stop() {
-      await watcher.close();
-      maintenance.stop();
+      await git.close();
       await loop.stop();
       await notify.stop();
     },
