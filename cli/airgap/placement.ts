@@ -1,14 +1,13 @@
 // Placements down to an air-gapped site, by file. Export at the root writes a native Git bundle
-// of main at the commit in force, the cluster's placement ref, the notes, and a signed manifest
-// (core/bundle-manifest.ts) on refs/canopy/bundle/<c>; as a delta from the bundle whose
+// of main at the commit in force, the site's placement and notes chains (site-chains.ts: the
+// root's placement tree and the note of the commit in force, a commit per bundle) and a signed
+// manifest (core/bundle-manifest.ts) on refs/canopy/bundle/<c>; as a delta from the bundle whose
 // placement the site last reported applied (its status, come back by a status bundle), else
 // whole. Import at the site checks it (git bundle verify, the manifest's signature by the root
 // keys the site trusts, fleet and cluster, the version against what the site holds) and moves
 // the site repository's refs; the cluster adopts from there (reconciler/cluster/bundle-source.ts):
 // within a heartbeat when it runs, at start when it does not.
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Failure } from '../args.js';
@@ -23,7 +22,8 @@ import { openJournal } from '../../reconciler/core/journal.js';
 import { versionOrder } from '../../reconciler/core/version.js';
 import type { Placement, Version } from '../../schemas/messages.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
-import { bundleHeads, createBundle, fetchBundle, git, gitSays, verifyBundle } from './git-bundle.js';
+import { bundleHeads, fetchBundle, git, gitSays, verifyBundle } from './git-bundle.js';
+import { writeSiteBundle } from './site-chains.js';
 import { ensureSiteRepo } from './site.js';
 import { inspectImages, loadImages, placementImages, saveImages } from './images.js';
 
@@ -64,34 +64,41 @@ export async function exportPlacement(o: ExportOptions): Promise<number> {
   if (!placement) throw new Failure(`${placementRef(c)}: its placement is damaged (see above); nothing written`);
   const fleet = await fleetAt(repo, placement.version.commit);
   const signer = rootSigner(o, fleet);
-  const notes = await resolveRef(repo, NOTES_REF);
   const status = await resolveRef(repo, statusRef(c));
   const journal = openJournal(path.join(repo.gitdir, 'canopy', 'bundle-exports'));
   const exports = (await journal.read<Exported[]>(`${c}.json`)) ?? [];
   const acked = o.full ? undefined : await acknowledged(repo, c, status, exports);
   const images = o.images ? await imagesToCarry(repo, placement, status) : [];
-  const manifest: BundleManifest = {
-    kind: 'canopy-bundle',
-    fleet: placement.fleet,
+  const exportedAt = new Date().toISOString();
+  const base = { kind: 'canopy-bundle' as const, fleet: placement.fleet, cluster: c, version: placement.version, main: placement.version.commit, exportedAt };
+  const tips = await writeSiteBundle({
+    repo,
     cluster: c,
     version: placement.version,
-    placement: placementOid,
-    main: placement.version.commit,
-    ...(notes ? { notes } : {}),
-    ...(status ? { statusAcked: status } : {}),
-    exportedAt: new Date().toISOString(),
-    ...(o.images ? { images: images.map((i) => ({ ref: i.ref, id: i.id })) } : {}),
-  };
-  await writeBundle(repo, o.out, manifest, signer, acked);
-  if (o.images) {
+    rootPlacement: placementOid,
+    exportedAt,
+    out: o.out,
+    have: acked ? ([acked.main, acked.placement, acked.notes].filter(Boolean) as string[]) : [],
+    manifest: (t) =>
+      writeManifest(
+        {
+          ...base,
+          placement: t.placement,
+          ...(t.notes ? { notes: t.notes } : {}),
+          ...(status ? { statusAcked: status } : {}),
+          ...(o.images ? { images: images.map((i) => ({ ref: i.ref, id: i.id })) } : {}),
+        },
+        signer,
+      ),
+  });
+  if (o.images)
     await saveImages(
       o.images,
       images.map((i) => i.ref),
     );
-  }
   await journal.write(
     `${c}.json`,
-    [...exports, { version: placement.version, placement: placementOid, main: manifest.main, notes, exportedAt: manifest.exportedAt }].slice(-EXPORTS_KEPT),
+    [...exports, { version: placement.version, placement: tips.placement, main: base.main, notes: tips.notes, exportedAt }].slice(-EXPORTS_KEPT),
   );
   const services = Object.values(placement.services).filter((a) => a.replicas > 0).length;
   say(
@@ -140,11 +147,6 @@ async function acknowledged(repo: Repo, c: string, status: string | undefined, e
   const applied = header?.applied as Version | undefined;
   if (!applied) return undefined;
   const hit = [...exports].reverse().find((e) => e.version.seq === applied.seq && e.version.epoch === applied.epoch && e.version.commit === applied.commit);
-  if (!hit) return undefined;
-  // Its objects must still be here (a repository pruned or recloned since: carry everything).
-  for (const oid of [hit.placement, hit.main, hit.notes].filter(Boolean) as string[]) {
-    if ((await git(repo.gitdir, ['cat-file', '-e', `${oid}^{commit}`])).code !== 0) return undefined;
-  }
   return hit;
 }
 
@@ -157,59 +159,6 @@ async function imagesToCarry(repo: Repo, placement: Placement, status: string | 
     : undefined;
   for (const s of Object.values(services ?? {})) for (const i of s.images ?? []) held.add(i);
   return local.filter((l) => !held.has(l.id) && !l.digests.some((d) => held.has(d)));
-}
-
-/**
- * The bundle is written from a scratch repository that borrows the fleet repository's objects
- * (alternates): its refs are exactly what the site gets (main at the commit in force, not the
- * branch's head), and the fleet repository's refs are never touched.
- */
-async function writeBundle(repo: Repo, out: string, m: BundleManifest, signer: ReturnType<typeof rootSigner>, acked: Exported | undefined): Promise<void> {
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'canopy-bundle-'));
-  try {
-    const must = async (args: string[], input?: string, env?: Record<string, string>) => {
-      const r = await git(tmp, args, input, env);
-      if (r.code !== 0) throw new Error(`git ${args[0]}: ${gitSays(r)}`);
-      return r.stdout.trim();
-    };
-    await must(['init', '-q', '--bare', tmp]);
-    await writeFile(path.join(tmp, 'objects', 'info', 'alternates'), `${path.join(repo.gitdir, 'objects')}\n`);
-    const blob = await must(['hash-object', '-w', '--stdin'], writeManifest(m, signer));
-    const tree = await must(['mktree'], `100644 blob ${blob}\t${MANIFEST_FILE}\n`);
-    const when = `${Math.floor(Date.parse(m.exportedAt) / 1000)} +0000`;
-    const env = {
-      GIT_AUTHOR_NAME: 'canopy root',
-      GIT_AUTHOR_EMAIL: 'root@canopy.invalid',
-      GIT_AUTHOR_DATE: when,
-      GIT_COMMITTER_NAME: 'canopy root',
-      GIT_COMMITTER_EMAIL: 'root@canopy.invalid',
-      GIT_COMMITTER_DATE: when,
-    };
-    const commit = await must(
-      ['commit-tree', tree, '-m', `bundle for ${m.cluster}: placement #${m.version.seq} from ${m.version.commit.slice(0, 12)}`],
-      undefined,
-      env,
-    );
-    const refs: Array<[string, string | undefined]> = [
-      [MAIN, m.main],
-      [placementRef(m.cluster), m.placement],
-      [NOTES_REF, m.notes],
-      [bundleRef(m.cluster), commit],
-    ];
-    for (const [ref, oid] of refs) if (oid) await must(['update-ref', ref, oid]);
-    const have = acked ? ([acked.main, acked.placement, acked.notes].filter(Boolean) as string[]) : [];
-    if (
-      !(await createBundle(
-        tmp,
-        out,
-        refs.filter(([, oid]) => oid).map(([ref]) => ref),
-        have,
-      ))
-    )
-      throw new Error('git wrote no bundle');
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
 }
 
 export interface ImportOptions {

@@ -1,0 +1,106 @@
+// What a site's repository holds of the root's records, and how a bundle carries it at the cost
+// of the change. main is carried as it is (the people's commits, up to the one in force). The
+// placement and the notes are not carried with the root's whole history (a commit per placement
+// version, a note rewrite per event: three times the bytes of the descriptors that changed):
+// the site gets its own short chains, one commit per bundle, each holding the root's records
+// as they stand — the placement ref's tree exactly (its per-service files), and the note of the
+// commit in force. The root keeps those chains in an export repository of its own per cluster
+// (<gitdir>/canopy/bundle-exports/<c>.git, borrowing the fleet repository's objects), so the next
+// bundle is a delta from the chain commits the site acknowledged.
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { bundleRef, MAIN, MANIFEST_FILE, NOTES_REF, placementRef } from '../../reconciler/core/refs.js';
+import type { Repo } from '../../reconciler/git/repo.js';
+import type { Version } from '../../schemas/messages.js';
+import { createBundle, git, gitSays } from './git-bundle.js';
+
+export interface ChainTips {
+  /** The site's placement commit: the root's placement tree, on the site's chain. */
+  placement: string;
+  /** The site's notes commit: the note of the commit in force (none when it has none). */
+  notes?: string;
+}
+
+export interface SiteBundle {
+  repo: Repo;
+  cluster: string;
+  version: Version;
+  /** The root's placement commit whose tree the site gets. */
+  rootPlacement: string;
+  exportedAt: string;
+  out: string;
+  /** The manifest's text, once the chain commits it names are made. */
+  manifest(tips: ChainTips): string;
+  /** Commits the site holds (a delta from them). */
+  have: string[];
+}
+
+export function exportDir(repo: Repo, cluster: string): string {
+  return path.join(repo.gitdir, 'canopy', 'bundle-exports', `${cluster}.git`);
+}
+
+/** Make the chain commits of this export, the manifest's commit, and the bundle; returns the chain tips. */
+export async function writeSiteBundle(b: SiteBundle): Promise<ChainTips> {
+  const dir = exportDir(b.repo, b.cluster);
+  if (!existsSync(path.join(dir, 'HEAD'))) {
+    await mkdir(dir, { recursive: true });
+    const r = await git(undefined, ['init', '-q', '--bare', dir]);
+    if (r.code !== 0) throw new Error(`making ${dir}: ${gitSays(r)}`);
+  }
+  await writeFile(path.join(dir, 'objects', 'info', 'alternates'), `${path.join(b.repo.gitdir, 'objects')}\n`);
+  const when = `${Math.floor(Date.parse(b.exportedAt) / 1000)} +0000`;
+  const env = {
+    GIT_AUTHOR_NAME: 'canopy root',
+    GIT_AUTHOR_EMAIL: 'root@canopy.invalid',
+    GIT_AUTHOR_DATE: when,
+    GIT_COMMITTER_NAME: 'canopy root',
+    GIT_COMMITTER_EMAIL: 'root@canopy.invalid',
+    GIT_COMMITTER_DATE: when,
+  };
+  const must = async (args: string[], input?: string) => {
+    const r = await git(dir, args, input, env);
+    if (r.code !== 0) throw new Error(`git ${args[0]} (in ${dir}): ${gitSays(r)}`);
+    return r.stdout.trim();
+  };
+  const tip = async (ref: string) => {
+    const r = await git(dir, ['rev-parse', '-q', '--verify', `${ref}^{commit}`]);
+    return r.code === 0 ? r.stdout.trim() : undefined;
+  };
+  const commit = async (tree: string, parent: string | undefined, message: string) =>
+    must(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', message]);
+  const v = b.version;
+  const ptree = await must(['rev-parse', `${b.rootPlacement}^{tree}`]);
+  const placement = await commit(
+    ptree,
+    await tip(placementRef(b.cluster)),
+    `placement ${b.cluster} #${v.seq} from ${v.commit.slice(0, 12)} (the root's ${b.rootPlacement.slice(0, 12)})`,
+  );
+  // The note of the commit in force, where native git notes finds it.
+  const note = await git(b.repo.gitdir, ['notes', `--ref=${NOTES_REF}`, 'list', v.commit]);
+  const noteBlob = note.code === 0 ? note.stdout.trim() : '';
+  const notes = noteBlob
+    ? await commit(await must(['mktree'], `100644 blob ${noteBlob}\t${v.commit}\n`), await tip(NOTES_REF), `notes: the note of ${v.commit.slice(0, 12)}`)
+    : undefined;
+  const tips: ChainTips = { placement, ...(notes ? { notes } : {}) };
+  const mblob = await must(['hash-object', '-w', '--stdin'], b.manifest(tips));
+  const manifest = await commit(
+    await must(['mktree'], `100644 blob ${mblob}\t${MANIFEST_FILE}\n`),
+    undefined,
+    `bundle for ${b.cluster}: placement #${v.seq} from ${v.commit.slice(0, 12)}`,
+  );
+  const refs: Array<[string, string | undefined]> = [
+    [MAIN, v.commit],
+    [placementRef(b.cluster), placement],
+    [NOTES_REF, notes],
+    [bundleRef(b.cluster), manifest],
+  ];
+  const lines = refs.filter(([, oid]) => oid).map(([ref, oid]) => `update ${ref} ${oid}`);
+  await must(['update-ref', '--stdin'], lines.join('\n') + '\n');
+  // What the site holds must be here (a chain commit pruned, a repository made anew: carry everything).
+  const have: string[] = [];
+  for (const h of b.have) if ((await git(dir, ['cat-file', '-e', `${h}^{commit}`])).code === 0) have.push(h);
+  const wanted = refs.filter(([, oid]) => oid).map(([ref]) => ref);
+  if (!(await createBundle(dir, b.out, wanted, have.length === b.have.length ? have : []))) throw new Error('git wrote no bundle');
+  return tips;
+}
