@@ -183,6 +183,9 @@ test('commit 1 reaches the site by a bundle file; wait exits 5 naming the air-ga
   assert.match(imp.all, /imported placement #\d+ of ship/);
   await readyAtSite('ops/beacon', 1);
   assert.is(siteApplied()?.seq, placementSeq());
+  // The site's operator reads the fleet from what the bundles brought, with the same command.
+  const here = ok(['status', '--repo', path.join(site, 'repo')]);
+  assert.match(here.all, /ops\/beacon\s+1\/1/);
   // No remote: the site's repository has never had one.
   assert.is(siteGit('remote').trim(), '');
   // Its status history comes back by file, and the root takes it.
