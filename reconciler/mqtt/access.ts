@@ -23,12 +23,14 @@ export function accessRules(fleet: string, role: IdentityRole, name: string): Ac
   const w = (pattern: string): AccessRule => ({ pattern, access: 'write' });
   switch (role) {
     case 'root':
-      return [w(t.clusterDesired('+')), w(`${t.root}/root/online`), r(t.allClusterStatus), r(t.allClusterOnline)];
+      return [w(t.clusterDesired('+')), w(`${t.root}/root/online`), r(t.allClusterStatus), r(t.allClusterOnline), r(t.allClusterBridge)];
     case 'cluster':
       return [
         r(t.clusterDesired(name)),
         w(t.clusterStatus(name)),
         w(t.clusterOnline(name)),
+        // Its site broker's bridge logs in as the cluster and says on this topic whether the link is up.
+        w(t.clusterBridge(name)),
         w(t.nodeDesired(name, '+')),
         r(t.allNodeStatus(name)),
         r(t.allNodeOnline(name)),
@@ -78,7 +80,8 @@ export function siteRules(fleet: string, role: IdentityRole, name: string, clust
  */
 export function bridgeTopics(fleet: string, cluster: string): { in: string[]; out: string[] } {
   const t = topics(fleet);
-  const rules = accessRules(fleet, 'cluster', cluster).filter((r) => t.parse(r.pattern)?.level !== 'node');
+  // The bridge's own notification is published to the centre by the bridge itself, not relayed.
+  const rules = accessRules(fleet, 'cluster', cluster).filter((r) => t.parse(r.pattern)?.level !== 'node' && r.pattern !== t.clusterBridge(cluster));
   return { in: rules.filter((r) => r.access === 'read').map((r) => r.pattern), out: rules.filter((r) => r.access === 'write').map((r) => r.pattern) };
 }
 

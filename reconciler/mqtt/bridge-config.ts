@@ -7,6 +7,7 @@
 import { clientIdOf, clusterIdentity } from '../core/identity.js';
 import type { IdentityRole } from '../core/identity.js';
 import { bridgeTopics, siteRules, type AccessRule } from './access.js';
+import { topics as topicsOf } from './topics.js';
 
 /** What siteUsers reads of a broker user (broker-config.ts BrokerUser). */
 interface SiteUser {
@@ -89,8 +90,10 @@ export function renderBridge(o: BridgeOptions): string[] {
     'local_cleansession false',
     'bridge_protocol_version mqttv311',
     'try_private true',
-    "# Mosquitto's notifications go to $SYS/broker/connection/…, which the central ACL does not grant the cluster.",
-    'notifications false',
+    '# The link state, on both brokers: `1` once connected, `0` (its last will on the central broker) when',
+    '# the link drops, so the root learns the site is cut off (the cluster itself stays connected here).',
+    'notifications true',
+    `notification_topic ${topicsOf(o.fleet).clusterBridge(o.cluster)}`,
     'bridge_attempt_unsubscribe false',
     'start_type automatic',
     `keepalive_interval ${BRIDGE_KEEPALIVE_S}`,

@@ -6,12 +6,15 @@ export interface Topics {
   clusterBundle(c: string): string;
   clusterStatus(c: string): string;
   clusterOnline(c: string): string;
+  /** A bridged site's link to the central broker: Mosquitto's bridge notification, `1` up and `0` (its last will) down. */
+  clusterBridge(c: string): string;
   nodeDesired(c: string, n: string): string;
   nodeStatus(c: string, n: string): string;
   nodeOnline(c: string, n: string): string;
   /** Wildcards the root subscribes to. */
   allClusterStatus: string;
   allClusterOnline: string;
+  allClusterBridge: string;
   /** Wildcards a cluster subscribes to for its nodes. */
   allNodeStatus(c: string): string;
   allNodeOnline(c: string): string;
@@ -33,7 +36,7 @@ export interface Topics {
 }
 
 export type TopicParts =
-  | { level: 'cluster'; cluster: string; leaf: 'desired' | 'status' | 'online' }
+  | { level: 'cluster'; cluster: string; leaf: 'desired' | 'status' | 'online' | 'bridge' }
   | { level: 'node'; cluster: string; node: string; leaf: 'desired' | 'status' | 'online' | 'logs-request' | 'logs-answer' }
   | { level: 'logs'; cluster: string; operator: string; leaf: 'logs-request' | 'logs-answer' };
 
@@ -50,11 +53,13 @@ export function topics(fleet: string): Topics {
     clusterBundle: (cl) => `${c(cl)}/bundle`,
     clusterStatus: (cl) => `${c(cl)}/status`,
     clusterOnline: (cl) => `${c(cl)}/online`,
+    clusterBridge: (cl) => `${c(cl)}/bridge`,
     nodeDesired: (cl, no) => `${n(cl, no)}/desired`,
     nodeStatus: (cl, no) => `${n(cl, no)}/status`,
     nodeOnline: (cl, no) => `${n(cl, no)}/online`,
     allClusterStatus: `${root}/clusters/+/status`,
     allClusterOnline: `${root}/clusters/+/online`,
+    allClusterBridge: `${root}/clusters/+/bridge`,
     allNodeStatus: (cl) => `${c(cl)}/nodes/+/status`,
     allNodeOnline: (cl) => `${c(cl)}/nodes/+/online`,
     logsRequest: (cl, op) => `${c(cl)}/logs/request/${op}`,
@@ -75,7 +80,7 @@ export function topics(fleet: string): Topics {
       if (!topic.startsWith(root + '/clusters/')) return undefined;
       const parts = topic.slice(root.length + 1).split('/');
       if (parts.some((p) => p === '')) return undefined;
-      if (parts.length === 3 && LEAVES.has(parts[2])) {
+      if (parts.length === 3 && (LEAVES.has(parts[2]) || parts[2] === 'bridge')) {
         return { level: 'cluster', cluster: parts[1], leaf: parts[2] as 'desired' };
       }
       if (parts.length === 5 && parts[2] === 'nodes' && LEAVES.has(parts[4])) {

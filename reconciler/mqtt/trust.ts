@@ -92,10 +92,13 @@ export class TrustStore {
 /** What the root verifies: each cluster's status and online topics, by that cluster's keys. */
 export function rootTrustView(store: TrustStore, t: Topics): TrustView {
   // The root knows every key the accepted commit declares before it subscribes: a cluster with none is not declared.
-  return view(store, false, (topic) => {
+  const inner = view(store, false, (topic) => {
     const p = t.parse(topic);
     return p?.level === 'cluster' && p.leaf !== 'desired' ? `cluster:${p.cluster}` : undefined;
   });
+  // A bridge's notification is Mosquitto's own `0`/`1`, unsigned: only cluster C's broker user may
+  // write C's (the ACL), and all it can say is whether the site's link is up.
+  return { ...inner, keysFor: (topic) => (t.parse(topic)?.leaf === 'bridge' ? undefined : inner.keysFor(topic)) };
 }
 
 /** What cluster `name` verifies: its desired topic by the root's keys, its nodes' topics by each node's. */

@@ -97,6 +97,16 @@ export async function subscribeInputs(bus: Bus, t: Topics, state: RootState, por
     if (!p.ok) return bus.drop(topic, p.error);
     clusterOnlineIn(state, ports, parts.cluster, p.value.online);
   });
+  // A bridged site's link (its site broker's bridge notification): `0` when it drops is the site
+  // cut off, though the cluster's own connection (to its site broker) never dropped; the site
+  // is back when its status or online flag crosses again.
+  await bus.subscribe(t.allClusterBridge, (topic, payload) => {
+    const parts = t.parse(topic);
+    if (parts?.level !== 'cluster') return;
+    const text = payload.toString().trim();
+    if (text !== '0' && text !== '1') return bus.drop(topic, `${topic}: a bridge notification is 0 or 1, not ${JSON.stringify(text.slice(0, 40))}`);
+    if (text === '0' && state.clusters.has(parts.cluster)) clusterOnlineIn(state, ports, parts.cluster, false);
+  });
   bus.onConnect(() => {
     for (const c of state.clusters.keys()) ports.queue.enqueue(`send:${c}`);
   });

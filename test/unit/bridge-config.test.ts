@@ -11,6 +11,7 @@ import { accessRules, bridgeTopics, maySubscribe, mayPublish, siteRules } from '
 import { bridgeAddress, bridgeClientId, renderBridge, siteUsers } from '../../reconciler/mqtt/bridge-config.js';
 import { renderMosquittoConf, writeBrokerFiles, type BrokerUser } from '../../reconciler/mqtt/broker-config.js';
 import { topics } from '../../reconciler/mqtt/topics.js';
+import { rootTrustView, TrustStore } from '../../reconciler/mqtt/trust.js';
 import type { IdentityRole } from '../../reconciler/core/identity.js';
 
 const t = topics('demo');
@@ -71,7 +72,8 @@ s('the bridge section: address, the cluster’s credential, a stable client id, 
   has('cleansession false');
   has('bridge_protocol_version mqttv311');
   has('try_private true');
-  has('notifications false');
+  has('notifications true');
+  has('notification_topic canopy/v1/demo/clusters/munich/bridge');
   has(`topic ${t.clusterDesired('munich')} in 1`);
   has(`topic ${t.allLogsRequests('munich')} in 1`);
   has(`topic ${t.clusterStatus('munich')} out 1`);
@@ -139,6 +141,20 @@ s('the site broker’s configuration holds the cluster’s password: written rea
   assert.match(conf, /^allow_anonymous false$[\s\S]*^connection canopy-demo-munich$/m);
   writeBrokerFiles(dir, { password_file: '', acl_file: '', 'mosquitto.conf': conf }, undefined, { secretConf: true });
   assert.is(statSync(path.join(dir, 'mosquitto.conf')).mode & 0o777, 0o600);
+});
+
+s('the bridge notification: cluster C writes its own, the root reads them all, it is not relayed, and the root takes it unsigned', () => {
+  const t = topics('demo');
+  assert.ok(mayPublish(accessRules('demo', 'cluster', 'munich'), t.clusterBridge('munich')));
+  assert.not.ok(mayPublish(accessRules('demo', 'cluster', 'paris'), t.clusterBridge('munich')));
+  assert.ok(maySubscribe(accessRules('demo', 'root', 'root'), t.allClusterBridge));
+  const crossing = bridgeTopics('demo', 'munich');
+  assert.not.ok([...crossing.in, ...crossing.out].includes(t.clusterBridge('munich')), 'the bridge publishes it itself');
+  assert.equal(t.parse(t.clusterBridge('munich')), { level: 'cluster', cluster: 'munich', leaf: 'bridge' });
+  const store = new TrustStore(true);
+  const view = rootTrustView(store, t);
+  assert.is(view.keysFor(t.clusterBridge('munich')), undefined, 'Mosquitto writes a bare 0 or 1: taken as it is');
+  assert.equal(view.keysFor(t.clusterOnline('munich')), [], 'the cluster’s own online flag stays signed');
 });
 
 s.run();
