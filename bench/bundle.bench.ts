@@ -139,8 +139,8 @@ const run: Bench = async ({ log }) => {
       figures,
       notes: [
         `${SERVICES} services of ${Buffer.byteLength(descriptor(0, 0))} bytes each on one air-gapped cluster; signed fleet; the root as a process; ${commits} placement commits in all`,
-        'a delta carries main’s commits past the bundle the site acknowledged (its status names that placement), the root’s placement tree as it stands (what changed in it) and the note of the commit in force, on the site’s own chains (a commit per bundle), packed by git',
-        'the note of the commit in force is a part of every bundle that the no-change export (the constant) does not show: for a one-service change it is about 1 KB of text, most of what is over the goal for a single missed commit',
+        'a delta carries main’s commits past the bundle the site acknowledged (its status names that placement) and the site’s placement chain: the root’s placement tree as it stands (what changed in it) with the note of the commit in force beside it at a stable path (a delta of the last note), packed by git',
+        'for a single missed commit, about 1 KB is git’s structure (main’s commit and three trees, the placement’s changed trees, two JSON deltas, the note’s delta) against a 452-byte descriptor: over the 2× goal',
       ],
     };
   } finally {

@@ -1,6 +1,6 @@
 // Placements down to an air-gapped site, by file. Export at the root writes a native Git bundle
-// of main at the commit in force, the site's placement and notes chains (site-chains.ts: the
-// root's placement tree and the note of the commit in force, a commit per bundle) and a signed
+// of main at the commit in force, the site's placement chain (site-chains.ts: the root's
+// placement tree and the note of the commit in force, a commit per bundle) and a signed
 // manifest (core/bundle-manifest.ts) on refs/canopy/bundle/<c>; as a delta from the bundle whose
 // placement the site last reported applied (its status, come back by a status bundle), else
 // whole. Import at the site checks it (git bundle verify, the manifest's signature by the root
@@ -11,7 +11,18 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Failure } from '../args.js';
-import { MAIN, NOTES_REF, PLACEMENT_FILE, STATUS_FILE, placementRef, statusRef, bundleRef, ackedStatusRef, MANIFEST_FILE } from '../../reconciler/core/refs.js';
+import {
+  BUNDLE_NOTE_FILE,
+  MAIN,
+  NOTES_REF,
+  PLACEMENT_FILE,
+  STATUS_FILE,
+  placementRef,
+  statusRef,
+  bundleRef,
+  ackedStatusRef,
+  MANIFEST_FILE,
+} from '../../reconciler/core/refs.js';
 import { openRepo, readFileAt, resolveRef, type Repo } from '../../reconciler/git/repo.js';
 import { readRecord } from '../../reconciler/git/records.js';
 import { readRecordHeader, readServiceRecord } from '../../reconciler/git/service-records.js';
@@ -84,7 +95,6 @@ export async function exportPlacement(o: ExportOptions): Promise<number> {
         {
           ...base,
           placement: t.placement,
-          ...(t.notes ? { notes: t.notes } : {}),
           ...(status ? { statusAcked: status } : {}),
           ...(o.images ? { images: images.map((i) => ({ ref: i.ref, id: i.id })) } : {}),
         },
@@ -96,10 +106,7 @@ export async function exportPlacement(o: ExportOptions): Promise<number> {
       o.images,
       images.map((i) => i.ref),
     );
-  await journal.write(
-    `${c}.json`,
-    [...exports, { version: placement.version, placement: tips.placement, main: base.main, notes: tips.notes, exportedAt }].slice(-EXPORTS_KEPT),
-  );
+  await journal.write(`${c}.json`, [...exports, { version: placement.version, placement: tips.placement, main: base.main, exportedAt }].slice(-EXPORTS_KEPT));
   const services = Object.values(placement.services).filter((a) => a.replicas > 0).length;
   say(
     `wrote ${o.out} (${kib(statSync(o.out).size)}): placement #${placement.version.seq} of ${c} from ${placement.version.commit.slice(0, 12)}, ${services} service(s), ` +
@@ -265,12 +272,26 @@ async function heldVersion(repo: Repo, stateDir: string, c: string, rootKeys: Pu
 /** The bundle's refs into their places; the manifest's last, since the cluster reads the placement it names. */
 async function moveRefs(gitdir: string, tip: string, c: string, m: BundleManifest): Promise<void> {
   const lines = [`update ${MAIN} ${m.main}`, `update ${placementRef(c)} ${m.placement}`];
-  if (m.notes) lines.push(`update ${NOTES_REF} ${m.notes}`);
   // The status tip the root held: the site made it, so it has it (unless its repository was made anew).
   if (m.statusAcked && (await git(gitdir, ['cat-file', '-e', `${m.statusAcked}^{commit}`])).code === 0)
     lines.push(`update ${ackedStatusRef(c)} ${m.statusAcked}`);
   const r = await git(gitdir, ['update-ref', '--stdin'], lines.join('\n') + '\n');
   if (r.code !== 0) throw new Error(`moving the site repository's refs: ${gitSays(r)}`);
+  await writeNote(gitdir, m);
   const b = await git(gitdir, ['update-ref', bundleRef(c), tip]);
   if (b.code !== 0) throw new Error(`moving ${bundleRef(c)}: ${gitSays(b)}`);
+}
+
+/** The note of the commit in force (note.txt in the placement commit) into the site's refs/notes/canopy, where `canopy status` reads it. */
+async function writeNote(gitdir: string, m: BundleManifest): Promise<void> {
+  const blob = await git(gitdir, ['rev-parse', '-q', '--verify', `${m.placement}:${BUNDLE_NOTE_FILE}`]);
+  if (blob.code !== 0) return;
+  const env = {
+    GIT_AUTHOR_NAME: 'canopy root',
+    GIT_AUTHOR_EMAIL: 'root@canopy.invalid',
+    GIT_COMMITTER_NAME: 'canopy root',
+    GIT_COMMITTER_EMAIL: 'root@canopy.invalid',
+  };
+  const r = await git(gitdir, ['notes', `--ref=${NOTES_REF}`, 'add', '-f', '-C', blob.stdout.trim(), m.main], undefined, env);
+  if (r.code !== 0) throw new Error(`writing the note of ${m.main.slice(0, 12)}: ${gitSays(r)}`);
 }

@@ -1,25 +1,26 @@
 // What a site's repository holds of the root's records, and how a bundle carries it at the cost
 // of the change. main is carried as it is (the people's commits, up to the one in force). The
-// placement and the notes are not carried with the root's whole history (a commit per placement
-// version, a note rewrite per event: three times the bytes of the descriptors that changed):
-// the site gets its own short chains, one commit per bundle, each holding the root's records
-// as they stand — the placement ref's tree exactly (its per-service files), and the note of the
-// commit in force. The root keeps those chains in an export repository of its own per cluster
-// (<gitdir>/canopy/bundle-exports/<c>.git, borrowing the fleet repository's objects), so the next
-// bundle is a delta from the chain commits the site acknowledged.
+// placement is not carried with the root's whole history of it (a commit per placement version:
+// with the notes' rewrites, three times the bytes of the descriptors that changed): the site gets
+// its own short chain, one commit per bundle, holding the root's placement tree as it stands
+// (its per-service files) and, as `note.txt` beside them, the note of the commit in force. At a
+// path that stays the same from bundle to bundle, git packs a note as a delta of the last one
+// (a note at its native path, the commit's id, would travel whole: about half of a one-commit
+// bundle); the import writes it into the site's refs/notes/canopy. The root keeps the chain in an
+// export repository of its own per cluster (<gitdir>/canopy/bundle-exports/<c>.git, borrowing
+// the fleet repository's objects), so the next bundle is a delta from the chain commit the site
+// acknowledged.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bundleRef, MAIN, MANIFEST_FILE, NOTES_REF, placementRef } from '../../reconciler/core/refs.js';
+import { BUNDLE_NOTE_FILE, bundleRef, MAIN, MANIFEST_FILE, NOTES_REF, placementRef } from '../../reconciler/core/refs.js';
 import type { Repo } from '../../reconciler/git/repo.js';
 import type { Version } from '../../schemas/messages.js';
 import { createBundle, git, gitSays } from './git-bundle.js';
 
 export interface ChainTips {
-  /** The site's placement commit: the root's placement tree, on the site's chain. */
+  /** The site's placement commit: the root's placement tree and the note of the commit in force, on the site's chain. */
   placement: string;
-  /** The site's notes commit: the note of the commit in force (none when it has none). */
-  notes?: string;
 }
 
 export interface SiteBundle {
@@ -70,19 +71,17 @@ export async function writeSiteBundle(b: SiteBundle): Promise<ChainTips> {
   const commit = async (tree: string, parent: string | undefined, message: string) =>
     must(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', message]);
   const v = b.version;
-  const ptree = await must(['rev-parse', `${b.rootPlacement}^{tree}`]);
+  // The root's placement tree, its entries as they are, and the note of the commit in force beside them.
+  const entries = (await must(['ls-tree', `${b.rootPlacement}^{tree}`])).split('\n').filter((l) => l && !l.endsWith(`\t${BUNDLE_NOTE_FILE}`));
+  const note = await git(b.repo.gitdir, ['notes', `--ref=${NOTES_REF}`, 'list', v.commit]);
+  if (note.code === 0 && note.stdout.trim()) entries.push(`100644 blob ${note.stdout.trim()}\t${BUNDLE_NOTE_FILE}`);
+  const ptree = await must(['mktree'], `${entries.join('\n')}\n`);
   const placement = await commit(
     ptree,
     await tip(placementRef(b.cluster)),
     `placement ${b.cluster} #${v.seq} from ${v.commit.slice(0, 12)} (the root's ${b.rootPlacement.slice(0, 12)})`,
   );
-  // The note of the commit in force, where native git notes finds it.
-  const note = await git(b.repo.gitdir, ['notes', `--ref=${NOTES_REF}`, 'list', v.commit]);
-  const noteBlob = note.code === 0 ? note.stdout.trim() : '';
-  const notes = noteBlob
-    ? await commit(await must(['mktree'], `100644 blob ${noteBlob}\t${v.commit}\n`), await tip(NOTES_REF), `notes: the note of ${v.commit.slice(0, 12)}`)
-    : undefined;
-  const tips: ChainTips = { placement, ...(notes ? { notes } : {}) };
+  const tips: ChainTips = { placement };
   const mblob = await must(['hash-object', '-w', '--stdin'], b.manifest(tips));
   const manifest = await commit(
     await must(['mktree'], `100644 blob ${mblob}\t${MANIFEST_FILE}\n`),
@@ -92,7 +91,6 @@ export async function writeSiteBundle(b: SiteBundle): Promise<ChainTips> {
   const refs: Array<[string, string | undefined]> = [
     [MAIN, v.commit],
     [placementRef(b.cluster), placement],
-    [NOTES_REF, notes],
     [bundleRef(b.cluster), manifest],
   ];
   const lines = refs.filter(([, oid]) => oid).map(([ref, oid]) => `update ${ref} ${oid}`);

@@ -18,3 +18,5 @@ export const bundleRef = (cluster: string) => `refs/canopy/bundle/${cluster}`;
 /** An air-gapped site's repository: the tip of its status ref the root held when it exported the last bundle. */
 export const ackedStatusRef = (cluster: string) => `refs/canopy/acked/status/${cluster}`;
 export const MANIFEST_FILE = 'manifest.json';
+/** Beside placement.json in an air-gapped site's placement commit: the note of the commit in force (cli/airgap/site-chains.ts). */
+export const BUNDLE_NOTE_FILE = 'note.txt';

@@ -102,6 +102,7 @@ acl('each user gets a user line and exactly the topic lines of access.ts', async
         'topic read canopy/v1/demo/clusters/munich/desired',
         'topic write canopy/v1/demo/clusters/munich/status',
         'topic write canopy/v1/demo/clusters/munich/online',
+        'topic write canopy/v1/demo/clusters/munich/bridge',
         'topic write canopy/v1/demo/clusters/munich/nodes/+/desired',
         'topic read canopy/v1/demo/clusters/munich/nodes/+/status',
         'topic read canopy/v1/demo/clusters/munich/nodes/+/online',
