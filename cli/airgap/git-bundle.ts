@@ -4,7 +4,8 @@
 // write and we refuse what it refuses.
 import { execFile } from 'node:child_process';
 
-const TIMEOUT_MS = 10 * 60_000;
+// A docker save of large images, or a bundle of a long history, may take minutes.
+const TIMEOUT_MS = 30 * 60_000;
 
 export interface GitRun {
   code: number;
@@ -12,22 +13,34 @@ export interface GitRun {
   stderr: string;
 }
 
-/** Run git with `args` in `gitdir`; resolves with its exit code and output (throws only when git cannot run). */
-export function git(gitdir: string | undefined, args: string[], input?: string, env?: Record<string, string>): Promise<GitRun> {
+/** Who the root's bundle commits are by (the chain, the manifest, the site's note). */
+export const ROOT_AUTHOR = {
+  GIT_AUTHOR_NAME: 'canopy root',
+  GIT_AUTHOR_EMAIL: 'root@canopy.invalid',
+  GIT_COMMITTER_NAME: 'canopy root',
+  GIT_COMMITTER_EMAIL: 'root@canopy.invalid',
+};
+
+/** Run a tool (git, docker, tar); resolves with its exit code and output, rejects only when it cannot run. */
+export function runTool(cmd: string, args: string[], o: { input?: string; env?: Record<string, string> } = {}): Promise<GitRun> {
   return new Promise((resolve, reject) => {
-    const full = gitdir ? ['--git-dir', gitdir, ...args] : args;
     const child = execFile(
-      'git',
-      full,
-      { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env, LC_ALL: 'C' } },
+      cmd,
+      args,
+      { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...o.env, LC_ALL: 'C' } },
       (e, stdout, stderr) => {
         const code = e ? (e as NodeJS.ErrnoException & { code?: unknown }).code : 0;
-        if (e && typeof code !== 'number') return reject(new Error(`git ${args[0]} could not run: ${e.message}`));
+        if (e && typeof code !== 'number') return reject(new Error(`${cmd} ${args[0] ?? ''} could not run (${e.message}): is ${cmd} installed and on PATH?`));
         resolve({ code: code as number, stdout, stderr });
       },
     );
-    if (input !== undefined) child.stdin?.end(input);
+    if (o.input !== undefined) child.stdin?.end(o.input);
   });
+}
+
+/** Run git with `args` in `gitdir`. */
+export function git(gitdir: string | undefined, args: string[], input?: string, env?: Record<string, string>): Promise<GitRun> {
+  return runTool('git', gitdir ? ['--git-dir', gitdir, ...args] : args, { input, env });
 }
 
 /** git's own words for a failure, one line. */

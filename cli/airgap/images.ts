@@ -4,30 +4,19 @@
 // the export records each reference's ID in the signed manifest; the import reads the archive's
 // own manifest.json before loading anything (an archive whose configs are not the signed IDs is
 // refused unloaded) and inspects each reference after loading.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Placement } from '../../schemas/messages.js';
 import { Failure } from '../args.js';
+import { runTool, type GitRun } from './git-bundle.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 }, (e, stdout, stderr) => {
-      const code = e ? (e as NodeJS.ErrnoException & { code?: unknown }).code : 0;
-      if (e && typeof code !== 'number') return reject(new Failure(`${cmd} could not run (${e.message}): is it installed and on PATH?`));
-      resolve({ code: code as number, stdout, stderr });
-    });
+const run = (cmd: string, args: string[]) =>
+  runTool(cmd, args).catch((e: Error) => {
+    throw new Failure(e.message);
   });
-}
 
-const says = (r: Run) => (r.stderr || r.stdout).trim().split('\n').slice(-2).join('; ');
+const says = (r: GitRun) => (r.stderr || r.stdout).trim().split('\n').slice(-2).join('; ');
 
 /** The container images a placement's services use (those with replicas there), sorted. */
 export function placementImages(p: Placement): string[] {

@@ -29,11 +29,12 @@ import { readRecordHeader, readServiceRecord } from '../../reconciler/git/servic
 import { openManifest, writeManifest, type BundleManifest } from '../../reconciler/core/bundle-manifest.js';
 import { loadIdentity } from '../../reconciler/core/identity-file.js';
 import { parsePublicKey, sameKey, type PublicKey } from '../../reconciler/core/keys.js';
-import { openJournal } from '../../reconciler/core/journal.js';
+import { openJournal, type Journal } from '../../reconciler/core/journal.js';
+import { openPatchJournal } from '../../reconciler/core/patch-journal.js';
 import { versionOrder } from '../../reconciler/core/version.js';
 import type { Placement, Version } from '../../schemas/messages.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
-import { bundleHeads, fetchBundle, git, gitSays, verifyBundle } from './git-bundle.js';
+import { bundleHeads, fetchBundle, git, gitSays, ROOT_AUTHOR, verifyBundle } from './git-bundle.js';
 import { writeSiteBundle } from './site-chains.js';
 import { ensureSiteRepo } from './site.js';
 import { inspectImages, loadImages, placementImages, saveImages } from './images.js';
@@ -189,7 +190,12 @@ export async function importPlacement(o: ImportOptions): Promise<number> {
   }
   const c = bundles[0]!.slice('refs/canopy/bundle/'.length);
   const gitdir = await ensureSiteRepo(o.stateDir);
-  const site = await siteTrust(o, c);
+  // The placement the site's cluster holds (its journal: the snapshot and the patches after it).
+  const journal = openJournal(o.stateDir);
+  const inForce = await openPatchJournal<Placement>(journal, o.stateDir, 'placement.json')
+    .read()
+    .catch(() => undefined);
+  const site = await siteTrust(o, c, journal, inForce);
   await verifyBundle(gitdir, o.file).catch((e: Error) => {
     throw new Failure(
       `${e.message}\nthe bundle is a delta from a placement this site does not hold: export a whole one at the root with canopy bundle export ... --full`,
@@ -206,7 +212,7 @@ export async function importPlacement(o: ImportOptions): Promise<number> {
     const m = opened.manifest;
     if (heads.get(placementRef(c)) !== m.placement || heads.get(MAIN) !== m.main)
       throw new Failure(`refused: ${o.file}'s refs are not the ones its manifest names; nothing changed`);
-    const held = await heldVersion(repo, o.stateDir, c, site.rootKeys);
+    const held = await heldVersion(repo, inForce?.version, c, site.rootKeys);
     if (held && versionOrder(m.version, held) < 0)
       throw new Failure(
         `refused: a stale bundle: it carries placement #${m.version.seq} (epoch ${m.version.epoch}), this site holds #${held.seq} (epoch ${held.epoch}); export a new one at the root`,
@@ -237,7 +243,12 @@ export async function importPlacement(o: ImportOptions): Promise<number> {
 }
 
 /** The site's cluster, fleet and root keys: from --identity, else from what its cluster journaled in the state dir. */
-async function siteTrust(o: ImportOptions, c: string): Promise<{ cluster?: string; fleet?: string; rootKeys?: PublicKey[] }> {
+async function siteTrust(
+  o: ImportOptions,
+  c: string,
+  journal: Journal,
+  held: Placement | undefined,
+): Promise<{ cluster?: string; fleet?: string; rootKeys?: PublicKey[] }> {
   if (o.identity) {
     const id = loadIdentity(o.identity);
     if (id.identity.role !== 'cluster') throw new Failure(`--identity ${o.identity}: a ${id.identity.role}'s identity; give the site cluster's`, 64);
@@ -245,8 +256,6 @@ async function siteTrust(o: ImportOptions, c: string): Promise<{ cluster?: strin
     const keys = id.identity.trust?.root ?? [];
     return { cluster: id.identity.name, fleet: id.identity.fleet, rootKeys: keys.length ? keys.map(parsePublicKey) : undefined };
   }
-  const journal = openJournal(o.stateDir);
-  const held = await journal.read<Placement>('placement.json').catch(() => undefined);
   if (held?.cluster && held.cluster !== c)
     throw new Failure(`refused: a foreign bundle: it is for cluster ${c}, and ${o.stateDir} holds ${held.cluster}'s placement; nothing changed`);
   const keys = await journal.read<string[]>('root-keys.json').catch(() => undefined);
@@ -254,12 +263,7 @@ async function siteTrust(o: ImportOptions, c: string): Promise<{ cluster?: strin
 }
 
 /** The placement version the site holds: the newer of its cluster's journaled one and its last imported bundle's. */
-async function heldVersion(repo: Repo, stateDir: string, c: string, rootKeys: PublicKey[] | undefined): Promise<Version | undefined> {
-  const journaled = (
-    await openJournal(stateDir)
-      .read<Placement>('placement.json')
-      .catch(() => undefined)
-  )?.version;
+async function heldVersion(repo: Repo, journaled: Version | undefined, c: string, rootKeys: PublicKey[] | undefined): Promise<Version | undefined> {
   const tip = await resolveRef(repo, bundleRef(c));
   const text = tip ? await readFileAt(repo, tip, MANIFEST_FILE).catch(() => undefined) : undefined;
   const last = text ? openManifest(text, bundleRef(c), rootKeys, { cluster: c }) : undefined;
@@ -286,12 +290,6 @@ async function moveRefs(gitdir: string, tip: string, c: string, m: BundleManifes
 async function writeNote(gitdir: string, m: BundleManifest): Promise<void> {
   const blob = await git(gitdir, ['rev-parse', '-q', '--verify', `${m.placement}:${BUNDLE_NOTE_FILE}`]);
   if (blob.code !== 0) return;
-  const env = {
-    GIT_AUTHOR_NAME: 'canopy root',
-    GIT_AUTHOR_EMAIL: 'root@canopy.invalid',
-    GIT_COMMITTER_NAME: 'canopy root',
-    GIT_COMMITTER_EMAIL: 'root@canopy.invalid',
-  };
-  const r = await git(gitdir, ['notes', `--ref=${NOTES_REF}`, 'add', '-f', '-C', blob.stdout.trim(), m.main], undefined, env);
+  const r = await git(gitdir, ['notes', `--ref=${NOTES_REF}`, 'add', '-f', '-C', blob.stdout.trim(), m.main], undefined, ROOT_AUTHOR);
   if (r.code !== 0) throw new Error(`writing the note of ${m.main.slice(0, 12)}: ${gitSays(r)}`);
 }

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { BUNDLE_NOTE_FILE, bundleRef, MAIN, MANIFEST_FILE, NOTES_REF, placementRef } from '../../reconciler/core/refs.js';
 import type { Repo } from '../../reconciler/git/repo.js';
 import type { Version } from '../../schemas/messages.js';
-import { createBundle, git, gitSays } from './git-bundle.js';
+import { createBundle, git, gitSays, ROOT_AUTHOR } from './git-bundle.js';
 
 export interface ChainTips {
   /** The site's placement commit: the root's placement tree and the note of the commit in force, on the site's chain. */
@@ -51,14 +51,7 @@ export async function writeSiteBundle(b: SiteBundle): Promise<ChainTips> {
   }
   await writeFile(path.join(dir, 'objects', 'info', 'alternates'), `${path.join(b.repo.gitdir, 'objects')}\n`);
   const when = `${Math.floor(Date.parse(b.exportedAt) / 1000)} +0000`;
-  const env = {
-    GIT_AUTHOR_NAME: 'canopy root',
-    GIT_AUTHOR_EMAIL: 'root@canopy.invalid',
-    GIT_AUTHOR_DATE: when,
-    GIT_COMMITTER_NAME: 'canopy root',
-    GIT_COMMITTER_EMAIL: 'root@canopy.invalid',
-    GIT_COMMITTER_DATE: when,
-  };
+  const env = { ...ROOT_AUTHOR, GIT_AUTHOR_DATE: when, GIT_COMMITTER_DATE: when };
   const must = async (args: string[], input?: string) => {
     const r = await git(dir, args, input, env);
     if (r.code !== 0) throw new Error(`git ${args[0]} (in ${dir}): ${gitSays(r)}`);
