@@ -139,8 +139,8 @@ const run: Bench = async ({ log }) => {
       figures,
       notes: [
         `${SERVICES} services of ${Buffer.byteLength(descriptor(0, 0))} bytes each on one air-gapped cluster; signed fleet; the root as a process; ${commits} placement commits in all`,
-        'a delta carries main’s commits past the bundle the site acknowledged (its status names that placement) and the site’s placement chain: the root’s placement tree as it stands (what changed in it) with the note of the commit in force beside it at a stable path (a delta of the last note), packed by git',
-        'for a single missed commit, about 1 KB is git’s structure (main’s commit and three trees, the placement’s changed trees, two JSON deltas, the note’s delta) against a 452-byte descriptor: over the 2× goal',
+        'a delta carries main’s commits past the bundle the site acknowledged (its status names that placement) and the site’s placement chain: the placement as one document (services inline, stable order: a delta of the last one) with the note of the commit in force beside it at a stable path (a delta of the last note), packed by git',
+        'for a single missed commit, about 830 bytes past the constant: main’s commit, three trees and the descriptor’s delta (~350), the header’s lines for main (~105), the chain’s tree and two deltas (~375)',
       ],
     };
   } finally {

@@ -1,6 +1,6 @@
 // Placements down to an air-gapped site, by file. Export at the root writes a native Git bundle
-// of main at the commit in force, the site's placement chain (site-chains.ts: the root's
-// placement tree and the note of the commit in force, a commit per bundle) and a signed
+// of main at the commit in force, the site's placement chain (site-chains.ts: the placement as
+// one document and the note of the commit in force, a commit per bundle) and a signed
 // manifest (core/bundle-manifest.ts) on refs/canopy/bundle/<c>; as a delta from the bundle whose
 // placement the site last reported applied (its status, come back by a status bundle), else
 // whole. Import at the site checks it (git bundle verify, the manifest's signature by the root
@@ -88,6 +88,7 @@ export async function exportPlacement(o: ExportOptions): Promise<number> {
     cluster: c,
     version: placement.version,
     rootPlacement: placementOid,
+    placement,
     exportedAt,
     out: o.out,
     have: acked ? ([acked.main, acked.placement, acked.notes].filter(Boolean) as string[]) : [],

@@ -2,24 +2,26 @@
 // of the change. main is carried as it is (the people's commits, up to the one in force). The
 // placement is not carried with the root's whole history of it (a commit per placement version:
 // with the notes' rewrites, three times the bytes of the descriptors that changed): the site gets
-// its own short chain, one commit per bundle, holding the root's placement tree as it stands
-// (its per-service files) and, as `note.txt` beside them, the note of the commit in force. At a
-// path that stays the same from bundle to bundle, git packs a note as a delta of the last one
-// (a note at its native path, the commit's id, would travel whole: about half of a one-commit
-// bundle); the import writes it into the site's refs/notes/canopy. The root keeps the chain in an
-// export repository of its own per cluster (<gitdir>/canopy/bundle-exports/<c>.git, borrowing
-// the fleet repository's objects), so the next bundle is a delta from the chain commit the site
-// acknowledged.
+// its own short chain, one commit per bundle, whose tree holds two files: `placement.json`, the
+// placement as one document (its services inline, in a stable order, so git packs it as a delta
+// of the last one: the lines of what changed), and `note.txt`, the note of the commit in force,
+// which the import writes into the site's refs/notes/canopy. Two files at paths that never change
+// cost one small tree and two deltas per bundle; the root's own layout (a file per service under
+// services/<app>/, which costs three trees and a file per changed service) made one missed
+// commit's bundle 2.2× the descriptor it changed, and a note at its native path (the commit's
+// id, new every time) travelled whole. The root keeps the chain in an export repository of its
+// own per cluster (<gitdir>/canopy/bundle-exports/<c>.git, borrowing the fleet repository's
+// objects), so the next bundle is a delta from the chain commit the site acknowledged.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BUNDLE_NOTE_FILE, bundleRef, MAIN, MANIFEST_FILE, NOTES_REF, placementRef } from '../../reconciler/core/refs.js';
+import { BUNDLE_NOTE_FILE, bundleRef, MAIN, MANIFEST_FILE, NOTES_REF, PLACEMENT_FILE, placementRef } from '../../reconciler/core/refs.js';
 import type { Repo } from '../../reconciler/git/repo.js';
-import type { Version } from '../../schemas/messages.js';
+import type { Placement, Version } from '../../schemas/messages.js';
 import { createBundle, git, gitSays, ROOT_AUTHOR } from './git-bundle.js';
 
 export interface ChainTips {
-  /** The site's placement commit: the root's placement tree and the note of the commit in force, on the site's chain. */
+  /** The site's placement commit: the placement as one document and the note of the commit in force, on the site's chain. */
   placement: string;
 }
 
@@ -27,8 +29,10 @@ export interface SiteBundle {
   repo: Repo;
   cluster: string;
   version: Version;
-  /** The root's placement commit whose tree the site gets. */
+  /** The root's placement commit (named in the chain commit's message). */
   rootPlacement: string;
+  /** Its record, which the site's chain holds as one document. */
+  placement: Placement;
   exportedAt: string;
   out: string;
   /** The manifest's text, once the chain commits it names are made. */
@@ -64,8 +68,9 @@ export async function writeSiteBundle(b: SiteBundle): Promise<ChainTips> {
   const commit = async (tree: string, parent: string | undefined, message: string) =>
     must(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', message]);
   const v = b.version;
-  // The root's placement tree, its entries as they are, and the note of the commit in force beside them.
-  const entries = (await must(['ls-tree', `${b.rootPlacement}^{tree}`])).split('\n').filter((l) => l && !l.endsWith(`\t${BUNDLE_NOTE_FILE}`));
+  // The placement as one document, and the note of the commit in force beside it.
+  const doc = await must(['hash-object', '-w', '--stdin'], siteDocument(b.placement));
+  const entries = [`100644 blob ${doc}\t${PLACEMENT_FILE}`];
   const note = await git(b.repo.gitdir, ['notes', `--ref=${NOTES_REF}`, 'list', v.commit]);
   if (note.code === 0 && note.stdout.trim()) entries.push(`100644 blob ${note.stdout.trim()}\t${BUNDLE_NOTE_FILE}`);
   const ptree = await must(['mktree'], `${entries.join('\n')}\n`);
@@ -94,4 +99,19 @@ export async function writeSiteBundle(b: SiteBundle): Promise<ChainTips> {
   const wanted = refs.filter(([, oid]) => oid).map(([ref]) => ref);
   if (!(await createBundle(dir, b.out, wanted, have.length === b.have.length ? have : []))) throw new Error('git wrote no bundle');
   return tips;
+}
+
+/**
+ * The placement as the site's chain holds it: the record with its services inline, keys in a
+ * stable order (services by id), one value per line; a service's entry is a few adjacent lines, so
+ * a changed service is a small delta of the last document. readRecord reads it as it reads the
+ * per-service layout.
+ */
+export function siteDocument(p: Placement): string {
+  const services = Object.fromEntries(
+    Object.keys(p.services)
+      .sort()
+      .map((id) => [id, p.services[id]]),
+  );
+  return JSON.stringify({ ...p, services }, null, 1) + '\n';
 }
