@@ -36,6 +36,7 @@ import type { Placement, Version } from '../../schemas/messages.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
 import { bundleHeads, fetchBundle, git, gitSays, ROOT_AUTHOR, verifyBundle } from './git-bundle.js';
 import { writeSiteBundle } from './site-chains.js';
+import { openFleetRepo } from './fleet-repo.js';
 import { ensureSiteRepo } from './site.js';
 import { inspectImages, loadImages, placementImages, saveImages } from './images.js';
 
@@ -47,6 +48,8 @@ export interface ExportOptions {
   identity?: string;
   /** Carry everything, whatever the site acknowledged. */
   full?: boolean;
+  /** Where a remote --repo is mirrored (fleet-repo.ts). */
+  cacheDir?: string;
 }
 
 /** What one export carried: the next export is a delta from it once the site reports its placement applied. */
@@ -63,10 +66,13 @@ const say = (s: string) => process.stderr.write(`${s}\n`);
 const kib = (n: number) => (n < 10_240 ? `${n} bytes` : `${(n / 1024).toFixed(1)} KiB`);
 
 export async function exportPlacement(o: ExportOptions): Promise<number> {
-  const repo = await openRepo(o.repo).catch((e: Error) => {
-    throw new Failure(`--repo ${o.repo}: ${e.message}`, 64);
-  });
   const c = o.cluster;
+  const { repo } = await openFleetRepo(o.repo, {
+    cacheDir: o.cacheDir,
+    refs: [MAIN],
+    forward: [placementRef(c), NOTES_REF, statusRef(c)],
+    usage: (problem) => new Failure(problem, 64),
+  });
   const placementOid = await resolveRef(repo, placementRef(c));
   if (!placementOid)
     throw new Failure(

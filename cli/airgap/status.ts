@@ -10,7 +10,10 @@
 // clusters/C.yaml declares on main; its history must continue the one here (never rewritten);
 // every new commit must be signed by C's declared keys (when it declares an identity) and hold a
 // valid status.json of C. Then the ref moves by compare-and-swap. Commits keep their dates, the
-// moments things happened at the site. A bundle imported twice changes nothing.
+// moments things happened at the site. A bundle imported twice changes nothing. With --repo URL
+// (the Git server a root works against: fleet-repo.ts), the server is given the ref first, as
+// the root's push (its hook takes it when C signed every new commit), and the mirror after it;
+// a root against that server pulls it (cli/parts/root.ts).
 import { existsSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -19,7 +22,7 @@ import { loadIdentity } from '../../reconciler/core/identity-file.js';
 import { openJournal } from '../../reconciler/core/journal.js';
 import { openPatchJournal } from '../../reconciler/core/patch-journal.js';
 import type { Placement } from '../../schemas/messages.js';
-import { ackedStatusRef, statusRef, STATUS_FILE } from '../../reconciler/core/refs.js';
+import { ackedStatusRef, MAIN, statusRef, STATUS_FILE } from '../../reconciler/core/refs.js';
 import { openRepo, readFileAt, RefConflictError, resolveRef, updateRef, listRefs, type Repo } from '../../reconciler/git/repo.js';
 import { readCommitObject } from '../../reconciler/git/log.js';
 import { readRecord, readRecordsAlong } from '../../reconciler/git/records.js';
@@ -28,6 +31,7 @@ import { isAncestor, newCommits } from '../../reconciler/git/status-history.js';
 import { firstNotSignedBy, verdictProblem } from '../../reconciler/git/verify-commit.js';
 import { bundleHeads, createBundle, fetchBundle, git, gitSays, verifyBundle } from './git-bundle.js';
 import { siteRepoDir } from './site.js';
+import { isUrl, openFleetRepo, publish } from './fleet-repo.js';
 
 const STATUS_PREFIX = 'refs/canopy/status/';
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -149,13 +153,16 @@ async function statusProblems(repo: Repo, cluster: string, commits: string[]): P
   return undefined;
 }
 
-export async function importStatus(o: { file: string; repo: string; usage?: (problem: string) => Error }): Promise<number> {
+export async function importStatus(o: { file: string; repo: string; cacheDir?: string; usage?: (problem: string) => Error }): Promise<number> {
   const usage = o.usage ?? ((p: string) => new Failure(`canopy bundle: ${p}`, 1));
   if (!existsSync(o.file)) throw usage(`import: ${o.file}: no such file`);
-  const repo = await openRepo(o.repo).catch((e: Error) => {
-    throw usage(`--repo ${o.repo}: ${e.message}`);
-  });
+  if (!isUrl(o.repo))
+    await openRepo(o.repo).catch((e: Error) => {
+      throw usage(`--repo ${o.repo}: ${e.message}`);
+    });
   const { ref, cluster, tip } = await carried(o.file);
+  const fleet = await openFleetRepo(o.repo, { cacheDir: o.cacheDir, refs: [MAIN], forward: [ref], usage });
+  const repo = fleet.repo;
   const keys = await declaredKeys(repo, o.file, cluster);
   await verifyBundle(repo.gitdir, o.file).catch((e: Error) => {
     throw refuse(o.file, `${e.message} (a delta bundle needs the history before it: import the earlier bundle first, or export the whole history at the site)`);
@@ -164,6 +171,14 @@ export async function importStatus(o: { file: string; repo: string; usage?: (pro
   const current = await resolveRef(repo, ref);
   const known = (await git(repo.gitdir, ['cat-file', '-e', `${tip}^{commit}`])).code === 0;
   if (current && known && (current === tip || (await isAncestor(gitArgs, tip, current)))) {
+    if (fleet.remote && fleet.served.get(ref) !== current) {
+      // Imported into this mirror before, and the server does not have it (a push that failed).
+      await publish(fleet, ref).catch((e: Error) => {
+        throw new Failure(`canopy bundle import ${o.file}: ${ref} is imported in the mirror and the Git server refused it: ${e.message}`);
+      });
+      say(`already imported here; ${ref} pushed to ${fleet.where} (at ${current.slice(0, 12)})`);
+      return 0;
+    }
     say(`already imported, nothing changed: ${ref} is at ${current.slice(0, 12)}, which holds ${tip.slice(0, 12)}`);
     return 0;
   }
@@ -184,7 +199,13 @@ export async function importStatus(o: { file: string; repo: string; usage?: (pro
     } else say(`note: clusters/${cluster}.yaml on main declares no spec.identity.keys: the commits' signatures are not checked`);
     const problem = await statusProblems(repo, cluster, commits);
     if (problem) throw refuse(o.file, problem);
-    await updateRef(repo, ref, tip, current).catch((e: Error) => {
+    // A remote repository: the server takes it first (its hook checks C's signatures again), then the mirror.
+    await publish(fleet, ref, tmp).catch((e: Error) => {
+      throw refuse(o.file, `the Git server at ${fleet.where} did not take it: ${e.message}`);
+    });
+    await updateRef(repo, ref, tip, current).catch(async (e: Error) => {
+      // A root sharing the mirror may have pulled what was just pushed: the ref is where it goes.
+      if (e instanceof RefConflictError && (await resolveRef(repo, ref)) === tip) return;
       throw e instanceof RefConflictError ? refuse(o.file, `${e.message}: run the import again`) : e;
     });
     const from = await when(repo, commits[0]!);
@@ -192,7 +213,9 @@ export async function importStatus(o: { file: string; repo: string; usage?: (pro
     say(
       `imported ${commits.length} commit${commits.length === 1 ? '' : 's'} of ${cluster}'s status, from ${from} to ${to}${keys.length ? ', each signed by the cluster' : ''}`,
     );
-    say(`${ref}: ${current ? `${current.slice(0, 12)} → ` : ''}${tip.slice(0, 12)}; canopy history and canopy status show it`);
+    say(
+      `${ref}: ${current ? `${current.slice(0, 12)} → ` : ''}${tip.slice(0, 12)}${fleet.remote ? `, pushed to ${fleet.where}` : ''}; canopy history and canopy status show it`,
+    );
     return 0;
   } finally {
     const r = await git(repo.gitdir, ['update-ref', '-d', tmp]);

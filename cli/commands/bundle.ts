@@ -5,6 +5,7 @@
 // state directory (cli/airgap/site.ts).
 import { command, flag, text, usageError } from '../args.js';
 import { openRepo } from '../../reconciler/git/repo.js';
+import { isUrl } from '../airgap/fleet-repo.js';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -12,10 +13,10 @@ const cmd = command({
   name: 'bundle',
   summary: 'carry placements to an air-gapped site and its status back, as Git bundle files',
   usage: [
-    'Usage: canopy bundle export --repo DIR --cluster C --out FILE [--images FILE] [--identity FILE]',
+    'Usage: canopy bundle export --repo DIR|URL --cluster C --out FILE [--images FILE] [--identity FILE]',
     '       canopy bundle import FILE --state-dir DIR [--images FILE] [--identity FILE]',
     '       canopy bundle export --status --state-dir DIR --out FILE',
-    '       canopy bundle import FILE --repo DIR',
+    '       canopy bundle import FILE --repo DIR|URL',
     '',
     'At the root, export writes what site C needs (main up to the commit in force, C’s placement ref,',
     'the notes), as a delta from what C last acknowledged when its status says; at the site, import',
@@ -24,7 +25,10 @@ const cmd = command({
     'import at the root adds it to refs/canopy/status/C without rewriting what is there. A bundle',
     'imported twice changes nothing.',
     '',
-    '  --repo DIR        the fleet repository (at the root)',
+    '  --repo DIR|URL    the fleet repository (at the root): a directory, or the Git server the root works',
+    '                    against (http(s)://[user:pass@]host/path.git, or CANOPY_GIT_USERNAME/_PASSWORD/_TOKEN):',
+    '                    an imported status is pushed there, as the root (the server’s hook checks it)',
+    '  --cache-dir DIR   where a --repo URL is mirrored (default: the root’s, ~/.cache/canopy/root-<url>)',
     '  --cluster C       the site the bundle is for',
     '  --out FILE        where to write the bundle',
     '  --state-dir DIR   the site cluster’s state directory',
@@ -44,10 +48,12 @@ const cmd = command({
     images: text(),
     identity: text(),
     full: flag(),
+    'cache-dir': text(),
   },
   args: { min: 1, max: 2, what: 'the action (export or import) and, for import, the bundle FILE' },
   check(v, pos) {
     const [action, file] = pos;
+    if (v['cache-dir'] && !(v.repo && isUrl(v.repo))) return ['--cache-dir needs a remote --repo URL (where it is mirrored)'];
     if (action === 'export') {
       if (file) return [`export takes no FILE argument (give --out FILE): "${file}"`];
       if (v.status) {
@@ -77,7 +83,7 @@ const cmd = command({
   },
   async run(v, pos) {
     const [action, file] = pos;
-    if (v.repo)
+    if (v.repo && !isUrl(v.repo))
       await openRepo(v.repo).catch((e: Error) => {
         throw usageError(this, `--repo ${v.repo}: ${e.message}`);
       });
@@ -87,11 +93,19 @@ const cmd = command({
     }
     if (action === 'export') {
       const { exportPlacement } = await import('../airgap/placement.js');
-      return exportPlacement({ repo: v.repo!, cluster: v.cluster!, out: v.out!, images: v.images, identity: v.identity, full: v.full });
+      return exportPlacement({
+        repo: v.repo!,
+        cluster: v.cluster!,
+        out: v.out!,
+        images: v.images,
+        identity: v.identity,
+        full: v.full,
+        cacheDir: v['cache-dir'],
+      });
     }
     if (v.repo) {
       const { importStatus } = await import('../airgap/status.js');
-      return importStatus({ file: file!, repo: v.repo, usage: (problem) => usageError(this, problem) });
+      return importStatus({ file: file!, repo: v.repo, cacheDir: v['cache-dir'], usage: (problem) => usageError(this, problem) });
     }
     const { importPlacement } = await import('../airgap/placement.js');
     return importPlacement({ file: file!, stateDir: v['state-dir']!, images: v.images, identity: v.identity });

@@ -1,8 +1,6 @@
 // The root part: mirror (or open) the fleet repository, connect to the broker, run the root
 // reconciler; for a remote repository, poll main and listen for push webhooks.
 import { configureLogs } from '../../reconciler/core/log.js';
-import os from 'node:os';
-import path from 'node:path';
 import { connectBus } from '../../reconciler/mqtt/bus.js';
 import { rootIdentity } from '../../reconciler/core/identity.js';
 import { createTelemetry } from '../../reconciler/core/telemetry.js';
@@ -10,10 +8,10 @@ import { topics } from '../../reconciler/mqtt/topics.js';
 import type { Logger } from '../../reconciler/core/log.js';
 import { openRepo, resolveRef, type Repo } from '../../reconciler/git/repo.js';
 import type { GitSync } from '../../reconciler/git/sync.js';
-import { MAIN, NOTES_REF } from '../../reconciler/core/refs.js';
+import { MAIN, NOTES_REF, statusRef } from '../../reconciler/core/refs.js';
 import { fleetAtMain } from '../fleet-repo.js';
 import { keepalive, timingsOf, type Running } from './running.js';
-import { remoteRepo } from './remote.js';
+import { defaultCache, remoteRepo } from './remote.js';
 import { partSecurity, type TlsFlags, warnUnsigned, type PartSecurity } from './security.js';
 import { sameKey } from '../../reconciler/core/keys.js';
 import { rootTrustView } from '../../reconciler/mqtt/trust.js';
@@ -115,6 +113,8 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
           again = false;
           const t = performance.now();
           const changed = await sync!.pull([MAIN]);
+          // An air-gapped cluster's status, imported elsewhere (canopy bundle import --repo URL): only ever forward.
+          await sync!.pull(root.airGapped().map(statusRef), { fastForwardOnly: true });
           o.log.debug(`pulled main from ${remote!.url} in ${Math.round(performance.now() - t)} ms${changed.length ? ': moved' : ''}`);
         } while (again);
         if (failing) {
@@ -178,8 +178,4 @@ function checkRootKey(fleet: FleetDescriptor, sec: PartSecurity, log: Logger): v
       `this root's key (${sec.identity.signer.id}) is not among fleet.yaml's spec.trust.root keys on main: clusters will drop what it sends until a commit declares it`,
     );
   }
-}
-
-function defaultCache(kind: string, url: string): string {
-  return path.join(os.homedir(), '.cache', 'canopy', `${kind}-${url.replace(/^https?:\/\//, '').replace(/[^A-Za-z0-9._-]+/g, '_')}`);
 }

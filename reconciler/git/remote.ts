@@ -55,7 +55,12 @@ export async function lsRemote(remote: Remote, prefix?: string): Promise<Map<str
  * Fetch `ref` from the remote into the local ref of the same name (it mirrors the remote's).
  * Returns the oid, or undefined when the remote has no such ref.
  */
-export async function fetchRef(repo: Repo, remote: Remote, ref: string, opts: { depth?: number; known?: string } = {}): Promise<string | undefined> {
+export async function fetchRef(
+  repo: Repo,
+  remote: Remote,
+  ref: string,
+  opts: { depth?: number; known?: string; fastForwardOnly?: boolean } = {},
+): Promise<string | undefined> {
   const local = await resolveRef(repo, ref);
   if (opts.known && opts.known === local) return local;
   try {
@@ -74,7 +79,8 @@ export async function fetchRef(repo: Repo, remote: Remote, ref: string, opts: { 
       cache: repo.cache,
     });
     const oid = r.fetchHead ?? undefined;
-    if (oid && oid !== local) await updateRef(repo, ref, oid, local);
+    // fastForwardOnly: a ref this repository holds ahead of the remote (or beside it) stays where it is.
+    if (oid && oid !== local && (!opts.fastForwardOnly || !local || (await descends(repo, oid, local)))) await updateRef(repo, ref, oid, local);
     await compactPacks(repo);
     return oid;
   } catch (e) {
@@ -83,21 +89,37 @@ export async function fetchRef(repo: Repo, remote: Remote, ref: string, opts: { 
   }
 }
 
-/** Push a ref this process alone writes (fast-forward). */
-export async function pushRef(repo: Repo, remote: Remote, ref: string): Promise<void> {
-  const r = await git.push({
-    fs,
-    http,
-    gitdir: repo.gitdir,
-    url: remote.url,
-    ref,
-    remoteRef: ref,
-    force: false,
-    onAuth: onAuth(remote),
-    onAuthFailure: onAuthFailure(remote),
-    cache: repo.cache,
-  });
-  if (!r.ok) throw new Error(`push ${ref} to ${remote.url}: ${r.error ?? JSON.stringify(r.refs)}`);
+async function descends(repo: Repo, oid: string, ancestor: string): Promise<boolean> {
+  return git.isDescendent({ fs, gitdir: repo.gitdir, oid, ancestor, depth: -1, cache: repo.cache }).catch(() => false);
+}
+
+/**
+ * Push a ref this process alone writes (fast-forward), from the local ref `from` (default: the
+ * same name). A refusal names what the server's hooks said (their "remote:" lines).
+ */
+export async function pushRef(repo: Repo, remote: Remote, ref: string, from = ref): Promise<void> {
+  const said: string[] = [];
+  const refused = (why: string) => new Error(`push ${ref} to ${remote.url}: ${why}${said.length ? `\n${said.map((l) => `remote: ${l}`).join('\n')}` : ''}`);
+  const r = await git
+    .push({
+      fs,
+      http,
+      gitdir: repo.gitdir,
+      url: remote.url,
+      ref: from,
+      remoteRef: ref,
+      force: false,
+      onAuth: onAuth(remote),
+      onAuthFailure: onAuthFailure(remote),
+      onMessage: (m) => void said.push(...m.split('\n').filter((l) => l.trim())),
+      cache: repo.cache,
+    })
+    .catch(async (e: Error) => {
+      // isomorphic-git hands the server's lines over without waiting for them: let them arrive.
+      await new Promise((r) => setImmediate(r));
+      throw refused((e as { data?: { result?: { refs?: Record<string, { error?: string }> } } }).data?.result?.refs?.[ref]?.error ?? e.message);
+    });
+  if (!r.ok) throw refused(r.refs?.[ref]?.error ?? r.error ?? JSON.stringify(r.refs));
 }
 
 const MAX_PACKS = 16;

@@ -9,8 +9,8 @@ import { fetchRef, lsRemote, pushRef, type Remote } from './remote.js';
 
 export interface GitSync {
   readonly remote: Remote;
-  /** Fetch these refs if the remote moved them; resolves with the refs that changed. */
-  pull(refs: string[], opts?: { depth?: number }): Promise<string[]>;
+  /** Fetch these refs if the remote moved them (fastForwardOnly: only onto what is here); resolves with the refs that changed. */
+  pull(refs: string[], opts?: { depth?: number; fastForwardOnly?: boolean }): Promise<string[]>;
   /** Push this ref as soon as the remote can be reached. */
   push(ref: string): void;
   /** Refs committed locally and not yet pushed. */
@@ -119,8 +119,8 @@ export function gitSync(repo: Repo, remote: Remote, log: Logger, telemetry?: Tel
         if (!want) continue;
         const before = await resolveRef(repo, ref);
         if (before === want || pending.has(ref)) continue; // our own unpushed commits win
-        const got = await withTimeout(fetchRef(repo, remote, ref, { depth: opts.depth }), TIMEOUT_MS, `fetch ${ref}`);
-        if (got && got !== before) changed.push(ref);
+        await withTimeout(fetchRef(repo, remote, ref, opts), TIMEOUT_MS, `fetch ${ref}`);
+        if ((await resolveRef(repo, ref)) !== before) changed.push(ref);
       }
       return changed;
     },

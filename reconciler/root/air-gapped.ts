@@ -35,12 +35,14 @@ export async function syncAirGapped(state: RootState, ports: SyncPorts): Promise
     const st = state.clusters.get(name);
     const tip = await ports.statusRefs?.tip(name);
     const key = canonicalJson([d.metadata.labels ?? {}, d.spec ?? {}]);
-    if (st?.airGapped && st.airGapped.declared === key && st.airGapped.tip === tip) continue;
+    const had = st?.airGapped;
+    if (had && had.declared === key && had.tip === tip) continue;
     const last = tip ? await ports.statusRefs?.read(name, tip) : undefined;
     const status = declaredStatus(d, last, last?.at ?? new Date(state.startedAt).toISOString());
     clusterStatusIn(state, ports, name, status, true);
     state.clusters.get(name)!.airGapped = { declared: key, ...(tip ? { tip } : {}), ...(last ? { lastStatusAt: last.at } : {}) };
-    if (tip !== st?.airGapped?.tip)
+    // (st is the object clusterStatusIn updates: what it had is read before.)
+    if (tip !== had?.tip)
       ports.log.info(`air-gapped cluster ${name}: ${last ? `status of ${last.at} taken from ${statusRef(name)}` : 'placed from its declaration'}`);
   }
 }

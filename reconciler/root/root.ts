@@ -56,6 +56,8 @@ export interface Root {
   idle(): Promise<void>;
   stop(): Promise<void>;
   readonly stats: { rejected: number; accepted: number; sent: number };
+  /** The clusters declared air-gapped: their status comes back by bundle, to refs/canopy/status/<c>. */
+  airGapped(): string[];
 }
 
 /** Looked at every 5 s: a new head, convergence, and the status refs of air-gapped clusters (a bundle imported). */
@@ -155,6 +157,7 @@ export async function startRoot(o: RootOptions): Promise<Root> {
 
   return {
     stats,
+    airGapped: () => [...state.clusters].filter(([, c]) => c.airGapped).map(([name]) => name),
     idle: () => loop.idle(),
     async stop() {
       await git.close();

@@ -331,5 +331,11 @@ export function cliCases(p: Paths): CliCase[] {
   const bundleRun = run('bundle');
   bundleRun(['import', p.none, '--repo', p.repo], `import: ${p.none}: no such file`);
   bundleRun(['import', `${p.repo}/fleet.yaml`, '--repo', p.plain], `--repo ${p.plain}: ${p.plain} is not a Git repository`);
+  // A root on a Git server: --repo URL, mirrored in --cache-dir.
+  statusBundle(['import', 'x.bundle', '--state-dir', p.state, '--cache-dir', 'c'], '--cache-dir needs a remote --repo URL (where it is mirrored)');
+  statusBundle(
+    ['export', '--repo', p.repo, '--cluster', 'ship', '--out', 'b', '--cache-dir', 'c'],
+    '--cache-dir needs a remote --repo URL (where it is mirrored)',
+  );
   return rows;
 }
