@@ -45,9 +45,9 @@ export interface ServiceReport {
 export interface ClusterReport {
   /** air-gapped: declared so (clusters/<c>.yaml spec.connectivity); never unreachable for being silent. */
   state: 'online' | 'unreachable' | 'air-gapped';
-  /** For an air-gapped cluster: when its last status (come back by bundle) was recorded at the site. */
   /** clusters/<c>.yaml spec.retired: `draining` while it is still placed or runs replicas, then `retired`. */
   retired?: 'draining' | 'retired';
+  /** The last heartbeat; for an air-gapped cluster, when its last status (come back by bundle) was recorded at the site. */
   lastHeartbeat: string | null;
   applied: { commit: string; seq: number; epoch: number } | null;
   nodes: { total: number; online: number };

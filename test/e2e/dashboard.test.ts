@@ -213,4 +213,25 @@ test('canopy ui --repo CLONE serves the same from a clone, Git alone, and follow
   await p.close();
 });
 
+test('an air-gapped cluster shows as air-gapped, not online; retired, it shows as retired', async () => {
+  const ship = (extra: string) =>
+    `apiVersion: canopy/v1\nkind: Cluster\nmetadata: {name: ship}\nspec:\n  connectivity: air-gapped\n  location: {lat: 53.5, lon: 9.9}\n  capacity: {cpu: 1, memory: 1Gi}\n${extra}`;
+  commitFiles(dir, { 'clusters/ship.yaml': ship('') }, 'ship: an air-gapped site');
+  await page.goto(`${url}?token=${TOKEN}`);
+  const shown = () =>
+    page.evaluate(() => [
+      document.querySelector('#map g.cluster[data-cluster="ship"]')?.getAttribute('data-state'),
+      document.querySelector('#clusters tr[data-cluster="ship"]')?.getAttribute('data-state'),
+    ]);
+  await eventually('ship on the map and in the table as air-gapped', async () => (await shown()).every((st) => st === 'air-gapped'), 30_000, 200).catch(
+    async (e: Error) => assert.unreachable(`${e.message}: ${JSON.stringify(await shown())}`),
+  );
+  assert.is(status().clusters.ship.state, 'air-gapped');
+  await screenshot(page, 'dashboard-air-gapped');
+  commitFiles(dir, { 'clusters/ship.yaml': ship('  retired: true\n') }, 'ship: retired');
+  await eventually('ship shown as retired', async () => (await shown()).every((st) => st === 'retired'), 30_000, 200).catch(async (e: Error) =>
+    assert.unreachable(`${e.message}: ${JSON.stringify(await shown())}`),
+  );
+});
+
 test.run();

@@ -30,11 +30,16 @@ async function get<T>(path: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-/** A cluster's state on the map: unreachable as status says; degraded when online with nodes down; unknown before it reports. */
+/**
+ * A cluster's state on the map: draining or retired once declared retired; unreachable or
+ * air-gapped as status says (an air-gapped site is never "online": what is known of it came back
+ * by bundle); degraded when online with nodes down; unknown before it reports.
+ */
 function mapState(s: FleetReport, name: string): MapState {
   const c = s.clusters[name];
   if (!c) return 'unknown';
-  if (c.state === 'unreachable') return 'unreachable';
+  if (c.retired) return c.retired;
+  if (c.state === 'unreachable' || c.state === 'air-gapped') return c.state;
   return c.nodes.online < c.nodes.total ? 'degraded' : 'online';
 }
 

@@ -8,7 +8,7 @@ import type { GeometryCollection, Topology } from 'topojson-specification';
 import type { Feature, FeatureCollection, MultiPoint } from 'geojson';
 import countries from 'world-atlas/countries-110m.json';
 
-export type MapState = 'online' | 'degraded' | 'unreachable' | 'unknown';
+export type MapState = 'online' | 'degraded' | 'unreachable' | 'unknown' | 'air-gapped' | 'draining' | 'retired';
 
 export interface Marker {
   name: string;
