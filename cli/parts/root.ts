@@ -114,7 +114,8 @@ export async function runRoot(o: RootPartOptions): Promise<Running & { webhookPo
           const t = performance.now();
           const changed = await sync!.pull([MAIN]);
           // An air-gapped cluster's status, imported elsewhere (canopy bundle import --repo URL): only ever forward.
-          await sync!.pull(root.airGapped().map(statusRef), { fastForwardOnly: true });
+          const gapped = root.airGapped().map(statusRef);
+          if (gapped.length) await sync!.pull(gapped, { fastForwardOnly: true });
           o.log.debug(`pulled main from ${remote!.url} in ${Math.round(performance.now() - t)} ms${changed.length ? ': moved' : ''}`);
         } while (again);
         if (failing) {
