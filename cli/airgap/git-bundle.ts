@@ -2,7 +2,8 @@
 // refs and prerequisites, verify one, list its refs, fetch its refs into a repository. Every file
 // canopy writes or reads as a bundle goes through here, so `git bundle verify` accepts what we
 // write and we refuse what it refuses.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 
 // A docker save of large images, or a bundle of a long history, may take minutes.
 const TIMEOUT_MS = 30 * 60_000;
@@ -76,6 +77,93 @@ export async function createBundle(gitdir: string, out: string, refs: string[], 
   if (r.code === 0) return true;
   if (/empty bundle|Refusing to create empty/.test(r.stderr)) return false;
   throw new Error(`git bundle create ${out}: ${gitSays(r)}`);
+}
+
+/**
+ * A placement bundle, written as `git bundle create` would write it (the v2 format: a header of
+ * prerequisites and refs, then a thin pack), with two differences that matter at the cost of one
+ * missed commit. Every ref is listed, also one whose commit is a prerequisite (main when only the
+ * placement moved: git would leave it out, and the site checks each ref against the signed
+ * manifest). And a file that is new (a service added) gets a delta base: pack-objects deltas an
+ * object only against what the receiver has at the same path, so a new descriptor travels whole;
+ * here it is named to pack-objects by a file the receiver has beside it (same directory and
+ * extension, closest in size: another descriptor), a name used only to find a base. (The pack
+ * is thin as a fetch's: the prerequisites' trees are preferred bases, `-<commit>` on
+ * pack-objects' input, whose objects the pack refers to and does not carry.)
+ */
+export async function createThinBundle(gitdir: string, out: string, refs: Array<[string, string]>, have: string[]): Promise<void> {
+  const must = async (args: string[], input?: string) => {
+    const r = await git(gitdir, args, input);
+    if (r.code !== 0) throw new Error(`git ${args[0]} (bundle ${out}): ${gitSays(r)}`);
+    return r.stdout;
+  };
+  const tips = [...new Set(refs.map(([, oid]) => oid))];
+  const listed = (await must(['rev-list', '--objects', '--stdin'], [...tips, ...have.map((h) => `^${h}`)].join('\n') + '\n')).split('\n').filter(Boolean);
+  const objects = listed.map((l) => {
+    const i = l.indexOf(' ');
+    return i < 0 ? { oid: l, path: '' } : { oid: l.slice(0, i), path: l.slice(i + 1) };
+  });
+  const hints = have.length ? await baseHints(must, have, objects) : new Map<string, string>();
+  const header = ['# v2 git bundle'];
+  if (have.length) for (const l of (await must(['log', '--no-walk', '--format=%H %s', ...have])).split('\n').filter(Boolean)) header.push(`-${l}`);
+  for (const [ref, oid] of refs) header.push(`${oid} ${ref}`);
+  const input = [...have.map((h) => `-${h}`), ...objects.map((o) => `${o.oid} ${hints.get(o.oid) ?? o.path}`.trim())].join('\n') + '\n';
+  // A wider delta window for a delta bundle (few objects, each worth its bytes on a USB stick); git's default for a whole one.
+  await writePack(gitdir, out, `${header.join('\n')}\n\n`, input, have.length ? 50 : 10);
+}
+
+/** New files (paths no prerequisite has) → a path the receiver has beside each, to find a delta base by. */
+async function baseHints(
+  must: (args: string[], input?: string) => Promise<string>,
+  have: string[],
+  objects: Array<{ oid: string; path: string }>,
+): Promise<Map<string, string>> {
+  const held = new Map<string, number>();
+  for (const h of have)
+    for (const l of (await must(['ls-tree', '-r', '-l', '--full-tree', h])).split('\n')) {
+      const m = /^\d+ blob [0-9a-f]+ +(\d+)\t(.+)$/.exec(l);
+      if (m) held.set(m[2]!, Number(m[1]));
+    }
+  const fresh = objects.filter((o) => o.path && !held.has(o.path));
+  if (!fresh.length) return new Map();
+  const sizes = (await must(['cat-file', '--batch-check=%(objecttype) %(objectsize)'], fresh.map((o) => o.oid).join('\n') + '\n')).split('\n');
+  const dirOf = (p: string) => p.slice(0, p.lastIndexOf('/') + 1);
+  const extOf = (p: string) => /\.[^./]*$/.exec(p)?.[0] ?? '';
+  const hints = new Map<string, string>();
+  fresh.forEach((o, i) => {
+    const [type, size] = (sizes[i] ?? '').split(' ');
+    if (type !== 'blob') return;
+    let best: [string, number] | undefined;
+    for (const [p, n] of held) {
+      if (dirOf(p) !== dirOf(o.path) || extOf(p) !== extOf(o.path)) continue;
+      const d = Math.abs(n - Number(size));
+      if (!best || d < best[1]) best = [p, d];
+    }
+    if (best) hints.set(o.oid, best[0]);
+  });
+  return hints;
+}
+
+/** The header, then pack-objects' thin pack of `input` (its stdin: preferred bases, then objects), into `out`. */
+function writePack(gitdir: string, out: string, header: string, input: string, window: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const file = createWriteStream(out);
+    const written = new Promise<void>((ok, fail) => file.on('finish', ok).on('error', fail));
+    file.write(header);
+    const child = spawn('git', ['--git-dir', gitdir, 'pack-objects', '--stdout', '--delta-base-offset', `--window=${window}`, '-q'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => void (stderr += d));
+    child.stdout.pipe(file);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`git pack-objects (bundle ${out}): ${stderr.trim() || `exit ${code}`}`));
+      written.then(resolve, reject);
+    });
+    child.stdin.end(input);
+  });
 }
 
 /** Fetch `refspecs` (`src:dst`) from a bundle into `gitdir`'s objects (refs are the caller's to move). */

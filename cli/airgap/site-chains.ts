@@ -18,7 +18,7 @@ import path from 'node:path';
 import { BUNDLE_NOTE_FILE, bundleRef, MAIN, MANIFEST_FILE, NOTES_REF, PLACEMENT_FILE, placementRef } from '../../reconciler/core/refs.js';
 import type { Repo } from '../../reconciler/git/repo.js';
 import type { Placement, Version } from '../../schemas/messages.js';
-import { createBundle, git, gitSays, ROOT_AUTHOR } from './git-bundle.js';
+import { createThinBundle, git, gitSays, ROOT_AUTHOR } from './git-bundle.js';
 
 export interface ChainTips {
   /** The site's placement commit: the placement as one document and the note of the commit in force, on the site's chain. */
@@ -96,8 +96,8 @@ export async function writeSiteBundle(b: SiteBundle): Promise<ChainTips> {
   // What the site holds must be here (a chain commit pruned, a repository made anew: carry everything).
   const have: string[] = [];
   for (const h of b.have) if ((await git(dir, ['cat-file', '-e', `${h}^{commit}`])).code === 0) have.push(h);
-  const wanted = refs.filter(([, oid]) => oid).map(([ref]) => ref);
-  if (!(await createBundle(dir, b.out, wanted, have.length === b.have.length ? have : []))) throw new Error('git wrote no bundle');
+  const wanted = refs.filter((r): r is [string, string] => r[1] !== undefined);
+  await createThinBundle(dir, b.out, wanted, have.length === b.have.length ? have : []);
   return tips;
 }
 

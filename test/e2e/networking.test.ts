@@ -259,12 +259,16 @@ test('a name its node was never told about resolves after a short delay (interes
   await eventually('the probe fetched from the server by name', () => /^server$/m.test(logsOf('lonely/probe')), 60_000, 500).catch((e: Error) =>
     assert.unreachable(`${e.message}\n${logsOf('lonely/probe')}\n${outputs()}`),
   );
-  // (Seen failing once in CI, 2026-12-07: the probe resolved the name and this line was missing; the agent's output says which route it had.)
-  assert.match(
-    agents.get('m-client')!.output(),
-    /looked up clientsrvapp\/server, which this node was not told about/,
-    `m-client's agent did not ask for clientsrvapp/server; its output:\n${agents.get('m-client')!.output().slice(-4000)}`,
-  );
+  // The agent's line reaches this process through a pipe read on the event loop: waited for, not
+  // read at once (under load the probe answered before the line was read; CI, 2026-12-07).
+  await agents
+    .get('m-client')!
+    .waitFor(/looked up clientsrvapp\/server, which this node was not told about/, 15_000)
+    .catch((e: Error) =>
+      assert.unreachable(
+        `${e.message}\nthe fleet's containers:\n${execFileSync('docker', ['ps', '-a', '--filter', `label=canopy.fleet=${fleet}`, '--format', '{{.Names}} {{.Status}} {{.Labels}}'], { encoding: 'utf8' })}\n${outputs()}`,
+      ),
+    );
 });
 
 test('with the root gone, munich still reaches its own instance by name', async () => {
