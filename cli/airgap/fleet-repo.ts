@@ -6,7 +6,7 @@
 // the root takes it); the root's records and the status refs only ever move forward onto what the
 // mirror holds, so a root sharing the mirror never sees its refs moved back.
 import { Failure } from '../args.js';
-import { openRepo, resolveRef, type Repo } from '../../reconciler/git/repo.js';
+import { openRepo, RefConflictError, resolveRef, type Repo } from '../../reconciler/git/repo.js';
 import type { Remote } from '../../reconciler/git/remote.js';
 import { defaultCache, remoteRepo } from '../parts/remote.js';
 
@@ -43,11 +43,16 @@ export async function openFleetRepo(arg: string, o: FleetRepoOptions): Promise<F
   const { remote } = r;
   const dir = o.cacheDir ?? defaultCache('root', remote.url);
   const repo = await r.openMirror(dir, remote);
-  try {
+  const mirror = async () => {
     const served = await r.lsRemote(remote, 'refs/');
     if (!served.has('refs/heads/main')) throw new Error('it has no main branch: is it the fleet repository?');
     for (const ref of o.refs) if (served.has(ref)) await r.fetchRef(repo, remote, ref);
     for (const ref of o.forward) if (served.has(ref)) await r.fetchRef(repo, remote, ref, { fastForwardOnly: true });
+    return served;
+  };
+  try {
+    // A root sharing the mirror may move a ref between this read and this write: once more.
+    const served = await mirror().catch((e: Error) => (e instanceof RefConflictError ? mirror() : Promise.reject(e)));
     return { repo, where: remote.url, remote, served };
   } catch (e) {
     throw new Failure(`--repo ${remote.url}: ${(e as Error).message} (mirrored in ${dir}); check the URL and the credentials`);
