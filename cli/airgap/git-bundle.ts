@@ -80,9 +80,9 @@ export async function createBundle(gitdir: string, out: string, refs: string[], 
 }
 
 /**
- * A placement bundle, written as `git bundle create` would write it (the v2 format: a header of
- * prerequisites and refs, then a thin pack), with two differences that matter at the cost of one
- * missed commit. Every ref is listed, also one whose commit is a prerequisite (main when only the
+ * A placement bundle. A whole one (no prerequisite) is `git bundle create`'s. A delta is written
+ * as git would write it (the v2 format: a header of prerequisites and refs, then a thin pack),
+ * with two differences that matter at the cost of one missed commit. Every ref is listed, also one whose commit is a prerequisite (main when only the
  * placement moved: git would leave it out, and the site checks each ref against the signed
  * manifest). And a file that is new (a service added) gets a delta base: pack-objects deltas an
  * object only against what the receiver has at the same path, so a new descriptor travels whole;
@@ -92,6 +92,18 @@ export async function createBundle(gitdir: string, out: string, refs: string[], 
  * pack-objects' input, whose objects the pack refers to and does not carry.)
  */
 export async function createThinBundle(gitdir: string, out: string, refs: Array<[string, string]>, have: string[]): Promise<void> {
+  // A whole bundle (no prerequisite) is git's own, streamed: a long history is never listed in memory.
+  if (!have.length) {
+    if (
+      !(await createBundle(
+        gitdir,
+        out,
+        refs.map(([ref]) => ref),
+      ))
+    )
+      throw new Error(`git wrote no bundle ${out}`);
+    return;
+  }
   const must = async (args: string[], input?: string) => {
     const r = await git(gitdir, args, input);
     if (r.code !== 0) throw new Error(`git ${args[0]} (bundle ${out}): ${gitSays(r)}`);
@@ -103,13 +115,13 @@ export async function createThinBundle(gitdir: string, out: string, refs: Array<
     const i = l.indexOf(' ');
     return i < 0 ? { oid: l, path: '' } : { oid: l.slice(0, i), path: l.slice(i + 1) };
   });
-  const hints = have.length ? await baseHints(must, have, objects) : new Map<string, string>();
+  const hints = await baseHints(must, have, objects);
   const header = ['# v2 git bundle'];
-  if (have.length) for (const l of (await must(['log', '--no-walk', '--format=%H %s', ...have])).split('\n').filter(Boolean)) header.push(`-${l}`);
+  for (const l of (await must(['log', '--no-walk', '--format=%H %s', ...have])).split('\n').filter(Boolean)) header.push(`-${l}`);
   for (const [ref, oid] of refs) header.push(`${oid} ${ref}`);
   const input = [...have.map((h) => `-${h}`), ...objects.map((o) => `${o.oid} ${hints.get(o.oid) ?? o.path}`.trim())].join('\n') + '\n';
-  // A wider delta window for a delta bundle (few objects, each worth its bytes on a USB stick); git's default for a whole one.
-  await writePack(gitdir, out, `${header.join('\n')}\n\n`, input, have.length ? 50 : 10);
+  // A wider delta window than git's 10: a delta bundle has few objects, each worth its bytes on a USB stick.
+  await writePack(gitdir, out, `${header.join('\n')}\n\n`, input, 50);
 }
 
 /** New files (paths no prerequisite has) → a path the receiver has beside each, to find a delta base by. */
