@@ -141,7 +141,15 @@ export interface RecordTips {
 export async function reportFrom(
   repo: Repo,
   report: FleetReport,
-  o: { good: CommitNote; headNote?: CommitNote; tips: RecordTips; now: Date; memo?: StatusMemo },
+  o: {
+    good: CommitNote;
+    headNote?: CommitNote;
+    tips: RecordTips;
+    now: Date;
+    memo?: StatusMemo;
+    /** status --at: the notes' rollouts as they read then (their later moments left out). */
+    cutAt?: Date;
+  },
 ): Promise<FleetReport> {
   const { good, headNote, tips, now, memo } = o;
   const warn = (m: string) => void (report.warnings ??= []).push(m);
@@ -203,7 +211,7 @@ export async function reportFrom(
     r.retired = placed || (runs && r.state === 'online') ? 'draining' : 'retired';
   }
 
-  const rollouts = await rolloutsInForce(repo, good, warn);
+  const rollouts = await rolloutsInForce(repo, good, warn, o.cutAt);
   const rejectedFiles = new Map((headNote?.outcome === 'rejected' ? (headNote.problems ?? []) : []).map((p) => [p.file, p]));
   for (const [id, svc] of desired.state.services) {
     const clusters: Record<string, number> = {};

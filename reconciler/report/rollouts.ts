@@ -80,7 +80,7 @@ export const sameRollout = (a: NoteRollout, b: NoteRollout) => a.commit === b.co
  * The rollouts in force by service: those the last accepted commit's note tells (it carries
  * every one not done), each as far as the note of the commit that started it has got.
  */
-export async function rolloutsInForce(repo: Repo, good: CommitNote, warn: (m: string) => void): Promise<Map<string, NoteRollout>> {
+export async function rolloutsInForce(repo: Repo, good: CommitNote, warn: (m: string) => void, at?: Date): Promise<Map<string, NoteRollout>> {
   const out = new Map<string, NoteRollout>();
   const origins = new Map<string, Record<string, NoteRollout>>();
   for (const [id, r] of Object.entries(checkedRollouts(good, warn))) {
@@ -90,9 +90,29 @@ export async function rolloutsInForce(repo: Repo, good: CommitNote, warn: (m: st
       origins.set(r.commit, checkedRollouts(note, warn));
     }
     const there = origins.get(r.commit)?.[id];
-    out.set(id, there && sameRollout(r, there) ? furthest(r, there) : r);
+    const told = there && sameRollout(r, there) ? furthest(r, there) : r;
+    const then = at ? rolloutAt(told, at) : told;
+    if (then) out.set(id, then);
   }
   return out;
+}
+
+/**
+ * A rollout as its note read at `at` (status --at): a note is rewritten as the rollout moves on,
+ * so what it tells of later moments is left out: waves started, ready or baked after `at`, and
+ * an end after it (the rollout was progressing then). Undefined when it had not started.
+ */
+export function rolloutAt(r: NoteRollout, at: Date): NoteRollout | undefined {
+  const by = (t: string | undefined): t is string => t !== undefined && Date.parse(t) <= at.getTime();
+  if (!by(r.startedAt)) return undefined;
+  const waves = r.waves.map((w) => {
+    if (!by(w.startedAt)) return { clusters: w.clusters };
+    const { readyAt, bakedAt, ...rest } = w;
+    return { ...rest, ...(by(readyAt) ? { readyAt } : {}), ...(by(bakedAt) ? { bakedAt } : {}) };
+  });
+  if (r.state === 'progressing' || r.endedAt === undefined || by(r.endedAt)) return { ...r, waves };
+  const { endedAt: _e, reason: _r, ...progressing } = r;
+  return { ...progressing, state: 'progressing', waves };
 }
 
 /** The wave a rollout is at (0-based): the last started, or the next once that one baked; 0 before any. */

@@ -99,6 +99,6 @@ export async function fleetStatusAt(repo: Repo, at: Date, branch = 'main'): Prom
   report.inForce = good?.commit ?? null;
   if (!good) return report;
   const tips: RecordTips = { placements: await refsAt(repo, 'refs/canopy/placements/', at), statuses: await refsAt(repo, 'refs/canopy/status/', at) };
-  await reportFrom(repo, report, { good, headNote, tips, now: at });
+  await reportFrom(repo, report, { good, headNote, tips, now: at, cutAt: at });
   return report;
 }

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import type { NoteRollout, CommitNote } from '../../reconciler/core/note.js';
 import { withRollout, type FleetReport } from '../../reconciler/report/fleet-status.js';
 import { renderStatus } from '../../reconciler/report/render.js';
-import { furthest, rolloutFailedMessage, rolloutProblem, rolloutReason, rolloutReport, waveAt } from '../../reconciler/report/rollouts.js';
+import { furthest, rolloutAt, rolloutFailedMessage, rolloutProblem, rolloutReason, rolloutReport, waveAt } from '../../reconciler/report/rollouts.js';
 import { describeRollout, rolloutEvents } from '../../reconciler/report/history-rollouts.js';
 
 const C = 'c'.repeat(40);
@@ -155,6 +155,29 @@ wait('which services, why, what they run now, and what to do', () => {
   );
 });
 
+const at = suite('status --at: a rollout as its note read then');
+
+at('waves started, ready or baked later are left out; an end later makes it progressing; one started later is not there', () => {
+  const done = r(
+    'rolled-back',
+    [W(['munich'], { startedAt: t(1), readyAt: t(2), bakedAt: t(3) }), W(['paris'], { startedAt: t(3), readyAt: t(5) }), W(['rome'])],
+    { startedAt: t(1), endedAt: t(6), reason: 'wave 2 (paris): a probe failed' },
+  );
+  const mid = rolloutAt(done, new Date(t(4)))!;
+  assert.equal(
+    mid,
+    r('progressing', [W(['munich'], { startedAt: t(1), readyAt: t(2), bakedAt: t(3) }), W(['paris'], { startedAt: t(3) }), W(['rome'])], { startedAt: t(1) }),
+  );
+  assert.is(rolloutReason(mid).startsWith('rollout wave 2/3 (paris): started at'), true, rolloutReason(mid));
+  assert.equal(
+    rolloutAt(done, new Date(t(2))),
+    r('progressing', [W(['munich'], { startedAt: t(1), readyAt: t(2) }), W(['paris']), W(['rome'])], { startedAt: t(1) }),
+  );
+  assert.equal(rolloutAt(done, new Date(t(6))), done, 'at its end: as the note reads now');
+  assert.is(rolloutAt(done, new Date('2026-01-01T00:00:30Z')), undefined, 'before it started');
+});
+
 state.run();
 history.run();
 wait.run();
+at.run();
