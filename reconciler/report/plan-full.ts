@@ -9,6 +9,7 @@ import { loadDesired, type DesiredState } from '../root/desired.js';
 import { placeServices, type ClusterView, type ServiceDecision } from '../root/place.js';
 import { allocationOf, type PlanInputs } from './plan-inputs.js';
 import { retiredOf } from '../root/drain.js';
+import { airGappedOf } from '../core/air-gapped.js';
 import { compareServices } from './plan-compare.js';
 import { inForceAt } from './plan-in-force.js';
 import type { PlanCore } from './plan-types.js';
@@ -50,9 +51,11 @@ export async function planFull(
 function placeAll(s: DesiredState | undefined, views: ClusterView[], previous: ReturnType<typeof allocationOf>): Map<string, ServiceDecision> {
   if (!s) return new Map();
   const policy = s.fleet.spec?.scheduler?.root ?? 'bestfit';
-  // Clusters this side retires (clusters/<c>.yaml spec.retired) take nothing, as at the root.
-  const retired = new Set(retiredOf(s.index?.accepted('Cluster') ?? []));
-  const seen = retired.size ? views.map((v) => (retired.has(v.name) ? { ...v, retired: true } : v)) : views;
+  // Clusters this side retires (clusters/<c>.yaml spec.retired) take nothing, and air-gapped ones come after connected ones, as at the root.
+  const declared = s.index?.accepted('Cluster') ?? [];
+  const retired = new Set(retiredOf(declared));
+  const airGapped = airGappedOf(declared);
+  const seen = views.map((v) => ({ ...v, ...(retired.has(v.name) ? { retired: true } : {}), ...(airGapped.has(v.name) ? { airGapped: true } : {}) }));
   return placeServices([...s.services.values()], seen, previous, policy, { targets: s.fleet.spec?.targets }).decisions;
 }
 

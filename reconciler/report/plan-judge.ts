@@ -19,6 +19,7 @@ import { FleetIndex, MAX_DESCRIPTOR_BYTES, layoutOf } from '../core/validate.js'
 import type { Change as IndexChange } from '../core/fleet-index.js';
 import { parseCached } from '../core/parse-descriptor.js';
 import { isConfigPath } from '../core/file-rules.js';
+import { isAirGapped } from '../core/air-gapped.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
 import type { Repo } from '../git/repo.js';
 import { objectStore } from '../git/odb.js';
@@ -155,16 +156,18 @@ export async function fleetAt(repo: Repo, tree: string, cache: Map<string, Parse
   return r?.ok && r.kind === 'Fleet' ? r.value : undefined;
 }
 
-/** The clusters `tree` retires (clusters/<c>.yaml spec.retired: true), parsed as the root parses them. */
-export async function retiredAt(repo: Repo, tree: string, cache: Map<string, ParseResult>): Promise<Set<string>> {
-  const out = new Set<string>();
+/** The clusters `tree` retires (clusters/<c>.yaml spec.retired: true) and those it declares air-gapped, parsed as the root parses them. */
+export async function declaredAt(repo: Repo, tree: string, cache: Map<string, ParseResult>): Promise<{ retired: Set<string>; airGapped: Set<string> }> {
+  const out = { retired: new Set<string>(), airGapped: new Set<string>() };
   const dir = await entryAtPath(repo, tree, 'clusters');
   if (dir?.type !== 'tree') return out;
   for (const [name, e] of await readEntries(repo, dir.oid)) {
     if (e.type === 'tree' || !name.endsWith('.yaml')) continue;
     const file = await fileAt(repo, `clusters/${name}`, e.oid, cache);
     const r = file ? parseCached(file, cache) : undefined;
-    if (r?.ok && r.kind === 'Cluster' && r.value.spec?.retired === true) out.add(r.value.metadata.name);
+    if (!r?.ok || r.kind !== 'Cluster') continue;
+    if (r.value.spec?.retired === true) out.retired.add(r.value.metadata.name);
+    if (isAirGapped(r.value)) out.airGapped.add(r.value.metadata.name);
   }
   return out;
 }

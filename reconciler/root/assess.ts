@@ -100,3 +100,27 @@ function rttTo(c: ClusterView, to: LatencyTo, targets?: Record<string, Target>):
 export function labelOf(to: LatencyTo): string {
   return 'target' in to ? `target ${to.target}` : `(${to.lat}, ${to.lon})`;
 }
+
+/**
+ * An air-gapped cluster (reached by a bundle carried by hand) takes a service that selects it
+ * (named, or by operator or labels), one spread over clusters, or one no connected cluster could
+ * take by what they declare (names, operator, labels, location, sealed secrets: not by what
+ * their nodes have now, so a connected cluster whose nodes have not reported yet, or are full,
+ * holds the service back rather than send it to a ship). Else why not.
+ */
+export function airGappedExclusion(spec: ServiceSpec, clusters: readonly ClusterView[], sealedTo?: SealedTo): string | undefined {
+  const cc = spec.constraints?.clusters;
+  if (cc?.names?.length || cc?.operator || Object.keys(cc?.matchLabels ?? {}).length || spec.spread === 'clusters') return undefined;
+  const connected = clusters.find((c) => !c.airGapped && !c.retired && takesByDeclaration(c, spec, sealedTo));
+  return connected
+    ? `air-gapped: it takes what names it (constraints.clusters) or spreads over clusters, and connected ${connected.name} can take this`
+    : undefined;
+}
+
+function takesByDeclaration(c: ClusterView, spec: ServiceSpec, sealedTo?: SealedTo): boolean {
+  for (const clusters of Object.values(sealedTo ?? {})) if (!clusters.includes(c.name)) return false;
+  const geo = spec.constraints?.geo;
+  if (!geo) return true;
+  const near = nearestKm(geo, c);
+  return !!near && near.km <= geo.withinKm;
+}

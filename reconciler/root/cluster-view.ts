@@ -35,6 +35,12 @@ export interface ClusterView {
   unheard?: 'last status from Git' | 'unknown';
   /** clusters/<c>.yaml spec.retired: never chosen; what it runs drains to the others (drain.ts). */
   retired?: boolean;
+  /**
+   * clusters/<c>.yaml spec.connectivity: air-gapped: reached by a bundle carried by hand, so a
+   * connected cluster that fits is chosen first (rank.ts); it takes what names it, what only it
+   * can hold, and its turn when a service spreads over clusters.
+   */
+  airGapped?: boolean;
 }
 
 /**
@@ -81,7 +87,14 @@ export interface PlaceResult {
 /** What the root learns of a cluster from its status: the view placement works on. */
 export function clusterViewOf(
   st: ClusterStatus,
-  o: { online?: boolean; offlineForMs?: number; refused?: Record<string, Refusal>; unheard?: ClusterView['unheard']; retired?: boolean } = {},
+  o: {
+    online?: boolean;
+    offlineForMs?: number;
+    refused?: Record<string, Refusal>;
+    unheard?: ClusterView['unheard'];
+    retired?: boolean;
+    airGapped?: boolean;
+  } = {},
 ): ClusterView {
   return {
     name: st.cluster,
@@ -100,6 +113,7 @@ export function clusterViewOf(
     ...(o.refused && Object.keys(o.refused).length ? { refused: o.refused } : {}),
     ...(o.unheard ? { unheard: o.unheard } : {}),
     ...(o.retired ? { retired: true } : {}),
+    ...(o.airGapped ? { airGapped: true } : {}),
   };
 }
 

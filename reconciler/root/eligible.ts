@@ -6,7 +6,7 @@ import type { ServiceSpec } from '../../schemas/model.js';
 import type { Capacity } from '../../schemas/messages.js';
 import type { Target } from '../scheduling/latency.js';
 import { request } from '../scheduling/capacity.js';
-import { assess, exclusion, type Assessment, type SealedTo } from './assess.js';
+import { airGappedExclusion, assess, exclusion, type Assessment, type SealedTo } from './assess.js';
 import type { Allocation, ClusterView, ServiceView } from './cluster-view.js';
 import { stableJson } from './refusals.js';
 
@@ -64,13 +64,20 @@ export function askOf(assessed: Asks, sorted: ClusterView[], spec: ServiceSpec, 
     spec.constraints?.clusters ?? null,
     spec.constraints?.geo ?? null,
     spec.constraints?.latency ?? null,
+    spec.spread ?? null,
     r.cpu,
     r.memoryMi,
     r.gpu,
   ]);
   let ask = assessed.get(key);
   if (!ask) {
-    ask = { all: sorted.map((c) => assess(c, spec, targets, sealedTo)) };
+    const all = sorted.map((c) => assess(c, spec, targets, sealedTo));
+    // Air-gapped clusters that could take it: only if it selects them, or no connected one could.
+    if (sorted.some((c, k) => c.airGapped && !all[k].why)) {
+      const why = airGappedExclusion(spec, sorted, sealedTo);
+      if (why) for (let k = 0; k < sorted.length; k++) if (sorted[k].airGapped && !all[k].why) all[k] = { why };
+    }
+    ask = { all };
     assessed.set(key, ask);
   }
   return ask;

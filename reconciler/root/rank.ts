@@ -91,10 +91,14 @@ export function placeRest(w: Work, free: Free, scheduler: RootScheduler): Candid
   return candidates;
 }
 
-/** The first element of a candidate's score: spread, fewest of this service first; otherwise keep it together, where it already is. */
+/**
+ * The first element of a candidate's score: spread, fewest of this service first; otherwise keep
+ * it together, where it already is. Between clusters equal on that, a connected one before an
+ * air-gapped one (reached by a bundle carried by hand), whatever the policy says of them.
+ */
 function firstOf(w: Work, e: Eligible, spread: boolean): number {
   const holds = w.got.get(e.c.name) ?? 0;
-  return spread ? holds : holds > 0 ? 0 : 1;
+  return 2 * (spread ? holds : holds > 0 ? 0 : 1) + (e.c.airGapped ? 1 : 0);
 }
 
 /** The rest of a candidate's score: the policy's. */

@@ -73,6 +73,11 @@ export class ClusterBuilder {
     this.v.offlineForMs = forMs;
     return this;
   }
+  /** Declared spec.connectivity: air-gapped (reached by bundle). */
+  airGapped(): this {
+    this.v.airGapped = true;
+    return this;
+  }
   build(): ClusterView {
     return structuredClone(this.v);
   }

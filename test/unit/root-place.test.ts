@@ -441,6 +441,36 @@ Place('property: capacity, constraints (geo, latency, refusals), determinism and
 
 // --- latency and footprints: known answers (Munich 48.137,11.575; Paris 48.857,2.352) ----------
 
+Place('an air-gapped cluster takes what names it, what spreads over clusters, and what no connected cluster could take', () => {
+  // bestfit prefers the tighter cluster: ship, were it connected.
+  const ship = () => aCluster('ship').withCapacity(1, '2Gi').at(53.5, 9.9).airGapped();
+  const big = () => aCluster('ship').withCapacity(64, '64Gi').at(53.5, 9.9).airGapped();
+  const roomy = () => munich().withCapacity(8, '16Gi');
+  assert.equal(where(decide(aService('shop/web').cpu(0.5).replicas(2), [aCluster('ship').withCapacity(1, '2Gi'), roomy()])), { ship: 2 }, 'connected: bestfit');
+  assert.equal(where(decide(aService('shop/web').cpu(0.5).replicas(2), [ship(), roomy()])), { munich: 2 });
+  assert.equal(where(decide(aService('ops/beacon').cpu(0.5).inClusters('ship'), [ship(), roomy()])), { ship: 1 });
+  assert.equal(
+    where(decide(aService('ops/beacon').cpu(0.5).inClusters('ship', 'munich'), [ship(), roomy()])),
+    { munich: 1 },
+    'named with another: connected first',
+  );
+  assert.equal(where(decide(aService('shop/edge').cpu(0.1).replicas(3).spread('clusters'), [ship(), roomy(), paris()])), {
+    munich: 1,
+    paris: 1,
+    ship: 1,
+  });
+  // Not where a connected cluster could take it, even full or with no node yet: it waits for room there.
+  const full = decide(aService('shop/web').cpu(0.5).replicas(18), [big(), roomy()]);
+  assert.equal(where(full), { munich: 16 });
+  assert.match(full.reason, /ship: air-gapped: it takes what names it/);
+  assert.equal(where(decide(aService('shop/big').cpu(16), [big(), roomy()])), {}, 'too big for munich: not sent to the ship for it');
+  // Where no connected cluster could: the ship alone, or near it only.
+  assert.equal(where(decide(aService('shop/web').cpu(0.5), [ship()])), { ship: 1 });
+  assert.equal(where(decide(aService('ops/sonar').cpu(0.5).within(50, { lat: 53.5, lon: 9.9 }), [ship(), roomy()])), { ship: 1 });
+  // Unnamed and placed there before: it moves to the connected cluster.
+  assert.equal(where(decide(aService('shop/web').cpu(0.5), [ship(), roomy()], allocation({ 'shop/web': { ship: 1 } }))), { munich: 1 });
+});
+
 const Where = suite('geo and latency at the root');
 
 const CAMS: Record<string, Target> = { cams: MUNICH };

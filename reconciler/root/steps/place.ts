@@ -51,7 +51,7 @@ export function clusterViews(clusters: ReadonlyMap<string, ClusterState>, nowMs:
     const online = s.online && s.unheard !== 'unknown';
     const offlineForMs = online ? 0 : nowMs - (s.offlineSince ?? nowMs);
     const r = retired?.has(name);
-    out.push({ ...clusterViewOf(s.status, { online, offlineForMs, refused: s.refused, unheard: s.unheard, retired: r }), name });
+    out.push({ ...clusterViewOf(s.status, { online, offlineForMs, refused: s.refused, unheard: s.unheard, retired: r, airGapped: !!s.airGapped }), name });
   }
   return out;
 }
