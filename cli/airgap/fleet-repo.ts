@@ -6,7 +6,7 @@
 // the root takes it); the root's records and the status refs only ever move forward onto what the
 // mirror holds, so a root sharing the mirror never sees its refs moved back.
 import { Failure } from '../args.js';
-import { openRepo, RefConflictError, resolveRef, type Repo } from '../../reconciler/git/repo.js';
+import { openRepo, RefConflictError, type Repo } from '../../reconciler/git/repo.js';
 import type { Remote } from '../../reconciler/git/remote.js';
 import { defaultCache, remoteRepo } from '../parts/remote.js';
 
@@ -64,5 +64,4 @@ export async function publish(f: FleetRepo, ref: string, from = ref): Promise<vo
   if (!f.remote) return;
   const { pushRef } = await import('../../reconciler/git/remote.js');
   await pushRef(f.repo, f.remote, ref, from);
-  f.served.set(ref, (await resolveRef(f.repo, from)) ?? '');
 }

@@ -44,6 +44,18 @@ export function git(gitdir: string | undefined, args: string[], input?: string, 
   return runTool('git', gitdir ? ['--git-dir', gitdir, ...args] : args, { input, env });
 }
 
+/** Run git in `gitdir` and return its output; a failure throws, naming the command, `where` and git's words. */
+export async function gitOut(gitdir: string, args: string[], where: string, o: { input?: string; env?: Record<string, string> } = {}): Promise<string> {
+  const r = await git(gitdir, args, o.input, o.env);
+  if (r.code !== 0) throw new Error(`git ${args[0]} (${where}): ${gitSays(r)}`);
+  return r.stdout;
+}
+
+/** Whether `gitdir` holds the commit `oid`. */
+export async function hasCommit(gitdir: string, oid: string): Promise<boolean> {
+  return (await git(gitdir, ['cat-file', '-e', `${oid}^{commit}`])).code === 0;
+}
+
 /** git's own words for a failure, one line. */
 export function gitSays(r: GitRun): string {
   return (r.stderr || r.stdout).trim().split('\n').filter(Boolean).slice(-3).join('; ') || `exit ${r.code}`;
@@ -104,11 +116,7 @@ export async function createThinBundle(gitdir: string, out: string, refs: Array<
       throw new Error(`git wrote no bundle ${out}`);
     return;
   }
-  const must = async (args: string[], input?: string) => {
-    const r = await git(gitdir, args, input);
-    if (r.code !== 0) throw new Error(`git ${args[0]} (bundle ${out}): ${gitSays(r)}`);
-    return r.stdout;
-  };
+  const must = (args: string[], input?: string) => gitOut(gitdir, args, `bundle ${out}`, { input });
   const tips = [...new Set(refs.map(([, oid]) => oid))];
   const listed = (await must(['rev-list', '--objects', '--stdin'], [...tips, ...have.map((h) => `^${h}`)].join('\n') + '\n')).split('\n').filter(Boolean);
   const objects = listed.map((l) => {

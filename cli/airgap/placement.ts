@@ -34,7 +34,7 @@ import { openPatchJournal } from '../../reconciler/core/patch-journal.js';
 import { versionOrder } from '../../reconciler/core/version.js';
 import type { Placement, Version } from '../../schemas/messages.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
-import { bundleHeads, fetchBundle, git, gitSays, ROOT_AUTHOR, verifyBundle } from './git-bundle.js';
+import { bundleHeads, fetchBundle, git, gitSays, hasCommit, ROOT_AUTHOR, verifyBundle } from './git-bundle.js';
 import { writeSiteBundle } from './site-chains.js';
 import { openFleetRepo } from './fleet-repo.js';
 import { ensureSiteRepo } from './site.js';
@@ -284,8 +284,7 @@ async function heldVersion(repo: Repo, journaled: Version | undefined, c: string
 async function moveRefs(gitdir: string, tip: string, c: string, m: BundleManifest): Promise<void> {
   const lines = [`update ${MAIN} ${m.main}`, `update ${placementRef(c)} ${m.placement}`];
   // The status tip the root held: the site made it, so it has it (unless its repository was made anew).
-  if (m.statusAcked && (await git(gitdir, ['cat-file', '-e', `${m.statusAcked}^{commit}`])).code === 0)
-    lines.push(`update ${ackedStatusRef(c)} ${m.statusAcked}`);
+  if (m.statusAcked && (await hasCommit(gitdir, m.statusAcked))) lines.push(`update ${ackedStatusRef(c)} ${m.statusAcked}`);
   const r = await git(gitdir, ['update-ref', '--stdin'], lines.join('\n') + '\n');
   if (r.code !== 0) throw new Error(`moving the site repository's refs: ${gitSays(r)}`);
   await writeNote(gitdir, m);

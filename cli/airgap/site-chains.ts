@@ -18,7 +18,7 @@ import path from 'node:path';
 import { BUNDLE_NOTE_FILE, bundleRef, MAIN, MANIFEST_FILE, NOTES_REF, PLACEMENT_FILE, placementRef } from '../../reconciler/core/refs.js';
 import type { Repo } from '../../reconciler/git/repo.js';
 import type { Placement, Version } from '../../schemas/messages.js';
-import { createThinBundle, git, gitSays, ROOT_AUTHOR } from './git-bundle.js';
+import { createThinBundle, git, gitOut, gitSays, hasCommit, ROOT_AUTHOR } from './git-bundle.js';
 
 export interface ChainTips {
   /** The site's placement commit: the placement as one document and the note of the commit in force, on the site's chain. */
@@ -56,11 +56,7 @@ export async function writeSiteBundle(b: SiteBundle): Promise<ChainTips> {
   await writeFile(path.join(dir, 'objects', 'info', 'alternates'), `${path.join(b.repo.gitdir, 'objects')}\n`);
   const when = `${Math.floor(Date.parse(b.exportedAt) / 1000)} +0000`;
   const env = { ...ROOT_AUTHOR, GIT_AUTHOR_DATE: when, GIT_COMMITTER_DATE: when };
-  const must = async (args: string[], input?: string) => {
-    const r = await git(dir, args, input, env);
-    if (r.code !== 0) throw new Error(`git ${args[0]} (in ${dir}): ${gitSays(r)}`);
-    return r.stdout.trim();
-  };
+  const must = async (args: string[], input?: string) => (await gitOut(dir, args, `in ${dir}`, { input, env })).trim();
   const tip = async (ref: string) => {
     const r = await git(dir, ['rev-parse', '-q', '--verify', `${ref}^{commit}`]);
     return r.code === 0 ? r.stdout.trim() : undefined;
@@ -95,7 +91,7 @@ export async function writeSiteBundle(b: SiteBundle): Promise<ChainTips> {
   await must(['update-ref', '--stdin'], lines.join('\n') + '\n');
   // What the site holds must be here (a chain commit pruned, a repository made anew: carry everything).
   const have: string[] = [];
-  for (const h of b.have) if ((await git(dir, ['cat-file', '-e', `${h}^{commit}`])).code === 0) have.push(h);
+  for (const h of b.have) if (await hasCommit(dir, h)) have.push(h);
   const wanted = refs.filter((r): r is [string, string] => r[1] !== undefined);
   await createThinBundle(dir, b.out, wanted, have.length === b.have.length ? have : []);
   return tips;

@@ -29,9 +29,9 @@ import { readRecord, readRecordsAlong } from '../../reconciler/git/records.js';
 import { rulesFrom } from '../../reconciler/git/hook.js';
 import { isAncestor, newCommits } from '../../reconciler/git/status-history.js';
 import { firstNotSignedBy, verdictProblem } from '../../reconciler/git/verify-commit.js';
-import { bundleHeads, createBundle, fetchBundle, git, gitSays, verifyBundle } from './git-bundle.js';
+import { bundleHeads, createBundle, fetchBundle, git, gitSays, hasCommit, verifyBundle } from './git-bundle.js';
 import { siteRepoDir } from './site.js';
-import { isUrl, openFleetRepo, publish } from './fleet-repo.js';
+import { openFleetRepo, publish } from './fleet-repo.js';
 
 const STATUS_PREFIX = 'refs/canopy/status/';
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -78,7 +78,7 @@ export async function exportStatus(o: { stateDir: string; out: string }): Promis
   if (!tip) throw new Failure(`canopy bundle export --status: cluster ${cluster} has recorded no status yet (${dir} has no ${ref})`);
   const gitArgs = ['--git-dir', dir];
   let acked = await resolveRef(repo, ackedStatusRef(cluster));
-  if (acked && (await git(dir, ['cat-file', '-e', `${acked}^{commit}`])).code !== 0) {
+  if (acked && !(await hasCommit(dir, acked))) {
     say(`note: the root holds ${acked.slice(0, 12)} of ${cluster}'s status, which this repository does not have: the whole history goes`);
     acked = undefined;
   } else if (acked && !(await isAncestor(gitArgs, acked, tip)) && !(await isAncestor(gitArgs, tip, acked))) {
@@ -156,10 +156,7 @@ async function statusProblems(repo: Repo, cluster: string, commits: string[]): P
 export async function importStatus(o: { file: string; repo: string; cacheDir?: string; usage?: (problem: string) => Error }): Promise<number> {
   const usage = o.usage ?? ((p: string) => new Failure(`canopy bundle: ${p}`, 1));
   if (!existsSync(o.file)) throw usage(`import: ${o.file}: no such file`);
-  if (!isUrl(o.repo))
-    await openRepo(o.repo).catch((e: Error) => {
-      throw usage(`--repo ${o.repo}: ${e.message}`);
-    });
+  // A local --repo was opened by the command already (a usage error before anything is read).
   const { ref, cluster, tip } = await carried(o.file);
   const fleet = await openFleetRepo(o.repo, { cacheDir: o.cacheDir, refs: [MAIN], forward: [ref], usage });
   const repo = fleet.repo;
@@ -169,7 +166,7 @@ export async function importStatus(o: { file: string; repo: string; cacheDir?: s
   });
   const gitArgs = ['--git-dir', repo.gitdir];
   const current = await resolveRef(repo, ref);
-  const known = (await git(repo.gitdir, ['cat-file', '-e', `${tip}^{commit}`])).code === 0;
+  const known = await hasCommit(repo.gitdir, tip);
   if (current && known && (current === tip || (await isAncestor(gitArgs, tip, current)))) {
     if (fleet.remote && fleet.served.get(ref) !== current) {
       // Imported into this mirror before, and the server does not have it (a push that failed).

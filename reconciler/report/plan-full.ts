@@ -10,6 +10,7 @@ import { placeServices, type ClusterView, type ServiceDecision } from '../root/p
 import { allocationOf, type PlanInputs } from './plan-inputs.js';
 import { retiredOf } from '../root/drain.js';
 import { airGappedOf } from '../core/air-gapped.js';
+import { withDeclared } from './plan-judge.js';
 import { compareServices } from './plan-compare.js';
 import { inForceAt } from './plan-in-force.js';
 import type { PlanCore } from './plan-types.js';
@@ -52,10 +53,9 @@ function placeAll(s: DesiredState | undefined, views: ClusterView[], previous: R
   if (!s) return new Map();
   const policy = s.fleet.spec?.scheduler?.root ?? 'bestfit';
   // Clusters this side retires (clusters/<c>.yaml spec.retired) take nothing, and air-gapped ones come after connected ones, as at the root.
-  const declared = s.index?.accepted('Cluster') ?? [];
-  const retired = new Set(retiredOf(declared));
-  const airGapped = airGappedOf(declared);
-  const seen = views.map((v) => ({ ...v, ...(retired.has(v.name) ? { retired: true } : {}), ...(airGapped.has(v.name) ? { airGapped: true } : {}) }));
+  const clusters = s.index?.accepted('Cluster') ?? [];
+  const declared = { retired: new Set(retiredOf(clusters)), airGapped: new Set(airGappedOf(clusters).keys()) };
+  const seen = views.map((v) => withDeclared(v, declared));
   return placeServices([...s.services.values()], seen, previous, policy, { targets: s.fleet.spec?.targets }).decisions;
 }
 

@@ -24,7 +24,7 @@ import { allocationOf, type PlanInputs } from './plan-inputs.js';
 import { allHeld, atBase, beside, computeBasis, ineligibleWith, loadBasis, moveTo, storeBasis, type Basis } from './plan-basis.js';
 import { keyOf } from './plan-cache.js';
 import { placementIndexes, type PlacementIndex } from './plan-index.js';
-import { declaredAt, fleetAt, judgeAgainst } from './plan-judge.js';
+import { declaredAt, fleetAt, judgeAgainst, withDeclared } from './plan-judge.js';
 import { placeBeside } from '../root/place-beside.js';
 import { compareServices } from './plan-compare.js';
 import { commitAt, inForceFrom, type Commit } from './plan-in-force.js';
@@ -92,10 +92,8 @@ async function placeChanged(
   const opts = { base: { targets: fleets.base.spec?.targets }, head: { targets: fleets.head.spec?.targets } };
   const policy = { base: fleets.base.spec?.scheduler?.root ?? 'bestfit', head: fleets.head.spec?.scheduler?.root ?? 'bestfit' };
   // Clusters retired before base (the change does not touch clusters/: else it is planned in full) take nothing; air-gapped ones come after connected ones.
-  const { retired, airGapped } = await declaredAt(repo, head.tree, cache);
-  const views = inputs.statuses.flatMap((s) =>
-    s.view ? [{ ...s.view, ...(retired.has(s.name) ? { retired: true } : {}), ...(airGapped.has(s.name) ? { airGapped: true } : {}) }] : [],
-  );
+  const declared = await declaredAt(repo, head.tree, cache);
+  const views = inputs.statuses.flatMap((s) => (s.view ? [withDeclared(s.view, declared)] : []));
   const viewMap = new Map(views.map((v) => [v.name, v]));
   let indexes: Map<string, PlacementIndex> | undefined;
   const index = async () => (indexes ??= await placementIndexes(repo, inputs.records));

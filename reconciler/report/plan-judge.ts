@@ -22,6 +22,7 @@ import { isConfigPath } from '../core/file-rules.js';
 import { isAirGapped } from '../core/air-gapped.js';
 import type { FleetDescriptor } from '../../schemas/model.js';
 import type { Repo } from '../git/repo.js';
+import type { ClusterView } from '../root/cluster-view.js';
 import { objectStore } from '../git/odb.js';
 import { diffTrees, entryAtPath, readEntries, type Change } from '../git/tree.js';
 
@@ -154,6 +155,12 @@ export async function fleetAt(repo: Repo, tree: string, cache: Map<string, Parse
   const file = await fileAt(repo, 'fleet.yaml', e.oid, cache);
   const r = file ? parseCached(file, cache) : undefined;
   return r?.ok && r.kind === 'Fleet' ? r.value : undefined;
+}
+
+/** What the declarations make of a cluster the plan places on: retired (takes nothing), air-gapped (takes what selects it). */
+export function withDeclared(v: ClusterView, d: { retired: ReadonlySet<string>; airGapped: ReadonlySet<string> }): ClusterView {
+  if (!d.retired.has(v.name) && !d.airGapped.has(v.name)) return v;
+  return { ...v, ...(d.retired.has(v.name) ? { retired: true } : {}), ...(d.airGapped.has(v.name) ? { airGapped: true } : {}) };
 }
 
 /** The clusters `tree` retires (clusters/<c>.yaml spec.retired: true) and those it declares air-gapped, parsed as the root parses them. */

@@ -7,6 +7,7 @@ import type { ClusterStatus, DesiredMessage, Placement, Version } from '../../sc
 import type { FleetDescriptor } from '../../schemas/model.js';
 import type { Liveness } from '../../reconciler/core/refs.js';
 import { createLogger } from '../../reconciler/core/log.js';
+import { parseNote, type CommitNote } from '../../reconciler/core/note.js';
 import { canonicalJson, specHash } from '../../reconciler/core/ids.js';
 import { createTelemetry, type Telemetry } from '../../reconciler/core/telemetry.js';
 import type { DesiredState, LoadResult } from '../../reconciler/root/desired.js';
@@ -197,4 +198,11 @@ export function metric(t: Telemetry, name: string, labels: Record<string, string
   const f = t.collect().find((x) => x.name === name);
   const s = f?.samples.find((x) => canonicalJson(x.labels) === canonicalJson(labels));
   return s ? (f!.kind === 'histogram' ? (s.count ?? 0) : s.value) : 0;
+}
+
+/** The last note the fake root wrote on `commit`, parsed. */
+export function lastNote(f: Pick<FakeRoot, 'notes'>, commit: string): CommitNote {
+  const written = [...f.notes].reverse().find((n) => n.notes.has(commit));
+  if (!written) throw new Error(`no note written on ${commit.slice(0, 12)}`);
+  return parseNote(written.notes.get(commit)!)!;
 }

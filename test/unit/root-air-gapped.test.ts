@@ -6,7 +6,6 @@
 // wave never waits for one.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseNote, type CommitNote } from '../../reconciler/core/note.js';
 import { FleetIndex } from '../../reconciler/core/fleet-index.js';
 import { rootReconciler } from '../../reconciler/root/reconcile.js';
 import { clusterOnlineIn, clusterStatusIn } from '../../reconciler/root/inputs.js';
@@ -15,7 +14,7 @@ import { routeClusters } from '../../reconciler/root/steps/routes.js';
 import type { DesiredState } from '../../reconciler/root/desired.js';
 import type { ClusterStatus } from '../../schemas/messages.js';
 import { aService, type ServiceBuilder } from '../helpers/builders.js';
-import { aClusterStatus, desiredState, fakeCommits, fakeRoot, loaded, oid, type FakeRoot } from '../helpers/root-fakes.js';
+import { aClusterStatus, desiredState, fakeCommits, fakeRoot, lastNote, loaded, oid, type FakeRoot } from '../helpers/root-fakes.js';
 
 const [C1, C2] = ['c1', 'c2'].map(oid);
 const SHIP = `apiVersion: canopy/v1
@@ -61,14 +60,6 @@ function converged(f: FakeRoot, c: string, o: Partial<ClusterStatus> = {}): Clus
     services[id] = { desired: a.replicas, running: a.replicas, ready: a.replicas, updated: a.replicas, failed: 0 };
   return aClusterStatus(c, { applied: doc.version, services, ...o });
 }
-
-const lastNote = (f: FakeRoot, commit: string): CommitNote =>
-  parseNote(
-    [...f.notes]
-      .reverse()
-      .find((n) => n.notes.has(commit))!
-      .notes.get(commit)!,
-  )!;
 
 const web = () => aService('shop/web').replicas(2).cpu(1).spread('clusters');
 

@@ -4,14 +4,14 @@
 // rolls back (autoRollback) or pauses; an unreachable cluster is skipped and takes the outcome.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseNote, type NoteRollout } from '../../reconciler/core/note.js';
+import type { NoteRollout } from '../../reconciler/core/note.js';
 import { assignmentHash } from '../../reconciler/root/placement-docs.js';
 import { rootReconciler } from '../../reconciler/root/reconcile.js';
 import { clusterOnlineIn, clusterStatusIn } from '../../reconciler/root/inputs.js';
 import type { ServiceSpec } from '../../schemas/model.js';
 import type { ClusterStatus } from '../../schemas/messages.js';
 import { aService } from '../helpers/builders.js';
-import { aClusterStatus, desiredState, fakeCommits, fakeRoot, loaded, metric, oid, START_MS, type FakeRoot } from '../helpers/root-fakes.js';
+import { aClusterStatus, desiredState, fakeCommits, fakeRoot, lastNote, loaded, metric, oid, START_MS, type FakeRoot } from '../helpers/root-fakes.js';
 
 const [C1, C2] = ['c1', 'c2'].map(oid);
 const ROLLOUT = {
@@ -34,14 +34,7 @@ function report(f: FakeRoot, c: string, updated?: number, failed = 0): void {
 }
 
 const hashOf = (f: FakeRoot, c: string) => f.book.get(c)?.services['shop/web']?.specHash;
-const noteOf = (f: FakeRoot, commit: string) =>
-  parseNote(
-    [...f.notes]
-      .reverse()
-      .find((n) => n.notes.has(commit))!
-      .notes.get(commit)!,
-  )!;
-const rolloutOf = (f: FakeRoot): NoteRollout => noteOf(f, C2).rollouts!['shop/web'];
+const rolloutOf = (f: FakeRoot): NoteRollout => lastNote(f, C2).rollouts!['shop/web'];
 
 /** v1 accepted and running everywhere, then v2 committed: the first wave has started. */
 async function rolling(rollout?: NonNullable<ServiceSpec['rollout']>, sealed?: [string, string]) {
@@ -58,7 +51,7 @@ async function rolling(rollout?: NonNullable<ServiceSpec['rollout']>, sealed?: [
   await reconcile('main');
   for (const c of ['a', 'b', 'c']) report(f, c);
   await reconcile('converge');
-  assert.ok(noteOf(f, C1).convergedAt, 'v1 converged');
+  assert.ok(lastNote(f, C1).convergedAt, 'v1 converged');
   commits.branchHead = C2;
   await reconcile('main');
   const h = { v1: assignmentHash(v1.services.get('shop/web')!), v2: assignmentHash(v2.services.get('shop/web')!) };
@@ -117,7 +110,7 @@ Waves('each wave starts once the one before has been ready for bakeSeconds; then
   );
   for (const c of ['a', 'b', 'c']) report(f, c);
   await reconcile('converge');
-  assert.ok(noteOf(f, C2).convergedAt, 'converged once done');
+  assert.ok(lastNote(f, C2).convergedAt, 'converged once done');
 });
 
 Waves('a wave not ready by its deadline rolls every cluster back; the commit never converges; the note says why', async () => {
@@ -145,7 +138,7 @@ Waves('a wave not ready by its deadline rolls every cluster back; the commit nev
   );
   for (const c of ['a', 'b', 'c']) report(f, c);
   await reconcile('converge');
-  assert.not.ok(noteOf(f, C2).convergedAt);
+  assert.not.ok(lastNote(f, C2).convergedAt);
   assert.match(
     f.notes.at(-1)!.notes.get(C2) ??
       [...f.notes]
